@@ -1,0 +1,510 @@
+//! Configuration: built-in defaults, then a TOML file (`-config PATH` or `SLUICE_CONFIG_PATH`),
+//! then environment variables, validated into one [`Config`]. No other module reads the
+//! environment or a config file.
+//!
+//! Sections and keys follow influxdb.conf where they mean the same thing. Every key of the
+//! table in [`SETTINGS`] can be overridden by `SLUICE_<SECTION>_<KEY>` with dashes turned into
+//! underscores and letters upper-cased: `[http] bind-address` is `SLUICE_HTTP_BIND_ADDRESS`.
+//! Unknown keys in a known section are an error (a typo must not silently keep a default);
+//! unknown sections are ignored with a warning so an influxdb.conf can be reused as it is.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::limits;
+use crate::log::Level;
+
+/// The validated configuration of one server.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `[meta]`
+    pub meta: MetaConfig,
+    /// `[data]`
+    pub data: DataConfig,
+    /// `[http]`
+    pub http: HttpConfig,
+    /// `[coordinator]`
+    pub coordinator: CoordinatorConfig,
+    /// `[logging]`
+    pub logging: LoggingConfig,
+}
+
+/// `[meta]`: where databases and retention policies are kept.
+#[derive(Clone, Debug)]
+pub struct MetaConfig {
+    /// directory of the meta store
+    pub dir: PathBuf,
+}
+
+/// `[data]`: the write-ahead log and (later) the storage files.
+#[derive(Clone, Debug)]
+pub struct DataConfig {
+    /// directory of the storage files
+    pub dir: PathBuf,
+    /// directory of the write-ahead log
+    pub wal_dir: PathBuf,
+    /// how long a partition waits to gather more writes before one fsync; 0 = fsync at once
+    pub wal_fsync_delay: Duration,
+    /// WAL partitions (one writer thread each); 0 = one per core
+    pub wal_partitions: usize,
+    /// size at which a partition starts a new WAL segment file
+    pub wal_segment_max_bytes: u64,
+    /// depth of each event-loop → partition queue, in batches
+    pub ingest_queue_depth: usize,
+}
+
+/// `[http]`: the HTTP API.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    /// `host:port` or `:port` to listen on
+    pub bind_address: String,
+    /// largest request body accepted, in bytes (413 above)
+    pub max_body_size: usize,
+    /// most open connections across all event loops
+    pub max_connection_limit: usize,
+    /// event-loop threads; 0 = one per core
+    pub workers: usize,
+    /// a keep-alive connection with no request in progress is closed after this long
+    pub idle_timeout: Duration,
+    /// a request that has started must be fully received within this long
+    pub request_read_timeout: Duration,
+    /// how long a write may wait for ingest queue space before 503
+    pub enqueued_write_timeout: Duration,
+    /// whether every request is logged
+    pub log_enabled: bool,
+}
+
+/// `[coordinator]`: query execution bounds.
+#[derive(Clone, Debug)]
+pub struct CoordinatorConfig {
+    /// query threads; 0 = default
+    pub max_concurrent_queries: usize,
+}
+
+/// `[logging]`
+#[derive(Clone, Debug)]
+pub struct LoggingConfig {
+    /// lowest level written
+    pub level: Level,
+}
+
+impl Config {
+    /// The built-in defaults: data under `$HOME/.sluice` (or `/var/lib/sluice`), port 8086.
+    pub fn default_for_home(home: Option<PathBuf>) -> Config {
+        let base = home.map(|h| h.join(".sluice")).unwrap_or_else(|| PathBuf::from("/var/lib/sluice"));
+        Config {
+            meta: MetaConfig { dir: base.join("meta") },
+            data: DataConfig {
+                dir: base.join("data"),
+                wal_dir: base.join("wal"),
+                wal_fsync_delay: Duration::ZERO,
+                wal_partitions: 0,
+                wal_segment_max_bytes: limits::WAL_SEGMENT_MAX_BYTES_DEFAULT,
+                ingest_queue_depth: limits::INGEST_QUEUE_DEPTH_BATCHES_DEFAULT,
+            },
+            http: HttpConfig {
+                bind_address: ":8086".to_string(),
+                max_body_size: limits::HTTP_MAX_BODY_SIZE_BYTES_DEFAULT,
+                max_connection_limit: limits::HTTP_MAX_CONNECTIONS_DEFAULT,
+                workers: 0,
+                idle_timeout: Duration::from_millis(limits::HTTP_IDLE_TIMEOUT_MS_DEFAULT),
+                request_read_timeout: Duration::from_millis(
+                    limits::HTTP_REQUEST_READ_TIMEOUT_MS_DEFAULT,
+                ),
+                enqueued_write_timeout: Duration::from_millis(
+                    limits::INGEST_ENQUEUE_TIMEOUT_MS_DEFAULT,
+                ),
+                log_enabled: false,
+            },
+            coordinator: CoordinatorConfig { max_concurrent_queries: 0 },
+            logging: LoggingConfig { level: Level::Info },
+        }
+    }
+
+    /// Defaults, then the file at `path` (if any), then `env` overrides.
+    pub fn load(
+        path: Option<&std::path::Path>,
+        env: &[(String, String)],
+    ) -> Result<Config, String> {
+        let home = env.iter().find(|(k, _)| k == "HOME").map(|(_, v)| PathBuf::from(v));
+        let mut config = Config::default_for_home(home);
+        if let Some(path) = path {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("reading config {}: {e}", path.display()))?;
+            config.apply_toml(&text).map_err(|e| format!("config {}: {e}", path.display()))?;
+        }
+        config.apply_env(env)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Applies the keys of a TOML document.
+    pub fn apply_toml(&mut self, text: &str) -> Result<(), String> {
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| e.to_string())?;
+        for (section, value) in &table {
+            let Some(section_table) = value.as_table() else {
+                // Top-level keys (reporting-disabled, bind-address) and arrays of tables
+                // ([[graphite]]) belong to features that are not built yet.
+                continue;
+            };
+            if !SETTINGS.iter().any(|s| s.section == section) {
+                crate::log_warn!("config", "ignoring unknown section"; section = section);
+                continue;
+            }
+            for (key, value) in section_table {
+                let text = match value {
+                    toml::Value::String(s) => s.clone(),
+                    toml::Value::Integer(i) => i.to_string(),
+                    toml::Value::Boolean(b) => b.to_string(),
+                    toml::Value::Float(f) => f.to_string(),
+                    _ => return Err(format!("[{section}] {key}: unsupported value type")),
+                };
+                self.set(section, key, &text)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies `SLUICE_<SECTION>_<KEY>` variables.
+    pub fn apply_env(&mut self, env: &[(String, String)]) -> Result<(), String> {
+        for setting in SETTINGS {
+            let name = setting.env_name();
+            if let Some((_, value)) = env.iter().find(|(k, _)| *k == name) {
+                (setting.apply)(self, value).map_err(|e| format!("{name}: {e}"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets one key from its text form.
+    pub fn set(&mut self, section: &str, key: &str, text: &str) -> Result<(), String> {
+        let setting = SETTINGS
+            .iter()
+            .find(|s| s.section == section && s.key == key)
+            .ok_or_else(|| format!("unknown key [{section}] {key}"))?;
+        (setting.apply)(self, text).map_err(|e| format!("[{section}] {key}: {e}"))
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.http.max_body_size == 0 {
+            return Err("[http] max-body-size must be > 0".into());
+        }
+        if self.http.max_connection_limit == 0 {
+            return Err("[http] max-connection-limit must be > 0".into());
+        }
+        if self.data.ingest_queue_depth == 0 {
+            return Err("[data] ingest-queue-depth must be > 0".into());
+        }
+        if self.data.wal_segment_max_bytes < 1024 * 1024 {
+            return Err("[data] wal-segment-max-bytes must be at least 1 MiB".into());
+        }
+        Ok(())
+    }
+
+    /// The whole configuration as a commented TOML document.
+    pub fn render_toml(&self) -> String {
+        let mut out = String::from(
+            "# Sluice configuration. Every key can be overridden by SLUICE_<SECTION>_<KEY>.\n",
+        );
+        let mut section = "";
+        for setting in SETTINGS {
+            if setting.section != section {
+                section = setting.section;
+                out.push_str(&format!("\n[{section}]\n"));
+            }
+            out.push_str(&format!(
+                "  # {} ({})\n  {} = {}\n",
+                setting.doc,
+                setting.env_name(),
+                setting.key,
+                (setting.render)(self)
+            ));
+        }
+        out
+    }
+
+    /// Event-loop threads to run.
+    pub fn worker_count(&self) -> usize {
+        if self.http.workers > 0 {
+            self.http.workers
+        } else {
+            available_cores()
+        }
+    }
+
+    /// WAL partitions to create in a fresh WAL directory.
+    pub fn partition_count(&self) -> usize {
+        if self.data.wal_partitions > 0 {
+            self.data.wal_partitions
+        } else {
+            available_cores()
+        }
+    }
+
+    /// Query threads to run.
+    pub fn query_threads(&self) -> usize {
+        if self.coordinator.max_concurrent_queries > 0 {
+            self.coordinator.max_concurrent_queries
+        } else {
+            limits::QUERY_THREADS_DEFAULT
+        }
+    }
+}
+
+fn available_cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// One configurable key.
+pub struct Setting {
+    /// section name without brackets
+    pub section: &'static str,
+    /// key as written in the file
+    pub key: &'static str,
+    /// one-line description
+    pub doc: &'static str,
+    apply: fn(&mut Config, &str) -> Result<(), String>,
+    render: fn(&Config) -> String,
+}
+
+impl Setting {
+    /// `SLUICE_<SECTION>_<KEY>`
+    pub fn env_name(&self) -> String {
+        format!("SLUICE_{}_{}", self.section, self.key).replace('-', "_").to_uppercase()
+    }
+}
+
+/// A type a setting can have: parsed from text, rendered as a TOML literal.
+trait SettingValue: Sized {
+    fn parse_setting(text: &str) -> Result<Self, String>;
+    fn render_setting(&self) -> String;
+}
+
+impl SettingValue for PathBuf {
+    fn parse_setting(text: &str) -> Result<Self, String> {
+        if text.is_empty() {
+            return Err("empty path".into());
+        }
+        Ok(PathBuf::from(text))
+    }
+    fn render_setting(&self) -> String {
+        toml_string(&self.display().to_string())
+    }
+}
+
+impl SettingValue for String {
+    fn parse_setting(text: &str) -> Result<Self, String> {
+        Ok(text.to_string())
+    }
+    fn render_setting(&self) -> String {
+        toml_string(self)
+    }
+}
+
+impl SettingValue for bool {
+    fn parse_setting(text: &str) -> Result<Self, String> {
+        match text {
+            "true" | "1" => Ok(true),
+            "false" | "0" => Ok(false),
+            _ => Err(format!("not a boolean: {text:?}")),
+        }
+    }
+    fn render_setting(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl SettingValue for usize {
+    fn parse_setting(text: &str) -> Result<Self, String> {
+        text.trim().parse().map_err(|_| format!("not a non-negative integer: {text:?}"))
+    }
+    fn render_setting(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl SettingValue for u64 {
+    fn parse_setting(text: &str) -> Result<Self, String> {
+        text.trim().parse().map_err(|_| format!("not a non-negative integer: {text:?}"))
+    }
+    fn render_setting(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl SettingValue for Duration {
+    fn parse_setting(text: &str) -> Result<Self, String> {
+        parse_duration(text)
+    }
+    fn render_setting(&self) -> String {
+        toml_string(&format_duration(*self))
+    }
+}
+
+impl SettingValue for Level {
+    fn parse_setting(text: &str) -> Result<Self, String> {
+        Level::parse(text).ok_or_else(|| format!("not a log level (debug, info, warn, error): {text:?}"))
+    }
+    fn render_setting(&self) -> String {
+        toml_string(match self {
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        })
+    }
+}
+
+fn toml_string(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// Parses a Go-style duration: `0`, `100ms`, `10s`, `1m30s`, `2h`, `5us`, `5µs`, `7ns`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let bad = || format!("not a duration: {text:?} (examples: 0, 100ms, 10s, 1m30s)");
+    let mut rest = text;
+    let mut total_ns: u128 = 0;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(bad());
+        }
+        let number: u128 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_ns: u128 = match &rest[..unit_len] {
+            "ns" => 1,
+            "us" | "µs" | "μs" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            _ => return Err(bad()),
+        };
+        rest = &rest[unit_len..];
+        total_ns = total_ns.checked_add(number.checked_mul(unit_ns).ok_or_else(bad)?).ok_or_else(bad)?;
+    }
+    let nanos = u64::try_from(total_ns).map_err(|_| bad())?;
+    Ok(Duration::from_nanos(nanos))
+}
+
+/// Formats a duration in the largest exact unit: `0s`, `100ms`, `10s`, `90s`.
+pub fn format_duration(duration: Duration) -> String {
+    let ns = duration.as_nanos();
+    for (unit, size) in [("h", 3_600_000_000_000u128), ("m", 60_000_000_000), ("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)] {
+        if ns > 0 && ns % size == 0 {
+            return format!("{}{unit}", ns / size);
+        }
+    }
+    if ns == 0 {
+        "0s".to_string()
+    } else {
+        format!("{ns}ns")
+    }
+}
+
+macro_rules! settings {
+    ($( [$section:literal] $key:literal => $($field:ident).+ , $doc:literal ;)*) => {
+        /// Every configurable key, in the order `sluice config` prints them.
+        pub static SETTINGS: &[Setting] = &[ $(
+            Setting {
+                section: $section,
+                key: $key,
+                doc: $doc,
+                apply: |config, text| {
+                    config.$($field).+ = SettingValue::parse_setting(text)?;
+                    Ok(())
+                },
+                render: |config| SettingValue::render_setting(&config.$($field).+),
+            },
+        )* ];
+    };
+}
+
+settings! {
+    ["meta"] "dir" => meta.dir, "directory of the meta store (databases, retention policies)";
+    ["data"] "dir" => data.dir, "directory of the storage files";
+    ["data"] "wal-dir" => data.wal_dir, "directory of the write-ahead log";
+    ["data"] "wal-fsync-delay" => data.wal_fsync_delay,
+        "wait this long to gather more writes into one fsync (0s: fsync at once)";
+    ["data"] "wal-partitions" => data.wal_partitions,
+        "WAL partitions, one writer thread each, for a new WAL directory (0: one per core)";
+    ["data"] "wal-segment-max-bytes" => data.wal_segment_max_bytes,
+        "a partition starts a new WAL segment file past this size";
+    ["data"] "ingest-queue-depth" => data.ingest_queue_depth,
+        "batches each event loop may queue to each partition before writes wait";
+    ["http"] "bind-address" => http.bind_address, "address of the HTTP API";
+    ["http"] "max-body-size" => http.max_body_size, "largest request body in bytes (413 above)";
+    ["http"] "max-connection-limit" => http.max_connection_limit,
+        "most open HTTP connections; more are refused";
+    ["http"] "workers" => http.workers, "event-loop threads (0: one per core)";
+    ["http"] "idle-timeout" => http.idle_timeout, "close keep-alive connections idle this long";
+    ["http"] "request-read-timeout" => http.request_read_timeout,
+        "a started request must arrive in full within this long";
+    ["http"] "enqueued-write-timeout" => http.enqueued_write_timeout,
+        "a write waiting this long for ingest queue space gets 503";
+    ["http"] "log-enabled" => http.log_enabled, "log every HTTP request";
+    ["coordinator"] "max-concurrent-queries" => coordinator.max_concurrent_queries,
+        "query threads (0: default)";
+    ["logging"] "level" => logging.level, "lowest level logged: debug, info, warn, error";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_live_under_home() {
+        let config = Config::load(None, &env(&[("HOME", "/home/u")])).unwrap();
+        assert_eq!(config.data.wal_dir, PathBuf::from("/home/u/.sluice/wal"));
+        assert_eq!(config.http.bind_address, ":8086");
+        assert_eq!(config.http.max_body_size, 25_000_000);
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let mut config = Config::default_for_home(None);
+        config.apply_toml("[http]\nbind-address = \":9999\"\nmax-body-size = 10\n").unwrap();
+        config.apply_env(&env(&[("SLUICE_HTTP_BIND_ADDRESS", "127.0.0.1:0")])).unwrap();
+        assert_eq!(config.http.bind_address, "127.0.0.1:0");
+        assert_eq!(config.http.max_body_size, 10);
+    }
+
+    #[test]
+    fn unknown_key_is_an_error() {
+        let mut config = Config::default_for_home(None);
+        let error = config.apply_toml("[http]\nbind-adress = \":1\"\n").unwrap_err();
+        assert!(error.contains("bind-adress"), "{error}");
+    }
+
+    #[test]
+    fn rendered_config_parses_back() {
+        let config = Config::default_for_home(None);
+        let mut again = Config::default_for_home(Some(PathBuf::from("/elsewhere")));
+        again.apply_toml(&config.render_toml()).unwrap();
+        assert_eq!(again.render_toml(), config.render_toml());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("100ms").unwrap(), Duration::from_millis(100));
+        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("s").is_err());
+        assert!(parse_duration("").is_err());
+        assert_eq!(format_duration(Duration::from_secs(90)), "90s");
+        assert_eq!(format_duration(Duration::ZERO), "0s");
+    }
+}

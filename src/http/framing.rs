@@ -1,0 +1,1 @@
+//! STUB: request framing; replaced by the real implementation.

@@ -1,0 +1,1 @@
+//! STUB: InfluxQL; replaced by the real implementation.

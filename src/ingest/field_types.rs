@@ -1,0 +1,107 @@
+//! Field types per (database id, measurement, field key): the first write of a field fixes its
+//! type; later writes of another type are conflicts (InfluxDB's "field type conflict").
+//!
+//! The shared registry is read-mostly: each event loop keeps a `LocalFieldTypes` cache of the
+//! entries it has seen and consults the shared `RwLock` only for a field new to it. Entries
+//! never change type; dropping a database bumps a generation counter that empties every
+//! local cache before its next use.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::RwLock;
+
+use super::record::FieldType;
+
+type FieldMap = HashMap<Box<[u8]>, FieldType>;
+type MeasurementMap = HashMap<Box<[u8]>, FieldMap>;
+
+/// The shared registry.
+#[derive(Default)]
+pub struct FieldTypeRegistry {
+    generation: AtomicU64,
+    databases: RwLock<HashMap<u64, MeasurementMap>>,
+}
+
+impl FieldTypeRegistry {
+    /// Records `field_type` for the field unless it has a type already; returns the type the
+    /// field has afterwards.
+    pub fn get_or_insert(&self, database_id: u64, measurement: &[u8], field: &[u8], field_type: FieldType) -> FieldType {
+        if let Ok(databases) = self.databases.read() {
+            let found = databases.get(&database_id).and_then(|m| m.get(measurement)).and_then(|f| f.get(field));
+            if let Some(existing) = found {
+                return *existing;
+            }
+        }
+        let mut databases = match self.databases.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *databases
+            .entry(database_id)
+            .or_default()
+            .entry(measurement.into())
+            .or_default()
+            .entry(field.into())
+            .or_insert(field_type)
+    }
+
+    /// Forgets every field of a dropped database.
+    pub fn drop_database(&self, database_id: u64) {
+        let mut databases = match self.databases.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        databases.remove(&database_id);
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+}
+
+/// One event loop's cache of the registry.
+#[derive(Default)]
+pub struct LocalFieldTypes {
+    generation: u64,
+    databases: HashMap<u64, MeasurementMap>,
+}
+
+impl LocalFieldTypes {
+    /// The type the field has (recording `field_type` if it is new everywhere).
+    pub fn resolve(&mut self, registry: &FieldTypeRegistry, database_id: u64, measurement: &[u8], field: &[u8], field_type: FieldType) -> FieldType {
+        let generation = registry.generation();
+        if generation != self.generation {
+            self.databases.clear();
+            self.generation = generation;
+        }
+        let measurements = self.databases.entry(database_id).or_default();
+        let fields = match measurements.get_mut(measurement) {
+            Some(fields) => fields,
+            None => measurements.entry(measurement.into()).or_default(),
+        };
+        if let Some(existing) = fields.get(field) {
+            return *existing;
+        }
+        let resolved = registry.get_or_insert(database_id, measurement, field, field_type);
+        fields.insert(field.into(), resolved);
+        resolved
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_type_wins_and_drop_forgets() {
+        let registry = FieldTypeRegistry::default();
+        let mut a = LocalFieldTypes::default();
+        let mut b = LocalFieldTypes::default();
+        assert_eq!(a.resolve(&registry, 1, b"cpu", b"v", FieldType::Float), FieldType::Float);
+        assert_eq!(b.resolve(&registry, 1, b"cpu", b"v", FieldType::Integer), FieldType::Float);
+        assert_eq!(b.resolve(&registry, 2, b"cpu", b"v", FieldType::Integer), FieldType::Integer);
+        registry.drop_database(1);
+        assert_eq!(a.resolve(&registry, 1, b"cpu", b"v", FieldType::String), FieldType::String);
+    }
+}

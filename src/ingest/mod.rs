@@ -1,0 +1,389 @@
+//! Ingest: routes parsed points to WAL partitions and tells the event loops when a write is
+//! durable.
+//!
+//! Owns the partition threads and their bounded queues. One partition per core (by default)
+//! owns one WAL directory; a point goes to the partition chosen by the hash of its series key,
+//! so all writes of a series are ordered in one WAL.
+//!
+//! ```text
+//!  event loop ──try_send(Batch)──▶ [bounded queue, ingest-queue-depth × loops] ──▶ partition
+//!      ▲                                                                             │
+//!      └──── AckSink::write_complete (mailbox + mio Waker) ◀── last batch fsynced ◀──┘
+//! ```
+//!
+//! Invariants:
+//! - A `WriteTicket` completes exactly once, after every batch of its request was fsynced (or
+//!   failed); only then may the event loop answer 204.
+//! - Queues are bounded; `try_send` never blocks an event loop. A full queue is the loop's
+//!   signal to stop reading that connection and retry (back-pressure), and past
+//!   `enqueued-write-timeout` to answer 503.
+//! - Replay happens before any listener opens, so no write races it.
+
+pub mod field_types;
+pub mod record;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam::channel::{self, Receiver, Sender, TrySendError};
+
+use crate::limits::WAL_GROUP_COMMIT_MAX_BATCHES;
+use crate::wal::{self, ReplayMode, WalWriter};
+use field_types::FieldTypeRegistry;
+
+const PARTITIONS_FILE: &str = "PARTITIONS";
+
+/// Told when a write request is complete.
+pub trait AckSink: Send + Sync {
+    /// Every batch of the request `(connection, sequence)` is durable (`durable == true`) or
+    /// at least one failed.
+    fn write_complete(&self, connection: usize, sequence: u64, durable: bool);
+}
+
+/// Completion bookkeeping of one write request, shared by its batches.
+pub struct WriteTicket {
+    remaining: AtomicUsize,
+    failed: AtomicBool,
+    sink: Arc<dyn AckSink>,
+    connection: usize,
+    sequence: u64,
+}
+
+impl WriteTicket {
+    /// A ticket that completes after `batch_count` batches finish.
+    pub fn new(batch_count: usize, sink: Arc<dyn AckSink>, connection: usize, sequence: u64) -> Arc<WriteTicket> {
+        Arc::new(WriteTicket {
+            remaining: AtomicUsize::new(batch_count),
+            failed: AtomicBool::new(false),
+            sink,
+            connection,
+            sequence,
+        })
+    }
+
+    fn batch_finished(&self, durable: bool) {
+        if !durable {
+            self.failed.store(true, Ordering::Release);
+        }
+        if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let durable = !self.failed.load(Ordering::Acquire);
+            self.sink.write_complete(self.connection, self.sequence, durable);
+        }
+    }
+}
+
+/// Encoded points for one partition, with the ticket of the request they belong to.
+pub struct Batch {
+    /// one WAL record (see `record`)
+    pub payload: Vec<u8>,
+    /// points in the record
+    pub point_count: u32,
+    /// completion of the request
+    pub ticket: Arc<WriteTicket>,
+}
+
+enum PartitionMessage {
+    Write(Batch),
+    Shutdown,
+}
+
+/// Counters of one partition, read by `/debug/vars`.
+#[derive(Default)]
+pub struct PartitionStats {
+    /// batches made durable
+    pub batches: AtomicU64,
+    /// points made durable
+    pub points: AtomicU64,
+    /// group commits (one fsync each)
+    pub commits: AtomicU64,
+    /// batches that failed to be written
+    pub failed_batches: AtomicU64,
+}
+
+/// The partitions and their queues.
+pub struct Ingest {
+    senders: Vec<Sender<PartitionMessage>>,
+    threads: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    /// field types of every database
+    pub field_types: Arc<FieldTypeRegistry>,
+    /// per-partition counters
+    pub stats: Vec<Arc<PartitionStats>>,
+}
+
+/// What start-up replay found.
+#[derive(Debug, Default)]
+pub struct ReplaySummary {
+    /// partitions
+    pub partitions: usize,
+    /// records replayed
+    pub records: usize,
+    /// points replayed
+    pub points: u64,
+    /// segments whose torn tail was cut
+    pub truncated_segments: usize,
+}
+
+/// Settings of the ingest layer.
+#[derive(Clone, Debug)]
+pub struct IngestOptions {
+    /// WAL root directory
+    pub wal_dir: PathBuf,
+    /// partitions for a fresh WAL directory
+    pub partitions: usize,
+    /// queue depth per event loop
+    pub queue_depth_per_loop: usize,
+    /// event loops feeding the queues
+    pub event_loops: usize,
+    /// group-commit gathering delay
+    pub fsync_delay: Duration,
+    /// segment rotation size
+    pub segment_max_bytes: u64,
+}
+
+/// Partition count of an existing WAL directory, else `fresh`, recorded for next time.
+pub fn partition_count(wal_dir: &Path, fresh: usize) -> std::io::Result<usize> {
+    let path = wal_dir.join(PARTITIONS_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => text.trim().parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: not a partition count", path.display()))
+        }),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(wal_dir)?;
+            let temporary = wal_dir.join(format!("{PARTITIONS_FILE}.tmp"));
+            std::fs::write(&temporary, format!("{fresh}\n"))?;
+            std::fs::File::open(&temporary)?.sync_all()?;
+            std::fs::rename(&temporary, &path)?;
+            crate::meta::sync_directory(wal_dir)?;
+            Ok(fresh)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Directory of partition `index`.
+pub fn partition_dir(wal_dir: &Path, index: usize) -> PathBuf {
+    wal_dir.join(format!("p{index:02}"))
+}
+
+/// Every WAL record under `wal_dir`, partition by partition, in append order.
+pub fn replay_all(wal_dir: &Path, mode: ReplayMode, mut visit: impl FnMut(&[u8])) -> std::io::Result<wal::ReplayStats> {
+    let mut total = wal::ReplayStats::default();
+    let mut partition_dirs: Vec<PathBuf> = match std::fs::read_dir(wal_dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_str().is_some_and(|n| n.starts_with('p') && n[1..].parse::<u32>().is_ok()))
+            .map(|e| e.path())
+            .collect(),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(total),
+        Err(error) => return Err(error),
+    };
+    partition_dirs.sort();
+    for dir in partition_dirs {
+        let stats = wal::replay(&dir, mode, &mut visit)?;
+        total.segments += stats.segments;
+        total.records += stats.records;
+        total.truncated_segments += stats.truncated_segments;
+        total.truncated_bytes += stats.truncated_bytes;
+    }
+    Ok(total)
+}
+
+/// The hash that routes a series key to its partition (FxHash-style, stable across runs).
+pub fn series_hash(series_key: &[u8]) -> u64 {
+    const MULTIPLIER: u64 = 0x517c_c1b7_2722_0a95;
+    let mut hash: u64 = series_key.len() as u64;
+    let mut chunks = series_key.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        hash = (hash.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(MULTIPLIER);
+    }
+    let mut tail = [0u8; 8];
+    let rest = chunks.remainder();
+    tail[..rest.len()].copy_from_slice(rest);
+    hash = (hash.rotate_left(5) ^ u64::from_le_bytes(tail)).wrapping_mul(MULTIPLIER);
+    hash ^ (hash >> 29)
+}
+
+impl Ingest {
+    /// Replays the WAL (rebuilding field types), then starts one thread per partition.
+    pub fn start(options: &IngestOptions) -> std::io::Result<(Ingest, ReplaySummary)> {
+        let partitions = partition_count(&options.wal_dir, options.partitions.max(1))?;
+        let field_types = Arc::new(FieldTypeRegistry::default());
+        let mut summary = ReplaySummary { partitions, ..ReplaySummary::default() };
+        let stats = replay_all(&options.wal_dir, ReplayMode::Repair, |payload| {
+            let decoded = record::decode_record(payload, |header, point| {
+                summary.points += 1;
+                let measurement = measurement_of(point.series_key);
+                for (key, value) in &point.fields {
+                    field_types.get_or_insert(header.database_id, measurement, key, value.field_type());
+                }
+            });
+            if decoded.is_err() {
+                crate::log_warn!("wal", "skipped an undecodable WAL record"; bytes = payload.len());
+            }
+        })?;
+        summary.records = stats.records;
+        summary.truncated_segments = stats.truncated_segments;
+
+        let capacity = options.queue_depth_per_loop.max(1) * options.event_loops.max(1);
+        let mut senders = Vec::with_capacity(partitions);
+        let mut threads = Vec::with_capacity(partitions);
+        let mut all_stats = Vec::with_capacity(partitions);
+        for index in 0..partitions {
+            let (sender, receiver) = channel::bounded(capacity);
+            let writer = WalWriter::open(&partition_dir(&options.wal_dir, index), options.segment_max_bytes)?;
+            let partition_stats = Arc::new(PartitionStats::default());
+            let thread_stats = Arc::clone(&partition_stats);
+            let fsync_delay = options.fsync_delay;
+            let thread = std::thread::Builder::new()
+                .name(format!("sluice-partition-{index}"))
+                .spawn(move || run_partition(index, receiver, writer, fsync_delay, &thread_stats))?;
+            senders.push(sender);
+            threads.push(thread);
+            all_stats.push(partition_stats);
+        }
+        let ingest = Ingest { senders, threads: std::sync::Mutex::new(threads), field_types, stats: all_stats };
+        Ok((ingest, summary))
+    }
+
+    /// Number of partitions.
+    pub fn partition_count(&self) -> usize {
+        self.senders.len()
+    }
+
+    /// The partition that owns `series_key`.
+    pub fn partition_of(&self, series_key: &[u8]) -> usize {
+        let count = self.senders.len() as u128;
+        ((u128::from(series_hash(series_key)) * count) >> 64) as usize
+    }
+
+    /// Queues a batch without blocking; gives it back when the queue is full.
+    pub fn try_send(&self, partition: usize, batch: Batch) -> Result<(), Batch> {
+        let Some(sender) = self.senders.get(partition) else {
+            return Err(batch);
+        };
+        match sender.try_send(PartitionMessage::Write(batch)) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(PartitionMessage::Write(batch)))
+            | Err(TrySendError::Disconnected(PartitionMessage::Write(batch))) => Err(batch),
+            Err(_) => unreachable_shutdown(),
+        }
+    }
+
+    /// Lets every partition finish what is queued, then stops them. Call after the event loops
+    /// have stopped.
+    pub fn shutdown(&self) {
+        for sender in &self.senders {
+            let _ = sender.send(PartitionMessage::Shutdown);
+        }
+        let threads = match self.threads.lock() {
+            Ok(mut guard) => std::mem::take(&mut *guard),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        };
+        for thread in threads {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn unreachable_shutdown() -> ! {
+    panic!("BUG: try_send gave back a message it was not given")
+}
+
+/// The measurement part of a canonical series key (up to the first unescaped comma).
+pub fn measurement_of(series_key: &[u8]) -> &[u8] {
+    let mut index = 0;
+    while index < series_key.len() {
+        match series_key[index] {
+            b'\\' => index += 2,
+            b',' => return &series_key[..index],
+            _ => index += 1,
+        }
+    }
+    series_key
+}
+
+fn run_partition(index: usize, receiver: Receiver<PartitionMessage>, mut writer: WalWriter, fsync_delay: Duration, stats: &PartitionStats) {
+    let mut group: Vec<Batch> = Vec::with_capacity(WAL_GROUP_COMMIT_MAX_BATCHES);
+    let mut stopping = false;
+    while !stopping {
+        match receiver.recv() {
+            Ok(PartitionMessage::Write(batch)) => group.push(batch),
+            Ok(PartitionMessage::Shutdown) | Err(_) => break,
+        }
+        if !fsync_delay.is_zero() {
+            let deadline = Instant::now() + fsync_delay;
+            while group.len() < WAL_GROUP_COMMIT_MAX_BATCHES {
+                match receiver.recv_deadline(deadline) {
+                    Ok(PartitionMessage::Write(batch)) => group.push(batch),
+                    Ok(PartitionMessage::Shutdown) => {
+                        stopping = true;
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        while !stopping && group.len() < WAL_GROUP_COMMIT_MAX_BATCHES {
+            match receiver.try_recv() {
+                Ok(PartitionMessage::Write(batch)) => group.push(batch),
+                Ok(PartitionMessage::Shutdown) => stopping = true,
+                Err(_) => break,
+            }
+        }
+        commit_group(index, &mut writer, &mut group, stats);
+    }
+    commit_group(index, &mut writer, &mut group, stats);
+    crate::log_info!("wal", "partition stopped"; partition = index, segment = writer.segment_number());
+}
+
+fn commit_group(index: usize, writer: &mut WalWriter, group: &mut Vec<Batch>, stats: &PartitionStats) {
+    if group.is_empty() {
+        return;
+    }
+    for batch in group.iter() {
+        writer.append(&batch.payload);
+    }
+    let result = writer.commit();
+    let durable = result.is_ok();
+    if let Err(error) = result {
+        crate::log_error!("wal", "WAL write failed; writes answered 500"; partition = index, error = error);
+        stats.failed_batches.fetch_add(group.len() as u64, Ordering::Relaxed);
+    } else {
+        stats.commits.fetch_add(1, Ordering::Relaxed);
+        stats.batches.fetch_add(group.len() as u64, Ordering::Relaxed);
+        let points: u64 = group.iter().map(|b| u64::from(b.point_count)).sum();
+        stats.points.fetch_add(points, Ordering::Relaxed);
+    }
+    for batch in group.drain(..) {
+        batch.ticket.batch_finished(durable);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn measurement_stops_at_unescaped_comma() {
+        assert_eq!(measurement_of(b"cpu,host=a"), b"cpu");
+        assert_eq!(measurement_of(b"c\\,pu,host=a"), b"c\\,pu");
+        assert_eq!(measurement_of(b"cpu"), b"cpu");
+        assert_eq!(measurement_of(b"cpu\\"), b"cpu\\");
+    }
+
+    #[test]
+    fn routing_spreads_series() {
+        let mut counts = [0usize; 4];
+        for i in 0..4000 {
+            let key = format!("cpu,host=host{i}");
+            let partition = ((u128::from(series_hash(key.as_bytes())) * 4) >> 64) as usize;
+            counts[partition] += 1;
+        }
+        assert!(counts.iter().all(|c| *c > 800), "{counts:?}");
+    }
+}

@@ -1,0 +1,27 @@
+//! Sluice: a time-series database server that speaks InfluxDB 1.x.
+//!
+//! See ARCHITECTURE.md for the threads, queues and the path of a write. Modules, in the
+//! direction calls flow: `net` → `http` → {`ingest`, `query`}; `ingest` → `wal`;
+//! `query` → {`influxql`, `meta`}. Nothing calls back up.
+
+pub mod codec;
+pub mod config;
+pub mod export;
+pub mod http;
+pub mod influxql;
+pub mod ingest;
+pub mod limits;
+pub mod line_protocol;
+#[macro_use]
+pub mod log;
+pub mod meta;
+pub mod net;
+pub mod query;
+pub mod server;
+pub mod time;
+pub mod wal;
+
+/// The InfluxDB version Sluice answers as (`X-Influxdb-Version`): the behaviour it matches.
+pub const INFLUXDB_COMPATIBLE_VERSION: &str = "1.6.7";
+/// Sluice's own version.
+pub const SLUICE_VERSION: &str = env!("CARGO_PKG_VERSION");

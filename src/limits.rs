@@ -1,0 +1,50 @@
+//! Every fixed bound of Sluice in one place.
+//!
+//! Configurable bounds have their default here and their key in `config`; the rest are
+//! structural limits of formats and protocols. Units come last in each name.
+
+/// Default `[http] max-body-size`: InfluxDB's 25 MB.
+pub const HTTP_MAX_BODY_SIZE_BYTES_DEFAULT: usize = 25_000_000;
+/// Default `[http] max-connection-limit`; 0 in InfluxDB means unlimited, here every
+/// connection costs a bounded buffer so the bound is always finite.
+pub const HTTP_MAX_CONNECTIONS_DEFAULT: usize = 10_000;
+/// Largest request head (request line plus headers) we buffer before answering 431.
+pub const HTTP_MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Most headers in one request head.
+pub const HTTP_MAX_HEADERS: usize = 64;
+/// Longest chunk-size line in a chunked body (hex digits, extensions, CRLF).
+pub const HTTP_MAX_CHUNK_LINE_BYTES: usize = 4096;
+/// Default idle timeout of a keep-alive connection with no request in progress.
+pub const HTTP_IDLE_TIMEOUT_MS_DEFAULT: u64 = 180_000;
+/// Default time a client may take to deliver one request once it has started it.
+pub const HTTP_REQUEST_READ_TIMEOUT_MS_DEFAULT: u64 = 60_000;
+/// Bytes read from a socket per `read` call.
+pub const NET_READ_CHUNK_BYTES: usize = 64 * 1024;
+/// Responses waiting to be written on one connection before we stop reading from it
+/// (pipelining back-pressure).
+pub const NET_MAX_PENDING_RESPONSE_BYTES: usize = 1024 * 1024;
+
+/// Default depth of each source-loop → partition queue, in batches.
+pub const INGEST_QUEUE_DEPTH_BATCHES_DEFAULT: usize = 64;
+/// Default bound on how long a write waits for queue space before 503.
+pub const INGEST_ENQUEUE_TIMEOUT_MS_DEFAULT: u64 = 10_000;
+/// Most bytes of encoded points one partition batch carries; large requests are split.
+pub const INGEST_BATCH_MAX_BYTES: usize = 4 * 1024 * 1024;
+
+/// InfluxDB's limit on a series key (measurement plus tags), in bytes.
+pub const SERIES_KEY_MAX_BYTES: usize = 65_535;
+
+/// Default WAL segment size at which a partition starts a new segment file.
+pub const WAL_SEGMENT_MAX_BYTES_DEFAULT: u64 = 64 * 1024 * 1024;
+/// Largest single WAL record; a longer length prefix marks a corrupt record.
+pub const WAL_RECORD_MAX_BYTES: usize = 64 * 1024 * 1024;
+/// Most batches one group commit writes before it fsyncs.
+pub const WAL_GROUP_COMMIT_MAX_BATCHES: usize = 256;
+
+/// Default number of query threads (also `max-concurrent-queries` when that is 0).
+pub const QUERY_THREADS_DEFAULT: usize = 2;
+/// Queries waiting for a query thread before new ones get 503.
+pub const QUERY_QUEUE_DEPTH: usize = 256;
+
+const _: () = assert!(INGEST_BATCH_MAX_BYTES < WAL_RECORD_MAX_BYTES);
+const _: () = assert!(HTTP_MAX_CHUNK_LINE_BYTES < HTTP_MAX_HEAD_BYTES);
