@@ -259,7 +259,7 @@ mod tests {
         let path = dir.join("00000001.wal");
         let whole = fs::read(&path).unwrap();
         let first_end = HEADER_BYTES + RECORD_HEADER_BYTES + 5;
-        for cut in first_end..whole.len() {
+        for cut in first_end + 1..whole.len() {
             fs::write(&path, &whole[..cut]).unwrap();
             let (records, stats) = read_all(&dir);
             assert_eq!(records, vec![b"first".to_vec()], "cut at {cut}");
