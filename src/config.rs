@@ -60,6 +60,8 @@ pub struct HttpConfig {
     pub bind_address: String,
     /// largest request body accepted, in bytes (413 above)
     pub max_body_size: usize,
+    /// largest body after gzip decoding, in bytes (413 above); bounds a gzip bomb
+    pub max_inflated_body_size: usize,
     /// most open connections across all event loops
     pub max_connection_limit: usize,
     /// event-loop threads; 0 = one per core
@@ -105,6 +107,7 @@ impl Config {
             http: HttpConfig {
                 bind_address: ":8086".to_string(),
                 max_body_size: limits::HTTP_MAX_BODY_SIZE_BYTES_DEFAULT,
+                max_inflated_body_size: limits::HTTP_MAX_INFLATED_BODY_BYTES_DEFAULT,
                 max_connection_limit: limits::HTTP_MAX_CONNECTIONS_DEFAULT,
                 workers: 0,
                 idle_timeout: Duration::from_millis(limits::HTTP_IDLE_TIMEOUT_MS_DEFAULT),
@@ -442,6 +445,8 @@ settings! {
         "batches each event loop may queue to each partition before writes wait";
     ["http"] "bind-address" => http.bind_address, "address of the HTTP API";
     ["http"] "max-body-size" => http.max_body_size, "largest request body in bytes (413 above)";
+    ["http"] "max-inflated-body-size" => http.max_inflated_body_size,
+        "largest body after gzip decoding, in bytes (413 above)";
     ["http"] "max-connection-limit" => http.max_connection_limit,
         "most open HTTP connections; more are refused";
     ["http"] "workers" => http.workers, "event-loop threads (0: one per core)";

@@ -1,1 +1,143 @@
-//! TODO
+//! The daemon: start-up (meta, WAL replay, partitions, query pool, listeners, event loops),
+//! signal handling and orderly shutdown.
+//!
+//! Shutdown on SIGTERM or SIGINT: the signal thread sets `shutting_down` and wakes every
+//! loop; each loop stops accepting, closes idle connections and lets in-flight requests
+//! finish and be answered; then the query pool drains and every partition commits what is
+//! queued; the process exits 0.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::ingest::{Ingest, IngestOptions};
+use crate::meta::MetaStore;
+use crate::net::{self, HttpStats, Shared};
+use crate::query::{QueryContext, QueryPool};
+
+/// Runs the server until a signal stops it.
+pub fn run(config: Config) -> Result<(), String> {
+    crate::log::set_level(config.logging.level);
+    block_stop_signals()?;
+    let started = std::time::Instant::now();
+    crate::log_info!("server", "starting Sluice"; version = crate::SLUICE_VERSION, compatible_with = crate::INFLUXDB_COMPATIBLE_VERSION);
+    let meta = Arc::new(MetaStore::open(&config.meta.dir).map_err(|e| e.to_string())?);
+    std::fs::create_dir_all(&config.data.dir).map_err(|e| format!("creating {}: {e}", config.data.dir.display()))?;
+    let workers = config.worker_count();
+    let options = IngestOptions {
+        wal_dir: config.data.wal_dir.clone(),
+        partitions: config.partition_count(),
+        queue_depth_per_loop: config.data.ingest_queue_depth,
+        event_loops: workers,
+        fsync_delay: config.data.wal_fsync_delay,
+        segment_max_bytes: config.data.wal_segment_max_bytes,
+    };
+    let (ingest, replay) = Ingest::start(&options).map_err(|e| format!("starting the WAL in {}: {e}", config.data.wal_dir.display()))?;
+    crate::log_info!("wal", "replayed write-ahead log";
+        partitions = replay.partitions, records = replay.records, points = replay.points,
+        truncated_segments = replay.truncated_segments, elapsed_ms = started.elapsed().as_millis());
+    let ingest = Arc::new(ingest);
+    let query_context = Arc::new(QueryContext { meta: Arc::clone(&meta), field_types: Arc::clone(&ingest.field_types) });
+    let queries = QueryPool::start(config.query_threads(), crate::limits::QUERY_QUEUE_DEPTH, query_context)
+        .map_err(|e| format!("starting query threads: {e}"))?;
+
+    let address = net::listener::resolve_bind_address(&config.http.bind_address).map_err(|e| e.to_string())?;
+    let listeners = net::listener::bind_all(address, workers).map_err(|e| format!("listening on {address}: {e}"))?;
+    let bound = listeners.first().and_then(|l| l.local_addr().ok()).map(|a| a.to_string()).unwrap_or_default();
+    let shared = Arc::new(Shared {
+        config,
+        meta,
+        ingest: Arc::clone(&ingest),
+        queries,
+        shutting_down: AtomicBool::new(false),
+        open_connections: AtomicUsize::new(0),
+        stats: HttpStats::default(),
+    });
+    let loops = net::build_loops(&shared, listeners).map_err(|e| format!("creating event loops: {e}"))?;
+    let mailboxes: Vec<_> = loops.iter().map(net::EventLoop::mailbox).collect();
+    let mut threads = Vec::new();
+    for (index, event_loop) in loops.into_iter().enumerate() {
+        let thread = std::thread::Builder::new()
+            .name(format!("sluice-loop-{index}"))
+            .spawn(move || event_loop.run())
+            .map_err(|e| format!("spawning event loop: {e}"))?;
+        threads.push(thread);
+    }
+    crate::log_info!("http", "listening"; address = bound, event_loops = workers, partitions = ingest.partition_count());
+
+    let signal = wait_for_stop_signal();
+    crate::log_info!("server", "signal received, shutting down"; signal = signal);
+    shared.shutting_down.store(true, Ordering::Release);
+    for mailbox in &mailboxes {
+        mailbox.wake();
+    }
+    for thread in threads {
+        let _ = thread.join();
+    }
+    shared.queries.shutdown();
+    ingest.shutdown();
+    crate::log_info!("server", "stopped cleanly");
+    Ok(())
+}
+
+/// Blocks SIGTERM and SIGINT in every thread (threads inherit the mask), so that only
+/// `wait_for_stop_signal` receives them.
+fn block_stop_signals() -> Result<(), String> {
+    // SAFETY: the sigset is initialised by sigemptyset before use; pthread_sigmask only
+    // reads it.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        if libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
+            return Err("blocking signals failed".into());
+        }
+    }
+    Ok(())
+}
+
+fn wait_for_stop_signal() -> &'static str {
+    // SAFETY: as in block_stop_signals; sigwait writes the received signal into `signal`.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        let mut signal: libc::c_int = 0;
+        loop {
+            if libc::sigwait(&set, &mut signal) == 0 {
+                return if signal == libc::SIGINT { "SIGINT" } else { "SIGTERM" };
+            }
+        }
+    }
+}
+
+/// `/debug/vars`: expvar-style JSON of the server's counters.
+pub fn debug_vars(shared: &Shared) -> Vec<u8> {
+    let stats = &shared.stats;
+    let mut partitions = String::new();
+    for (index, partition) in shared.ingest.stats.iter().enumerate() {
+        if index > 0 {
+            partitions.push(',');
+        }
+        partitions.push_str(&format!(
+            "{{\"partition\":{index},\"batches\":{},\"points\":{},\"commits\":{},\"failedBatches\":{}}}",
+            partition.batches.load(Ordering::Relaxed),
+            partition.points.load(Ordering::Relaxed),
+            partition.commits.load(Ordering::Relaxed),
+            partition.failed_batches.load(Ordering::Relaxed),
+        ));
+    }
+    format!(
+        "{{\"sluice\":{{\"version\":\"{}\",\"openConnections\":{},\"requests\":{},\"writesOk\":{},\"writesTimedOut\":{},\"connectionsRefused\":{},\"partitions\":[{}]}}}}\n",
+        crate::SLUICE_VERSION,
+        shared.open_connections.load(Ordering::Relaxed),
+        stats.requests.load(Ordering::Relaxed),
+        stats.writes_ok.load(Ordering::Relaxed),
+        stats.writes_timed_out.load(Ordering::Relaxed),
+        stats.connections_refused.load(Ordering::Relaxed),
+        partitions
+    )
+    .into_bytes()
+}

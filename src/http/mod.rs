@@ -1,2 +1,8 @@
-//! HTTP/1.1 for the event loops: request framing, query strings, responses.
+//! HTTP/1.1 for the event loops: request framing, query strings, responses, and the
+//! InfluxDB-compatible endpoint handlers.
 pub mod framing;
+pub mod gzip;
+pub mod handlers;
+pub mod query_string;
+pub mod response;
+pub mod write;

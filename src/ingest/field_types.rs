@@ -45,6 +45,15 @@ impl FieldTypeRegistry {
             .or_insert(field_type)
     }
 
+    /// The type of a field, if it has one.
+    pub fn get(&self, database_id: u64, measurement: &[u8], field: &[u8]) -> Option<FieldType> {
+        let databases = match self.databases.read() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        databases.get(&database_id)?.get(measurement)?.get(field).copied()
+    }
+
     /// Forgets every field of a dropped database.
     pub fn drop_database(&self, database_id: u64) {
         let mut databases = match self.databases.write() {
@@ -68,24 +77,37 @@ pub struct LocalFieldTypes {
 }
 
 impl LocalFieldTypes {
-    /// The type the field has (recording `field_type` if it is new everywhere).
-    pub fn resolve(&mut self, registry: &FieldTypeRegistry, database_id: u64, measurement: &[u8], field: &[u8], field_type: FieldType) -> FieldType {
+    /// The type the field already has, if any (from this cache or the shared registry).
+    pub fn lookup(&mut self, registry: &FieldTypeRegistry, database_id: u64, measurement: &[u8], field: &[u8]) -> Option<FieldType> {
         let generation = registry.generation();
         if generation != self.generation {
             self.databases.clear();
             self.generation = generation;
         }
+        let cached = self.databases.get(&database_id).and_then(|m| m.get(measurement)).and_then(|f| f.get(field));
+        if let Some(existing) = cached {
+            return Some(*existing);
+        }
+        let shared = registry.get(database_id, measurement, field)?;
+        self.remember(database_id, measurement, field, shared);
+        Some(shared)
+    }
+
+    /// Fixes the type of a field new to this loop (the shared registry decides if another
+    /// loop got there first); returns the type the field has.
+    pub fn create(&mut self, registry: &FieldTypeRegistry, database_id: u64, measurement: &[u8], field: &[u8], field_type: FieldType) -> FieldType {
+        let resolved = registry.get_or_insert(database_id, measurement, field, field_type);
+        self.remember(database_id, measurement, field, resolved);
+        resolved
+    }
+
+    fn remember(&mut self, database_id: u64, measurement: &[u8], field: &[u8], field_type: FieldType) {
         let measurements = self.databases.entry(database_id).or_default();
         let fields = match measurements.get_mut(measurement) {
             Some(fields) => fields,
             None => measurements.entry(measurement.into()).or_default(),
         };
-        if let Some(existing) = fields.get(field) {
-            return *existing;
-        }
-        let resolved = registry.get_or_insert(database_id, measurement, field, field_type);
-        fields.insert(field.into(), resolved);
-        resolved
+        fields.insert(field.into(), field_type);
     }
 }
 
@@ -98,10 +120,12 @@ mod tests {
         let registry = FieldTypeRegistry::default();
         let mut a = LocalFieldTypes::default();
         let mut b = LocalFieldTypes::default();
-        assert_eq!(a.resolve(&registry, 1, b"cpu", b"v", FieldType::Float), FieldType::Float);
-        assert_eq!(b.resolve(&registry, 1, b"cpu", b"v", FieldType::Integer), FieldType::Float);
-        assert_eq!(b.resolve(&registry, 2, b"cpu", b"v", FieldType::Integer), FieldType::Integer);
+        assert_eq!(a.lookup(&registry, 1, b"cpu", b"v"), None);
+        assert_eq!(a.create(&registry, 1, b"cpu", b"v", FieldType::Float), FieldType::Float);
+        assert_eq!(b.create(&registry, 1, b"cpu", b"v", FieldType::Integer), FieldType::Float);
+        assert_eq!(b.lookup(&registry, 1, b"cpu", b"v"), Some(FieldType::Float));
+        assert_eq!(b.lookup(&registry, 2, b"cpu", b"v"), None);
         registry.drop_database(1);
-        assert_eq!(a.resolve(&registry, 1, b"cpu", b"v", FieldType::String), FieldType::String);
+        assert_eq!(a.lookup(&registry, 1, b"cpu", b"v"), None);
     }
 }

@@ -81,6 +81,8 @@ pub struct Batch {
     pub payload: Vec<u8>,
     /// points in the record
     pub point_count: u32,
+    /// the partition that owns every series in the record
+    pub partition: usize,
     /// completion of the request
     pub ticket: Arc<WriteTicket>,
 }
@@ -262,8 +264,8 @@ impl Ingest {
     }
 
     /// Queues a batch without blocking; gives it back when the queue is full.
-    pub fn try_send(&self, partition: usize, batch: Batch) -> Result<(), Batch> {
-        let Some(sender) = self.senders.get(partition) else {
+    pub fn try_send(&self, batch: Batch) -> Result<(), Batch> {
+        let Some(sender) = self.senders.get(batch.partition) else {
             return Err(batch);
         };
         match sender.try_send(PartitionMessage::Write(batch)) {

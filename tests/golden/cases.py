@@ -153,6 +153,10 @@ query("multiple-statements-error-second", "CREATE DATABASE q_n; SELEC 1",
 query("multiple-statements-exec-error-middle",
       "SHOW DATABASES; SELECT * FROM m; SHOW DATABASES",
       note="second statement fails at execution (no database)")
+query("multiple-statements-exec-error-last", "SHOW DATABASES; SELECT * FROM m")
+query("multiple-statements-exec-error-first", "SELECT * FROM m; SHOW DATABASES")
+query("multiple-statements-db-not-found", "SHOW DATABASES; SELECT * FROM m; SHOW DATABASES",
+      params="db=q_nope", method="GET")
 query("chunked", "SHOW DATABASES", params="chunked=true", method="GET",
       setup=[create("q_ch")], teardown=[drop("q_ch")])
 query("chunked-select", "SELECT * FROM m", params="db=q_cs&chunked=true&chunk_size=1",

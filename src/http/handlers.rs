@@ -1,0 +1,107 @@
+//! Routing and the endpoints that answer on the event loop: `/ping`, `/debug/vars`, errors.
+//! `/write` is planned by `write`; `/query` becomes a job for the query pool.
+//!
+//! Every answer here is built, not sent: the event loop serialises it once the request's work
+//! (none, a durable write, a query) is done.
+
+use crate::http::framing::{Method, Request};
+use crate::http::query_string::{parse_query_string, query_param};
+use crate::http::response::Response;
+use crate::http::write::{plan_write, WriteContext, WritePlan, WriteScratch};
+use crate::query::QueryRequest;
+
+/// What the event loop must do for one request.
+pub enum Action {
+    /// answer now
+    Respond(Response),
+    /// answer without the identity headers of a handled request (Go's 404/405 pages)
+    RespondBare(Response),
+    /// make records durable, then answer
+    Write {
+        /// (partition, record, points)
+        records: Vec<(usize, Vec<u8>, u32)>,
+        /// the answer once durable
+        on_durable: Response,
+    },
+    /// run on the query pool, then answer with its result
+    Query(QueryRequest),
+}
+
+/// Routes one framed request.
+pub fn route(request: &Request, write_context: &WriteContext<'_>, scratch: &mut WriteScratch, debug_vars: &dyn Fn() -> Vec<u8>) -> Action {
+    let params = parse_query_string(&request.head.query);
+    let method = &request.head.method;
+    match request.head.path.as_str() {
+        "/ping" => match method {
+            Method::Get | Method::Head => ping(&params),
+            _ => method_not_allowed("GET, HEAD"),
+        },
+        "/write" | "/api/v2/write" => match method {
+            Method::Post => match plan_write(request, &params, write_context, scratch) {
+                WritePlan::Respond(response) => Action::Respond(response),
+                WritePlan::Submit { records, on_durable } => Action::Write { records, on_durable },
+            },
+            Method::Options => Action::Respond(Response::empty(200)),
+            _ => method_not_allowed("OPTIONS, POST"),
+        },
+        "/query" => match method {
+            Method::Get | Method::Post => query(request, params),
+            Method::Options => Action::Respond(Response::empty(200)),
+            _ => method_not_allowed("GET, OPTIONS, POST"),
+        },
+        "/debug/vars" => match method {
+            Method::Get | Method::Head => Action::Respond(Response::json(200, debug_vars())),
+            _ => method_not_allowed("GET, HEAD"),
+        },
+        _ => Action::RespondBare(Response::plain_text(404, "404 page not found")),
+    }
+}
+
+fn method_not_allowed(allow: &str) -> Action {
+    let mut response = Response::plain_text(405, "Method Not Allowed");
+    response.headers.push(("Allow", allow.to_string()));
+    Action::RespondBare(response)
+}
+
+fn ping(params: &[(String, String)]) -> Action {
+    if let Some(wait) = query_param(params, "wait_for_leader") {
+        // A single node is its own leader: a valid duration is answered at once.
+        if crate::config::parse_duration(wait).is_err() {
+            return Action::Respond(Response::json_error(400, &format!("invalid wait_for_leader duration: {wait:?}")));
+        }
+    }
+    if query_param(params, "verbose").is_some_and(|v| v == "true" || v == "1") {
+        let body = format!("{{\"version\":\"{}\"}}\n", crate::INFLUXDB_COMPATIBLE_VERSION);
+        return Action::Respond(Response::json(200, body.into_bytes()));
+    }
+    Action::Respond(Response::no_content())
+}
+
+fn query(request: &Request, mut params: Vec<(String, String)>) -> Action {
+    let is_form = request
+        .head
+        .content_type
+        .as_deref()
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    if request.head.method == Method::Post && is_form {
+        // Form values come first, as Go's Request.FormValue reads the body before the URL.
+        let mut form = parse_query_string(&String::from_utf8_lossy(&request.body));
+        form.append(&mut params);
+        params = form;
+    } else if request.head.method == Method::Post && query_param(&params, "q").is_none() && !request.body.is_empty() {
+        // Clients that post a raw body without a content type still mean the form encoding.
+        let mut form = parse_query_string(&String::from_utf8_lossy(&request.body));
+        form.append(&mut params);
+        params = form;
+    }
+    let text = query_param(&params, "q").unwrap_or("");
+    if text.is_empty() {
+        return Action::Respond(Response::json_error(400, "missing required parameter \"q\""));
+    }
+    Action::Query(QueryRequest {
+        text: text.to_string(),
+        params,
+        is_get: request.head.method == Method::Get,
+        accept: request.head.accept.clone(),
+    })
+}

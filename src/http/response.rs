@@ -1,0 +1,182 @@
+//! HTTP responses as InfluxDB 1.x (Go's net/http) writes them: header order, JSON error
+//! bodies, and Go's JSON string escaping.
+//!
+//! Header order matters to clients that compare raw bytes: Go writes the handler's headers
+//! sorted by name, then `Date`, then `Content-Length` (omitted for 204/304 and HEAD-less
+//! empty bodies), then `Connection: close` when the connection ends.
+
+use crate::time::http_date;
+
+/// One response, before serialisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// status code
+    pub status: u16,
+    /// headers set by the handler (the standard InfluxDB ones are added by `serialize`)
+    pub headers: Vec<(&'static str, String)>,
+    /// body bytes
+    pub body: Vec<u8>,
+    /// close the connection after this response
+    pub close: bool,
+}
+
+impl Response {
+    /// A response with no headers or body.
+    pub fn empty(status: u16) -> Response {
+        Response { status, headers: Vec::new(), body: Vec::new(), close: false }
+    }
+
+    /// 204 No Content with InfluxDB's JSON content type.
+    pub fn no_content() -> Response {
+        let mut response = Response::empty(204);
+        response.headers.push(("Content-Type", "application/json".into()));
+        response
+    }
+
+    /// A JSON body `{"error":"<message>"}` with `X-Influxdb-Error` (InfluxDB's httpError).
+    pub fn json_error(status: u16, message: &str) -> Response {
+        let mut body = Vec::with_capacity(message.len() + 16);
+        body.extend_from_slice(b"{\"error\":");
+        push_json_string(&mut body, message.as_bytes());
+        body.extend_from_slice(b"}\n");
+        let mut response = Response::empty(status);
+        response.headers.push(("Content-Type", "application/json".into()));
+        if status != 401 {
+            response.headers.push(("X-Influxdb-Error", message.to_string()));
+        }
+        response.body = body;
+        response
+    }
+
+    /// A JSON body.
+    pub fn json(status: u16, body: Vec<u8>) -> Response {
+        let mut response = Response::empty(status);
+        response.headers.push(("Content-Type", "application/json".into()));
+        response.body = body;
+        response
+    }
+
+    /// Go's plain-text error (`http.Error`), e.g. for 404 and 405.
+    pub fn plain_text(status: u16, text: &str) -> Response {
+        let mut response = Response::empty(status);
+        response.headers.push(("Content-Type", "text/plain; charset=utf-8".into()));
+        response.headers.push(("X-Content-Type-Options", "nosniff".into()));
+        response.body = format!("{text}\n").into_bytes();
+        response
+    }
+}
+
+/// Reason phrase of a status code.
+pub fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        200 => "OK",
+        204 => "No Content",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        413 => "Request Entity Too Large",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        503 => "Service Unavailable",
+        _ => "Unknown",
+    }
+}
+
+/// Identity headers every response carries.
+pub struct ResponseContext<'a> {
+    /// `Request-Id` / `X-Request-Id` value; `None` for framing errors answered before routing
+    pub request_id: Option<&'a str>,
+    /// the request was HEAD: headers only
+    pub head_only: bool,
+    /// current time for `Date`
+    pub now_ns: i64,
+}
+
+/// Serialises `response` onto `out`.
+pub fn serialize(response: &Response, context: &ResponseContext<'_>, out: &mut Vec<u8>) {
+    use std::io::Write;
+    let _ = write!(out, "HTTP/1.1 {} {}\r\n", response.status, reason_phrase(response.status));
+    let mut headers: Vec<(&str, &str)> = response.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    if let Some(id) = context.request_id {
+        headers.push(("Request-Id", id));
+        headers.push(("X-Request-Id", id));
+    }
+    headers.push(("X-Influxdb-Build", "OSS"));
+    headers.push(("X-Influxdb-Version", crate::INFLUXDB_COMPATIBLE_VERSION));
+    headers.sort_by(|a, b| a.0.cmp(b.0));
+    for (name, value) in headers {
+        let _ = write!(out, "{name}: {value}\r\n");
+    }
+    let _ = write!(out, "Date: {}\r\n", http_date(context.now_ns));
+    let bodyless_status = response.status == 204 || response.status == 304 || response.status < 200;
+    if !bodyless_status {
+        let _ = write!(out, "Content-Length: {}\r\n", response.body.len());
+    }
+    if response.close {
+        out.extend_from_slice(b"Connection: close\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    if !context.head_only && !bodyless_status {
+        out.extend_from_slice(&response.body);
+    }
+}
+
+/// Appends `bytes` as a JSON string the way Go's encoding/json does: `<`, `>`, `&`, U+2028
+/// and U+2029 escaped as `\uXXXX`, invalid UTF-8 replaced by U+FFFD.
+pub fn push_json_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    for chunk in bytes.utf8_chunks() {
+        for character in chunk.valid().chars() {
+            match character {
+                '"' => out.extend_from_slice(b"\\\""),
+                '\\' => out.extend_from_slice(b"\\\\"),
+                '\n' => out.extend_from_slice(b"\\n"),
+                '\r' => out.extend_from_slice(b"\\r"),
+                '\t' => out.extend_from_slice(b"\\t"),
+                '<' | '>' | '&' | '\u{2028}' | '\u{2029}' | '\u{0}'..='\u{1f}' => {
+                    let code = character as u32;
+                    out.extend_from_slice(b"\\u");
+                    for shift in [12, 8, 4, 0] {
+                        out.push(HEX[((code >> shift) & 0xf) as usize]);
+                    }
+                }
+                other => {
+                    let mut buffer = [0u8; 4];
+                    out.extend_from_slice(other.encode_utf8(&mut buffer).as_bytes());
+                }
+            }
+        }
+        if !chunk.invalid().is_empty() {
+            out.extend_from_slice("\u{fffd}".as_bytes());
+        }
+    }
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_json_escapes() {
+        let mut out = Vec::new();
+        push_json_string(&mut out, b"a\"b\\c<d>&\n\x01\xffz");
+        assert_eq!(String::from_utf8(out).unwrap(), "\"a\\\"b\\\\c\\u003cd\\u003e\\u0026\\n\\u0001\u{fffd}z\"");
+    }
+
+    #[test]
+    fn header_order_matches_go() {
+        let response = Response::json_error(404, "database not found: \"nope\"");
+        let mut out = Vec::new();
+        serialize(&response, &ResponseContext { request_id: Some("id"), head_only: false, now_ns: 0 }, &mut out);
+        let text = String::from_utf8(out).unwrap();
+        let expected = "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nRequest-Id: id\r\nX-Influxdb-Build: OSS\r\nX-Influxdb-Error: database not found: \"nope\"\r\nX-Influxdb-Version: 1.6.7\r\nX-Request-Id: id\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\nContent-Length: 41\r\n\r\n{\"error\":\"database not found: \\\"nope\\\"\"}\n";
+        assert_eq!(text, expected);
+    }
+}

@@ -1,0 +1,328 @@
+//! `/write`: from a framed request to per-partition WAL records and the answer InfluxDB would
+//! give, decided before the points are durable and sent only once they are.
+//!
+//! Runs on the event loop that owns the connection. Per point: build the canonical series key
+//! into a reused buffer, check InfluxDB's shard-level rules (no `time` tag, `time` fields
+//! dropped, field types fixed by the first write), then append the point to the record of the
+//! partition that owns its series. Nothing is allocated per point or field except when a
+//! record buffer grows.
+//!
+//! Error precedence, as InfluxDB 1.6.7 answers (golden data in tests/golden):
+//! - two points of one request giving a field new to the database different types: `400 field
+//!   type conflict`, and nothing of the request is written;
+//! - a dropped point (`time` tag, conflict with a stored type, only `time` fields):
+//!   `400 partial write: <first reason> dropped=N` (a `time` tag's reason wins), whatever
+//!   parse errors the request also had;
+//! - parse errors: `400 unable to parse '<line>': <why>`, one per bad line joined by `\n`, and
+//!   prefixed `partial write: ` / suffixed ` dropped=0` when some lines were good.
+//! Good points are written in every case but the first.
+
+use crate::http::framing::Request;
+use crate::http::gzip::{gunzip_limited, GzipError};
+use crate::http::query_string::query_param;
+use crate::http::response::Response;
+use crate::ingest::field_types::{FieldTypeRegistry, LocalFieldTypes};
+use crate::ingest::record::{FieldType, RecordBuilder, StoredValue};
+use crate::ingest::{measurement_of, Ingest};
+use crate::limits::{INGEST_BATCH_MAX_BYTES, SERIES_KEY_MAX_BYTES};
+use crate::line_protocol::{self, EscapeKind, FieldValue, Parser, Precision, Scratch};
+use crate::meta::MetaData;
+
+/// What the event loop does with a write request.
+pub enum WritePlan {
+    /// answer now; nothing to make durable
+    Respond(Response),
+    /// make these records durable, then answer `on_durable`
+    Submit {
+        /// (partition, record, point count)
+        records: Vec<(usize, Vec<u8>, u32)>,
+        /// the answer once every record is durable
+        on_durable: Response,
+    },
+}
+
+/// Buffers an event loop reuses across write requests.
+#[derive(Default)]
+pub struct WriteScratch {
+    series_key: Vec<u8>,
+    unescaped_key: Vec<u8>,
+    unescaped_string: Vec<u8>,
+    display: Vec<u8>,
+    gunzipped: Vec<u8>,
+    /// fields first seen in the current request, keyed by `staged_key`
+    new_fields: std::collections::HashMap<Box<[u8]>, FieldType>,
+    staged_key: Vec<u8>,
+    /// field types this loop has seen
+    pub field_types: LocalFieldTypes,
+}
+
+/// Inputs of one write besides the request.
+pub struct WriteContext<'a> {
+    /// meta snapshot
+    pub meta: &'a MetaData,
+    /// partitions
+    pub ingest: &'a Ingest,
+    /// shared field types
+    pub registry: &'a FieldTypeRegistry,
+    /// `[http] max-body-size`
+    pub max_body_bytes: usize,
+    /// server time of the request, for points without a timestamp
+    pub now_ns: i64,
+}
+
+/// Plans a `/write` request.
+pub fn plan_write(request: &Request, params: &[(String, String)], context: &WriteContext<'_>, scratch: &mut WriteScratch) -> WritePlan {
+    let database_name = query_param(params, "db").unwrap_or("");
+    if database_name.is_empty() {
+        return WritePlan::Respond(Response::json_error(400, "database is required"));
+    }
+    let Some(database) = context.meta.database(database_name) else {
+        let message = format!("database not found: \"{database_name}\"");
+        return WritePlan::Respond(Response::json_error(404, &message));
+    };
+    let rp_name = query_param(params, "rp").unwrap_or("");
+    let Some(policy) = database.retention_policy(rp_name) else {
+        let message = format!("retention policy not found: {rp_name}");
+        return WritePlan::Respond(Response::json_error(500, &message));
+    };
+    match query_param(params, "consistency").unwrap_or("") {
+        "" | "any" | "one" | "quorum" | "all" => {}
+        _ => return WritePlan::Respond(Response::json_error(400, "invalid consistency level")),
+    }
+    // InfluxDB treats an unknown precision as nanoseconds.
+    let precision = Precision::from_param(query_param(params, "precision").unwrap_or(""))
+        .unwrap_or(Precision::Nanosecond);
+
+    let mut gunzipped = std::mem::take(&mut scratch.gunzipped);
+    let body: &[u8] = if request.head.content_encoding_gzip {
+        gunzipped.clear();
+        match gunzip_limited(&request.body, context.max_body_bytes, &mut gunzipped) {
+            Ok(()) => &gunzipped,
+            Err(GzipError::TooLarge) => {
+                scratch.gunzipped = gunzipped;
+                return WritePlan::Respond(Response::json_error(413, "http: request body too large"));
+            }
+            Err(GzipError::Corrupt) => {
+                scratch.gunzipped = gunzipped;
+                return WritePlan::Respond(Response::json_error(400, "unexpected EOF"));
+            }
+        }
+    } else {
+        &request.body
+    };
+    // Points without a timestamp get the request time truncated to the precision.
+    let unit_ns = precision.nanos_per_unit();
+    let default_time_ns = context.now_ns - context.now_ns.rem_euclid(unit_ns);
+    let plan = plan_points(body, precision, default_time_ns, database.id, policy.name.as_bytes(), context, scratch);
+    scratch.gunzipped = gunzipped;
+    plan
+}
+
+struct Outcome {
+    parse_errors: Vec<u8>,
+    dropped: u64,
+    drop_reason: String,
+    points: u64,
+}
+
+fn plan_points(body: &[u8], precision: Precision, default_time_ns: i64, database_id: u64, rp: &[u8], context: &WriteContext<'_>, scratch: &mut WriteScratch) -> WritePlan {
+    let partitions = context.ingest.partition_count();
+    let mut builders: Vec<Option<RecordBuilder>> = (0..partitions).map(|_| None).collect();
+    let mut records: Vec<(usize, Vec<u8>, u32)> = Vec::new();
+    let mut outcome = Outcome { parse_errors: Vec::new(), dropped: 0, drop_reason: String::new(), points: 0 };
+    scratch.new_fields.clear();
+    let mut parser = Parser::new(body, precision, default_time_ns);
+    let mut line_scratch = Scratch::default();
+    while let Some(result) = parser.next_point(&mut line_scratch) {
+        let point = match result {
+            Ok(point) => point,
+            Err(error) => {
+                if !outcome.parse_errors.is_empty() {
+                    outcome.parse_errors.push(b'\n');
+                }
+                outcome.parse_errors.extend_from_slice(b"unable to parse '");
+                outcome.parse_errors.extend_from_slice(&error.line);
+                outcome.parse_errors.extend_from_slice(b"': ");
+                outcome.parse_errors.extend_from_slice(error.message.as_bytes());
+                continue;
+            }
+        };
+        scratch.series_key.clear();
+        line_protocol::append_series_key(point.measurement, point.tags, &mut scratch.series_key);
+        if scratch.series_key.len() > SERIES_KEY_MAX_BYTES {
+            outcome.drop_point(format!("max key length exceeded: {} > {}", scratch.series_key.len(), SERIES_KEY_MAX_BYTES), false);
+            continue;
+        }
+        if point.tags.iter().any(|tag| tag.key == b"time") {
+            let measurement = display_name(measurement_of(&scratch.series_key), EscapeKind::Measurement, &mut scratch.display);
+            outcome.drop_point(format!("invalid tag key: input tag \"time\" on measurement \"{measurement}\" is invalid"), true);
+            continue;
+        }
+        let partition = context.ingest.partition_of(&scratch.series_key);
+        let builder = builders[partition].get_or_insert_with(|| RecordBuilder::new(database_id, rp, 64 * 1024));
+        // Fields are checked before the point is started, so a dropped point leaves no trace.
+        match check_fields(&point, database_id, context.registry, scratch) {
+            FieldCheck::Ok => {}
+            FieldCheck::Drop(reason) => {
+                outcome.drop_point(reason, false);
+                continue;
+            }
+            FieldCheck::ConflictWithinRequest => {
+                return WritePlan::Respond(Response::json_error(400, "field type conflict"));
+            }
+        }
+        builder.begin_point(&scratch.series_key, point.timestamp_ns);
+        for field in point.fields {
+            scratch.unescaped_key.clear();
+            unescape(field.key, EscapeKind::FieldKey, &mut scratch.unescaped_key);
+            if scratch.unescaped_key == b"time" {
+                continue;
+            }
+            let value = match field.value {
+                FieldValue::Float(v) => StoredValue::Float(v),
+                FieldValue::Integer(v) => StoredValue::Integer(v),
+                FieldValue::Unsigned(v) => StoredValue::Unsigned(v),
+                FieldValue::Boolean(v) => StoredValue::Boolean(v),
+                FieldValue::String(v) => {
+                    scratch.unescaped_string.clear();
+                    unescape(v, EscapeKind::StringFieldValue, &mut scratch.unescaped_string);
+                    StoredValue::String(&scratch.unescaped_string)
+                }
+            };
+            builder.push_field(&scratch.unescaped_key, value);
+        }
+        outcome.points += 1;
+        if builder.len_bytes() >= INGEST_BATCH_MAX_BYTES {
+            if let Some(full) = builders[partition].take() {
+                let count = full.point_count();
+                records.push((partition, full.finish(), count));
+            }
+        }
+    }
+    for (partition, builder) in builders.into_iter().enumerate() {
+        if let Some(builder) = builder {
+            if builder.point_count() > 0 {
+                let count = builder.point_count();
+                records.push((partition, builder.finish(), count));
+            }
+        }
+    }
+    // Fix the types of fields this request created; another loop may have raced us to one.
+    for (key, field_type) in &scratch.new_fields {
+        let (measurement, field) = split_staged_key(key);
+        let resolved = scratch.field_types.create(context.registry, database_id, measurement, field, *field_type);
+        if resolved != *field_type {
+            return WritePlan::Respond(Response::json_error(400, "field type conflict"));
+        }
+    }
+    let answer = outcome.answer();
+    if records.is_empty() {
+        WritePlan::Respond(answer)
+    } else {
+        WritePlan::Submit { records, on_durable: answer }
+    }
+}
+
+impl Outcome {
+    fn drop_point(&mut self, reason: String, overrides: bool) {
+        self.dropped += 1;
+        if overrides || self.drop_reason.is_empty() {
+            self.drop_reason = reason;
+        }
+    }
+
+    fn answer(&self) -> Response {
+        if self.dropped > 0 {
+            let message = format!("partial write: {} dropped={}", self.drop_reason, self.dropped);
+            return Response::json_error(400, &message);
+        }
+        if !self.parse_errors.is_empty() {
+            let errors = String::from_utf8_lossy(&self.parse_errors);
+            if self.points > 0 {
+                return Response::json_error(400, &format!("partial write: {errors} dropped=0"));
+            }
+            return Response::json_error(400, &errors);
+        }
+        Response::no_content()
+    }
+}
+
+enum FieldCheck {
+    Ok,
+    Drop(String),
+    ConflictWithinRequest,
+}
+
+/// `measurement_len u32 LE | measurement | field`: unambiguous whatever bytes the names hold.
+fn build_staged_key(measurement: &[u8], field: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.extend_from_slice(&(measurement.len() as u32).to_le_bytes());
+    out.extend_from_slice(measurement);
+    out.extend_from_slice(field);
+}
+
+fn split_staged_key(key: &[u8]) -> (&[u8], &[u8]) {
+    let length = key.get(..4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize).unwrap_or(0);
+    let rest = key.get(4..).unwrap_or(&[]);
+    rest.split_at(length.min(rest.len()))
+}
+
+fn check_fields(point: &line_protocol::Point<'_, '_>, database_id: u64, registry: &FieldTypeRegistry, scratch: &mut WriteScratch) -> FieldCheck {
+    let measurement = measurement_of(&scratch.series_key);
+    let mut stored_fields = 0;
+    for field in point.fields {
+        scratch.unescaped_key.clear();
+        unescape(field.key, EscapeKind::FieldKey, &mut scratch.unescaped_key);
+        if scratch.unescaped_key == b"time" {
+            continue;
+        }
+        stored_fields += 1;
+        let wanted = match field.value {
+            FieldValue::Float(_) => FieldType::Float,
+            FieldValue::Integer(_) => FieldType::Integer,
+            FieldValue::Unsigned(_) => FieldType::Unsigned,
+            FieldValue::Boolean(_) => FieldType::Boolean,
+            FieldValue::String(_) => FieldType::String,
+        };
+        let Some(existing) = scratch.field_types.lookup(registry, database_id, measurement, &scratch.unescaped_key) else {
+            build_staged_key(measurement, &scratch.unescaped_key, &mut scratch.staged_key);
+            match scratch.new_fields.get(scratch.staged_key.as_slice()) {
+                Some(staged) if *staged != wanted => return FieldCheck::ConflictWithinRequest,
+                Some(_) => {}
+                None => {
+                    scratch.new_fields.insert(scratch.staged_key.as_slice().into(), wanted);
+                }
+            }
+            continue;
+        };
+        if existing != wanted {
+            let field_name = String::from_utf8_lossy(&scratch.unescaped_key).into_owned();
+            let measurement = display_name(measurement, EscapeKind::Measurement, &mut scratch.display);
+            return FieldCheck::Drop(format!(
+                "field type conflict: input field \"{field_name}\" on measurement \"{measurement}\" is type {}, already exists as type {}",
+                wanted.name(),
+                existing.name()
+            ));
+        }
+    }
+    if stored_fields == 0 {
+        let measurement = display_name(measurement, EscapeKind::Measurement, &mut scratch.display);
+        return FieldCheck::Drop(format!("invalid field name: input field \"time\" on measurement \"{measurement}\" is invalid"));
+    }
+    FieldCheck::Ok
+}
+
+/// Unescapes into `out`, copying straight through when there is no backslash (the common case).
+fn unescape(escaped: &[u8], kind: EscapeKind, out: &mut Vec<u8>) {
+    if memchr::memchr(b'\\', escaped).is_some() {
+        line_protocol::unescape_into(escaped, kind, out);
+    } else {
+        out.extend_from_slice(escaped);
+    }
+}
+
+fn display_name(escaped: &[u8], kind: EscapeKind, buffer: &mut Vec<u8>) -> String {
+    buffer.clear();
+    unescape(escaped, kind, buffer);
+    String::from_utf8_lossy(buffer).into_owned()
+}

@@ -1,0 +1,416 @@
+//! One HTTP connection: its buffers, its framing state and its request in flight.
+//!
+//! States: `Ready` (reading and answering requests in order), `InFlight` (one write waiting
+//! for fsync or one query on the pool; reading paused), `WaitingForQueue` (a write whose
+//! records do not all fit in the partition queues yet; retried every millisecond until
+//! `enqueued-write-timeout`, then 503). Responses are written in request order because the
+//! next request is not even parsed until the current one is answered.
+
+use std::io::{self, Read, Write};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use mio::net::TcpStream;
+
+use super::{Completion, EventLoop, Shared};
+use crate::config::Config;
+use crate::http::framing::{FramingError, FramingLimits, Method, Progress, Request, RequestReader};
+use crate::http::handlers::{route, Action};
+use crate::http::response::{serialize, Response, ResponseContext};
+use crate::http::write::WriteContext;
+use crate::ingest::{Batch, WriteTicket};
+use crate::limits::{HTTP_MAX_CHUNK_LINE_BYTES, HTTP_MAX_HEADERS, HTTP_MAX_HEAD_BYTES, NET_MAX_PENDING_RESPONSE_BYTES, NET_READ_CHUNK_BYTES};
+
+const CONTINUE_RESPONSE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+const READ_BUFFER_MAX_BYTES: usize = HTTP_MAX_HEAD_BYTES + NET_READ_CHUNK_BYTES;
+
+/// How the answer of the request in flight is to be written.
+struct Answer {
+    sequence: u64,
+    request_id: String,
+    head_only: bool,
+    keep_alive: bool,
+    http10: bool,
+}
+
+enum State {
+    Ready,
+    WriteInFlight { answer: Answer, on_durable: Response },
+    QueryInFlight { answer: Answer },
+    WaitingForQueue { answer: Answer, on_durable: Response, unsent: Vec<Batch>, since: Instant },
+}
+
+pub(super) struct Connection {
+    stream: TcpStream,
+    reader: RequestReader,
+    read_buffer: Vec<u8>,
+    read_start: usize,
+    read_end: usize,
+    output: Vec<u8>,
+    output_offset: usize,
+    state: State,
+    peer_closed: bool,
+    close_when_flushed: bool,
+    last_activity: Instant,
+}
+
+enum ReadOutcome {
+    Data,
+    WouldBlock,
+    Closed,
+}
+
+impl Connection {
+    pub(super) fn new(stream: TcpStream, config: &Config) -> Connection {
+        Connection {
+            stream,
+            reader: RequestReader::new(framing_limits(config)),
+            read_buffer: vec![0; NET_READ_CHUNK_BYTES],
+            read_start: 0,
+            read_end: 0,
+            output: Vec::new(),
+            output_offset: 0,
+            state: State::Ready,
+            peer_closed: false,
+            close_when_flushed: false,
+            last_activity: Instant::now(),
+        }
+    }
+
+    pub(super) fn stream_mut(&mut self) -> &mut TcpStream {
+        &mut self.stream
+    }
+
+    pub(super) fn is_waiting_for_queue(&self) -> bool {
+        matches!(self.state, State::WaitingForQueue { .. })
+    }
+
+    /// Nothing in flight, nothing half-read, nothing unwritten.
+    pub(super) fn is_idle(&self) -> bool {
+        matches!(self.state, State::Ready) && self.read_start == self.read_end && self.output_offset == self.output.len()
+    }
+
+    pub(super) fn close_after_current_request(&mut self) {
+        if matches!(self.state, State::Ready) && self.read_start == self.read_end {
+            self.close_when_flushed = true;
+        }
+    }
+
+    pub(super) fn expired(&self, now: Instant, config: &Config) -> bool {
+        let idle_for = now.saturating_duration_since(self.last_activity);
+        match self.state {
+            State::Ready if self.read_start == self.read_end && self.output_offset == self.output.len() => {
+                idle_for >= config.http.idle_timeout
+            }
+            State::Ready => idle_for >= config.http.request_read_timeout,
+            _ => false,
+        }
+    }
+
+    /// Reads, handles and writes as far as possible; false when the connection is done.
+    pub(super) fn drive(&mut self, slot: usize, event_loop: &mut EventLoop) -> bool {
+        loop {
+            if !self.flush() {
+                return false;
+            }
+            if !matches!(self.state, State::Ready) || self.close_when_flushed {
+                break;
+            }
+            if self.output.len() - self.output_offset > NET_MAX_PENDING_RESPONSE_BYTES {
+                break; // let the client read before we answer more pipelined requests
+            }
+            if self.read_start == self.read_end {
+                match self.fill() {
+                    Ok(ReadOutcome::Data) => {}
+                    Ok(ReadOutcome::WouldBlock) => break,
+                    Ok(ReadOutcome::Closed) => {
+                        self.peer_closed = true;
+                        break;
+                    }
+                    Err(_) => return false,
+                }
+            }
+            let (consumed, progress) = self.reader.advance(&self.read_buffer[self.read_start..self.read_end]);
+            self.read_start += consumed.min(self.read_end - self.read_start);
+            if self.read_start == self.read_end {
+                self.read_start = 0;
+                self.read_end = 0;
+            }
+            match progress {
+                Progress::NeedMore => {
+                    if self.read_start != self.read_end {
+                        // The reader wants more than the buffer holds: make room and read.
+                        self.compact_read_buffer();
+                        match self.fill() {
+                            Ok(ReadOutcome::Data) => {}
+                            Ok(ReadOutcome::WouldBlock) => break,
+                            Ok(ReadOutcome::Closed) => {
+                                self.peer_closed = true;
+                                break;
+                            }
+                            Err(_) => return false,
+                        }
+                    }
+                }
+                Progress::SendContinue => self.output.extend_from_slice(CONTINUE_RESPONSE),
+                Progress::Request(request) => self.handle(request, slot, event_loop),
+                Progress::Error(error) => {
+                    self.answer_framing_error(&error);
+                    self.close_when_flushed = true;
+                }
+            }
+        }
+        if !self.flush() {
+            return false;
+        }
+        let finished_output = self.output_offset == self.output.len();
+        if self.close_when_flushed && finished_output {
+            return false;
+        }
+        // A peer that half-closed still gets the answers to what it sent.
+        !(self.peer_closed && finished_output && matches!(self.state, State::Ready) && self.read_start == self.read_end)
+    }
+
+    fn compact_read_buffer(&mut self) {
+        if self.read_start > 0 {
+            self.read_buffer.copy_within(self.read_start..self.read_end, 0);
+            self.read_end -= self.read_start;
+            self.read_start = 0;
+        }
+        if self.read_end == self.read_buffer.len() && self.read_buffer.len() < READ_BUFFER_MAX_BYTES {
+            let grown = (self.read_buffer.len() * 2).min(READ_BUFFER_MAX_BYTES);
+            self.read_buffer.resize(grown, 0);
+        }
+    }
+
+    /// One read into the free end of the read buffer.
+    fn fill(&mut self) -> io::Result<ReadOutcome> {
+        if self.read_end == self.read_buffer.len() {
+            self.compact_read_buffer();
+            if self.read_end == self.read_buffer.len() {
+                return Ok(ReadOutcome::Data);
+            }
+        }
+        loop {
+            match self.stream.read(&mut self.read_buffer[self.read_end..]) {
+                Ok(0) => return Ok(ReadOutcome::Closed),
+                Ok(count) => {
+                    self.read_end += count;
+                    self.last_activity = Instant::now();
+                    return Ok(ReadOutcome::Data);
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(ReadOutcome::WouldBlock),
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// Writes pending output until done or the socket is full; false on a write error.
+    fn flush(&mut self) -> bool {
+        while self.output_offset < self.output.len() {
+            match self.stream.write(&self.output[self.output_offset..]) {
+                Ok(0) => return false,
+                Ok(count) => {
+                    self.output_offset += count;
+                    self.last_activity = Instant::now();
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return false,
+            }
+        }
+        self.output.clear();
+        self.output_offset = 0;
+        if self.output.capacity() > NET_MAX_PENDING_RESPONSE_BYTES {
+            self.output.shrink_to(NET_READ_CHUNK_BYTES);
+        }
+        true
+    }
+
+    fn answer_framing_error(&mut self, error: &FramingError) {
+        let mut response = match error {
+            FramingError::BodyTooLarge => Response::json_error(413, "Request Entity Too Large"),
+            FramingError::HeadTooLarge | FramingError::TooManyHeaders => Response::plain_text(431, "431 Request Header Fields Too Large"),
+            _ => {
+                let mut bad = Response::plain_text(error.status(), "400 Bad Request");
+                bad.body.pop();
+                bad
+            }
+        };
+        response.close = true;
+        let context = ResponseContext { request_id: None, head_only: false, now_ns: crate::time::now_ns() };
+        serialize(&response, &context, &mut self.output);
+    }
+
+    fn handle(&mut self, request: Request, slot: usize, event_loop: &mut EventLoop) {
+        let shared = Arc::clone(&event_loop.shared);
+        shared.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let sequence = event_loop.next_sequence();
+        let request_id = request.head.x_request_id.clone().unwrap_or_else(new_request_id);
+        let shutting_down = shared.shutting_down.load(Ordering::Acquire);
+        let answer = Answer {
+            sequence,
+            request_id,
+            head_only: request.head.method == Method::Head,
+            keep_alive: request.head.keep_alive && !shutting_down,
+            http10: request.head.version_minor == 0,
+        };
+        let now_ns = crate::time::now_ns();
+        let meta = shared.meta.snapshot();
+        let write_context = WriteContext {
+            meta: &meta,
+            ingest: &shared.ingest,
+            registry: &shared.ingest.field_types,
+            max_body_bytes: shared.config.http.max_inflated_body_size,
+            now_ns,
+        };
+        let debug_vars = || crate::server::debug_vars(&shared);
+        let action = route(&request, &write_context, &mut event_loop.scratch, &debug_vars);
+        if shared.config.http.log_enabled {
+            crate::log_info!("http", "request"; method = format!("{:?}", request.head.method), target = request.head.target, id = answer.request_id);
+        }
+        match action {
+            Action::Respond(response) => self.respond(&answer, response, true),
+            Action::RespondBare(response) => self.respond(&answer, response, false),
+            Action::Query(query) => {
+                let sink: Arc<dyn crate::query::QuerySink> = event_loop.mailbox.clone();
+                match shared.queries.submit(query, sink, slot, sequence) {
+                    Ok(()) => self.state = State::QueryInFlight { answer },
+                    Err(response) => self.respond(&answer, response, true),
+                }
+            }
+            Action::Write { records, on_durable } => {
+                let sink: Arc<dyn crate::ingest::AckSink> = event_loop.mailbox.clone();
+                let ticket = WriteTicket::new(records.len(), sink, slot, sequence);
+                let mut unsent = Vec::new();
+                for (partition, payload, point_count) in records {
+                    let batch = Batch { payload, point_count, partition, ticket: Arc::clone(&ticket) };
+                    // Once one batch waits, the rest wait behind it, so retries keep order.
+                    if !unsent.is_empty() {
+                        unsent.push(batch);
+                    } else if let Err(batch) = shared.ingest.try_send(batch) {
+                        unsent.push(batch);
+                    }
+                }
+                if unsent.is_empty() {
+                    self.state = State::WriteInFlight { answer, on_durable };
+                } else {
+                    self.state = State::WaitingForQueue { answer, on_durable, unsent, since: Instant::now() };
+                }
+            }
+        }
+    }
+
+    /// Tries to queue the batches that did not fit; true when the state changed.
+    pub(super) fn retry_queued(&mut self, shared: &Shared) -> bool {
+        let State::WaitingForQueue { unsent, since, .. } = &mut self.state else { return false };
+        while !unsent.is_empty() {
+            let batch = unsent.remove(0);
+            if let Err(batch) = shared.ingest.try_send(batch) {
+                unsent.insert(0, batch);
+                break;
+            }
+        }
+        let timed_out = since.elapsed() >= shared.config.http.enqueued_write_timeout;
+        if !unsent.is_empty() && !timed_out {
+            return false;
+        }
+        let previous = std::mem::replace(&mut self.state, State::Ready);
+        let State::WaitingForQueue { answer, on_durable, unsent, .. } = previous else { return false };
+        if unsent.is_empty() {
+            self.state = State::WriteInFlight { answer, on_durable };
+            return false;
+        }
+        shared.stats.writes_timed_out.fetch_add(1, Ordering::Relaxed);
+        let message = format!(
+            "write queue full: timed out after {} waiting for the WAL partitions; some points of this request may have been written, retry it",
+            crate::config::format_duration(shared.config.http.enqueued_write_timeout)
+        );
+        self.respond(&answer, Response::json_error(503, &message), true);
+        true
+    }
+
+    /// Applies a completion; true when the connection can make progress again.
+    pub(super) fn complete(&mut self, sequence: u64, completion: Completion, shared: &Shared) -> bool {
+        let current = match &self.state {
+            State::WriteInFlight { answer, .. } | State::QueryInFlight { answer } => answer.sequence,
+            _ => return false,
+        };
+        if current != sequence {
+            return false; // the answer of a request this connection already gave up on
+        }
+        let previous = std::mem::replace(&mut self.state, State::Ready);
+        match (previous, completion) {
+            (State::WriteInFlight { answer, on_durable }, Completion::Write { durable, .. }) => {
+                let response = if durable {
+                    if on_durable.status == 204 {
+                        shared.stats.writes_ok.fetch_add(1, Ordering::Relaxed);
+                    }
+                    on_durable
+                } else {
+                    Response::json_error(500, "write failed: the write-ahead log could not be synced to disk")
+                };
+                self.respond(&answer, response, true);
+            }
+            (State::QueryInFlight { answer }, Completion::Query { response, .. }) => {
+                self.respond(&answer, response, true);
+            }
+            (other, _) => {
+                self.state = other;
+                return false;
+            }
+        }
+        true
+    }
+
+    fn respond(&mut self, answer: &Answer, mut response: Response, identified: bool) {
+        if !answer.keep_alive {
+            response.close = true;
+            self.close_when_flushed = true;
+        }
+        let context = ResponseContext {
+            request_id: identified.then_some(answer.request_id.as_str()),
+            head_only: answer.head_only,
+            now_ns: crate::time::now_ns(),
+        };
+        let start = self.output.len();
+        serialize(&response, &context, &mut self.output);
+        if answer.http10 {
+            // "HTTP/1.1" and "HTTP/1.0" have the same length: patch the status line in place.
+            if let Some(version) = self.output.get_mut(start + 5..start + 8) {
+                version.copy_from_slice(b"1.0");
+            }
+        }
+    }
+}
+
+fn framing_limits(config: &Config) -> FramingLimits {
+    FramingLimits {
+        max_head_bytes: HTTP_MAX_HEAD_BYTES,
+        max_headers: HTTP_MAX_HEADERS,
+        max_body_bytes: config.http.max_body_size,
+        max_chunk_line_bytes: HTTP_MAX_CHUNK_LINE_BYTES,
+    }
+}
+
+/// A time-based (version 1) UUID, as InfluxDB uses for `Request-Id`: 100 ns ticks since
+/// 1582-10-15, a clock sequence that advances on every id (so ids within one tick differ),
+/// and a zero node id.
+fn new_request_id() -> String {
+    use std::sync::atomic::AtomicU16;
+    const GREGORIAN_TO_UNIX_TICKS: u64 = 0x01B2_1DD2_1381_4000;
+    static CLOCK_SEQUENCE: AtomicU16 = AtomicU16::new(0);
+    let ticks = (crate::time::now_ns().max(0) as u64 / 100).wrapping_add(GREGORIAN_TO_UNIX_TICKS);
+    let sequence = CLOCK_SEQUENCE.fetch_add(1, Ordering::Relaxed).wrapping_add(1) & 0x3fff | 0x8000;
+    let [sequence_high, sequence_low] = sequence.to_be_bytes();
+    uuid::Uuid::from_fields(
+        ticks as u32,
+        (ticks >> 32) as u16,
+        ((ticks >> 48) as u16 & 0x0fff) | 0x1000,
+        &[sequence_high, sequence_low, 0, 0, 0, 0, 0, 0],
+    )
+    .hyphenated()
+    .to_string()
+}

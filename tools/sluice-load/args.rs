@@ -1,0 +1,687 @@
+//! Command-line flags of `sluice-load`.
+//!
+//! Owns: the [`Options`] record, its defaults, and the hand-written parser that fills it.
+//! Flags are `--name value` or `--name=value`; boolean flags take no value. A flag given twice
+//! keeps its last value. Parsing never panics: bad input is an [`ArgsError`].
+//!
+//! Invariants of a parsed [`Options`] (checked by [`Options::validate`]): `series >= 1`,
+//! `fields >= 1`, `batch_lines >= 1`, `connections >= 1`, the interval is a whole, non-zero
+//! number of precision units, and more than one series needs at least one tag to tell them apart.
+
+use crate::json::Json;
+use std::fmt;
+use std::time::Duration;
+
+/// Help text printed by `--help`.
+pub const USAGE: &str = "\
+sluice-load: HTTP load generator for InfluxDB 1.x compatible servers
+
+Write mode (default):
+  --url URL                 server base URL            [http://127.0.0.1:8086]
+  --db NAME                 database                   [bench]
+  --rp NAME                 retention policy           [server default]
+  --precision P             ns|u|ms|s|m|h              [ns]
+  --series N                distinct series            [5000]
+  --fields N                float fields per line      [10]
+  --batch-lines N           lines per request          [5000]
+  --connections N           concurrent connections     [4]
+  --duration D              run time, e.g. 20s, 500ms  [20s]
+  --rate N                  total lines/s, 0 = max     [0]
+  --timestamps MODE         explicit|server            [explicit]
+  --interval D              step per series per round  [10s]
+  --gzip                    gzip request bodies
+  --create-db               CREATE DATABASE first
+  --json PATH               write a JSON summary
+  --measurement NAME        measurement                [m]
+  --tags-per-series N       tags per series (>= 1)     [2]
+  --float-values MODE       random-walk|random|constant [random-walk]
+  --seed N                  random seed                [1]
+  --timeout D               per-request timeout        [60s]
+  --allow-errors            exit 0 even if requests failed
+  --quiet                   no progress lines on stderr
+
+Query mode:
+  --queries FILE            one InfluxQL query per line (empty and # lines skipped)
+  --repeat N                run the query list N times in total (else until --duration)
+  (uses --url --db --rp --connections --duration --json --timeout --allow-errors)
+";
+
+/// Where timestamps come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimestampMode {
+    /// Each line carries a timestamp; every series advances by `--interval` per round.
+    Explicit,
+    /// Lines carry no timestamp; the server stamps them.
+    Server,
+}
+
+/// How field values are chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FloatValues {
+    /// Each series/field walks by a small random step per round (2 decimals).
+    RandomWalk,
+    /// Uniform random in [0, 100) with full precision.
+    Random,
+    /// Every value is the same constant.
+    Constant,
+}
+
+/// Timestamp precision of the write endpoint, as in `?precision=`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Precision {
+    /// Nanoseconds (`ns`, also `n`).
+    Nanoseconds,
+    /// Microseconds (`u`, also `us`).
+    Microseconds,
+    /// Milliseconds (`ms`).
+    Milliseconds,
+    /// Seconds (`s`).
+    Seconds,
+    /// Minutes (`m`).
+    Minutes,
+    /// Hours (`h`).
+    Hours,
+}
+
+impl Precision {
+    /// Nanoseconds in one unit of this precision.
+    pub fn unit_ns(self) -> u64 {
+        match self {
+            Precision::Nanoseconds => 1,
+            Precision::Microseconds => 1_000,
+            Precision::Milliseconds => 1_000_000,
+            Precision::Seconds => 1_000_000_000,
+            Precision::Minutes => 60_000_000_000,
+            Precision::Hours => 3_600_000_000_000,
+        }
+    }
+
+    /// The query-string spelling of this precision.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::Nanoseconds => "ns",
+            Precision::Microseconds => "u",
+            Precision::Milliseconds => "ms",
+            Precision::Seconds => "s",
+            Precision::Minutes => "m",
+            Precision::Hours => "h",
+        }
+    }
+}
+
+/// All settings of one run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    /// Server base URL, `http://host:port` (no path).
+    pub url: String,
+    /// Target database.
+    pub db: String,
+    /// Retention policy, if given.
+    pub rp: Option<String>,
+    /// Write precision.
+    pub precision: Precision,
+    /// Distinct series written.
+    pub series: u64,
+    /// Float fields per line.
+    pub fields: u32,
+    /// Lines per request.
+    pub batch_lines: u64,
+    /// Concurrent connections (one thread each).
+    pub connections: u32,
+    /// How long to keep issuing requests.
+    pub duration: Duration,
+    /// Total lines per second over all connections; 0 means as fast as possible.
+    pub rate_lines_per_s: u64,
+    /// Timestamp source.
+    pub timestamps: TimestampMode,
+    /// How far a series' timestamp advances each time it comes round.
+    pub interval: Duration,
+    /// Gzip request bodies.
+    pub gzip: bool,
+    /// Issue `CREATE DATABASE` before the run.
+    pub create_db: bool,
+    /// Path of the JSON summary, if wanted.
+    pub json_path: Option<String>,
+    /// Measurement name.
+    pub measurement: String,
+    /// Tags per series (`host`, `region`, then `t2`, `t3`, ...).
+    pub tags_per_series: u32,
+    /// How field values are chosen.
+    pub float_values: FloatValues,
+    /// Random seed.
+    pub seed: u64,
+    /// Per-request socket timeout.
+    pub timeout: Duration,
+    /// Exit 0 even when requests failed.
+    pub allow_errors: bool,
+    /// Suppress the progress lines.
+    pub quiet: bool,
+    /// Query mode: file with one query per line.
+    pub queries_path: Option<String>,
+    /// Query mode: run the list this many times in total instead of for `duration`.
+    pub repeat: Option<u64>,
+    /// `--help` was given.
+    pub help: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            url: "http://127.0.0.1:8086".to_string(),
+            db: "bench".to_string(),
+            rp: None,
+            precision: Precision::Nanoseconds,
+            series: 5000,
+            fields: 10,
+            batch_lines: 5000,
+            connections: 4,
+            duration: Duration::from_secs(20),
+            rate_lines_per_s: 0,
+            timestamps: TimestampMode::Explicit,
+            interval: Duration::from_secs(10),
+            gzip: false,
+            create_db: false,
+            json_path: None,
+            measurement: "m".to_string(),
+            tags_per_series: 2,
+            float_values: FloatValues::RandomWalk,
+            seed: 1,
+            timeout: Duration::from_secs(60),
+            allow_errors: false,
+            quiet: false,
+            queries_path: None,
+            repeat: None,
+            help: false,
+        }
+    }
+}
+
+/// Why the command line was rejected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ArgsError {
+    /// A flag this tool does not know.
+    UnknownFlag(String),
+    /// A flag that needs a value came last.
+    MissingValue(String),
+    /// A boolean flag was given `=value`.
+    UnexpectedValue(String),
+    /// A positional argument (everything must be a flag).
+    Positional(String),
+    /// The value did not parse; carries flag, value and what was expected.
+    BadValue {
+        /// The flag.
+        flag: String,
+        /// The rejected value.
+        value: String,
+        /// What would have been accepted.
+        expected: &'static str,
+    },
+    /// The flags parse but do not make sense together.
+    Invalid(String),
+}
+
+impl fmt::Display for ArgsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArgsError::UnknownFlag(flag) => write!(f, "unknown flag {flag}"),
+            ArgsError::MissingValue(flag) => write!(f, "flag {flag} needs a value"),
+            ArgsError::UnexpectedValue(flag) => write!(f, "flag {flag} takes no value"),
+            ArgsError::Positional(arg) => write!(f, "unexpected argument {arg:?}"),
+            ArgsError::BadValue {
+                flag,
+                value,
+                expected,
+            } => {
+                write!(f, "bad value {value:?} for {flag}: expected {expected}")
+            }
+            ArgsError::Invalid(why) => write!(f, "{why}"),
+        }
+    }
+}
+
+/// Most series a run may use (keys and field text are held in memory).
+pub const SERIES_MAX: u64 = 10_000_000;
+/// Most fields per line.
+pub const FIELDS_MAX: u32 = 1_000;
+/// Most lines per request.
+pub const BATCH_LINES_MAX: u64 = 10_000_000;
+/// Most connections (one thread each).
+pub const CONNECTIONS_MAX: u32 = 1_024;
+/// Most tags per series.
+pub const TAGS_PER_SERIES_MAX: u32 = 64;
+
+/// Flags that take no value.
+const BOOLEAN_FLAGS: &[&str] = &["gzip", "create-db", "allow-errors", "quiet", "help"];
+
+/// Parses the arguments after the program name into validated [`Options`].
+pub fn parse_args<I, S>(args: I) -> Result<Options, ArgsError>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let mut options = Options::default();
+    let mut args = args.into_iter().map(Into::into);
+    while let Some(arg) = args.next() {
+        let Some(flag_body) = arg.strip_prefix("--") else {
+            if arg == "-h" {
+                options.help = true;
+                continue;
+            }
+            return Err(ArgsError::Positional(arg));
+        };
+        let (name, inline_value) = match flag_body.split_once('=') {
+            Some((name, value)) => (name.to_string(), Some(value.to_string())),
+            None => (flag_body.to_string(), None),
+        };
+        if BOOLEAN_FLAGS.contains(&name.as_str()) {
+            if inline_value.is_some() {
+                return Err(ArgsError::UnexpectedValue(arg));
+            }
+            set_boolean(&mut options, &name);
+            continue;
+        }
+        let value = match inline_value {
+            Some(value) => value,
+            None => args
+                .next()
+                .ok_or_else(|| ArgsError::MissingValue(arg.clone()))?,
+        };
+        set_valued(&mut options, &name, value)?;
+    }
+    if !options.help {
+        options.validate()?;
+    }
+    Ok(options)
+}
+
+fn set_boolean(options: &mut Options, name: &str) {
+    match name {
+        "gzip" => options.gzip = true,
+        "create-db" => options.create_db = true,
+        "allow-errors" => options.allow_errors = true,
+        "quiet" => options.quiet = true,
+        "help" => options.help = true,
+        _ => unreachable!("BUG: {name} is listed in BOOLEAN_FLAGS but not handled"),
+    }
+}
+
+fn set_valued(options: &mut Options, name: &str, value: String) -> Result<(), ArgsError> {
+    let flag = format!("--{name}");
+    match name {
+        "url" => options.url = value.trim_end_matches('/').to_string(),
+        "db" => options.db = value,
+        "rp" => options.rp = Some(value),
+        "precision" => options.precision = parse_precision(&flag, &value)?,
+        "series" => options.series = parse_u64(&flag, &value)?,
+        "fields" => options.fields = parse_u32(&flag, &value)?,
+        "batch-lines" => options.batch_lines = parse_u64(&flag, &value)?,
+        "connections" => options.connections = parse_u32(&flag, &value)?,
+        "duration" => options.duration = parse_duration(&flag, &value)?,
+        "rate" => options.rate_lines_per_s = parse_u64(&flag, &value)?,
+        "timestamps" => {
+            options.timestamps = match value.as_str() {
+                "explicit" => TimestampMode::Explicit,
+                "server" => TimestampMode::Server,
+                _ => return Err(bad(&flag, value, "explicit or server")),
+            }
+        }
+        "interval" => options.interval = parse_duration(&flag, &value)?,
+        "json" => options.json_path = Some(value),
+        "measurement" => options.measurement = value,
+        "tags-per-series" => options.tags_per_series = parse_u32(&flag, &value)?,
+        "float-values" => {
+            options.float_values = match value.as_str() {
+                "random-walk" => FloatValues::RandomWalk,
+                "random" => FloatValues::Random,
+                "constant" => FloatValues::Constant,
+                _ => return Err(bad(&flag, value, "random-walk, random or constant")),
+            }
+        }
+        "seed" => options.seed = parse_u64(&flag, &value)?,
+        "timeout" => options.timeout = parse_duration(&flag, &value)?,
+        "queries" => options.queries_path = Some(value),
+        "repeat" => options.repeat = Some(parse_u64(&flag, &value)?),
+        _ => return Err(ArgsError::UnknownFlag(flag)),
+    }
+    Ok(())
+}
+
+fn bad(flag: &str, value: String, expected: &'static str) -> ArgsError {
+    ArgsError::BadValue {
+        flag: flag.to_string(),
+        value,
+        expected,
+    }
+}
+
+fn parse_u64(flag: &str, value: &str) -> Result<u64, ArgsError> {
+    value
+        .replace('_', "")
+        .parse()
+        .map_err(|_| bad(flag, value.to_string(), "an integer"))
+}
+
+fn parse_u32(flag: &str, value: &str) -> Result<u32, ArgsError> {
+    value
+        .replace('_', "")
+        .parse()
+        .map_err(|_| bad(flag, value.to_string(), "an integer"))
+}
+
+fn parse_precision(flag: &str, value: &str) -> Result<Precision, ArgsError> {
+    Ok(match value {
+        "ns" | "n" => Precision::Nanoseconds,
+        "u" | "us" | "µ" => Precision::Microseconds,
+        "ms" => Precision::Milliseconds,
+        "s" => Precision::Seconds,
+        "m" => Precision::Minutes,
+        "h" => Precision::Hours,
+        _ => return Err(bad(flag, value.to_string(), "ns, u, ms, s, m or h")),
+    })
+}
+
+/// Parses `20s`, `500ms`, `1.5m`, `2h`, `10us`, `100ns`; a bare number means seconds.
+pub fn parse_duration(flag: &str, value: &str) -> Result<Duration, ArgsError> {
+    const EXPECTED: &str = "a duration such as 20s, 500ms, 2m";
+    let split_at = value
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(value.len());
+    let (number, unit) = value.split_at(split_at);
+    let unit_ns: f64 = match unit {
+        "" | "s" => 1e9,
+        "ns" => 1.0,
+        "us" | "u" | "µs" => 1e3,
+        "ms" => 1e6,
+        "m" => 60e9,
+        "h" => 3600e9,
+        _ => return Err(bad(flag, value.to_string(), EXPECTED)),
+    };
+    let number: f64 = number
+        .parse()
+        .map_err(|_| bad(flag, value.to_string(), EXPECTED))?;
+    let total_ns = number * unit_ns;
+    if !total_ns.is_finite() || total_ns < 0.0 || total_ns > u64::MAX as f64 {
+        return Err(bad(flag, value.to_string(), EXPECTED));
+    }
+    Ok(Duration::from_nanos(total_ns.round() as u64))
+}
+
+impl Options {
+    /// Checks the invariants listed in the module doc.
+    pub fn validate(&self) -> Result<(), ArgsError> {
+        let invalid = |why: &str| Err(ArgsError::Invalid(why.to_string()));
+        if !self.url.starts_with("http://") {
+            return invalid("--url must start with http:// (https is not supported)");
+        }
+        if self.series == 0 || self.fields == 0 || self.batch_lines == 0 {
+            return invalid("--series, --fields and --batch-lines must be at least 1");
+        }
+        if self.connections == 0 {
+            return invalid("--connections must be at least 1");
+        }
+        if self.series > SERIES_MAX
+            || self.fields > FIELDS_MAX
+            || self.batch_lines > BATCH_LINES_MAX
+            || self.connections > CONNECTIONS_MAX
+            || self.tags_per_series > TAGS_PER_SERIES_MAX
+        {
+            return Err(ArgsError::Invalid(format!(
+                "limits: --series <= {SERIES_MAX}, --fields <= {FIELDS_MAX}, --batch-lines <= \
+                 {BATCH_LINES_MAX}, --connections <= {CONNECTIONS_MAX}, --tags-per-series <= \
+                 {TAGS_PER_SERIES_MAX}"
+            )));
+        }
+        if self.series > 1 && self.tags_per_series == 0 {
+            return invalid("more than one series needs --tags-per-series >= 1");
+        }
+        if self.measurement.is_empty() || self.db.is_empty() {
+            return invalid("--measurement and --db must not be empty");
+        }
+        if self.timestamps == TimestampMode::Explicit {
+            let interval_ns = self.interval.as_nanos();
+            let unit_ns = u128::from(self.precision.unit_ns());
+            if interval_ns == 0 || interval_ns % unit_ns != 0 {
+                return invalid("--interval must be a non-zero whole number of --precision units");
+            }
+        }
+        if self.repeat == Some(0) {
+            return invalid("--repeat must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+impl Options {
+    /// Every setting, for the JSON summary.
+    pub fn to_json(&self) -> Json {
+        let optional = |value: &Option<String>| value.clone().map_or(Json::Null, Json::Str);
+        Json::object([
+            ("url", Json::str(self.url.clone())),
+            ("db", Json::str(self.db.clone())),
+            ("rp", optional(&self.rp)),
+            ("precision", Json::str(self.precision.as_str())),
+            ("series", Json::UInt(self.series)),
+            ("fields", Json::UInt(u64::from(self.fields))),
+            ("batch_lines", Json::UInt(self.batch_lines)),
+            ("connections", Json::UInt(u64::from(self.connections))),
+            ("duration_s", Json::Float(self.duration.as_secs_f64())),
+            ("rate_lines_per_s", Json::UInt(self.rate_lines_per_s)),
+            (
+                "timestamps",
+                Json::str(match self.timestamps {
+                    TimestampMode::Explicit => "explicit",
+                    TimestampMode::Server => "server",
+                }),
+            ),
+            ("interval_s", Json::Float(self.interval.as_secs_f64())),
+            ("gzip", Json::Bool(self.gzip)),
+            ("create_db", Json::Bool(self.create_db)),
+            ("json", optional(&self.json_path)),
+            ("measurement", Json::str(self.measurement.clone())),
+            (
+                "tags_per_series",
+                Json::UInt(u64::from(self.tags_per_series)),
+            ),
+            (
+                "float_values",
+                Json::str(match self.float_values {
+                    FloatValues::RandomWalk => "random-walk",
+                    FloatValues::Random => "random",
+                    FloatValues::Constant => "constant",
+                }),
+            ),
+            ("seed", Json::UInt(self.seed)),
+            ("timeout_s", Json::Float(self.timeout.as_secs_f64())),
+            ("allow_errors", Json::Bool(self.allow_errors)),
+            ("queries", optional(&self.queries_path)),
+            ("repeat", self.repeat.map_or(Json::Null, Json::UInt)),
+        ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Options, ArgsError> {
+        parse_args(args.iter().copied())
+    }
+
+    #[test]
+    fn defaults_match_the_documented_benchmark() {
+        let options = parse(&[]).unwrap();
+        assert_eq!(options, Options::default());
+        assert_eq!(options.series, 5000);
+        assert_eq!(options.fields, 10);
+        assert_eq!(options.batch_lines, 5000);
+        assert_eq!(options.connections, 4);
+        assert_eq!(options.duration, Duration::from_secs(20));
+        assert_eq!(options.interval, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn parses_every_flag_in_both_spellings() {
+        let options = parse(&[
+            "--url=http://127.0.0.1:18586/",
+            "--db",
+            "x",
+            "--rp",
+            "autogen",
+            "--precision",
+            "s",
+            "--series=10",
+            "--fields",
+            "3",
+            "--batch-lines",
+            "7",
+            "--connections",
+            "2",
+            "--duration",
+            "1.5s",
+            "--rate",
+            "1_000",
+            "--timestamps",
+            "server",
+            "--interval",
+            "1m",
+            "--gzip",
+            "--create-db",
+            "--json",
+            "out.json",
+            "--measurement",
+            "cpu",
+            "--tags-per-series",
+            "3",
+            "--float-values",
+            "constant",
+            "--seed",
+            "42",
+            "--timeout",
+            "500ms",
+            "--allow-errors",
+            "--quiet",
+        ])
+        .unwrap();
+        assert_eq!(options.url, "http://127.0.0.1:18586");
+        assert_eq!(options.db, "x");
+        assert_eq!(options.rp.as_deref(), Some("autogen"));
+        assert_eq!(options.precision, Precision::Seconds);
+        assert_eq!(options.series, 10);
+        assert_eq!(options.fields, 3);
+        assert_eq!(options.batch_lines, 7);
+        assert_eq!(options.connections, 2);
+        assert_eq!(options.duration, Duration::from_millis(1500));
+        assert_eq!(options.rate_lines_per_s, 1000);
+        assert_eq!(options.timestamps, TimestampMode::Server);
+        assert_eq!(options.interval, Duration::from_secs(60));
+        assert!(options.gzip && options.create_db && options.allow_errors && options.quiet);
+        assert_eq!(options.json_path.as_deref(), Some("out.json"));
+        assert_eq!(options.measurement, "cpu");
+        assert_eq!(options.tags_per_series, 3);
+        assert_eq!(options.float_values, FloatValues::Constant);
+        assert_eq!(options.seed, 42);
+        assert_eq!(options.timeout, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn query_mode_flags() {
+        let options = parse(&["--queries", "q.txt", "--repeat", "3"]).unwrap();
+        assert_eq!(options.queries_path.as_deref(), Some("q.txt"));
+        assert_eq!(options.repeat, Some(3));
+        assert!(matches!(
+            parse(&["--repeat", "0"]),
+            Err(ArgsError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn help_skips_validation() {
+        assert!(parse(&["--series", "0", "--help"]).unwrap().help);
+        assert!(parse(&["-h"]).unwrap().help);
+    }
+
+    #[test]
+    fn rejects_bad_input_with_typed_errors() {
+        assert_eq!(
+            parse(&["--nope", "1"]),
+            Err(ArgsError::UnknownFlag("--nope".into()))
+        );
+        assert_eq!(
+            parse(&["--series"]),
+            Err(ArgsError::MissingValue("--series".into()))
+        );
+        assert_eq!(
+            parse(&["--gzip=yes"]),
+            Err(ArgsError::UnexpectedValue("--gzip=yes".into()))
+        );
+        assert_eq!(
+            parse(&["stray"]),
+            Err(ArgsError::Positional("stray".into()))
+        );
+        assert!(matches!(
+            parse(&["--series", "ten"]),
+            Err(ArgsError::BadValue { .. })
+        ));
+        assert!(matches!(
+            parse(&["--duration", "5 parsecs"]),
+            Err(ArgsError::BadValue { .. })
+        ));
+        assert!(matches!(
+            parse(&["--precision", "fs"]),
+            Err(ArgsError::BadValue { .. })
+        ));
+        assert!(matches!(
+            parse(&["--timestamps", "x"]),
+            Err(ArgsError::BadValue { .. })
+        ));
+        assert!(matches!(
+            parse(&["--series", "0"]),
+            Err(ArgsError::Invalid(_))
+        ));
+        assert!(matches!(
+            parse(&["--connections", "0"]),
+            Err(ArgsError::Invalid(_))
+        ));
+        assert!(matches!(
+            parse(&["--url", "https://x"]),
+            Err(ArgsError::Invalid(_))
+        ));
+        assert!(matches!(
+            parse(&["--tags-per-series", "0"]),
+            Err(ArgsError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn interval_must_be_whole_precision_units() {
+        let bad = parse(&["--precision", "s", "--interval", "1500ms"]);
+        assert!(matches!(bad, Err(ArgsError::Invalid(_))));
+        assert!(parse(&["--precision", "s", "--interval", "2s"]).is_ok());
+        // Server timestamps ignore the interval.
+        assert!(parse(&[
+            "--precision",
+            "h",
+            "--interval",
+            "1s",
+            "--timestamps",
+            "server"
+        ])
+        .is_ok());
+    }
+
+    #[test]
+    fn durations() {
+        let d = |s| parse_duration("--d", s);
+        assert_eq!(d("20s"), Ok(Duration::from_secs(20)));
+        assert_eq!(d("20"), Ok(Duration::from_secs(20)));
+        assert_eq!(d("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(d("10us"), Ok(Duration::from_micros(10)));
+        assert_eq!(d("7ns"), Ok(Duration::from_nanos(7)));
+        assert_eq!(d("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(d("1h"), Ok(Duration::from_secs(3600)));
+        assert!(d("").is_err());
+        assert!(d("s").is_err());
+        assert!(d("1.2.3s").is_err());
+        assert!(d("-1s").is_err());
+    }
+}
