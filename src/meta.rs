@@ -179,6 +179,7 @@ impl MetaStore {
                 duration_ns,
                 shard_group_duration_ns: spec
                     .shard_group_duration_ns
+                    .filter(|duration| *duration > 0)
                     .unwrap_or_else(|| default_shard_group_duration_ns(duration_ns)),
                 replication: spec.replication.unwrap_or(1),
             };

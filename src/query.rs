@@ -16,6 +16,9 @@ use crate::influxql::{self, Statement};
 use crate::ingest::field_types::FieldTypeRegistry;
 use crate::meta::{MetaError, MetaStore, RetentionPolicySpec};
 
+/// InfluxDB's shortest retention duration (one hour).
+const MIN_RETENTION_DURATION_NS: i64 = 3_600_000_000_000;
+
 /// A `/query` request, as the event loop hands it over.
 #[derive(Debug, Clone)]
 pub struct QueryRequest {
@@ -25,6 +28,8 @@ pub struct QueryRequest {
     pub params: Vec<(String, String)>,
     /// the request was a GET (statements that change state then carry a warning)
     pub is_get: bool,
+    /// `pretty=true` in the URL
+    pub pretty: bool,
     /// `Accept` header
     pub accept: Option<String>,
 }
@@ -111,25 +116,34 @@ pub fn execute(request: &QueryRequest, context: &QueryContext) -> Response {
         Ok(query) => query,
         Err(error) => return Response::json_error(400, &format!("error parsing query: {error}")),
     };
-    let pretty = query_param(&request.params, "pretty") == Some("true");
+    let _ = query_param(&request.params, "db");
     let mut body = Vec::new();
+    if query.statements.is_empty() {
+        body.extend_from_slice(b"{}\n");
+        return Response::json(200, body);
+    }
     body.extend_from_slice(b"{\"results\":[");
+    let last = query.statements.len() - 1;
     for (statement_id, statement) in query.statements.iter().enumerate() {
-        let (result, changes_state) = execute_statement(statement, context);
+        let (mut result, changes_state) = execute_statement(statement, context);
         if statement_id > 0 {
             body.push(b',');
         }
-        let warning = (request.is_get && changes_state).then_some(
-            "deprecated use of 'CREATE DATABASE' or other write statement with GET, please use POST instead",
-        );
+        let warning = (request.is_get && changes_state).then(|| {
+            format!("deprecated use of '{statement}' in a read only context, please use a POST request instead")
+        });
         let failed = matches!(result, StatementResult::Error(_));
-        render_result(&mut body, statement_id, &result, warning);
+        if failed && statement_id != last {
+            // InfluxDB 1.6.7 reports a failed statement that has others after it this way.
+            result = StatementResult::Error("not executed".into());
+        }
+        render_result(&mut body, statement_id, &result, warning.as_deref());
         if failed {
             break;
         }
     }
     body.extend_from_slice(b"]}\n");
-    if pretty {
+    if request.pretty {
         body = crate::query::pretty_json(&body);
     }
     Response::json(200, body)
@@ -142,6 +156,12 @@ fn execute_statement(statement: &Statement, context: &QueryContext) -> (Statemen
     };
     match statement {
         Statement::CreateDatabase(create) => {
+            if create.name.is_empty() {
+                return (StatementResult::Error("invalid name".into()), true);
+            }
+            if create.retention_policy_duration_ns.is_some_and(|d| d != 0 && d < MIN_RETENTION_DURATION_NS) {
+                return (StatementResult::Error("retention policy duration must be at least 1h0m0s".into()), true);
+            }
             let spec = RetentionPolicySpec {
                 name: create.retention_policy_name.clone(),
                 duration_ns: create.retention_policy_duration_ns,

@@ -32,11 +32,11 @@ pub fn route(request: &Request, write_context: &WriteContext<'_>, scratch: &mut 
     let params = parse_query_string(&request.head.query);
     let method = &request.head.method;
     match request.head.path.as_str() {
-        "/ping" => match method {
+        "/ping" | "/status" => match method {
             Method::Get | Method::Head => ping(&params),
             _ => method_not_allowed("GET, HEAD"),
         },
-        "/write" | "/api/v2/write" => match method {
+        "/write" => match method {
             Method::Post => match plan_write(request, &params, write_context, scratch) {
                 WritePlan::Respond(response) => Action::Respond(response),
                 WritePlan::Submit { records, on_durable } => Action::Write { records, on_durable },
@@ -47,7 +47,7 @@ pub fn route(request: &Request, write_context: &WriteContext<'_>, scratch: &mut 
         "/query" => match method {
             Method::Get | Method::Post => query(request, params),
             Method::Options => Action::Respond(Response::empty(200)),
-            _ => method_not_allowed("GET, OPTIONS, POST"),
+            _ => method_not_allowed("GET, POST, OPTIONS"),
         },
         "/debug/vars" => match method {
             Method::Get | Method::Head => Action::Respond(Response::json(200, debug_vars())),
@@ -83,18 +83,15 @@ fn query(request: &Request, mut params: Vec<(String, String)>) -> Action {
         .content_type
         .as_deref()
         .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    // `pretty` is read from the URL only; every other parameter from the form body first,
+    // then the URL (Go's Request.FormValue).
+    let pretty = query_param(&params, "pretty") == Some("true");
     if request.head.method == Method::Post && is_form {
-        // Form values come first, as Go's Request.FormValue reads the body before the URL.
-        let mut form = parse_query_string(&String::from_utf8_lossy(&request.body));
-        form.append(&mut params);
-        params = form;
-    } else if request.head.method == Method::Post && query_param(&params, "q").is_none() && !request.body.is_empty() {
-        // Clients that post a raw body without a content type still mean the form encoding.
         let mut form = parse_query_string(&String::from_utf8_lossy(&request.body));
         form.append(&mut params);
         params = form;
     }
-    let text = query_param(&params, "q").unwrap_or("");
+    let text = query_param(&params, "q").unwrap_or("").trim();
     if text.is_empty() {
         return Action::Respond(Response::json_error(400, "missing required parameter \"q\""));
     }
@@ -102,6 +99,7 @@ fn query(request: &Request, mut params: Vec<(String, String)>) -> Action {
         text: text.to_string(),
         params,
         is_get: request.head.method == Method::Get,
+        pretty,
         accept: request.head.accept.clone(),
     })
 }

@@ -42,7 +42,7 @@ impl Response {
         let mut response = Response::empty(status);
         response.headers.push(("Content-Type", "application/json".into()));
         if status != 401 {
-            response.headers.push(("X-Influxdb-Error", message.to_string()));
+            response.headers.push(("X-Influxdb-Error", error_header_value(message)));
         }
         response.body = body;
         response
@@ -66,6 +66,16 @@ impl Response {
     }
 }
 
+/// `X-Influxdb-Error` as InfluxDB sends it: line breaks become spaces, at most 1024 bytes.
+fn error_header_value(message: &str) -> String {
+    const MAX_BYTES: usize = 1024;
+    let mut end = message.len().min(MAX_BYTES);
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    message[..end].replace(['\r', '\n'], " ")
+}
+
 /// Reason phrase of a status code.
 pub fn reason_phrase(status: u16) -> &'static str {
     match status {
@@ -81,7 +91,9 @@ pub fn reason_phrase(status: u16) -> &'static str {
         413 => "Request Entity Too Large",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
+        417 => "Expectation Failed",
         501 => "Not Implemented",
+        505 => "HTTP Version Not Supported",
         503 => "Service Unavailable",
         _ => "Unknown",
     }

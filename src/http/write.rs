@@ -18,7 +18,7 @@
 //! Good points are written in every case but the first.
 
 use crate::http::framing::Request;
-use crate::http::gzip::{gunzip_limited, GzipError};
+use crate::http::gzip::{gunzip_limited_detailed, GzipFailure};
 use crate::http::query_string::query_param;
 use crate::http::response::Response;
 use crate::ingest::field_types::{FieldTypeRegistry, LocalFieldTypes};
@@ -64,7 +64,7 @@ pub struct WriteContext<'a> {
     pub ingest: &'a Ingest,
     /// shared field types
     pub registry: &'a FieldTypeRegistry,
-    /// `[http] max-body-size`
+    /// `[http] max-inflated-body-size`: bound on a gzip body after decoding
     pub max_body_bytes: usize,
     /// server time of the request, for points without a timestamp
     pub now_ns: i64,
@@ -96,15 +96,15 @@ pub fn plan_write(request: &Request, params: &[(String, String)], context: &Writ
     let mut gunzipped = std::mem::take(&mut scratch.gunzipped);
     let body: &[u8] = if request.head.content_encoding_gzip {
         gunzipped.clear();
-        match gunzip_limited(&request.body, context.max_body_bytes, &mut gunzipped) {
+        match gunzip_limited_detailed(&request.body, context.max_body_bytes, &mut gunzipped) {
             Ok(()) => &gunzipped,
-            Err(GzipError::TooLarge) => {
+            Err(failure) => {
                 scratch.gunzipped = gunzipped;
-                return WritePlan::Respond(Response::json_error(413, "http: request body too large"));
-            }
-            Err(GzipError::Corrupt) => {
-                scratch.gunzipped = gunzipped;
-                return WritePlan::Respond(Response::json_error(400, "unexpected EOF"));
+                let message = match failure {
+                    GzipFailure::TooLarge => "Request Entity Too Large: body is larger than max-inflated-body-size after gzip decoding".to_string(),
+                    other => other.influx_message(),
+                };
+                return WritePlan::Respond(Response::json_error(failure.status(), &message));
             }
         }
     } else {

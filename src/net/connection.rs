@@ -156,8 +156,9 @@ impl Connection {
                 Progress::SendContinue => self.output.extend_from_slice(CONTINUE_RESPONSE),
                 Progress::Request(request) => self.handle(request, slot, event_loop),
                 Progress::Error(error) => {
-                    self.answer_framing_error(&error);
-                    self.close_when_flushed = true;
+                    if !self.answer_framing_error(&error) {
+                        self.close_when_flushed = true;
+                    }
                 }
             }
         }
@@ -229,19 +230,27 @@ impl Connection {
         true
     }
 
-    fn answer_framing_error(&mut self, error: &FramingError) {
-        let mut response = match error {
-            FramingError::BodyTooLarge => Response::json_error(413, "Request Entity Too Large"),
-            FramingError::HeadTooLarge | FramingError::TooManyHeaders => Response::plain_text(431, "431 Request Header Fields Too Large"),
-            _ => {
-                let mut bad = Response::plain_text(error.status(), "400 Bad Request");
-                bad.body.pop();
-                bad
+    /// Answers an error found while framing; returns whether the connection may go on.
+    fn answer_framing_error(&mut self, error: &FramingError) -> bool {
+        let reusable = self.reader.connection_reusable_after_error();
+        if let Some(message) = error.influx_message() {
+            let mut response = Response::json_error(error.status(), &message);
+            response.close = !reusable;
+            let request_id = new_request_id();
+            let context = ResponseContext { request_id: Some(&request_id), head_only: false, now_ns: crate::time::now_ns() };
+            serialize(&response, &context, &mut self.output);
+            return reusable;
+        }
+        match error.go_server_response() {
+            Some(bytes) => self.output.extend_from_slice(&bytes),
+            None => {
+                let mut response = Response::plain_text(error.status(), "Bad Request");
+                response.close = true;
+                let context = ResponseContext { request_id: None, head_only: false, now_ns: crate::time::now_ns() };
+                serialize(&response, &context, &mut self.output);
             }
-        };
-        response.close = true;
-        let context = ResponseContext { request_id: None, head_only: false, now_ns: crate::time::now_ns() };
-        serialize(&response, &context, &mut self.output);
+        }
+        false
     }
 
     fn handle(&mut self, request: Request, slot: usize, event_loop: &mut EventLoop) {
