@@ -93,9 +93,13 @@ pub struct LoggingConfig {
 impl Config {
     /// The built-in defaults: data under `$HOME/.sluice` (or `/var/lib/sluice`), port 8086.
     pub fn default_for_home(home: Option<PathBuf>) -> Config {
-        let base = home.map(|h| h.join(".sluice")).unwrap_or_else(|| PathBuf::from("/var/lib/sluice"));
+        let base = home
+            .map(|h| h.join(".sluice"))
+            .unwrap_or_else(|| PathBuf::from("/var/lib/sluice"));
         Config {
-            meta: MetaConfig { dir: base.join("meta") },
+            meta: MetaConfig {
+                dir: base.join("meta"),
+            },
             data: DataConfig {
                 dir: base.join("data"),
                 wal_dir: base.join("wal"),
@@ -119,7 +123,9 @@ impl Config {
                 ),
                 log_enabled: false,
             },
-            coordinator: CoordinatorConfig { max_concurrent_queries: 0 },
+            coordinator: CoordinatorConfig {
+                max_concurrent_queries: 0,
+            },
             logging: LoggingConfig { level: Level::Info },
         }
     }
@@ -129,12 +135,17 @@ impl Config {
         path: Option<&std::path::Path>,
         env: &[(String, String)],
     ) -> Result<Config, String> {
-        let home = env.iter().find(|(k, _)| k == "HOME").map(|(_, v)| PathBuf::from(v));
+        let home = env
+            .iter()
+            .find(|(k, _)| k == "HOME")
+            .map(|(_, v)| PathBuf::from(v));
         let mut config = Config::default_for_home(home);
         if let Some(path) = path {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("reading config {}: {e}", path.display()))?;
-            config.apply_toml(&text).map_err(|e| format!("config {}: {e}", path.display()))?;
+            config
+                .apply_toml(&text)
+                .map_err(|e| format!("config {}: {e}", path.display()))?;
         }
         config.apply_env(env)?;
         config.validate()?;
@@ -255,7 +266,9 @@ impl Config {
 }
 
 fn available_cores() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }
 
 /// One configurable key.
@@ -273,7 +286,9 @@ pub struct Setting {
 impl Setting {
     /// `SLUICE_<SECTION>_<KEY>`
     pub fn env_name(&self) -> String {
-        format!("SLUICE_{}_{}", self.section, self.key).replace('-', "_").to_uppercase()
+        format!("SLUICE_{}_{}", self.section, self.key)
+            .replace('-', "_")
+            .to_uppercase()
     }
 }
 
@@ -319,7 +334,9 @@ impl SettingValue for bool {
 
 impl SettingValue for usize {
     fn parse_setting(text: &str) -> Result<Self, String> {
-        text.trim().parse().map_err(|_| format!("not a non-negative integer: {text:?}"))
+        text.trim()
+            .parse()
+            .map_err(|_| format!("not a non-negative integer: {text:?}"))
     }
     fn render_setting(&self) -> String {
         self.to_string()
@@ -328,7 +345,9 @@ impl SettingValue for usize {
 
 impl SettingValue for u64 {
     fn parse_setting(text: &str) -> Result<Self, String> {
-        text.trim().parse().map_err(|_| format!("not a non-negative integer: {text:?}"))
+        text.trim()
+            .parse()
+            .map_err(|_| format!("not a non-negative integer: {text:?}"))
     }
     fn render_setting(&self) -> String {
         self.to_string()
@@ -346,7 +365,8 @@ impl SettingValue for Duration {
 
 impl SettingValue for Level {
     fn parse_setting(text: &str) -> Result<Self, String> {
-        Level::parse(text).ok_or_else(|| format!("not a log level (debug, info, warn, error): {text:?}"))
+        Level::parse(text)
+            .ok_or_else(|| format!("not a log level (debug, info, warn, error): {text:?}"))
     }
     fn render_setting(&self) -> String {
         toml_string(match self {
@@ -375,13 +395,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err(bad());
     }
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 {
             return Err(bad());
         }
         let number: u128 = rest[..digits].parse().map_err(|_| bad())?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let unit_ns: u128 = match &rest[..unit_len] {
             "ns" => 1,
             "us" | "µs" | "μs" => 1_000,
@@ -392,7 +416,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             _ => return Err(bad()),
         };
         rest = &rest[unit_len..];
-        total_ns = total_ns.checked_add(number.checked_mul(unit_ns).ok_or_else(bad)?).ok_or_else(bad)?;
+        total_ns = total_ns
+            .checked_add(number.checked_mul(unit_ns).ok_or_else(bad)?)
+            .ok_or_else(bad)?;
     }
     let nanos = u64::try_from(total_ns).map_err(|_| bad())?;
     Ok(Duration::from_nanos(nanos))
@@ -401,7 +427,13 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// Formats a duration in the largest exact unit: `0s`, `100ms`, `10s`, `90s`.
 pub fn format_duration(duration: Duration) -> String {
     let ns = duration.as_nanos();
-    for (unit, size) in [("h", 3_600_000_000_000u128), ("m", 60_000_000_000), ("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)] {
+    for (unit, size) in [
+        ("h", 3_600_000_000_000u128),
+        ("m", 60_000_000_000),
+        ("s", 1_000_000_000),
+        ("ms", 1_000_000),
+        ("us", 1_000),
+    ] {
         if ns > 0 && ns % size == 0 {
             return format!("{}{unit}", ns / size);
         }
@@ -466,7 +498,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -480,8 +515,12 @@ mod tests {
     #[test]
     fn env_overrides_file() {
         let mut config = Config::default_for_home(None);
-        config.apply_toml("[http]\nbind-address = \":9999\"\nmax-body-size = 10\n").unwrap();
-        config.apply_env(&env(&[("SLUICE_HTTP_BIND_ADDRESS", "127.0.0.1:0")])).unwrap();
+        config
+            .apply_toml("[http]\nbind-address = \":9999\"\nmax-body-size = 10\n")
+            .unwrap();
+        config
+            .apply_env(&env(&[("SLUICE_HTTP_BIND_ADDRESS", "127.0.0.1:0")]))
+            .unwrap();
         assert_eq!(config.http.bind_address, "127.0.0.1:0");
         assert_eq!(config.http.max_body_size, 10);
     }
@@ -489,7 +528,9 @@ mod tests {
     #[test]
     fn unknown_key_is_an_error() {
         let mut config = Config::default_for_home(None);
-        let error = config.apply_toml("[http]\nbind-adress = \":1\"\n").unwrap_err();
+        let error = config
+            .apply_toml("[http]\nbind-adress = \":1\"\n")
+            .unwrap_err();
         assert!(error.contains("bind-adress"), "{error}");
     }
 

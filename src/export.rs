@@ -33,13 +33,22 @@ fn sibling(data_dir: &Path, name: &str) -> PathBuf {
     if data_dir.join(name).is_dir() {
         return data_dir.join(name);
     }
-    data_dir.parent().map(|p| p.join(name)).unwrap_or_else(|| PathBuf::from(name))
+    data_dir
+        .parent()
+        .map(|p| p.join(name))
+        .unwrap_or_else(|| PathBuf::from(name))
 }
 
 /// Writes the export to `out`; returns the number of points written.
 pub fn export(options: &ExportOptions, out: &mut dyn Write) -> Result<u64, String> {
-    let wal_dir = options.wal_dir.clone().unwrap_or_else(|| sibling(&options.data_dir, "wal"));
-    let meta_dir = options.meta_dir.clone().unwrap_or_else(|| sibling(&options.data_dir, "meta"));
+    let wal_dir = options
+        .wal_dir
+        .clone()
+        .unwrap_or_else(|| sibling(&options.data_dir, "wal"));
+    let meta_dir = options
+        .meta_dir
+        .clone()
+        .unwrap_or_else(|| sibling(&options.data_dir, "meta"));
     let meta = MetaStore::read_only(&meta_dir).map_err(|e| e.to_string())?;
     let mut points = 0u64;
     let mut line = Vec::with_capacity(256);
@@ -48,10 +57,20 @@ pub fn export(options: &ExportOptions, out: &mut dyn Write) -> Result<u64, Strin
     let mut corrupt_records = 0u64;
     writeln!(out, "# DDL").map_err(|e| e.to_string())?;
     for database in &meta.databases {
-        if options.database.as_deref().is_some_and(|name| name != database.name) {
+        if options
+            .database
+            .as_deref()
+            .is_some_and(|name| name != database.name)
+        {
             continue;
         }
-        writeln!(out, "CREATE DATABASE {} WITH NAME {}", quote_ident(&database.name), quote_ident(&database.default_retention_policy)).map_err(|e| e.to_string())?;
+        writeln!(
+            out,
+            "CREATE DATABASE {} WITH NAME {}",
+            quote_ident(&database.name),
+            quote_ident(&database.default_retention_policy)
+        )
+        .map_err(|e| e.to_string())?;
     }
     writeln!(out, "# DML").map_err(|e| e.to_string())?;
     crate::ingest::replay_all(&wal_dir, ReplayMode::ReadOnly, |payload| {
@@ -59,17 +78,35 @@ pub fn export(options: &ExportOptions, out: &mut dyn Write) -> Result<u64, Strin
             return;
         }
         let result = decode_record(payload, |header, point| {
-            let Some(database) = meta.database_by_id(header.database_id) else { return };
-            if options.database.as_deref().is_some_and(|name| name != database.name) {
+            let Some(database) = meta.database_by_id(header.database_id) else {
+                return;
+            };
+            if options
+                .database
+                .as_deref()
+                .is_some_and(|name| name != database.name)
+            {
                 return;
             }
-            if options.retention_policy.as_deref().is_some_and(|rp| rp.as_bytes() != header.retention_policy) {
+            if options
+                .retention_policy
+                .as_deref()
+                .is_some_and(|rp| rp.as_bytes() != header.retention_policy)
+            {
                 return;
             }
             line.clear();
-            let same_context = context.as_ref().is_some_and(|(id, rp)| *id == header.database_id && rp == header.retention_policy);
+            let same_context = context
+                .as_ref()
+                .is_some_and(|(id, rp)| *id == header.database_id && rp == header.retention_policy);
             if !same_context {
-                line.extend_from_slice(format!("# CONTEXT-DATABASE:{}\n# CONTEXT-RETENTION-POLICY:", database.name).as_bytes());
+                line.extend_from_slice(
+                    format!(
+                        "# CONTEXT-DATABASE:{}\n# CONTEXT-RETENTION-POLICY:",
+                        database.name
+                    )
+                    .as_bytes(),
+                );
                 line.extend_from_slice(header.retention_policy);
                 line.push(b'\n');
                 context = Some((header.database_id, header.retention_policy.to_vec()));
@@ -80,7 +117,11 @@ pub fn export(options: &ExportOptions, out: &mut dyn Write) -> Result<u64, Strin
                 if index > 0 {
                     line.push(b',');
                 }
-                crate::line_protocol::escape_into(key, crate::line_protocol::EscapeKind::FieldKey, &mut line);
+                crate::line_protocol::escape_into(
+                    key,
+                    crate::line_protocol::EscapeKind::FieldKey,
+                    &mut line,
+                );
                 line.push(b'=');
                 append_value(*value, &mut line);
             }
@@ -109,7 +150,10 @@ pub fn export(options: &ExportOptions, out: &mut dyn Write) -> Result<u64, Strin
 
 fn quote_ident(name: &str) -> String {
     let plain = !name.is_empty()
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if plain {
         name.to_string()
@@ -132,7 +176,11 @@ fn append_value(value: StoredValue<'_>, out: &mut Vec<u8>) {
         StoredValue::Boolean(v) => out.extend_from_slice(if v { b"true" } else { b"false" }),
         StoredValue::String(v) => {
             out.push(b'"');
-            crate::line_protocol::escape_into(v, crate::line_protocol::EscapeKind::StringFieldValue, out);
+            crate::line_protocol::escape_into(
+                v,
+                crate::line_protocol::EscapeKind::StringFieldValue,
+                out,
+            );
             out.push(b'"');
         }
     }
@@ -146,22 +194,39 @@ pub fn format_float_go(value: f64) -> String {
         return "NaN".into();
     }
     if value.is_infinite() {
-        return if value > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if value > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     if value == 0.0 {
-        return if value.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if value.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     // Rust's `{:e}` gives the shortest round-tripping digits: "d.ddde<exp>".
     let scientific = format!("{:e}", value.abs());
-    let Some((mantissa, exponent)) = scientific.split_once('e') else { return value.to_string() };
+    let Some((mantissa, exponent)) = scientific.split_once('e') else {
+        return value.to_string();
+    };
     let exponent: i32 = exponent.parse().unwrap_or(0);
     let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
     let sign = if value < 0.0 { "-" } else { "" };
     if !(-4..6).contains(&exponent) {
         let (first, rest) = digits.split_at(1);
-        let fraction = if rest.is_empty() { String::new() } else { format!(".{rest}") };
+        let fraction = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(".{rest}")
+        };
         let exponent_sign = if exponent < 0 { '-' } else { '+' };
-        return format!("{sign}{first}{fraction}e{exponent_sign}{:02}", exponent.abs());
+        return format!(
+            "{sign}{first}{fraction}e{exponent_sign}{:02}",
+            exponent.abs()
+        );
     }
     if exponent < 0 {
         let zeros = "0".repeat((-exponent - 1) as usize);

@@ -59,7 +59,12 @@ pub fn enabled(level: Level) -> bool {
 }
 
 /// Writes one line; use the `log_*!` macros instead.
-pub fn write_line(level: Level, service: &str, message: std::fmt::Arguments<'_>, pairs: &[(&str, &dyn std::fmt::Display)]) {
+pub fn write_line(
+    level: Level,
+    service: &str,
+    message: std::fmt::Arguments<'_>,
+    pairs: &[(&str, &dyn std::fmt::Display)],
+) {
     if !enabled(level) {
         return;
     }

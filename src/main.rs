@@ -30,7 +30,11 @@ fn main() -> ExitCode {
     };
     match command {
         "version" => {
-            println!("Sluice v{} (InfluxDB {} compatible)", sluice::SLUICE_VERSION, sluice::INFLUXDB_COMPATIBLE_VERSION);
+            println!(
+                "Sluice v{} (InfluxDB {} compatible)",
+                sluice::SLUICE_VERSION,
+                sluice::INFLUXDB_COMPATIBLE_VERSION
+            );
             ExitCode::SUCCESS
         }
         "help" => {
@@ -65,7 +69,10 @@ fn parse_flags(args: &[String]) -> Result<Vec<(String, String)>, String> {
     let mut flags = Vec::new();
     let mut index = 0;
     while index < args.len() {
-        let Some(name) = args[index].strip_prefix("--").or_else(|| args[index].strip_prefix('-')) else {
+        let Some(name) = args[index]
+            .strip_prefix("--")
+            .or_else(|| args[index].strip_prefix('-'))
+        else {
             return Err(format!("unexpected argument {:?}", args[index]));
         };
         if let Some((name, value)) = name.split_once('=') {
@@ -73,7 +80,9 @@ fn parse_flags(args: &[String]) -> Result<Vec<(String, String)>, String> {
             index += 1;
             continue;
         }
-        let value = args.get(index + 1).ok_or_else(|| format!("flag -{name} needs a value"))?;
+        let value = args
+            .get(index + 1)
+            .ok_or_else(|| format!("flag -{name} needs a value"))?;
         flags.push((name.to_string(), value.clone()));
         index += 2;
     }
@@ -81,7 +90,11 @@ fn parse_flags(args: &[String]) -> Result<Vec<(String, String)>, String> {
 }
 
 fn flag<'a>(flags: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    flags.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    flags
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 fn load_config(flags: &[(String, String)]) -> Result<Config, String> {
@@ -91,32 +104,46 @@ fn load_config(flags: &[(String, String)]) -> Result<Config, String> {
         }
     }
     let env: Vec<(String, String)> = std::env::vars().collect();
-    let path = flag(flags, "config")
-        .map(PathBuf::from)
-        .or_else(|| env.iter().find(|(k, _)| k == "SLUICE_CONFIG_PATH").map(|(_, v)| PathBuf::from(v)));
+    let path = flag(flags, "config").map(PathBuf::from).or_else(|| {
+        env.iter()
+            .find(|(k, _)| k == "SLUICE_CONFIG_PATH")
+            .map(|(_, v)| PathBuf::from(v))
+    });
     Config::load(path.as_deref(), &env)
 }
 
 fn run_export(flags: &[(String, String)]) -> ExitCode {
     for (name, _) in flags {
-        if !matches!(name.as_str(), "datadir" | "waldir" | "metadir" | "db" | "database" | "rp" | "retention" | "out") {
+        if !matches!(
+            name.as_str(),
+            "datadir" | "waldir" | "metadir" | "db" | "database" | "rp" | "retention" | "out"
+        ) {
             return fail(&format!("unknown flag -{name}"));
         }
     }
-    let Some(data_dir) = flag(flags, "datadir") else { return fail("export needs -datadir") };
+    let Some(data_dir) = flag(flags, "datadir") else {
+        return fail("export needs -datadir");
+    };
     let options = ExportOptions {
         data_dir: PathBuf::from(data_dir),
         wal_dir: flag(flags, "waldir").map(PathBuf::from),
         meta_dir: flag(flags, "metadir").map(PathBuf::from),
-        database: flag(flags, "db").or_else(|| flag(flags, "database")).map(String::from),
-        retention_policy: flag(flags, "rp").or_else(|| flag(flags, "retention")).map(String::from),
+        database: flag(flags, "db")
+            .or_else(|| flag(flags, "database"))
+            .map(String::from),
+        retention_policy: flag(flags, "rp")
+            .or_else(|| flag(flags, "retention"))
+            .map(String::from),
     };
     let result = match flag(flags, "out") {
         Some(path) if path != "-" => match std::fs::File::create(path) {
             Ok(file) => export(&options, &mut std::io::BufWriter::new(file)),
             Err(error) => Err(format!("creating {path}: {error}")),
         },
-        _ => export(&options, &mut std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock())),
+        _ => export(
+            &options,
+            &mut std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock()),
+        ),
     };
     match result {
         Ok(points) => {

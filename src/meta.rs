@@ -58,7 +58,11 @@ pub struct Database {
 impl Database {
     /// The retention policy called `name`, or the default one when `name` is empty.
     pub fn retention_policy(&self, name: &str) -> Option<&RetentionPolicy> {
-        let wanted = if name.is_empty() { &self.default_retention_policy } else { name };
+        let wanted = if name.is_empty() {
+            &self.default_retention_policy
+        } else {
+            name
+        };
         self.retention_policies.iter().find(|rp| rp.name == *wanted)
     }
 }
@@ -148,7 +152,10 @@ impl MetaStore {
     /// Opens (or creates) the store in `directory`.
     pub fn open(directory: &Path) -> Result<MetaStore, MetaError> {
         fs::create_dir_all(directory)?;
-        let data = load(&directory.join(FILE_NAME))?.unwrap_or(MetaData { next_database_id: 1, databases: Vec::new() });
+        let data = load(&directory.join(FILE_NAME))?.unwrap_or(MetaData {
+            next_database_id: 1,
+            databases: Vec::new(),
+        });
         Ok(MetaStore {
             directory: directory.to_path_buf(),
             current: RwLock::new(Arc::new(data)),
@@ -172,7 +179,10 @@ impl MetaStore {
     /// Creates a database (idempotent when the options match), as `CREATE DATABASE`.
     pub fn create_database(&self, name: &str, spec: &RetentionPolicySpec) -> Result<(), MetaError> {
         self.update(|data| {
-            let rp_name = spec.name.clone().unwrap_or_else(|| DEFAULT_RETENTION_POLICY.to_string());
+            let rp_name = spec
+                .name
+                .clone()
+                .unwrap_or_else(|| DEFAULT_RETENTION_POLICY.to_string());
             let duration_ns = spec.duration_ns.unwrap_or(0);
             let policy = RetentionPolicy {
                 name: rp_name.clone(),
@@ -187,8 +197,14 @@ impl MetaStore {
                 let has_options = *spec != RetentionPolicySpec::default();
                 if has_options {
                     match existing.retention_policy(&rp_name) {
-                        Some(found) if *found == policy && existing.default_retention_policy == rp_name => {}
-                        _ => return Err(MetaError::Conflict("retention policy conflicts with an existing policy")),
+                        Some(found)
+                            if *found == policy && existing.default_retention_policy == rp_name => {
+                        }
+                        _ => {
+                            return Err(MetaError::Conflict(
+                                "retention policy conflicts with an existing policy",
+                            ))
+                        }
                     }
                 }
                 return Ok(false);
@@ -215,7 +231,10 @@ impl MetaStore {
     }
 
     /// Applies `change` to a copy; persists and publishes it when `change` returns `Ok(true)`.
-    fn update(&self, change: impl FnOnce(&mut MetaData) -> Result<bool, MetaError>) -> Result<(), MetaError> {
+    fn update(
+        &self,
+        change: impl FnOnce(&mut MetaData) -> Result<bool, MetaError>,
+    ) -> Result<(), MetaError> {
         let _serialised = match self.writer.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
@@ -275,7 +294,9 @@ fn decode(bytes: &[u8]) -> Result<MetaData, String> {
         return Err("checksum mismatch".into());
     }
     let mut body = Reader::new(body);
-    let text = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).map_err(|_| "name is not UTF-8".to_string());
+    let text = |bytes: &[u8]| {
+        String::from_utf8(bytes.to_vec()).map_err(|_| "name is not UTF-8".to_string())
+    };
     let next_database_id = body.u64().map_err(truncated)?;
     let database_count = body.u32().map_err(truncated)?;
     let mut databases = Vec::new();
@@ -293,9 +314,17 @@ fn decode(bytes: &[u8]) -> Result<MetaData, String> {
                 replication: body.u32().map_err(truncated)?,
             });
         }
-        databases.push(Database { id, name, default_retention_policy, retention_policies });
+        databases.push(Database {
+            id,
+            name,
+            default_retention_policy,
+            retention_policies,
+        });
     }
-    Ok(MetaData { next_database_id, databases })
+    Ok(MetaData {
+        next_database_id,
+        databases,
+    })
 }
 
 fn load(path: &Path) -> Result<Option<MetaData>, MetaError> {
@@ -334,22 +363,40 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sluice-meta-test-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         let store = MetaStore::open(&dir).unwrap();
-        store.create_database("a", &RetentionPolicySpec::default()).unwrap();
-        store.create_database("b b", &RetentionPolicySpec::default()).unwrap();
-        store.create_database("a", &RetentionPolicySpec::default()).unwrap();
+        store
+            .create_database("a", &RetentionPolicySpec::default())
+            .unwrap();
+        store
+            .create_database("b b", &RetentionPolicySpec::default())
+            .unwrap();
+        store
+            .create_database("a", &RetentionPolicySpec::default())
+            .unwrap();
         store.drop_database("b b").unwrap();
-        store.create_database("b b", &RetentionPolicySpec::default()).unwrap();
+        store
+            .create_database("b b", &RetentionPolicySpec::default())
+            .unwrap();
         let reopened = MetaStore::open(&dir).unwrap().snapshot();
         assert_eq!(*reopened, *store.snapshot());
-        let names: Vec<_> = reopened.databases.iter().map(|d| (d.id, d.name.as_str())).collect();
+        let names: Vec<_> = reopened
+            .databases
+            .iter()
+            .map(|d| (d.id, d.name.as_str()))
+            .collect();
         assert_eq!(names, vec![(1, "a"), (3, "b b")]);
-        assert_eq!(reopened.databases[0].retention_policies[0].shard_group_duration_ns, 7 * 24 * NANOS_PER_HOUR);
+        assert_eq!(
+            reopened.databases[0].retention_policies[0].shard_group_duration_ns,
+            7 * 24 * NANOS_PER_HOUR
+        );
         let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn corrupt_file_is_an_error_not_a_panic() {
-        let mut bytes = encode(&MetaData { next_database_id: 2, databases: vec![] });
+        let mut bytes = encode(&MetaData {
+            next_database_id: 2,
+            databases: vec![],
+        });
         let last = bytes.len() - 1;
         bytes[last] ^= 0xff;
         assert!(decode(&bytes).is_err());

@@ -63,28 +63,56 @@ pub struct QueryPool {
 
 impl QueryPool {
     /// Starts `threads` query threads with a queue of `queue_depth` jobs.
-    pub fn start(threads: usize, queue_depth: usize, context: Arc<QueryContext>) -> std::io::Result<QueryPool> {
+    pub fn start(
+        threads: usize,
+        queue_depth: usize,
+        context: Arc<QueryContext>,
+    ) -> std::io::Result<QueryPool> {
         let (sender, receiver) = channel::bounded::<Option<QueryJob>>(queue_depth);
         let mut handles = Vec::new();
         for index in 0..threads.max(1) {
             let receiver: Receiver<Option<QueryJob>> = receiver.clone();
             let context = Arc::clone(&context);
-            handles.push(std::thread::Builder::new().name(format!("sluice-query-{index}")).spawn(move || {
-                while let Ok(Some(job)) = receiver.recv() {
-                    let response = execute(&job.request, &context);
-                    job.sink.query_complete(job.connection, job.sequence, response);
-                }
-            })?);
+            handles.push(
+                std::thread::Builder::new()
+                    .name(format!("sluice-query-{index}"))
+                    .spawn(move || {
+                        while let Ok(Some(job)) = receiver.recv() {
+                            let response = execute(&job.request, &context);
+                            job.sink
+                                .query_complete(job.connection, job.sequence, response);
+                        }
+                    })?,
+            );
         }
-        Ok(QueryPool { sender, threads: std::sync::Mutex::new(handles) })
+        Ok(QueryPool {
+            sender,
+            threads: std::sync::Mutex::new(handles),
+        })
     }
 
     /// Queues a query; `Err` with a 503 answer when the queue is full.
-    pub fn submit(&self, request: QueryRequest, sink: Arc<dyn QuerySink>, connection: usize, sequence: u64) -> Result<(), Response> {
-        match self.sender.try_send(Some(QueryJob { request, sink, connection, sequence })) {
+    pub fn submit(
+        &self,
+        request: QueryRequest,
+        sink: Arc<dyn QuerySink>,
+        connection: usize,
+        sequence: u64,
+    ) -> Result<(), Response> {
+        match self.sender.try_send(Some(QueryJob {
+            request,
+            sink,
+            connection,
+            sequence,
+        })) {
             Ok(()) => Ok(()),
-            Err(TrySendError::Full(_)) => Err(Response::json_error(503, "too many queries waiting: query queue is full")),
-            Err(TrySendError::Disconnected(_)) => Err(Response::json_error(503, "server is shutting down")),
+            Err(TrySendError::Full(_)) => Err(Response::json_error(
+                503,
+                "too many queries waiting: query queue is full",
+            )),
+            Err(TrySendError::Disconnected(_)) => {
+                Err(Response::json_error(503, "server is shutting down"))
+            }
         }
     }
 
@@ -106,7 +134,11 @@ impl QueryPool {
 /// One statement's result, rendered as InfluxDB's JSON.
 enum StatementResult {
     Empty,
-    Series { name: Option<String>, columns: Vec<&'static str>, values: Vec<Vec<String>> },
+    Series {
+        name: Option<String>,
+        columns: Vec<&'static str>,
+        values: Vec<Vec<String>>,
+    },
     Error(String),
 }
 
@@ -159,8 +191,16 @@ fn execute_statement(statement: &Statement, context: &QueryContext) -> (Statemen
             if create.name.is_empty() {
                 return (StatementResult::Error("invalid name".into()), true);
             }
-            if create.retention_policy_duration_ns.is_some_and(|d| d != 0 && d < MIN_RETENTION_DURATION_NS) {
-                return (StatementResult::Error("retention policy duration must be at least 1h0m0s".into()), true);
+            if create
+                .retention_policy_duration_ns
+                .is_some_and(|d| d != 0 && d < MIN_RETENTION_DURATION_NS)
+            {
+                return (
+                    StatementResult::Error(
+                        "retention policy duration must be at least 1h0m0s".into(),
+                    ),
+                    true,
+                );
             }
             let spec = RetentionPolicySpec {
                 name: create.retention_policy_name.clone(),
@@ -168,7 +208,10 @@ fn execute_statement(statement: &Statement, context: &QueryContext) -> (Statemen
                 shard_group_duration_ns: create.retention_policy_shard_group_duration_ns,
                 replication: create.retention_policy_replication,
             };
-            (meta_result(context.meta.create_database(&create.name, &spec)), true)
+            (
+                meta_result(context.meta.create_database(&create.name, &spec)),
+                true,
+            )
         }
         Statement::DropDatabase(drop) => {
             let id = context.meta.snapshot().database(&drop.name).map(|db| db.id);
@@ -180,18 +223,41 @@ fn execute_statement(statement: &Statement, context: &QueryContext) -> (Statemen
         }
         Statement::ShowDatabases(_) => {
             let snapshot = context.meta.snapshot();
-            let values = snapshot.databases.iter().map(|db| vec![db.name.clone()]).collect();
-            (StatementResult::Series { name: Some("databases".into()), columns: vec!["name"], values }, false)
+            let values = snapshot
+                .databases
+                .iter()
+                .map(|db| vec![db.name.clone()])
+                .collect();
+            (
+                StatementResult::Series {
+                    name: Some("databases".into()),
+                    columns: vec!["name"],
+                    values,
+                },
+                false,
+            )
         }
-        other => (StatementResult::Error(format!("not implemented yet: {other}")), false),
+        other => (
+            StatementResult::Error(format!("not implemented yet: {other}")),
+            false,
+        ),
     }
 }
 
-fn render_result(out: &mut Vec<u8>, statement_id: usize, result: &StatementResult, warning: Option<&str>) {
+fn render_result(
+    out: &mut Vec<u8>,
+    statement_id: usize,
+    result: &StatementResult,
+    warning: Option<&str>,
+) {
     out.extend_from_slice(format!("{{\"statement_id\":{statement_id}").as_bytes());
     match result {
         StatementResult::Empty => {}
-        StatementResult::Series { name, columns, values } => {
+        StatementResult::Series {
+            name,
+            columns,
+            values,
+        } => {
             out.extend_from_slice(b",\"series\":[{");
             if let Some(name) = name {
                 out.extend_from_slice(b"\"name\":");

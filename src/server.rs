@@ -22,7 +22,8 @@ pub fn run(config: Config) -> Result<(), String> {
     let started = std::time::Instant::now();
     crate::log_info!("server", "starting Sluice"; version = crate::SLUICE_VERSION, compatible_with = crate::INFLUXDB_COMPATIBLE_VERSION);
     let meta = Arc::new(MetaStore::open(&config.meta.dir).map_err(|e| e.to_string())?);
-    std::fs::create_dir_all(&config.data.dir).map_err(|e| format!("creating {}: {e}", config.data.dir.display()))?;
+    std::fs::create_dir_all(&config.data.dir)
+        .map_err(|e| format!("creating {}: {e}", config.data.dir.display()))?;
     let workers = config.worker_count();
     let options = IngestOptions {
         wal_dir: config.data.wal_dir.clone(),
@@ -32,18 +33,32 @@ pub fn run(config: Config) -> Result<(), String> {
         fsync_delay: config.data.wal_fsync_delay,
         segment_max_bytes: config.data.wal_segment_max_bytes,
     };
-    let (ingest, replay) = Ingest::start(&options).map_err(|e| format!("starting the WAL in {}: {e}", config.data.wal_dir.display()))?;
+    let (ingest, replay) = Ingest::start(&options)
+        .map_err(|e| format!("starting the WAL in {}: {e}", config.data.wal_dir.display()))?;
     crate::log_info!("wal", "replayed write-ahead log";
         partitions = replay.partitions, records = replay.records, points = replay.points,
         truncated_segments = replay.truncated_segments, elapsed_ms = started.elapsed().as_millis());
     let ingest = Arc::new(ingest);
-    let query_context = Arc::new(QueryContext { meta: Arc::clone(&meta), field_types: Arc::clone(&ingest.field_types) });
-    let queries = QueryPool::start(config.query_threads(), crate::limits::QUERY_QUEUE_DEPTH, query_context)
-        .map_err(|e| format!("starting query threads: {e}"))?;
+    let query_context = Arc::new(QueryContext {
+        meta: Arc::clone(&meta),
+        field_types: Arc::clone(&ingest.field_types),
+    });
+    let queries = QueryPool::start(
+        config.query_threads(),
+        crate::limits::QUERY_QUEUE_DEPTH,
+        query_context,
+    )
+    .map_err(|e| format!("starting query threads: {e}"))?;
 
-    let address = net::listener::resolve_bind_address(&config.http.bind_address).map_err(|e| e.to_string())?;
-    let listeners = net::listener::bind_all(address, workers).map_err(|e| format!("listening on {address}: {e}"))?;
-    let bound = listeners.first().and_then(|l| l.local_addr().ok()).map(|a| a.to_string()).unwrap_or_default();
+    let address = net::listener::resolve_bind_address(&config.http.bind_address)
+        .map_err(|e| e.to_string())?;
+    let listeners = net::listener::bind_all(address, workers)
+        .map_err(|e| format!("listening on {address}: {e}"))?;
+    let bound = listeners
+        .first()
+        .and_then(|l| l.local_addr().ok())
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     let shared = Arc::new(Shared {
         config,
         meta,
@@ -53,7 +68,8 @@ pub fn run(config: Config) -> Result<(), String> {
         open_connections: AtomicUsize::new(0),
         stats: HttpStats::default(),
     });
-    let loops = net::build_loops(&shared, listeners).map_err(|e| format!("creating event loops: {e}"))?;
+    let loops =
+        net::build_loops(&shared, listeners).map_err(|e| format!("creating event loops: {e}"))?;
     let mailboxes: Vec<_> = loops.iter().map(net::EventLoop::mailbox).collect();
     let mut threads = Vec::new();
     for (index, event_loop) in loops.into_iter().enumerate() {
@@ -107,7 +123,11 @@ fn wait_for_stop_signal() -> &'static str {
         let mut signal: libc::c_int = 0;
         loop {
             if libc::sigwait(&set, &mut signal) == 0 {
-                return if signal == libc::SIGINT { "SIGINT" } else { "SIGTERM" };
+                return if signal == libc::SIGINT {
+                    "SIGINT"
+                } else {
+                    "SIGTERM"
+                };
             }
         }
     }

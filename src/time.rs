@@ -62,8 +62,9 @@ impl CivilTime {
 
     /// Three-letter English month name.
     pub fn month_name(&self) -> &'static str {
-        const NAMES: [&str; 12] =
-            ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+        const NAMES: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
         NAMES[(self.month.clamp(1, 12) - 1) as usize]
     }
 }
@@ -73,11 +74,16 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 } as u32;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    } as u32;
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -119,8 +125,14 @@ mod tests {
     #[test]
     fn known_dates() {
         assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
-        assert_eq!(http_date(1_795_675_134_000_000_000), "Thu, 26 Nov 2026 06:38:54 GMT");
-        assert_eq!(rfc3339_micros(951_782_400_000_001_000), "2000-02-29T00:00:00.000001Z");
+        assert_eq!(
+            http_date(1_795_675_134_000_000_000),
+            "Thu, 26 Nov 2026 06:38:54 GMT"
+        );
+        assert_eq!(
+            rfc3339_micros(951_782_400_000_001_000),
+            "2000-02-29T00:00:00.000001Z"
+        );
         assert_eq!(rfc3339_micros(-1_000), "1969-12-31T23:59:59.999999Z");
     }
 }

@@ -45,7 +45,10 @@ impl WalWriter {
     /// Opens `directory` (creating it) and starts a new segment after the existing ones.
     pub fn open(directory: &Path, segment_max_bytes: u64) -> io::Result<WalWriter> {
         fs::create_dir_all(directory)?;
-        let last = list_segments(directory)?.last().map(|(number, _)| *number).unwrap_or(0);
+        let last = list_segments(directory)?
+            .last()
+            .map(|(number, _)| *number)
+            .unwrap_or(0);
         let segment_number = last + 1;
         let file = create_segment(directory, segment_number)?;
         Ok(WalWriter {
@@ -61,9 +64,13 @@ impl WalWriter {
     /// Buffers one record; nothing is durable until [`WalWriter::commit`].
     pub fn append(&mut self, payload: &[u8]) {
         let length = u32::try_from(payload.len()).unwrap_or(u32::MAX);
-        debug_assert!(payload.len() <= WAL_RECORD_MAX_BYTES, "BUG: WAL record too large");
+        debug_assert!(
+            payload.len() <= WAL_RECORD_MAX_BYTES,
+            "BUG: WAL record too large"
+        );
         self.pending.extend_from_slice(&length.to_le_bytes());
-        self.pending.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+        self.pending
+            .extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
         self.pending.extend_from_slice(payload);
     }
 
@@ -72,7 +79,10 @@ impl WalWriter {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let result = self.file.write_all(&self.pending).and_then(|()| self.file.sync_data());
+        let result = self
+            .file
+            .write_all(&self.pending)
+            .and_then(|()| self.file.sync_data());
         if let Err(error) = result {
             // The segment may now hold a partial record; never append after it.
             self.pending.clear();
@@ -102,7 +112,10 @@ impl WalWriter {
 
 fn create_segment(directory: &Path, number: u64) -> io::Result<File> {
     let path = directory.join(format!("{number:08}{SEGMENT_SUFFIX}"));
-    let mut file = OpenOptions::new().create_new(true).write(true).open(&path)?;
+    let mut file = OpenOptions::new()
+        .create_new(true)
+        .write(true)
+        .open(&path)?;
     let mut header = Vec::with_capacity(HEADER_BYTES);
     header.extend_from_slice(MAGIC);
     header.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -125,7 +138,9 @@ pub fn list_segments(directory: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
         let entry = entry?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        let Some(stem) = name.strip_suffix(SEGMENT_SUFFIX) else { continue };
+        let Some(stem) = name.strip_suffix(SEGMENT_SUFFIX) else {
+            continue;
+        };
         if let Ok(number) = stem.parse::<u64>() {
             segments.push((number, entry.path()));
         }
@@ -201,7 +216,9 @@ pub fn scan_segment(bytes: &[u8], visit: &mut impl FnMut(&[u8])) -> (usize, usiz
             break;
         }
         let start = position + RECORD_HEADER_BYTES;
-        let Some(payload) = bytes.get(start..start + length) else { break };
+        let Some(payload) = bytes.get(start..start + length) else {
+            break;
+        };
         if crc32fast::hash(payload) != crc {
             break;
         }
@@ -285,7 +302,9 @@ mod tests {
             bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
             bytes.extend_from_slice(&0u32.to_le_bytes());
             for _ in 0..length {
-                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 bytes.push((seed >> 56) as u8);
             }
             let (_, end) = scan_segment(&bytes, &mut |_| {});

@@ -28,7 +28,12 @@ pub enum Action {
 }
 
 /// Routes one framed request.
-pub fn route(request: &Request, write_context: &WriteContext<'_>, scratch: &mut WriteScratch, debug_vars: &dyn Fn() -> Vec<u8>) -> Action {
+pub fn route(
+    request: &Request,
+    write_context: &WriteContext<'_>,
+    scratch: &mut WriteScratch,
+    debug_vars: &dyn Fn() -> Vec<u8>,
+) -> Action {
     let params = parse_query_string(&request.head.query);
     let method = &request.head.method;
     match request.head.path.as_str() {
@@ -39,7 +44,13 @@ pub fn route(request: &Request, write_context: &WriteContext<'_>, scratch: &mut 
         "/write" => match method {
             Method::Post => match plan_write(request, &params, write_context, scratch) {
                 WritePlan::Respond(response) => Action::Respond(response),
-                WritePlan::Submit { records, on_durable } => Action::Write { records, on_durable },
+                WritePlan::Submit {
+                    records,
+                    on_durable,
+                } => Action::Write {
+                    records,
+                    on_durable,
+                },
             },
             Method::Options => Action::Respond(Response::empty(200)),
             _ => method_not_allowed("OPTIONS, POST"),
@@ -67,11 +78,17 @@ fn ping(params: &[(String, String)]) -> Action {
     if let Some(wait) = query_param(params, "wait_for_leader") {
         // A single node is its own leader: a valid duration is answered at once.
         if crate::config::parse_duration(wait).is_err() {
-            return Action::Respond(Response::json_error(400, &format!("invalid wait_for_leader duration: {wait:?}")));
+            return Action::Respond(Response::json_error(
+                400,
+                &format!("invalid wait_for_leader duration: {wait:?}"),
+            ));
         }
     }
     if query_param(params, "verbose").is_some_and(|v| v == "true" || v == "1") {
-        let body = format!("{{\"version\":\"{}\"}}\n", crate::INFLUXDB_COMPATIBLE_VERSION);
+        let body = format!(
+            "{{\"version\":\"{}\"}}\n",
+            crate::INFLUXDB_COMPATIBLE_VERSION
+        );
         return Action::Respond(Response::json(200, body.into_bytes()));
     }
     Action::Respond(Response::no_content())
@@ -93,7 +110,10 @@ fn query(request: &Request, mut params: Vec<(String, String)>) -> Action {
     }
     let text = query_param(&params, "q").unwrap_or("").trim();
     if text.is_empty() {
-        return Action::Respond(Response::json_error(400, "missing required parameter \"q\""));
+        return Action::Respond(Response::json_error(
+            400,
+            "missing required parameter \"q\"",
+        ));
     }
     Action::Query(QueryRequest {
         text: text.to_string(),

@@ -23,13 +23,20 @@ pub struct Response {
 impl Response {
     /// A response with no headers or body.
     pub fn empty(status: u16) -> Response {
-        Response { status, headers: Vec::new(), body: Vec::new(), close: false }
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+            close: false,
+        }
     }
 
     /// 204 No Content with InfluxDB's JSON content type.
     pub fn no_content() -> Response {
         let mut response = Response::empty(204);
-        response.headers.push(("Content-Type", "application/json".into()));
+        response
+            .headers
+            .push(("Content-Type", "application/json".into()));
         response
     }
 
@@ -40,9 +47,13 @@ impl Response {
         push_json_string(&mut body, message.as_bytes());
         body.extend_from_slice(b"}\n");
         let mut response = Response::empty(status);
-        response.headers.push(("Content-Type", "application/json".into()));
+        response
+            .headers
+            .push(("Content-Type", "application/json".into()));
         if status != 401 {
-            response.headers.push(("X-Influxdb-Error", error_header_value(message)));
+            response
+                .headers
+                .push(("X-Influxdb-Error", error_header_value(message)));
         }
         response.body = body;
         response
@@ -51,7 +62,9 @@ impl Response {
     /// A JSON body.
     pub fn json(status: u16, body: Vec<u8>) -> Response {
         let mut response = Response::empty(status);
-        response.headers.push(("Content-Type", "application/json".into()));
+        response
+            .headers
+            .push(("Content-Type", "application/json".into()));
         response.body = body;
         response
     }
@@ -59,8 +72,12 @@ impl Response {
     /// Go's plain-text error (`http.Error`), e.g. for 404 and 405.
     pub fn plain_text(status: u16, text: &str) -> Response {
         let mut response = Response::empty(status);
-        response.headers.push(("Content-Type", "text/plain; charset=utf-8".into()));
-        response.headers.push(("X-Content-Type-Options", "nosniff".into()));
+        response
+            .headers
+            .push(("Content-Type", "text/plain; charset=utf-8".into()));
+        response
+            .headers
+            .push(("X-Content-Type-Options", "nosniff".into()));
         response.body = format!("{text}\n").into_bytes();
         response
     }
@@ -112,8 +129,17 @@ pub struct ResponseContext<'a> {
 /// Serialises `response` onto `out`.
 pub fn serialize(response: &Response, context: &ResponseContext<'_>, out: &mut Vec<u8>) {
     use std::io::Write;
-    let _ = write!(out, "HTTP/1.1 {} {}\r\n", response.status, reason_phrase(response.status));
-    let mut headers: Vec<(&str, &str)> = response.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let _ = write!(
+        out,
+        "HTTP/1.1 {} {}\r\n",
+        response.status,
+        reason_phrase(response.status)
+    );
+    let mut headers: Vec<(&str, &str)> = response
+        .headers
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
     if let Some(id) = context.request_id {
         headers.push(("Request-Id", id));
         headers.push(("X-Request-Id", id));
@@ -179,14 +205,25 @@ mod tests {
     fn go_json_escapes() {
         let mut out = Vec::new();
         push_json_string(&mut out, b"a\"b\\c<d>&\n\x01\xffz");
-        assert_eq!(String::from_utf8(out).unwrap(), "\"a\\\"b\\\\c\\u003cd\\u003e\\u0026\\n\\u0001\u{fffd}z\"");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\"a\\\"b\\\\c\\u003cd\\u003e\\u0026\\n\\u0001\u{fffd}z\""
+        );
     }
 
     #[test]
     fn header_order_matches_go() {
         let response = Response::json_error(404, "database not found: \"nope\"");
         let mut out = Vec::new();
-        serialize(&response, &ResponseContext { request_id: Some("id"), head_only: false, now_ns: 0 }, &mut out);
+        serialize(
+            &response,
+            &ResponseContext {
+                request_id: Some("id"),
+                head_only: false,
+                now_ns: 0,
+            },
+            &mut out,
+        );
         let text = String::from_utf8(out).unwrap();
         let expected = "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nRequest-Id: id\r\nX-Influxdb-Build: OSS\r\nX-Influxdb-Error: database not found: \"nope\"\r\nX-Influxdb-Version: 1.6.7\r\nX-Request-Id: id\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\nContent-Length: 41\r\n\r\n{\"error\":\"database not found: \\\"nope\\\"\"}\n";
         assert_eq!(text, expected);

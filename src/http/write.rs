@@ -71,7 +71,12 @@ pub struct WriteContext<'a> {
 }
 
 /// Plans a `/write` request.
-pub fn plan_write(request: &Request, params: &[(String, String)], context: &WriteContext<'_>, scratch: &mut WriteScratch) -> WritePlan {
+pub fn plan_write(
+    request: &Request,
+    params: &[(String, String)],
+    context: &WriteContext<'_>,
+    scratch: &mut WriteScratch,
+) -> WritePlan {
     let database_name = query_param(params, "db").unwrap_or("");
     if database_name.is_empty() {
         return WritePlan::Respond(Response::json_error(400, "database is required"));
@@ -113,7 +118,15 @@ pub fn plan_write(request: &Request, params: &[(String, String)], context: &Writ
     // Points without a timestamp get the request time truncated to the precision.
     let unit_ns = precision.nanos_per_unit();
     let default_time_ns = context.now_ns - context.now_ns.rem_euclid(unit_ns);
-    let plan = plan_points(body, precision, default_time_ns, database.id, policy.name.as_bytes(), context, scratch);
+    let plan = plan_points(
+        body,
+        precision,
+        default_time_ns,
+        database.id,
+        policy.name.as_bytes(),
+        context,
+        scratch,
+    );
     scratch.gunzipped = gunzipped;
     plan
 }
@@ -125,11 +138,24 @@ struct Outcome {
     points: u64,
 }
 
-fn plan_points(body: &[u8], precision: Precision, default_time_ns: i64, database_id: u64, rp: &[u8], context: &WriteContext<'_>, scratch: &mut WriteScratch) -> WritePlan {
+fn plan_points(
+    body: &[u8],
+    precision: Precision,
+    default_time_ns: i64,
+    database_id: u64,
+    rp: &[u8],
+    context: &WriteContext<'_>,
+    scratch: &mut WriteScratch,
+) -> WritePlan {
     let partitions = context.ingest.partition_count();
     let mut builders: Vec<Option<RecordBuilder>> = (0..partitions).map(|_| None).collect();
     let mut records: Vec<(usize, Vec<u8>, u32)> = Vec::new();
-    let mut outcome = Outcome { parse_errors: Vec::new(), dropped: 0, drop_reason: String::new(), points: 0 };
+    let mut outcome = Outcome {
+        parse_errors: Vec::new(),
+        dropped: 0,
+        drop_reason: String::new(),
+        points: 0,
+    };
     scratch.new_fields.clear();
     let mut parser = Parser::new(body, precision, default_time_ns);
     let mut line_scratch = Scratch::default();
@@ -143,23 +169,37 @@ fn plan_points(body: &[u8], precision: Precision, default_time_ns: i64, database
                 outcome.parse_errors.extend_from_slice(b"unable to parse '");
                 outcome.parse_errors.extend_from_slice(&error.line);
                 outcome.parse_errors.extend_from_slice(b"': ");
-                outcome.parse_errors.extend_from_slice(error.message.as_bytes());
+                outcome
+                    .parse_errors
+                    .extend_from_slice(error.message.as_bytes());
                 continue;
             }
         };
         scratch.series_key.clear();
         line_protocol::append_series_key(point.measurement, point.tags, &mut scratch.series_key);
         if scratch.series_key.len() > SERIES_KEY_MAX_BYTES {
-            outcome.drop_point(format!("max key length exceeded: {} > {}", scratch.series_key.len(), SERIES_KEY_MAX_BYTES), false);
+            outcome.drop_point(
+                format!(
+                    "max key length exceeded: {} > {}",
+                    scratch.series_key.len(),
+                    SERIES_KEY_MAX_BYTES
+                ),
+                false,
+            );
             continue;
         }
         if point.tags.iter().any(|tag| tag.key == b"time") {
-            let measurement = display_name(measurement_of(&scratch.series_key), EscapeKind::Measurement, &mut scratch.display);
+            let measurement = display_name(
+                measurement_of(&scratch.series_key),
+                EscapeKind::Measurement,
+                &mut scratch.display,
+            );
             outcome.drop_point(format!("invalid tag key: input tag \"time\" on measurement \"{measurement}\" is invalid"), true);
             continue;
         }
         let partition = context.ingest.partition_of(&scratch.series_key);
-        let builder = builders[partition].get_or_insert_with(|| RecordBuilder::new(database_id, rp, 64 * 1024));
+        let builder = builders[partition]
+            .get_or_insert_with(|| RecordBuilder::new(database_id, rp, 64 * 1024));
         // Fields are checked before the point is started, so a dropped point leaves no trace.
         match check_fields(&point, database_id, context.registry, scratch) {
             FieldCheck::Ok => {}
@@ -185,7 +225,11 @@ fn plan_points(body: &[u8], precision: Precision, default_time_ns: i64, database
                 FieldValue::Boolean(v) => StoredValue::Boolean(v),
                 FieldValue::String(v) => {
                     scratch.unescaped_string.clear();
-                    unescape(v, EscapeKind::StringFieldValue, &mut scratch.unescaped_string);
+                    unescape(
+                        v,
+                        EscapeKind::StringFieldValue,
+                        &mut scratch.unescaped_string,
+                    );
                     StoredValue::String(&scratch.unescaped_string)
                 }
             };
@@ -210,7 +254,13 @@ fn plan_points(body: &[u8], precision: Precision, default_time_ns: i64, database
     // Fix the types of fields this request created; another loop may have raced us to one.
     for (key, field_type) in &scratch.new_fields {
         let (measurement, field) = split_staged_key(key);
-        let resolved = scratch.field_types.create(context.registry, database_id, measurement, field, *field_type);
+        let resolved = scratch.field_types.create(
+            context.registry,
+            database_id,
+            measurement,
+            field,
+            *field_type,
+        );
         if resolved != *field_type {
             return WritePlan::Respond(Response::json_error(400, "field type conflict"));
         }
@@ -219,7 +269,10 @@ fn plan_points(body: &[u8], precision: Precision, default_time_ns: i64, database
     if records.is_empty() {
         WritePlan::Respond(answer)
     } else {
-        WritePlan::Submit { records, on_durable: answer }
+        WritePlan::Submit {
+            records,
+            on_durable: answer,
+        }
     }
 }
 
@@ -233,7 +286,10 @@ impl Outcome {
 
     fn answer(&self) -> Response {
         if self.dropped > 0 {
-            let message = format!("partial write: {} dropped={}", self.drop_reason, self.dropped);
+            let message = format!(
+                "partial write: {} dropped={}",
+                self.drop_reason, self.dropped
+            );
             return Response::json_error(400, &message);
         }
         if !self.parse_errors.is_empty() {
@@ -262,12 +318,20 @@ fn build_staged_key(measurement: &[u8], field: &[u8], out: &mut Vec<u8>) {
 }
 
 fn split_staged_key(key: &[u8]) -> (&[u8], &[u8]) {
-    let length = key.get(..4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize).unwrap_or(0);
+    let length = key
+        .get(..4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        .unwrap_or(0);
     let rest = key.get(4..).unwrap_or(&[]);
     rest.split_at(length.min(rest.len()))
 }
 
-fn check_fields(point: &line_protocol::Point<'_, '_>, database_id: u64, registry: &FieldTypeRegistry, scratch: &mut WriteScratch) -> FieldCheck {
+fn check_fields(
+    point: &line_protocol::Point<'_, '_>,
+    database_id: u64,
+    registry: &FieldTypeRegistry,
+    scratch: &mut WriteScratch,
+) -> FieldCheck {
     let measurement = measurement_of(&scratch.series_key);
     let mut stored_fields = 0;
     for field in point.fields {
@@ -284,20 +348,27 @@ fn check_fields(point: &line_protocol::Point<'_, '_>, database_id: u64, registry
             FieldValue::Boolean(_) => FieldType::Boolean,
             FieldValue::String(_) => FieldType::String,
         };
-        let Some(existing) = scratch.field_types.lookup(registry, database_id, measurement, &scratch.unescaped_key) else {
+        let Some(existing) =
+            scratch
+                .field_types
+                .lookup(registry, database_id, measurement, &scratch.unescaped_key)
+        else {
             build_staged_key(measurement, &scratch.unescaped_key, &mut scratch.staged_key);
             match scratch.new_fields.get(scratch.staged_key.as_slice()) {
                 Some(staged) if *staged != wanted => return FieldCheck::ConflictWithinRequest,
                 Some(_) => {}
                 None => {
-                    scratch.new_fields.insert(scratch.staged_key.as_slice().into(), wanted);
+                    scratch
+                        .new_fields
+                        .insert(scratch.staged_key.as_slice().into(), wanted);
                 }
             }
             continue;
         };
         if existing != wanted {
             let field_name = String::from_utf8_lossy(&scratch.unescaped_key).into_owned();
-            let measurement = display_name(measurement, EscapeKind::Measurement, &mut scratch.display);
+            let measurement =
+                display_name(measurement, EscapeKind::Measurement, &mut scratch.display);
             return FieldCheck::Drop(format!(
                 "field type conflict: input field \"{field_name}\" on measurement \"{measurement}\" is type {}, already exists as type {}",
                 wanted.name(),
@@ -307,7 +378,9 @@ fn check_fields(point: &line_protocol::Point<'_, '_>, database_id: u64, registry
     }
     if stored_fields == 0 {
         let measurement = display_name(measurement, EscapeKind::Measurement, &mut scratch.display);
-        return FieldCheck::Drop(format!("invalid field name: input field \"time\" on measurement \"{measurement}\" is invalid"));
+        return FieldCheck::Drop(format!(
+            "invalid field name: input field \"time\" on measurement \"{measurement}\" is invalid"
+        ));
     }
     FieldCheck::Ok
 }

@@ -25,9 +25,18 @@ pub struct FieldTypeRegistry {
 impl FieldTypeRegistry {
     /// Records `field_type` for the field unless it has a type already; returns the type the
     /// field has afterwards.
-    pub fn get_or_insert(&self, database_id: u64, measurement: &[u8], field: &[u8], field_type: FieldType) -> FieldType {
+    pub fn get_or_insert(
+        &self,
+        database_id: u64,
+        measurement: &[u8],
+        field: &[u8],
+        field_type: FieldType,
+    ) -> FieldType {
         if let Ok(databases) = self.databases.read() {
-            let found = databases.get(&database_id).and_then(|m| m.get(measurement)).and_then(|f| f.get(field));
+            let found = databases
+                .get(&database_id)
+                .and_then(|m| m.get(measurement))
+                .and_then(|f| f.get(field));
             if let Some(existing) = found {
                 return *existing;
             }
@@ -51,7 +60,11 @@ impl FieldTypeRegistry {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        databases.get(&database_id)?.get(measurement)?.get(field).copied()
+        databases
+            .get(&database_id)?
+            .get(measurement)?
+            .get(field)
+            .copied()
     }
 
     /// Forgets every field of a dropped database.
@@ -78,13 +91,23 @@ pub struct LocalFieldTypes {
 
 impl LocalFieldTypes {
     /// The type the field already has, if any (from this cache or the shared registry).
-    pub fn lookup(&mut self, registry: &FieldTypeRegistry, database_id: u64, measurement: &[u8], field: &[u8]) -> Option<FieldType> {
+    pub fn lookup(
+        &mut self,
+        registry: &FieldTypeRegistry,
+        database_id: u64,
+        measurement: &[u8],
+        field: &[u8],
+    ) -> Option<FieldType> {
         let generation = registry.generation();
         if generation != self.generation {
             self.databases.clear();
             self.generation = generation;
         }
-        let cached = self.databases.get(&database_id).and_then(|m| m.get(measurement)).and_then(|f| f.get(field));
+        let cached = self
+            .databases
+            .get(&database_id)
+            .and_then(|m| m.get(measurement))
+            .and_then(|f| f.get(field));
         if let Some(existing) = cached {
             return Some(*existing);
         }
@@ -95,13 +118,26 @@ impl LocalFieldTypes {
 
     /// Fixes the type of a field new to this loop (the shared registry decides if another
     /// loop got there first); returns the type the field has.
-    pub fn create(&mut self, registry: &FieldTypeRegistry, database_id: u64, measurement: &[u8], field: &[u8], field_type: FieldType) -> FieldType {
+    pub fn create(
+        &mut self,
+        registry: &FieldTypeRegistry,
+        database_id: u64,
+        measurement: &[u8],
+        field: &[u8],
+        field_type: FieldType,
+    ) -> FieldType {
         let resolved = registry.get_or_insert(database_id, measurement, field, field_type);
         self.remember(database_id, measurement, field, resolved);
         resolved
     }
 
-    fn remember(&mut self, database_id: u64, measurement: &[u8], field: &[u8], field_type: FieldType) {
+    fn remember(
+        &mut self,
+        database_id: u64,
+        measurement: &[u8],
+        field: &[u8],
+        field_type: FieldType,
+    ) {
         let measurements = self.databases.entry(database_id).or_default();
         let fields = match measurements.get_mut(measurement) {
             Some(fields) => fields,
@@ -121,8 +157,14 @@ mod tests {
         let mut a = LocalFieldTypes::default();
         let mut b = LocalFieldTypes::default();
         assert_eq!(a.lookup(&registry, 1, b"cpu", b"v"), None);
-        assert_eq!(a.create(&registry, 1, b"cpu", b"v", FieldType::Float), FieldType::Float);
-        assert_eq!(b.create(&registry, 1, b"cpu", b"v", FieldType::Integer), FieldType::Float);
+        assert_eq!(
+            a.create(&registry, 1, b"cpu", b"v", FieldType::Float),
+            FieldType::Float
+        );
+        assert_eq!(
+            b.create(&registry, 1, b"cpu", b"v", FieldType::Integer),
+            FieldType::Float
+        );
         assert_eq!(b.lookup(&registry, 1, b"cpu", b"v"), Some(FieldType::Float));
         assert_eq!(b.lookup(&registry, 2, b"cpu", b"v"), None);
         registry.drop_database(1);

@@ -54,7 +54,12 @@ pub struct WriteTicket {
 
 impl WriteTicket {
     /// A ticket that completes after `batch_count` batches finish.
-    pub fn new(batch_count: usize, sink: Arc<dyn AckSink>, connection: usize, sequence: u64) -> Arc<WriteTicket> {
+    pub fn new(
+        batch_count: usize,
+        sink: Arc<dyn AckSink>,
+        connection: usize,
+        sequence: u64,
+    ) -> Arc<WriteTicket> {
         Arc::new(WriteTicket {
             remaining: AtomicUsize::new(batch_count),
             failed: AtomicBool::new(false),
@@ -70,7 +75,8 @@ impl WriteTicket {
         }
         if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
             let durable = !self.failed.load(Ordering::Acquire);
-            self.sink.write_complete(self.connection, self.sequence, durable);
+            self.sink
+                .write_complete(self.connection, self.sequence, durable);
         }
     }
 }
@@ -149,9 +155,17 @@ pub struct IngestOptions {
 pub fn partition_count(wal_dir: &Path, fresh: usize) -> std::io::Result<usize> {
     let path = wal_dir.join(PARTITIONS_FILE);
     match std::fs::read_to_string(&path) {
-        Ok(text) => text.trim().parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: not a partition count", path.display()))
-        }),
+        Ok(text) => text
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("{}: not a partition count", path.display()),
+                )
+            }),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             std::fs::create_dir_all(wal_dir)?;
             let temporary = wal_dir.join(format!("{PARTITIONS_FILE}.tmp"));
@@ -171,12 +185,20 @@ pub fn partition_dir(wal_dir: &Path, index: usize) -> PathBuf {
 }
 
 /// Every WAL record under `wal_dir`, partition by partition, in append order.
-pub fn replay_all(wal_dir: &Path, mode: ReplayMode, mut visit: impl FnMut(&[u8])) -> std::io::Result<wal::ReplayStats> {
+pub fn replay_all(
+    wal_dir: &Path,
+    mode: ReplayMode,
+    mut visit: impl FnMut(&[u8]),
+) -> std::io::Result<wal::ReplayStats> {
     let mut total = wal::ReplayStats::default();
     let mut partition_dirs: Vec<PathBuf> = match std::fs::read_dir(wal_dir) {
         Ok(entries) => entries
             .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_str().is_some_and(|n| n.starts_with('p') && n[1..].parse::<u32>().is_ok()))
+            .filter(|e| {
+                e.file_name()
+                    .to_str()
+                    .is_some_and(|n| n.starts_with('p') && n[1..].parse::<u32>().is_ok())
+            })
             .map(|e| e.path())
             .collect(),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(total),
@@ -215,13 +237,21 @@ impl Ingest {
     pub fn start(options: &IngestOptions) -> std::io::Result<(Ingest, ReplaySummary)> {
         let partitions = partition_count(&options.wal_dir, options.partitions.max(1))?;
         let field_types = Arc::new(FieldTypeRegistry::default());
-        let mut summary = ReplaySummary { partitions, ..ReplaySummary::default() };
+        let mut summary = ReplaySummary {
+            partitions,
+            ..ReplaySummary::default()
+        };
         let stats = replay_all(&options.wal_dir, ReplayMode::Repair, |payload| {
             let decoded = record::decode_record(payload, |header, point| {
                 summary.points += 1;
                 let measurement = measurement_of(point.series_key);
                 for (key, value) in &point.fields {
-                    field_types.get_or_insert(header.database_id, measurement, key, value.field_type());
+                    field_types.get_or_insert(
+                        header.database_id,
+                        measurement,
+                        key,
+                        value.field_type(),
+                    );
                 }
             });
             if decoded.is_err() {
@@ -237,18 +267,28 @@ impl Ingest {
         let mut all_stats = Vec::with_capacity(partitions);
         for index in 0..partitions {
             let (sender, receiver) = channel::bounded(capacity);
-            let writer = WalWriter::open(&partition_dir(&options.wal_dir, index), options.segment_max_bytes)?;
+            let writer = WalWriter::open(
+                &partition_dir(&options.wal_dir, index),
+                options.segment_max_bytes,
+            )?;
             let partition_stats = Arc::new(PartitionStats::default());
             let thread_stats = Arc::clone(&partition_stats);
             let fsync_delay = options.fsync_delay;
             let thread = std::thread::Builder::new()
                 .name(format!("sluice-partition-{index}"))
-                .spawn(move || run_partition(index, receiver, writer, fsync_delay, &thread_stats))?;
+                .spawn(move || {
+                    run_partition(index, receiver, writer, fsync_delay, &thread_stats)
+                })?;
             senders.push(sender);
             threads.push(thread);
             all_stats.push(partition_stats);
         }
-        let ingest = Ingest { senders, threads: std::sync::Mutex::new(threads), field_types, stats: all_stats };
+        let ingest = Ingest {
+            senders,
+            threads: std::sync::Mutex::new(threads),
+            field_types,
+            stats: all_stats,
+        };
         Ok((ingest, summary))
     }
 
@@ -309,7 +349,13 @@ pub fn measurement_of(series_key: &[u8]) -> &[u8] {
     series_key
 }
 
-fn run_partition(index: usize, receiver: Receiver<PartitionMessage>, mut writer: WalWriter, fsync_delay: Duration, stats: &PartitionStats) {
+fn run_partition(
+    index: usize,
+    receiver: Receiver<PartitionMessage>,
+    mut writer: WalWriter,
+    fsync_delay: Duration,
+    stats: &PartitionStats,
+) {
     let mut group: Vec<Batch> = Vec::with_capacity(WAL_GROUP_COMMIT_MAX_BATCHES);
     let mut stopping = false;
     while !stopping {
@@ -343,7 +389,12 @@ fn run_partition(index: usize, receiver: Receiver<PartitionMessage>, mut writer:
     crate::log_info!("wal", "partition stopped"; partition = index, segment = writer.segment_number());
 }
 
-fn commit_group(index: usize, writer: &mut WalWriter, group: &mut Vec<Batch>, stats: &PartitionStats) {
+fn commit_group(
+    index: usize,
+    writer: &mut WalWriter,
+    group: &mut Vec<Batch>,
+    stats: &PartitionStats,
+) {
     if group.is_empty() {
         return;
     }
@@ -354,10 +405,14 @@ fn commit_group(index: usize, writer: &mut WalWriter, group: &mut Vec<Batch>, st
     let durable = result.is_ok();
     if let Err(error) = result {
         crate::log_error!("wal", "WAL write failed; writes answered 500"; partition = index, error = error);
-        stats.failed_batches.fetch_add(group.len() as u64, Ordering::Relaxed);
+        stats
+            .failed_batches
+            .fetch_add(group.len() as u64, Ordering::Relaxed);
     } else {
         stats.commits.fetch_add(1, Ordering::Relaxed);
-        stats.batches.fetch_add(group.len() as u64, Ordering::Relaxed);
+        stats
+            .batches
+            .fetch_add(group.len() as u64, Ordering::Relaxed);
         let points: u64 = group.iter().map(|b| u64::from(b.point_count)).sum();
         stats.points.fetch_add(points, Ordering::Relaxed);
     }

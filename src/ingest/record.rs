@@ -105,7 +105,12 @@ impl RecordBuilder {
         bytes.push(rp_len as u8);
         bytes.extend_from_slice(&retention_policy[..rp_len]);
         bytes.extend_from_slice(&0u32.to_le_bytes());
-        RecordBuilder { bytes, point_count: 0, field_count_offset: 0, field_count: 0 }
+        RecordBuilder {
+            bytes,
+            point_count: 0,
+            field_count_offset: 0,
+            field_count: 0,
+        }
     }
 
     /// Starts a point; its fields follow with [`RecordBuilder::push_field`].
@@ -193,7 +198,11 @@ pub fn decode_record<'a>(
     let rp_len = reader.u8()?;
     let retention_policy = reader.take(usize::from(rp_len))?;
     let point_count = reader.u32()?;
-    let header = RecordHeader { database_id, retention_policy, point_count };
+    let header = RecordHeader {
+        database_id,
+        retention_policy,
+        point_count,
+    };
     for _ in 0..point_count {
         let series_key = reader.bytes_u16()?;
         let timestamp_ns = reader.i64()?;
@@ -211,7 +220,14 @@ pub fn decode_record<'a>(
             };
             fields.push((key, value));
         }
-        visit(&header, DecodedPoint { series_key, timestamp_ns, fields });
+        visit(
+            &header,
+            DecodedPoint {
+                series_key,
+                timestamp_ns,
+                fields,
+            },
+        );
     }
     if reader.remaining() != 0 {
         return Err(Truncated);
@@ -236,7 +252,11 @@ mod tests {
         let bytes = builder.finish();
         let mut points = Vec::new();
         let header = decode_record(&bytes, |_, p| {
-            points.push((p.series_key.to_vec(), p.timestamp_ns, format!("{:?}", p.fields)))
+            points.push((
+                p.series_key.to_vec(),
+                p.timestamp_ns,
+                format!("{:?}", p.fields),
+            ))
         })
         .unwrap();
         assert_eq!(header.database_id, 7);

@@ -20,7 +20,10 @@ use crate::http::handlers::{route, Action};
 use crate::http::response::{serialize, Response, ResponseContext};
 use crate::http::write::WriteContext;
 use crate::ingest::{Batch, WriteTicket};
-use crate::limits::{HTTP_MAX_CHUNK_LINE_BYTES, HTTP_MAX_HEADERS, HTTP_MAX_HEAD_BYTES, NET_MAX_PENDING_RESPONSE_BYTES, NET_READ_CHUNK_BYTES};
+use crate::limits::{
+    HTTP_MAX_CHUNK_LINE_BYTES, HTTP_MAX_HEADERS, HTTP_MAX_HEAD_BYTES,
+    NET_MAX_PENDING_RESPONSE_BYTES, NET_READ_CHUNK_BYTES,
+};
 
 const CONTINUE_RESPONSE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 const READ_BUFFER_MAX_BYTES: usize = HTTP_MAX_HEAD_BYTES + NET_READ_CHUNK_BYTES;
@@ -36,9 +39,19 @@ struct Answer {
 
 enum State {
     Ready,
-    WriteInFlight { answer: Answer, on_durable: Response },
-    QueryInFlight { answer: Answer },
-    WaitingForQueue { answer: Answer, on_durable: Response, unsent: Vec<Batch>, since: Instant },
+    WriteInFlight {
+        answer: Answer,
+        on_durable: Response,
+    },
+    QueryInFlight {
+        answer: Answer,
+    },
+    WaitingForQueue {
+        answer: Answer,
+        on_durable: Response,
+        unsent: Vec<Batch>,
+        since: Instant,
+    },
 }
 
 pub(super) struct Connection {
@@ -88,7 +101,9 @@ impl Connection {
 
     /// Nothing in flight, nothing half-read, nothing unwritten.
     pub(super) fn is_idle(&self) -> bool {
-        matches!(self.state, State::Ready) && self.read_start == self.read_end && self.output_offset == self.output.len()
+        matches!(self.state, State::Ready)
+            && self.read_start == self.read_end
+            && self.output_offset == self.output.len()
     }
 
     pub(super) fn close_after_current_request(&mut self) {
@@ -100,7 +115,9 @@ impl Connection {
     pub(super) fn expired(&self, now: Instant, config: &Config) -> bool {
         let idle_for = now.saturating_duration_since(self.last_activity);
         match self.state {
-            State::Ready if self.read_start == self.read_end && self.output_offset == self.output.len() => {
+            State::Ready
+                if self.read_start == self.read_end && self.output_offset == self.output.len() =>
+            {
                 idle_for >= config.http.idle_timeout
             }
             State::Ready => idle_for >= config.http.request_read_timeout,
@@ -131,7 +148,9 @@ impl Connection {
                     Err(_) => return false,
                 }
             }
-            let (consumed, progress) = self.reader.advance(&self.read_buffer[self.read_start..self.read_end]);
+            let (consumed, progress) = self
+                .reader
+                .advance(&self.read_buffer[self.read_start..self.read_end]);
             self.read_start += consumed.min(self.read_end - self.read_start);
             if self.read_start == self.read_end {
                 self.read_start = 0;
@@ -170,16 +189,21 @@ impl Connection {
             return false;
         }
         // A peer that half-closed still gets the answers to what it sent.
-        !(self.peer_closed && finished_output && matches!(self.state, State::Ready) && self.read_start == self.read_end)
+        !(self.peer_closed
+            && finished_output
+            && matches!(self.state, State::Ready)
+            && self.read_start == self.read_end)
     }
 
     fn compact_read_buffer(&mut self) {
         if self.read_start > 0 {
-            self.read_buffer.copy_within(self.read_start..self.read_end, 0);
+            self.read_buffer
+                .copy_within(self.read_start..self.read_end, 0);
             self.read_end -= self.read_start;
             self.read_start = 0;
         }
-        if self.read_end == self.read_buffer.len() && self.read_buffer.len() < READ_BUFFER_MAX_BYTES {
+        if self.read_end == self.read_buffer.len() && self.read_buffer.len() < READ_BUFFER_MAX_BYTES
+        {
             let grown = (self.read_buffer.len() * 2).min(READ_BUFFER_MAX_BYTES);
             self.read_buffer.resize(grown, 0);
         }
@@ -201,7 +225,9 @@ impl Connection {
                     self.last_activity = Instant::now();
                     return Ok(ReadOutcome::Data);
                 }
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(ReadOutcome::WouldBlock),
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    return Ok(ReadOutcome::WouldBlock)
+                }
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => return Err(error),
             }
@@ -237,7 +263,11 @@ impl Connection {
             let mut response = Response::json_error(error.status(), &message);
             response.close = !reusable;
             let request_id = new_request_id();
-            let context = ResponseContext { request_id: Some(&request_id), head_only: false, now_ns: crate::time::now_ns() };
+            let context = ResponseContext {
+                request_id: Some(&request_id),
+                head_only: false,
+                now_ns: crate::time::now_ns(),
+            };
             serialize(&response, &context, &mut self.output);
             return reusable;
         }
@@ -246,7 +276,11 @@ impl Connection {
             None => {
                 let mut response = Response::plain_text(error.status(), "Bad Request");
                 response.close = true;
-                let context = ResponseContext { request_id: None, head_only: false, now_ns: crate::time::now_ns() };
+                let context = ResponseContext {
+                    request_id: None,
+                    head_only: false,
+                    now_ns: crate::time::now_ns(),
+                };
                 serialize(&response, &context, &mut self.output);
             }
         }
@@ -257,7 +291,11 @@ impl Connection {
         let shared = Arc::clone(&event_loop.shared);
         shared.stats.requests.fetch_add(1, Ordering::Relaxed);
         let sequence = event_loop.next_sequence();
-        let request_id = request.head.x_request_id.clone().unwrap_or_else(new_request_id);
+        let request_id = request
+            .head
+            .x_request_id
+            .clone()
+            .unwrap_or_else(new_request_id);
         let shutting_down = shared.shutting_down.load(Ordering::Acquire);
         let answer = Answer {
             sequence,
@@ -276,26 +314,39 @@ impl Connection {
             now_ns,
         };
         let debug_vars = || crate::server::debug_vars(&shared);
-        let action = route(&request, &write_context, &mut event_loop.scratch, &debug_vars);
+        let action = route(
+            &request,
+            &write_context,
+            &mut event_loop.scratch,
+            &debug_vars,
+        );
         if shared.config.http.log_enabled {
             crate::log_info!("http", "request"; method = format!("{:?}", request.head.method), target = request.head.target, id = answer.request_id);
         }
         match action {
-            Action::Respond(response) => self.respond(&answer, response, true),
-            Action::RespondBare(response) => self.respond(&answer, response, false),
+            Action::Respond(response) => self.respond(&answer, response, true, &shared),
+            Action::RespondBare(response) => self.respond(&answer, response, false, &shared),
             Action::Query(query) => {
                 let sink: Arc<dyn crate::query::QuerySink> = event_loop.mailbox.clone();
                 match shared.queries.submit(query, sink, slot, sequence) {
                     Ok(()) => self.state = State::QueryInFlight { answer },
-                    Err(response) => self.respond(&answer, response, true),
+                    Err(response) => self.respond(&answer, response, true, &shared),
                 }
             }
-            Action::Write { records, on_durable } => {
+            Action::Write {
+                records,
+                on_durable,
+            } => {
                 let sink: Arc<dyn crate::ingest::AckSink> = event_loop.mailbox.clone();
                 let ticket = WriteTicket::new(records.len(), sink, slot, sequence);
                 let mut unsent = Vec::new();
                 for (partition, payload, point_count) in records {
-                    let batch = Batch { payload, point_count, partition, ticket: Arc::clone(&ticket) };
+                    let batch = Batch {
+                        payload,
+                        point_count,
+                        partition,
+                        ticket: Arc::clone(&ticket),
+                    };
                     // Once one batch waits, the rest wait behind it, so retries keep order.
                     if !unsent.is_empty() {
                         unsent.push(batch);
@@ -306,7 +357,12 @@ impl Connection {
                 if unsent.is_empty() {
                     self.state = State::WriteInFlight { answer, on_durable };
                 } else {
-                    self.state = State::WaitingForQueue { answer, on_durable, unsent, since: Instant::now() };
+                    self.state = State::WaitingForQueue {
+                        answer,
+                        on_durable,
+                        unsent,
+                        since: Instant::now(),
+                    };
                 }
             }
         }
@@ -314,7 +370,9 @@ impl Connection {
 
     /// Tries to queue the batches that did not fit; true when the state changed.
     pub(super) fn retry_queued(&mut self, shared: &Shared) -> bool {
-        let State::WaitingForQueue { unsent, since, .. } = &mut self.state else { return false };
+        let State::WaitingForQueue { unsent, since, .. } = &mut self.state else {
+            return false;
+        };
         while !unsent.is_empty() {
             let batch = unsent.remove(0);
             if let Err(batch) = shared.ingest.try_send(batch) {
@@ -327,24 +385,42 @@ impl Connection {
             return false;
         }
         let previous = std::mem::replace(&mut self.state, State::Ready);
-        let State::WaitingForQueue { answer, on_durable, unsent, .. } = previous else { return false };
+        let State::WaitingForQueue {
+            answer,
+            on_durable,
+            unsent,
+            ..
+        } = previous
+        else {
+            return false;
+        };
         if unsent.is_empty() {
             self.state = State::WriteInFlight { answer, on_durable };
             return false;
         }
-        shared.stats.writes_timed_out.fetch_add(1, Ordering::Relaxed);
+        shared
+            .stats
+            .writes_timed_out
+            .fetch_add(1, Ordering::Relaxed);
         let message = format!(
             "write queue full: timed out after {} waiting for the WAL partitions; some points of this request may have been written, retry it",
             crate::config::format_duration(shared.config.http.enqueued_write_timeout)
         );
-        self.respond(&answer, Response::json_error(503, &message), true);
+        self.respond(&answer, Response::json_error(503, &message), true, shared);
         true
     }
 
     /// Applies a completion; true when the connection can make progress again.
-    pub(super) fn complete(&mut self, sequence: u64, completion: Completion, shared: &Shared) -> bool {
+    pub(super) fn complete(
+        &mut self,
+        sequence: u64,
+        completion: Completion,
+        shared: &Shared,
+    ) -> bool {
         let current = match &self.state {
-            State::WriteInFlight { answer, .. } | State::QueryInFlight { answer } => answer.sequence,
+            State::WriteInFlight { answer, .. } | State::QueryInFlight { answer } => {
+                answer.sequence
+            }
             _ => return false,
         };
         if current != sequence {
@@ -359,12 +435,15 @@ impl Connection {
                     }
                     on_durable
                 } else {
-                    Response::json_error(500, "write failed: the write-ahead log could not be synced to disk")
+                    Response::json_error(
+                        500,
+                        "write failed: the write-ahead log could not be synced to disk",
+                    )
                 };
-                self.respond(&answer, response, true);
+                self.respond(&answer, response, true, &shared);
             }
             (State::QueryInFlight { answer }, Completion::Query { response, .. }) => {
-                self.respond(&answer, response, true);
+                self.respond(&answer, response, true, &shared);
             }
             (other, _) => {
                 self.state = other;
@@ -374,8 +453,14 @@ impl Connection {
         true
     }
 
-    fn respond(&mut self, answer: &Answer, mut response: Response, identified: bool) {
-        if !answer.keep_alive {
+    fn respond(
+        &mut self,
+        answer: &Answer,
+        mut response: Response,
+        identified: bool,
+        shared: &Shared,
+    ) {
+        if !answer.keep_alive || shared.shutting_down.load(Ordering::Acquire) {
             response.close = true;
             self.close_when_flushed = true;
         }
@@ -412,7 +497,11 @@ fn new_request_id() -> String {
     const GREGORIAN_TO_UNIX_TICKS: u64 = 0x01B2_1DD2_1381_4000;
     static CLOCK_SEQUENCE: AtomicU16 = AtomicU16::new(0);
     let ticks = (crate::time::now_ns().max(0) as u64 / 100).wrapping_add(GREGORIAN_TO_UNIX_TICKS);
-    let sequence = CLOCK_SEQUENCE.fetch_add(1, Ordering::Relaxed).wrapping_add(1) & 0x3fff | 0x8000;
+    let sequence = CLOCK_SEQUENCE
+        .fetch_add(1, Ordering::Relaxed)
+        .wrapping_add(1)
+        & 0x3fff
+        | 0x8000;
     let [sequence_high, sequence_low] = sequence.to_be_bytes();
     uuid::Uuid::from_fields(
         ticks as u32,

@@ -119,13 +119,21 @@ impl Mailbox {
 
 impl AckSink for Mailbox {
     fn write_complete(&self, connection: usize, sequence: u64, durable: bool) {
-        self.post(Completion::Write { slot: connection, sequence, durable });
+        self.post(Completion::Write {
+            slot: connection,
+            sequence,
+            durable,
+        });
     }
 }
 
 impl QuerySink for Mailbox {
     fn query_complete(&self, connection: usize, sequence: u64, response: Response) {
-        self.post(Completion::Query { slot: connection, sequence, response });
+        self.post(Completion::Query {
+            slot: connection,
+            sequence,
+            response,
+        });
     }
 }
 
@@ -149,13 +157,18 @@ pub struct EventLoop {
 }
 
 /// Builds one loop per listener.
-pub fn build_loops(shared: &Arc<Shared>, listeners: Vec<std::net::TcpListener>) -> io::Result<Vec<EventLoop>> {
-    let queue_capacity = shared.config.data.ingest_queue_depth * listeners.len() * shared.ingest.partition_count();
+pub fn build_loops(
+    shared: &Arc<Shared>,
+    listeners: Vec<std::net::TcpListener>,
+) -> io::Result<Vec<EventLoop>> {
+    let queue_capacity =
+        shared.config.data.ingest_queue_depth * listeners.len() * shared.ingest.partition_count();
     let mut loops = Vec::with_capacity(listeners.len());
     for (index, listener) in listeners.into_iter().enumerate() {
         let poll = Poll::new()?;
         let mut listener = TcpListener::from_std(listener);
-        poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
         let waker = Waker::new(poll.registry(), WAKER)?;
         let mailbox = Arc::new(Mailbox {
             queue: ArrayQueue::new(mailbox_capacity(&shared.config, queue_capacity)),
@@ -187,7 +200,11 @@ impl EventLoop {
         let mut events = Events::with_capacity(EVENTS_PER_POLL);
         let mut last_housekeeping = Instant::now();
         loop {
-            let timeout = if self.any_waiting_for_queue() { QUEUE_RETRY_INTERVAL } else { HOUSEKEEPING_INTERVAL };
+            let timeout = if self.any_waiting_for_queue() {
+                QUEUE_RETRY_INTERVAL
+            } else {
+                HOUSEKEEPING_INTERVAL
+            };
             if let Err(error) = self.poll.poll(&mut events, Some(timeout)) {
                 if error.kind() != io::ErrorKind::Interrupted {
                     crate::log_error!("net", "poll failed; event loop stops"; event_loop = self.index, error = error);
@@ -207,14 +224,18 @@ impl EventLoop {
                 last_housekeeping = Instant::now();
                 self.expire_connections();
             }
-            if self.shared.shutting_down.load(Ordering::Acquire) && self.begin_or_finish_shutdown() {
+            if self.shared.shutting_down.load(Ordering::Acquire) && self.begin_or_finish_shutdown()
+            {
                 break;
             }
         }
     }
 
     fn any_waiting_for_queue(&self) -> bool {
-        self.connections.iter().flatten().any(Connection::is_waiting_for_queue)
+        self.connections
+            .iter()
+            .flatten()
+            .any(Connection::is_waiting_for_queue)
     }
 
     /// Stops accepting and closes idle connections; true once none is left.
@@ -223,7 +244,9 @@ impl EventLoop {
             let _ = self.poll.registry().deregister(&mut listener);
         }
         for slot in 0..self.connections.len() {
-            let idle = self.connections[slot].as_ref().is_some_and(Connection::is_idle);
+            let idle = self.connections[slot]
+                .as_ref()
+                .is_some_and(Connection::is_idle);
             if idle {
                 self.close(slot);
             } else if let Some(connection) = self.connections[slot].as_mut() {
@@ -235,13 +258,18 @@ impl EventLoop {
 
     fn accept(&mut self) {
         loop {
-            let Some(listener) = self.listener.as_ref() else { return };
+            let Some(listener) = self.listener.as_ref() else {
+                return;
+            };
             match listener.accept() {
                 Ok((stream, _peer)) => {
                     let open = self.shared.open_connections.fetch_add(1, Ordering::AcqRel) + 1;
                     if open > self.shared.config.http.max_connection_limit {
                         self.shared.open_connections.fetch_sub(1, Ordering::AcqRel);
-                        self.shared.stats.connections_refused.fetch_add(1, Ordering::Relaxed);
+                        self.shared
+                            .stats
+                            .connections_refused
+                            .fetch_add(1, Ordering::Relaxed);
                         // Closing at once is the clearest answer a client can get before HTTP.
                         drop(stream);
                         continue;
@@ -269,7 +297,11 @@ impl EventLoop {
             }
         };
         let token = Token(slot + FIRST_CONNECTION);
-        if let Err(error) = self.poll.registry().register(&mut stream, token, Interest::READABLE | Interest::WRITABLE) {
+        if let Err(error) = self.poll.registry().register(
+            &mut stream,
+            token,
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
             crate::log_warn!("net", "registering connection failed"; error = error);
             self.shared.open_connections.fetch_sub(1, Ordering::AcqRel);
             self.free_slots.push(slot);
@@ -294,7 +326,9 @@ impl EventLoop {
 
     /// Reads, handles and writes what a connection allows now.
     fn drive(&mut self, slot: usize) {
-        let Some(mut connection) = self.connections.get_mut(slot).and_then(Option::take) else { return };
+        let Some(mut connection) = self.connections.get_mut(slot).and_then(Option::take) else {
+            return;
+        };
         let keep = connection.drive(slot, self);
         self.connections[slot] = Some(connection);
         if !keep {
@@ -305,9 +339,12 @@ impl EventLoop {
     fn drain_mailbox(&mut self) {
         while let Some(completion) = self.mailbox.queue.pop() {
             let (slot, sequence) = match &completion {
-                Completion::Write { slot, sequence, .. } | Completion::Query { slot, sequence, .. } => (*slot, *sequence),
+                Completion::Write { slot, sequence, .. }
+                | Completion::Query { slot, sequence, .. } => (*slot, *sequence),
             };
-            let Some(connection) = self.connections.get_mut(slot).and_then(Option::as_mut) else { continue };
+            let Some(connection) = self.connections.get_mut(slot).and_then(Option::as_mut) else {
+                continue;
+            };
             if connection.complete(sequence, completion, &self.shared) {
                 self.drive(slot);
             }
@@ -316,9 +353,13 @@ impl EventLoop {
 
     fn retry_queued_writes(&mut self) {
         for slot in 0..self.connections.len() {
-            let waiting = self.connections[slot].as_ref().is_some_and(Connection::is_waiting_for_queue);
+            let waiting = self.connections[slot]
+                .as_ref()
+                .is_some_and(Connection::is_waiting_for_queue);
             if waiting {
-                let Some(connection) = self.connections[slot].as_mut() else { continue };
+                let Some(connection) = self.connections[slot].as_mut() else {
+                    continue;
+                };
                 if connection.retry_queued(&self.shared) {
                     self.drive(slot);
                 }
@@ -329,11 +370,12 @@ impl EventLoop {
     fn expire_connections(&mut self) {
         let now = Instant::now();
         for slot in 0..self.connections.len() {
-            let expired = self.connections[slot].as_ref().is_some_and(|c| c.expired(now, &self.shared.config));
+            let expired = self.connections[slot]
+                .as_ref()
+                .is_some_and(|c| c.expired(now, &self.shared.config));
             if expired {
                 self.close(slot);
             }
         }
     }
 }
-

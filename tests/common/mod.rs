@@ -19,8 +19,14 @@ static NEXT_DIR: AtomicUsize = AtomicUsize::new(0);
 /// A fresh directory under the system temp dir, removed by `Server` on drop.
 pub fn fresh_dir(label: &str) -> PathBuf {
     let n = NEXT_DIR.fetch_add(1, Ordering::SeqCst);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!("sluice-test-{label}-{}-{n}-{nanos}", std::process::id()));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!(
+        "sluice-test-{label}-{}-{n}-{nanos}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create test dir");
     dir
@@ -60,9 +66,18 @@ impl Server {
     pub fn start_in(dir: PathBuf, env: &[(&str, &str)]) -> Server {
         let mut all: Vec<(String, String)> = vec![
             ("SLUICE_HTTP_BIND_ADDRESS".into(), "127.0.0.1:0".into()),
-            ("SLUICE_META_DIR".into(), dir.join("meta").display().to_string()),
-            ("SLUICE_DATA_DIR".into(), dir.join("data").display().to_string()),
-            ("SLUICE_DATA_WAL_DIR".into(), dir.join("wal").display().to_string()),
+            (
+                "SLUICE_META_DIR".into(),
+                dir.join("meta").display().to_string(),
+            ),
+            (
+                "SLUICE_DATA_DIR".into(),
+                dir.join("data").display().to_string(),
+            ),
+            (
+                "SLUICE_DATA_WAL_DIR".into(),
+                dir.join("wal").display().to_string(),
+            ),
             ("SLUICE_HTTP_WORKERS".into(), "2".into()),
             ("SLUICE_DATA_WAL_PARTITIONS".into(), "2".into()),
         ];
@@ -70,14 +85,25 @@ impl Server {
             all.retain(|(key, _)| key != k);
             all.push((k.to_string(), v.to_string()));
         }
-        let mut server = Server { child: None, address: "127.0.0.1:0".parse().expect("addr"), dir, env: all, log: Arc::default(), keep_dir: false };
+        let mut server = Server {
+            child: None,
+            address: "127.0.0.1:0".parse().expect("addr"),
+            dir,
+            env: all,
+            log: Arc::default(),
+            keep_dir: false,
+        };
         server.launch();
         server
     }
 
     fn launch(&mut self) {
         let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
-        command.arg("run").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        command
+            .arg("run")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
         command.env_clear();
         for key in ["PATH", "HOME", "TMPDIR"] {
             if let Ok(value) = std::env::var(key) {
@@ -103,8 +129,14 @@ impl Server {
             }
         });
         self.child = Some(child);
-        let line = self.wait_for_log("msg=\"listening\"", STARTUP_DEADLINE).unwrap_or_else(|| panic!("server did not start; log:\n{}", self.log_text()));
-        let address = line.split(" address=").nth(1).and_then(|rest| rest.split(' ').next()).expect("address in log line");
+        let line = self
+            .wait_for_log("msg=\"listening\"", STARTUP_DEADLINE)
+            .unwrap_or_else(|| panic!("server did not start; log:\n{}", self.log_text()));
+        let address = line
+            .split(" address=")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .expect("address in log line");
         self.address = address.parse().expect("listening address");
     }
 
@@ -120,13 +152,22 @@ impl Server {
             if now >= until {
                 return None;
             }
-            lines = self.log.changed.wait_timeout(lines, until - now).expect("log wait").0;
+            lines = self
+                .log
+                .changed
+                .wait_timeout(lines, until - now)
+                .expect("log wait")
+                .0;
         }
     }
 
     /// Everything the server logged so far.
     pub fn log_text(&self) -> String {
-        self.log.lines.lock().map(|l| l.join("\n")).unwrap_or_default()
+        self.log
+            .lines
+            .lock()
+            .map(|l| l.join("\n"))
+            .unwrap_or_default()
     }
 
     /// Sends SIGTERM and waits for exit; returns the exit status code.
@@ -141,7 +182,10 @@ impl Server {
             }
             if Instant::now() > until {
                 let _ = child.kill();
-                panic!("server did not stop after SIGTERM; log:\n{}", self.log_text());
+                panic!(
+                    "server did not stop after SIGTERM; log:\n{}",
+                    self.log_text()
+                );
             }
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -173,13 +217,28 @@ impl Server {
     /// POSTs a query with a form body; returns (status, body).
     pub fn query(&self, q: &str) -> (u16, String) {
         let body = format!("q={}", urlencode(q));
-        let response = request(self.address, "POST", "/query", &[("Content-Type", "application/x-www-form-urlencoded")], body.as_bytes());
-        (response.status, String::from_utf8_lossy(&response.body).into_owned())
+        let response = request(
+            self.address,
+            "POST",
+            "/query",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            body.as_bytes(),
+        );
+        (
+            response.status,
+            String::from_utf8_lossy(&response.body).into_owned(),
+        )
     }
 
     /// POST /write?<params> with `body`.
     pub fn write(&self, params: &str, body: &str) -> Response {
-        request(self.address, "POST", &format!("/write?{params}"), &[], body.as_bytes())
+        request(
+            self.address,
+            "POST",
+            &format!("/write?{params}"),
+            &[],
+            body.as_bytes(),
+        )
     }
 }
 
@@ -205,7 +264,11 @@ pub fn export_dir(dir: &Path, db: Option<&str>) -> String {
         command.arg("-db").arg(db);
     }
     let output = command.output().expect("run export");
-    assert!(output.status.success(), "export failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "export failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8(output.stdout).expect("export is UTF-8")
 }
 
@@ -214,7 +277,9 @@ pub fn urlencode(text: &str) -> String {
     let mut out = String::new();
     for byte in text.bytes() {
         match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
             _ => out.push_str(&format!("%{byte:02X}")),
         }
     }
@@ -237,7 +302,10 @@ pub struct Response {
 impl Response {
     /// First header value by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Body as text.
@@ -247,7 +315,13 @@ impl Response {
 }
 
 /// One request on a fresh connection (`Connection: close`).
-pub fn request(address: SocketAddr, method: &str, target: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
+pub fn request(
+    address: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
     let mut raw = format!("{method} {target} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
     for (k, v) in headers {
         raw.push_str(&format!("{k}: {v}\r\n"));
@@ -267,8 +341,12 @@ pub fn request(address: SocketAddr, method: &str, target: &str, headers: &[(&str
 /// A connection with read/write timeouts so a hung server fails the test instead of hanging it.
 pub fn connect(address: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect(address).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-    stream.set_write_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    stream
+        .set_write_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
     stream
 }
 
@@ -277,7 +355,10 @@ pub fn read_response(reader: &mut impl BufRead, head_only: bool) -> std::io::Res
     let mut line = String::new();
     reader.read_line(&mut line)?;
     if line.is_empty() {
-        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "no response"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "no response",
+        ));
     }
     let mut parts = line.trim_end().splitn(3, ' ');
     let version = parts.next().unwrap_or("").to_string();
@@ -294,18 +375,27 @@ pub fn read_response(reader: &mut impl BufRead, head_only: bool) -> std::io::Res
             headers.push((k.to_string(), v.trim_start().to_string()));
         }
     }
-    let mut response = Response { version, status, headers, body: Vec::new() };
+    let mut response = Response {
+        version,
+        status,
+        headers,
+        body: Vec::new(),
+    };
     if status < 200 {
         return Ok(response); // interim response; caller reads the next one
     }
     if head_only || status == 204 || status == 304 {
         return Ok(response);
     }
-    if response.header("Transfer-Encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+    if response
+        .header("Transfer-Encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+    {
         loop {
             let mut size_line = String::new();
             reader.read_line(&mut size_line)?;
-            let size = usize::from_str_radix(size_line.trim().split(';').next().unwrap_or("0"), 16).unwrap_or(0);
+            let size = usize::from_str_radix(size_line.trim().split(';').next().unwrap_or("0"), 16)
+                .unwrap_or(0);
             if size == 0 {
                 let mut trailer = String::new();
                 reader.read_line(&mut trailer)?;
@@ -316,7 +406,10 @@ pub fn read_response(reader: &mut impl BufRead, head_only: bool) -> std::io::Res
             chunk.truncate(size);
             response.body.extend_from_slice(&chunk);
         }
-    } else if let Some(length) = response.header("Content-Length").and_then(|v| v.parse::<usize>().ok()) {
+    } else if let Some(length) = response
+        .header("Content-Length")
+        .and_then(|v| v.parse::<usize>().ok())
+    {
         let mut body = vec![0; length];
         reader.read_exact(&mut body)?;
         response.body = body;

@@ -1,0 +1,445 @@
+//! The HTTP API end to end: the real binary on an ephemeral port, raw HTTP/1.1.
+
+mod common;
+
+use std::io::{BufReader, Read, Write};
+use std::time::{Duration, Instant};
+
+use common::{connect, read_response, request, Server};
+
+fn assert_identity_headers(response: &common::Response) {
+    let id = response.header("Request-Id").expect("Request-Id");
+    assert_eq!(response.header("X-Request-Id"), Some(id));
+    assert_eq!(response.header("X-Influxdb-Version"), Some("1.6.7"));
+    assert_eq!(response.header("X-Influxdb-Build"), Some("OSS"));
+    assert!(response.header("Date").is_some_and(|d| d.ends_with(" GMT")));
+}
+
+#[test]
+fn ping_get_and_head() {
+    let server = Server::start();
+    for method in ["GET", "HEAD"] {
+        let response = request(server.address, method, "/ping", &[], b"");
+        assert_eq!(response.status, 204, "{method}");
+        assert!(response.body.is_empty());
+        assert_eq!(response.header("Content-Type"), Some("application/json"));
+        assert_identity_headers(&response);
+        let id = response.header("Request-Id").expect("id");
+        // A time-based UUID: version nibble 1.
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "1", "{id}");
+    }
+    let echoed = request(
+        server.address,
+        "GET",
+        "/ping",
+        &[("X-Request-Id", "abc-123")],
+        b"",
+    );
+    assert_eq!(echoed.header("Request-Id"), Some("abc-123"));
+    assert_eq!(echoed.header("X-Request-Id"), Some("abc-123"));
+    let verbose = request(server.address, "GET", "/ping?verbose=true", &[], b"");
+    assert_eq!(verbose.status, 200);
+    assert_eq!(verbose.text(), "{\"version\":\"1.6.7\"}\n");
+    let leader = request(server.address, "GET", "/ping?wait_for_leader=5s", &[], b"");
+    assert_eq!(leader.status, 204);
+    let bad_leader = request(
+        server.address,
+        "GET",
+        "/ping?wait_for_leader=soon",
+        &[],
+        b"",
+    );
+    assert_eq!(bad_leader.status, 400);
+    assert!(bad_leader.header("X-Influxdb-Error").is_some());
+    assert_identity_headers(&bad_leader);
+    let post = request(server.address, "POST", "/ping", &[], b"");
+    assert_eq!(post.status, 405);
+}
+
+#[test]
+fn write_status_codes_and_error_headers() {
+    let server = Server::start();
+    assert_eq!(server.query("CREATE DATABASE db").0, 200);
+    let missing_db = server.write("", "m v=1");
+    assert_eq!(missing_db.status, 400);
+    assert_eq!(missing_db.text(), "{\"error\":\"database is required\"}\n");
+    assert_eq!(
+        missing_db.header("X-Influxdb-Error"),
+        Some("database is required")
+    );
+    assert_identity_headers(&missing_db);
+    let unknown = server.write("db=nope", "m v=1");
+    assert_eq!(unknown.status, 404);
+    assert_eq!(
+        unknown.text(),
+        "{\"error\":\"database not found: \\\"nope\\\"\"}\n"
+    );
+    let ok = server.write("db=db", "m v=1 1");
+    assert_eq!(ok.status, 204);
+    assert_identity_headers(&ok);
+    let bad = server.write("db=db", "m v=1 2\nm v= 3\nm v=4 4");
+    assert_eq!(bad.status, 400);
+    assert_eq!(
+        bad.header("X-Influxdb-Error"),
+        Some("partial write: unable to parse 'm v= 3': missing field value dropped=0")
+    );
+    let conflict = server.write("db=db", "m v=1i 5\nm w=1 5");
+    assert_eq!(conflict.status, 400);
+    assert_eq!(conflict.header("X-Influxdb-Error"), Some("partial write: field type conflict: input field \"v\" on measurement \"m\" is type integer, already exists as type float dropped=1"));
+    let export = server.export(Some("db"));
+    for expected in ["m v=1 1", "m v=1 2", "m v=4 4", "m w=1 5"] {
+        assert!(
+            export.lines().any(|l| l == expected),
+            "{expected} missing from:\n{export}"
+        );
+    }
+    assert!(!export.contains("v=1i"), "{export}");
+}
+
+#[test]
+fn every_value_type_and_escape_is_stored() {
+    let server = Server::start();
+    server.query("CREATE DATABASE db");
+    let body = concat!(
+        "wea\\ ther,lo\\,c=a\\ b\\=c f=1.5,i=-7i,u=7u,b=t,B=FALSE,s=\"q\\\"b\\\\s\" 10\n",
+        "# a comment\n",
+        "\n",
+        "cpu,z=1,a=2 v=1e3 20\r\n",
+        "cpu,a=2,z=1 v=2 30\n",
+        "strings s=\"multi\nline\",e=\"\" 40\n",
+    );
+    let response = server.write("db=db", body);
+    assert_eq!(response.status, 204, "{}", response.text());
+    let export = server.export(Some("db"));
+    let lines: Vec<&str> = export
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("CREATE"))
+        .collect();
+    assert!(
+        lines.contains(
+            &"wea\\ ther,lo\\,c=a\\ b\\=c f=1.5,i=-7i,u=7u,b=true,B=false,s=\"q\\\"b\\\\s\" 10"
+        ),
+        "{lines:?}"
+    );
+    assert!(lines.contains(&"cpu,a=2,z=1 v=1000 20"), "{lines:?}");
+    assert!(lines.contains(&"cpu,a=2,z=1 v=2 30"), "{lines:?}");
+    assert!(
+        export.contains("strings s=\"multi\nline\",e=\"\" 40"),
+        "{export}"
+    );
+}
+
+#[test]
+fn precision_scales_and_missing_timestamps_get_server_time() {
+    let server = Server::start();
+    server.query("CREATE DATABASE db");
+    for (precision, expected) in [
+        ("s", "1000000000"),
+        ("ms", "1000000"),
+        ("u", "1000"),
+        ("n", "1"),
+        ("m", "60000000000"),
+        ("h", "3600000000000"),
+    ] {
+        let response = server.write(
+            &format!("db=db&precision={precision}"),
+            &format!("p_{precision} v=1 1"),
+        );
+        assert_eq!(response.status, 204, "{precision}");
+        let export = server.export(Some("db"));
+        assert!(
+            export.contains(&format!("p_{precision} v=1 {expected}\n")),
+            "{precision}: {export}"
+        );
+    }
+    let before = sluice::time::now_ns();
+    assert_eq!(
+        server.write("db=db&precision=s", "now v=1\nnow v=2").status,
+        204
+    );
+    let after = sluice::time::now_ns();
+    let export = server.export(Some("db"));
+    let times: Vec<i64> = export
+        .lines()
+        .filter(|l| l.starts_with("now "))
+        .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(times.len(), 2);
+    assert_eq!(times[0], times[1], "one request, one server time");
+    assert_eq!(times[0] % 1_000_000_000, 0, "truncated to the precision");
+    assert!(times[0] >= before - 1_000_000_000 && times[0] <= after);
+}
+
+#[test]
+fn keep_alive_and_pipelining_answer_in_order() {
+    let server = Server::start();
+    server.query("CREATE DATABASE db");
+    let mut stream = connect(server.address);
+    let mut batch = Vec::new();
+    for i in 0..20 {
+        let body = format!("pipe v={i} {i}");
+        batch.extend_from_slice(format!("POST /write?db=db HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nX-Request-Id: req-{i}\r\n\r\n{body}", body.len()).as_bytes());
+        batch.extend_from_slice(
+            format!("GET /ping HTTP/1.1\r\nHost: x\r\nX-Request-Id: ping-{i}\r\n\r\n").as_bytes(),
+        );
+    }
+    stream.write_all(&batch).expect("send pipelined");
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    for i in 0..20 {
+        let write = read_response(&mut reader, false).expect("write answer");
+        assert_eq!(
+            (write.status, write.header("Request-Id")),
+            (204, Some(format!("req-{i}").as_str()))
+        );
+        let ping = read_response(&mut reader, false).expect("ping answer");
+        assert_eq!(
+            (ping.status, ping.header("Request-Id")),
+            (204, Some(format!("ping-{i}").as_str()))
+        );
+    }
+    // The same connection keeps serving.
+    stream
+        .write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("send");
+    assert_eq!(
+        read_response(&mut reader, false).expect("answer").status,
+        204
+    );
+    assert_eq!(
+        server
+            .export(Some("db"))
+            .lines()
+            .filter(|l| l.starts_with("pipe "))
+            .count(),
+        20
+    );
+}
+
+#[test]
+fn chunked_gzip_and_expect_continue_bodies() {
+    let server = Server::start();
+    server.query("CREATE DATABASE db");
+    // Chunked request body split mid-line.
+    let mut stream = connect(server.address);
+    stream
+        .write_all(b"POST /write?db=db HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nchunk\r\n9\r\ned v=1 1\n\r\n0\r\n\r\n")
+        .expect("send chunked");
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    assert_eq!(
+        read_response(&mut reader, false).expect("answer").status,
+        204
+    );
+    // gzip body.
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder
+        .write_all(b"zipped v=1 1\nzipped v=2 2\n")
+        .expect("gzip");
+    let gzipped = encoder.finish().expect("gzip");
+    let response = request(
+        server.address,
+        "POST",
+        "/write?db=db",
+        &[("Content-Encoding", "gzip")],
+        &gzipped,
+    );
+    assert_eq!(response.status, 204, "{}", response.text());
+    let corrupt = request(
+        server.address,
+        "POST",
+        "/write?db=db",
+        &[("Content-Encoding", "gzip")],
+        b"\x1f\x8b\x08\x00garbage",
+    );
+    assert_eq!(corrupt.status, 400);
+    // Expect: 100-continue: the server asks for the body before it is sent.
+    let body = "continued v=1 1\n".repeat(100);
+    let mut stream = connect(server.address);
+    stream
+        .write_all(format!("POST /write?db=db HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n", body.len()).as_bytes())
+        .expect("send head");
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let interim = read_response(&mut reader, false).expect("interim");
+    assert_eq!(interim.status, 100);
+    stream.write_all(body.as_bytes()).expect("send body");
+    assert_eq!(
+        read_response(&mut reader, false).expect("final").status,
+        204
+    );
+    let export = server.export(Some("db"));
+    assert!(export.contains("chunked v=1 1\n"), "{export}");
+    assert!(export.contains("zipped v=2 2\n"), "{export}");
+    assert_eq!(export.matches("continued v=1 1\n").count(), 100);
+}
+
+#[test]
+fn oversized_bodies_get_413_and_nothing_is_written() {
+    let server = Server::start_with(&[("SLUICE_HTTP_MAX_BODY_SIZE", "1000")]);
+    server.query("CREATE DATABASE db");
+    let body = "big v=1 1\n".repeat(200);
+    let response = request(server.address, "POST", "/write?db=db", &[], body.as_bytes());
+    assert_eq!(response.status, 413);
+    assert_eq!(
+        response.text(),
+        "{\"error\":\"Request Entity Too Large\"}\n"
+    );
+    assert!(!server.export(Some("db")).contains("big "));
+    // The server is fine afterwards.
+    assert_eq!(server.write("db=db", "small v=1 1").status, 204);
+}
+
+#[test]
+fn unknown_paths_methods_and_options() {
+    let server = Server::start();
+    let missing = request(server.address, "GET", "/nope", &[], b"");
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.text(), "404 page not found\n");
+    assert!(missing.header("Request-Id").is_none());
+    let get_write = request(server.address, "GET", "/write?db=x", &[], b"");
+    assert_eq!(get_write.status, 405);
+    let options = request(server.address, "OPTIONS", "/write", &[], b"");
+    assert_eq!(options.status, 200);
+    assert_eq!(options.header("Content-Length"), Some("0"));
+    let vars = request(server.address, "GET", "/debug/vars", &[], b"");
+    assert_eq!(vars.status, 200);
+    assert!(vars.text().contains("\"partitions\""));
+}
+
+#[test]
+fn malformed_requests_get_400_and_the_server_survives() {
+    let server = Server::start();
+    for junk in [
+        &b"\x00\x01\x02garbage\r\n\r\n"[..],
+        b"GET\r\n\r\n",
+        b"POST /write HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+    ] {
+        let mut stream = connect(server.address);
+        stream.write_all(junk).expect("send junk");
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        assert!(
+            answer.starts_with(b"HTTP/1.1 400"),
+            "{:?}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
+    assert_eq!(
+        request(server.address, "GET", "/ping", &[], b"").status,
+        204
+    );
+}
+
+#[test]
+fn connection_limit_refuses_extra_connections() {
+    let server = Server::start_with(&[("SLUICE_HTTP_MAX_CONNECTION_LIMIT", "3")]);
+    let held: Vec<_> = (0..3).map(|_| connect(server.address)).collect();
+    // Make sure the three are accepted before the fourth arrives.
+    for stream in &held {
+        let mut s = stream.try_clone().expect("clone");
+        s.write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+            .expect("send");
+        assert_eq!(
+            read_response(&mut BufReader::new(s), false)
+                .expect("answer")
+                .status,
+            204
+        );
+    }
+    let mut extra = connect(server.address);
+    let _ = extra.write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut answer = Vec::new();
+    let _ = extra.read_to_end(&mut answer);
+    assert!(
+        answer.is_empty(),
+        "a connection over the limit is closed unanswered"
+    );
+    drop(held);
+    // Slots free up once the held connections close.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut stream = connect(server.address);
+        let _ = stream.write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        if answer.starts_with(b"HTTP/1.1 204") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "connection slots never freed");
+    }
+}
+
+#[test]
+fn idle_connections_are_closed_after_the_timeout() {
+    let server = Server::start_with(&[("SLUICE_HTTP_IDLE_TIMEOUT", "300ms")]);
+    let mut stream = connect(server.address);
+    let started = Instant::now();
+    let mut buffer = [0u8; 16];
+    let read = stream.read(&mut buffer).expect("read until close");
+    assert_eq!(read, 0, "server closes an idle connection");
+    assert!(started.elapsed() >= Duration::from_millis(250));
+}
+
+#[test]
+fn sigterm_finishes_in_flight_requests_and_exits_zero() {
+    let mut server = Server::start_with(&[
+        ("SLUICE_DATA_WAL_FSYNC_DELAY", "300ms"),
+        ("SLUICE_HTTP_LOG_ENABLED", "true"),
+    ]);
+    server.query("CREATE DATABASE db");
+    // A write that waits ~300 ms for its group commit is in flight when SIGTERM arrives.
+    let mut stream = connect(server.address);
+    stream
+        .write_all(
+            b"POST /write?db=db HTTP/1.1\r\nHost: x\r\nContent-Length: 13\r\n\r\nlate v=1 1234",
+        )
+        .expect("send");
+    let logged = server.wait_for_log("target=\"/write?db=db\"", Duration::from_secs(30));
+    assert!(logged.is_some(), "write request never arrived");
+    let code = {
+        let handle = std::thread::spawn({
+            let stream = stream.try_clone().expect("clone");
+            move || read_response(&mut BufReader::new(stream), false)
+        });
+        let code = server.stop();
+        let answer = handle.join().expect("reader").expect("answer before exit");
+        assert_eq!(answer.status, 204);
+        assert_eq!(answer.header("Connection"), Some("close"));
+        code
+    };
+    assert_eq!(code, Some(0));
+    assert!(server.log_text().contains("stopped cleanly"));
+    assert!(common::export_dir(&server.dir, Some("db")).contains("late v=1 1234\n"));
+}
+
+#[test]
+fn config_and_version_commands() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("config")
+        .env("SLUICE_HTTP_BIND_ADDRESS", ":9999")
+        .output()
+        .expect("run");
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).expect("utf8");
+    for key in [
+        "[meta]",
+        "[data]",
+        "[http]",
+        "wal-fsync-delay",
+        "max-body-size = 25000000",
+        "bind-address = \":9999\"",
+    ] {
+        assert!(text.contains(key), "{key} missing:\n{text}");
+    }
+    let version = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("version")
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&version.stdout).starts_with("Sluice v"));
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("run")
+        .env("SLUICE_HTTP_MAX_BODY_SIZE", "lots")
+        .output()
+        .expect("run");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("SLUICE_HTTP_MAX_BODY_SIZE"));
+}
