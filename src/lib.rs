@@ -4,6 +4,8 @@
 //! direction calls flow: `net` → `http` → {`ingest`, `query`}; `ingest` → `wal`;
 //! `query` → {`influxql`, `meta`}. Nothing calls back up.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod codec;
 pub mod config;
 pub mod export;

@@ -1,6 +1,8 @@
 //! Durability: every write answered 204 survives `kill -9`; a torn WAL tail is cut, never
 //! fatal; dropped databases stay dropped across restarts.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::HashSet;
@@ -9,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{connect, read_response, Server};
+use common::{read_response, Server};
 
 fn export_points(export: &str) -> HashSet<String> {
     export

@@ -1,5 +1,7 @@
 //! The HTTP API end to end: the real binary on an ephemeral port, raw HTTP/1.1.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::io::{BufReader, Read, Write};

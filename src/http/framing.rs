@@ -240,6 +240,8 @@ pub struct RequestHead {
     pub user_agent: Option<String>,
     /// First `Host` value (required on HTTP/1.1).
     pub host: Option<String>,
+    /// First `Origin` value (answers then carry InfluxDB's CORS headers).
+    pub origin: Option<String>,
 }
 
 /// Why a chunked body could not be decoded.
@@ -657,6 +659,7 @@ struct HeaderScan {
     authorization: Option<String>,
     user_agent: Option<String>,
     host: Option<String>,
+    origin: Option<String>,
 }
 
 fn build_head(
@@ -714,6 +717,7 @@ fn build_head(
         authorization: scan.authorization,
         user_agent: scan.user_agent,
         host: scan.host,
+        origin: scan.origin,
     })
 }
 
@@ -773,6 +777,7 @@ fn scan_header(scan: &mut HeaderScan, name: &str, raw_value: &[u8]) -> Result<()
         "authorization" => first(&mut scan.authorization),
         "user-agent" => first(&mut scan.user_agent),
         "host" => first(&mut scan.host),
+        "origin" => first(&mut scan.origin),
         _ => {}
     }
     Ok(())

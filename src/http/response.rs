@@ -124,6 +124,8 @@ pub struct ResponseContext<'a> {
     pub head_only: bool,
     /// current time for `Date`
     pub now_ns: i64,
+    /// the request was HTTP/1.0: answer in 1.0, `Connection: keep-alive` only when kept
+    pub http10: bool,
 }
 
 /// Serialises `response` onto `out`.
@@ -155,7 +157,12 @@ pub fn serialize(response: &Response, context: &ResponseContext<'_>, out: &mut V
     if !bodyless_status {
         let _ = write!(out, "Content-Length: {}\r\n", response.body.len());
     }
-    if response.close {
+    if context.http10 {
+        // HTTP/1.0 closes by default; Go says so only when it keeps the connection.
+        if !response.close {
+            out.extend_from_slice(b"Connection: keep-alive\r\n");
+        }
+    } else if response.close {
         out.extend_from_slice(b"Connection: close\r\n");
     }
     out.extend_from_slice(b"\r\n");
@@ -221,6 +228,7 @@ mod tests {
                 request_id: Some("id"),
                 head_only: false,
                 now_ns: 0,
+                http10: false,
             },
             &mut out,
         );

@@ -15,6 +15,7 @@
 //!   parse errors the request also had;
 //! - parse errors: `400 unable to parse '<line>': <why>`, one per bad line joined by `\n`, and
 //!   prefixed `partial write: ` / suffixed ` dropped=0` when some lines were good.
+//!
 //! Good points are written in every case but the first.
 
 use crate::http::framing::Request;
@@ -157,7 +158,11 @@ fn plan_points(
         points: 0,
     };
     scratch.new_fields.clear();
-    let mut parser = Parser::new(body, precision, default_time_ns);
+    // Unsigned integers and CRLF endings are accepted (the ingest issue asks for both;
+    // InfluxDB 1.6.7 rejects them, later 1.x versions accept unsigned values).
+    let mut parser = Parser::new(body, precision, default_time_ns)
+        .accept_unsigned(true)
+        .accept_crlf(true);
     let mut line_scratch = Scratch::default();
     while let Some(result) = parser.next_point(&mut line_scratch) {
         let point = match result {
@@ -186,6 +191,10 @@ fn plan_points(
                 ),
                 false,
             );
+            continue;
+        }
+        if !is_utf8(&scratch.series_key) {
+            outcome.drop_point(INVALID_UTF8_REASON.to_string(), false);
             continue;
         }
         if point.tags.iter().any(|tag| tag.key == b"time") {
@@ -340,6 +349,9 @@ fn check_fields(
         if scratch.unescaped_key == b"time" {
             continue;
         }
+        if !is_utf8(&scratch.unescaped_key) {
+            return FieldCheck::Drop(INVALID_UTF8_REASON.to_string());
+        }
         stored_fields += 1;
         let wanted = match field.value {
             FieldValue::Float(_) => FieldType::Float,
@@ -383,6 +395,14 @@ fn check_fields(
         ));
     }
     FieldCheck::Ok
+}
+
+/// Why a point with non-UTF-8 names is dropped (1.6.7 answers 500 for it and stores nothing;
+/// names must be UTF-8 for every later JSON answer to be valid).
+const INVALID_UTF8_REASON: &str = "invalid UTF-8 in measurement, tag or field key";
+
+fn is_utf8(bytes: &[u8]) -> bool {
+    bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()
 }
 
 /// Unescapes into `out`, copying straight through when there is no backslash (the common case).

@@ -19,7 +19,8 @@
 //! A raw measurement with a backslash right before `=` or `"` does not survive escaping (its
 //! escape set is smaller than its unescape set); InfluxDB has the same gap. A raw field key with
 //! a backslash right before `,`, `=` or a space cannot be written (the field section is scanned
-//! in backslash pairs). Names ending in a backslash, names containing `\n`, and measurements starting with `#` or
+//! in backslash pairs). Names ending in a backslash, names containing `\n`, and measurements
+//! starting with `#` or
 //! with whitespace cannot be written in line protocol at all; escaping does not change that.
 
 use super::Tag;

@@ -47,28 +47,32 @@
 //! | `cpu,a=1,b=2,a=3 v=1` | `duplicate tags` |
 //! | `cpu =1` | `missing field key` |
 //! | `cpu v=` | `missing field value` |
-//! | `cpu v=1x`, `v=1.5i`, `v=1i5`, `v=1ii`, `v=0x10`, `v=1_000`, `v=.`, `v=-`, `v=--1`, `v=1.5.5`, `v=NaN`, `v=-Inf`, `v=1\r` | `invalid number` |
+//! | `v=1x`, `v=1.5i`, `v=1i5`, `v=1ii`, `v=0x10`, `v=1_000`, `v=.`, `v=-` | `invalid number` |
+//! | `v=--1`, `v=1.5.5`, `v=NaN`, `v=nope`, `v=-Inf`, `v=1\r` | `invalid number` |
 //! | `v=1e`, `v=1e5e5`, `v=1e400` | `invalid float` (`1e-400` is accepted as 0) |
 //! | `v=1.`, `v=.5`, `v=-.5`, `v=1e5`, `v=1E+5`, `v=-0`, `v=01` | accepted floats |
-//! | `v=9223372036854775808i` | `unable to parse integer 9223372036854775808: strconv.ParseInt: parsing "9223372036854775808": value out of range` |
+//! | `v=9223372036854775808i` | `unable to parse integer N: strconv.ParseInt: parsing "N": value |
+//! |   | out of range` with N the digits as written (also below i64::MIN) |
 //! | `v=1u`, `v=18446744073709551615u` | `invalid number` (unsigned is disabled in 1.6.7) |
 //! | `v=t, T, true, True, TRUE, f, F, false, False, FALSE` | booleans |
-//! | `v=tRUE`, `v=truex`, `v=Inf`, `v=inf`, `v=+1`, `v=i`, `v==1` | `invalid boolean` (any value not starting with a digit, `-`, `.` or `"`) |
+//! | `v=tRUE`, `v=truex`, `v=Inf`, `v=inf`, `v=+1`, `v=i`, `v==1` | `invalid boolean` |
+//! | (any value not starting with a digit, `-`, `.`, `N`, `n` or `"`) | `invalid boolean` |
 //! | `v="abc` / `v="a\"` | `unbalanced quotes` |
 //! | `v=""` | accepted, empty string |
-//! | `v="a"x` / `v="a""b"` / `v="a"` + `\r` | accepted; stored `a"` / `a""b` / `a"`: the value runs to the next unquoted `,` or space and InfluxDB drops its first and last byte |
-//! | `v="a\"b"`, `v="a\\b"`, `v="a\nb"` (backslash-n) | stored `a"b`, `a\b`, `a\nb`: only `\"` and `\\` are escapes in strings |
+//! | `v="a"x` / `v="a""b"` / `v="a"` + `\r` | accepted; stored `a"` / `a""b` / `a"` (1) |
+//! | `v="a\"b"`, `v="a\\b"`, `v="a\nb"` (backslash-n) | stored `a"b`, `a\b`, `a\nb` (2) |
 //! | `v="line1` newline `line2"` | accepted: a quoted value may span lines |
 //! | `cpu v=1 abc` / `cpu v=1 +1` / `cpu v=1 #c` / `cpu v=1 1` + tab | `bad timestamp` |
 //! | `cpu v=1 -` | `strconv.ParseInt: parsing "-": invalid syntax` |
-//! | `cpu v=1 99999999999999999999` | `strconv.ParseInt: parsing "99999999999999999999": value out of range` |
-//! | timestamp outside `-9223372036854775806..=9223372036854775806` ns (after scaling) | `time outside range -9223372036854775806 - 9223372036854775806` |
+//! | `cpu v=1 99999999999999999999` | `strconv.ParseInt: parsing "99999999999999999999": value |
+//! |   | out of range` |
+//! | timestamp outside `-9223372036854775806..=9223372036854775806` ns (after scaling) | (3) |
 //! | `cpu v=1 1 2` / `cpu v=2 2 # x` | `point is invalid` (non-space after the timestamp) |
-//! | `cpu v=1 ` / `cpu v=1 1 ` / `cpu  v=1` / `cpu v=1  1` / `cpu v=1 ` + tab + `1` | accepted (spaces, tabs before fields/timestamp) |
+//! | `cpu v=1 ` / `cpu v=1 1 ` / `cpu  v=1` / `cpu v=1  1` / `cpu v=1 ` + tab + `1` | accepted |
 //! | `cpu\tv=1` | `missing fields` (a tab is not a separator) |
 //! | `cpu v=1` + `\r\n` | `invalid number`, line shown with its `\r`: CRLF is **not** supported |
 //! | `# c` / `  # c` / empty / whitespace-only lines | skipped |
-//! | `cpu v=1,v=2` | accepted; the last value wins (`v=1,v=2i` fails later: `field type conflict`) |
+//! | `cpu v=1,v=2` | accepted; the last value wins (4) |
 //! | `"cpu" v=1`, `cpu "v"=1` | accepted; quotes are part of the name |
 //! | `c\pu,t\ag=v\al v\x=1` | accepted; other backslashes are kept as they are |
 //! | `cpu\\ v=1` | `invalid field format` (measurement `cpu\\ v=1`: the space is escaped) |
@@ -77,6 +81,11 @@
 //! | precision `us`, `xyz`, or anything unknown | nanoseconds (only `u` means microseconds) |
 //! | no timestamp | the server's "now", truncated to the precision unit |
 //! | measurement + tags longer than 65535 bytes | `max key length exceeded: <len> > 65535` |
+//!
+//! (1) A string value runs to the next unquoted `,` or space, and InfluxDB drops its first and
+//! last byte. (2) Only `\"` and `\\` are escapes inside strings. (3) `time outside range
+//! -9223372036854775806 - 9223372036854775806`. (4) `v=1,v=2i` fails later, at the shard,
+//! with `field type conflict`.
 //!
 //! Unescaping (what names mean once stored): measurements and field keys unescape `\,`,
 //! `\ `, `\=` and `\"`; tag keys and values unescape `\,`, `\ `, `\=` only (`t=a\"b` and
@@ -131,7 +140,9 @@ impl Precision {
     /// this never returns `None`.
     pub fn from_param(text: &str) -> Option<Precision> {
         Some(match text {
-            "u" => Precision::Microsecond,
+            // 1.6.7 treats "µ" as nanoseconds; the documented meaning (and the ingest issue)
+            // is microseconds.
+            "u" | "µ" => Precision::Microsecond,
             "ms" => Precision::Millisecond,
             "s" => Precision::Second,
             "m" => Precision::Minute,
@@ -340,6 +351,7 @@ pub struct Parser<'a> {
     /// the default time already truncated to `precision`
     default_time_ns: i64,
     accept_unsigned: bool,
+    accept_crlf: bool,
 }
 
 impl<'a> Parser<'a> {
@@ -355,7 +367,16 @@ impl<'a> Parser<'a> {
             precision,
             default_time_ns: truncated,
             accept_unsigned: false,
+            accept_crlf: false,
         }
+    }
+
+    /// Accepts `\r\n` line endings: a `\r` right before the end of a line is not part of it
+    /// (InfluxDB 1.6.7 keeps it, so such lines fail there with "invalid number" or "bad
+    /// timestamp").
+    pub fn accept_crlf(mut self, accept: bool) -> Parser<'a> {
+        self.accept_crlf = accept;
+        self
     }
 
     /// Accepts `u`-suffixed unsigned integers (InfluxDB 1.6.7 rejects them with "invalid
@@ -382,6 +403,11 @@ impl<'a> Parser<'a> {
             let line_number = self.line_number;
             self.line_number += newlines_inside;
             let mut block = body.get(line_start..line_end).unwrap_or_default();
+            if self.accept_crlf {
+                if let Some(stripped) = block.strip_suffix(b"\r") {
+                    block = stripped;
+                }
+            }
             let start = scan::skip_whitespace(block, 0);
             match block.get(start) {
                 None | Some(b'#') => continue,

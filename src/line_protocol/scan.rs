@@ -43,13 +43,13 @@ pub fn skip_whitespace(buf: &[u8], mut index: usize) -> usize {
 /// the line. Returns `(end, newlines_inside)`.
 pub fn scan_line_end(body: &[u8], start: usize) -> (usize, usize) {
     let rest = body.get(start..).unwrap_or_default();
-    let newline = memchr::memchr(b'\n', rest).map_or(body.len(), |offset| start + offset);
-    let candidate = body.get(start..newline).unwrap_or_default();
-    // Fast path: without quotes or backslashes the first newline ends the line.
-    if memchr::memchr2(b'"', b'\\', candidate).is_none() {
-        return (newline, 0);
+    // Fast path: if the first `\n`, `"` or `\` is a newline (or there is none), the line ends
+    // there; quotes and backslashes need the slow scan.
+    match memchr::memchr3(b'\n', b'"', b'\\', rest) {
+        None => (body.len(), 0),
+        Some(offset) if rest.get(offset) == Some(&b'\n') => (start + offset, 0),
+        Some(_) => scan_line_end_slow(body, start),
     }
-    scan_line_end_slow(body, start)
 }
 
 fn scan_line_end_slow(body: &[u8], start: usize) -> (usize, usize) {
@@ -212,6 +212,10 @@ pub fn scan_fields<'a>(
     // (key, index of the opening quote) of a string value still being scanned
     let mut open_string: Option<(&'a [u8], usize)> = None;
     while let Some(&byte) = line.get(index) {
+        if !is_field_section_special(byte) {
+            index += 1;
+            continue;
+        }
         if byte == b'\\' && index + 1 < line.len() {
             index += 2;
             continue;
@@ -268,6 +272,21 @@ pub fn scan_fields<'a>(
     Ok(index)
 }
 
+/// Bytes that matter in the field section; everything else is skipped with one table lookup.
+const FIELD_SECTION_SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b'\\' as usize] = true;
+    table[b'"' as usize] = true;
+    table[b'=' as usize] = true;
+    table[b',' as usize] = true;
+    table[b' ' as usize] = true;
+    table
+};
+
+fn is_field_section_special(byte: u8) -> bool {
+    FIELD_SECTION_SPECIAL[usize::from(byte)]
+}
+
 /// InfluxDB rejects `=` right after a space or comma (unless that byte is itself escaped).
 fn check_field_key_present(line: &[u8], equals_index: usize) -> Result<(), Kind> {
     let before = equals_index
@@ -307,6 +326,9 @@ fn scan_number(
     start: usize,
     accept_unsigned: bool,
 ) -> Result<(usize, FieldValue<'static>), Kind> {
+    if let Some(found) = scan_simple_number(line, start) {
+        return Ok(found);
+    }
     let mut index = start;
     let negative = line.get(index) == Some(&b'-');
     if negative {
@@ -380,6 +402,54 @@ fn scan_number(
         None => FieldValue::Float(parse_float(text, scientific)?),
     };
     Ok((index, value))
+}
+
+/// One-pass fast path for the common shapes `-?digits[.digits]` and `-?digits i` with at most
+/// [`EXACT_FLOAT_DIGITS_MAX`] digits; `None` sends the value to the full scanner (which also
+/// produces every error).
+fn scan_simple_number(line: &[u8], start: usize) -> Option<(usize, FieldValue<'static>)> {
+    let mut index = start;
+    let negative = line.get(index) == Some(&b'-');
+    index += usize::from(negative);
+    let mut mantissa: u64 = 0;
+    let mut digits = 0usize;
+    let mut fraction_digits = 0usize;
+    let mut seen_point = false;
+    loop {
+        match line.get(index) {
+            Some(&byte) if byte.is_ascii_digit() => {
+                if digits == EXACT_FLOAT_DIGITS_MAX {
+                    return None;
+                }
+                mantissa = mantissa * 10 + u64::from(byte - b'0');
+                digits += 1;
+                fraction_digits += usize::from(seen_point);
+            }
+            Some(b'.') if !seen_point => seen_point = true,
+            Some(b'i') if !seen_point && digits > 0 => {
+                if !matches!(line.get(index + 1), None | Some(b',') | Some(b' ')) {
+                    return None;
+                }
+                // Fewer than 16 digits: always fits.
+                let magnitude = i64::try_from(mantissa).ok()?;
+                let value = if negative { -magnitude } else { magnitude };
+                return Some((index + 1, FieldValue::Integer(value)));
+            }
+            None | Some(b',') | Some(b' ') => break,
+            Some(_) => return None,
+        }
+        index += 1;
+    }
+    if digits == 0 {
+        return None;
+    }
+    let divisor = EXACT_POWERS_OF_TEN.get(fraction_digits)?;
+    // Below 10^15 the mantissa converts exactly, and one division rounds correctly.
+    let magnitude = mantissa as f64 / divisor;
+    Some((
+        index,
+        FieldValue::Float(if negative { -magnitude } else { magnitude }),
+    ))
 }
 
 fn integer_range_error(digits: &[u8]) -> Kind {

@@ -35,6 +35,8 @@ struct Answer {
     head_only: bool,
     keep_alive: bool,
     http10: bool,
+    /// `Origin` of the request: the answer carries InfluxDB's CORS headers
+    origin: Option<String>,
 }
 
 enum State {
@@ -267,6 +269,7 @@ impl Connection {
                 request_id: Some(&request_id),
                 head_only: false,
                 now_ns: crate::time::now_ns(),
+                http10: false,
             };
             serialize(&response, &context, &mut self.output);
             return reusable;
@@ -280,6 +283,7 @@ impl Connection {
                     request_id: None,
                     head_only: false,
                     now_ns: crate::time::now_ns(),
+                    http10: false,
                 };
                 serialize(&response, &context, &mut self.output);
             }
@@ -303,6 +307,7 @@ impl Connection {
             head_only: request.head.method == Method::Head,
             keep_alive: request.head.keep_alive && !shutting_down,
             http10: request.head.version_minor == 0,
+            origin: request.head.origin.clone(),
         };
         let now_ns = crate::time::now_ns();
         let meta = shared.meta.snapshot();
@@ -440,10 +445,10 @@ impl Connection {
                         "write failed: the write-ahead log could not be synced to disk",
                     )
                 };
-                self.respond(&answer, response, true, &shared);
+                self.respond(&answer, response, true, shared);
             }
             (State::QueryInFlight { answer }, Completion::Query { response, .. }) => {
-                self.respond(&answer, response, true, &shared);
+                self.respond(&answer, response, true, shared);
             }
             (other, _) => {
                 self.state = other;
@@ -464,20 +469,36 @@ impl Connection {
             response.close = true;
             self.close_when_flushed = true;
         }
+        if let Some(origin) = &answer.origin {
+            add_cors_headers(&mut response, origin);
+        }
         let context = ResponseContext {
             request_id: identified.then_some(answer.request_id.as_str()),
             head_only: answer.head_only,
             now_ns: crate::time::now_ns(),
+            http10: answer.http10,
         };
-        let start = self.output.len();
         serialize(&response, &context, &mut self.output);
-        if answer.http10 {
-            // "HTTP/1.1" and "HTTP/1.0" have the same length: patch the status line in place.
-            if let Some(version) = self.output.get_mut(start + 5..start + 8) {
-                version.copy_from_slice(b"1.0");
-            }
-        }
     }
+}
+
+/// The CORS headers InfluxDB adds to every answer of a request with an `Origin`.
+fn add_cors_headers(response: &mut Response, origin: &str) {
+    response.headers.push((
+        "Access-Control-Allow-Headers",
+        "Accept, Accept-Encoding, Authorization, Content-Length, Content-Type, X-CSRF-Token, X-HTTP-Method-Override".into(),
+    ));
+    response.headers.push((
+        "Access-Control-Allow-Methods",
+        "DELETE, GET, OPTIONS, POST, PUT".into(),
+    ));
+    response
+        .headers
+        .push(("Access-Control-Allow-Origin", origin.to_string()));
+    response.headers.push((
+        "Access-Control-Expose-Headers",
+        "Date, X-InfluxDB-Version, X-InfluxDB-Build".into(),
+    ));
 }
 
 fn framing_limits(config: &Config) -> FramingLimits {

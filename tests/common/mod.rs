@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -269,7 +269,7 @@ pub fn export_dir(dir: &Path, db: Option<&str>) -> String {
         "export failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    String::from_utf8(output.stdout).expect("export is UTF-8")
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// Percent-encodes for a query string or form body.
