@@ -445,3 +445,73 @@ fn config_and_version_commands() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("SLUICE_HTTP_MAX_BODY_SIZE"));
 }
+
+#[test]
+fn full_ingest_queues_push_back_then_answer_503() {
+    // One loop, one partition, a queue of one record, and a partition that gathers for 3 s:
+    // it takes 256 records into its group, one more waits in the queue, the rest cannot be
+    // queued and get 503 after 300 ms.
+    let server = Server::start_with(&[
+        ("SLUICE_HTTP_WORKERS", "1"),
+        ("SLUICE_DATA_WAL_PARTITIONS", "1"),
+        ("SLUICE_DATA_INGEST_QUEUE_DEPTH", "1"),
+        ("SLUICE_DATA_WAL_FSYNC_DELAY", "3s"),
+        ("SLUICE_HTTP_ENQUEUED_WRITE_TIMEOUT", "300ms"),
+    ]);
+    server.query("CREATE DATABASE db");
+    let requests = 300;
+    let mut streams = Vec::new();
+    for i in 0..requests {
+        let mut stream = connect(server.address);
+        let body = format!("q v={i} {i}");
+        let head = format!(
+            "POST /write?db=db HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).expect("send");
+        stream.write_all(body.as_bytes()).expect("send");
+        streams.push((i, stream));
+    }
+    let mut accepted = Vec::new();
+    let mut refused = 0;
+    for (i, stream) in streams {
+        let response = read_response(&mut BufReader::new(stream), false).expect("answer");
+        match response.status {
+            204 => accepted.push(i),
+            503 => {
+                refused += 1;
+                assert!(
+                    response.text().contains("write queue full"),
+                    "{}",
+                    response.text()
+                );
+            }
+            other => panic!("unexpected status {other}: {}", response.text()),
+        }
+    }
+    assert!(refused > 0, "no request was refused");
+    assert!(!accepted.is_empty(), "no request was accepted");
+    // Exactly the acknowledged points are stored: a refused request queued nothing.
+    let export = server.export(Some("db"));
+    let stored = export.lines().filter(|l| l.starts_with("q ")).count();
+    assert_eq!(stored, accepted.len(), "{export}");
+    assert!(server.query("SHOW DATABASES").0 == 200);
+}
+
+#[test]
+fn a_request_that_stalls_is_cut_off() {
+    let server = Server::start_with(&[("SLUICE_HTTP_REQUEST_READ_TIMEOUT", "300ms")]);
+    let mut stream = connect(server.address);
+    stream
+        .write_all(b"POST /write?db=x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nm v=")
+        .expect("send");
+    let started = Instant::now();
+    let mut buffer = Vec::new();
+    let _ = stream.read_to_end(&mut buffer);
+    assert!(buffer.is_empty(), "{:?}", String::from_utf8_lossy(&buffer));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(
+        request(server.address, "GET", "/ping", &[], b"").status,
+        204
+    );
+}

@@ -424,6 +424,12 @@ impl RequestReader {
         !matches!(self.state, State::Failed(_))
     }
 
+    /// True when part of a request has been received but not the whole of it (the
+    /// connection is not idle: the request-read timeout applies).
+    pub fn is_mid_request(&self) -> bool {
+        !(matches!(self.state, State::Head) && self.head_buffer.is_empty())
+    }
+
     /// Feeds `input`; returns how many bytes were consumed and the progress.
     pub fn advance(&mut self, input: &[u8]) -> (usize, Progress) {
         let mut consumed = 0;
@@ -1712,5 +1718,23 @@ mod tests {
             let piece_refs: Vec<&[u8]> = pieces.iter().map(|p| &p[..]).collect();
             prop_assert_eq!(drive(limits(), &piece_refs).0, whole(&bytes));
         }
+    }
+}
+
+#[cfg(test)]
+mod mid_request_tests {
+    use super::*;
+
+    #[test]
+    fn a_partial_request_is_mid_request() {
+        let mut reader = RequestReader::new(FramingLimits::influxdb_defaults());
+        assert!(!reader.is_mid_request());
+        let (_, progress) = reader
+            .advance(b"POST /write?db=x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nm v=");
+        assert!(matches!(progress, Progress::NeedMore), "{progress:?}");
+        assert!(reader.is_mid_request());
+        let mut reader = RequestReader::new(FramingLimits::influxdb_defaults());
+        reader.advance(b"GET /pi");
+        assert!(reader.is_mid_request());
     }
 }

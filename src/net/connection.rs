@@ -106,10 +106,14 @@ impl Connection {
         matches!(self.state, State::Ready)
             && self.read_start == self.read_end
             && self.output_offset == self.output.len()
+            && !self.reader.is_mid_request()
     }
 
     pub(super) fn close_after_current_request(&mut self) {
-        if matches!(self.state, State::Ready) && self.read_start == self.read_end {
+        if matches!(self.state, State::Ready)
+            && self.read_start == self.read_end
+            && !self.reader.is_mid_request()
+        {
             self.close_when_flushed = true;
         }
     }
@@ -117,11 +121,7 @@ impl Connection {
     pub(super) fn expired(&self, now: Instant, config: &Config) -> bool {
         let idle_for = now.saturating_duration_since(self.last_activity);
         match self.state {
-            State::Ready
-                if self.read_start == self.read_end && self.output_offset == self.output.len() =>
-            {
-                idle_for >= config.http.idle_timeout
-            }
+            State::Ready if self.is_idle() => idle_for >= config.http.idle_timeout,
             State::Ready => idle_for >= config.http.request_read_timeout,
             _ => false,
         }
