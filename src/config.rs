@@ -5,8 +5,8 @@
 //! Sections and keys follow influxdb.conf where they mean the same thing. Every key of the
 //! table in [`SETTINGS`] can be overridden by `SLUICE_<SECTION>_<KEY>` with dashes turned into
 //! underscores and letters upper-cased: `[http] bind-address` is `SLUICE_HTTP_BIND_ADDRESS`.
-//! Unknown keys in a known section are an error (a typo must not silently keep a default);
-//! unknown sections are ignored with a warning so an influxdb.conf can be reused as it is.
+//! Unknown sections and keys are ignored with a warning naming them (never silently), so an
+//! influxdb.conf can be reused as it is; a known key with a bad value is an error.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -173,6 +173,13 @@ impl Config {
                     toml::Value::Float(f) => f.to_string(),
                     _ => return Err(format!("[{section}] {key}: unsupported value type")),
                 };
+                if !SETTINGS
+                    .iter()
+                    .any(|s| s.section == section && s.key == key)
+                {
+                    crate::log_warn!("config", "ignoring unknown key"; section = section, key = key);
+                    continue;
+                }
                 self.set(section, key, &text)?;
             }
         }
@@ -526,12 +533,15 @@ mod tests {
     }
 
     #[test]
-    fn unknown_key_is_an_error() {
+    fn unknown_keys_are_skipped_and_bad_values_rejected() {
         let mut config = Config::default_for_home(None);
+        config
+            .apply_toml("[http]\nauth-enabled = false\n[[graphite]]\nenabled = false\n")
+            .unwrap();
         let error = config
-            .apply_toml("[http]\nbind-adress = \":1\"\n")
+            .apply_toml("[http]\nmax-body-size = \"big\"\n")
             .unwrap_err();
-        assert!(error.contains("bind-adress"), "{error}");
+        assert!(error.contains("max-body-size"), "{error}");
     }
 
     #[test]

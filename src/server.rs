@@ -19,6 +19,7 @@ use crate::query::{QueryContext, QueryPool};
 pub fn run(config: Config) -> Result<(), String> {
     crate::log::set_level(config.logging.level);
     block_stop_signals()?;
+    raise_open_file_limit(config.http.max_connection_limit);
     let started = std::time::Instant::now();
     crate::log_info!("server", "starting Sluice"; version = crate::SLUICE_VERSION, compatible_with = crate::INFLUXDB_COMPATIBLE_VERSION);
     let meta = Arc::new(MetaStore::open(&config.meta.dir).map_err(|e| e.to_string())?);
@@ -94,6 +95,31 @@ pub fn run(config: Config) -> Result<(), String> {
     ingest.shutdown();
     crate::log_info!("server", "stopped cleanly");
     Ok(())
+}
+
+/// Every connection is a file descriptor: lift the soft limit toward the hard one so that
+/// `max-connection-limit` is reachable, and say so when it is not.
+fn raise_open_file_limit(max_connections: usize) {
+    const FILES_BESIDES_CONNECTIONS: u64 = 256;
+    let wanted = max_connections as u64 + FILES_BESIDES_CONNECTIONS;
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write the struct we pass; results are checked.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return;
+        }
+        if limit.rlim_cur < wanted {
+            limit.rlim_cur = wanted.min(limit.rlim_max);
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+    if limit.rlim_cur < wanted {
+        crate::log_warn!("server", "open-file limit is below max-connection-limit; extra connections will wait in the backlog";
+            limit = limit.rlim_cur, wanted = wanted);
+    }
 }
 
 /// Blocks SIGTERM and SIGINT in every thread (threads inherit the mask), so that only

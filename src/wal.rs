@@ -183,6 +183,12 @@ pub fn replay(
         let bytes = fs::read(&path)?;
         let (records, valid_end) = scan_segment(&bytes, &mut visit);
         stats.records += records;
+        if records == 0 && bytes.len() <= HEADER_BYTES && mode == ReplayMode::Repair {
+            // A segment that never got a record (a restart without writes): drop it so
+            // restarts do not pile up empty files.
+            fs::remove_file(&path)?;
+            continue;
+        }
         if valid_end < bytes.len() {
             let cut = (bytes.len() - valid_end) as u64;
             stats.truncated_segments += 1;
