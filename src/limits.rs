@@ -34,6 +34,12 @@ pub const INGEST_ENQUEUE_TIMEOUT_MS_DEFAULT: u64 = 10_000;
 /// Most bytes of encoded points one partition batch carries; large requests are split.
 pub const INGEST_BATCH_MAX_BYTES: usize = 4 * 1024 * 1024;
 
+/// Most bytes of bad-line text one /write error carries (InfluxDB sends every bad line; a
+/// body of 25 MB of junk must not echo back as 25 MB): later lines are counted, not quoted.
+pub const WRITE_ERROR_TEXT_MAX_BYTES: usize = 1024 * 1024;
+/// Line numbers of bad lines listed in `X-Sluice-Bad-Lines`.
+pub const WRITE_BAD_LINE_NUMBERS_MAX: usize = 100;
+
 /// InfluxDB's limit on a series key (measurement plus tags), in bytes.
 pub const SERIES_KEY_MAX_BYTES: usize = 65_535;
 

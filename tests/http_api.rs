@@ -86,6 +86,11 @@ fn write_status_codes_and_error_headers() {
         bad.header("X-Influxdb-Error"),
         Some("partial write: unable to parse 'm v= 3': missing field value dropped=0")
     );
+    assert_eq!(
+        bad.header("X-Sluice-Bad-Lines"),
+        Some("2"),
+        "numbers of the bad lines"
+    );
     let conflict = server.write("db=db", "m v=1i 5\nm w=1 5");
     assert_eq!(conflict.status, 400);
     assert_eq!(conflict.header("X-Influxdb-Error"), Some("partial write: field type conflict: input field \"v\" on measurement \"m\" is type integer, already exists as type float dropped=1"));

@@ -25,7 +25,10 @@ use crate::http::response::Response;
 use crate::ingest::field_types::{FieldTypeRegistry, LocalFieldTypes};
 use crate::ingest::record::{FieldType, RecordBuilder, StoredValue};
 use crate::ingest::{measurement_of, Ingest};
-use crate::limits::{INGEST_BATCH_MAX_BYTES, SERIES_KEY_MAX_BYTES};
+use crate::limits::{
+    INGEST_BATCH_MAX_BYTES, SERIES_KEY_MAX_BYTES, WRITE_BAD_LINE_NUMBERS_MAX,
+    WRITE_ERROR_TEXT_MAX_BYTES,
+};
 use crate::line_protocol::{self, EscapeKind, FieldValue, Parser, Precision, Scratch};
 use crate::meta::MetaData;
 
@@ -134,6 +137,10 @@ pub fn plan_write(
 
 struct Outcome {
     parse_errors: Vec<u8>,
+    /// bad lines whose text did not fit in `WRITE_ERROR_TEXT_MAX_BYTES`
+    parse_errors_untold: u64,
+    /// 1-based numbers of the first bad lines, for `X-Sluice-Bad-Lines`
+    bad_line_numbers: Vec<usize>,
     dropped: u64,
     drop_reason: String,
     points: u64,
@@ -153,6 +160,8 @@ fn plan_points(
     let mut records: Vec<(usize, Vec<u8>, u32)> = Vec::new();
     let mut outcome = Outcome {
         parse_errors: Vec::new(),
+        parse_errors_untold: 0,
+        bad_line_numbers: Vec::new(),
         dropped: 0,
         drop_reason: String::new(),
         points: 0,
@@ -168,15 +177,7 @@ fn plan_points(
         let point = match result {
             Ok(point) => point,
             Err(error) => {
-                if !outcome.parse_errors.is_empty() {
-                    outcome.parse_errors.push(b'\n');
-                }
-                outcome.parse_errors.extend_from_slice(b"unable to parse '");
-                outcome.parse_errors.extend_from_slice(&error.line);
-                outcome.parse_errors.extend_from_slice(b"': ");
-                outcome
-                    .parse_errors
-                    .extend_from_slice(error.message.as_bytes());
+                outcome.parse_error(&error);
                 continue;
             }
         };
@@ -286,6 +287,24 @@ fn plan_points(
 }
 
 impl Outcome {
+    fn parse_error(&mut self, error: &line_protocol::ParseError) {
+        if self.bad_line_numbers.len() < WRITE_BAD_LINE_NUMBERS_MAX {
+            self.bad_line_numbers.push(error.line_number);
+        }
+        if self.parse_errors.len() + error.line.len() > WRITE_ERROR_TEXT_MAX_BYTES {
+            self.parse_errors_untold += 1;
+            return;
+        }
+        if !self.parse_errors.is_empty() {
+            self.parse_errors.push(b'\n');
+        }
+        self.parse_errors.extend_from_slice(b"unable to parse '");
+        self.parse_errors.extend_from_slice(&error.line);
+        self.parse_errors.extend_from_slice(b"': ");
+        self.parse_errors
+            .extend_from_slice(error.message.as_bytes());
+    }
+
     fn drop_point(&mut self, reason: String, overrides: bool) {
         self.dropped += 1;
         if overrides || self.drop_reason.is_empty() {
@@ -301,12 +320,24 @@ impl Outcome {
             );
             return Response::json_error(400, &message);
         }
-        if !self.parse_errors.is_empty() {
-            let errors = String::from_utf8_lossy(&self.parse_errors);
-            if self.points > 0 {
-                return Response::json_error(400, &format!("partial write: {errors} dropped=0"));
+        if !self.parse_errors.is_empty() || self.parse_errors_untold > 0 {
+            let mut errors = String::from_utf8_lossy(&self.parse_errors).into_owned();
+            if self.parse_errors_untold > 0 {
+                errors.push_str(&format!(
+                    "\n... and {} more lines unable to parse",
+                    self.parse_errors_untold
+                ));
             }
-            return Response::json_error(400, &errors);
+            let mut response = if self.points > 0 {
+                Response::json_error(400, &format!("partial write: {errors} dropped=0"))
+            } else {
+                Response::json_error(400, &errors)
+            };
+            let numbers: Vec<String> = self.bad_line_numbers.iter().map(usize::to_string).collect();
+            response
+                .headers
+                .push(("X-Sluice-Bad-Lines", numbers.join(",")));
+            return response;
         }
         Response::no_content()
     }
