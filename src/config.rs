@@ -339,27 +339,20 @@ impl SettingValue for bool {
     }
 }
 
-impl SettingValue for usize {
-    fn parse_setting(text: &str) -> Result<Self, String> {
-        text.trim()
-            .parse()
-            .map_err(|_| format!("not a non-negative integer: {text:?}"))
-    }
-    fn render_setting(&self) -> String {
-        self.to_string()
-    }
+macro_rules! unsigned_setting {
+    ($($type:ty),*) => {$(
+        impl SettingValue for $type {
+            fn parse_setting(text: &str) -> Result<Self, String> {
+                text.trim().parse().map_err(|_| format!("not a non-negative integer: {text:?}"))
+            }
+            fn render_setting(&self) -> String {
+                self.to_string()
+            }
+        }
+    )*};
 }
 
-impl SettingValue for u64 {
-    fn parse_setting(text: &str) -> Result<Self, String> {
-        text.trim()
-            .parse()
-            .map_err(|_| format!("not a non-negative integer: {text:?}"))
-    }
-    fn render_setting(&self) -> String {
-        self.to_string()
-    }
-}
+unsigned_setting!(usize, u64);
 
 impl SettingValue for Duration {
     fn parse_setting(text: &str) -> Result<Self, String> {

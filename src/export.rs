@@ -10,6 +10,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::ingest::record::{decode_record, StoredValue};
+use crate::line_protocol::format::{append_i64, append_value, FormatValue};
+use crate::line_protocol::{escape_into, EscapeKind};
 use crate::meta::MetaStore;
 use crate::wal::ReplayMode;
 
@@ -112,21 +114,14 @@ pub fn export(options: &ExportOptions, out: &mut dyn Write) -> Result<u64, Strin
                 context = Some((header.database_id, header.retention_policy.to_vec()));
             }
             line.extend_from_slice(point.series_key);
-            line.push(b' ');
             for (index, (key, value)) in point.fields.iter().enumerate() {
-                if index > 0 {
-                    line.push(b',');
-                }
-                crate::line_protocol::escape_into(
-                    key,
-                    crate::line_protocol::EscapeKind::FieldKey,
-                    &mut line,
-                );
+                line.push(if index == 0 { b' ' } else { b',' });
+                escape_into(key, EscapeKind::FieldKey, &mut line);
                 line.push(b'=');
-                append_value(*value, &mut line);
+                append_value(format_value(*value), &mut line);
             }
             line.push(b' ');
-            line.extend_from_slice(point.timestamp_ns.to_string().as_bytes());
+            append_i64(point.timestamp_ns, &mut line);
             line.push(b'\n');
             points += 1;
             if let Err(error) = out.write_all(&line) {
@@ -162,109 +157,12 @@ fn quote_ident(name: &str) -> String {
     }
 }
 
-fn append_value(value: StoredValue<'_>, out: &mut Vec<u8>) {
+fn format_value(value: StoredValue<'_>) -> FormatValue<'_> {
     match value {
-        StoredValue::Float(v) => out.extend_from_slice(format_float_go(v).as_bytes()),
-        StoredValue::Integer(v) => {
-            out.extend_from_slice(v.to_string().as_bytes());
-            out.push(b'i');
-        }
-        StoredValue::Unsigned(v) => {
-            out.extend_from_slice(v.to_string().as_bytes());
-            out.push(b'u');
-        }
-        StoredValue::Boolean(v) => out.extend_from_slice(if v { b"true" } else { b"false" }),
-        StoredValue::String(v) => {
-            out.push(b'"');
-            crate::line_protocol::escape_into(
-                v,
-                crate::line_protocol::EscapeKind::StringFieldValue,
-                out,
-            );
-            out.push(b'"');
-        }
-    }
-}
-
-/// Formats a float as Go's `strconv.FormatFloat(v, 'g', -1, 64)`: the shortest digits that
-/// round-trip, in exponent form when the decimal exponent is below -4 or at least 6 (Go's rule
-/// for shortest 'g'), e.g. `1e+06`, `123456`, `1.5e-05`.
-pub fn format_float_go(value: f64) -> String {
-    if value.is_nan() {
-        return "NaN".into();
-    }
-    if value.is_infinite() {
-        return if value > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
-    }
-    if value == 0.0 {
-        return if value.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
-    }
-    // Rust's `{:e}` gives the shortest round-tripping digits: "d.ddde<exp>".
-    let scientific = format!("{:e}", value.abs());
-    let Some((mantissa, exponent)) = scientific.split_once('e') else {
-        return value.to_string();
-    };
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
-    let sign = if value < 0.0 { "-" } else { "" };
-    if !(-4..6).contains(&exponent) {
-        let (first, rest) = digits.split_at(1);
-        let fraction = if rest.is_empty() {
-            String::new()
-        } else {
-            format!(".{rest}")
-        };
-        let exponent_sign = if exponent < 0 { '-' } else { '+' };
-        return format!(
-            "{sign}{first}{fraction}e{exponent_sign}{:02}",
-            exponent.abs()
-        );
-    }
-    if exponent < 0 {
-        let zeros = "0".repeat((-exponent - 1) as usize);
-        return format!("{sign}0.{zeros}{digits}");
-    }
-    let integer_digits = (exponent + 1) as usize;
-    if digits.len() <= integer_digits {
-        let zeros = "0".repeat(integer_digits - digits.len());
-        format!("{sign}{digits}{zeros}")
-    } else {
-        let (integer, fraction) = digits.split_at(integer_digits);
-        format!("{sign}{integer}.{fraction}")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::format_float_go;
-
-    #[test]
-    fn floats_as_go_prints_them() {
-        let cases = [
-            (1.0, "1"),
-            (1.5, "1.5"),
-            (-1.5e10, "-1.5e+10"),
-            (1e-5, "1e-05"),
-            (0.0001, "0.0001"),
-            (100000.0, "100000"),
-            (1e6, "1e+06"),
-            (1234567.0, "1.234567e+06"),
-            (123456.7, "123456.7"),
-            (-0.0, "-0"),
-            (0.1 + 0.2, "0.30000000000000004"),
-            (1e21, "1e+21"),
-            (f64::MAX, "1.7976931348623157e+308"),
-        ];
-        for (value, expected) in cases {
-            assert_eq!(format_float_go(value), expected, "{value}");
-        }
+        StoredValue::Float(v) => FormatValue::Float(v),
+        StoredValue::Integer(v) => FormatValue::Integer(v),
+        StoredValue::Unsigned(v) => FormatValue::Unsigned(v),
+        StoredValue::Boolean(v) => FormatValue::Boolean(v),
+        StoredValue::String(v) => FormatValue::String(v),
     }
 }

@@ -228,7 +228,11 @@ fn stored_lines(export: &str, now_ns: i64, server_time_unit_ns: Option<i64>) -> 
         }
         for field in point.fields {
             let value = match field.value {
-                FieldValue::Float(v) => sluice::export::format_float_go(v),
+                FieldValue::Float(v) => {
+                    let mut text = Vec::new();
+                    sluice::line_protocol::format::append_float(v, &mut text);
+                    String::from_utf8(text).unwrap()
+                }
                 FieldValue::Integer(v) => format!("{v}i"),
                 FieldValue::Unsigned(v) => format!("{v}u"),
                 FieldValue::Boolean(v) => v.to_string(),

@@ -140,14 +140,10 @@ impl Connection {
                 break; // let the client read before we answer more pipelined requests
             }
             if self.read_start == self.read_end {
-                match self.fill() {
-                    Ok(ReadOutcome::Data) => {}
-                    Ok(ReadOutcome::WouldBlock) => break,
-                    Ok(ReadOutcome::Closed) => {
-                        self.peer_closed = true;
-                        break;
-                    }
-                    Err(_) => return false,
+                match self.read_more() {
+                    Some(true) => {}
+                    Some(false) => break,
+                    None => return false,
                 }
             }
             let (consumed, progress) = self
@@ -161,16 +157,12 @@ impl Connection {
             match progress {
                 Progress::NeedMore => {
                     if self.read_start != self.read_end {
-                        // The reader wants more than the buffer holds: make room and read.
+                        // The reader keeps bytes it cannot use yet: make room and read more.
                         self.compact_read_buffer();
-                        match self.fill() {
-                            Ok(ReadOutcome::Data) => {}
-                            Ok(ReadOutcome::WouldBlock) => break,
-                            Ok(ReadOutcome::Closed) => {
-                                self.peer_closed = true;
-                                break;
-                            }
-                            Err(_) => return false,
+                        match self.read_more() {
+                            Some(true) => {}
+                            Some(false) => break,
+                            None => return false,
                         }
                     }
                 }
@@ -208,6 +200,20 @@ impl Connection {
         {
             let grown = (self.read_buffer.len() * 2).min(READ_BUFFER_MAX_BYTES);
             self.read_buffer.resize(grown, 0);
+        }
+    }
+
+    /// Reads once: `Some(true)` with new bytes, `Some(false)` when nothing can be read now
+    /// (would block, or the peer closed its side), `None` on a socket error.
+    fn read_more(&mut self) -> Option<bool> {
+        match self.fill() {
+            Ok(ReadOutcome::Data) => Some(true),
+            Ok(ReadOutcome::WouldBlock) => Some(false),
+            Ok(ReadOutcome::Closed) => {
+                self.peer_closed = true;
+                Some(false)
+            }
+            Err(_) => None,
         }
     }
 
