@@ -11,6 +11,7 @@ pub mod config;
 pub mod export;
 pub mod http;
 pub mod influxql;
+pub mod inputs;
 pub mod ingest;
 pub mod limits;
 pub mod line_protocol;
