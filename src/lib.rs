@@ -11,8 +11,8 @@ pub mod config;
 pub mod export;
 pub mod http;
 pub mod influxql;
-pub mod inputs;
 pub mod ingest;
+pub mod inputs;
 pub mod limits;
 pub mod line_protocol;
 #[macro_use]

@@ -47,8 +47,9 @@ pub const SERIES_KEY_MAX_BYTES: usize = 65_535;
 pub const WAL_SEGMENT_MAX_BYTES_DEFAULT: u64 = 64 * 1024 * 1024;
 /// Largest single WAL record; a longer length prefix marks a corrupt record.
 pub const WAL_RECORD_MAX_BYTES: usize = 64 * 1024 * 1024;
-/// Most batches one group commit writes before it fsyncs.
-pub const WAL_GROUP_COMMIT_MAX_BATCHES: usize = 256;
+/// Default `[data] wal-group-max-records`: most records one group commit writes before it
+/// fsyncs.
+pub const WAL_GROUP_MAX_RECORDS_DEFAULT: usize = 256;
 
 /// Default number of query threads (also `max-concurrent-queries` when that is 0).
 pub const QUERY_THREADS_DEFAULT: usize = 2;

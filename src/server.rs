@@ -33,6 +33,8 @@ pub fn run(config: Config) -> Result<(), String> {
         event_loops: workers,
         fsync_delay: config.data.wal_fsync_delay,
         segment_max_bytes: config.data.wal_segment_max_bytes,
+        group_max_records: config.data.wal_group_max_records,
+        debug_commit_delay: config.data.debug_wal_commit_delay,
     };
     let (ingest, replay) = Ingest::start(&options)
         .map_err(|e| format!("starting the WAL in {}: {e}", config.data.wal_dir.display()))?;
@@ -51,6 +53,29 @@ pub fn run(config: Config) -> Result<(), String> {
     )
     .map_err(|e| format!("starting query threads: {e}"))?;
 
+    let inputs = crate::inputs::build_services(&config.inputs)?;
+    if inputs.len() > net::MAX_INPUTS {
+        return Err(format!(
+            "{} inputs are enabled; at most {} are supported",
+            inputs.len(),
+            net::MAX_INPUTS
+        ));
+    }
+    for input in &inputs {
+        if meta.snapshot().database(&input.config.database).is_none() {
+            let spec = crate::meta::RetentionPolicySpec::default();
+            meta.create_database(&input.config.database, &spec)
+                .map_err(|e| {
+                    format!(
+                        "creating database {:?} for [[{}]]: {e}",
+                        input.config.database,
+                        input.config.kind.section()
+                    )
+                })?;
+        }
+    }
+    let input_sockets = bind_inputs(&inputs, workers)?;
+
     let address = net::listener::resolve_bind_address(&config.http.bind_address)
         .map_err(|e| e.to_string())?;
     let listeners = net::listener::bind_all(address, workers)
@@ -68,9 +93,10 @@ pub fn run(config: Config) -> Result<(), String> {
         shutting_down: AtomicBool::new(false),
         open_connections: AtomicUsize::new(0),
         stats: HttpStats::default(),
+        inputs,
     });
-    let loops =
-        net::build_loops(&shared, listeners).map_err(|e| format!("creating event loops: {e}"))?;
+    let loops = net::build_loops(&shared, listeners, input_sockets)
+        .map_err(|e| format!("creating event loops: {e}"))?;
     let mailboxes: Vec<_> = loops.iter().map(net::EventLoop::mailbox).collect();
     let mut threads = Vec::new();
     for (index, event_loop) in loops.into_iter().enumerate() {
@@ -95,6 +121,53 @@ pub fn run(config: Config) -> Result<(), String> {
     ingest.shutdown();
     crate::log_info!("server", "stopped cleanly");
     Ok(())
+}
+
+/// Binds every input's socket once per event loop; returns them per loop, in input order.
+fn bind_inputs(
+    inputs: &[Arc<crate::inputs::InputService>],
+    loops: usize,
+) -> Result<Vec<Vec<net::InputSocket>>, String> {
+    let mut per_loop: Vec<Vec<net::InputSocket>> = (0..loops).map(|_| Vec::new()).collect();
+    for input in inputs {
+        let config = &input.config;
+        let section = config.kind.section();
+        let address = net::listener::resolve_bind_address(&config.bind_address)
+            .map_err(|e| format!("[[{section}]] {e}"))?;
+        let (sockets, bound): (Vec<net::InputSocket>, String) = if config.uses_udp() {
+            let sockets = net::listener::bind_all_udp(address, loops, config.read_buffer)
+                .map_err(|e| format!("[[{section}]] listening on udp {address}: {e}"))?;
+            let bound = sockets
+                .first()
+                .and_then(|s| s.local_addr().ok())
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            (
+                sockets.into_iter().map(net::InputSocket::Udp).collect(),
+                bound,
+            )
+        } else {
+            let listeners = net::listener::bind_all(address, loops)
+                .map_err(|e| format!("[[{section}]] listening on tcp {address}: {e}"))?;
+            let bound = listeners
+                .first()
+                .and_then(|s| s.local_addr().ok())
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            (
+                listeners.into_iter().map(net::InputSocket::Tcp).collect(),
+                bound,
+            )
+        };
+        let transport = if config.uses_udp() { "udp" } else { "tcp" };
+        crate::log_info!("inputs", "input listening"; input = section, transport = transport, address = bound, database = config.database);
+        for (position, socket) in sockets.into_iter().enumerate() {
+            if let Some(list) = per_loop.get_mut(position) {
+                list.push(socket);
+            }
+        }
+    }
+    Ok(per_loop)
 }
 
 /// Every connection is a file descriptor: lift the soft limit toward the hard one so that
@@ -175,15 +248,36 @@ pub fn debug_vars(shared: &Shared) -> Vec<u8> {
             partition.failed_batches.load(Ordering::Relaxed),
         ));
     }
+    let mut inputs = String::new();
+    for (index, input) in shared.inputs.iter().enumerate() {
+        if index > 0 {
+            inputs.push(',');
+        }
+        let counters = &input.stats;
+        inputs.push_str(&format!(
+            "{{\"input\":\"{}\",\"bindAddress\":\"{}\",\"received\":{},\"bytes\":{},\"points\":{},\"failed\":{},\"dropped\":{},\"batches\":{},\"batchesDurable\":{},\"batchesFailed\":{}}}",
+            input.config.kind.section(),
+            input.config.bind_address.replace('"', ""),
+            counters.received.load(Ordering::Relaxed),
+            counters.bytes.load(Ordering::Relaxed),
+            counters.points.load(Ordering::Relaxed),
+            counters.failed.load(Ordering::Relaxed),
+            counters.dropped.load(Ordering::Relaxed),
+            counters.batches.load(Ordering::Relaxed),
+            counters.batches_durable.load(Ordering::Relaxed),
+            counters.batches_failed.load(Ordering::Relaxed),
+        ));
+    }
     format!(
-        "{{\"sluice\":{{\"version\":\"{}\",\"openConnections\":{},\"requests\":{},\"writesOk\":{},\"writesTimedOut\":{},\"connectionsRefused\":{},\"partitions\":[{}]}}}}\n",
+        "{{\"sluice\":{{\"version\":\"{}\",\"openConnections\":{},\"requests\":{},\"writesOk\":{},\"writesTimedOut\":{},\"connectionsRefused\":{},\"partitions\":[{}],\"inputs\":[{}]}}}}\n",
         crate::SLUICE_VERSION,
         shared.open_connections.load(Ordering::Relaxed),
         stats.requests.load(Ordering::Relaxed),
         stats.writes_ok.load(Ordering::Relaxed),
         stats.writes_timed_out.load(Ordering::Relaxed),
         stats.connections_refused.load(Ordering::Relaxed),
-        partitions
+        partitions,
+        inputs
     )
     .into_bytes()
 }

@@ -453,18 +453,19 @@ fn config_and_version_commands() {
 
 #[test]
 fn full_ingest_queues_push_back_then_answer_503() {
-    // One loop, one partition, a queue of one record, and a partition that gathers for 3 s:
-    // it takes 256 records into its group, one more waits in the queue, the rest cannot be
-    // queued and get 503 after 300 ms.
+    // One loop, one partition, a queue of one record, group commits of at most 4 records on
+    // a disk that takes 2 s per commit: the first records are being committed, one waits in
+    // the queue, the rest cannot be queued and get 503 after 300 ms.
     let server = Server::start_with(&[
         ("SLUICE_HTTP_WORKERS", "1"),
         ("SLUICE_DATA_WAL_PARTITIONS", "1"),
         ("SLUICE_DATA_INGEST_QUEUE_DEPTH", "1"),
-        ("SLUICE_DATA_WAL_FSYNC_DELAY", "3s"),
+        ("SLUICE_DATA_WAL_GROUP_MAX_RECORDS", "4"),
+        ("SLUICE_DATA_DEBUG_WAL_COMMIT_DELAY", "2s"),
         ("SLUICE_HTTP_ENQUEUED_WRITE_TIMEOUT", "300ms"),
     ]);
     server.query("CREATE DATABASE db");
-    let requests = 300;
+    let requests = 40;
     let mut streams = Vec::new();
     for i in 0..requests {
         let mut stream = connect(server.address);

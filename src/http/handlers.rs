@@ -8,6 +8,8 @@ use crate::http::framing::{Method, Request};
 use crate::http::query_string::{parse_query_string, query_param};
 use crate::http::response::Response;
 use crate::http::write::{plan_write, WriteContext, WritePlan, WriteScratch};
+use crate::inputs::InputService;
+use crate::line_protocol::Precision;
 use crate::query::QueryRequest;
 
 /// What the event loop must do for one request.
@@ -122,4 +124,72 @@ fn query(request: &Request, mut params: Vec<(String, String)>) -> Action {
         pretty,
         accept: request.head.accept.clone(),
     })
+}
+
+/// Routes a request that arrived on an OpenTSDB input's port: `POST /api/put` with a JSON
+/// body (one object or an array; gzip allowed) becomes a durable write into the input's
+/// database, answered 204 once it is fsynced.
+pub fn route_opentsdb(
+    request: &Request,
+    service: &InputService,
+    write_context: &WriteContext<'_>,
+    scratch: &mut WriteScratch,
+) -> Action {
+    if request.head.path != "/api/put" {
+        return Action::RespondBare(Response::plain_text(404, "404 page not found"));
+    }
+    if request.head.method != Method::Post {
+        return method_not_allowed("POST");
+    }
+    let mut inflated = Vec::new();
+    let body: &[u8] = if request.head.content_encoding_gzip {
+        match crate::http::gzip::gunzip_limited_detailed(
+            &request.body,
+            write_context.max_body_bytes,
+            &mut inflated,
+        ) {
+            Ok(()) => &inflated,
+            Err(failure) => {
+                return Action::Respond(Response::json_error(
+                    failure.status(),
+                    &failure.influx_message(),
+                ))
+            }
+        }
+    } else {
+        &request.body
+    };
+    let mut lines = Vec::new();
+    if let Err(error) = crate::inputs::opentsdb::parse_http_put(body, &mut lines) {
+        service
+            .stats
+            .failed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Action::Respond(Response::json_error(400, &format!("{error:?}")));
+    }
+    let plan = crate::http::write::plan_lines(
+        &lines,
+        Precision::Nanosecond,
+        &service.config.database,
+        &service.config.retention_policy,
+        write_context,
+        scratch,
+    );
+    match plan {
+        WritePlan::Respond(response) => Action::Respond(response),
+        WritePlan::Submit {
+            records,
+            on_durable,
+        } => {
+            let points: u64 = records.iter().map(|(_, _, count)| u64::from(*count)).sum();
+            service
+                .stats
+                .points
+                .fetch_add(points, std::sync::atomic::Ordering::Relaxed);
+            Action::Write {
+                records,
+                on_durable,
+            }
+        }
+    }
 }

@@ -119,13 +119,9 @@ pub fn plan_write(
     } else {
         &request.body
     };
-    // Points without a timestamp get the request time truncated to the precision.
-    let unit_ns = precision.nanos_per_unit();
-    let default_time_ns = context.now_ns - context.now_ns.rem_euclid(unit_ns);
     let plan = plan_points(
         body,
         precision,
-        default_time_ns,
         database.id,
         policy.name.as_bytes(),
         context,
@@ -133,6 +129,34 @@ pub fn plan_write(
     );
     scratch.gunzipped = gunzipped;
     plan
+}
+
+/// Plans line protocol that an input (UDP, Graphite, collectd, OpenTSDB) received for
+/// `database_name` / `rp_name`, with the same checks and answers as `/write`.
+pub fn plan_lines(
+    body: &[u8],
+    precision: Precision,
+    database_name: &str,
+    rp_name: &str,
+    context: &WriteContext<'_>,
+    scratch: &mut WriteScratch,
+) -> WritePlan {
+    let Some(database) = context.meta.database(database_name) else {
+        let message = format!("database not found: \"{database_name}\"");
+        return WritePlan::Respond(Response::json_error(404, &message));
+    };
+    let Some(policy) = database.retention_policy(rp_name) else {
+        let message = format!("retention policy not found: {rp_name}");
+        return WritePlan::Respond(Response::json_error(500, &message));
+    };
+    plan_points(
+        body,
+        precision,
+        database.id,
+        policy.name.as_bytes(),
+        context,
+        scratch,
+    )
 }
 
 struct Outcome {
@@ -149,7 +173,6 @@ struct Outcome {
 fn plan_points(
     body: &[u8],
     precision: Precision,
-    default_time_ns: i64,
     database_id: u64,
     rp: &[u8],
     context: &WriteContext<'_>,
@@ -166,6 +189,9 @@ fn plan_points(
         drop_reason: String::new(),
         points: 0,
     };
+    // Points without a timestamp get the request time truncated to the precision.
+    let unit_ns = precision.nanos_per_unit();
+    let default_time_ns = context.now_ns - context.now_ns.rem_euclid(unit_ns);
     scratch.new_fields.clear();
     // Unsigned integers and CRLF endings are accepted (the ingest issue asks for both;
     // InfluxDB 1.6.7 rejects them, later 1.x versions accept unsigned values).

@@ -30,7 +30,6 @@ use std::time::{Duration, Instant};
 
 use crossbeam::channel::{self, Receiver, Sender, TrySendError};
 
-use crate::limits::WAL_GROUP_COMMIT_MAX_BATCHES;
 use crate::wal::{self, ReplayMode, WalWriter};
 use field_types::FieldTypeRegistry;
 
@@ -149,6 +148,10 @@ pub struct IngestOptions {
     pub fsync_delay: Duration,
     /// segment rotation size
     pub segment_max_bytes: u64,
+    /// most records one group commit takes before it fsyncs
+    pub group_max_records: usize,
+    /// fault injection: extra time every commit takes (a slow disk), 0 in production
+    pub debug_commit_delay: Duration,
 }
 
 /// Partition count of an existing WAL directory, else `fresh`, recorded for next time.
@@ -273,12 +276,14 @@ impl Ingest {
             )?;
             let partition_stats = Arc::new(PartitionStats::default());
             let thread_stats = Arc::clone(&partition_stats);
-            let fsync_delay = options.fsync_delay;
+            let group = GroupCommit {
+                delay: options.fsync_delay,
+                max_records: options.group_max_records.max(1),
+                debug_commit_delay: options.debug_commit_delay,
+            };
             let thread = std::thread::Builder::new()
                 .name(format!("sluice-partition-{index}"))
-                .spawn(move || {
-                    run_partition(index, receiver, writer, fsync_delay, &thread_stats)
-                })?;
+                .spawn(move || run_partition(index, receiver, writer, group, &thread_stats))?;
             senders.push(sender);
             threads.push(thread);
             all_stats.push(partition_stats);
@@ -349,14 +354,30 @@ pub fn measurement_of(series_key: &[u8]) -> &[u8] {
     series_key
 }
 
+/// How a partition gathers records into one fsync.
+#[derive(Clone, Copy)]
+struct GroupCommit {
+    /// `wal-fsync-delay`: wait this long for more records after the first
+    delay: Duration,
+    /// `wal-group-max-records`: fsync once this many are gathered
+    max_records: usize,
+    /// `debug-wal-commit-delay`: a simulated slow disk
+    debug_commit_delay: Duration,
+}
+
 fn run_partition(
     index: usize,
     receiver: Receiver<PartitionMessage>,
     mut writer: WalWriter,
-    fsync_delay: Duration,
+    group_commit: GroupCommit,
     stats: &PartitionStats,
 ) {
-    let mut group: Vec<Batch> = Vec::with_capacity(WAL_GROUP_COMMIT_MAX_BATCHES);
+    let GroupCommit {
+        delay: fsync_delay,
+        max_records: group_max_records,
+        debug_commit_delay,
+    } = group_commit;
+    let mut group: Vec<Batch> = Vec::with_capacity(group_max_records);
     let mut stopping = false;
     while !stopping {
         match receiver.recv() {
@@ -365,7 +386,7 @@ fn run_partition(
         }
         if !fsync_delay.is_zero() {
             let deadline = Instant::now() + fsync_delay;
-            while group.len() < WAL_GROUP_COMMIT_MAX_BATCHES {
+            while group.len() < group_max_records {
                 match receiver.recv_deadline(deadline) {
                     Ok(PartitionMessage::Write(batch)) => group.push(batch),
                     Ok(PartitionMessage::Shutdown) => {
@@ -376,12 +397,15 @@ fn run_partition(
                 }
             }
         }
-        while !stopping && group.len() < WAL_GROUP_COMMIT_MAX_BATCHES {
+        while !stopping && group.len() < group_max_records {
             match receiver.try_recv() {
                 Ok(PartitionMessage::Write(batch)) => group.push(batch),
                 Ok(PartitionMessage::Shutdown) => stopping = true,
                 Err(_) => break,
             }
+        }
+        if !debug_commit_delay.is_zero() {
+            std::thread::sleep(debug_commit_delay);
         }
         commit_group(index, &mut writer, &mut group, stats);
     }

@@ -141,6 +141,43 @@ impl RecordBuilder {
         }
     }
 
+    /// Continues a finished record (so more points or records can be appended to it);
+    /// `None` when `record` is not a write record.
+    pub fn from_record(record: Vec<u8>) -> Option<RecordBuilder> {
+        let mut reader = Reader::new(&record);
+        if reader.u8().ok()? != RECORD_KIND_WRITE {
+            return None;
+        }
+        reader.u64().ok()?;
+        let rp_len = reader.u8().ok()?;
+        reader.take(usize::from(rp_len)).ok()?;
+        let point_count = reader.u32().ok()?;
+        Some(RecordBuilder {
+            bytes: record,
+            point_count,
+            field_count_offset: 0,
+            field_count: 0,
+        })
+    }
+
+    /// Appends every point of `record`, a finished write record of the same database and
+    /// retention policy (an input gathering many small records into one batch).
+    pub fn extend_from_record(&mut self, record: &[u8]) -> Result<(), Truncated> {
+        let mut reader = Reader::new(record);
+        let header_len = POINT_COUNT_OFFSET
+            + 1
+            + usize::from(self.bytes.get(POINT_COUNT_OFFSET).copied().unwrap_or(0));
+        let header = reader.take(header_len)?;
+        if header != self.bytes.get(..header_len).unwrap_or_default() {
+            return Err(Truncated); // another database or retention policy
+        }
+        let count = reader.u32()?;
+        let points = reader.take(reader.remaining())?;
+        self.bytes.extend_from_slice(points);
+        self.point_count += count;
+        Ok(())
+    }
+
     /// Points added so far.
     pub fn point_count(&self) -> u32 {
         self.point_count
@@ -238,6 +275,28 @@ pub fn decode_record<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn records_merge() {
+        let mut first = RecordBuilder::new(3, b"rp", 64);
+        first.begin_point(b"a", 1);
+        first.push_field(b"v", StoredValue::Integer(1));
+        let mut second = RecordBuilder::new(3, b"rp", 64);
+        second.begin_point(b"b", 2);
+        second.push_field(b"v", StoredValue::Integer(2));
+        second.begin_point(b"c", 3);
+        second.push_field(b"v", StoredValue::Integer(3));
+        first.extend_from_record(&second.finish()).unwrap();
+        let mut keys = Vec::new();
+        let merged = first.finish();
+        let header = decode_record(&merged, |_, p| keys.push(p.series_key.to_vec())).unwrap();
+        assert_eq!(header.point_count, 3);
+        assert_eq!(keys, vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
+        let mut other_db = RecordBuilder::new(4, b"rp", 64);
+        assert!(other_db
+            .extend_from_record(&RecordBuilder::new(3, b"rp", 8).finish())
+            .is_err());
+    }
 
     #[test]
     fn round_trip() {

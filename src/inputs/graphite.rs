@@ -12,13 +12,22 @@ pub struct GraphiteParser {
 
 impl GraphiteParser {
     /// Builds a parser from the `[[graphite]]` settings.
-    pub fn new(separator: &str, templates: &[String], tags: &[String]) -> Result<GraphiteParser, String> {
+    pub fn new(
+        separator: &str,
+        templates: &[String],
+        tags: &[String],
+    ) -> Result<GraphiteParser, String> {
         let _ = (separator, templates, tags);
         Ok(GraphiteParser { _private: () })
     }
 
     /// Parses one line, appending one line-protocol line (with `\n`) to `out`.
-    pub fn parse_line(&self, line: &[u8], now_ns: i64, out: &mut Vec<u8>) -> Result<(), GraphiteError> {
+    pub fn parse_line(
+        &self,
+        line: &[u8],
+        now_ns: i64,
+        out: &mut Vec<u8>,
+    ) -> Result<(), GraphiteError> {
         let _ = (line, now_ns, out);
         Err(GraphiteError("not implemented".into()))
     }

@@ -16,7 +16,7 @@ use mio::net::TcpStream;
 use super::{Completion, EventLoop, Shared};
 use crate::config::Config;
 use crate::http::framing::{FramingError, FramingLimits, Method, Progress, Request, RequestReader};
-use crate::http::handlers::{route, Action};
+use crate::http::handlers::{route, route_opentsdb, Action};
 use crate::http::response::{serialize, Response, ResponseContext};
 use crate::http::write::WriteContext;
 use crate::ingest::{Batch, WriteTicket};
@@ -56,8 +56,48 @@ enum State {
     },
 }
 
+/// What a connection speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Protocol {
+    /// the HTTP API
+    Http,
+    /// newline-separated lines of an input (Graphite, OpenTSDB telnet)
+    Lines {
+        /// the loop's input
+        input: usize,
+    },
+    /// an OpenTSDB connection whose first bytes have not told yet whether it is HTTP
+    OpenTsdbUndecided {
+        /// the loop's input
+        input: usize,
+    },
+    /// OpenTSDB's HTTP API (`/api/put`)
+    OpenTsdbHttp {
+        /// the loop's input
+        input: usize,
+    },
+}
+
+/// Longest line an input stream may send; a longer one is dropped and counted.
+const INPUT_LINE_MAX_BYTES: usize = READ_BUFFER_MAX_BYTES;
+/// Bytes an OpenTSDB connection must send before we decide telnet or HTTP (unless a line
+/// ends sooner).
+const SNIFF_BYTES: usize = 8;
+/// HTTP methods that mark an OpenTSDB connection as HTTP.
+const HTTP_METHOD_PREFIXES: [&[u8]; 6] = [
+    b"POST ",
+    b"GET ",
+    b"PUT ",
+    b"HEAD ",
+    b"DELETE ",
+    b"OPTIONS ",
+];
+
 pub(super) struct Connection {
     stream: TcpStream,
+    protocol: Protocol,
+    /// an input stream dropping the rest of an over-long line
+    skipping_long_line: bool,
     reader: RequestReader,
     read_buffer: Vec<u8>,
     read_start: usize,
@@ -77,9 +117,11 @@ enum ReadOutcome {
 }
 
 impl Connection {
-    pub(super) fn new(stream: TcpStream, config: &Config) -> Connection {
+    pub(super) fn new(stream: TcpStream, config: &Config, protocol: Protocol) -> Connection {
         Connection {
             stream,
+            protocol,
+            skipping_long_line: false,
             reader: RequestReader::new(framing_limits(config)),
             read_buffer: vec![0; NET_READ_CHUNK_BYTES],
             read_start: 0,
@@ -95,6 +137,24 @@ impl Connection {
 
     pub(super) fn stream_mut(&mut self) -> &mut TcpStream {
         &mut self.stream
+    }
+
+    /// The loop input this connection feeds, if any.
+    pub(super) fn input(&self) -> Option<usize> {
+        match self.protocol {
+            Protocol::Http => None,
+            Protocol::Lines { input }
+            | Protocol::OpenTsdbUndecided { input }
+            | Protocol::OpenTsdbHttp { input } => Some(input),
+        }
+    }
+
+    /// A line stream of an input: it has no request in flight, so shutdown may close it.
+    pub(super) fn is_input_stream(&self) -> bool {
+        matches!(
+            self.protocol,
+            Protocol::Lines { .. } | Protocol::OpenTsdbUndecided { .. }
+        )
     }
 
     pub(super) fn is_waiting_for_queue(&self) -> bool {
@@ -129,6 +189,136 @@ impl Connection {
 
     /// Reads, handles and writes as far as possible; false when the connection is done.
     pub(super) fn drive(&mut self, slot: usize, event_loop: &mut EventLoop) -> bool {
+        match self.protocol {
+            Protocol::Http | Protocol::OpenTsdbHttp { .. } => self.drive_http(slot, event_loop),
+            Protocol::Lines { input } => self.drive_lines(input, event_loop),
+            Protocol::OpenTsdbUndecided { input } => {
+                if self.read_start == self.read_end {
+                    match self.read_more() {
+                        Some(true) => {}
+                        Some(false) => return !self.peer_closed,
+                        None => return false,
+                    }
+                }
+                let buffered = &self.read_buffer[self.read_start..self.read_end];
+                let undecided = buffered.len() < SNIFF_BYTES
+                    && memchr::memchr(b'\n', buffered).is_none()
+                    && !self.peer_closed;
+                if undecided {
+                    return true; // wait for more bytes
+                }
+                let is_http = HTTP_METHOD_PREFIXES
+                    .iter()
+                    .any(|method| buffered.starts_with(method));
+                self.protocol = if is_http {
+                    Protocol::OpenTsdbHttp { input }
+                } else {
+                    Protocol::Lines { input }
+                };
+                self.drive(slot, event_loop)
+            }
+        }
+    }
+
+    /// Reads lines of an input stream, decodes them into the loop's input batch, writes any
+    /// answers (OpenTSDB `version`); stops reading while the input is backlogged.
+    fn drive_lines(&mut self, position: usize, event_loop: &mut EventLoop) -> bool {
+        let now_ns = crate::time::now_ns();
+        loop {
+            if !self.flush() {
+                return false;
+            }
+            let backlogged = event_loop
+                .inputs
+                .get(position)
+                .is_none_or(|i| i.batch.is_backlogged(&i.service));
+            if backlogged {
+                return true; // resumed by the loop once the WAL queues drain
+            }
+            let mut got_data = false;
+            if self.read_end - self.read_start < READ_BUFFER_MAX_BYTES {
+                match self.read_more() {
+                    Some(true) => got_data = true,
+                    Some(false) => {}
+                    None => return false,
+                }
+            }
+            self.decode_lines(position, now_ns, event_loop);
+            if !got_data {
+                break;
+            }
+        }
+        if !self.flush() {
+            return false;
+        }
+        !self.peer_closed || self.output_offset < self.output.len()
+    }
+
+    /// Decodes every complete line in the read buffer (and, once the peer closed, the last
+    /// unterminated one).
+    fn decode_lines(&mut self, position: usize, now_ns: i64, event_loop: &mut EventLoop) {
+        let Some(input) = event_loop.inputs.get_mut(position) else {
+            return;
+        };
+        let service = Arc::clone(&input.service);
+        event_loop.input_lines.clear();
+        let mut lines = 0u64;
+        let mut failures = 0u64;
+        loop {
+            let buffered = &self.read_buffer[self.read_start..self.read_end];
+            let line_end = memchr::memchr(b'\n', buffered);
+            let (line, consumed) = match line_end {
+                Some(end) => (&buffered[..end], end + 1),
+                None if self.peer_closed && !buffered.is_empty() => (buffered, buffered.len()),
+                None => {
+                    if buffered.len() >= INPUT_LINE_MAX_BYTES {
+                        // No newline in a full buffer: drop this line up to its end.
+                        failures += 1;
+                        self.skipping_long_line = true;
+                        self.read_start = self.read_end;
+                    }
+                    break;
+                }
+            };
+            if self.skipping_long_line {
+                self.skipping_long_line = false;
+            } else {
+                lines += 1;
+                let (answer, failed) =
+                    service.decode_stream_line(line, now_ns, &mut event_loop.input_lines);
+                failures += failed;
+                if let Some(answer) = answer {
+                    self.output.extend_from_slice(answer.as_bytes());
+                }
+            }
+            self.read_start += consumed;
+        }
+        self.compact_read_buffer();
+        service.stats.received.fetch_add(lines, Ordering::Relaxed);
+        service.stats.failed.fetch_add(failures, Ordering::Relaxed);
+        if event_loop.input_lines.is_empty() {
+            return;
+        }
+        let shared = Arc::clone(&event_loop.shared);
+        let meta = shared.meta.snapshot();
+        let context = WriteContext {
+            meta: &meta,
+            ingest: &shared.ingest,
+            registry: &shared.ingest.field_types,
+            max_body_bytes: shared.config.http.max_inflated_body_size,
+            now_ns,
+        };
+        if let Some(input) = event_loop.inputs.get_mut(position) {
+            input.batch.add_lines(
+                &service,
+                &event_loop.input_lines,
+                &context,
+                &mut event_loop.scratch,
+            );
+        }
+    }
+
+    fn drive_http(&mut self, slot: usize, event_loop: &mut EventLoop) -> bool {
         loop {
             if !self.flush() {
                 return false;
@@ -325,12 +515,23 @@ impl Connection {
             now_ns,
         };
         let debug_vars = || crate::server::debug_vars(&shared);
-        let action = route(
-            &request,
-            &write_context,
-            &mut event_loop.scratch,
-            &debug_vars,
-        );
+        let action = match self.protocol {
+            Protocol::OpenTsdbHttp { input } => match event_loop.inputs.get(input) {
+                Some(input) => route_opentsdb(
+                    &request,
+                    &input.service,
+                    &write_context,
+                    &mut event_loop.scratch,
+                ),
+                None => Action::RespondBare(Response::plain_text(404, "404 page not found")),
+            },
+            _ => route(
+                &request,
+                &write_context,
+                &mut event_loop.scratch,
+                &debug_vars,
+            ),
+        };
         if shared.config.http.log_enabled {
             crate::log_info!("http", "request"; method = format!("{:?}", request.head.method), target = request.head.target, id = answer.request_id);
         }

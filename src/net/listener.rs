@@ -1,8 +1,9 @@
-//! SO_REUSEPORT listeners: every event loop binds its own socket on the same port, and the
-//! kernel spreads incoming connections across them, so no loop hands connections to another.
+//! SO_REUSEPORT sockets: every event loop binds its own socket on the same port (HTTP
+//! listener, input listeners, input UDP sockets), and the kernel spreads connections and
+//! datagrams across them, so no loop hands work to another.
 
 use std::io;
-use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs, UdpSocket};
 use std::os::fd::FromRawFd;
 
 /// Backlog of each listening socket.
@@ -31,35 +32,75 @@ fn check(result: libc::c_int) -> io::Result<libc::c_int> {
     }
 }
 
-/// A non-blocking listening socket with SO_REUSEADDR and SO_REUSEPORT set before `bind`.
+/// A non-blocking listening TCP socket with SO_REUSEADDR and SO_REUSEPORT set before `bind`.
 pub fn bind_reuseport(address: SocketAddr) -> io::Result<TcpListener> {
+    let fd = reuseport_socket(address, libc::SOCK_STREAM, 0)?;
+    // SAFETY: `fd` is a socket we own; from here the TcpListener closes it on every path.
+    let listener = unsafe { TcpListener::from_raw_fd(fd) };
+    // SAFETY: plain listen(2) on our socket.
+    check(unsafe { libc::listen(fd, LISTEN_BACKLOG) })?;
+    Ok(listener)
+}
+
+/// A non-blocking UDP socket with SO_REUSEPORT (and SO_RCVBUF when `receive_buffer_bytes`
+/// is not 0), bound to `address`.
+pub fn bind_udp_reuseport(
+    address: SocketAddr,
+    receive_buffer_bytes: usize,
+) -> io::Result<UdpSocket> {
+    let fd = reuseport_socket(address, libc::SOCK_DGRAM, receive_buffer_bytes)?;
+    // SAFETY: `fd` is a socket we own; from here the UdpSocket closes it on every path.
+    Ok(unsafe { UdpSocket::from_raw_fd(fd) })
+}
+
+/// A bound, non-blocking socket of `kind`; the caller owns the returned descriptor.
+fn reuseport_socket(
+    address: SocketAddr,
+    kind: libc::c_int,
+    receive_buffer_bytes: usize,
+) -> io::Result<libc::c_int> {
     let domain = if address.is_ipv4() {
         libc::AF_INET
     } else {
         libc::AF_INET6
     };
     // SAFETY: plain socket(2) call; the result is checked before use.
-    let fd = check(unsafe {
-        libc::socket(
-            domain,
-            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-            0,
+    let fd =
+        check(unsafe { libc::socket(domain, kind | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) })?;
+    match configure_and_bind(fd, address, receive_buffer_bytes) {
+        Ok(()) => Ok(fd),
+        Err(error) => {
+            // SAFETY: closing the descriptor we created and nobody else holds.
+            unsafe { libc::close(fd) };
+            Err(error)
+        }
+    }
+}
+
+fn set_int_option(fd: libc::c_int, option: libc::c_int, value: libc::c_int) -> io::Result<()> {
+    // SAFETY: the option value points to a live c_int of the stated size.
+    check(unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            option,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         )
     })?;
-    // SAFETY: `fd` is a socket we own; from here the TcpListener closes it on every path.
-    let listener = unsafe { TcpListener::from_raw_fd(fd) };
-    let one: libc::c_int = 1;
-    for option in [libc::SO_REUSEADDR, libc::SO_REUSEPORT] {
-        // SAFETY: the option value points to a live c_int of the stated size.
-        check(unsafe {
-            libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                option,
-                (&one as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        })?;
+    Ok(())
+}
+
+fn configure_and_bind(
+    fd: libc::c_int,
+    address: SocketAddr,
+    receive_buffer_bytes: usize,
+) -> io::Result<()> {
+    set_int_option(fd, libc::SO_REUSEADDR, 1)?;
+    set_int_option(fd, libc::SO_REUSEPORT, 1)?;
+    if receive_buffer_bytes > 0 {
+        let size = libc::c_int::try_from(receive_buffer_bytes).unwrap_or(libc::c_int::MAX);
+        set_int_option(fd, libc::SO_RCVBUF, size)?;
     }
     match address {
         SocketAddr::V4(v4) => {
@@ -100,9 +141,7 @@ pub fn bind_reuseport(address: SocketAddr) -> io::Result<TcpListener> {
             })?;
         }
     }
-    // SAFETY: plain listen(2) on our socket.
-    check(unsafe { libc::listen(fd, LISTEN_BACKLOG) })?;
-    Ok(listener)
+    Ok(())
 }
 
 /// One listener per loop on the same port; a port of 0 is resolved by the first bind.
@@ -114,4 +153,19 @@ pub fn bind_all(address: SocketAddr, count: usize) -> io::Result<Vec<TcpListener
         listeners.push(bind_reuseport(actual)?);
     }
     Ok(listeners)
+}
+
+/// One UDP socket per loop on the same port; a port of 0 is resolved by the first bind.
+pub fn bind_all_udp(
+    address: SocketAddr,
+    count: usize,
+    receive_buffer_bytes: usize,
+) -> io::Result<Vec<UdpSocket>> {
+    let first = bind_udp_reuseport(address, receive_buffer_bytes)?;
+    let actual = first.local_addr()?;
+    let mut sockets = vec![first];
+    for _ in 1..count {
+        sockets.push(bind_udp_reuseport(actual, receive_buffer_bytes)?);
+    }
+    Ok(sockets)
 }

@@ -25,15 +25,24 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::config::Config;
+use crate::config::InputKind;
 use crate::http::response::Response;
+use crate::http::write::WriteContext;
 use crate::ingest::{AckSink, Ingest};
+use crate::inputs::{InputBatch, InputService};
 use crate::meta::MetaStore;
 use crate::query::{QueryPool, QuerySink};
-use connection::Connection;
+use connection::{Connection, Protocol};
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
-const FIRST_CONNECTION: usize = 2;
+/// Tokens `FIRST_INPUT .. FIRST_INPUT + MAX_INPUTS` are the inputs' sockets.
+const FIRST_INPUT: usize = 2;
+/// Most input instances (`[[udp]]`, `[[graphite]]`, ...) a server runs.
+pub const MAX_INPUTS: usize = 64;
+const FIRST_CONNECTION: usize = FIRST_INPUT + MAX_INPUTS;
+/// Largest UDP datagram.
+const DATAGRAM_MAX_BYTES: usize = 64 * 1024;
 /// Poll timeout while nothing is waiting: the housekeeping period.
 const HOUSEKEEPING_INTERVAL: Duration = Duration::from_millis(250);
 /// Poll timeout while a write waits for ingest queue space.
@@ -57,6 +66,24 @@ pub struct Shared {
     pub open_connections: AtomicUsize,
     /// counters for /debug/vars
     pub stats: HttpStats,
+    /// the enabled inputs, in config order (each loop has one socket per input)
+    pub inputs: Vec<Arc<InputService>>,
+}
+
+/// One input's socket, before it joins a loop.
+pub enum InputSocket {
+    /// UDP: every loop reads datagrams
+    Udp(std::net::UdpSocket),
+    /// TCP: every loop accepts connections
+    Tcp(std::net::TcpListener),
+}
+
+/// One input as one loop sees it.
+struct LoopInput {
+    service: Arc<InputService>,
+    udp: Option<mio::net::UdpSocket>,
+    listener: Option<TcpListener>,
+    batch: InputBatch,
 }
 
 /// HTTP counters.
@@ -154,12 +181,19 @@ pub struct EventLoop {
     free_slots: Vec<usize>,
     next_sequence: u64,
     scratch: crate::http::write::WriteScratch,
+    inputs: Vec<LoopInput>,
+    /// receive buffer for one datagram
+    datagram: Vec<u8>,
+    /// line protocol decoded from an input, before planning
+    input_lines: Vec<u8>,
 }
 
-/// Builds one loop per listener.
+/// Builds one loop per listener; `input_sockets[loop]` holds that loop's socket of every
+/// input, in the order of `shared.inputs`.
 pub fn build_loops(
     shared: &Arc<Shared>,
     listeners: Vec<std::net::TcpListener>,
+    mut input_sockets: Vec<Vec<InputSocket>>,
 ) -> io::Result<Vec<EventLoop>> {
     let queue_capacity =
         shared.config.data.ingest_queue_depth * listeners.len() * shared.ingest.partition_count();
@@ -174,6 +208,36 @@ pub fn build_loops(
             queue: ArrayQueue::new(mailbox_capacity(&shared.config, queue_capacity)),
             waker,
         });
+        let sockets = if index < input_sockets.len() {
+            std::mem::take(&mut input_sockets[index])
+        } else {
+            Vec::new()
+        };
+        let mut inputs = Vec::new();
+        for (position, (socket, service)) in sockets.into_iter().zip(&shared.inputs).enumerate() {
+            let token = Token(FIRST_INPUT + position);
+            let mut input = LoopInput {
+                service: Arc::clone(service),
+                udp: None,
+                listener: None,
+                batch: InputBatch::new(shared.ingest.partition_count()),
+            };
+            match socket {
+                InputSocket::Udp(socket) => {
+                    let mut socket = mio::net::UdpSocket::from_std(socket);
+                    poll.registry()
+                        .register(&mut socket, token, Interest::READABLE)?;
+                    input.udp = Some(socket);
+                }
+                InputSocket::Tcp(listener) => {
+                    let mut listener = TcpListener::from_std(listener);
+                    poll.registry()
+                        .register(&mut listener, token, Interest::READABLE)?;
+                    input.listener = Some(listener);
+                }
+            }
+            inputs.push(input);
+        }
         loops.push(EventLoop {
             index,
             poll,
@@ -184,6 +248,9 @@ pub fn build_loops(
             free_slots: Vec::new(),
             next_sequence: 1,
             scratch: crate::http::write::WriteScratch::default(),
+            inputs,
+            datagram: vec![0; DATAGRAM_MAX_BYTES],
+            input_lines: Vec::new(),
         });
     }
     Ok(loops)
@@ -200,7 +267,7 @@ impl EventLoop {
         let mut events = Events::with_capacity(EVENTS_PER_POLL);
         let mut last_housekeeping = Instant::now();
         loop {
-            let timeout = if self.any_waiting_for_queue() {
+            let timeout = if self.any_waiting_for_queue() || self.inputs_waiting() {
                 QUEUE_RETRY_INTERVAL
             } else {
                 HOUSEKEEPING_INTERVAL
@@ -213,13 +280,17 @@ impl EventLoop {
             }
             for event in events.iter() {
                 match event.token() {
-                    LISTENER => self.accept(),
+                    LISTENER => self.accept(None),
                     WAKER => {}
+                    Token(token) if token < FIRST_CONNECTION => {
+                        self.input_ready(token - FIRST_INPUT)
+                    }
                     Token(token) => self.drive(token - FIRST_CONNECTION),
                 }
             }
             self.drain_mailbox();
             self.retry_queued_writes();
+            self.tick_inputs();
             if last_housekeeping.elapsed() >= HOUSEKEEPING_INTERVAL {
                 last_housekeeping = Instant::now();
                 self.expire_connections();
@@ -243,22 +314,40 @@ impl EventLoop {
         if let Some(mut listener) = self.listener.take() {
             let _ = self.poll.registry().deregister(&mut listener);
         }
+        for input in &mut self.inputs {
+            if let Some(mut listener) = input.listener.take() {
+                let _ = self.poll.registry().deregister(&mut listener);
+            }
+            if let Some(mut socket) = input.udp.take() {
+                let _ = self.poll.registry().deregister(&mut socket);
+            }
+            input.batch.flush(&input.service, &self.shared.ingest);
+        }
         for slot in 0..self.connections.len() {
             let idle = self.connections[slot]
                 .as_ref()
-                .is_some_and(Connection::is_idle);
+                .is_some_and(|c| c.is_idle() || c.is_input_stream());
             if idle {
                 self.close(slot);
             } else if let Some(connection) = self.connections[slot].as_mut() {
                 connection.close_after_current_request();
             }
         }
-        self.connections.iter().all(Option::is_none)
+        self.connections.iter().all(Option::is_none) && !self.inputs_waiting()
     }
 
-    fn accept(&mut self) {
+    fn inputs_waiting(&self) -> bool {
+        self.inputs.iter().any(|input| input.batch.has_waiting())
+    }
+
+    /// Accepts on the HTTP listener (`None`) or an input's listener.
+    fn accept(&mut self, input: Option<usize>) {
         loop {
-            let Some(listener) = self.listener.as_ref() else {
+            let listener = match input {
+                None => self.listener.as_ref(),
+                Some(position) => self.inputs.get(position).and_then(|i| i.listener.as_ref()),
+            };
+            let Some(listener) = listener else {
                 return;
             };
             match listener.accept() {
@@ -275,7 +364,18 @@ impl EventLoop {
                         continue;
                     }
                     let _ = stream.set_nodelay(true);
-                    self.add_connection(stream);
+                    let protocol = match input {
+                        None => Protocol::Http,
+                        Some(position) => {
+                            match self.inputs.get(position).map(|i| i.service.config.kind) {
+                                Some(InputKind::OpenTsdb) => {
+                                    Protocol::OpenTsdbUndecided { input: position }
+                                }
+                                _ => Protocol::Lines { input: position },
+                            }
+                        }
+                    };
+                    self.add_connection(stream, protocol);
                 }
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
@@ -288,7 +388,7 @@ impl EventLoop {
         }
     }
 
-    fn add_connection(&mut self, mut stream: mio::net::TcpStream) {
+    fn add_connection(&mut self, mut stream: mio::net::TcpStream, protocol: Protocol) {
         let slot = match self.free_slots.pop() {
             Some(slot) => slot,
             None => {
@@ -307,7 +407,7 @@ impl EventLoop {
             self.free_slots.push(slot);
             return;
         }
-        self.connections[slot] = Some(Connection::new(stream, &self.shared.config));
+        self.connections[slot] = Some(Connection::new(stream, &self.shared.config, protocol));
         self.drive(slot);
     }
 
@@ -363,6 +463,88 @@ impl EventLoop {
                 if connection.retry_queued(&self.shared) {
                     self.drive(slot);
                 }
+            }
+        }
+    }
+
+    /// An input socket is readable.
+    fn input_ready(&mut self, position: usize) {
+        let Some(input) = self.inputs.get(position) else {
+            return;
+        };
+        if input.listener.is_some() {
+            self.accept(Some(position));
+            return;
+        }
+        let now_ns = crate::time::now_ns();
+        let meta = self.shared.meta.snapshot();
+        let context = WriteContext {
+            meta: &meta,
+            ingest: &self.shared.ingest,
+            registry: &self.shared.ingest.field_types,
+            max_body_bytes: self.shared.config.http.max_inflated_body_size,
+            now_ns,
+        };
+        let Some(input) = self.inputs.get_mut(position) else {
+            return;
+        };
+        let Some(socket) = input.udp.as_ref() else {
+            return;
+        };
+        let stats = &input.service.stats;
+        loop {
+            let length = match socket.recv_from(&mut self.datagram) {
+                Ok((length, _)) => length,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => {
+                    crate::log_warn!("net", "input receive failed"; input = input.service.config.kind.section(), error = error);
+                    break;
+                }
+            };
+            stats.received.fetch_add(1, Ordering::Relaxed);
+            stats.bytes.fetch_add(length as u64, Ordering::Relaxed);
+            if input.batch.is_backlogged(&input.service) {
+                // The WAL queues are full: a datagram has nowhere to wait.
+                stats.dropped.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            self.input_lines.clear();
+            let datagram = self.datagram.get(..length).unwrap_or_default();
+            let failures = input
+                .service
+                .decode_datagram(datagram, now_ns, &mut self.input_lines);
+            stats.failed.fetch_add(failures, Ordering::Relaxed);
+            input.batch.add_lines(
+                &input.service,
+                &self.input_lines,
+                &context,
+                &mut self.scratch,
+            );
+        }
+    }
+
+    /// Queues input batches that are due and retries waiting ones; wakes input connections
+    /// that stopped reading while their input was backlogged.
+    fn tick_inputs(&mut self) {
+        let mut resumed = Vec::new();
+        for (position, input) in self.inputs.iter_mut().enumerate() {
+            let was_backlogged = input.batch.is_backlogged(&input.service);
+            input.batch.tick(&input.service, &self.shared.ingest);
+            if was_backlogged && !input.batch.is_backlogged(&input.service) {
+                resumed.push(position);
+            }
+        }
+        if resumed.is_empty() {
+            return;
+        }
+        for slot in 0..self.connections.len() {
+            let paused = self.connections[slot]
+                .as_ref()
+                .and_then(Connection::input)
+                .is_some_and(|i| resumed.contains(&i));
+            if paused {
+                self.drive(slot);
             }
         }
     }

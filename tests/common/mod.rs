@@ -161,6 +161,47 @@ impl Server {
         }
     }
 
+    /// The address an input listens on (from its "input listening" log line); `nth` counts
+    /// the instances of `kind` (udp, graphite, collectd, opentsdb) from 0.
+    pub fn input_address(&self, kind: &str, nth: usize) -> SocketAddr {
+        let needle = format!("input={kind} ");
+        assert!(
+            self.wait_for_log(&needle, STARTUP_DEADLINE).is_some(),
+            "no {kind} input; log:\n{}",
+            self.log_text()
+        );
+        let lines = self.log.lines.lock().expect("log lock");
+        let line = lines
+            .iter()
+            .filter(|l| l.contains("msg=\"input listening\"") && l.contains(&needle))
+            .nth(nth)
+            .expect("input line")
+            .clone();
+        let address = line
+            .split(" address=")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .expect("address");
+        address.parse().expect("input address")
+    }
+
+    /// Polls `sluice export` of `db` until `done` accepts it; panics after the deadline.
+    pub fn wait_for_export(&self, db: &str, done: impl Fn(&str) -> bool) -> String {
+        let until = Instant::now() + STARTUP_DEADLINE;
+        loop {
+            let export = self.export(Some(db));
+            if done(&export) {
+                return export;
+            }
+            assert!(
+                Instant::now() < until,
+                "export of {db} never matched; last export:\n{export}\nlog:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Everything the server logged so far.
     pub fn log_text(&self) -> String {
         self.log

@@ -8,8 +8,12 @@
 //! Unknown sections and keys are ignored with a warning naming them (never silently), so an
 //! influxdb.conf can be reused as it is; a known key with a bad value is an error.
 
+pub mod inputs;
+
 use std::path::PathBuf;
 use std::time::Duration;
+
+pub use inputs::{InputConfig, InputKind};
 
 use crate::limits;
 use crate::log::Level;
@@ -27,6 +31,8 @@ pub struct Config {
     pub coordinator: CoordinatorConfig,
     /// `[logging]`
     pub logging: LoggingConfig,
+    /// `[[udp]]`, `[[graphite]]`, `[[collectd]]`, `[[opentsdb]]` instances
+    pub inputs: Vec<InputConfig>,
 }
 
 /// `[meta]`: where databases and retention policies are kept.
@@ -45,6 +51,10 @@ pub struct DataConfig {
     pub wal_dir: PathBuf,
     /// how long a partition waits to gather more writes before one fsync; 0 = fsync at once
     pub wal_fsync_delay: Duration,
+    /// most records one group commit takes before it fsyncs
+    pub wal_group_max_records: usize,
+    /// fault injection for tests: every group commit takes this much longer (a slow disk)
+    pub debug_wal_commit_delay: Duration,
     /// WAL partitions (one writer thread each); 0 = one per core
     pub wal_partitions: usize,
     /// size at which a partition starts a new WAL segment file
@@ -104,6 +114,8 @@ impl Config {
                 dir: base.join("data"),
                 wal_dir: base.join("wal"),
                 wal_fsync_delay: Duration::ZERO,
+                wal_group_max_records: limits::WAL_GROUP_MAX_RECORDS_DEFAULT,
+                debug_wal_commit_delay: Duration::ZERO,
                 wal_partitions: 0,
                 wal_segment_max_bytes: limits::WAL_SEGMENT_MAX_BYTES_DEFAULT,
                 ingest_queue_depth: limits::INGEST_QUEUE_DEPTH_BATCHES_DEFAULT,
@@ -127,6 +139,7 @@ impl Config {
                 max_concurrent_queries: 0,
             },
             logging: LoggingConfig { level: Level::Info },
+            inputs: Vec::new(),
         }
     }
 
@@ -155,6 +168,7 @@ impl Config {
     /// Applies the keys of a TOML document.
     pub fn apply_toml(&mut self, text: &str) -> Result<(), String> {
         let table: toml::Table = text.parse().map_err(|e: toml::de::Error| e.to_string())?;
+        self.inputs = inputs::inputs_from_toml(&table)?;
         for (section, value) in &table {
             let Some(section_table) = value.as_table() else {
                 // Top-level keys (reporting-disabled, bind-address) and arrays of tables
@@ -194,7 +208,7 @@ impl Config {
                 (setting.apply)(self, value).map_err(|e| format!("{name}: {e}"))?;
             }
         }
-        Ok(())
+        inputs::apply_input_env(&mut self.inputs, env)
     }
 
     /// Sets one key from its text form.
@@ -213,11 +227,17 @@ impl Config {
         if self.http.max_connection_limit == 0 {
             return Err("[http] max-connection-limit must be > 0".into());
         }
+        if self.data.wal_group_max_records == 0 {
+            return Err("[data] wal-group-max-records must be > 0".into());
+        }
         if self.data.ingest_queue_depth == 0 {
             return Err("[data] ingest-queue-depth must be > 0".into());
         }
         if self.data.wal_segment_max_bytes < 1024 * 1024 {
             return Err("[data] wal-segment-max-bytes must be at least 1 MiB".into());
+        }
+        for input in &self.inputs {
+            input.validate()?;
         }
         Ok(())
     }
@@ -241,6 +261,11 @@ impl Config {
                 (setting.render)(self)
             ));
         }
+        out.push_str(
+            "\n# Inputs (several instances of each allowed; all off by default). Override with\n\
+             # SLUICE_<KIND>_<INDEX>_<KEY>, e.g. SLUICE_GRAPHITE_0_ENABLED=true.\n",
+        );
+        out.push_str(&inputs::render_inputs(&self.inputs));
         out
     }
 
@@ -469,6 +494,10 @@ settings! {
     ["data"] "wal-dir" => data.wal_dir, "directory of the write-ahead log";
     ["data"] "wal-fsync-delay" => data.wal_fsync_delay,
         "wait this long to gather more writes into one fsync (0s: fsync at once)";
+    ["data"] "wal-group-max-records" => data.wal_group_max_records,
+        "a group commit fsyncs once it holds this many records";
+    ["data"] "debug-wal-commit-delay" => data.debug_wal_commit_delay,
+        "fault injection for tests: every WAL group commit takes this much longer; keep 0s";
     ["data"] "wal-partitions" => data.wal_partitions,
         "WAL partitions, one writer thread each, for a new WAL directory (0: one per core)";
     ["data"] "wal-segment-max-bytes" => data.wal_segment_max_bytes,
