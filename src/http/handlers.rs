@@ -126,20 +126,24 @@ fn query(request: &Request, mut params: Vec<(String, String)>) -> Action {
     })
 }
 
-/// Routes a request that arrived on an OpenTSDB input's port: `POST /api/put` with a JSON
-/// body (one object or an array; gzip allowed) becomes a durable write into the input's
-/// database, answered 204 once it is fsynced.
+/// Routes a request that arrived on an OpenTSDB input's port, as InfluxDB's OpenTSDB service
+/// answers: `POST /api/put` with a JSON body (one object or an array; gzip allowed) becomes a
+/// durable write into the input's database, answered 204 once it is fsynced; body errors are
+/// plain-text 400s; `/api/metadata/put` is accepted and ignored.
 pub fn route_opentsdb(
     request: &Request,
     service: &InputService,
     write_context: &WriteContext<'_>,
     scratch: &mut WriteScratch,
 ) -> Action {
-    if request.head.path != "/api/put" {
-        return Action::RespondBare(Response::plain_text(404, "404 page not found"));
-    }
-    if request.head.method != Method::Post {
-        return method_not_allowed("POST");
+    use crate::inputs::opentsdb;
+    let route = opentsdb::route_http(request.head.method.as_str(), &request.head.path);
+    if let Some((status, text)) = route.fixed_answer() {
+        return Action::RespondBare(match status {
+            204 => Response::empty(204),
+            _ if text.is_empty() => Response::empty(status),
+            _ => Response::plain_text(status, text),
+        });
     }
     let mut inflated = Vec::new();
     let body: &[u8] = if request.head.content_encoding_gzip {
@@ -150,22 +154,23 @@ pub fn route_opentsdb(
         ) {
             Ok(()) => &inflated,
             Err(failure) => {
-                return Action::Respond(Response::json_error(
-                    failure.status(),
-                    &failure.influx_message(),
-                ))
+                let text = opentsdb::gzip_header_error_text(&failure.influx_message());
+                return Action::RespondBare(Response::plain_text(400, &text));
             }
         }
     } else {
         &request.body
     };
     let mut lines = Vec::new();
-    if let Err(error) = crate::inputs::opentsdb::parse_http_put(body, &mut lines) {
+    if let Err(error) = opentsdb::parse_http_put(body, &mut lines) {
         service
             .stats
             .failed
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        return Action::Respond(Response::json_error(400, &format!("{error:?}")));
+        return Action::RespondBare(Response::plain_text(
+            error.0.http_status(),
+            error.0.message(),
+        ));
     }
     let plan = crate::http::write::plan_lines(
         &lines,
@@ -186,9 +191,14 @@ pub fn route_opentsdb(
                 .stats
                 .points
                 .fetch_add(points, std::sync::atomic::Ordering::Relaxed);
+            let answer = if on_durable.status == 204 {
+                Response::empty(204)
+            } else {
+                on_durable
+            };
             Action::Write {
                 records,
-                on_durable,
+                on_durable: answer,
             }
         }
     }

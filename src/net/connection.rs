@@ -14,7 +14,7 @@ use std::time::Instant;
 use mio::net::TcpStream;
 
 use super::{Completion, EventLoop, Shared};
-use crate::config::Config;
+use crate::config::{Config, InputKind};
 use crate::http::framing::{FramingError, FramingLimits, Method, Progress, Request, RequestReader};
 use crate::http::handlers::{route, route_opentsdb, Action};
 use crate::http::response::{serialize, Response, ResponseContext};
@@ -80,18 +80,9 @@ pub(super) enum Protocol {
 
 /// Longest line an input stream may send; a longer one is dropped and counted.
 const INPUT_LINE_MAX_BYTES: usize = READ_BUFFER_MAX_BYTES;
-/// Bytes an OpenTSDB connection must send before we decide telnet or HTTP (unless a line
-/// ends sooner).
-const SNIFF_BYTES: usize = 8;
-/// HTTP methods that mark an OpenTSDB connection as HTTP.
-const HTTP_METHOD_PREFIXES: [&[u8]; 6] = [
-    b"POST ",
-    b"GET ",
-    b"PUT ",
-    b"HEAD ",
-    b"DELETE ",
-    b"OPTIONS ",
-];
+/// An OpenTSDB connection decides telnet or HTTP on its first line; a first line longer
+/// than this without a newline is telnet (no request line of ours is that long).
+const SNIFF_BYTES: usize = 8 * 1024;
 
 pub(super) struct Connection {
     stream: TcpStream,
@@ -193,23 +184,26 @@ impl Connection {
             Protocol::Http | Protocol::OpenTsdbHttp { .. } => self.drive_http(slot, event_loop),
             Protocol::Lines { input } => self.drive_lines(input, event_loop),
             Protocol::OpenTsdbUndecided { input } => {
-                if self.read_start == self.read_end {
+                // Read until the first line is complete (or long enough to be telnet).
+                let first_line_end = loop {
+                    let buffered = &self.read_buffer[self.read_start..self.read_end];
+                    if let Some(end) = memchr::memchr(b'\n', buffered) {
+                        break end;
+                    }
+                    if buffered.len() >= SNIFF_BYTES || self.peer_closed {
+                        break buffered.len();
+                    }
                     match self.read_more() {
                         Some(true) => {}
-                        Some(false) => return !self.peer_closed,
+                        Some(false) if self.peer_closed => {}
+                        Some(false) => return true, // wait for more bytes
                         None => return false,
                     }
-                }
-                let buffered = &self.read_buffer[self.read_start..self.read_end];
-                let undecided = buffered.len() < SNIFF_BYTES
-                    && memchr::memchr(b'\n', buffered).is_none()
-                    && !self.peer_closed;
-                if undecided {
-                    return true; // wait for more bytes
-                }
-                let is_http = HTTP_METHOD_PREFIXES
-                    .iter()
-                    .any(|method| buffered.starts_with(method));
+                };
+                let first_line =
+                    &self.read_buffer[self.read_start..self.read_start + first_line_end];
+                // Go's server decides by parsing a request line; so does `looks_like_http`.
+                let is_http = crate::inputs::opentsdb::looks_like_http(first_line);
                 self.protocol = if is_http {
                     Protocol::OpenTsdbHttp { input }
                 } else {
@@ -269,6 +263,14 @@ impl Connection {
             let line_end = memchr::memchr(b'\n', buffered);
             let (line, consumed) = match line_end {
                 Some(end) => (&buffered[..end], end + 1),
+                // InfluxDB's Graphite service drops an unterminated last line; telnet keeps it.
+                None if self.peer_closed
+                    && !buffered.is_empty()
+                    && service.config.kind == InputKind::Graphite =>
+                {
+                    self.read_start = self.read_end;
+                    break;
+                }
                 None if self.peer_closed && !buffered.is_empty() => (buffered, buffered.len()),
                 None => {
                     if buffered.len() >= INPUT_LINE_MAX_BYTES {
