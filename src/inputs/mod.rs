@@ -98,6 +98,9 @@ pub fn build_services(inputs: &[InputConfig]) -> Result<Vec<Arc<InputService>>, 
     Ok(services)
 }
 
+/// Where Debian's collectd-core installs types.db (influxdb.conf's default `typesdb`).
+const DEFAULT_TYPES_DB: &str = "/usr/share/collectd/types.db";
+
 fn collectd_decoder(input: &InputConfig) -> Result<collectd::CollectdDecoder, String> {
     let mut types = String::new();
     for path in &input.typesdb {
@@ -118,8 +121,14 @@ fn collectd_decoder(input: &InputConfig) -> Result<collectd::CollectdDecoder, St
                     types.push_str(&text);
                     types.push('\n');
                 }
+                // The default path is only there when collectd is installed: without it the
+                // bundled standard types.db serves. A path the user chose must be readable
+                // (InfluxDB refuses to start otherwise).
+                Err(_) if file == std::path::Path::new(DEFAULT_TYPES_DB) => {
+                    crate::log_info!("collectd", "default types.db not installed; using the bundled one"; path = file.display());
+                }
                 Err(error) => {
-                    crate::log_warn!("collectd", "types.db not readable; using the bundled one for its types"; path = file.display(), error = error)
+                    return Err(format!("[[collectd]] typesdb {}: {error}", file.display()))
                 }
             }
         }
