@@ -45,6 +45,10 @@ pub enum WritePlan {
     },
 }
 
+/// Smallest and largest initial capacity of a record being built.
+const RECORD_CAPACITY_MIN_BYTES: usize = 256;
+const RECORD_CAPACITY_MAX_BYTES: usize = 64 * 1024;
+
 /// Buffers an event loop reuses across write requests.
 #[derive(Default)]
 pub struct WriteScratch {
@@ -234,8 +238,11 @@ fn plan_points(
             continue;
         }
         let partition = context.ingest.partition_of(&scratch.series_key);
+        // A record is about as large as its share of the body: start there, capped.
+        let record_capacity =
+            (body.len() / partitions).clamp(RECORD_CAPACITY_MIN_BYTES, RECORD_CAPACITY_MAX_BYTES);
         let builder = builders[partition]
-            .get_or_insert_with(|| RecordBuilder::new(database_id, rp, 64 * 1024));
+            .get_or_insert_with(|| RecordBuilder::new(database_id, rp, record_capacity));
         // Fields are checked before the point is started, so a dropped point leaves no trace.
         match check_fields(&point, database_id, context.registry, scratch) {
             FieldCheck::Ok => {}

@@ -6,7 +6,9 @@
 //!
 //! Invariants of a parsed [`Options`] (checked by [`Options::validate`]): `series >= 1`,
 //! `fields >= 1`, `batch_lines >= 1`, `connections >= 1`, the interval is a whole, non-zero
-//! number of precision units, and more than one series needs at least one tag to tell them apart.
+//! number of precision units (of seconds for Graphite), more than one series needs at least one
+//! tag to tell them apart, and a UDP datagram limit lies in
+//! `[DATAGRAM_BYTES_MIN, DATAGRAM_BYTES_MAX]`.
 
 use crate::json::Json;
 use std::fmt;
@@ -14,10 +16,13 @@ use std::time::Duration;
 
 /// Help text printed by `--help`.
 pub const USAGE: &str = "\
-sluice-load: HTTP load generator for InfluxDB 1.x compatible servers
+sluice-load: load generator for InfluxDB 1.x compatible servers
 
 Write mode (default):
-  --url URL                 server base URL            [http://127.0.0.1:8086]
+  --protocol P              http|graphite-tcp|udp      [http]
+  --url URL                 server base URL (http; also --create-db) [http://127.0.0.1:8086]
+  --address HOST:PORT       graphite-tcp / udp target  [127.0.0.1:2003 / 127.0.0.1:8089]
+  --datagram-bytes N        udp: most bytes a datagram [1400, up to 65000]
   --db NAME                 database                   [bench]
   --rp NAME                 retention policy           [server default]
   --precision P             ns|u|ms|s|m|h              [ns]
@@ -27,6 +32,7 @@ Write mode (default):
   --connections N           concurrent connections     [4]
   --duration D              run time, e.g. 20s, 500ms  [20s]
   --rate N                  total lines/s, 0 = max     [0]
+                            (graphite-tcp: rows of --fields values per second)
   --timestamps MODE         explicit|server            [explicit]
   --interval D              step per series per round  [10s]
   --gzip                    gzip request bodies
@@ -40,11 +46,49 @@ Write mode (default):
   --allow-errors            exit 0 even if requests failed
   --quiet                   no progress lines on stderr
 
+Protocols:
+  http          POST line protocol to /write; counts lines the server accepted (204).
+  graphite-tcp  each connection streams `<measurement>.host<n>.f<k> <value> <unix s>` lines,
+                one per value, --batch-lines rows per write; counts lines written to the
+                socket (TCP back-pressure is the server's push-back).
+  udp           line protocol (same series and fields as http) in datagrams of at most
+                --datagram-bytes, one socket per connection; counts lines sent (UDP may drop).
+
 Query mode:
   --queries FILE            one InfluxQL query per line (empty and # lines skipped)
   --repeat N                run the query list N times in total (else until --duration)
   (uses --url --db --rp --connections --duration --json --timeout --allow-errors)
 ";
+
+/// How points travel to the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// Line protocol POSTed to `/write`.
+    Http,
+    /// Graphite plaintext over TCP.
+    GraphiteTcp,
+    /// Line protocol in UDP datagrams.
+    Udp,
+}
+
+impl Protocol {
+    /// The flag spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Http => "http",
+            Protocol::GraphiteTcp => "graphite-tcp",
+            Protocol::Udp => "udp",
+        }
+    }
+
+    /// Where graphite-tcp and udp send when `--address` is not given (InfluxDB's ports).
+    pub fn default_address(self) -> &'static str {
+        match self {
+            Protocol::Http | Protocol::GraphiteTcp => "127.0.0.1:2003",
+            Protocol::Udp => "127.0.0.1:8089",
+        }
+    }
+}
 
 /// Where timestamps come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,8 +156,14 @@ impl Precision {
 /// All settings of one run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Options {
+    /// Transport and format of the writes.
+    pub protocol: Protocol,
     /// Server base URL, `http://host:port` (no path).
     pub url: String,
+    /// graphite-tcp / udp target `host:port`; `None` means the protocol's default.
+    pub address: Option<String>,
+    /// udp: most bytes in one datagram.
+    pub datagram_bytes: usize,
     /// Target database.
     pub db: String,
     /// Retention policy, if given.
@@ -167,7 +217,10 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
+            protocol: Protocol::Http,
             url: "http://127.0.0.1:8086".to_string(),
+            address: None,
+            datagram_bytes: DATAGRAM_BYTES_DEFAULT,
             db: "bench".to_string(),
             rp: None,
             precision: Precision::Nanoseconds,
@@ -250,6 +303,13 @@ pub const CONNECTIONS_MAX: u32 = 1_024;
 /// Most tags per series.
 pub const TAGS_PER_SERIES_MAX: u32 = 64;
 
+/// Default UDP datagram size limit: fits a 1500-byte Ethernet MTU with headers to spare.
+pub const DATAGRAM_BYTES_DEFAULT: usize = 1400;
+/// Smallest datagram limit accepted.
+pub const DATAGRAM_BYTES_MIN: usize = 64;
+/// Largest datagram limit accepted (InfluxDB's UDP input reads at most 64 KiB).
+pub const DATAGRAM_BYTES_MAX: usize = 65_000;
+
 /// Flags that take no value.
 const BOOLEAN_FLAGS: &[&str] = &["gzip", "create-db", "allow-errors", "quiet", "help"];
 
@@ -308,7 +368,20 @@ fn set_boolean(options: &mut Options, name: &str) {
 fn set_valued(options: &mut Options, name: &str, value: String) -> Result<(), ArgsError> {
     let flag = format!("--{name}");
     match name {
+        "protocol" => {
+            options.protocol = match value.as_str() {
+                "http" => Protocol::Http,
+                "graphite-tcp" => Protocol::GraphiteTcp,
+                "udp" => Protocol::Udp,
+                _ => return Err(bad(&flag, value, "http, graphite-tcp or udp")),
+            }
+        }
         "url" => options.url = value.trim_end_matches('/').to_string(),
+        "address" => options.address = Some(value),
+        "datagram-bytes" => {
+            options.datagram_bytes = usize::try_from(parse_u64(&flag, &value)?)
+                .map_err(|_| bad(&flag, value, "an integer"))?
+        }
         "db" => options.db = value,
         "rp" => options.rp = Some(value),
         "precision" => options.precision = parse_precision(&flag, &value)?,
@@ -380,6 +453,9 @@ fn parse_precision(flag: &str, value: &str) -> Result<Precision, ArgsError> {
     })
 }
 
+/// Nanoseconds in a second (Graphite timestamps are whole seconds).
+const NANOS_PER_SECOND: u128 = 1_000_000_000;
+
 /// Parses `20s`, `500ms`, `1.5m`, `2h`, `10us`, `100ns`; a bare number means seconds.
 pub fn parse_duration(flag: &str, value: &str) -> Result<Duration, ArgsError> {
     const EXPECTED: &str = "a duration such as 20s, 500ms, 2m";
@@ -447,7 +523,39 @@ impl Options {
         if self.repeat == Some(0) {
             return invalid("--repeat must be at least 1");
         }
+        self.validate_protocol()
+    }
+
+    /// Checks the flags of the graphite-tcp and udp protocols.
+    fn validate_protocol(&self) -> Result<(), ArgsError> {
+        let invalid = |why: &str| Err(ArgsError::Invalid(why.to_string()));
+        if !(DATAGRAM_BYTES_MIN..=DATAGRAM_BYTES_MAX).contains(&self.datagram_bytes) {
+            return Err(ArgsError::Invalid(format!(
+                "--datagram-bytes must lie in {DATAGRAM_BYTES_MIN}..={DATAGRAM_BYTES_MAX}"
+            )));
+        }
+        if let Some(address) = &self.address {
+            if address.rsplit_once(':').is_none() {
+                return invalid("--address must be HOST:PORT");
+            }
+        }
+        if self.protocol == Protocol::GraphiteTcp && self.timestamps == TimestampMode::Explicit {
+            let interval_ns = self.interval.as_nanos();
+            if interval_ns == 0 || interval_ns % NANOS_PER_SECOND != 0 {
+                return invalid("graphite-tcp: --interval must be a whole number of seconds");
+            }
+        }
+        if self.protocol != Protocol::Http && self.queries_path.is_some() {
+            return invalid("--queries runs over http only");
+        }
         Ok(())
+    }
+
+    /// The graphite-tcp / udp target: `--address` or the protocol's default.
+    pub fn target_address(&self) -> &str {
+        self.address
+            .as_deref()
+            .unwrap_or_else(|| self.protocol.default_address())
     }
 }
 
@@ -456,7 +564,10 @@ impl Options {
     pub fn to_json(&self) -> Json {
         let optional = |value: &Option<String>| value.clone().map_or(Json::Null, Json::Str);
         Json::object([
+            ("protocol", Json::str(self.protocol.as_str())),
             ("url", Json::str(self.url.clone())),
+            ("address", Json::str(self.target_address())),
+            ("datagram_bytes", Json::UInt(self.datagram_bytes as u64)),
             ("db", Json::str(self.db.clone())),
             ("rp", optional(&self.rp)),
             ("precision", Json::str(self.precision.as_str())),
@@ -581,6 +692,34 @@ mod tests {
         assert_eq!(options.float_values, FloatValues::Constant);
         assert_eq!(options.seed, 42);
         assert_eq!(options.timeout, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn protocol_flags() {
+        let options = parse(&["--protocol", "udp", "--datagram-bytes", "65000"]).unwrap();
+        assert_eq!(options.protocol, Protocol::Udp);
+        assert_eq!(options.datagram_bytes, 65_000);
+        assert_eq!(options.target_address(), "127.0.0.1:8089");
+        let options = parse(&["--protocol=graphite-tcp", "--address", "127.0.0.1:1"]).unwrap();
+        assert_eq!(options.protocol, Protocol::GraphiteTcp);
+        assert_eq!(options.target_address(), "127.0.0.1:1");
+        assert_eq!(parse(&[]).unwrap().datagram_bytes, 1400);
+        for bad_args in [
+            &["--datagram-bytes", "65001"][..],
+            &["--datagram-bytes", "10"],
+            &["--address", "nohost"],
+            &["--protocol", "graphite-tcp", "--interval", "1500ms"],
+            &["--protocol", "udp", "--queries", "q.txt"],
+        ] {
+            assert!(
+                matches!(parse(bad_args), Err(ArgsError::Invalid(_))),
+                "{bad_args:?}"
+            );
+        }
+        assert!(matches!(
+            parse(&["--protocol", "smtp"]),
+            Err(ArgsError::BadValue { .. })
+        ));
     }
 
     #[test]
