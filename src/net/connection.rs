@@ -170,6 +170,11 @@ impl Connection {
     }
 
     pub(super) fn expired(&self, now: Instant, config: &Config) -> bool {
+        if matches!(self.protocol, Protocol::Lines { .. }) {
+            // Metric streams (Graphite, OpenTSDB telnet) stay open between sends, as InfluxDB
+            // keeps them; they hold one bounded buffer and count against the connection limit.
+            return false;
+        }
         let idle_for = now.saturating_duration_since(self.last_activity);
         match self.state {
             State::Ready if self.is_idle() => idle_for >= config.http.idle_timeout,

@@ -1,7 +1,7 @@
-//! Line-protocol batch generation.
+//! Line-protocol and Graphite batch generation.
 //!
 //! Owns: the series space, the field values, the timestamp schedule and the rendering of one
-//! request body per batch index.
+//! request body (or Graphite write) per batch index.
 //!
 //! The schedule: line `g = batch_index * batch_lines + i` of the whole run belongs to series
 //! `g % series` and to round `g / series`; with explicit timestamps its timestamp is
@@ -15,8 +15,13 @@
 //! batch is built by copying slices plus one integer-to-text per round change. The values of a
 //! random walk therefore jump back to their start every `rounds` rounds; that is a property of
 //! the workload, identical for every server it is pointed at.
+//!
+//! Graphite (`render_graphite`) follows the same schedule row by row, but writes one plaintext
+//! line per field: `<measurement>.host<s>.f<k> <value> <unix seconds>`, with the round's
+//! timestamp in whole seconds (`BASE_TIME_NS / 1e9 + round * interval_s`). Since the metric path
+//! names series and field, no two Graphite lines of a run share path and timestamp either.
 
-use crate::args::{FloatValues, Options, TimestampMode};
+use crate::args::{FloatValues, Options, Protocol, TimestampMode};
 
 /// First explicit timestamp of a run: 2020-09-13T12:26:40Z, in nanoseconds.
 pub const BASE_TIME_NS: u64 = 1_600_000_000_000_000_000;
@@ -32,6 +37,8 @@ pub const EXTRA_TAG_VALUE_COUNT: u64 = 64;
 const RANDOM_WALK_STEP_MAX: f64 = 1.0;
 /// Random values and random-walk starting points lie in `[0, VALUE_SPAN)`.
 const VALUE_SPAN: f64 = 100.0;
+/// Nanoseconds in a second (Graphite timestamps are whole seconds).
+const NANOS_PER_SECOND: u64 = 1_000_000_000;
 
 /// A small, fast, seedable generator (SplitMix64); quality is ample for test data.
 #[derive(Clone, Debug)]
@@ -73,6 +80,11 @@ pub struct BatchGenerator {
     /// Field text of series `s` in round `r` is entry `s * rounds + r`.
     field_texts: Vec<u8>,
     field_text_ends: Vec<usize>,
+    /// Graphite only: `<measurement>.host<s>.` of every series, back to back.
+    graphite_prefixes: Vec<u8>,
+    graphite_prefix_ends: Vec<usize>,
+    /// Graphite explicit timestamps: (base, interval) in seconds.
+    graphite_schedule: Option<(u64, u64)>,
 }
 
 impl BatchGenerator {
@@ -122,6 +134,20 @@ impl BatchGenerator {
                 Some((BASE_TIME_NS / unit_ns, (interval_ns / unit_ns).max(1)))
             }
         };
+        let (graphite_prefixes, graphite_prefix_ends) = match options.protocol {
+            Protocol::GraphiteTcp => render_graphite_prefixes(options),
+            Protocol::Http | Protocol::Udp => (Vec::new(), Vec::new()),
+        };
+        let graphite_schedule = match options.timestamps {
+            TimestampMode::Server => None,
+            TimestampMode::Explicit => {
+                let interval_ns = u64::try_from(options.interval.as_nanos()).unwrap_or(u64::MAX);
+                Some((
+                    BASE_TIME_NS / NANOS_PER_SECOND,
+                    (interval_ns / NANOS_PER_SECOND).max(1),
+                ))
+            }
+        };
         BatchGenerator {
             series,
             batch_lines: options.batch_lines,
@@ -131,6 +157,9 @@ impl BatchGenerator {
             key_ends,
             field_texts,
             field_text_ends,
+            graphite_prefixes,
+            graphite_prefix_ends,
+            graphite_schedule,
         }
     }
 
@@ -184,6 +213,72 @@ impl BatchGenerator {
             }
         }
     }
+}
+
+impl BatchGenerator {
+    /// Replaces `out` with batch `batch_index` as Graphite plaintext: one line per value.
+    /// Needs a generator built for `--protocol graphite-tcp` (else `out` stays empty).
+    pub fn render_graphite(&self, batch_index: u64, out: &mut Vec<u8>) {
+        out.clear();
+        if self.graphite_prefix_ends.len() as u64 != self.series {
+            return;
+        }
+        let first_line = batch_index.saturating_mul(self.batch_lines);
+        let mut series_index = first_line % self.series;
+        let mut round = first_line / self.series;
+        let mut timestamp_text = TimestampText::default();
+        if let Some((base, interval)) = self.graphite_schedule {
+            timestamp_text.set(base.saturating_add(round.saturating_mul(interval)));
+        }
+        for _ in 0..self.batch_lines {
+            let series_slot = series_index as usize;
+            let prefix = Self::slice(
+                &self.graphite_prefixes,
+                &self.graphite_prefix_ends,
+                series_slot,
+            );
+            let field_slot = series_slot * self.rounds as usize + (round % self.rounds) as usize;
+            let fields = Self::slice(&self.field_texts, &self.field_text_ends, field_slot);
+            // Field text is `f0=v0,f1=v1,...`; names and values hold neither ',' nor '='.
+            for field in fields.split(|&byte| byte == b',') {
+                let split_at = field.iter().position(|&byte| byte == b'=');
+                let (name, value) = match split_at {
+                    Some(at) => (&field[..at], &field[at + 1..]),
+                    None => continue,
+                };
+                out.extend_from_slice(prefix);
+                out.extend_from_slice(name);
+                out.push(b' ');
+                out.extend_from_slice(value);
+                if self.graphite_schedule.is_some() {
+                    out.push(b' ');
+                    out.extend_from_slice(timestamp_text.as_bytes());
+                }
+                out.push(b'\n');
+            }
+            series_index += 1;
+            if series_index == self.series {
+                series_index = 0;
+                round += 1;
+                if let Some((base, interval)) = self.graphite_schedule {
+                    timestamp_text.set(base.saturating_add(round.saturating_mul(interval)));
+                }
+            }
+        }
+    }
+}
+
+/// Graphite metric path prefixes `<measurement>.host<s>.`, one per series.
+fn render_graphite_prefixes(options: &Options) -> (Vec<u8>, Vec<usize>) {
+    // A Graphite path ends at the first space; keep the measurement free of them.
+    let measurement = options.measurement.replace(' ', "_");
+    let mut prefixes = Vec::new();
+    let mut ends = Vec::with_capacity(options.series as usize);
+    for series_index in 0..options.series {
+        prefixes.extend_from_slice(format!("{measurement}.host{series_index}.").as_bytes());
+        ends.push(prefixes.len());
+    }
+    (prefixes, ends)
 }
 
 /// Decimal text of a timestamp, rendered without allocating.
@@ -424,6 +519,105 @@ mod tests {
             timestamps,
             [BASE_TIME_NS / 1_000_000, BASE_TIME_NS / 1_000_000 + 1000]
         );
+    }
+
+    #[test]
+    fn graphite_lines_are_unique_per_path_and_time_and_match_the_line_protocol_values() {
+        for (series, batch) in [(7u64, 3u64), (5, 12), (10, 10), (1, 4)] {
+            let (series_text, batch_text) = (series.to_string(), batch.to_string());
+            let args = [
+                "--series",
+                series_text.as_str(),
+                "--batch-lines",
+                batch_text.as_str(),
+                "--fields",
+                "3",
+                "--interval",
+                "10s",
+            ];
+            let http = BatchGenerator::new(&options(&args));
+            let mut graphite_args = args.to_vec();
+            graphite_args.extend(["--protocol", "graphite-tcp"]);
+            let graphite = BatchGenerator::new(&options(&graphite_args));
+            let (mut seen, mut body, mut lp_body) = (HashSet::new(), Vec::new(), Vec::new());
+            let mut per_path: HashMap<String, Vec<u64>> = HashMap::new();
+            for batch_index in 0..20 {
+                graphite.render_graphite(batch_index, &mut body);
+                http.render(batch_index, &mut lp_body);
+                let text = String::from_utf8(body.clone()).unwrap();
+                assert!(text.ends_with('\n'));
+                let graphite_lines: Vec<&str> = text.lines().collect();
+                assert_eq!(graphite_lines.len() as u64, batch * 3);
+                // The same values as the line-protocol body, in the same order.
+                let lp_values: Vec<String> = lines(&lp_body)
+                    .into_iter()
+                    .flat_map(|(_, fields, _)| {
+                        let pairs: Vec<String> = fields
+                            .split(',')
+                            .map(|f| f.split_once('=').unwrap().1.to_string())
+                            .collect();
+                        pairs
+                    })
+                    .collect();
+                for (line, lp_value) in graphite_lines.iter().zip(&lp_values) {
+                    let parts: Vec<&str> = line.split(' ').collect();
+                    assert_eq!(parts.len(), 3, "{line}");
+                    assert!(parts[0].starts_with("m.host"), "{line}");
+                    assert_eq!(parts[1], lp_value);
+                    let timestamp: u64 = parts[2].parse().unwrap();
+                    assert!(seen.insert((parts[0].to_string(), timestamp)), "dup {line}");
+                    per_path
+                        .entry(parts[0].to_string())
+                        .or_default()
+                        .push(timestamp);
+                }
+            }
+            assert_eq!(per_path.len() as u64, series.min(20 * batch) * 3);
+            for timestamps in per_path.values() {
+                assert_eq!(timestamps[0], BASE_TIME_NS / 1_000_000_000);
+                for pair in timestamps.windows(2) {
+                    assert_eq!(pair[1], pair[0] + 10, "each round advances by the interval");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn graphite_shape_and_server_timestamps() {
+        let opts = options(&[
+            "--protocol",
+            "graphite-tcp",
+            "--series",
+            "2",
+            "--fields",
+            "2",
+            "--batch-lines",
+            "3",
+            "--float-values",
+            "constant",
+            "--measurement",
+            "a b",
+        ]);
+        let mut body = Vec::new();
+        BatchGenerator::new(&opts).render_graphite(0, &mut body);
+        assert_eq!(
+            String::from_utf8(body).unwrap(),
+            "a_b.host0.f0 1 1600000000\na_b.host0.f1 1 1600000000\n\
+             a_b.host1.f0 1 1600000000\na_b.host1.f1 1 1600000000\n\
+             a_b.host0.f0 1 1600000010\na_b.host0.f1 1 1600000010\n"
+        );
+        let mut opts = opts;
+        opts.timestamps = TimestampMode::Server;
+        let mut body = Vec::new();
+        BatchGenerator::new(&opts).render_graphite(0, &mut body);
+        assert!(String::from_utf8(body)
+            .unwrap()
+            .starts_with("a_b.host0.f0 1\na_b.host0.f1 1\n"));
+        // A generator built for http renders no Graphite.
+        opts.protocol = Protocol::Http;
+        let mut body = b"stale".to_vec();
+        BatchGenerator::new(&opts).render_graphite(0, &mut body);
+        assert!(body.is_empty());
     }
 
     #[test]

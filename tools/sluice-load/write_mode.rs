@@ -220,7 +220,7 @@ impl WriteReport {
     }
 }
 
-/// `POST /query q=CREATE DATABASE "db"`; fails unless the server says 200 with no error.
+/// `POST /query q=CREATE DATABASE "db"` to `--url`; fails unless the server says 200 with no error.
 pub fn create_database(endpoint: &Endpoint, options: &Options) -> Result<(), String> {
     let mut connection = Connection::connect(endpoint, options.timeout)
         .map_err(|error| format!("connect to {}: {error}", endpoint.address))?;
@@ -373,17 +373,20 @@ fn report_progress_until_done<T>(
     }
 }
 
-/// When batches are due.
+/// When batches are due (shared with `stream_mode`).
 #[derive(Clone, Copy)]
-struct Schedule {
-    start: Instant,
-    deadline: Instant,
-    rate_lines_per_s: u64,
+pub struct Schedule {
+    /// When the run started.
+    pub start: Instant,
+    /// No batch is started at or after this.
+    pub deadline: Instant,
+    /// Total lines (rows) per second over all workers; 0 means as fast as possible.
+    pub rate_lines_per_s: u64,
 }
 
 impl Schedule {
     /// Waits until batch `index` is due; `false` if it would be due after the deadline.
-    fn wait_for(&self, index: u64, batch_lines: u64) -> bool {
+    pub fn wait_for(&self, index: u64, batch_lines: u64) -> bool {
         let due = if self.rate_lines_per_s == 0 {
             Instant::now()
         } else {
