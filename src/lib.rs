@@ -21,6 +21,7 @@ pub mod meta;
 pub mod net;
 pub mod query;
 pub mod server;
+pub mod storage;
 pub mod time;
 pub mod wal;
 

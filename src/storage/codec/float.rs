@@ -1,0 +1,260 @@
+//! The f64 column: raw, Gorilla XOR, decimal (integer mantissas and a power of ten), and the
+//! bit patterns through the integer codec; the smallest wins.
+
+use super::bits::{put_varint, BitReader, BitWriter, Input};
+use super::integer::{self, IntegerScratch};
+use super::CodecError;
+
+/// Tag: each value's bits as 8 little-endian bytes.
+pub const TAG_FLOAT_RAW: u8 = 0x20;
+/// Tag: Gorilla XOR bit stream.
+pub const TAG_FLOAT_GORILLA: u8 = 0x21;
+/// Tag: a decimal exponent byte, then the mantissas as an integer body.
+pub const TAG_FLOAT_DECIMAL: u8 = 0x22;
+/// Tag: the values' bit patterns (as i64) as an integer body.
+pub const TAG_FLOAT_BITS: u8 = 0x23;
+
+/// Largest decimal exponent `e` (values `m × 10^-e`).
+pub const DECIMAL_EXPONENT_MAX: u32 = 15;
+/// Powers of ten 10^0..=10^15, all exact in f64.
+const POWERS_OF_TEN: [f64; DECIMAL_EXPONENT_MAX as usize + 1] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+/// Largest mantissa magnitude: 2^53, every integer up to it is exact in f64.
+const MANTISSA_MAGNITUDE_MAX: f64 = 9_007_199_254_740_992.0;
+/// Bytes of a raw value.
+const RAW_VALUE_BYTES: usize = 8;
+/// Gorilla: bits of the leading-zero count.
+const GORILLA_LEADING_BITS: u32 = 5;
+/// Gorilla: largest leading-zero count the 5-bit field holds.
+const GORILLA_LEADING_MAX: u32 = 31;
+/// Gorilla: bits of the meaningful-length field (stored as length − 1, 1..=64).
+const GORILLA_LENGTH_BITS: u32 = 6;
+
+/// Reusable buffers for encoding a float column.
+#[derive(Default)]
+pub(super) struct FloatScratch {
+    integers: Vec<i64>,
+    integer: IntegerScratch,
+}
+
+/// Where bits go: a writer, or a counter for sizing.
+trait BitSink {
+    fn put(&mut self, value: u64, width: u32);
+}
+
+impl BitSink for BitWriter<'_> {
+    #[inline]
+    fn put(&mut self, value: u64, width: u32) {
+        self.write(value, width);
+    }
+}
+
+impl BitSink for u64 {
+    #[inline]
+    fn put(&mut self, _value: u64, width: u32) {
+        *self += u64::from(width);
+    }
+}
+
+/// Runs the Gorilla encoder over `values` into `sink`.
+fn gorilla<S: BitSink>(values: &[f64], sink: &mut S) {
+    let Some((first, rest)) = values.split_first() else {
+        return;
+    };
+    let mut previous = first.to_bits();
+    sink.put(previous, u64::BITS);
+    let mut window: Option<(u32, u32)> = None;
+    for value in rest {
+        let bits = value.to_bits();
+        let xor = bits ^ previous;
+        previous = bits;
+        if xor == 0 {
+            sink.put(0, 1);
+            continue;
+        }
+        let leading = xor.leading_zeros().min(GORILLA_LEADING_MAX);
+        let trailing = xor.trailing_zeros();
+        match window {
+            Some((window_leading, window_trailing))
+                if leading >= window_leading && trailing >= window_trailing =>
+            {
+                sink.put(0b01, 2);
+                let length = u64::BITS - window_leading - window_trailing;
+                sink.put(xor >> window_trailing, length);
+            }
+            _ => {
+                let length = u64::BITS - leading - trailing;
+                sink.put(0b11, 2);
+                sink.put(u64::from(leading), GORILLA_LEADING_BITS);
+                sink.put(u64::from(length - 1), GORILLA_LENGTH_BITS);
+                sink.put(xor >> trailing, length);
+                window = Some((leading, trailing));
+            }
+        }
+    }
+}
+
+fn decode_gorilla(
+    input: &mut Input<'_>,
+    count: usize,
+    dst: &mut Vec<f64>,
+) -> Result<(), CodecError> {
+    let mut reader = BitReader::new(input.rest());
+    let mut window: Option<(u32, u32)> = None;
+    let mut previous = 0u64;
+    for index in 0..count {
+        if index == 0 {
+            previous = reader.read(u64::BITS)?;
+        } else if reader.read_bit()? {
+            let (leading, trailing) = if reader.read_bit()? {
+                let leading = reader.read(GORILLA_LEADING_BITS)? as u32;
+                let length = reader.read(GORILLA_LENGTH_BITS)? as u32 + 1;
+                let trailing = u64::BITS
+                    .checked_sub(leading + length)
+                    .ok_or(CodecError::Corrupt("gorilla window wider than 64 bits"))?;
+                window = Some((leading, trailing));
+                (leading, trailing)
+            } else {
+                window.ok_or(CodecError::Corrupt("gorilla window reused before set"))?
+            };
+            let length = u64::BITS - leading - trailing;
+            previous ^= reader.read(length)? << trailing;
+        }
+        dst.push(f64::from_bits(previous));
+    }
+    input.advance(reader.bytes_consumed())
+}
+
+/// Whether the decoder's `m / 10^e` gives back exactly `value`, and `m` if so.
+#[inline]
+fn decimal_mantissa(value: f64, exponent: u32) -> Option<i64> {
+    let power = *POWERS_OF_TEN.get(exponent as usize)?;
+    let scaled = (value * power).round();
+    if scaled.is_nan() || scaled.abs() > MANTISSA_MAGNITUDE_MAX {
+        return None;
+    }
+    let mantissa = scaled as i64;
+    ((mantissa as f64 / power).to_bits() == value.to_bits()).then_some(mantissa)
+}
+
+/// Fills `mantissas` and returns the common exponent when every value is decimal-exact.
+fn decimal_plan(values: &[f64], mantissas: &mut Vec<i64>) -> Option<u32> {
+    let mut exponent = 0;
+    for &value in values {
+        if !value.is_finite() {
+            return None;
+        }
+        while decimal_mantissa(value, exponent).is_none() {
+            exponent += 1;
+            if exponent > DECIMAL_EXPONENT_MAX {
+                return None;
+            }
+        }
+    }
+    mantissas.clear();
+    for &value in values {
+        mantissas.push(decimal_mantissa(value, exponent)?);
+    }
+    Some(exponent)
+}
+
+fn fill_bit_patterns(values: &[f64], integers: &mut Vec<i64>) {
+    integers.clear();
+    integers.extend(values.iter().map(|v| v.to_bits() as i64));
+}
+
+/// Writes `[tag][count][payload]` with the smallest encoding for `values`.
+pub(super) fn encode(values: &[f64], scratch: &mut FloatScratch, dst: &mut Vec<u8>) {
+    let mut best = (TAG_FLOAT_RAW, values.len() * RAW_VALUE_BYTES);
+    let mut gorilla_bits = 0u64;
+    gorilla(values, &mut gorilla_bits);
+    let gorilla_bytes = gorilla_bits.div_ceil(8) as usize;
+    if gorilla_bytes < best.1 {
+        best = (TAG_FLOAT_GORILLA, gorilla_bytes);
+    }
+    let mut decimal = None;
+    if let Some(exponent) = decimal_plan(values, &mut scratch.integers) {
+        let plan = integer::plan(&scratch.integers, &mut scratch.integer);
+        let decimal_bytes = 2 + plan.size_bytes;
+        if decimal_bytes < best.1 {
+            best = (TAG_FLOAT_DECIMAL, decimal_bytes);
+            decimal = Some((exponent, plan));
+        }
+    }
+    let mut bit_patterns = None;
+    if best.0 != TAG_FLOAT_DECIMAL {
+        fill_bit_patterns(values, &mut scratch.integers);
+        let plan = integer::plan(&scratch.integers, &mut scratch.integer);
+        if 1 + plan.size_bytes < best.1 {
+            best = (TAG_FLOAT_BITS, 1 + plan.size_bytes);
+            bit_patterns = Some(plan);
+        }
+    }
+    dst.push(best.0);
+    put_varint(dst, values.len() as u64);
+    match (best.0, decimal, bit_patterns) {
+        (TAG_FLOAT_DECIMAL, Some((exponent, plan)), _) => {
+            dst.push(exponent as u8);
+            integer::write_body(&scratch.integers, plan, &mut scratch.integer, dst);
+        }
+        (TAG_FLOAT_BITS, _, Some(plan)) => {
+            integer::write_body(&scratch.integers, plan, &mut scratch.integer, dst);
+        }
+        (TAG_FLOAT_GORILLA, _, _) => {
+            let mut writer = BitWriter::new(dst);
+            gorilla(values, &mut writer);
+            writer.finish();
+        }
+        _ => {
+            for value in values {
+                dst.extend_from_slice(&value.to_bits().to_le_bytes());
+            }
+        }
+    }
+}
+
+/// Size in bytes of the Gorilla encoding of `values` (what InfluxDB's TSM uses for floats).
+pub fn gorilla_size_bytes(values: &[f64]) -> usize {
+    let mut bits = 0u64;
+    gorilla(values, &mut bits);
+    bits.div_ceil(8) as usize
+}
+
+/// Decodes the payload of encoding `tag` holding `count` values, appending them to `dst`.
+pub(super) fn decode_payload(
+    input: &mut Input<'_>,
+    tag: u8,
+    count: usize,
+    dst: &mut Vec<f64>,
+) -> Result<(), CodecError> {
+    match tag {
+        TAG_FLOAT_RAW => {
+            let bytes = input.read_bytes(count * RAW_VALUE_BYTES)?;
+            for chunk in bytes.chunks_exact(RAW_VALUE_BYTES) {
+                let mut array = [0u8; RAW_VALUE_BYTES];
+                array.copy_from_slice(chunk);
+                dst.push(f64::from_bits(u64::from_le_bytes(array)));
+            }
+            Ok(())
+        }
+        TAG_FLOAT_GORILLA => decode_gorilla(input, count, dst),
+        TAG_FLOAT_DECIMAL => {
+            let exponent = input.read_u8()?;
+            let power = *POWERS_OF_TEN
+                .get(usize::from(exponent))
+                .ok_or(CodecError::Corrupt("decimal exponent over 15"))?;
+            let integer_tag = input.read_u8()?;
+            integer::decode_payload(input, integer_tag, count, |mantissa| {
+                dst.push(mantissa as f64 / power);
+            })
+        }
+        TAG_FLOAT_BITS => {
+            let integer_tag = input.read_u8()?;
+            integer::decode_payload(input, integer_tag, count, |bits| {
+                dst.push(f64::from_bits(bits as u64));
+            })
+        }
+        other => Err(CodecError::BadTag(other)),
+    }
+}
