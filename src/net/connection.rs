@@ -262,6 +262,7 @@ impl Connection {
         let service = Arc::clone(&input.service);
         event_loop.input_lines.clear();
         let mut lines = 0u64;
+        let mut bytes = 0usize;
         let mut failures = 0u64;
         loop {
             let buffered = &self.read_buffer[self.read_start..self.read_end];
@@ -299,9 +300,11 @@ impl Connection {
                 }
             }
             self.read_start += consumed;
+            bytes += consumed;
         }
         self.compact_read_buffer();
         service.stats.received.fetch_add(lines, Ordering::Relaxed);
+        service.stats.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
         service.stats.failed.fetch_add(failures, Ordering::Relaxed);
         if event_loop.input_lines.is_empty() {
             return;

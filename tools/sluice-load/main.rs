@@ -1,15 +1,18 @@
-//! `sluice-load`: an HTTP load generator for InfluxDB 1.x compatible servers (Sluice itself,
-//! or InfluxDB for comparison).
+//! `sluice-load`: a load generator for InfluxDB 1.x compatible servers (Sluice itself, or
+//! InfluxDB for comparison), over HTTP, Graphite TCP or UDP line protocol.
 //!
 //! Write mode POSTs line-protocol batches to `/write` from one blocking thread per connection
 //! and reports accepted lines/values per second, errors by status and request latency
-//! percentiles. Query mode (`--queries FILE`) runs InfluxQL queries against `/query` and
-//! reports latency per query. `--help` lists the flags.
+//! percentiles. `--protocol graphite-tcp|udp` streams the same series as Graphite plaintext over
+//! TCP or as line protocol in UDP datagrams, and reports lines/values sent. Query mode
+//! (`--queries FILE`) runs InfluxQL queries against `/query` and reports latency per query.
+//! `--help` lists the flags.
 //!
 //! Layout: `args` (flags), `batch` (body generation), `http_client` (keep-alive HTTP/1.1),
-//! `stats` (histograms), `json` (summary output), `write_mode`, `query_mode`, and the test-only
-//! `fake_server`. This file only wires them together and decides the exit code: 0 on success,
-//! 1 when a request failed (unless `--allow-errors`) or the run could not start, 2 on bad flags.
+//! `stats` (histograms), `json` (summary output), `write_mode`, `stream_mode`, `query_mode`,
+//! and the test-only `fake_server`. This file only wires them together and decides the exit
+//! code: 0 on success, 1 when a request or stream write failed (unless `--allow-errors`) or the
+//! run could not start, 2 on bad flags.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
@@ -21,9 +24,10 @@ mod http_client;
 mod json;
 mod query_mode;
 mod stats;
+mod stream_mode;
 mod write_mode;
 
-use args::{parse_args, Options, USAGE};
+use args::{parse_args, Options, Protocol, USAGE};
 use std::process::ExitCode;
 
 /// Exit code for a run that failed or saw failed requests.
@@ -64,6 +68,14 @@ fn run(options: &Options) -> Result<u64, String> {
                 std::fs::read_to_string(path).map_err(|error| format!("read {path}: {error}"))?;
             let report = query_mode::run(options, query_mode::parse_queries(&file_text))?;
             (report.text(), report.json(options), report.failed())
+        }
+        None if options.protocol != Protocol::Http => {
+            let report = stream_mode::run(options)?;
+            (
+                report.text(options),
+                report.json(options),
+                report.writes_failed(),
+            )
         }
         None => {
             let report = write_mode::run(options)?;
