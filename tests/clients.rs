@@ -14,21 +14,6 @@ use common::Server;
 
 const SYSTEM_PYTHON: &str = "/usr/bin/python3";
 
-fn available(program: &str, args: &[&str]) -> bool {
-    let found = Command::new(program)
-        .args(args)
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("SLUICE_REQUIRE_CLIENTS").is_err(),
-            "{program} is required (SLUICE_REQUIRE_CLIENTS is set) but missing"
-        );
-        eprintln!("skipping: {program} is not installed");
-    }
-    found
-}
-
 fn influx(server: &Server, args: &[&str]) -> String {
     let port = server.address.port().to_string();
     let output = Command::new("influx")
@@ -46,7 +31,7 @@ fn influx(server: &Server, args: &[&str]) -> String {
 
 #[test]
 fn influx_cli_creates_writes_and_shows() {
-    if !available("influx", &["-version"]) {
+    if !common::tool_available("influx", &["-version"]) {
         return;
     }
     let server = Server::start();
@@ -88,7 +73,7 @@ fn influx_cli_creates_writes_and_shows() {
 
 #[test]
 fn python_client_creates_writes_and_drops() {
-    if !available(SYSTEM_PYTHON, &["-c", "import influxdb"]) {
+    if !common::tool_available(SYSTEM_PYTHON, &["-c", "import influxdb"]) {
         return;
     }
     let server = Server::start();

@@ -30,7 +30,7 @@ use crate::limits::{
     WRITE_ERROR_TEXT_MAX_BYTES,
 };
 use crate::line_protocol::{self, EscapeKind, FieldValue, Parser, Precision, Scratch};
-use crate::meta::MetaData;
+use crate::meta::{Database, MetaData, RetentionPolicy};
 
 /// What the event loop does with a write request.
 pub enum WritePlan {
@@ -89,14 +89,10 @@ pub fn plan_write(
     if database_name.is_empty() {
         return WritePlan::Respond(Response::json_error(400, "database is required"));
     }
-    let Some(database) = context.meta.database(database_name) else {
-        let message = format!("database not found: \"{database_name}\"");
-        return WritePlan::Respond(Response::json_error(404, &message));
-    };
     let rp_name = query_param(params, "rp").unwrap_or("");
-    let Some(policy) = database.retention_policy(rp_name) else {
-        let message = format!("retention policy not found: {rp_name}");
-        return WritePlan::Respond(Response::json_error(500, &message));
+    let (database, policy) = match write_target(context.meta, database_name, rp_name) {
+        Ok(target) => target,
+        Err(answer) => return WritePlan::Respond(answer),
     };
     match query_param(params, "consistency").unwrap_or("") {
         "" | "any" | "one" | "quorum" | "all" => {}
@@ -145,13 +141,9 @@ pub fn plan_lines(
     context: &WriteContext<'_>,
     scratch: &mut WriteScratch,
 ) -> WritePlan {
-    let Some(database) = context.meta.database(database_name) else {
-        let message = format!("database not found: \"{database_name}\"");
-        return WritePlan::Respond(Response::json_error(404, &message));
-    };
-    let Some(policy) = database.retention_policy(rp_name) else {
-        let message = format!("retention policy not found: {rp_name}");
-        return WritePlan::Respond(Response::json_error(500, &message));
+    let (database, policy) = match write_target(context.meta, database_name, rp_name) {
+        Ok(target) => target,
+        Err(answer) => return WritePlan::Respond(answer),
     };
     plan_points(
         body,
@@ -161,6 +153,24 @@ pub fn plan_lines(
         context,
         scratch,
     )
+}
+
+/// The database and retention policy a write goes to, or InfluxDB's answer when either is
+/// missing (404 for the database, 500 for the retention policy, as 1.6.7 answers).
+fn write_target<'m>(
+    meta: &'m MetaData,
+    database_name: &str,
+    rp_name: &str,
+) -> Result<(&'m Database, &'m RetentionPolicy), Response> {
+    let Some(database) = meta.database(database_name) else {
+        let message = format!("database not found: \"{database_name}\"");
+        return Err(Response::json_error(404, &message));
+    };
+    let Some(policy) = database.retention_policy(rp_name) else {
+        let message = format!("retention policy not found: {rp_name}");
+        return Err(Response::json_error(500, &message));
+    };
+    Ok((database, policy))
 }
 
 struct Outcome {

@@ -18,7 +18,6 @@ use crate::config::{Config, InputKind};
 use crate::http::framing::{FramingError, FramingLimits, Method, Progress, Request, RequestReader};
 use crate::http::handlers::{route, route_opentsdb, Action};
 use crate::http::response::{serialize, Response, ResponseContext};
-use crate::http::write::WriteContext;
 use crate::ingest::{Batch, WriteTicket};
 use crate::limits::{
     HTTP_MAX_CHUNK_LINE_BYTES, HTTP_MAX_HEADERS, HTTP_MAX_HEAD_BYTES,
@@ -304,20 +303,17 @@ impl Connection {
         }
         self.compact_read_buffer();
         service.stats.received.fetch_add(lines, Ordering::Relaxed);
-        service.stats.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        service
+            .stats
+            .bytes
+            .fetch_add(bytes as u64, Ordering::Relaxed);
         service.stats.failed.fetch_add(failures, Ordering::Relaxed);
         if event_loop.input_lines.is_empty() {
             return;
         }
         let shared = Arc::clone(&event_loop.shared);
         let meta = shared.meta.snapshot();
-        let context = WriteContext {
-            meta: &meta,
-            ingest: &shared.ingest,
-            registry: &shared.ingest.field_types,
-            max_body_bytes: shared.config.http.max_inflated_body_size,
-            now_ns,
-        };
+        let context = shared.write_context(&meta, now_ns);
         if let Some(input) = event_loop.inputs.get_mut(position) {
             input.batch.add_lines(
                 &service,
@@ -517,13 +513,7 @@ impl Connection {
         };
         let now_ns = crate::time::now_ns();
         let meta = shared.meta.snapshot();
-        let write_context = WriteContext {
-            meta: &meta,
-            ingest: &shared.ingest,
-            registry: &shared.ingest.field_types,
-            max_body_bytes: shared.config.http.max_inflated_body_size,
-            now_ns,
-        };
+        let write_context = shared.write_context(&meta, now_ns);
         let debug_vars = || crate::server::debug_vars(&shared);
         let action = match self.protocol {
             Protocol::OpenTsdbHttp { input } => match event_loop.inputs.get(input) {

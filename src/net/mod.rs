@@ -70,6 +70,23 @@ pub struct Shared {
     pub inputs: Vec<Arc<InputService>>,
 }
 
+impl Shared {
+    /// What planning a write needs, for a meta snapshot taken now.
+    pub(crate) fn write_context<'a>(
+        &'a self,
+        meta: &'a crate::meta::MetaData,
+        now_ns: i64,
+    ) -> WriteContext<'a> {
+        WriteContext {
+            meta,
+            ingest: &self.ingest,
+            registry: &self.ingest.field_types,
+            max_body_bytes: self.config.http.max_inflated_body_size,
+            now_ns,
+        }
+    }
+}
+
 /// One input's socket, before it joins a loop.
 pub enum InputSocket {
     /// UDP: every loop reads datagrams
@@ -478,13 +495,8 @@ impl EventLoop {
         }
         let now_ns = crate::time::now_ns();
         let meta = self.shared.meta.snapshot();
-        let context = WriteContext {
-            meta: &meta,
-            ingest: &self.shared.ingest,
-            registry: &self.shared.ingest.field_types,
-            max_body_bytes: self.shared.config.http.max_inflated_body_size,
-            now_ns,
-        };
+        let shared = Arc::clone(&self.shared);
+        let context = shared.write_context(&meta, now_ns);
         let Some(input) = self.inputs.get_mut(position) else {
             return;
         };

@@ -459,3 +459,21 @@ pub fn read_response(reader: &mut impl BufRead, head_only: bool) -> std::io::Res
     }
     Ok(response)
 }
+
+/// Whether `program args...` runs and succeeds. A missing tool skips the calling test with a
+/// message, or fails it when `SLUICE_REQUIRE_CLIENTS` is set (as `.ci/run` does, having
+/// installed every tool the tests drive).
+pub fn tool_available(program: &str, args: &[&str]) -> bool {
+    let found = Command::new(program)
+        .args(args)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var("SLUICE_REQUIRE_CLIENTS").is_err(),
+            "{program} is required (SLUICE_REQUIRE_CLIENTS is set) but missing"
+        );
+        eprintln!("skipping: {program} is not installed");
+    }
+    found
+}
