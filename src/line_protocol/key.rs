@@ -156,9 +156,16 @@ pub fn is_expressible(raw: &[u8], kind: EscapeKind) -> bool {
                 || raw.last() == Some(&b'\\')
                 || raw
                     .windows(2)
-                    .any(|pair| matches!(pair, [b'\\', b'=' | b'"'])))
+                    .any(|pair| matches!(pair, [b'\\', b'=' | b'"' | b',' | b' '])))
         }
-        EscapeKind::TagKey | EscapeKind::TagValue => raw.last() != Some(&b'\\'),
+        // A backslash before a byte that escaping prefixes reads back as an escaped
+        // backslash followed by an unescaped separator.
+        EscapeKind::TagKey | EscapeKind::TagValue => {
+            raw.last() != Some(&b'\\')
+                && !raw
+                    .windows(2)
+                    .any(|pair| matches!(pair, [b'\\', b',' | b'=' | b' ']))
+        }
         _ => {
             // Field keys are scanned in backslash pairs: an odd run of backslashes must not
             // stand before a byte that escaping prefixes, nor end the key.
@@ -175,5 +182,19 @@ pub fn is_expressible(raw: &[u8], kind: EscapeKind) -> bool {
             }
             !starts_badly && !odd_run
         }
+    }
+}
+
+#[cfg(test)]
+mod expressible_tests {
+    use super::*;
+
+    #[test]
+    fn a_backslash_before_an_escaped_byte_is_not_expressible() {
+        assert!(!is_expressible(b"a\\ b", EscapeKind::TagValue));
+        assert!(!is_expressible(b"a\\,b", EscapeKind::TagKey));
+        assert!(!is_expressible(b"a\\ b", EscapeKind::Measurement));
+        assert!(is_expressible(b"a\\b", EscapeKind::TagValue));
+        assert!(is_expressible(b"a b,c=d", EscapeKind::TagValue));
     }
 }
