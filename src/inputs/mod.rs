@@ -179,7 +179,7 @@ impl InputService {
             Decoder::Collectd(decoder) => match decoder.decode_packet(datagram, now_ns, out) {
                 Ok(_) => 0,
                 Err(error) => {
-                    crate::log_debug!("collectd", "bad packet"; error = format!("{error:?}"));
+                    crate::log_debug!("collectd", "bad packet"; error = error);
                     1
                 }
             },
@@ -201,7 +201,7 @@ impl InputService {
         let mark = out.len();
         parser.parse_line(line, now_ns, out).map_err(|error| {
             out.truncate(mark);
-            crate::log_debug!("graphite", "dropped a line"; error = format!("{error:?}"), line = String::from_utf8_lossy(line));
+            crate::log_debug!("graphite", "dropped a line"; error = error, line = String::from_utf8_lossy(line));
         })
     }
 
@@ -228,7 +228,7 @@ impl InputService {
                     Ok(_) => (None, 0),
                     Err(error) => {
                         out.truncate(mark);
-                        crate::log_debug!("opentsdb", "dropped a line"; error = format!("{error:?}"));
+                        crate::log_debug!("opentsdb", "dropped a line"; error = error);
                         (None, 1)
                     }
                 }
