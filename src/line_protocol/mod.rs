@@ -108,14 +108,9 @@
 //! counts (e.g. `a,b="x"=t`) is accepted by both, but InfluxDB then names the field `a,b`;
 //! this parser splits the names differently. Such lines are not produced by any client.
 
-mod find;
 pub mod format;
 pub mod key;
-#[doc(hidden)]
-pub mod reference;
 pub mod scan;
-#[cfg(test)]
-mod differential;
 #[cfg(test)]
 mod tests;
 

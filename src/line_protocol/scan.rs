@@ -10,7 +10,6 @@
 //! - line splitting and the field section: a backslash skips itself and the next byte (pairs).
 
 use super::ParseErrorKind as Kind;
-use super::find::find_any;
 use super::{Field, FieldValue, Precision, Tag};
 
 /// InfluxDB's limit on the series key (measurement and tag set, escaped), in bytes.
@@ -60,10 +59,7 @@ fn scan_line_end_slow(body: &[u8], start: usize) -> (usize, usize) {
     let mut equals = 0usize;
     let mut commas = 0usize;
     let mut newlines = 0usize;
-    // Bytes outside this set change no state: jump over them.
-    while let Some(found) = find_any(body, index, [b'\\', b' ', b'=', b',', b'"', b'\n']) {
-        index = found;
-        let Some(&byte) = body.get(index) else { break };
+    while let Some(&byte) = body.get(index) {
         if byte == b'\\' && index + 2 < body.len() {
             if body.get(index + 1) == Some(&b'\n') {
                 newlines += 1;
@@ -99,10 +95,6 @@ fn scan_line_end_slow(body: &[u8], start: usize) -> (usize, usize) {
         }
         index += 1;
     }
-    if index < body.len() && body.get(index) != Some(&b'\n') {
-        // No special byte left: the line runs to the end of the body.
-        index = body.len();
-    }
     (index, newlines)
 }
 
@@ -117,7 +109,9 @@ pub enum KeyEnd {
 /// Finds the next byte at or after `index` in `set` whose previous byte is not a backslash.
 fn find_unescaped3(line: &[u8], mut index: usize, set: [u8; 3]) -> Option<(usize, u8)> {
     loop {
-        let found = find_any(line, index, set)?;
+        let rest = line.get(index..)?;
+        let offset = memchr::memchr3(set[0], set[1], set[2], rest)?;
+        let found = index + offset;
         let byte = *line.get(found)?;
         if found > 0 && line.get(found - 1) == Some(&b'\\') {
             index = found + 1;
@@ -217,14 +211,11 @@ pub fn scan_fields<'a>(
     let mut key_start = start;
     // (key, index of the opening quote) of a string value still being scanned
     let mut open_string: Option<(&'a [u8], usize)> = None;
-    loop {
-        // Other bytes change no state: jump over them.
-        let Some(found) = find_any(line, index, FIELD_SECTION_SPECIAL) else {
-            index = line.len();
-            break;
-        };
-        index = found;
-        let Some(&byte) = line.get(index) else { break };
+    while let Some(&byte) = line.get(index) {
+        if !is_field_section_special(byte) {
+            index += 1;
+            continue;
+        }
         if byte == b'\\' && index + 1 < line.len() {
             index += 2;
             continue;
@@ -281,8 +272,20 @@ pub fn scan_fields<'a>(
     Ok(index)
 }
 
-/// Bytes that matter in the field section; everything else is skipped.
-const FIELD_SECTION_SPECIAL: [u8; 5] = [b'\\', b'"', b'=', b',', b' '];
+/// Bytes that matter in the field section; everything else is skipped with one table lookup.
+const FIELD_SECTION_SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b'\\' as usize] = true;
+    table[b'"' as usize] = true;
+    table[b'=' as usize] = true;
+    table[b',' as usize] = true;
+    table[b' ' as usize] = true;
+    table
+};
+
+fn is_field_section_special(byte: u8) -> bool {
+    FIELD_SECTION_SPECIAL[usize::from(byte)]
+}
 
 /// InfluxDB rejects `=` right after a space or comma (unless that byte is itself escaped).
 fn check_field_key_present(line: &[u8], equals_index: usize) -> Result<(), Kind> {
@@ -401,65 +404,50 @@ fn scan_number(
     Ok((index, value))
 }
 
-/// One-pass fast path for the common shapes `-?digits[.digits]` and `-?digits i` (the latter
-/// with at most [`EXACT_FLOAT_DIGITS_MAX`] digits); `None` sends the value to the full
-/// scanner (which also produces every error).
-///
-/// Decimals with at most [`EXACT_FLOAT_DIGITS_MAX`] digits are converted exactly here;
-/// longer ones go to `str::parse::<f64>` on the same text, which is what the full scanner
-/// would do with them (its syntax check passes for this shape), without scanning them again.
+/// One-pass fast path for the common shapes `-?digits[.digits]` and `-?digits i` with at most
+/// [`EXACT_FLOAT_DIGITS_MAX`] digits; `None` sends the value to the full scanner (which also
+/// produces every error).
 fn scan_simple_number(line: &[u8], start: usize) -> Option<(usize, FieldValue<'static>)> {
-    let value_text = line.get(start..)?;
-    let (negative, unsigned_text) = match value_text.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, value_text),
-    };
-    let sign_size = usize::from(negative);
+    let mut index = start;
+    let negative = line.get(index) == Some(&b'-');
+    index += usize::from(negative);
     let mut mantissa: u64 = 0;
     let mut digits = 0usize;
     let mut fraction_digits = 0usize;
     let mut seen_point = false;
-    let mut length = unsigned_text.len();
-    for (offset, &byte) in unsigned_text.iter().enumerate() {
-        match byte {
-            b'0'..=b'9' => {
-                if digits < EXACT_FLOAT_DIGITS_MAX {
-                    mantissa = mantissa * 10 + u64::from(byte - b'0');
-                    fraction_digits += usize::from(seen_point);
+    loop {
+        match line.get(index) {
+            Some(&byte) if byte.is_ascii_digit() => {
+                if digits == EXACT_FLOAT_DIGITS_MAX {
+                    return None;
                 }
+                mantissa = mantissa * 10 + u64::from(byte - b'0');
                 digits += 1;
+                fraction_digits += usize::from(seen_point);
             }
-            b'.' if !seen_point => seen_point = true,
-            b'i' if !seen_point && digits > 0 && digits <= EXACT_FLOAT_DIGITS_MAX => {
-                if !matches!(unsigned_text.get(offset + 1), None | Some(b',') | Some(b' ')) {
+            Some(b'.') if !seen_point => seen_point = true,
+            Some(b'i') if !seen_point && digits > 0 => {
+                if !matches!(line.get(index + 1), None | Some(b',') | Some(b' ')) {
                     return None;
                 }
                 // Fewer than 16 digits: always fits.
                 let magnitude = i64::try_from(mantissa).ok()?;
                 let value = if negative { -magnitude } else { magnitude };
-                return Some((start + sign_size + offset + 1, FieldValue::Integer(value)));
+                return Some((index + 1, FieldValue::Integer(value)));
             }
-            b',' | b' ' => {
-                length = offset;
-                break;
-            }
-            _ => return None,
+            None | Some(b',') | Some(b' ') => break,
+            Some(_) => return None,
         }
+        index += 1;
     }
-    let end = start + sign_size + length;
     if digits == 0 {
         return None;
-    }
-    if digits > EXACT_FLOAT_DIGITS_MAX {
-        let text = value_text.get(..sign_size + length)?;
-        let value = std::str::from_utf8(text).ok()?.parse::<f64>().ok()?;
-        return value.is_finite().then_some((end, FieldValue::Float(value)));
     }
     let divisor = EXACT_POWERS_OF_TEN.get(fraction_digits)?;
     // Below 10^15 the mantissa converts exactly, and one division rounds correctly.
     let magnitude = mantissa as f64 / divisor;
     Some((
-        end,
+        index,
         FieldValue::Float(if negative { -magnitude } else { magnitude }),
     ))
 }
@@ -602,19 +590,6 @@ pub fn scan_timestamp(
     precision: Precision,
 ) -> Result<Option<i64>, Kind> {
     let start = skip_whitespace(line, index);
-    // Fast path: the rest of the line is 1 to 19 digits (every nanosecond timestamp since
-    // 2001 has 19); one SWAR pass validates and converts them.
-    if let Some(value) = line.get(start..).and_then(parse_short_digits) {
-        if let Ok(value) = i64::try_from(value) {
-            let scaled = value
-                .checked_mul(precision.nanos_per_unit())
-                .ok_or(Kind::TimeOutOfRange)?;
-            if scaled > TIME_MAX_NS {
-                return Err(Kind::TimeOutOfRange);
-            }
-            return Ok(Some(scaled));
-        }
-    }
     let mut end = start;
     while let Some(&byte) = line.get(end) {
         if byte == b'\n' || byte == b' ' {
@@ -658,54 +633,4 @@ fn timestamp_parse_error(text: &[u8]) -> Kind {
         "value out of range"
     };
     Kind::TimestampUnparsable(format!("strconv.ParseInt: parsing \"{shown}\": {reason}"))
-}
-
-/// Most decimal digits [`parse_short_digits`] takes: 19 digits always fit in a u64.
-const SHORT_DIGITS_MAX: usize = 19;
-/// Digits converted per SWAR step.
-const SWAR_DIGITS: usize = 8;
-/// `b'0'` in every byte of a word.
-const SWAR_ZEROS: u64 = 0x3030_3030_3030_3030;
-/// The high nibble of every byte of a word.
-const SWAR_HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
-/// Added to every byte: carries into the high nibble exactly for `:`..=`?` (above `9`).
-const SWAR_ABOVE_NINE: u64 = 0x0606_0606_0606_0606;
-
-/// Parses 1 to [`SHORT_DIGITS_MAX`] ASCII digits (nothing else) into a u64; `None` for any
-/// other text. Eight digits at a time: check every byte is `0x30..=0x39`, then combine the
-/// digits pairwise (the multiply-shift trick).
-pub fn parse_short_digits(text: &[u8]) -> Option<u64> {
-    if text.is_empty() || text.len() > SHORT_DIGITS_MAX {
-        return None;
-    }
-    let mut value: u64 = 0;
-    let mut rest = text;
-    while let Some((chunk, after)) = rest.split_first_chunk::<SWAR_DIGITS>() {
-        let word = u64::from_le_bytes(*chunk);
-        let all_digits = word & SWAR_HIGH_NIBBLES == SWAR_ZEROS
-            && word.wrapping_add(SWAR_ABOVE_NINE) & SWAR_HIGH_NIBBLES == SWAR_ZEROS;
-        if !all_digits {
-            return None;
-        }
-        value = value * 100_000_000 + swar_eight_digits(word - SWAR_ZEROS);
-        rest = after;
-    }
-    for &byte in rest {
-        if !byte.is_ascii_digit() {
-            return None;
-        }
-        value = value * 10 + u64::from(byte - b'0');
-    }
-    Some(value)
-}
-
-/// The value of eight digits 0..=9, one per byte, first digit in the lowest byte.
-fn swar_eight_digits(digits: u64) -> u64 {
-    // Pairs: each 16-bit lane becomes 10 * first + second (no byte carries: at most 99).
-    let pairs = (digits * 10 + (digits >> 8)) & 0x00FF_00FF_00FF_00FF;
-    // Quads: each 32-bit lane becomes 100 * first pair + second pair; products that spill
-    // past bit 63 belong to lanes that are discarded, hence the wrapping multiplies.
-    let quads = (pairs.wrapping_mul(1 + (100 << 16)) >> 16) & 0x0000_FFFF_0000_FFFF;
-    // The two quads: 10_000 * first + second, in the top half.
-    quads.wrapping_mul(1 + (10_000 << 32)) >> 32
 }
