@@ -39,8 +39,9 @@ static GLOBAL: CountingAllocator = CountingAllocator;
 
 /// Lines in the payload.
 const PAYLOAD_LINES: usize = 10_000;
-/// Passes over the payload per measurement.
-const PASSES: usize = 50;
+/// Passes over the payload per measurement (unless `SLUICE_BENCH_PASSES` says otherwise, e.g.
+/// fewer under callgrind).
+const PASSES_DEFAULT: usize = 50;
 /// First timestamp of the payload, in nanoseconds.
 const START_TIME_NS: i64 = 1_700_000_000_000_000_000;
 /// Nanoseconds between consecutive lines.
@@ -123,7 +124,16 @@ fn parse_body<'a>(body: &'a [u8], scratch: &mut Scratch<'a>) -> (usize, u64) {
     (points, checksum)
 }
 
+/// Passes to run: `SLUICE_BENCH_PASSES` or [`PASSES_DEFAULT`].
+fn passes() -> usize {
+    std::env::var("SLUICE_BENCH_PASSES")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(PASSES_DEFAULT)
+}
+
 fn main() {
+    let passes = passes();
     let body = payload();
     let mut checksum = 0u64;
     // Warm up.
@@ -134,15 +144,15 @@ fn main() {
 
     let allocations_before = ALLOCATIONS.load(Ordering::Relaxed);
     let started = Instant::now();
-    for _ in 0..PASSES {
+    for _ in 0..passes {
         let (_, sum) = parse_body(black_box(&body), &mut scratch);
         checksum = checksum.wrapping_add(sum);
     }
     let elapsed_s = started.elapsed().as_secs_f64();
     let allocations = ALLOCATIONS.load(Ordering::Relaxed) - allocations_before;
 
-    let lines = (PAYLOAD_LINES * PASSES) as f64;
-    let bytes = (body.len() * PASSES) as f64;
+    let lines = (PAYLOAD_LINES * passes) as f64;
+    let bytes = (body.len() * passes) as f64;
     println!(
         "parse: {:.0} MB/s, {:.2} M lines/s, {:.4} allocations/line \
          ({} bytes, {} lines, {} passes, checksum {})",
@@ -151,7 +161,7 @@ fn main() {
         allocations as f64 / lines,
         body.len(),
         PAYLOAD_LINES,
-        PASSES,
+        passes,
         black_box(checksum) % 1000
     );
 
@@ -160,7 +170,7 @@ fn main() {
     let started = Instant::now();
     let allocations_before = ALLOCATIONS.load(Ordering::Relaxed);
     let mut key_bytes = 0usize;
-    for _ in 0..PASSES {
+    for _ in 0..passes {
         let mut parser = Parser::new(&body, Precision::Nanosecond, 0);
         while let Some(Ok(point)) = parser.next_point(&mut scratch) {
             key.clear();

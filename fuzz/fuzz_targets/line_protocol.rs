@@ -1,14 +1,15 @@
 //! Fuzz target for the line protocol parser.
 //!
-//! Parses arbitrary bytes with every precision and must never panic. Every point that parses
-//! and whose names line protocol can express is formatted (the `influx_inspect export` way) and
-//! parsed again; the second parse must give the same unescaped point.
+//! Parses arbitrary bytes with every precision and must never panic, and must give exactly
+//! what the reference (original) scanner gives: every point and every error. Every point
+//! that parses and whose names line protocol can express is formatted (the `influx_inspect
+//! export` way) and parsed again; the second parse must give the same unescaped point.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use sluice::line_protocol::{
-    append_line, escape_into, is_expressible, unescape_into, EscapeKind, FieldValue, FormatField,
-    FormatValue, Parser, Point, Precision, Scratch,
+    append_line, escape_into, is_expressible, reference, unescape_into, EscapeKind, FieldValue,
+    FormatField, FormatValue, Parser, Point, Precision, Scratch,
 };
 
 /// A point with every name and string unescaped.
@@ -103,6 +104,10 @@ fn format(point: &RawPoint) -> Vec<u8> {
 }
 
 fuzz_target!(|data: &[u8]| {
+    // The fast scanner must agree with the reference one on every point and every error.
+    if let Some(difference) = reference::differences(data) {
+        panic!("BUG: fast and reference parsers differ: {difference}");
+    }
     for precision in Precision::ALL {
         for accept_unsigned in [false, true] {
             let mut parser = Parser::new(data, precision, 0).accept_unsigned(accept_unsigned);

@@ -2,13 +2,15 @@
 //!
 //! Owns the byte-level grammar; knows nothing about HTTP or storage. Every function takes the
 //! line (or body) and an index and returns the index where it stopped, so a slice is never
-//! copied. Errors are [`ParseErrorKind`] values; the caller attaches the line and its number.
+//! copied. Errors are [`super::ParseErrorKind`] values; the caller attaches the line and its
+//! number.
 //!
 //! Escapes follow InfluxDB 1.6.7 exactly, which uses two different rules:
 //! - measurement, tag keys and tag values: a byte is escaped when the byte *before* it is a
 //!   backslash (so `a\\ b` has an escaped space);
 //! - line splitting and the field section: a backslash skips itself and the next byte (pairs).
 
+use super::find::find_any;
 use super::ParseErrorKind as Kind;
 use super::{Field, FieldValue, Precision, Tag};
 
@@ -43,12 +45,32 @@ pub fn skip_whitespace(buf: &[u8], mut index: usize) -> usize {
 /// the line. Returns `(end, newlines_inside)`.
 pub fn scan_line_end(body: &[u8], start: usize) -> (usize, usize) {
     let rest = body.get(start..).unwrap_or_default();
-    // Fast path: if the first `\n`, `"` or `\` is a newline (or there is none), the line ends
+    // Fast path: if the first `\n`, `"` or `\\` is a newline (or there is none), the line ends
     // there; quotes and backslashes need the slow scan.
     match memchr::memchr3(b'\n', b'"', b'\\', rest) {
         None => (body.len(), 0),
         Some(offset) if rest.get(offset) == Some(&b'\n') => (start + offset, 0),
         Some(_) => scan_line_end_slow(body, start),
+    }
+}
+
+/// The first guess at the end of the line starting at `start`, and whether the line is
+/// *clean* (free of `"` and `\\`). A clean line's guess is its end, exactly as
+/// [`scan_line_end`] finds it. Otherwise the guess is the next `\\n` (or the body's end), which
+/// is the line's end only if quoting and escaping do not carry a newline into the line;
+/// the fast path (module `fast`) proves that for the lines it accepts.
+pub fn line_candidate(body: &[u8], start: usize) -> (usize, bool) {
+    let rest = body.get(start..).unwrap_or_default();
+    match memchr::memchr3(b'\n', b'"', b'\\', rest) {
+        None => (body.len(), true),
+        Some(offset) if rest.get(offset) == Some(&b'\n') => (start + offset, true),
+        Some(offset) => {
+            let after = rest.get(offset..).unwrap_or_default();
+            match memchr::memchr(b'\n', after) {
+                Some(newline) => (start + offset + newline, false),
+                None => (body.len(), false),
+            }
+        }
     }
 }
 
@@ -59,7 +81,10 @@ fn scan_line_end_slow(body: &[u8], start: usize) -> (usize, usize) {
     let mut equals = 0usize;
     let mut commas = 0usize;
     let mut newlines = 0usize;
-    while let Some(&byte) = body.get(index) {
+    // Bytes outside this set change no state: jump over them.
+    while let Some(found) = find_any(body, index, [b'\\', b' ', b'=', b',', b'"', b'\n']) {
+        index = found;
+        let Some(&byte) = body.get(index) else { break };
         if byte == b'\\' && index + 2 < body.len() {
             if body.get(index + 1) == Some(&b'\n') {
                 newlines += 1;
@@ -95,6 +120,10 @@ fn scan_line_end_slow(body: &[u8], start: usize) -> (usize, usize) {
         }
         index += 1;
     }
+    if index < body.len() && body.get(index) != Some(&b'\n') {
+        // No special byte left: the line runs to the end of the body.
+        index = body.len();
+    }
     (index, newlines)
 }
 
@@ -109,9 +138,7 @@ pub enum KeyEnd {
 /// Finds the next byte at or after `index` in `set` whose previous byte is not a backslash.
 fn find_unescaped3(line: &[u8], mut index: usize, set: [u8; 3]) -> Option<(usize, u8)> {
     loop {
-        let rest = line.get(index..)?;
-        let offset = memchr::memchr3(set[0], set[1], set[2], rest)?;
-        let found = index + offset;
+        let found = find_any(line, index, set)?;
         let byte = *line.get(found)?;
         if found > 0 && line.get(found - 1) == Some(&b'\\') {
             index = found + 1;
@@ -170,12 +197,24 @@ pub fn scan_tags<'a>(
     }
 }
 
+/// Byte-wise order of two keys, deciding on the first byte without a `memcmp` call when it
+/// differs (the usual case for tag keys).
+#[inline(always)]
+fn compare_keys(left: &[u8], right: &[u8]) -> std::cmp::Ordering {
+    match (left.first(), right.first()) {
+        (Some(left_first), Some(right_first)) if left_first != right_first => {
+            left_first.cmp(right_first)
+        }
+        _ => left.cmp(right),
+    }
+}
+
 /// Sorts tags by escaped key (InfluxDB's order) and rejects duplicate keys.
 pub fn sort_tags(tags: &mut [Tag<'_>]) -> Result<(), Kind> {
     let mut sorted = true;
     for pair in tags.windows(2) {
         if let [left, right] = pair {
-            match left.key.cmp(right.key) {
+            match compare_keys(left.key, right.key) {
                 std::cmp::Ordering::Less => {}
                 std::cmp::Ordering::Equal => return Err(Kind::DuplicateTags),
                 std::cmp::Ordering::Greater => sorted = false,
@@ -211,11 +250,14 @@ pub fn scan_fields<'a>(
     let mut key_start = start;
     // (key, index of the opening quote) of a string value still being scanned
     let mut open_string: Option<(&'a [u8], usize)> = None;
-    while let Some(&byte) = line.get(index) {
-        if !is_field_section_special(byte) {
-            index += 1;
-            continue;
-        }
+    loop {
+        // Other bytes change no state: jump over them.
+        let Some(found) = find_any(line, index, FIELD_SECTION_SPECIAL) else {
+            index = line.len();
+            break;
+        };
+        index = found;
+        let Some(&byte) = line.get(index) else { break };
         if byte == b'\\' && index + 1 < line.len() {
             index += 2;
             continue;
@@ -272,20 +314,8 @@ pub fn scan_fields<'a>(
     Ok(index)
 }
 
-/// Bytes that matter in the field section; everything else is skipped with one table lookup.
-const FIELD_SECTION_SPECIAL: [bool; 256] = {
-    let mut table = [false; 256];
-    table[b'\\' as usize] = true;
-    table[b'"' as usize] = true;
-    table[b'=' as usize] = true;
-    table[b',' as usize] = true;
-    table[b' ' as usize] = true;
-    table
-};
-
-fn is_field_section_special(byte: u8) -> bool {
-    FIELD_SECTION_SPECIAL[usize::from(byte)]
-}
+/// Bytes that matter in the field section; everything else is skipped.
+const FIELD_SECTION_SPECIAL: [u8; 5] = [b'\\', b'"', b'=', b',', b' '];
 
 /// InfluxDB rejects `=` right after a space or comma (unless that byte is itself escaped).
 fn check_field_key_present(line: &[u8], equals_index: usize) -> Result<(), Kind> {
@@ -404,50 +434,69 @@ fn scan_number(
     Ok((index, value))
 }
 
-/// One-pass fast path for the common shapes `-?digits[.digits]` and `-?digits i` with at most
-/// [`EXACT_FLOAT_DIGITS_MAX`] digits; `None` sends the value to the full scanner (which also
-/// produces every error).
-fn scan_simple_number(line: &[u8], start: usize) -> Option<(usize, FieldValue<'static>)> {
-    let mut index = start;
-    let negative = line.get(index) == Some(&b'-');
-    index += usize::from(negative);
+/// One-pass fast path for the common shapes `-?digits[.digits]` and `-?digits i` (the latter
+/// with at most [`EXACT_FLOAT_DIGITS_MAX`] digits); `None` sends the value to the full
+/// scanner (which also produces every error).
+///
+/// Decimals with at most [`EXACT_FLOAT_DIGITS_MAX`] digits are converted exactly here;
+/// longer ones go to `str::parse::<f64>` on the same text, which is what the full scanner
+/// would do with them (its syntax check passes for this shape), without scanning them again.
+#[inline(always)]
+pub(super) fn scan_simple_number(
+    line: &[u8],
+    start: usize,
+) -> Option<(usize, FieldValue<'static>)> {
+    let value_text = line.get(start..)?;
+    let (negative, unsigned_text) = match value_text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, value_text),
+    };
+    let sign_size = usize::from(negative);
+    // Digits before and after an optional point; the mantissa wraps past 19 digits, but then
+    // (more than 15 digits) it is not used.
     let mut mantissa: u64 = 0;
-    let mut digits = 0usize;
-    let mut fraction_digits = 0usize;
-    let mut seen_point = false;
-    loop {
-        match line.get(index) {
-            Some(&byte) if byte.is_ascii_digit() => {
-                if digits == EXACT_FLOAT_DIGITS_MAX {
-                    return None;
-                }
-                mantissa = mantissa * 10 + u64::from(byte - b'0');
-                digits += 1;
-                fraction_digits += usize::from(seen_point);
-            }
-            Some(b'.') if !seen_point => seen_point = true,
-            Some(b'i') if !seen_point && digits > 0 => {
-                if !matches!(line.get(index + 1), None | Some(b',') | Some(b' ')) {
-                    return None;
-                }
-                // Fewer than 16 digits: always fits.
-                let magnitude = i64::try_from(mantissa).ok()?;
-                let value = if negative { -magnitude } else { magnitude };
-                return Some((index + 1, FieldValue::Integer(value)));
-            }
-            None | Some(b',') | Some(b' ') => break,
-            Some(_) => return None,
+    let integer_digits = accumulate_digits(unsigned_text, &mut mantissa);
+    let after_integer = unsigned_text.get(integer_digits..).unwrap_or_default();
+    let (fraction_size, fraction_digits) = match after_integer.split_first() {
+        Some((b'.', fraction)) => {
+            let digits = accumulate_digits(fraction, &mut mantissa);
+            (1 + digits, digits)
         }
-        index += 1;
+        Some((b'i', after)) => {
+            if integer_digits == 0
+                || integer_digits > EXACT_FLOAT_DIGITS_MAX
+                || !matches!(after.first(), None | Some(b',') | Some(b' '))
+            {
+                return None;
+            }
+            // Fewer than 16 digits: always fits.
+            let magnitude = i64::try_from(mantissa).ok()?;
+            let value = if negative { -magnitude } else { magnitude };
+            let end = start + sign_size + integer_digits + 1;
+            return Some((end, FieldValue::Integer(value)));
+        }
+        _ => (0, 0),
+    };
+    let length = integer_digits + fraction_size;
+    if !matches!(unsigned_text.get(length), None | Some(b',') | Some(b' ')) {
+        return None;
     }
+    let digits = integer_digits + fraction_digits;
+    let end = start + sign_size + length;
     if digits == 0 {
         return None;
     }
+    if digits > EXACT_FLOAT_DIGITS_MAX {
+        let text = value_text.get(..sign_size + length)?;
+        let value = std::str::from_utf8(text).ok()?.parse::<f64>().ok()?;
+        return value.is_finite().then_some((end, FieldValue::Float(value)));
+    }
     let divisor = EXACT_POWERS_OF_TEN.get(fraction_digits)?;
-    // Below 10^15 the mantissa converts exactly, and one division rounds correctly.
+    // At most 15 digits: the mantissa converts to f64 exactly, and one division by an exact
+    // power of ten then rounds correctly.
     let magnitude = mantissa as f64 / divisor;
     Some((
-        index,
+        end,
         FieldValue::Float(if negative { -magnitude } else { magnitude }),
     ))
 }
@@ -529,6 +578,36 @@ fn parse_float(text: &[u8], scientific: bool) -> Result<f64, Kind> {
 
 /// Mantissa digits that an f64 represents exactly (2^53 > 10^15).
 const EXACT_FLOAT_DIGITS_MAX: usize = 15;
+/// Appends the ASCII digits at the start of `text` to `mantissa` (wrapping) and returns how
+/// many there were. Eight bytes that are all digits are checked and converted as one word
+/// (SWAR); the rest goes one byte at a time, which is cheaper for short runs.
+#[inline(always)]
+fn accumulate_digits(text: &[u8], mantissa: &mut u64) -> usize {
+    let mut rest = text;
+    let mut value = *mantissa;
+    while let Some((chunk, after)) = rest.split_first_chunk::<SWAR_DIGITS>() {
+        let word = u64::from_le_bytes(*chunk);
+        if !is_eight_digits(word) {
+            break;
+        }
+        value = value
+            .wrapping_mul(SWAR_DIGITS_SCALE)
+            .wrapping_add(swar_eight_digits(word - SWAR_ZEROS));
+        rest = after;
+    }
+    let mut count = text.len() - rest.len();
+    for &byte in rest {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            break;
+        }
+        value = value.wrapping_mul(10).wrapping_add(u64::from(digit));
+        count += 1;
+    }
+    *mantissa = value;
+    count
+}
+
 /// Powers of ten exactly representable as f64.
 const EXACT_POWERS_OF_TEN: [f64; 16] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
@@ -566,7 +645,7 @@ fn parse_simple_float(text: &[u8]) -> Option<f64> {
 }
 
 /// Scans a boolean value starting at `start` (not a digit, `-`, `.` or `"`).
-fn scan_boolean(line: &[u8], start: usize) -> Result<(usize, bool), Kind> {
+pub(super) fn scan_boolean(line: &[u8], start: usize) -> Result<(usize, bool), Kind> {
     let first = line.get(start).copied();
     if !matches!(first, Some(b't') | Some(b'T') | Some(b'f') | Some(b'F')) {
         return Err(Kind::InvalidBoolean);
@@ -590,6 +669,19 @@ pub fn scan_timestamp(
     precision: Precision,
 ) -> Result<Option<i64>, Kind> {
     let start = skip_whitespace(line, index);
+    // Fast path: the rest of the line is 1 to 19 digits (every nanosecond timestamp since
+    // 2001 has 19); one SWAR pass validates and converts them.
+    if let Some(value) = line.get(start..).and_then(parse_short_digits) {
+        if let Ok(value) = i64::try_from(value) {
+            let scaled = value
+                .checked_mul(precision.nanos_per_unit())
+                .ok_or(Kind::TimeOutOfRange)?;
+            if scaled > TIME_MAX_NS {
+                return Err(Kind::TimeOutOfRange);
+            }
+            return Ok(Some(scaled));
+        }
+    }
     let mut end = start;
     while let Some(&byte) = line.get(end) {
         if byte == b'\n' || byte == b' ' {
@@ -633,4 +725,92 @@ fn timestamp_parse_error(text: &[u8]) -> Kind {
         "value out of range"
     };
     Kind::TimestampUnparsable(format!("strconv.ParseInt: parsing \"{shown}\": {reason}"))
+}
+
+/// Most decimal digits [`parse_short_digits`] takes: 19 digits always fit in a u64.
+pub const SHORT_DIGITS_MAX: usize = 19;
+/// Digits converted per SWAR step.
+const SWAR_DIGITS: usize = 8;
+/// `b'0'` in every byte of a word.
+const SWAR_ZEROS: u64 = 0x3030_3030_3030_3030;
+/// The high nibble of every byte of a word.
+const SWAR_HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+/// Added to every byte: carries into the high nibble exactly for `:`..=`?` (above `9`).
+const SWAR_ABOVE_NINE: u64 = 0x0606_0606_0606_0606;
+
+/// Parses 1 to 19 ([`SHORT_DIGITS_MAX`]) ASCII digits (nothing else) into a u64; `None` for any
+/// other text. Eight digits at a time: check every byte is `0x30..=0x39`, then combine the
+/// digits pairwise (the multiply-shift trick).
+pub fn parse_short_digits(text: &[u8]) -> Option<u64> {
+    if text.is_empty() || text.len() > SHORT_DIGITS_MAX {
+        return None;
+    }
+    let mut value: u64 = 0;
+    let mut rest = text;
+    while let Some((chunk, after)) = rest.split_first_chunk::<SWAR_DIGITS>() {
+        let word = u64::from_le_bytes(*chunk);
+        if !is_eight_digits(word) {
+            return None;
+        }
+        value = value * SWAR_DIGITS_SCALE + swar_eight_digits(word - SWAR_ZEROS);
+        rest = after;
+    }
+    for &byte in rest {
+        if !byte.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + u64::from(byte - b'0');
+    }
+    Some(value)
+}
+
+/// 10^[`SWAR_DIGITS`].
+const SWAR_DIGITS_SCALE: u64 = 100_000_000;
+
+/// Whether all eight bytes of `word` are ASCII digits.
+#[inline(always)]
+fn is_eight_digits(word: u64) -> bool {
+    // A byte is a digit iff its high nibble is 3 and adding 6 does not carry into it. A carry
+    // out of a byte 0xFA..=0xFF spills into the next byte, but that byte's own test then
+    // no longer matters: the word already fails on the first one.
+    word & SWAR_HIGH_NIBBLES == SWAR_ZEROS
+        && word.wrapping_add(SWAR_ABOVE_NINE) & SWAR_HIGH_NIBBLES == SWAR_ZEROS
+}
+
+/// The value of eight digits 0..=9, one per byte, first digit in the lowest byte.
+#[inline(always)]
+fn swar_eight_digits(digits: u64) -> u64 {
+    // Pairs: each 16-bit lane becomes 10 * first + second (no byte carries: at most 99).
+    let pairs = (digits * 10 + (digits >> 8)) & 0x00FF_00FF_00FF_00FF;
+    // Quads: each 32-bit lane becomes 100 * first pair + second pair; products that spill
+    // past bit 63 belong to lanes that are discarded, hence the wrapping multiplies.
+    let quads = (pairs.wrapping_mul(1 + (100 << 16)) >> 16) & 0x0000_FFFF_0000_FFFF;
+    // The two quads: 10_000 * first + second, in the top half.
+    quads.wrapping_mul(1 + (10_000 << 32)) >> 32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_short_digits;
+
+    #[test]
+    fn short_digits_match_a_plain_parse() {
+        let digits = b"9081726354019283746556473829101";
+        for length in 0..digits.len() {
+            for stop in 0..=length {
+                for stopper in [b'.', b' ', b'/', b':', b'i', 0xFF, 0x00, 0xFA] {
+                    let mut text = digits[..length].to_vec();
+                    if stop < length {
+                        text[stop] = stopper;
+                    }
+                    let all_digits = text.iter().all(u8::is_ascii_digit);
+                    let expected = std::str::from_utf8(&text)
+                        .ok()
+                        .and_then(|text| text.parse::<u64>().ok())
+                        .filter(|_| all_digits && text.len() <= 19);
+                    assert_eq!(parse_short_digits(&text), expected, "{text:?}");
+                }
+            }
+        }
+    }
 }
