@@ -124,6 +124,9 @@ mod fast;
 mod find;
 pub mod format;
 pub mod key;
+/// The previous scanner, frozen: the oracle the fast path is checked against (tests, and the
+/// fuzz target through the `reference-parser` feature). Not part of the server.
+#[cfg(any(test, feature = "reference-parser"))]
 #[doc(hidden)]
 pub mod reference;
 pub mod scan;
