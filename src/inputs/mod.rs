@@ -372,36 +372,15 @@ impl InputBatch {
 
     /// Queues everything gathered (shutdown, or a full batch).
     pub fn flush(&mut self, service: &InputService, ingest: &Ingest) {
-        let mut batches = Vec::new();
-        let sink: Arc<dyn AckSink> = Arc::new(InputAckSink {
-            stats: Arc::clone(&service.stats),
-        });
         let records: Vec<(usize, RecordBuilder)> = self
             .builders
             .iter_mut()
             .enumerate()
             .filter_map(|(partition, slot)| slot.take().map(|b| (partition, b)))
             .collect();
-        if records.is_empty() {
-            self.started = None;
-            self.points = 0;
-            return;
-        }
-        let ticket = WriteTicket::new(records.len(), sink, 0, 0);
-        for (partition, builder) in records {
-            let point_count = builder.point_count();
-            batches.push(Batch {
-                payload: builder.finish(),
-                point_count,
-                partition,
-                ticket: Arc::clone(&ticket),
-            });
-        }
-        service.stats.batches.fetch_add(1, Ordering::Relaxed);
         self.started = None;
         self.points = 0;
-        self.waiting.push_back(batches);
-        self.retry(ingest);
+        self.queue(service, records, ingest);
     }
 
     fn flush_one(
@@ -411,18 +390,37 @@ impl InputBatch {
         builder: RecordBuilder,
         ingest: &Ingest,
     ) {
+        self.queue(service, vec![(partition, builder)], ingest);
+    }
+
+    /// Queues `records` as one batch with one ticket (or keeps it waiting for queue space).
+    fn queue(
+        &mut self,
+        service: &InputService,
+        records: Vec<(usize, RecordBuilder)>,
+        ingest: &Ingest,
+    ) {
+        if records.is_empty() {
+            return;
+        }
         let sink: Arc<dyn AckSink> = Arc::new(InputAckSink {
             stats: Arc::clone(&service.stats),
         });
-        let point_count = builder.point_count();
-        let ticket = WriteTicket::new(1, sink, 0, 0);
+        let ticket = WriteTicket::new(records.len(), sink, 0, 0);
+        let batches = records
+            .into_iter()
+            .map(|(partition, builder)| {
+                let point_count = builder.point_count();
+                Batch {
+                    payload: builder.finish(),
+                    point_count,
+                    partition,
+                    ticket: Arc::clone(&ticket),
+                }
+            })
+            .collect();
         service.stats.batches.fetch_add(1, Ordering::Relaxed);
-        self.waiting.push_back(vec![Batch {
-            payload: builder.finish(),
-            point_count,
-            partition,
-            ticket,
-        }]);
+        self.waiting.push_back(batches);
         self.retry(ingest);
     }
 
