@@ -1,10 +1,13 @@
 //! `sluice export`: every stored point of a stopped server's data directory, as line protocol
 //! with nanosecond timestamps, like `influx_inspect export`.
 //!
-//! Reads the meta store (to name databases and skip dropped ones) and replays the WAL
-//! read-only, streaming: memory stays constant whatever the data size. Points are printed in
-//! write order per partition, one line per point; a point written twice (same series and
-//! time) appears twice, in order, so importing the export reproduces the stored state.
+//! Opens the storage read-only (the meta store names databases and skips dropped ones; the
+//! shards' files are read; the WAL is replayed into memory without being repaired) and prints
+//! what a query would see: per database and retention policy, shard by shard in time order,
+//! series in key order, one line per (series, time) with its fields in key order. A point
+//! written twice (same series and time) appears once, with the fields last written, so
+//! importing the export reproduces the stored state. Memory holds the WAL's points (the caches
+//! a server start would hold), not the files'.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,7 +16,10 @@ use crate::ingest::record::{decode_record, StoredValue};
 use crate::line_protocol::format::{append_i64, append_value, FormatValue};
 use crate::line_protocol::{escape_into, EscapeKind};
 use crate::meta::MetaStore;
+use crate::storage::column::Column;
+use crate::storage::engine::{Store, StoreOptions};
 use crate::wal::ReplayMode;
+use std::sync::Arc;
 
 /// What to export.
 #[derive(Debug, Clone, Default)]
@@ -51,14 +57,46 @@ pub fn export(options: &ExportOptions, out: &mut dyn Write) -> Result<u64, Strin
         .meta_dir
         .clone()
         .unwrap_or_else(|| sibling(&options.data_dir, "meta"));
-    let meta = MetaStore::read_only(&meta_dir).map_err(|e| e.to_string())?;
-    let mut points = 0u64;
-    let mut line = Vec::with_capacity(256);
-    let mut context: Option<(u64, Vec<u8>)> = None;
-    let mut write_error: Option<std::io::Error> = None;
+    let data_dir = if options.data_dir.join("data").is_dir() {
+        options.data_dir.join("data")
+    } else {
+        options.data_dir.clone()
+    };
+    let meta_data = MetaStore::read_only(&meta_dir).map_err(|e| e.to_string())?;
+    let meta = Arc::new(MetaStore::frozen(meta_data.clone()));
+    let partitions = partition_count_read_only(&wal_dir);
+    let store = Store::open_read_only(
+        StoreOptions {
+            data_dir,
+            partitions,
+            cache_snapshot_bytes: usize::MAX,
+            cache_max_bytes: usize::MAX,
+            read_only: true,
+        },
+        meta,
+    )
+    .map_err(|e| e.to_string())?;
     let mut corrupt_records = 0u64;
-    writeln!(out, "# DDL").map_err(|e| e.to_string())?;
-    for database in &meta.databases {
+    for index in 0..partitions {
+        let directory = crate::ingest::partition_dir(&wal_dir, index);
+        if !directory.is_dir() {
+            continue;
+        }
+        crate::wal::replay(&directory, ReplayMode::ReadOnly, &mut |payload: &[u8]| {
+            if decode_record(payload, |_, _| {}).is_err() {
+                corrupt_records += 1;
+                return;
+            }
+            store.apply_record(index, payload);
+        })
+        .map_err(|e| format!("reading WAL {}: {e}", directory.display()))?;
+    }
+    if corrupt_records > 0 {
+        crate::log_warn!("export", "skipped undecodable WAL records"; count = corrupt_records);
+    }
+    let io = |e: std::io::Error| format!("writing export: {e}");
+    writeln!(out, "# DDL").map_err(io)?;
+    for database in &meta_data.databases {
         if options
             .database
             .as_deref()
@@ -72,75 +110,111 @@ pub fn export(options: &ExportOptions, out: &mut dyn Write) -> Result<u64, Strin
             quote_ident(&database.name),
             quote_ident(&database.default_retention_policy)
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(io)?;
     }
-    writeln!(out, "# DML").map_err(|e| e.to_string())?;
-    crate::ingest::replay_all(&wal_dir, ReplayMode::ReadOnly, |payload| {
-        if write_error.is_some() {
-            return;
-        }
-        let result = decode_record(payload, |header, point| {
-            let Some(database) = meta.database_by_id(header.database_id) else {
-                return;
-            };
-            if options
-                .database
-                .as_deref()
-                .is_some_and(|name| name != database.name)
-            {
-                return;
-            }
-            if options
+    writeln!(out, "# DML").map_err(io)?;
+    let mut shards = store.shards();
+    shards.sort_by(|a, b| {
+        (a.database_id, &a.retention_policy, a.start_ns).cmp(&(
+            b.database_id,
+            &b.retention_policy,
+            b.start_ns,
+        ))
+    });
+    let mut points = 0u64;
+    let mut context: Option<(u64, String)> = None;
+    let mut line = Vec::with_capacity(256);
+    for shard in shards {
+        let Some(database) = meta_data.database_by_id(shard.database_id) else {
+            continue;
+        };
+        if options
+            .database
+            .as_deref()
+            .is_some_and(|name| name != database.name)
+            || options
                 .retention_policy
                 .as_deref()
-                .is_some_and(|rp| rp.as_bytes() != header.retention_policy)
-            {
-                return;
-            }
-            line.clear();
-            let same_context = context
-                .as_ref()
-                .is_some_and(|(id, rp)| *id == header.database_id && rp == header.retention_policy);
-            if !same_context {
-                line.extend_from_slice(
-                    format!(
-                        "# CONTEXT-DATABASE:{}\n# CONTEXT-RETENTION-POLICY:",
-                        database.name
-                    )
-                    .as_bytes(),
-                );
-                line.extend_from_slice(header.retention_policy);
-                line.push(b'\n');
-                context = Some((header.database_id, header.retention_policy.to_vec()));
-            }
-            line.extend_from_slice(point.series_key);
-            for (index, (key, value)) in point.fields.iter().enumerate() {
-                line.push(if index == 0 { b' ' } else { b',' });
-                escape_into(key, EscapeKind::FieldKey, &mut line);
-                line.push(b'=');
-                append_value(format_value(*value), &mut line);
-            }
-            line.push(b' ');
-            append_i64(point.timestamp_ns, &mut line);
-            line.push(b'\n');
-            points += 1;
-            if let Err(error) = out.write_all(&line) {
-                write_error.get_or_insert(error);
-            }
-        });
-        if result.is_err() {
-            corrupt_records += 1;
+                .is_some_and(|rp| rp != shard.retention_policy)
+        {
+            continue;
         }
-    })
-    .map_err(|e| format!("reading WAL {}: {e}", wal_dir.display()))?;
-    if let Some(error) = write_error {
-        return Err(format!("writing export: {error}"));
+        let wanted = (shard.database_id, shard.retention_policy.clone());
+        if context.as_ref() != Some(&wanted) {
+            writeln!(
+                out,
+                "# CONTEXT-DATABASE:{}\n# CONTEXT-RETENTION-POLICY:{}",
+                database.name, shard.retention_policy
+            )
+            .map_err(io)?;
+            context = Some(wanted);
+        }
+        for (series_key, fields) in shard.series_fields() {
+            let columns: Vec<(Vec<u8>, Column)> = fields
+                .keys()
+                .filter_map(|field| {
+                    shard
+                        .read(&series_key, field, i64::MIN, i64::MAX)
+                        .map(|column| (field.clone(), column))
+                })
+                .collect();
+            points += write_series(&series_key, &columns, &mut line, out).map_err(io)?;
+        }
     }
-    if corrupt_records > 0 {
-        crate::log_warn!("export", "skipped undecodable WAL records"; count = corrupt_records);
-    }
-    out.flush().map_err(|e| e.to_string())?;
+    out.flush().map_err(io)?;
     Ok(points)
+}
+
+/// Writes one line per distinct time of the series, fields in key order; returns the lines.
+fn write_series(
+    series_key: &[u8],
+    columns: &[(Vec<u8>, Column)],
+    line: &mut Vec<u8>,
+    out: &mut dyn Write,
+) -> std::io::Result<u64> {
+    let mut positions = vec![0usize; columns.len()];
+    let mut lines = 0u64;
+    loop {
+        let next_time = columns
+            .iter()
+            .zip(&positions)
+            .filter_map(|((_, column), position)| column.times.get(*position))
+            .min()
+            .copied();
+        let Some(time) = next_time else {
+            return Ok(lines);
+        };
+        line.clear();
+        line.extend_from_slice(series_key);
+        let mut first = true;
+        for ((field, column), position) in columns.iter().zip(positions.iter_mut()) {
+            if column.times.get(*position) != Some(&time) {
+                continue;
+            }
+            if let Some(value) = column.values.get(*position) {
+                line.push(if first { b' ' } else { b',' });
+                first = false;
+                escape_into(field, EscapeKind::FieldKey, line);
+                line.push(b'=');
+                append_value(format_value(value), line);
+            }
+            *position += 1;
+        }
+        line.push(b' ');
+        append_i64(time, line);
+        line.push(b'\n');
+        out.write_all(line)?;
+        lines += 1;
+    }
+}
+
+/// The WAL's partition count, without creating anything (1 when there is no WAL).
+fn partition_count_read_only(wal_dir: &Path) -> usize {
+    std::fs::read_to_string(wal_dir.join("PARTITIONS"))
+        .ok()
+        .and_then(|text| text.trim().parse::<usize>().ok())
+        .filter(|count| *count > 0)
+        .unwrap_or(1)
 }
 
 fn quote_ident(name: &str) -> String {

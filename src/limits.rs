@@ -45,6 +45,17 @@ pub const SERIES_KEY_MAX_BYTES: usize = 65_535;
 
 /// Default WAL segment size at which a partition starts a new segment file.
 pub const WAL_SEGMENT_MAX_BYTES_DEFAULT: u64 = 64 * 1024 * 1024;
+
+/// `[data] cache-snapshot-memory-size` default: InfluxDB's 25 MiB.
+pub const CACHE_SNAPSHOT_BYTES_DEFAULT: usize = 25 * 1024 * 1024;
+/// `[data] cache-max-memory-size` default: InfluxDB's 1 GiB.
+pub const CACHE_MAX_BYTES_DEFAULT: usize = 1024 * 1024 * 1024;
+/// `[data] cache-snapshot-write-cold-duration` default: InfluxDB's 10 minutes.
+pub const CACHE_SNAPSHOT_COLD_SECONDS_DEFAULT: u64 = 600;
+/// `[data] storage-check-interval` default.
+pub const STORAGE_CHECK_INTERVAL_MS_DEFAULT: u64 = 1000;
+/// `[retention] check-interval` default: InfluxDB's 30 minutes.
+pub const RETENTION_CHECK_SECONDS_DEFAULT: u64 = 30 * 60;
 /// Largest single WAL record; a longer length prefix marks a corrupt record.
 pub const WAL_RECORD_MAX_BYTES: usize = 64 * 1024 * 1024;
 /// Default `[data] wal-group-max-records`: most records one group commit writes before it

@@ -7,11 +7,14 @@
 //! File format (little-endian):
 //! ```text
 //! magic "SLUICEMT" | version u32 = 1 | body_len u32 | crc32(body) u32 | body
-//! body: next_database_id u64 | database_count u32 | database*
+//! body: next_database_id u64 | next_shard_group_id u64 | next_shard_id u64
+//!       | database_count u32 | database*
 //! database: id u64 | name (u32 len + bytes) | default_rp (u32 len + bytes) | rp_count u32 | rp*
 //! rp: name (u32 len + bytes) | duration_ns i64 (0 = infinite) | shard_group_duration_ns i64
-//!     | replication u32
+//!     | replication u32 | shard_group_count u32 | shard_group*
+//! shard_group: id u64 | start_ns i64 | end_ns i64 | shard_id u64
 //! ```
+//! Version 1 files (before shard groups) are read as having none.
 //! Database ids are never reused: WAL records carry the id, so the points of a dropped
 //! database are recognised and skipped even if a database of the same name is created again.
 
@@ -23,7 +26,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use crate::codec::{put_bytes_u32, Reader};
 
 const MAGIC: &[u8; 8] = b"SLUICEMT";
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 2;
+const FORMAT_VERSION_WITHOUT_SHARD_GROUPS: u32 = 1;
 const FILE_NAME: &str = "meta.db";
 /// Name of the retention policy every new database gets unless told otherwise.
 pub const DEFAULT_RETENTION_POLICY: &str = "autogen";
@@ -40,6 +44,54 @@ pub struct RetentionPolicy {
     pub shard_group_duration_ns: i64,
     /// replication factor (always 1 on a single node, but kept as given)
     pub replication: u32,
+    /// shard groups holding data, by start time
+    pub shard_groups: Vec<ShardGroup>,
+}
+
+impl RetentionPolicy {
+    /// The shard group whose time range holds `timestamp_ns`.
+    pub fn shard_group_at(&self, timestamp_ns: i64) -> Option<&ShardGroup> {
+        self.shard_groups
+            .iter()
+            .find(|group| group.start_ns <= timestamp_ns && timestamp_ns < group.end_ns)
+    }
+
+    /// The same policy's settings, without shard groups (for comparing policies).
+    fn settings_equal(&self, other: &RetentionPolicy) -> bool {
+        self.name == other.name
+            && self.duration_ns == other.duration_ns
+            && self.shard_group_duration_ns == other.shard_group_duration_ns
+            && self.replication == other.replication
+    }
+}
+
+/// A shard group: the span of time one shard of a retention policy holds (one shard per
+/// group on a single node).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShardGroup {
+    /// never-reused id
+    pub id: u64,
+    /// first nanosecond held
+    pub start_ns: i64,
+    /// first nanosecond no longer held
+    pub end_ns: i64,
+    /// the group's shard (its data directory is named by this id)
+    pub shard_id: u64,
+}
+
+/// Nanoseconds from 0001-01-01T00:00:00Z (Go's zero time) to the Unix epoch. InfluxDB
+/// truncates shard group starts relative to Go's zero time, not the Unix epoch, so weekly
+/// groups start on Mondays; Sluice places its groups the same way.
+const GO_ZERO_TIME_TO_UNIX_EPOCH_NS: i128 = 62_135_596_800 * 1_000_000_000;
+
+/// The `[start, end)` of the shard group of `duration_ns` that holds `timestamp_ns`.
+pub fn shard_group_bounds(timestamp_ns: i64, duration_ns: i64) -> (i64, i64) {
+    let duration = i128::from(duration_ns.max(1));
+    let since_zero = i128::from(timestamp_ns) + GO_ZERO_TIME_TO_UNIX_EPOCH_NS;
+    let start = i128::from(timestamp_ns) - since_zero.rem_euclid(duration);
+    let end = start + duration;
+    let clamp = |value: i128| value.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+    (clamp(start), clamp(end))
 }
 
 /// A database.
@@ -72,6 +124,10 @@ impl Database {
 pub struct MetaData {
     /// id the next created database gets
     pub next_database_id: u64,
+    /// id the next shard group gets
+    pub next_shard_group_id: u64,
+    /// id the next shard gets
+    pub next_shard_id: u64,
     /// databases in creation order (InfluxDB lists them so)
     pub databases: Vec<Database>,
 }
@@ -143,7 +199,8 @@ pub fn default_shard_group_duration_ns(retention_duration_ns: i64) -> i64 {
 
 /// The persisted, shared meta store.
 pub struct MetaStore {
-    directory: PathBuf,
+    /// `None` for a read-only store, which refuses every change
+    directory: Option<PathBuf>,
     current: RwLock<Arc<MetaData>>,
     writer: Mutex<()>,
 }
@@ -154,13 +211,24 @@ impl MetaStore {
         fs::create_dir_all(directory)?;
         let data = load(&directory.join(FILE_NAME))?.unwrap_or(MetaData {
             next_database_id: 1,
+            next_shard_group_id: 1,
+            next_shard_id: 1,
             databases: Vec::new(),
         });
         Ok(MetaStore {
-            directory: directory.to_path_buf(),
+            directory: Some(directory.to_path_buf()),
             current: RwLock::new(Arc::new(data)),
             writer: Mutex::new(()),
         })
+    }
+
+    /// A store over `data` that refuses every change (for `sluice export`).
+    pub fn frozen(data: MetaData) -> MetaStore {
+        MetaStore {
+            directory: None,
+            current: RwLock::new(Arc::new(data)),
+            writer: Mutex::new(()),
+        }
     }
 
     /// Reads the store in `directory` without creating anything (for `sluice export`).
@@ -192,14 +260,15 @@ impl MetaStore {
                     .filter(|duration| *duration > 0)
                     .unwrap_or_else(|| default_shard_group_duration_ns(duration_ns)),
                 replication: spec.replication.unwrap_or(1),
+                shard_groups: Vec::new(),
             };
             if let Some(existing) = data.database(name) {
                 let has_options = *spec != RetentionPolicySpec::default();
                 if has_options {
                     match existing.retention_policy(&rp_name) {
                         Some(found)
-                            if *found == policy && existing.default_retention_policy == rp_name => {
-                        }
+                            if found.settings_equal(&policy)
+                                && existing.default_retention_policy == rp_name => {}
                         _ => {
                             return Err(MetaError::Conflict(
                                 "retention policy conflicts with an existing policy",
@@ -230,6 +299,92 @@ impl MetaStore {
         })
     }
 
+    /// The shard group of `database_id`/`retention_policy` holding `timestamp_ns`, created
+    /// (and persisted) if there is none. `None` when the database or policy no longer exists.
+    pub fn shard_group_for(
+        &self,
+        database_id: u64,
+        retention_policy: &str,
+        timestamp_ns: i64,
+    ) -> Result<Option<ShardGroup>, MetaError> {
+        let find = |data: &MetaData| {
+            data.database_by_id(database_id)
+                .and_then(|db| db.retention_policy(retention_policy))
+                .map(|rp| rp.shard_group_at(timestamp_ns).copied())
+        };
+        match find(&self.snapshot()) {
+            None => return Ok(None),
+            Some(Some(group)) => return Ok(Some(group)),
+            Some(None) => {}
+        }
+        let mut created = None;
+        self.update(|data| {
+            let next_group_id = data.next_shard_group_id;
+            let next_shard_id = data.next_shard_id;
+            let Some(policy) = data
+                .databases
+                .iter_mut()
+                .find(|db| db.id == database_id)
+                .and_then(|db| {
+                    let wanted = if retention_policy.is_empty() {
+                        db.default_retention_policy.clone()
+                    } else {
+                        retention_policy.to_string()
+                    };
+                    db.retention_policies
+                        .iter_mut()
+                        .find(|rp| rp.name == wanted)
+                })
+            else {
+                return Ok(false);
+            };
+            if let Some(group) = policy.shard_group_at(timestamp_ns) {
+                // Another thread created it between the snapshot and the lock.
+                created = Some(*group);
+                return Ok(false);
+            }
+            let (start_ns, end_ns) =
+                shard_group_bounds(timestamp_ns, policy.shard_group_duration_ns);
+            let group = ShardGroup {
+                id: next_group_id,
+                start_ns,
+                end_ns,
+                shard_id: next_shard_id,
+            };
+            policy.shard_groups.push(group);
+            policy.shard_groups.sort_by_key(|g| g.start_ns);
+            data.next_shard_group_id += 1;
+            data.next_shard_id += 1;
+            created = Some(group);
+            Ok(true)
+        })?;
+        Ok(created)
+    }
+
+    /// Removes shard groups (retention enforcement, DROP SHARD). Missing ones are ignored.
+    pub fn delete_shard_groups(
+        &self,
+        database_id: u64,
+        retention_policy: &str,
+        shard_group_ids: &[u64],
+    ) -> Result<(), MetaError> {
+        self.update(|data| {
+            let mut changed = false;
+            for db in data.databases.iter_mut().filter(|db| db.id == database_id) {
+                for rp in db
+                    .retention_policies
+                    .iter_mut()
+                    .filter(|rp| rp.name == retention_policy)
+                {
+                    let before = rp.shard_groups.len();
+                    rp.shard_groups.retain(|g| !shard_group_ids.contains(&g.id));
+                    changed |= rp.shard_groups.len() != before;
+                }
+            }
+            Ok(changed)
+        })
+    }
+
     /// Applies `change` to a copy; persists and publishes it when `change` returns `Ok(true)`.
     fn update(
         &self,
@@ -243,7 +398,10 @@ impl MetaStore {
         if !change(&mut next)? {
             return Ok(());
         }
-        persist(&self.directory, &next)?;
+        let Some(directory) = &self.directory else {
+            return Err(MetaError::Conflict("the meta store is read-only"));
+        };
+        persist(directory, &next)?;
         match self.current.write() {
             Ok(mut guard) => *guard = Arc::new(next),
             Err(poisoned) => *poisoned.into_inner() = Arc::new(next),
@@ -255,6 +413,8 @@ impl MetaStore {
 fn encode(data: &MetaData) -> Vec<u8> {
     let mut body = Vec::new();
     body.extend_from_slice(&data.next_database_id.to_le_bytes());
+    body.extend_from_slice(&data.next_shard_group_id.to_le_bytes());
+    body.extend_from_slice(&data.next_shard_id.to_le_bytes());
     body.extend_from_slice(&(data.databases.len() as u32).to_le_bytes());
     for db in &data.databases {
         body.extend_from_slice(&db.id.to_le_bytes());
@@ -266,6 +426,13 @@ fn encode(data: &MetaData) -> Vec<u8> {
             body.extend_from_slice(&rp.duration_ns.to_le_bytes());
             body.extend_from_slice(&rp.shard_group_duration_ns.to_le_bytes());
             body.extend_from_slice(&rp.replication.to_le_bytes());
+            body.extend_from_slice(&(rp.shard_groups.len() as u32).to_le_bytes());
+            for group in &rp.shard_groups {
+                body.extend_from_slice(&group.id.to_le_bytes());
+                body.extend_from_slice(&group.start_ns.to_le_bytes());
+                body.extend_from_slice(&group.end_ns.to_le_bytes());
+                body.extend_from_slice(&group.shard_id.to_le_bytes());
+            }
         }
     }
     let mut file = Vec::with_capacity(body.len() + 20);
@@ -284,9 +451,10 @@ fn decode(bytes: &[u8]) -> Result<MetaData, String> {
         return Err("bad magic".into());
     }
     let version = reader.u32().map_err(truncated)?;
-    if version != FORMAT_VERSION {
+    if version != FORMAT_VERSION && version != FORMAT_VERSION_WITHOUT_SHARD_GROUPS {
         return Err(format!("unsupported version {version}"));
     }
+    let has_shard_groups = version == FORMAT_VERSION;
     let body_len = reader.u32().map_err(truncated)? as usize;
     let crc = reader.u32().map_err(truncated)?;
     let body = reader.take(body_len).map_err(truncated)?;
@@ -298,6 +466,14 @@ fn decode(bytes: &[u8]) -> Result<MetaData, String> {
         String::from_utf8(bytes.to_vec()).map_err(|_| "name is not UTF-8".to_string())
     };
     let next_database_id = body.u64().map_err(truncated)?;
+    let (next_shard_group_id, next_shard_id) = if has_shard_groups {
+        (
+            body.u64().map_err(truncated)?,
+            body.u64().map_err(truncated)?,
+        )
+    } else {
+        (1, 1)
+    };
     let database_count = body.u32().map_err(truncated)?;
     let mut databases = Vec::new();
     for _ in 0..database_count {
@@ -307,12 +483,25 @@ fn decode(bytes: &[u8]) -> Result<MetaData, String> {
         let rp_count = body.u32().map_err(truncated)?;
         let mut retention_policies = Vec::new();
         for _ in 0..rp_count {
-            retention_policies.push(RetentionPolicy {
+            let mut policy = RetentionPolicy {
                 name: text(body.bytes_u32().map_err(truncated)?)?,
                 duration_ns: body.i64().map_err(truncated)?,
                 shard_group_duration_ns: body.i64().map_err(truncated)?,
                 replication: body.u32().map_err(truncated)?,
-            });
+                shard_groups: Vec::new(),
+            };
+            if has_shard_groups {
+                let group_count = body.u32().map_err(truncated)?;
+                for _ in 0..group_count {
+                    policy.shard_groups.push(ShardGroup {
+                        id: body.u64().map_err(truncated)?,
+                        start_ns: body.i64().map_err(truncated)?,
+                        end_ns: body.i64().map_err(truncated)?,
+                        shard_id: body.u64().map_err(truncated)?,
+                    });
+                }
+            }
+            retention_policies.push(policy);
         }
         databases.push(Database {
             id,
@@ -323,6 +512,8 @@ fn decode(bytes: &[u8]) -> Result<MetaData, String> {
     }
     Ok(MetaData {
         next_database_id,
+        next_shard_group_id,
+        next_shard_id,
         databases,
     })
 }
@@ -392,10 +583,53 @@ mod tests {
     }
 
     #[test]
+    fn shard_groups_start_on_go_zero_time_multiples() {
+        // 2026-11-26T10:00:00Z is a Thursday; InfluxDB's weekly group starts Monday 23rd.
+        let thursday_ns = 1_795_687_200_000_000_000;
+        let week_ns = 7 * 24 * NANOS_PER_HOUR;
+        let (start, end) = shard_group_bounds(thursday_ns, week_ns);
+        assert_eq!(start, 1_795_392_000_000_000_000);
+        assert_eq!(end - start, week_ns);
+        let (start, _) = shard_group_bounds(thursday_ns, NANOS_PER_HOUR);
+        assert_eq!(start, thursday_ns);
+        let (start, end) = shard_group_bounds(i64::MAX - 1, week_ns);
+        assert!(start < i64::MAX && end == i64::MAX);
+    }
+
+    #[test]
+    fn shard_groups_persist() {
+        let dir = std::env::temp_dir().join(format!("sluice-meta-sg-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let store = MetaStore::open(&dir).unwrap();
+        store
+            .create_database("db", &RetentionPolicySpec::default())
+            .unwrap();
+        let first = store.shard_group_for(1, "", 0).unwrap().unwrap();
+        let again = store.shard_group_for(1, "autogen", 5).unwrap().unwrap();
+        assert_eq!(first, again);
+        let later = store
+            .shard_group_for(1, "", 30 * 24 * NANOS_PER_HOUR)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (first.id, first.shard_id, later.id, later.shard_id),
+            (1, 1, 2, 2)
+        );
+        assert!(store.shard_group_for(9, "", 0).unwrap().is_none());
+        let reopened = MetaStore::open(&dir).unwrap().snapshot();
+        assert_eq!(*reopened, *store.snapshot());
+        store.delete_shard_groups(1, "autogen", &[1]).unwrap();
+        let groups = &store.snapshot().databases[0].retention_policies[0].shard_groups;
+        assert_eq!(groups.len(), 1);
+        assert_eq!(store.snapshot().next_shard_group_id, 3);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn corrupt_file_is_an_error_not_a_panic() {
         let mut bytes = encode(&MetaData {
             next_database_id: 2,
-            databases: vec![],
+            ..MetaData::default()
         });
         let last = bytes.len() - 1;
         bytes[last] ^= 0xff;

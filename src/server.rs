@@ -14,6 +14,7 @@ use crate::ingest::{Ingest, IngestOptions};
 use crate::meta::MetaStore;
 use crate::net::{self, HttpStats, Shared};
 use crate::query::{QueryContext, QueryPool};
+use crate::storage::engine::{Store, StoreOptions};
 
 /// Runs the server until a signal stops it.
 pub fn run(config: Config) -> Result<(), String> {
@@ -36,7 +37,20 @@ pub fn run(config: Config) -> Result<(), String> {
         group_max_records: config.data.wal_group_max_records,
         debug_commit_delay: config.data.debug_wal_commit_delay,
     };
-    let (ingest, replay) = Ingest::start(&options)
+    let partitions = crate::ingest::partition_count(&options.wal_dir, options.partitions.max(1))
+        .map_err(|e| format!("reading {}: {e}", options.wal_dir.display()))?;
+    let store = Store::open(
+        StoreOptions {
+            data_dir: config.data.dir.clone(),
+            partitions,
+            cache_snapshot_bytes: config.data.cache_snapshot_memory_size,
+            cache_max_bytes: config.data.cache_max_memory_size,
+            read_only: false,
+        },
+        Arc::clone(&meta),
+    )
+    .map_err(|e| format!("opening the storage in {}: {e}", config.data.dir.display()))?;
+    let (ingest, replay) = Ingest::start(&options, &store)
         .map_err(|e| format!("starting the WAL in {}: {e}", config.data.wal_dir.display()))?;
     crate::log_info!("wal", "replayed write-ahead log";
         partitions = replay.partitions, records = replay.records, points = replay.points,

@@ -97,6 +97,12 @@ impl WalWriter {
         Ok(())
     }
 
+    /// Starts a new segment now (a snapshot will cover every older one). Records buffered
+    /// but not committed stay buffered and go to the new segment.
+    pub fn start_new_segment(&mut self) -> io::Result<()> {
+        self.rotate()
+    }
+
     fn rotate(&mut self) -> io::Result<()> {
         self.segment_number += 1;
         self.file = create_segment(&self.directory, self.segment_number)?;

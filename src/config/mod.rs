@@ -25,6 +25,8 @@ pub struct Config {
     pub meta: MetaConfig,
     /// `[data]`
     pub data: DataConfig,
+    /// `[retention]`
+    pub retention: RetentionConfig,
     /// `[http]`
     pub http: HttpConfig,
     /// `[coordinator]`
@@ -61,6 +63,23 @@ pub struct DataConfig {
     pub wal_segment_max_bytes: u64,
     /// depth of each event-loop → partition queue, in batches
     pub ingest_queue_depth: usize,
+    /// the caches are written to files once they hold this many bytes
+    pub cache_snapshot_memory_size: usize,
+    /// past this many cache bytes, partitions stop taking writes until a snapshot frees them
+    pub cache_max_memory_size: usize,
+    /// caches are written to files after receiving no write for this long
+    pub cache_snapshot_write_cold_duration: Duration,
+    /// how often the background storage thread checks caches, compactions and retention
+    pub storage_check_interval: Duration,
+}
+
+/// `[retention]`: deleting shard groups past their retention policy's duration.
+#[derive(Clone, Debug)]
+pub struct RetentionConfig {
+    /// whether expired shard groups are deleted
+    pub enabled: bool,
+    /// how often to look for expired shard groups
+    pub check_interval: Duration,
 }
 
 /// `[http]`: the HTTP API.
@@ -119,6 +138,18 @@ impl Config {
                 wal_partitions: 0,
                 wal_segment_max_bytes: limits::WAL_SEGMENT_MAX_BYTES_DEFAULT,
                 ingest_queue_depth: limits::INGEST_QUEUE_DEPTH_BATCHES_DEFAULT,
+                cache_snapshot_memory_size: limits::CACHE_SNAPSHOT_BYTES_DEFAULT,
+                cache_max_memory_size: limits::CACHE_MAX_BYTES_DEFAULT,
+                cache_snapshot_write_cold_duration: Duration::from_secs(
+                    limits::CACHE_SNAPSHOT_COLD_SECONDS_DEFAULT,
+                ),
+                storage_check_interval: Duration::from_millis(
+                    limits::STORAGE_CHECK_INTERVAL_MS_DEFAULT,
+                ),
+            },
+            retention: RetentionConfig {
+                enabled: true,
+                check_interval: Duration::from_secs(limits::RETENTION_CHECK_SECONDS_DEFAULT),
             },
             http: HttpConfig {
                 bind_address: ":8086".to_string(),
@@ -368,7 +399,20 @@ macro_rules! unsigned_setting {
     ($($type:ty),*) => {$(
         impl SettingValue for $type {
             fn parse_setting(text: &str) -> Result<Self, String> {
-                text.trim().parse().map_err(|_| format!("not a non-negative integer: {text:?}"))
+                // Sizes may carry influxdb.conf's suffixes: k, m, g (powers of 1024).
+                let trimmed = text.trim();
+                let (digits, multiplier) = match trimmed.as_bytes().last() {
+                    Some(b'k' | b'K') => (&trimmed[..trimmed.len() - 1], 1u64 << 10),
+                    Some(b'm' | b'M') => (&trimmed[..trimmed.len() - 1], 1u64 << 20),
+                    Some(b'g' | b'G') => (&trimmed[..trimmed.len() - 1], 1u64 << 30),
+                    _ => (trimmed, 1),
+                };
+                digits
+                    .parse::<u64>()
+                    .ok()
+                    .and_then(|n| n.checked_mul(multiplier))
+                    .and_then(|n| <$type>::try_from(n).ok())
+                    .ok_or_else(|| format!("not a non-negative integer or size: {text:?}"))
             }
             fn render_setting(&self) -> String {
                 self.to_string()
@@ -504,6 +548,17 @@ settings! {
         "a partition starts a new WAL segment file past this size";
     ["data"] "ingest-queue-depth" => data.ingest_queue_depth,
         "batches each event loop may queue to each partition before writes wait";
+    ["data"] "cache-snapshot-memory-size" => data.cache_snapshot_memory_size,
+        "write the in-memory caches to files once they hold this many bytes";
+    ["data"] "cache-max-memory-size" => data.cache_max_memory_size,
+        "past this many cache bytes writes wait for a snapshot (503 after the timeout)";
+    ["data"] "cache-snapshot-write-cold-duration" => data.cache_snapshot_write_cold_duration,
+        "write the caches to files after no write for this long";
+    ["data"] "storage-check-interval" => data.storage_check_interval,
+        "how often the storage thread checks caches, compactions and retention";
+    ["retention"] "enabled" => retention.enabled, "delete shard groups older than their policy";
+    ["retention"] "check-interval" => retention.check_interval,
+        "how often to look for expired shard groups";
     ["http"] "bind-address" => http.bind_address, "address of the HTTP API";
     ["http"] "max-body-size" => http.max_body_size, "largest request body in bytes (413 above)";
     ["http"] "max-inflated-body-size" => http.max_inflated_body_size,

@@ -119,14 +119,7 @@ pub fn plan_write(
     } else {
         &request.body
     };
-    let plan = plan_points(
-        body,
-        precision,
-        database.id,
-        policy.name.as_bytes(),
-        context,
-        scratch,
-    );
+    let plan = plan_points(body, precision, database.id, policy, context, scratch);
     scratch.gunzipped = gunzipped;
     plan
 }
@@ -145,14 +138,7 @@ pub fn plan_lines(
         Ok(target) => target,
         Err(answer) => return WritePlan::Respond(answer),
     };
-    plan_points(
-        body,
-        precision,
-        database.id,
-        policy.name.as_bytes(),
-        context,
-        scratch,
-    )
+    plan_points(body, precision, database.id, policy, context, scratch)
 }
 
 /// The database and retention policy a write goes to, or InfluxDB's answer when either is
@@ -181,6 +167,9 @@ struct Outcome {
     bad_line_numbers: Vec<usize>,
     dropped: u64,
     drop_reason: String,
+    /// points older than the retention policy keeps (InfluxDB reports them only when
+    /// nothing else was dropped)
+    beyond_retention: u64,
     points: u64,
 }
 
@@ -188,10 +177,18 @@ fn plan_points(
     body: &[u8],
     precision: Precision,
     database_id: u64,
-    rp: &[u8],
+    policy: &RetentionPolicy,
     context: &WriteContext<'_>,
     scratch: &mut WriteScratch,
 ) -> WritePlan {
+    let rp = policy.name.as_bytes();
+    // As InfluxDB: a point older than the policy's duration is dropped unless a shard group
+    // that still exists holds its time.
+    let retention_cutoff_ns = if policy.duration_ns > 0 {
+        context.now_ns.saturating_sub(policy.duration_ns)
+    } else {
+        i64::MIN
+    };
     let partitions = context.ingest.partition_count();
     let mut builders: Vec<Option<RecordBuilder>> = (0..partitions).map(|_| None).collect();
     let mut records: Vec<(usize, Vec<u8>, u32)> = Vec::new();
@@ -201,6 +198,7 @@ fn plan_points(
         bad_line_numbers: Vec::new(),
         dropped: 0,
         drop_reason: String::new(),
+        beyond_retention: 0,
         points: 0,
     };
     // Points without a timestamp get the request time truncated to the precision.
@@ -245,6 +243,12 @@ fn plan_points(
                 &mut scratch.display,
             );
             outcome.drop_point(format!("invalid tag key: input tag \"time\" on measurement \"{measurement}\" is invalid"), true);
+            continue;
+        }
+        if point.timestamp_ns < retention_cutoff_ns
+            && policy.shard_group_at(point.timestamp_ns).is_none()
+        {
+            outcome.beyond_retention += 1;
             continue;
         }
         let partition = context.ingest.partition_of(&scratch.series_key);
@@ -360,6 +364,13 @@ impl Outcome {
             let message = format!(
                 "partial write: {} dropped={}",
                 self.drop_reason, self.dropped
+            );
+            return Response::json_error(400, &message);
+        }
+        if self.beyond_retention > 0 {
+            let message = format!(
+                "partial write: points beyond retention policy dropped={}",
+                self.beyond_retention
             );
             return Response::json_error(400, &message);
         }

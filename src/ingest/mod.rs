@@ -28,12 +28,15 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam::channel::{self, Receiver, Sender, TrySendError};
+use crossbeam::channel::{self, Receiver, RecvTimeoutError, Sender, TrySendError};
 
+use crate::storage::engine::Store;
 use crate::wal::{self, ReplayMode, WalWriter};
 use field_types::FieldTypeRegistry;
 
 const PARTITIONS_FILE: &str = "PARTITIONS";
+/// Control messages a partition can have waiting (one checkpoint and a shutdown at most).
+const CONTROL_QUEUE_DEPTH: usize = 4;
 
 /// Told when a write request is complete.
 pub trait AckSink: Send + Sync {
@@ -94,6 +97,14 @@ pub struct Batch {
 
 enum PartitionMessage {
     Write(Batch),
+}
+
+/// Messages that bypass the write queue (they must be served even while writes wait).
+enum Control {
+    /// Start a new WAL segment, freeze this partition's caches, and send back the new
+    /// segment's number (the older segments are then covered by the frozen caches).
+    Checkpoint(Sender<u64>),
+    /// Commit everything queued, then stop.
     Shutdown,
 }
 
@@ -113,6 +124,7 @@ pub struct PartitionStats {
 /// The partitions and their queues.
 pub struct Ingest {
     senders: Vec<Sender<PartitionMessage>>,
+    controls: Vec<Sender<Control>>,
     threads: std::sync::Mutex<Vec<JoinHandle<()>>>,
     /// field types of every database
     pub field_types: Arc<FieldTypeRegistry>,
@@ -237,45 +249,63 @@ pub fn series_hash(series_key: &[u8]) -> u64 {
 
 impl Ingest {
     /// Replays the WAL (rebuilding field types), then starts one thread per partition.
-    pub fn start(options: &IngestOptions) -> std::io::Result<(Ingest, ReplaySummary)> {
+    pub fn start(
+        options: &IngestOptions,
+        store: &Arc<Store>,
+    ) -> std::io::Result<(Ingest, ReplaySummary)> {
         let partitions = partition_count(&options.wal_dir, options.partitions.max(1))?;
         let field_types = Arc::new(FieldTypeRegistry::default());
         let mut summary = ReplaySummary {
             partitions,
             ..ReplaySummary::default()
         };
-        let stats = replay_all(&options.wal_dir, ReplayMode::Repair, |payload| {
-            let decoded = record::decode_record(payload, |header, point| {
-                summary.points += 1;
-                let measurement = measurement_of(point.series_key);
-                for (key, value) in &point.fields {
-                    field_types.get_or_insert(
-                        header.database_id,
-                        measurement,
-                        key,
-                        value.field_type(),
-                    );
-                }
-            });
-            if decoded.is_err() {
-                crate::log_warn!("wal", "skipped an undecodable WAL record"; bytes = payload.len());
+        for index in 0..partitions {
+            let directory = partition_dir(&options.wal_dir, index);
+            if !directory.is_dir() {
+                continue;
             }
-        })?;
-        summary.records = stats.records;
-        summary.truncated_segments = stats.truncated_segments;
+            let stats = wal::replay(&directory, ReplayMode::Repair, &mut |payload: &[u8]| {
+                let decoded = record::decode_record(payload, |header, point| {
+                    summary.points += 1;
+                    let measurement = measurement_of(point.series_key);
+                    for (key, value) in &point.fields {
+                        field_types.get_or_insert(
+                            header.database_id,
+                            measurement,
+                            key,
+                            value.field_type(),
+                        );
+                    }
+                });
+                if decoded.is_err() {
+                    crate::log_warn!("wal", "skipped an undecodable WAL record"; bytes = payload.len());
+                    return;
+                }
+                store.apply_record(index, payload);
+            })?;
+            summary.records += stats.records;
+            summary.truncated_segments += stats.truncated_segments;
+        }
 
         let capacity = options.queue_depth_per_loop.max(1) * options.event_loops.max(1);
         let mut senders = Vec::with_capacity(partitions);
+        let mut controls = Vec::with_capacity(partitions);
         let mut threads = Vec::with_capacity(partitions);
         let mut all_stats = Vec::with_capacity(partitions);
         for index in 0..partitions {
             let (sender, receiver) = channel::bounded(capacity);
+            let (control_sender, control) = channel::bounded(CONTROL_QUEUE_DEPTH);
+            let inbox = PartitionInbox {
+                writes: receiver,
+                control,
+            };
             let writer = WalWriter::open(
                 &partition_dir(&options.wal_dir, index),
                 options.segment_max_bytes,
             )?;
             let partition_stats = Arc::new(PartitionStats::default());
             let thread_stats = Arc::clone(&partition_stats);
+            let thread_store = Arc::clone(store);
             let group = GroupCommit {
                 delay: options.fsync_delay,
                 max_records: options.group_max_records.max(1),
@@ -283,13 +313,17 @@ impl Ingest {
             };
             let thread = std::thread::Builder::new()
                 .name(format!("sluice-partition-{index}"))
-                .spawn(move || run_partition(index, receiver, writer, group, &thread_stats))?;
+                .spawn(move || {
+                    run_partition(index, inbox, writer, group, &thread_stats, &thread_store)
+                })?;
             senders.push(sender);
+            controls.push(control_sender);
             threads.push(thread);
             all_stats.push(partition_stats);
         }
         let ingest = Ingest {
             senders,
+            controls,
             threads: std::sync::Mutex::new(threads),
             field_types,
             stats: all_stats,
@@ -317,15 +351,30 @@ impl Ingest {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(PartitionMessage::Write(batch)))
             | Err(TrySendError::Disconnected(PartitionMessage::Write(batch))) => Err(batch),
-            Err(_) => unreachable_shutdown(),
         }
+    }
+
+    /// Starts a new WAL segment in every partition and freezes the caches; returns, per
+    /// partition, the first segment number not covered by the frozen caches. Blocks until
+    /// every partition has done it (call from a background thread, never an event loop).
+    pub fn checkpoint(&self) -> Vec<Option<u64>> {
+        let mut replies = Vec::with_capacity(self.controls.len());
+        for control in &self.controls {
+            let (reply, answer) = channel::bounded(1);
+            let sent = control.send(Control::Checkpoint(reply)).is_ok();
+            replies.push(sent.then_some(answer));
+        }
+        replies
+            .into_iter()
+            .map(|answer| answer.and_then(|a| a.recv().ok()))
+            .collect()
     }
 
     /// Lets every partition finish what is queued, then stops them. Call after the event loops
     /// have stopped.
     pub fn shutdown(&self) {
-        for sender in &self.senders {
-            let _ = sender.send(PartitionMessage::Shutdown);
+        for control in &self.controls {
+            let _ = control.send(Control::Shutdown);
         }
         let threads = match self.threads.lock() {
             Ok(mut guard) => std::mem::take(&mut *guard),
@@ -335,10 +384,6 @@ impl Ingest {
             let _ = thread.join();
         }
     }
-}
-
-fn unreachable_shutdown() -> ! {
-    panic!("BUG: try_send gave back a message it was not given")
 }
 
 /// The measurement part of a canonical series key (up to the first unescaped comma).
@@ -365,59 +410,111 @@ struct GroupCommit {
     debug_commit_delay: Duration,
 }
 
+/// The channels a partition thread listens on.
+struct PartitionInbox {
+    writes: Receiver<PartitionMessage>,
+    control: Receiver<Control>,
+}
+
 fn run_partition(
     index: usize,
-    receiver: Receiver<PartitionMessage>,
+    inbox: PartitionInbox,
     mut writer: WalWriter,
     group_commit: GroupCommit,
     stats: &PartitionStats,
+    store: &Store,
 ) {
     let GroupCommit {
         delay: fsync_delay,
         max_records: group_max_records,
         debug_commit_delay,
     } = group_commit;
+    let PartitionInbox { writes, control } = inbox;
     let mut group: Vec<Batch> = Vec::with_capacity(group_max_records);
-    let mut stopping = false;
-    while !stopping {
-        match receiver.recv() {
-            Ok(PartitionMessage::Write(batch)) => group.push(batch),
-            Ok(PartitionMessage::Shutdown) | Err(_) => break,
+    let checkpoint = |writer: &mut WalWriter, reply: Sender<u64>| {
+        let next_segment = match writer.start_new_segment() {
+            Ok(()) => {
+                store.freeze_partition(index);
+                writer.segment_number()
+            }
+            Err(error) => {
+                // Nothing frozen: the checkpoint deletes no segment of this partition.
+                crate::log_error!("wal", "cannot start a WAL segment for a snapshot"; partition = index, error = error);
+                0
+            }
+        };
+        let _ = reply.send(next_segment);
+    };
+    loop {
+        // Back-pressure: while the caches are over their bound, take no writes (the queue
+        // fills and the event loops stop reading, then answer 503), but keep serving
+        // checkpoints, which are what frees the caches.
+        let mut stop = false;
+        while store.cache_full() && !stop {
+            match control.recv_timeout(CACHE_FULL_POLL) {
+                Ok(Control::Checkpoint(reply)) => checkpoint(&mut writer, reply),
+                Ok(Control::Shutdown) | Err(RecvTimeoutError::Disconnected) => stop = true,
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+        }
+        if !stop {
+            crossbeam::select! {
+                recv(writes) -> message => match message {
+                    Ok(PartitionMessage::Write(batch)) => group.push(batch),
+                    Err(_) => stop = true,
+                },
+                recv(control) -> message => match message {
+                    Ok(Control::Checkpoint(reply)) => {
+                        checkpoint(&mut writer, reply);
+                        continue;
+                    }
+                    Ok(Control::Shutdown) | Err(_) => stop = true,
+                },
+            }
+        }
+        if stop {
+            // Whatever is queued was accepted by a loop that waits for its answer: commit it.
+            while let Ok(PartitionMessage::Write(batch)) = writes.try_recv() {
+                group.push(batch);
+                if group.len() >= group_max_records {
+                    commit_group(index, &mut writer, &mut group, stats, store);
+                }
+            }
+            commit_group(index, &mut writer, &mut group, stats, store);
+            break;
         }
         if !fsync_delay.is_zero() {
             let deadline = Instant::now() + fsync_delay;
             while group.len() < group_max_records {
-                match receiver.recv_deadline(deadline) {
+                match writes.recv_deadline(deadline) {
                     Ok(PartitionMessage::Write(batch)) => group.push(batch),
-                    Ok(PartitionMessage::Shutdown) => {
-                        stopping = true;
-                        break;
-                    }
                     Err(_) => break,
                 }
             }
         }
-        while !stopping && group.len() < group_max_records {
-            match receiver.try_recv() {
+        while group.len() < group_max_records {
+            match writes.try_recv() {
                 Ok(PartitionMessage::Write(batch)) => group.push(batch),
-                Ok(PartitionMessage::Shutdown) => stopping = true,
                 Err(_) => break,
             }
         }
         if !debug_commit_delay.is_zero() {
             std::thread::sleep(debug_commit_delay);
         }
-        commit_group(index, &mut writer, &mut group, stats);
+        commit_group(index, &mut writer, &mut group, stats, store);
     }
-    commit_group(index, &mut writer, &mut group, stats);
     crate::log_info!("wal", "partition stopped"; partition = index, segment = writer.segment_number());
 }
+
+/// How long a partition sleeps between checks while the caches are over their bound.
+const CACHE_FULL_POLL: Duration = Duration::from_millis(1);
 
 fn commit_group(
     index: usize,
     writer: &mut WalWriter,
     group: &mut Vec<Batch>,
     stats: &PartitionStats,
+    store: &Store,
 ) {
     if group.is_empty() {
         return;
@@ -439,6 +536,10 @@ fn commit_group(
             .fetch_add(group.len() as u64, Ordering::Relaxed);
         let points: u64 = group.iter().map(|b| u64::from(b.point_count)).sum();
         stats.points.fetch_add(points, Ordering::Relaxed);
+        // Durable: make the points visible to queries before anyone is told.
+        for batch in group.iter() {
+            store.apply_record(index, &batch.payload);
+        }
     }
     for batch in group.drain(..) {
         batch.ticket.batch_finished(durable);

@@ -1,7 +1,11 @@
-//! Sluice's storage engine (in progress): today only the column codecs of its blocks.
+//! Sluice's storage engine.
 //!
-//! `codec` turns one column of a block (timestamps, floats, integers, unsigned, booleans or
-//! strings) into bytes and back. It owns no files and no I/O; the engine that will call it
-//! decides block boundaries, files and checksums.
+//! - `codec` turns one column of a block (timestamps, floats, integers, unsigned, booleans or
+//!   strings) into bytes and back; it owns no files and no I/O.
+//! - `column` is a column in memory and the merge rules (sorted, last write wins) every layer
+//!   shares.
+//! - `engine` owns shards: per-partition caches over immutable files, snapshots, reads.
 
 pub mod codec;
+pub mod column;
+pub mod engine;

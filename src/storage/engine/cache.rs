@@ -1,0 +1,257 @@
+//! The in-memory cache of one shard's share of one partition: every point written since the
+//! last snapshot, by series key and field.
+//!
+//! Owned by the shard, one per WAL partition, so the partition threads never contend on one
+//! lock: a series is routed to exactly one partition, hence lives in exactly one of a shard's
+//! caches. Writers (the partition thread) hold the write lock for one record; readers (queries,
+//! snapshots) hold the read lock while they copy one column.
+//!
+//! Invariants: a column's values have one type (a value of another type is counted as a
+//! conflict and not stored; the write path's type registry makes this rare); times may arrive
+//! out of order or repeat, in which case the column is marked not normal and is normalised
+//! (sorted, last write wins) on read and on snapshot. `bytes` approximates the heap held.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+use crate::ingest::record::{FieldType, StoredValue};
+use crate::storage::column::{Column, ColumnValues};
+
+/// Per-entry overhead added to the byte count (hash slot, key box, vectors' headers).
+const ENTRY_OVERHEAD_BYTES: usize = 96;
+
+/// FxHash-style hasher for series keys (the keys are not attacker-chosen in a way that
+/// matters more than for the partition routing hash, which is the same function).
+#[derive(Default)]
+pub struct SeriesKeyHasher {
+    hash: u64,
+}
+
+impl Hasher for SeriesKeyHasher {
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.hash = self.hash.rotate_left(7) ^ crate::ingest::series_hash(bytes);
+    }
+}
+
+/// Builds [`SeriesKeyHasher`]s.
+pub type SeriesKeyHash = BuildHasherDefault<SeriesKeyHasher>;
+
+/// One field's points in the cache.
+#[derive(Debug)]
+pub struct CacheColumn {
+    /// the points in arrival order
+    pub column: Column,
+    /// whether `column` is normal (times strictly ascending)
+    pub normal: bool,
+}
+
+/// The fields of one series, in first-written order (few per series: a linear scan).
+#[derive(Debug, Default)]
+pub struct CacheSeries {
+    /// (unescaped field key, its points)
+    pub fields: Vec<(Box<[u8]>, CacheColumn)>,
+}
+
+/// Points by series key.
+#[derive(Debug, Default)]
+pub struct CacheMap {
+    /// series key → fields
+    pub series: HashMap<Box<[u8]>, CacheSeries, SeriesKeyHash>,
+    /// approximate heap bytes
+    pub bytes: usize,
+    /// values refused because their type differed from the column's
+    pub type_conflicts: u64,
+}
+
+impl CacheMap {
+    /// Stores one value. Returns the heap bytes added.
+    pub fn insert(
+        &mut self,
+        series_key: &[u8],
+        field: &[u8],
+        timestamp_ns: i64,
+        value: StoredValue<'_>,
+    ) -> usize {
+        let mut added = 0;
+        let series = match self.series.get_mut(series_key) {
+            Some(series) => series,
+            None => {
+                added += series_key.len() + ENTRY_OVERHEAD_BYTES;
+                self.series.entry(series_key.into()).or_default()
+            }
+        };
+        let position = series.fields.iter().position(|(key, _)| &**key == field);
+        let entry = match position.and_then(|p| series.fields.get_mut(p)) {
+            Some((_, entry)) => entry,
+            None => {
+                added += field.len() + ENTRY_OVERHEAD_BYTES;
+                series.fields.push((
+                    field.into(),
+                    CacheColumn {
+                        column: Column::new(value.field_type()),
+                        normal: true,
+                    },
+                ));
+                match series.fields.last_mut() {
+                    Some((_, entry)) => entry,
+                    None => return added,
+                }
+            }
+        };
+        let before = entry.column.values.heap_bytes() + entry.column.times.capacity() * 8;
+        if !entry.column.values.push(value) {
+            self.type_conflicts += 1;
+            return added;
+        }
+        if entry
+            .column
+            .times
+            .last()
+            .is_some_and(|last| *last >= timestamp_ns)
+        {
+            entry.normal = false;
+        }
+        entry.column.times.push(timestamp_ns);
+        let after = entry.column.values.heap_bytes() + entry.column.times.capacity() * 8;
+        added += after.saturating_sub(before);
+        self.bytes += added;
+        added
+    }
+
+    /// A normal copy of one column, trimmed to `[min_time, max_time]`.
+    pub fn read(
+        &self,
+        series_key: &[u8],
+        field: &[u8],
+        min_time: i64,
+        max_time: i64,
+    ) -> Option<Column> {
+        let series = self.series.get(series_key)?;
+        let (_, entry) = series.fields.iter().find(|(key, _)| &**key == field)?;
+        let mut column = if entry.normal {
+            copy_range(&entry.column, min_time, max_time)
+        } else {
+            let mut copy = entry.column.clone();
+            copy.normalize();
+            copy.trim(min_time, max_time);
+            copy
+        };
+        column.times.shrink_to_fit();
+        Some(column)
+    }
+
+    /// The type of a field of a series, if cached.
+    pub fn field_type(&self, series_key: &[u8], field: &[u8]) -> Option<FieldType> {
+        let series = self.series.get(series_key)?;
+        series
+            .fields
+            .iter()
+            .find(|(key, _)| &**key == field)
+            .map(|(_, entry)| entry.column.field_type())
+    }
+}
+
+/// The points of `column` (normal) within `[min_time, max_time]`, copied.
+fn copy_range(column: &Column, min_time: i64, max_time: i64) -> Column {
+    let start = column.times.partition_point(|t| *t < min_time);
+    let end = column.times.partition_point(|t| *t <= max_time).max(start);
+    let times = column.times.get(start..end).unwrap_or(&[]).to_vec();
+    let values = match &column.values {
+        ColumnValues::Float(v) => ColumnValues::Float(v.get(start..end).unwrap_or(&[]).to_vec()),
+        ColumnValues::Integer(v) => {
+            ColumnValues::Integer(v.get(start..end).unwrap_or(&[]).to_vec())
+        }
+        ColumnValues::Unsigned(v) => {
+            ColumnValues::Unsigned(v.get(start..end).unwrap_or(&[]).to_vec())
+        }
+        ColumnValues::Boolean(v) => {
+            ColumnValues::Boolean(v.get(start..end).unwrap_or(&[]).to_vec())
+        }
+        ColumnValues::String(v) => ColumnValues::String(v.get(start..end).unwrap_or(&[]).to_vec()),
+    };
+    Column { times, values }
+}
+
+/// A shard's cache for one partition: the live map being written, and frozen maps waiting to
+/// be written to a file (oldest first).
+#[derive(Debug, Default)]
+pub struct PartitionCache {
+    /// being written by the partition thread
+    pub live: CacheMap,
+    /// snapshots in progress, oldest first; dropped once their file is installed
+    pub frozen: Vec<Arc<CacheMap>>,
+}
+
+impl PartitionCache {
+    /// Moves the live map to the frozen list (if it holds anything); returns its bytes.
+    pub fn freeze(&mut self) -> usize {
+        if self.live.series.is_empty() {
+            return 0;
+        }
+        let map = std::mem::take(&mut self.live);
+        let bytes = map.bytes;
+        self.frozen.push(Arc::new(map));
+        bytes
+    }
+
+    /// Merged, normal copy of a column across frozen and live maps (newest wins).
+    pub fn read(
+        &self,
+        series_key: &[u8],
+        field: &[u8],
+        min_time: i64,
+        max_time: i64,
+    ) -> Option<Column> {
+        let mut result: Option<Column> = None;
+        let maps = self
+            .frozen
+            .iter()
+            .map(|m| &**m)
+            .chain(std::iter::once(&self.live));
+        for map in maps {
+            if let Some(column) = map.read(series_key, field, min_time, max_time) {
+                match result.as_mut() {
+                    None => result = Some(column),
+                    Some(older) => {
+                        older.merge_newer(column);
+                    }
+                }
+            }
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_of_order_and_repeated_times_read_normalised() {
+        let mut cache = PartitionCache::default();
+        for (t, v) in [(5, 1.0), (3, 2.0), (5, 3.0), (9, 4.0)] {
+            cache
+                .live
+                .insert(b"cpu,host=a", b"v", t, StoredValue::Float(v));
+        }
+        cache.freeze();
+        cache
+            .live
+            .insert(b"cpu,host=a", b"v", 3, StoredValue::Float(7.0));
+        cache
+            .live
+            .insert(b"cpu,host=a", b"v", 4, StoredValue::Integer(1));
+        let column = cache.read(b"cpu,host=a", b"v", i64::MIN, i64::MAX).unwrap();
+        assert_eq!(column.times, vec![3, 5, 9]);
+        assert_eq!(column.values, ColumnValues::Float(vec![7.0, 3.0, 4.0]));
+        assert_eq!(cache.live.type_conflicts, 1);
+        let trimmed = cache.read(b"cpu,host=a", b"v", 4, 8).unwrap();
+        assert_eq!(trimmed.times, vec![5]);
+        assert!(cache.read(b"cpu,host=b", b"v", 0, 10).is_none());
+    }
+}

@@ -1,0 +1,400 @@
+//! The storage engine: shards per (database, retention policy, shard group), each an
+//! in-memory cache (one per WAL partition) over immutable column files.
+//!
+//! Owns `<data dir>/<shard id>/` directories and everything in them, and the caches. The meta
+//! store owns which shard groups exist; the engine asks it for (and so creates) the group of a
+//! point's time when it applies a record.
+//!
+//! ```text
+//!  partition thread N ── after fsync ──▶ Store::apply_record(N, record)
+//!        for each point: shard of (db, rp, time) ─▶ shard.caches[N].live.insert(...)
+//!  checkpoint (ingest) ── Store::freeze_partition(N) on partition N's thread, after a WAL
+//!        rotation: live → frozen; then Store::snapshot writes frozen maps to files
+//!  queries ── Store::shards_for(db, rp, range) ─▶ Shard::read(series, field, range)
+//! ```
+//!
+//! Invariants:
+//! - A point is applied to a cache only after the WAL record holding it is durable, and before
+//!   its write is acknowledged, so a query after a 204 sees it.
+//! - Frozen maps hold exactly the records of WAL segments older than the rotation that froze
+//!   them; those segments are deleted only after every frozen map is in a synced file.
+//! - Reads merge files (oldest first), frozen maps, then the live map; on equal times the
+//!   newest wins, so a point replayed into the cache after a crash and also present in a file
+//!   is returned once.
+
+pub mod cache;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::ingest::record::{decode_record, FieldType};
+use crate::meta::{MetaData, MetaStore};
+use crate::storage::column::Column;
+use cache::PartitionCache;
+
+/// Settings of the engine (`[data]` in the config).
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// `[data] dir`
+    pub data_dir: PathBuf,
+    /// number of WAL partitions (one cache per partition per shard)
+    pub partitions: usize,
+    /// `cache-snapshot-memory-size`: snapshot when the live caches hold this many bytes
+    pub cache_snapshot_bytes: usize,
+    /// `cache-max-memory-size`: partitions stop taking writes past this (back-pressure)
+    pub cache_max_bytes: usize,
+    /// opened by `sluice export`: never writes (shard groups missing from meta are held
+    /// in memory only)
+    pub read_only: bool,
+}
+
+/// Ids of in-memory shards of read-only stores start here (far above any real shard id).
+const EPHEMERAL_SHARD_ID_BASE: u64 = 1 << 62;
+
+/// Counters for `/debug/vars`.
+#[derive(Default, Debug)]
+pub struct StoreStats {
+    /// values applied to caches
+    pub values_applied: AtomicU64,
+    /// points skipped at apply time (database or policy gone, older than retention)
+    pub points_skipped: AtomicU64,
+    /// shard groups created
+    pub shard_groups_created: AtomicU64,
+}
+
+/// The engine.
+pub struct Store {
+    options: StoreOptions,
+    meta: Arc<MetaStore>,
+    shards: RwLock<BTreeMap<u64, Arc<Shard>>>,
+    live_cache_bytes: AtomicUsize,
+    /// counters
+    pub stats: StoreStats,
+}
+
+/// One shard: the data of one shard group.
+pub struct Shard {
+    /// shard id (also its directory name)
+    pub id: u64,
+    /// database id
+    pub database_id: u64,
+    /// retention policy name
+    pub retention_policy: String,
+    /// first nanosecond held
+    pub start_ns: i64,
+    /// first nanosecond not held
+    pub end_ns: i64,
+    directory: PathBuf,
+    caches: Vec<RwLock<PartitionCache>>,
+}
+
+fn read_lock<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write_lock<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Where the shard with `shard_id` keeps its files.
+pub fn shard_directory(data_dir: &Path, shard_id: u64) -> PathBuf {
+    data_dir.join(format!("{shard_id}"))
+}
+
+impl Store {
+    /// Opens a store that never writes (`options.read_only` is forced), for `sluice export`.
+    pub fn open_read_only(
+        mut options: StoreOptions,
+        meta: Arc<MetaStore>,
+    ) -> std::io::Result<Arc<Store>> {
+        options.read_only = true;
+        Store::open(options, meta)
+    }
+
+    /// Opens the engine over `options.data_dir`, with a shard for every shard group in meta.
+    pub fn open(options: StoreOptions, meta: Arc<MetaStore>) -> std::io::Result<Arc<Store>> {
+        if !options.read_only {
+            std::fs::create_dir_all(&options.data_dir)?;
+        }
+        let store = Store {
+            options,
+            meta,
+            shards: RwLock::new(BTreeMap::new()),
+            live_cache_bytes: AtomicUsize::new(0),
+            stats: StoreStats::default(),
+        };
+        let snapshot = store.meta.snapshot();
+        for database in &snapshot.databases {
+            for policy in &database.retention_policies {
+                for group in &policy.shard_groups {
+                    store.shard_for_group(database.id, &policy.name, group);
+                }
+            }
+        }
+        Ok(Arc::new(store))
+    }
+
+    fn shard_for_group(
+        &self,
+        database_id: u64,
+        retention_policy: &str,
+        group: &crate::meta::ShardGroup,
+    ) -> Arc<Shard> {
+        if let Some(shard) = read_lock(&self.shards).get(&group.shard_id) {
+            return Arc::clone(shard);
+        }
+        let mut shards = write_lock(&self.shards);
+        let shard = shards.entry(group.shard_id).or_insert_with(|| {
+            Arc::new(Shard {
+                id: group.shard_id,
+                database_id,
+                retention_policy: retention_policy.to_string(),
+                start_ns: group.start_ns,
+                end_ns: group.end_ns,
+                directory: shard_directory(&self.options.data_dir, group.shard_id),
+                caches: (0..self.options.partitions.max(1))
+                    .map(|_| RwLock::new(PartitionCache::default()))
+                    .collect(),
+            })
+        });
+        Arc::clone(shard)
+    }
+
+    /// The shard that holds `timestamp_ns` for the database and policy, creating its shard
+    /// group if needed; `None` when the database or policy is gone, or the time is older than
+    /// the policy keeps and no group holds it.
+    fn shard_at(
+        &self,
+        meta: &MetaData,
+        database_id: u64,
+        retention_policy: &str,
+        timestamp_ns: i64,
+        now_ns: i64,
+    ) -> Option<Arc<Shard>> {
+        let policy = meta
+            .database_by_id(database_id)?
+            .retention_policy(retention_policy)?;
+        if let Some(group) = policy.shard_group_at(timestamp_ns) {
+            return Some(self.shard_for_group(database_id, &policy.name, group));
+        }
+        if policy.duration_ns > 0 && timestamp_ns < now_ns.saturating_sub(policy.duration_ns) {
+            return None;
+        }
+        if self.options.read_only {
+            return Some(self.ephemeral_shard(database_id, policy, timestamp_ns));
+        }
+        match self
+            .meta
+            .shard_group_for(database_id, &policy.name, timestamp_ns)
+        {
+            Ok(Some(group)) => {
+                self.stats
+                    .shard_groups_created
+                    .fetch_add(1, Ordering::Relaxed);
+                Some(self.shard_for_group(database_id, &policy.name, &group))
+            }
+            Ok(None) => None,
+            Err(error) => {
+                crate::log_error!("storage", "cannot create shard group; points skipped"; error = error);
+                None
+            }
+        }
+    }
+
+    /// A shard for a group meta does not have, kept in memory only (read-only stores).
+    fn ephemeral_shard(
+        &self,
+        database_id: u64,
+        policy: &crate::meta::RetentionPolicy,
+        timestamp_ns: i64,
+    ) -> Arc<Shard> {
+        let (start_ns, end_ns) =
+            crate::meta::shard_group_bounds(timestamp_ns, policy.shard_group_duration_ns);
+        let existing = read_lock(&self.shards)
+            .values()
+            .find(|shard| {
+                shard.database_id == database_id
+                    && shard.retention_policy == policy.name
+                    && shard.start_ns <= timestamp_ns
+                    && timestamp_ns < shard.end_ns
+            })
+            .cloned();
+        if let Some(shard) = existing {
+            return shard;
+        }
+        let id = EPHEMERAL_SHARD_ID_BASE + read_lock(&self.shards).len() as u64;
+        let group = crate::meta::ShardGroup {
+            id,
+            start_ns,
+            end_ns,
+            shard_id: id,
+        };
+        self.shard_for_group(database_id, &policy.name, &group)
+    }
+
+    /// Applies one durable WAL record to the caches of `partition`. Called only by that
+    /// partition's thread (and by replay before the threads start).
+    pub fn apply_record(&self, partition: usize, payload: &[u8]) {
+        let mut meta = self.meta.snapshot();
+        let now_ns = crate::time::now_ns();
+        let mut current: Option<Arc<Shard>> = None;
+        let mut added_bytes = 0usize;
+        let mut values = 0u64;
+        let mut skipped = 0u64;
+        let result = decode_record(payload, |header, point| {
+            let rp = String::from_utf8_lossy(header.retention_policy);
+            let time = point.timestamp_ns;
+            let fits = current.as_ref().is_some_and(|shard| {
+                shard.database_id == header.database_id
+                    && shard.start_ns <= time
+                    && time < shard.end_ns
+                    && (rp.is_empty() || shard.retention_policy == rp)
+            });
+            if !fits {
+                current = self.shard_at(&meta, header.database_id, &rp, time, now_ns);
+                if current.is_some() {
+                    // A group may just have been created: later points see it.
+                    meta = self.meta.snapshot();
+                }
+            }
+            let Some(shard) = current.as_ref() else {
+                skipped += 1;
+                return;
+            };
+            let Some(cache) = shard.caches.get(partition) else {
+                skipped += 1;
+                return;
+            };
+            let mut cache = write_lock(cache);
+            for (field, value) in &point.fields {
+                added_bytes += cache.live.insert(point.series_key, field, time, *value);
+                values += 1;
+            }
+        });
+        if result.is_err() {
+            crate::log_warn!("storage", "skipped an undecodable WAL record"; bytes = payload.len());
+        }
+        self.live_cache_bytes
+            .fetch_add(added_bytes, Ordering::Relaxed);
+        self.stats
+            .values_applied
+            .fetch_add(values, Ordering::Relaxed);
+        if skipped > 0 {
+            self.stats
+                .points_skipped
+                .fetch_add(skipped, Ordering::Relaxed);
+        }
+    }
+
+    /// Bytes held by live caches (not yet frozen).
+    pub fn live_cache_bytes(&self) -> usize {
+        self.live_cache_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Whether the live caches have grown past the snapshot threshold.
+    pub fn snapshot_due(&self) -> bool {
+        self.live_cache_bytes() >= self.options.cache_snapshot_bytes
+    }
+
+    /// Whether the caches are over their hard bound (partitions pause until a snapshot).
+    pub fn cache_full(&self) -> bool {
+        self.live_cache_bytes() >= self.options.cache_max_bytes
+    }
+
+    /// Moves every shard's live cache of `partition` to its frozen list. Called on the
+    /// partition's thread right after it started a new WAL segment.
+    pub fn freeze_partition(&self, partition: usize) {
+        let shards: Vec<Arc<Shard>> = read_lock(&self.shards).values().cloned().collect();
+        let mut frozen = 0usize;
+        for shard in shards {
+            if let Some(cache) = shard.caches.get(partition) {
+                frozen += write_lock(cache).freeze();
+            }
+        }
+        let _ = self
+            .live_cache_bytes
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bytes| {
+                Some(bytes.saturating_sub(frozen))
+            });
+    }
+
+    /// Every shard, by id.
+    pub fn shards(&self) -> Vec<Arc<Shard>> {
+        read_lock(&self.shards).values().cloned().collect()
+    }
+
+    /// The shards of a database and policy that may hold times in `[min_time, max_time]`,
+    /// in time order.
+    pub fn shards_for(
+        &self,
+        database_id: u64,
+        retention_policy: &str,
+        min_time: i64,
+        max_time: i64,
+    ) -> Vec<Arc<Shard>> {
+        let mut shards: Vec<Arc<Shard>> = read_lock(&self.shards)
+            .values()
+            .filter(|shard| {
+                shard.database_id == database_id
+                    && shard.retention_policy == retention_policy
+                    && shard.start_ns <= max_time
+                    && min_time < shard.end_ns
+            })
+            .cloned()
+            .collect();
+        shards.sort_by_key(|shard| shard.start_ns);
+        shards
+    }
+}
+
+impl Shard {
+    /// The shard's directory.
+    pub fn directory(&self) -> &Path {
+        &self.directory
+    }
+
+    /// The merged, normal points of one column within `[min_time, max_time]`.
+    pub fn read(
+        &self,
+        series_key: &[u8],
+        field: &[u8],
+        min_time: i64,
+        max_time: i64,
+    ) -> Option<Column> {
+        let partition = self.partition_of(series_key);
+        let cache = self.caches.get(partition)?;
+        read_lock(cache).read(series_key, field, min_time, max_time)
+    }
+
+    fn partition_of(&self, series_key: &[u8]) -> usize {
+        let count = self.caches.len() as u128;
+        ((u128::from(crate::ingest::series_hash(series_key)) * count) >> 64) as usize
+    }
+
+    /// Every series key with data in the shard, sorted, and its fields (sorted) with types.
+    pub fn series_fields(&self) -> BTreeMap<Vec<u8>, BTreeMap<Vec<u8>, FieldType>> {
+        let mut all: BTreeMap<Vec<u8>, BTreeMap<Vec<u8>, FieldType>> = BTreeMap::new();
+        for cache in &self.caches {
+            let cache = read_lock(cache);
+            let maps = cache
+                .frozen
+                .iter()
+                .map(|m| &**m)
+                .chain(std::iter::once(&cache.live));
+            for map in maps {
+                for (key, series) in &map.series {
+                    let fields = all.entry(key.to_vec()).or_default();
+                    for (field, entry) in &series.fields {
+                        fields
+                            .entry(field.to_vec())
+                            .or_insert(entry.column.field_type());
+                    }
+                }
+            }
+        }
+        all
+    }
+}
