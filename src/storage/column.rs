@@ -143,6 +143,22 @@ impl Column {
         }
     }
 
+    /// An empty column of `field_type` (the same as [`Column::new`]).
+    pub fn empty(field_type: FieldType) -> Column {
+        Column::new(field_type)
+    }
+
+    /// Keeps only the first `length` points.
+    pub(crate) fn retain_first(&mut self, length: usize) {
+        self.times.truncate(length);
+        self.values.keep_range(0, length);
+    }
+
+    /// Keeps only points with `min_time <= time <= max_time` (the column must be normal).
+    pub fn retain_time_range(&mut self, min_time: i64, max_time: i64) {
+        self.trim(min_time, max_time)
+    }
+
     /// Number of points.
     pub fn len(&self) -> usize {
         self.times.len()
