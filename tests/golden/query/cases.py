@@ -77,6 +77,25 @@ TYPES_LINES = [
     "t,tag1=x f=0.1,i=0i %d" % (BASE_S + 50),
 ]
 
+# Floats around the points where Go's JSON encoder switches to exponent form, strings with
+# characters JSON must escape, and names with escaped spaces, commas and equals signs.
+FORMAT_LINES = [
+    "fl v=1e-7 %d" % BASE_S,
+    "fl v=0.000001 %d" % (BASE_S + 10),
+    "fl v=1e20 %d" % (BASE_S + 20),
+    "fl v=1e21 %d" % (BASE_S + 30),
+    "fl v=123456789.123456789 %d" % (BASE_S + 40),
+    "fl v=-0.30000000000000004 %d" % (BASE_S + 50),
+    "fl v=1.7976931348623157e308 %d" % (BASE_S + 60),
+    "fl v=5e-324 %d" % (BASE_S + 70),
+    'str s="tab\there" %d' % BASE_S,
+    'str s="caf\u00e9 \u2603" %d' % (BASE_S + 10),
+    'str s="line\u2028sep back\\\\slash" %d' % (BASE_S + 20),
+    'str s="" %d' % (BASE_S + 30),
+    "we\\ ird,ta\\ g=v\\,1,t\\=k=x fi\\ eld=1 %d" % BASE_S,
+    "we\\ ird,ta\\ g=v\\,2 fi\\ eld=2 %d" % (BASE_S + 10),
+]
+
 MATH_LINES = [
     "m x=0.5,y=4,n=-2i,z=10i %d" % BASE_S,
     "m x=-0.5,y=9,n=3i,z=20i %d" % (BASE_S + 10),
@@ -112,7 +131,7 @@ DATASETS = {
     },
     "types": {
         "databases": [{"name": "qg_types"}],
-        "writes": [{"db": "qg_types", "precision": "s", "lines": TYPES_LINES}],
+        "writes": [{"db": "qg_types", "precision": "s", "lines": TYPES_LINES + FORMAT_LINES}],
     },
     "math": {
         "databases": [{"name": "qg_math"}],
@@ -475,6 +494,19 @@ for slug, text in [
 ]:
     q("meta/" + slug, text, dataset="meta")
 
+q("meta/show-measurements-on-regex", "SHOW MEASUREMENTS ON qg_meta WITH MEASUREMENT =~ /e/",
+  dataset="meta", db=None)
+q("meta/show-tag-keys-on-regex", "SHOW TAG KEYS ON qg_meta FROM /^w/", dataset="meta", db=None)
+q("meta/show-field-keys-on-regex", "SHOW FIELD KEYS ON qg_meta FROM /^(c|d)/", dataset="meta",
+  db=None)
+q("meta/show-series-on-regex-where", "SHOW SERIES ON qg_meta FROM /^(cpu|mem)$/ "
+  "WHERE host = 'a'", dataset="meta", db=None)
+q("meta/show-tag-values-on-regex", "SHOW TAG VALUES ON qg_meta FROM /^(disk|net)$/ "
+  "WITH KEY =~ /^(path|iface)$/", dataset="meta", db=None)
+q("meta/show-series-exact-cardinality-on", "SHOW SERIES EXACT CARDINALITY ON qg_meta2",
+  dataset="meta", db=None)
+q("meta/kill-query-missing", "KILL QUERY 99999", dataset="meta", mutates=False)
+q("meta/show-grants-missing-user", "SHOW GRANTS FOR nobody", dataset="meta")
 q("meta/show-measurements-no-db", "SHOW MEASUREMENTS", dataset="meta", db=None)
 q("meta/show-series-no-db", "SHOW SERIES", dataset="meta", db=None)
 q("meta/show-tag-keys-db-not-found", "SHOW TAG KEYS ON nope", dataset="meta")
@@ -845,8 +877,29 @@ TYPE_CASES = [
     ("float-int-mixed-arith", "SELECT f + i FROM t"),
     ("string-regex-nomatch", "SELECT s FROM t WHERE s =~ /^zzz/"),
 ]
+TYPE_CASES += [
+    ("float-json-format", "SELECT v FROM fl"),
+    ("float-json-format-small", "SELECT v FROM fl WHERE v < 1"),
+    ("float-sum-large", "SELECT sum(v) FROM fl"),
+    ("string-json-escapes", "SELECT s FROM str"),
+    ("string-empty-value", "SELECT s FROM str WHERE s = ''"),
+    ("escaped-names-star", 'SELECT * FROM "we ird"'),
+    ("escaped-names-group-by", 'SELECT "fi eld" FROM "we ird" GROUP BY "ta g"'),
+    ("escaped-names-show-series", 'SHOW SERIES FROM "we ird"'),
+    ("escaped-names-show-tag-keys", 'SHOW TAG KEYS FROM "we ird"'),
+    ("escaped-names-show-tag-values", 'SHOW TAG VALUES FROM "we ird" WITH KEY = "ta g"'),
+    ("escaped-names-show-field-keys", 'SHOW FIELD KEYS FROM "we ird"'),
+    ("escaped-names-show-measurements", "SHOW MEASUREMENTS"),
+    ("escaped-names-where-tag", "SELECT \"fi eld\" FROM \"we ird\" WHERE \"ta g\" = 'v,1'"),
+]
 for slug, text in TYPE_CASES:
     q("types/" + slug, text, dataset="types")
+q("types/escaped-names-csv", "SELECT * FROM \"we ird\" GROUP BY *", dataset="types",
+  headers=[["Accept", "application/csv"]])
+q("types/float-json-format-csv", "SELECT v FROM fl", dataset="types",
+  headers=[["Accept", "application/csv"]])
+q("types/float-json-format-pretty", "SELECT v FROM fl", dataset="types",
+  params=[("pretty", "true")])
 
 # ---------------------------------------------------------------------------
 # errors from misuse (200 with an error inside the result, or 400)
