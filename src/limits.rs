@@ -54,6 +54,8 @@ pub const CACHE_MAX_BYTES_DEFAULT: usize = 1024 * 1024 * 1024;
 pub const CACHE_SNAPSHOT_COLD_SECONDS_DEFAULT: u64 = 600;
 /// `[data] storage-check-interval` default.
 pub const STORAGE_CHECK_INTERVAL_MS_DEFAULT: u64 = 1000;
+/// `[data] compact-throughput` default: InfluxDB's 48 MiB/s.
+pub const COMPACT_THROUGHPUT_BYTES_PER_SECOND_DEFAULT: u64 = 48 * 1024 * 1024;
 /// `[retention] check-interval` default: InfluxDB's 30 minutes.
 pub const RETENTION_CHECK_SECONDS_DEFAULT: u64 = 30 * 60;
 /// Largest single WAL record; a longer length prefix marks a corrupt record.

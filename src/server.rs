@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::ingest::maintenance::{Maintenance, MaintenanceOptions};
 use crate::ingest::{Ingest, IngestOptions};
 use crate::meta::MetaStore;
 use crate::net::{self, HttpStats, Shared};
@@ -56,6 +57,19 @@ pub fn run(config: Config) -> Result<(), String> {
         partitions = replay.partitions, records = replay.records, points = replay.points,
         truncated_segments = replay.truncated_segments, elapsed_ms = started.elapsed().as_millis());
     let ingest = Arc::new(ingest);
+    let maintenance = Maintenance::start(
+        Arc::clone(&ingest),
+        Arc::clone(&store),
+        MaintenanceOptions {
+            wal_dir: config.data.wal_dir.clone(),
+            check_interval: config.data.storage_check_interval,
+            cold_duration: config.data.cache_snapshot_write_cold_duration,
+            retention_enabled: config.retention.enabled,
+            retention_check_interval: config.retention.check_interval,
+            compact_throughput_bytes_per_second: config.data.compact_throughput,
+        },
+    )
+    .map_err(|e| format!("starting the storage thread: {e}"))?;
     let query_context = Arc::new(QueryContext {
         meta: Arc::clone(&meta),
         field_types: Arc::clone(&ingest.field_types),
@@ -132,6 +146,7 @@ pub fn run(config: Config) -> Result<(), String> {
         let _ = thread.join();
     }
     shared.queries.shutdown();
+    maintenance.stop();
     ingest.shutdown();
     crate::log_info!("server", "stopped cleanly");
     Ok(())

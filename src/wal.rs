@@ -155,6 +155,23 @@ pub fn list_segments(directory: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
     Ok(segments)
 }
 
+/// Deletes the segments of `directory` numbered below `first_kept` (a snapshot covers them),
+/// oldest first, then fsyncs the directory. Returns how many were deleted.
+pub fn remove_segments_before(directory: &Path, first_kept: u64) -> io::Result<usize> {
+    let mut removed = 0;
+    for (number, path) in list_segments(directory)? {
+        if number >= first_kept {
+            break;
+        }
+        fs::remove_file(&path)?;
+        removed += 1;
+    }
+    if removed > 0 {
+        crate::meta::sync_directory(directory)?;
+    }
+    Ok(removed)
+}
+
 /// What a replay found.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ReplayStats {

@@ -21,16 +21,8 @@ fn export_points(export: &str) -> HashSet<String> {
         .collect()
 }
 
-#[test]
-fn kill_nine_loses_no_acknowledged_point() {
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(7);
-    let kill_after_ms = 300 + seed % 1200;
-    eprintln!("kill test seed {seed}: kill -9 after {kill_after_ms} ms");
-    let mut server = Server::start();
-    assert_eq!(server.query("CREATE DATABASE db").0, 200);
+/// Writes from three connections until `kill_after_ms`, returns the acknowledged lines.
+fn write_until_killed(server: &mut Server, kill_after_ms: u64, round: u64) -> (Vec<String>, i32) {
     let acknowledged: Arc<Mutex<Vec<String>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let mut writers = Vec::new();
@@ -45,7 +37,7 @@ fn kill_nine_loses_no_acknowledged_point() {
             let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
             let mut reader = BufReader::new(stream.try_clone().expect("clone"));
             let mut batches = 0;
-            for batch in 0.. {
+            for batch in (round * 1_000_000).. {
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
@@ -80,14 +72,44 @@ fn kill_nine_loses_no_acknowledged_point() {
     stop.store(true, Ordering::Relaxed);
     let batches: i32 = writers.into_iter().map(|w| w.join().expect("writer")).sum();
     let acknowledged = acknowledged.lock().expect("lock").clone();
-    assert!(batches > 0, "no write was acknowledged before the kill");
-    server.restart();
-    assert!(server
-        .wait_for_log("replayed write-ahead log", Duration::from_secs(5))
-        .is_some());
+    (acknowledged, batches)
+}
+
+/// `rounds` times: write from three connections, `kill -9` at a random moment, restart.
+/// Then every acknowledged point must be exported exactly once.
+fn kill_rounds_lose_nothing(env: &[(&str, &str)], rounds: u64) -> Server {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(7);
+    eprintln!("kill test seed {seed}");
+    let mut server = Server::start_in(common::fresh_dir("kill"), env);
+    assert_eq!(server.query("CREATE DATABASE db").0, 200);
+    let mut acknowledged = Vec::new();
+    let mut batches = 0;
+    for round in 0..rounds {
+        let kill_after_ms = 300 + (seed >> (round * 8)) % 1200;
+        eprintln!("round {round}: kill -9 after {kill_after_ms} ms");
+        let (lines, round_batches) = write_until_killed(&mut server, kill_after_ms, round);
+        assert!(
+            round_batches > 0,
+            "no write was acknowledged before the kill"
+        );
+        acknowledged.extend(lines);
+        batches += round_batches;
+        server.restart();
+        assert!(server
+            .wait_for_log("replayed write-ahead log", Duration::from_secs(30))
+            .is_some());
+    }
     let code = server.stop();
     assert_eq!(code, Some(0));
-    let stored = export_points(&common::export_dir(&server.dir, Some("db")));
+    let export = common::export_dir(&server.dir, Some("db"));
+    let stored = export_points(&export);
+    let exported_lines = export
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("CREATE") && !l.is_empty())
+        .count();
     let missing: Vec<&String> = acknowledged
         .iter()
         .filter(|line| !stored.contains(*line))
@@ -104,6 +126,45 @@ fn kill_nine_loses_no_acknowledged_point() {
         missing.len(),
         &missing[..missing.len().min(5)]
     );
+    assert_eq!(
+        exported_lines,
+        stored.len(),
+        "seed {seed}: a point exported twice"
+    );
+    server
+}
+
+#[test]
+fn kill_nine_loses_no_acknowledged_point() {
+    kill_rounds_lose_nothing(&[], 1);
+}
+
+/// Tiny caches and a fast maintenance thread: snapshots, WAL truncation and compactions run
+/// all the time, so the kills land in the middle of them.
+#[test]
+fn kill_nine_during_snapshots_and_compactions_loses_nothing() {
+    let server = kill_rounds_lose_nothing(
+        &[
+            ("SLUICE_DATA_CACHE_SNAPSHOT_MEMORY_SIZE", "64k"),
+            ("SLUICE_DATA_STORAGE_CHECK_INTERVAL", "5ms"),
+            ("SLUICE_DATA_CACHE_SNAPSHOT_WRITE_COLD_DURATION", "100ms"),
+            ("SLUICE_DATA_COMPACT_THROUGHPUT", "0"),
+        ],
+        3,
+    );
+    let mut files = 0;
+    for shard in std::fs::read_dir(server.dir.join("data"))
+        .expect("data dir")
+        .flatten()
+    {
+        if let Ok(entries) = std::fs::read_dir(shard.path()) {
+            files += entries
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".tsm"))
+                .count();
+        }
+    }
+    assert!(files > 0, "no snapshot was written:\n{}", server.log_text());
 }
 
 #[test]

@@ -71,6 +71,8 @@ pub struct DataConfig {
     pub cache_snapshot_write_cold_duration: Duration,
     /// how often the background storage thread checks caches, compactions and retention
     pub storage_check_interval: Duration,
+    /// compaction I/O budget in bytes per second (0: unlimited)
+    pub compact_throughput: u64,
 }
 
 /// `[retention]`: deleting shard groups past their retention policy's duration.
@@ -146,6 +148,7 @@ impl Config {
                 storage_check_interval: Duration::from_millis(
                     limits::STORAGE_CHECK_INTERVAL_MS_DEFAULT,
                 ),
+                compact_throughput: limits::COMPACT_THROUGHPUT_BYTES_PER_SECOND_DEFAULT,
             },
             retention: RetentionConfig {
                 enabled: true,
@@ -556,6 +559,8 @@ settings! {
         "write the caches to files after no write for this long";
     ["data"] "storage-check-interval" => data.storage_check_interval,
         "how often the storage thread checks caches, compactions and retention";
+    ["data"] "compact-throughput" => data.compact_throughput,
+        "bytes per second compactions may read and write (0: unlimited)";
     ["retention"] "enabled" => retention.enabled, "delete shard groups older than their policy";
     ["retention"] "check-interval" => retention.check_interval,
         "how often to look for expired shard groups";

@@ -20,6 +20,7 @@
 //! - Replay happens before any listener opens, so no write races it.
 
 pub mod field_types;
+pub mod maintenance;
 pub mod record;
 
 use std::path::{Path, PathBuf};

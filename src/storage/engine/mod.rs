@@ -23,16 +23,17 @@
 //!   is returned once.
 
 pub mod cache;
+pub mod shard;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::ingest::record::{decode_record, FieldType};
+use crate::ingest::record::decode_record;
 use crate::meta::{MetaData, MetaStore};
-use crate::storage::column::Column;
-use cache::PartitionCache;
+pub use shard::Shard;
+use shard::ShardPlacement;
 
 /// Settings of the engine (`[data]` in the config).
 #[derive(Clone, Debug)]
@@ -62,6 +63,14 @@ pub struct StoreStats {
     pub points_skipped: AtomicU64,
     /// shard groups created
     pub shard_groups_created: AtomicU64,
+    /// snapshots written (files)
+    pub snapshots: AtomicU64,
+    /// compactions done
+    pub compactions: AtomicU64,
+    /// snapshots or compactions that failed
+    pub maintenance_errors: AtomicU64,
+    /// shard groups deleted by retention enforcement
+    pub shard_groups_expired: AtomicU64,
 }
 
 /// The engine.
@@ -70,31 +79,16 @@ pub struct Store {
     meta: Arc<MetaStore>,
     shards: RwLock<BTreeMap<u64, Arc<Shard>>>,
     live_cache_bytes: AtomicUsize,
+    frozen_cache_bytes: AtomicUsize,
     /// counters
     pub stats: StoreStats,
 }
 
-/// One shard: the data of one shard group.
-pub struct Shard {
-    /// shard id (also its directory name)
-    pub id: u64,
-    /// database id
-    pub database_id: u64,
-    /// retention policy name
-    pub retention_policy: String,
-    /// first nanosecond held
-    pub start_ns: i64,
-    /// first nanosecond not held
-    pub end_ns: i64,
-    directory: PathBuf,
-    caches: Vec<RwLock<PartitionCache>>,
-}
-
-fn read_lock<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+pub(crate) fn read_lock<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn write_lock<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+pub(crate) fn write_lock<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     lock.write()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -124,6 +118,7 @@ impl Store {
             meta,
             shards: RwLock::new(BTreeMap::new()),
             live_cache_bytes: AtomicUsize::new(0),
+            frozen_cache_bytes: AtomicUsize::new(0),
             stats: StoreStats::default(),
         };
         let snapshot = store.meta.snapshot();
@@ -133,6 +128,9 @@ impl Store {
                     store.shard_for_group(database.id, &policy.name, group);
                 }
             }
+        }
+        if !store.options.read_only {
+            store.remove_orphan_shard_directories();
         }
         Ok(Arc::new(store))
     }
@@ -148,19 +146,39 @@ impl Store {
         }
         let mut shards = write_lock(&self.shards);
         let shard = shards.entry(group.shard_id).or_insert_with(|| {
-            Arc::new(Shard {
-                id: group.shard_id,
-                database_id,
-                retention_policy: retention_policy.to_string(),
-                start_ns: group.start_ns,
-                end_ns: group.end_ns,
-                directory: shard_directory(&self.options.data_dir, group.shard_id),
-                caches: (0..self.options.partitions.max(1))
-                    .map(|_| RwLock::new(PartitionCache::default()))
-                    .collect(),
-            })
+            Arc::new(Shard::open(
+                ShardPlacement {
+                    shard_id: group.shard_id,
+                    database_id,
+                    retention_policy: retention_policy.to_string(),
+                    start_ns: group.start_ns,
+                    end_ns: group.end_ns,
+                },
+                shard_directory(&self.options.data_dir, group.shard_id),
+                self.options.partitions,
+                self.options.read_only,
+            ))
         });
         Arc::clone(shard)
+    }
+
+    /// Deletes shard directories meta no longer lists (a drop or retention delete that
+    /// crashed between updating meta and deleting the files).
+    fn remove_orphan_shard_directories(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.options.data_dir) else {
+            return;
+        };
+        let known: Vec<u64> = read_lock(&self.shards).keys().copied().collect();
+        for entry in entries.filter_map(|e| e.ok()) {
+            let name = entry.file_name();
+            let Some(id) = name.to_str().and_then(|n| n.parse::<u64>().ok()) else {
+                continue;
+            };
+            if !known.contains(&id) && entry.path().is_dir() {
+                crate::log_info!("storage", "deleting the directory of a dropped shard"; path = entry.path().display());
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
     }
 
     /// The shard that holds `timestamp_ns` for the database and policy, creating its shard
@@ -268,6 +286,9 @@ impl Store {
                 skipped += 1;
                 return;
             };
+            shard
+                .last_write_ns
+                .store(now_ns.max(0) as u64, Ordering::Relaxed);
             let mut cache = write_lock(cache);
             for (field, value) in &point.fields {
                 added_bytes += cache.live.insert(point.series_key, field, time, *value);
@@ -299,9 +320,170 @@ impl Store {
         self.live_cache_bytes() >= self.options.cache_snapshot_bytes
     }
 
-    /// Whether the caches are over their hard bound (partitions pause until a snapshot).
+    /// Whether the caches (live and waiting to be written) are over their hard bound:
+    /// partitions pause until a snapshot frees them.
     pub fn cache_full(&self) -> bool {
-        self.live_cache_bytes() >= self.options.cache_max_bytes
+        self.live_cache_bytes() + self.frozen_cache_bytes.load(Ordering::Relaxed)
+            >= self.options.cache_max_bytes
+    }
+
+    /// Whether there is cache data and no shard was written for `cold_ns`.
+    pub fn cache_cold(&self, cold_ns: i64) -> bool {
+        if self.live_cache_bytes() == 0 {
+            return false;
+        }
+        let now_ns = crate::time::now_ns();
+        self.shards().iter().all(|shard| {
+            let last = shard.last_write_ns.load(Ordering::Relaxed) as i64;
+            now_ns.saturating_sub(last) >= cold_ns
+        })
+    }
+
+    /// Writes every frozen cache map to files (one level-0 file per shard). On error the maps
+    /// stay frozen (still served) and the next call retries; the WAL must then be kept.
+    pub fn write_snapshots(&self) -> Result<(), String> {
+        let mut first_error = None;
+        for shard in self.shards() {
+            match shard.snapshot() {
+                Ok(0) => {}
+                Ok(released) => {
+                    self.stats.snapshots.fetch_add(1, Ordering::Relaxed);
+                    let _ = self.frozen_cache_bytes.fetch_update(
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                        |bytes| Some(bytes.saturating_sub(released)),
+                    );
+                }
+                Err(error) => {
+                    self.stats
+                        .maintenance_errors
+                        .fetch_add(1, Ordering::Relaxed);
+                    crate::log_error!("storage", "snapshot failed; the WAL is kept"; shard = shard.id, error = error);
+                    first_error.get_or_insert(error.to_string());
+                }
+            }
+        }
+        match first_error {
+            None => Ok(()),
+            Some(error) => Err(error),
+        }
+    }
+
+    /// Runs the compactions due: levelled merges, and a full compaction of shards with no
+    /// write for `cold_ns`. `throttle` is told the bytes processed and may sleep (bounds the
+    /// I/O a compaction takes from ingest).
+    pub fn compact(&self, cold_ns: i64, throttle: &mut dyn FnMut(u64), stop: &dyn Fn() -> bool) {
+        let now_ns = crate::time::now_ns();
+        for shard in self.shards() {
+            let last = shard.last_write_ns.load(Ordering::Relaxed) as i64;
+            let cold = now_ns.saturating_sub(last) >= cold_ns && shard.frozen_bytes() == 0;
+            while let Some((inputs, level)) = shard.compaction_plan(cold) {
+                if stop() {
+                    return;
+                }
+                match shard.compact(&inputs, level, throttle) {
+                    Ok(()) => {
+                        self.stats.compactions.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(error) => {
+                        self.stats
+                            .maintenance_errors
+                            .fetch_add(1, Ordering::Relaxed);
+                        crate::log_error!("storage", "compaction failed"; shard = shard.id, error = error);
+                        break;
+                    }
+                }
+                if level == shard::FULL_COMPACTION_LEVEL {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Deletes shard groups whose end is older than their policy's duration (as InfluxDB:
+    /// `end < now - duration`), in meta and on disk.
+    pub fn enforce_retention(&self, now_ns: i64) {
+        let meta = self.meta.snapshot();
+        for database in &meta.databases {
+            for policy in &database.retention_policies {
+                if policy.duration_ns == 0 {
+                    continue;
+                }
+                let cutoff = now_ns.saturating_sub(policy.duration_ns);
+                let expired: Vec<&crate::meta::ShardGroup> = policy
+                    .shard_groups
+                    .iter()
+                    .filter(|group| group.end_ns < cutoff)
+                    .collect();
+                if expired.is_empty() {
+                    continue;
+                }
+                let ids: Vec<u64> = expired.iter().map(|g| g.id).collect();
+                if let Err(error) = self
+                    .meta
+                    .delete_shard_groups(database.id, &policy.name, &ids)
+                {
+                    crate::log_error!("retention", "cannot delete expired shard groups"; error = error);
+                    continue;
+                }
+                for group in expired {
+                    crate::log_info!("retention", "deleted expired shard group";
+                        database = database.name, retention_policy = policy.name,
+                        shard_group = group.id, shard = group.shard_id);
+                    self.remove_shard(group.shard_id);
+                    self.stats
+                        .shard_groups_expired
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// Forgets a shard and deletes its directory (after meta no longer lists it).
+    pub fn remove_shard(&self, shard_id: u64) {
+        let removed = write_lock(&self.shards).remove(&shard_id);
+        if let Some(shard) = removed {
+            let released: usize = shard
+                .caches
+                .iter()
+                .map(|cache| {
+                    let cache = read_lock(cache);
+                    cache.live.bytes
+                })
+                .sum();
+            let _ =
+                self.live_cache_bytes
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bytes| {
+                        Some(bytes.saturating_sub(released))
+                    });
+            let frozen = shard.frozen_bytes();
+            let _ = self.frozen_cache_bytes.fetch_update(
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+                |bytes| Some(bytes.saturating_sub(frozen)),
+            );
+        }
+        if self.options.read_only {
+            return;
+        }
+        let directory = shard_directory(&self.options.data_dir, shard_id);
+        if let Err(error) = std::fs::remove_dir_all(&directory) {
+            if error.kind() != std::io::ErrorKind::NotFound {
+                crate::log_error!("storage", "cannot delete a shard directory"; path = directory.display(), error = error);
+            }
+        }
+    }
+
+    /// Drops every shard of a database (after meta dropped it).
+    pub fn drop_database(&self, database_id: u64) {
+        let ids: Vec<u64> = read_lock(&self.shards)
+            .values()
+            .filter(|shard| shard.database_id == database_id)
+            .map(|shard| shard.id)
+            .collect();
+        for id in ids {
+            self.remove_shard(id);
+        }
     }
 
     /// Moves every shard's live cache of `partition` to its frozen list. Called on the
@@ -314,6 +496,7 @@ impl Store {
                 frozen += write_lock(cache).freeze();
             }
         }
+        self.frozen_cache_bytes.fetch_add(frozen, Ordering::Relaxed);
         let _ = self
             .live_cache_bytes
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bytes| {
@@ -347,54 +530,5 @@ impl Store {
             .collect();
         shards.sort_by_key(|shard| shard.start_ns);
         shards
-    }
-}
-
-impl Shard {
-    /// The shard's directory.
-    pub fn directory(&self) -> &Path {
-        &self.directory
-    }
-
-    /// The merged, normal points of one column within `[min_time, max_time]`.
-    pub fn read(
-        &self,
-        series_key: &[u8],
-        field: &[u8],
-        min_time: i64,
-        max_time: i64,
-    ) -> Option<Column> {
-        let partition = self.partition_of(series_key);
-        let cache = self.caches.get(partition)?;
-        read_lock(cache).read(series_key, field, min_time, max_time)
-    }
-
-    fn partition_of(&self, series_key: &[u8]) -> usize {
-        let count = self.caches.len() as u128;
-        ((u128::from(crate::ingest::series_hash(series_key)) * count) >> 64) as usize
-    }
-
-    /// Every series key with data in the shard, sorted, and its fields (sorted) with types.
-    pub fn series_fields(&self) -> BTreeMap<Vec<u8>, BTreeMap<Vec<u8>, FieldType>> {
-        let mut all: BTreeMap<Vec<u8>, BTreeMap<Vec<u8>, FieldType>> = BTreeMap::new();
-        for cache in &self.caches {
-            let cache = read_lock(cache);
-            let maps = cache
-                .frozen
-                .iter()
-                .map(|m| &**m)
-                .chain(std::iter::once(&cache.live));
-            for map in maps {
-                for (key, series) in &map.series {
-                    let fields = all.entry(key.to_vec()).or_default();
-                    for (field, entry) in &series.fields {
-                        fields
-                            .entry(field.to_vec())
-                            .or_insert(entry.column.field_type());
-                    }
-                }
-            }
-        }
-        all
     }
 }

