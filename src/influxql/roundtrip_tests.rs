@@ -94,20 +94,10 @@ fn create_database() -> impl Strategy<Value = CreateDatabaseStatement> {
 }
 
 fn statement() -> impl Strategy<Value = Statement> {
-    let unsupported = prop_oneof![
-        Just("SELECT * FROM cpu WHERE host =~ /a;b/ AND x = 'c;d'"),
-        Just("SHOW MEASUREMENTS"),
-        Just("SELECT a / 2 FROM \"x;y\" -- c\nGROUP BY time(1h)"),
-        Just("CREATE RETENTION POLICY rp ON db DURATION 1h REPLICATION 1"),
-    ]
-    .prop_map(|text| Statement::Unsupported {
-        text: text.to_string(),
-    });
     prop_oneof![
         create_database().prop_map(Statement::CreateDatabase),
         identifier().prop_map(|name| Statement::DropDatabase(DropDatabaseStatement { name })),
         Just(Statement::ShowDatabases(ShowDatabasesStatement)),
-        unsupported,
     ]
 }
 
