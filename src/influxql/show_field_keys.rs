@@ -3,9 +3,6 @@
 //! ```text
 //! SHOW FIELD KEYS [ON db] [FROM sources] [ORDER BY ...] [LIMIT n] [OFFSET n]
 //! ```
-//!
-//! InfluxDB 1.6.7 loses an error after `ON` here: `SHOW FIELD KEYS ON 5` consumes the `5`
-//! and parses as if no database were named. Kept, since clients see it.
 
 use super::ast::{ShowFieldKeysStatement, Statement};
 use super::lexer::Keyword;
@@ -14,10 +11,10 @@ use super::parser::{ParseError, Parser};
 impl Parser<'_> {
     /// Parses the rest of `SHOW FIELD KEYS`.
     pub(super) fn parse_show_field_keys(&mut self) -> Result<Statement, ParseError> {
-        let mut statement = ShowFieldKeysStatement::default();
-        if self.accept_keyword(Keyword::On) {
-            statement.database = self.parse_ident().ok();
-        }
+        let mut statement = ShowFieldKeysStatement {
+            database: self.parse_optional_on()?,
+            ..ShowFieldKeysStatement::default()
+        };
         if self.accept_keyword(Keyword::From) {
             statement.sources = self.parse_sources(false)?;
         }
