@@ -104,3 +104,81 @@ fn corpus_matches_influxdb() {
         failures.join("\n")
     );
 }
+
+const PRINTED: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/influxql/printed.txt"
+));
+
+/// Database and retention policy InfluxDB filled in before printing the recorded forms.
+const PRINTED_DATABASE: &str = "pdb";
+const PRINTED_RETENTION_POLICY: &str = "autogen";
+
+/// Where our printed form differs from InfluxDB's on purpose, so that it reads back the
+/// same tree: (InfluxDB's text, ours). InfluxDB rounds floats to three decimals and prints
+/// an integral float `fill()` value as an integer (which reads back as an integer fill).
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
+    ("1.235 * count(x)", "1.23456 * count(x)"),
+    ("fill(2)", "fill(2.0)"),
+];
+
+/// Fills in the database and retention policy on every measurement, as InfluxDB does
+/// before storing a continuous query.
+fn fill_in_defaults(statement: &mut super::SelectStatement) {
+    let fill = |measurement: &mut super::Measurement| {
+        if measurement.database.is_empty() {
+            measurement.database = PRINTED_DATABASE.to_string();
+        }
+        if measurement.retention_policy.is_empty() {
+            measurement.retention_policy = PRINTED_RETENTION_POLICY.to_string();
+        }
+    };
+    if let Some(target) = &mut statement.target {
+        fill(target);
+    }
+    for source in &mut statement.sources {
+        match source {
+            super::Source::Measurement(measurement) => fill(measurement),
+            super::Source::Subquery(inner) => fill_in_defaults(inner),
+        }
+    }
+}
+
+#[test]
+fn printed_forms_match_influxdb() {
+    let mut select = None;
+    let mut failures = Vec::new();
+    let mut cases = 0;
+    for line in PRINTED.lines() {
+        if let Some(text) = line.strip_prefix("select: ") {
+            select = Some(text.to_string());
+        } else if let Some(want) = line.strip_prefix("printed: ") {
+            let text = select.take().expect("printed: without select:");
+            cases += 1;
+            let mut want = want.to_string();
+            for (theirs, ours) in KNOWN_DIFFERENCES {
+                want = want.replace(theirs, ours);
+            }
+            let parsed = parse_query(&text).map(|query| query.statements);
+            let mut statement = match parsed.as_deref() {
+                Ok([super::Statement::Select(statement)]) => statement.clone(),
+                other => {
+                    failures.push(format!("{text}\n  not one SELECT: {other:?}"));
+                    continue;
+                }
+            };
+            fill_in_defaults(&mut statement);
+            let got = statement.to_string();
+            if got != want {
+                failures.push(format!("{text}\n  want {want}\n  got  {got}"));
+            }
+        }
+    }
+    assert!(cases > 0, "no printed cases");
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
