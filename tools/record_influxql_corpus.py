@@ -139,8 +139,9 @@ def record(raw):
     sys.exit("unexpected answer to %r: %d %s" % (raw, status, body))
 
 
-PRINTED_HEADER = """# InfluxQL printed forms, recorded from influxd 1.6.7 by tools/record_influxql_corpus.py
-# from tests/influxql/printed_selects.txt. Do not edit by hand.
+PRINTED_HEADER = """# InfluxQL printed forms, recorded from influxd 1.6.7 by
+# tools/record_influxql_corpus.py from tests/influxql/printed_selects.txt. Do not edit by
+# hand.
 #
 # Each case: `select: <SELECT text>` then `printed: <text>`, what SHOW CONTINUOUS QUERIES
 # shows between BEGIN and END for `CREATE CONTINUOUS QUERY cq ON pdb BEGIN <select> END`
