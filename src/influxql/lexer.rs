@@ -246,7 +246,8 @@ impl TokenKind {
             TokenKind::Illegal => "ILLEGAL",
             TokenKind::Eof => "EOF",
             TokenKind::Whitespace => "WS",
-            TokenKind::Comment => "COMMENT",
+            // InfluxDB has no name for a comment token: "found , expected ...".
+            TokenKind::Comment => "",
             TokenKind::Ident => "IDENT",
             TokenKind::BoundParam => "BOUNDPARAM",
             TokenKind::Number => "NUMBER",
@@ -774,20 +775,19 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Consumes whitespace and reports whether the next character is `/`, without
-    /// consuming it: the parser's test for "a regex follows here".
-    pub fn regex_follows(&mut self) -> bool {
-        loop {
-            let (ch, _) = self.reader.read();
-            if !is_whitespace(ch) {
-                self.reader.unread();
-                return ch == '/';
-            }
+    /// The next character, without consuming it unless it is the end of input (or a
+    /// NUL): InfluxDB's peek does not step back over the end, so the next read of the end
+    /// is a second one, one column further on.
+    pub fn peek_char(&mut self) -> char {
+        let (ch, _) = self.reader.read();
+        if ch != EOF_CHAR {
+            self.reader.unread();
         }
+        ch
     }
 
     /// Scans `/.../` (only `\/` is an escape; other `\x` pairs are kept as written).
-    /// Call only after [`Scanner::regex_follows`] returned true.
+    /// A first character other than `/` gives a `BadRegex` token.
     pub fn scan_regex(&mut self) -> Token {
         let start = self.reader.offset();
         let (_, pos) = self.reader.current();
@@ -929,8 +929,7 @@ mod tests {
 
     #[test]
     fn regex_on_request() {
-        let mut scanner = Scanner::new(r" /a\/b;c/ x");
-        assert!(scanner.regex_follows());
+        let mut scanner = Scanner::new(r"/a\/b;c/ x");
         let regex = scanner.scan_regex();
         assert_eq!(
             (regex.kind, regex.literal.as_str()),

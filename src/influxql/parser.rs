@@ -29,8 +29,9 @@
 
 use std::fmt;
 
-use super::ast::{Query, Statement};
+use super::ast::{ident_needs_quotes, CardinalityTarget, Query, Statement};
 use super::lexer::{Keyword, Pos, Scanner, Token, TokenKind};
+use super::regex_syntax;
 
 /// Deepest nesting of parentheses and subqueries an expression may have; deeper input is
 /// a parse error, not a stack overflow.
@@ -44,16 +45,19 @@ pub const REPLICATION_MIN: i64 = 1;
 /// Largest replication factor.
 pub const REPLICATION_MAX: i64 = i32::MAX as i64;
 
-/// What InfluxDB says after "expected" for a token that no statement accepts, used while
-/// skipping statements this parser does not implement yet (an approximation: the exact
-/// list depends on the grammar position, which arrives with the full parser).
-const UNSUPPORTED_BAD_TOKEN_EXPECTED: &[&str] = &["identifier", "string", "number", "bool"];
-
-/// A syntax error: a message and the 1-based line and character where it was found.
+/// A syntax error: a message and, usually, the 1-based line and character where it was
+/// found. A few of InfluxDB's parser errors carry no position; they print bare.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
     /// What went wrong, e.g. `found EOF, expected identifier`.
     pub message: String,
+    /// 1-based line and character, when the error has a position.
+    pub position: Option<ErrorPosition>,
+}
+
+/// Where a parse error was found, 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorPosition {
     /// 1-based line number.
     pub line: usize,
     /// 1-based column, counted in characters.
@@ -65,8 +69,18 @@ impl ParseError {
     pub fn new(message: impl Into<String>, pos: Pos) -> Self {
         ParseError {
             message: message.into(),
-            line: pos.line + 1,
-            char: pos.char + 1,
+            position: Some(ErrorPosition {
+                line: pos.line + 1,
+                char: pos.char + 1,
+            }),
+        }
+    }
+
+    /// An error printed without a position (InfluxDB reports some errors so).
+    pub fn bare(message: impl Into<String>) -> Self {
+        ParseError {
+            message: message.into(),
+            position: None,
         }
     }
 
@@ -83,11 +97,11 @@ impl ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} at line {}, char {}",
-            self.message, self.line, self.char
-        )
+        f.write_str(&self.message)?;
+        if let Some(position) = self.position {
+            write!(f, " at line {}, char {}", position.line, position.char)?;
+        }
+        Ok(())
     }
 }
 
@@ -99,85 +113,211 @@ type StatementParser = fn(&mut Parser<'_>) -> Result<Statement, ParseError>;
 /// One node of the statement keyword tree.
 #[derive(Clone, Copy)]
 enum Node {
-    /// A statement this parser implements.
+    /// The keywords so far name a statement; this parses the rest.
     Parse(StatementParser),
-    /// A statement that exists in InfluxQL but is not implemented yet.
-    Unsupported,
     /// More keywords must follow; listed in the order InfluxDB reports them.
     Group(&'static [(Keyword, Node)]),
 }
 
 use Keyword as K;
-use Node::{Group, Parse, Unsupported as Todo};
+use Node::{Group, Parse};
 
 /// The statement keyword tree of InfluxDB 1.6.7, in its error-message order.
 const STATEMENT_TREE: &[(Keyword, Node)] = &[
-    (K::Select, Todo),
-    (K::Delete, Todo),
+    (
+        K::Select,
+        Parse(|parser| parser.parse_select_statement_leaf()),
+    ),
+    (K::Delete, Parse(|parser| parser.parse_delete())),
     (K::Show, Group(SHOW_TREE)),
     (K::Create, Group(CREATE_TREE)),
     (K::Drop, Group(DROP_TREE)),
-    (K::Explain, Todo),
-    (K::Grant, Todo),
-    (K::Revoke, Todo),
+    (K::Explain, Parse(|parser| parser.parse_explain())),
+    (K::Grant, Parse(|parser| parser.parse_grant())),
+    (K::Revoke, Parse(|parser| parser.parse_revoke())),
     (
         K::Alter,
-        Group(&[(K::Retention, Group(&[(K::Policy, Todo)]))]),
+        Group(&[(
+            K::Retention,
+            Group(&[(
+                K::Policy,
+                Parse(|parser| parser.parse_alter_retention_policy()),
+            )]),
+        )]),
     ),
-    (K::Set, Group(&[(K::Password, Todo)])),
-    (K::Kill, Group(&[(K::Query, Todo)])),
+    (
+        K::Set,
+        Group(&[(
+            K::Password,
+            Group(&[(K::For, Parse(|parser| parser.parse_set_password()))]),
+        )]),
+    ),
+    (
+        K::Kill,
+        Group(&[(K::Query, Parse(|parser| parser.parse_kill_query()))]),
+    ),
 ];
 
 const SHOW_TREE: &[(Keyword, Node)] = &[
-    (K::Continuous, Group(&[(K::Queries, Todo)])),
+    (
+        K::Continuous,
+        Group(&[(K::Queries, Parse(|_| Ok(Statement::ShowContinuousQueries)))]),
+    ),
     (K::Databases, Parse(|parser| parser.parse_show_databases())),
-    (K::Diagnostics, Todo),
-    (K::Field, Group(&[(K::Key, Todo), (K::Keys, Todo)])),
-    (K::Grants, Todo),
-    (K::Measurement, Todo),
-    (K::Measurements, Todo),
-    (K::Queries, Todo),
-    (K::Retention, Group(&[(K::Policies, Todo)])),
-    (K::Series, Todo),
-    (K::Shard, Group(&[(K::Groups, Todo)])),
-    (K::Shards, Todo),
-    (K::Stats, Todo),
-    (K::Subscriptions, Todo),
+    (
+        K::Diagnostics,
+        Parse(|parser| parser.parse_show_diagnostics()),
+    ),
+    (
+        K::Field,
+        Group(&[
+            (K::Key, Group(FIELD_KEY_CARDINALITY_TREE)),
+            (K::Keys, Parse(|parser| parser.parse_show_field_keys())),
+        ]),
+    ),
+    (
+        K::Grants,
+        Group(&[(K::For, Parse(|parser| parser.parse_show_grants()))]),
+    ),
+    (K::Measurement, Group(MEASUREMENT_CARDINALITY_TREE)),
+    (
+        K::Measurements,
+        Parse(|parser| parser.parse_show_measurements()),
+    ),
+    (K::Queries, Parse(|_| Ok(Statement::ShowQueries))),
+    (
+        K::Retention,
+        Group(&[(
+            K::Policies,
+            Parse(|parser| parser.parse_show_retention_policies()),
+        )]),
+    ),
+    (K::Series, Parse(|parser| parser.parse_show_series())),
+    (
+        K::Shard,
+        Group(&[(K::Groups, Parse(|_| Ok(Statement::ShowShardGroups)))]),
+    ),
+    (K::Shards, Parse(|_| Ok(Statement::ShowShards))),
+    (K::Stats, Parse(|parser| parser.parse_show_stats())),
+    (
+        K::Subscriptions,
+        Parse(|_| Ok(Statement::ShowSubscriptions)),
+    ),
     (
         K::Tag,
-        Group(&[(K::Key, Todo), (K::Keys, Todo), (K::Values, Todo)]),
+        Group(&[
+            (K::Key, Group(TAG_KEY_CARDINALITY_TREE)),
+            (K::Keys, Parse(|parser| parser.parse_show_tag_keys())),
+            (K::Values, Parse(|parser| parser.parse_show_tag_values())),
+        ]),
     ),
-    (K::Users, Todo),
+    (K::Users, Parse(|_| Ok(Statement::ShowUsers))),
+];
+
+const MEASUREMENT_CARDINALITY_TREE: &[(Keyword, Node)] = &[
+    (
+        K::Exact,
+        Group(&[(
+            K::Cardinality,
+            Parse(|parser| parser.parse_show_cardinality(CardinalityTarget::Measurement, true)),
+        )]),
+    ),
+    (
+        K::Cardinality,
+        Parse(|parser| parser.parse_show_cardinality(CardinalityTarget::Measurement, false)),
+    ),
+];
+
+const TAG_KEY_CARDINALITY_TREE: &[(Keyword, Node)] = &[
+    (
+        K::Exact,
+        Group(&[(
+            K::Cardinality,
+            Parse(|parser| parser.parse_show_cardinality(CardinalityTarget::TagKey, true)),
+        )]),
+    ),
+    (
+        K::Cardinality,
+        Parse(|parser| parser.parse_show_cardinality(CardinalityTarget::TagKey, false)),
+    ),
+];
+
+const FIELD_KEY_CARDINALITY_TREE: &[(Keyword, Node)] = &[
+    (
+        K::Exact,
+        Group(&[(
+            K::Cardinality,
+            Parse(|parser| parser.parse_show_cardinality(CardinalityTarget::FieldKey, true)),
+        )]),
+    ),
+    (
+        K::Cardinality,
+        Parse(|parser| parser.parse_show_cardinality(CardinalityTarget::FieldKey, false)),
+    ),
 ];
 
 const CREATE_TREE: &[(Keyword, Node)] = &[
-    (K::Continuous, Group(&[(K::Query, Todo)])),
+    (
+        K::Continuous,
+        Group(&[(
+            K::Query,
+            Parse(|parser| parser.parse_create_continuous_query()),
+        )]),
+    ),
     (K::Database, Parse(|parser| parser.parse_create_database())),
-    (K::User, Todo),
-    (K::Retention, Group(&[(K::Policy, Todo)])),
-    (K::Subscription, Todo),
+    (K::User, Parse(|parser| parser.parse_create_user())),
+    (
+        K::Retention,
+        Group(&[(
+            K::Policy,
+            Parse(|parser| parser.parse_create_retention_policy()),
+        )]),
+    ),
+    (
+        K::Subscription,
+        Parse(|parser| parser.parse_create_subscription()),
+    ),
 ];
 
 const DROP_TREE: &[(Keyword, Node)] = &[
-    (K::Continuous, Group(&[(K::Query, Todo)])),
+    (
+        K::Continuous,
+        Group(&[(
+            K::Query,
+            Parse(|parser| parser.parse_drop_continuous_query()),
+        )]),
+    ),
     (K::Database, Parse(|parser| parser.parse_drop_database())),
-    (K::Measurement, Todo),
-    (K::Retention, Group(&[(K::Policy, Todo)])),
-    (K::Series, Todo),
-    (K::Shard, Todo),
-    (K::Subscription, Todo),
-    (K::User, Todo),
+    (
+        K::Measurement,
+        Parse(|parser| parser.parse_drop_measurement()),
+    ),
+    (
+        K::Retention,
+        Group(&[(
+            K::Policy,
+            Parse(|parser| parser.parse_drop_retention_policy()),
+        )]),
+    ),
+    (K::Series, Parse(|parser| parser.parse_drop_series())),
+    (K::Shard, Parse(|parser| parser.parse_drop_shard())),
+    (
+        K::Subscription,
+        Parse(|parser| parser.parse_drop_subscription()),
+    ),
+    (K::User, Parse(|parser| parser.parse_drop_user())),
 ];
 
 /// The InfluxQL parser over one query text.
 pub struct Parser<'a> {
-    text: &'a str,
     scanner: Scanner<'a>,
     history: [Token; TOKEN_HISTORY_LEN],
     /// Index in `history` of the most recently scanned token.
     newest: usize,
     /// Tokens stepped back over; always <= TOKEN_HISTORY_LEN.
     unscan_count: usize,
+    /// Current expression and subquery nesting; always <= MAX_NESTING_DEPTH.
+    depth: usize,
 }
 
 fn placeholder_token() -> Token {
@@ -194,7 +334,6 @@ impl<'a> Parser<'a> {
     /// A parser at the start of `text`.
     pub fn new(text: &'a str) -> Self {
         Parser {
-            text,
             scanner: Scanner::new(text),
             history: [
                 placeholder_token(),
@@ -203,6 +342,7 @@ impl<'a> Parser<'a> {
             ],
             newest: 0,
             unscan_count: 0,
+            depth: 0,
         }
     }
 
@@ -313,17 +453,14 @@ impl<'a> Parser<'a> {
     /// Parses one statement by walking the statement keyword tree.
     pub fn parse_statement(&mut self) -> Result<Statement, ParseError> {
         let mut level = STATEMENT_TREE;
-        let mut first_start = None;
         loop {
             let token = self.scan_ignore_whitespace();
-            let start = *first_start.get_or_insert(token.start);
             let node = level
                 .iter()
                 .find(|(keyword, _)| token.kind == TokenKind::Keyword(*keyword))
                 .map(|(_, node)| *node);
             match node {
                 Some(Parse(parse)) => return parse(self),
-                Some(Todo) => return self.skip_unsupported(start, token),
                 Some(Group(next)) => level = next,
                 None => {
                     let expected: Vec<&str> =
@@ -334,66 +471,227 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Skips the rest of a statement this parser does not implement yet, up to (not
-    /// including) the next top-level `;` or the end, and returns its raw text.
-    fn skip_unsupported(&mut self, start: usize, last: Token) -> Result<Statement, ParseError> {
-        let mut end = last.end;
-        let mut previous = last.kind;
-        loop {
-            if self.unscan_count == 0
-                && value_expected_after(previous)
-                && self.scanner.regex_follows()
-            {
-                let regex = self.scanner.scan_regex();
-                if regex.kind != TokenKind::Regex {
-                    return Err(ParseError::unexpected(&regex, &["regex"]));
-                }
-                end = regex.end;
-                previous = TokenKind::Regex;
-                continue;
+    /// Steps back one token if the history allows; used where InfluxDB steps back further
+    /// than usual to point an error at an earlier token.
+    pub fn unscan_if_possible(&mut self) {
+        if self.unscan_count < TOKEN_HISTORY_LEN {
+            self.unscan_count += 1;
+        }
+    }
+
+    /// Consumes the next token if it is whitespace (one token: all of the run).
+    pub fn consume_whitespace(&mut self) {
+        if self.scan().kind != TokenKind::Whitespace {
+            self.unscan();
+        }
+    }
+
+    /// The next character the scanner would read, looked at below the token history:
+    /// InfluxDB peeks at its character reader even when tokens were stepped back over,
+    /// and at the end of input the peek consumes the end (moving later positions on by
+    /// one), so error positions match only if this does the same.
+    pub fn peek_char(&mut self) -> char {
+        self.scanner.peek_char()
+    }
+
+    /// Scans a regex token: a token stepped back over is returned as it is (InfluxDB's
+    /// behaviour, which turns `x /re/` after an unscanned space into an error).
+    fn scan_regex_token(&mut self) -> Token {
+        if self.unscan_count > 0 {
+            self.unscan_count -= 1;
+        } else {
+            self.newest = (self.newest + 1) % TOKEN_HISTORY_LEN;
+            self.history[self.newest] = self.scanner.scan_regex();
+        }
+        self.current().clone()
+    }
+
+    /// Parses a `/regex/` if one comes next (after optional whitespace); `None` if the
+    /// next character does not start one.
+    pub fn parse_regex(&mut self) -> Result<Option<String>, ParseError> {
+        if is_whitespace_char(self.peek_char()) {
+            self.consume_whitespace();
+        }
+        match self.peek_char() {
+            '$' => {
+                // A bound parameter could stand for a regex; without parameters it never
+                // does.
+                self.scan();
+                self.unscan();
+                return Ok(None);
             }
-            let token = self.scan();
-            match token.kind {
-                TokenKind::Whitespace | TokenKind::Comment => {}
-                TokenKind::Semicolon | TokenKind::Eof => {
-                    self.unscan();
-                    break;
+            '/' => {}
+            _ => return Ok(None),
+        }
+        let token = self.scan_regex_token();
+        match token.kind {
+            TokenKind::BadEscape => Err(ParseError::new(
+                format!("bad escape: {}", token.literal),
+                token.pos,
+            )),
+            TokenKind::BadRegex => Err(ParseError::new("bad regex: ", token.pos)),
+            TokenKind::Regex => {
+                if let Err(message) = regex_syntax::check(&token.literal) {
+                    return Err(ParseError::new(message, token.pos));
                 }
-                TokenKind::Illegal | TokenKind::BadString | TokenKind::BadEscape => {
-                    return Err(ParseError::unexpected(
-                        &token,
-                        UNSUPPORTED_BAD_TOKEN_EXPECTED,
-                    ));
-                }
-                kind => {
-                    end = token.end;
-                    previous = kind;
-                }
+                Ok(Some(token.literal))
+            }
+            _ => Err(ParseError::unexpected(&token, &["regex"])),
+        }
+    }
+
+    /// Consumes each token of `expected` in turn (skipping whitespace), or fails at the
+    /// first other token.
+    pub fn parse_tokens(&mut self, expected: &[TokenKind]) -> Result<(), ParseError> {
+        for kind in expected {
+            let token = self.scan_ignore_whitespace();
+            if token.kind != *kind {
+                return Err(ParseError::unexpected(&token, &[kind.as_str()]));
             }
         }
-        let text = self.text.get(start..end).unwrap_or_default();
-        Ok(Statement::Unsupported {
-            text: text.to_string(),
+        Ok(())
+    }
+
+    /// Parses a single-quoted string literal.
+    pub fn parse_string(&mut self) -> Result<String, ParseError> {
+        let token = self.scan_ignore_whitespace();
+        if token.kind != TokenKind::String {
+            return Err(ParseError::unexpected(&token, &["string"]));
+        }
+        Ok(token.literal)
+    }
+
+    /// Parses an unsigned 64-bit integer literal.
+    pub fn parse_uint64(&mut self) -> Result<u64, ParseError> {
+        let token = self.scan_ignore_whitespace();
+        if token.kind != TokenKind::Integer {
+            return Err(ParseError::unexpected(&token, &["integer"]));
+        }
+        token.literal.parse::<u64>().map_err(|_| {
+            let message = format!(
+                "strconv.ParseUint: parsing \"{}\": value out of range",
+                token.literal
+            );
+            ParseError::new(message, token.pos)
         })
+    }
+
+    /// Parses `ON ident` if `ON` comes next.
+    pub fn parse_optional_on(&mut self) -> Result<Option<String>, ParseError> {
+        if self.accept_keyword(Keyword::On) {
+            return Ok(Some(self.parse_ident()?));
+        }
+        Ok(None)
+    }
+
+    /// Parses `keyword <integer>` if `keyword` comes next; 0 when absent. Values beyond
+    /// `i64::MAX` saturate, as InfluxDB's parse does.
+    pub fn parse_optional_keyword_and_int(&mut self, keyword: Keyword) -> Result<u64, ParseError> {
+        if !self.accept_keyword(keyword) {
+            return Ok(0);
+        }
+        let token = self.scan_ignore_whitespace();
+        if token.kind != TokenKind::Integer {
+            return Err(ParseError::unexpected(&token, &["integer"]));
+        }
+        Ok(token
+            .literal
+            .parse::<i64>()
+            .map_or(i64::MAX as u64, |n| n as u64))
+    }
+
+    /// Parses a comma-separated list of identifiers (at least one).
+    pub fn parse_ident_list(&mut self) -> Result<Vec<String>, ParseError> {
+        let mut idents = vec![self.parse_ident()?];
+        loop {
+            if self.scan_ignore_whitespace().kind != TokenKind::Comma {
+                self.unscan();
+                return Ok(idents);
+            }
+            idents.push(self.parse_ident()?);
+        }
+    }
+
+    /// Parses dotted identifier segments: `a`, `a.b`, `"a"."b".c`, `db..m` (an empty
+    /// middle segment). Stops before a `/` or `:` after a dot (a regex or `:MEASUREMENT`
+    /// follows). More than three segments is an error.
+    pub fn parse_segmented_idents(&mut self) -> Result<Vec<String>, ParseError> {
+        let mut idents = vec![self.parse_ident()?];
+        loop {
+            if self.scan().kind != TokenKind::Dot {
+                self.unscan();
+                break;
+            }
+            match self.peek_char() {
+                '/' | ':' => break,
+                '.' => {
+                    idents.push(String::new());
+                    continue;
+                }
+                _ => {}
+            }
+            idents.push(self.parse_ident()?);
+        }
+        if idents.len() > MAX_SEGMENTS {
+            let message = format!("too many segments in {}", quote_segments(&idents));
+            return Err(ParseError::new(message, Pos::default()));
+        }
+        Ok(idents)
+    }
+
+    /// Enters one level of expression or subquery nesting; fails past
+    /// [`MAX_NESTING_DEPTH`].
+    pub fn enter_nesting(&mut self, pos: Pos) -> Result<(), ParseError> {
+        if self.depth >= MAX_NESTING_DEPTH {
+            let message = format!("expression nested deeper than {MAX_NESTING_DEPTH} levels");
+            return Err(ParseError::new(message, pos));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    /// Leaves a level entered with [`Parser::enter_nesting`].
+    pub fn leave_nesting(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
     }
 }
 
-/// Whether a `/` after a token of this kind starts a regex rather than a division: it does
-/// wherever InfluxDB's grammar expects a value (after keywords, operators, `(` and `,`).
-fn value_expected_after(kind: TokenKind) -> bool {
-    !matches!(
-        kind,
-        TokenKind::Ident
-            | TokenKind::BoundParam
-            | TokenKind::Number
-            | TokenKind::Integer
-            | TokenKind::Duration
-            | TokenKind::String
-            | TokenKind::Regex
-            | TokenKind::RParen
-            | TokenKind::Keyword(Keyword::True)
-            | TokenKind::Keyword(Keyword::False)
-    )
+/// Most dotted segments a name may have: database, retention policy, measurement.
+const MAX_SEGMENTS: usize = 3;
+
+fn is_whitespace_char(ch: char) -> bool {
+    ch == ' ' || ch == '\t' || ch == '\n'
+}
+
+/// Quotes dotted segments as InfluxDB's `QuoteIdent(segments...)` does: a segment is quoted
+/// if it needs quotes, if it is not the last and not empty, or if it is empty and first or
+/// last.
+pub fn quote_segments(segments: &[String]) -> String {
+    let last = segments.len().saturating_sub(1);
+    let mut out = String::new();
+    for (index, segment) in segments.iter().enumerate() {
+        let needs_quotes = ident_needs_quotes(segment)
+            || (index < last && !segment.is_empty())
+            || ((index == 0 || index == last) && segment.is_empty());
+        let escaped = escape_ident(segment);
+        if needs_quotes {
+            out.push('"');
+            out.push_str(&escaped);
+            out.push('"');
+        } else {
+            out.push_str(&escaped);
+        }
+        if index < last {
+            out.push('.');
+        }
+    }
+    out
+}
+
+fn escape_ident(name: &str) -> String {
+    name.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 const NANOS_PER_MICROSECOND: i64 = 1_000;
@@ -430,6 +728,9 @@ pub fn parse_duration_literal_ns(literal: &str) -> Result<i64, String> {
     let chars: Vec<char> = literal.chars().collect();
     let mut total_ns: i64 = 0;
     let mut index = 0;
+    // InfluxDB names only the last number and unit in its overflow message.
+    let mut last_measure: i64 = 0;
+    let mut last_unit = String::new();
     while index < chars.len() {
         let digits_start = index;
         while chars.get(index).is_some_and(|ch| ch.is_ascii_digit()) {
@@ -460,11 +761,17 @@ pub fn parse_duration_literal_ns(literal: &str) -> Result<i64, String> {
             _ => return Err(INVALID_DURATION.to_string()),
         };
         total_ns = total_ns.wrapping_add(measure.wrapping_mul(unit_ns));
+        last_measure = measure;
+        last_unit = chars
+            .get(index..index + unit_len)
+            .unwrap_or_default()
+            .iter()
+            .collect();
         index += unit_len;
     }
     if total_ns < 0 {
         return Err(format!(
-            "overflowed duration {literal}: choose a smaller duration or INF"
+            "overflowed duration {last_measure}{last_unit}: choose a smaller duration or INF"
         ));
     }
     Ok(total_ns)
