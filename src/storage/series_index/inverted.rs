@@ -1,0 +1,233 @@
+//! The inverted index: measurement → series, and measurement → tag key → tag value → series.
+//!
+//! Names are symbols (ids of the index's symbol table, whose strings are unescaped), so a map
+//! key is 4 bytes and no name is stored twice. A tag value that one series carries — the
+//! common case at high cardinality (`host=...`) — keeps that series id inline instead of a
+//! bitmap ([`Postings::One`]); a second series turns it into a boxed `RoaringBitmap`.
+//!
+//! Invariants: no empty postings, tag key entry or measurement entry is kept (removing the
+//! last series of one removes it); a tag key entry's `series` is the union of its values'
+//! postings; a measurement's `series` contains every series of its tag keys.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use roaring::RoaringBitmap;
+
+/// A symbol: an id in the symbol table.
+pub(super) type Symbol = u32;
+
+/// Hasher for symbols: they are dense small integers chosen by the index, not by clients,
+/// so a multiply spreads them well enough and cannot be attacked.
+#[derive(Default)]
+pub(super) struct SymbolHasher(u64);
+
+/// Spreads the symbol over the hash bits (Fibonacci hashing).
+const SYMBOL_HASH_MULTIPLIER: u64 = 0x9e37_79b9_7f4a_7c15;
+
+impl Hasher for SymbolHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(SYMBOL_HASH_MULTIPLIER);
+        }
+    }
+
+    fn write_u32(&mut self, value: u32) {
+        self.0 = (self.0 ^ u64::from(value)).wrapping_mul(SYMBOL_HASH_MULTIPLIER);
+    }
+}
+
+/// A map keyed by symbol.
+pub(super) type SymbolMap<V> = HashMap<Symbol, V, BuildHasherDefault<SymbolHasher>>;
+
+/// The series of one tag value.
+pub(super) enum Postings {
+    /// exactly one series
+    One(u32),
+    /// two or more series (or, transiently, fewer after removals)
+    Many(Box<RoaringBitmap>),
+}
+
+impl Postings {
+    fn insert(&mut self, id: u32) {
+        match self {
+            Postings::One(existing) if *existing == id => {}
+            Postings::One(existing) => {
+                let mut bitmap = RoaringBitmap::new();
+                bitmap.insert(*existing);
+                bitmap.insert(id);
+                *self = Postings::Many(Box::new(bitmap));
+            }
+            Postings::Many(bitmap) => {
+                bitmap.insert(id);
+            }
+        }
+    }
+
+    /// Removes `id`; returns whether the postings are now empty.
+    fn remove(&mut self, id: u32) -> bool {
+        match self {
+            Postings::One(existing) => *existing == id,
+            Postings::Many(bitmap) => {
+                bitmap.remove(id);
+                bitmap.is_empty()
+            }
+        }
+    }
+
+    /// Adds these series to `out`.
+    pub(super) fn union_into(&self, out: &mut RoaringBitmap) {
+        match self {
+            Postings::One(id) => {
+                out.insert(*id);
+            }
+            Postings::Many(bitmap) => *out |= bitmap.as_ref(),
+        }
+    }
+
+    /// These series as a bitmap.
+    pub(super) fn to_bitmap(&self) -> RoaringBitmap {
+        match self {
+            Postings::One(id) => RoaringBitmap::from_sorted_iter([*id]).unwrap_or_default(),
+            Postings::Many(bitmap) => bitmap.as_ref().clone(),
+        }
+    }
+
+    fn memory_bytes(&self) -> usize {
+        match self {
+            Postings::One(_) => 0,
+            Postings::Many(bitmap) => {
+                std::mem::size_of::<RoaringBitmap>() + bitmap_memory_bytes(bitmap)
+            }
+        }
+    }
+}
+
+/// Approximate heap bytes of a bitmap: its serialized size is its containers' payload.
+fn bitmap_memory_bytes(bitmap: &RoaringBitmap) -> usize {
+    bitmap.serialized_size()
+}
+
+/// Approximate heap bytes of a map's table (entries and control bytes).
+fn map_memory_bytes<V>(map: &SymbolMap<V>) -> usize {
+    map.capacity() * (std::mem::size_of::<(Symbol, V)>() + 1)
+}
+
+/// One tag key of one measurement.
+#[derive(Default)]
+pub(super) struct TagKeyEntry {
+    /// series that have this tag key
+    pub(super) series: RoaringBitmap,
+    /// value → series
+    pub(super) values: SymbolMap<Postings>,
+}
+
+/// One measurement.
+#[derive(Default)]
+pub(super) struct MeasurementEntry {
+    /// every series of the measurement
+    pub(super) series: RoaringBitmap,
+    /// tag key → its entry
+    pub(super) tag_keys: SymbolMap<TagKeyEntry>,
+}
+
+/// The inverted index; see the module doc.
+#[derive(Default)]
+pub(super) struct InvertedIndex {
+    /// measurement → its entry
+    pub(super) measurements: SymbolMap<MeasurementEntry>,
+}
+
+impl InvertedIndex {
+    /// Adds series `id` of `measurement` with `tags` (key, value symbols).
+    pub(super) fn add(&mut self, id: u32, measurement: Symbol, tags: &[(Symbol, Symbol)]) {
+        let entry = self.measurements.entry(measurement).or_default();
+        entry.series.insert(id);
+        for &(tag_key, value) in tags {
+            let key_entry = entry.tag_keys.entry(tag_key).or_default();
+            key_entry.series.insert(id);
+            key_entry
+                .values
+                .entry(value)
+                .and_modify(|postings| postings.insert(id))
+                .or_insert(Postings::One(id));
+        }
+    }
+
+    /// Removes series `id`, added with the same `measurement` and `tags`.
+    pub(super) fn remove(&mut self, id: u32, measurement: Symbol, tags: &[(Symbol, Symbol)]) {
+        let Some(entry) = self.measurements.get_mut(&measurement) else {
+            return;
+        };
+        for &(tag_key, value) in tags {
+            let Some(key_entry) = entry.tag_keys.get_mut(&tag_key) else {
+                continue;
+            };
+            key_entry.series.remove(id);
+            if let Some(postings) = key_entry.values.get_mut(&value) {
+                if postings.remove(id) {
+                    key_entry.values.remove(&value);
+                }
+            }
+            if key_entry.series.is_empty() {
+                entry.tag_keys.remove(&tag_key);
+            }
+        }
+        entry.series.remove(id);
+        if entry.series.is_empty() {
+            self.measurements.remove(&measurement);
+        }
+    }
+
+    /// Approximate heap bytes.
+    pub(super) fn memory_bytes(&self) -> usize {
+        let mut total = map_memory_bytes(&self.measurements);
+        for entry in self.measurements.values() {
+            total += bitmap_memory_bytes(&entry.series) + map_memory_bytes(&entry.tag_keys);
+            for key_entry in entry.tag_keys.values() {
+                total += bitmap_memory_bytes(&key_entry.series);
+                total += map_memory_bytes(&key_entry.values);
+                total += key_entry
+                    .values
+                    .values()
+                    .map(Postings::memory_bytes)
+                    .sum::<usize>();
+            }
+        }
+        total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postings_go_from_one_to_many_and_back_to_nothing() {
+        let mut postings = Postings::One(3);
+        postings.insert(3);
+        assert!(matches!(postings, Postings::One(3)));
+        postings.insert(9);
+        assert_eq!(postings.to_bitmap().iter().collect::<Vec<_>>(), [3, 9]);
+        assert!(!postings.remove(3));
+        assert!(postings.remove(9));
+    }
+
+    #[test]
+    fn removing_the_last_series_removes_every_entry() {
+        let mut index = InvertedIndex::default();
+        index.add(0, 1, &[(2, 3), (4, 5)]);
+        index.add(1, 1, &[(2, 6)]);
+        index.remove(0, 1, &[(2, 3), (4, 5)]);
+        let entry = &index.measurements[&1];
+        assert_eq!(entry.series.iter().collect::<Vec<_>>(), [1]);
+        assert!(!entry.tag_keys.contains_key(&4));
+        assert!(!entry.tag_keys[&2].values.contains_key(&3));
+        index.remove(1, 1, &[(2, 6)]);
+        assert!(index.measurements.is_empty());
+    }
+}
