@@ -73,6 +73,7 @@ pub fn run(config: Config) -> Result<(), String> {
     let query_context = Arc::new(QueryContext {
         meta: Arc::clone(&meta),
         field_types: Arc::clone(&ingest.field_types),
+        store: Arc::clone(&store),
     });
     let queries = QueryPool::start(
         config.query_threads(),

@@ -134,6 +134,9 @@ fn a_corrupt_file_is_reported_and_not_served() {
         .unwrap()
         .flatten()
     {
+        if shard.file_name().to_string_lossy().parse::<u64>().is_err() {
+            continue;
+        }
         for entry in std::fs::read_dir(shard.path()).unwrap().flatten() {
             let mut bytes = std::fs::read(entry.path()).unwrap();
             let middle = bytes.len() / 2;
@@ -151,4 +154,25 @@ fn a_corrupt_file_is_reported_and_not_served() {
     );
     let exported = points(&server.export(Some("db")));
     assert!(exported.contains(&"a v=3 3".to_string()), "{exported:?}");
+}
+
+#[test]
+fn field_types_survive_the_wal_being_truncated() {
+    let mut server = Server::start_with(&[
+        ("SLUICE_DATA_STORAGE_CHECK_INTERVAL", "10ms"),
+        ("SLUICE_DATA_CACHE_SNAPSHOT_WRITE_COLD_DURATION", "50ms"),
+    ]);
+    assert_eq!(server.query("CREATE DATABASE db").0, 200);
+    assert_eq!(server.write("db=db", "f,t=a v=1i 1").status, 204);
+    wait_until("a snapshot", &server, || !tsm_files(&server.dir).is_empty());
+    assert_eq!(server.stop(), Some(0));
+    server.restart();
+    let conflict = server.write("db=db", "f,t=b v=1.5 2");
+    assert_eq!(conflict.status, 400, "{}", conflict.text());
+    assert!(
+        conflict.text().contains("field type conflict"),
+        "{}",
+        conflict.text()
+    );
+    assert_eq!(server.write("db=db", "f,t=b v=2i 2").status, 204);
 }

@@ -19,6 +19,9 @@ type MeasurementMap = HashMap<Box<[u8]>, FieldMap>;
 #[derive(Default)]
 pub struct FieldTypeRegistry {
     generation: AtomicU64,
+    /// bumped by every change (insert, drop): the storage engine persists the registry at a
+    /// checkpoint when this moved
+    version: AtomicU64,
     databases: RwLock<HashMap<u64, MeasurementMap>>,
 }
 
@@ -45,13 +48,77 @@ impl FieldTypeRegistry {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        *databases
+        let fields = databases
             .entry(database_id)
             .or_default()
             .entry(measurement.into())
-            .or_default()
-            .entry(field.into())
-            .or_insert(field_type)
+            .or_default();
+        if let Some(existing) = fields.get(field) {
+            return *existing;
+        }
+        fields.insert(field.into(), field_type);
+        self.version.fetch_add(1, Ordering::Release);
+        field_type
+    }
+
+    /// Changes so far (any insert or drop moves it).
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    /// Every (measurement, field, type) of a database, sorted.
+    pub fn database_fields(&self, database_id: u64) -> Vec<(Vec<u8>, Vec<u8>, FieldType)> {
+        let databases = match self.databases.read() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let mut all: Vec<(Vec<u8>, Vec<u8>, FieldType)> = databases
+            .get(&database_id)
+            .map(|measurements| {
+                measurements
+                    .iter()
+                    .flat_map(|(measurement, fields)| {
+                        fields.iter().map(move |(field, field_type)| {
+                            (measurement.to_vec(), field.to_vec(), *field_type)
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        all.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        all
+    }
+
+    /// The fields of one measurement (its escaped name, as in series keys), sorted by key.
+    pub fn measurement_fields(
+        &self,
+        database_id: u64,
+        measurement: &[u8],
+    ) -> Vec<(Vec<u8>, FieldType)> {
+        let databases = match self.databases.read() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let mut fields: Vec<(Vec<u8>, FieldType)> = databases
+            .get(&database_id)
+            .and_then(|m| m.get(measurement))
+            .map(|fields| fields.iter().map(|(f, t)| (f.to_vec(), *t)).collect())
+            .unwrap_or_default();
+        fields.sort();
+        fields
+    }
+
+    /// Forgets the fields of a dropped measurement (its escaped name).
+    pub fn drop_measurement(&self, database_id: u64, measurement: &[u8]) {
+        let mut databases = match self.databases.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(measurements) = databases.get_mut(&database_id) {
+            measurements.remove(measurement);
+        }
+        self.generation.fetch_add(1, Ordering::Release);
+        self.version.fetch_add(1, Ordering::Release);
     }
 
     /// The type of a field, if it has one.
@@ -75,6 +142,7 @@ impl FieldTypeRegistry {
         };
         databases.remove(&database_id);
         self.generation.fetch_add(1, Ordering::Release);
+        self.version.fetch_add(1, Ordering::Release);
     }
 
     fn generation(&self) -> u64 {

@@ -255,7 +255,7 @@ impl Ingest {
         store: &Arc<Store>,
     ) -> std::io::Result<(Ingest, ReplaySummary)> {
         let partitions = partition_count(&options.wal_dir, options.partitions.max(1))?;
-        let field_types = Arc::new(FieldTypeRegistry::default());
+        let field_types = Arc::clone(store.field_types());
         let mut summary = ReplaySummary {
             partitions,
             ..ReplaySummary::default()

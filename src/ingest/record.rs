@@ -19,7 +19,7 @@ pub const RECORD_KIND_WRITE: u8 = 1;
 const POINT_COUNT_OFFSET: usize = 1 + 8;
 
 /// Type of a field, fixed per (database, measurement, field key) once first written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum FieldType {
     /// 64-bit float
@@ -46,7 +46,8 @@ impl FieldType {
         }
     }
 
-    fn from_tag(tag: u8) -> Option<FieldType> {
+    /// The type with tag `tag` (the byte records and files store), if any.
+    pub fn from_tag(tag: u8) -> Option<FieldType> {
         match tag {
             1 => Some(FieldType::Float),
             2 => Some(FieldType::Integer),

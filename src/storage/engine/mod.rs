@@ -23,15 +23,18 @@
 //!   is returned once.
 
 pub mod cache;
+pub mod catalog;
 pub mod shard;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use crate::ingest::field_types::FieldTypeRegistry;
 use crate::ingest::record::decode_record;
 use crate::meta::{MetaData, MetaStore};
+use crate::storage::series_index::SeriesIndex;
 pub use shard::Shard;
 use shard::ShardPlacement;
 
@@ -80,6 +83,12 @@ pub struct Store {
     shards: RwLock<BTreeMap<u64, Arc<Shard>>>,
     live_cache_bytes: AtomicUsize,
     frozen_cache_bytes: AtomicUsize,
+    /// series index per database id, opened on first use
+    indexes: RwLock<HashMap<u64, Arc<SeriesIndex>>>,
+    /// field types of every database (persisted per database at each checkpoint)
+    field_types: Arc<FieldTypeRegistry>,
+    /// `field_types.version()` when the registry was last persisted
+    field_types_persisted: AtomicU64,
     /// counters
     pub stats: StoreStats,
 }
@@ -119,6 +128,9 @@ impl Store {
             shards: RwLock::new(BTreeMap::new()),
             live_cache_bytes: AtomicUsize::new(0),
             frozen_cache_bytes: AtomicUsize::new(0),
+            indexes: RwLock::new(HashMap::new()),
+            field_types: Arc::new(FieldTypeRegistry::default()),
+            field_types_persisted: AtomicU64::new(0),
             stats: StoreStats::default(),
         };
         let snapshot = store.meta.snapshot();
@@ -132,6 +144,12 @@ impl Store {
         if !store.options.read_only {
             store.remove_orphan_shard_directories();
         }
+        for database in &snapshot.databases {
+            catalog::load_field_types(&store, database.id);
+        }
+        store
+            .field_types_persisted
+            .store(store.field_types.version(), Ordering::Relaxed);
         Ok(Arc::new(store))
     }
 
@@ -262,7 +280,16 @@ impl Store {
         let mut added_bytes = 0usize;
         let mut values = 0u64;
         let mut skipped = 0u64;
+        let mut index: Option<(u64, Option<Arc<SeriesIndex>>)> = None;
         let result = decode_record(payload, |header, point| {
+            if index.as_ref().map(|(id, _)| *id) != Some(header.database_id) {
+                index = Some((header.database_id, self.series_index(header.database_id)));
+            }
+            if let Some((_, Some(index))) = &index {
+                if let Err(error) = index.get_or_create(point.series_key) {
+                    crate::log_warn!("storage", "series not indexed"; error = error);
+                }
+            }
             let rp = String::from_utf8_lossy(header.retention_policy);
             let time = point.timestamp_ns;
             let fits = current.as_ref().is_some_and(|shard| {
@@ -308,6 +335,38 @@ impl Store {
                 .points_skipped
                 .fetch_add(skipped, Ordering::Relaxed);
         }
+    }
+
+    /// The field-type registry (shared with the write path).
+    pub fn field_types(&self) -> &Arc<FieldTypeRegistry> {
+        &self.field_types
+    }
+
+    /// The series index of a database that exists in meta, opened (or created) on first use.
+    pub fn series_index(&self, database_id: u64) -> Option<Arc<SeriesIndex>> {
+        if let Some(index) = read_lock(&self.indexes).get(&database_id) {
+            return Some(Arc::clone(index));
+        }
+        self.meta.snapshot().database_by_id(database_id)?;
+        let mut indexes = write_lock(&self.indexes);
+        if let Some(index) = indexes.get(&database_id) {
+            return Some(Arc::clone(index));
+        }
+        let index = if self.options.read_only {
+            SeriesIndex::in_memory()
+        } else {
+            let directory = catalog::catalog_directory(&self.options.data_dir, database_id);
+            match SeriesIndex::open(&directory) {
+                Ok(index) => index,
+                Err(error) => {
+                    crate::log_error!("storage", "cannot open a series index; using an empty one"; path = directory.display(), error = error);
+                    SeriesIndex::in_memory()
+                }
+            }
+        };
+        let index = Arc::new(index);
+        indexes.insert(database_id, Arc::clone(&index));
+        Some(index)
     }
 
     /// Bytes held by live caches (not yet frozen).
@@ -363,10 +422,35 @@ impl Store {
                 }
             }
         }
+        if first_error.is_none() {
+            if let Err(error) = self.sync_catalog() {
+                self.stats
+                    .maintenance_errors
+                    .fetch_add(1, Ordering::Relaxed);
+                crate::log_error!("storage", "cannot sync the series index; the WAL is kept"; error = error);
+                first_error = Some(error);
+            }
+        }
         match first_error {
             None => Ok(()),
             Some(error) => Err(error),
         }
+    }
+
+    /// Makes every series index and the field types durable (before WAL segments go).
+    fn sync_catalog(&self) -> Result<(), String> {
+        let indexes: Vec<Arc<SeriesIndex>> = read_lock(&self.indexes).values().cloned().collect();
+        for index in indexes {
+            index.sync().map_err(|e| e.to_string())?;
+        }
+        let version = self.field_types.version();
+        if version != self.field_types_persisted.load(Ordering::Relaxed) {
+            for database in &self.meta.snapshot().databases {
+                catalog::persist_field_types(self, database.id)?;
+            }
+            self.field_types_persisted.store(version, Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     /// Runs the compactions due: levelled merges, and a full compaction of shards with no
@@ -474,8 +558,19 @@ impl Store {
         }
     }
 
-    /// Drops every shard of a database (after meta dropped it).
+    /// Drops every shard, the series index and the field types of a database (after meta
+    /// dropped it).
     pub fn drop_database(&self, database_id: u64) {
+        write_lock(&self.indexes).remove(&database_id);
+        self.field_types.drop_database(database_id);
+        if !self.options.read_only {
+            let directory = catalog::catalog_directory(&self.options.data_dir, database_id);
+            if let Err(error) = std::fs::remove_dir_all(&directory) {
+                if error.kind() != std::io::ErrorKind::NotFound {
+                    crate::log_error!("storage", "cannot delete a series index"; path = directory.display(), error = error);
+                }
+            }
+        }
         let ids: Vec<u64> = read_lock(&self.shards)
             .values()
             .filter(|shard| shard.database_id == database_id)

@@ -15,6 +15,9 @@ use crate::http::response::{push_json_string, Response};
 use crate::influxql::{self, Statement};
 use crate::ingest::field_types::FieldTypeRegistry;
 use crate::meta::{MetaError, MetaStore, RetentionPolicySpec};
+use crate::storage::engine::Store;
+
+pub mod result;
 
 /// InfluxDB's shortest retention duration (one hour).
 const MIN_RETENTION_DURATION_NS: i64 = 3_600_000_000_000;
@@ -53,6 +56,8 @@ pub struct QueryContext {
     pub meta: Arc<MetaStore>,
     /// field types, forgotten when a database is dropped
     pub field_types: Arc<FieldTypeRegistry>,
+    /// the storage engine: shards, series indexes, reads
+    pub store: Arc<Store>,
 }
 
 /// The query threads and their queue.
@@ -218,6 +223,7 @@ fn execute_statement(statement: &Statement, context: &QueryContext) -> (Statemen
             let result = context.meta.drop_database(&drop.name);
             if let (Ok(()), Some(id)) = (&result, id) {
                 context.field_types.drop_database(id);
+                context.store.drop_database(id);
             }
             (meta_result(result), true)
         }

@@ -1,0 +1,124 @@
+//! The per-database catalog directory `<data>/_series/<database id>/`: the series index's log
+//! and the persisted field types.
+//!
+//! Field types live in memory in the write path's registry; at every checkpoint (before WAL
+//! segments are deleted) each database's types are written to `fields` atomically (temporary
+//! file, fsync, rename, fsync directory), so a restart knows the types of fields whose points
+//! are only in files. The file:
+//! ```text
+//! magic "SLUICEFT" | version u32 = 1 | body_len u32 | crc32(body) u32 | body
+//! body: count u32 | count × (measurement u16 len + bytes | field u16 len + bytes | type u8)
+//! ```
+//! A damaged file is logged and ignored (the WAL still names the types of recent fields).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::Store;
+use crate::codec::{put_bytes_u16, Reader};
+use crate::ingest::record::FieldType;
+
+const FIELDS_FILE: &str = "fields";
+const FIELDS_MAGIC: &[u8; 8] = b"SLUICEFT";
+const FIELDS_VERSION: u32 = 1;
+/// Name of the directory under the data directory holding every database's catalog (not a
+/// number, so it is never taken for a shard directory).
+pub const CATALOG_ROOT: &str = "_series";
+
+/// The catalog directory of a database.
+pub fn catalog_directory(data_dir: &Path, database_id: u64) -> PathBuf {
+    data_dir.join(CATALOG_ROOT).join(format!("{database_id}"))
+}
+
+/// Writes the field types of `database_id` (nothing when it has none).
+pub(super) fn persist_field_types(store: &Store, database_id: u64) -> Result<(), String> {
+    let fields = store.field_types.database_fields(database_id);
+    if fields.is_empty() {
+        return Ok(());
+    }
+    let mut body = Vec::new();
+    body.extend_from_slice(&(fields.len() as u32).to_le_bytes());
+    for (measurement, field, field_type) in &fields {
+        put_bytes_u16(&mut body, measurement);
+        put_bytes_u16(&mut body, field);
+        body.push(*field_type as u8);
+    }
+    let mut file = Vec::with_capacity(body.len() + 20);
+    file.extend_from_slice(FIELDS_MAGIC);
+    file.extend_from_slice(&FIELDS_VERSION.to_le_bytes());
+    file.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    file.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+    file.extend_from_slice(&body);
+    let directory = catalog_directory(&store.options.data_dir, database_id);
+    let write = || -> std::io::Result<()> {
+        std::fs::create_dir_all(&directory)?;
+        let temporary = directory.join(format!("{FIELDS_FILE}.tmp"));
+        let mut handle = std::fs::File::create(&temporary)?;
+        handle.write_all(&file)?;
+        handle.sync_all()?;
+        drop(handle);
+        std::fs::rename(&temporary, directory.join(FIELDS_FILE))?;
+        crate::meta::sync_directory(&directory)
+    };
+    write().map_err(|e| format!("writing {}: {e}", directory.join(FIELDS_FILE).display()))
+}
+
+/// Loads the persisted field types of `database_id` into the registry.
+pub(super) fn load_field_types(store: &Store, database_id: u64) {
+    let path = catalog_directory(&store.options.data_dir, database_id).join(FIELDS_FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return,
+        Err(error) => {
+            crate::log_error!("storage", "cannot read field types"; path = path.display(), error = error);
+            return;
+        }
+    };
+    match decode_fields(&bytes) {
+        Some(fields) => {
+            for (measurement, field, field_type) in fields {
+                store
+                    .field_types
+                    .get_or_insert(database_id, measurement, field, field_type);
+            }
+        }
+        None => {
+            crate::log_error!("storage", "field types file is damaged; ignored"; path = path.display());
+        }
+    }
+}
+
+fn decode_fields(bytes: &[u8]) -> Option<Vec<(&[u8], &[u8], FieldType)>> {
+    let mut reader = Reader::new(bytes);
+    if reader.take(FIELDS_MAGIC.len()).ok()? != FIELDS_MAGIC || reader.u32().ok()? != FIELDS_VERSION
+    {
+        return None;
+    }
+    let length = reader.u32().ok()? as usize;
+    let crc = reader.u32().ok()?;
+    let body = reader.take(length).ok()?;
+    if crc32fast::hash(body) != crc {
+        return None;
+    }
+    let mut body = Reader::new(body);
+    let count = body.u32().ok()?;
+    let mut fields = Vec::new();
+    for _ in 0..count {
+        let measurement = body.bytes_u16().ok()?;
+        let field = body.bytes_u16().ok()?;
+        let field_type = FieldType::from_tag(body.u8().ok()?)?;
+        fields.push((measurement, field, field_type));
+    }
+    Some(fields)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn damaged_fields_file_is_refused() {
+        assert!(decode_fields(b"").is_none());
+        assert!(decode_fields(b"SLUICEFT\x01\0\0\0\x04\0\0\0\0\0\0\0\0\0\0\0").is_none());
+    }
+}
