@@ -88,7 +88,10 @@ pub(super) fn load_field_types(store: &Store, database_id: u64) {
     }
 }
 
-fn decode_fields(bytes: &[u8]) -> Option<Vec<(&[u8], &[u8], FieldType)>> {
+/// (measurement, field, type) entries borrowed from a fields file.
+type FieldEntries<'a> = Vec<(&'a [u8], &'a [u8], FieldType)>;
+
+fn decode_fields(bytes: &[u8]) -> Option<FieldEntries<'_>> {
     let mut reader = Reader::new(bytes);
     if reader.take(FIELDS_MAGIC.len()).ok()? != FIELDS_MAGIC || reader.u32().ok()? != FIELDS_VERSION
     {
