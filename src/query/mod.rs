@@ -18,6 +18,7 @@ use crate::meta::{MetaError, MetaStore, RetentionPolicySpec};
 use crate::storage::engine::Store;
 
 pub mod result;
+pub mod select;
 
 /// InfluxDB's shortest retention duration (one hour).
 const MIN_RETENTION_DURATION_NS: i64 = 3_600_000_000_000;

@@ -145,6 +145,24 @@ impl CacheMap {
         Some(column)
     }
 
+    /// Removes the points of a series with `min_time <= time <= max_time`.
+    pub fn delete(&mut self, series_key: &[u8], min_time: i64, max_time: i64) {
+        let Some(series) = self.series.get_mut(series_key) else {
+            return;
+        };
+        for (_, entry) in series.fields.iter_mut() {
+            if !entry.normal {
+                entry.column.normalize();
+                entry.normal = true;
+            }
+            entry.column.remove_range(min_time, max_time);
+        }
+        series.fields.retain(|(_, entry)| !entry.column.is_empty());
+        if series.fields.is_empty() {
+            self.series.remove(series_key);
+        }
+    }
+
     /// The type of a field of a series, if cached.
     pub fn field_type(&self, series_key: &[u8], field: &[u8]) -> Option<FieldType> {
         let series = self.series.get(series_key)?;
@@ -197,6 +215,33 @@ impl PartitionCache {
         let bytes = map.bytes;
         self.frozen.push(Arc::new(map));
         bytes
+    }
+
+    /// Removes the points of a series with `min_time <= time <= max_time` from the live and
+    /// frozen maps (frozen maps are copied, as a snapshot may be reading them).
+    pub fn delete(&mut self, series_key: &[u8], min_time: i64, max_time: i64) {
+        self.live.delete(series_key, min_time, max_time);
+        for map in &mut self.frozen {
+            if map.series.contains_key(series_key) {
+                let mut copy = CacheMap::default();
+                copy.bytes = map.bytes;
+                for (key, series) in &map.series {
+                    let mut fields = Vec::with_capacity(series.fields.len());
+                    for (field, entry) in &series.fields {
+                        fields.push((
+                            field.clone(),
+                            CacheColumn {
+                                column: entry.column.clone(),
+                                normal: entry.normal,
+                            },
+                        ));
+                    }
+                    copy.series.insert(key.clone(), CacheSeries { fields });
+                }
+                copy.delete(series_key, min_time, max_time);
+                *map = Arc::new(copy);
+            }
+        }
     }
 
     /// Merged, normal copy of a column across frozen and live maps (newest wins).

@@ -125,3 +125,67 @@ mod tests {
         assert!(decode_fields(b"SLUICEFT\x01\0\0\0\x04\0\0\0\0\0\0\0\0\0\0\0").is_none());
     }
 }
+
+impl Store {
+    /// `DROP SERIES`: forgets the series in the database's index and deletes every point of
+    /// theirs in every shard of the database.
+    pub fn drop_series(
+        &self,
+        database_id: u64,
+        series_ids: &roaring::RoaringBitmap,
+    ) -> Result<(), String> {
+        self.delete_points(database_id, series_ids, i64::MIN, i64::MAX)?;
+        if let Some(index) = self.series_index(database_id) {
+            index.delete_series(series_ids);
+        }
+        Ok(())
+    }
+
+    /// `DROP MEASUREMENT`: drops every series of the measurement (unescaped name) and
+    /// forgets its field types.
+    pub fn drop_measurement(&self, database_id: u64, measurement: &[u8]) -> Result<(), String> {
+        let Some(index) = self.series_index(database_id) else {
+            return Ok(());
+        };
+        let series = index.measurement_series(measurement);
+        self.drop_series(database_id, &series)?;
+        let mut escaped = Vec::with_capacity(measurement.len());
+        crate::line_protocol::escape_into(
+            measurement,
+            crate::line_protocol::EscapeKind::Measurement,
+            &mut escaped,
+        );
+        self.field_types.drop_measurement(database_id, &escaped);
+        Ok(())
+    }
+
+    /// `DELETE`: deletes the points of the series with `min_time <= time <= max_time` in every
+    /// shard of the database (every retention policy). Series stay in the index.
+    pub fn delete_points(
+        &self,
+        database_id: u64,
+        series_ids: &roaring::RoaringBitmap,
+        min_time: i64,
+        max_time: i64,
+    ) -> Result<(), String> {
+        let Some(index) = self.series_index(database_id) else {
+            return Ok(());
+        };
+        let keys: Vec<Vec<u8>> = series_ids
+            .iter()
+            .filter_map(|id| index.key_of(id))
+            .collect();
+        for shard in self.shards() {
+            if shard.database_id != database_id
+                || shard.end_ns <= min_time
+                || shard.start_ns > max_time
+            {
+                continue;
+            }
+            shard
+                .delete(&keys, min_time, max_time)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}

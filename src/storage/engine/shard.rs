@@ -416,6 +416,22 @@ impl Shard {
         self.install(&summary, first_generation, last_generation, level, inputs)
     }
 
+    /// Deletes the points of `series_keys` with `min_time <= time <= max_time`.
+    pub(super) fn delete(
+        &self,
+        series_keys: &[Vec<u8>],
+        min_time: i64,
+        max_time: i64,
+    ) -> Result<(), ShardError> {
+        for key in series_keys {
+            let partition = self.partition_of(key);
+            if let Some(cache) = self.caches.get(partition) {
+                write_lock(cache).delete(key, min_time, max_time);
+            }
+        }
+        Ok(())
+    }
+
     /// Heap bytes of the frozen maps.
     pub(super) fn frozen_bytes(&self) -> usize {
         self.caches
