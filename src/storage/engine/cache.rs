@@ -223,8 +223,10 @@ impl PartitionCache {
         self.live.delete(series_key, min_time, max_time);
         for map in &mut self.frozen {
             if map.series.contains_key(series_key) {
-                let mut copy = CacheMap::default();
-                copy.bytes = map.bytes;
+                let mut copy = CacheMap {
+                    bytes: map.bytes,
+                    ..CacheMap::default()
+                };
                 for (key, series) in &map.series {
                     let mut fields = Vec::with_capacity(series.fields.len());
                     for (field, entry) in &series.fields {

@@ -115,17 +115,6 @@ fn decode_fields(bytes: &[u8]) -> Option<FieldEntries<'_>> {
     Some(fields)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn damaged_fields_file_is_refused() {
-        assert!(decode_fields(b"").is_none());
-        assert!(decode_fields(b"SLUICEFT\x01\0\0\0\x04\0\0\0\0\0\0\0\0\0\0\0").is_none());
-    }
-}
-
 impl Store {
     /// `DROP SERIES`: forgets the series in the database's index and deletes every point of
     /// theirs in every shard of the database.
@@ -187,5 +176,16 @@ impl Store {
                 .map_err(|e| e.to_string())?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn damaged_fields_file_is_refused() {
+        assert!(decode_fields(b"").is_none());
+        assert!(decode_fields(b"SLUICEFT\x01\0\0\0\x04\0\0\0\0\0\0\0\0\0\0\0").is_none());
     }
 }
