@@ -57,6 +57,15 @@ pub fn run(config: Config) -> Result<(), String> {
         partitions = replay.partitions, records = replay.records, points = replay.points,
         truncated_segments = replay.truncated_segments, elapsed_ms = started.elapsed().as_millis());
     let ingest = Arc::new(ingest);
+    {
+        let ingest = Arc::clone(&ingest);
+        let weak_store = Arc::downgrade(&store);
+        let wal_dir = config.data.wal_dir.clone();
+        store.set_checkpointer(Arc::new(move || match weak_store.upgrade() {
+            Some(store) => crate::ingest::maintenance::snapshot(&ingest, &store, &wal_dir),
+            None => Ok(()),
+        }));
+    }
     let maintenance = Maintenance::start(
         Arc::clone(&ingest),
         Arc::clone(&store),

@@ -81,7 +81,8 @@ fn run(ingest: &Ingest, store: &Store, options: &MaintenanceOptions, stopped: &R
             Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
         }
         if store.snapshot_due() || store.cache_cold(cold_ns) {
-            snapshot(ingest, store, &options.wal_dir);
+            // Failures are logged where they happen; the next round retries.
+            let _ = snapshot(ingest, store, &options.wal_dir);
         }
         let mut throttle = |bytes: u64| bucket.take(bytes);
         store.compact(cold_ns, &mut throttle, &stop_requested);
@@ -94,12 +95,11 @@ fn run(ingest: &Ingest, store: &Store, options: &MaintenanceOptions, stopped: &R
 }
 
 /// Freezes the caches behind a WAL rotation, writes them to files, then deletes the WAL
-/// segments they cover.
-pub fn snapshot(ingest: &Ingest, store: &Store, wal_dir: &std::path::Path) {
+/// segments they cover. One at a time (the store's checkpoint lock).
+pub fn snapshot(ingest: &Ingest, store: &Store, wal_dir: &std::path::Path) -> Result<(), String> {
+    let _one_at_a_time = store.lock_checkpoints();
     let first_kept = ingest.checkpoint();
-    if store.write_snapshots().is_err() {
-        return;
-    }
+    store.write_snapshots()?;
     for (index, first_kept) in first_kept.iter().enumerate() {
         let Some(first_kept) = first_kept.filter(|n| *n > 0) else {
             continue;
@@ -107,8 +107,10 @@ pub fn snapshot(ingest: &Ingest, store: &Store, wal_dir: &std::path::Path) {
         let directory = partition_dir(wal_dir, index);
         if let Err(error) = wal::remove_segments_before(&directory, first_kept) {
             crate::log_error!("wal", "cannot delete WAL segments a snapshot covers"; partition = index, error = error);
+            return Err(format!("deleting WAL segments: {error}"));
         }
     }
+    Ok(())
 }
 
 /// Sleeps callers that go faster than `rate` bytes per second (burst: one second's worth).

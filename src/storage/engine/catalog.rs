@@ -149,7 +149,8 @@ impl Store {
     }
 
     /// `DELETE`: deletes the points of the series with `min_time <= time <= max_time` in every
-    /// shard of the database (every retention policy). Series stay in the index.
+    /// shard of the database (every retention policy). Series stay in the index. Runs a
+    /// checkpoint first, then writes (and fsyncs) tombstones for the files.
     pub fn delete_points(
         &self,
         database_id: u64,
@@ -164,6 +165,12 @@ impl Store {
             .iter()
             .filter_map(|id| index.key_of(id))
             .collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        // Afterwards no WAL segment holds a copy of a point older than the delete: a restart
+        // cannot bring a deleted point back by replaying it.
+        self.checkpoint()?;
         for shard in self.shards() {
             if shard.database_id != database_id
                 || shard.end_ns <= min_time

@@ -25,6 +25,10 @@
 pub mod cache;
 pub mod catalog;
 pub mod shard;
+pub mod tombstone;
+
+#[cfg(test)]
+mod model_tests;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -53,6 +57,9 @@ pub struct StoreOptions {
     /// in memory only)
     pub read_only: bool,
 }
+
+/// Runs a checkpoint: every cache written to files and the WAL they cover deleted.
+pub type Checkpointer = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
 /// Ids of in-memory shards of read-only stores start here (far above any real shard id).
 const EPHEMERAL_SHARD_ID_BASE: u64 = 1 << 62;
@@ -89,6 +96,11 @@ pub struct Store {
     field_types: Arc<FieldTypeRegistry>,
     /// `field_types.version()` when the registry was last persisted
     field_types_persisted: AtomicU64,
+    /// runs a checkpoint (WAL rotation, snapshot, WAL truncation); set by the server once
+    /// the partitions run, used before deletes
+    checkpointer: RwLock<Option<Checkpointer>>,
+    /// one checkpoint at a time
+    checkpoint_lock: std::sync::Mutex<()>,
     /// counters
     pub stats: StoreStats,
 }
@@ -131,6 +143,8 @@ impl Store {
             indexes: RwLock::new(HashMap::new()),
             field_types: Arc::new(FieldTypeRegistry::default()),
             field_types_persisted: AtomicU64::new(0),
+            checkpointer: RwLock::new(None),
+            checkpoint_lock: std::sync::Mutex::new(()),
             stats: StoreStats::default(),
         };
         let snapshot = store.meta.snapshot();
@@ -335,6 +349,27 @@ impl Store {
                 .points_skipped
                 .fetch_add(skipped, Ordering::Relaxed);
         }
+    }
+
+    /// Installs the function that runs a checkpoint (the server does, once ingest runs).
+    pub fn set_checkpointer(&self, checkpointer: Checkpointer) {
+        *write_lock(&self.checkpointer) = Some(checkpointer);
+    }
+
+    /// Runs a checkpoint now (a no-op before one is installed, e.g. in `sluice export`).
+    pub fn checkpoint(&self) -> Result<(), String> {
+        let checkpointer = read_lock(&self.checkpointer).clone();
+        match checkpointer {
+            Some(run) => run(),
+            None => Ok(()),
+        }
+    }
+
+    /// Held while a checkpoint runs (checkpoints must not interleave their WAL deletions).
+    pub fn lock_checkpoints(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.checkpoint_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The field-type registry (shared with the write path).

@@ -17,9 +17,10 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use super::cache::{CacheMap, PartitionCache};
+use super::tombstone::{self, Tombstone, Tombstones};
 use super::{read_lock, write_lock};
 use crate::ingest::record::FieldType;
 use crate::storage::column::Column;
@@ -67,6 +68,11 @@ pub struct Shard {
     next_generation: AtomicU64,
     /// nanosecond time (wall clock) of the last write applied
     pub(super) last_write_ns: AtomicU64,
+    /// deleted ranges, applied to files older than each delete
+    tombstones: RwLock<Arc<Tombstones>>,
+    /// held by a snapshot, a compaction or a delete: they change the file set and the
+    /// frozen caches, and a delete must see neither half-done
+    maintenance: Mutex<()>,
 }
 
 /// Why a snapshot or compaction failed.
@@ -117,13 +123,15 @@ impl Shard {
             retention_policy: group.retention_policy,
             start_ns: group.start_ns,
             end_ns: group.end_ns,
-            directory,
             caches: (0..partitions.max(1))
                 .map(|_| RwLock::new(PartitionCache::default()))
                 .collect(),
             files: RwLock::new(Arc::new(files)),
             next_generation: AtomicU64::new(next_generation),
             last_write_ns: AtomicU64::new(0),
+            tombstones: RwLock::new(Arc::new(tombstone::load(&directory))),
+            maintenance: Mutex::new(()),
+            directory,
         }
     }
 
@@ -158,6 +166,7 @@ impl Shard {
         max_time: i64,
     ) -> Option<Column> {
         let mut result: Option<Column> = None;
+        let tombstones = self.tombstones();
         for file in self.files().iter() {
             if file.reader.max_time() < min_time || file.reader.min_time() > max_time {
                 continue;
@@ -166,7 +175,10 @@ impl Shard {
                 .reader
                 .read_column_range(series_key, field, min_time, max_time)
             {
-                Ok(Some(column)) => merge_into(&mut result, column),
+                Ok(Some(mut column)) => {
+                    tombstones.apply(series_key, file.last_generation, &mut column);
+                    merge_into(&mut result, column)
+                }
                 Ok(None) => {}
                 Err(error) => {
                     crate::log_error!("storage", "corrupt block skipped"; shard = self.id, error = error);
@@ -219,9 +231,20 @@ impl Shard {
         all
     }
 
+    fn tombstones(&self) -> Arc<Tombstones> {
+        Arc::clone(&read_lock(&self.tombstones))
+    }
+
+    fn lock_maintenance(&self) -> MutexGuard<'_, ()> {
+        self.maintenance
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// Writes every frozen cache map to one level-0 file, installs it, and releases the maps.
     /// Returns the bytes of cache released (0 when nothing was frozen).
     pub(super) fn snapshot(&self) -> Result<usize, ShardError> {
+        let _maintenance = self.lock_maintenance();
         let frozen: Vec<Arc<CacheMap>> = self
             .caches
             .iter()
@@ -346,6 +369,17 @@ impl Shard {
         level: u32,
         throttle: &mut dyn FnMut(u64),
     ) -> Result<(), ShardError> {
+        let _maintenance = self.lock_maintenance();
+        // The plan was made without the lock: a delete or another compaction may have
+        // changed the files since. Only merge inputs that are all still there.
+        let current = self.files();
+        if !inputs
+            .iter()
+            .all(|input| current.iter().any(|f| Arc::ptr_eq(f, input)))
+        {
+            return Ok(());
+        }
+        let tombstones = self.tombstones();
         let (Some(first), Some(last)) = (inputs.first(), inputs.last()) else {
             return Ok(());
         };
@@ -380,7 +414,12 @@ impl Shard {
                     }
                 }
             }
-            let whole_blocks = level < FULL_COMPACTION_LEVEL;
+            let whole_blocks = level < FULL_COMPACTION_LEVEL
+                && !holders.iter().any(|(index, _)| {
+                    inputs
+                        .get(*index)
+                        .is_some_and(|f| tombstones.touches(&series_key, f.last_generation))
+                });
             if let ([(index, entry)], true) = (holders.as_slice(), whole_blocks) {
                 // One input holds the column: copy its blocks without decoding.
                 let Some(input) = inputs.get(*index) else {
@@ -406,6 +445,7 @@ impl Shard {
                 if !column.is_normal() {
                     column.normalize();
                 }
+                tombstones.apply(&series_key, input.last_generation, &mut column);
                 merge_into(&mut merged, column);
             }
             if let Some(column) = merged.filter(|c| !c.is_empty()) {
@@ -413,7 +453,26 @@ impl Shard {
             }
         }
         let summary = writer.finish()?;
-        self.install(&summary, first_generation, last_generation, level, inputs)
+        self.install(&summary, first_generation, last_generation, level, inputs)?;
+        self.prune_tombstones();
+        Ok(())
+    }
+
+    /// Drops tombstones no file needs any more (every file is newer than their mark).
+    fn prune_tombstones(&self) {
+        let current = self.tombstones();
+        if current.is_empty() {
+            return;
+        }
+        let oldest = self.files().iter().map(|f| f.last_generation).min();
+        let mut pruned = (*current).clone();
+        if pruned.retain_needed(oldest) {
+            if let Err(error) = tombstone::rewrite(&self.directory, &pruned) {
+                crate::log_warn!("storage", "cannot rewrite the tombstone file"; shard = self.id, error = error);
+                return;
+            }
+            *write_lock(&self.tombstones) = Arc::new(pruned);
+        }
     }
 
     /// Deletes the points of `series_keys` with `min_time <= time <= max_time`.
@@ -423,6 +482,34 @@ impl Shard {
         min_time: i64,
         max_time: i64,
     ) -> Result<(), ShardError> {
+        let _maintenance = self.lock_maintenance();
+        let files = self.files();
+        if let Some(generation_mark) = files.iter().map(|f| f.last_generation).max() {
+            let touched: Vec<Vec<u8>> = series_keys
+                .iter()
+                .filter(|key| {
+                    files.iter().any(|f| {
+                        f.reader.max_time() >= min_time
+                            && f.reader.min_time() <= max_time
+                            && f.reader
+                                .columns_with_prefix(key)
+                                .any(|(k, _, _)| k == &key[..])
+                    })
+                })
+                .cloned()
+                .collect();
+            if !touched.is_empty() {
+                let mut next = (*self.tombstones()).clone();
+                let tombstone = Tombstone {
+                    min_time,
+                    max_time,
+                    generation_mark,
+                };
+                tombstone::append(&self.directory, &mut next, &touched, tombstone)
+                    .map_err(|e| ShardError(format!("writing tombstones: {e}")))?;
+                *write_lock(&self.tombstones) = Arc::new(next);
+            }
+        }
         for key in series_keys {
             let partition = self.partition_of(key);
             if let Some(cache) = self.caches.get(partition) {
