@@ -697,7 +697,9 @@ fn random_walk_costs_under_one_byte_per_value() {
         .map(|i| start + i * SIZE_CHECK_INTERVAL_NS)
         .collect();
     for host in 0..SIZE_CHECK_COLUMNS {
-        let mut value = 20.0 + host as f64;
+        // Away from zero: a block holding -0.0 cannot use the decimal encoding (see
+        // docs/FORMAT.md, "Cost, measured").
+        let mut value = 50.0 + host as f64;
         let values = (0..SIZE_CHECK_VALUES)
             .map(|_| {
                 value += (random.next_u64() >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
