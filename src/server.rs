@@ -127,6 +127,7 @@ pub fn run(config: Config) -> Result<(), String> {
         config,
         meta,
         ingest: Arc::clone(&ingest),
+        store: Arc::clone(&store),
         queries,
         shutting_down: AtomicBool::new(false),
         open_connections: AtomicUsize::new(0),
@@ -307,8 +308,22 @@ pub fn debug_vars(shared: &Shared) -> Vec<u8> {
             counters.batches_failed.load(Ordering::Relaxed),
         ));
     }
+    let store = &shared.store;
+    let storage = format!(
+        "{{\"shards\":{},\"diskBytes\":{},\"liveCacheBytes\":{},\"valuesApplied\":{},\"pointsSkipped\":{},\"shardGroupsCreated\":{},\"snapshots\":{},\"compactions\":{},\"maintenanceErrors\":{},\"shardGroupsExpired\":{}}}",
+        store.shards().len(),
+        store.shards().iter().map(|s| s.disk_bytes()).sum::<u64>(),
+        store.live_cache_bytes(),
+        store.stats.values_applied.load(Ordering::Relaxed),
+        store.stats.points_skipped.load(Ordering::Relaxed),
+        store.stats.shard_groups_created.load(Ordering::Relaxed),
+        store.stats.snapshots.load(Ordering::Relaxed),
+        store.stats.compactions.load(Ordering::Relaxed),
+        store.stats.maintenance_errors.load(Ordering::Relaxed),
+        store.stats.shard_groups_expired.load(Ordering::Relaxed),
+    );
     format!(
-        "{{\"sluice\":{{\"version\":\"{}\",\"openConnections\":{},\"requests\":{},\"writesOk\":{},\"writesTimedOut\":{},\"connectionsRefused\":{},\"partitions\":[{}],\"inputs\":[{}]}}}}\n",
+        "{{\"sluice\":{{\"version\":\"{}\",\"openConnections\":{},\"requests\":{},\"writesOk\":{},\"writesTimedOut\":{},\"connectionsRefused\":{},\"partitions\":[{}],\"inputs\":[{}],\"storage\":{}}}}}\n",
         crate::SLUICE_VERSION,
         shared.open_connections.load(Ordering::Relaxed),
         stats.requests.load(Ordering::Relaxed),
@@ -316,7 +331,8 @@ pub fn debug_vars(shared: &Shared) -> Vec<u8> {
         stats.writes_timed_out.load(Ordering::Relaxed),
         stats.connections_refused.load(Ordering::Relaxed),
         partitions,
-        inputs
+        inputs,
+        storage
     )
     .into_bytes()
 }

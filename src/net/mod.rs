@@ -58,6 +58,8 @@ pub struct Shared {
     pub meta: Arc<MetaStore>,
     /// partitions
     pub ingest: Arc<Ingest>,
+    /// the storage engine (for `/debug/vars`)
+    pub store: Arc<crate::storage::engine::Store>,
     /// query threads
     pub queries: QueryPool,
     /// set by the signal thread: stop accepting, finish in-flight requests, exit

@@ -239,3 +239,54 @@ fn delete_survives_a_crash() {
     check(&store, &model, 0, 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn retention_deletes_expired_shard_groups_and_their_files() {
+    let dir = std::env::temp_dir().join(format!("sluice-retention-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let meta = Arc::new(MetaStore::open(&dir.join("meta")).expect("meta"));
+    const HOUR_NS: i64 = 3_600_000_000_000;
+    let spec = RetentionPolicySpec {
+        duration_ns: Some(HOUR_NS),
+        ..RetentionPolicySpec::default()
+    };
+    meta.create_database("db", &spec).expect("create");
+    let store = Store::open(
+        StoreOptions {
+            data_dir: dir.join("data"),
+            partitions: 1,
+            cache_snapshot_bytes: usize::MAX,
+            cache_max_bytes: usize::MAX,
+            read_only: false,
+        },
+        Arc::clone(&meta),
+    )
+    .expect("store");
+    let now = crate::time::now_ns();
+    let mut builder = RecordBuilder::new(1, b"autogen", 64);
+    builder.begin_point(b"cpu", now);
+    builder.push_field(b"v", StoredValue::Integer(1));
+    store.apply_record(0, &builder.finish());
+    store.freeze_partition(0);
+    store.write_snapshots().expect("snapshot");
+    let shards = store.shards();
+    assert_eq!(shards.len(), 1);
+    let shard_dir = shards[0].directory().to_path_buf();
+    assert!(shard_dir.is_dir());
+    // Not yet expired: the group ends within the hour.
+    store.enforce_retention(now);
+    assert_eq!(store.shards().len(), 1);
+    store.enforce_retention(now + 3 * HOUR_NS);
+    assert!(store.shards().is_empty());
+    assert!(!shard_dir.exists());
+    let groups = &meta.snapshot().databases[0].retention_policies[0].shard_groups;
+    assert!(groups.is_empty());
+    assert_eq!(
+        store
+            .stats
+            .shard_groups_expired
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
