@@ -11,6 +11,7 @@
 //! Bounds: one snapshot or compaction at a time; compactions read and write at most
 //! `compact-throughput` bytes per second (a token bucket), so ingest keeps its disk and CPU.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -41,6 +42,7 @@ pub struct MaintenanceOptions {
 /// A running maintenance thread; dropping the handle does not stop it — call `stop`.
 pub struct Maintenance {
     stop: Sender<()>,
+    stopping: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -52,33 +54,43 @@ impl Maintenance {
         options: MaintenanceOptions,
     ) -> std::io::Result<Maintenance> {
         let (stop, stopped) = channel::bounded(1);
+        let stopping = Arc::new(AtomicBool::new(false));
+        let thread_stopping = Arc::clone(&stopping);
         let thread = std::thread::Builder::new()
             .name("sluice-storage".into())
-            .spawn(move || run(&ingest, &store, &options, &stopped))?;
+            .spawn(move || run(&ingest, &store, &options, &stopped, &thread_stopping))?;
         Ok(Maintenance {
             stop,
+            stopping,
             thread: Some(thread),
         })
     }
 
     /// Stops the thread after its current step. Call before the partitions stop.
     pub fn stop(mut self) {
-        let _ = self.stop.send(());
+        self.stopping.store(true, Ordering::Release);
+        let _ = self.stop.try_send(());
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
     }
 }
 
-fn run(ingest: &Ingest, store: &Store, options: &MaintenanceOptions, stopped: &Receiver<()>) {
+fn run(
+    ingest: &Ingest,
+    store: &Store,
+    options: &MaintenanceOptions,
+    stopped: &Receiver<()>,
+    stopping: &AtomicBool,
+) {
     let cold_ns = i64::try_from(options.cold_duration.as_nanos()).unwrap_or(i64::MAX);
     let mut last_retention = Instant::now();
     let mut bucket = TokenBucket::new(options.compact_throughput_bytes_per_second);
-    let stop_requested = || !matches!(stopped.try_recv(), Err(channel::TryRecvError::Empty));
+    let stop_requested = || stopping.load(Ordering::Acquire);
     loop {
         match stopped.recv_timeout(options.check_interval) {
-            Err(RecvTimeoutError::Timeout) => {}
-            Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+            Err(RecvTimeoutError::Timeout) if !stop_requested() => {}
+            _ => return,
         }
         if store.snapshot_due() || store.cache_cold(cold_ns) {
             // Failures are logged where they happen; the next round retries.

@@ -116,6 +116,18 @@ impl ColumnValues {
         }
     }
 
+    /// Bytes of the values vector's own buffer (capacity × element size; string contents not
+    /// included): cheap, for counting growth.
+    pub fn buffer_bytes(&self) -> usize {
+        match self {
+            ColumnValues::Float(v) => v.capacity() * 8,
+            ColumnValues::Integer(v) => v.capacity() * 8,
+            ColumnValues::Unsigned(v) => v.capacity() * 8,
+            ColumnValues::Boolean(v) => v.capacity(),
+            ColumnValues::String(v) => v.capacity() * std::mem::size_of::<Vec<u8>>(),
+        }
+    }
+
     /// Keeps the values at the indices `keep` (ascending).
     fn select(&mut self, keep: &[usize]) {
         fn pick<T: Clone>(v: &mut Vec<T>, keep: &[usize]) {

@@ -103,10 +103,13 @@ impl CacheMap {
                 }
             }
         };
-        let before = entry.column.values.heap_bytes() + entry.column.times.capacity() * 8;
+        let before = entry.column.values.buffer_bytes() + entry.column.times.capacity() * 8;
         if !entry.column.values.push(value) {
             self.type_conflicts += 1;
             return added;
+        }
+        if let StoredValue::String(bytes) = value {
+            added += bytes.len();
         }
         if entry
             .column
@@ -117,10 +120,32 @@ impl CacheMap {
             entry.normal = false;
         }
         entry.column.times.push(timestamp_ns);
-        let after = entry.column.values.heap_bytes() + entry.column.times.capacity() * 8;
+        let after = entry.column.values.buffer_bytes() + entry.column.times.capacity() * 8;
         added += after.saturating_sub(before);
         self.bytes += added;
         added
+    }
+
+    /// Stores every field of one point with one lookup of the series. Returns the heap bytes
+    /// added and whether the series was new to this map.
+    pub fn insert_point(
+        &mut self,
+        series_key: &[u8],
+        timestamp_ns: i64,
+        fields: &[(&[u8], StoredValue<'_>)],
+    ) -> (usize, bool) {
+        if let Some(series) = self.series.get_mut(series_key) {
+            let (added, conflicts) = insert_fields(series, timestamp_ns, fields);
+            self.bytes += added;
+            self.type_conflicts += conflicts;
+            return (added, false);
+        }
+        let series = self.series.entry(series_key.into()).or_default();
+        let (added, conflicts) = insert_fields(series, timestamp_ns, fields);
+        let added = added + series_key.len() + ENTRY_OVERHEAD_BYTES;
+        self.bytes += added;
+        self.type_conflicts += conflicts;
+        (added, true)
     }
 
     /// A normal copy of one column, trimmed to `[min_time, max_time]`.
@@ -172,6 +197,60 @@ impl CacheMap {
             .find(|(key, _)| &**key == field)
             .map(|(_, entry)| entry.column.field_type())
     }
+}
+
+/// Appends one point's fields to a series; returns (heap bytes added, type conflicts).
+fn insert_fields(
+    series: &mut CacheSeries,
+    timestamp_ns: i64,
+    fields: &[(&[u8], StoredValue<'_>)],
+) -> (usize, u64) {
+    let mut added = 0;
+    let mut conflicts = 0;
+    for (position, (field, value)) in fields.iter().enumerate() {
+        // Points of a series usually carry the same fields in the same order.
+        let found = match series.fields.get(position) {
+            Some((key, _)) if &**key == *field => Some(position),
+            _ => series.fields.iter().position(|(key, _)| &**key == *field),
+        };
+        let entry = match found.and_then(|p| series.fields.get_mut(p)) {
+            Some((_, entry)) => entry,
+            None => {
+                added += field.len() + ENTRY_OVERHEAD_BYTES;
+                series.fields.push((
+                    (*field).into(),
+                    CacheColumn {
+                        column: Column::new(value.field_type()),
+                        normal: true,
+                    },
+                ));
+                match series.fields.last_mut() {
+                    Some((_, entry)) => entry,
+                    None => continue,
+                }
+            }
+        };
+        let before = entry.column.values.buffer_bytes() + entry.column.times.capacity() * 8;
+        if !entry.column.values.push(*value) {
+            conflicts += 1;
+            continue;
+        }
+        if let StoredValue::String(bytes) = value {
+            added += bytes.len();
+        }
+        if entry
+            .column
+            .times
+            .last()
+            .is_some_and(|last| *last >= timestamp_ns)
+        {
+            entry.normal = false;
+        }
+        entry.column.times.push(timestamp_ns);
+        let after = entry.column.values.buffer_bytes() + entry.column.times.capacity() * 8;
+        added += after.saturating_sub(before);
+    }
+    (added, conflicts)
 }
 
 /// The points of `column` (normal) within `[min_time, max_time]`, copied.

@@ -296,14 +296,6 @@ impl Store {
         let mut skipped = 0u64;
         let mut index: Option<(u64, Option<Arc<SeriesIndex>>)> = None;
         let result = decode_record(payload, |header, point| {
-            if index.as_ref().map(|(id, _)| *id) != Some(header.database_id) {
-                index = Some((header.database_id, self.series_index(header.database_id)));
-            }
-            if let Some((_, Some(index))) = &index {
-                if let Err(error) = index.get_or_create(point.series_key) {
-                    crate::log_warn!("storage", "series not indexed"; error = error);
-                }
-            }
             let rp = String::from_utf8_lossy(header.retention_policy);
             let time = point.timestamp_ns;
             let fits = current.as_ref().is_some_and(|shard| {
@@ -314,7 +306,10 @@ impl Store {
             });
             if !fits {
                 current = self.shard_at(&meta, header.database_id, &rp, time, now_ns);
-                if current.is_some() {
+                if let Some(shard) = &current {
+                    shard
+                        .last_write_ns
+                        .store(now_ns.max(0) as u64, Ordering::Relaxed);
                     // A group may just have been created: later points see it.
                     meta = self.meta.snapshot();
                 }
@@ -327,13 +322,23 @@ impl Store {
                 skipped += 1;
                 return;
             };
-            shard
-                .last_write_ns
-                .store(now_ns.max(0) as u64, Ordering::Relaxed);
-            let mut cache = write_lock(cache);
-            for (field, value) in &point.fields {
-                added_bytes += cache.live.insert(point.series_key, field, time, *value);
-                values += 1;
+            let (added, created) =
+                write_lock(cache)
+                    .live
+                    .insert_point(point.series_key, time, &point.fields);
+            added_bytes += added;
+            values += point.fields.len() as u64;
+            if created {
+                // New to this cache generation: make sure the index has it (a series in a
+                // cache is always in the index, so existing ones skip the lookup).
+                if index.as_ref().map(|(id, _)| *id) != Some(header.database_id) {
+                    index = Some((header.database_id, self.series_index(header.database_id)));
+                }
+                if let Some((_, Some(index))) = &index {
+                    if let Err(error) = index.get_or_create(point.series_key) {
+                        crate::log_warn!("storage", "series not indexed"; error = error);
+                    }
+                }
             }
         });
         if result.is_err() {
@@ -500,7 +505,7 @@ impl Store {
                 if stop() {
                     return;
                 }
-                match shard.compact(&inputs, level, throttle) {
+                match shard.compact(&inputs, level, throttle, stop) {
                     Ok(()) => {
                         self.stats.compactions.fetch_add(1, Ordering::Relaxed);
                     }

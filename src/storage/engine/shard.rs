@@ -368,6 +368,7 @@ impl Shard {
         inputs: &[Arc<ShardFile>],
         level: u32,
         throttle: &mut dyn FnMut(u64),
+        stop: &dyn Fn() -> bool,
     ) -> Result<(), ShardError> {
         let _maintenance = self.lock_maintenance();
         // The plan was made without the lock: a delete or another compaction may have
@@ -403,6 +404,10 @@ impl Shard {
             let Some((series_key, field)) = next_key else {
                 break;
             };
+            if stop() {
+                // Dropping the writer removes its temporary file; the inputs stay.
+                return Err(ShardError("compaction stopped: shutting down".into()));
+            }
             let mut holders = Vec::new();
             for (index, cursor) in cursors.iter_mut().enumerate() {
                 let matches = cursor
