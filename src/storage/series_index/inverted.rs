@@ -62,9 +62,7 @@ impl Postings {
                 bitmap.insert(id);
                 *self = Postings::Many(Box::new(bitmap));
             }
-            Postings::Many(bitmap) => {
-                bitmap.insert(id);
-            }
+            Postings::Many(bitmap) => insert_id(bitmap, id),
         }
     }
 
@@ -107,6 +105,13 @@ impl Postings {
     }
 }
 
+/// Inserts `id`; a new series has the largest id so far, which `try_push` appends cheaply.
+fn insert_id(bitmap: &mut RoaringBitmap, id: u32) {
+    if bitmap.try_push(id).is_err() {
+        bitmap.insert(id);
+    }
+}
+
 /// Approximate heap bytes of a bitmap: its serialized size is its containers' payload.
 fn bitmap_memory_bytes(bitmap: &RoaringBitmap) -> usize {
     bitmap.serialized_size()
@@ -146,10 +151,10 @@ impl InvertedIndex {
     /// Adds series `id` of `measurement` with `tags` (key, value symbols).
     pub(super) fn add(&mut self, id: u32, measurement: Symbol, tags: &[(Symbol, Symbol)]) {
         let entry = self.measurements.entry(measurement).or_default();
-        entry.series.insert(id);
+        insert_id(&mut entry.series, id);
         for &(tag_key, value) in tags {
             let key_entry = entry.tag_keys.entry(tag_key).or_default();
-            key_entry.series.insert(id);
+            insert_id(&mut key_entry.series, id);
             key_entry
                 .values
                 .entry(value)

@@ -60,7 +60,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use roaring::RoaringBitmap;
+/// The set type of series ids in this API, re-exported so callers need not depend on it.
+pub use roaring::RoaringBitmap;
 
 use inverted::{InvertedIndex, Symbol};
 use key_table::{hash_bytes, KeyTable};
