@@ -676,7 +676,7 @@ impl SeriesIndex {
             .tag_key_entry(measurement, key)
             .zip(tables.symbol(value))
             .and_then(|(entry, value)| entry.values.get(&value))
-            .map(inverted::Postings::to_bitmap)
+            .map(|postings| postings.to_bitmap(&tables.inverted.pool))
             .unwrap_or_default()
     }
 
@@ -694,7 +694,7 @@ impl SeriesIndex {
         if let Some(entry) = tables.tag_key_entry(measurement, key) {
             for (&value, postings) in &entry.values {
                 if tables.symbols.get(value).is_some_and(&mut matches) {
-                    postings.union_into(&mut series);
+                    postings.union_into(&tables.inverted.pool, &mut series);
                 }
             }
         }
@@ -727,7 +727,7 @@ impl SeriesIndex {
             for key_entry in entry.tag_keys.values() {
                 let mut union = RoaringBitmap::new();
                 for postings in key_entry.values.values() {
-                    postings.union_into(&mut union);
+                    postings.union_into(&tables.inverted.pool, &mut union);
                 }
                 if union != key_entry.series || !key_entry.series.is_subset(&entry.series) {
                     return Err("a tag key's series differ from its values' union".into());
