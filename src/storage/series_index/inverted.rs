@@ -134,8 +134,8 @@ impl Postings {
     }
 
     /// Adds these series to `out`.
-    pub(super) fn union_into(&self, pool: &BitmapPool, out: &mut RoaringBitmap) {
-        match *self {
+    pub(super) fn union_into(self, pool: &BitmapPool, out: &mut RoaringBitmap) {
+        match self {
             Postings::One(id) => {
                 out.insert(id);
             }
@@ -148,8 +148,8 @@ impl Postings {
     }
 
     /// These series as a bitmap.
-    pub(super) fn to_bitmap(&self, pool: &BitmapPool) -> RoaringBitmap {
-        match *self {
+    pub(super) fn to_bitmap(self, pool: &BitmapPool) -> RoaringBitmap {
+        match self {
             Postings::One(id) => RoaringBitmap::from_sorted_iter([id]).unwrap_or_default(),
             Postings::Many(index) => pool.get(index).cloned().unwrap_or_default(),
         }
