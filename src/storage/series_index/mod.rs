@@ -621,8 +621,8 @@ impl SeriesIndex {
         self.read().series.live_count()
     }
 
-    /// Approximate heap bytes of the index (for `/debug/vars`); walks every tag value, so it
-    /// costs about a millisecond per 100,000 values.
+    /// Approximate heap bytes of the index (for `/debug/vars`); walks the bitmaps of the tag
+    /// values that have more than one series.
     pub fn memory_bytes(&self) -> usize {
         let tables = self.read();
         tables.series.memory_bytes()
