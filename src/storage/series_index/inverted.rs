@@ -3,7 +3,7 @@
 //! Names are symbols (ids of the index's symbol table, whose strings are unescaped), so a map
 //! key is 4 bytes and no name is stored twice. A tag value that one series carries — the
 //! common case at high cardinality (`host=...`) — keeps that series id inline instead of a
-//! bitmap ([`Postings::One`]); a second series turns it into a boxed `RoaringBitmap`.
+//! bitmap ([`Postings::One`]); a second series moves it to a `RoaringBitmap` in a pool.
 //!
 //! Invariants: no empty postings, tag key entry or measurement entry is kept (removing the
 //! last series of one removes it); a tag key entry's `series` is the union of its values'
@@ -44,66 +44,122 @@ impl Hasher for SymbolHasher {
 /// A map keyed by symbol.
 pub(super) type SymbolMap<V> = HashMap<Symbol, V, BuildHasherDefault<SymbolHasher>>;
 
-/// The series of one tag value.
+/// The series of one tag value: 8 bytes, so a value's map entry is 12.
+#[derive(Clone, Copy)]
 pub(super) enum Postings {
     /// exactly one series
     One(u32),
-    /// two or more series (or, transiently, fewer after removals)
-    Many(Box<RoaringBitmap>),
+    /// two or more series: the bitmap at this index of the [`BitmapPool`]
+    Many(u32),
+}
+
+/// The bitmaps of [`Postings::Many`], kept apart so a posting stays 8 bytes (a boxed bitmap
+/// in the enum would make every value's map entry 24 bytes, at high cardinality ~25 bytes a
+/// series). Freed slots are reused.
+#[derive(Default)]
+pub(super) struct BitmapPool {
+    bitmaps: Vec<RoaringBitmap>,
+    free: Vec<u32>,
+}
+
+impl BitmapPool {
+    fn allocate(&mut self, bitmap: RoaringBitmap) -> u32 {
+        if let Some(index) = self.free.pop() {
+            if let Some(slot) = self.bitmaps.get_mut(index as usize) {
+                *slot = bitmap;
+                return index;
+            }
+        }
+        self.bitmaps.push(bitmap);
+        // Every pooled bitmap holds two series or more, so there are fewer than u32::MAX.
+        (self.bitmaps.len() - 1) as u32
+    }
+
+    fn release(&mut self, index: u32) {
+        if let Some(slot) = self.bitmaps.get_mut(index as usize) {
+            *slot = RoaringBitmap::new();
+            self.free.push(index);
+        }
+    }
+
+    /// The bitmap at `index`; `None` only for an index no posting holds (a bug).
+    fn get(&self, index: u32) -> Option<&RoaringBitmap> {
+        self.bitmaps.get(index as usize)
+    }
+
+    fn get_mut(&mut self, index: u32) -> Option<&mut RoaringBitmap> {
+        self.bitmaps.get_mut(index as usize)
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.bitmaps.capacity() * std::mem::size_of::<RoaringBitmap>()
+            + self.free.capacity() * std::mem::size_of::<u32>()
+            + self.bitmaps.iter().map(bitmap_memory_bytes).sum::<usize>()
+    }
 }
 
 impl Postings {
-    fn insert(&mut self, id: u32) {
-        match self {
-            Postings::One(existing) if *existing == id => {}
+    fn insert(&mut self, pool: &mut BitmapPool, id: u32) {
+        match *self {
+            Postings::One(existing) if existing == id => {}
             Postings::One(existing) => {
                 let mut bitmap = RoaringBitmap::new();
-                bitmap.insert(*existing);
+                bitmap.insert(existing);
                 bitmap.insert(id);
-                *self = Postings::Many(Box::new(bitmap));
+                *self = Postings::Many(pool.allocate(bitmap));
             }
-            Postings::Many(bitmap) => {
-                bitmap.insert(id);
+            Postings::Many(index) => {
+                if let Some(bitmap) = pool.get_mut(index) {
+                    insert_id(bitmap, id);
+                }
             }
         }
     }
 
-    /// Removes `id`; returns whether the postings are now empty.
-    fn remove(&mut self, id: u32) -> bool {
-        match self {
-            Postings::One(existing) => *existing == id,
-            Postings::Many(bitmap) => {
-                bitmap.remove(id);
-                bitmap.is_empty()
+    /// Removes `id`; returns whether the postings are now empty (their bitmap is released).
+    fn remove(&mut self, pool: &mut BitmapPool, id: u32) -> bool {
+        match *self {
+            Postings::One(existing) => existing == id,
+            Postings::Many(index) => {
+                let empty = pool.get_mut(index).is_none_or(|bitmap| {
+                    bitmap.remove(id);
+                    bitmap.is_empty()
+                });
+                if empty {
+                    pool.release(index);
+                }
+                empty
             }
         }
     }
 
     /// Adds these series to `out`.
-    pub(super) fn union_into(&self, out: &mut RoaringBitmap) {
+    pub(super) fn union_into(self, pool: &BitmapPool, out: &mut RoaringBitmap) {
         match self {
             Postings::One(id) => {
-                out.insert(*id);
+                out.insert(id);
             }
-            Postings::Many(bitmap) => *out |= bitmap.as_ref(),
+            Postings::Many(index) => {
+                if let Some(bitmap) = pool.get(index) {
+                    *out |= bitmap;
+                }
+            }
         }
     }
 
     /// These series as a bitmap.
-    pub(super) fn to_bitmap(&self) -> RoaringBitmap {
+    pub(super) fn to_bitmap(self, pool: &BitmapPool) -> RoaringBitmap {
         match self {
-            Postings::One(id) => RoaringBitmap::from_sorted_iter([*id]).unwrap_or_default(),
-            Postings::Many(bitmap) => bitmap.as_ref().clone(),
+            Postings::One(id) => RoaringBitmap::from_sorted_iter([id]).unwrap_or_default(),
+            Postings::Many(index) => pool.get(index).cloned().unwrap_or_default(),
         }
     }
+}
 
-    fn memory_bytes(&self) -> usize {
-        match self {
-            Postings::One(_) => 0,
-            Postings::Many(bitmap) => {
-                std::mem::size_of::<RoaringBitmap>() + bitmap_memory_bytes(bitmap)
-            }
-        }
+/// Inserts `id`; a new series has the largest id so far, which `try_push` appends cheaply.
+fn insert_id(bitmap: &mut RoaringBitmap, id: u32) {
+    if bitmap.try_push(id).is_err() {
+        bitmap.insert(id);
     }
 }
 
@@ -140,20 +196,22 @@ pub(super) struct MeasurementEntry {
 pub(super) struct InvertedIndex {
     /// measurement → its entry
     pub(super) measurements: SymbolMap<MeasurementEntry>,
+    /// bitmaps of the tag values with more than one series
+    pub(super) pool: BitmapPool,
 }
 
 impl InvertedIndex {
     /// Adds series `id` of `measurement` with `tags` (key, value symbols).
     pub(super) fn add(&mut self, id: u32, measurement: Symbol, tags: &[(Symbol, Symbol)]) {
         let entry = self.measurements.entry(measurement).or_default();
-        entry.series.insert(id);
+        insert_id(&mut entry.series, id);
         for &(tag_key, value) in tags {
             let key_entry = entry.tag_keys.entry(tag_key).or_default();
-            key_entry.series.insert(id);
+            insert_id(&mut key_entry.series, id);
             key_entry
                 .values
                 .entry(value)
-                .and_modify(|postings| postings.insert(id))
+                .and_modify(|postings| postings.insert(&mut self.pool, id))
                 .or_insert(Postings::One(id));
         }
     }
@@ -169,7 +227,7 @@ impl InvertedIndex {
             };
             key_entry.series.remove(id);
             if let Some(postings) = key_entry.values.get_mut(&value) {
-                if postings.remove(id) {
+                if postings.remove(&mut self.pool, id) {
                     key_entry.values.remove(&value);
                 }
             }
@@ -185,17 +243,12 @@ impl InvertedIndex {
 
     /// Approximate heap bytes.
     pub(super) fn memory_bytes(&self) -> usize {
-        let mut total = map_memory_bytes(&self.measurements);
+        let mut total = map_memory_bytes(&self.measurements) + self.pool.memory_bytes();
         for entry in self.measurements.values() {
             total += bitmap_memory_bytes(&entry.series) + map_memory_bytes(&entry.tag_keys);
             for key_entry in entry.tag_keys.values() {
                 total += bitmap_memory_bytes(&key_entry.series);
                 total += map_memory_bytes(&key_entry.values);
-                total += key_entry
-                    .values
-                    .values()
-                    .map(Postings::memory_bytes)
-                    .sum::<usize>();
             }
         }
         total
@@ -208,13 +261,20 @@ mod tests {
 
     #[test]
     fn postings_go_from_one_to_many_and_back_to_nothing() {
+        let mut pool = BitmapPool::default();
         let mut postings = Postings::One(3);
-        postings.insert(3);
+        postings.insert(&mut pool, 3);
         assert!(matches!(postings, Postings::One(3)));
-        postings.insert(9);
-        assert_eq!(postings.to_bitmap().iter().collect::<Vec<_>>(), [3, 9]);
-        assert!(!postings.remove(3));
-        assert!(postings.remove(9));
+        postings.insert(&mut pool, 9);
+        assert_eq!(postings.to_bitmap(&pool).iter().collect::<Vec<_>>(), [3, 9]);
+        assert!(!postings.remove(&mut pool, 3));
+        assert!(postings.remove(&mut pool, 9));
+        assert_eq!(pool.free, [0]);
+        // The freed bitmap is reused by the next value with two series.
+        let mut other = Postings::One(1);
+        other.insert(&mut pool, 2);
+        assert!(matches!(other, Postings::Many(0)));
+        assert_eq!(std::mem::size_of::<(Symbol, Postings)>(), 12);
     }
 
     #[test]
