@@ -1,7 +1,12 @@
-//! The f64 column: raw, Gorilla XOR, decimal (integer mantissas and a power of ten), and the
-//! bit patterns through the integer codec; the smallest wins.
+//! The f64 column: raw, Gorilla XOR, decimal (integer mantissas and a power of ten), decimal
+//! with a list of -0.0 positions, and the bit patterns through the integer codec; the smallest
+//! wins.
+//!
+//! -0.0 has mantissa 0 like +0.0, so plain decimal cannot tell them apart; rounding a value
+//! just below zero to a few decimals makes one (a random walk crossing zero does), and
+//! without the position list such a block would fall back to ~8 bytes a value.
 
-use super::bits::{put_varint, BitReader, BitWriter, Input};
+use super::bits::{put_varint, varint_size, BitReader, BitWriter, Input};
 use super::integer::{self, IntegerScratch};
 use super::CodecError;
 
@@ -13,6 +18,9 @@ pub const TAG_FLOAT_GORILLA: u8 = 0x21;
 pub const TAG_FLOAT_DECIMAL: u8 = 0x22;
 /// Tag: the values' bit patterns (as i64) as an integer body.
 pub const TAG_FLOAT_BITS: u8 = 0x23;
+/// Tag: like [`TAG_FLOAT_DECIMAL`] (-0.0 coded as mantissa 0), then the positions of the
+/// -0.0 values: a count and the gaps between positions as varints.
+pub const TAG_FLOAT_DECIMAL_NEGATIVE_ZEROS: u8 = 0x24;
 
 /// Largest decimal exponent `e` (values `m × 10^-e`).
 pub const DECIMAL_EXPONENT_MAX: u32 = 15;
@@ -22,6 +30,10 @@ const POWERS_OF_TEN: [f64; DECIMAL_EXPONENT_MAX as usize + 1] = [
 ];
 /// Largest mantissa magnitude: 2^53, every integer up to it is exact in f64.
 const MANTISSA_MAGNITUDE_MAX: f64 = 9_007_199_254_740_992.0;
+/// Bit pattern of -0.0 (only the sign bit set).
+const NEGATIVE_ZERO_BITS: u64 = 1 << 63;
+/// Bytes of the decimal header: the exponent byte and the integer tag.
+const DECIMAL_HEADER_BYTES: usize = 2;
 /// Bytes of a raw value.
 const RAW_VALUE_BYTES: usize = 8;
 /// Gorilla: bits of the leading-zero count.
@@ -36,6 +48,8 @@ const GORILLA_LENGTH_BITS: u32 = 6;
 pub(super) struct FloatScratch {
     integers: Vec<i64>,
     integer: IntegerScratch,
+    /// Indexes of the -0.0 values of the column last given to [`decimal_plan`], ascending.
+    negative_zero_positions: Vec<usize>,
 }
 
 /// Where bits go: a writer, or a counter for sizing.
@@ -138,12 +152,22 @@ fn decimal_mantissa(value: f64, exponent: u32) -> Option<i64> {
     ((mantissa as f64 / power).to_bits() == value.to_bits()).then_some(mantissa)
 }
 
-/// Fills `mantissas` and returns the common exponent when every value is decimal-exact.
-fn decimal_plan(values: &[f64], mantissas: &mut Vec<i64>) -> Option<u32> {
+/// Fills `mantissas` and returns the common exponent when every value is decimal-exact or
+/// -0.0; the positions of the -0.0 values (mantissa 0) go to `negative_zero_positions`.
+fn decimal_plan(
+    values: &[f64],
+    mantissas: &mut Vec<i64>,
+    negative_zero_positions: &mut Vec<usize>,
+) -> Option<u32> {
+    negative_zero_positions.clear();
     let mut exponent = 0;
-    for &value in values {
+    for (position, &value) in values.iter().enumerate() {
         if !value.is_finite() {
             return None;
+        }
+        if value.to_bits() == NEGATIVE_ZERO_BITS {
+            negative_zero_positions.push(position);
+            continue;
         }
         while decimal_mantissa(value, exponent).is_none() {
             exponent += 1;
@@ -154,9 +178,64 @@ fn decimal_plan(values: &[f64], mantissas: &mut Vec<i64>) -> Option<u32> {
     }
     mantissas.clear();
     for &value in values {
-        mantissas.push(decimal_mantissa(value, exponent)?);
+        if value.to_bits() == NEGATIVE_ZERO_BITS {
+            mantissas.push(0);
+        } else {
+            mantissas.push(decimal_mantissa(value, exponent)?);
+        }
     }
     Some(exponent)
+}
+
+/// Calls `each` with the varints of the position list: the count, the first position, then
+/// each gap minus one (positions are strictly ascending, so gaps are at least one).
+fn for_each_position_varint(positions: &[usize], mut each: impl FnMut(u64)) {
+    each(positions.len() as u64);
+    let mut next_free = 0usize;
+    for &position in positions {
+        each(position.wrapping_sub(next_free) as u64);
+        next_free = position.wrapping_add(1);
+    }
+}
+
+fn positions_size_bytes(positions: &[usize]) -> usize {
+    let mut size_bytes = 0;
+    for_each_position_varint(positions, |varint| size_bytes += varint_size(varint));
+    size_bytes
+}
+
+/// Reads the position list and turns the values it names (from `first`, the column's first
+/// index in `dst`) into -0.0; each must have decoded as +0.0 (mantissa 0).
+fn decode_negative_zeros(
+    input: &mut Input<'_>,
+    count: usize,
+    dst: &mut [f64],
+    first: usize,
+) -> Result<(), CodecError> {
+    let zeros = input.read_varint()?;
+    if zeros > count as u64 {
+        return Err(CodecError::Corrupt("more -0.0 positions than values"));
+    }
+    let mut next_free = 0u64;
+    for _ in 0..zeros {
+        let position = next_free
+            .checked_add(input.read_varint()?)
+            .filter(|&position| position < count as u64)
+            .ok_or(CodecError::Corrupt("-0.0 position past the column"))?;
+        next_free = position + 1;
+        let slot = usize::try_from(position)
+            .ok()
+            .and_then(|position| first.checked_add(position))
+            .and_then(|index| dst.get_mut(index))
+            .ok_or(CodecError::Corrupt("-0.0 position past the column"))?;
+        if slot.to_bits() != 0 {
+            return Err(CodecError::Corrupt(
+                "-0.0 position holds a nonzero mantissa",
+            ));
+        }
+        *slot = -0.0;
+    }
+    Ok(())
 }
 
 fn fill_bit_patterns(values: &[f64], integers: &mut Vec<i64>) {
@@ -174,16 +253,22 @@ pub(super) fn encode(values: &[f64], scratch: &mut FloatScratch, dst: &mut Vec<u
         best = (TAG_FLOAT_GORILLA, gorilla_bytes);
     }
     let mut decimal = None;
-    if let Some(exponent) = decimal_plan(values, &mut scratch.integers) {
+    let positions = &mut scratch.negative_zero_positions;
+    if let Some(exponent) = decimal_plan(values, &mut scratch.integers, positions) {
         let plan = integer::plan(&scratch.integers, &mut scratch.integer);
-        let decimal_bytes = 2 + plan.size_bytes;
+        let (tag, decimal_bytes) = if positions.is_empty() {
+            (TAG_FLOAT_DECIMAL, DECIMAL_HEADER_BYTES + plan.size_bytes)
+        } else {
+            let bytes = DECIMAL_HEADER_BYTES + plan.size_bytes + positions_size_bytes(positions);
+            (TAG_FLOAT_DECIMAL_NEGATIVE_ZEROS, bytes)
+        };
         if decimal_bytes < best.1 {
-            best = (TAG_FLOAT_DECIMAL, decimal_bytes);
+            best = (tag, decimal_bytes);
             decimal = Some((exponent, plan));
         }
     }
     let mut bit_patterns = None;
-    if best.0 != TAG_FLOAT_DECIMAL {
+    if decimal.is_none() {
         fill_bit_patterns(values, &mut scratch.integers);
         let plan = integer::plan(&scratch.integers, &mut scratch.integer);
         if 1 + plan.size_bytes < best.1 {
@@ -194,9 +279,13 @@ pub(super) fn encode(values: &[f64], scratch: &mut FloatScratch, dst: &mut Vec<u
     dst.push(best.0);
     put_varint(dst, values.len() as u64);
     match (best.0, decimal, bit_patterns) {
-        (TAG_FLOAT_DECIMAL, Some((exponent, plan)), _) => {
+        (TAG_FLOAT_DECIMAL | TAG_FLOAT_DECIMAL_NEGATIVE_ZEROS, Some((exponent, plan)), _) => {
             dst.push(exponent as u8);
             integer::write_body(&scratch.integers, plan, &mut scratch.integer, dst);
+            if best.0 == TAG_FLOAT_DECIMAL_NEGATIVE_ZEROS {
+                let positions = &scratch.negative_zero_positions;
+                for_each_position_varint(positions, |varint| put_varint(dst, varint));
+            }
         }
         (TAG_FLOAT_BITS, _, Some(plan)) => {
             integer::write_body(&scratch.integers, plan, &mut scratch.integer, dst);
@@ -221,6 +310,22 @@ pub fn gorilla_size_bytes(values: &[f64]) -> usize {
     bits.div_ceil(8) as usize
 }
 
+/// Decodes `[e][integer tag][mantissas]`, appending `m / 10^e` for each to `dst`.
+fn decode_decimal(
+    input: &mut Input<'_>,
+    count: usize,
+    dst: &mut Vec<f64>,
+) -> Result<(), CodecError> {
+    let exponent = input.read_u8()?;
+    let power = *POWERS_OF_TEN
+        .get(usize::from(exponent))
+        .ok_or(CodecError::Corrupt("decimal exponent over 15"))?;
+    let integer_tag = input.read_u8()?;
+    integer::decode_payload(input, integer_tag, count, |mantissa| {
+        dst.push(mantissa as f64 / power);
+    })
+}
+
 /// Decodes the payload of encoding `tag` holding `count` values, appending them to `dst`.
 pub(super) fn decode_payload(
     input: &mut Input<'_>,
@@ -239,15 +344,11 @@ pub(super) fn decode_payload(
             Ok(())
         }
         TAG_FLOAT_GORILLA => decode_gorilla(input, count, dst),
-        TAG_FLOAT_DECIMAL => {
-            let exponent = input.read_u8()?;
-            let power = *POWERS_OF_TEN
-                .get(usize::from(exponent))
-                .ok_or(CodecError::Corrupt("decimal exponent over 15"))?;
-            let integer_tag = input.read_u8()?;
-            integer::decode_payload(input, integer_tag, count, |mantissa| {
-                dst.push(mantissa as f64 / power);
-            })
+        TAG_FLOAT_DECIMAL => decode_decimal(input, count, dst),
+        TAG_FLOAT_DECIMAL_NEGATIVE_ZEROS => {
+            let first = dst.len();
+            decode_decimal(input, count, dst)?;
+            decode_negative_zeros(input, count, dst, first)
         }
         TAG_FLOAT_BITS => {
             let integer_tag = input.read_u8()?;

@@ -67,6 +67,13 @@
 //!               exact bits (checked per value when encoding), so -0.0, NaN, ±inf and most
 //!               subnormals never take it
 //! 0x23 Bits     [integer tag][integer payload of bits(v) as i64]
+//! 0x24 DecimalNegativeZeros
+//!               [e: u8, 0..=15][integer tag][integer payload of the mantissas m(i)]
+//!               [k varint][p(0) varint][p(1)-p(0)-1 varint] ... [p(k-1)-p(k-2)-1 varint]
+//!               as Decimal, with each -0.0 coded as m = 0; then the k ascending positions
+//!               p(j) of the -0.0 values, whose decoded +0.0 becomes -0.0. Decoders refuse
+//!               k > n, a position >= n and a position whose mantissa is not 0. Chosen, like
+//!               Decimal, only if every other value comes back bit-exact (NaN, ±inf never)
 //! ```
 //!
 //! ## Boolean column
@@ -97,8 +104,8 @@ use bits::{put_varint, Input};
 
 pub use boolean::{TAG_BOOLEAN_BIT_PACKED, TAG_BOOLEAN_RUN_LENGTH};
 pub use float::{
-    gorilla_size_bytes, DECIMAL_EXPONENT_MAX, TAG_FLOAT_BITS, TAG_FLOAT_DECIMAL, TAG_FLOAT_GORILLA,
-    TAG_FLOAT_RAW,
+    gorilla_size_bytes, DECIMAL_EXPONENT_MAX, TAG_FLOAT_BITS, TAG_FLOAT_DECIMAL,
+    TAG_FLOAT_DECIMAL_NEGATIVE_ZEROS, TAG_FLOAT_GORILLA, TAG_FLOAT_RAW,
 };
 pub use integer::{
     TAG_INTEGER_DELTA, TAG_INTEGER_DELTA_OF_DELTA, TAG_INTEGER_PACKED, TAG_INTEGER_RAW,
@@ -156,6 +163,7 @@ pub fn encoding_name(tag: u8) -> Option<&'static str> {
         TAG_INTEGER_PACKED => "packed",
         TAG_FLOAT_GORILLA => "gorilla",
         TAG_FLOAT_DECIMAL => "decimal",
+        TAG_FLOAT_DECIMAL_NEGATIVE_ZEROS => "decimal-negative-zeros",
         TAG_FLOAT_BITS => "float-bits",
         TAG_BOOLEAN_BIT_PACKED => "bit-packed",
         TAG_STRING_LZ4 => "lz4",

@@ -170,7 +170,44 @@ fn float_strategy() -> impl Strategy<Value = Vec<f64>> {
             ],
             0..200
         ),
+        negative_zero_walk_strategy(),
     ]
+}
+
+/// A walk of 0..=3 decimals around zero, rounded the way a client rounds (`round(x·10^d)/10^d`
+/// of a signed value), so it produces -0.0 where it sits just below zero; plus -0.0 and +0.0
+/// sprinkled in.
+fn negative_zero_walk_strategy() -> impl Strategy<Value = Vec<f64>> {
+    (
+        0u32..4,
+        proptest::collection::vec(prop_oneof![6 => -0.6f64..0.6, 1 => Just(f64::NAN)], 1..1200),
+    )
+        .prop_map(|(decimals, steps)| {
+            let scale = 10f64.powi(decimals as i32);
+            let mut walk = 0.0f64;
+            steps
+                .iter()
+                .map(|&step| {
+                    if step.is_nan() {
+                        // Stands for a value that is exactly a signed zero.
+                        return if walk < 0.0 { -0.0 } else { 0.0 };
+                    }
+                    walk = (walk + step).clamp(-2.0, 2.0);
+                    (walk * scale).round() / scale
+                })
+                .collect()
+        })
+}
+
+/// The tag and size of a column of `values` if -0.0 were +0.0 (what Decimal alone costs).
+fn decimal_size_without_negative_zeros(values: &[f64]) -> (u8, usize) {
+    let positive: Vec<f64> = values
+        .iter()
+        .map(|&v| if v == 0.0 { 0.0 } else { v })
+        .collect();
+    let mut encoded = Vec::new();
+    encode_floats(&positive, &mut encoded).unwrap();
+    (encoded[0], encoded.len())
 }
 
 proptest! {
@@ -205,6 +242,23 @@ proptest! {
     #[test]
     fn floats_round_trip_bit_exact(values in float_strategy()) {
         round_trip_floats(&values);
+    }
+
+    #[test]
+    fn negative_zeros_keep_the_decimal_encoding(values in negative_zero_walk_strategy()) {
+        let encoded = round_trip_floats(&values);
+        let zeros = values.iter().filter(|v| v.to_bits() == (-0.0f64).to_bits()).count();
+        let (plain_tag, plain_bytes) = decimal_size_without_negative_zeros(&values);
+        if plain_tag == TAG_FLOAT_DECIMAL {
+            // The position list costs at most a count and one varint (≤ 2 bytes) per -0.0.
+            prop_assert!(
+                encoded.len() <= plain_bytes + 2 + 2 * zeros,
+                "{} bytes vs {} without the {} -0.0", encoded.len(), plain_bytes, zeros
+            );
+            if zeros == 0 {
+                prop_assert_eq!(encoded[0], TAG_FLOAT_DECIMAL);
+            }
+        }
     }
 
     #[test]
@@ -329,12 +383,109 @@ fn two_decimal_floats_use_decimal() {
 }
 
 #[test]
-fn decimal_is_refused_for_negative_zero_and_non_finite() {
-    for special in [-0.0, f64::NAN, f64::INFINITY, f64::from_bits(1)] {
+fn decimal_is_refused_for_non_finite_and_subnormal() {
+    for special in [
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::from_bits(1),
+    ] {
         let values = [1.5, 2.25, special, 3.0];
         let encoded = round_trip_floats(&values);
         assert_ne!(encoded[0], TAG_FLOAT_DECIMAL, "{special}");
+        assert_ne!(encoded[0], TAG_FLOAT_DECIMAL_NEGATIVE_ZEROS, "{special}");
     }
+}
+
+#[test]
+fn negative_zeros_use_decimal_with_positions() {
+    // A 2-decimal walk crossing zero: -0.0 at 3 places, +0.0 at one.
+    let mut values: Vec<f64> = (0..1000)
+        .map(|i| ((i * 37 % 200) - 50) as f64 / 100.0)
+        .collect();
+    for position in [0, 7, 999] {
+        values[position] = -0.0;
+    }
+    values[8] = 0.0;
+    let encoded = round_trip_floats(&values);
+    assert_eq!(encoded[0], TAG_FLOAT_DECIMAL_NEGATIVE_ZEROS);
+    assert_eq!(encoded[3], 2, "exponent");
+    let (plain_tag, plain_bytes) = decimal_size_without_negative_zeros(&values);
+    assert_eq!(plain_tag, TAG_FLOAT_DECIMAL);
+    // count 3, positions 0, 7-1 = 6, 999-8 = 991 (2 bytes): 5 bytes more than plain decimal.
+    assert_eq!(encoded.len(), plain_bytes + 5);
+    assert_eq!(&encoded[encoded.len() - 5..], &[3, 0, 6, 0xDF, 0x07]);
+    round_trip_floats(&[-0.0; 300]);
+    round_trip_floats(&[-0.0]);
+    round_trip_floats(&[-0.0, 0.0, -0.0, 1e15, -1e-15]);
+}
+
+/// A hand-built 0x24 column of `mantissas` (exponent 2, raw integers) and position varints.
+fn negative_zero_column(mantissas: &[i64], position_varints: &[u8]) -> Vec<u8> {
+    let mut column = vec![TAG_FLOAT_DECIMAL_NEGATIVE_ZEROS, mantissas.len() as u8, 2];
+    column.push(TAG_INTEGER_RAW);
+    for mantissa in mantissas {
+        column.extend_from_slice(&mantissa.to_le_bytes());
+    }
+    column.extend_from_slice(position_varints);
+    column
+}
+
+#[test]
+fn negative_zero_positions_are_checked() {
+    let mut decoded = vec![9.0];
+    let column = negative_zero_column(&[150, 0, 0], &[2, 1, 0]);
+    assert_eq!(decode_floats(&column, &mut decoded), Ok(column.len()));
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&decoded), bits(&[9.0, 1.5, -0.0, -0.0]));
+    let bad = [
+        (
+            &[4u8, 0, 0, 0, 0][..],
+            CodecError::Corrupt("more -0.0 positions than values"),
+        ),
+        (
+            &[1, 3][..],
+            CodecError::Corrupt("-0.0 position past the column"),
+        ),
+        (
+            &[2, 1, 1][..],
+            CodecError::Corrupt("-0.0 position past the column"),
+        ),
+        (
+            &[1, 0][..],
+            CodecError::Corrupt("-0.0 position holds a nonzero mantissa"),
+        ),
+        (&[2, 1][..], CodecError::Truncated),
+        (
+            &[
+                1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01,
+            ][..],
+            CodecError::Corrupt("-0.0 position past the column"),
+        ),
+    ];
+    for (varints, error) in bad {
+        let mut decoded = vec![9.0];
+        let column = negative_zero_column(&[150, 0, 0], varints);
+        assert_eq!(
+            decode_floats(&column, &mut decoded),
+            Err(error),
+            "{varints:?}"
+        );
+        assert_eq!(decoded, [9.0], "dst restored");
+    }
+}
+
+#[test]
+fn decimal_columns_written_before_negative_zeros_still_decode() {
+    // 0x22, 3 values, exponent 2, raw mantissas 150, 0, -25: unchanged layout.
+    let mut column = vec![TAG_FLOAT_DECIMAL, 3, 2, TAG_INTEGER_RAW];
+    for mantissa in [150i64, 0, -25] {
+        column.extend_from_slice(&mantissa.to_le_bytes());
+    }
+    let mut decoded = Vec::new();
+    assert_eq!(decode_floats(&column, &mut decoded), Ok(column.len()));
+    assert_eq!(decoded, [1.5, 0.0, -0.25]);
+    assert_eq!(decoded[1].to_bits(), 0);
 }
 
 #[test]
