@@ -443,9 +443,8 @@ impl MetaStore {
             };
             let policy = db.retention_policies.remove(position);
             shard_ids = policy.shard_groups.iter().map(|g| g.shard_id).collect();
-            if db.default_retention_policy == name {
-                db.default_retention_policy.clear();
-            }
+            // Like InfluxDB, a dropped default policy stays the default by name: writes
+            // and queries without a policy then fail with `retention policy not found`.
             Ok(true)
         })?;
         Ok(shard_ids)
