@@ -66,6 +66,16 @@ pub const WAL_GROUP_MAX_RECORDS_DEFAULT: usize = 256;
 
 /// Default number of query threads (also `max-concurrent-queries` when that is 0).
 pub const QUERY_THREADS_DEFAULT: usize = 2;
+/// Default `[coordinator] query-timeout`: InfluxDB's 0 (no timeout).
+pub const QUERY_TIMEOUT_MS_DEFAULT: u64 = 0;
+/// Default `[coordinator] max-select-point`: InfluxDB's 0 (unlimited).
+pub const MAX_SELECT_POINT_DEFAULT: u64 = 0;
+/// Default `[coordinator] max-select-series`: InfluxDB's 0 (unlimited).
+pub const MAX_SELECT_SERIES_DEFAULT: u64 = 0;
+/// Default `[coordinator] max-select-buckets`: InfluxDB's 0 (unlimited).
+pub const MAX_SELECT_BUCKETS_DEFAULT: u64 = 0;
+/// Rows per chunk of a `chunked=true` answer when `chunk_size` is absent or 0 (InfluxDB's).
+pub const QUERY_CHUNK_SIZE_ROWS_DEFAULT: usize = 10_000;
 /// Queries waiting for a query thread before new ones get 503.
 pub const QUERY_QUEUE_DEPTH: usize = 256;
 

@@ -166,6 +166,8 @@ pub enum MetaError {
     Corrupt(String),
     /// InfluxDB's client errors, with its texts
     Conflict(&'static str),
+    /// InfluxDB's client errors that name something (`database not found: x`)
+    Rejected(String),
 }
 
 impl std::fmt::Display for MetaError {
@@ -174,6 +176,7 @@ impl std::fmt::Display for MetaError {
             MetaError::Io(e) => write!(f, "meta store I/O: {e}"),
             MetaError::Corrupt(why) => write!(f, "meta store corrupt: {why}"),
             MetaError::Conflict(text) => f.write_str(text),
+            MetaError::Rejected(text) => f.write_str(text),
         }
     }
 }
@@ -182,6 +185,48 @@ impl From<std::io::Error> for MetaError {
     fn from(error: std::io::Error) -> Self {
         MetaError::Io(error)
     }
+}
+
+/// InfluxDB's shortest retention duration (one hour); also the shortest shard duration.
+pub const MIN_RETENTION_DURATION_NS: i64 = NANOS_PER_HOUR;
+/// InfluxDB's text for a retention duration below [`MIN_RETENTION_DURATION_NS`].
+pub const DURATION_TOO_LOW: &str = "retention policy duration must be at least 1h0m0s";
+/// InfluxDB's text for a retention duration shorter than its shard duration.
+pub const INCOMPATIBLE_DURATIONS: &str =
+    "retention policy duration must be greater than the shard duration";
+
+/// Options of `ALTER RETENTION POLICY`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RetentionPolicyChange {
+    /// `DURATION`, ns (0 = INF)
+    pub duration_ns: Option<i64>,
+    /// `REPLICATION`
+    pub replication: Option<u32>,
+    /// `SHARD DURATION`, ns
+    pub shard_group_duration_ns: Option<i64>,
+    /// `DEFAULT`
+    pub make_default: bool,
+}
+
+/// The shard duration InfluxDB stores for a requested one: derived from the retention
+/// duration when 0, at least an hour otherwise.
+pub fn normalised_shard_duration_ns(shard_ns: i64, retention_duration_ns: i64) -> i64 {
+    if shard_ns == 0 {
+        default_shard_group_duration_ns(retention_duration_ns)
+    } else {
+        shard_ns.max(MIN_RETENTION_DURATION_NS)
+    }
+}
+
+/// InfluxDB's checks of a new policy's durations (shard duration already normalised).
+fn check_durations(duration_ns: i64, shard_ns: i64) -> Result<(), MetaError> {
+    if duration_ns != 0 && duration_ns < MIN_RETENTION_DURATION_NS {
+        return Err(MetaError::Conflict(DURATION_TOO_LOW));
+    }
+    if duration_ns > 0 && duration_ns < shard_ns {
+        return Err(MetaError::Conflict(INCOMPATIBLE_DURATIONS));
+    }
+    Ok(())
 }
 
 /// The shard group duration InfluxDB derives from a retention duration.
@@ -297,6 +342,129 @@ impl MetaStore {
             data.databases.retain(|db| db.name != name);
             Ok(data.databases.len() != before)
         })
+    }
+
+    /// Creates a retention policy, as `CREATE RETENTION POLICY` (InfluxDB's checks and
+    /// texts). An identical existing policy is not an error; `make_default` on an existing
+    /// non-default one is.
+    pub fn create_retention_policy(
+        &self,
+        database: &str,
+        policy: RetentionPolicy,
+        make_default: bool,
+    ) -> Result<(), MetaError> {
+        check_durations(policy.duration_ns, policy.shard_group_duration_ns)?;
+        self.update(|data| {
+            let Some(db) = data.databases.iter_mut().find(|db| db.name == database) else {
+                return Err(MetaError::Rejected(format!(
+                    "database not found: {database}"
+                )));
+            };
+            if let Some(existing) = db
+                .retention_policies
+                .iter()
+                .find(|rp| rp.name == policy.name)
+            {
+                if !existing.settings_equal(&policy) {
+                    return Err(MetaError::Conflict("retention policy already exists"));
+                }
+                if make_default && db.default_retention_policy != policy.name {
+                    return Err(MetaError::Conflict(
+                        "retention policy conflicts with an existing policy",
+                    ));
+                }
+                return Ok(false);
+            }
+            if make_default {
+                db.default_retention_policy = policy.name.clone();
+            }
+            db.retention_policies.push(policy);
+            Ok(true)
+        })
+    }
+
+    /// Changes a retention policy, as `ALTER RETENTION POLICY`; a shard group duration
+    /// below an hour becomes an hour.
+    pub fn alter_retention_policy(
+        &self,
+        database: &str,
+        name: &str,
+        change: &RetentionPolicyChange,
+    ) -> Result<(), MetaError> {
+        self.update(|data| {
+            let Some(db) = data.databases.iter_mut().find(|db| db.name == database) else {
+                return Err(MetaError::Rejected(format!(
+                    "database not found: {database}"
+                )));
+            };
+            let Some(policy) = db.retention_policies.iter_mut().find(|rp| rp.name == name) else {
+                return Err(MetaError::Rejected(format!(
+                    "retention policy not found: {name}"
+                )));
+            };
+            let duration_ns = change.duration_ns.unwrap_or(policy.duration_ns);
+            if change
+                .duration_ns
+                .is_some_and(|d| d != 0 && d < MIN_RETENTION_DURATION_NS)
+            {
+                return Err(MetaError::Conflict(DURATION_TOO_LOW));
+            }
+            let shard_ns = change
+                .shard_group_duration_ns
+                .unwrap_or(policy.shard_group_duration_ns);
+            if duration_ns > 0 && duration_ns < shard_ns {
+                return Err(MetaError::Conflict(INCOMPATIBLE_DURATIONS));
+            }
+            policy.duration_ns = duration_ns;
+            if let Some(replication) = change.replication {
+                policy.replication = replication;
+            }
+            if let Some(shard_ns) = change.shard_group_duration_ns {
+                policy.shard_group_duration_ns =
+                    normalised_shard_duration_ns(shard_ns, duration_ns);
+            }
+            if change.make_default {
+                db.default_retention_policy = name.to_string();
+            }
+            Ok(true)
+        })
+    }
+
+    /// Drops a retention policy, as `DROP RETENTION POLICY` (a missing database or policy is
+    /// not an error). Returns the shard ids it held, for the caller to delete.
+    pub fn drop_retention_policy(&self, database: &str, name: &str) -> Result<Vec<u64>, MetaError> {
+        let mut shard_ids = Vec::new();
+        self.update(|data| {
+            let Some(db) = data.databases.iter_mut().find(|db| db.name == database) else {
+                return Ok(false);
+            };
+            let Some(position) = db.retention_policies.iter().position(|rp| rp.name == name) else {
+                return Ok(false);
+            };
+            let policy = db.retention_policies.remove(position);
+            shard_ids = policy.shard_groups.iter().map(|g| g.shard_id).collect();
+            // Like InfluxDB, a dropped default policy stays the default by name: writes
+            // and queries without a policy then fail with `retention policy not found`.
+            Ok(true)
+        })?;
+        Ok(shard_ids)
+    }
+
+    /// Removes the shard group holding shard `shard_id` (DROP SHARD; one shard per group).
+    /// Returns whether a group held it.
+    pub fn drop_shard(&self, shard_id: u64) -> Result<bool, MetaError> {
+        let mut found = false;
+        self.update(|data| {
+            for db in &mut data.databases {
+                for rp in &mut db.retention_policies {
+                    let before = rp.shard_groups.len();
+                    rp.shard_groups.retain(|g| g.shard_id != shard_id);
+                    found |= rp.shard_groups.len() != before;
+                }
+            }
+            Ok(found)
+        })?;
+        Ok(found)
     }
 
     /// The shard group of `database_id`/`retention_policy` holding `timestamp_ns`, created

@@ -79,11 +79,12 @@ pub fn run(config: Config) -> Result<(), String> {
         },
     )
     .map_err(|e| format!("starting the storage thread: {e}"))?;
-    let query_context = Arc::new(QueryContext {
-        meta: Arc::clone(&meta),
-        field_types: Arc::clone(&ingest.field_types),
-        store: Arc::clone(&store),
-    });
+    let query_context = Arc::new(QueryContext::new(
+        Arc::clone(&meta),
+        Arc::clone(&ingest.field_types),
+        Arc::clone(&store),
+        config.coordinator.clone(),
+    ));
     let queries = QueryPool::start(
         config.query_threads(),
         crate::limits::QUERY_QUEUE_DEPTH,

@@ -112,6 +112,14 @@ pub struct HttpConfig {
 pub struct CoordinatorConfig {
     /// query threads; 0 = default
     pub max_concurrent_queries: usize,
+    /// `query-timeout`: a statement running longer is stopped (0: never)
+    pub query_timeout: Duration,
+    /// `max-select-point`: most points one SELECT may read (0: unlimited)
+    pub max_select_point: u64,
+    /// `max-select-series`: most series one SELECT may read (0: unlimited)
+    pub max_select_series: u64,
+    /// `max-select-buckets`: most GROUP BY time() buckets of one SELECT (0: unlimited)
+    pub max_select_buckets: u64,
 }
 
 /// `[logging]`
@@ -171,6 +179,10 @@ impl Config {
             },
             coordinator: CoordinatorConfig {
                 max_concurrent_queries: 0,
+                query_timeout: Duration::from_millis(limits::QUERY_TIMEOUT_MS_DEFAULT),
+                max_select_point: limits::MAX_SELECT_POINT_DEFAULT,
+                max_select_series: limits::MAX_SELECT_SERIES_DEFAULT,
+                max_select_buckets: limits::MAX_SELECT_BUCKETS_DEFAULT,
             },
             logging: LoggingConfig { level: Level::Info },
             inputs: Vec::new(),
@@ -579,6 +591,14 @@ settings! {
     ["http"] "log-enabled" => http.log_enabled, "log every HTTP request";
     ["coordinator"] "max-concurrent-queries" => coordinator.max_concurrent_queries,
         "query threads (0: default)";
+    ["coordinator"] "query-timeout" => coordinator.query_timeout,
+        "stop a statement that runs longer than this (0s: no limit)";
+    ["coordinator"] "max-select-point" => coordinator.max_select_point,
+        "most points one SELECT may read (0: unlimited)";
+    ["coordinator"] "max-select-series" => coordinator.max_select_series,
+        "most series one SELECT may read (0: unlimited)";
+    ["coordinator"] "max-select-buckets" => coordinator.max_select_buckets,
+        "most GROUP BY time() buckets one SELECT may produce (0: unlimited)";
     ["logging"] "level" => logging.level, "lowest level logged: debug, info, warn, error";
 }
 

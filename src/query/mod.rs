@@ -1,27 +1,42 @@
 //! Query execution: a fixed pool of query threads, fed by a bounded queue, so that no query
 //! ever runs on (or stalls) a network event loop.
 //!
-//! Owns the query threads. Statements are parsed with `influxql` and executed against the
-//! meta store (and, for `DROP DATABASE`, the ingest layer's field types). Results go back to
-//! the event loop through `QuerySink`.
+//! Owns the query threads and the meaning of a `/query` request: bound parameters
+//! ([`params`]), parsing, running each statement in order ([`statements`] for everything
+//! but SELECT, [`select`] for SELECT), and encoding the results ([`encode`]: JSON, pretty,
+//! chunked, CSV). A whole answer is built on the query thread, bounded by the SELECT limits
+//! of `[coordinator]`, and handed to the event loop through `QuerySink`.
+//!
+//! Statement semantics (InfluxDB 1.6.7): statements run in order; the first failing one
+//! stops the query, and when statements follow it InfluxDB reports `not executed` in its
+//! place (each remaining statement's result carries the failed one's id and replaces the
+//! previous one in a non-chunked answer). A GET running a statement that changes state gets
+//! a `deprecated use of '...' in a read only context` warning (DELETE does not).
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use crossbeam::channel::{self, Receiver, Sender, TrySendError};
 
+use crate::config::CoordinatorConfig;
 use crate::http::query_string::query_param;
-use crate::http::response::{push_json_string, Response};
+use crate::http::response::Response;
+use crate::influxql::ast::{SelectStatement, Source};
 use crate::influxql::{self, Statement};
 use crate::ingest::field_types::FieldTypeRegistry;
-use crate::meta::{MetaError, MetaStore, RetentionPolicySpec};
+use crate::meta::MetaStore;
 use crate::storage::engine::Store;
 
+pub mod encode;
+pub mod params;
 pub mod result;
 pub mod select;
+pub mod statements;
 
-/// InfluxDB's shortest retention duration (one hour).
-const MIN_RETENTION_DURATION_NS: i64 = 3_600_000_000_000;
+use encode::Epoch;
+use result::{Message, StatementResult};
+use statements::admin::{AdminState, RunningQueries};
+use statements::StatementContext;
 
 /// A `/query` request, as the event loop hands it over.
 #[derive(Debug, Clone)]
@@ -59,6 +74,31 @@ pub struct QueryContext {
     pub field_types: Arc<FieldTypeRegistry>,
     /// the storage engine: shards, series indexes, reads
     pub store: Arc<Store>,
+    /// `[coordinator]`: SELECT limits and the query timeout
+    pub coordinator: CoordinatorConfig,
+    /// queries being executed (SHOW QUERIES, KILL QUERY)
+    pub running: RunningQueries,
+    /// users, continuous queries, subscriptions
+    pub admin: AdminState,
+}
+
+impl QueryContext {
+    /// A context with no query running and no user, continuous query or subscription.
+    pub fn new(
+        meta: Arc<MetaStore>,
+        field_types: Arc<FieldTypeRegistry>,
+        store: Arc<Store>,
+        coordinator: CoordinatorConfig,
+    ) -> QueryContext {
+        QueryContext {
+            meta,
+            field_types,
+            store,
+            coordinator,
+            running: RunningQueries::default(),
+            admin: AdminState::default(),
+        }
+    }
 }
 
 /// The query threads and their queue.
@@ -137,237 +177,345 @@ impl QueryPool {
     }
 }
 
-/// One statement's result, rendered as InfluxDB's JSON.
-enum StatementResult {
-    Empty,
-    Series {
-        name: Option<String>,
-        columns: Vec<&'static str>,
-        values: Vec<Vec<String>>,
-    },
-    Error(String),
+/// InfluxDB's text for the statements after a failed one.
+const NOT_EXECUTED: &str = "not executed";
+/// InfluxDB's text for a query stopped by KILL QUERY.
+const QUERY_INTERRUPTED: &str = "query interrupted";
+const JSON_CONTENT_TYPE: &str = "application/json";
+const CSV_CONTENT_TYPE: &str = "text/csv";
+
+/// How the answer is encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Encoding {
+    Json,
+    Csv,
+}
+
+/// The answer's format parameters.
+#[derive(Clone, Copy, Debug)]
+struct AnswerFormat {
+    encoding: Encoding,
+    epoch: Epoch,
+    pretty: bool,
+    /// `chunked=true`: rows per chunk
+    chunk_size_rows: Option<usize>,
+}
+
+impl AnswerFormat {
+    fn of(request: &QueryRequest) -> AnswerFormat {
+        let encoding = match request.accept.as_deref().map(str::trim) {
+            Some("application/csv" | "text/csv") => Encoding::Csv,
+            _ => Encoding::Json,
+        };
+        let chunked = query_param(&request.params, "chunked") == Some("true");
+        let chunk_size_rows = chunked.then(|| {
+            query_param(&request.params, "chunk_size")
+                .and_then(|size| size.trim().parse::<usize>().ok())
+                .filter(|size| *size > 0)
+                .unwrap_or(crate::limits::QUERY_CHUNK_SIZE_ROWS_DEFAULT)
+        });
+        AnswerFormat {
+            encoding,
+            epoch: Epoch::from_param(query_param(&request.params, "epoch")),
+            pretty: request.pretty,
+            chunk_size_rows,
+        }
+    }
+
+    /// A 400 before execution (bad parameters, parse error), in this format.
+    fn request_error(&self, message: &str) -> Response {
+        match self.encoding {
+            Encoding::Json if self.pretty => {
+                let mut response = Response::json_error(400, message);
+                response.body = encode::pretty_json(&response.body);
+                response
+            }
+            Encoding::Json => Response::json_error(400, message),
+            Encoding::Csv => {
+                let mut response = Response::json_error(400, message);
+                let mut body = b"error\n".to_vec();
+                body.extend_from_slice(&csv_quoted(message));
+                body.push(b'\n');
+                response.body = body;
+                set_content_type(&mut response, CSV_CONTENT_TYPE);
+                response
+            }
+        }
+    }
+}
+
+/// `text` as one CSV field (always quoted when it has a space, as Go quotes it).
+fn csv_quoted(text: &str) -> Vec<u8> {
+    let needs_quotes = text.contains([',', '"', '\r', '\n', ' ']);
+    if !needs_quotes {
+        return text.as_bytes().to_vec();
+    }
+    let mut out = vec![b'"'];
+    for byte in text.bytes() {
+        if byte == b'"' {
+            out.push(b'"');
+        }
+        out.push(byte);
+    }
+    out.push(b'"');
+    out
+}
+
+fn set_content_type(response: &mut Response, content_type: &str) {
+    response.headers.retain(|(name, _)| *name != "Content-Type");
+    response
+        .headers
+        .push(("Content-Type", content_type.to_string()));
 }
 
 /// Executes a query request and renders the whole answer.
 pub fn execute(request: &QueryRequest, context: &QueryContext) -> Response {
-    let query = match influxql::parse_query(&request.text) {
-        Ok(query) => query,
-        Err(error) => return Response::json_error(400, &format!("error parsing query: {error}")),
+    let format = AnswerFormat::of(request);
+    let text = match query_param(&request.params, "params").filter(|p| !p.trim().is_empty()) {
+        Some(json) => match params::parse_params(json) {
+            Ok(literals) => params::substitute(&request.text, &literals),
+            Err(error) => {
+                return format.request_error(&format!("error parsing query parameters: {error}"))
+            }
+        },
+        None => request.text.clone(),
     };
-    let _ = query_param(&request.params, "db");
-    let mut body = Vec::new();
-    if query.statements.is_empty() {
-        body.extend_from_slice(b"{}\n");
-        return Response::json(200, body);
-    }
-    body.extend_from_slice(b"{\"results\":[");
-    let last = query.statements.len() - 1;
-    for (statement_id, statement) in query.statements.iter().enumerate() {
-        let (mut result, changes_state) = execute_statement(statement, context);
-        if statement_id > 0 {
-            body.push(b',');
+    let query = match influxql::parse_query(&text) {
+        Ok(query) => query,
+        Err(error) => return format.request_error(&format!("error parsing query: {error}")),
+    };
+    let database = query_param(&request.params, "db").unwrap_or("");
+    let running = context.running.start(&request.text, database);
+    let results = run_statements(&query.statements, request, context, &running);
+    context.running.finish(running.id);
+    encode_answer(&query.statements, &results, format)
+}
+
+/// Runs the statements in order; a failure stops the rest (see the module doc).
+fn run_statements(
+    statements: &[Statement],
+    request: &QueryRequest,
+    context: &QueryContext,
+    running: &statements::admin::RunningQuery,
+) -> Vec<StatementResult> {
+    let database = query_param(&request.params, "db").unwrap_or("");
+    let retention_policy = query_param(&request.params, "rp").unwrap_or("");
+    let now_ns = crate::time::now_ns();
+    let deadline = (!context.coordinator.query_timeout.is_zero())
+        .then(|| std::time::Instant::now() + context.coordinator.query_timeout);
+    let mut results = Vec::with_capacity(statements.len());
+    for (statement_id, statement) in statements.iter().enumerate() {
+        let statement_context = StatementContext {
+            query: context,
+            meta: context.meta.snapshot(),
+            database,
+            retention_policy,
+            statement_id,
+        };
+        let mut result = if running.is_killed() {
+            StatementResult::error(statement_id, QUERY_INTERRUPTED)
+        } else {
+            execute_statement(statement, &statement_context, now_ns, deadline)
+        };
+        if request.is_get && changes_state(statement) {
+            result.messages.push(Message {
+                level: "warning".to_string(),
+                text: format!(
+                    "deprecated use of '{}' in a read only context, please use a POST \
+                     request instead",
+                    warning_text(statement, &statement_context)
+                ),
+            });
         }
-        let warning = (request.is_get && changes_state).then(|| {
-            format!("deprecated use of '{statement}' in a read only context, please use a POST request instead")
-        });
-        let failed = matches!(result, StatementResult::Error(_));
-        if failed && statement_id != last {
-            // InfluxDB 1.6.7 reports a failed statement that has others after it this way.
-            result = StatementResult::Error("not executed".into());
-        }
-        render_result(&mut body, statement_id, &result, warning.as_deref());
+        let failed = result.error.is_some();
+        results.push(result);
         if failed {
+            for _ in statement_id + 1..statements.len() {
+                results.push(StatementResult::error(statement_id, NOT_EXECUTED));
+            }
             break;
         }
     }
-    body.extend_from_slice(b"]}\n");
-    if request.pretty {
-        body = crate::query::pretty_json(&body);
-    }
-    Response::json(200, body)
+    results
 }
 
-fn execute_statement(statement: &Statement, context: &QueryContext) -> (StatementResult, bool) {
-    let meta_result = |result: Result<(), MetaError>| match result {
-        Ok(()) => StatementResult::Empty,
-        Err(error) => StatementResult::Error(error.to_string()),
-    };
+/// Whether 1.6.7 warns about running `statement` from a GET.
+fn changes_state(statement: &Statement) -> bool {
     match statement {
-        Statement::CreateDatabase(create) => {
-            if create.name.is_empty() {
-                return (StatementResult::Error("invalid name".into()), true);
-            }
-            if create
-                .retention_policy_duration_ns
-                .is_some_and(|d| d != 0 && d < MIN_RETENTION_DURATION_NS)
-            {
-                return (
-                    StatementResult::Error(
-                        "retention policy duration must be at least 1h0m0s".into(),
-                    ),
-                    true,
-                );
-            }
-            let spec = RetentionPolicySpec {
-                name: create.retention_policy_name.clone(),
-                duration_ns: create.retention_policy_duration_ns,
-                shard_group_duration_ns: create.retention_policy_shard_group_duration_ns,
-                replication: create.retention_policy_replication,
-            };
-            (
-                meta_result(context.meta.create_database(&create.name, &spec)),
-                true,
-            )
-        }
-        Statement::DropDatabase(drop) => {
-            let id = context.meta.snapshot().database(&drop.name).map(|db| db.id);
-            let result = context.meta.drop_database(&drop.name);
-            if let (Ok(()), Some(id)) = (&result, id) {
-                context.field_types.drop_database(id);
-                context.store.drop_database(id);
-            }
-            (meta_result(result), true)
-        }
-        Statement::ShowDatabases(_) => {
-            let snapshot = context.meta.snapshot();
-            let values = snapshot
-                .databases
-                .iter()
-                .map(|db| vec![db.name.clone()])
-                .collect();
-            (
-                StatementResult::Series {
-                    name: Some("databases".into()),
-                    columns: vec!["name"],
-                    values,
-                },
-                false,
-            )
-        }
-        other => (
-            StatementResult::Error(format!("not implemented yet: {other}")),
-            false,
-        ),
+        Statement::Select(select) => select.target.is_some(),
+        Statement::CreateDatabase(_)
+        | Statement::DropDatabase(_)
+        | Statement::CreateRetentionPolicy(_)
+        | Statement::AlterRetentionPolicy(_)
+        | Statement::DropRetentionPolicy(_)
+        | Statement::CreateContinuousQuery(_)
+        | Statement::DropContinuousQuery(_)
+        | Statement::CreateUser(_)
+        | Statement::DropUser(_)
+        | Statement::SetPassword(_)
+        | Statement::Grant(_)
+        | Statement::Revoke(_)
+        | Statement::CreateSubscription(_)
+        | Statement::DropSubscription(_)
+        | Statement::DropMeasurement(_)
+        | Statement::DropSeries(_)
+        | Statement::DropShard(_) => true,
+        _ => false,
     }
 }
 
-fn render_result(
-    out: &mut Vec<u8>,
-    statement_id: usize,
-    result: &StatementResult,
-    warning: Option<&str>,
-) {
-    out.extend_from_slice(format!("{{\"statement_id\":{statement_id}").as_bytes());
-    match result {
-        StatementResult::Empty => {}
-        StatementResult::Series {
-            name,
-            columns,
-            values,
-        } => {
-            out.extend_from_slice(b",\"series\":[{");
-            if let Some(name) = name {
-                out.extend_from_slice(b"\"name\":");
-                push_json_string(out, name.as_bytes());
-                out.push(b',');
-            }
-            out.extend_from_slice(b"\"columns\":[");
-            for (index, column) in columns.iter().enumerate() {
-                if index > 0 {
-                    out.push(b',');
-                }
-                push_json_string(out, column.as_bytes());
-            }
-            out.push(b']');
-            if !values.is_empty() {
-                out.extend_from_slice(b",\"values\":[");
-                for (row_index, row) in values.iter().enumerate() {
-                    if row_index > 0 {
-                        out.push(b',');
-                    }
-                    out.push(b'[');
-                    for (index, value) in row.iter().enumerate() {
-                        if index > 0 {
-                            out.push(b',');
-                        }
-                        push_json_string(out, value.as_bytes());
-                    }
-                    out.push(b']');
-                }
-                out.push(b']');
-            }
-            out.extend_from_slice(b"}]");
-        }
-        StatementResult::Error(message) => {
-            out.extend_from_slice(b",\"error\":");
-            push_json_string(out, message.as_bytes());
-        }
-    }
-    if let Some(warning) = warning {
-        out.extend_from_slice(b",\"messages\":[{\"level\":\"warning\",\"text\":");
-        push_json_string(out, warning.as_bytes());
-        out.extend_from_slice(b"}]");
-    }
-    out.push(b'}');
-}
-
-/// Re-indents compact JSON the way Go's `json.MarshalIndent(v, "", "    ")` does.
-pub fn pretty_json(compact: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(compact.len() * 2);
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    let newline = |out: &mut Vec<u8>, depth: usize| {
-        out.push(b'\n');
-        out.extend(std::iter::repeat_n(b' ', depth * 4));
+/// The statement as the warning prints it: a SELECT with its sources qualified by database
+/// and retention policy, as InfluxDB normalises it before running it.
+fn warning_text(statement: &Statement, context: &StatementContext<'_>) -> String {
+    let Statement::Select(select) = statement else {
+        return statement.to_string();
     };
-    let mut index = 0;
-    while index < compact.len() {
-        let byte = compact[index];
-        if in_string {
-            out.push(byte);
-            if escaped {
-                escaped = false;
-            } else if byte == b'\\' {
-                escaped = true;
-            } else if byte == b'"' {
-                in_string = false;
+    let mut qualified: SelectStatement = (**select).clone();
+    let default_policy = context
+        .meta
+        .database(context.database)
+        .map(|db| db.default_retention_policy.clone())
+        .unwrap_or_default();
+    for source in &mut qualified.sources {
+        if let Source::Measurement(measurement) = source {
+            if measurement.database.is_empty() {
+                measurement.database = context.database.to_string();
             }
-            index += 1;
-            continue;
+            if measurement.retention_policy.is_empty() {
+                measurement.retention_policy = if context.retention_policy.is_empty() {
+                    default_policy.clone()
+                } else {
+                    context.retention_policy.to_string()
+                };
+            }
         }
-        match byte {
-            b'"' => {
-                in_string = true;
-                out.push(byte);
-            }
-            b'{' | b'[' => {
-                let closing = if byte == b'{' { b'}' } else { b']' };
-                if compact.get(index + 1) == Some(&closing) {
-                    out.push(byte);
-                    out.push(closing);
-                    index += 2;
-                    continue;
-                }
-                depth += 1;
-                out.push(byte);
-                newline(&mut out, depth);
-            }
-            b'}' | b']' => {
-                depth = depth.saturating_sub(1);
-                newline(&mut out, depth);
-                out.push(byte);
-            }
-            b',' => {
-                out.push(byte);
-                newline(&mut out, depth);
-            }
-            b':' => out.extend_from_slice(b": "),
-            b'\n' => {}
-            other => out.push(other),
-        }
-        index += 1;
     }
-    out.push(b'\n');
-    out
+    qualified.to_string()
+}
+
+/// Runs one statement.
+fn execute_statement(
+    statement: &Statement,
+    context: &StatementContext<'_>,
+    now_ns: i64,
+    deadline: Option<std::time::Instant>,
+) -> StatementResult {
+    use statements::{admin, databases, mutate, retention, series_meta, shards};
+    match statement {
+        Statement::Select(select) => {
+            let coordinator = &context.query.coordinator;
+            let select_context = select::SelectContext {
+                store: &context.query.store,
+                meta: &context.meta,
+                database: context.database,
+                retention_policy: context.retention_policy,
+                now_ns,
+                limits: select::SelectLimits {
+                    max_select_point: coordinator.max_select_point,
+                    max_select_series: coordinator.max_select_series,
+                    max_select_buckets: coordinator.max_select_buckets,
+                    deadline,
+                },
+                statement_id: context.statement_id,
+            };
+            let mut result = select::execute_select(select, &select_context);
+            result.statement_id = context.statement_id;
+            result
+        }
+        Statement::Explain(_) => context.error("EXPLAIN is not supported yet"),
+        Statement::Delete(delete) => mutate::delete(delete, now_ns, context),
+        Statement::CreateDatabase(create) => databases::create(create, context),
+        Statement::DropDatabase(drop) => databases::drop(drop, context),
+        Statement::ShowDatabases(_) => databases::show(context),
+        Statement::CreateRetentionPolicy(create) => retention::create(create, context),
+        Statement::AlterRetentionPolicy(alter) => retention::alter(alter, context),
+        Statement::DropRetentionPolicy(drop) => retention::drop(drop, context),
+        Statement::ShowRetentionPolicies(show) => retention::show(show, context),
+        Statement::CreateContinuousQuery(create) => admin::create_continuous_query(create, context),
+        Statement::DropContinuousQuery(drop) => admin::drop_continuous_query(drop, context),
+        Statement::ShowContinuousQueries => admin::show_continuous_queries(context),
+        Statement::CreateUser(create) => admin::create_user(create, context),
+        Statement::DropUser(drop) => admin::drop_user(drop, context),
+        Statement::SetPassword(set) => admin::set_password(set, context),
+        Statement::ShowUsers => admin::show_users(context),
+        Statement::Grant(grant) => admin::grant(grant, context),
+        Statement::Revoke(revoke) => admin::revoke(revoke, context),
+        Statement::ShowGrants(show) => admin::show_grants(show, context),
+        Statement::CreateSubscription(create) => admin::create_subscription(create, context),
+        Statement::DropSubscription(drop) => admin::drop_subscription(drop, context),
+        Statement::ShowSubscriptions => admin::show_subscriptions(context),
+        Statement::ShowMeasurements(show) => series_meta::show_measurements(show, context),
+        Statement::DropMeasurement(drop) => mutate::drop_measurement(drop, context),
+        Statement::ShowSeries(show) => series_meta::show_series(show, context),
+        Statement::DropSeries(drop) => mutate::drop_series(drop, context),
+        Statement::ShowTagKeys(show) => series_meta::show_tag_keys(show, context),
+        Statement::ShowTagValues(show) => series_meta::show_tag_values(show, context),
+        Statement::ShowFieldKeys(show) => series_meta::show_field_keys(show, context),
+        Statement::ShowCardinality(show) => series_meta::show_cardinality(show, context),
+        Statement::ShowShards => shards::show_shards(context),
+        Statement::ShowShardGroups => shards::show_shard_groups(context),
+        Statement::DropShard(drop) => shards::drop_shard(drop, context),
+        Statement::ShowStats(show) => admin::show_stats(show, context),
+        Statement::ShowDiagnostics(show) => admin::show_diagnostics(show, context),
+        Statement::ShowQueries => admin::show_queries(context),
+        Statement::KillQuery(kill) => admin::kill_query(kill, context),
+    }
+}
+
+/// Encodes the results in the requested format.
+fn encode_answer(
+    statements: &[Statement],
+    results: &[StatementResult],
+    format: AnswerFormat,
+) -> Response {
+    let mut body = Vec::new();
+    if format.encoding == Encoding::Csv {
+        encode::csv_response(results, format.epoch, &mut body);
+        let mut response = Response::json(200, body);
+        set_content_type(&mut response, CSV_CONTENT_TYPE);
+        return response;
+    }
+    let Some(chunk_size_rows) = format.chunk_size_rows else {
+        // Non-chunked: a result replaces the previous one of the same statement id.
+        let mut merged: Vec<StatementResult> = Vec::with_capacity(results.len());
+        for result in results {
+            match merged.last_mut() {
+                Some(last) if last.statement_id == result.statement_id => *last = result.clone(),
+                _ => merged.push(result.clone()),
+            }
+        }
+        if let Err(unsupported) = encode::json_response(&merged, format.epoch, &mut body) {
+            body = unsupported.influx_body();
+        } else if format.pretty {
+            body = encode::pretty_json(&body);
+        }
+        return json_ok(body);
+    };
+    if results.is_empty() {
+        body.extend_from_slice(b"{}\n");
+    }
+    for (index, result) in results.iter().enumerate() {
+        let is_select =
+            matches!(statements.get(index), Some(Statement::Select(_))) && result.error.is_none();
+        let chunks = if is_select {
+            encode::split_into_chunks(result, chunk_size_rows)
+        } else {
+            vec![result.clone()]
+        };
+        for chunk in chunks {
+            let mut line = Vec::new();
+            match encode::json_response(std::slice::from_ref(&chunk), format.epoch, &mut line) {
+                Ok(()) if format.pretty => body.extend_from_slice(&encode::pretty_json(&line)),
+                Ok(()) => body.extend_from_slice(&line),
+                Err(unsupported) => body.extend_from_slice(&unsupported.influx_body()),
+            }
+        }
+    }
+    json_ok(body)
+}
+
+fn json_ok(body: Vec<u8>) -> Response {
+    let mut response = Response::json(200, body);
+    set_content_type(&mut response, JSON_CONTENT_TYPE);
+    response
 }

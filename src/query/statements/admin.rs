@@ -1,0 +1,534 @@
+//! Users, privileges, continuous queries, subscriptions, SHOW STATS / DIAGNOSTICS,
+//! SHOW QUERIES and KILL QUERY.
+//!
+//! Sluice runs as an InfluxDB with authentication disabled: users and grants are accepted
+//! and listed with InfluxDB's errors, but never checked. Users, continuous queries (stored,
+//! listed, not executed) and subscriptions (stored, listed, nothing is sent) live in memory
+//! in [`AdminState`] and are lost at restart.
+//!
+//! Running queries are registered in [`RunningQueries`] for SHOW QUERIES; KILL QUERY marks
+//! one killed (checked between statements).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use super::retention::go_duration;
+use super::{named_series, unnamed_series, StatementContext};
+use crate::influxql::ast::{
+    CreateContinuousQueryStatement, CreateSubscriptionStatement, CreateUserStatement,
+    DropContinuousQueryStatement, DropSubscriptionStatement, DropUserStatement, GrantStatement,
+    KillQueryStatement, Privilege, RevokeStatement, SetPasswordStatement, ShowGrantsStatement,
+    ShowModuleStatement, Source,
+};
+use crate::query::result::{Series, StatementResult, Value};
+
+const USER_NOT_FOUND: &str = "user not found";
+
+/// One user.
+#[derive(Clone, Debug, Default)]
+struct User {
+    password: String,
+    admin: bool,
+    /// database → privilege
+    privileges: BTreeMap<String, Privilege>,
+}
+
+/// One subscription.
+#[derive(Clone, Debug)]
+struct Subscription {
+    database: String,
+    retention_policy: String,
+    name: String,
+    mode_all: bool,
+    destinations: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+struct AdminData {
+    /// name → user, listed in name order
+    users: BTreeMap<String, User>,
+    /// (database, name, printed statement), in creation order
+    continuous_queries: Vec<(String, String, String)>,
+    subscriptions: Vec<Subscription>,
+}
+
+/// Users, continuous queries and subscriptions (in memory).
+#[derive(Debug, Default)]
+pub struct AdminState {
+    data: Mutex<AdminData>,
+}
+
+impl AdminState {
+    fn lock(&self) -> MutexGuard<'_, AdminData> {
+        match self.data.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+}
+
+/// One query being executed.
+#[derive(Debug)]
+pub struct RunningQuery {
+    /// id shown by SHOW QUERIES and taken by KILL QUERY
+    pub id: u64,
+    /// the query text
+    pub text: String,
+    /// its `db` parameter
+    pub database: String,
+    started: Instant,
+    killed: AtomicBool,
+}
+
+impl RunningQuery {
+    /// Whether KILL QUERY asked for this query to stop.
+    pub fn is_killed(&self) -> bool {
+        self.killed.load(Ordering::Relaxed)
+    }
+}
+
+/// The queries being executed now.
+#[derive(Debug, Default)]
+pub struct RunningQueries {
+    next_id: AtomicU64,
+    running: Mutex<Vec<Arc<RunningQuery>>>,
+}
+
+impl RunningQueries {
+    fn lock(&self) -> MutexGuard<'_, Vec<Arc<RunningQuery>>> {
+        match self.running.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Registers a query; it stays listed until [`RunningQueries::finish`].
+    pub fn start(&self, text: &str, database: &str) -> Arc<RunningQuery> {
+        let query = Arc::new(RunningQuery {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed) + 1,
+            text: text.to_string(),
+            database: database.to_string(),
+            started: Instant::now(),
+            killed: AtomicBool::new(false),
+        });
+        self.lock().push(Arc::clone(&query));
+        query
+    }
+
+    /// Forgets a finished query.
+    pub fn finish(&self, id: u64) {
+        self.lock().retain(|query| query.id != id);
+    }
+}
+
+/// `CREATE USER`: an existing user with another password is an error.
+pub fn create_user(
+    statement: &CreateUserStatement,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    let mut data = context.query.admin.lock();
+    if let Some(user) = data.users.get(&statement.name) {
+        if user.password != statement.password || user.admin != statement.admin {
+            return context.error("user already exists");
+        }
+        return context.empty();
+    }
+    data.users.insert(
+        statement.name.clone(),
+        User {
+            password: statement.password.clone(),
+            admin: statement.admin,
+            privileges: BTreeMap::new(),
+        },
+    );
+    context.empty()
+}
+
+/// `DROP USER`
+pub fn drop_user(statement: &DropUserStatement, context: &StatementContext<'_>) -> StatementResult {
+    match context.query.admin.lock().users.remove(&statement.name) {
+        Some(_) => context.empty(),
+        None => context.error(USER_NOT_FOUND),
+    }
+}
+
+/// `SET PASSWORD FOR`
+pub fn set_password(
+    statement: &SetPasswordStatement,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    match context.query.admin.lock().users.get_mut(&statement.name) {
+        Some(user) => {
+            user.password = statement.password.clone();
+            context.empty()
+        }
+        None => context.error(USER_NOT_FOUND),
+    }
+}
+
+/// `SHOW USERS`
+pub fn show_users(context: &StatementContext<'_>) -> StatementResult {
+    let values = context
+        .query
+        .admin
+        .lock()
+        .users
+        .iter()
+        .map(|(name, user)| vec![Value::String(name.clone()), Value::Boolean(user.admin)])
+        .collect();
+    context.with_series(vec![unnamed_series(&["user", "admin"], values)])
+}
+
+/// `GRANT`
+pub fn grant(statement: &GrantStatement, context: &StatementContext<'_>) -> StatementResult {
+    change_privilege(
+        &statement.user,
+        statement.database.as_deref(),
+        Some(statement.privilege),
+        context,
+    )
+}
+
+/// `REVOKE`
+pub fn revoke(statement: &RevokeStatement, context: &StatementContext<'_>) -> StatementResult {
+    change_privilege(
+        &statement.user,
+        statement.database.as_deref(),
+        None,
+        context,
+    )
+}
+
+fn change_privilege(
+    user: &str,
+    database: Option<&str>,
+    privilege: Option<Privilege>,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    if let Some(database) = database {
+        if context.meta.database(database).is_none() {
+            return context.error(format!("database not found: {database}"));
+        }
+    }
+    let mut data = context.query.admin.lock();
+    let Some(user) = data.users.get_mut(user) else {
+        return context.error(USER_NOT_FOUND);
+    };
+    match (database, privilege) {
+        (None, privilege) => user.admin = privilege.is_some(),
+        (Some(database), Some(privilege)) => {
+            user.privileges.insert(database.to_string(), privilege);
+        }
+        (Some(database), None) => {
+            user.privileges.remove(database);
+        }
+    }
+    context.empty()
+}
+
+/// `SHOW GRANTS FOR user`
+pub fn show_grants(
+    statement: &ShowGrantsStatement,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    let data = context.query.admin.lock();
+    let Some(user) = data.users.get(&statement.user) else {
+        return context.error(USER_NOT_FOUND);
+    };
+    let values = user
+        .privileges
+        .iter()
+        .map(|(database, privilege)| {
+            vec![
+                Value::String(database.clone()),
+                Value::String(privilege.as_str().to_string()),
+            ]
+        })
+        .collect();
+    context.with_series(vec![unnamed_series(&["database", "privilege"], values)])
+}
+
+/// `CREATE CONTINUOUS QUERY`: stored with its sources and target qualified by database
+/// and retention policy, as InfluxDB lists it.
+pub fn create_continuous_query(
+    statement: &CreateContinuousQueryStatement,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    let Some(database) = context.meta.database(&statement.database) else {
+        return context.error(format!("database not found: {}", statement.database));
+    };
+    let mut qualified = statement.clone();
+    let policy = database.default_retention_policy.clone();
+    for source in &mut qualified.source.sources {
+        if let Source::Measurement(measurement) = source {
+            qualify(measurement, &statement.database, &policy);
+        }
+    }
+    if let Some(target) = &mut qualified.source.target {
+        qualify(target, &statement.database, &policy);
+    }
+    let printed = crate::influxql::ast::Statement::CreateContinuousQuery(qualified).to_string();
+    let mut data = context.query.admin.lock();
+    let existing = data
+        .continuous_queries
+        .iter()
+        .find(|(db, name, _)| *db == statement.database && *name == statement.name);
+    match existing {
+        Some((_, _, text)) if *text == printed => context.empty(),
+        Some(_) => context.error("continuous query already exists"),
+        None => {
+            data.continuous_queries.push((
+                statement.database.clone(),
+                statement.name.clone(),
+                printed,
+            ));
+            context.empty()
+        }
+    }
+}
+
+fn qualify(measurement: &mut crate::influxql::ast::Measurement, database: &str, policy: &str) {
+    if measurement.database.is_empty() {
+        measurement.database = database.to_string();
+    }
+    if measurement.retention_policy.is_empty() {
+        measurement.retention_policy = policy.to_string();
+    }
+}
+
+/// `DROP CONTINUOUS QUERY` (a missing one is not an error).
+pub fn drop_continuous_query(
+    statement: &DropContinuousQueryStatement,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    context
+        .query
+        .admin
+        .lock()
+        .continuous_queries
+        .retain(|(db, name, _)| !(*db == statement.database && *name == statement.name));
+    context.empty()
+}
+
+/// `SHOW CONTINUOUS QUERIES`: one series per database.
+pub fn show_continuous_queries(context: &StatementContext<'_>) -> StatementResult {
+    let data = context.query.admin.lock();
+    let series = context
+        .meta
+        .databases
+        .iter()
+        .map(|database| {
+            let values = data
+                .continuous_queries
+                .iter()
+                .filter(|(db, _, _)| *db == database.name)
+                .map(|(_, name, text)| {
+                    vec![Value::String(name.clone()), Value::String(text.clone())]
+                })
+                .collect();
+            named_series(&database.name, &["name", "query"], values)
+        })
+        .collect();
+    context.with_series(series)
+}
+
+/// `CREATE SUBSCRIPTION`
+pub fn create_subscription(
+    statement: &CreateSubscriptionStatement,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    let Some(database) = context.meta.database(&statement.database) else {
+        return context.error(format!("database not found: {}", statement.database));
+    };
+    if database
+        .retention_policy(&statement.retention_policy)
+        .is_none()
+    {
+        return context.error(format!(
+            "retention policy not found: {}",
+            statement.retention_policy
+        ));
+    }
+    let mut data = context.query.admin.lock();
+    let exists = data.subscriptions.iter().any(|s| {
+        s.database == statement.database
+            && s.retention_policy == statement.retention_policy
+            && s.name == statement.name
+    });
+    if exists {
+        return context.error("subscription already exists");
+    }
+    data.subscriptions.push(Subscription {
+        database: statement.database.clone(),
+        retention_policy: statement.retention_policy.clone(),
+        name: statement.name.clone(),
+        mode_all: statement.mode_all,
+        destinations: statement.destinations.clone(),
+    });
+    context.empty()
+}
+
+/// `DROP SUBSCRIPTION`
+pub fn drop_subscription(
+    statement: &DropSubscriptionStatement,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    let mut data = context.query.admin.lock();
+    let before = data.subscriptions.len();
+    data.subscriptions.retain(|s| {
+        !(s.database == statement.database
+            && s.retention_policy == statement.retention_policy
+            && s.name == statement.name)
+    });
+    if data.subscriptions.len() == before {
+        return context.error("subscription not found");
+    }
+    context.empty()
+}
+
+/// `SHOW SUBSCRIPTIONS`: one series per database that has any. Destinations are one
+/// comma-separated string (InfluxDB sends a JSON array, which the result model cannot
+/// hold yet).
+pub fn show_subscriptions(context: &StatementContext<'_>) -> StatementResult {
+    let data = context.query.admin.lock();
+    let mut series = Vec::new();
+    for database in &context.meta.databases {
+        let values: Vec<Vec<Value>> = data
+            .subscriptions
+            .iter()
+            .filter(|s| s.database == database.name)
+            .map(|s| {
+                vec![
+                    Value::String(s.retention_policy.clone()),
+                    Value::String(s.name.clone()),
+                    Value::String(if s.mode_all { "ALL" } else { "ANY" }.to_string()),
+                    Value::String(s.destinations.join(", ")),
+                ]
+            })
+            .collect();
+        if !values.is_empty() {
+            series.push(named_series(
+                &database.name,
+                &["retention_policy", "name", "mode", "destinations"],
+                values,
+            ));
+        }
+    }
+    context.with_series(series)
+}
+
+/// `SHOW STATS [FOR 'module']`: the `database` module (measurements and series per
+/// database); other modules have nothing.
+pub fn show_stats(
+    statement: &ShowModuleStatement,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    if statement.module.as_deref().is_some_and(|m| m != "database") {
+        return context.empty();
+    }
+    let series = context
+        .meta
+        .databases
+        .iter()
+        .map(|database| {
+            let (measurements, series) = context
+                .query
+                .store
+                .series_index(database.id)
+                .map(|index| (index.measurements().len(), index.series_count()))
+                .unwrap_or((0, 0));
+            Series {
+                name: Some("database".to_string()),
+                tags: vec![("database".to_string(), database.name.clone())],
+                columns: vec!["numMeasurements".to_string(), "numSeries".to_string()],
+                values: vec![vec![
+                    Value::Integer(measurements as i64),
+                    Value::Integer(series as i64),
+                ]],
+                partial: false,
+            }
+        })
+        .collect();
+    context.with_series(series)
+}
+
+/// `SHOW DIAGNOSTICS [FOR 'module']`: `build` and `system`.
+pub fn show_diagnostics(
+    statement: &ShowModuleStatement,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    let wanted = |module: &str| statement.module.as_deref().is_none_or(|m| m == module);
+    let mut series = Vec::new();
+    if wanted("build") {
+        series.push(named_series(
+            "build",
+            &["Branch", "Build Time", "Commit", "Version"],
+            vec![vec![
+                Value::String(String::new()),
+                Value::String(String::new()),
+                Value::String(String::new()),
+                Value::String(crate::INFLUXDB_COMPATIBLE_VERSION.to_string()),
+            ]],
+        ));
+    }
+    if wanted("system") {
+        series.push(named_series(
+            "system",
+            &["PID", "currentTime"],
+            vec![vec![
+                Value::Integer(i64::from(std::process::id())),
+                Value::Time(crate::time::now_ns()),
+            ]],
+        ));
+    }
+    context.with_series(series)
+}
+
+/// `SHOW QUERIES`
+pub fn show_queries(context: &StatementContext<'_>) -> StatementResult {
+    const NANOS_PER_MICROSECOND: i64 = 1_000;
+    let values = context
+        .query
+        .running
+        .lock()
+        .iter()
+        .map(|query| {
+            let elapsed_ns = i64::try_from(query.started.elapsed().as_nanos()).unwrap_or(i64::MAX);
+            let status = if query.is_killed() {
+                "killed"
+            } else {
+                "running"
+            };
+            vec![
+                Value::Integer(query.id as i64),
+                Value::String(query.text.clone()),
+                Value::String(query.database.clone()),
+                Value::String(go_duration(
+                    elapsed_ns / NANOS_PER_MICROSECOND * NANOS_PER_MICROSECOND,
+                )),
+                Value::String(status.to_string()),
+            ]
+        })
+        .collect();
+    context.with_series(vec![unnamed_series(
+        &["qid", "query", "database", "duration", "status"],
+        values,
+    )])
+}
+
+/// `KILL QUERY id`
+pub fn kill_query(
+    statement: &KillQueryStatement,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    let running = context.query.running.lock();
+    match running.iter().find(|query| query.id == statement.query_id) {
+        Some(query) => {
+            query.killed.store(true, Ordering::Relaxed);
+            context.empty()
+        }
+        None => context.error(format!("no such query id: {}", statement.query_id)),
+    }
+}

@@ -1,0 +1,59 @@
+//! CREATE DATABASE, DROP DATABASE, SHOW DATABASES.
+//!
+//! Dropping a database removes it from meta first (so no new write is accepted), then its
+//! field types and its shards and series index from storage.
+
+use super::{named_series, StatementContext};
+use crate::influxql::ast::{CreateDatabaseStatement, DropDatabaseStatement};
+use crate::meta::{RetentionPolicySpec, DURATION_TOO_LOW, MIN_RETENTION_DURATION_NS};
+use crate::query::result::{StatementResult, Value};
+
+/// `CREATE DATABASE name [WITH ...]`
+pub fn create(
+    statement: &CreateDatabaseStatement,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    if statement.name.is_empty() {
+        return context.error("invalid name");
+    }
+    if statement
+        .retention_policy_duration_ns
+        .is_some_and(|d| d != 0 && d < MIN_RETENTION_DURATION_NS)
+    {
+        return context.error(DURATION_TOO_LOW);
+    }
+    let spec = RetentionPolicySpec {
+        name: statement.retention_policy_name.clone(),
+        duration_ns: statement.retention_policy_duration_ns,
+        shard_group_duration_ns: statement.retention_policy_shard_group_duration_ns,
+        replication: statement.retention_policy_replication,
+    };
+    match context.query.meta.create_database(&statement.name, &spec) {
+        Ok(()) => context.empty(),
+        Err(error) => context.error(error.to_string()),
+    }
+}
+
+/// `DROP DATABASE name` (a missing database is not an error).
+pub fn drop(statement: &DropDatabaseStatement, context: &StatementContext<'_>) -> StatementResult {
+    let id = context.meta.database(&statement.name).map(|db| db.id);
+    if let Err(error) = context.query.meta.drop_database(&statement.name) {
+        return context.error(error.to_string());
+    }
+    if let Some(id) = id {
+        context.query.field_types.drop_database(id);
+        context.query.store.drop_database(id);
+    }
+    context.empty()
+}
+
+/// `SHOW DATABASES`: every database in creation order.
+pub fn show(context: &StatementContext<'_>) -> StatementResult {
+    let values = context
+        .meta
+        .databases
+        .iter()
+        .map(|db| vec![Value::String(db.name.clone())])
+        .collect();
+    context.with_series(vec![named_series("databases", &["name"], values)])
+}
