@@ -1,0 +1,1 @@
+//! End-to-end tests of the SELECT executor over a real store.
