@@ -292,8 +292,8 @@ pub fn math_function(name: &str, args: &[Value]) -> Value {
         "sqrt" => float_result(x.sqrt()),
         "exp" => float_result(x.exp()),
         "ln" => float_result(x.ln()),
-        "log2" => float_result(x.log2()),
-        "log10" => float_result(x.log10()),
+        "log2" => float_result(go_log2(x)),
+        "log10" => float_result(x.ln() * (1.0 / std::f64::consts::LN_10)),
         "sin" => float_result(x.sin()),
         "cos" => float_result(x.cos()),
         "tan" => float_result(x.tan()),
@@ -305,6 +305,33 @@ pub fn math_function(name: &str, args: &[Value]) -> Value {
         "atan2" => second.map_or(Value::Null, |y| float_result(x.atan2(y))),
         _ => Value::Null,
     }
+}
+
+/// Go's `math.Log2`: exact for powers of two, else `ln(frac) / ln 2 + exp`.
+fn go_log2(x: f64) -> f64 {
+    if !x.is_finite() || x <= 0.0 {
+        return x.log2();
+    }
+    let (fraction, exponent) = frexp(x);
+    if fraction == 0.5 {
+        return f64::from(exponent - 1);
+    }
+    fraction.ln() * (1.0 / std::f64::consts::LN_2) + f64::from(exponent)
+}
+
+/// `x = fraction · 2^exponent` with `fraction` in [0.5, 1) (finite, positive `x`).
+fn frexp(x: f64) -> (f64, i32) {
+    const MANTISSA_BITS: u32 = 52;
+    const EXPONENT_BIAS: i32 = 1022;
+    let (x, adjust) = if x < f64::MIN_POSITIVE {
+        (x * (1u64 << MANTISSA_BITS) as f64, -(MANTISSA_BITS as i32))
+    } else {
+        (x, 0)
+    };
+    let bits = x.to_bits();
+    let exponent = ((bits >> MANTISSA_BITS) & 0x7ff) as i32 - EXPONENT_BIAS + adjust;
+    let fraction = f64::from_bits((bits & !(0x7ff << MANTISSA_BITS)) | (1022u64 << MANTISSA_BITS));
+    (fraction, exponent)
 }
 
 /// Go's `math.Round`: half away from zero.
