@@ -60,7 +60,7 @@ fn aux_kind(measurement: &Measurement, var: &VarRef) -> AuxKind {
                 AuxKind::Nothing
             } else {
                 AuxKind::Tag {
-                    real: measurement.tag_keys.iter().any(|k| *k == var.name),
+                    real: measurement.tag_keys.contains(&var.name),
                 }
             }
         }
