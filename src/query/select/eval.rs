@@ -291,20 +291,174 @@ pub fn math_function(name: &str, args: &[Value]) -> Value {
         "round" => float_result(go_round(x)),
         "sqrt" => float_result(x.sqrt()),
         "exp" => float_result(x.exp()),
-        "ln" => float_result(x.ln()),
-        "log2" => float_result(x.log2()),
-        "log10" => float_result(x.log10()),
+        "ln" => float_result(go_log(x)),
+        "log2" => float_result(go_log2(x)),
+        "log10" => float_result(go_log(x) * std::f64::consts::LOG10_E),
         "sin" => float_result(x.sin()),
         "cos" => float_result(x.cos()),
         "tan" => float_result(x.tan()),
-        "asin" => float_result(x.asin()),
-        "acos" => float_result(x.acos()),
-        "atan" => float_result(x.atan()),
+        "asin" => float_result(go_asin(x)),
+        "acos" => float_result(std::f64::consts::FRAC_PI_2 - go_asin(x)),
+        "atan" => float_result(go_atan(x)),
         "pow" => second.map_or(Value::Null, |y| float_result(x.powf(y))),
-        "log" => second.map_or(Value::Null, |base| float_result(x.ln() / base.ln())),
-        "atan2" => second.map_or(Value::Null, |y| float_result(x.atan2(y))),
+        "log" => second.map_or(Value::Null, |base| float_result(go_log(x) / go_log(base))),
+        "atan2" => second.map_or(Value::Null, |y| float_result(go_atan2(x, y))),
         _ => Value::Null,
     }
+}
+
+/// Go's `math.Log2`: exact for powers of two, else `ln(frac) / ln 2 + exp`.
+fn go_log2(x: f64) -> f64 {
+    if !x.is_finite() || x <= 0.0 {
+        return x.log2();
+    }
+    let (fraction, exponent) = frexp(x);
+    if fraction == 0.5 {
+        return f64::from(exponent - 1);
+    }
+    go_log(fraction) * std::f64::consts::LOG2_E + f64::from(exponent)
+}
+
+/// Go's `math.Log` (FreeBSD's `e_log.c` algorithm), so results match 1.6.7 bit for bit
+/// where the platform's `ln` rounds differently.
+// The published fdlibm/Cephes constants, kept digit for digit.
+#[allow(clippy::excessive_precision)]
+fn go_log(x: f64) -> f64 {
+    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-01;
+    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+    const L1: f64 = 6.666_666_666_666_735_130e-01;
+    const L2: f64 = 3.999_999_999_940_941_908e-01;
+    const L3: f64 = 2.857_142_874_366_239_149e-01;
+    const L4: f64 = 2.222_219_843_214_978_396e-01;
+    const L5: f64 = 1.818_357_216_161_805_012e-01;
+    const L6: f64 = 1.531_383_769_920_937_332e-01;
+    const L7: f64 = 1.479_819_860_511_658_591e-01;
+    if x.is_nan() || x == f64::INFINITY {
+        return x;
+    }
+    if x < 0.0 {
+        return f64::NAN;
+    }
+    if x == 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    let (mut f1, mut ki) = frexp(x);
+    if f1 < std::f64::consts::SQRT_2 / 2.0 {
+        f1 *= 2.0;
+        ki -= 1;
+    }
+    let f = f1 - 1.0;
+    let k = f64::from(ki);
+    let s = f / (2.0 + f);
+    let s2 = s * s;
+    let s4 = s2 * s2;
+    let t1 = s2 * (L1 + s4 * (L3 + s4 * (L5 + s4 * L7)));
+    let t2 = s4 * (L2 + s4 * (L4 + s4 * L6));
+    let r = t1 + t2;
+    let hfsq = 0.5 * f * f;
+    k * LN2_HI - ((hfsq - (s * (hfsq + r) + k * LN2_LO)) - f)
+}
+
+/// `x = fraction · 2^exponent` with `fraction` in [0.5, 1) (finite, positive `x`).
+fn frexp(x: f64) -> (f64, i32) {
+    const MANTISSA_BITS: u32 = 52;
+    const EXPONENT_BIAS: i32 = 1022;
+    let (x, adjust) = if x < f64::MIN_POSITIVE {
+        (x * (1u64 << MANTISSA_BITS) as f64, -(MANTISSA_BITS as i32))
+    } else {
+        (x, 0)
+    };
+    let bits = x.to_bits();
+    let exponent = ((bits >> MANTISSA_BITS) & 0x7ff) as i32 - EXPONENT_BIAS + adjust;
+    let fraction = f64::from_bits((bits & !(0x7ff << MANTISSA_BITS)) | (1022u64 << MANTISSA_BITS));
+    (fraction, exponent)
+}
+
+/// Go's `xatan` (Cephes): arctangent on [0, 0.66].
+// The published fdlibm/Cephes constants, kept digit for digit.
+#[allow(clippy::excessive_precision)]
+fn go_xatan(x: f64) -> f64 {
+    const P0: f64 = -8.750_608_600_031_904_122_785e-01;
+    const P1: f64 = -1.615_753_718_733_365_076_637e+01;
+    const P2: f64 = -7.500_855_792_314_704_667_340e+01;
+    const P3: f64 = -1.228_866_684_490_136_173_410e+02;
+    const P4: f64 = -6.485_021_904_942_025_371_773e+01;
+    const Q0: f64 = 2.485_846_490_142_306_297_962e+01;
+    const Q1: f64 = 1.650_270_098_316_988_542_046e+02;
+    const Q2: f64 = 4.328_810_604_912_902_668_951e+02;
+    const Q3: f64 = 4.853_903_996_359_136_964_868e+02;
+    const Q4: f64 = 1.945_506_571_482_613_964_425e+02;
+    let z = x * x;
+    let z = z * ((((P0 * z + P1) * z + P2) * z + P3) * z + P4)
+        / (((((z + Q0) * z + Q1) * z + Q2) * z + Q3) * z + Q4);
+    x * z + x
+}
+
+/// Go's `satan`: arctangent of a positive argument, reduced to [0, 0.66].
+// The published fdlibm/Cephes constants, kept digit for digit.
+#[allow(clippy::excessive_precision)]
+fn go_satan(x: f64) -> f64 {
+    const MORE_BITS: f64 = 6.123_233_995_736_765_886_130e-17;
+    const TAN_3PI_8: f64 = 2.414_213_562_373_095_048_80;
+    use std::f64::consts::{FRAC_PI_2, FRAC_PI_4};
+    if x <= 0.66 {
+        return go_xatan(x);
+    }
+    if x > TAN_3PI_8 {
+        return FRAC_PI_2 - go_xatan(1.0 / x) + MORE_BITS;
+    }
+    FRAC_PI_4 + go_xatan((x - 1.0) / (x + 1.0)) + 0.5 * MORE_BITS
+}
+
+/// Go's `math.Atan`.
+fn go_atan(x: f64) -> f64 {
+    if x == 0.0 || x.is_nan() {
+        return x;
+    }
+    if x > 0.0 {
+        go_satan(x)
+    } else {
+        -go_satan(-x)
+    }
+}
+
+/// Go's `math.Asin`.
+fn go_asin(x: f64) -> f64 {
+    if x == 0.0 || x.is_nan() {
+        return x;
+    }
+    let negative = x < 0.0;
+    let x = x.abs();
+    if x > 1.0 {
+        return f64::NAN;
+    }
+    let root = (1.0 - x * x).sqrt();
+    let result = if x > 0.7 {
+        std::f64::consts::FRAC_PI_2 - go_satan(root / x)
+    } else {
+        go_satan(x / root)
+    };
+    if negative {
+        -result
+    } else {
+        result
+    }
+}
+
+/// Go's `math.Atan2(y, x)` for finite arguments (the platform's otherwise).
+fn go_atan2(y: f64, x: f64) -> f64 {
+    use std::f64::consts::PI;
+    if !y.is_finite() || !x.is_finite() || y == 0.0 || x == 0.0 {
+        return y.atan2(x);
+    }
+    let q = go_atan(y / x);
+    if x < 0.0 {
+        if q <= 0.0 {
+            return q + PI;
+        }
+        return q - PI;
+    }
+    q
 }
 
 /// Go's `math.Round`: half away from zero.

@@ -670,25 +670,23 @@ fn groups_of(exec: &Exec<'_>, measurement: &Measurement) -> Result<Vec<Group>, S
     }
     series.sort_by(|a, b| a.key.cmp(&b.key));
     let keys = group_keys(exec.statement, measurement);
-    let mut groups: Vec<Group> = Vec::new();
+    // Keyed by the group's tag values in key order: iteration is the output order.
+    let mut by_values: std::collections::BTreeMap<Vec<String>, Vec<SeriesInfo>> =
+        std::collections::BTreeMap::new();
     for info in series {
-        let tags: Vec<(String, String)> = keys
+        let values: Vec<String> = keys
             .iter()
-            .map(|k| (k.clone(), info.tag(k).unwrap_or("").to_string()))
+            .map(|k| info.tag(k).unwrap_or("").to_string())
             .collect();
-        match groups.iter_mut().find(|g| g.tags == tags) {
-            Some(group) => group.series.push(info),
-            None => groups.push(Group {
-                tags,
-                series: vec![info],
-            }),
-        }
+        by_values.entry(values).or_default().push(info);
     }
-    groups.sort_by(|a, b| {
-        let values_a = a.tags.iter().map(|(_, v)| v);
-        let values_b = b.tags.iter().map(|(_, v)| v);
-        values_a.cmp(values_b)
-    });
+    let groups: Vec<Group> = by_values
+        .into_iter()
+        .map(|(values, series)| Group {
+            tags: keys.iter().cloned().zip(values).collect(),
+            series,
+        })
+        .collect();
     Ok(limit_groups(
         groups,
         exec.statement.series_limit,

@@ -546,7 +546,7 @@ pub fn expand_fields(fields: &[Field], keys: &Keys, excluded_tags: &[String]) ->
                 ));
             }
             Expr::Call(call)
-                if is_reducing(&call.name)
+                if (is_reducing(&call.name) || is_math_function(&call.name))
                     && matches!(
                         call.args.first(),
                         Some(Expr::Wildcard(_) | Expr::Literal(Literal::Regex(_)))
@@ -560,7 +560,12 @@ pub fn expand_fields(fields: &[Field], keys: &Keys, excluded_tags: &[String]) ->
                     if pattern.is_some_and(|p| !regex_matches(p, name)) {
                         continue;
                     }
-                    if !accepts_type(&call.name, value_type) {
+                    let accepted = if is_math_function(&call.name) {
+                        matches!(*value_type, "float" | "integer" | "unsigned")
+                    } else {
+                        accepts_type(&call.name, value_type)
+                    };
+                    if !accepted {
                         continue;
                     }
                     let mut args = call.args.clone();
@@ -578,6 +583,26 @@ pub fn expand_fields(fields: &[Field], keys: &Keys, excluded_tags: &[String]) ->
                             name
                         )),
                     });
+                }
+            }
+            Expr::Call(call) if matches!(call.name.as_str(), "top" | "bottom") => {
+                expanded.push(field.clone());
+                // The tags named between the field and the count become columns too.
+                for tag in call
+                    .args
+                    .iter()
+                    .skip(1)
+                    .take(call.args.len().saturating_sub(2))
+                {
+                    if let Expr::VarRef(var) = tag {
+                        expanded.push(Field {
+                            expr: Expr::VarRef(VarRef {
+                                name: var.name.clone(),
+                                data_type: Some(DataType::Tag),
+                            }),
+                            alias: None,
+                        });
+                    }
                 }
             }
             _ => expanded.push(field.clone()),

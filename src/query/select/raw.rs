@@ -6,7 +6,7 @@
 //! true is dropped. Rows of the series of a group are merged per shard by a replay of
 //! Go's heap (see [`super::heap_merge`]); shards follow each other in time order. When a
 //! tag is among the selected keys, 1.6.7 answers equal times in series-key order, and so
-//! does this merge.
+//! does this merge (an observation of 1.6.7's answers; see `execute`).
 
 use crate::influxql::ast::{DataType, Expr, Field, VarRef};
 use crate::ingest::record::FieldType;
@@ -23,8 +23,8 @@ enum AuxKind {
     Field,
     /// a field whose cast cannot apply, or none at all: always null, no times
     Nothing,
-    /// a tag
-    Tag,
+    /// a tag (`real`: a tag key of the measurement, not an unknown name)
+    Tag { real: bool },
 }
 
 struct Aux {
@@ -59,7 +59,9 @@ fn aux_kind(measurement: &Measurement, var: &VarRef) -> AuxKind {
             if var.data_type == Some(DataType::Field) {
                 AuxKind::Nothing
             } else {
-                AuxKind::Tag
+                AuxKind::Tag {
+                    real: measurement.tag_keys.contains(&var.name),
+                }
             }
         }
     }
@@ -206,7 +208,16 @@ pub(super) fn execute(
             }
         });
     }
-    let has_tag = auxes.iter().any(|a| matches!(a.kind, AuxKind::Tag));
+    // Observed in 1.6.7 (not derived from its code): with exactly one field and a tag
+    // selected, equal times come out in series-key order rather than heap order.
+    let field_count = auxes
+        .iter()
+        .filter(|a| !matches!(a.kind, AuxKind::Tag { .. }))
+        .count();
+    let has_tag = field_count == 1
+        && auxes
+            .iter()
+            .any(|a| matches!(a.kind, AuxKind::Tag { real: true }));
     let ascending = exec.ascending;
     let mut shards = exec.shards(measurement);
     if !ascending {
@@ -253,6 +264,12 @@ pub(super) fn execute(
         }
         if rows.is_empty() {
             continue;
+        }
+        let offset = exec.statement.offset;
+        if exec.statement.limit == 0 && offset > 0 {
+            // 1.6.7's storage-level limit iterator lets `offset + 1` points through when
+            // no LIMIT is given, so OFFSET alone leaves at most one row.
+            rows.truncate(usize::try_from(offset.saturating_add(1)).unwrap_or(usize::MAX));
         }
         let values = rows
             .into_iter()
@@ -331,7 +348,7 @@ fn series_rows(
             .iter_mut()
             .zip(auxes)
             .map(|(cursor, aux)| match aux.kind {
-                AuxKind::Tag => series
+                AuxKind::Tag { .. } => series
                     .tag(&aux.var.name)
                     .filter(|v| !v.is_empty())
                     .map_or(Value::Null, |v| Value::String(v.to_string())),

@@ -7,8 +7,10 @@
 //!   bit for bit: `mean = Σ (sum_s / n_s) · n_s / Σ n_s`.
 //! * Collecting (all points of a window): `median`, `mode`, `stddev`, `percentile`,
 //!   `distinct`, `count(distinct)`, `top`, `bottom`, `sample`.
-//! * Tie rules: `min`/`max` keep the earlier point of equal values; `first`/`last` keep the
-//!   larger value of equal times.
+//! * Tie rules: `min`/`max` keep the earlier point of equal values; `first` keeps the
+//!   first point seen of equal times, `last` the last one seen.
+//! * Collected points are put in 1.6.7's merge order (a replay of its heap over the
+//!   series) before order-sensitive functions (`stddev`, `mode`, `distinct`) see them.
 //! * Transformations (`derivative`, `difference`, `moving_average`, `cumulative_sum`,
 //!   `elapsed` and their non-negative forms) run over a time-ordered point list.
 
@@ -109,12 +111,10 @@ fn better(kind: SelectorKind, candidate: &Point, current: &Point) -> bool {
         SelectorKind::Max => {
             by_value == Greater || (by_value == Equal && candidate.time < current.time)
         }
-        SelectorKind::First => {
-            candidate.time < current.time || (candidate.time == current.time && by_value == Greater)
-        }
-        SelectorKind::Last => {
-            candidate.time > current.time || (candidate.time == current.time && by_value == Greater)
-        }
+        // 1.6.7 keeps the first point seen among equal earliest times and the last one
+        // seen among equal latest times (points arrive series by series, in key order).
+        SelectorKind::First => candidate.time < current.time,
+        SelectorKind::Last => candidate.time >= current.time,
     }
 }
 
@@ -317,6 +317,7 @@ fn finish_collected(
     args: &CallArgs,
     window_time: i64,
 ) -> Vec<Point> {
+    points = merge_order(points);
     let at = |value: Value| {
         vec![Point {
             time: window_time,
@@ -412,6 +413,26 @@ fn finish_collected(
         "sample" => sample(points, args.count),
         _ => Vec::new(),
     }
+}
+
+/// The points in the order 1.6.7's sorted merge of the series would hand them on: the
+/// points arrive series after series (each in time order) and are merged by time with
+/// a replay of Go's heap.
+fn merge_order(points: Vec<Point>) -> Vec<Point> {
+    let mut runs: Vec<Vec<Point>> = Vec::new();
+    for point in points {
+        match runs.last_mut() {
+            Some(run)
+                if run
+                    .last()
+                    .is_some_and(|p| p.origin == point.origin && p.time <= point.time) =>
+            {
+                run.push(point)
+            }
+            _ => runs.push(vec![point]),
+        }
+    }
+    super::heap_merge(runs, |a: &Point, b: &Point| a.time < b.time)
 }
 
 /// Distinct values in order of first appearance.
