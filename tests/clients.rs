@@ -219,8 +219,6 @@ fn influx_cli_shows_metadata() {
 
 /// SELECT through the `influx` CLI.
 #[test]
-#[ignore = "SELECT assertions: needs the SELECT executor (select-exec branch); un-ignore after \
-            the merge"]
 fn influx_cli_selects() {
     if !common::tool_available("influx", &["-version"]) {
         return;
@@ -345,8 +343,6 @@ fn python_client_queries_metadata() {
 }
 
 #[test]
-#[ignore = "SELECT assertions: needs the SELECT executor (select-exec branch); un-ignore after \
-            the merge"]
 fn python_client_selects() {
     if !common::tool_available(SYSTEM_PYTHON, &["-c", "import influxdb"]) {
         return;
