@@ -24,7 +24,7 @@
 
 use super::expr::{BinaryExpr, BinaryOp, Call, DataType, Expr, Literal, VarRef, WildcardType};
 use super::lexer::{Keyword, TokenKind};
-use super::parser::{parse_duration_literal_ns, ParseError, Parser};
+use super::parser::{parse_duration_literal_ns, ParseError, Parser, EXPRESSION_NESTING_COST};
 
 /// The casts InfluxDB lists after `::` when the word is not one of them.
 const CAST_EXPECTED: &[&str] = &[
@@ -45,9 +45,9 @@ impl Parser<'_> {
     pub fn parse_expr(&mut self) -> Result<Expr, ParseError> {
         let first = self.scan_ignore_whitespace();
         self.unscan();
-        self.enter_nesting(first.pos)?;
+        self.enter_nesting(first.pos, EXPRESSION_NESTING_COST)?;
         let result = self.parse_expr_nested();
-        self.leave_nesting();
+        self.leave_nesting(EXPRESSION_NESTING_COST);
         result
     }
 

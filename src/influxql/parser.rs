@@ -33,9 +33,17 @@ use super::ast::{ident_needs_quotes, CardinalityTarget, Query, Statement};
 use super::lexer::{Keyword, Pos, Scanner, Token, TokenKind};
 use super::regex_syntax;
 
-/// Deepest nesting of parentheses and subqueries an expression may have; deeper input is
-/// a parse error, not a stack overflow.
+/// Deepest nesting of parentheses, calls and subqueries a statement may have; deeper
+/// input is a parse error, not a stack overflow. Sized so an unoptimised build parses the
+/// deepest allowed input on a 2 MiB thread stack.
 pub const MAX_NESTING_DEPTH: usize = 256;
+
+/// Nesting levels one subquery counts for: a subquery level takes several times the
+/// stack of a parenthesis level.
+pub const SUBQUERY_NESTING_COST: usize = 8;
+
+/// Nesting levels one expression level counts for.
+pub const EXPRESSION_NESTING_COST: usize = 1;
 
 /// Number of tokens the parser can step back over.
 const TOKEN_HISTORY_LEN: usize = 3;
@@ -639,20 +647,20 @@ impl<'a> Parser<'a> {
         Ok(idents)
     }
 
-    /// Enters one level of expression or subquery nesting; fails past
+    /// Enters `cost` levels of expression or subquery nesting; fails past
     /// [`MAX_NESTING_DEPTH`].
-    pub fn enter_nesting(&mut self, pos: Pos) -> Result<(), ParseError> {
-        if self.depth >= MAX_NESTING_DEPTH {
+    pub fn enter_nesting(&mut self, pos: Pos, cost: usize) -> Result<(), ParseError> {
+        if self.depth + cost > MAX_NESTING_DEPTH {
             let message = format!("expression nested deeper than {MAX_NESTING_DEPTH} levels");
             return Err(ParseError::new(message, pos));
         }
-        self.depth += 1;
+        self.depth += cost;
         Ok(())
     }
 
-    /// Leaves a level entered with [`Parser::enter_nesting`].
-    pub fn leave_nesting(&mut self) {
-        self.depth = self.depth.saturating_sub(1);
+    /// Leaves `cost` levels entered with [`Parser::enter_nesting`].
+    pub fn leave_nesting(&mut self, cost: usize) {
+        self.depth = self.depth.saturating_sub(cost);
     }
 }
 

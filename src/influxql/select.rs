@@ -17,7 +17,7 @@
 use super::ast::{Field, Fill, Measurement, SelectStatement, SortField, Source, Statement};
 use super::expr::{BinaryOp, Expr, Literal};
 use super::lexer::{Keyword, TokenKind};
-use super::parser::{ParseError, Parser};
+use super::parser::{ParseError, Parser, SUBQUERY_NESTING_COST};
 use super::timezone;
 
 /// Whether a SELECT must, may or may not have an INTO clause.
@@ -174,9 +174,9 @@ impl Parser<'_> {
             let token = self.scan_ignore_whitespace();
             if token.kind == TokenKind::LParen {
                 self.parse_tokens(&[TokenKind::Keyword(Keyword::Select)])?;
-                self.enter_nesting(token.pos)?;
+                self.enter_nesting(token.pos, SUBQUERY_NESTING_COST)?;
                 let statement = self.parse_select(TargetRequirement::Optional);
-                self.leave_nesting();
+                self.leave_nesting(SUBQUERY_NESTING_COST);
                 let statement = statement?;
                 self.parse_tokens(&[TokenKind::RParen])?;
                 return Ok(Source::Subquery(Box::new(statement)));
@@ -378,5 +378,48 @@ fn last_boolean_operator(expr: &Expr) -> Option<BinaryOp> {
         Expr::Call(call) => call.args.iter().rev().find_map(last_boolean_operator),
         Expr::Paren(inner) => last_boolean_operator(inner),
         Expr::Literal(_) | Expr::VarRef(_) | Expr::Distinct(_) | Expr::Wildcard(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::influxql::parser::SUBQUERY_NESTING_COST;
+    use crate::influxql::{parse_query, MAX_NESTING_DEPTH};
+
+    /// Deep input of each recursive shape is an error, not a stack overflow.
+    #[test]
+    fn deep_nesting_of_every_kind_is_an_error() {
+        let deep = 100_000;
+        for text in [
+            format!("SELECT {}", "(".repeat(deep)),
+            format!("SELECT {}", "-(".repeat(deep)),
+            format!("SELECT {}", "mean(".repeat(deep)),
+            "SELECT * FROM (".repeat(deep),
+            format!("SELECT * FROM m WHERE {}", "(a = 1 OR ".repeat(deep)),
+        ] {
+            let error = parse_query(&text).expect_err("must fail").to_string();
+            assert!(
+                error.starts_with("expression nested deeper than"),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn nesting_up_to_the_limit_parses() {
+        let depth = MAX_NESTING_DEPTH - 1;
+        let text = format!("SELECT {}a{} FROM m", "(".repeat(depth), ")".repeat(depth));
+        assert!(parse_query(&text).is_ok());
+    }
+
+    #[test]
+    fn subqueries_nest_up_to_their_limit() {
+        let depth = MAX_NESTING_DEPTH / SUBQUERY_NESTING_COST - 1;
+        let text = format!(
+            "SELECT * FROM {}m{}",
+            "(SELECT * FROM ".repeat(depth),
+            ")".repeat(depth)
+        );
+        assert!(parse_query(&text).is_ok());
     }
 }
