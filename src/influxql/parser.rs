@@ -38,6 +38,15 @@ use super::regex_syntax;
 /// deepest allowed input on a 2 MiB thread stack.
 pub const MAX_NESTING_DEPTH: usize = 256;
 
+/// Tallest expression tree a statement may build: nesting levels plus chained binary
+/// operators (`a OR b OR ...` grows one level per `OR`; operators that bind tighter than
+/// the one before them do not deepen the chain). Trees are dropped, compared
+/// and printed recursively, so their height is bounded like the parser's recursion:
+/// an unoptimised build handles this height on a 2 MiB thread stack. (InfluxDB has no
+/// such limit; an OR chain of more than about 1000 terms is refused here.) Deepest recursion, with
+/// the precedence classes a right spine can add, stays below this plus 8.
+pub const MAX_EXPRESSION_HEIGHT: usize = 1024;
+
 /// Nesting levels one subquery counts for: a subquery level takes several times the
 /// stack of a parenthesis level.
 pub const SUBQUERY_NESTING_COST: usize = 8;
@@ -326,6 +335,9 @@ pub struct Parser<'a> {
     unscan_count: usize,
     /// Current expression and subquery nesting; always <= MAX_NESTING_DEPTH.
     depth: usize,
+    /// Current expression tree height (nesting plus open operators); always <=
+    /// MAX_EXPRESSION_HEIGHT.
+    height: usize,
 }
 
 fn placeholder_token() -> Token {
@@ -351,6 +363,7 @@ impl<'a> Parser<'a> {
             newest: 0,
             unscan_count: 0,
             depth: 0,
+            height: 0,
         }
     }
 
@@ -648,19 +661,44 @@ impl<'a> Parser<'a> {
     }
 
     /// Enters `cost` levels of expression or subquery nesting; fails past
-    /// [`MAX_NESTING_DEPTH`].
+    /// [`MAX_NESTING_DEPTH`] (or [`MAX_EXPRESSION_HEIGHT`] with the operators around).
     pub fn enter_nesting(&mut self, pos: Pos, cost: usize) -> Result<(), ParseError> {
         if self.depth + cost > MAX_NESTING_DEPTH {
             let message = format!("expression nested deeper than {MAX_NESTING_DEPTH} levels");
             return Err(ParseError::new(message, pos));
         }
+        self.check_height(pos, cost)?;
         self.depth += cost;
+        self.height += cost;
         Ok(())
     }
 
     /// Leaves `cost` levels entered with [`Parser::enter_nesting`].
     pub fn leave_nesting(&mut self, cost: usize) {
         self.depth = self.depth.saturating_sub(cost);
+        self.height = self.height.saturating_sub(cost);
+    }
+
+    /// Counts one binary operator towards the tree height; fails past
+    /// [`MAX_EXPRESSION_HEIGHT`].
+    pub fn enter_operator(&mut self, pos: Pos) -> Result<(), ParseError> {
+        self.check_height(pos, 1)?;
+        self.height += 1;
+        Ok(())
+    }
+
+    /// Releases operators counted with [`Parser::enter_operator`].
+    pub fn leave_operators(&mut self, count: usize) {
+        self.height = self.height.saturating_sub(count);
+    }
+
+    fn check_height(&self, pos: Pos, cost: usize) -> Result<(), ParseError> {
+        if self.height + cost > MAX_EXPRESSION_HEIGHT {
+            let message =
+                format!("expression has more than {MAX_EXPRESSION_HEIGHT} levels of operators");
+            return Err(ParseError::new(message, pos));
+        }
+        Ok(())
     }
 }
 

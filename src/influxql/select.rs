@@ -383,7 +383,10 @@ fn last_boolean_operator(expr: &Expr) -> Option<BinaryOp> {
 
 #[cfg(test)]
 mod tests {
-    use crate::influxql::parser::SUBQUERY_NESTING_COST;
+    use crate::influxql::parser::{MAX_EXPRESSION_HEIGHT, SUBQUERY_NESTING_COST};
+
+    /// The default stack of a spawned thread, which query threads use.
+    const TEST_STACK_BYTES: usize = 2 * 1024 * 1024;
     use crate::influxql::{parse_query, MAX_NESTING_DEPTH};
 
     /// Deep input of each recursive shape is an error, not a stack overflow.
@@ -403,6 +406,28 @@ mod tests {
                 "{error}"
             );
         }
+    }
+
+    /// Long operator chains stop at the height limit; what parses can be printed,
+    /// compared, cloned and dropped on a 2 MiB stack.
+    #[test]
+    fn long_operator_chains_are_bounded() {
+        let ok_terms = MAX_EXPRESSION_HEIGHT - 8;
+        let too_many_terms = MAX_EXPRESSION_HEIGHT + 1;
+        let worker = std::thread::Builder::new()
+            .stack_size(TEST_STACK_BYTES)
+            .spawn(move || {
+                let chain = |terms: usize| vec!["h = 'x'"; terms].join(" OR ");
+                let text = format!("SELECT a FROM m WHERE ({})", chain(ok_terms));
+                let query = parse_query(&text).expect("parses");
+                let again = parse_query(&query.to_string()).expect("reparses");
+                assert_eq!(again, query.clone());
+                let text = format!("SELECT a FROM m WHERE {}", chain(too_many_terms));
+                let error = parse_query(&text).expect_err("too tall").to_string();
+                assert!(error.starts_with("expression has more than"), "{error}");
+            })
+            .expect("spawn");
+        assert!(worker.join().is_ok());
     }
 
     #[test]
