@@ -15,17 +15,21 @@
 //! of `;` may appear between, before or after statements, and two statements without a `;`
 //! between them are an error (`found X, expected ;`).
 //!
-//! A statement starts with a keyword path walked through [`STATEMENT_TREE`]: at each level
+//! A statement starts with a keyword path walked through `STATEMENT_TREE`: at each level
 //! the next keyword picks a branch; any other token is the error
 //! `found X, expected A, B, C` listing that level's keywords in InfluxDB 1.6.7's order. A
-//! leaf either parses a supported statement or, for statements not implemented yet, skips
-//! to the next top-level `;` and returns [`Statement::Unsupported`] with the raw text. The
-//! skip understands strings, quoted identifiers, comments and regexes (a `/` in a position
-//! where a value is expected starts a regex, as in InfluxDB), and rejects tokens no
-//! InfluxQL statement accepts (bad strings, bad escapes, illegal characters).
+//! leaf parses the rest of its statement.
 //!
-//! The parser does not recurse today; [`MAX_NESTING_DEPTH`] bounds expression nesting once
-//! expressions are parsed.
+//! Regexes: `/` is division to the scanner, so grammar positions that take a regex call
+//! [`Parser::parse_regex`], which peeks at the next *character* below the token history
+//! (as InfluxDB does: after a stepped-back token the peek sees past it, and the regex
+//! scan then returns the stepped-back token, which is how `FROM m /re/` fails), and at
+//! the end of input the peek consumes the end, moving the EOF position one column on.
+//! These quirks are kept because error positions depend on them.
+//!
+//! Recursion (parentheses, calls, subqueries) is bounded by [`MAX_NESTING_DEPTH`], and
+//! the height of expression trees (nesting plus operator chains) by
+//! [`MAX_EXPRESSION_HEIGHT`]: deep input is a parse error, never a stack overflow.
 
 use std::fmt;
 
