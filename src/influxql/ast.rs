@@ -1275,4 +1275,72 @@ mod tests {
             "CREATE DATABASE \"my db\" WITH DURATION INF REPLICATION 3 SHARD DURATION 1h NAME rp"
         );
     }
+
+    fn reprint(text: &str) -> String {
+        match crate::influxql::parse_query(text) {
+            Ok(query) => query.to_string(),
+            Err(error) => panic!("{text}: {error}"),
+        }
+    }
+
+    #[test]
+    fn prints_statements_canonically() {
+        let cases = [
+            (
+                "show tag values from cpu with key in (a,\"b c\") limit 2",
+                "SHOW TAG VALUES FROM cpu WITH KEY IN (a, \"b c\") LIMIT 2",
+            ),
+            (
+                "show measurements with measurement = /c/",
+                "SHOW MEASUREMENTS WITH MEASUREMENT =~ /c/",
+            ),
+            (
+                "show series exact cardinality on db",
+                "SHOW SERIES EXACT CARDINALITY ON db",
+            ),
+            (
+                "alter retention policy default on db default duration inf",
+                "ALTER RETENTION POLICY \"default\" ON db DURATION 0s DEFAULT",
+            ),
+            (
+                "create retention policy rp on db duration 2d replication 1 default",
+                "CREATE RETENTION POLICY rp ON db DURATION 2d REPLICATION 1 DEFAULT",
+            ),
+            (
+                "grant all to bob; revoke read on db from bob",
+                "GRANT ALL PRIVILEGES TO bob;\nREVOKE READ ON db FROM bob",
+            ),
+            (
+                "create subscription s on db.rp destinations any 'a', 'b'",
+                "CREATE SUBSCRIPTION s ON db.rp DESTINATIONS ANY 'a', 'b'",
+            ),
+            ("delete from m where t = 'x'", "DELETE FROM m WHERE t = 'x'"),
+            ("kill query 5 on h", "KILL QUERY 5 ON h"),
+            (
+                "select * into db..:measurement from db..m",
+                "SELECT * INTO db..:MEASUREMENT FROM db..m",
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(reprint(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn passwords_are_redacted_only_on_request() {
+        let query =
+            crate::influxql::parse_query("CREATE USER u WITH PASSWORD 'p' WITH ALL PRIVILEGES");
+        let Ok(query) = query else {
+            panic!("parse failed");
+        };
+        let statement = &query.statements[0];
+        assert_eq!(
+            statement.to_string(),
+            "CREATE USER u WITH PASSWORD 'p' WITH ALL PRIVILEGES"
+        );
+        assert_eq!(
+            statement.to_redacted_string(),
+            "CREATE USER u WITH PASSWORD [REDACTED] WITH ALL PRIVILEGES"
+        );
+    }
 }

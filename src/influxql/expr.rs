@@ -12,7 +12,9 @@
 //! only when needed. Two deliberate differences keep `parse(print(expr)) == expr` exact:
 //! a float whose three-decimal form would not read back the same value is printed in its
 //! shortest exact form instead (InfluxDB rounds it), and names that would not read back
-//! (a function or `DISTINCT` argument that needs quotes) are quoted.
+//! (a function or `DISTINCT` argument that needs quotes) are quoted, and a unary sign on
+//! the right of `*`, `/`, `%` or `&` prints as the sign (`a / -x`) where InfluxDB's
+//! `a / -1 * x` would read back regrouped.
 //!
 //! Invariant for trees the parser builds: the left child of a binary node never has a
 //! lower precedence and the right child always has a higher one (unless parenthesised), so
@@ -448,6 +450,41 @@ impl fmt::Display for Call {
     }
 }
 
+/// Precedence of `*`, the operator a unary sign turns into.
+const SIGN_PRECEDENCE: u8 = 6;
+
+/// Writes the right operand of `op`. A sign applied to a name, call or parenthesis parses
+/// as `±1 * operand` in one operand slot; written out as `-1 * x` on the right of an
+/// operator as tight as `*` it would regroup (`a / -1 * x` is `(a / -1) * x`), so there it
+/// is written back as the sign it came from (`a / -x`). Everywhere else it prints as
+/// InfluxDB prints it.
+fn fmt_right_operand(f: &mut fmt::Formatter<'_>, op: BinaryOp, rhs: &Expr) -> fmt::Result {
+    if op.precedence() >= SIGN_PRECEDENCE {
+        if let Some((negative, operand)) = signed_operand(rhs) {
+            f.write_str(if negative { "-" } else { "+" })?;
+            return fmt::Display::fmt(operand, f);
+        }
+    }
+    fmt::Display::fmt(rhs, f)
+}
+
+/// `Some((negative, operand))` for the tree a unary sign builds: `±1 * operand` with a
+/// name, call or parenthesis as operand.
+fn signed_operand(expr: &Expr) -> Option<(bool, &Expr)> {
+    let Expr::Binary(binary) = expr else {
+        return None;
+    };
+    let negative = match (&binary.op, &binary.lhs) {
+        (BinaryOp::Mul, Expr::Literal(Literal::Integer(-1))) => true,
+        (BinaryOp::Mul, Expr::Literal(Literal::Integer(1))) => false,
+        _ => return None,
+    };
+    match &binary.rhs {
+        operand @ (Expr::VarRef(_) | Expr::Call(_) | Expr::Paren(_)) => Some((negative, operand)),
+        _ => None,
+    }
+}
+
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -455,7 +492,10 @@ impl fmt::Display for Expr {
             Expr::VarRef(var_ref) => var_ref.fmt(f),
             Expr::Call(call) => call.fmt(f),
             Expr::Distinct(name) => write!(f, "DISTINCT {}", quote_ident(name)),
-            Expr::Binary(binary) => write!(f, "{} {} {}", binary.lhs, binary.op, binary.rhs),
+            Expr::Binary(binary) => {
+                write!(f, "{} {} ", binary.lhs, binary.op)?;
+                fmt_right_operand(f, binary.op, &binary.rhs)
+            }
             Expr::Paren(inner) => write!(f, "({inner})"),
             Expr::Wildcard(WildcardType::All) => f.write_str("*"),
             Expr::Wildcard(WildcardType::Field) => f.write_str("*::field"),
@@ -487,6 +527,33 @@ mod tests {
         assert_eq!(left_sum.to_string(), "a + a - a");
         let right_sum = Expr::binary(BinaryOp::Sub, a(), sum);
         assert_eq!(right_sum.to_string(), "a - (a + a)");
+    }
+
+    #[test]
+    fn signs_on_the_right_of_tight_operators_print_as_signs() {
+        let signed = |sign: i64| {
+            Expr::Binary(Box::new(BinaryExpr {
+                op: BinaryOp::Mul,
+                lhs: Expr::Literal(Literal::Integer(sign)),
+                rhs: Expr::var_ref("x"),
+            }))
+        };
+        let divide = |rhs| {
+            Expr::Binary(Box::new(BinaryExpr {
+                op: BinaryOp::Div,
+                lhs: Expr::var_ref("a"),
+                rhs,
+            }))
+        };
+        assert_eq!(divide(signed(-1)).to_string(), "a / -x");
+        assert_eq!(divide(signed(1)).to_string(), "a / +x");
+        assert_eq!(signed(-1).to_string(), "-1 * x");
+        let add = Expr::Binary(Box::new(BinaryExpr {
+            op: BinaryOp::Add,
+            lhs: Expr::var_ref("a"),
+            rhs: signed(-1),
+        }));
+        assert_eq!(add.to_string(), "a + -1 * x");
     }
 
     #[test]

@@ -24,7 +24,7 @@
 
 use super::expr::{BinaryExpr, BinaryOp, Call, DataType, Expr, Literal, VarRef, WildcardType};
 use super::lexer::{Keyword, TokenKind};
-use super::parser::{parse_duration_literal_ns, ParseError, Parser};
+use super::parser::{parse_duration_literal_ns, ParseError, Parser, EXPRESSION_NESTING_COST};
 
 /// The casts InfluxDB lists after `::` when the word is not one of them.
 const CAST_EXPECTED: &[&str] = &[
@@ -45,13 +45,21 @@ impl Parser<'_> {
     pub fn parse_expr(&mut self) -> Result<Expr, ParseError> {
         let first = self.scan_ignore_whitespace();
         self.unscan();
-        self.enter_nesting(first.pos)?;
+        self.enter_nesting(first.pos, EXPRESSION_NESTING_COST)?;
         let result = self.parse_expr_nested();
-        self.leave_nesting();
+        self.leave_nesting(EXPRESSION_NESTING_COST);
         result
     }
 
     fn parse_expr_nested(&mut self) -> Result<Expr, ParseError> {
+        let mut operators = 0;
+        let result = self.parse_operator_chain(&mut operators);
+        self.leave_operators(operators);
+        result
+    }
+
+    /// Parses `unary (op unary)*`, counting in `operators` the tree levels taken.
+    fn parse_operator_chain(&mut self, operators: &mut usize) -> Result<Expr, ParseError> {
         let mut root = self.parse_unary_expr()?;
         loop {
             let token = self.scan_ignore_whitespace();
@@ -59,6 +67,17 @@ impl Parser<'_> {
                 self.unscan();
                 return Ok(root);
             };
+            // An operator that becomes the new root deepens the tree by one level (chains
+            // grow to the left); one inserted on the right spine adds at most the few
+            // precedence classes, which the limit's margin covers.
+            let becomes_root = !matches!(
+                &root,
+                Expr::Binary(node) if node.op.precedence() < op.precedence()
+            );
+            if becomes_root {
+                self.enter_operator(token.pos)?;
+                *operators += 1;
+            }
             let rhs = if op.is_regex() {
                 match self.parse_regex()? {
                     Some(pattern) => Expr::Literal(Literal::Regex(pattern)),

@@ -45,7 +45,7 @@ mod timezone;
 mod users;
 
 pub use ast::*;
-pub use parser::{ErrorPosition, ParseError, Parser, MAX_NESTING_DEPTH};
+pub use parser::{ErrorPosition, ParseError, Parser, MAX_EXPRESSION_HEIGHT, MAX_NESTING_DEPTH};
 
 /// Parses a whole InfluxQL query (statements separated by `;`).
 pub fn parse_query(text: &str) -> Result<Query, ParseError> {

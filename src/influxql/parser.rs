@@ -15,17 +15,21 @@
 //! of `;` may appear between, before or after statements, and two statements without a `;`
 //! between them are an error (`found X, expected ;`).
 //!
-//! A statement starts with a keyword path walked through [`STATEMENT_TREE`]: at each level
+//! A statement starts with a keyword path walked through `STATEMENT_TREE`: at each level
 //! the next keyword picks a branch; any other token is the error
 //! `found X, expected A, B, C` listing that level's keywords in InfluxDB 1.6.7's order. A
-//! leaf either parses a supported statement or, for statements not implemented yet, skips
-//! to the next top-level `;` and returns [`Statement::Unsupported`] with the raw text. The
-//! skip understands strings, quoted identifiers, comments and regexes (a `/` in a position
-//! where a value is expected starts a regex, as in InfluxDB), and rejects tokens no
-//! InfluxQL statement accepts (bad strings, bad escapes, illegal characters).
+//! leaf parses the rest of its statement.
 //!
-//! The parser does not recurse today; [`MAX_NESTING_DEPTH`] bounds expression nesting once
-//! expressions are parsed.
+//! Regexes: `/` is division to the scanner, so grammar positions that take a regex call
+//! [`Parser::parse_regex`], which peeks at the next *character* below the token history
+//! (as InfluxDB does: after a stepped-back token the peek sees past it, and the regex
+//! scan then returns the stepped-back token, which is how `FROM m /re/` fails), and at
+//! the end of input the peek consumes the end, moving the EOF position one column on.
+//! These quirks are kept because error positions depend on them.
+//!
+//! Recursion (parentheses, calls, subqueries) is bounded by [`MAX_NESTING_DEPTH`], and
+//! the height of expression trees (nesting plus operator chains) by
+//! [`MAX_EXPRESSION_HEIGHT`]: deep input is a parse error, never a stack overflow.
 
 use std::fmt;
 
@@ -33,9 +37,26 @@ use super::ast::{ident_needs_quotes, CardinalityTarget, Query, Statement};
 use super::lexer::{Keyword, Pos, Scanner, Token, TokenKind};
 use super::regex_syntax;
 
-/// Deepest nesting of parentheses and subqueries an expression may have; deeper input is
-/// a parse error, not a stack overflow.
+/// Deepest nesting of parentheses, calls and subqueries a statement may have; deeper
+/// input is a parse error, not a stack overflow. Sized so an unoptimised build parses the
+/// deepest allowed input on a 2 MiB thread stack.
 pub const MAX_NESTING_DEPTH: usize = 256;
+
+/// Tallest expression tree a statement may build: nesting levels plus chained binary
+/// operators (`a OR b OR ...` grows one level per `OR`; operators that bind tighter than
+/// the one before them do not deepen the chain). Trees are dropped, compared
+/// and printed recursively, so their height is bounded like the parser's recursion:
+/// an unoptimised build handles this height on a 2 MiB thread stack. (InfluxDB has no
+/// such limit; an OR chain of more than about 1000 terms is refused here.) Deepest recursion, with
+/// the precedence classes a right spine can add, stays below this plus 8.
+pub const MAX_EXPRESSION_HEIGHT: usize = 1024;
+
+/// Nesting levels one subquery counts for: a subquery level takes several times the
+/// stack of a parenthesis level.
+pub const SUBQUERY_NESTING_COST: usize = 8;
+
+/// Nesting levels one expression level counts for.
+pub const EXPRESSION_NESTING_COST: usize = 1;
 
 /// Number of tokens the parser can step back over.
 const TOKEN_HISTORY_LEN: usize = 3;
@@ -318,6 +339,9 @@ pub struct Parser<'a> {
     unscan_count: usize,
     /// Current expression and subquery nesting; always <= MAX_NESTING_DEPTH.
     depth: usize,
+    /// Current expression tree height (nesting plus open operators); always <=
+    /// MAX_EXPRESSION_HEIGHT.
+    height: usize,
 }
 
 fn placeholder_token() -> Token {
@@ -343,6 +367,7 @@ impl<'a> Parser<'a> {
             newest: 0,
             unscan_count: 0,
             depth: 0,
+            height: 0,
         }
     }
 
@@ -639,20 +664,45 @@ impl<'a> Parser<'a> {
         Ok(idents)
     }
 
-    /// Enters one level of expression or subquery nesting; fails past
-    /// [`MAX_NESTING_DEPTH`].
-    pub fn enter_nesting(&mut self, pos: Pos) -> Result<(), ParseError> {
-        if self.depth >= MAX_NESTING_DEPTH {
+    /// Enters `cost` levels of expression or subquery nesting; fails past
+    /// [`MAX_NESTING_DEPTH`] (or [`MAX_EXPRESSION_HEIGHT`] with the operators around).
+    pub fn enter_nesting(&mut self, pos: Pos, cost: usize) -> Result<(), ParseError> {
+        if self.depth + cost > MAX_NESTING_DEPTH {
             let message = format!("expression nested deeper than {MAX_NESTING_DEPTH} levels");
             return Err(ParseError::new(message, pos));
         }
-        self.depth += 1;
+        self.check_height(pos, cost)?;
+        self.depth += cost;
+        self.height += cost;
         Ok(())
     }
 
-    /// Leaves a level entered with [`Parser::enter_nesting`].
-    pub fn leave_nesting(&mut self) {
-        self.depth = self.depth.saturating_sub(1);
+    /// Leaves `cost` levels entered with [`Parser::enter_nesting`].
+    pub fn leave_nesting(&mut self, cost: usize) {
+        self.depth = self.depth.saturating_sub(cost);
+        self.height = self.height.saturating_sub(cost);
+    }
+
+    /// Counts one binary operator towards the tree height; fails past
+    /// [`MAX_EXPRESSION_HEIGHT`].
+    pub fn enter_operator(&mut self, pos: Pos) -> Result<(), ParseError> {
+        self.check_height(pos, 1)?;
+        self.height += 1;
+        Ok(())
+    }
+
+    /// Releases operators counted with [`Parser::enter_operator`].
+    pub fn leave_operators(&mut self, count: usize) {
+        self.height = self.height.saturating_sub(count);
+    }
+
+    fn check_height(&self, pos: Pos, cost: usize) -> Result<(), ParseError> {
+        if self.height + cost > MAX_EXPRESSION_HEIGHT {
+            let message =
+                format!("expression has more than {MAX_EXPRESSION_HEIGHT} levels of operators");
+            return Err(ParseError::new(message, pos));
+        }
+        Ok(())
     }
 }
 

@@ -4,7 +4,7 @@
 //! Only the syntax is checked; matching is the executor's business. The checker covers
 //! the errors people hit: unbalanced parentheses and brackets, repetition operators with
 //! nothing to repeat or repeated twice, bad escapes, bad repeat counts, Perl-only groups.
-//! Message format (Go's `syntax.Error`): `error parsing regexp: <code>: `<expr>``.
+//! Message format (Go's `syntax.Error`): ``error parsing regexp: CODE: `EXPR` ``.
 
 /// `Err(message)` when Go would refuse `pattern`.
 pub fn check(pattern: &str) -> Result<(), String> {

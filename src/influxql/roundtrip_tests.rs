@@ -748,6 +748,26 @@ fn printed_query_parses_back_equal() {
     }
 }
 
+/// Inputs the fuzzer found that once failed print-and-reparse; each must still parse and
+/// read back equal.
+const FUZZ_REGRESSIONS: &[&str] = &[
+    // `+lvX` on the right of `/` printed as `1 * lvX`, which regrouped.
+    "SELECT l/ FR\n/T/+lvX/aG FROM m",
+];
+
+#[test]
+fn fuzz_regressions_read_back_equal() {
+    for text in FUZZ_REGRESSIONS {
+        let query = parse_query(text).unwrap_or_else(|error| panic!("{text:?}: {error}"));
+        let printed = query.to_string();
+        assert_eq!(
+            parse_query(&printed),
+            Ok(query),
+            "{text:?} printed as {printed:?}"
+        );
+    }
+}
+
 /// Fragments that exercise every lexer path; random concatenations of them stand in for
 /// the fuzzer in ordinary `cargo test` runs.
 const FRAGMENTS: &[&str] = &[

@@ -17,7 +17,7 @@
 use super::ast::{Field, Fill, Measurement, SelectStatement, SortField, Source, Statement};
 use super::expr::{BinaryOp, Expr, Literal};
 use super::lexer::{Keyword, TokenKind};
-use super::parser::{ParseError, Parser};
+use super::parser::{ParseError, Parser, SUBQUERY_NESTING_COST};
 use super::timezone;
 
 /// Whether a SELECT must, may or may not have an INTO clause.
@@ -174,9 +174,9 @@ impl Parser<'_> {
             let token = self.scan_ignore_whitespace();
             if token.kind == TokenKind::LParen {
                 self.parse_tokens(&[TokenKind::Keyword(Keyword::Select)])?;
-                self.enter_nesting(token.pos)?;
+                self.enter_nesting(token.pos, SUBQUERY_NESTING_COST)?;
                 let statement = self.parse_select(TargetRequirement::Optional);
-                self.leave_nesting();
+                self.leave_nesting(SUBQUERY_NESTING_COST);
                 let statement = statement?;
                 self.parse_tokens(&[TokenKind::RParen])?;
                 return Ok(Source::Subquery(Box::new(statement)));
@@ -378,5 +378,73 @@ fn last_boolean_operator(expr: &Expr) -> Option<BinaryOp> {
         Expr::Call(call) => call.args.iter().rev().find_map(last_boolean_operator),
         Expr::Paren(inner) => last_boolean_operator(inner),
         Expr::Literal(_) | Expr::VarRef(_) | Expr::Distinct(_) | Expr::Wildcard(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::influxql::parser::{MAX_EXPRESSION_HEIGHT, SUBQUERY_NESTING_COST};
+
+    /// The default stack of a spawned thread, which query threads use.
+    const TEST_STACK_BYTES: usize = 2 * 1024 * 1024;
+    use crate::influxql::{parse_query, MAX_NESTING_DEPTH};
+
+    /// Deep input of each recursive shape is an error, not a stack overflow.
+    #[test]
+    fn deep_nesting_of_every_kind_is_an_error() {
+        let deep = 100_000;
+        for text in [
+            format!("SELECT {}", "(".repeat(deep)),
+            format!("SELECT {}", "-(".repeat(deep)),
+            format!("SELECT {}", "mean(".repeat(deep)),
+            "SELECT * FROM (".repeat(deep),
+            format!("SELECT * FROM m WHERE {}", "(a = 1 OR ".repeat(deep)),
+        ] {
+            let error = parse_query(&text).expect_err("must fail").to_string();
+            assert!(
+                error.starts_with("expression nested deeper than"),
+                "{error}"
+            );
+        }
+    }
+
+    /// Long operator chains stop at the height limit; what parses can be printed,
+    /// compared, cloned and dropped on a 2 MiB stack.
+    #[test]
+    fn long_operator_chains_are_bounded() {
+        let ok_terms = MAX_EXPRESSION_HEIGHT - 8;
+        let too_many_terms = MAX_EXPRESSION_HEIGHT + 1;
+        let worker = std::thread::Builder::new()
+            .stack_size(TEST_STACK_BYTES)
+            .spawn(move || {
+                let chain = |terms: usize| vec!["h = 'x'"; terms].join(" OR ");
+                let text = format!("SELECT a FROM m WHERE ({})", chain(ok_terms));
+                let query = parse_query(&text).expect("parses");
+                let again = parse_query(&query.to_string()).expect("reparses");
+                assert_eq!(again, query.clone());
+                let text = format!("SELECT a FROM m WHERE {}", chain(too_many_terms));
+                let error = parse_query(&text).expect_err("too tall").to_string();
+                assert!(error.starts_with("expression has more than"), "{error}");
+            })
+            .expect("spawn");
+        assert!(worker.join().is_ok());
+    }
+
+    #[test]
+    fn nesting_up_to_the_limit_parses() {
+        let depth = MAX_NESTING_DEPTH - 1;
+        let text = format!("SELECT {}a{} FROM m", "(".repeat(depth), ")".repeat(depth));
+        assert!(parse_query(&text).is_ok());
+    }
+
+    #[test]
+    fn subqueries_nest_up_to_their_limit() {
+        let depth = MAX_NESTING_DEPTH / SUBQUERY_NESTING_COST - 1;
+        let text = format!(
+            "SELECT * FROM {}m{}",
+            "(SELECT * FROM ".repeat(depth),
+            ")".repeat(depth)
+        );
+        assert!(parse_query(&text).is_ok());
     }
 }
