@@ -593,7 +593,13 @@ impl SeriesIndex {
     /// next `sync`). Returns how many were live.
     pub fn delete_series(&self, ids: &RoaringBitmap) -> usize {
         let mut tables = self.write();
-        let deleted: Vec<u32> = ids.iter().filter(|&id| tables.delete(id)).collect();
+        // Ids past the last one given cannot be live; bounding the walk makes a huge bitmap
+        // (say 0..=u32::MAX) cost only the ids that exist.
+        let next_id = tables.series.next_id();
+        let deleted: Vec<u32> = ids
+            .range(..next_id)
+            .filter(|&id| tables.delete(id))
+            .collect();
         if self.log.is_some() {
             series_log::append_deletes(&mut tables.log_buffer, &deleted);
         }

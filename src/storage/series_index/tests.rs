@@ -295,6 +295,12 @@ fn a_deleted_series_written_again_gets_a_new_id() {
     assert_eq!(index.tag_values(b"cpu", b"host"), [b"b".to_vec()]);
     let second = index.get_or_create(b"cpu,host=a").unwrap();
     assert_eq!(second, 2);
+    // A bitmap of every possible id deletes only what exists, at once.
+    let mut everything = RoaringBitmap::new();
+    everything.insert_range(..);
+    let other_index = SeriesIndex::in_memory();
+    other_index.get_or_create(b"x").unwrap();
+    assert_eq!(other_index.delete_series(&everything), 1);
     index.sync().unwrap();
     drop(index);
     let index = SeriesIndex::open(&dir).unwrap();
