@@ -2,7 +2,9 @@
 //! inverted index that answers SHOW MEASUREMENTS / TAG KEYS / TAG VALUES and WHERE on tags.
 //!
 //! Owns one directory (the engine gives each database its own) holding the series log
-//! ([`series_log`] has the byte layout). Must not know about points, fields or shards.
+//! ([`series_log`] has the byte layout). Must not know about points, fields or shards. One
+//! `SeriesIndex` per directory at a time (not enforced by a file lock: the engine opens each
+//! database once).
 //!
 //! # Ids
 //! Ids are given densely in creation order from 0 and never reused: a deleted series keeps

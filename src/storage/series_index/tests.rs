@@ -628,3 +628,42 @@ fn a_crash_keeps_the_synced_series_and_their_ids() {
     drop(index);
     let _ = fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn readers_and_deleters_run_beside_creators() {
+    const KEYS: u32 = 2000;
+    let index = SeriesIndex::in_memory();
+    std::thread::scope(|scope| {
+        let index = &index;
+        scope.spawn(move || {
+            for n in 0..KEYS {
+                index
+                    .get_or_create(format!("cpu,host=h{n},rack=r{}", n % 7).as_bytes())
+                    .unwrap();
+            }
+        });
+        scope.spawn(move || {
+            for round in 0..200u32 {
+                let victims: RoaringBitmap = (round * 10..round * 10 + 5).collect();
+                index.delete_series(&victims);
+                for id in index.series_with_tag(b"cpu", b"rack", b"r3") {
+                    if let Some(tags) = index.tags_of(id) {
+                        assert_eq!(tags.tags[1], (b"rack".to_vec(), b"r3".to_vec()));
+                    }
+                }
+            }
+        });
+        scope.spawn(move || {
+            for _ in 0..200 {
+                for id in index.measurement_series(b"cpu").iter().take(50) {
+                    // A series may be deleted between the two calls, never half-deleted.
+                    if let Some(tags) = index.tags_of(id) {
+                        assert_eq!(tags.measurement, b"cpu");
+                        assert_eq!(tags.tags.len(), 2);
+                    }
+                }
+            }
+        });
+    });
+    index.check_invariants().unwrap();
+}
