@@ -1,7 +1,8 @@
 //! Series index benchmark at high cardinality: load time, heap bytes per series, sync and
 //! open (log replay) time, `get_or_create` ns/op for existing and new keys, and a few
 //! metadata queries. Run with `cargo bench --bench series_index [SERIES [LOOKUPS]]`
-//! (defaults 1,000,000 series, 2,000,000 lookups per round).
+//! (defaults 1,000,000 series, 2,000,000 lookups per round; under `cargo test` a smoke run of
+//! 10,000).
 //!
 //! Keys look like `cpu,host=host123456,region=r12,rack=r7`: one host per series, 100
 //! regions, 10 racks. Heap bytes are counted by a wrapping global allocator, so they include
@@ -16,6 +17,8 @@ use sluice::storage::series_index::SeriesIndex;
 
 /// Series loaded unless the command line says otherwise.
 const SERIES_DEFAULT: usize = 1_000_000;
+/// Series (and lookups) of the smoke run under `cargo test`.
+const SMOKE_SERIES: usize = 10_000;
 /// Distinct `region` values.
 const REGIONS: usize = 100;
 /// Distinct `rack` values.
@@ -105,8 +108,16 @@ fn main() {
         .skip(1)
         .filter_map(|argument| argument.parse().ok())
         .collect();
-    let series = numbers.first().copied().unwrap_or(SERIES_DEFAULT);
-    let lookups = numbers.get(1).copied().unwrap_or(LOOKUPS_DEFAULT);
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this unoptimised
+    // without it, where a quick smoke run is enough.
+    let benchmarking = std::env::args().any(|argument| argument == "--bench");
+    let (series_default, lookups_default) = if benchmarking {
+        (SERIES_DEFAULT, LOOKUPS_DEFAULT)
+    } else {
+        (SMOKE_SERIES, SMOKE_SERIES)
+    };
+    let series = numbers.first().copied().unwrap_or(series_default);
+    let lookups = numbers.get(1).copied().unwrap_or(lookups_default);
     let dir =
         std::env::temp_dir().join(format!("sluice-bench-series-index-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

@@ -2,7 +2,9 @@
 //! inverted index that answers SHOW MEASUREMENTS / TAG KEYS / TAG VALUES and WHERE on tags.
 //!
 //! Owns one directory (the engine gives each database its own) holding the series log
-//! ([`series_log`] has the byte layout). Must not know about points, fields or shards.
+//! ([`series_log`] has the byte layout). Must not know about points, fields or shards. One
+//! `SeriesIndex` per directory at a time (not enforced by a file lock: the engine opens each
+//! database once).
 //!
 //! # Ids
 //! Ids are given densely in creation order from 0 and never reused: a deleted series keeps
@@ -593,7 +595,13 @@ impl SeriesIndex {
     /// next `sync`). Returns how many were live.
     pub fn delete_series(&self, ids: &RoaringBitmap) -> usize {
         let mut tables = self.write();
-        let deleted: Vec<u32> = ids.iter().filter(|&id| tables.delete(id)).collect();
+        // Ids past the last one given cannot be live; bounding the walk makes a huge bitmap
+        // (say 0..=u32::MAX) cost only the ids that exist.
+        let next_id = tables.series.next_id();
+        let deleted: Vec<u32> = ids
+            .range(..next_id)
+            .filter(|&id| tables.delete(id))
+            .collect();
         if self.log.is_some() {
             series_log::append_deletes(&mut tables.log_buffer, &deleted);
         }

@@ -295,6 +295,12 @@ fn a_deleted_series_written_again_gets_a_new_id() {
     assert_eq!(index.tag_values(b"cpu", b"host"), [b"b".to_vec()]);
     let second = index.get_or_create(b"cpu,host=a").unwrap();
     assert_eq!(second, 2);
+    // A bitmap of every possible id deletes only what exists, at once.
+    let mut everything = RoaringBitmap::new();
+    everything.insert_range(..);
+    let other_index = SeriesIndex::in_memory();
+    other_index.get_or_create(b"x").unwrap();
+    assert_eq!(other_index.delete_series(&everything), 1);
     index.sync().unwrap();
     drop(index);
     let index = SeriesIndex::open(&dir).unwrap();
@@ -621,4 +627,43 @@ fn a_crash_keeps_the_synced_series_and_their_ids() {
     index.check_invariants().unwrap();
     drop(index);
     let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn readers_and_deleters_run_beside_creators() {
+    const KEYS: u32 = 2000;
+    let index = SeriesIndex::in_memory();
+    std::thread::scope(|scope| {
+        let index = &index;
+        scope.spawn(move || {
+            for n in 0..KEYS {
+                index
+                    .get_or_create(format!("cpu,host=h{n},rack=r{}", n % 7).as_bytes())
+                    .unwrap();
+            }
+        });
+        scope.spawn(move || {
+            for round in 0..200u32 {
+                let victims: RoaringBitmap = (round * 10..round * 10 + 5).collect();
+                index.delete_series(&victims);
+                for id in index.series_with_tag(b"cpu", b"rack", b"r3") {
+                    if let Some(tags) = index.tags_of(id) {
+                        assert_eq!(tags.tags[1], (b"rack".to_vec(), b"r3".to_vec()));
+                    }
+                }
+            }
+        });
+        scope.spawn(move || {
+            for _ in 0..200 {
+                for id in index.measurement_series(b"cpu").iter().take(50) {
+                    // A series may be deleted between the two calls, never half-deleted.
+                    if let Some(tags) = index.tags_of(id) {
+                        assert_eq!(tags.measurement, b"cpu");
+                        assert_eq!(tags.tags.len(), 2);
+                    }
+                }
+            }
+        });
+    });
+    index.check_invariants().unwrap();
 }
