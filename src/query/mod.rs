@@ -368,7 +368,8 @@ fn changes_state(statement: &Statement) -> bool {
 /// and retention policy, as InfluxDB normalises it before running it.
 fn warning_text(statement: &Statement, context: &StatementContext<'_>) -> String {
     let Statement::Select(select) = statement else {
-        return statement.to_string();
+        // Passwords (CREATE USER, SET PASSWORD) are printed as InfluxDB prints them: redacted.
+        return statement.to_redacted_string();
     };
     let mut qualified: SelectStatement = (**select).clone();
     let default_policy = context
