@@ -176,3 +176,25 @@ fn field_types_survive_the_wal_being_truncated() {
     );
     assert_eq!(server.write("db=db", "f,t=b v=2i 2").status, 204);
 }
+
+#[test]
+fn a_full_cache_holds_writes_back_until_a_snapshot_frees_it() {
+    // The hard bound is far below the snapshot threshold: every snapshot is forced by it.
+    let mut server = Server::start_with(&[
+        ("SLUICE_DATA_CACHE_MAX_MEMORY_SIZE", "32k"),
+        ("SLUICE_DATA_STORAGE_CHECK_INTERVAL", "10ms"),
+    ]);
+    assert_eq!(server.query("CREATE DATABASE db").0, 200);
+    let mut expected = 0;
+    for batch in 0..20i64 {
+        let body: String = (0..500i64)
+            .map(|i| format!("m,s={} v={i}i {}\n", i % 20, batch * 1000 + i))
+            .collect();
+        let response = server.write("db=db", &body);
+        assert_eq!(response.status, 204, "{}", response.text());
+        expected += 500;
+    }
+    wait_until("a snapshot", &server, || !tsm_files(&server.dir).is_empty());
+    assert_eq!(server.stop(), Some(0));
+    assert_eq!(points(&server.export(Some("db"))).len(), expected);
+}

@@ -414,9 +414,10 @@ impl Store {
         self.live_cache_bytes.load(Ordering::Relaxed)
     }
 
-    /// Whether the live caches have grown past the snapshot threshold.
+    /// Whether the live caches have grown past the snapshot threshold, or the caches are
+    /// full (writes wait for a snapshot).
     pub fn snapshot_due(&self) -> bool {
-        self.live_cache_bytes() >= self.options.cache_snapshot_bytes
+        self.live_cache_bytes() >= self.options.cache_snapshot_bytes || self.cache_full()
     }
 
     /// Whether the caches (live and waiting to be written) are over their hard bound:
