@@ -226,7 +226,7 @@ pub struct RecordHeader<'a> {
 /// Decodes a write record, handing each point to `visit`. Unknown kinds are an error.
 pub fn decode_record<'a>(
     payload: &'a [u8],
-    mut visit: impl FnMut(&RecordHeader<'a>, DecodedPoint<'a>),
+    mut visit: impl FnMut(&RecordHeader<'a>, &DecodedPoint<'a>),
 ) -> Result<RecordHeader<'a>, Truncated> {
     let mut reader = Reader::new(payload);
     if reader.u8()? != RECORD_KIND_WRITE {
@@ -241,11 +241,18 @@ pub fn decode_record<'a>(
         retention_policy,
         point_count,
     };
+    // One point value reused for every point: its field list is not reallocated per point.
+    let mut point = DecodedPoint {
+        series_key: &[],
+        timestamp_ns: 0,
+        fields: Vec::new(),
+    };
     for _ in 0..point_count {
         let series_key = reader.bytes_u16()?;
         let timestamp_ns = reader.i64()?;
         let field_count = reader.u16()?;
-        let mut fields = Vec::with_capacity(usize::from(field_count));
+        let fields = &mut point.fields;
+        fields.clear();
         for _ in 0..field_count {
             let key = reader.bytes_u16()?;
             let type_tag = reader.u8()?;
@@ -258,14 +265,9 @@ pub fn decode_record<'a>(
             };
             fields.push((key, value));
         }
-        visit(
-            &header,
-            DecodedPoint {
-                series_key,
-                timestamp_ns,
-                fields,
-            },
-        );
+        point.series_key = series_key;
+        point.timestamp_ns = timestamp_ns;
+        visit(&header, &point);
     }
     if reader.remaining() != 0 {
         return Err(Truncated);
