@@ -198,3 +198,27 @@ fn a_full_cache_holds_writes_back_until_a_snapshot_frees_it() {
     assert_eq!(server.stop(), Some(0));
     assert_eq!(points(&server.export(Some("db"))).len(), expected);
 }
+
+#[test]
+fn points_older_than_the_retention_policy_are_dropped_as_influxdb_answers() {
+    let server = Server::start();
+    assert_eq!(server.query("CREATE DATABASE db").0, 200);
+    let (status, body) =
+        server.query("CREATE RETENTION POLICY short ON db DURATION 1h REPLICATION 1 DEFAULT");
+    assert_eq!(status, 200, "{body}");
+    let now_s = sluice::time::now_ns() / 1_000_000_000;
+    let body = format!(
+        "m v=1 {}\nm v=2 {}\nm v=3 {}",
+        now_s,
+        now_s - 7200,
+        now_s - 7300
+    );
+    let response = server.write("db=db&precision=s", &body);
+    assert_eq!(response.status, 400, "{}", response.text());
+    assert_eq!(
+        response.text(),
+        "{\"error\":\"partial write: points beyond retention policy dropped=2\"}\n"
+    );
+    let (_, shards) = server.query("SHOW SHARDS");
+    assert!(shards.contains("\"short\""), "{shards}");
+}
