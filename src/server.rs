@@ -79,12 +79,18 @@ pub fn run(config: Config) -> Result<(), String> {
         },
     )
     .map_err(|e| format!("starting the storage thread: {e}"))?;
-    let query_context = Arc::new(QueryContext::new(
-        Arc::clone(&meta),
-        Arc::clone(&ingest.field_types),
-        Arc::clone(&store),
-        config.coordinator.clone(),
-    ));
+    let query_context = Arc::new(
+        QueryContext::new(
+            Arc::clone(&meta),
+            Arc::clone(&ingest.field_types),
+            Arc::clone(&store),
+            config.coordinator.clone(),
+        )
+        .with_into_writer(crate::query::into::IntoWriter {
+            ingest: Arc::clone(&ingest),
+            enqueue_timeout: config.http.enqueued_write_timeout,
+        }),
+    );
     let queries = QueryPool::start(
         config.query_threads(),
         crate::limits::QUERY_QUEUE_DEPTH,

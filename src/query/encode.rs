@@ -18,8 +18,8 @@
 //! CSV (`Accept: application/csv` or `text/csv`): per statement with series, a header
 //! `name,tags,<columns>` from its first series (again whenever the columns change, after a
 //! blank line), a blank line between statements, times always integers, tags as
-//! `k=v,k=v` with line-protocol escaping, fields quoted as Go's `encoding/csv` does. Errors
-//! and empty statements write nothing.
+//! `k=v,k=v` with line-protocol escaping (empty values left out), fields quoted as Go's
+//! `encoding/csv` does. Errors and empty statements write nothing.
 
 use crate::http::response::push_json_string;
 use crate::query::result::{Series, StatementResult, Value};
@@ -31,6 +31,9 @@ const NANOS_PER_MILLISECOND: i64 = 1_000_000;
 const NANOS_PER_SECOND: i64 = 1_000_000_000;
 const NANOS_PER_MINUTE: i64 = 60 * NANOS_PER_SECOND;
 const NANOS_PER_HOUR: i64 = 60 * NANOS_PER_MINUTE;
+/// For printing a zone offset as `hh:mm`.
+const SECONDS_PER_MINUTE: u32 = 60;
+const MINUTES_PER_HOUR: u32 = 60;
 
 /// Go's JSON switches a float to exponent form below this magnitude...
 const JSON_FLOAT_EXPONENT_BELOW: f64 = 1e-6;
@@ -234,6 +237,19 @@ pub fn json_value(value: &Value, epoch: Epoch, out: &mut Vec<u8>) -> Result<(), 
                 out.extend_from_slice((time_ns / unit_ns.max(1)).to_string().as_bytes())
             }
         },
+        Value::ZonedTime {
+            time_ns,
+            offset_seconds,
+        } => match epoch {
+            Epoch::Rfc3339 => {
+                out.push(b'"');
+                push_rfc3339_nano_in_zone(*time_ns, *offset_seconds, out);
+                out.push(b'"');
+            }
+            Epoch::Divided(unit_ns) => {
+                out.extend_from_slice((time_ns / unit_ns.max(1)).to_string().as_bytes())
+            }
+        },
     }
     Ok(())
 }
@@ -268,7 +284,14 @@ pub fn push_json_float(value: f64, out: &mut Vec<u8>) -> Result<(), UnsupportedV
 
 /// Appends `ns` as Go's `time.RFC3339Nano` in UTC: fraction digits only as needed.
 pub fn push_rfc3339_nano(ns: i64, out: &mut Vec<u8>) {
-    let civil = CivilTime::from_unix_ns(ns);
+    push_rfc3339_nano_in_zone(ns, 0, out);
+}
+
+/// Appends `ns` as Go's `time.RFC3339Nano` in a zone `offset_seconds` east of UTC: the
+/// local wall time, then `Z` when the offset is 0, else `±hh:mm`.
+pub fn push_rfc3339_nano_in_zone(ns: i64, offset_seconds: i32, out: &mut Vec<u8>) {
+    let local_ns = ns.saturating_add(i64::from(offset_seconds).saturating_mul(NANOS_PER_SECOND));
+    let civil = CivilTime::from_unix_ns(local_ns);
     out.extend_from_slice(
         format!(
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
@@ -281,7 +304,20 @@ pub fn push_rfc3339_nano(ns: i64, out: &mut Vec<u8>) {
         out.push(b'.');
         out.extend_from_slice(fraction.trim_end_matches('0').as_bytes());
     }
-    out.push(b'Z');
+    if offset_seconds == 0 {
+        out.push(b'Z');
+        return;
+    }
+    let sign = if offset_seconds < 0 { '-' } else { '+' };
+    let offset_minutes = offset_seconds.unsigned_abs() / SECONDS_PER_MINUTE;
+    out.extend_from_slice(
+        format!(
+            "{sign}{:02}:{:02}",
+            offset_minutes / MINUTES_PER_HOUR,
+            offset_minutes % MINUTES_PER_HOUR
+        )
+        .as_bytes(),
+    );
 }
 
 /// `ns` as Go's `time.RFC3339` (whole seconds), as SHOW SHARDS prints its times.
@@ -375,9 +411,11 @@ pub fn csv_response(results: &[StatementResult], epoch: Epoch, out: &mut Vec<u8>
     }
 }
 
-/// The `tags` column: `k=v,k=v` sorted by key, escaped as in a series key.
+/// The `tags` column: `k=v,k=v` sorted by key, escaped as in a series key; tags with an
+/// empty value are left out (1.6.7 builds the column as a series key, which has none).
 fn csv_tags(tags: &[(String, String)]) -> String {
-    let mut sorted: Vec<&(String, String)> = tags.iter().collect();
+    let mut sorted: Vec<&(String, String)> =
+        tags.iter().filter(|(_, value)| !value.is_empty()).collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     let mut text = Vec::new();
     for (index, (key, value)) in sorted.into_iter().enumerate() {
@@ -407,7 +445,7 @@ fn csv_value(value: &Value, epoch: Epoch) -> String {
         Value::Unsigned(unsigned) => unsigned.to_string(),
         Value::String(text) => text.clone(),
         Value::Boolean(boolean) => boolean.to_string(),
-        Value::Time(time_ns) => match epoch {
+        Value::Time(time_ns) | Value::ZonedTime { time_ns, .. } => match epoch {
             Epoch::Rfc3339 => time_ns.to_string(),
             Epoch::Divided(unit_ns) => (time_ns / unit_ns.max(1)).to_string(),
         },
@@ -529,6 +567,46 @@ mod tests {
         assert_eq!(float_text(12.0), "12");
         assert_eq!(float_text(18.017857142857142), "18.017857142857142");
         assert!(push_json_float(f64::NEG_INFINITY, &mut Vec::new()).is_err());
+    }
+
+    #[test]
+    fn zoned_times_print_the_offset() {
+        let zoned = |time_ns: i64, offset_seconds: i32| {
+            let mut out = Vec::new();
+            let value = Value::ZonedTime {
+                time_ns,
+                offset_seconds,
+            };
+            json_value(&value, Epoch::Rfc3339, &mut out).unwrap();
+            out.push(b' ');
+            json_value(&value, Epoch::Divided(NANOS_PER_SECOND), &mut out).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(
+            zoned(1_793_491_200_000_000_000, 3600),
+            "\"2026-11-01T01:00:00+01:00\" 1793491200"
+        );
+        assert_eq!(
+            zoned(1_793_491_200_500_000_000, -4 * 3600),
+            "\"2026-10-31T20:00:00.5-04:00\" 1793491200"
+        );
+        assert_eq!(
+            zoned(1_793_491_200_000_000_000, 0),
+            "\"2026-11-01T00:00:00Z\" 1793491200"
+        );
+        assert_eq!(
+            zoned(0, 5 * 3600 + 45 * 60),
+            "\"1970-01-01T05:45:00+05:45\" 0"
+        );
+    }
+
+    #[test]
+    fn csv_tags_leave_out_empty_values() {
+        let tags = vec![
+            ("region".to_string(), String::new()),
+            ("host".to_string(), "a b".to_string()),
+        ];
+        assert_eq!(csv_tags(&tags), "host=a\\ b");
     }
 
     #[test]

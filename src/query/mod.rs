@@ -11,7 +11,8 @@
 //! stops the query, and when statements follow it InfluxDB reports `not executed` in its
 //! place (each remaining statement's result carries the failed one's id and replaces the
 //! previous one in a non-chunked answer). A GET running a statement that changes state gets
-//! a `deprecated use of '...' in a read only context` warning (DELETE does not).
+//! a `deprecated use of '...' in a read only context` warning (DELETE does not) unless the
+//! statement fails.
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -28,6 +29,7 @@ use crate::meta::MetaStore;
 use crate::storage::engine::Store;
 
 pub mod encode;
+pub mod into;
 pub mod params;
 pub mod result;
 pub mod select;
@@ -80,6 +82,8 @@ pub struct QueryContext {
     pub running: RunningQueries,
     /// users, continuous queries, subscriptions
     pub admin: AdminState,
+    /// where SELECT INTO writes (`None`: INTO answers an error)
+    pub into_writer: Option<into::IntoWriter>,
 }
 
 impl QueryContext {
@@ -97,7 +101,14 @@ impl QueryContext {
             coordinator,
             running: RunningQueries::default(),
             admin: AdminState::default(),
+            into_writer: None,
         }
+    }
+
+    /// This context with SELECT INTO writing through `writer`.
+    pub fn with_into_writer(mut self, writer: into::IntoWriter) -> QueryContext {
+        self.into_writer = Some(writer);
+        self
     }
 }
 
@@ -179,6 +190,8 @@ impl QueryPool {
 
 /// InfluxDB's text for the statements after a failed one.
 const NOT_EXECUTED: &str = "not executed";
+/// The error of SELECT INTO when the context has no writer (a read-only store).
+const INTO_UNAVAILABLE: &str = "SELECT INTO is not available: no write path";
 /// InfluxDB's text for a query stopped by KILL QUERY.
 const QUERY_INTERRUPTED: &str = "query interrupted";
 const JSON_CONTENT_TYPE: &str = "application/json";
@@ -317,7 +330,8 @@ fn run_statements(
         } else {
             execute_statement(statement, &statement_context, now_ns, deadline)
         };
-        if request.is_get && changes_state(statement) {
+        // A failed statement carries its error only (1.6.7 warns about successful ones).
+        if request.is_get && changes_state(statement) && result.error.is_none() {
             result.messages.push(Message {
                 level: "warning".to_string(),
                 text: format!(
@@ -421,7 +435,20 @@ fn execute_statement(
             };
             let mut result = select::execute_select(select, &select_context);
             result.statement_id = context.statement_id;
-            result
+            match (&select.target, &context.query.into_writer) {
+                (Some(_), _) if result.error.is_some() => result,
+                (Some(target), Some(writer)) => into::write_result(
+                    &result.series,
+                    target,
+                    context.database,
+                    &context.meta,
+                    writer,
+                    now_ns,
+                    context.statement_id,
+                ),
+                (Some(_), None) => context.error(INTO_UNAVAILABLE),
+                (None, _) => result,
+            }
         }
         Statement::Explain(_) => context.error("EXPLAIN is not supported yet"),
         Statement::Delete(delete) => mutate::delete(delete, now_ns, context),

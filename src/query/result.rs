@@ -22,6 +22,15 @@ pub enum Value {
     Boolean(bool),
     /// a time in nanoseconds since the epoch, formatted by the encoder per `epoch`
     Time(i64),
+    /// a time of a `tz()` query: nanoseconds since the epoch and the zone's UTC offset at
+    /// that instant, which RFC 3339 output prints (`2026-11-01T01:00:00+01:00`); as
+    /// integers (`epoch`, CSV) it is the same as [`Value::Time`]
+    ZonedTime {
+        /// nanoseconds since the epoch
+        time_ns: i64,
+        /// the zone's offset from UTC at `time_ns`, seconds east
+        offset_seconds: i32,
+    },
 }
 
 /// One series of a statement's result.

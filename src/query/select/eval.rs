@@ -11,6 +11,7 @@
 use crate::influxql::ast::{BinaryOp, DataType, Expr, Literal};
 use crate::query::result::Value;
 
+use super::go_math;
 use super::regex::Regex;
 
 /// Where a row's named values come from.
@@ -290,13 +291,13 @@ pub fn math_function(name: &str, args: &[Value]) -> Value {
         "floor" => float_result(x.floor()),
         "round" => float_result(go_round(x)),
         "sqrt" => float_result(x.sqrt()),
-        "exp" => float_result(x.exp()),
+        "exp" => float_result(go_math::exp(x)),
         "ln" => float_result(go_log(x)),
         "log2" => float_result(go_log2(x)),
         "log10" => float_result(go_log(x) * std::f64::consts::LOG10_E),
-        "sin" => float_result(x.sin()),
-        "cos" => float_result(x.cos()),
-        "tan" => float_result(x.tan()),
+        "sin" => float_result(go_math::sin(x)),
+        "cos" => float_result(go_math::cos(x)),
+        "tan" => float_result(go_math::tan(x)),
         "asin" => float_result(go_asin(x)),
         "acos" => float_result(std::f64::consts::FRAC_PI_2 - go_asin(x)),
         "atan" => float_result(go_atan(x)),

@@ -30,6 +30,7 @@
 
 mod aggregate;
 pub mod eval;
+mod go_math;
 pub mod plan;
 mod raw;
 pub mod reduce;
@@ -305,6 +306,7 @@ fn run(statement: &SelectStatement, context: &SelectContext<'_>) -> Result<Vec<S
         return Ok(Vec::new());
     }
     let columns = plan::column_names(&fields);
+    let output_zone = statement.timezone.as_deref().and_then(TimeZone::load);
     let mut output = Vec::new();
     let mut series_total = 0u64;
     for measurement in &measurements {
@@ -330,9 +332,12 @@ fn run(statement: &SelectStatement, context: &SelectContext<'_>) -> Result<Vec<S
             plan::QueryKind::Aggregate => aggregate::execute(&exec, measurement, &groups, &fields)?,
         };
         for (tags, values) in produced.drain(..) {
-            let values = apply_limit(values, statement.limit, statement.offset);
+            let mut values = apply_limit(values, statement.limit, statement.offset);
             if values.is_empty() {
                 continue;
+            }
+            if let Some(zone) = &output_zone {
+                zone_times(&mut values, zone);
             }
             output.push(Series {
                 name: Some(measurement.name.clone()),
@@ -348,6 +353,20 @@ fn run(statement: &SelectStatement, context: &SelectContext<'_>) -> Result<Vec<S
         }
     }
     Ok(output)
+}
+
+/// Gives every time of `rows` the offset of `zone` at that time (a `tz()` query prints its
+/// times in the zone).
+fn zone_times(rows: &mut [Vec<Value>], zone: &TimeZone) {
+    for value in rows.iter_mut().flatten() {
+        if let Value::Time(time_ns) = *value {
+            let offset_seconds = i32::try_from(zone.offset_seconds(time_ns)).unwrap_or(0);
+            *value = Value::ZonedTime {
+                time_ns,
+                offset_seconds,
+            };
+        }
+    }
 }
 
 fn apply_limit(mut values: Vec<Vec<Value>>, limit: u64, offset: u64) -> Vec<Vec<Value>> {
