@@ -35,6 +35,7 @@ pub mod plan;
 mod raw;
 pub mod reduce;
 pub mod regex;
+mod subquery;
 pub mod time;
 
 #[cfg(test)]
@@ -259,7 +260,7 @@ fn run(statement: &SelectStatement, context: &SelectContext<'_>) -> Result<Vec<S
         .iter()
         .any(|s| matches!(s, Source::Subquery(_)))
     {
-        return Err("subqueries are not supported yet".into());
+        return subquery::execute(statement, context, kind, interval_ns);
     }
     let (condition, mut range) =
         time::split_condition(statement.condition.as_ref(), context.now_ns)?;
