@@ -15,6 +15,7 @@
 //! * Outer GROUP BY tags group the rows by those tag values (absent: empty), sorted;
 //!   GROUP BY time() windows them as a stored query would (`fill(null)` by default:
 //!   `count` gives 0, others null; `fill(none)` skips empty windows; a number fills it).
+//! * `*` in the outer query: the inner columns and the inner tags it does not group by.
 //! * Raw outer fields: one row per inner row with a non-null value, in the inner series'
 //!   order (1.6.7 does not merge them by time).
 //! * Aggregate outer fields: each call is reduced per window by the same accumulators as
@@ -28,7 +29,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::influxql::ast::{Call, DataType, Expr, Field, Fill, Literal, SelectStatement, Source};
+use crate::influxql::ast::{
+    Call, DataType, Expr, Field, Fill, Literal, SelectStatement, Source, WildcardType,
+};
 use crate::query::result::{Series, Value};
 
 use super::eval::{self, RegexCache, Row};
@@ -114,7 +117,7 @@ pub(super) fn execute(
     let inner_series = super::run(&inner, context)?;
     let (condition, mut range) =
         time::split_condition(statement.condition.as_ref(), context.now_ns)?;
-    let fields = expand_wildcards(&statement.fields, &inner_series);
+    let fields = expand_wildcards(&statement.fields, &inner_series, &statement.dimensions);
     let columns = plan::column_names(&fields);
     let mut regexes = RegexCache::default();
     let mut rows: Vec<InnerRow<'_>> = Vec::new();
@@ -219,20 +222,36 @@ fn with_outer_dimensions(
     Ok(inner)
 }
 
-/// `*` as every column of the inner result but `time`, sorted.
-fn expand_wildcards(fields: &[Field], inner: &[Series]) -> Vec<Field> {
+/// `*` as every column of the inner result but `time` and every inner tag the outer query
+/// does not group by, sorted together.
+fn expand_wildcards(fields: &[Field], inner: &[Series], grouped_tags: &[Expr]) -> Vec<Field> {
     let mut expanded = Vec::with_capacity(fields.len());
     for field in fields {
         if time::is_time_ref(&field.expr) {
             continue;
         }
-        if !matches!(field.expr, Expr::Wildcard(_)) {
+        let Expr::Wildcard(kind) = field.expr else {
             expanded.push(field.clone());
             continue;
-        }
+        };
+        let with_columns = kind != WildcardType::Tag;
+        let with_tags = kind != WildcardType::Field;
+        let grouped = |tag: &str| {
+            grouped_tags.iter().any(|d| match d {
+                Expr::VarRef(var) => var.name == tag,
+                Expr::Wildcard(_) => true,
+                _ => false,
+            })
+        };
         let mut names: Vec<&String> = inner
             .iter()
-            .flat_map(|series| series.columns.iter().skip(1))
+            .flat_map(|series| {
+                let tags = series.tags.iter().map(|(k, _)| k).filter(|k| !grouped(k));
+                let columns = series.columns.iter().skip(1);
+                columns
+                    .filter(move |_| with_columns)
+                    .chain(tags.filter(move |_| with_tags))
+            })
             .collect();
         names.sort();
         names.dedup();
@@ -434,5 +453,68 @@ fn reduce_call(
     {
         Some(point) => (point.value, Some(point.time)),
         None => (Value::Null, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::influxql::ast::VarRef;
+
+    fn var(name: &str) -> Expr {
+        Expr::VarRef(VarRef {
+            name: name.into(),
+            data_type: None,
+        })
+    }
+
+    #[test]
+    fn wildcard_takes_inner_columns_and_ungrouped_tags() {
+        let inner = vec![Series {
+            name: Some("cpu".into()),
+            tags: vec![("host".into(), "a".into()), ("region".into(), "e".into())],
+            columns: vec!["time".into(), "m".into()],
+            values: Vec::new(),
+            partial: false,
+        }];
+        let star = [Field {
+            expr: Expr::Wildcard(WildcardType::All),
+            alias: None,
+        }];
+        let names = |fields: Vec<Field>| plan::column_names(&fields);
+        assert_eq!(
+            names(expand_wildcards(&star, &inner, &[])),
+            ["time", "host", "m", "region"]
+        );
+        assert_eq!(
+            names(expand_wildcards(&star, &inner, &[var("region")])),
+            ["time", "host", "m"]
+        );
+    }
+
+    #[test]
+    fn empty_windows_fill_as_stored_queries_do() {
+        assert_eq!(fill_value(Fill::Null, "count"), Value::Integer(0));
+        assert_eq!(fill_value(Fill::Null, "mean"), Value::Null);
+        assert_eq!(fill_value(Fill::Integer(7), "mean"), Value::Integer(7));
+        assert_eq!(fill_value(Fill::Number(1.5), "count"), Value::Float(1.5));
+    }
+
+    #[test]
+    fn inner_rows_read_columns_then_tags() {
+        let tags = vec![("host".to_string(), "a".to_string())];
+        let columns = vec!["time".to_string(), "m".to_string()];
+        let values = vec![Value::Time(5), Value::Float(2.5)];
+        let row = InnerRow {
+            name: "cpu",
+            tags: &tags,
+            columns: &columns,
+            values: &values,
+            series_index: 0,
+        };
+        assert_eq!(row.time_ns(), 5);
+        assert_eq!(row.lookup("m", None), Value::Float(2.5));
+        assert_eq!(row.lookup("host", None), Value::String("a".into()));
+        assert_eq!(row.lookup("nope", None), Value::Null);
     }
 }
