@@ -35,6 +35,7 @@ pub mod plan;
 mod raw;
 pub mod reduce;
 pub mod regex;
+mod subquery;
 pub mod time;
 
 #[cfg(test)]
@@ -259,7 +260,7 @@ fn run(statement: &SelectStatement, context: &SelectContext<'_>) -> Result<Vec<S
         .iter()
         .any(|s| matches!(s, Source::Subquery(_)))
     {
-        return Err("subqueries are not supported yet".into());
+        return subquery::execute(statement, context, kind, interval_ns);
     }
     let (condition, mut range) =
         time::split_condition(statement.condition.as_ref(), context.now_ns)?;
@@ -281,7 +282,7 @@ fn run(statement: &SelectStatement, context: &SelectContext<'_>) -> Result<Vec<S
     } else {
         None
     };
-    let measurements = resolve_sources(statement, context)?;
+    let measurements = resolve_sources(statement, context, range)?;
     let ascending = statement.sort_fields.first().is_none_or(|s| s.ascending);
     let exec = Exec {
         context,
@@ -406,6 +407,7 @@ fn time_offset(statement: &SelectStatement) -> i64 {
 fn resolve_sources(
     statement: &SelectStatement,
     context: &SelectContext<'_>,
+    range: TimeRange,
 ) -> Result<Vec<Measurement>, String> {
     let mut measurements: Vec<Measurement> = Vec::new();
     for source in &statement.sources {
@@ -458,13 +460,18 @@ fn resolve_sources(
             }
             let mut escaped = Vec::new();
             escape_into(name.as_bytes(), EscapeKind::Measurement, &mut escaped);
-            let fields = context
+            let mut fields: Vec<(String, FieldType)> = context
                 .store
                 .field_types()
                 .measurement_fields(database.id, &escaped)
                 .into_iter()
                 .map(|(f, t)| (String::from_utf8_lossy(&f).into_owned(), t))
                 .collect();
+            if shards_in_several_policies(context.store, database.id) {
+                let present =
+                    fields_in_shards(context.store, database.id, &policy.name, &escaped, range);
+                fields.retain(|(field, _)| present.contains(field.as_bytes()));
+            }
             let tag_keys = index
                 .tag_keys(name.as_bytes())
                 .into_iter()
@@ -482,6 +489,40 @@ fn resolve_sources(
     }
     measurements.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(measurements)
+}
+
+/// Whether shards of more than one retention policy of the database exist (the field types
+/// are kept per database; a policy may hold only some of a measurement's fields).
+fn shards_in_several_policies(store: &Store, database_id: u64) -> bool {
+    let shards = store.shards();
+    let mut policies = shards
+        .iter()
+        .filter(|shard| shard.database_id == database_id)
+        .map(|shard| shard.retention_policy.as_str());
+    match policies.next() {
+        Some(first) => policies.any(|policy| policy != first),
+        None => false,
+    }
+}
+
+/// The fields of measurement `escaped_name` (escaped) with data in the policy's shards
+/// within `range`, as InfluxDB takes a measurement's fields from the shards it maps.
+fn fields_in_shards(
+    store: &Store,
+    database_id: u64,
+    policy: &str,
+    escaped_name: &[u8],
+    range: TimeRange,
+) -> std::collections::BTreeSet<Vec<u8>> {
+    let mut present = std::collections::BTreeSet::new();
+    for shard in store.shards_for(database_id, policy, range.min_ns, range.max_ns) {
+        for (key, fields) in shard.series_fields() {
+            if crate::ingest::measurement_of(&key) == escaped_name {
+                present.extend(fields.into_keys());
+            }
+        }
+    }
+    present
 }
 
 fn collect_keys(measurements: &[Measurement]) -> plan::Keys {

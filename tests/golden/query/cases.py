@@ -961,6 +961,52 @@ for entry in ERRORS:
     q("error/" + slug, text)
 
 # ---------------------------------------------------------------------------
+# subqueries: SELECT ... FROM (SELECT ...)
+# ---------------------------------------------------------------------------
+
+SUBQUERIES = [
+    ("mean-of-max-per-host", "SELECT mean(max) FROM (SELECT max(usage) FROM cpu GROUP BY host)"),
+    ("count-of-distinct", "SELECT count(d) FROM (SELECT distinct(state) AS d FROM cpu)"),
+    ("count-of-distinct-quoted", 'SELECT count("distinct") FROM (SELECT distinct(state) FROM cpu)'),
+    ("count-of-distinct-per-host", "SELECT count(d) FROM (SELECT distinct(usage) AS d FROM cpu "
+     "GROUP BY host) GROUP BY host"),
+    ("where-outer-field", "SELECT usage FROM (SELECT usage FROM cpu WHERE host = 'c') "
+     "WHERE usage > 7"),
+    ("where-outer-tag", "SELECT usage FROM (SELECT usage FROM cpu GROUP BY host) "
+     "WHERE host = 'c'"),
+    ("count-where-outer", "SELECT count(usage) FROM (SELECT usage FROM cpu) WHERE usage > 20"),
+    ("group-by-time-both", "SELECT mean(m) FROM (SELECT max(usage) AS m FROM cpu WHERE %s "
+     "GROUP BY time(30s), host) WHERE %s GROUP BY time(1m)" % (WINDOW, WINDOW)),
+    ("group-by-time-both-host", "SELECT max(m) FROM (SELECT mean(usage) AS m FROM cpu WHERE %s "
+     "GROUP BY time(30s), host) WHERE %s GROUP BY time(1m), host" % (WINDOW, WINDOW)),
+    ("spread-of-max-group-by-time", "SELECT spread(m) FROM (SELECT max(usage) AS m FROM cpu "
+     "WHERE %s GROUP BY time(20s)) WHERE %s GROUP BY time(1m)" % (WINDOW, WINDOW)),
+    ("raw-passthrough", "SELECT * FROM (SELECT usage, idle FROM cpu WHERE host = 'a' AND "
+     "time < '2026-11-01T00:00:30Z')"),
+    ("sum-of-mean-per-host", "SELECT sum(m) FROM (SELECT mean(usage) AS m FROM cpu "
+     "GROUP BY host) GROUP BY host"),
+    ("max-of-mean-by-time", "SELECT max(m) FROM (SELECT mean(usage) AS m FROM cpu WHERE %s "
+     "GROUP BY time(30s)) WHERE %s" % (WINDOW, WINDOW)),
+    ("math-outer", "SELECT m * 2 FROM (SELECT max(usage) AS m FROM cpu GROUP BY host)"),
+    ("raw-outer-group-by-host", "SELECT m FROM (SELECT max(usage) AS m FROM cpu GROUP BY host) "
+     "GROUP BY host"),
+    ("nested-twice", "SELECT max(mm) FROM (SELECT mean(m) AS mm FROM (SELECT max(usage) AS m "
+     "FROM cpu GROUP BY host))"),
+    ("missing-measurement", "SELECT mean(x) FROM (SELECT usage AS x FROM nope)"),
+    ("limit-inner", "SELECT usage FROM (SELECT usage FROM cpu WHERE host = 'a' LIMIT 3)"),
+    ("two-aggregates-outer", "SELECT mean(u), max(i) FROM (SELECT usage AS u, idle AS i "
+     "FROM cpu WHERE host = 'a')"),
+    ("time-range-outer", "SELECT usage FROM (SELECT usage FROM cpu WHERE host = 'b') "
+     "WHERE time >= '2026-11-01T00:01:00Z'"),
+    ("error-inner", "SELECT mean(x) FROM (SELECT frobnicate(usage) AS x FROM cpu)"),
+    ("outer-group-by-tag-of-raw-inner", "SELECT mean(usage) FROM (SELECT usage FROM cpu) "
+     "GROUP BY host"),
+    ("count-of-raw", "SELECT count(usage) FROM (SELECT usage FROM cpu WHERE host = 'b')"),
+]
+for slug, text in SUBQUERIES:
+    q("subquery/" + slug, text)
+
+# ---------------------------------------------------------------------------
 # Answers that show shard ids go first: ids count every shard the server ever created, so
 # they depend on every load before them; at the front only the first loads come before.
 # ---------------------------------------------------------------------------
