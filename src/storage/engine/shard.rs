@@ -446,7 +446,8 @@ impl Shard {
                 for meta in &entry.blocks {
                     input.reader.read_block_into(meta, &mut column)?;
                 }
-                throttle(column.len() as u64 * 9);
+                // The budget counts file bytes, as InfluxDB's compact-throughput does.
+                throttle(entry.blocks.iter().map(|meta| u64::from(meta.size)).sum());
                 if !column.is_normal() {
                     column.normalize();
                 }
