@@ -94,9 +94,14 @@ fn round_trip_everything(data: &[u8]) {
     );
     assert_eq!(decoded, unsigned);
 
-    let floats: Vec<f64> = match mode % 3 {
+    let floats: Vec<f64> = match mode % 4 {
         0 => raw.iter().map(|&w| f64::from_bits(w)).collect(),
         1 => integers.iter().map(|&m| m as f64 / 100.0).collect(),
+        // Decimals with -0.0 mixed in (the 0x24 encoding's position list).
+        2 => integers
+            .iter()
+            .map(|&m| if m % 5 == 0 { -0.0 } else { m as f64 / 100.0 })
+            .collect(),
         _ => integers.iter().map(|&m| m as f64 * 0.1).collect(),
     };
     encoded.clear();

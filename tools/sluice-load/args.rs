@@ -54,6 +54,21 @@ Protocols:
   udp           line protocol (same series and fields as http) in datagrams of at most
                 --datagram-bytes, one socket per connection; counts lines sent (UDP may drop).
 
+Dataset mode (writes a fixed data set once; see tools/bench_storage.sh):
+  --dataset KIND            hosts|series
+                            hosts: --series hosts x --fields random walks, one point per
+                            --interval for --span; series: --series series, one point each
+  --span D                  hosts: time covered, e.g. 24h   [24h]
+  --decimals N|full         hosts: round values to N decimals [full]
+  --start-ns N              time of the first point (ns)  [1700000000000000000]
+  --verify FILE             instead of writing, check a dump of the hosts data set
+                            (- = stdin) value by value, bit-exact
+  --verify-format F         lp (sluice export, influx_inspect export) |
+                            vm-csv (VictoriaMetrics /api/v1/export/csv with
+                            format=__name__,host,__value__,__timestamp__:unix_ns)  [lp]
+  (uses --url --db --rp --create-db --series --fields --interval --batch-lines
+   --connections --measurement --seed --timeout --json --allow-errors)
+
 Query mode:
   --queries FILE            one InfluxQL query per line (empty and # lines skipped)
   --repeat N                run the query list N times in total (else until --duration)
@@ -108,6 +123,24 @@ pub enum FloatValues {
     Random,
     /// Every value is the same constant.
     Constant,
+}
+
+/// Which fixed data set dataset mode writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dataset {
+    /// Hosts × fields random walks over a time span.
+    Hosts,
+    /// Many distinct series, one point each.
+    Series,
+}
+
+/// The format of the dump `--verify` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VerifyFormat {
+    /// Line protocol (`sluice export`, `influx_inspect export`).
+    LineProtocol,
+    /// VictoriaMetrics' CSV export `name,host,value,time_ns`.
+    VmCsv,
 }
 
 /// Timestamp precision of the write endpoint, as in `?precision=`.
@@ -210,6 +243,18 @@ pub struct Options {
     pub queries_path: Option<String>,
     /// Query mode: run the list this many times in total instead of for `duration`.
     pub repeat: Option<u64>,
+    /// Dataset mode: which data set, if any.
+    pub dataset: Option<Dataset>,
+    /// Dataset mode: time covered by the hosts data set.
+    pub span: Duration,
+    /// Dataset mode: decimals values are rounded to; `None` is full precision.
+    pub decimals: Option<u32>,
+    /// Dataset mode: time of the first point, ns.
+    pub start_ns: u64,
+    /// Dataset mode: check this dump instead of writing.
+    pub verify_path: Option<String>,
+    /// Dataset mode: format of the dump.
+    pub verify_format: VerifyFormat,
     /// `--help` was given.
     pub help: bool,
 }
@@ -244,6 +289,12 @@ impl Default for Options {
             quiet: false,
             queries_path: None,
             repeat: None,
+            dataset: None,
+            span: Duration::from_secs(SECONDS_PER_DAY),
+            decimals: None,
+            start_ns: START_NS_DEFAULT,
+            verify_path: None,
+            verify_format: VerifyFormat::LineProtocol,
             help: false,
         }
     }
@@ -302,6 +353,11 @@ pub const BATCH_LINES_MAX: u64 = 10_000_000;
 pub const CONNECTIONS_MAX: u32 = 1_024;
 /// Most tags per series.
 pub const TAGS_PER_SERIES_MAX: u32 = 64;
+
+/// Seconds in a day (the default `--span`).
+const SECONDS_PER_DAY: u64 = 86_400;
+/// Default `--start-ns`: 2023-11-14T22:13:20Z.
+pub const START_NS_DEFAULT: u64 = 1_700_000_000_000_000_000;
 
 /// Default UDP datagram size limit: fits a 1500-byte Ethernet MTU with headers to spare.
 pub const DATAGRAM_BYTES_DEFAULT: usize = 1400;
@@ -414,6 +470,29 @@ fn set_valued(options: &mut Options, name: &str, value: String) -> Result<(), Ar
         "timeout" => options.timeout = parse_duration(&flag, &value)?,
         "queries" => options.queries_path = Some(value),
         "repeat" => options.repeat = Some(parse_u64(&flag, &value)?),
+        "dataset" => {
+            options.dataset = Some(match value.as_str() {
+                "hosts" => Dataset::Hosts,
+                "series" => Dataset::Series,
+                _ => return Err(bad(&flag, value, "hosts or series")),
+            })
+        }
+        "span" => options.span = parse_duration(&flag, &value)?,
+        "decimals" => {
+            options.decimals = match value.as_str() {
+                "full" => None,
+                _ => Some(parse_u32(&flag, &value)?),
+            }
+        }
+        "start-ns" => options.start_ns = parse_u64(&flag, &value)?,
+        "verify" => options.verify_path = Some(value),
+        "verify-format" => {
+            options.verify_format = match value.as_str() {
+                "lp" => VerifyFormat::LineProtocol,
+                "vm-csv" => VerifyFormat::VmCsv,
+                _ => return Err(bad(&flag, value, "lp or vm-csv")),
+            }
+        }
         _ => return Err(ArgsError::UnknownFlag(flag)),
     }
     Ok(())
@@ -523,7 +602,38 @@ impl Options {
         if self.repeat == Some(0) {
             return invalid("--repeat must be at least 1");
         }
+        self.validate_dataset()?;
         self.validate_protocol()
+    }
+
+    /// Checks the flags of dataset mode.
+    fn validate_dataset(&self) -> Result<(), ArgsError> {
+        let invalid = |why: &str| Err(ArgsError::Invalid(why.to_string()));
+        if self.dataset.is_none() {
+            if self.verify_path.is_some() {
+                return invalid("--verify needs --dataset hosts");
+            }
+            return Ok(());
+        }
+        if self
+            .decimals
+            .is_some_and(|d| d > crate::dataset_mode::DECIMALS_MAX)
+        {
+            return Err(ArgsError::Invalid(format!(
+                "--decimals must be at most {}",
+                crate::dataset_mode::DECIMALS_MAX
+            )));
+        }
+        if self.dataset == Some(Dataset::Hosts) && self.span < self.interval {
+            return invalid("--dataset hosts needs --span of at least one --interval");
+        }
+        if self.dataset == Some(Dataset::Series) && self.verify_path.is_some() {
+            return invalid("--verify checks the hosts data set only");
+        }
+        if self.protocol != Protocol::Http || self.queries_path.is_some() {
+            return invalid("--dataset writes over http, without --queries");
+        }
+        Ok(())
     }
 
     /// Checks the flags of the graphite-tcp and udp protocols.

@@ -6,10 +6,13 @@
 //! percentiles. `--protocol graphite-tcp|udp` streams the same series as Graphite plaintext over
 //! TCP or as line protocol in UDP datagrams, and reports lines/values sent. Query mode
 //! (`--queries FILE`) runs InfluxQL queries against `/query` and reports latency per query.
+//! Dataset mode (`--dataset`) writes one fixed data set once, or (`--verify`) checks a dump of
+//! it bit-exactly.
 //! `--help` lists the flags.
 //!
 //! Layout: `args` (flags), `batch` (body generation), `http_client` (keep-alive HTTP/1.1),
 //! `stats` (histograms), `json` (summary output), `write_mode`, `stream_mode`, `query_mode`,
+//! `dataset_mode`,
 //! and the test-only `fake_server`. This file only wires them together and decides the exit
 //! code: 0 on success, 1 when a request or stream write failed (unless `--allow-errors`) or the
 //! run could not start, 2 on bad flags.
@@ -18,6 +21,7 @@
 
 mod args;
 mod batch;
+mod dataset_mode;
 #[cfg(test)]
 mod fake_server;
 mod http_client;
@@ -62,14 +66,22 @@ fn main() -> ExitCode {
 
 /// Runs the selected mode, prints the summary, writes the JSON; returns failed requests.
 fn run(options: &Options) -> Result<u64, String> {
-    let (text, json, failed) = match &options.queries_path {
-        Some(path) => {
+    let (text, json, failed) = match (&options.queries_path, &options.verify_path) {
+        (_, Some(path)) => {
+            let report = dataset_mode::verify(options, path)?;
+            (report.text(), report.json(), report.problems())
+        }
+        _ if options.dataset.is_some() => {
+            let report = dataset_mode::run(options)?;
+            (report.text(), report.json(), report.requests_failed())
+        }
+        (Some(path), None) => {
             let file_text =
                 std::fs::read_to_string(path).map_err(|error| format!("read {path}: {error}"))?;
             let report = query_mode::run(options, query_mode::parse_queries(&file_text))?;
             (report.text(), report.json(options), report.failed())
         }
-        None if options.protocol != Protocol::Http => {
+        (None, None) if options.protocol != Protocol::Http => {
             let report = stream_mode::run(options)?;
             (
                 report.text(options),
@@ -77,7 +89,7 @@ fn run(options: &Options) -> Result<u64, String> {
                 report.writes_failed(),
             )
         }
-        None => {
+        (None, None) => {
             let report = write_mode::run(options)?;
             (
                 report.text(options),
