@@ -171,6 +171,11 @@ impl Store {
         }
         for database in &snapshot.databases {
             catalog::load_field_types(&store, database.id);
+            if !store.options.read_only {
+                // Open the series index now: start-up pays for it, not the first write or
+                // query after it.
+                store.series_index(database.id);
+            }
         }
         store
             .field_types_persisted
