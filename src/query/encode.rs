@@ -91,8 +91,8 @@ impl UnsupportedValue {
 }
 
 /// Appends `{"results":[...]}` plus a newline (`{}` plus a newline for no results).
-pub fn json_response(
-    results: &[StatementResult],
+pub fn json_response<R: std::borrow::Borrow<StatementResult>>(
+    results: &[R],
     epoch: Epoch,
     out: &mut Vec<u8>,
 ) -> Result<(), UnsupportedValue> {
@@ -105,7 +105,7 @@ pub fn json_response(
         if index > 0 {
             out.push(b',');
         }
-        json_result(result, epoch, out)?;
+        json_result(result.borrow(), epoch, out)?;
     }
     out.extend_from_slice(b"]}\n");
     Ok(())
