@@ -5,9 +5,9 @@
 # loads the same data set into each with sluice-load (100 hosts x 10 float fields, one point
 # per 10 s for 24 h, explicit timestamps: 864,000 lines, 8.64M values), lets both settle
 # (caches written to files and each shard fully compacted), checks that the four queries give
-# the same JSON on both, then times them: warm-up runs, then BENCH_RUNS timed runs per query and
-# server, interleaved (query by query, the server order alternating each round), over one
-# keep-alive connection per server. Prints a markdown table (median, p90, Sluice/InfluxDB ratio
+# the same JSON on both, then times them query by query: warm-up runs, then BENCH_RUNS timed
+# runs per server, interleaved (the server order alternating each round), over one keep-alive
+# connection per server. Prints a markdown table (median, p90, Sluice/InfluxDB ratio
 # of medians) and writes target/bench/query-<UTC time>.json (+ query-latest.json), with the
 # load average before and after the timed runs (the figures are only comparable on an idle
 # machine). Exits non-zero if a server failed to start, a load failed, or the answers differ.
@@ -244,16 +244,18 @@ for query in queries:
         same = False
         print(f"InfluxDB answers an error for: {query}", file=sys.stderr)
 
-for _ in range(warmup):
-    for query in queries:
-        for name in servers:
-            get(name, query)
 load_before = loadavg()
 cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
 latencies = {name: [[] for _ in queries] for name in servers}
-for round_index in range(runs):
-    order = list(servers) if round_index % 2 == 0 else list(reversed(servers))
-    for index, query in enumerate(queries):
+# One query at a time, so a light query never runs right behind a heavy one (whose
+# after-effects, e.g. InfluxDB's garbage collection, would land on whichever server comes
+# next); within a query the servers alternate, the order flipping every round.
+for index, query in enumerate(queries):
+    for _ in range(warmup):
+        for name in servers:
+            get(name, query)
+    for round_index in range(runs):
+        order = list(servers) if round_index % 2 == 0 else list(reversed(servers))
         for name in order:
             latencies[name][index].append(get(name, query)[0] * 1000)
 load_after = loadavg()
