@@ -21,6 +21,8 @@
 //! `k=v,k=v` with line-protocol escaping (empty values left out), fields quoted as Go's
 //! `encoding/csv` does. Errors and empty statements write nothing.
 
+use std::io::Write as _;
+
 use crate::http::response::push_json_string;
 use crate::query::result::{Series, StatementResult, Value};
 use crate::time::CivilTime;
@@ -92,8 +94,8 @@ impl UnsupportedValue {
 }
 
 /// Appends `{"results":[...]}` plus a newline (`{}` plus a newline for no results).
-pub fn json_response(
-    results: &[StatementResult],
+pub fn json_response<R: std::borrow::Borrow<StatementResult>>(
+    results: &[R],
     epoch: Epoch,
     out: &mut Vec<u8>,
 ) -> Result<(), UnsupportedValue> {
@@ -106,7 +108,7 @@ pub fn json_response(
         if index > 0 {
             out.push(b',');
         }
-        json_result(result, epoch, out)?;
+        json_result(result.borrow(), epoch, out)?;
     }
     out.extend_from_slice(b"]}\n");
     Ok(())
@@ -277,12 +279,14 @@ pub fn push_json_float(value: f64, out: &mut Vec<u8>) -> Result<(), UnsupportedV
             None => out.extend_from_slice(text.as_bytes()),
         }
     } else {
-        out.extend_from_slice(format!("{value}").as_bytes());
+        // Writing into a Vec cannot fail.
+        let _ = write!(out, "{value}");
     }
     Ok(())
 }
 
 /// Appends `ns` as Go's `time.RFC3339Nano` in UTC: fraction digits only as needed.
+/// Digits are written directly (no `format!`): every row of a SELECT answer has a time.
 pub fn push_rfc3339_nano(ns: i64, out: &mut Vec<u8>) {
     push_rfc3339_nano_in_zone(ns, 0, out);
 }
@@ -292,17 +296,34 @@ pub fn push_rfc3339_nano(ns: i64, out: &mut Vec<u8>) {
 pub fn push_rfc3339_nano_in_zone(ns: i64, offset_seconds: i32, out: &mut Vec<u8>) {
     let local_ns = ns.saturating_add(i64::from(offset_seconds).saturating_mul(NANOS_PER_SECOND));
     let civil = CivilTime::from_unix_ns(local_ns);
-    out.extend_from_slice(
-        format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-            civil.year, civil.month, civil.day, civil.hour, civil.minute, civil.second
-        )
-        .as_bytes(),
-    );
+    match u32::try_from(civil.year)
+        .ok()
+        .filter(|year| *year <= YEAR_FOUR_DIGITS_MAX)
+    {
+        Some(year) => push_digits(year, 4, out),
+        // i64 nanoseconds span the years 1677..=2262, so this is never taken; kept so the
+        // function stays total.
+        None => out.extend_from_slice(format!("{:04}", civil.year).as_bytes()),
+    }
+    for (separator, value) in [
+        (b'-', civil.month),
+        (b'-', civil.day),
+        (b'T', civil.hour),
+        (b':', civil.minute),
+        (b':', civil.second),
+    ] {
+        out.push(separator);
+        push_digits(value, 2, out);
+    }
     if civil.nanosecond != 0 {
-        let fraction = format!("{:09}", civil.nanosecond);
         out.push(b'.');
-        out.extend_from_slice(fraction.trim_end_matches('0').as_bytes());
+        let mut fraction = civil.nanosecond;
+        let mut digits = FRACTION_DIGITS;
+        while fraction % 10 == 0 {
+            fraction /= 10;
+            digits -= 1;
+        }
+        push_digits(fraction, digits, out);
     }
     if offset_seconds == 0 {
         out.push(b'Z');
@@ -318,6 +339,23 @@ pub fn push_rfc3339_nano_in_zone(ns: i64, offset_seconds: i32, out: &mut Vec<u8>
         )
         .as_bytes(),
     );
+}
+
+/// Largest year written with the four-digit fast path.
+const YEAR_FOUR_DIGITS_MAX: u32 = 9999;
+/// Digits of a nanosecond fraction.
+const FRACTION_DIGITS: usize = 9;
+
+/// Appends the last `width` decimal digits of `value`, zero-padded on the left.
+fn push_digits(mut value: u32, width: usize, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.resize(start + width, b'0');
+    if let Some(digits) = out.get_mut(start..) {
+        for digit in digits.iter_mut().rev() {
+            *digit = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    }
 }
 
 /// `ns` as Go's `time.RFC3339` (whole seconds), as SHOW SHARDS prints its times.
@@ -607,6 +645,38 @@ mod tests {
             ("host".to_string(), "a b".to_string()),
         ];
         assert_eq!(csv_tags(&tags), "host=a\\ b");
+    }
+
+    #[test]
+    fn rfc3339_digits_match_the_formatted_text() {
+        // Seed printed so a failure can be replayed.
+        let seed: u64 = 0x005e_ed0f_71e5;
+        println!("seed {seed:#x}");
+        let mut state = seed;
+        let mut samples = vec![0, 1, -1, i64::MIN, i64::MAX, -9_223_372_036_854_775_806];
+        for _ in 0..2000 {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            samples.push(state as i64);
+            samples.push((state as i64) / 1_000_000_000 * 1_000_000_000);
+            samples.push((state as i64) / 1_000 * 1_000);
+        }
+        for ns in samples {
+            let civil = CivilTime::from_unix_ns(ns);
+            let mut expected = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+                civil.year, civil.month, civil.day, civil.hour, civil.minute, civil.second
+            );
+            if civil.nanosecond != 0 {
+                expected.push('.');
+                expected.push_str(format!("{:09}", civil.nanosecond).trim_end_matches('0'));
+            }
+            expected.push('Z');
+            let mut out = Vec::new();
+            push_rfc3339_nano(ns, &mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), expected, "ns {ns}");
+        }
     }
 
     #[test]

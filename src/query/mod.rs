@@ -505,11 +505,12 @@ fn encode_answer(
     }
     let Some(chunk_size_rows) = format.chunk_size_rows else {
         // Non-chunked: a result replaces the previous one of the same statement id.
-        let mut merged: Vec<StatementResult> = Vec::with_capacity(results.len());
+        // References, not clones: a result can hold every row of the answer.
+        let mut merged: Vec<&StatementResult> = Vec::with_capacity(results.len());
         for result in results {
             match merged.last_mut() {
-                Some(last) if last.statement_id == result.statement_id => *last = result.clone(),
-                _ => merged.push(result.clone()),
+                Some(last) if last.statement_id == result.statement_id => *last = result,
+                _ => merged.push(result),
             }
         }
         if let Err(unsupported) = encode::json_response(&merged, format.epoch, &mut body) {

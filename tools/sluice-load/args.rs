@@ -31,6 +31,8 @@ Write mode (default):
   --batch-lines N           lines per request          [5000]
   --connections N           concurrent connections     [4]
   --duration D              run time, e.g. 20s, 500ms  [20s]
+  --batches N               http: stop after N batches (a fixed data set;
+                            --duration still caps the run)
   --rate N                  total lines/s, 0 = max     [0]
                             (graphite-tcp: rows of --fields values per second)
   --timestamps MODE         explicit|server            [explicit]
@@ -213,6 +215,8 @@ pub struct Options {
     pub connections: u32,
     /// How long to keep issuing requests.
     pub duration: Duration,
+    /// Write mode over http: send at most this many batches (indexes `0..N`), then stop.
+    pub batches: Option<u64>,
     /// Total lines per second over all connections; 0 means as fast as possible.
     pub rate_lines_per_s: u64,
     /// Timestamp source.
@@ -274,6 +278,7 @@ impl Default for Options {
             batch_lines: 5000,
             connections: 4,
             duration: Duration::from_secs(20),
+            batches: None,
             rate_lines_per_s: 0,
             timestamps: TimestampMode::Explicit,
             interval: Duration::from_secs(10),
@@ -446,6 +451,7 @@ fn set_valued(options: &mut Options, name: &str, value: String) -> Result<(), Ar
         "batch-lines" => options.batch_lines = parse_u64(&flag, &value)?,
         "connections" => options.connections = parse_u32(&flag, &value)?,
         "duration" => options.duration = parse_duration(&flag, &value)?,
+        "batches" => options.batches = Some(parse_u64(&flag, &value)?),
         "rate" => options.rate_lines_per_s = parse_u64(&flag, &value)?,
         "timestamps" => {
             options.timestamps = match value.as_str() {
@@ -602,6 +608,9 @@ impl Options {
         if self.repeat == Some(0) {
             return invalid("--repeat must be at least 1");
         }
+        if self.batches == Some(0) {
+            return invalid("--batches must be at least 1");
+        }
         self.validate_dataset()?;
         self.validate_protocol()
     }
@@ -658,6 +667,9 @@ impl Options {
         if self.protocol != Protocol::Http && self.queries_path.is_some() {
             return invalid("--queries runs over http only");
         }
+        if self.protocol != Protocol::Http && self.batches.is_some() {
+            return invalid("--batches applies to --protocol http only");
+        }
         Ok(())
     }
 
@@ -686,6 +698,7 @@ impl Options {
             ("batch_lines", Json::UInt(self.batch_lines)),
             ("connections", Json::UInt(u64::from(self.connections))),
             ("duration_s", Json::Float(self.duration.as_secs_f64())),
+            ("batches", self.batches.map_or(Json::Null, Json::UInt)),
             ("rate_lines_per_s", Json::UInt(self.rate_lines_per_s)),
             (
                 "timestamps",
@@ -839,6 +852,20 @@ mod tests {
         assert_eq!(options.repeat, Some(3));
         assert!(matches!(
             parse(&["--repeat", "0"]),
+            Err(ArgsError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn batches_flag() {
+        let options = parse(&["--batches", "180"]).unwrap();
+        assert_eq!(options.batches, Some(180));
+        assert!(matches!(
+            parse(&["--batches", "0"]),
+            Err(ArgsError::Invalid(_))
+        ));
+        assert!(matches!(
+            parse(&["--batches", "3", "--protocol", "udp"]),
             Err(ArgsError::Invalid(_))
         ));
     }

@@ -1,5 +1,5 @@
 //! Write mode: `--connections` threads, each with one keep-alive connection, POST batches to
-//! `/write` until `--duration` has passed.
+//! `/write` until `--duration` has passed or, with `--batches N`, batches `0..N` were sent.
 //!
 //! Owns: batch-index hand-out, pacing, per-thread measurement, progress lines and the write
 //! summary. Invariants: batch indexes come from one atomic counter, so each is rendered and
@@ -425,6 +425,9 @@ fn worker(
     let mut connection: Option<Connection> = None;
     loop {
         let index = progress.next_batch.fetch_add(1, Ordering::Relaxed);
+        if options.batches.is_some_and(|batches| index >= batches) {
+            break;
+        }
         if !schedule.wait_for(index, options.batch_lines) {
             break;
         }
@@ -584,6 +587,33 @@ mod tests {
         // Batches due at 0, 100, 200, 300, 400 ms.
         assert_eq!(report.requests_ok, 5, "{}", report.text(&options));
         assert_eq!(log.lock().unwrap().len(), 5);
+    }
+
+    #[test]
+    fn batches_stops_after_exactly_n_batches() {
+        let (url, log) = fake_server::start(Arc::new(|_: &fake_server::Received| {
+            b"HTTP/1.1 204 No Content\r\n\r\n".to_vec()
+        }));
+        let args = [
+            "--url",
+            &url,
+            "--batches",
+            "7",
+            "--batch-lines",
+            "3",
+            "--connections",
+            "3",
+            "--duration",
+            "60s",
+            "--quiet",
+            "--series",
+            "2",
+        ];
+        let options = parse_args(args.iter().copied()).unwrap();
+        let report = run(&options).unwrap();
+        assert_eq!(report.requests_ok, 7, "{}", report.text(&options));
+        assert_eq!(report.lines_accepted, 21);
+        assert_eq!(log.lock().unwrap().len(), 7);
     }
 
     #[test]

@@ -20,7 +20,9 @@ use super::eval::{self, RegexCache, Row};
 use super::plan::{self, is_selector, is_transformation};
 use super::raw::{ConditionRow, Cursor};
 use super::reduce::{self, Accumulator, CallArgs, Point, Transform};
+use super::time::Windows;
 use super::{column_value, type_name, Exec, Group, GroupRows, Measurement};
+use crate::storage::column::Column;
 
 const NANOS_PER_SECOND: i64 = 1_000_000_000;
 
@@ -530,10 +532,21 @@ fn aggregate_leaf(
         accumulators: Vec::new(),
     };
     let mut regexes = RegexCache::default();
+    let per_point_condition = exec.condition.is_some() && !condition_fields.is_empty();
     for shard in exec.shards(measurement) {
         for (index, series) in group.series.iter().enumerate() {
             exec.check_deadline()?;
             let origin = index as u32;
+            if !per_point_condition {
+                // Every point counts: feed the column window by window.
+                if let Some(column) = exec.read(&shard, series, &field)? {
+                    feed_column_by_window(&column, windows, single_time, &mut set, &make, origin);
+                }
+                set.accumulators
+                    .iter_mut()
+                    .for_each(Accumulator::end_partial);
+                continue;
+            }
             let mut current: Option<(i64, i64, usize)> = None;
             feed_series(
                 exec,
@@ -616,6 +629,38 @@ fn aggregate_leaf(
         return Ok(result);
     }
     fill(exec, call, result)
+}
+
+/// Feeds every point of one (shard, series) column to the accumulators of its windows (the
+/// one window `single_time` without GROUP BY time). Same result as pushing the points one by
+/// one in time order: a run of points shares a window while `start <= time < end` of the
+/// window of its first point; the next point outside starts the next run.
+fn feed_column_by_window(
+    column: &Column,
+    windows: Option<&Windows>,
+    single_time: i64,
+    set: &mut WindowSet,
+    make: &dyn Fn() -> Accumulator,
+    origin: u32,
+) {
+    let times = column.times.as_slice();
+    let mut begin = 0;
+    while let Some(&first_time) = times.get(begin) {
+        let (slot, end) = match windows {
+            None => (set.slot(single_time, make), times.len()),
+            Some(windows) => {
+                let start = windows.start_of(first_time);
+                let next_start = windows.next_start(start);
+                let rest = times.get(begin + 1..).unwrap_or(&[]);
+                let run = 1 + rest.partition_point(|&t| t >= start && t < next_start);
+                (set.slot(start, make), begin + run)
+            }
+        };
+        if let Some(accumulator) = set.accumulators.get_mut(slot) {
+            accumulator.push_run(column, begin..end, origin);
+        }
+        begin = end;
+    }
 }
 
 /// Fills the empty windows of a single-valued leaf of a GROUP BY time query.

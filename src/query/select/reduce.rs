@@ -14,7 +14,11 @@
 //! * Transformations (`derivative`, `difference`, `moving_average`, `cumulative_sum`,
 //!   `elapsed` and their non-negative forms) run over a time-ordered point list.
 
+use std::ops::Range;
+
+use super::column_value;
 use crate::query::result::Value;
+use crate::storage::column::{Column, ColumnValues};
 
 /// A point fed to a reducer: its time, value and where it came from (for the other
 /// fields and tags of a selected point).
@@ -102,19 +106,30 @@ pub fn value_cmp(a: &Value, b: &Value) -> std::cmp::Ordering {
 }
 
 fn better(kind: SelectorKind, candidate: &Point, current: &Point) -> bool {
-    use std::cmp::Ordering::*;
     let by_value = value_cmp(&candidate.value, &current.value);
+    better_by(kind, by_value, candidate.time, current.time)
+}
+
+/// [`better`] given how the candidate's value compares with the current one's.
+#[inline]
+fn better_by(
+    kind: SelectorKind,
+    by_value: std::cmp::Ordering,
+    candidate_time: i64,
+    current_time: i64,
+) -> bool {
+    use std::cmp::Ordering::*;
     match kind {
         SelectorKind::Min => {
-            by_value == Less || (by_value == Equal && candidate.time < current.time)
+            by_value == Less || (by_value == Equal && candidate_time < current_time)
         }
         SelectorKind::Max => {
-            by_value == Greater || (by_value == Equal && candidate.time < current.time)
+            by_value == Greater || (by_value == Equal && candidate_time < current_time)
         }
         // 1.6.7 keeps the first point seen among equal earliest times and the last one
         // seen among equal latest times (points arrive series by series, in key order).
-        SelectorKind::First => candidate.time < current.time,
-        SelectorKind::Last => candidate.time >= current.time,
+        SelectorKind::First => candidate_time < current_time,
+        SelectorKind::Last => candidate_time >= current_time,
     }
 }
 
@@ -201,6 +216,93 @@ impl Accumulator {
                 value: value.clone(),
                 origin,
             }),
+        }
+    }
+
+    /// Feeds the points `range` of `column` (time-ordered, one series), exactly as
+    /// [`Accumulator::push`] would one by one; `count` only adds the run's length.
+    pub fn push_run(&mut self, column: &Column, range: Range<usize>, origin: u32) {
+        let times = column.times.get(range.clone()).unwrap_or(&[]);
+        if let Accumulator::Count(count) = self {
+            *count += times.len() as i64;
+            return;
+        }
+        match &column.values {
+            ColumnValues::Float(values) => {
+                let values = values.get(range).unwrap_or(&[]);
+                self.push_floats(times, values, origin);
+            }
+            ColumnValues::Integer(values) => {
+                let values = values.get(range).unwrap_or(&[]);
+                for (time, value) in times.iter().zip(values) {
+                    self.push(*time, &Value::Integer(*value), origin);
+                }
+            }
+            other => {
+                for (time, index) in times.iter().zip(range) {
+                    self.push(*time, &column_value(other, index), origin);
+                }
+            }
+        }
+    }
+
+    /// [`Accumulator::push`] of each float point, with the per-point work of the common
+    /// functions done on `f64` directly (same operations, same order, same result).
+    fn push_floats(&mut self, times: &[i64], values: &[f64], origin: u32) {
+        match self {
+            Accumulator::SumFloat { partial, seen, .. } => {
+                for value in values.iter().take(times.len()) {
+                    *partial += *value;
+                    *seen = true;
+                }
+            }
+            Accumulator::Mean {
+                partial_sum,
+                partial_count,
+                ..
+            } => {
+                for value in values.iter().take(times.len()) {
+                    *partial_sum += *value;
+                    *partial_count += 1;
+                }
+            }
+            Accumulator::Selector(kind, best) => {
+                for (time, value) in times.iter().zip(values) {
+                    let replace = match best {
+                        Some(Point {
+                            value: Value::Float(current),
+                            time: current_time,
+                            ..
+                        }) => {
+                            let by_value = value
+                                .partial_cmp(current)
+                                .unwrap_or(std::cmp::Ordering::Equal);
+                            better_by(*kind, by_value, *time, *current_time)
+                        }
+                        Some(current) => {
+                            let candidate = Point {
+                                time: *time,
+                                value: Value::Float(*value),
+                                origin,
+                            };
+                            better(*kind, &candidate, current)
+                        }
+                        None => true,
+                    };
+                    if replace {
+                        *best = Some(Point {
+                            time: *time,
+                            value: Value::Float(*value),
+                            origin,
+                        });
+                    }
+                }
+            }
+            _ => {
+                for (time, value) in times.iter().zip(values) {
+                    self.push(*time, &Value::Float(*value), origin);
+                }
+            }
         }
     }
 
@@ -703,6 +805,79 @@ mod tests {
                 origin: 0,
             })
             .collect()
+    }
+
+    /// Feeds `columns` (one per series, in order) point by point and by runs of the given
+    /// lengths; both must finish to the same points, bit for bit.
+    fn assert_runs_match_points(name: &str, sample: &Value, columns: &[Column], run: usize) {
+        let args = CallArgs::default();
+        let mut by_point = Accumulator::new(name, sample);
+        let mut by_run = Accumulator::new(name, sample);
+        for (origin, column) in columns.iter().enumerate() {
+            for index in 0..column.len() {
+                let value = column_value(&column.values, index);
+                by_point.push(column.times[index], &value, origin as u32);
+            }
+            let mut begin = 0;
+            while begin < column.len() {
+                let end = (begin + run).min(column.len());
+                by_run.push_run(column, begin..end, origin as u32);
+                begin = end;
+            }
+            by_point.end_partial();
+            by_run.end_partial();
+        }
+        let expected = format!("{:?}", finish(name, by_point, &args, 7));
+        assert_eq!(
+            format!("{:?}", finish(name, by_run, &args, 7)),
+            expected,
+            "{name} run {run}"
+        );
+    }
+
+    #[test]
+    fn push_run_matches_pushing_each_point() {
+        // Seed printed so a failure can be replayed.
+        let seed: u64 = 0x0c01_5eed;
+        println!("seed {seed:#x}");
+        let mut state = seed;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            state >> 33
+        };
+        let mut float_columns = Vec::new();
+        let mut integer_columns = Vec::new();
+        for _ in 0..5 {
+            let length = (next() % 40) as usize;
+            let times: Vec<i64> = (0..length as i64).map(|i| i * 10).collect();
+            // Few distinct values, so ties (equal values, equal times across series) happen.
+            let floats = times
+                .iter()
+                .map(|_| (next() % 7) as f64 * 0.1 - 0.3)
+                .collect();
+            let integers = times.iter().map(|_| (next() % 7) as i64 - 3).collect();
+            float_columns.push(Column {
+                times: times.clone(),
+                values: ColumnValues::Float(floats),
+            });
+            integer_columns.push(Column {
+                times,
+                values: ColumnValues::Integer(integers),
+            });
+        }
+        let mut mixed = integer_columns.clone();
+        mixed.extend(float_columns.iter().cloned());
+        for name in [
+            "count", "sum", "mean", "min", "max", "first", "last", "spread", "median",
+        ] {
+            for run in [1, 3, 1000] {
+                assert_runs_match_points(name, &Value::Float(0.0), &float_columns, run);
+                assert_runs_match_points(name, &Value::Integer(0), &integer_columns, run);
+                assert_runs_match_points(name, &Value::Float(0.0), &mixed, run);
+            }
+        }
     }
 
     fn run(name: &str, values: &[(i64, f64)], args: &CallArgs) -> Vec<Point> {
