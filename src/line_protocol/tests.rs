@@ -637,7 +637,9 @@ mod round_trip {
     fn point() -> impl Strategy<Value = RawPoint> {
         (
             measurement(),
-            prop::collection::btree_map(name(), name(), 0..4),
+            // Tag keys and values have the same gap as field keys (a backslash right before
+            // `,`, `=` or a space is read back as an escaped backslash plus a separator).
+            prop::collection::btree_map(field_key(), field_key(), 0..4),
             prop::collection::vec((field_key(), value()), 1..5),
             scan::TIME_MIN_NS..=scan::TIME_MAX_NS,
         )
