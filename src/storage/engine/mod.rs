@@ -7,10 +7,14 @@
 //!
 //! ```text
 //!  partition thread N ── after fsync ──▶ Store::apply_record(N, record)
-//!        for each point: shard of (db, rp, time) ─▶ shard.caches[N].live.insert(...)
-//!  checkpoint (ingest) ── Store::freeze_partition(N) on partition N's thread, after a WAL
-//!        rotation: live → frozen; then Store::snapshot writes frozen maps to files
-//!  queries ── Store::shards_for(db, rp, range) ─▶ Shard::read(series, field, range)
+//!        for each point: shard of (db, rp, time) ─▶ shard.caches[N].live.insert_point(...)
+//!        (a series new to that cache is also registered in the database's series index)
+//!  checkpoint (ingest::maintenance) ── Store::freeze_partition(N) on partition N's thread,
+//!        after a WAL rotation: live → frozen; then Store::write_snapshots writes the frozen
+//!        maps to level-0 files and syncs the series indexes and field types
+//!  storage thread ── Store::compact, Store::enforce_retention
+//!  queries ── Store::shards_for(db, rp, range) ─▶ Shard::read(series, field, range);
+//!        Store::series_index(db); deletes: Store::delete_points / drop_series (catalog.rs)
 //! ```
 //!
 //! Invariants:
