@@ -77,53 +77,8 @@ impl CacheMap {
         timestamp_ns: i64,
         value: StoredValue<'_>,
     ) -> usize {
-        let mut added = 0;
-        let series = match self.series.get_mut(series_key) {
-            Some(series) => series,
-            None => {
-                added += series_key.len() + ENTRY_OVERHEAD_BYTES;
-                self.series.entry(series_key.into()).or_default()
-            }
-        };
-        let position = series.fields.iter().position(|(key, _)| &**key == field);
-        let entry = match position.and_then(|p| series.fields.get_mut(p)) {
-            Some((_, entry)) => entry,
-            None => {
-                added += field.len() + ENTRY_OVERHEAD_BYTES;
-                series.fields.push((
-                    field.into(),
-                    CacheColumn {
-                        column: Column::new(value.field_type()),
-                        normal: true,
-                    },
-                ));
-                match series.fields.last_mut() {
-                    Some((_, entry)) => entry,
-                    None => return added,
-                }
-            }
-        };
-        let before = entry.column.values.buffer_bytes() + entry.column.times.capacity() * 8;
-        if !entry.column.values.push(value) {
-            self.type_conflicts += 1;
-            return added;
-        }
-        if let StoredValue::String(bytes) = value {
-            added += bytes.len();
-        }
-        if entry
-            .column
-            .times
-            .last()
-            .is_some_and(|last| *last >= timestamp_ns)
-        {
-            entry.normal = false;
-        }
-        entry.column.times.push(timestamp_ns);
-        let after = entry.column.values.buffer_bytes() + entry.column.times.capacity() * 8;
-        added += after.saturating_sub(before);
-        self.bytes += added;
-        added
+        self.insert_point(series_key, timestamp_ns, &[(field, value)])
+            .0
     }
 
     /// Stores every field of one point with one lookup of the series. Returns the heap bytes
