@@ -25,7 +25,7 @@ use sluice::storage::engine::{Store, StoreOptions};
 use sluice::wal::WalWriter;
 
 /// Partitions the routing bench spreads keys over.
-const PARTITIONS: u128 = 2;
+const PARTITIONS: usize = 2;
 /// Bytes of one WAL record in the WAL bench.
 const WAL_RECORD_BYTES: usize = 64 * 1024;
 
@@ -53,7 +53,7 @@ fn series_keys() {
     let hosts: Vec<String> = (0..1000).map(|i| format!("host{i:04}")).collect();
     let mut key = Vec::with_capacity(128);
     let rate = per_second(|| {
-        let mut spread = [0usize; PARTITIONS as usize];
+        let mut spread = [0usize; PARTITIONS];
         for host in &hosts {
             let tags = [
                 Tag {
@@ -71,9 +71,8 @@ fn series_keys() {
             ];
             key.clear();
             append_series_key(b"cpu", &tags, &mut key);
-            let hash = sluice::ingest::series_hash(&key);
-            let partition = ((u128::from(hash) * PARTITIONS) >> 64) as usize;
-            spread[partition.min(PARTITIONS as usize - 1)] += 1;
+            let partition = sluice::ingest::partition_for(&key, PARTITIONS);
+            spread[partition.min(PARTITIONS - 1)] += 1;
         }
         black_box(spread);
         hosts.len()

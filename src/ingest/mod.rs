@@ -248,6 +248,12 @@ pub fn series_hash(series_key: &[u8]) -> u64 {
     hash ^ (hash >> 29)
 }
 
+/// The partition (of `partitions`) that owns `series_key`. The one routing rule: the write
+/// path queues a point there, and each shard keeps that partition's cache for it.
+pub fn partition_for(series_key: &[u8], partitions: usize) -> usize {
+    ((u128::from(series_hash(series_key)) * partitions as u128) >> 64) as usize
+}
+
 impl Ingest {
     /// Replays the WAL (rebuilding field types), then starts one thread per partition.
     pub fn start(
@@ -339,8 +345,7 @@ impl Ingest {
 
     /// The partition that owns `series_key`.
     pub fn partition_of(&self, series_key: &[u8]) -> usize {
-        let count = self.senders.len() as u128;
-        ((u128::from(series_hash(series_key)) * count) >> 64) as usize
+        partition_for(series_key, self.senders.len())
     }
 
     /// Queues a batch without blocking; gives it back when the queue is full.
@@ -564,7 +569,7 @@ mod tests {
         let mut counts = [0usize; 4];
         for i in 0..4000 {
             let key = format!("cpu,host=host{i}");
-            let partition = ((u128::from(series_hash(key.as_bytes())) * 4) >> 64) as usize;
+            let partition = partition_for(key.as_bytes(), 4);
             counts[partition] += 1;
         }
         assert!(counts.iter().all(|c| *c > 800), "{counts:?}");

@@ -38,7 +38,7 @@ impl Rng {
 }
 
 fn partition_of(series_key: &[u8]) -> usize {
-    ((u128::from(crate::ingest::series_hash(series_key)) * PARTITIONS as u128) >> 64) as usize
+    crate::ingest::partition_for(series_key, PARTITIONS)
 }
 
 fn open(dir: &std::path::Path, wal: &Wal) -> Arc<Store> {

@@ -151,8 +151,7 @@ impl Shard {
     }
 
     pub(super) fn partition_of(&self, series_key: &[u8]) -> usize {
-        let count = self.caches.len() as u128;
-        ((u128::from(crate::ingest::series_hash(series_key)) * count) >> 64) as usize
+        crate::ingest::partition_for(series_key, self.caches.len())
     }
 
     /// The merged, normal points of one column within `[min_time, max_time]`: files older
