@@ -64,7 +64,11 @@ pub fn export(options: &ExportOptions, out: &mut dyn Write) -> Result<u64, Strin
     };
     let meta_data = MetaStore::read_only(&meta_dir).map_err(|e| e.to_string())?;
     let meta = Arc::new(MetaStore::frozen(meta_data.clone()));
-    let partitions = partition_count_read_only(&wal_dir);
+    // No (readable) partition count: one partition, as before.
+    let partitions = crate::ingest::recorded_partition_count(&wal_dir)
+        .ok()
+        .flatten()
+        .unwrap_or(1);
     let store = Store::open_read_only(
         StoreOptions {
             data_dir,
@@ -206,15 +210,6 @@ fn write_series(
         out.write_all(line)?;
         lines += 1;
     }
-}
-
-/// The WAL's partition count, without creating anything (1 when there is no WAL).
-fn partition_count_read_only(wal_dir: &Path) -> usize {
-    std::fs::read_to_string(wal_dir.join("PARTITIONS"))
-        .ok()
-        .and_then(|text| text.trim().parse::<usize>().ok())
-        .filter(|count| *count > 0)
-        .unwrap_or(1)
 }
 
 fn quote_ident(name: &str) -> String {

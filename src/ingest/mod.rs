@@ -167,8 +167,9 @@ pub struct IngestOptions {
     pub debug_commit_delay: Duration,
 }
 
-/// Partition count of an existing WAL directory, else `fresh`, recorded for next time.
-pub fn partition_count(wal_dir: &Path, fresh: usize) -> std::io::Result<usize> {
+/// Partition count recorded in an existing WAL directory; `Ok(None)` when there is none yet.
+/// Reads only (`sluice export` uses it on a stopped server's directory).
+pub fn recorded_partition_count(wal_dir: &Path) -> std::io::Result<Option<usize>> {
     let path = wal_dir.join(PARTITIONS_FILE);
     match std::fs::read_to_string(&path) {
         Ok(text) => text
@@ -176,23 +177,30 @@ pub fn partition_count(wal_dir: &Path, fresh: usize) -> std::io::Result<usize> {
             .parse::<usize>()
             .ok()
             .filter(|n| *n > 0)
+            .map(Some)
             .ok_or_else(|| {
                 std::io::Error::new(
                     std::io::ErrorKind::InvalidData,
                     format!("{}: not a partition count", path.display()),
                 )
             }),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(wal_dir)?;
-            let temporary = wal_dir.join(format!("{PARTITIONS_FILE}.tmp"));
-            std::fs::write(&temporary, format!("{fresh}\n"))?;
-            std::fs::File::open(&temporary)?.sync_all()?;
-            std::fs::rename(&temporary, &path)?;
-            crate::meta::sync_directory(wal_dir)?;
-            Ok(fresh)
-        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(error) => Err(error),
     }
+}
+
+/// Partition count of an existing WAL directory, else `fresh`, recorded for next time.
+pub fn partition_count(wal_dir: &Path, fresh: usize) -> std::io::Result<usize> {
+    if let Some(count) = recorded_partition_count(wal_dir)? {
+        return Ok(count);
+    }
+    std::fs::create_dir_all(wal_dir)?;
+    let temporary = wal_dir.join(format!("{PARTITIONS_FILE}.tmp"));
+    std::fs::write(&temporary, format!("{fresh}\n"))?;
+    std::fs::File::open(&temporary)?.sync_all()?;
+    std::fs::rename(&temporary, wal_dir.join(PARTITIONS_FILE))?;
+    crate::meta::sync_directory(wal_dir)?;
+    Ok(fresh)
 }
 
 /// Directory of partition `index`.
