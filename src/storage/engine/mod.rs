@@ -316,15 +316,14 @@ impl Store {
         let mut skipped = 0u64;
         let mut index: Option<(u64, Option<Arc<SeriesIndex>>)> = None;
         let result = decode_record(payload, |header, point| {
-            let rp = String::from_utf8_lossy(header.retention_policy);
             let time = point.timestamp_ns;
-            let fits = current.as_ref().is_some_and(|shard| {
-                shard.database_id == header.database_id
-                    && shard.start_ns <= time
-                    && time < shard.end_ns
-                    && (rp.is_empty() || shard.retention_policy == rp)
-            });
+            // A record holds one database and retention policy, so the shard chosen for an
+            // earlier point of it fits a later one whenever the time does.
+            let fits = current
+                .as_ref()
+                .is_some_and(|shard| shard.start_ns <= time && time < shard.end_ns);
             if !fits {
+                let rp = String::from_utf8_lossy(header.retention_policy);
                 current = self.shard_at(&meta, header.database_id, &rp, time, now_ns);
                 if let Some(shard) = &current {
                     shard
