@@ -698,14 +698,24 @@ fn load(path: &Path) -> Result<Option<MetaData>, MetaError> {
 
 /// Writes `data` so that a crash leaves either the old or the new file, never a mix.
 fn persist(directory: &Path, data: &MetaData) -> Result<(), MetaError> {
-    let temporary = directory.join(format!("{FILE_NAME}.tmp"));
+    write_file_atomically(directory, FILE_NAME, &encode(data))?;
+    Ok(())
+}
+
+/// Replaces `directory/file_name` with `bytes` so that a crash leaves the old file or the new
+/// one, never a mix: write `<file_name>.tmp`, fsync it, rename it over, fsync the directory.
+pub fn write_file_atomically(
+    directory: &Path,
+    file_name: &str,
+    bytes: &[u8],
+) -> std::io::Result<()> {
+    let temporary = directory.join(format!("{file_name}.tmp"));
     let mut file = File::create(&temporary)?;
-    file.write_all(&encode(data))?;
+    file.write_all(bytes)?;
     file.sync_all()?;
     drop(file);
-    fs::rename(&temporary, directory.join(FILE_NAME))?;
-    sync_directory(directory)?;
-    Ok(())
+    fs::rename(&temporary, directory.join(file_name))?;
+    sync_directory(directory)
 }
 
 /// fsyncs a directory so a rename or new file in it is durable.

@@ -195,11 +195,7 @@ pub fn partition_count(wal_dir: &Path, fresh: usize) -> std::io::Result<usize> {
         return Ok(count);
     }
     std::fs::create_dir_all(wal_dir)?;
-    let temporary = wal_dir.join(format!("{PARTITIONS_FILE}.tmp"));
-    std::fs::write(&temporary, format!("{fresh}\n"))?;
-    std::fs::File::open(&temporary)?.sync_all()?;
-    std::fs::rename(&temporary, wal_dir.join(PARTITIONS_FILE))?;
-    crate::meta::sync_directory(wal_dir)?;
+    crate::meta::write_file_atomically(wal_dir, PARTITIONS_FILE, format!("{fresh}\n").as_bytes())?;
     Ok(fresh)
 }
 

@@ -11,7 +11,6 @@
 //! ```
 //! A damaged file is logged and ignored (the WAL still names the types of recent fields).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::Store;
@@ -52,13 +51,7 @@ pub(super) fn persist_field_types(store: &Store, database_id: u64) -> Result<(),
     let directory = catalog_directory(&store.options.data_dir, database_id);
     let write = || -> std::io::Result<()> {
         std::fs::create_dir_all(&directory)?;
-        let temporary = directory.join(format!("{FIELDS_FILE}.tmp"));
-        let mut handle = std::fs::File::create(&temporary)?;
-        handle.write_all(&file)?;
-        handle.sync_all()?;
-        drop(handle);
-        std::fs::rename(&temporary, directory.join(FIELDS_FILE))?;
-        crate::meta::sync_directory(&directory)
+        crate::meta::write_file_atomically(&directory, FIELDS_FILE, &file)
     };
     write().map_err(|e| format!("writing {}: {e}", directory.join(FIELDS_FILE).display()))
 }

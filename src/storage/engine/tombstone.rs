@@ -212,13 +212,7 @@ pub fn rewrite(shard_directory: &Path, set: &Tombstones) -> std::io::Result<()> 
             encode_record(key, tombstone, &mut bytes);
         }
     }
-    let temporary = shard_directory.join(format!("{FILE_NAME}.tmp"));
-    let mut file = std::fs::File::create(&temporary)?;
-    file.write_all(&bytes)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&temporary, &path)?;
-    crate::meta::sync_directory(shard_directory)
+    crate::meta::write_file_atomically(shard_directory, FILE_NAME, &bytes)
 }
 
 #[cfg(test)]
