@@ -224,6 +224,67 @@ fn keep_alive_and_pipelining_answer_in_order() {
     );
 }
 
+/// Query answers are written by the query thread when the connection has nothing else
+/// pending, else by the event loop; either way they leave in request order, a large answer
+/// that overflows the socket is completed by the loop, and `Connection: close` is honoured.
+#[test]
+fn pipelined_queries_answer_in_order_whoever_writes_them() {
+    let server = Server::start();
+    server.query("CREATE DATABASE db");
+    // ~4 MB of answer for `SELECT *`: more than a loopback socket takes at once.
+    let filler = "x".repeat(200);
+    let lines: Vec<String> = (0..20_000)
+        .map(|i| format!("big s=\"{filler}\",v={i}i {i}"))
+        .collect();
+    assert_eq!(server.write("db=db", &lines.join("\n")).status, 204);
+    let mut stream = connect(server.address);
+    let mut batch = Vec::new();
+    for i in 0..10 {
+        let target = if i == 4 {
+            "/query?db=db&q=SELECT+*+FROM+big"
+        } else {
+            "/query?db=db&q=SHOW+DATABASES"
+        };
+        batch.extend_from_slice(
+            format!("GET {target} HTTP/1.1\r\nHost: x\r\nX-Request-Id: q-{i}\r\n\r\n").as_bytes(),
+        );
+        batch.extend_from_slice(
+            format!("GET /ping HTTP/1.1\r\nHost: x\r\nX-Request-Id: p-{i}\r\n\r\n").as_bytes(),
+        );
+    }
+    batch.extend_from_slice(
+        b"GET /query?q=SHOW+DATABASES HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    stream.write_all(&batch).expect("send pipelined");
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    for i in 0..10 {
+        let query = read_response(&mut reader, false).expect("query answer");
+        assert_eq!(
+            (query.status, query.header("Request-Id")),
+            (200, Some(format!("q-{i}").as_str()))
+        );
+        if i == 4 {
+            assert!(query.body.len() > 4_000_000, "{}", query.body.len());
+            assert_eq!(query.text().matches(&filler).count(), 20_000);
+        } else {
+            assert!(query.text().contains("[[\"db\"]]"), "{}", query.text());
+        }
+        let ping = read_response(&mut reader, false).expect("ping answer");
+        assert_eq!(
+            (ping.status, ping.header("Request-Id")),
+            (204, Some(format!("p-{i}").as_str()))
+        );
+    }
+    let last = read_response(&mut reader, false).expect("last answer");
+    assert_eq!(last.status, 200);
+    assert_eq!(last.header("Connection"), Some("close"));
+    let mut rest = Vec::new();
+    reader
+        .read_to_end(&mut rest)
+        .expect("closed after the answer");
+    assert!(rest.is_empty());
+}
+
 #[test]
 fn chunked_gzip_and_expect_continue_bodies() {
     let server = Server::start();

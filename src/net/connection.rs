@@ -17,7 +17,7 @@ use super::{Completion, EventLoop, Shared};
 use crate::config::{Config, InputKind};
 use crate::http::framing::{FramingError, FramingLimits, Method, Progress, Request, RequestReader};
 use crate::http::handlers::{route, route_opentsdb, Action};
-use crate::http::response::{serialize, Response, ResponseContext};
+use crate::http::response::{serialize, serialize_head, Response, ResponseContext};
 use crate::ingest::{Batch, WriteTicket};
 use crate::limits::{
     HTTP_MAX_CHUNK_LINE_BYTES, HTTP_MAX_HEADERS, HTTP_MAX_HEAD_BYTES,
@@ -44,8 +44,9 @@ enum State {
         answer: Answer,
         on_durable: Response,
     },
+    /// The query's `Answer` travels with the job (`ClientQueryReply`).
     QueryInFlight {
-        answer: Answer,
+        sequence: u64,
     },
     WaitingForQueue {
         answer: Answer,
@@ -98,6 +99,9 @@ pub(super) struct Connection {
     peer_closed: bool,
     close_when_flushed: bool,
     last_activity: Instant,
+    /// A second handle on `stream` (made at the first query) through which a query thread
+    /// writes its answer while this connection waits for it; see `ClientQueryReply`.
+    query_socket: Option<Arc<std::net::TcpStream>>,
 }
 
 enum ReadOutcome {
@@ -122,6 +126,7 @@ impl Connection {
             peer_closed: false,
             close_when_flushed: false,
             last_activity: Instant::now(),
+            query_socket: None,
         }
     }
 
@@ -539,10 +544,27 @@ impl Connection {
             Action::Respond(response) => self.respond(&answer, response, true, &shared),
             Action::RespondBare(response) => self.respond(&answer, response, false, &shared),
             Action::Query(query) => {
-                let sink: Arc<dyn crate::query::QuerySink> = event_loop.mailbox.clone();
-                match shared.queries.submit(query, sink, slot, sequence) {
-                    Ok(()) => self.state = State::QueryInFlight { answer },
-                    Err(response) => self.respond(&answer, response, true, &shared),
+                let reply = ClientQueryReply {
+                    mailbox: event_loop.mailbox.clone(),
+                    shared: Arc::clone(&shared),
+                    slot,
+                    socket: self.socket_for_query_thread(),
+                    answer,
+                };
+                let request_id = reply.answer.request_id.clone();
+                match shared.queries.submit(query, Box::new(reply)) {
+                    Ok(()) => self.state = State::QueryInFlight { sequence },
+                    Err(response) => {
+                        let answer = Answer {
+                            sequence,
+                            request_id,
+                            head_only: request.head.method == Method::Head,
+                            keep_alive: request.head.keep_alive,
+                            http10: request.head.version_minor == 0,
+                            origin: request.head.origin.clone(),
+                        };
+                        self.respond(&answer, response, true, &shared)
+                    }
                 }
             }
             Action::Write {
@@ -630,9 +652,8 @@ impl Connection {
         shared: &Shared,
     ) -> bool {
         let current = match &self.state {
-            State::WriteInFlight { answer, .. } | State::QueryInFlight { answer } => {
-                answer.sequence
-            }
+            State::WriteInFlight { answer, .. } => answer.sequence,
+            State::QueryInFlight { sequence } => *sequence,
             _ => return false,
         };
         if current != sequence {
@@ -654,8 +675,25 @@ impl Connection {
                 };
                 self.respond(&answer, response, true, shared);
             }
-            (State::QueryInFlight { answer }, Completion::Query { response, .. }) => {
-                self.respond(&answer, response, true, shared);
+            (State::QueryInFlight { .. }, Completion::Query { answer, .. }) => {
+                let RenderedAnswer {
+                    head,
+                    body,
+                    written,
+                    close,
+                } = answer;
+                let head_left = head.get(written..).unwrap_or_default();
+                let body_left = body
+                    .get(written.saturating_sub(head.len())..)
+                    .unwrap_or_default();
+                self.output.extend_from_slice(head_left);
+                self.output.extend_from_slice(body_left);
+                if written > 0 {
+                    self.last_activity = Instant::now();
+                }
+                if close {
+                    self.close_when_flushed = true;
+                }
             }
             (other, _) => {
                 self.state = other;
@@ -672,21 +710,125 @@ impl Connection {
         identified: bool,
         shared: &Shared,
     ) {
-        if !answer.keep_alive || shared.shutting_down.load(Ordering::Acquire) {
-            response.close = true;
+        if prepare_answer(answer, &mut response, shared) {
             self.close_when_flushed = true;
         }
-        if let Some(origin) = &answer.origin {
-            add_cors_headers(&mut response, origin);
-        }
-        let context = ResponseContext {
-            request_id: identified.then_some(answer.request_id.as_str()),
-            head_only: answer.head_only,
-            now_ns: crate::time::now_ns(),
-            http10: answer.http10,
-        };
+        let context = answer.response_context(identified);
         serialize(&response, &context, &mut self.output);
     }
+
+    /// The handle a query thread may write this connection's next answer through: only when
+    /// nothing of an earlier answer is still waiting to be written (bytes must leave in
+    /// order). The handle is a dup of the socket, so it stays valid even if this connection
+    /// is closed while the query runs.
+    fn socket_for_query_thread(&mut self) -> Option<Arc<std::net::TcpStream>> {
+        if self.output_offset != self.output.len() || self.protocol != Protocol::Http {
+            return None;
+        }
+        if self.query_socket.is_none() {
+            use std::os::fd::AsFd;
+            // Failing to dup only costs the fast path; the loop then writes the answer.
+            let owned = self.stream.as_fd().try_clone_to_owned().ok()?;
+            self.query_socket = Some(Arc::new(std::net::TcpStream::from(owned)));
+        }
+        self.query_socket.clone()
+    }
+}
+
+impl Answer {
+    fn response_context(&self, identified: bool) -> ResponseContext<'_> {
+        ResponseContext {
+            request_id: identified.then_some(self.request_id.as_str()),
+            head_only: self.head_only,
+            now_ns: crate::time::now_ns(),
+            http10: self.http10,
+        }
+    }
+}
+
+/// Marks `response` to close the connection when it must, and adds the CORS headers;
+/// true when the connection closes after it.
+fn prepare_answer(answer: &Answer, response: &mut Response, shared: &Shared) -> bool {
+    let close = !answer.keep_alive || shared.shutting_down.load(Ordering::Acquire);
+    if close {
+        response.close = true;
+    }
+    if let Some(origin) = &answer.origin {
+        add_cors_headers(response, origin);
+    }
+    close
+}
+
+/// A query's answer as the query thread rendered it.
+pub struct RenderedAnswer {
+    /// status line and headers
+    head: Vec<u8>,
+    /// the body (empty for HEAD)
+    body: Vec<u8>,
+    /// bytes of `head` then `body` the query thread already wrote to the socket
+    written: usize,
+    /// the connection closes after this answer
+    close: bool,
+}
+
+/// Delivers a query's answer to its connection. On the query thread it renders the answer
+/// and, when the connection had nothing else to write, sends as much as the socket takes
+/// right away: the client does not wait for the event loop to wake up. The rest (all of it
+/// without a socket) goes through the loop's mailbox, which also tells the loop the
+/// connection may read its next request.
+struct ClientQueryReply {
+    mailbox: Arc<super::Mailbox>,
+    shared: Arc<Shared>,
+    slot: usize,
+    socket: Option<Arc<std::net::TcpStream>>,
+    answer: Answer,
+}
+
+impl crate::query::QueryReply for ClientQueryReply {
+    fn deliver(self: Box<Self>, mut response: Response) {
+        let close = prepare_answer(&self.answer, &mut response, &self.shared);
+        let mut head = Vec::with_capacity(QUERY_ANSWER_HEAD_CAPACITY_BYTES);
+        let with_body = serialize_head(&response, &self.answer.response_context(true), &mut head);
+        let body = if with_body { response.body } else { Vec::new() };
+        let written = match &self.socket {
+            Some(socket) => write_now(socket, &head, &body),
+            None => 0,
+        };
+        self.mailbox.post(Completion::Query {
+            slot: self.slot,
+            sequence: self.answer.sequence,
+            answer: RenderedAnswer {
+                head,
+                body,
+                written,
+                close,
+            },
+        });
+    }
+}
+
+/// Room for a query answer's status line and headers (more only grows the buffer).
+const QUERY_ANSWER_HEAD_CAPACITY_BYTES: usize = 512;
+
+/// Writes `head` then `body` to the non-blocking `socket` until done, the socket is full, or
+/// an error (which the loop meets again when it writes the rest); returns the bytes written.
+fn write_now(socket: &std::net::TcpStream, head: &[u8], body: &[u8]) -> usize {
+    let total = head.len() + body.len();
+    let mut written = 0;
+    while written < total {
+        let head_left = head.get(written..).unwrap_or_default();
+        let body_left = body
+            .get(written.saturating_sub(head.len())..)
+            .unwrap_or_default();
+        let slices = [io::IoSlice::new(head_left), io::IoSlice::new(body_left)];
+        match (&*socket).write_vectored(&slices) {
+            Ok(0) => break,
+            Ok(count) => written += count,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+    }
+    written
 }
 
 /// The CORS headers InfluxDB adds to every answer of a request with an `Origin`.

@@ -6,7 +6,10 @@
 //! Per connection, at most one request is in flight (a write waiting for fsync, or a query on
 //! the pool). While it is, the loop stops reading that socket, so a pipelining or fast client
 //! is slowed by TCP flow control rather than by growing buffers; the answer comes back through
-//! the loop's `Mailbox` (a bounded queue plus a `mio::Waker`).
+//! the loop's `Mailbox` (a bounded queue plus a `mio::Waker`). A query's answer is written to
+//! the socket by the query thread itself when nothing else was pending on the connection
+//! (`connection::ClientQueryReply`): the mailbox then only carries the unwritten rest and
+//! the permission to read on.
 //!
 //! Memory per connection is bounded: the read buffer by `HTTP_MAX_HEAD_BYTES +
 //! NET_READ_CHUNK_BYTES`, the request body by `max-body-size`, and pending output by
@@ -26,13 +29,12 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::config::Config;
 use crate::config::InputKind;
-use crate::http::response::Response;
 use crate::http::write::WriteContext;
 use crate::ingest::{AckSink, Ingest};
 use crate::inputs::{InputBatch, InputService};
 use crate::meta::MetaStore;
-use crate::query::{QueryPool, QuerySink};
-use connection::{Connection, Protocol};
+use crate::query::QueryPool;
+use connection::{Connection, Protocol, RenderedAnswer};
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -129,14 +131,14 @@ pub enum Completion {
         /// whether every record was fsynced
         durable: bool,
     },
-    /// the query's answer
+    /// the query's answer, rendered (and possibly written already) by the query thread
     Query {
         /// connection slot
         slot: usize,
         /// request sequence
         sequence: u64,
-        /// the answer
-        response: Response,
+        /// the answer's bytes and how many of them reached the socket
+        answer: RenderedAnswer,
     },
 }
 
@@ -169,16 +171,6 @@ impl AckSink for Mailbox {
             slot: connection,
             sequence,
             durable,
-        });
-    }
-}
-
-impl QuerySink for Mailbox {
-    fn query_complete(&self, connection: usize, sequence: u64, response: Response) {
-        self.post(Completion::Query {
-            slot: connection,
-            sequence,
-            response,
         });
     }
 }

@@ -5,7 +5,8 @@
 //! ([`params`]), parsing, running each statement in order ([`statements`] for everything
 //! but SELECT, [`select`] for SELECT), and encoding the results ([`encode`]: JSON, pretty,
 //! chunked, CSV). A whole answer is built on the query thread, bounded by the SELECT limits
-//! of `[coordinator]`, and handed to the event loop through `QuerySink`.
+//! of `[coordinator]`, and handed to its `QueryReply` (the network layer's: it writes the
+//! answer to the client's socket from the query thread when nothing else is pending there).
 //!
 //! Statement semantics (InfluxDB 1.6.7): statements run in order; the first failing one
 //! stops the query, and when statements follow it InfluxDB reports `not executed` in its
@@ -55,17 +56,17 @@ pub struct QueryRequest {
     pub accept: Option<String>,
 }
 
-/// Told when a query has its answer.
-pub trait QuerySink: Send + Sync {
-    /// The answer of the request `(connection, sequence)`.
-    fn query_complete(&self, connection: usize, sequence: u64, response: Response);
+/// Takes one query's answer to its client. The query thread calls it as soon as the answer
+/// is built, so the network layer can write a small answer from that thread without waiting
+/// for its event loop to wake up.
+pub trait QueryReply: Send {
+    /// The whole answer; called once, on the query thread.
+    fn deliver(self: Box<Self>, response: Response);
 }
 
 struct QueryJob {
     request: QueryRequest,
-    sink: Arc<dyn QuerySink>,
-    connection: usize,
-    sequence: u64,
+    reply: Box<dyn QueryReply>,
 }
 
 /// What query execution reads and changes.
@@ -135,9 +136,10 @@ impl QueryPool {
                     .name(format!("sluice-query-{index}"))
                     .spawn(move || {
                         while let Ok(Some(job)) = receiver.recv() {
-                            let response = execute(&job.request, &context);
-                            job.sink
-                                .query_complete(job.connection, job.sequence, response);
+                            let mut leftovers = Leftovers::default();
+                            let response = execute_keeping(&job.request, &context, &mut leftovers);
+                            job.reply.deliver(response);
+                            drop(leftovers);
                         }
                     })?,
             );
@@ -148,20 +150,14 @@ impl QueryPool {
         })
     }
 
-    /// Queues a query; `Err` with a 503 answer when the queue is full.
+    /// Queues a query whose answer goes to `reply`; `Err` with a 503 answer when the queue
+    /// is full (`reply` is then dropped unused).
     pub fn submit(
         &self,
         request: QueryRequest,
-        sink: Arc<dyn QuerySink>,
-        connection: usize,
-        sequence: u64,
+        reply: Box<dyn QueryReply>,
     ) -> Result<(), Response> {
-        match self.sender.try_send(Some(QueryJob {
-            request,
-            sink,
-            connection,
-            sequence,
-        })) {
+        match self.sender.try_send(Some(QueryJob { request, reply })) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => Err(Response::json_error(
                 503,
@@ -283,6 +279,24 @@ fn set_content_type(response: &mut Response, content_type: &str) {
 
 /// Executes a query request and renders the whole answer.
 pub fn execute(request: &QueryRequest, context: &QueryContext) -> Response {
+    let mut leftovers = Leftovers::default();
+    execute_keeping(request, context, &mut leftovers)
+}
+
+/// What an execution built besides its answer. Freeing a large result (every row, every
+/// string) takes time, so the query threads do it after the answer is on its way.
+#[derive(Default)]
+struct Leftovers {
+    query: Option<influxql::Query>,
+    results: Vec<StatementResult>,
+}
+
+/// [`execute`], leaving what it built in `leftovers`.
+fn execute_keeping(
+    request: &QueryRequest,
+    context: &QueryContext,
+    leftovers: &mut Leftovers,
+) -> Response {
     let format = AnswerFormat::of(request);
     let text = match query_param(&request.params, "params").filter(|p| !p.trim().is_empty()) {
         Some(json) => match params::parse_params(json) {
@@ -301,7 +315,10 @@ pub fn execute(request: &QueryRequest, context: &QueryContext) -> Response {
     let running = context.running.start(&request.text, database);
     let results = run_statements(&query.statements, request, context, &running);
     context.running.finish(running.id);
-    encode_answer(&query.statements, &results, format)
+    let response = encode_answer(&query.statements, &results, format);
+    leftovers.query = Some(query);
+    leftovers.results = results;
+    response
 }
 
 /// Runs the statements in order; a failure stops the rest (see the module doc).

@@ -171,5 +171,9 @@ fn matching_measurements(
 
 /// Lossless-enough text of index bytes (names are UTF-8 once written).
 pub fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    // `from_utf8` checks valid text faster than the lossy conversion walks it.
+    match std::str::from_utf8(bytes) {
+        Ok(valid) => valid.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }

@@ -32,9 +32,6 @@ use crate::meta::Database;
 use crate::query::result::{Series, StatementResult, Value};
 use crate::storage::series_index::SeriesIndex;
 
-/// A tag key and one of its values (unescaped).
-type TagPair = (Vec<u8>, Vec<u8>);
-
 /// The series one shard holds (ids in the database's index) and each one's field keys.
 type ShardSeries = (RoaringBitmap, BTreeMap<u32, Vec<Vec<u8>>>);
 
@@ -211,30 +208,62 @@ fn key_filter_matches(filter: &TagKeyFilter, key: &str) -> Result<bool, String> 
     })
 }
 
-/// The (key, value) pairs of a measurement's series in `series` whose key passes `filter`.
-fn tag_values_of(
+/// The `[key, value]` rows of a measurement's series in `series` (every series when
+/// `everything`) whose key passes `filter`: `offset` rows skipped, then at most `limit`
+/// (0: no limit). Rows are built straight from the index; skipped ones cost nothing.
+fn tag_value_rows(
     index: &SeriesIndex,
     measurement: &[u8],
     series: &RoaringBitmap,
     filter: &TagKeyFilter,
     everything: bool,
-) -> Result<Vec<TagPair>, String> {
-    let mut pairs = Vec::new();
+    (limit, offset): (u64, u64),
+) -> Result<Vec<Vec<Value>>, String> {
+    let mut to_skip = usize::try_from(offset).unwrap_or(usize::MAX);
+    let mut room = match limit {
+        0 => usize::MAX,
+        limit => usize::try_from(limit).unwrap_or(usize::MAX),
+    };
+    let within = (!everything).then_some(series);
+    let mut rows = Vec::new();
     for key in index.tag_keys(measurement) {
-        if !key_filter_matches(filter, &text(&key))? {
+        if room == 0 {
+            break;
+        }
+        let key_text = text(&key);
+        if !key_filter_matches(filter, &key_text)? {
             continue;
         }
-        for value in index.tag_values(measurement, &key) {
-            if everything
-                || !index
-                    .series_with_tag(measurement, &key, &value)
-                    .is_disjoint(series)
-            {
-                pairs.push((key.clone(), value));
+        index.visit_tag_values(measurement, &key, within, |value| {
+            if to_skip > 0 {
+                to_skip -= 1;
+            } else if room > 0 {
+                room -= 1;
+                rows.push(vec![
+                    Value::String(key_text.clone()),
+                    Value::String(text(value)),
+                ]);
             }
+        });
+    }
+    Ok(rows)
+}
+
+/// How many (key, value) pairs the series in `series` of a measurement have, for the keys
+/// that pass `filter`.
+fn tag_value_count(
+    index: &SeriesIndex,
+    measurement: &[u8],
+    series: &RoaringBitmap,
+    filter: &TagKeyFilter,
+) -> Result<usize, String> {
+    let mut count = 0;
+    for key in index.tag_keys(measurement) {
+        if key_filter_matches(filter, &text(&key))? {
+            index.visit_tag_values(measurement, &key, Some(series), |_| count += 1);
         }
     }
-    Ok(pairs)
+    Ok(count)
 }
 
 /// `SHOW TAG VALUES ... WITH KEY ...`
@@ -254,21 +283,17 @@ pub fn show_tag_values(
     };
     let mut result = Vec::new();
     for (measurement, series) in selected {
-        let pairs = match tag_values_of(
+        let values = match tag_value_rows(
             &index,
             &measurement,
             &series,
             &statement.key,
             condition.is_none(),
+            (statement.limit, statement.offset),
         ) {
-            Ok(pairs) => pairs,
+            Ok(values) => values,
             Err(error) => return context.error(error),
         };
-        let values: Vec<Vec<Value>> = pairs
-            .into_iter()
-            .map(|(key, value)| vec![Value::String(text(&key)), Value::String(text(&value))])
-            .collect();
-        let values = limit_offset(values, statement.limit, statement.offset);
         if !values.is_empty() {
             result.push(named_series(&text(&measurement), &["key", "value"], values));
         }
@@ -468,7 +493,7 @@ fn cardinality_of(
             if in_policy.is_empty() {
                 0
             } else {
-                tag_values_of(index, measurement, &in_policy, filter, false)?.len()
+                tag_value_count(index, measurement, &in_policy, filter)?
             }
         }
     })

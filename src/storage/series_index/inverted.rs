@@ -147,6 +147,16 @@ impl Postings {
         }
     }
 
+    /// Whether any of these series is in `series`.
+    pub(super) fn intersects(self, pool: &BitmapPool, series: &RoaringBitmap) -> bool {
+        match self {
+            Postings::One(id) => series.contains(id),
+            Postings::Many(index) => pool
+                .get(index)
+                .is_some_and(|bitmap| !bitmap.is_disjoint(series)),
+        }
+    }
+
     /// These series as a bitmap.
     pub(super) fn to_bitmap(self, pool: &BitmapPool) -> RoaringBitmap {
         match self {
@@ -180,6 +190,10 @@ pub(super) struct TagKeyEntry {
     pub(super) series: RoaringBitmap,
     /// value → series
     pub(super) values: SymbolMap<Postings>,
+    /// the keys of `values` in their names' byte order, built by the first reader that needs
+    /// them and dropped whenever a value comes or goes (listing values is frequent, new
+    /// values rare once a measurement has its hosts)
+    pub(super) sorted_values: std::sync::OnceLock<Box<[Symbol]>>,
 }
 
 /// One measurement.
@@ -208,11 +222,15 @@ impl InvertedIndex {
         for &(tag_key, value) in tags {
             let key_entry = entry.tag_keys.entry(tag_key).or_default();
             insert_id(&mut key_entry.series, id);
-            key_entry
-                .values
-                .entry(value)
-                .and_modify(|postings| postings.insert(&mut self.pool, id))
-                .or_insert(Postings::One(id));
+            match key_entry.values.entry(value) {
+                std::collections::hash_map::Entry::Occupied(mut postings) => {
+                    postings.get_mut().insert(&mut self.pool, id)
+                }
+                std::collections::hash_map::Entry::Vacant(vacant) => {
+                    vacant.insert(Postings::One(id));
+                    key_entry.sorted_values = std::sync::OnceLock::new();
+                }
+            }
         }
     }
 
@@ -229,6 +247,7 @@ impl InvertedIndex {
             if let Some(postings) = key_entry.values.get_mut(&value) {
                 if postings.remove(&mut self.pool, id) {
                     key_entry.values.remove(&value);
+                    key_entry.sorted_values = std::sync::OnceLock::new();
                 }
             }
             if key_entry.series.is_empty() {
@@ -249,6 +268,10 @@ impl InvertedIndex {
             for key_entry in entry.tag_keys.values() {
                 total += bitmap_memory_bytes(&key_entry.series);
                 total += map_memory_bytes(&key_entry.values);
+                total += key_entry
+                    .sorted_values
+                    .get()
+                    .map_or(0, |sorted| std::mem::size_of_val::<[Symbol]>(sorted));
             }
         }
         total

@@ -675,10 +675,40 @@ impl SeriesIndex {
 
     /// Values of tag `key` in `measurement`, unescaped, sorted.
     pub fn tag_values(&self, measurement: &[u8], key: &[u8]) -> Vec<Vec<u8>> {
+        let mut values = Vec::new();
+        self.visit_tag_values(measurement, key, None, |value| values.push(value.to_vec()));
+        values
+    }
+
+    /// Calls `visit` with each value of tag `key` in `measurement` (unescaped, in byte
+    /// order) that at least one series of `within` has; every value when `within` is `None`.
+    /// Nothing is copied, and the order is sorted once per change of the key's values.
+    pub fn visit_tag_values(
+        &self,
+        measurement: &[u8],
+        key: &[u8],
+        within: Option<&RoaringBitmap>,
+        mut visit: impl FnMut(&[u8]),
+    ) {
         let tables = self.read();
-        match tables.tag_key_entry(measurement, key) {
-            Some(entry) => tables.names(entry.values.keys().copied()),
-            None => Vec::new(),
+        let Some(entry) = tables.tag_key_entry(measurement, key) else {
+            return;
+        };
+        let sorted = entry.sorted_values.get_or_init(|| {
+            let mut symbols: Vec<Symbol> = entry.values.keys().copied().collect();
+            symbols.sort_unstable_by(|a, b| tables.symbols.get(*a).cmp(&tables.symbols.get(*b)));
+            symbols.into_boxed_slice()
+        });
+        for symbol in sorted.iter() {
+            let wanted = within.is_none_or(|series| {
+                entry
+                    .values
+                    .get(symbol)
+                    .is_some_and(|postings| postings.intersects(&tables.inverted.pool, series))
+            });
+            if let Some(name) = tables.symbols.get(*symbol).filter(|_| wanted) {
+                visit(name);
+            }
         }
     }
 

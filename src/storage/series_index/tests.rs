@@ -295,6 +295,17 @@ fn a_deleted_series_written_again_gets_a_new_id() {
     assert_eq!(index.tag_values(b"cpu", b"host"), [b"b".to_vec()]);
     let second = index.get_or_create(b"cpu,host=a").unwrap();
     assert_eq!(second, 2);
+    // The value order cached by the listing above is renewed by the add.
+    assert_eq!(
+        index.tag_values(b"cpu", b"host"),
+        [b"a".to_vec(), b"b".to_vec()]
+    );
+    let mut seen = Vec::new();
+    let only_other: RoaringBitmap = [other].into_iter().collect();
+    index.visit_tag_values(b"cpu", b"host", Some(&only_other), |v| {
+        seen.push(v.to_vec())
+    });
+    assert_eq!(seen, [b"b".to_vec()]);
     // A bitmap of every possible id deletes only what exists, at once.
     let mut everything = RoaringBitmap::new();
     everything.insert_range(..);
