@@ -154,6 +154,68 @@ pub fn read_digits(text: &[u8], value: &mut u64) -> usize {
     }
 }
 
+/// A number `digits[.digits]` that ends inside the first word of `text`, read with one SWAR
+/// step: the point is squeezed out (the integer bytes move up one byte, a zero digit comes
+/// in at the front). `None` when `text` is shorter than a word or the number (with its point)
+/// runs to the word's end; the caller then reads it with [`read_digits`].
+#[inline(always)]
+pub fn read_short_decimal(text: &[u8]) -> Option<ShortDecimal> {
+    let word = u64::from_le_bytes(*text.first_chunk::<WORD_SIZE_BYTES>()?);
+    let integer_digits = leading_digit_count(word);
+    let point_at_bits = (BYTE_BITS as usize * integer_digits) as u32;
+    let after_integer = word.checked_shr(point_at_bits)? as u8;
+    if after_integer != b'.' {
+        if integer_digits == WORD_SIZE_BYTES {
+            return None;
+        }
+        let unused_bits = (BYTE_BITS as usize * (WORD_SIZE_BYTES - integer_digits)) as u32;
+        let digits = (word & LOW_NIBBLES).checked_shl(unused_bits).unwrap_or(0);
+        return Some(ShortDecimal {
+            length: integer_digits,
+            mantissa: eight_digits_value(digits),
+            integer_digits,
+            fraction_digits: 0,
+            next: after_integer,
+        });
+    }
+    // The fraction starts after the point; bytes shifted in from the top are NULs.
+    let fraction_at_bits = point_at_bits + BYTE_BITS;
+    let fraction_word = word.checked_shr(fraction_at_bits)?;
+    let fraction_digits = leading_digit_count(fraction_word);
+    let length = integer_digits + 1 + fraction_digits;
+    if length >= WORD_SIZE_BYTES {
+        return None;
+    }
+    let integer_bytes = word & ((1u64 << point_at_bits) - 1);
+    let length_bits = (BYTE_BITS as usize * length) as u32;
+    let fraction_bytes = (fraction_word << fraction_at_bits) & ((1u64 << length_bits) - 1);
+    // Digits now fill bytes 0..length, byte 0 being a leading zero.
+    let squeezed = (integer_bytes << BYTE_BITS) | fraction_bytes;
+    let unused_bits = u64::BITS - length_bits;
+    Some(ShortDecimal {
+        length,
+        mantissa: eight_digits_value((squeezed & LOW_NIBBLES) << unused_bits),
+        integer_digits,
+        fraction_digits,
+        next: (word >> length_bits) as u8,
+    })
+}
+
+/// What [`read_short_decimal`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShortDecimal {
+    /// bytes of the number, point included
+    pub length: usize,
+    /// all its digits as one integer (at most 7 digits)
+    pub mantissa: u64,
+    /// digits before the point
+    pub integer_digits: usize,
+    /// digits after the point (0 without a point)
+    pub fraction_digits: usize,
+    /// the byte after the number
+    pub next: u8,
+}
+
 /// How many digits of the number `text` (`digits[.digits]`, no sign) come before its first
 /// non-zero digit: they add nothing to the mantissa, so they do not count towards
 /// [`U64_DIGITS_MAX`].
@@ -277,6 +339,41 @@ mod tests {
                     assert_eq!(value, expected, "{text:?}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn short_decimals_match_the_digit_runs() {
+        let alphabet = b"0123456789.,i -e";
+        // Every string of up to 9 bytes over a small alphabet, in a deterministic sample.
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let length = (state % 10) as usize;
+            let text: Vec<u8> = (0..length)
+                .map(|at| alphabet[((state >> (4 + 4 * at)) % alphabet.len() as u64) as usize])
+                .collect();
+            let Some(found) = read_short_decimal(&text) else {
+                continue;
+            };
+            let mut mantissa = 0u64;
+            let integer_digits = read_digits(&text, &mut mantissa);
+            let mut length = integer_digits;
+            let mut fraction_digits = 0;
+            if text.get(integer_digits) == Some(&b'.') {
+                fraction_digits = read_digits(&text[integer_digits + 1..], &mut mantissa);
+                length += 1 + fraction_digits;
+            }
+            let expected = ShortDecimal {
+                length,
+                mantissa,
+                integer_digits,
+                fraction_digits,
+                next: text[length],
+            };
+            assert_eq!(found, expected, "{:?}", String::from_utf8_lossy(&text));
         }
     }
 

@@ -454,6 +454,9 @@ pub(super) fn scan_simple_number(
         _ => (false, value_text),
     };
     let sign_size = usize::from(negative);
+    if let Some(short) = number::read_short_decimal(unsigned_text) {
+        return finish_short_number(start + sign_size, negative, short, unsigned_text);
+    }
     // Digits before and after an optional point; the mantissa wraps past 19 significant
     // digits, but then it is not used.
     let mut mantissa: u64 = 0;
@@ -521,6 +524,47 @@ pub(super) fn scan_simple_number(
         }
     };
     Some((end, FieldValue::Float(value)))
+}
+
+/// [`scan_simple_number`] for a number that [`number::read_short_decimal`] read whole (at
+/// most seven digits: integers fit, and the float division is exact); `unsigned_start` is
+/// the index of `unsigned_text` in the line.
+#[inline(always)]
+fn finish_short_number(
+    unsigned_start: usize,
+    negative: bool,
+    short: number::ShortDecimal,
+    unsigned_text: &[u8],
+) -> Option<(usize, FieldValue<'static>)> {
+    let end = unsigned_start + short.length;
+    match short.next {
+        b'i' => {
+            if short.integer_digits == 0
+                || short.fraction_digits != 0
+                || short.length != short.integer_digits
+                || !matches!(
+                    unsigned_text.get(short.length + 1),
+                    None | Some(b',') | Some(b' ')
+                )
+            {
+                return None;
+            }
+            let magnitude = i64::try_from(short.mantissa).ok()?;
+            let value = if negative { -magnitude } else { magnitude };
+            Some((end + 1, FieldValue::Integer(value)))
+        }
+        b',' | b' ' => {
+            if short.integer_digits + short.fraction_digits == 0 {
+                return None;
+            }
+            let magnitude = number::decimal_to_f64(short.mantissa, short.fraction_digits)?;
+            Some((
+                end,
+                FieldValue::Float(if negative { -magnitude } else { magnitude }),
+            ))
+        }
+        _ => None,
+    }
 }
 
 fn integer_range_error(digits: &[u8]) -> Kind {
