@@ -23,8 +23,9 @@
 //! 2. Fast path (`fast`): one forward pass over lines of the common shape (no escapes
 //!    outside string values, one `key=value` per segment, plain numbers, booleans, simple
 //!    strings, a digit timestamp). The structural bytes are found 16 at a time with SSE2
-//!    (`find`); numbers are converted as they are scanned (eight digits per step with SWAR,
-//!    floats of up to 15 digits exactly by one division, longer ones by `str::parse`);
+//!    (`find`); numbers are converted as they are scanned (`number`: eight digits per step
+//!    with SWAR; decimals of up to 19 significant digits exactly, by one float division or
+//!    one 128-bit integer division; longer ones by `str::parse`);
 //!    tags are sorted only if they are not sorted already. Anything else, including every
 //!    error, goes to the general scanner below, which decides; `reference` keeps the
 //!    original scanner, and differential tests and the fuzz target hold the two equal.
@@ -124,6 +125,7 @@ mod fast;
 mod find;
 pub mod format;
 pub mod key;
+mod number;
 /// The previous scanner, frozen: the oracle the fast path is checked against (tests, and the
 /// fuzz target through the `reference-parser` feature). Not part of the server.
 #[cfg(any(test, feature = "reference-parser"))]

@@ -11,6 +11,7 @@
 //! - line splitting and the field section: a backslash skips itself and the next byte (pairs).
 
 use super::find::find_any;
+use super::number;
 use super::ParseErrorKind as Kind;
 use super::{Field, FieldValue, Precision, Tag};
 
@@ -434,13 +435,14 @@ fn scan_number(
     Ok((index, value))
 }
 
-/// One-pass fast path for the common shapes `-?digits[.digits]` and `-?digits i` (the latter
-/// with at most [`EXACT_FLOAT_DIGITS_MAX`] digits); `None` sends the value to the full
-/// scanner (which also produces every error).
+/// One-pass fast path for the common shapes `-?digits[.digits]` and `-?digits i` (at most
+/// [`number::U64_DIGITS_MAX`] digits); `None` sends the value to the full scanner (which
+/// also produces every error).
 ///
-/// Decimals with at most [`EXACT_FLOAT_DIGITS_MAX`] digits are converted exactly here;
-/// longer ones go to `str::parse::<f64>` on the same text, which is what the full scanner
-/// would do with them (its syntax check passes for this shape), without scanning them again.
+/// Decimals with at most [`number::U64_DIGITS_MAX`] significant digits are converted
+/// exactly here ([`number::decimal_to_f64`]); longer ones go to `str::parse::<f64>` on the
+/// same text, which is what the full scanner would do with them (its syntax check passes for
+/// this shape), without scanning them again.
 #[inline(always)]
 pub(super) fn scan_simple_number(
     line: &[u8],
@@ -452,26 +454,36 @@ pub(super) fn scan_simple_number(
         _ => (false, value_text),
     };
     let sign_size = usize::from(negative);
-    // Digits before and after an optional point; the mantissa wraps past 19 digits, but then
-    // (more than 15 digits) it is not used.
+    if let Some(short) = number::read_short_decimal(unsigned_text) {
+        return finish_short_number(start + sign_size, negative, short, unsigned_text);
+    }
+    // Digits before and after an optional point; the mantissa wraps past 19 significant
+    // digits, but then it is not used.
     let mut mantissa: u64 = 0;
-    let integer_digits = accumulate_digits(unsigned_text, &mut mantissa);
+    let integer_digits = number::read_digits(unsigned_text, &mut mantissa);
     let after_integer = unsigned_text.get(integer_digits..).unwrap_or_default();
     let (fraction_size, fraction_digits) = match after_integer.split_first() {
         Some((b'.', fraction)) => {
-            let digits = accumulate_digits(fraction, &mut mantissa);
+            let digits = number::read_digits(fraction, &mut mantissa);
             (1 + digits, digits)
         }
         Some((b'i', after)) => {
             if integer_digits == 0
-                || integer_digits > EXACT_FLOAT_DIGITS_MAX
+                || integer_digits > number::U64_DIGITS_MAX
                 || !matches!(after.first(), None | Some(b',') | Some(b' '))
             {
                 return None;
             }
-            // Fewer than 16 digits: always fits.
-            let magnitude = i64::try_from(mantissa).ok()?;
-            let value = if negative { -magnitude } else { magnitude };
+            // At most 19 digits: the mantissa did not wrap. i64::MIN's magnitude is allowed
+            // when negative (it wraps to itself).
+            let value = if negative {
+                if mantissa > i64::MIN.unsigned_abs() {
+                    return None;
+                }
+                0i64.wrapping_sub_unsigned(mantissa)
+            } else {
+                i64::try_from(mantissa).ok()?
+            };
             let end = start + sign_size + integer_digits + 1;
             return Some((end, FieldValue::Integer(value)));
         }
@@ -482,23 +494,77 @@ pub(super) fn scan_simple_number(
         return None;
     }
     let digits = integer_digits + fraction_digits;
-    let end = start + sign_size + length;
     if digits == 0 {
         return None;
     }
-    if digits > EXACT_FLOAT_DIGITS_MAX {
-        let text = value_text.get(..sign_size + length)?;
-        let value = std::str::from_utf8(text).ok()?.parse::<f64>().ok()?;
-        return value.is_finite().then_some((end, FieldValue::Float(value)));
+    let end = start + sign_size + length;
+    let fits = digits <= number::U64_DIGITS_MAX
+        || digits - number::leading_zero_digits(unsigned_text.get(..length)?)
+            <= number::U64_DIGITS_MAX;
+    let exact = if fits {
+        number::decimal_to_f64(mantissa, fraction_digits)
+    } else {
+        None
+    };
+    let value = match exact {
+        Some(magnitude) => {
+            if negative {
+                -magnitude
+            } else {
+                magnitude
+            }
+        }
+        None => {
+            let text = value_text.get(..sign_size + length)?;
+            let value = std::str::from_utf8(text).ok()?.parse::<f64>().ok()?;
+            if !value.is_finite() {
+                return None;
+            }
+            value
+        }
+    };
+    Some((end, FieldValue::Float(value)))
+}
+
+/// [`scan_simple_number`] for a number that [`number::read_short_decimal`] read whole (at
+/// most seven digits: integers fit, and the float division is exact); `unsigned_start` is
+/// the index of `unsigned_text` in the line.
+#[inline(always)]
+fn finish_short_number(
+    unsigned_start: usize,
+    negative: bool,
+    short: number::ShortDecimal,
+    unsigned_text: &[u8],
+) -> Option<(usize, FieldValue<'static>)> {
+    let end = unsigned_start + short.length;
+    match short.next {
+        b'i' => {
+            if short.integer_digits == 0
+                || short.fraction_digits != 0
+                || short.length != short.integer_digits
+                || !matches!(
+                    unsigned_text.get(short.length + 1),
+                    None | Some(b',') | Some(b' ')
+                )
+            {
+                return None;
+            }
+            let magnitude = i64::try_from(short.mantissa).ok()?;
+            let value = if negative { -magnitude } else { magnitude };
+            Some((end + 1, FieldValue::Integer(value)))
+        }
+        b',' | b' ' => {
+            if short.integer_digits + short.fraction_digits == 0 {
+                return None;
+            }
+            let magnitude = number::decimal_to_f64(short.mantissa, short.fraction_digits)?;
+            Some((
+                end,
+                FieldValue::Float(if negative { -magnitude } else { magnitude }),
+            ))
+        }
+        _ => None,
     }
-    let divisor = EXACT_POWERS_OF_TEN.get(fraction_digits)?;
-    // At most 15 digits: the mantissa converts to f64 exactly, and one division by an exact
-    // power of ten then rounds correctly.
-    let magnitude = mantissa as f64 / divisor;
-    Some((
-        end,
-        FieldValue::Float(if negative { -magnitude } else { magnitude }),
-    ))
 }
 
 fn integer_range_error(digits: &[u8]) -> Kind {
@@ -578,36 +644,6 @@ fn parse_float(text: &[u8], scientific: bool) -> Result<f64, Kind> {
 
 /// Mantissa digits that an f64 represents exactly (2^53 > 10^15).
 const EXACT_FLOAT_DIGITS_MAX: usize = 15;
-/// Appends the ASCII digits at the start of `text` to `mantissa` (wrapping) and returns how
-/// many there were. Eight bytes that are all digits are checked and converted as one word
-/// (SWAR); the rest goes one byte at a time, which is cheaper for short runs.
-#[inline(always)]
-fn accumulate_digits(text: &[u8], mantissa: &mut u64) -> usize {
-    let mut rest = text;
-    let mut value = *mantissa;
-    while let Some((chunk, after)) = rest.split_first_chunk::<SWAR_DIGITS>() {
-        let word = u64::from_le_bytes(*chunk);
-        if !is_eight_digits(word) {
-            break;
-        }
-        value = value
-            .wrapping_mul(SWAR_DIGITS_SCALE)
-            .wrapping_add(swar_eight_digits(word - SWAR_ZEROS));
-        rest = after;
-    }
-    let mut count = text.len() - rest.len();
-    for &byte in rest {
-        let digit = byte.wrapping_sub(b'0');
-        if digit > 9 {
-            break;
-        }
-        value = value.wrapping_mul(10).wrapping_add(u64::from(digit));
-        count += 1;
-    }
-    *mantissa = value;
-    count
-}
-
 /// Powers of ten exactly representable as f64.
 const EXACT_POWERS_OF_TEN: [f64; 16] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
@@ -728,65 +764,17 @@ fn timestamp_parse_error(text: &[u8]) -> Kind {
 }
 
 /// Most decimal digits [`parse_short_digits`] takes: 19 digits always fit in a u64.
-pub const SHORT_DIGITS_MAX: usize = 19;
-/// Digits converted per SWAR step.
-const SWAR_DIGITS: usize = 8;
-/// `b'0'` in every byte of a word.
-const SWAR_ZEROS: u64 = 0x3030_3030_3030_3030;
-/// The high nibble of every byte of a word.
-const SWAR_HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
-/// Added to every byte: carries into the high nibble exactly for `:`..=`?` (above `9`).
-const SWAR_ABOVE_NINE: u64 = 0x0606_0606_0606_0606;
+pub const SHORT_DIGITS_MAX: usize = number::U64_DIGITS_MAX;
 
 /// Parses 1 to 19 ([`SHORT_DIGITS_MAX`]) ASCII digits (nothing else) into a u64; `None` for any
-/// other text. Eight digits at a time: check every byte is `0x30..=0x39`, then combine the
-/// digits pairwise (the multiply-shift trick).
+/// other text. Eight digits at a time ([`number::read_digits`]).
+#[inline]
 pub fn parse_short_digits(text: &[u8]) -> Option<u64> {
     if text.is_empty() || text.len() > SHORT_DIGITS_MAX {
         return None;
     }
     let mut value: u64 = 0;
-    let mut rest = text;
-    while let Some((chunk, after)) = rest.split_first_chunk::<SWAR_DIGITS>() {
-        let word = u64::from_le_bytes(*chunk);
-        if !is_eight_digits(word) {
-            return None;
-        }
-        value = value * SWAR_DIGITS_SCALE + swar_eight_digits(word - SWAR_ZEROS);
-        rest = after;
-    }
-    for &byte in rest {
-        if !byte.is_ascii_digit() {
-            return None;
-        }
-        value = value * 10 + u64::from(byte - b'0');
-    }
-    Some(value)
-}
-
-/// 10^[`SWAR_DIGITS`].
-const SWAR_DIGITS_SCALE: u64 = 100_000_000;
-
-/// Whether all eight bytes of `word` are ASCII digits.
-#[inline(always)]
-fn is_eight_digits(word: u64) -> bool {
-    // A byte is a digit iff its high nibble is 3 and adding 6 does not carry into it. A carry
-    // out of a byte 0xFA..=0xFF spills into the next byte, but that byte's own test then
-    // no longer matters: the word already fails on the first one.
-    word & SWAR_HIGH_NIBBLES == SWAR_ZEROS
-        && word.wrapping_add(SWAR_ABOVE_NINE) & SWAR_HIGH_NIBBLES == SWAR_ZEROS
-}
-
-/// The value of eight digits 0..=9, one per byte, first digit in the lowest byte.
-#[inline(always)]
-fn swar_eight_digits(digits: u64) -> u64 {
-    // Pairs: each 16-bit lane becomes 10 * first + second (no byte carries: at most 99).
-    let pairs = (digits * 10 + (digits >> 8)) & 0x00FF_00FF_00FF_00FF;
-    // Quads: each 32-bit lane becomes 100 * first pair + second pair; products that spill
-    // past bit 63 belong to lanes that are discarded, hence the wrapping multiplies.
-    let quads = (pairs.wrapping_mul(1 + (100 << 16)) >> 16) & 0x0000_FFFF_0000_FFFF;
-    // The two quads: 10_000 * first + second, in the top half.
-    quads.wrapping_mul(1 + (10_000 << 32)) >> 32
+    (number::read_digits(text, &mut value) == text.len()).then_some(value)
 }
 
 #[cfg(test)]
