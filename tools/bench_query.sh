@@ -14,6 +14,9 @@
 #
 # Settings (environment):
 #   BENCH_RUNS=25 BENCH_WARMUP=3       timed and warm-up runs per query and server
+#   BENCH_LIGHT_RUNS=300               timed runs of a light query (every warm-up under 5 ms
+#                                      on both servers): sub-millisecond medians need more
+#                                      samples to stand above scheduling noise
 #   BENCH_SETTLE_TIMEOUT_S=600         longest wait for the servers to settle
 #   BENCH_SKIP_BUILD=1                 use the existing target/release binaries
 #   BENCH_TMPDIR=/tmp                  where the data dirs go (kept with BENCH_KEEP_TMP=1)
@@ -45,6 +48,7 @@ readonly ROOT
 readonly OUT_DIR="$ROOT/target/bench"
 readonly RUNS=${BENCH_RUNS:-25}
 readonly WARMUP=${BENCH_WARMUP:-3}
+readonly LIGHT_RUNS=${BENCH_LIGHT_RUNS:-300}
 readonly SETTLE_TIMEOUT_S=${BENCH_SETTLE_TIMEOUT_S:-600}
 readonly SLUICE_PORT=${SLUICE_PORT:-18690}
 readonly INFLUXDB_PORT=${INFLUXDB_PORT:-18790}
@@ -196,12 +200,15 @@ measure() {
     stamp=$(date -u +%Y%m%dT%H%M%SZ)
     printf '%s\n' "${QUERIES[@]}" >"$OUT_DIR/query-queries.txt"
     python3 - "$OUT_DIR" "$stamp" "$SLUICE_URL" "$INFLUXDB_URL" "$RUNS" "$WARMUP" \
-        "$SLUICE_PID" "$INFLUXDB_PID" "$OUT_DIR/query-queries.txt" <<'EOF'
+        "$SLUICE_PID" "$INFLUXDB_PID" "$OUT_DIR/query-queries.txt" "$LIGHT_RUNS" <<'EOF'
 import http.client, json, os, sys, time, urllib.parse
 out_dir, stamp, sluice_url, influxdb_url = sys.argv[1:5]
 runs, warmup = int(sys.argv[5]), int(sys.argv[6])
 pids = {"sluice": sys.argv[7], "influxdb": sys.argv[8]}
 queries = [line for line in open(sys.argv[9]).read().splitlines() if line]
+light_runs = int(sys.argv[10])
+# A query is light when every warm-up run took less than this on both servers.
+LIGHT_QUERY_S = 0.005
 servers = {"sluice": sluice_url, "influxdb": influxdb_url}
 connections = {name: http.client.HTTPConnection(urllib.parse.urlparse(url).netloc, timeout=600)
                for name, url in servers.items()}
@@ -250,11 +257,15 @@ latencies = {name: [[] for _ in queries] for name in servers}
 # One query at a time, so a light query never runs right behind a heavy one (whose
 # after-effects, e.g. InfluxDB's garbage collection, would land on whichever server comes
 # next); within a query the servers alternate, the order flipping every round.
+runs_of = []
 for index, query in enumerate(queries):
+    slowest_warmup = 0.0
     for _ in range(warmup):
         for name in servers:
-            get(name, query)
-    for round_index in range(runs):
+            slowest_warmup = max(slowest_warmup, get(name, query)[0])
+    query_runs = light_runs if slowest_warmup < LIGHT_QUERY_S else runs
+    runs_of.append(query_runs)
+    for round_index in range(query_runs):
         order = list(servers) if round_index % 2 == 0 else list(reversed(servers))
         for name in order:
             latencies[name][index].append(get(name, query)[0] * 1000)
@@ -271,9 +282,9 @@ rows = []
 print(f"load average (1, 5, 15 min): before {' '.join(load_before)}, "
       f"after {' '.join(load_after)}")
 print()
-print("| query | Sluice median ms | Sluice p90 ms | InfluxDB median ms | InfluxDB p90 ms "
+print("| query | runs | Sluice median ms | Sluice p90 ms | InfluxDB median ms | InfluxDB p90 ms "
       "| Sluice / InfluxDB (median) | same JSON |")
-print("|---|---:|---:|---:|---:|---:|---|")
+print("|---|---:|---:|---:|---:|---:|---:|---|")
 for index, query in enumerate(queries):
     s, i = latencies["sluice"][index], latencies["influxdb"][index]
     row = {"query": query,
@@ -281,10 +292,11 @@ for index, query in enumerate(queries):
                          "min": min(s), "max": max(s)},
            "influxdb_ms": {"median": percentile(i, 0.5), "p90": percentile(i, 0.9),
                            "min": min(i), "max": max(i)},
-           **answers[index]}
+           "runs": runs_of[index], **answers[index]}
     row["ratio_median"] = row["sluice_ms"]["median"] / row["influxdb_ms"]["median"]
     rows.append(row)
-    print(f"| `{query}` | {row['sluice_ms']['median']:.2f} | {row['sluice_ms']['p90']:.2f} "
+    print(f"| `{query}` | {row['runs']} | {row['sluice_ms']['median']:.2f} "
+          f"| {row['sluice_ms']['p90']:.2f} "
           f"| {row['influxdb_ms']['median']:.2f} | {row['influxdb_ms']['p90']:.2f} "
           f"| {row['ratio_median']:.3f} | {'yes' if row['same_json'] else 'NO'} |")
 print()
