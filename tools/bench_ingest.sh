@@ -47,8 +47,8 @@ SERVER_PID=""
 SAMPLER_PID=""
 TMP_ROOT=""
 
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# log, die, status_kb, stop_server, wait_for_ping: tools/bench_lib.sh (sourced below).
+BENCH_LOG_PREFIX=bench
 
 cleanup() {
     local status=$?
@@ -91,7 +91,6 @@ stop_rss_sampler() {
     fi
 }
 
-status_kb() { awk -v key="$2:" '$1 == key {print $2}' "/proc/$1/status"; }
 max_of_file() { sort -n "$1" | tail -1; }
 
 # run_load NAME URL: the same load for every server; summary JSON in OUT_DIR/NAME-load.json.

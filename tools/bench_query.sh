@@ -68,8 +68,8 @@ SLUICE_PID=""
 INFLUXDB_PID=""
 TMP_ROOT=""
 
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# log, die, status_kb, stop_server, wait_for_ping: tools/bench_lib.sh (sourced below).
+BENCH_LOG_PREFIX=bench
 
 cleanup() {
     local status=$?

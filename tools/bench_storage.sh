@@ -76,8 +76,8 @@ TMP_ROOT=""
 # Set by start_server: nanoseconds from process start to the first /ping 204.
 STARTUP_NS=0
 
-log() { printf '[bench-storage] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# log, die, status_kb, stop_server, wait_for_ping: tools/bench_lib.sh (sourced below).
+BENCH_LOG_PREFIX=bench-storage
 
 cleanup() {
     local status=$?
@@ -92,7 +92,6 @@ source "$ROOT/tools/bench_lib.sh"
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-status_kb() { awk -v key="$2:" '$1 == key {print $2}' "/proc/$1/status"; }
 port_of() {
     case "$1" in
         sluice) echo "$SLUICE_PORT" ;;
