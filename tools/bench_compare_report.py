@@ -129,8 +129,9 @@ def times(value):
     return "n/a" if value is None else f"{value:.3f}×"
 
 
-def summarise(runs, servers, series_counts):
-    """Per (metric, series count): figures per server and the Sluice/peer ratios."""
+def summarise(runs, servers, series_counts, checks):
+    """Per (metric, series count): figures per server and the Sluice/peer ratios; then how
+    many runs stored exactly what was acknowledged."""
     rows = []
     for series in series_counts:
         for key, label, unit, read in METRICS:
@@ -139,6 +140,12 @@ def summarise(runs, servers, series_counts):
                          "figures": figures,
                          "ratios": {p: ratio(figures.get("sluice"), figures.get(p))
                                     for p in PEERS}})
+        texts = {}
+        for server in servers:
+            found = checks.get(f"{series}/{server}", [])
+            texts[server] = f"{sum(1 for c in found if c)}/{len(found)} runs"
+        rows.append({"metric": "stored_equals_accepted", "label": "stored == acknowledged",
+                     "unit": "", "series": series, "texts": texts})
     return rows
 
 
@@ -251,15 +258,8 @@ def main():
     servers = args.servers.split()
     series_counts = [int(s) for s in args.series_counts.split()]
     runs = read_runs(args.runs)
-    rows = summarise(runs, servers, series_counts)
     checks, ok, notes = verification(runs, servers, series_counts)
-    for series in series_counts:
-        texts = {}
-        for server in servers:
-            found = checks.get(f"{series}/{server}", [])
-            texts[server] = f"{sum(1 for c in found if c)}/{len(found)} runs"
-        rows.append({"metric": "stored_equals_accepted", "label": "stored == acknowledged",
-                     "unit": "", "series": series, "texts": texts})
+    rows = summarise(runs, servers, series_counts, checks)
     query, storage = load_json(args.query_json), load_json(args.storage_json)
     if query:
         rows += query_rows(query)

@@ -245,6 +245,11 @@ EOF
 main() {
     command -v curl >/dev/null || die "curl is needed"
     command -v python3 >/dev/null || die "python3 is needed"
+    # A server already on a port would answer in place of ours (Sluice even shares it:
+    # SO_REUSEPORT).
+    require_port_free "$SLUICE_PORT"
+    require_port_free "$INFLUXDB_PORT"
+    require_port_free "$INFLUXDB_RPC_PORT"
     mkdir -p "$OUT_DIR"
     if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
         log "cargo build --release"

@@ -377,6 +377,12 @@ main() {
                 die "$VICTORIA_METRICS not found (apt-get install -y victoria-metrics)" ;;
         esac
     done
+    # A server already on a port would answer in place of ours (Sluice even shares it:
+    # SO_REUSEPORT).
+    local port
+    for port in "$SLUICE_PORT" "$INFLUXDB_PORT" "$INFLUXDB_RPC_PORT" "$VM_PORT"; do
+        require_port_free "$port"
+    done
     rm -rf "$OUT_DIR"
     mkdir -p "$OUT_DIR"
     if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
