@@ -29,7 +29,8 @@ NS_PER_MS = 1e6
 
 # (key, label, unit, how to read it from a run); None means the run has no figure.
 METRICS = (
-    ("values_per_s", "ingest values/s", "", lambda run: (run.get("load") or {}).get("values_per_s")),
+    ("values_per_s", "ingest values/s", "",
+     lambda run: (run.get("load") or {}).get("values_per_s")),
     ("p99_write_ms", "p99 write latency", "ms",
      lambda run: ((run.get("load") or {}).get("latency_us") or {}).get("p99_us", 0) / US_PER_MS
      if run.get("load") else None),
