@@ -361,12 +361,12 @@ main() {
     if [[ "${WITH_STORAGE:-0}" == 1 ]]; then
         storage_json=$(run_other storage bench_storage.sh)
     fi
+    local performance_md=""
+    if [[ "${UPDATE_PERFORMANCE_MD:-0}" == 1 ]]; then performance_md="$ROOT/PERFORMANCE.md"; fi
     python3 "$ROOT/tools/bench_compare_report.py" --runs "$RUNS_DIR" --out "$OUT_DIR" \
         --stamp "$started_utc" --servers "$SERVERS" --series-counts "$SERIES_COUNTS" \
         --query-json "$query_json" --storage-json "$storage_json" \
-        --performance-md "$(if [[ "${UPDATE_PERFORMANCE_MD:-0}" == 1 ]]; then
-            echo "$ROOT/PERFORMANCE.md"
-        fi)"
+        --performance-md "$performance_md"
 }
 
 main "$@"
