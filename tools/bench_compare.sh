@@ -19,9 +19,9 @@
 #   5. stop it, start it again on the same data directory: start-up = exec to the first /ping
 #      204 (polled every PING_POLL_S; all three open their series indexes before listening);
 #      read RSS then; stop it; record the load average; delete the data.
-# Every run's figures go to one JSON file each; tools/bench_compare_report.py takes the median,
-# min and max over the rounds and the Sluice/peer ratios of the medians, prints a Markdown
-# table, and writes target/bench/compare-<UTC>.json (+ compare-latest.json, compare-<UTC>.md).
+# Every run's figures and logs go to target/bench/compare-runs-<UTC>/ (kept);
+# tools/bench_compare_report.py takes the median, min and max over the rounds and the
+# Sluice/peer ratios of the medians, prints a Markdown table, and writes target/bench/compare-<UTC>.json (+ compare-latest.json, compare-<UTC>.md).
 # WITH_QUERY=1 / WITH_STORAGE=1 also run tools/bench_query.sh / tools/bench_storage.sh and fold
 # their summaries in. UPDATE_PERFORMANCE_MD=1 writes the table into PERFORMANCE.md between the
 # markers `<!-- compare-table:start -->` and `<!-- compare-table:end -->`.
@@ -235,7 +235,7 @@ count_sluice() {
             lines++; values += split($2, parts, ",") } END {print lines + 0, values + 0}'
 }
 
-# bench_run NAME SERIES ROUND: one fresh run; writes RUNS_DIR/run-SERIES-ROUND-NAME.json.
+# bench_run NAME SERIES ROUND: one fresh run; writes RUNS_DIR/SERIES-ROUND-NAME.json.
 bench_run() {
     local name=$1 series=$2 round=$3 tag dir logfile load_json loaded=true
     tag="$series-$round-$name"
@@ -343,10 +343,11 @@ main() {
     fi
     [[ -x "$SLUICE_BIN" && -x "$LOAD_BIN" ]] || die "missing release binaries"
     TMP_ROOT=$(mktemp -d /tmp/bench-compare-XXXXXX)
-    RUNS_DIR="$TMP_ROOT/runs"
-    mkdir -p "$RUNS_DIR"
     local started_utc
     started_utc=$(date -u +%Y%m%dT%H%M%SZ)
+    # Logs and per-run figures stay after the exit (a server that dies leaves its log here).
+    RUNS_DIR="$OUT_DIR/compare-runs-$started_utc"
+    mkdir -p "$RUNS_DIR"
     for series in $SERIES_COUNTS; do
         for ((round = 1; round <= ROUNDS; round++)); do
             for server in $(rotated "$round"); do
