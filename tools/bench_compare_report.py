@@ -9,7 +9,9 @@ extra rows (one run each: their own repeats are inside them).
 
 Writes OUT/compare-<stamp>.json, OUT/compare-<stamp>.md and OUT/compare-latest.json; with
 --performance-md, replaces the text between COMPARE_START and COMPARE_END in that file.
-Exit status 1 if any run failed to load or stored a different count than it was acknowledged.
+Exit status 1 if any run failed to load, or a Sluice run stored a different count than it
+acknowledged (a peer's mismatch is listed under the table: InfluxDB answers 500 "timeout" to
+writes it may still store).
 """
 import argparse
 import json
@@ -173,7 +175,7 @@ def verification(runs, servers, series_counts):
                     notes.append(f"{where}: only {load['lines_accepted']:,} lines accepted, "
                                  f"fewer than the series")
                 if check is False:
-                    ok = False
+                    ok = ok and server != "sluice"
                     notes.append(f"{where}: stored {run['stored_values']:,} values, "
                                  f"acknowledged {load['values_accepted']:,}")
                 elif check is None:
@@ -258,7 +260,8 @@ def update_performance_md(path, table):
 
 def main():
     args = parse_args()
-    servers = args.servers.split()
+    # Columns in a fixed order (Sluice first), whatever order the runs went in.
+    servers = [name for name in NAMES if name in args.servers.split()]
     series_counts = [int(s) for s in args.series_counts.split()]
     runs = read_runs(args.runs)
     checks, ok, notes = verification(runs, servers, series_counts)
