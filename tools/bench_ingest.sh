@@ -47,8 +47,8 @@ SERVER_PID=""
 SAMPLER_PID=""
 TMP_ROOT=""
 
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# log, die, status_kb, stop_server, wait_for_ping: tools/bench_lib.sh (sourced below).
+BENCH_LOG_PREFIX=bench
 
 cleanup() {
     local status=$?
@@ -91,7 +91,6 @@ stop_rss_sampler() {
     fi
 }
 
-status_kb() { awk -v key="$2:" '$1 == key {print $2}' "/proc/$1/status"; }
 max_of_file() { sort -n "$1" | tail -1; }
 
 # run_load NAME URL: the same load for every server; summary JSON in OUT_DIR/NAME-load.json.
@@ -246,6 +245,11 @@ EOF
 main() {
     command -v curl >/dev/null || die "curl is needed"
     command -v python3 >/dev/null || die "python3 is needed"
+    # A server already on a port would answer in place of ours (Sluice even shares it:
+    # SO_REUSEPORT).
+    require_port_free "$SLUICE_PORT"
+    require_port_free "$INFLUXDB_PORT"
+    require_port_free "$INFLUXDB_RPC_PORT"
     mkdir -p "$OUT_DIR"
     if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
         log "cargo build --release"

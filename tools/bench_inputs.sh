@@ -70,8 +70,8 @@ readonly LOAD_BIN=${LOAD_BIN:-$ROOT/target/release/sluice-load}
 SERVER_PID=""
 TMP_ROOT=""
 
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# log, die, status_kb, stop_server, wait_for_ping: tools/bench_lib.sh (sourced below).
+BENCH_LOG_PREFIX=bench
 
 cleanup() {
     local status=$?
@@ -103,7 +103,6 @@ wait_for_port() {
     return 1
 }
 
-status_kb() { awk -v key="$2:" '$1 == key {print $2}' "/proc/$1/status"; }
 udp_rcvbuf_errors() { awk '$1 == "Udp:" && $2 ~ /^[0-9]/ {print $6}' /proc/net/snmp; }
 # effective_rcvbuf PORT: the rb of the first UDP socket bound to PORT (what SO_RCVBUF became).
 effective_rcvbuf() {

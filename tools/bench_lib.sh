@@ -1,5 +1,31 @@
-# Shared by tools/bench_*.sh (sourced, not run). Expects the caller to define `log`,
-# STARTUP_TIMEOUT_S, STOP_TIMEOUT_S and the SERVER_PID variable.
+# Shared by tools/bench_*.sh (sourced, not run). Expects the caller to define
+# STARTUP_TIMEOUT_S, STOP_TIMEOUT_S and the SERVER_PID variable; BENCH_LOG_PREFIX (set before
+# sourcing) names the script in log lines ("bench" if unset). Each script keeps its own
+# `cleanup` (what it must stop and delete differs) and installs its own traps.
+
+# log MESSAGE...: one line on stderr, prefixed with the script's name.
+log() { printf '[%s] %s\n' "${BENCH_LOG_PREFIX:-bench}" "$*" >&2; }
+
+# die MESSAGE...: logs the error and exits 1 (the caller's EXIT trap stops its servers).
+die() {
+    log "error: $*"
+    exit 1
+}
+
+# status_kb PID KEY: a /proc/PID/status figure in kB (VmHWM = peak RSS, VmRSS = RSS now).
+status_kb() { awk -v key="$2:" '$1 == key {print $2}' "/proc/$1/status"; }
+
+# loadavg: the 1, 5 and 15 minute load averages, space separated.
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# require_port_free PORT: dies if something already listens on TCP PORT (a stale server
+# would otherwise answer in place of the one under test).
+require_port_free() {
+    local port=$1
+    if [[ -n "$(ss -Htln "sport = :$port" 2>/dev/null)" ]]; then
+        die "port $port is already in use (ss -tlnp 'sport = :$port' shows by whom)"
+    fi
+}
 
 # stop_server PID: SIGTERM, wait up to STOP_TIMEOUT_S, then SIGKILL.
 stop_server() {

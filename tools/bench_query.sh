@@ -72,8 +72,8 @@ SLUICE_PID=""
 INFLUXDB_PID=""
 TMP_ROOT=""
 
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# log, die, status_kb, stop_server, wait_for_ping: tools/bench_lib.sh (sourced below).
+BENCH_LOG_PREFIX=bench
 
 cleanup() {
     local status=$?
@@ -319,6 +319,11 @@ main() {
     command -v curl >/dev/null || die "curl is needed"
     command -v python3 >/dev/null || die "python3 is needed"
     command -v "$INFLUXD" >/dev/null || die "missing $INFLUXD"
+    # A server already on a port would answer in place of ours (Sluice even shares it:
+    # SO_REUSEPORT).
+    require_port_free "$SLUICE_PORT"
+    require_port_free "$INFLUXDB_PORT"
+    require_port_free "$INFLUXDB_RPC_PORT"
     mkdir -p "$OUT_DIR"
     if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
         log "cargo build --release"

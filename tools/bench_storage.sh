@@ -76,8 +76,8 @@ TMP_ROOT=""
 # Set by start_server: nanoseconds from process start to the first /ping 204.
 STARTUP_NS=0
 
-log() { printf '[bench-storage] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# log, die, status_kb, stop_server, wait_for_ping: tools/bench_lib.sh (sourced below).
+BENCH_LOG_PREFIX=bench-storage
 
 cleanup() {
     local status=$?
@@ -92,7 +92,6 @@ source "$ROOT/tools/bench_lib.sh"
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-status_kb() { awk -v key="$2:" '$1 == key {print $2}' "/proc/$1/status"; }
 port_of() {
     case "$1" in
         sluice) echo "$SLUICE_PORT" ;;
@@ -377,6 +376,12 @@ main() {
             victoria-metrics) command -v "$VICTORIA_METRICS" >/dev/null ||
                 die "$VICTORIA_METRICS not found (apt-get install -y victoria-metrics)" ;;
         esac
+    done
+    # A server already on a port would answer in place of ours (Sluice even shares it:
+    # SO_REUSEPORT).
+    local port
+    for port in "$SLUICE_PORT" "$INFLUXDB_PORT" "$INFLUXDB_RPC_PORT" "$VM_PORT"; do
+        require_port_free "$port"
     done
     rm -rf "$OUT_DIR"
     mkdir -p "$OUT_DIR"

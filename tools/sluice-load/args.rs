@@ -33,6 +33,9 @@ Write mode (default):
   --duration D              run time, e.g. 20s, 500ms  [20s]
   --batches N               http: stop after N batches (a fixed data set;
                             --duration still caps the run)
+  --min-batches N           http: keep going past --duration until N batches
+                            were sent (e.g. one round of --series, so every
+                            series is written at least once)
   --rate N                  total lines/s, 0 = max     [0]
                             (graphite-tcp: rows of --fields values per second)
   --timestamps MODE         explicit|server            [explicit]
@@ -217,6 +220,9 @@ pub struct Options {
     pub duration: Duration,
     /// Write mode over http: send at most this many batches (indexes `0..N`), then stop.
     pub batches: Option<u64>,
+    /// Write mode over http: `--duration` does not end the run before batches `0..N` were
+    /// handed out (0: the duration alone decides).
+    pub min_batches: u64,
     /// Total lines per second over all connections; 0 means as fast as possible.
     pub rate_lines_per_s: u64,
     /// Timestamp source.
@@ -279,6 +285,7 @@ impl Default for Options {
             connections: 4,
             duration: Duration::from_secs(20),
             batches: None,
+            min_batches: 0,
             rate_lines_per_s: 0,
             timestamps: TimestampMode::Explicit,
             interval: Duration::from_secs(10),
@@ -452,6 +459,7 @@ fn set_valued(options: &mut Options, name: &str, value: String) -> Result<(), Ar
         "connections" => options.connections = parse_u32(&flag, &value)?,
         "duration" => options.duration = parse_duration(&flag, &value)?,
         "batches" => options.batches = Some(parse_u64(&flag, &value)?),
+        "min-batches" => options.min_batches = parse_u64(&flag, &value)?,
         "rate" => options.rate_lines_per_s = parse_u64(&flag, &value)?,
         "timestamps" => {
             options.timestamps = match value.as_str() {
@@ -670,6 +678,14 @@ impl Options {
         if self.protocol != Protocol::Http && self.batches.is_some() {
             return invalid("--batches applies to --protocol http only");
         }
+        if self.protocol != Protocol::Http && self.min_batches > 0 {
+            return invalid("--min-batches applies to --protocol http only");
+        }
+        if self.min_batches > 0 && self.rate_lines_per_s > 0 {
+            // Batches past the deadline would go unpaced; a fixed rate and a floor on the
+            // work disagree about what ends the run.
+            return invalid("--min-batches and --rate do not go together");
+        }
         Ok(())
     }
 
@@ -699,6 +715,7 @@ impl Options {
             ("connections", Json::UInt(u64::from(self.connections))),
             ("duration_s", Json::Float(self.duration.as_secs_f64())),
             ("batches", self.batches.map_or(Json::Null, Json::UInt)),
+            ("min_batches", Json::UInt(self.min_batches)),
             ("rate_lines_per_s", Json::UInt(self.rate_lines_per_s)),
             (
                 "timestamps",
@@ -866,6 +883,20 @@ mod tests {
         ));
         assert!(matches!(
             parse(&["--batches", "3", "--protocol", "udp"]),
+            Err(ArgsError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn min_batches_flag() {
+        assert_eq!(parse(&[]).unwrap().min_batches, 0);
+        assert_eq!(parse(&["--min-batches", "200"]).unwrap().min_batches, 200);
+        assert!(matches!(
+            parse(&["--min-batches", "2", "--protocol", "udp"]),
+            Err(ArgsError::Invalid(_))
+        ));
+        assert!(matches!(
+            parse(&["--min-batches", "2", "--rate", "1000"]),
             Err(ArgsError::Invalid(_))
         ));
     }

@@ -1,5 +1,6 @@
 //! Write mode: `--connections` threads, each with one keep-alive connection, POST batches to
-//! `/write` until `--duration` has passed or, with `--batches N`, batches `0..N` were sent.
+//! `/write` until `--duration` has passed or, with `--batches N`, batches `0..N` were sent;
+//! with `--min-batches N` the duration does not end the run before batches `0..N` were sent.
 //!
 //! Owns: batch-index hand-out, pacing, per-thread measurement, progress lines and the write
 //! summary. Invariants: batch indexes come from one atomic counter, so each is rendered and
@@ -428,7 +429,9 @@ fn worker(
         if options.batches.is_some_and(|batches| index >= batches) {
             break;
         }
-        if !schedule.wait_for(index, options.batch_lines) {
+        // Without --rate, wait_for never sleeps, so a batch below the floor is sent at once
+        // even past the deadline (--min-batches excludes --rate).
+        if !schedule.wait_for(index, options.batch_lines) && index >= options.min_batches {
             break;
         }
         let render_start = Instant::now();
@@ -614,6 +617,35 @@ mod tests {
         assert_eq!(report.requests_ok, 7, "{}", report.text(&options));
         assert_eq!(report.lines_accepted, 21);
         assert_eq!(log.lock().unwrap().len(), 7);
+    }
+
+    #[test]
+    fn min_batches_outlasts_the_duration() {
+        // Every answer takes 10 ms, so nothing past the floor fits in the 1 ms run.
+        let (url, log) = fake_server::start(Arc::new(|_: &fake_server::Received| {
+            thread::sleep(Duration::from_millis(10));
+            b"HTTP/1.1 204 No Content\r\n\r\n".to_vec()
+        }));
+        let args = [
+            "--url",
+            &url,
+            "--min-batches",
+            "9",
+            "--batch-lines",
+            "2",
+            "--connections",
+            "2",
+            "--duration",
+            "1ms",
+            "--quiet",
+            "--series",
+            "18",
+        ];
+        let options = parse_args(args.iter().copied()).unwrap();
+        let report = run(&options).unwrap();
+        assert_eq!(report.requests_ok, 9, "{}", report.text(&options));
+        assert_eq!(report.lines_accepted, 18);
+        assert_eq!(log.lock().unwrap().len(), 9);
     }
 
     #[test]
