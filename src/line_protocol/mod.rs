@@ -132,6 +132,7 @@ mod number;
 #[doc(hidden)]
 pub mod reference;
 pub mod scan;
+mod structural;
 #[cfg(test)]
 mod tests;
 
@@ -373,6 +374,8 @@ pub struct Parser<'a> {
     default_time_ns: i64,
     accept_unsigned: bool,
     accept_crlf: bool,
+    /// structural bytes of the block being walked (the fast path's cursor)
+    structural: structural::StructuralCursor,
 }
 
 impl<'a> Parser<'a> {
@@ -389,6 +392,7 @@ impl<'a> Parser<'a> {
             default_time_ns: truncated,
             accept_unsigned: false,
             accept_crlf: false,
+            structural: structural::StructuralCursor::default(),
         }
     }
 
@@ -418,48 +422,27 @@ impl<'a> Parser<'a> {
                 return None;
             }
             let line_start = self.position;
-            let (candidate_end, clean) = scan::line_candidate(body, line_start);
-            if clean || candidate_end < body.len() {
-                let mut block = body.get(line_start..candidate_end).unwrap_or_default();
-                if self.accept_crlf {
-                    if let Some(stripped) = block.strip_suffix(b"\r") {
-                        block = stripped;
-                    }
-                }
-                let start = scan::skip_whitespace(block, 0);
-                let first = block.get(start);
-                if clean && matches!(first, None | Some(b'#')) {
-                    // A clean candidate is the line: skip the blank line or comment.
-                    self.position = candidate_end + 1;
-                    self.line_number += 1;
-                    continue;
-                }
-                // A line with quotes or backslashes goes fast only without leading
-                // whitespace (see `fast`'s proof) and if it is not a comment.
-                if clean || (start == 0 && first.is_some_and(|&byte| byte != b'#')) {
-                    let line = block.get(start..).unwrap_or_default();
-                    scratch.tags.clear();
-                    scratch.fields.clear();
-                    if let Some((measurement, timestamp)) =
-                        fast::parse_line(line, self.precision, scratch)
-                    {
-                        self.position = candidate_end + 1;
-                        self.line_number += 1;
-                        return Some(Ok(Point {
-                            measurement,
-                            tags: &scratch.tags,
-                            fields: &scratch.fields,
-                            timestamp_ns: timestamp.unwrap_or(self.default_time_ns),
-                        }));
-                    }
-                }
+            scratch.tags.clear();
+            scratch.fields.clear();
+            let options = fast::FastOptions {
+                precision: self.precision,
+                accept_unsigned: self.accept_unsigned,
+                accept_crlf: self.accept_crlf,
+            };
+            if let Some(line) =
+                fast::parse_line(body, line_start, &mut self.structural, options, scratch)
+            {
+                self.position = line.line_end + 1;
+                self.line_number += 1;
+                return Some(Ok(Point {
+                    measurement: line.measurement,
+                    tags: &scratch.tags,
+                    fields: &scratch.fields,
+                    timestamp_ns: line.timestamp_ns.unwrap_or(self.default_time_ns),
+                }));
             }
             // The general path: the exact line end, then the general scanner.
-            let (line_end, newlines_inside) = if clean {
-                (candidate_end, 0)
-            } else {
-                scan::scan_line_end(body, line_start)
-            };
+            let (line_end, newlines_inside) = scan::scan_line_end(body, line_start);
             self.position = line_end + 1;
             self.line_number += 1;
             let line_number = self.line_number;
