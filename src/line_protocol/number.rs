@@ -25,7 +25,7 @@
 //!   of two is exact in the normal range, which every such value is in.
 
 /// Bytes per word of the digit scanner.
-const WORD_SIZE_BYTES: usize = 8;
+pub const WORD_SIZE_BYTES: usize = 8;
 /// The low nibble of every byte of a word.
 const LOW_NIBBLES: u64 = 0x0F0F_0F0F_0F0F_0F0F;
 /// The high nibble of every byte of a word.
