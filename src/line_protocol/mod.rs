@@ -15,20 +15,20 @@
 //! - Fields come out in input order, duplicates included (InfluxDB keeps the last value).
 //!
 //! # Algorithm
-//! 1. Find the line: `memchr3` for `\n`, `"` and `\`. If a newline comes first (or none of
-//!    them), the line ends there. Otherwise the next newline is only a candidate end: the
-//!    fast path (step 2) may confirm it, else a slow scan ([`scan::scan_line_end`]) tracks
-//!    quotes in the field section, so that a quoted string may span lines, and skips
-//!    backslash pairs.
-//! 2. Fast path (`fast`): one forward pass over lines of the common shape (no escapes
-//!    outside string values, one `key=value` per segment, plain numbers, booleans, simple
-//!    strings, a digit timestamp). The structural bytes are found 16 at a time with SSE2
-//!    (`find`); numbers are converted as they are scanned (`number`: eight digits per step
-//!    with SWAR; decimals of up to 19 significant digits exactly, by one float division or
-//!    one 128-bit integer division; longer ones by `str::parse`);
-//!    tags are sorted only if they are not sorted already. Anything else, including every
-//!    error, goes to the general scanner below, which decides; `reference` keeps the
-//!    original scanner, and differential tests and the fuzz target hold the two equal.
+//! 1. Fast path (`fast`): one forward pass over lines of the common shape (no escapes
+//!    outside string values, no leading whitespace, one `key=value` per segment, plain
+//!    numbers, booleans, simple strings, a digit timestamp), walking the body's structural
+//!    bytes with a 64-bit mask per 64 bytes (`structural`, SSE2); the newline that ends the
+//!    line falls out of the same walk. Numbers are converted at the length the mask gives
+//!    (`number`: whole words with SWAR; decimals of up to 19 significant digits exactly, by one
+//!    float division or one 128-bit integer division; longer ones by `str::parse`); tags are
+//!    sorted only if they are not sorted already. Anything else, including every error, blank
+//!    lines and comments, goes to the general path below, which decides; `reference` keeps
+//!    the original scanner, and differential tests and the fuzz target hold the two equal.
+//! 2. General path, finding the line: `memchr3` for `\n`, `"` and `\`; if a newline comes
+//!    first (or none of them), the line ends there, else a slow scan
+//!    ([`scan::scan_line_end`]) tracks quotes in the field section, so that a quoted string
+//!    may span lines, and skips backslash pairs.
 //! 3. Strip leading spaces, tabs and NULs; skip empty lines and lines starting with `#`.
 //! 4. Scan the measurement and the tags, treating a byte as escaped when the byte before it
 //!    is a backslash; sort tags (a sortedness check first: usually already sorted) and reject
