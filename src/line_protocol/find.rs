@@ -12,7 +12,7 @@
 //! shifted by `from` (checked by the tests below against that expression).
 
 /// Bytes compared per step.
-const CHUNK_SIZE_BYTES: usize = 16;
+pub(super) const CHUNK_SIZE_BYTES: usize = 16;
 
 /// Index of the first byte at or after `from` that is in `set`, or `None`.
 #[inline(always)]
@@ -53,7 +53,7 @@ pub fn find_any<const N: usize>(hay: &[u8], from: usize, set: [u8; N]) -> Option
 /// Bit i set when `chunk[i]` is in `set`.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline(always)]
-fn chunk_mask<const N: usize>(chunk: &[u8; CHUNK_SIZE_BYTES], set: [u8; N]) -> u32 {
+pub(super) fn chunk_mask<const N: usize>(chunk: &[u8; CHUNK_SIZE_BYTES], set: [u8; N]) -> u32 {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
         _mm_setzero_si128,
@@ -75,7 +75,7 @@ fn chunk_mask<const N: usize>(chunk: &[u8; CHUNK_SIZE_BYTES], set: [u8; N]) -> u
 /// Bit i set when `chunk[i]` is in `set`.
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 #[inline(always)]
-fn chunk_mask<const N: usize>(chunk: &[u8; CHUNK_SIZE_BYTES], set: [u8; N]) -> u32 {
+pub(super) fn chunk_mask<const N: usize>(chunk: &[u8; CHUNK_SIZE_BYTES], set: [u8; N]) -> u32 {
     let mut mask = 0u32;
     for (bit, byte) in chunk.iter().enumerate() {
         if set.contains(byte) {

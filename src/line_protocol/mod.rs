@@ -15,20 +15,20 @@
 //! - Fields come out in input order, duplicates included (InfluxDB keeps the last value).
 //!
 //! # Algorithm
-//! 1. Find the line: `memchr3` for `\n`, `"` and `\`. If a newline comes first (or none of
-//!    them), the line ends there. Otherwise the next newline is only a candidate end: the
-//!    fast path (step 2) may confirm it, else a slow scan ([`scan::scan_line_end`]) tracks
-//!    quotes in the field section, so that a quoted string may span lines, and skips
-//!    backslash pairs.
-//! 2. Fast path (`fast`): one forward pass over lines of the common shape (no escapes
-//!    outside string values, one `key=value` per segment, plain numbers, booleans, simple
-//!    strings, a digit timestamp). The structural bytes are found 16 at a time with SSE2
-//!    (`find`); numbers are converted as they are scanned (`number`: eight digits per step
-//!    with SWAR; decimals of up to 19 significant digits exactly, by one float division or
-//!    one 128-bit integer division; longer ones by `str::parse`);
-//!    tags are sorted only if they are not sorted already. Anything else, including every
-//!    error, goes to the general scanner below, which decides; `reference` keeps the
-//!    original scanner, and differential tests and the fuzz target hold the two equal.
+//! 1. Fast path (`fast`): one forward pass over lines of the common shape (no escapes
+//!    outside string values, no leading whitespace, one `key=value` per segment, plain
+//!    numbers, booleans, simple strings, a digit timestamp), walking the body's structural
+//!    bytes with a 64-bit mask per 64 bytes (`structural`, SSE2); the newline that ends the
+//!    line falls out of the same walk. Numbers are converted at the length the mask gives
+//!    (`number`: whole words with SWAR; decimals of up to 19 significant digits exactly, by one
+//!    float division or one 128-bit integer division; longer ones by `str::parse`); tags are
+//!    sorted only if they are not sorted already. Anything else, including every error, blank
+//!    lines and comments, goes to the general path below, which decides; `reference` keeps
+//!    the original scanner, and differential tests and the fuzz target hold the two equal.
+//! 2. General path, finding the line: `memchr3` for `\n`, `"` and `\`; if a newline comes
+//!    first (or none of them), the line ends there, else a slow scan
+//!    ([`scan::scan_line_end`]) tracks quotes in the field section, so that a quoted string
+//!    may span lines, and skips backslash pairs.
 //! 3. Strip leading spaces, tabs and NULs; skip empty lines and lines starting with `#`.
 //! 4. Scan the measurement and the tags, treating a byte as escaped when the byte before it
 //!    is a backslash; sort tags (a sortedness check first: usually already sorted) and reject
@@ -132,6 +132,7 @@ mod number;
 #[doc(hidden)]
 pub mod reference;
 pub mod scan;
+mod structural;
 #[cfg(test)]
 mod tests;
 
@@ -373,6 +374,8 @@ pub struct Parser<'a> {
     default_time_ns: i64,
     accept_unsigned: bool,
     accept_crlf: bool,
+    /// structural bytes of the block being walked (the fast path's cursor)
+    structural: structural::StructuralCursor,
 }
 
 impl<'a> Parser<'a> {
@@ -389,6 +392,7 @@ impl<'a> Parser<'a> {
             default_time_ns: truncated,
             accept_unsigned: false,
             accept_crlf: false,
+            structural: structural::StructuralCursor::default(),
         }
     }
 
@@ -418,48 +422,27 @@ impl<'a> Parser<'a> {
                 return None;
             }
             let line_start = self.position;
-            let (candidate_end, clean) = scan::line_candidate(body, line_start);
-            if clean || candidate_end < body.len() {
-                let mut block = body.get(line_start..candidate_end).unwrap_or_default();
-                if self.accept_crlf {
-                    if let Some(stripped) = block.strip_suffix(b"\r") {
-                        block = stripped;
-                    }
-                }
-                let start = scan::skip_whitespace(block, 0);
-                let first = block.get(start);
-                if clean && matches!(first, None | Some(b'#')) {
-                    // A clean candidate is the line: skip the blank line or comment.
-                    self.position = candidate_end + 1;
-                    self.line_number += 1;
-                    continue;
-                }
-                // A line with quotes or backslashes goes fast only without leading
-                // whitespace (see `fast`'s proof) and if it is not a comment.
-                if clean || (start == 0 && first.is_some_and(|&byte| byte != b'#')) {
-                    let line = block.get(start..).unwrap_or_default();
-                    scratch.tags.clear();
-                    scratch.fields.clear();
-                    if let Some((measurement, timestamp)) =
-                        fast::parse_line(line, self.precision, scratch)
-                    {
-                        self.position = candidate_end + 1;
-                        self.line_number += 1;
-                        return Some(Ok(Point {
-                            measurement,
-                            tags: &scratch.tags,
-                            fields: &scratch.fields,
-                            timestamp_ns: timestamp.unwrap_or(self.default_time_ns),
-                        }));
-                    }
-                }
+            scratch.tags.clear();
+            scratch.fields.clear();
+            let options = fast::FastOptions {
+                precision: self.precision,
+                accept_unsigned: self.accept_unsigned,
+                accept_crlf: self.accept_crlf,
+            };
+            if let Some(line) =
+                fast::parse_line(body, line_start, &mut self.structural, options, scratch)
+            {
+                self.position = line.line_end + 1;
+                self.line_number += 1;
+                return Some(Ok(Point {
+                    measurement: line.measurement,
+                    tags: &scratch.tags,
+                    fields: &scratch.fields,
+                    timestamp_ns: line.timestamp_ns.unwrap_or(self.default_time_ns),
+                }));
             }
             // The general path: the exact line end, then the general scanner.
-            let (line_end, newlines_inside) = if clean {
-                (candidate_end, 0)
-            } else {
-                scan::scan_line_end(body, line_start)
-            };
+            let (line_end, newlines_inside) = scan::scan_line_end(body, line_start);
             self.position = line_end + 1;
             self.line_number += 1;
             let line_number = self.line_number;

@@ -25,7 +25,7 @@
 //!   of two is exact in the normal range, which every such value is in.
 
 /// Bytes per word of the digit scanner.
-const WORD_SIZE_BYTES: usize = 8;
+pub const WORD_SIZE_BYTES: usize = 8;
 /// The low nibble of every byte of a word.
 const LOW_NIBBLES: u64 = 0x0F0F_0F0F_0F0F_0F0F;
 /// The high nibble of every byte of a word.
@@ -111,10 +111,7 @@ fn load_word(text: &[u8], at: usize) -> u64 {
 /// How many of the word's bytes, from the lowest, are ASCII digits (0..=8).
 #[inline(always)]
 fn leading_digit_count(word: u64) -> usize {
-    // Zero in a byte iff that byte is a digit; no carry crosses bytes (0x0F + 0x06 < 0x100).
-    let not_digit =
-        ((word & HIGH_NIBBLES) ^ ZEROS) | (((word & LOW_NIBBLES) + ABOVE_NINE) & HIGH_NIBBLES);
-    (not_digit.trailing_zeros() / BYTE_BITS) as usize
+    (not_digit_bytes(word).trailing_zeros() / BYTE_BITS) as usize
 }
 
 /// The value of eight digits 0..=9, one per byte, first digit in the lowest byte.
@@ -152,6 +149,45 @@ pub fn read_digits(text: &[u8], value: &mut u64) -> usize {
             return count;
         }
     }
+}
+
+/// Nonzero in exactly the bytes of `word` that are not ASCII digits.
+#[inline(always)]
+fn not_digit_bytes(word: u64) -> u64 {
+    // No carry crosses bytes (0x0F + 0x06 < 0x100).
+    ((word & HIGH_NIBBLES) ^ ZEROS) | (((word & LOW_NIBBLES) + ABOVE_NINE) & HIGH_NIBBLES)
+}
+
+/// The value of the `length` bytes of `body` from `start` when all of them are ASCII digits
+/// (`Some(0)` for `length == 0`), else `None`; wraps past [`U64_DIGITS_MAX`] digits, so
+/// callers pass at most that many. The length is known (the structural bitmask gave it), so
+/// each word is checked and converted whole: no search for the run's end.
+#[inline(always)]
+pub fn fixed_digits(body: &[u8], start: usize, length: usize) -> Option<u64> {
+    let mut value = 0u64;
+    let mut done = 0;
+    while done < length {
+        let word = load_word(body, start + done);
+        let take = (length - done).min(WORD_SIZE_BYTES);
+        // take is 1..=8: the shift is 0..=56 bits.
+        let unused_bits = (BYTE_BITS as usize * (WORD_SIZE_BYTES - take)) as u32;
+        if not_digit_bytes(word) & (u64::MAX >> unused_bits) != 0 {
+            return None;
+        }
+        let digits = (word & LOW_NIBBLES) << unused_bits;
+        let scale = POWERS_OF_TEN_U64.get(take).copied().unwrap_or(0);
+        value = value
+            .wrapping_mul(scale)
+            .wrapping_add(eight_digits_value(digits));
+        done += take;
+    }
+    Some(value)
+}
+
+/// `10^exponent` for `exponent <= 19`, else `None`.
+#[inline(always)]
+pub fn power_of_ten(exponent: usize) -> Option<u64> {
+    POWERS_OF_TEN_U64.get(exponent).copied()
 }
 
 /// A number `digits[.digits]` that ends inside the first word of `text`, read with one SWAR
@@ -337,6 +373,36 @@ mod tests {
                     let mut value = 0;
                     assert_eq!(read_digits(&text, &mut value), run, "{text:?}");
                     assert_eq!(value, expected, "{text:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fixed_digits_match_a_plain_parse() {
+        let digits = b"9081726354019283746556473829101";
+        for length in 0..=U64_DIGITS_MAX {
+            for bad_at in 0..=length {
+                for bad in [b'.', b' ', b'/', b':', 0x00, 0xFA, 0x39 + 0x80] {
+                    // Text after the digits (and a bad byte inside) must be judged exactly.
+                    let mut body = b"x".to_vec();
+                    body.extend_from_slice(&digits[..length]);
+                    body.extend_from_slice(b"y.z");
+                    if bad_at < length {
+                        body[1 + bad_at] = bad;
+                    }
+                    let text = &body[1..1 + length];
+                    let expected = if text.iter().all(u8::is_ascii_digit) {
+                        Some(
+                            text.iter()
+                                .fold(0u64, |value, &byte| value * 10 + u64::from(byte - b'0')),
+                        )
+                    } else {
+                        None
+                    };
+                    assert_eq!(fixed_digits(&body, 1, length), expected, "{body:?}");
+                    // Also when the digits end the body.
+                    assert_eq!(fixed_digits(&body[..1 + length], 1, length), expected);
                 }
             }
         }

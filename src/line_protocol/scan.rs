@@ -55,26 +55,6 @@ pub fn scan_line_end(body: &[u8], start: usize) -> (usize, usize) {
     }
 }
 
-/// The first guess at the end of the line starting at `start`, and whether the line is
-/// *clean* (free of `"` and `\\`). A clean line's guess is its end, exactly as
-/// [`scan_line_end`] finds it. Otherwise the guess is the next `\\n` (or the body's end), which
-/// is the line's end only if quoting and escaping do not carry a newline into the line;
-/// the fast path (module `fast`) proves that for the lines it accepts.
-pub fn line_candidate(body: &[u8], start: usize) -> (usize, bool) {
-    let rest = body.get(start..).unwrap_or_default();
-    match memchr::memchr3(b'\n', b'"', b'\\', rest) {
-        None => (body.len(), true),
-        Some(offset) if rest.get(offset) == Some(&b'\n') => (start + offset, true),
-        Some(offset) => {
-            let after = rest.get(offset..).unwrap_or_default();
-            match memchr::memchr(b'\n', after) {
-                Some(newline) => (start + offset + newline, false),
-                None => (body.len(), false),
-            }
-        }
-    }
-}
-
 fn scan_line_end_slow(body: &[u8], start: usize) -> (usize, usize) {
     let mut index = start;
     let mut quoted = false;
