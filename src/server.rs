@@ -78,7 +78,7 @@ pub fn run(config: Config) -> Result<(), String> {
             compact_throughput_bytes_per_second: config.data.compact_throughput,
         },
     )
-    .map_err(|e| format!("starting the storage thread: {e}"))?;
+    .map_err(|e| format!("starting the storage threads: {e}"))?;
     let query_context = Arc::new(
         QueryContext::new(
             Arc::clone(&meta),

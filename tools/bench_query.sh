@@ -7,7 +7,8 @@
 # (caches written to files and each shard fully compacted), checks that the four queries give
 # the same JSON on both, then times them query by query: warm-up runs, then BENCH_RUNS timed
 # runs per server, interleaved (the server order alternating each round), over one keep-alive
-# connection per server. Prints a markdown table (median, p90, Sluice/InfluxDB ratio
+# raw socket per server (the request sent as bytes, the answer read by its framing; answers are
+# compared through http.client, whose own parsing would add 100-150 us to every timing). Prints a markdown table (median, p90, Sluice/InfluxDB ratio
 # of medians) and writes target/bench/query-<UTC time>.json (+ query-latest.json), with the
 # load average before and after the timed runs (the figures are only comparable on an idle
 # machine). Exits non-zero if a server failed to start, a load failed, or the answers differ.
@@ -201,7 +202,7 @@ measure() {
     printf '%s\n' "${QUERIES[@]}" >"$OUT_DIR/query-queries.txt"
     python3 - "$OUT_DIR" "$stamp" "$SLUICE_URL" "$INFLUXDB_URL" "$RUNS" "$WARMUP" \
         "$SLUICE_PID" "$INFLUXDB_PID" "$OUT_DIR/query-queries.txt" "$LIGHT_RUNS" <<'EOF'
-import http.client, json, os, sys, time, urllib.parse
+import http.client, json, os, socket, sys, time, urllib.parse
 out_dir, stamp, sluice_url, influxdb_url = sys.argv[1:5]
 runs, warmup = int(sys.argv[5]), int(sys.argv[6])
 pids = {"sluice": sys.argv[7], "influxdb": sys.argv[8]}
@@ -214,6 +215,7 @@ connections = {name: http.client.HTTPConnection(urllib.parse.urlparse(url).netlo
                for name, url in servers.items()}
 
 def get(name, query):
+    """The answer through http.client (checked for equality, not timed)."""
     path = "/query?" + urllib.parse.urlencode({"db": "bench", "q": query})
     connection = connections[name]
     start = time.perf_counter()
@@ -224,6 +226,61 @@ def get(name, query):
     if response.status != 200:
         raise SystemExit(f"{name}: status {response.status} for {query}: {body[:300]!r}")
     return elapsed, body
+
+# Timed requests go over a raw keep-alive socket: the request bytes are built once and the
+# answer is read by Content-Length or chunked framing, nothing more. http.client's header
+# parsing costs 100-150 us per request here, as much as a light query itself, and more for
+# chunked answers (InfluxDB's); it would blur the servers' difference.
+raw_sockets = {}
+
+def raw_socket(name):
+    if name not in raw_sockets:
+        address = urllib.parse.urlparse(servers[name])
+        sock = socket.create_connection((address.hostname, address.port), timeout=600)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        raw_sockets[name] = [sock, b""]
+    return raw_sockets[name]
+
+def read_until(state, marker):
+    while marker not in state[1]:
+        data = state[0].recv(1 << 16)
+        if not data:
+            raise SystemExit("connection closed mid-answer")
+        state[1] += data
+    head, _, state[1] = state[1].partition(marker)
+    return head
+
+def read_exactly(state, length):
+    while len(state[1]) < length:
+        data = state[0].recv(1 << 16)
+        if not data:
+            raise SystemExit("connection closed mid-answer")
+        state[1] += data
+    body, state[1] = state[1][:length], state[1][length:]
+    return body
+
+def timed_get(name, request_bytes):
+    """Seconds from sending the request to the answer's last byte."""
+    state = raw_socket(name)
+    start = time.perf_counter()
+    state[0].sendall(request_bytes)
+    head = read_until(state, b"\r\n\r\n").decode("latin-1").lower()
+    if not head.startswith("http/1.1 200"):
+        raise SystemExit(f"{name}: {head.splitlines()[0]}")
+    if "transfer-encoding: chunked" in head:
+        while True:
+            size = int(read_until(state, b"\r\n").split(b";")[0], 16)
+            read_exactly(state, size + 2)
+            if size == 0:
+                break
+    else:
+        length = int(head.split("content-length:")[1].split("\r\n")[0])
+        read_exactly(state, length)
+    return time.perf_counter() - start
+
+def request_bytes(query):
+    path = "/query?" + urllib.parse.urlencode({"db": "bench", "q": query})
+    return f"GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode()
 
 def loadavg():
     return open("/proc/loadavg").read().split()[:3]
@@ -259,16 +316,17 @@ latencies = {name: [[] for _ in queries] for name in servers}
 # next); within a query the servers alternate, the order flipping every round.
 runs_of = []
 for index, query in enumerate(queries):
+    request = request_bytes(query)
     slowest_warmup = 0.0
     for _ in range(warmup):
         for name in servers:
-            slowest_warmup = max(slowest_warmup, get(name, query)[0])
+            slowest_warmup = max(slowest_warmup, timed_get(name, request))
     query_runs = light_runs if slowest_warmup < LIGHT_QUERY_S else runs
     runs_of.append(query_runs)
     for round_index in range(query_runs):
         order = list(servers) if round_index % 2 == 0 else list(reversed(servers))
         for name in order:
-            latencies[name][index].append(get(name, query)[0] * 1000)
+            latencies[name][index].append(timed_get(name, request) * 1000)
 load_after = loadavg()
 cpu_used = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
 

@@ -69,7 +69,7 @@ pub struct DataConfig {
     pub cache_max_memory_size: usize,
     /// caches are written to files after receiving no write for this long
     pub cache_snapshot_write_cold_duration: Duration,
-    /// how often the background storage thread checks caches, compactions and retention
+    /// how often the background storage threads check caches, compactions and retention
     pub storage_check_interval: Duration,
     /// compaction I/O budget in bytes per second (0: unlimited)
     pub compact_throughput: u64,
@@ -570,7 +570,7 @@ settings! {
     ["data"] "cache-snapshot-write-cold-duration" => data.cache_snapshot_write_cold_duration,
         "write the caches to files after no write for this long";
     ["data"] "storage-check-interval" => data.storage_check_interval,
-        "how often the storage thread checks caches, compactions and retention";
+        "how often the storage threads check caches, compactions and retention";
     ["data"] "compact-throughput" => data.compact_throughput,
         "bytes per second compactions may read and write (0: unlimited)";
     ["retention"] "enabled" => retention.enabled, "delete shard groups older than their policy";

@@ -1,5 +1,7 @@
-//! The storage maintenance thread: snapshots (with WAL truncation), compactions and
-//! retention enforcement, one after another on one background thread.
+//! The storage maintenance threads: `sluice-snapshot` writes snapshots (with WAL
+//! truncation) and enforces retention; `sluice-compact` runs compactions. Two threads, so a
+//! snapshot never waits behind a long compaction: while one runs the caches keep filling,
+//! and memory is the bound that matters under full ingest.
 //!
 //! Lives in `ingest` because a snapshot is a WAL operation first: every partition starts a
 //! new segment and freezes its caches on its own thread ([`Ingest::checkpoint`]), so the
@@ -8,21 +10,26 @@
 //! segments, whose replay re-applies points the files may already hold; reads and compactions
 //! keep one value per time, so nothing is lost or duplicated.
 //!
-//! Bounds: one snapshot or compaction at a time; compactions read and write at most
-//! `compact-throughput` bytes per second (a token bucket), so ingest keeps its disk and CPU.
+//! The snapshot thread wakes when the store posts that the live caches reached the snapshot
+//! threshold, and otherwise every `check_interval` (cold caches, retention). The compaction
+//! thread wakes after every snapshot and every `check_interval`. Bounds: one snapshot at a
+//! time (the store's checkpoint lock) and one compaction at a time (one thread); a shard's
+//! snapshot and compaction exclude each other only where they must (see `Shard`);
+//! compactions read at most `compact-throughput` bytes per second (a token bucket), so ingest
+//! keeps its disk and CPU.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam::channel::{self, Receiver, RecvTimeoutError, Sender};
+use crossbeam::channel::{self, Receiver, Sender};
 
 use super::{partition_dir, Ingest};
 use crate::storage::engine::Store;
 use crate::wal;
 
-/// Settings of the maintenance thread.
+/// Settings of the maintenance threads.
 #[derive(Clone, Debug)]
 pub struct MaintenanceOptions {
     /// WAL root directory
@@ -39,65 +46,105 @@ pub struct MaintenanceOptions {
     pub compact_throughput_bytes_per_second: u64,
 }
 
-/// A running maintenance thread; dropping the handle does not stop it — call `stop`.
+/// The running maintenance threads; dropping the handle does not stop them — call `stop`.
 pub struct Maintenance {
-    stop: Sender<()>,
+    /// dropped by `stop`: both threads see their stop channel disconnect
+    stop: Option<Sender<()>>,
     stopping: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    threads: Vec<JoinHandle<()>>,
 }
 
 impl Maintenance {
-    /// Starts the thread.
+    /// Starts the threads.
     pub fn start(
         ingest: Arc<Ingest>,
         store: Arc<Store>,
         options: MaintenanceOptions,
     ) -> std::io::Result<Maintenance> {
-        let (stop, stopped) = channel::bounded(1);
+        // Nothing is ever sent: dropping the sender is the stop signal.
+        let (stop, stopped) = channel::bounded::<()>(1);
         let stopping = Arc::new(AtomicBool::new(false));
+        let (snapshot_done, snapshots_done) = channel::bounded::<()>(1);
+        let mut threads = Vec::new();
+        {
+            let (ingest, store, options) =
+                (Arc::clone(&ingest), Arc::clone(&store), options.clone());
+            let stopped = stopped.clone();
+            threads.push(
+                std::thread::Builder::new()
+                    .name("sluice-snapshot".into())
+                    .spawn(move || {
+                        run_snapshots(&ingest, &store, &options, &stopped, &snapshot_done)
+                    })?,
+            );
+        }
         let thread_stopping = Arc::clone(&stopping);
-        let thread = std::thread::Builder::new()
-            .name("sluice-storage".into())
-            .spawn(move || run(&ingest, &store, &options, &stopped, &thread_stopping))?;
-        Ok(Maintenance {
-            stop,
+        let spawned = std::thread::Builder::new()
+            .name("sluice-compact".into())
+            .spawn(move || {
+                run_compactions(
+                    &store,
+                    &options,
+                    &stopped,
+                    &snapshots_done,
+                    &thread_stopping,
+                )
+            });
+        let mut maintenance = Maintenance {
+            stop: Some(stop),
             stopping,
-            thread: Some(thread),
-        })
+            threads,
+        };
+        match spawned {
+            Ok(thread) => {
+                maintenance.threads.push(thread);
+                Ok(maintenance)
+            }
+            Err(error) => {
+                maintenance.stop();
+                Err(error)
+            }
+        }
     }
 
-    /// Stops the thread after its current step. Call before the partitions stop.
+    /// Stops the threads after their current step (a compaction in progress is abandoned
+    /// between columns). Call before the partitions stop.
     pub fn stop(mut self) {
         self.stopping.store(true, Ordering::Release);
-        let _ = self.stop.try_send(());
-        if let Some(thread) = self.thread.take() {
+        self.stop = None;
+        for thread in std::mem::take(&mut self.threads) {
             let _ = thread.join();
         }
     }
 }
 
-fn run(
+/// Waits for `wake` (a message) or `check_interval`; false once `stopped` disconnects.
+fn wait(stopped: &Receiver<()>, wake: &Receiver<()>, check_interval: Duration) -> bool {
+    channel::select! {
+        recv(stopped) -> _ => false,
+        recv(wake) -> _ => true,
+        default(check_interval) => true,
+    }
+}
+
+fn run_snapshots(
     ingest: &Ingest,
     store: &Store,
     options: &MaintenanceOptions,
     stopped: &Receiver<()>,
-    stopping: &AtomicBool,
+    snapshot_done: &Sender<()>,
 ) {
     let cold_ns = i64::try_from(options.cold_duration.as_nanos()).unwrap_or(i64::MAX);
     let mut last_retention = Instant::now();
-    let mut bucket = TokenBucket::new(options.compact_throughput_bytes_per_second);
-    let stop_requested = || stopping.load(Ordering::Acquire);
-    loop {
-        match stopped.recv_timeout(options.check_interval) {
-            Err(RecvTimeoutError::Timeout) if !stop_requested() => {}
-            _ => return,
-        }
+    let snapshot_wanted = store.snapshot_wanted();
+    while wait(stopped, &snapshot_wanted, options.check_interval) {
         if store.snapshot_due() || store.cache_cold(cold_ns) {
             // Failures are logged where they happen; the next round retries.
-            let _ = snapshot(ingest, store, &options.wal_dir);
+            if snapshot(ingest, store, &options.wal_dir).is_ok() {
+                // Full channel: the compaction thread has a wake-up waiting already.
+                let _ = snapshot_done.try_send(());
+            }
         }
-        let mut throttle = |bytes: u64| bucket.take(bytes);
-        store.compact(cold_ns, &mut throttle, &stop_requested);
         if options.retention_enabled && last_retention.elapsed() >= options.retention_check_interval
         {
             last_retention = Instant::now();
@@ -106,12 +153,33 @@ fn run(
     }
 }
 
+fn run_compactions(
+    store: &Store,
+    options: &MaintenanceOptions,
+    stopped: &Receiver<()>,
+    snapshots_done: &Receiver<()>,
+    stopping: &AtomicBool,
+) {
+    let cold_ns = i64::try_from(options.cold_duration.as_nanos()).unwrap_or(i64::MAX);
+    let mut bucket = TokenBucket::new(options.compact_throughput_bytes_per_second);
+    let stop_requested = || stopping.load(Ordering::Acquire);
+    while wait(stopped, snapshots_done, options.check_interval) {
+        let mut throttle = |bytes: u64| bucket.take(bytes);
+        store.compact(cold_ns, &mut throttle, &stop_requested);
+    }
+}
+
 /// Freezes the caches behind a WAL rotation, writes them to files, then deletes the WAL
 /// segments they cover. One at a time (the store's checkpoint lock).
 pub fn snapshot(ingest: &Ingest, store: &Store, wal_dir: &std::path::Path) -> Result<(), String> {
     let _one_at_a_time = store.lock_checkpoints();
+    let started = Instant::now();
     let first_kept = ingest.checkpoint();
+    let frozen = started.elapsed();
+    let frozen_bytes = store.frozen_cache_bytes();
     store.write_snapshots()?;
+    crate::log_debug!("storage", "snapshot written"; cache_bytes = frozen_bytes,
+        freeze_ms = frozen.as_millis(), elapsed_ms = started.elapsed().as_millis());
     for (index, first_kept) in first_kept.iter().enumerate() {
         let Some(first_kept) = first_kept.filter(|n| *n > 0) else {
             continue;

@@ -47,7 +47,7 @@ const GORILLA_LENGTH_BITS: u32 = 6;
 #[derive(Default)]
 pub(super) struct FloatScratch {
     integers: Vec<i64>,
-    integer: IntegerScratch,
+    pub(super) integer: IntegerScratch,
     /// Indexes of the -0.0 values of the column last given to [`decimal_plan`], ascending.
     negative_zero_positions: Vec<usize>,
 }
@@ -254,7 +254,11 @@ pub(super) fn encode(values: &[f64], scratch: &mut FloatScratch, dst: &mut Vec<u
     }
     let mut decimal = None;
     let positions = &mut scratch.negative_zero_positions;
-    if let Some(exponent) = decimal_plan(values, &mut scratch.integers, positions) {
+    // Fast: Gorilla or raw only (the decimal and bit-pattern trials are most of the cost).
+    let fast = scratch.integer.fast;
+    positions.clear();
+    if fast {
+    } else if let Some(exponent) = decimal_plan(values, &mut scratch.integers, positions) {
         let plan = integer::plan(&scratch.integers, &mut scratch.integer);
         let (tag, decimal_bytes) = if positions.is_empty() {
             (TAG_FLOAT_DECIMAL, DECIMAL_HEADER_BYTES + plan.size_bytes)
@@ -268,7 +272,7 @@ pub(super) fn encode(values: &[f64], scratch: &mut FloatScratch, dst: &mut Vec<u
         }
     }
     let mut bit_patterns = None;
-    if decimal.is_none() {
+    if decimal.is_none() && !fast {
         fill_bit_patterns(values, &mut scratch.integers);
         let plan = integer::plan(&scratch.integers, &mut scratch.integer);
         if 1 + plan.size_bytes < best.1 {

@@ -35,6 +35,8 @@ const RAW_VALUE_BYTES: usize = 8;
 pub(super) struct IntegerScratch {
     items: Vec<i64>,
     offsets: Vec<u64>,
+    /// plan without Simple-8b (whose sizing is most of the planning cost)
+    pub(super) fast: bool,
 }
 
 /// How one stream of deltas (or deltas of deltas, or values) would be written.
@@ -59,7 +61,12 @@ fn fill_offsets(items: &[i64], zigzagged: bool, minimum: i64, offsets: &mut Vec<
 /// Sizes the stream of `items` four ways (offset or zig-zag × bit-packed or Simple-8b);
 /// Simple-8b is only counted when its lower bound beats both the best so far and
 /// `limit_bytes`. Returns `None` when nothing is under `limit_bytes`.
-fn plan_stream(items: &[i64], offsets: &mut Vec<u64>, limit_bytes: usize) -> Option<StreamPlan> {
+fn plan_stream(
+    items: &[i64],
+    offsets: &mut Vec<u64>,
+    limit_bytes: usize,
+    simple8b: bool,
+) -> Option<StreamPlan> {
     let (minimum, maximum) = items.iter().fold((i64::MAX, i64::MIN), |(low, high), &v| {
         (low.min(v), high.max(v))
     });
@@ -91,7 +98,7 @@ fn plan_stream(items: &[i64], offsets: &mut Vec<u64>, limit_bytes: usize) -> Opt
             });
         }
     }
-    for (zigzagged, width, header_bytes) in transforms {
+    for (zigzagged, width, header_bytes) in transforms.into_iter().filter(|_| simple8b) {
         let bar = best.map_or(limit_bytes, |b| b.size_bytes.min(limit_bytes));
         if width <= 1 || width > SIMPLE8B_VALUE_BITS_MAX || header_bytes >= bar {
             continue;
@@ -225,7 +232,8 @@ pub(super) struct IntegerPlan {
     stream: Option<StreamPlan>,
 }
 
-/// Chooses the smallest encoding for `values`.
+/// Chooses the smallest encoding for `values` (of those sized: not Simple-8b when
+/// `scratch.fast`).
 pub(super) fn plan(values: &[i64], scratch: &mut IntegerScratch) -> IntegerPlan {
     let mut best = IntegerPlan {
         tag: TAG_INTEGER_RAW,
@@ -243,13 +251,14 @@ pub(super) fn plan(values: &[i64], scratch: &mut IntegerScratch) -> IntegerPlan 
         return best;
     };
     let first_bytes = varint_size(zigzag(first));
+    let simple8b = !scratch.fast;
     if values.len() >= 2 {
         scratch.items.clear();
         scratch
             .items
             .extend(values.windows(2).map(|p| p[1].wrapping_sub(p[0])));
         let limit = best.size_bytes.saturating_sub(first_bytes);
-        if let Some(stream) = plan_stream(&scratch.items, &mut scratch.offsets, limit) {
+        if let Some(stream) = plan_stream(&scratch.items, &mut scratch.offsets, limit, simple8b) {
             let size_bytes = first_bytes + stream.size_bytes;
             best = IntegerPlan {
                 tag: TAG_INTEGER_DELTA,
@@ -262,7 +271,7 @@ pub(super) fn plan(values: &[i64], scratch: &mut IntegerScratch) -> IntegerPlan 
         let first_delta = fill_delta_of_delta(values, &mut scratch.items);
         let header_bytes = first_bytes + varint_size(zigzag(first_delta));
         let limit = best.size_bytes.saturating_sub(header_bytes);
-        if let Some(stream) = plan_stream(&scratch.items, &mut scratch.offsets, limit) {
+        if let Some(stream) = plan_stream(&scratch.items, &mut scratch.offsets, limit, simple8b) {
             let size_bytes = header_bytes + stream.size_bytes;
             let tag = TAG_INTEGER_DELTA_OF_DELTA;
             best = IntegerPlan {
@@ -272,7 +281,7 @@ pub(super) fn plan(values: &[i64], scratch: &mut IntegerScratch) -> IntegerPlan 
             };
         }
     }
-    if let Some(stream) = plan_stream(values, &mut scratch.offsets, best.size_bytes) {
+    if let Some(stream) = plan_stream(values, &mut scratch.offsets, best.size_bytes, simple8b) {
         let size_bytes = stream.size_bytes;
         best = IntegerPlan {
             tag: TAG_INTEGER_PACKED,

@@ -218,6 +218,34 @@ proptest! {
         round_trip_integers(&values);
     }
 
+    /// The fast encoder's choices decode to the same values, and are never larger than raw.
+    #[test]
+    fn fast_encodings_round_trip(
+        integers in integer_strategy(),
+        times in timestamp_strategy(),
+        floats in float_strategy(),
+    ) {
+        let mut fast = Encoder::fast();
+        let mut encoded = Vec::new();
+        fast.encode_integers(&integers, &mut encoded).unwrap();
+        let mut decoded = Vec::new();
+        prop_assert_eq!(decode_integers(&encoded, &mut decoded).unwrap(), encoded.len());
+        prop_assert_eq!(&decoded, &integers);
+        prop_assert!(encoded.len() <= 2 + 10 + integers.len() * 8);
+        encoded.clear();
+        fast.encode_timestamps(&times, &mut encoded).unwrap();
+        let mut decoded = Vec::new();
+        prop_assert_eq!(decode_timestamps(&encoded, &mut decoded).unwrap(), encoded.len());
+        prop_assert_eq!(&decoded, &times);
+        encoded.clear();
+        fast.encode_floats(&floats, &mut encoded).unwrap();
+        let mut decoded = Vec::new();
+        prop_assert_eq!(decode_floats(&encoded, &mut decoded).unwrap(), encoded.len());
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        prop_assert_eq!(bits(&decoded), bits(&floats));
+        prop_assert!(encoded.len() <= 2 + 10 + floats.len() * 8);
+    }
+
     #[test]
     fn timestamps_round_trip(values in timestamp_strategy()) {
         let mut encoded = Vec::new();

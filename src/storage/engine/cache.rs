@@ -48,6 +48,41 @@ pub struct CacheColumn {
     pub column: Column,
     /// whether `column` is normal (times strictly ascending)
     pub normal: bool,
+    /// the field key's first bytes and length, kept beside the column
+    pub key_head: KeyHead,
+}
+
+/// Bytes of a field key kept inline in its [`CacheColumn`].
+const KEY_HEAD_BYTES: usize = 16;
+
+/// A field key's length and first [`KEY_HEAD_BYTES`] bytes (zero-padded). Finding a point's
+/// field among a series' fields compares these inline bytes: following each key's own heap
+/// allocation was a cache miss per field per point, the partition threads' top cost under
+/// full ingest. Keys no longer than the head are equal exactly when their heads are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyHead {
+    length: usize,
+    head: [u8; KEY_HEAD_BYTES],
+}
+
+impl KeyHead {
+    /// The head of `key`.
+    pub fn of(key: &[u8]) -> KeyHead {
+        let mut head = [0u8; KEY_HEAD_BYTES];
+        let shown = key.len().min(KEY_HEAD_BYTES);
+        if let (Some(target), Some(source)) = (head.get_mut(..shown), key.get(..shown)) {
+            target.copy_from_slice(source);
+        }
+        KeyHead {
+            length: key.len(),
+            head,
+        }
+    }
+
+    /// Whether `key` (with head `key_head`) is `stored` (whose head is `self`).
+    fn matches(&self, key_head: &KeyHead, stored: &[u8], key: &[u8]) -> bool {
+        self == key_head && (key.len() <= KEY_HEAD_BYTES || stored == key)
+    }
 }
 
 /// The fields of one series, in first-written order (few per series: a linear scan).
@@ -164,9 +199,13 @@ fn insert_fields(
     let mut conflicts = 0;
     for (position, (field, value)) in fields.iter().enumerate() {
         // Points of a series usually carry the same fields in the same order.
+        let head = KeyHead::of(field);
         let found = match series.fields.get(position) {
-            Some((key, _)) if &**key == *field => Some(position),
-            _ => series.fields.iter().position(|(key, _)| &**key == *field),
+            Some((key, entry)) if entry.key_head.matches(&head, key, field) => Some(position),
+            _ => series
+                .fields
+                .iter()
+                .position(|(key, entry)| entry.key_head.matches(&head, key, field)),
         };
         let entry = match found.and_then(|p| series.fields.get_mut(p)) {
             Some((_, entry)) => entry,
@@ -177,6 +216,7 @@ fn insert_fields(
                     CacheColumn {
                         column: Column::new(value.field_type()),
                         normal: true,
+                        key_head: head,
                     },
                 ));
                 match series.fields.last_mut() {
@@ -269,6 +309,7 @@ impl PartitionCache {
                             CacheColumn {
                                 column: entry.column.clone(),
                                 normal: entry.normal,
+                                key_head: entry.key_head,
                             },
                         ));
                     }

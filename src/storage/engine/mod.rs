@@ -12,7 +12,9 @@
 //!  checkpoint (ingest::maintenance) ── Store::freeze_partition(N) on partition N's thread,
 //!        after a WAL rotation: live → frozen; then Store::write_snapshots writes the frozen
 //!        maps to level-0 files and syncs the series indexes and field types
-//!  storage thread ── Store::compact, Store::enforce_retention
+//!        (the snapshot thread; woken through `snapshot_wanted` when the live caches reach
+//!        the snapshot threshold), and Store::enforce_retention
+//!  compaction thread ── Store::compact (concurrently with snapshots: see `Shard`)
 //!  queries ── Store::shards_for(db, rp, range) ─▶ Shard::read(series, field, range);
 //!        Store::series_index(db); deletes: Store::delete_points / drop_series (catalog.rs)
 //! ```
@@ -116,6 +118,13 @@ pub struct Store {
     checkpointer: RwLock<Option<Checkpointer>>,
     /// one checkpoint at a time
     checkpoint_lock: std::sync::Mutex<()>,
+    /// a token posted when the live caches reach the snapshot threshold, so the snapshot
+    /// thread starts at once instead of at its next check (capacity 1: one pending token
+    /// says it all)
+    snapshot_wanted: (
+        crossbeam::channel::Sender<()>,
+        crossbeam::channel::Receiver<()>,
+    ),
     /// counters
     pub stats: StoreStats,
 }
@@ -160,6 +169,7 @@ impl Store {
             field_types_persisted: AtomicU64::new(0),
             checkpointer: RwLock::new(None),
             checkpoint_lock: std::sync::Mutex::new(()),
+            snapshot_wanted: crossbeam::channel::bounded(1),
             stats: StoreStats::default(),
         };
         let snapshot = store.meta.snapshot();
@@ -363,8 +373,14 @@ impl Store {
         if result.is_err() {
             crate::log_warn!("storage", "skipped an undecodable WAL record"; bytes = payload.len());
         }
-        self.live_cache_bytes
-            .fetch_add(added_bytes, Ordering::Relaxed);
+        let live_bytes = self
+            .live_cache_bytes
+            .fetch_add(added_bytes, Ordering::Relaxed)
+            .saturating_add(added_bytes);
+        if live_bytes >= self.options.cache_snapshot_bytes {
+            // Full channel: a token is already waiting.
+            let _ = self.snapshot_wanted.0.try_send(());
+        }
         self.stats
             .values_applied
             .fetch_add(values, Ordering::Relaxed);
@@ -426,6 +442,17 @@ impl Store {
         let index = Arc::new(index);
         indexes.insert(database_id, Arc::clone(&index));
         Some(index)
+    }
+
+    /// Receives a token whenever the live caches reach `cache_snapshot_bytes` (for the
+    /// snapshot thread to wait on).
+    pub fn snapshot_wanted(&self) -> crossbeam::channel::Receiver<()> {
+        self.snapshot_wanted.1.clone()
+    }
+
+    /// Bytes held by frozen caches (waiting to be written by a snapshot).
+    pub fn frozen_cache_bytes(&self) -> usize {
+        self.frozen_cache_bytes.load(Ordering::Relaxed)
     }
 
     /// Bytes held by live caches (not yet frozen).
@@ -523,9 +550,8 @@ impl Store {
             let last = shard.last_write_ns.load(Ordering::Relaxed) as i64;
             let cold = now_ns.saturating_sub(last) >= cold_ns && shard.frozen_bytes() == 0;
             while let Some((inputs, level)) = shard.compaction_plan(cold) {
-                // Snapshots come first: while a compaction runs the caches keep growing, so
-                // hand the thread back as soon as one is due.
-                if stop() || self.snapshot_due() {
+                // Snapshots run on their own thread and never wait for this one.
+                if stop() {
                     return;
                 }
                 match shard.compact(&inputs, level, throttle, stop) {

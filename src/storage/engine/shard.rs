@@ -34,6 +34,9 @@ pub const COMPACTION_FAN_IN: usize = 4;
 pub const COMPACTION_FAN_IN_MAX: usize = 8;
 /// Level of a shard's fully compacted file (written when the shard is cold).
 pub const FULL_COMPACTION_LEVEL: u32 = 4;
+/// Files below this level (snapshots, and the first merges) use the codec's fast encodings;
+/// the last level merges reach and the full compaction search for the smallest.
+pub const FAST_ENCODING_BELOW_LEVEL: u32 = FULL_COMPACTION_LEVEL - 1;
 const FILE_SUFFIX: &str = ".tsm";
 const TEMPORARY_SUFFIX: &str = ".tmp";
 
@@ -70,9 +73,13 @@ pub struct Shard {
     pub(super) last_write_ns: AtomicU64,
     /// deleted ranges, applied to files older than each delete
     tombstones: RwLock<Arc<Tombstones>>,
-    /// held by a snapshot, a compaction or a delete: they change the file set and the
-    /// frozen caches, and a delete must see neither half-done
+    /// held by a compaction or a delete: both change the file set, and a delete must not
+    /// see a compaction half-done
     maintenance: Mutex<()>,
+    /// held by a snapshot or a delete: a snapshot writes the frozen caches a delete edits.
+    /// Separate from `maintenance` so that a snapshot (which only adds a file of a newer
+    /// generation) never waits for a long compaction. Taken before `maintenance`.
+    snapshotting: Mutex<()>,
 }
 
 /// Why a snapshot or compaction failed.
@@ -131,6 +138,7 @@ impl Shard {
             last_write_ns: AtomicU64::new(0),
             tombstones: RwLock::new(Arc::new(tombstone::load(&directory))),
             maintenance: Mutex::new(()),
+            snapshotting: Mutex::new(()),
             directory,
         }
     }
@@ -240,10 +248,16 @@ impl Shard {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    fn lock_snapshotting(&self) -> MutexGuard<'_, ()> {
+        self.snapshotting
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// Writes every frozen cache map to one level-0 file, installs it, and releases the maps.
     /// Returns the bytes of cache released (0 when nothing was frozen).
     pub(super) fn snapshot(&self) -> Result<usize, ShardError> {
-        let _maintenance = self.lock_maintenance();
+        let _snapshotting = self.lock_snapshotting();
         let frozen: Vec<Arc<CacheMap>> = self
             .caches
             .iter()
@@ -272,7 +286,9 @@ impl Shard {
         std::fs::create_dir_all(&self.directory)
             .map_err(|e| ShardError(format!("creating {}: {e}", self.directory.display())))?;
         let path = self.directory.join(file_name(generation, generation, 0));
-        let mut writer = FileWriter::create(&path, MAX_VALUES_PER_BLOCK)?;
+        // Level 0 is short-lived (compacted, or fully compacted once cold): encode it fast,
+        // so snapshots keep up with ingest and the caches are released sooner.
+        let mut writer = FileWriter::create(&path, MAX_VALUES_PER_BLOCK)?.with_fast_encoding();
         for (series_key, field) in keys {
             let mut merged: Option<Column> = None;
             for map in &frozen {
@@ -351,10 +367,11 @@ impl Shard {
             }
             run_start = index;
         }
+        // A lone level-0 file is rewritten too: snapshots use the fast encodings.
         let needs_full = files.len() > 1
             || files
                 .first()
-                .is_some_and(|f| f.level < FULL_COMPACTION_LEVEL && f.level > 0);
+                .is_some_and(|f| f.level < FULL_COMPACTION_LEVEL);
         if cold && needs_full {
             return Some((files.to_vec(), FULL_COMPACTION_LEVEL));
         }
@@ -389,6 +406,10 @@ impl Shard {
             .directory
             .join(file_name(first_generation, last_generation, level));
         let mut writer = FileWriter::create(&path, MAX_VALUES_PER_BLOCK)?;
+        if level < FAST_ENCODING_BELOW_LEVEL {
+            // Soon merged again: spend the CPU on the levels that stay.
+            writer = writer.with_fast_encoding();
+        }
         let mut cursors: Vec<_> = inputs
             .iter()
             .map(|f| f.reader.columns().peekable())
@@ -487,6 +508,7 @@ impl Shard {
         min_time: i64,
         max_time: i64,
     ) -> Result<(), ShardError> {
+        let _snapshotting = self.lock_snapshotting();
         let _maintenance = self.lock_maintenance();
         let files = self.files();
         if let Some(generation_mark) = files.iter().map(|f| f.last_generation).max() {

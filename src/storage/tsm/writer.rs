@@ -75,6 +75,12 @@ impl std::fmt::Debug for FileWriter {
 }
 
 impl FileWriter {
+    /// This writer with [`Encoder::fast`] encodings (for snapshots, which compactions rewrite).
+    pub fn with_fast_encoding(mut self) -> FileWriter {
+        self.encoder = Encoder::fast();
+        self
+    }
+
     /// Starts writing the file that `finish` will publish as `final_path`; the bytes go to
     /// `<final_path>.tmp` meanwhile (replaced if a crash left one). Columns are cut into
     /// blocks of at most `max_values_per_block` values (1 ..= `codec::MAX_VALUES_PER_BLOCK`).
