@@ -551,20 +551,10 @@ impl Connection {
                     socket: self.socket_for_query_thread(),
                     answer,
                 };
-                let request_id = reply.answer.request_id.clone();
-                match shared.queries.submit(query, Box::new(reply)) {
-                    Ok(()) => self.state = State::QueryInFlight { sequence },
-                    Err(response) => {
-                        let answer = Answer {
-                            sequence,
-                            request_id,
-                            head_only: request.head.method == Method::Head,
-                            keep_alive: request.head.keep_alive,
-                            http10: request.head.version_minor == 0,
-                            origin: request.head.origin.clone(),
-                        };
-                        self.respond(&answer, response, true, &shared)
-                    }
+                self.state = State::QueryInFlight { sequence };
+                if let Err((response, reply)) = shared.queries.submit(query, Box::new(reply)) {
+                    // The queue is full: the 503 takes the path an answer takes.
+                    reply.deliver(response);
                 }
             }
             Action::Write {

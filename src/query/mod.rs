@@ -150,22 +150,23 @@ impl QueryPool {
         })
     }
 
-    /// Queues a query whose answer goes to `reply`; `Err` with a 503 answer when the queue
-    /// is full (`reply` is then dropped unused).
+    /// Queues a query whose answer goes to `reply`. When the queue is full (or the pool
+    /// stopped) nothing runs: `Err` gives back `reply` with the 503 to deliver instead.
     pub fn submit(
         &self,
         request: QueryRequest,
         reply: Box<dyn QueryReply>,
-    ) -> Result<(), Response> {
+    ) -> Result<(), (Response, Box<dyn QueryReply>)> {
         match self.sender.try_send(Some(QueryJob { request, reply })) {
             Ok(()) => Ok(()),
-            Err(TrySendError::Full(_)) => Err(Response::json_error(
-                503,
-                "too many queries waiting: query queue is full",
+            Err(TrySendError::Full(job)) => Err((
+                Response::json_error(503, "too many queries waiting: query queue is full"),
+                returned_reply(job),
             )),
-            Err(TrySendError::Disconnected(_)) => {
-                Err(Response::json_error(503, "server is shutting down"))
-            }
+            Err(TrySendError::Disconnected(job)) => Err((
+                Response::json_error(503, "server is shutting down"),
+                returned_reply(job),
+            )),
         }
     }
 
@@ -182,6 +183,21 @@ impl QueryPool {
             let _ = thread.join();
         }
     }
+}
+
+/// The reply of a job the queue refused (always `Some`: only jobs are submitted).
+fn returned_reply(job: Option<QueryJob>) -> Box<dyn QueryReply> {
+    match job {
+        Some(job) => job.reply,
+        None => Box::new(DroppedReply),
+    }
+}
+
+/// Where nothing is delivered (stands in for a reply that cannot exist).
+struct DroppedReply;
+
+impl QueryReply for DroppedReply {
+    fn deliver(self: Box<Self>, _response: Response) {}
 }
 
 /// InfluxDB's text for the statements after a failed one.
