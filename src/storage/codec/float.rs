@@ -257,8 +257,12 @@ pub(super) fn encode(values: &[f64], scratch: &mut FloatScratch, dst: &mut Vec<u
     // Fast: Gorilla or raw only (the decimal and bit-pattern trials are most of the cost).
     let fast = scratch.integer.fast;
     positions.clear();
-    if fast {
-    } else if let Some(exponent) = decimal_plan(values, &mut scratch.integers, positions) {
+    let decimal_exponent = if fast {
+        None
+    } else {
+        decimal_plan(values, &mut scratch.integers, positions)
+    };
+    if let Some(exponent) = decimal_exponent {
         let plan = integer::plan(&scratch.integers, &mut scratch.integer);
         let (tag, decimal_bytes) = if positions.is_empty() {
             (TAG_FLOAT_DECIMAL, DECIMAL_HEADER_BYTES + plan.size_bytes)
