@@ -116,26 +116,9 @@ ports_of() {
 # per series.
 write_influxdb_config() {
     local dir=$1
-    cat >"$dir/influxdb.conf" <<EOF
-reporting-disabled = true
-bind-address = "127.0.0.1:$INFLUXDB_RPC_PORT"
-[meta]
-  dir = "$dir/meta"
-[data]
-  dir = "$dir/data"
-  wal-dir = "$dir/wal"
-  wal-fsync-delay = "0s"
-  query-log-enabled = false
-  max-series-per-database = 0
-  max-values-per-tag = 0
-[monitor]
-  store-enabled = false
-[http]
-  bind-address = "127.0.0.1:$INFLUXDB_PORT"
-  log-enabled = false
-[continuous_queries]
-  enabled = false
-EOF
+    write_influxdb_conf "$dir/influxdb.conf" "$dir" "$INFLUXDB_PORT" "$INFLUXDB_RPC_PORT" \
+        '  max-series-per-database = 0
+  max-values-per-tag = 0'
 }
 
 # start_server NAME DIR LOG: starts NAME on DIR; sets SERVER_PID and STARTUP_NS.

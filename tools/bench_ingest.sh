@@ -144,24 +144,7 @@ bench_sluice() {
 bench_influxdb() {
     local dir="$TMP_ROOT/influxdb" url="http://127.0.0.1:$INFLUXDB_PORT"
     mkdir -p "$dir"
-    cat >"$dir/influxdb.conf" <<EOF
-reporting-disabled = true
-bind-address = "127.0.0.1:$INFLUXDB_RPC_PORT"
-[meta]
-  dir = "$dir/meta"
-[data]
-  dir = "$dir/data"
-  wal-dir = "$dir/wal"
-  wal-fsync-delay = "0s"
-  query-log-enabled = false
-[monitor]
-  store-enabled = false
-[http]
-  bind-address = "127.0.0.1:$INFLUXDB_PORT"
-  log-enabled = false
-[continuous_queries]
-  enabled = false
-EOF
+    write_influxdb_conf "$dir/influxdb.conf" "$dir" "$INFLUXDB_PORT" "$INFLUXDB_RPC_PORT"
     log "influxdb: starting on $url, data in $dir"
     "$INFLUXD" -config "$dir/influxdb.conf" >"$OUT_DIR/influxdb.log" 2>&1 &
     SERVER_PID=$!

@@ -203,33 +203,17 @@ start_sluice() {
 
 start_influxdb() {
     local dir=$1 log_file=$2
-    cat >"$dir/influxdb.conf" <<EOF
-reporting-disabled = true
-bind-address = "127.0.0.1:$INFLUXDB_RPC_PORT"
-[meta]
-  dir = "$dir/meta"
-[data]
-  dir = "$dir/data"
-  wal-dir = "$dir/wal"
-  query-log-enabled = false
-[monitor]
-  store-enabled = false
-[http]
-  bind-address = "127.0.0.1:$INFLUXDB_HTTP_PORT"
-  log-enabled = false
-[continuous_queries]
-  enabled = false
-[[graphite]]
+    write_influxdb_conf "$dir/influxdb.conf" "$dir" "$INFLUXDB_HTTP_PORT" "$INFLUXDB_RPC_PORT" "" \
+        "[[graphite]]
   enabled = true
-  bind-address = "127.0.0.1:$INFLUXDB_GRAPHITE_PORT"
-  database = "graphite"
-  protocol = "tcp"
+  bind-address = \"127.0.0.1:$INFLUXDB_GRAPHITE_PORT\"
+  database = \"graphite\"
+  protocol = \"tcp\"
 [[udp]]
   enabled = true
-  bind-address = "127.0.0.1:$INFLUXDB_UDP_PORT"
-  database = "udp"
-  read-buffer = $READ_BUFFER
-EOF
+  bind-address = \"127.0.0.1:$INFLUXDB_UDP_PORT\"
+  database = \"udp\"
+  read-buffer = $READ_BUFFER"
     "$INFLUXD" -config "$dir/influxdb.conf" >"$log_file" 2>&1 &
     SERVER_PID=$!
 }

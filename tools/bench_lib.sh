@@ -55,3 +55,36 @@ wait_for_ping() {
     done
     return 1
 }
+
+# write_influxdb_conf FILE DIR HTTP_PORT RPC_PORT [DATA_LINES] [EXTRA_SECTIONS]
+# The influxdb.conf every bench runs InfluxDB 1.6.7 with: everything under DIR, loopback ports,
+# the WAL fsynced before every 204 (wal-fsync-delay 0s, InfluxDB's default, written out), no
+# query log, no _internal store, no HTTP log, no continuous queries. DATA_LINES are more
+# `[data]` settings (one per line, indented), EXTRA_SECTIONS whole sections appended (inputs).
+write_influxdb_conf() {
+    local file=$1 dir=$2 http_port=$3 rpc_port=$4 data_lines=${5:-} extra_sections=${6:-}
+    {
+        cat <<CONF
+reporting-disabled = true
+bind-address = "127.0.0.1:$rpc_port"
+[meta]
+  dir = "$dir/meta"
+[data]
+  dir = "$dir/data"
+  wal-dir = "$dir/wal"
+  wal-fsync-delay = "0s"
+  query-log-enabled = false
+CONF
+        if [[ -n "$data_lines" ]]; then printf '%s\n' "$data_lines"; fi
+        cat <<CONF
+[monitor]
+  store-enabled = false
+[http]
+  bind-address = "127.0.0.1:$http_port"
+  log-enabled = false
+[continuous_queries]
+  enabled = false
+CONF
+        if [[ -n "$extra_sections" ]]; then printf '%s\n' "$extra_sections"; fi
+    } >"$file"
+}

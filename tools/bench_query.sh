@@ -111,26 +111,9 @@ start_sluice() {
 start_influxdb() {
     local dir="$TMP_ROOT/influxdb"
     mkdir -p "$dir"
-    cat >"$dir/influxdb.conf" <<EOF
-reporting-disabled = true
-bind-address = "127.0.0.1:$INFLUXDB_RPC_PORT"
-[meta]
-  dir = "$dir/meta"
-[data]
-  dir = "$dir/data"
-  wal-dir = "$dir/wal"
-  wal-fsync-delay = "0s"
-  query-log-enabled = false
-  cache-snapshot-write-cold-duration = "${COLD_DURATION_S}s"
-  compact-full-write-cold-duration = "${COLD_DURATION_S}s"
-[monitor]
-  store-enabled = false
-[http]
-  bind-address = "127.0.0.1:$INFLUXDB_PORT"
-  log-enabled = false
-[continuous_queries]
-  enabled = false
-EOF
+    write_influxdb_conf "$dir/influxdb.conf" "$dir" "$INFLUXDB_PORT" "$INFLUXDB_RPC_PORT" \
+        "  cache-snapshot-write-cold-duration = \"${COLD_DURATION_S}s\"
+  compact-full-write-cold-duration = \"${COLD_DURATION_S}s\""
     log "influxdb: starting on $INFLUXDB_URL, data in $dir"
     "$INFLUXD" -config "$dir/influxdb.conf" >"$OUT_DIR/query-influxdb.log" 2>&1 &
     INFLUXDB_PID=$!

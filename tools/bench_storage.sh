@@ -104,28 +104,11 @@ write_influxdb_config() {
     local dir=$1
     # Same durability as Sluice: fsync the WAL before every 204. Series limits off so the
     # 1M-series case is not refused (the defaults are 1M series, 100k values per tag).
-    cat >"$dir/influxdb.conf" <<EOF
-reporting-disabled = true
-bind-address = "127.0.0.1:$INFLUXDB_RPC_PORT"
-[meta]
-  dir = "$dir/meta"
-[data]
-  dir = "$dir/data"
-  wal-dir = "$dir/wal"
-  wal-fsync-delay = "0s"
-  query-log-enabled = false
-  cache-snapshot-write-cold-duration = "$COLD_DURATION"
-  compact-full-write-cold-duration = "$COLD_DURATION"
+    write_influxdb_conf "$dir/influxdb.conf" "$dir" "$INFLUXDB_PORT" "$INFLUXDB_RPC_PORT" \
+        "  cache-snapshot-write-cold-duration = \"$COLD_DURATION\"
+  compact-full-write-cold-duration = \"$COLD_DURATION\"
   max-series-per-database = 0
-  max-values-per-tag = 0
-[monitor]
-  store-enabled = false
-[http]
-  bind-address = "127.0.0.1:$INFLUXDB_PORT"
-  log-enabled = false
-[continuous_queries]
-  enabled = false
-EOF
+  max-values-per-tag = 0"
 }
 
 # start_server NAME DIR LOG: starts NAME on its data in DIR; sets SERVER_PID and STARTUP_NS.
