@@ -672,10 +672,7 @@ impl Connection {
                     written,
                     close,
                 } = answer;
-                let head_left = head.get(written..).unwrap_or_default();
-                let body_left = body
-                    .get(written.saturating_sub(head.len())..)
-                    .unwrap_or_default();
+                let (head_left, body_left) = unwritten(&head, &body, written);
                 self.output.extend_from_slice(head_left);
                 self.output.extend_from_slice(body_left);
                 if written > 0 {
@@ -800,16 +797,22 @@ impl crate::query::QueryReply for ClientQueryReply {
 /// Room for a query answer's status line and headers (more only grows the buffer).
 const QUERY_ANSWER_HEAD_CAPACITY_BYTES: usize = 512;
 
+/// What is left of `head` then `body` once their first `written` bytes are out.
+fn unwritten<'a>(head: &'a [u8], body: &'a [u8], written: usize) -> (&'a [u8], &'a [u8]) {
+    (
+        head.get(written..).unwrap_or_default(),
+        body.get(written.saturating_sub(head.len())..)
+            .unwrap_or_default(),
+    )
+}
+
 /// Writes `head` then `body` to the non-blocking `socket` until done, the socket is full, or
 /// an error (which the loop meets again when it writes the rest); returns the bytes written.
 fn write_now(socket: &std::net::TcpStream, head: &[u8], body: &[u8]) -> usize {
     let total = head.len() + body.len();
     let mut written = 0;
     while written < total {
-        let head_left = head.get(written..).unwrap_or_default();
-        let body_left = body
-            .get(written.saturating_sub(head.len())..)
-            .unwrap_or_default();
+        let (head_left, body_left) = unwritten(head, body, written);
         let slices = [io::IoSlice::new(head_left), io::IoSlice::new(body_left)];
         match (&*socket).write_vectored(&slices) {
             Ok(0) => break,

@@ -208,6 +208,25 @@ fn key_filter_matches(filter: &TagKeyFilter, key: &str) -> Result<bool, String> 
     })
 }
 
+/// Calls `visit(key, value)` for each value (in byte order) of each tag key of a measurement
+/// that passes `filter`, among the values the series in `within` have (every value when
+/// `None`).
+fn visit_tag_values_passing(
+    index: &SeriesIndex,
+    measurement: &[u8],
+    within: Option<&RoaringBitmap>,
+    filter: &TagKeyFilter,
+    mut visit: impl FnMut(&str, &[u8]),
+) -> Result<(), String> {
+    for key in index.tag_keys(measurement) {
+        let key_text = text(&key);
+        if key_filter_matches(filter, &key_text)? {
+            index.visit_tag_values(measurement, &key, within, |value| visit(&key_text, value));
+        }
+    }
+    Ok(())
+}
+
 /// The `[key, value]` rows of a measurement's series in `series` (every series when
 /// `everything`) whose key passes `filter`: `offset` rows skipped, then at most `limit`
 /// (0: no limit). Rows are built straight from the index; skipped ones cost nothing.
@@ -226,26 +245,17 @@ fn tag_value_rows(
     };
     let within = (!everything).then_some(series);
     let mut rows = Vec::new();
-    for key in index.tag_keys(measurement) {
-        if room == 0 {
-            break;
+    visit_tag_values_passing(index, measurement, within, filter, |key, value| {
+        if to_skip > 0 {
+            to_skip -= 1;
+        } else if room > 0 {
+            room -= 1;
+            rows.push(vec![
+                Value::String(key.to_owned()),
+                Value::String(text(value)),
+            ]);
         }
-        let key_text = text(&key);
-        if !key_filter_matches(filter, &key_text)? {
-            continue;
-        }
-        index.visit_tag_values(measurement, &key, within, |value| {
-            if to_skip > 0 {
-                to_skip -= 1;
-            } else if room > 0 {
-                room -= 1;
-                rows.push(vec![
-                    Value::String(key_text.clone()),
-                    Value::String(text(value)),
-                ]);
-            }
-        });
-    }
+    })?;
     Ok(rows)
 }
 
@@ -258,11 +268,7 @@ fn tag_value_count(
     filter: &TagKeyFilter,
 ) -> Result<usize, String> {
     let mut count = 0;
-    for key in index.tag_keys(measurement) {
-        if key_filter_matches(filter, &text(&key))? {
-            index.visit_tag_values(measurement, &key, Some(series), |_| count += 1);
-        }
-    }
+    visit_tag_values_passing(index, measurement, Some(series), filter, |_, _| count += 1)?;
     Ok(count)
 }
 
