@@ -198,17 +198,15 @@ connections = {name: http.client.HTTPConnection(urllib.parse.urlparse(url).netlo
                for name, url in servers.items()}
 
 def get(name, query):
-    """The answer through http.client (checked for equality, not timed)."""
+    """The answer's body through http.client (checked for equality, not timed)."""
     path = "/query?" + urllib.parse.urlencode({"db": "bench", "q": query})
     connection = connections[name]
-    start = time.perf_counter()
     connection.request("GET", path)
     response = connection.getresponse()
     body = response.read()
-    elapsed = time.perf_counter() - start
     if response.status != 200:
         raise SystemExit(f"{name}: status {response.status} for {query}: {body[:300]!r}")
-    return elapsed, body
+    return body
 
 # Timed requests go over a raw keep-alive socket: the request bytes are built once and the
 # answer is read by Content-Length or chunked framing, nothing more. http.client's header
@@ -275,7 +273,7 @@ def cpu_seconds(pid):
 same = True
 answers = []
 for query in queries:
-    bodies = {name: get(name, query)[1] for name in servers}
+    bodies = {name: get(name, query) for name in servers}
     parsed = {name: json.loads(body) for name, body in bodies.items()}
     equal = parsed["sluice"] == parsed["influxdb"]
     answers.append({"query": query, "same_json": equal,
