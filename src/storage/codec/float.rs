@@ -256,7 +256,6 @@ pub(super) fn encode(values: &[f64], scratch: &mut FloatScratch, dst: &mut Vec<u
     let positions = &mut scratch.negative_zero_positions;
     // Fast: Gorilla or raw only (the decimal and bit-pattern trials are most of the cost).
     let fast = scratch.integer.fast;
-    positions.clear();
     let decimal_exponent = if fast {
         None
     } else {
