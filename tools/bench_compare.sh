@@ -87,9 +87,7 @@ source "$ROOT/tools/bench_lib.sh"
 cleanup() {
     local status=$?
     if [[ -n "$SERVER_PID" ]]; then stop_server "$SERVER_PID" || true; fi
-    if [[ -n "$TMP_ROOT" && -d "$TMP_ROOT" ]]; then
-        if [[ "${KEEP_TMP:-0}" == 1 ]]; then log "kept $TMP_ROOT"; else rm -rf "$TMP_ROOT"; fi
-    fi
+    remove_tmp_root "${KEEP_TMP:-0}"
     exit "$status"
 }
 trap cleanup EXIT

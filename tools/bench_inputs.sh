@@ -76,13 +76,7 @@ BENCH_LOG_PREFIX=bench
 cleanup() {
     local status=$?
     if [[ -n "$SERVER_PID" ]]; then stop_server "$SERVER_PID" || true; fi
-    if [[ -n "$TMP_ROOT" && -d "$TMP_ROOT" ]]; then
-        if [[ "${BENCH_KEEP_TMP:-0}" == 1 ]]; then
-            log "kept $TMP_ROOT"
-        else
-            rm -rf "$TMP_ROOT"
-        fi
-    fi
+    remove_tmp_root "${BENCH_KEEP_TMP:-0}"
     exit "$status"
 }
 # shellcheck source=tools/bench_lib.sh

@@ -88,3 +88,11 @@ CONF
         if [[ -n "$extra_sections" ]]; then printf '%s\n' "$extra_sections"; fi
     } >"$file"
 }
+
+# remove_tmp_root KEEP: deletes $TMP_ROOT (when set and present) unless KEEP is 1, in which
+# case it says where the data was kept. For the scripts' `cleanup`.
+remove_tmp_root() {
+    if [[ -n "${TMP_ROOT:-}" && -d "$TMP_ROOT" ]]; then
+        if [[ "${1:-0}" == 1 ]]; then log "kept $TMP_ROOT"; else rm -rf "$TMP_ROOT"; fi
+    fi
+}

@@ -80,13 +80,7 @@ cleanup() {
     local status=$?
     if [[ -n "$SLUICE_PID" ]]; then stop_server "$SLUICE_PID" || true; fi
     if [[ -n "$INFLUXDB_PID" ]]; then stop_server "$INFLUXDB_PID" || true; fi
-    if [[ -n "$TMP_ROOT" && -d "$TMP_ROOT" ]]; then
-        if [[ "${BENCH_KEEP_TMP:-0}" == 1 ]]; then
-            log "kept $TMP_ROOT"
-        else
-            rm -rf "$TMP_ROOT"
-        fi
-    fi
+    remove_tmp_root "${BENCH_KEEP_TMP:-0}"
     exit "$status"
 }
 # shellcheck source=tools/bench_lib.sh
