@@ -26,6 +26,12 @@ pub const NET_READ_CHUNK_BYTES: usize = 64 * 1024;
 /// Responses waiting to be written on one connection before we stop reading from it
 /// (pipelining back-pressure).
 pub const NET_MAX_PENDING_RESPONSE_BYTES: usize = 1024 * 1024;
+/// After an error answer that leaves a request body unread (a refused over-size body), the
+/// connection keeps reading and discarding for at most this long before it closes, so the
+/// client finishes sending and reads the answer instead of a reset.
+pub const NET_LINGER_TIMEOUT_MS: u64 = 2_000;
+/// Most bytes discarded while lingering; a client sending more is cut off with a reset.
+pub const NET_LINGER_MAX_BYTES: usize = 16 * 1024 * 1024;
 
 /// Default depth of each source-loop → partition queue, in batches.
 pub const INGEST_QUEUE_DEPTH_BATCHES_DEFAULT: usize = 64;

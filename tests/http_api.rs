@@ -362,6 +362,34 @@ fn oversized_bodies_get_413_and_nothing_is_written() {
     assert_eq!(server.write("db=db", "small v=1 1").status, 204);
 }
 
+/// A body declared far over the limit is refused before it is read; the client, still
+/// sending it, must be able to finish and then read the 413 (no broken pipe, no reset).
+#[test]
+fn refused_large_body_can_be_sent_whole_and_the_413_read() {
+    let server = Server::start_with(&[("SLUICE_HTTP_MAX_BODY_SIZE", "1048576")]);
+    server.query("CREATE DATABASE db");
+    // Far more than loopback socket buffers hold, so the server must read it to let it pass.
+    let body = "big v=1 1\n".repeat(800 * 1024);
+    let mut stream = connect(server.address);
+    let head = format!(
+        "POST /write?db=db HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).expect("send head");
+    stream
+        .write_all(body.as_bytes())
+        .expect("the server drains a refused body instead of resetting");
+    let mut reader = BufReader::new(stream);
+    let response = read_response(&mut reader, false).expect("the 413 arrives");
+    assert_eq!(response.status, 413);
+    assert_eq!(response.header("Connection"), Some("close"));
+    let mut rest = Vec::new();
+    let _ = reader.read_to_end(&mut rest);
+    assert!(rest.is_empty(), "nothing follows the 413");
+    assert!(!server.export(Some("db")).contains("big "));
+    assert_eq!(server.write("db=db", "small v=1 1").status, 204);
+}
+
 #[test]
 fn unknown_paths_methods_and_options() {
     let server = Server::start();

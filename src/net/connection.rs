@@ -9,7 +9,7 @@
 use std::io::{self, Read, Write};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 
@@ -20,8 +20,8 @@ use crate::http::handlers::{route, route_opentsdb, Action};
 use crate::http::response::{serialize, serialize_head, Response, ResponseContext};
 use crate::ingest::{Batch, WriteTicket};
 use crate::limits::{
-    HTTP_MAX_CHUNK_LINE_BYTES, HTTP_MAX_HEADERS, HTTP_MAX_HEAD_BYTES,
-    NET_MAX_PENDING_RESPONSE_BYTES, NET_READ_CHUNK_BYTES,
+    HTTP_MAX_CHUNK_LINE_BYTES, HTTP_MAX_HEADERS, HTTP_MAX_HEAD_BYTES, NET_LINGER_MAX_BYTES,
+    NET_LINGER_TIMEOUT_MS, NET_MAX_PENDING_RESPONSE_BYTES, NET_READ_CHUNK_BYTES,
 };
 
 const CONTINUE_RESPONSE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
@@ -98,6 +98,10 @@ pub(super) struct Connection {
     state: State,
     peer_closed: bool,
     close_when_flushed: bool,
+    /// The close follows an error answer that left request bytes unread (`linger`).
+    linger_before_close: bool,
+    /// Set once lingering began: when it gives up, and how many bytes it discarded.
+    lingering: Option<(Instant, usize)>,
     last_activity: Instant,
     /// A second handle on `stream` (made at the first query) through which a query thread
     /// writes its answer while this connection waits for it; see `ClientQueryReply`.
@@ -125,6 +129,8 @@ impl Connection {
             state: State::Ready,
             peer_closed: false,
             close_when_flushed: false,
+            linger_before_close: false,
+            lingering: None,
             last_activity: Instant::now(),
             query_socket: None,
         }
@@ -158,10 +164,12 @@ impl Connection {
 
     /// Nothing in flight, nothing half-read, nothing unwritten.
     pub(super) fn is_idle(&self) -> bool {
-        matches!(self.state, State::Ready)
-            && self.read_start == self.read_end
-            && self.output_offset == self.output.len()
-            && !self.reader.is_mid_request()
+        // A lingering connection has been answered; shutdown may close it at once.
+        self.lingering.is_some()
+            || matches!(self.state, State::Ready)
+                && self.read_start == self.read_end
+                && self.output_offset == self.output.len()
+                && !self.reader.is_mid_request()
     }
 
     pub(super) fn close_after_current_request(&mut self) {
@@ -178,6 +186,9 @@ impl Connection {
             // Metric streams (Graphite, OpenTSDB telnet) stay open between sends, as InfluxDB
             // keeps them; they hold one bounded buffer and count against the connection limit.
             return false;
+        }
+        if let Some((give_up_at, _)) = self.lingering {
+            return now >= give_up_at;
         }
         let idle_for = now.saturating_duration_since(self.last_activity);
         match self.state {
@@ -372,6 +383,7 @@ impl Connection {
                 Progress::Error(error) => {
                     if !self.answer_framing_error(&error) {
                         self.close_when_flushed = true;
+                        self.linger_before_close = true;
                     }
                 }
             }
@@ -381,13 +393,50 @@ impl Connection {
         }
         let finished_output = self.output_offset == self.output.len();
         if self.close_when_flushed && finished_output {
-            return false;
+            return self.linger_before_close && !self.peer_closed && self.linger();
         }
         // A peer that half-closed still gets the answers to what it sent.
         !(self.peer_closed
             && finished_output
             && matches!(self.state, State::Ready)
             && self.read_start == self.read_end)
+    }
+
+    /// The lingering close: our side is shut for writing (the client sees the answer end),
+    /// and what the client still sends of the refused request is read and dropped until it
+    /// closes, `NET_LINGER_MAX_BYTES` or `NET_LINGER_TIMEOUT_MS`. Closing with unread bytes
+    /// would make the kernel send a reset, and a client still writing its body would get
+    /// "broken pipe" or "connection reset" instead of the answer (Go's server pauses before
+    /// such a close for the same reason). True while lingering goes on.
+    fn linger(&mut self) -> bool {
+        let (give_up_at, mut discarded) = match self.lingering {
+            Some(lingering) => lingering,
+            None => {
+                if self.stream.shutdown(std::net::Shutdown::Write).is_err() {
+                    return false;
+                }
+                let timeout = Duration::from_millis(NET_LINGER_TIMEOUT_MS);
+                (Instant::now() + timeout, 0)
+            }
+        };
+        self.read_start = 0;
+        self.read_end = 0;
+        let keep = loop {
+            match self.stream.read(&mut self.read_buffer) {
+                Ok(0) => break false,
+                Ok(count) => {
+                    discarded += count;
+                    if discarded > NET_LINGER_MAX_BYTES {
+                        break false;
+                    }
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break true,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => break false,
+            }
+        };
+        self.lingering = Some((give_up_at, discarded));
+        keep && Instant::now() < give_up_at
     }
 
     fn compact_read_buffer(&mut self) {
