@@ -8,6 +8,7 @@
 
 pub mod codec;
 pub mod config;
+pub mod cpu;
 pub mod export;
 pub mod http;
 pub mod influxql;

@@ -70,7 +70,8 @@ pub const WAL_RECORD_MAX_BYTES: usize = 64 * 1024 * 1024;
 /// fsyncs.
 pub const WAL_GROUP_MAX_RECORDS_DEFAULT: usize = 256;
 
-/// Default number of query threads (also `max-concurrent-queries` when that is 0).
+/// Fewest query threads when `max-concurrent-queries` is 0 (the default is one per event
+/// loop, and no fewer than this).
 pub const QUERY_THREADS_DEFAULT: usize = 2;
 /// Default `[coordinator] query-timeout`: InfluxDB's 0 (no timeout).
 pub const QUERY_TIMEOUT_MS_DEFAULT: u64 = 0;

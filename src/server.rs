@@ -91,9 +91,19 @@ pub fn run(config: Config) -> Result<(), String> {
             enqueue_timeout: config.http.enqueued_write_timeout,
         }),
     );
+    // Event loop `i` and its home query thread share the `i`-th allowed CPU (crate::cpu).
+    let allowed_cpus = if config.http.pin_threads {
+        crate::cpu::allowed_cpus()
+    } else {
+        Vec::new()
+    };
+    let loop_cpus: Vec<Option<usize>> = (0..workers)
+        .map(|index| crate::cpu::cpu_for(&allowed_cpus, index))
+        .collect();
     let queries = QueryPool::start(
         config.query_threads(),
         crate::limits::QUERY_QUEUE_DEPTH,
+        &loop_cpus,
         query_context,
     )
     .map_err(|e| format!("starting query threads: {e}"))?;
@@ -146,9 +156,14 @@ pub fn run(config: Config) -> Result<(), String> {
     let mailboxes: Vec<_> = loops.iter().map(net::EventLoop::mailbox).collect();
     let mut threads = Vec::new();
     for (index, event_loop) in loops.into_iter().enumerate() {
+        let name = format!("sluice-loop-{index}");
+        let cpu = loop_cpus.get(index).copied().flatten();
         let thread = std::thread::Builder::new()
-            .name(format!("sluice-loop-{index}"))
-            .spawn(move || event_loop.run())
+            .name(name.clone())
+            .spawn(move || {
+                crate::cpu::place_current_thread(&name, cpu);
+                event_loop.run()
+            })
             .map_err(|e| format!("spawning event loop: {e}"))?;
         threads.push(thread);
     }

@@ -97,6 +97,8 @@ pub struct HttpConfig {
     pub max_connection_limit: usize,
     /// event-loop threads; 0 = one per core
     pub workers: usize,
+    /// pin event loop `i` and its home query thread to the `i`-th allowed CPU
+    pub pin_threads: bool,
     /// a keep-alive connection with no request in progress is closed after this long
     pub idle_timeout: Duration,
     /// a request that has started must be fully received within this long
@@ -168,6 +170,7 @@ impl Config {
                 max_inflated_body_size: limits::HTTP_MAX_INFLATED_BODY_BYTES_DEFAULT,
                 max_connection_limit: limits::HTTP_MAX_CONNECTIONS_DEFAULT,
                 workers: 0,
+                pin_threads: true,
                 idle_timeout: Duration::from_millis(limits::HTTP_IDLE_TIMEOUT_MS_DEFAULT),
                 request_read_timeout: Duration::from_millis(
                     limits::HTTP_REQUEST_READ_TIMEOUT_MS_DEFAULT,
@@ -333,12 +336,13 @@ impl Config {
         }
     }
 
-    /// Query threads to run.
+    /// Query threads to run: `max-concurrent-queries`, or by default one per event loop
+    /// (each loop's home thread) and at least `QUERY_THREADS_DEFAULT`.
     pub fn query_threads(&self) -> usize {
         if self.coordinator.max_concurrent_queries > 0 {
             self.coordinator.max_concurrent_queries
         } else {
-            limits::QUERY_THREADS_DEFAULT
+            self.worker_count().max(limits::QUERY_THREADS_DEFAULT)
         }
     }
 }
@@ -583,6 +587,8 @@ settings! {
     ["http"] "max-connection-limit" => http.max_connection_limit,
         "most open HTTP connections; more are refused";
     ["http"] "workers" => http.workers, "event-loop threads (0: one per core)";
+    ["http"] "pin-threads" => http.pin_threads,
+        "pin each event loop and its home query thread to one CPU";
     ["http"] "idle-timeout" => http.idle_timeout, "close keep-alive connections idle this long";
     ["http"] "request-read-timeout" => http.request_read_timeout,
         "a started request must arrive in full within this long";

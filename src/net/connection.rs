@@ -601,7 +601,11 @@ impl Connection {
                     answer,
                 };
                 self.state = State::QueryInFlight { sequence };
-                if let Err((response, reply)) = shared.queries.submit(query, Box::new(reply)) {
+                if let Err((response, reply)) =
+                    shared
+                        .queries
+                        .submit(event_loop.index, query, Box::new(reply))
+                {
                     // The queue is full: the 503 takes the path an answer takes.
                     reply.deliver(response);
                 }

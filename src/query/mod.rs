@@ -16,9 +16,6 @@
 //! statement fails.
 
 use std::sync::Arc;
-use std::thread::JoinHandle;
-
-use crossbeam::channel::{self, Receiver, Sender, TrySendError};
 
 use crate::config::CoordinatorConfig;
 use crate::http::query_string::query_param;
@@ -32,9 +29,12 @@ use crate::storage::engine::Store;
 pub mod encode;
 pub mod into;
 pub mod params;
+mod pool;
 pub mod result;
 pub mod select;
 pub mod statements;
+
+pub use pool::QueryPool;
 
 use encode::Epoch;
 use result::{Message, StatementResult};
@@ -64,7 +64,7 @@ pub trait QueryReply: Send {
     fn deliver(self: Box<Self>, response: Response);
 }
 
-struct QueryJob {
+pub(crate) struct QueryJob {
     request: QueryRequest,
     reply: Box<dyn QueryReply>,
 }
@@ -111,93 +111,6 @@ impl QueryContext {
         self.into_writer = Some(writer);
         self
     }
-}
-
-/// The query threads and their queue.
-pub struct QueryPool {
-    sender: Sender<Option<QueryJob>>,
-    threads: std::sync::Mutex<Vec<JoinHandle<()>>>,
-}
-
-impl QueryPool {
-    /// Starts `threads` query threads with a queue of `queue_depth` jobs.
-    pub fn start(
-        threads: usize,
-        queue_depth: usize,
-        context: Arc<QueryContext>,
-    ) -> std::io::Result<QueryPool> {
-        let (sender, receiver) = channel::bounded::<Option<QueryJob>>(queue_depth);
-        let mut handles = Vec::new();
-        for index in 0..threads.max(1) {
-            let receiver: Receiver<Option<QueryJob>> = receiver.clone();
-            let context = Arc::clone(&context);
-            handles.push(
-                std::thread::Builder::new()
-                    .name(format!("sluice-query-{index}"))
-                    .spawn(move || {
-                        while let Ok(Some(job)) = receiver.recv() {
-                            let mut leftovers = Leftovers::default();
-                            let response = execute_keeping(&job.request, &context, &mut leftovers);
-                            job.reply.deliver(response);
-                            drop(leftovers);
-                        }
-                    })?,
-            );
-        }
-        Ok(QueryPool {
-            sender,
-            threads: std::sync::Mutex::new(handles),
-        })
-    }
-
-    /// Queues a query whose answer goes to `reply`. When the queue is full (or the pool
-    /// stopped) nothing runs: `Err` gives back `reply` with the 503 to deliver instead.
-    pub fn submit(
-        &self,
-        request: QueryRequest,
-        reply: Box<dyn QueryReply>,
-    ) -> Result<(), (Response, Box<dyn QueryReply>)> {
-        match self.sender.try_send(Some(QueryJob { request, reply })) {
-            Ok(()) => Ok(()),
-            Err(TrySendError::Full(job)) => Err((
-                Response::json_error(503, "too many queries waiting: query queue is full"),
-                returned_reply(job),
-            )),
-            Err(TrySendError::Disconnected(job)) => Err((
-                Response::json_error(503, "server is shutting down"),
-                returned_reply(job),
-            )),
-        }
-    }
-
-    /// Finishes queued queries and stops the threads.
-    pub fn shutdown(&self) {
-        let threads = match self.threads.lock() {
-            Ok(mut guard) => std::mem::take(&mut *guard),
-            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
-        };
-        for _ in &threads {
-            let _ = self.sender.send(None);
-        }
-        for thread in threads {
-            let _ = thread.join();
-        }
-    }
-}
-
-/// The reply of a job the queue refused (always `Some`: only jobs are submitted).
-fn returned_reply(job: Option<QueryJob>) -> Box<dyn QueryReply> {
-    match job {
-        Some(job) => job.reply,
-        None => Box::new(DroppedReply),
-    }
-}
-
-/// Where nothing is delivered (stands in for a reply that cannot exist).
-struct DroppedReply;
-
-impl QueryReply for DroppedReply {
-    fn deliver(self: Box<Self>, _response: Response) {}
 }
 
 /// InfluxDB's text for the statements after a failed one.
