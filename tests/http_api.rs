@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::io::{BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::time::{Duration, Instant};
 
 use common::{connect, read_response, request, Server};
@@ -283,6 +283,87 @@ fn pipelined_queries_answer_in_order_whoever_writes_them() {
         .read_to_end(&mut rest)
         .expect("closed after the answer");
     assert!(rest.is_empty());
+}
+
+/// `chunked=true` answers are streamed: HTTP chunked transfer encoding, one JSON object per
+/// HTTP chunk, pipelined requests answered after them in order; a ~4 MB answer (more than
+/// the socket holds, so the query thread waits for the client) arrives whole; a client that leaves mid-stream costs the server nothing.
+#[test]
+fn chunked_query_answers_stream_one_json_object_per_http_chunk() {
+    let server = Server::start();
+    server.query("CREATE DATABASE db");
+    let filler = "x".repeat(200);
+    let lines: Vec<String> = (0..20_000)
+        .map(|i| format!("big s=\"{filler}\",v={i}i {i}"))
+        .collect();
+    assert_eq!(server.write("db=db", &lines.join("\n")).status, 204);
+    let chunked_select =
+        "/query?db=db&chunked=true&chunk_size=1000&q=SHOW+DATABASES%3BSELECT+*+FROM+big";
+
+    let mut stream = connect(server.address);
+    let pipelined = format!(
+        "GET {chunked_select} HTTP/1.1\r\nHost: x\r\nX-Request-Id: streamed\r\n\r\n\
+         GET /ping HTTP/1.1\r\nHost: x\r\nX-Request-Id: after\r\n\r\n"
+    );
+    stream.write_all(pipelined.as_bytes()).expect("send");
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    // The head, read by hand to see the framing.
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("head line");
+        if line == "\r\n" {
+            break;
+        }
+        head.push_str(&line);
+    }
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(head.contains("Transfer-Encoding: chunked\r\n"), "{head}");
+    assert!(!head.contains("Content-Length"), "{head}");
+    assert!(head.contains("Request-Id: streamed\r\n"), "{head}");
+    let mut objects = Vec::new();
+    loop {
+        let mut size_line = String::new();
+        reader.read_line(&mut size_line).expect("chunk size");
+        let size = usize::from_str_radix(size_line.trim_end(), 16).expect("hex size");
+        let mut chunk = vec![0; size + 2];
+        reader.read_exact(&mut chunk).expect("chunk");
+        assert!(chunk.ends_with(b"\r\n"));
+        if size == 0 {
+            break;
+        }
+        chunk.truncate(size);
+        let text = String::from_utf8(chunk).expect("utf-8");
+        assert_eq!(text.matches('\n').count(), 1, "one JSON object per HTTP chunk");
+        objects.push(text);
+    }
+    assert_eq!(objects.len(), 1 + 20, "SHOW DATABASES, then 20 chunks of 1000 rows");
+    assert!(objects[0].contains("[[\"db\"]]"), "{}", objects[0]);
+    let rows: usize = objects[1..]
+        .iter()
+        .map(|object| object.matches(&filler).count())
+        .sum();
+    assert_eq!(rows, 20_000);
+    assert!(objects[1].contains("\"partial\":true"));
+    assert!(!objects[20].contains("\"partial\""), "{}", objects[20]);
+    let ping = read_response(&mut reader, false).expect("ping after the stream");
+    assert_eq!(
+        (ping.status, ping.header("Request-Id")),
+        (204, Some("after"))
+    );
+
+    // A client that reads a little of a streamed answer and leaves.
+    let mut leaver = connect(server.address);
+    leaver
+        .write_all(format!("GET {chunked_select} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .expect("send");
+    let mut first = [0u8; 64];
+    leaver.read_exact(&mut first).expect("the stream starts");
+    drop(leaver);
+    // The server goes on answering, streamed answers included.
+    let again = request(server.address, "GET", chunked_select, &[], b"");
+    assert_eq!(again.status, 200);
+    assert_eq!(again.text().matches(&filler).count(), 20_000);
 }
 
 #[test]

@@ -142,6 +142,35 @@ pub fn serialize_head(
     context: &ResponseContext<'_>,
     out: &mut Vec<u8>,
 ) -> bool {
+    write_head(response, context, BodyFraming::Length, out)
+}
+
+/// Serialises the head of an answer whose body follows in HTTP chunks of unknown total
+/// length (`Transfer-Encoding: chunked`, where Go's server puts it: after `Date` and
+/// `Connection`). Only for HTTP/1.1 requests that are not HEAD.
+pub fn serialize_streamed_head(
+    response: &Response,
+    context: &ResponseContext<'_>,
+    out: &mut Vec<u8>,
+) {
+    write_head(response, context, BodyFraming::Chunked, out);
+}
+
+/// How a body's end is told.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BodyFraming {
+    /// `Content-Length` of the response's body
+    Length,
+    /// `Transfer-Encoding: chunked`
+    Chunked,
+}
+
+fn write_head(
+    response: &Response,
+    context: &ResponseContext<'_>,
+    framing: BodyFraming,
+    out: &mut Vec<u8>,
+) -> bool {
     use std::io::Write;
     let _ = write!(
         out,
@@ -166,7 +195,7 @@ pub fn serialize_head(
     }
     let _ = write!(out, "Date: {}\r\n", http_date(context.now_ns));
     let bodyless_status = response.status == 204 || response.status == 304 || response.status < 200;
-    if !bodyless_status {
+    if !bodyless_status && framing == BodyFraming::Length {
         let _ = write!(out, "Content-Length: {}\r\n", response.body.len());
     }
     if context.http10 {
@@ -176,6 +205,9 @@ pub fn serialize_head(
         }
     } else if response.close {
         out.extend_from_slice(b"Connection: close\r\n");
+    }
+    if framing == BodyFraming::Chunked {
+        out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
     }
     out.extend_from_slice(b"\r\n");
     !context.head_only && !bodyless_status

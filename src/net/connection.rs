@@ -17,11 +17,14 @@ use super::{Completion, EventLoop, Shared};
 use crate::config::{Config, InputKind};
 use crate::http::framing::{FramingError, FramingLimits, Method, Progress, Request, RequestReader};
 use crate::http::handlers::{route, route_opentsdb, Action};
-use crate::http::response::{serialize, serialize_head, Response, ResponseContext};
+use crate::http::response::{
+    serialize, serialize_head, serialize_streamed_head, Response, ResponseContext,
+};
 use crate::ingest::{Batch, WriteTicket};
 use crate::limits::{
     HTTP_MAX_CHUNK_LINE_BYTES, HTTP_MAX_HEADERS, HTTP_MAX_HEAD_BYTES, NET_LINGER_MAX_BYTES,
     NET_LINGER_TIMEOUT_MS, NET_MAX_PENDING_RESPONSE_BYTES, NET_READ_CHUNK_BYTES,
+    NET_STREAM_STALL_TIMEOUT_MS,
 };
 
 const CONTINUE_RESPONSE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
@@ -599,6 +602,7 @@ impl Connection {
                     slot,
                     socket: self.socket_for_query_thread(),
                     answer,
+                    stream: None,
                 };
                 self.state = State::QueryInFlight { sequence };
                 if let Err((response, reply)) =
@@ -728,9 +732,8 @@ impl Connection {
                 let (head_left, body_left) = unwritten(&head, &body, written);
                 self.output.extend_from_slice(head_left);
                 self.output.extend_from_slice(body_left);
-                if written > 0 {
-                    self.last_activity = Instant::now();
-                }
+                // A streamed answer was written by the query thread: activity all the same.
+                self.last_activity = Instant::now();
                 if close {
                     self.close_when_flushed = true;
                 }
@@ -816,15 +819,88 @@ pub struct RenderedAnswer {
 /// right away: the client does not wait for the event loop to wake up. The rest (all of it
 /// without a socket) goes through the loop's mailbox, which also tells the loop the
 /// connection may read its next request.
+///
+/// A chunked answer is streamed by the query thread itself (HTTP chunked transfer encoding),
+/// waiting in `poll` while the socket is full: the loop does not touch the connection while
+/// its query is in flight, so the bytes stay in order. A client that takes nothing for
+/// `NET_STREAM_STALL_TIMEOUT_MS` is given up on and its connection closed.
 struct ClientQueryReply {
     mailbox: Arc<super::Mailbox>,
     shared: Arc<Shared>,
     slot: usize,
     socket: Option<Arc<std::net::TcpStream>>,
     answer: Answer,
+    /// Set by `begin_stream`.
+    stream: Option<StreamedAnswer>,
+}
+
+/// The state of a streamed answer.
+struct StreamedAnswer {
+    /// the connection closes after this answer
+    close: bool,
+    /// a write failed or stalled: nothing more is sent, and the connection is closed
+    broken: bool,
 }
 
 impl crate::query::QueryReply for ClientQueryReply {
+    fn begin_stream(&mut self, head: &mut Response) -> bool {
+        // HTTP/1.0 has no chunked encoding and HEAD no body: those get the whole answer.
+        if self.answer.http10 || self.answer.head_only || self.stream.is_some() {
+            return false;
+        }
+        let Some(socket) = &self.socket else {
+            return false; // an earlier answer is still being written by the loop
+        };
+        let close = prepare_answer(&self.answer, head, &self.shared);
+        let mut bytes = Vec::with_capacity(QUERY_ANSWER_HEAD_CAPACITY_BYTES);
+        serialize_streamed_head(head, &self.answer.response_context(true), &mut bytes);
+        let broken = !write_all_waiting(socket, &[&bytes]);
+        self.stream = Some(StreamedAnswer { close, broken });
+        true
+    }
+
+    fn stream_piece(&mut self, piece: &[u8]) -> bool {
+        let (Some(socket), Some(stream)) = (&self.socket, &mut self.stream) else {
+            return false;
+        };
+        if stream.broken {
+            return false;
+        }
+        if piece.is_empty() {
+            return true; // an empty chunk would end the body
+        }
+        let size_line = format!("{:x}\r\n", piece.len());
+        if !write_all_waiting(socket, &[size_line.as_bytes(), piece, b"\r\n"]) {
+            stream.broken = true;
+        }
+        !stream.broken
+    }
+
+    fn end_stream(self: Box<Self>) {
+        let Some(stream) = &self.stream else {
+            // Only reachable by a caller that ignored `begin_stream`'s refusal.
+            let response = Response::json_error(500, "BUG: stream ended but never begun");
+            return self.deliver(response);
+        };
+        let mut close = stream.close || stream.broken;
+        if !stream.broken {
+            if let Some(socket) = &self.socket {
+                close |= !write_all_waiting(socket, &[b"0\r\n\r\n"]);
+            }
+        }
+        // Everything is written; the loop only learns it may read the next request.
+        self.mailbox.post(Completion::Query {
+            slot: self.slot,
+            sequence: self.answer.sequence,
+            answer: RenderedAnswer {
+                head: Vec::new(),
+                body: Vec::new(),
+                written: 0,
+                close,
+            },
+        });
+    }
+
     fn deliver(self: Box<Self>, mut response: Response) {
         let close = prepare_answer(&self.answer, &mut response, &self.shared);
         let mut head = Vec::with_capacity(QUERY_ANSWER_HEAD_CAPACITY_BYTES);
@@ -845,6 +921,50 @@ impl crate::query::QueryReply for ClientQueryReply {
             },
         });
     }
+}
+
+/// Writes every byte of `parts` to the non-blocking `socket` from a query thread, waiting in
+/// `poll` while the socket is full; false on an error or when the client took nothing for
+/// `NET_STREAM_STALL_TIMEOUT_MS`.
+fn write_all_waiting(socket: &std::net::TcpStream, parts: &[&[u8]]) -> bool {
+    use std::os::fd::AsRawFd;
+    let total: usize = parts.iter().map(|part| part.len()).sum();
+    let mut written = 0;
+    while written < total {
+        let mut skip = written;
+        let mut slices = Vec::with_capacity(parts.len());
+        for part in parts {
+            if skip >= part.len() {
+                skip -= part.len();
+                continue;
+            }
+            slices.push(io::IoSlice::new(part.get(skip..).unwrap_or_default()));
+            skip = 0;
+        }
+        match (&*socket).write_vectored(&slices) {
+            Ok(0) => return false,
+            Ok(count) => written += count,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                let mut wanted = libc::pollfd {
+                    fd: socket.as_raw_fd(),
+                    events: libc::POLLOUT,
+                    revents: 0,
+                };
+                let timeout_ms = i32::try_from(NET_STREAM_STALL_TIMEOUT_MS).unwrap_or(i32::MAX);
+                // SAFETY: one valid pollfd for a descriptor this Arc keeps open.
+                let ready = unsafe { libc::poll(&mut wanted, 1, timeout_ms) };
+                if ready == 0 {
+                    return false; // the client stopped reading
+                }
+                if ready < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                    return false;
+                }
+            }
+            Err(_) => return false,
+        }
+    }
+    true
 }
 
 /// Room for a query answer's status line and headers (more only grows the buffer).

@@ -371,39 +371,59 @@ pub fn rfc3339_seconds(ns: i64) -> String {
 /// series cut into pieces of at most `chunk_size_rows` rows; a piece followed by more of its
 /// series is `partial`, and every result but the statement's last is `partial`.
 pub fn split_into_chunks(result: &StatementResult, chunk_size_rows: usize) -> Vec<StatementResult> {
+    let mut chunks = Vec::new();
+    for_each_chunk(result, chunk_size_rows, |chunk| {
+        chunks.push(chunk.clone());
+        true
+    });
+    chunks
+}
+
+/// [`split_into_chunks`] one chunk at a time (only one chunk's rows are copied at once);
+/// stops early when `visit` returns false.
+pub fn for_each_chunk(
+    result: &StatementResult,
+    chunk_size_rows: usize,
+    mut visit: impl FnMut(&StatementResult) -> bool,
+) {
     let chunk_size_rows = chunk_size_rows.max(1);
     if result.series.is_empty() || result.error.is_some() {
-        return vec![result.clone()];
+        visit(result);
+        return;
     }
-    let mut chunks = Vec::new();
-    for series in &result.series {
-        let row_chunks: Vec<&[Vec<Value>]> = if series.values.is_empty() {
-            vec![&series.values[..]]
-        } else {
-            series.values.chunks(chunk_size_rows).collect()
-        };
-        let last_piece = row_chunks.len().saturating_sub(1);
-        for (index, rows) in row_chunks.into_iter().enumerate() {
-            chunks.push(StatementResult {
+    let last_series = result.series.len() - 1;
+    for (series_index, series) in result.series.iter().enumerate() {
+        let pieces = series.values.len().div_ceil(chunk_size_rows).max(1);
+        for piece in 0..pieces {
+            let start = (piece * chunk_size_rows).min(series.values.len());
+            let end = (start + chunk_size_rows).min(series.values.len());
+            let last_of_statement = series_index == last_series && piece + 1 == pieces;
+            let chunk = StatementResult {
                 statement_id: result.statement_id,
                 series: vec![Series {
                     name: series.name.clone(),
                     tags: series.tags.clone(),
                     columns: series.columns.clone(),
-                    values: rows.to_vec(),
-                    partial: index != last_piece || series.partial,
+                    values: series.values.get(start..end).unwrap_or_default().to_vec(),
+                    partial: piece + 1 != pieces || series.partial,
                 }],
-                messages: Vec::new(),
+                messages: if last_of_statement {
+                    result.messages.clone()
+                } else {
+                    Vec::new()
+                },
                 error: None,
-                partial: true,
-            });
+                partial: if last_of_statement {
+                    result.partial
+                } else {
+                    true
+                },
+            };
+            if !visit(&chunk) {
+                return;
+            }
         }
     }
-    if let Some(last) = chunks.last_mut() {
-        last.partial = result.partial;
-        last.messages = result.messages.clone();
-    }
-    chunks
 }
 
 /// Appends the CSV form of `results` (see the module doc).

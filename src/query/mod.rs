@@ -4,9 +4,11 @@
 //! Owns the query threads and the meaning of a `/query` request: bound parameters
 //! ([`params`]), parsing, running each statement in order ([`statements`] for everything
 //! but SELECT, [`select`] for SELECT), and encoding the results ([`encode`]: JSON, pretty,
-//! chunked, CSV). A whole answer is built on the query thread, bounded by the SELECT limits
-//! of `[coordinator]`, and handed to its `QueryReply` (the network layer's: it writes the
-//! answer to the client's socket from the query thread when nothing else is pending there).
+//! chunked, CSV). An answer is built on the query thread, bounded by the SELECT limits of
+//! `[coordinator]`, and handed to its `QueryReply` (the network layer's: it writes the answer
+//! to the client's socket from the query thread when nothing else is pending there). A
+//! chunked JSON answer is streamed: each statement's chunks are encoded and sent one by one
+//! as soon as the statement has run (a statement's own rows are still computed whole first).
 //!
 //! Statement semantics (InfluxDB 1.6.7): statements run in order; the first failing one
 //! stops the query, and when statements follow it InfluxDB reports `not executed` in its
@@ -59,9 +61,28 @@ pub struct QueryRequest {
 /// Takes one query's answer to its client. The query thread calls it as soon as the answer
 /// is built, so the network layer can write a small answer from that thread without waiting
 /// for its event loop to wake up.
+///
+/// A chunked JSON answer may instead be streamed: `begin_stream`, then `stream_piece` per
+/// JSON chunk as it is encoded, then `end_stream`. A reply that cannot stream says so from
+/// `begin_stream`, and gets the whole answer through `deliver`.
 pub trait QueryReply: Send {
     /// The whole answer; called once, on the query thread.
     fn deliver(self: Box<Self>, response: Response);
+
+    /// Starts a streamed answer with `head`'s status and headers (its body is ignored); false
+    /// when this reply cannot stream, and nothing was sent.
+    fn begin_stream(&mut self, _head: &mut Response) -> bool {
+        false
+    }
+
+    /// Sends one piece of a streamed body; false once the client takes no more (producing
+    /// the rest is pointless).
+    fn stream_piece(&mut self, _piece: &[u8]) -> bool {
+        false
+    }
+
+    /// Ends a streamed answer; called once, after a `begin_stream` that returned true.
+    fn end_stream(self: Box<Self>) {}
 }
 
 pub(crate) struct QueryJob {
@@ -227,22 +248,27 @@ fn execute_keeping(
     leftovers: &mut Leftovers,
 ) -> Response {
     let format = AnswerFormat::of(request);
-    let text = match query_param(&request.params, "params").filter(|p| !p.trim().is_empty()) {
-        Some(json) => match params::parse_params(json) {
-            Ok(literals) => params::substitute(&request.text, &literals),
-            Err(error) => {
-                return format.request_error(&format!("error parsing query parameters: {error}"))
-            }
-        },
-        None => request.text.clone(),
-    };
-    let query = match influxql::parse_query(&text) {
-        Ok(query) => query,
-        Err(error) => return format.request_error(&format!("error parsing query: {error}")),
-    };
+    match parse_request(request, format) {
+        Ok(query) => run_whole(query, request, context, format, leftovers),
+        Err(response) => response,
+    }
+}
+
+/// Runs every statement of `query`, then encodes the whole answer.
+fn run_whole(
+    query: influxql::Query,
+    request: &QueryRequest,
+    context: &QueryContext,
+    format: AnswerFormat,
+    leftovers: &mut Leftovers,
+) -> Response {
     let database = query_param(&request.params, "db").unwrap_or("");
     let running = context.running.start(&request.text, database);
-    let results = run_statements(&query.statements, request, context, &running);
+    let mut results = Vec::with_capacity(query.statements.len());
+    run_statements(&query.statements, request, context, &running, |result| {
+        results.push(result);
+        true
+    });
     context.running.finish(running.id);
     let response = encode_answer(&query.statements, &results, format);
     leftovers.query = Some(query);
@@ -250,19 +276,97 @@ fn execute_keeping(
     response
 }
 
-/// Runs the statements in order; a failure stops the rest (see the module doc).
+/// Executes a query request and answers it through `reply`: a chunked JSON answer is
+/// streamed when the reply can take it (each statement's chunks leave as soon as that
+/// statement has run), every other answer is built whole and delivered. What was built is
+/// left in `leftovers`, to be freed after the answer left.
+fn answer(
+    request: &QueryRequest,
+    context: &QueryContext,
+    mut reply: Box<dyn QueryReply>,
+    leftovers: &mut Leftovers,
+) {
+    let format = AnswerFormat::of(request);
+    let Some(chunk_size_rows) = format
+        .chunk_size_rows
+        .filter(|_| format.encoding == Encoding::Json)
+    else {
+        reply.deliver(execute_keeping(request, context, leftovers));
+        return;
+    };
+    let query = match parse_request(request, format) {
+        Ok(query) => query,
+        Err(response) => return reply.deliver(response),
+    };
+    let mut head = json_ok(Vec::new());
+    if !reply.begin_stream(&mut head) {
+        reply.deliver(run_whole(query, request, context, format, leftovers));
+        return;
+    }
+    let database = query_param(&request.params, "db").unwrap_or("");
+    let running = context.running.start(&request.text, database);
+    let mut index = 0;
+    let mut line = Vec::new();
+    run_statements(&query.statements, request, context, &running, |result| {
+        let is_select = matches!(query.statements.get(index), Some(Statement::Select(_)))
+            && result.error.is_none();
+        index += 1;
+        let mut client_takes_more = true;
+        let mut send = |chunk: &StatementResult| {
+            line.clear();
+            encode_chunk(chunk, format, &mut line);
+            client_takes_more = reply.stream_piece(&line);
+            client_takes_more
+        };
+        if is_select {
+            encode::for_each_chunk(&result, chunk_size_rows, send);
+        } else {
+            send(&result);
+        }
+        client_takes_more
+    });
+    context.running.finish(running.id);
+    if index == 0 {
+        reply.stream_piece(b"{}\n");
+    }
+    reply.end_stream();
+    leftovers.query = Some(query);
+}
+
+/// Substitutes bound parameters and parses; the 400 answer when either fails.
+fn parse_request(
+    request: &QueryRequest,
+    format: AnswerFormat,
+) -> Result<influxql::Query, Response> {
+    let text = match query_param(&request.params, "params").filter(|p| !p.trim().is_empty()) {
+        Some(json) => match params::parse_params(json) {
+            Ok(literals) => params::substitute(&request.text, &literals),
+            Err(error) => {
+                return Err(
+                    format.request_error(&format!("error parsing query parameters: {error}"))
+                )
+            }
+        },
+        None => request.text.clone(),
+    };
+    influxql::parse_query(&text)
+        .map_err(|error| format.request_error(&format!("error parsing query: {error}")))
+}
+
+/// Runs the statements in order, handing each result to `emit` as soon as it is complete;
+/// a failure stops the rest (see the module doc), and so does `emit` returning false.
 fn run_statements(
     statements: &[Statement],
     request: &QueryRequest,
     context: &QueryContext,
     running: &statements::admin::RunningQuery,
-) -> Vec<StatementResult> {
+    mut emit: impl FnMut(StatementResult) -> bool,
+) {
     let database = query_param(&request.params, "db").unwrap_or("");
     let retention_policy = query_param(&request.params, "rp").unwrap_or("");
     let now_ns = crate::time::now_ns();
     let deadline = (!context.coordinator.query_timeout.is_zero())
         .then(|| std::time::Instant::now() + context.coordinator.query_timeout);
-    let mut results = Vec::with_capacity(statements.len());
     for (statement_id, statement) in statements.iter().enumerate() {
         let statement_context = StatementContext {
             query: context,
@@ -288,15 +392,18 @@ fn run_statements(
             });
         }
         let failed = result.error.is_some();
-        results.push(result);
+        if !emit(result) {
+            return;
+        }
         if failed {
             for _ in statement_id + 1..statements.len() {
-                results.push(StatementResult::error(statement_id, NOT_EXECUTED));
+                if !emit(StatementResult::error(statement_id, NOT_EXECUTED)) {
+                    return;
+                }
             }
-            break;
+            return;
         }
     }
-    results
 }
 
 /// Whether 1.6.7 warns about running `statement` from a GET.
@@ -472,21 +579,34 @@ fn encode_answer(
     for (index, result) in results.iter().enumerate() {
         let is_select =
             matches!(statements.get(index), Some(Statement::Select(_))) && result.error.is_none();
-        let chunks = if is_select {
-            encode::split_into_chunks(result, chunk_size_rows)
+        if is_select {
+            encode::for_each_chunk(result, chunk_size_rows, |chunk| {
+                encode_chunk(chunk, format, &mut body);
+                true
+            });
         } else {
-            vec![result.clone()]
-        };
-        for chunk in chunks {
-            let mut line = Vec::new();
-            match encode::json_response(std::slice::from_ref(&chunk), format.epoch, &mut line) {
-                Ok(()) if format.pretty => body.extend_from_slice(&encode::pretty_json(&line)),
-                Ok(()) => body.extend_from_slice(&line),
-                Err(unsupported) => body.extend_from_slice(&unsupported.influx_body()),
-            }
+            encode_chunk(result, format, &mut body);
         }
     }
     json_ok(body)
+}
+
+/// Appends one chunk of a chunked JSON answer (one line, or pretty-printed).
+fn encode_chunk(chunk: &StatementResult, format: AnswerFormat, out: &mut Vec<u8>) {
+    if format.pretty {
+        let mut line = Vec::new();
+        match encode::json_response(std::slice::from_ref(chunk), format.epoch, &mut line) {
+            Ok(()) => out.extend_from_slice(&encode::pretty_json(&line)),
+            Err(unsupported) => out.extend_from_slice(&unsupported.influx_body()),
+        }
+        return;
+    }
+    let start = out.len();
+    if let Err(unsupported) = encode::json_response(std::slice::from_ref(chunk), format.epoch, out)
+    {
+        out.truncate(start);
+        out.extend_from_slice(&unsupported.influx_body());
+    }
 }
 
 fn json_ok(body: Vec<u8>) -> Response {

@@ -18,7 +18,7 @@ use std::thread::JoinHandle;
 
 use crossbeam::channel::{self, Receiver, Sender, TrySendError};
 
-use super::{execute_keeping, Leftovers, QueryContext, QueryJob, QueryReply, QueryRequest};
+use super::{answer, Leftovers, QueryContext, QueryJob, QueryReply, QueryRequest};
 use crate::http::response::Response;
 
 /// The query threads and their queues.
@@ -212,8 +212,7 @@ impl QueryWorker {
 
     fn run(&self, job: QueryJob) {
         let mut leftovers = Leftovers::default();
-        let response = execute_keeping(&job.request, &self.context, &mut leftovers);
-        job.reply.deliver(response);
+        answer(&job.request, &self.context, job.reply, &mut leftovers);
         // Freed after the answer left, not before.
         drop(leftovers);
     }
