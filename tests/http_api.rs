@@ -334,10 +334,18 @@ fn chunked_query_answers_stream_one_json_object_per_http_chunk() {
         }
         chunk.truncate(size);
         let text = String::from_utf8(chunk).expect("utf-8");
-        assert_eq!(text.matches('\n').count(), 1, "one JSON object per HTTP chunk");
+        assert_eq!(
+            text.matches('\n').count(),
+            1,
+            "one JSON object per HTTP chunk"
+        );
         objects.push(text);
     }
-    assert_eq!(objects.len(), 1 + 20, "SHOW DATABASES, then 20 chunks of 1000 rows");
+    assert_eq!(
+        objects.len(),
+        1 + 20,
+        "SHOW DATABASES, then 20 chunks of 1000 rows"
+    );
     assert!(objects[0].contains("[[\"db\"]]"), "{}", objects[0]);
     let rows: usize = objects[1..]
         .iter()

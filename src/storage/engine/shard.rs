@@ -24,7 +24,7 @@ use super::tombstone::{self, Tombstone, Tombstones};
 use super::{read_lock, write_lock};
 use crate::ingest::record::FieldType;
 use crate::storage::column::Column;
-use crate::storage::tsm::{FileReader, FileSummary, FileWriter, TsmError};
+use crate::storage::tsm::{BlockMeta, FileReader, FileSummary, FileWriter, TsmError};
 
 /// Values per block in files Sluice writes.
 pub const MAX_VALUES_PER_BLOCK: usize = 1000;
@@ -37,6 +37,10 @@ pub const FULL_COMPACTION_LEVEL: u32 = 4;
 /// Files below this level (snapshots, and the first merges) use the codec's fast encodings;
 /// the last level merges reach and the full compaction search for the smallest.
 pub const FAST_ENCODING_BELOW_LEVEL: u32 = FULL_COMPACTION_LEVEL - 1;
+/// A compaction gives back the pages of an input it has read past every this many bytes:
+/// read once, they would otherwise stay in the process's resident set until the input is
+/// deleted (they stay in the page cache either way).
+const COMPACTION_RELEASE_STEP_BYTES: u64 = 4 * 1024 * 1024;
 const FILE_SUFFIX: &str = ".tsm";
 const TEMPORARY_SUFFIX: &str = ".tmp";
 
@@ -414,6 +418,20 @@ impl Shard {
             .iter()
             .map(|f| f.reader.columns().peekable())
             .collect();
+        // Per input, how far its data has been read and released from our resident set.
+        let mut released = vec![0u64; inputs.len()];
+        let mut release_read = |index: usize, blocks: &[BlockMeta]| {
+            let (Some(input), Some(done)) = (inputs.get(index), released.get_mut(index)) else {
+                return;
+            };
+            let end = blocks
+                .last()
+                .map_or(0, |meta| meta.offset + u64::from(meta.size));
+            if end >= done.saturating_add(COMPACTION_RELEASE_STEP_BYTES) {
+                input.reader.release_pages(*done, end - *done);
+                *done = end;
+            }
+        };
         loop {
             // The smallest key among the inputs' next columns.
             let next_key: Option<(Vec<u8>, Vec<u8>)> = cursors
@@ -455,6 +473,7 @@ impl Shard {
                     throttle(bytes.len() as u64);
                     writer.write_block_raw(&series_key, &field, entry.field_type, meta, bytes)?;
                 }
+                release_read(*index, &entry.blocks);
                 continue;
             }
             let mut merged: Option<Column> = None;
@@ -473,6 +492,7 @@ impl Shard {
                 }
                 tombstones.apply(&series_key, input.last_generation, &mut column);
                 merge_into(&mut merged, column);
+                release_read(*index, &entry.blocks);
             }
             if let Some(column) = merged.filter(|c| !c.is_empty()) {
                 writer.write_column(&series_key, &field, &column)?;

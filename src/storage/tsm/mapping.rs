@@ -50,6 +50,36 @@ impl Mapping {
         Ok(Mapping { start, length })
     }
 
+    /// Lets the kernel drop this process's hold on the pages wholly inside
+    /// `offset .. offset + length` (clamped to the mapping): they leave its resident set and
+    /// stay in the page cache, and a later read of them faults the same bytes back in. For
+    /// bytes read once and not soon again (a compaction's inputs), so that they do not swell
+    /// the RSS. Errors are ignored: the pages then simply stay resident.
+    pub(super) fn release(&self, offset: usize, length: usize) {
+        // SAFETY: sysconf has no preconditions.
+        let page = match usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }) {
+            Ok(page) if page.is_power_of_two() => page,
+            _ => return,
+        };
+        let end = offset.saturating_add(length).min(self.length) & !(page - 1);
+        let start = offset.saturating_add(page - 1) & !(page - 1);
+        if start >= end {
+            return;
+        }
+        // SAFETY: `start .. end` is page-aligned and inside the live mapping. The mapping is
+        // PROT_READ and MAP_PRIVATE and never written, so it holds no private copies: every
+        // page is the file's, and MADV_DONTNEED only unmaps them; the next access reads the
+        // same, immutable file bytes again (module doc), so slices given out by `bytes`
+        // keep seeing the same contents.
+        unsafe {
+            libc::madvise(
+                self.start.as_ptr().add(start).cast(),
+                end - start,
+                libc::MADV_DONTNEED,
+            );
+        }
+    }
+
     /// The mapped bytes.
     pub(super) fn bytes(&self) -> &[u8] {
         // SAFETY: `start` is a live read-only mapping of `length` bytes (see `new`), unmapped

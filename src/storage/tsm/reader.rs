@@ -293,6 +293,16 @@ impl FileReader {
         &self.path
     }
 
+    /// Drops the process's resident copy of the file bytes in `offset .. offset + length`
+    /// (page cache keeps them; see `Mapping::release`). No-op for files held in memory.
+    pub fn release_pages(&self, offset: u64, length: u64) {
+        if let Storage::Mapped(mapping) = &self.storage {
+            let offset = usize::try_from(offset).unwrap_or(usize::MAX);
+            let length = usize::try_from(length).unwrap_or(usize::MAX);
+            mapping.release(offset, length);
+        }
+    }
+
     /// Size of the file.
     pub fn size_bytes(&self) -> u64 {
         self.bytes().len() as u64
