@@ -737,3 +737,27 @@ fn random_walk_costs_under_one_byte_per_value() {
     assert!(bytes_per_value < 1.0, "{bytes_per_value} bytes/value");
     std::fs::remove_dir_all(&directory).unwrap();
 }
+
+#[test]
+fn released_pages_read_back_the_same() {
+    let directory = test_directory("release");
+    let path = directory.join("released.tsm");
+    let columns = sample_columns();
+    write_file(&path, &columns, SAMPLE_BLOCK);
+    let reader = FileReader::open(&path).unwrap();
+    check_reader(&reader, &columns, SAMPLE_BLOCK);
+    // Whole, partial, unaligned, empty and out-of-bounds ranges.
+    let size = reader.size_bytes();
+    assert!(size > 4 * 4096, "spans several pages: {size} bytes");
+    for (offset, length) in [
+        (0, size),
+        (1, size / 2),
+        (size / 3, 5000),
+        (0, 0),
+        (size, u64::MAX),
+    ] {
+        reader.release_pages(offset, length);
+        check_reader(&reader, &columns, SAMPLE_BLOCK);
+    }
+    std::fs::remove_dir_all(&directory).unwrap();
+}
