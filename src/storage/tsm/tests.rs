@@ -742,13 +742,25 @@ fn random_walk_costs_under_one_byte_per_value() {
 fn released_pages_read_back_the_same() {
     let directory = test_directory("release");
     let path = directory.join("released.tsm");
-    let columns = sample_columns();
+    // Enough columns of enough values to span many pages.
+    let mut columns = BTreeMap::new();
+    for host in 0..40i64 {
+        let times: Vec<i64> = (0..200).map(|i| host * 1_000_000 + i * 7).collect();
+        let values = times.iter().map(|t| (*t as f64).sqrt()).collect();
+        columns.insert(
+            (format!("m,host={host:04}").into_bytes(), b"v".to_vec()),
+            Column {
+                times,
+                values: ColumnValues::Float(values),
+            },
+        );
+    }
     write_file(&path, &columns, SAMPLE_BLOCK);
     let reader = FileReader::open(&path).unwrap();
     check_reader(&reader, &columns, SAMPLE_BLOCK);
-    // Whole, partial, unaligned, empty and out-of-bounds ranges.
     let size = reader.size_bytes();
-    assert!(size > 4 * 4096, "spans several pages: {size} bytes");
+    assert!(size > 8 * 4096, "spans many pages: {size} bytes");
+    // Whole, partial, unaligned, empty and out-of-bounds ranges.
     for (offset, length) in [
         (0, size),
         (1, size / 2),
