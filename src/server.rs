@@ -91,19 +91,11 @@ pub fn run(config: Config) -> Result<(), String> {
             enqueue_timeout: config.http.enqueued_write_timeout,
         }),
     );
-    // Event loop `i` and its home query thread share the `i`-th allowed CPU (crate::cpu).
-    let allowed_cpus = if config.http.pin_threads {
-        crate::cpu::allowed_cpus()
-    } else {
-        Vec::new()
-    };
-    let loop_cpus: Vec<Option<usize>> = (0..workers)
-        .map(|index| crate::cpu::cpu_for(&allowed_cpus, index))
-        .collect();
     let queries = QueryPool::start(
         config.query_threads(),
         crate::limits::QUERY_QUEUE_DEPTH,
-        &loop_cpus,
+        workers,
+        config.http.query_on_loop_cpu,
         query_context,
     )
     .map_err(|e| format!("starting query threads: {e}"))?;
@@ -154,14 +146,23 @@ pub fn run(config: Config) -> Result<(), String> {
     let loops = net::build_loops(&shared, listeners, input_sockets)
         .map_err(|e| format!("creating event loops: {e}"))?;
     let mailboxes: Vec<_> = loops.iter().map(net::EventLoop::mailbox).collect();
+    // Loop `i` on the `i`-th allowed CPU: its home query thread follows it there (crate::cpu).
+    let loop_cpus = if shared.config.http.pin_event_loops {
+        crate::cpu::allowed_cpus()
+    } else {
+        Vec::new()
+    };
     let mut threads = Vec::new();
     for (index, event_loop) in loops.into_iter().enumerate() {
-        let name = format!("sluice-loop-{index}");
-        let cpu = loop_cpus.get(index).copied().flatten();
+        let cpu = loop_cpus.get(index % loop_cpus.len().max(1)).copied();
         let thread = std::thread::Builder::new()
-            .name(name.clone())
+            .name(format!("sluice-loop-{index}"))
             .spawn(move || {
-                crate::cpu::place_current_thread(&name, cpu);
+                if let Some(cpu) = cpu {
+                    if let Err(error) = crate::cpu::pin_thread(crate::cpu::current_thread_id(), cpu) {
+                        crate::log_warn!("net", "could not pin the event loop to its CPU"; event_loop = index, cpu = cpu, error = error);
+                    }
+                }
                 event_loop.run()
             })
             .map_err(|e| format!("spawning event loop: {e}"))?;

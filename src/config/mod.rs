@@ -97,8 +97,10 @@ pub struct HttpConfig {
     pub max_connection_limit: usize,
     /// event-loop threads; 0 = one per core
     pub workers: usize,
-    /// pin event loop `i` and its home query thread to the `i`-th allowed CPU
-    pub pin_threads: bool,
+    /// run a loop's queries, when its home query thread is idle, on the loop's own CPU
+    pub query_on_loop_cpu: bool,
+    /// pin event loop `i` to the `i`-th CPU the process may use
+    pub pin_event_loops: bool,
     /// a keep-alive connection with no request in progress is closed after this long
     pub idle_timeout: Duration,
     /// a request that has started must be fully received within this long
@@ -170,7 +172,8 @@ impl Config {
                 max_inflated_body_size: limits::HTTP_MAX_INFLATED_BODY_BYTES_DEFAULT,
                 max_connection_limit: limits::HTTP_MAX_CONNECTIONS_DEFAULT,
                 workers: 0,
-                pin_threads: true,
+                query_on_loop_cpu: true,
+                pin_event_loops: true,
                 idle_timeout: Duration::from_millis(limits::HTTP_IDLE_TIMEOUT_MS_DEFAULT),
                 request_read_timeout: Duration::from_millis(
                     limits::HTTP_REQUEST_READ_TIMEOUT_MS_DEFAULT,
@@ -587,8 +590,10 @@ settings! {
     ["http"] "max-connection-limit" => http.max_connection_limit,
         "most open HTTP connections; more are refused";
     ["http"] "workers" => http.workers, "event-loop threads (0: one per core)";
-    ["http"] "pin-threads" => http.pin_threads,
-        "pin each event loop and its home query thread to one CPU";
+    ["http"] "query-on-loop-cpu" => http.query_on_loop_cpu,
+        "run a loop's queries on the loop's own CPU when its home query thread is idle";
+    ["http"] "pin-event-loops" => http.pin_event_loops,
+        "pin event loop i to the i-th CPU the process may use";
     ["http"] "idle-timeout" => http.idle_timeout, "close keep-alive connections idle this long";
     ["http"] "request-read-timeout" => http.request_read_timeout,
         "a started request must arrive in full within this long";

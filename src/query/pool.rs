@@ -12,7 +12,7 @@
 //!   takes.
 //! - Queued jobs are finished before the threads stop (`shutdown`).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -24,14 +24,16 @@ use crate::http::response::Response;
 /// The query threads and their queues.
 ///
 /// Every thread takes jobs from one shared queue (`queue_depth` jobs; full → 503). Thread
-/// `i` below the number of event loops is also the *home* thread of loop `i`, placed on the
-/// same CPU (`crate::cpu`), and has a one-job inbox of its own: when it is idle, loop `i`
-/// claims it (its `idle` flag) and hands the job there, so the query runs on the loop's CPU
-/// without a cross-CPU wake-up. A busy home thread makes the loop use the shared queue, so
-/// a long query never holds up the next one and every thread still serves everyone.
+/// `i` below the number of event loops is also the *home* thread of loop `i`, with a one-job
+/// inbox of its own: when it is idle, loop `i` claims it (its `idle` flag), restricts it to
+/// the CPU the loop is running on (`crate::cpu`, when `follow_loop_cpu`), and hands the job
+/// there, so the query runs on the loop's CPU without a cross-CPU wake-up. A busy home
+/// thread makes the loop use the shared queue, so a long query never holds up the next one
+/// and every thread still serves everyone.
 pub struct QueryPool {
     shared_jobs: Sender<QueryJob>,
     homes: Vec<HomeSlot>,
+    follow_loop_cpu: bool,
     /// Dropped by `shutdown`: a disconnected channel tells idle threads to stop.
     stop: std::sync::Mutex<Option<Sender<()>>>,
     threads: std::sync::Mutex<Vec<JoinHandle<()>>>,
@@ -42,12 +44,37 @@ struct HomeSlot {
     /// Set by the home thread just before it waits; cleared by whoever claims it.
     idle: Arc<AtomicBool>,
     jobs: Sender<QueryJob>,
+    /// The home thread's kernel id, set when it starts (0 before).
+    thread_id: Arc<AtomicI32>,
+    /// The CPU the home thread was last restricted to (`NOT_PINNED` before).
+    pinned_cpu: AtomicUsize,
+}
+
+const NOT_PINNED: usize = usize::MAX;
+
+impl HomeSlot {
+    /// Restricts the (claimed, so idle) home thread to the CPU the calling loop runs on, if
+    /// it is not there already: one `sched_getcpu` (vDSO) per query, a system call only
+    /// when the loop has moved.
+    fn follow_current_cpu(&self) {
+        let thread_id = self.thread_id.load(Ordering::Acquire);
+        let Some(cpu) = crate::cpu::current_cpu() else {
+            return;
+        };
+        if thread_id == 0 || self.pinned_cpu.load(Ordering::Relaxed) == cpu {
+            return;
+        }
+        if crate::cpu::pin_thread(thread_id, cpu).is_ok() {
+            self.pinned_cpu.store(cpu, Ordering::Relaxed);
+        }
+    }
 }
 
 /// The home thread's side: its flag and its one-job inbox.
 struct HomeInbox {
     idle: Arc<AtomicBool>,
     jobs: Receiver<QueryJob>,
+    thread_id: Arc<AtomicI32>,
 }
 
 /// How long a home thread that was claimed waits for the claimed job; the loop sends it
@@ -56,54 +83,60 @@ const CLAIMED_JOB_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl QueryPool {
     /// Starts `threads` query threads with a shared queue of `queue_depth` jobs. The first
-    /// `home_cpus.len()` threads (at most `threads`) are the home threads of event loops
-    /// `0..`, each pinned to its entry when that is `Some`.
+    /// `homes` threads (at most `threads`) are the home threads of event loops `0..homes`;
+    /// with `follow_loop_cpu` they run their loop's queries on the loop's CPU.
     pub fn start(
         threads: usize,
         queue_depth: usize,
-        home_cpus: &[Option<usize>],
+        homes: usize,
+        follow_loop_cpu: bool,
         context: Arc<QueryContext>,
     ) -> std::io::Result<QueryPool> {
         let threads = threads.max(1);
         let (shared_jobs, shared_receiver) = channel::bounded::<QueryJob>(queue_depth);
         let (stop, stop_receiver) = channel::bounded::<()>(0);
-        let mut homes = Vec::new();
+        let mut home_slots = Vec::new();
         let mut handles = Vec::new();
         for index in 0..threads {
-            let home = home_cpus.get(index).map(|cpu| {
+            let inbox = (index < homes).then(|| {
                 let idle = Arc::new(AtomicBool::new(false));
+                let thread_id = Arc::new(AtomicI32::new(0));
                 let (sender, receiver) = channel::bounded::<QueryJob>(1);
-                homes.push(HomeSlot {
+                home_slots.push(HomeSlot {
                     idle: Arc::clone(&idle),
                     jobs: sender,
+                    thread_id: Arc::clone(&thread_id),
+                    pinned_cpu: AtomicUsize::new(NOT_PINNED),
                 });
-                (
-                    HomeInbox {
-                        idle,
-                        jobs: receiver,
-                    },
-                    *cpu,
-                )
+                HomeInbox {
+                    idle,
+                    jobs: receiver,
+                    thread_id,
+                }
             });
             let worker = QueryWorker {
                 context: Arc::clone(&context),
                 shared_jobs: shared_receiver.clone(),
                 stop: stop_receiver.clone(),
             };
-            let name = format!("sluice-query-{index}");
-            handles.push(std::thread::Builder::new().name(name.clone()).spawn(
-                move || match home {
-                    Some((inbox, cpu)) => {
-                        crate::cpu::place_current_thread(&name, cpu);
-                        worker.run_home(&inbox);
-                    }
-                    None => worker.run_shared(),
-                },
-            )?);
+            handles.push(
+                std::thread::Builder::new()
+                    .name(format!("sluice-query-{index}"))
+                    .spawn(move || match inbox {
+                        Some(inbox) => {
+                            inbox
+                                .thread_id
+                                .store(crate::cpu::current_thread_id(), Ordering::Release);
+                            worker.run_home(&inbox);
+                        }
+                        None => worker.run_shared(),
+                    })?,
+            );
         }
         Ok(QueryPool {
             shared_jobs,
-            homes,
+            homes: home_slots,
+            follow_loop_cpu,
             stop: std::sync::Mutex::new(Some(stop)),
             threads: std::sync::Mutex::new(handles),
         })
@@ -125,6 +158,9 @@ impl QueryPool {
                 .compare_exchange(true, false, Ordering::AcqRel, Ordering::Acquire)
                 .is_ok();
             if claimed {
+                if self.follow_loop_cpu {
+                    home.follow_current_cpu();
+                }
                 match home.jobs.try_send(job) {
                     Ok(()) => return Ok(()),
                     // The inbox is empty when its thread is idle; only a stopped thread
@@ -276,6 +312,11 @@ mod tests {
                 let _ = go.recv_timeout(PATIENCE);
             }
             let thread = std::thread::current().name().unwrap_or("").to_owned();
+            // The CPU the answer was delivered on, for the follow-the-loop check.
+            let thread = match crate::cpu::current_cpu() {
+                Some(cpu) if thread == "sluice-query-0" => format!("{thread}@{cpu}"),
+                _ => thread,
+            };
             let _ = self.answers.send((response.status, thread));
         }
     }
@@ -297,7 +338,7 @@ mod tests {
     #[test]
     fn an_idle_home_thread_runs_its_loops_query_and_a_busy_one_leaves_it_to_the_others() {
         let (context, directory) = context("home");
-        let pool = QueryPool::start(2, 8, &[None], context).expect("pool");
+        let pool = QueryPool::start(2, 8, 1, true, context).expect("pool");
         let (answers, answered) = channel::unbounded();
         wait_until("home thread 0 is idle", || {
             pool.homes[0].idle.load(Ordering::Acquire)
@@ -311,7 +352,10 @@ mod tests {
             },
         );
         let first = answered.recv_timeout(PATIENCE).expect("answer");
-        assert_eq!(first, (200, "sluice-query-0".to_owned()));
+        // It ran on the CPU this thread (the "loop") submitted from.
+        let followed = pool.homes[0].pinned_cpu.load(Ordering::Relaxed);
+        assert_ne!(followed, NOT_PINNED);
+        assert_eq!(first, (200, format!("sluice-query-0@{followed}")));
 
         // Hold the home thread busy with a claimed job; the next one goes to thread 1.
         wait_until("home thread 0 is idle again", || {
@@ -335,7 +379,7 @@ mod tests {
         assert_eq!(second, (200, "sluice-query-1".to_owned()));
         go.send(()).expect("release");
         let third = answered.recv_timeout(PATIENCE).expect("answer");
-        assert_eq!(third, (200, "sluice-query-0".to_owned()));
+        assert!(third.1.starts_with("sluice-query-0@"), "{third:?}");
 
         // A loop with no home thread uses the shared queue.
         submit(
@@ -354,7 +398,7 @@ mod tests {
     #[test]
     fn every_job_is_answered_once_under_races_and_shutdown_finishes_the_queue() {
         let (context, directory) = context("races");
-        let pool = Arc::new(QueryPool::start(3, 4, &[None, None], context).expect("pool"));
+        let pool = Arc::new(QueryPool::start(3, 4, 2, true, context).expect("pool"));
         let delivered = Arc::new(AtomicUsize::new(0));
         let (answers, answered) = channel::unbounded::<(u16, String)>();
         let counter = {
@@ -405,7 +449,7 @@ mod tests {
     #[test]
     fn after_shutdown_submissions_are_refused_with_503() {
         let (context, directory) = context("stopped");
-        let pool = QueryPool::start(1, 4, &[None], context).expect("pool");
+        let pool = QueryPool::start(1, 4, 1, false, context).expect("pool");
         pool.shutdown();
         let (answers, answered) = channel::unbounded();
         submit(
