@@ -30,11 +30,11 @@ pub const NET_MAX_PENDING_RESPONSE_BYTES: usize = 1024 * 1024;
 /// connection keeps reading and discarding for at most this long before it closes, so the
 /// client finishes sending and reads the answer instead of a reset.
 pub const NET_LINGER_TIMEOUT_MS: u64 = 2_000;
+/// Most bytes discarded while lingering; a client sending more is cut off with a reset.
+pub const NET_LINGER_MAX_BYTES: usize = 16 * 1024 * 1024;
 /// A query thread streaming a chunked answer gives up (and the connection is closed) when
 /// the client has taken nothing for this long.
 pub const NET_STREAM_STALL_TIMEOUT_MS: u64 = 60_000;
-/// Most bytes discarded while lingering; a client sending more is cut off with a reset.
-pub const NET_LINGER_MAX_BYTES: usize = 16 * 1024 * 1024;
 
 /// Default depth of each source-loop → partition queue, in batches.
 pub const INGEST_QUEUE_DEPTH_BATCHES_DEFAULT: usize = 64;
