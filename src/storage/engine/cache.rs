@@ -6,10 +6,17 @@
 //! caches. Writers (the partition thread) hold the write lock for one record; readers (queries,
 //! snapshots) hold the read lock while they copy one column.
 //!
-//! Invariants: a column's values have one type (a value of another type is counted as a
-//! conflict and not stored; the write path's type registry makes this rare); times may arrive
-//! out of order or repeat, in which case the column is marked not normal and is normalised
-//! (sorted, last write wins) on read and on snapshot. `bytes` approximates the heap held.
+//! Layout: a series holds one time vector for all its fields, and each field its values (of
+//! one type) and, only when it skipped some of the series' points, the index of each value's
+//! point. With 10 fields that is ~8.8 bytes a float value instead of 16, and one allocation
+//! per field instead of three (its key is inline when short): what the cache costs decides
+//! the peak memory under ingest, and at 1M series the per-field overhead dominates.
+//!
+//! Invariants: a field's values have one type (a value of another type is counted as a
+//! conflict and not stored; the write path's type registry makes this rare); a field without
+//! positions has value `i` at point `i`; times may arrive out of order or repeat, in which
+//! case the series is marked not normal and its columns are normalised (sorted, last write
+//! wins) on read and on snapshot. `bytes` approximates the heap held.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -20,6 +27,8 @@ use crate::storage::column::{Column, ColumnValues};
 
 /// Per-entry overhead added to the byte count (hash slot, key box, vectors' headers).
 const ENTRY_OVERHEAD_BYTES: usize = 96;
+/// Overhead counted for each new field of a series (its slot, grown with the fields vector).
+const FIELD_OVERHEAD_BYTES: usize = 16;
 
 /// FxHash-style hasher for series keys (the keys are not attacker-chosen in a way that
 /// matters more than for the partition routing hash, which is the same function).
@@ -41,61 +50,179 @@ impl Hasher for SeriesKeyHasher {
 /// Builds [`SeriesKeyHasher`]s.
 pub type SeriesKeyHash = BuildHasherDefault<SeriesKeyHasher>;
 
-/// One field's points in the cache.
-#[derive(Debug)]
-pub struct CacheColumn {
-    /// the points in arrival order
-    pub column: Column,
-    /// whether `column` is normal (times strictly ascending)
-    pub normal: bool,
-    /// the field key's first bytes and length, kept beside the column
-    pub key_head: KeyHead,
+/// Bytes of a field key kept inline in its [`FieldKey`] (longer keys get a heap copy).
+const INLINE_KEY_BYTES: usize = 22;
+
+/// A field key, inline when short (nearly always): no allocation per field of each series,
+/// and finding a point's field compares inline bytes instead of following a pointer (that
+/// cache miss per field per point was the partition threads' top cost under full ingest).
+#[derive(Clone, Debug)]
+pub enum FieldKey {
+    /// keys of at most [`INLINE_KEY_BYTES`]
+    Inline {
+        /// bytes used
+        length: u8,
+        /// the key, zero-padded
+        bytes: [u8; INLINE_KEY_BYTES],
+    },
+    /// longer keys
+    Heap(Box<[u8]>),
 }
 
-/// Bytes of a field key kept inline in its [`CacheColumn`].
-const KEY_HEAD_BYTES: usize = 16;
-
-/// A field key's length and first [`KEY_HEAD_BYTES`] bytes (zero-padded). Finding a point's
-/// field among a series' fields compares these inline bytes: following each key's own heap
-/// allocation was a cache miss per field per point, the partition threads' top cost under
-/// full ingest. Keys no longer than the head are equal exactly when their heads are.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct KeyHead {
-    length: usize,
-    head: [u8; KEY_HEAD_BYTES],
-}
-
-impl KeyHead {
-    /// The head of `key`.
-    pub fn of(key: &[u8]) -> KeyHead {
-        let mut head = [0u8; KEY_HEAD_BYTES];
-        let shown = key.len().min(KEY_HEAD_BYTES);
-        if let (Some(target), Some(source)) = (head.get_mut(..shown), key.get(..shown)) {
-            target.copy_from_slice(source);
-        }
-        KeyHead {
-            length: key.len(),
-            head,
+impl FieldKey {
+    /// The key for `key`.
+    pub fn of(key: &[u8]) -> FieldKey {
+        match u8::try_from(key.len()) {
+            Ok(length) if key.len() <= INLINE_KEY_BYTES => {
+                let mut bytes = [0u8; INLINE_KEY_BYTES];
+                if let Some(target) = bytes.get_mut(..key.len()) {
+                    target.copy_from_slice(key);
+                }
+                FieldKey::Inline { length, bytes }
+            }
+            _ => FieldKey::Heap(key.into()),
         }
     }
 
-    /// Whether `key` (with head `key_head`) is `stored` (whose head is `self`).
-    fn matches(&self, key_head: &KeyHead, stored: &[u8], key: &[u8]) -> bool {
-        self == key_head && (key.len() <= KEY_HEAD_BYTES || stored == key)
+    /// The key's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            FieldKey::Inline { length, bytes } => bytes.get(..usize::from(*length)).unwrap_or(&[]),
+            FieldKey::Heap(key) => key,
+        }
+    }
+
+    /// Heap bytes held.
+    fn heap_bytes(&self) -> usize {
+        match self {
+            FieldKey::Inline { .. } => 0,
+            FieldKey::Heap(key) => key.len(),
+        }
     }
 }
 
-/// The fields of one series, in first-written order (few per series: a linear scan).
-#[derive(Debug, Default)]
+/// One field of a cached series: its values, and which of the series' points they belong to.
+#[derive(Clone, Debug)]
+pub struct CacheField {
+    key: FieldKey,
+    /// the values in arrival order
+    values: ColumnValues,
+    /// For each value, its point's index in the series' `times`. `None` while the field has
+    /// been in every point of the series so far: value `i` then belongs to point `i`, and no
+    /// index is stored (the usual case: one shared time vector for all the fields).
+    positions: Option<Vec<u32>>,
+}
+
+impl CacheField {
+    fn heap_bytes(&self) -> usize {
+        self.values.buffer_bytes()
+            + self.positions.as_ref().map_or(0, |p| p.capacity() * 4)
+            + self.key.heap_bytes()
+    }
+
+    /// The field's times, from the series' times.
+    fn times(&self, series_times: &[i64]) -> Vec<i64> {
+        match &self.positions {
+            None => series_times
+                .get(..self.values.len())
+                .unwrap_or(series_times)
+                .to_vec(),
+            Some(positions) => positions
+                .iter()
+                .filter_map(|p| series_times.get(*p as usize).copied())
+                .collect(),
+        }
+    }
+}
+
+/// The points of one series: one time vector shared by its fields, and the fields in
+/// first-written order (few per series: a linear scan).
+#[derive(Clone, Debug, Default)]
 pub struct CacheSeries {
-    /// (unescaped field key, its points)
-    pub fields: Vec<(Box<[u8]>, CacheColumn)>,
+    /// one time per point, in arrival order
+    times: Vec<i64>,
+    /// whether `times` ascends strictly and no field has two values for one point
+    normal: bool,
+    fields: Vec<CacheField>,
+}
+
+impl CacheSeries {
+    /// The series' field keys and types, in first-written order.
+    pub fn fields(&self) -> impl Iterator<Item = (&[u8], FieldType)> + '_ {
+        self.fields
+            .iter()
+            .map(|field| (field.key.as_bytes(), field.values.field_type()))
+    }
+
+    fn field(&self, key: &[u8]) -> Option<&CacheField> {
+        self.fields.iter().find(|field| field.key.as_bytes() == key)
+    }
+
+    /// A normal copy of field `key`'s points within `[min_time, max_time]`.
+    fn read(&self, key: &[u8], min_time: i64, max_time: i64) -> Option<Column> {
+        let field = self.field(key)?;
+        if self.normal && field.positions.is_none() {
+            // The common case: copy the range straight from the shared times.
+            let times = self.times.get(..field.values.len()).unwrap_or(&self.times);
+            let start = times.partition_point(|t| *t < min_time);
+            let end = times.partition_point(|t| *t <= max_time).max(start);
+            return Some(Column {
+                times: times.get(start..end).unwrap_or(&[]).to_vec(),
+                values: copy_values_range(&field.values, start, end),
+            });
+        }
+        let mut column = Column {
+            times: field.times(&self.times),
+            values: field.values.clone(),
+        };
+        if !self.normal {
+            column.normalize();
+        }
+        column.trim(min_time, max_time);
+        column.times.shrink_to_fit();
+        Some(column)
+    }
+
+    /// The series rebuilt from normal columns (after a delete): the union of their times,
+    /// each field dense when it covers a prefix of them.
+    fn from_columns(columns: Vec<(FieldKey, Column)>) -> CacheSeries {
+        let mut times: Vec<i64> = columns
+            .iter()
+            .flat_map(|(_, column)| column.times.iter().copied())
+            .collect();
+        times.sort_unstable();
+        times.dedup();
+        let fields = columns
+            .into_iter()
+            .map(|(key, column)| {
+                let positions: Vec<u32> = column
+                    .times
+                    .iter()
+                    .map(|t| times.partition_point(|u| u < t) as u32)
+                    .collect();
+                let dense = positions
+                    .iter()
+                    .enumerate()
+                    .all(|(index, position)| *position as usize == index);
+                CacheField {
+                    key,
+                    values: column.values,
+                    positions: (!dense).then_some(positions),
+                }
+            })
+            .collect();
+        CacheSeries {
+            times,
+            normal: true,
+            fields,
+        }
+    }
 }
 
 /// Points by series key.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct CacheMap {
-    /// series key → fields
+    /// series key → its points
     pub series: HashMap<Box<[u8]>, CacheSeries, SeriesKeyHash>,
     /// approximate heap bytes
     pub bytes: usize,
@@ -130,7 +257,13 @@ impl CacheMap {
             self.type_conflicts += conflicts;
             return (added, false);
         }
-        let series = self.series.entry(series_key.into()).or_default();
+        let series = self
+            .series
+            .entry(series_key.into())
+            .or_insert_with(|| CacheSeries {
+                normal: true,
+                ..CacheSeries::default()
+            });
         let (added, conflicts) = insert_fields(series, timestamp_ns, fields);
         let added = added + series_key.len() + ENTRY_OVERHEAD_BYTES;
         self.bytes += added;
@@ -146,46 +279,36 @@ impl CacheMap {
         min_time: i64,
         max_time: i64,
     ) -> Option<Column> {
-        let series = self.series.get(series_key)?;
-        let (_, entry) = series.fields.iter().find(|(key, _)| &**key == field)?;
-        let mut column = if entry.normal {
-            copy_range(&entry.column, min_time, max_time)
-        } else {
-            let mut copy = entry.column.clone();
-            copy.normalize();
-            copy.trim(min_time, max_time);
-            copy
-        };
-        column.times.shrink_to_fit();
-        Some(column)
+        self.series.get(series_key)?.read(field, min_time, max_time)
     }
 
     /// Removes the points of a series with `min_time <= time <= max_time`.
     pub fn delete(&mut self, series_key: &[u8], min_time: i64, max_time: i64) {
-        let Some(series) = self.series.get_mut(series_key) else {
+        let Some(series) = self.series.get(series_key) else {
             return;
         };
-        for (_, entry) in series.fields.iter_mut() {
-            if !entry.normal {
-                entry.column.normalize();
-                entry.normal = true;
+        let mut columns = Vec::with_capacity(series.fields.len());
+        for field in &series.fields {
+            if let Some(mut column) = series.read(field.key.as_bytes(), i64::MIN, i64::MAX) {
+                column.remove_range(min_time, max_time);
+                if !column.is_empty() {
+                    columns.push((field.key.clone(), column));
+                }
             }
-            entry.column.remove_range(min_time, max_time);
         }
-        series.fields.retain(|(_, entry)| !entry.column.is_empty());
-        if series.fields.is_empty() {
+        if columns.is_empty() {
             self.series.remove(series_key);
+        } else if let Some(series) = self.series.get_mut(series_key) {
+            *series = CacheSeries::from_columns(columns);
         }
     }
 
     /// The type of a field of a series, if cached.
     pub fn field_type(&self, series_key: &[u8], field: &[u8]) -> Option<FieldType> {
-        let series = self.series.get(series_key)?;
-        series
-            .fields
-            .iter()
-            .find(|(key, _)| &**key == field)
-            .map(|(_, entry)| entry.column.field_type())
+        self.series
+            .get(series_key)?
+            .field(field)
+            .map(|entry| entry.values.field_type())
     }
 }
 
@@ -195,65 +318,81 @@ fn insert_fields(
     timestamp_ns: i64,
     fields: &[(&[u8], StoredValue<'_>)],
 ) -> (usize, u64) {
+    let Ok(position) = u32::try_from(series.times.len()) else {
+        // Four billion points of one series in one cache cannot happen under the cache's
+        // memory bound; refuse rather than mis-index.
+        return (0, fields.len() as u64);
+    };
     let mut added = 0;
     let mut conflicts = 0;
-    for (position, (field, value)) in fields.iter().enumerate() {
+    let times_before = series.times.capacity();
+    if series
+        .times
+        .last()
+        .is_some_and(|last| *last >= timestamp_ns)
+    {
+        series.normal = false;
+    }
+    series.times.push(timestamp_ns);
+    added += (series.times.capacity() - times_before) * 8;
+    let fields_before = series.fields.capacity();
+    if series.fields.is_empty() {
+        // A series' points nearly always carry the same fields: no doubling slack.
+        series.fields.reserve_exact(fields.len());
+    }
+    for (index, (key, value)) in fields.iter().enumerate() {
         // Points of a series usually carry the same fields in the same order.
-        let head = KeyHead::of(field);
-        let found = match series.fields.get(position) {
-            Some((key, entry)) if entry.key_head.matches(&head, key, field) => Some(position),
+        let found = match series.fields.get(index) {
+            Some(field) if field.key.as_bytes() == *key => Some(index),
             _ => series
                 .fields
                 .iter()
-                .position(|(key, entry)| entry.key_head.matches(&head, key, field)),
+                .position(|field| field.key.as_bytes() == *key),
         };
-        let entry = match found.and_then(|p| series.fields.get_mut(p)) {
-            Some((_, entry)) => entry,
+        let field = match found.and_then(|i| series.fields.get_mut(i)) {
+            Some(field) => field,
             None => {
-                added += field.len() + ENTRY_OVERHEAD_BYTES;
-                series.fields.push((
-                    (*field).into(),
-                    CacheColumn {
-                        column: Column::new(value.field_type()),
-                        normal: true,
-                        key_head: head,
-                    },
-                ));
+                added += FIELD_OVERHEAD_BYTES;
+                series.fields.push(CacheField {
+                    key: FieldKey::of(key),
+                    values: ColumnValues::empty(value.field_type()),
+                    // Dense only if it is there from the series' first point on.
+                    positions: (position != 0).then(Vec::new),
+                });
                 match series.fields.last_mut() {
-                    Some((_, entry)) => entry,
+                    Some(field) => field,
                     None => continue,
                 }
             }
         };
-        let before = entry.column.values.buffer_bytes() + entry.column.times.capacity() * 8;
-        if !entry.column.values.push(*value) {
+        let before = field.heap_bytes();
+        if field.positions.is_none() && field.values.len() != position as usize {
+            // The field missed a point (or a value was refused): from now on its points are
+            // listed. Until here value `i` belonged to point `i`.
+            field.positions = Some((0..field.values.len() as u32).collect());
+        }
+        if !field.values.push(*value) {
             conflicts += 1;
             continue;
+        }
+        if let Some(positions) = &mut field.positions {
+            if positions.last() == Some(&position) {
+                series.normal = false; // two values for one point: the last one wins
+            }
+            positions.push(position);
         }
         if let StoredValue::String(bytes) = value {
             added += bytes.len();
         }
-        if entry
-            .column
-            .times
-            .last()
-            .is_some_and(|last| *last >= timestamp_ns)
-        {
-            entry.normal = false;
-        }
-        entry.column.times.push(timestamp_ns);
-        let after = entry.column.values.buffer_bytes() + entry.column.times.capacity() * 8;
-        added += after.saturating_sub(before);
+        added += field.heap_bytes().saturating_sub(before);
     }
+    added += (series.fields.capacity() - fields_before) * std::mem::size_of::<CacheField>();
     (added, conflicts)
 }
 
-/// The points of `column` (normal) within `[min_time, max_time]`, copied.
-fn copy_range(column: &Column, min_time: i64, max_time: i64) -> Column {
-    let start = column.times.partition_point(|t| *t < min_time);
-    let end = column.times.partition_point(|t| *t <= max_time).max(start);
-    let times = column.times.get(start..end).unwrap_or(&[]).to_vec();
-    let values = match &column.values {
+/// A copy of `values[start..end]`.
+fn copy_values_range(values: &ColumnValues, start: usize, end: usize) -> ColumnValues {
+    match values {
         ColumnValues::Float(v) => ColumnValues::Float(v.get(start..end).unwrap_or(&[]).to_vec()),
         ColumnValues::Integer(v) => {
             ColumnValues::Integer(v.get(start..end).unwrap_or(&[]).to_vec())
@@ -265,8 +404,7 @@ fn copy_range(column: &Column, min_time: i64, max_time: i64) -> Column {
             ColumnValues::Boolean(v.get(start..end).unwrap_or(&[]).to_vec())
         }
         ColumnValues::String(v) => ColumnValues::String(v.get(start..end).unwrap_or(&[]).to_vec()),
-    };
-    Column { times, values }
+    }
 }
 
 /// A shard's cache for one partition: the live map being written, and frozen maps waiting to
@@ -297,24 +435,7 @@ impl PartitionCache {
         self.live.delete(series_key, min_time, max_time);
         for map in &mut self.frozen {
             if map.series.contains_key(series_key) {
-                let mut copy = CacheMap {
-                    bytes: map.bytes,
-                    ..CacheMap::default()
-                };
-                for (key, series) in &map.series {
-                    let mut fields = Vec::with_capacity(series.fields.len());
-                    for (field, entry) in &series.fields {
-                        fields.push((
-                            field.clone(),
-                            CacheColumn {
-                                column: entry.column.clone(),
-                                normal: entry.normal,
-                                key_head: entry.key_head,
-                            },
-                        ));
-                    }
-                    copy.series.insert(key.clone(), CacheSeries { fields });
-                }
+                let mut copy = (**map).clone();
                 copy.delete(series_key, min_time, max_time);
                 *map = Arc::new(copy);
             }
@@ -375,5 +496,128 @@ mod tests {
         let trimmed = cache.read(b"cpu,host=a", b"v", 4, 8).unwrap();
         assert_eq!(trimmed.times, vec![5]);
         assert!(cache.read(b"cpu,host=b", b"v", 0, 10).is_none());
+    }
+}
+
+#[cfg(test)]
+mod model_tests {
+    //! The cache against a map model: random points (fields skipped, repeated, out of
+    //! order, of a conflicting type), deletes and reads.
+
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const SERIES: [&[u8]; 2] = [b"cpu,host=a", b"cpu,host=b"];
+    const FIELDS: [&[u8]; 3] = [b"v", b"w", b"a_field_key_longer_than_inline"];
+
+    #[derive(Clone, Debug)]
+    enum Step {
+        /// series, time, fields (index, integer value or a float when `true`)
+        Point(usize, i64, Vec<(usize, i64, bool)>),
+        /// series, min, max
+        Delete(usize, i64, i64),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            8 => (
+                0..SERIES.len(),
+                0i64..30,
+                proptest::collection::vec((0..FIELDS.len(), 0i64..1000, proptest::bool::weighted(0.05)), 0..4)
+            )
+                .prop_map(|(series, time, fields)| Step::Point(series, time, fields)),
+            1 => (0..SERIES.len(), 0i64..30, 0i64..10)
+                .prop_map(|(series, min, span)| Step::Delete(series, min, min + span)),
+        ]
+    }
+
+    type Model = BTreeMap<(usize, usize), (FieldType, BTreeMap<i64, i64>)>;
+
+    proptest! {
+        #[test]
+        fn reads_match_a_model(steps in proptest::collection::vec(step(), 1..60)) {
+            let mut cache = CacheMap::default();
+            let mut model: Model = BTreeMap::new();
+            let mut conflicts = 0u64;
+            for step in &steps {
+                match step {
+                    Step::Point(series, time, fields) => {
+                        let values: Vec<(&[u8], StoredValue<'_>)> = fields
+                            .iter()
+                            .map(|(field, value, float)| {
+                                let stored = if *float {
+                                    StoredValue::Float(*value as f64)
+                                } else {
+                                    StoredValue::Integer(*value)
+                                };
+                                (FIELDS[*field], stored)
+                            })
+                            .collect();
+                        cache.insert_point(SERIES[*series], *time, &values);
+                        for (field, value, float) in fields {
+                            let kind = if *float { FieldType::Float } else { FieldType::Integer };
+                            let entry = model
+                                .entry((*series, *field))
+                                .or_insert_with(|| (kind, BTreeMap::new()));
+                            if entry.0 == kind {
+                                entry.1.insert(*time, *value);
+                            } else {
+                                conflicts += 1;
+                            }
+                        }
+                    }
+                    Step::Delete(series, min, max) => {
+                        cache.delete(SERIES[*series], *min, *max);
+                        for ((s, _), (_, points)) in model.iter_mut() {
+                            if s == series {
+                                points.retain(|t, _| t < min || t > max);
+                            }
+                        }
+                        // A field left without points is gone, and its type with it.
+                        model.retain(|_, (_, points)| !points.is_empty());
+                    }
+                }
+            }
+            prop_assert_eq!(cache.type_conflicts, conflicts);
+            for (series_index, series) in SERIES.iter().enumerate() {
+                for (field_index, field) in FIELDS.iter().enumerate() {
+                    let expected = model.get(&(series_index, field_index));
+                    for (min, max) in [(i64::MIN, i64::MAX), (5, 20), (31, 40)] {
+                        let column = cache.read(series, field, min, max);
+                        let expected_points: Vec<(i64, i64)> = expected
+                            .map(|(_, points)| {
+                                points.range(min..=max).map(|(t, v)| (*t, *v)).collect()
+                            })
+                            .unwrap_or_default();
+                        let Some(column) = column else {
+                            prop_assert!(
+                                expected.is_none(),
+                                "missing {:?}/{:?}", series_index, field_index
+                            );
+                            continue;
+                        };
+                        let actual: Vec<(i64, i64)> = column
+                            .times
+                            .iter()
+                            .enumerate()
+                            .map(|(i, t)| {
+                                let value = match column.values.get(i) {
+                                    Some(StoredValue::Integer(v)) => v,
+                                    Some(StoredValue::Float(v)) => v as i64,
+                                    _ => i64::MIN,
+                                };
+                                (*t, value)
+                            })
+                            .collect();
+                        prop_assert_eq!(actual, expected_points);
+                        let kind = expected.map(|(kind, _)| *kind);
+                        prop_assert_eq!(Some(column.values.field_type()), kind);
+                    }
+                }
+            }
+        }
     }
 }

@@ -231,10 +231,8 @@ impl Shard {
             for map in maps {
                 for (key, series) in &map.series {
                     let fields = all.entry(key.to_vec()).or_default();
-                    for (field, entry) in &series.fields {
-                        fields
-                            .entry(field.to_vec())
-                            .or_insert(entry.column.field_type());
+                    for (field, field_type) in series.fields() {
+                        fields.entry(field.to_vec()).or_insert(field_type);
                     }
                 }
             }
@@ -277,10 +275,7 @@ impl Shard {
             .iter()
             .flat_map(|map| {
                 map.series.iter().flat_map(|(key, series)| {
-                    series
-                        .fields
-                        .iter()
-                        .map(move |(field, _)| (&**key, &**field))
+                    series.fields().map(move |(field, _)| (&**key, field))
                 })
             })
             .collect();
