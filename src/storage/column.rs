@@ -57,6 +57,17 @@ impl ColumnValues {
         }
     }
 
+    /// Empty values of `field_type` with room for `capacity` values.
+    pub fn with_capacity(field_type: FieldType, capacity: usize) -> ColumnValues {
+        match field_type {
+            FieldType::Float => ColumnValues::Float(Vec::with_capacity(capacity)),
+            FieldType::Integer => ColumnValues::Integer(Vec::with_capacity(capacity)),
+            FieldType::Unsigned => ColumnValues::Unsigned(Vec::with_capacity(capacity)),
+            FieldType::Boolean => ColumnValues::Boolean(Vec::with_capacity(capacity)),
+            FieldType::String => ColumnValues::String(Vec::with_capacity(capacity)),
+        }
+    }
+
     /// The values' type.
     pub fn field_type(&self) -> FieldType {
         match self {

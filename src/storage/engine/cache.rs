@@ -110,7 +110,7 @@ pub struct CacheField {
     /// For each value, its point's index in the series' `times`. `None` while the field has
     /// been in every point of the series so far: value `i` then belongs to point `i`, and no
     /// index is stored (the usual case: one shared time vector for all the fields).
-    positions: Option<Vec<u32>>,
+    positions: Option<Box<Vec<u32>>>,
 }
 
 impl CacheField {
@@ -207,7 +207,7 @@ impl CacheSeries {
                 CacheField {
                     key,
                     values: column.values,
-                    positions: (!dense).then_some(positions),
+                    positions: (!dense).then(|| Box::new(positions)),
                 }
             })
             .collect();
@@ -333,6 +333,11 @@ fn insert_fields(
     {
         series.normal = false;
     }
+    if series.times.capacity() == 0 {
+        // Many series get one point per cache generation (high cardinality): room for one,
+        // not the four a first push reserves.
+        series.times.reserve_exact(1);
+    }
     series.times.push(timestamp_ns);
     added += (series.times.capacity() - times_before) * 8;
     let fields_before = series.fields.capacity();
@@ -355,9 +360,9 @@ fn insert_fields(
                 added += FIELD_OVERHEAD_BYTES;
                 series.fields.push(CacheField {
                     key: FieldKey::of(key),
-                    values: ColumnValues::empty(value.field_type()),
+                    values: ColumnValues::with_capacity(value.field_type(), 1),
                     // Dense only if it is there from the series' first point on.
-                    positions: (position != 0).then(Vec::new),
+                    positions: (position != 0).then(Box::default),
                 });
                 match series.fields.last_mut() {
                     Some(field) => field,
@@ -369,7 +374,7 @@ fn insert_fields(
         if field.positions.is_none() && field.values.len() != position as usize {
             // The field missed a point (or a value was refused): from now on its points are
             // listed. Until here value `i` belonged to point `i`.
-            field.positions = Some((0..field.values.len() as u32).collect());
+            field.positions = Some(Box::new((0..field.values.len() as u32).collect()));
         }
         if !field.values.push(*value) {
             conflicts += 1;
