@@ -74,7 +74,11 @@ impl FileReader {
             return Err(too_small);
         }
         let mapping = Mapping::new(&file, length).map_err(io_error)?;
-        FileReader::verify(path.to_path_buf(), Storage::Mapped(mapping))
+        let reader = FileReader::verify(path.to_path_buf(), Storage::Mapped(mapping))?;
+        // Verifying read the whole index (at 1M series, hundreds of MiB); reads fault back
+        // only the pages they need, so do not keep them all resident.
+        reader.release_pages(0, size_bytes);
+        Ok(reader)
     }
 
     /// Opens a file held in memory (tests, fuzzing, files fetched whole); `label` stands for
