@@ -773,3 +773,53 @@ fn released_pages_read_back_the_same() {
     }
     std::fs::remove_dir_all(&directory).unwrap();
 }
+
+#[test]
+fn a_spilled_index_writes_the_same_file() {
+    let directory = test_directory("spill");
+    let columns = sample_columns();
+    let whole = directory.join("whole.tsm");
+    write_file(&whole, &columns, SAMPLE_BLOCK);
+    for threshold in [1, 100, 1000] {
+        let spilled = directory.join(format!("spilled-{threshold}.tsm"));
+        let mut writer = FileWriter::create(&spilled, SAMPLE_BLOCK)
+            .unwrap()
+            .with_index_spill_threshold(threshold);
+        for ((series_key, field), column) in &columns {
+            writer.write_column(series_key, field, column).unwrap();
+        }
+        writer.finish().unwrap();
+        assert_eq!(
+            std::fs::read(&spilled).unwrap(),
+            std::fs::read(&whole).unwrap(),
+            "threshold {threshold}"
+        );
+        check_reader(&FileReader::open(&spilled).unwrap(), &columns, SAMPLE_BLOCK);
+    }
+    // An abandoned writer leaves neither its file nor its spilled index behind.
+    let abandoned = directory.join("abandoned.tsm");
+    let mut writer = FileWriter::create(&abandoned, SAMPLE_BLOCK)
+        .unwrap()
+        .with_index_spill_threshold(1);
+    for ((series_key, field), column) in columns.iter().take(3) {
+        writer.write_column(series_key, field, column).unwrap();
+    }
+    drop(writer);
+    let left: Vec<_> = std::fs::read_dir(&directory)
+        .unwrap()
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("abandoned"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    let names: Vec<_> = std::fs::read_dir(&directory)
+        .unwrap()
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|name| !name.ends_with(".tmp")),
+        "{names:?}"
+    );
+    std::fs::remove_dir_all(&directory).unwrap();
+}

@@ -1,9 +1,11 @@
 //! Writing a file: blocks are streamed to `<final>.tmp` as columns arrive (in key order), the
-//! index is built in memory (entries only: keys and 32 bytes a block), and `finish` appends
-//! index and footer, fsyncs, renames into place and fsyncs the directory.
+//! index entries (keys and 32 bytes a block) are built in memory and, past
+//! `INDEX_SPILL_BYTES`, moved to `<final>.index.tmp`, so a file of millions of columns does
+//! not hold its whole index in memory (at 1M series × 10 fields it is ~800 MB). `finish`
+//! appends index and footer, fsyncs, renames into place and fsyncs the directory.
 //!
-//! Invariants kept between calls: everything before `pending` is in `index_entries` in
-//! strictly ascending key order; `pending` holds the key being written, whose blocks are in
+//! Invariants kept between calls: everything before `pending` is in the spill file then
+//! `index_entries`, in strictly ascending key order; `pending` holds the key being written, whose blocks are in
 //! strictly ascending, non-overlapping time order; `offset_bytes` is the file size so far.
 //! A caller error (key order, bad column) is detected before any byte of the call is
 //! written and leaves the writer usable; an I/O or encoding error after that marks it
@@ -29,8 +31,12 @@ const TEMPORARY_SUFFIX: &str = ".tmp";
 // Block metas count values in a u32.
 const _: () = assert!(MAX_VALUES_PER_BLOCK <= u32::MAX as usize);
 
+/// Suffix of the spilled index entries, removed when the writer is dropped.
+const INDEX_SPILL_SUFFIX: &str = ".index.tmp";
 /// Buffer between the writer and the file.
 const WRITE_BUFFER_SIZE_BYTES: usize = 1 << 20;
+/// Index entries held in memory before they are moved to the spill file.
+const INDEX_SPILL_BYTES: usize = 8 << 20;
 
 /// The column whose blocks are being written.
 struct PendingColumn {
@@ -51,10 +57,19 @@ pub struct FileWriter {
     offset_bytes: u64,
     encoder: Encoder,
     block_buffer: Vec<u8>,
-    /// Finished index entries, in key order.
+    /// Finished index entries, in key order, after those already spilled.
     index_entries: Vec<u8>,
-    /// Offset of each finished entry within `index_entries`.
+    /// Offset of each finished entry within the whole index (spilled bytes first).
     entry_offsets: Vec<u64>,
+    /// Where index entries go past `INDEX_SPILL_BYTES` (created on first use).
+    index_spill: Option<BufWriter<File>>,
+    index_spill_path: PathBuf,
+    /// Bytes of index entries in `index_spill`.
+    spilled_bytes: u64,
+    /// In-memory index entries that trigger a spill (`INDEX_SPILL_BYTES`; tests lower it).
+    index_spill_threshold: usize,
+    /// crc32 of the index entries spilled so far.
+    index_hasher: crc32fast::Hasher,
     pending: Option<PendingColumn>,
     /// Set once the file is renamed into place: from then on it is no longer ours to remove.
     published: bool,
@@ -75,6 +90,14 @@ impl std::fmt::Debug for FileWriter {
 }
 
 impl FileWriter {
+    /// This writer spilling its index entries past `bytes` instead of `INDEX_SPILL_BYTES`
+    /// (tests: the spill path on small files).
+    #[cfg(test)]
+    pub(crate) fn with_index_spill_threshold(mut self, bytes: usize) -> FileWriter {
+        self.index_spill_threshold = bytes;
+        self
+    }
+
     /// This writer with [`Encoder::fast`] encodings (for snapshots, which compactions rewrite).
     pub fn with_fast_encoding(mut self) -> FileWriter {
         self.encoder = Encoder::fast();
@@ -93,6 +116,8 @@ impl FileWriter {
         let mut temporary_name = OsString::from(final_path.as_os_str());
         temporary_name.push(TEMPORARY_SUFFIX);
         let temporary_path = PathBuf::from(temporary_name);
+        let mut spill_name = OsString::from(final_path.as_os_str());
+        spill_name.push(INDEX_SPILL_SUFFIX);
         let file = OpenOptions::new()
             .write(true)
             .create(true)
@@ -112,6 +137,11 @@ impl FileWriter {
             block_buffer: Vec::new(),
             index_entries: Vec::new(),
             entry_offsets: Vec::new(),
+            index_spill: None,
+            index_spill_path: PathBuf::from(spill_name),
+            spilled_bytes: 0,
+            index_spill_threshold: INDEX_SPILL_BYTES,
+            index_hasher: crc32fast::Hasher::new(),
             pending: None,
             published: false,
             block_count: 0,
@@ -142,6 +172,7 @@ impl FileWriter {
         };
         self.check_next(series_key, field, column.field_type(), first_time)?;
         self.begin_column(series_key, field, column.field_type());
+        self.spill_index_if_large()?;
         let mut start = 0;
         while start < column.len() {
             let end = column.len().min(start + self.max_values_per_block);
@@ -189,6 +220,7 @@ impl FileWriter {
         check_raw_block(field_type, meta, bytes)?;
         self.check_next(series_key, field, field_type, meta.min_time)?;
         self.begin_column(series_key, field, field_type);
+        self.spill_index_if_large()?;
         self.append_block(*meta, bytes)
     }
 
@@ -204,16 +236,17 @@ impl FileWriter {
         }
         let footer = Footer {
             index_offset,
-            index_length: (self.index_entries.len() + table.len()) as u64,
+            index_length: self.spilled_bytes + (self.index_entries.len() + table.len()) as u64,
             column_count: self.entry_offsets.len() as u64,
             value_count: self.value_count,
             min_time: self.min_time,
             max_time: self.max_time,
         };
-        let mut hasher = crc32fast::Hasher::new();
+        let mut hasher = std::mem::replace(&mut self.index_hasher, crc32fast::Hasher::new());
         hasher.update(&self.index_entries);
         hasher.update(&table);
         hasher.update(&footer.checked_bytes());
+        self.copy_spilled_index()?;
         let entries = std::mem::take(&mut self.index_entries);
         self.write_all(&entries)?;
         self.write_all(&table)?;
@@ -333,7 +366,8 @@ impl FileWriter {
         if pending.blocks.is_empty() {
             return;
         }
-        self.entry_offsets.push(self.index_entries.len() as u64);
+        self.entry_offsets
+            .push(self.spilled_bytes + self.index_entries.len() as u64);
         put_entry_head(
             &mut self.index_entries,
             &pending.series_key,
@@ -369,6 +403,89 @@ impl FileWriter {
         Ok(())
     }
 
+    /// Moves the in-memory index entries to the spill file once they pass
+    /// `INDEX_SPILL_BYTES`.
+    fn spill_index_if_large(&mut self) -> Result<(), TsmError> {
+        if self.index_entries.len() < self.index_spill_threshold {
+            return Ok(());
+        }
+        let spill_error = |writer: &mut FileWriter, source| {
+            writer.fail();
+            TsmError::Io {
+                path: writer.index_spill_path.clone(),
+                source,
+            }
+        };
+        if self.index_spill.is_none() {
+            let opened = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&self.index_spill_path);
+            match opened {
+                Ok(file) => {
+                    self.index_spill = Some(BufWriter::with_capacity(WRITE_BUFFER_SIZE_BYTES, file))
+                }
+                Err(source) => return Err(spill_error(self, source)),
+            }
+        }
+        let Some(spill) = &mut self.index_spill else {
+            return Err(TsmError::WriterFailed);
+        };
+        if let Err(source) = spill.write_all(&self.index_entries) {
+            return Err(spill_error(self, source));
+        }
+        self.index_hasher.update(&self.index_entries);
+        self.spilled_bytes += self.index_entries.len() as u64;
+        self.index_entries.clear();
+        Ok(())
+    }
+
+    /// Appends the spilled index entries, if any, to the file.
+    fn copy_spilled_index(&mut self) -> Result<(), TsmError> {
+        use std::io::{Read, Seek};
+        let Some(spill) = self.index_spill.take() else {
+            return Ok(());
+        };
+        let path = self.index_spill_path.clone();
+        let spill_error = |writer: &mut FileWriter, source| {
+            writer.fail();
+            TsmError::Io {
+                path: path.clone(),
+                source,
+            }
+        };
+        let mut file = match spill.into_inner() {
+            Ok(file) => file,
+            Err(error) => return Err(spill_error(self, error.into_error())),
+        };
+        if let Err(source) = file.rewind() {
+            return Err(spill_error(self, source));
+        }
+        let mut buffer = vec![0u8; WRITE_BUFFER_SIZE_BYTES];
+        let mut copied = 0u64;
+        while copied < self.spilled_bytes {
+            let remaining = usize::try_from(self.spilled_bytes - copied).unwrap_or(usize::MAX);
+            let window = buffer.len().min(remaining);
+            let read = match file.read(buffer.get_mut(..window).unwrap_or(&mut [])) {
+                Ok(0) => {
+                    let short = std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "spilled index shorter than written",
+                    );
+                    return Err(spill_error(self, short));
+                }
+                Ok(read) => read,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(source) => return Err(spill_error(self, source)),
+            };
+            self.write_all(buffer.get(..read).unwrap_or(&[]))?;
+            copied += read as u64;
+        }
+        Ok(())
+    }
+
     fn write_all(&mut self, bytes: &[u8]) -> Result<(), TsmError> {
         let Some(file) = &mut self.file else {
             return Err(TsmError::WriterFailed);
@@ -395,6 +512,10 @@ impl Drop for FileWriter {
         // Unfinished or failed: the temporary file must not linger.
         if !self.published {
             let _ = std::fs::remove_file(&self.temporary_path);
+        }
+        // The spilled index was copied into the file (or the file is abandoned).
+        if self.spilled_bytes > 0 || self.index_spill.is_some() {
+            let _ = std::fs::remove_file(&self.index_spill_path);
         }
     }
 }
