@@ -41,6 +41,8 @@ pub const FAST_ENCODING_BELOW_LEVEL: u32 = FULL_COMPACTION_LEVEL - 1;
 /// read once, they would otherwise stay in the process's resident set until the input is
 /// deleted (they stay in the page cache either way).
 const COMPACTION_RELEASE_STEP_BYTES: u64 = 4 * 1024 * 1024;
+/// ... and of their indexes every this many columns merged.
+const COMPACTION_INDEX_RELEASE_COLUMNS: usize = 1 << 16;
 const FILE_SUFFIX: &str = ".tsm";
 const TEMPORARY_SUFFIX: &str = ".tmp";
 
@@ -436,7 +438,15 @@ impl Shard {
                 *done = end;
             }
         };
+        let mut columns_merged = 0usize;
         loop {
+            columns_merged += 1;
+            if columns_merged % COMPACTION_INDEX_RELEASE_COLUMNS == 0 {
+                // The inputs' indexes are walked once too; drop what was read of them.
+                for input in inputs {
+                    input.reader.release_index_pages();
+                }
+            }
             // The smallest key among the inputs' next columns.
             let next_key: Option<(Vec<u8>, Vec<u8>)> = cursors
                 .iter_mut()

@@ -19,6 +19,9 @@ use super::format::{
 use super::mapping::Mapping;
 use super::{BlockMeta, Column, ColumnEntry, TsmError};
 
+/// Verification at open releases the pages it read every this many bytes of index.
+const VERIFY_RELEASE_STEP_BYTES: usize = 8 << 20;
+
 /// Where the bytes of an open file live.
 enum Storage {
     Mapped(Mapping),
@@ -150,7 +153,12 @@ impl FileReader {
             .ok_or_else(|| self.corrupt(footer_offset, "index does not end at the footer"))?;
         let index = bytes.get(index_offset..index_end).unwrap_or(&[]);
         let mut hasher = crc32fast::Hasher::new();
-        hasher.update(index);
+        for (number, chunk) in index.chunks(VERIFY_RELEASE_STEP_BYTES).enumerate() {
+            hasher.update(chunk);
+            // A big index is read once here: do not let it all become resident at once.
+            let chunk_offset = index_offset + number * VERIFY_RELEASE_STEP_BYTES;
+            self.release_pages(chunk_offset as u64, chunk.len() as u64);
+        }
         hasher.update(&footer.checked_bytes());
         if hasher.finalize() != stored_crc {
             return Err(self.corrupt(footer_offset + FOOTER_CHECKED_SIZE_BYTES, "index checksum"));
@@ -174,7 +182,16 @@ impl FileReader {
         let mut value_count = 0u64;
         let mut min_time = i64::MAX;
         let mut max_time = i64::MIN;
+        let mut released_to = (self.index_offset, 0usize);
         for ordinal in 0..self.column_count {
+            if position - released_to.0 >= VERIFY_RELEASE_STEP_BYTES {
+                // Entries and offset table are walked once: give back what was read.
+                self.release_pages(released_to.0 as u64, (position - released_to.0) as u64);
+                let table_start = self.offset_table_offset + released_to.1 * OFFSET_SIZE_BYTES;
+                let table_length = (ordinal - released_to.1) * OFFSET_SIZE_BYTES;
+                self.release_pages(table_start as u64, table_length as u64);
+                released_to = (position, ordinal);
+            }
             if self.entry_offset(ordinal) != Some(position) {
                 return Err(self.corrupt(position, "offset table disagrees with the entries"));
             }
@@ -305,6 +322,16 @@ impl FileReader {
             let length = usize::try_from(length).unwrap_or(usize::MAX);
             mapping.release(offset, length);
         }
+    }
+
+    /// [`FileReader::release_pages`] over the index (entries and offset table): for a reader
+    /// walking the whole index once, as a compaction does.
+    pub fn release_index_pages(&self) {
+        let end = self.bytes().len();
+        self.release_pages(
+            self.index_offset as u64,
+            end.saturating_sub(self.index_offset) as u64,
+        );
     }
 
     /// Size of the file.
