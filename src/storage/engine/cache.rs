@@ -139,13 +139,24 @@ impl CacheField {
 
 /// The points of one series: one time vector shared by its fields, and the fields in
 /// first-written order (few per series: a linear scan).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct CacheSeries {
     /// one time per point, in arrival order
     times: Vec<i64>,
     /// whether `times` ascends strictly and no field has two values for one point
     normal: bool,
     fields: Vec<CacheField>,
+}
+
+impl Default for CacheSeries {
+    /// No points yet: normal.
+    fn default() -> CacheSeries {
+        CacheSeries {
+            times: Vec::new(),
+            normal: true,
+            fields: Vec::new(),
+        }
+    }
 }
 
 impl CacheSeries {
@@ -259,13 +270,7 @@ impl CacheMap {
             self.type_conflicts += conflicts;
             return (added, false);
         }
-        let series = self
-            .series
-            .entry(series_key.into())
-            .or_insert_with(|| CacheSeries {
-                normal: true,
-                ..CacheSeries::default()
-            });
+        let series = self.series.entry(series_key.into()).or_default();
         let (added, conflicts) = insert_fields(series, timestamp_ns, fields);
         let added = added + series_key.len() + ENTRY_OVERHEAD_BYTES;
         self.bytes += added;
