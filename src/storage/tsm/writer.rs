@@ -5,8 +5,10 @@
 //! appends index and footer, fsyncs, renames into place and fsyncs the directory.
 //!
 //! Invariants kept between calls: everything before `pending` is in the spill file then
-//! `index_entries`, in strictly ascending key order; `pending` holds the key being written, whose blocks are in
-//! strictly ascending, non-overlapping time order; `offset_bytes` is the file size so far.
+//! `index_entries`, in strictly ascending key order; `pending` holds the key being written,
+//! whose blocks are in strictly ascending, non-overlapping time order; `offset_bytes` is the
+//! file size so far; the spill file holds exactly `spilled_bytes` bytes, hashed into
+//! `index_hasher`.
 //! A caller error (key order, bad column) is detected before any byte of the call is
 //! written and leaves the writer usable; an I/O or encoding error after that marks it
 //! failed, and dropping it removes the temporary file.
