@@ -262,14 +262,11 @@ fn run_whole(
     format: AnswerFormat,
     leftovers: &mut Leftovers,
 ) -> Response {
-    let database = query_param(&request.params, "db").unwrap_or("");
-    let running = context.running.start(&request.text, database);
     let mut results = Vec::with_capacity(query.statements.len());
-    run_statements(&query.statements, request, context, &running, |result| {
+    run_statements(&query.statements, request, context, |result| {
         results.push(result);
         true
     });
-    context.running.finish(running.id);
     let response = encode_answer(&query.statements, &results, format);
     leftovers.query = Some(query);
     leftovers.results = results;
@@ -303,11 +300,9 @@ fn answer(
         reply.deliver(run_whole(query, request, context, format, leftovers));
         return;
     }
-    let database = query_param(&request.params, "db").unwrap_or("");
-    let running = context.running.start(&request.text, database);
     let mut index = 0;
     let mut line = Vec::new();
-    run_statements(&query.statements, request, context, &running, |result| {
+    run_statements(&query.statements, request, context, |result| {
         let is_select = matches!(query.statements.get(index), Some(Statement::Select(_)))
             && result.error.is_none();
         index += 1;
@@ -325,7 +320,6 @@ fn answer(
         }
         client_takes_more
     });
-    context.running.finish(running.id);
     if index == 0 {
         reply.stream_piece(b"{}\n");
     }
@@ -353,16 +347,30 @@ fn parse_request(
         .map_err(|error| format.request_error(&format!("error parsing query: {error}")))
 }
 
-/// Runs the statements in order, handing each result to `emit` as soon as it is complete;
-/// a failure stops the rest (see the module doc), and so does `emit` returning false.
+/// Runs the statements in order, listed in SHOW QUERIES (and killable) meanwhile, handing
+/// each result to `emit` as soon as it is complete; a failure stops the rest (see the
+/// module doc), and so does `emit` returning false.
 fn run_statements(
     statements: &[Statement],
     request: &QueryRequest,
     context: &QueryContext,
+    emit: impl FnMut(StatementResult) -> bool,
+) {
+    let database = query_param(&request.params, "db").unwrap_or("");
+    let running = context.running.start(&request.text, database);
+    run_statements_as(statements, request, database, context, &running, emit);
+    context.running.finish(running.id);
+}
+
+/// [`run_statements`] on `database` under the running-query entry `running`.
+fn run_statements_as(
+    statements: &[Statement],
+    request: &QueryRequest,
+    database: &str,
+    context: &QueryContext,
     running: &statements::admin::RunningQuery,
     mut emit: impl FnMut(StatementResult) -> bool,
 ) {
-    let database = query_param(&request.params, "db").unwrap_or("");
     let retention_policy = query_param(&request.params, "rp").unwrap_or("");
     let now_ns = crate::time::now_ns();
     let deadline = (!context.coordinator.query_timeout.is_zero())
