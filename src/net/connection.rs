@@ -907,7 +907,7 @@ impl crate::query::QueryReply for ClientQueryReply {
         let with_body = serialize_head(&response, &self.answer.response_context(true), &mut head);
         let body = if with_body { response.body } else { Vec::new() };
         let written = match &self.socket {
-            Some(socket) => write_now(socket, &head, &body),
+            Some(socket) => write_parts(socket, &[&head, &body], WhenFull::Return),
             None => 0,
         };
         self.mailbox.post(Completion::Query {
@@ -927,12 +927,30 @@ impl crate::query::QueryReply for ClientQueryReply {
 /// `poll` while the socket is full; false on an error or when the client took nothing for
 /// `NET_STREAM_STALL_TIMEOUT_MS`.
 fn write_all_waiting(socket: &std::net::TcpStream, parts: &[&[u8]]) -> bool {
+    let total: usize = parts.iter().map(|part| part.len()).sum();
+    write_parts(socket, parts, WhenFull::Wait) == total
+}
+
+/// What `write_parts` does when the socket takes no more.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WhenFull {
+    /// return what was written so far
+    Return,
+    /// wait in `poll` for room, giving up after `NET_STREAM_STALL_TIMEOUT_MS`
+    Wait,
+}
+
+/// Writes `parts` in order to the non-blocking `socket` with vectored writes until all are
+/// out, an error (which the loop meets again if it writes the rest), or a full socket
+/// (`when_full`); returns the bytes written.
+fn write_parts(socket: &std::net::TcpStream, parts: &[&[u8]], when_full: WhenFull) -> usize {
     use std::os::fd::AsRawFd;
     let total: usize = parts.iter().map(|part| part.len()).sum();
     let mut written = 0;
+    let mut slices = Vec::with_capacity(parts.len());
     while written < total {
         let mut skip = written;
-        let mut slices = Vec::with_capacity(parts.len());
+        slices.clear();
         for part in parts {
             if skip >= part.len() {
                 skip -= part.len();
@@ -942,29 +960,31 @@ fn write_all_waiting(socket: &std::net::TcpStream, parts: &[&[u8]]) -> bool {
             skip = 0;
         }
         match (&*socket).write_vectored(&slices) {
-            Ok(0) => return false,
+            Ok(0) => break,
             Ok(count) => written += count,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+            Err(error)
+                if error.kind() == io::ErrorKind::WouldBlock && when_full == WhenFull::Wait =>
+            {
                 let mut wanted = libc::pollfd {
                     fd: socket.as_raw_fd(),
                     events: libc::POLLOUT,
                     revents: 0,
                 };
                 let timeout_ms = i32::try_from(NET_STREAM_STALL_TIMEOUT_MS).unwrap_or(i32::MAX);
-                // SAFETY: one valid pollfd for a descriptor this Arc keeps open.
+                // SAFETY: one valid pollfd for a descriptor the caller's handle keeps open.
                 let ready = unsafe { libc::poll(&mut wanted, 1, timeout_ms) };
                 if ready == 0 {
-                    return false; // the client stopped reading
+                    break; // the client stopped reading
                 }
                 if ready < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-                    return false;
+                    break;
                 }
             }
-            Err(_) => return false,
+            Err(_) => break,
         }
     }
-    true
+    written
 }
 
 /// Room for a query answer's status line and headers (more only grows the buffer).
@@ -977,24 +997,6 @@ fn unwritten<'a>(head: &'a [u8], body: &'a [u8], written: usize) -> (&'a [u8], &
         body.get(written.saturating_sub(head.len())..)
             .unwrap_or_default(),
     )
-}
-
-/// Writes `head` then `body` to the non-blocking `socket` until done, the socket is full, or
-/// an error (which the loop meets again when it writes the rest); returns the bytes written.
-fn write_now(socket: &std::net::TcpStream, head: &[u8], body: &[u8]) -> usize {
-    let total = head.len() + body.len();
-    let mut written = 0;
-    while written < total {
-        let (head_left, body_left) = unwritten(head, body, written);
-        let slices = [io::IoSlice::new(head_left), io::IoSlice::new(body_left)];
-        match (&*socket).write_vectored(&slices) {
-            Ok(0) => break,
-            Ok(count) => written += count,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => break,
-        }
-    }
-    written
 }
 
 /// The CORS headers InfluxDB adds to every answer of a request with an `Origin`.
