@@ -224,19 +224,25 @@ fn keep_alive_and_pipelining_answer_in_order() {
     );
 }
 
-/// Query answers are written by the query thread when the connection has nothing else
-/// pending, else by the event loop; either way they leave in request order, a large answer
-/// that overflows the socket is completed by the loop, and `Connection: close` is honoured.
-#[test]
-fn pipelined_queries_answer_in_order_whoever_writes_them() {
+/// A server whose database `db` holds `big`: 20,000 rows each carrying the returned filler
+/// string, so `SELECT * FROM big` answers ~4 MB, more than a loopback socket takes at once.
+fn server_with_big_answer() -> (Server, String) {
     let server = Server::start();
     server.query("CREATE DATABASE db");
-    // ~4 MB of answer for `SELECT *`: more than a loopback socket takes at once.
     let filler = "x".repeat(200);
     let lines: Vec<String> = (0..20_000)
         .map(|i| format!("big s=\"{filler}\",v={i}i {i}"))
         .collect();
     assert_eq!(server.write("db=db", &lines.join("\n")).status, 204);
+    (server, filler)
+}
+
+/// Query answers are written by the query thread when the connection has nothing else
+/// pending, else by the event loop; either way they leave in request order, a large answer
+/// that overflows the socket is completed by the loop, and `Connection: close` is honoured.
+#[test]
+fn pipelined_queries_answer_in_order_whoever_writes_them() {
+    let (server, filler) = server_with_big_answer();
     let mut stream = connect(server.address);
     let mut batch = Vec::new();
     for i in 0..10 {
@@ -287,16 +293,11 @@ fn pipelined_queries_answer_in_order_whoever_writes_them() {
 
 /// `chunked=true` answers are streamed: HTTP chunked transfer encoding, one JSON object per
 /// HTTP chunk, pipelined requests answered after them in order; a ~4 MB answer (more than
-/// the socket holds, so the query thread waits for the client) arrives whole; a client that leaves mid-stream costs the server nothing.
+/// the socket holds, so the query thread waits for the client) arrives whole; a client that
+/// leaves mid-stream costs the server nothing.
 #[test]
 fn chunked_query_answers_stream_one_json_object_per_http_chunk() {
-    let server = Server::start();
-    server.query("CREATE DATABASE db");
-    let filler = "x".repeat(200);
-    let lines: Vec<String> = (0..20_000)
-        .map(|i| format!("big s=\"{filler}\",v={i}i {i}"))
-        .collect();
-    assert_eq!(server.write("db=db", &lines.join("\n")).status, 204);
+    let (server, filler) = server_with_big_answer();
     let chunked_select =
         "/query?db=db&chunked=true&chunk_size=1000&q=SHOW+DATABASES%3BSELECT+*+FROM+big";
 
