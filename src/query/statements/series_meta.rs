@@ -210,18 +210,26 @@ fn key_filter_matches(filter: &TagKeyFilter, key: &str) -> Result<bool, String> 
 
 /// Calls `visit(key, value)` for each value (in byte order) of each tag key of a measurement
 /// that passes `filter`, among the values the series in `within` have (every value when
-/// `None`).
+/// `None`), until `visit` returns false (no further key is then visited).
 fn visit_tag_values_passing(
     index: &SeriesIndex,
     measurement: &[u8],
     within: Option<&RoaringBitmap>,
     filter: &TagKeyFilter,
-    mut visit: impl FnMut(&str, &[u8]),
+    mut visit: impl FnMut(&str, &[u8]) -> bool,
 ) -> Result<(), String> {
+    let mut wants_more = true;
     for key in index.tag_keys(measurement) {
+        if !wants_more {
+            break;
+        }
         let key_text = text(&key);
         if key_filter_matches(filter, &key_text)? {
-            index.visit_tag_values(measurement, &key, within, |value| visit(&key_text, value));
+            index.visit_tag_values(measurement, &key, within, |value| {
+                if wants_more {
+                    wants_more = visit(&key_text, value);
+                }
+            });
         }
     }
     Ok(())
@@ -255,6 +263,7 @@ fn tag_value_rows(
                 Value::String(text(value)),
             ]);
         }
+        room > 0
     })?;
     Ok(rows)
 }
@@ -268,7 +277,10 @@ fn tag_value_count(
     filter: &TagKeyFilter,
 ) -> Result<usize, String> {
     let mut count = 0;
-    visit_tag_values_passing(index, measurement, Some(series), filter, |_, _| count += 1)?;
+    visit_tag_values_passing(index, measurement, Some(series), filter, |_, _| {
+        count += 1;
+        true
+    })?;
     Ok(count)
 }
 
