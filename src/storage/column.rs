@@ -157,6 +157,105 @@ impl ColumnValues {
     }
 }
 
+/// Borrowed values of a column: a slice of one [`ColumnValues`] vector.
+#[derive(Clone, Copy, Debug)]
+pub enum ValuesView<'a> {
+    /// floats
+    Float(&'a [f64]),
+    /// signed integers
+    Integer(&'a [i64]),
+    /// unsigned integers
+    Unsigned(&'a [u64]),
+    /// booleans
+    Boolean(&'a [bool]),
+    /// strings
+    String(&'a [Vec<u8>]),
+}
+
+impl<'a> ValuesView<'a> {
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        match self {
+            ValuesView::Float(v) => v.len(),
+            ValuesView::Integer(v) => v.len(),
+            ValuesView::Unsigned(v) => v.len(),
+            ValuesView::Boolean(v) => v.len(),
+            ValuesView::String(v) => v.len(),
+        }
+    }
+
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The values' type.
+    pub fn field_type(&self) -> FieldType {
+        match self {
+            ValuesView::Float(_) => FieldType::Float,
+            ValuesView::Integer(_) => FieldType::Integer,
+            ValuesView::Unsigned(_) => FieldType::Unsigned,
+            ValuesView::Boolean(_) => FieldType::Boolean,
+            ValuesView::String(_) => FieldType::String,
+        }
+    }
+
+    /// Values `start..end` (clamped to the values held).
+    pub fn range(&self, start: usize, end: usize) -> ValuesView<'a> {
+        fn cut<T>(v: &[T], start: usize, end: usize) -> &[T] {
+            let end = end.min(v.len());
+            v.get(start.min(end)..end).unwrap_or(&[])
+        }
+        match *self {
+            ValuesView::Float(v) => ValuesView::Float(cut(v, start, end)),
+            ValuesView::Integer(v) => ValuesView::Integer(cut(v, start, end)),
+            ValuesView::Unsigned(v) => ValuesView::Unsigned(cut(v, start, end)),
+            ValuesView::Boolean(v) => ValuesView::Boolean(cut(v, start, end)),
+            ValuesView::String(v) => ValuesView::String(cut(v, start, end)),
+        }
+    }
+}
+
+impl ColumnValues {
+    /// All the values, borrowed.
+    pub fn view(&self) -> ValuesView<'_> {
+        match self {
+            ColumnValues::Float(v) => ValuesView::Float(v),
+            ColumnValues::Integer(v) => ValuesView::Integer(v),
+            ColumnValues::Unsigned(v) => ValuesView::Unsigned(v),
+            ColumnValues::Boolean(v) => ValuesView::Boolean(v),
+            ColumnValues::String(v) => ValuesView::String(v),
+        }
+    }
+}
+
+/// A borrowed column: times and values of equal length, e.g. a cached series' dense field
+/// written to a file without a copy.
+#[derive(Clone, Copy, Debug)]
+pub struct ColumnView<'a> {
+    /// nanoseconds since the epoch
+    pub times: &'a [i64],
+    /// the values, same length as `times`
+    pub values: ValuesView<'a>,
+}
+
+impl<'a> ColumnView<'a> {
+    /// Number of points.
+    pub fn len(&self) -> usize {
+        self.times.len()
+    }
+
+    /// Whether there are no points.
+    pub fn is_empty(&self) -> bool {
+        self.times.is_empty()
+    }
+
+    /// The column's type.
+    pub fn field_type(&self) -> FieldType {
+        self.values.field_type()
+    }
+}
+
 impl Column {
     /// An empty column of `field_type`.
     pub fn new(field_type: FieldType) -> Column {
@@ -195,6 +294,14 @@ impl Column {
     /// The column's type.
     pub fn field_type(&self) -> FieldType {
         self.values.field_type()
+    }
+
+    /// The column, borrowed.
+    pub fn view(&self) -> ColumnView<'_> {
+        ColumnView {
+            times: &self.times,
+            values: self.values.view(),
+        }
     }
 
     /// Whether times ascend strictly.

@@ -23,7 +23,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use crate::ingest::record::{FieldType, StoredValue};
-use crate::storage::column::{Column, ColumnValues};
+use crate::storage::column::{Column, ColumnValues, ColumnView};
 
 /// Per-entry overhead added to the byte count (hash slot, key box, vectors' headers).
 const ENTRY_OVERHEAD_BYTES: usize = 96;
@@ -194,6 +194,38 @@ impl CacheSeries {
         column.trim(min_time, max_time);
         column.times.shrink_to_fit();
         Some(column)
+    }
+
+    /// Hands `visit` each field's whole column, in field-key order: borrowed straight from
+    /// the cache when the series is normal and the field dense (the usual case, no copy),
+    /// else a normalised copy. Fields without values (their only value was refused for its
+    /// type) are skipped. Stops at the first error.
+    pub fn visit_columns_in_key_order<E>(
+        &self,
+        mut visit: impl FnMut(&[u8], ColumnView<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut order: Vec<&CacheField> = self.fields.iter().collect();
+        order.sort_unstable_by(|a, b| a.key.as_bytes().cmp(b.key.as_bytes()));
+        for field in order {
+            if field.values.is_empty() {
+                continue;
+            }
+            if self.normal && field.positions.is_none() {
+                let times = self.times.get(..field.values.len()).unwrap_or(&self.times);
+                visit(
+                    field.key.as_bytes(),
+                    ColumnView {
+                        times,
+                        values: field.values.view(),
+                    },
+                )?;
+            } else if let Some(column) = self.read(field.key.as_bytes(), i64::MIN, i64::MAX) {
+                if !column.is_empty() {
+                    visit(field.key.as_bytes(), column.view())?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The series rebuilt from normal columns (after a delete): the union of their times,

@@ -11,12 +11,13 @@ use crate::storage::codec::{self, CodecError, Encoder};
 
 use super::format::{field_type_byte, field_type_from_byte, BLOCK_CRC_SIZE_BYTES};
 use super::{BlockMeta, Column, ColumnValues};
+use crate::storage::column::{ColumnView, ValuesView};
 
 /// Appends the block of `column`'s values `start..end` (times and values), crc included.
 /// The caller guarantees `start < end <= column.len()`.
 pub(super) fn encode(
     encoder: &mut Encoder,
-    column: &Column,
+    column: ColumnView<'_>,
     start: usize,
     end: usize,
     dst: &mut Vec<u8>,
@@ -25,26 +26,13 @@ pub(super) fn encode(
     dst.push(field_type_byte(column.field_type()));
     let times = column.times.get(start..end).unwrap_or(&[]);
     encoder.encode_timestamps(times, dst)?;
-    match &column.values {
-        ColumnValues::Float(values) => {
-            encoder.encode_floats(values.get(start..end).unwrap_or(&[]), dst)?
-        }
-        ColumnValues::Integer(values) => {
-            encoder.encode_integers(values.get(start..end).unwrap_or(&[]), dst)?
-        }
-        ColumnValues::Unsigned(values) => {
-            encoder.encode_unsigned(values.get(start..end).unwrap_or(&[]), dst)?
-        }
-        ColumnValues::Boolean(values) => {
-            encoder.encode_booleans(values.get(start..end).unwrap_or(&[]), dst)?
-        }
-        ColumnValues::String(values) => {
-            let strings: Vec<&[u8]> = values
-                .get(start..end)
-                .unwrap_or(&[])
-                .iter()
-                .map(Vec::as_slice)
-                .collect();
+    match column.values.range(start, end) {
+        ValuesView::Float(values) => encoder.encode_floats(values, dst)?,
+        ValuesView::Integer(values) => encoder.encode_integers(values, dst)?,
+        ValuesView::Unsigned(values) => encoder.encode_unsigned(values, dst)?,
+        ValuesView::Boolean(values) => encoder.encode_booleans(values, dst)?,
+        ValuesView::String(values) => {
+            let strings: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
             encoder.encode_strings(&strings, dst)?
         }
     }

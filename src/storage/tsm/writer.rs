@@ -27,6 +27,7 @@ use super::format::{
     BLOCK_SIZE_MIN_BYTES, OFFSET_SIZE_BYTES,
 };
 use super::{BlockMeta, Column, FileSummary, TsmError, KEY_LENGTH_MAX_BYTES};
+use crate::storage::column::ColumnView;
 
 /// Suffix of the file being written, removed by the rename in `finish`.
 const TEMPORARY_SUFFIX: &str = ".tmp";
@@ -164,6 +165,16 @@ impl FileWriter {
         series_key: &[u8],
         field: &[u8],
         column: &Column,
+    ) -> Result<(), TsmError> {
+        self.write_column_view(series_key, field, column.view())
+    }
+
+    /// [`FileWriter::write_column`] of a borrowed column (same rules).
+    pub fn write_column_view(
+        &mut self,
+        series_key: &[u8],
+        field: &[u8],
+        column: ColumnView<'_>,
     ) -> Result<(), TsmError> {
         check_column(column)?;
         let (Some(&first_time), Some(&last_time)) = (column.times.first(), column.times.last())
@@ -524,7 +535,7 @@ impl Drop for FileWriter {
 
 /// Checks a column handed to `write_column`: as many values as times, times
 /// strictly ascending.
-fn check_column(column: &Column) -> Result<(), TsmError> {
+fn check_column(column: ColumnView<'_>) -> Result<(), TsmError> {
     if column.values.len() != column.times.len() {
         return Err(TsmError::InvalidColumn {
             detail: "values and times differ in number",
