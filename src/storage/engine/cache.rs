@@ -6,13 +6,20 @@
 //! caches. Writers (the partition thread) hold the write lock for one record; readers (queries,
 //! snapshots) hold the read lock while they copy one column.
 //!
-//! Layout: a series holds one time vector for all its fields, and each field its values (of
-//! one type) and, only when it skipped some of the series' points, the index of each value's
-//! point. With 10 fields that is ~8.8 bytes a float value instead of 16, and one allocation
-//! per field instead of three (its key is inline when short): what the cache costs decides
-//! the peak memory under ingest, and at 1M series the per-field overhead dominates.
+//! Layout: what the cache costs decides the peak memory under ingest, and at high
+//! cardinality a series holds one point or a few per cache generation, so the per-series
+//! overhead dominates. A series whose points all carry the same fields (the same keys, order
+//! and non-string types: what agents and load generators send) is *row-stored*: one word
+//! vector of rows (time, then each field's value), its field list a [`RowSchema`] shared by
+//! `Arc` with the other series of the map that have it. One allocation per series instead of
+//! one per field plus a time vector and a field list: a 10-field point costs ~250 bytes at
+//! one point per series instead of ~1,100, and a snapshot frees one block per series. The
+//! first point of another shape turns the series into *columns*: one time vector shared by
+//! the fields, and each field its values (of one type) and, only when it skipped some of the
+//! series' points, the index of each value's point (keys inline when short).
 //!
-//! Invariants: a field's values have one type (a value of another type is counted as a
+//! Invariants: a row-stored series' rows all have its schema's width and types (a point
+//! that does not match converts the series first); a field's values have one type (a value of another type is counted as a
 //! conflict and not stored; the write path's type registry makes this rare); a field without
 //! positions has value `i` at point `i`; times may arrive out of order or repeat, in which
 //! case the series is marked not normal and its columns are normalised (sorted, last write
@@ -29,6 +36,8 @@ use crate::storage::column::{Column, ColumnValues, ColumnView};
 const ENTRY_OVERHEAD_BYTES: usize = 96;
 /// Overhead counted for each new field of a series (its slot, grown with the fields vector).
 const FIELD_OVERHEAD_BYTES: usize = 16;
+/// Overhead counted for a new row schema (its `Arc` counts and allocation).
+const SCHEMA_OVERHEAD_BYTES: usize = 32;
 
 /// FxHash-style hasher for series keys (the keys are not attacker-chosen in a way that
 /// matters more than for the partition routing hash, which is the same function).
@@ -101,7 +110,8 @@ impl FieldKey {
     }
 }
 
-/// One field of a cached series: its values, and which of the series' points they belong to.
+/// One field of a column-stored series: its values, and which of the series' points they
+/// belong to.
 #[derive(Clone, Debug)]
 pub struct CacheField {
     key: FieldKey,
@@ -137,56 +147,221 @@ impl CacheField {
     }
 }
 
-/// The points of one series: one time vector shared by its fields, and the fields in
-/// first-written order (few per series: a linear scan).
+/// The field keys and types every point of a row-stored series carries, in order; shared
+/// (by `Arc`) by the series of a map that have the same.
+#[derive(Debug)]
+pub struct RowSchema {
+    fields: Box<[(FieldKey, FieldType)]>,
+}
+
+impl RowSchema {
+    /// Whether `point` carries exactly these fields, in this order, with these types.
+    fn matches(&self, point: &[(&[u8], StoredValue<'_>)]) -> bool {
+        self.fields.len() == point.len()
+            && self
+                .fields
+                .iter()
+                .zip(point)
+                .all(|((key, field_type), (point_key, value))| {
+                    key.as_bytes() == *point_key && *field_type == value.field_type()
+                })
+    }
+
+    /// Words of one row: the time, then one per field.
+    fn stride(&self) -> usize {
+        1 + self.fields.len()
+    }
+
+    fn index_of(&self, key: &[u8]) -> Option<usize> {
+        self.fields.iter().position(|(k, _)| k.as_bytes() == key)
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.fields.len() * std::mem::size_of::<(FieldKey, FieldType)>()
+            + self
+                .fields
+                .iter()
+                .map(|(key, _)| key.heap_bytes())
+                .sum::<usize>()
+    }
+}
+
+/// Most fields a point may have to be stored as a row (wider points go to columns).
+const ROW_FIELDS_MAX: usize = 64;
+
+/// Whether a series whose first point is `point` can be row-stored: 1 ..= [`ROW_FIELDS_MAX`]
+/// fields, none a string, no key twice.
+fn row_storable(point: &[(&[u8], StoredValue<'_>)]) -> bool {
+    !point.is_empty()
+        && point.len() <= ROW_FIELDS_MAX
+        && point
+            .iter()
+            .all(|(_, value)| !matches!(value, StoredValue::String(_)))
+        && point
+            .iter()
+            .enumerate()
+            .all(|(i, (key, _))| point.iter().skip(i + 1).all(|(other, _)| other != key))
+}
+
+/// A non-string value as one word (floats by their bits).
+fn value_word(value: StoredValue<'_>) -> u64 {
+    match value {
+        StoredValue::Float(x) => x.to_bits(),
+        StoredValue::Integer(x) => x as u64,
+        StoredValue::Unsigned(x) => x,
+        StoredValue::Boolean(x) => u64::from(x),
+        StoredValue::String(_) => 0,
+    }
+}
+
+/// Values of `field_type` from their words (the inverse of [`value_word`]).
+fn values_from_words(field_type: FieldType, words: impl Iterator<Item = u64>) -> ColumnValues {
+    match field_type {
+        FieldType::Float => ColumnValues::Float(words.map(f64::from_bits).collect()),
+        FieldType::Integer => ColumnValues::Integer(words.map(|w| w as i64).collect()),
+        FieldType::Unsigned => ColumnValues::Unsigned(words.collect()),
+        FieldType::Boolean => ColumnValues::Boolean(words.map(|w| w != 0).collect()),
+        FieldType::String => ColumnValues::String(Vec::new()),
+    }
+}
+
+/// How a cached series holds its points.
+#[derive(Clone, Debug)]
+enum SeriesPoints {
+    /// Every point so far carried exactly the schema's fields: one word vector, a row per
+    /// point (time, then each field's value). At high cardinality a series holds a point or
+    /// a few per cache generation, and this is one allocation for them instead of one per
+    /// field plus the time vector and the field list (~250 bytes a 10-field point instead of
+    /// ~1,100).
+    Rows {
+        schema: Arc<RowSchema>,
+        words: Vec<u64>,
+    },
+    /// Anything else (fields skipped or added, strings, a refused value): one time vector
+    /// shared by the fields, and the fields in first-written order (a linear scan).
+    Columns {
+        /// one time per point, in arrival order
+        times: Vec<i64>,
+        fields: Vec<CacheField>,
+    },
+}
+
+/// The points of one series.
 #[derive(Clone, Debug)]
 pub struct CacheSeries {
-    /// one time per point, in arrival order
-    times: Vec<i64>,
-    /// whether `times` ascends strictly and no field has two values for one point
+    points: SeriesPoints,
+    /// whether times ascend strictly and no field has two values for one point
     normal: bool,
-    fields: Vec<CacheField>,
 }
 
 impl Default for CacheSeries {
-    /// No points yet: normal.
+    /// No points yet, column-stored: normal.
     fn default() -> CacheSeries {
         CacheSeries {
-            times: Vec::new(),
+            points: SeriesPoints::Columns {
+                times: Vec::new(),
+                fields: Vec::new(),
+            },
             normal: true,
-            fields: Vec::new(),
         }
     }
 }
 
 impl CacheSeries {
-    /// The series' field keys and types, in first-written order.
-    pub fn fields(&self) -> impl Iterator<Item = (&[u8], FieldType)> + '_ {
-        self.fields
-            .iter()
-            .map(|field| (field.key.as_bytes(), field.values.field_type()))
+    /// An empty row-stored series.
+    fn rows(schema: Arc<RowSchema>) -> CacheSeries {
+        let words = Vec::with_capacity(schema.stride());
+        CacheSeries {
+            points: SeriesPoints::Rows { schema, words },
+            normal: true,
+        }
     }
 
-    fn field(&self, key: &[u8]) -> Option<&CacheField> {
-        self.fields.iter().find(|field| field.key.as_bytes() == key)
+    /// The series' field keys and types, in first-written order.
+    pub fn fields(&self) -> Box<dyn Iterator<Item = (&[u8], FieldType)> + '_> {
+        match &self.points {
+            SeriesPoints::Rows { schema, .. } => Box::new(
+                schema
+                    .fields
+                    .iter()
+                    .map(|(key, field_type)| (key.as_bytes(), *field_type)),
+            ),
+            SeriesPoints::Columns { fields, .. } => Box::new(
+                fields
+                    .iter()
+                    .map(|field| (field.key.as_bytes(), field.values.field_type())),
+            ),
+        }
+    }
+
+    /// The type of field `key`, if the series has it.
+    fn field_type(&self, key: &[u8]) -> Option<FieldType> {
+        self.fields()
+            .find(|(field, _)| *field == key)
+            .map(|(_, field_type)| field_type)
+    }
+
+    /// Heap bytes held by the points (not the schema, shared, nor the key).
+    fn heap_bytes(&self) -> usize {
+        match &self.points {
+            SeriesPoints::Rows { words, .. } => words.capacity() * 8,
+            SeriesPoints::Columns { times, fields } => {
+                times.capacity() * 8
+                    + fields.capacity() * std::mem::size_of::<CacheField>()
+                    + fields.iter().map(CacheField::heap_bytes).sum::<usize>()
+            }
+        }
     }
 
     /// A normal copy of field `key`'s points within `[min_time, max_time]`.
     fn read(&self, key: &[u8], min_time: i64, max_time: i64) -> Option<Column> {
-        let field = self.field(key)?;
-        if self.normal && field.positions.is_none() {
-            // The common case: copy the range straight from the shared times.
-            let times = self.times.get(..field.values.len()).unwrap_or(&self.times);
-            let start = times.partition_point(|t| *t < min_time);
-            let end = times.partition_point(|t| *t <= max_time).max(start);
-            return Some(Column {
-                times: times.get(start..end).unwrap_or(&[]).to_vec(),
-                values: copy_values_range(&field.values, start, end),
-            });
-        }
-        let mut column = Column {
-            times: field.times(&self.times),
-            values: field.values.clone(),
+        let mut column = match &self.points {
+            SeriesPoints::Rows { schema, words } => {
+                let index = schema.index_of(key)?;
+                let (_, field_type) = schema.fields.get(index)?;
+                let rows = words.chunks_exact(schema.stride());
+                let (start, end) = if self.normal {
+                    // Times ascend: find the range's rows, copy only those.
+                    let row_time = |row: usize| {
+                        words
+                            .get(row * schema.stride())
+                            .map_or(i64::MAX, |w| *w as i64)
+                    };
+                    let count = words.len() / schema.stride();
+                    let start = partition_rows(count, |row| row_time(row) < min_time);
+                    let end = partition_rows(count, |row| row_time(row) <= max_time).max(start);
+                    (start, end)
+                } else {
+                    (0, usize::MAX)
+                };
+                let rows = || rows.clone().skip(start).take(end.saturating_sub(start));
+                Column {
+                    times: rows()
+                        .map(|row| row.first().map_or(0, |w| *w as i64))
+                        .collect(),
+                    values: values_from_words(
+                        *field_type,
+                        rows().map(|row| row.get(1 + index).copied().unwrap_or(0)),
+                    ),
+                }
+            }
+            SeriesPoints::Columns { times, fields } => {
+                let field = fields.iter().find(|field| field.key.as_bytes() == key)?;
+                if self.normal && field.positions.is_none() {
+                    // The common case: copy the range straight from the shared times.
+                    let times = times.get(..field.values.len()).unwrap_or(times);
+                    let start = times.partition_point(|t| *t < min_time);
+                    let end = times.partition_point(|t| *t <= max_time).max(start);
+                    return Some(Column {
+                        times: times.get(start..end).unwrap_or(&[]).to_vec(),
+                        values: copy_values_range(&field.values, start, end),
+                    });
+                }
+                Column {
+                    times: field.times(times),
+                    values: field.values.clone(),
+                }
+            }
         };
         if !self.normal {
             column.normalize();
@@ -197,39 +372,46 @@ impl CacheSeries {
     }
 
     /// Hands `visit` each field's whole column, in field-key order: borrowed straight from
-    /// the cache when the series is normal and the field dense (the usual case, no copy),
-    /// else a normalised copy. Fields without values (their only value was refused for its
-    /// type) are skipped. Stops at the first error.
+    /// the cache when the series is column-stored, normal and the field dense, else a
+    /// normal copy. Fields without values (their only value was refused for its type) are
+    /// skipped. Stops at the first error.
     pub fn visit_columns_in_key_order<E>(
         &self,
         mut visit: impl FnMut(&[u8], ColumnView<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
-        let mut order: Vec<&CacheField> = self.fields.iter().collect();
-        order.sort_unstable_by(|a, b| a.key.as_bytes().cmp(b.key.as_bytes()));
-        for field in order {
-            if field.values.is_empty() {
-                continue;
+        let mut keys: Vec<&[u8]> = self.fields().map(|(key, _)| key).collect();
+        keys.sort_unstable();
+        for key in keys {
+            if let SeriesPoints::Columns { times, fields } = &self.points {
+                let dense = fields
+                    .iter()
+                    .find(|field| field.key.as_bytes() == key)
+                    .filter(|field| self.normal && field.positions.is_none());
+                if let Some(field) = dense {
+                    if !field.values.is_empty() {
+                        let times = times.get(..field.values.len()).unwrap_or(times);
+                        visit(
+                            key,
+                            ColumnView {
+                                times,
+                                values: field.values.view(),
+                            },
+                        )?;
+                    }
+                    continue;
+                }
             }
-            if self.normal && field.positions.is_none() {
-                let times = self.times.get(..field.values.len()).unwrap_or(&self.times);
-                visit(
-                    field.key.as_bytes(),
-                    ColumnView {
-                        times,
-                        values: field.values.view(),
-                    },
-                )?;
-            } else if let Some(column) = self.read(field.key.as_bytes(), i64::MIN, i64::MAX) {
+            if let Some(column) = self.read(key, i64::MIN, i64::MAX) {
                 if !column.is_empty() {
-                    visit(field.key.as_bytes(), column.view())?;
+                    visit(key, column.view())?;
                 }
             }
         }
         Ok(())
     }
 
-    /// The series rebuilt from normal columns (after a delete): the union of their times,
-    /// each field dense when it covers a prefix of them.
+    /// The series rebuilt from normal columns (after a delete): column-stored, with the
+    /// union of their times, each field dense when it covers a prefix of them.
     fn from_columns(columns: Vec<(FieldKey, Column)>) -> CacheSeries {
         let mut times: Vec<i64> = columns
             .iter()
@@ -257,12 +439,58 @@ impl CacheSeries {
             })
             .collect();
         CacheSeries {
-            times,
+            points: SeriesPoints::Columns { times, fields },
             normal: true,
-            fields,
         }
     }
+
+    /// Turns a row-stored series into columns, every field dense (same points, same order).
+    fn convert_to_columns(&mut self) {
+        let SeriesPoints::Rows { schema, words } = &self.points else {
+            return;
+        };
+        let stride = schema.stride();
+        let times: Vec<i64> = words
+            .chunks_exact(stride)
+            .map(|row| row.first().map_or(0, |w| *w as i64))
+            .collect();
+        let fields = schema
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(index, (key, field_type))| CacheField {
+                key: key.clone(),
+                values: values_from_words(
+                    *field_type,
+                    words
+                        .chunks_exact(stride)
+                        .map(|row| row.get(1 + index).copied().unwrap_or(0)),
+                ),
+                positions: None,
+            })
+            .collect();
+        self.points = SeriesPoints::Columns { times, fields };
+    }
 }
+
+/// The number of leading rows (of `count`) for which `before` holds (`before` must hold for
+/// a prefix only, as `slice::partition_point`).
+fn partition_rows(count: usize, before: impl Fn(usize) -> bool) -> usize {
+    let (mut low, mut high) = (0, count);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        if before(middle) {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    low
+}
+
+/// Schemas a map remembers for sharing with its next new series (the few measurements'
+/// field sets a load cycles through).
+const RECENT_SCHEMAS: usize = 8;
 
 /// Points by series key.
 #[derive(Clone, Debug, Default)]
@@ -273,6 +501,10 @@ pub struct CacheMap {
     pub bytes: usize,
     /// values refused because their type differed from the column's
     pub type_conflicts: u64,
+    /// row schemas recently given to new series, for the next ones to share
+    recent_schemas: Vec<Arc<RowSchema>>,
+    /// where the next new schema replaces one in `recent_schemas`
+    next_schema_slot: usize,
 }
 
 impl CacheMap {
@@ -302,12 +534,42 @@ impl CacheMap {
             self.type_conflicts += conflicts;
             return (added, false);
         }
-        let series = self.series.entry(series_key.into()).or_default();
-        let (added, conflicts) = insert_fields(series, timestamp_ns, fields);
-        let added = added + series_key.len() + ENTRY_OVERHEAD_BYTES;
+        let mut added = series_key.len() + ENTRY_OVERHEAD_BYTES;
+        let series = if row_storable(fields) {
+            let (schema, schema_bytes) = self.schema_for(fields);
+            added += schema_bytes;
+            CacheSeries::rows(schema)
+        } else {
+            CacheSeries::default()
+        };
+        let series = self.series.entry(series_key.into()).or_insert(series);
+        let (point_bytes, conflicts) = insert_fields(series, timestamp_ns, fields);
+        added += point_bytes;
         self.bytes += added;
         self.type_conflicts += conflicts;
         (added, true)
+    }
+
+    /// A schema for row-stored points like `point`: a recent one if it matches, else a new
+    /// one (remembered). Returns it and the bytes newly held.
+    fn schema_for(&mut self, point: &[(&[u8], StoredValue<'_>)]) -> (Arc<RowSchema>, usize) {
+        if let Some(schema) = self.recent_schemas.iter().find(|s| s.matches(point)) {
+            return (Arc::clone(schema), 0);
+        }
+        let schema = Arc::new(RowSchema {
+            fields: point
+                .iter()
+                .map(|(key, value)| (FieldKey::of(key), value.field_type()))
+                .collect(),
+        });
+        let bytes = schema.heap_bytes() + SCHEMA_OVERHEAD_BYTES;
+        if self.recent_schemas.len() < RECENT_SCHEMAS {
+            self.recent_schemas.push(Arc::clone(&schema));
+        } else if let Some(slot) = self.recent_schemas.get_mut(self.next_schema_slot) {
+            *slot = Arc::clone(&schema);
+            self.next_schema_slot = (self.next_schema_slot + 1) % RECENT_SCHEMAS;
+        }
+        (schema, bytes)
     }
 
     /// A normal copy of one column, trimmed to `[min_time, max_time]`.
@@ -326,12 +588,12 @@ impl CacheMap {
         let Some(series) = self.series.get(series_key) else {
             return;
         };
-        let mut columns = Vec::with_capacity(series.fields.len());
-        for field in &series.fields {
-            if let Some(mut column) = series.read(field.key.as_bytes(), i64::MIN, i64::MAX) {
+        let mut columns = Vec::new();
+        for (key, _) in series.fields() {
+            if let Some(mut column) = series.read(key, i64::MIN, i64::MAX) {
                 column.remove_range(min_time, max_time);
                 if !column.is_empty() {
-                    columns.push((field.key.clone(), column));
+                    columns.push((FieldKey::of(key), column));
                 }
             }
         }
@@ -344,10 +606,7 @@ impl CacheMap {
 
     /// The type of a field of a series, if cached.
     pub fn field_type(&self, series_key: &[u8], field: &[u8]) -> Option<FieldType> {
-        self.series
-            .get(series_key)?
-            .field(field)
-            .map(|entry| entry.values.field_type())
+        self.series.get(series_key)?.field_type(field)
     }
 }
 
@@ -357,53 +616,90 @@ fn insert_fields(
     timestamp_ns: i64,
     fields: &[(&[u8], StoredValue<'_>)],
 ) -> (usize, u64) {
-    let Ok(position) = u32::try_from(series.times.len()) else {
+    if let SeriesPoints::Rows { schema, words } = &mut series.points {
+        if schema.matches(fields) {
+            let last_time = words
+                .len()
+                .checked_sub(schema.stride())
+                .and_then(|start| words.get(start))
+                .map(|w| *w as i64);
+            if last_time.is_some_and(|last| last >= timestamp_ns) {
+                series.normal = false;
+            }
+            let before = words.capacity();
+            words.push(timestamp_ns as u64);
+            words.extend(fields.iter().map(|(_, value)| value_word(*value)));
+            return ((words.capacity() - before) * 8, 0);
+        }
+        // Another field set, order or type: the series goes on as columns.
+        let before = series.heap_bytes();
+        series.convert_to_columns();
+        let grown = series.heap_bytes().saturating_sub(before);
+        let (added, conflicts) = insert_column_fields(series, timestamp_ns, fields);
+        return (grown + added, conflicts);
+    }
+    insert_column_fields(series, timestamp_ns, fields)
+}
+
+/// [`insert_fields`] for a column-stored series.
+fn insert_column_fields(
+    series: &mut CacheSeries,
+    timestamp_ns: i64,
+    fields: &[(&[u8], StoredValue<'_>)],
+) -> (usize, u64) {
+    let normal = &mut series.normal;
+    let SeriesPoints::Columns {
+        times: series_times,
+        fields: series_fields,
+    } = &mut series.points
+    else {
+        return (0, fields.len() as u64);
+    };
+    let Ok(position) = u32::try_from(series_times.len()) else {
         // Four billion points of one series in one cache cannot happen under the cache's
         // memory bound; refuse rather than mis-index.
         return (0, fields.len() as u64);
     };
     let mut added = 0;
     let mut conflicts = 0;
-    let times_before = series.times.capacity();
-    if series
-        .times
+    let times_before = series_times.capacity();
+    if series_times
         .last()
         .is_some_and(|last| *last >= timestamp_ns)
     {
-        series.normal = false;
+        *normal = false;
     }
-    if series.times.capacity() == 0 {
+    if series_times.capacity() == 0 {
         // Many series get one point per cache generation (high cardinality): room for one,
         // not the four a first push reserves.
-        series.times.reserve_exact(1);
+        series_times.reserve_exact(1);
     }
-    series.times.push(timestamp_ns);
-    added += (series.times.capacity() - times_before) * 8;
-    let fields_before = series.fields.capacity();
-    if series.fields.is_empty() {
+    series_times.push(timestamp_ns);
+    added += (series_times.capacity() - times_before) * 8;
+    let fields_before = series_fields.capacity();
+    if series_fields.is_empty() {
         // A series' points nearly always carry the same fields: no doubling slack.
-        series.fields.reserve_exact(fields.len());
+        series_fields.reserve_exact(fields.len());
     }
     for (index, (key, value)) in fields.iter().enumerate() {
         // Points of a series usually carry the same fields in the same order.
-        let found = match series.fields.get(index) {
+        let found = match series_fields.get(index) {
             Some(field) if field.key.as_bytes() == *key => Some(index),
-            _ => series
-                .fields
+            _ => series_fields
                 .iter()
                 .position(|field| field.key.as_bytes() == *key),
         };
-        let field = match found.and_then(|i| series.fields.get_mut(i)) {
+        let field = match found.and_then(|i| series_fields.get_mut(i)) {
             Some(field) => field,
             None => {
                 added += FIELD_OVERHEAD_BYTES;
-                series.fields.push(CacheField {
+                series_fields.push(CacheField {
                     key: FieldKey::of(key),
                     values: ColumnValues::with_capacity(value.field_type(), 1),
                     // Dense only if it is there from the series' first point on.
                     positions: (position != 0).then(Box::default),
                 });
-                match series.fields.last_mut() {
+                match series_fields.last_mut() {
                     Some(field) => field,
                     None => continue,
                 }
@@ -421,7 +717,7 @@ fn insert_fields(
         }
         if let Some(positions) = &mut field.positions {
             if positions.last() == Some(&position) {
-                series.normal = false; // two values for one point: the last one wins
+                *normal = false; // two values for one point: the last one wins
             }
             positions.push(position);
         }
@@ -430,7 +726,7 @@ fn insert_fields(
         }
         added += field.heap_bytes().saturating_sub(before);
     }
-    added += (series.fields.capacity() - fields_before) * std::mem::size_of::<CacheField>();
+    added += (series_fields.capacity() - fields_before) * std::mem::size_of::<CacheField>();
     (added, conflicts)
 }
 
@@ -518,6 +814,101 @@ impl PartitionCache {
 mod tests {
     use super::*;
 
+    fn point(values: &[f64]) -> Vec<(&'static [u8], StoredValue<'static>)> {
+        const KEYS: [&[u8]; 3] = [b"usage_user", b"usage_system", b"usage_idle"];
+        KEYS.iter()
+            .zip(values)
+            .map(|(key, value)| (*key, StoredValue::Float(*value)))
+            .collect()
+    }
+
+    #[test]
+    fn same_shaped_points_stay_rows_sharing_one_schema() {
+        let mut map = CacheMap::default();
+        for host in 0..100 {
+            let key = format!("cpu,host=h{host}");
+            for t in 0..3 {
+                map.insert_point(key.as_bytes(), t, &point(&[1.0, 2.0, t as f64]));
+            }
+        }
+        let schemas: Vec<&Arc<RowSchema>> = map
+            .series
+            .values()
+            .filter_map(|series| match &series.points {
+                SeriesPoints::Rows { schema, .. } => Some(schema),
+                SeriesPoints::Columns { .. } => None,
+            })
+            .collect();
+        assert_eq!(schemas.len(), 100, "every series row-stored");
+        assert!(schemas.iter().all(|s| Arc::ptr_eq(s, schemas[0])));
+        let column = map.read(b"cpu,host=h7", b"usage_idle", 1, 2).unwrap();
+        assert_eq!(column.times, vec![1, 2]);
+        assert_eq!(column.values, ColumnValues::Float(vec![1.0, 2.0]));
+        assert_eq!(
+            map.field_type(b"cpu,host=h7", b"usage_user"),
+            Some(FieldType::Float)
+        );
+        assert_eq!(map.field_type(b"cpu,host=h7", b"nope"), None);
+    }
+
+    #[test]
+    fn a_point_of_another_shape_turns_rows_into_columns_keeping_every_point() {
+        let mut map = CacheMap::default();
+        map.insert_point(b"cpu", 10, &point(&[1.0, 2.0, 3.0]));
+        map.insert_point(b"cpu", 5, &point(&[4.0, 5.0, 6.0]));
+        // Two fields only: usage_idle skips this point.
+        map.insert_point(b"cpu", 20, &point(&[7.0, 8.0]));
+        let series = &map.series[&b"cpu"[..]];
+        assert!(matches!(series.points, SeriesPoints::Columns { .. }));
+        let idle = map.read(b"cpu", b"usage_idle", i64::MIN, i64::MAX).unwrap();
+        assert_eq!(idle.times, vec![5, 10]);
+        assert_eq!(idle.values, ColumnValues::Float(vec![6.0, 3.0]));
+        let user = map.read(b"cpu", b"usage_user", i64::MIN, i64::MAX).unwrap();
+        assert_eq!(user.times, vec![5, 10, 20]);
+        assert_eq!(user.values, ColumnValues::Float(vec![4.0, 1.0, 7.0]));
+        let mut visited = Vec::new();
+        series
+            .visit_columns_in_key_order(|key, column| {
+                visited.push((key.to_vec(), column.times.to_vec()));
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+        assert_eq!(
+            visited,
+            vec![
+                (b"usage_idle".to_vec(), vec![5, 10]),
+                (b"usage_system".to_vec(), vec![5, 10, 20]),
+                (b"usage_user".to_vec(), vec![5, 10, 20]),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_row_stored_point_costs_a_fraction_of_a_column_stored_one() {
+        // One 10-field point per series, the high-cardinality case: what the map counts.
+        let keys: Vec<Vec<u8>> = (0..10).map(|i| format!("field{i}").into_bytes()).collect();
+        let fields: Vec<(&[u8], StoredValue<'_>)> = keys
+            .iter()
+            .map(|k| (k.as_slice(), StoredValue::Float(1.0)))
+            .collect();
+        let mut rows = CacheMap::default();
+        let mut columns = CacheMap::default();
+        for series in 0..1000 {
+            let key = format!("m,host=h{series}");
+            rows.insert_point(key.as_bytes(), 1, &fields);
+            let mut column_series = CacheSeries::default();
+            let (added, _) = insert_fields(&mut column_series, 1, &fields);
+            columns.series.insert(key.as_bytes().into(), column_series);
+            columns.bytes += added + key.len() + ENTRY_OVERHEAD_BYTES;
+        }
+        assert!(
+            rows.bytes * 3 < columns.bytes,
+            "rows {} vs columns {}",
+            rows.bytes,
+            columns.bytes
+        );
+    }
+
     #[test]
     fn out_of_order_and_repeated_times_read_normalised() {
         let mut cache = PartitionCache::default();
@@ -573,6 +964,12 @@ mod model_tests {
                 proptest::collection::vec((0..FIELDS.len(), 0i64..1000, proptest::bool::weighted(0.05)), 0..4)
             )
                 .prop_map(|(series, time, fields)| Step::Point(series, time, fields)),
+            // The same two fields, in order, as loads write them: row-stored until a point
+            // of another shape comes.
+            8 => (0..SERIES.len(), 0i64..30, 0i64..1000, 0i64..1000)
+                .prop_map(|(series, time, a, b)| {
+                    Step::Point(series, time, vec![(0, a, false), (1, b, false)])
+                }),
             1 => (0..SERIES.len(), 0i64..30, 0i64..10)
                 .prop_map(|(series, min, span)| Step::Delete(series, min, min + span)),
         ]
