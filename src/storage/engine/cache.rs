@@ -627,6 +627,13 @@ fn insert_fields(
                 series.normal = false;
             }
             let before = words.capacity();
+            let stride = schema.stride();
+            if words.capacity() - words.len() < stride {
+                // Grow by half (whole rows), not double: the slack of a doubling vector is a
+                // quarter of the cache on average, and the cache is most of the memory.
+                let rows = words.len() / stride;
+                words.reserve_exact(stride * (rows / 2).max(1));
+            }
             words.push(timestamp_ns as u64);
             words.extend(fields.iter().map(|(_, value)| value_word(*value)));
             return ((words.capacity() - before) * 8, 0);
