@@ -445,11 +445,13 @@ fn check_fields(
             FieldValue::Boolean(_) => FieldType::Boolean,
             FieldValue::String(_) => FieldType::String,
         };
-        let Some(existing) =
-            scratch
-                .field_types
-                .lookup(registry, database_id, measurement, &scratch.unescaped_key)
-        else {
+        let Some(existing) = scratch.field_types.lookup_at(
+            registry,
+            database_id,
+            measurement,
+            stored_fields - 1,
+            &scratch.unescaped_key,
+        ) else {
             build_staged_key(measurement, &scratch.unescaped_key, &mut scratch.staged_key);
             match scratch.new_fields.get(scratch.staged_key.as_slice()) {
                 Some(staged) if *staged != wanted => return FieldCheck::ConflictWithinRequest,

@@ -4,7 +4,10 @@
 //! The shared registry is read-mostly: each event loop keeps a `LocalFieldTypes` cache of the
 //! entries it has seen and consults the shared `RwLock` only for a field new to it. Entries
 //! never change type; dropping a database bumps a generation counter that empties every
-//! local cache before its next use.
+//! local cache before its next use. A loop also remembers the fields, by position, of the
+//! last point it looked up per position (`lookup_at`): points of one measurement nearly always
+//! repeat their fields in order, so most fields cost one key comparison, not three SipHash
+//! lookups (those were 15 % of the CPU at 1k series).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -155,7 +158,24 @@ impl FieldTypeRegistry {
 pub struct LocalFieldTypes {
     generation: u64,
     databases: HashMap<u64, MeasurementMap>,
+    /// The fields, in order, of the last points looked up by position: a batch's points of
+    /// one measurement nearly always carry the same fields in the same order, and then a
+    /// field's type is one comparison of its key away instead of three map lookups.
+    recent: RecentFields,
 }
+
+/// Field types found by [`LocalFieldTypes::lookup_at`], by the field's position in its point.
+#[derive(Default)]
+struct RecentFields {
+    database_id: u64,
+    measurement: Vec<u8>,
+    /// (key, type) by position; a position not yet looked up has an empty key, which never
+    /// matches (field keys are never empty)
+    fields: Vec<(Vec<u8>, FieldType)>,
+}
+
+/// Most positions [`RecentFields`] remembers (wider points look the rest up in the maps).
+const RECENT_FIELDS_MAX: usize = 64;
 
 impl LocalFieldTypes {
     /// The type the field already has, if any (from this cache or the shared registry).
@@ -182,6 +202,52 @@ impl LocalFieldTypes {
         let shared = registry.get(database_id, measurement, field)?;
         self.remember(database_id, measurement, field, shared);
         Some(shared)
+    }
+
+    /// [`LocalFieldTypes::lookup`] of the field at `position` (0-based) among its point's
+    /// fields: answered from the fields of the last point of the same database and
+    /// measurement when the key at that position is the same.
+    pub fn lookup_at(
+        &mut self,
+        registry: &FieldTypeRegistry,
+        database_id: u64,
+        measurement: &[u8],
+        position: usize,
+        field: &[u8],
+    ) -> Option<FieldType> {
+        let generation = registry.generation();
+        let recent = &mut self.recent;
+        let same_series_shape = generation == self.generation
+            && recent.database_id == database_id
+            && recent.measurement == measurement;
+        if same_series_shape {
+            if let Some((key, field_type)) = recent.fields.get(position) {
+                if key.as_slice() == field {
+                    return Some(*field_type);
+                }
+            }
+        }
+        let found = self.lookup(registry, database_id, measurement, field)?;
+        let recent = &mut self.recent;
+        if !same_series_shape {
+            recent.database_id = database_id;
+            recent.measurement.clear();
+            recent.measurement.extend_from_slice(measurement);
+            recent.fields.clear();
+        }
+        if position < RECENT_FIELDS_MAX {
+            if recent.fields.len() <= position {
+                recent
+                    .fields
+                    .resize_with(position + 1, || (Vec::new(), FieldType::Float));
+            }
+            if let Some(slot) = recent.fields.get_mut(position) {
+                slot.0.clear();
+                slot.0.extend_from_slice(field);
+                slot.1 = found;
+            }
+        }
+        Some(found)
     }
 
     /// Fixes the type of a field new to this loop (the shared registry decides if another
@@ -237,5 +303,40 @@ mod tests {
         assert_eq!(b.lookup(&registry, 2, b"cpu", b"v"), None);
         registry.drop_database(1);
         assert_eq!(a.lookup(&registry, 1, b"cpu", b"v"), None);
+    }
+
+    #[test]
+    fn lookup_by_position_agrees_with_the_maps_and_forgets_on_drop() {
+        let registry = FieldTypeRegistry::default();
+        let mut local = LocalFieldTypes::default();
+        local.create(&registry, 1, b"cpu", b"user", FieldType::Float);
+        local.create(&registry, 1, b"cpu", b"count", FieldType::Integer);
+        local.create(&registry, 1, b"mem", b"user", FieldType::String);
+        for _ in 0..2 {
+            assert_eq!(
+                local.lookup_at(&registry, 1, b"cpu", 0, b"user"),
+                Some(FieldType::Float)
+            );
+            assert_eq!(
+                local.lookup_at(&registry, 1, b"cpu", 1, b"count"),
+                Some(FieldType::Integer)
+            );
+        }
+        // Same position, another key; another measurement; another database.
+        assert_eq!(
+            local.lookup_at(&registry, 1, b"cpu", 0, b"count"),
+            Some(FieldType::Integer)
+        );
+        assert_eq!(
+            local.lookup_at(&registry, 1, b"mem", 0, b"user"),
+            Some(FieldType::String)
+        );
+        assert_eq!(local.lookup_at(&registry, 2, b"mem", 0, b"user"), None);
+        assert_eq!(
+            local.lookup_at(&registry, 1, b"cpu", 0, b"user"),
+            Some(FieldType::Float)
+        );
+        registry.drop_database(1);
+        assert_eq!(local.lookup_at(&registry, 1, b"cpu", 0, b"user"), None);
     }
 }
