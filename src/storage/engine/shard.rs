@@ -130,8 +130,8 @@ impl Shard {
         partitions: usize,
         read_only: bool,
     ) -> Shard {
-        let files = load_files(&directory, read_only);
-        let next_generation = files.iter().map(|f| f.last_generation).max().unwrap_or(0) + 1;
+        let (files, highest_generation) = load_files(&directory, read_only);
+        let next_generation = highest_generation + 1;
         Shard {
             id: group.shard_id,
             database_id: group.database_id,
@@ -625,13 +625,16 @@ fn merge_into(result: &mut Option<Column>, newer: Column) {
 
 /// Opens the `.tsm` files of `directory`: removes leftover temporary files and files whose
 /// generations another file covers (an interrupted compaction), skips (and logs) corrupt ones.
-fn load_files(directory: &Path, read_only: bool) -> Vec<Arc<ShardFile>> {
+/// Returns the files served and the highest generation any file there is named with, served
+/// or not: a new file must not reuse the generation of a corrupt one left in place, or the
+/// next open would take the new file for an input that one already covers.
+fn load_files(directory: &Path, read_only: bool) -> (Vec<Arc<ShardFile>>, u64) {
     let entries = match std::fs::read_dir(directory) {
         Ok(entries) => entries,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return (Vec::new(), 0),
         Err(error) => {
             crate::log_error!("storage", "cannot list a shard directory"; path = directory.display(), error = error);
-            return Vec::new();
+            return (Vec::new(), 0);
         }
     };
     let mut found: Vec<(u64, u64, u32, PathBuf)> = Vec::new();
@@ -680,7 +683,8 @@ fn load_files(directory: &Path, read_only: bool) -> Vec<Arc<ShardFile>> {
         }
     }
     files.sort_by_key(|f| (f.last_generation, f.first_generation));
-    files
+    let highest_generation = found.iter().map(|f| f.1).max().unwrap_or(0);
+    (files, highest_generation)
 }
 
 #[cfg(test)]
