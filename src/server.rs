@@ -181,6 +181,18 @@ pub fn run(config: Config) -> Result<(), String> {
     }
     shared.queries.shutdown();
     maintenance.stop();
+    // Nothing writes any more: write the caches to files now, so the next start has no WAL
+    // to replay (start-up time is then the series indexes only). If this fails or is cut
+    // short, the WAL is still there and is replayed as after a crash.
+    let snapshot_started = std::time::Instant::now();
+    match crate::ingest::maintenance::snapshot(&ingest, &store, &shared.config.data.wal_dir) {
+        Ok(()) => {
+            crate::log_info!("storage", "caches written to files at shutdown"; elapsed_ms = snapshot_started.elapsed().as_millis());
+        }
+        Err(error) => {
+            crate::log_warn!("storage", "could not write the caches at shutdown; the WAL is kept and replayed at the next start"; error = error);
+        }
+    }
     ingest.shutdown();
     crate::log_info!("server", "stopped cleanly");
     Ok(())

@@ -222,3 +222,35 @@ fn points_older_than_the_retention_policy_are_dropped_as_influxdb_answers() {
     let (_, shards) = server.query("SHOW SHARDS");
     assert!(shards.contains("\"short\""), "{shards}");
 }
+
+#[test]
+fn a_clean_stop_writes_the_caches_so_the_next_start_replays_nothing() {
+    // A threshold no write here reaches: only the stop writes the caches.
+    let mut server = Server::start_with(&[("SLUICE_DATA_CACHE_SNAPSHOT_MEMORY_SIZE", "1g")]);
+    assert_eq!(server.query("CREATE DATABASE db").0, 200);
+    let body: String = (0..500)
+        .map(|i| format!("m,host=h{} v={i} {}\n", i % 7, 1_000_000 + i))
+        .collect();
+    assert_eq!(server.write("db=db", &body).status, 204);
+    assert!(
+        tsm_files(&server.dir).is_empty(),
+        "no snapshot before the stop"
+    );
+    assert_eq!(server.stop(), Some(0));
+    assert!(server
+        .log_text()
+        .contains("caches written to files at shutdown"));
+    assert_eq!(tsm_files(&server.dir).len(), 1);
+    server.restart();
+    let replayed = server
+        .log_text()
+        .lines()
+        .rev()
+        .find(|line| line.contains("replayed write-ahead log"))
+        .map(String::from)
+        .unwrap_or_default();
+    assert!(replayed.contains("points=0"), "{replayed}");
+    let (status, answer) = server.query("SELECT count(v) FROM db..m");
+    assert_eq!(status, 200);
+    assert!(answer.contains("500"), "{answer}");
+}
