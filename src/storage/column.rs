@@ -256,6 +256,23 @@ impl<'a> ColumnView<'a> {
     }
 }
 
+/// The indexes of the points of `times` a normal column keeps, in time order: for a time
+/// written more than once, the last write. Sorts (time, index) pairs, which is several times
+/// faster than sorting indexes by a looked-up key.
+pub fn normal_order(times: &[i64]) -> Vec<usize> {
+    let mut pairs: Vec<(i64, usize)> = times.iter().copied().zip(0..).collect();
+    // Equal times order by index, i.e. write order: the last of a run is the newest.
+    pairs.sort_unstable();
+    let mut keep = Vec::with_capacity(pairs.len());
+    let mut pairs = pairs.into_iter().peekable();
+    while let Some((time, index)) = pairs.next() {
+        if pairs.peek().is_none_or(|(next_time, _)| *next_time != time) {
+            keep.push(index);
+        }
+    }
+    keep
+}
+
 impl Column {
     /// An empty column of `field_type`.
     pub fn new(field_type: FieldType) -> Column {
@@ -314,19 +331,7 @@ impl Column {
         if self.is_normal() {
             return;
         }
-        let mut order: Vec<usize> = (0..self.times.len()).collect();
-        // Stable: equal times keep write order, so the last of a run is the newest.
-        order.sort_by_key(|index| self.times.get(*index).copied().unwrap_or(i64::MAX));
-        let mut keep: Vec<usize> = Vec::with_capacity(order.len());
-        for (position, index) in order.iter().enumerate() {
-            let time = self.times.get(*index);
-            let next_time = order
-                .get(position + 1)
-                .and_then(|next| self.times.get(*next));
-            if time != next_time {
-                keep.push(*index);
-            }
-        }
+        let keep = normal_order(&self.times);
         let times: Vec<i64> = keep
             .iter()
             .filter_map(|i| self.times.get(*i).copied())

@@ -30,7 +30,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use crate::ingest::record::{FieldType, StoredValue};
-use crate::storage::column::{Column, ColumnValues, ColumnView};
+use crate::storage::column::{normal_order, Column, ColumnValues, ColumnView};
 
 /// Per-entry overhead added to the byte count (hash slot, key box, vectors' headers).
 const ENTRY_OVERHEAD_BYTES: usize = 96;
@@ -381,6 +381,44 @@ impl CacheSeries {
     ) -> Result<(), E> {
         let mut keys: Vec<&[u8]> = self.fields().map(|(key, _)| key).collect();
         keys.sort_unstable();
+        if let SeriesPoints::Rows { schema, words } = &self.points {
+            // Put the rows in time order once for all the fields (the per-field read would
+            // sort the same times once per field).
+            let stride = schema.stride();
+            let row_time = |row: usize| words.get(row * stride).map_or(0, |w| *w as i64);
+            let row_count = words.len() / stride;
+            let order: Vec<usize> = if self.normal {
+                (0..row_count).collect()
+            } else {
+                let times: Vec<i64> = (0..row_count).map(row_time).collect();
+                normal_order(&times)
+            };
+            let times: Vec<i64> = order.iter().map(|row| row_time(*row)).collect();
+            for key in keys {
+                let Some(index) = schema.index_of(key) else {
+                    continue;
+                };
+                let Some((_, field_type)) = schema.fields.get(index) else {
+                    continue;
+                };
+                let values = values_from_words(
+                    *field_type,
+                    order
+                        .iter()
+                        .map(|row| words.get(row * stride + 1 + index).copied().unwrap_or(0)),
+                );
+                if !times.is_empty() {
+                    visit(
+                        key,
+                        ColumnView {
+                            times: &times,
+                            values: values.view(),
+                        },
+                    )?;
+                }
+            }
+            return Ok(());
+        }
         for key in keys {
             if let SeriesPoints::Columns { times, fields } = &self.points {
                 let dense = fields
@@ -1030,6 +1068,28 @@ mod model_tests {
                 }
             }
             prop_assert_eq!(cache.type_conflicts, conflicts);
+            // What a snapshot writes is what reads return.
+            for (series_key, series) in &cache.series {
+                let mut visited = Vec::new();
+                series
+                    .visit_columns_in_key_order(|key, column| {
+                        visited.push((key.to_vec(), column.times.to_vec(), format!("{:?}", column.values)));
+                        Ok::<(), ()>(())
+                    })
+                    .map_err(|()| TestCaseError::fail("visit failed"))?;
+                let mut keys: Vec<&[u8]> = series.fields().map(|(key, _)| key).collect();
+                keys.sort_unstable();
+                let read: Vec<(Vec<u8>, Vec<i64>, String)> = keys
+                    .into_iter()
+                    .filter_map(|key| {
+                        let column = cache.read(series_key, key, i64::MIN, i64::MAX)?;
+                        (!column.is_empty()).then(|| {
+                            (key.to_vec(), column.times.clone(), format!("{:?}", column.values.view()))
+                        })
+                    })
+                    .collect();
+                prop_assert_eq!(visited, read);
+            }
             for (series_index, series) in SERIES.iter().enumerate() {
                 for (field_index, field) in FIELDS.iter().enumerate() {
                     let expected = model.get(&(series_index, field_index));
