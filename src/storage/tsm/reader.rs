@@ -20,7 +20,7 @@ use super::mapping::Mapping;
 use super::{BlockMeta, Column, ColumnEntry, TsmError};
 
 /// Verification at open releases the pages it read every this many bytes of index.
-const VERIFY_RELEASE_STEP_BYTES: usize = 8 << 20;
+const VERIFY_RELEASE_STEP_BYTES: usize = 1 << 20;
 
 /// Where the bytes of an open file live.
 enum Storage {
