@@ -19,11 +19,12 @@
 //! series' points, the index of each value's point (keys inline when short).
 //!
 //! Invariants: a row-stored series' rows all have its schema's width and types (a point
-//! that does not match converts the series first); a field's values have one type (a value of another type is counted as a
-//! conflict and not stored; the write path's type registry makes this rare); a field without
-//! positions has value `i` at point `i`; times may arrive out of order or repeat, in which
-//! case the series is marked not normal and its columns are normalised (sorted, last write
-//! wins) on read and on snapshot. `bytes` approximates the heap held.
+//! that does not match converts the series first); a field's values have one type (a value
+//! of another type is counted as a conflict and not stored; the write path's type registry
+//! makes this rare); a field without positions has value `i` at point `i`; times may arrive
+//! out of order or repeat, in which case the series is marked not normal and its columns are
+//! normalised (sorted, last write wins) on read and on snapshot. `bytes` approximates the
+//! heap held.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
