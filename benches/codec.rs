@@ -208,6 +208,18 @@ fn main() {
             let _ = codec::decode_floats(src, dst);
         },
     );
+    // What snapshots and low-level compactions use: Gorilla or raw only.
+    let mut fast_encoder = Encoder::fast();
+    report(
+        "floats, random walk, fast encoder",
+        &walks,
+        |v, dst| {
+            let _ = fast_encoder.encode_floats(v, dst);
+        },
+        |src, dst| {
+            let _ = codec::decode_floats(src, dst);
+        },
+    );
     let walk_2dp_bytes = report(
         "floats, random walk, 2 decimals",
         &walks_2dp,

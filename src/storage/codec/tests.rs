@@ -244,6 +244,14 @@ proptest! {
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         prop_assert_eq!(bits(&decoded), bits(&floats));
         prop_assert!(encoded.len() <= 2 + 10 + floats.len() * 8);
+        // Gorilla exactly when it is smaller than raw, as when it was sized first.
+        let gorilla_smaller = super::float::gorilla_size_bytes(&floats) < floats.len() * 8;
+        let want_tag = if gorilla_smaller {
+            super::float::TAG_FLOAT_GORILLA
+        } else {
+            super::float::TAG_FLOAT_RAW
+        };
+        prop_assert_eq!(encoded.first().copied(), Some(want_tag));
     }
 
     #[test]
