@@ -372,9 +372,10 @@ impl CacheSeries {
         Some(column)
     }
 
-    /// Hands `visit` each field's whole column, in field-key order: borrowed straight from
-    /// the cache when the series is column-stored, normal and the field dense, else a
-    /// normal copy. Fields without values (their only value was refused for its type) are
+    /// Hands `visit` each field's whole column, normal, in field-key order. A row-stored
+    /// series is put in time order once and each field gathered from the rows; a
+    /// column-stored one lends a normal, dense field straight from the cache and copies the
+    /// others. Fields without values (their only value was refused for its type) are
     /// skipped. Stops at the first error.
     pub fn visit_columns_in_key_order<E>(
         &self,
