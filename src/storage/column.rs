@@ -216,6 +216,19 @@ impl<'a> ValuesView<'a> {
     }
 }
 
+impl ValuesView<'_> {
+    /// An owned copy of the values.
+    pub fn to_values(&self) -> ColumnValues {
+        match *self {
+            ValuesView::Float(v) => ColumnValues::Float(v.to_vec()),
+            ValuesView::Integer(v) => ColumnValues::Integer(v.to_vec()),
+            ValuesView::Unsigned(v) => ColumnValues::Unsigned(v.to_vec()),
+            ValuesView::Boolean(v) => ColumnValues::Boolean(v.to_vec()),
+            ValuesView::String(v) => ColumnValues::String(v.to_vec()),
+        }
+    }
+}
+
 impl ColumnValues {
     /// All the values, borrowed.
     pub fn view(&self) -> ValuesView<'_> {

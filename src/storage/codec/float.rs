@@ -301,11 +301,7 @@ pub(super) fn encode(values: &[f64], scratch: &mut FloatScratch, dst: &mut Vec<u
             gorilla(values, &mut writer);
             writer.finish();
         }
-        _ => {
-            for value in values {
-                dst.extend_from_slice(&value.to_bits().to_le_bytes());
-            }
-        }
+        _ => write_raw(values, dst),
     }
 }
 
@@ -328,6 +324,11 @@ fn encode_fast(values: &[f64], dst: &mut Vec<u8>) {
     dst.truncate(start);
     dst.push(TAG_FLOAT_RAW);
     put_varint(dst, values.len() as u64);
+    write_raw(values, dst);
+}
+
+/// The raw body: each value's bits, little-endian.
+fn write_raw(values: &[f64], dst: &mut Vec<u8>) {
     for value in values {
         dst.extend_from_slice(&value.to_bits().to_le_bytes());
     }

@@ -355,7 +355,7 @@ impl CacheSeries {
                     let end = times.partition_point(|t| *t <= max_time).max(start);
                     return Some(Column {
                         times: times.get(start..end).unwrap_or(&[]).to_vec(),
-                        values: copy_values_range(&field.values, start, end),
+                        values: field.values.view().range(start, end).to_values(),
                     });
                 }
                 Column {
@@ -775,23 +775,6 @@ fn insert_column_fields(
     }
     added += (series_fields.capacity() - fields_before) * std::mem::size_of::<CacheField>();
     (added, conflicts)
-}
-
-/// A copy of `values[start..end]`.
-fn copy_values_range(values: &ColumnValues, start: usize, end: usize) -> ColumnValues {
-    match values {
-        ColumnValues::Float(v) => ColumnValues::Float(v.get(start..end).unwrap_or(&[]).to_vec()),
-        ColumnValues::Integer(v) => {
-            ColumnValues::Integer(v.get(start..end).unwrap_or(&[]).to_vec())
-        }
-        ColumnValues::Unsigned(v) => {
-            ColumnValues::Unsigned(v.get(start..end).unwrap_or(&[]).to_vec())
-        }
-        ColumnValues::Boolean(v) => {
-            ColumnValues::Boolean(v.get(start..end).unwrap_or(&[]).to_vec())
-        }
-        ColumnValues::String(v) => ColumnValues::String(v.get(start..end).unwrap_or(&[]).to_vec()),
-    }
 }
 
 /// A shard's cache for one partition: the live map being written, and frozen maps waiting to
