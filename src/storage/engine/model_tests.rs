@@ -121,7 +121,7 @@ fn run(seed: u64, steps: usize) {
     let mut value = 0i64;
     for step in 0..steps {
         match rng.below(20) {
-            0..=11 => {
+            0..=10 => {
                 // A write of a few points, times over three days (three shards).
                 let mut records: Vec<Option<RecordBuilder>> =
                     (0..PARTITIONS).map(|_| None).collect();
@@ -151,6 +151,31 @@ fn run(seed: u64, steps: usize) {
                         wal.lock().expect("wal").push((partition, record));
                     }
                 }
+            }
+            11 => {
+                // A run of one series: enough points for blocks a merge may copy whole, over
+                // times that other runs of it may or may not overlap.
+                let series = SERIES[rng.below(SERIES.len() as u64) as usize];
+                let partition = partition_of(series);
+                let day = rng.below(3) as i64 * DAY_NS;
+                let start = rng.below(1000) as i64;
+                let length = 100 + rng.below(300) as i64;
+                let mut builder = RecordBuilder::new(1, b"autogen", 1 << 16);
+                for time in (day + start..day + start + length).step_by(1 + rng.below(2) as usize) {
+                    builder.begin_point(series, time);
+                    for field in FIELDS {
+                        value += 1;
+                        builder.push_field(field, StoredValue::Integer(value));
+                        model
+                            .entry((series.to_vec(), field.to_vec()))
+                            .or_default()
+                            .insert(time, value);
+                    }
+                }
+                eprintln!("{step}: run of {length} from {start}");
+                let record = builder.finish();
+                store.apply_record(partition, &record);
+                wal.lock().expect("wal").push((partition, record));
             }
             12 | 13 => {
                 eprintln!("{step}: checkpoint");

@@ -24,7 +24,7 @@ use super::tombstone::{self, Tombstone, Tombstones};
 use super::{read_lock, write_lock};
 use crate::ingest::record::FieldType;
 use crate::storage::column::Column;
-use crate::storage::tsm::{BlockMeta, FileReader, FileSummary, FileWriter, TsmError};
+use crate::storage::tsm::{BlockMeta, ColumnEntry, FileReader, FileSummary, FileWriter, TsmError};
 
 /// Values per block in files Sluice writes.
 pub const MAX_VALUES_PER_BLOCK: usize = 1000;
@@ -46,6 +46,13 @@ const COMPACTION_RELEASE_STEP_BYTES: u64 = 1024 * 1024;
 /// ... and of their indexes every this many columns merged (~40 bytes of index each, so
 /// ~0.3 MiB per input; at 65,536 it was 7 MiB per input at 100k series).
 const COMPACTION_INDEX_RELEASE_COLUMNS: usize = 1 << 13;
+/// A merge below [`FAST_ENCODING_BELOW_LEVEL`] copies a block that overlaps no other without
+/// decoding it if it holds at least this many values. At 1k series a snapshot's blocks hold a
+/// few hundred values, and decoding and re-encoding them at levels 1 and 2 was most of the
+/// compaction thread. Smaller blocks (many series, few points each) are still merged into
+/// larger ones, so that per-block overhead (index entry, header, crc, the codecs' first
+/// values) does not pile up.
+const APPEND_BLOCKS_MIN_VALUES: u32 = (MAX_VALUES_PER_BLOCK / 8) as u32;
 const FILE_SUFFIX: &str = ".tsm";
 const TEMPORARY_SUFFIX: &str = ".tmp";
 
@@ -501,6 +508,17 @@ impl Shard {
                 release_read(*index, &entry.blocks);
                 continue;
             }
+            let one_type = holders
+                .windows(2)
+                .all(|pair| matches!(pair, [(_, a), (_, b)] if a.field_type == b.field_type));
+            if whole_blocks && one_type && level < FAST_ENCODING_BELOW_LEVEL {
+                // Several inputs hold it: copy the blocks no other block overlaps, merge the rest.
+                merge_blocks(inputs, &holders, &series_key, &field, &mut writer, throttle)?;
+                for (index, entry) in &holders {
+                    release_read(*index, &entry.blocks);
+                }
+                continue;
+            }
             let mut merged: Option<Column> = None;
             for (index, entry) in &holders {
                 let Some(input) = inputs.get(*index) else {
@@ -615,6 +633,110 @@ pub(super) struct ShardPlacement {
     pub end_ns: i64,
 }
 
+/// Writes column `(series_key, field)` of a merge below [`FAST_ENCODING_BELOW_LEVEL`] whose
+/// blocks are in several inputs (`holders`, in input order, one field type, no tombstone):
+/// a block that overlaps no other and holds at least [`APPEND_BLOCKS_MIN_VALUES`] is copied as
+/// it is; the others, between two copied ones, are decoded and merged (newest input wins on
+/// equal times) into new blocks.
+fn merge_blocks(
+    inputs: &[Arc<ShardFile>],
+    holders: &[(usize, ColumnEntry)],
+    series_key: &[u8],
+    field: &[u8],
+    writer: &mut FileWriter,
+    throttle: &mut dyn FnMut(u64),
+) -> Result<(), ShardError> {
+    let Some((_, first)) = holders.first() else {
+        return Ok(());
+    };
+    let field_type = first.field_type;
+    let mut blocks: Vec<(usize, BlockMeta)> = holders
+        .iter()
+        .flat_map(|(index, entry)| entry.blocks.iter().map(move |meta| (*index, *meta)))
+        .collect();
+    // A stable sort: on equal start times the older input stays first.
+    blocks.sort_by_key(|(_, meta)| meta.min_time);
+    for span in plan_block_spans(&blocks) {
+        let Some(span_blocks) = blocks.get(span.range) else {
+            continue;
+        };
+        if span.copy {
+            for (index, meta) in span_blocks {
+                let Some(input) = inputs.get(*index) else {
+                    continue;
+                };
+                let bytes = input.reader.read_block_raw(meta)?;
+                throttle(bytes.len() as u64);
+                writer.write_block_raw(series_key, field, field_type, meta, bytes)?;
+            }
+            continue;
+        }
+        let mut merged: Option<Column> = None;
+        for (index, _) in holders {
+            let Some(input) = inputs.get(*index) else {
+                continue;
+            };
+            let mut column = Column::empty(field_type);
+            for (_, meta) in span_blocks.iter().filter(|(i, _)| i == index) {
+                input.reader.read_block_into(meta, &mut column)?;
+                throttle(u64::from(meta.size));
+            }
+            if column.is_empty() {
+                continue;
+            }
+            if !column.is_normal() {
+                column.normalize();
+            }
+            merge_into(&mut merged, column);
+        }
+        if let Some(column) = merged.filter(|c| !c.is_empty()) {
+            writer.write_column(series_key, field, &column)?;
+        }
+    }
+    Ok(())
+}
+
+/// A run of a column's blocks (sorted by start time) that a merge copies or decodes together.
+#[derive(Debug, PartialEq)]
+struct BlockSpan {
+    range: std::ops::Range<usize>,
+    copy: bool,
+}
+
+/// Splits `blocks` (sorted by start time) into spans: a block that overlaps no other and holds
+/// at least [`APPEND_BLOCKS_MIN_VALUES`] is a span of its own to copy; every run of other
+/// blocks between two such is one span to decode and merge (overlapping blocks must be merged
+/// for newer values to win, and small ones are merged so that blocks stay large).
+fn plan_block_spans(blocks: &[(usize, BlockMeta)]) -> Vec<BlockSpan> {
+    let mut spans: Vec<BlockSpan> = Vec::new();
+    let mut start = 0;
+    while start < blocks.len() {
+        // The cluster of blocks that chain-overlap the one at `start`.
+        let mut end = start;
+        let mut cluster_max_time = i64::MIN;
+        while let Some((_, meta)) = blocks.get(end) {
+            if end > start && meta.min_time > cluster_max_time {
+                break;
+            }
+            cluster_max_time = cluster_max_time.max(meta.max_time);
+            end += 1;
+        }
+        let copy = end - start == 1
+            && blocks
+                .get(start)
+                .is_some_and(|(_, meta)| meta.count >= APPEND_BLOCKS_MIN_VALUES);
+        match spans.last_mut() {
+            Some(last) if !copy && !last.copy => last.range.end = end,
+            _ => spans.push(BlockSpan {
+                range: start..end,
+                copy,
+            }),
+        }
+        start = end;
+    }
+    spans
+}
+
 fn merge_into(result: &mut Option<Column>, newer: Column) {
     match result.as_mut() {
         None => *result = Some(newer),
@@ -691,6 +813,46 @@ fn load_files(directory: &Path, read_only: bool) -> (Vec<Arc<ShardFile>>, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn block(min_time: i64, max_time: i64, count: u32) -> BlockMeta {
+        BlockMeta {
+            min_time,
+            max_time,
+            count,
+            offset: 0,
+            size: 0,
+        }
+    }
+
+    #[test]
+    fn large_blocks_alone_in_their_time_are_copied_and_the_rest_merged_together() {
+        let big = APPEND_BLOCKS_MIN_VALUES;
+        let blocks = [
+            (0, block(0, 99, big)),    // copy
+            (1, block(100, 199, big)), // overlaps the next: merge
+            (0, block(150, 250, big)), // ...
+            (1, block(300, 310, 3)),   // small: merged with the run before
+            (0, block(400, 499, big)), // copy
+            (1, block(500, 509, 2)),   // small, alone: merged
+        ];
+        let spans = plan_block_spans(&blocks);
+        let plan: Vec<_> = spans.iter().map(|s| (s.range.clone(), s.copy)).collect();
+        assert_eq!(
+            plan,
+            [(0..1, true), (1..4, false), (4..5, true), (5..6, false)]
+        );
+        // Equal bounds count as overlapping: the newer value must win.
+        let touching = [(0, block(0, 10, big)), (1, block(10, 20, big))];
+        let spans = plan_block_spans(&touching);
+        assert_eq!(
+            spans,
+            [BlockSpan {
+                range: 0..2,
+                copy: false
+            }]
+        );
+        assert!(plan_block_spans(&[]).is_empty());
+    }
 
     #[test]
     fn file_names_round_trip() {
