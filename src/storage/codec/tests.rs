@@ -255,6 +255,26 @@ proptest! {
     }
 
     #[test]
+    fn one_encoder_encodes_repeated_and_changed_timestamps_as_a_fresh_one_does(
+        first in timestamp_strategy(),
+        second in timestamp_strategy(),
+    ) {
+        // The encoder remembers the last timestamp column; what it writes must not depend
+        // on what it encoded before.
+        let mut encoder = Encoder::fast();
+        for times in [&first, &first, &second, &first, &second, &second] {
+            let mut encoded = Vec::new();
+            encoder.encode_timestamps(times, &mut encoded).unwrap();
+            let mut fresh = Vec::new();
+            Encoder::fast().encode_timestamps(times, &mut fresh).unwrap();
+            prop_assert_eq!(&encoded, &fresh);
+            let mut decoded = Vec::new();
+            prop_assert_eq!(decode_timestamps(&encoded, &mut decoded).unwrap(), encoded.len());
+            prop_assert_eq!(&decoded, times);
+        }
+    }
+
+    #[test]
     fn timestamps_round_trip(values in timestamp_strategy()) {
         let mut encoded = Vec::new();
         encode_timestamps(&values, &mut encoded).unwrap();

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use super::cache::{CacheMap, CacheSeries, PartitionCache};
+use super::cache::{CacheMap, CacheSeries, PartitionCache, VisitScratch};
 use super::tombstone::{self, Tombstone, Tombstones};
 use super::{read_lock, write_lock};
 use crate::ingest::record::FieldType;
@@ -300,12 +300,13 @@ impl Shard {
         let mut writer = FileWriter::create(&path, MAX_VALUES_PER_BLOCK)?.with_fast_encoding();
         let mut fields: Vec<&[u8]> = Vec::new();
         let mut holders: Vec<&CacheSeries> = Vec::new();
+        let mut scratch = VisitScratch::default();
         for series_key in series_keys {
             holders.clear();
             holders.extend(frozen.iter().filter_map(|map| map.series.get(series_key)));
             if let [series] = holders.as_slice() {
                 // The usual case: one map holds the series; its columns go out uncopied.
-                series.visit_columns_in_key_order(|field, column| {
+                series.visit_columns_in_key_order(&mut scratch, |field, column| {
                     writer.write_column_view(series_key, field, column)
                 })?;
                 continue;
