@@ -16,5 +16,6 @@
 pub mod codec;
 pub mod column;
 pub mod engine;
+pub mod key_table;
 pub mod series_index;
 pub mod tsm;

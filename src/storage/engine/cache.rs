@@ -26,39 +26,20 @@
 //! normalised (sorted, last write wins) on read and on snapshot. `bytes` approximates the
 //! heap held.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use crate::ingest::record::{FieldType, StoredValue};
 use crate::storage::column::{normal_order, Column, ColumnValues, ColumnView, ValuesView};
+use crate::storage::key_table::{hash_bytes, random_seed, KeyTable};
 
-/// Per-entry overhead added to the byte count (hash slot, key box, vectors' headers).
-const ENTRY_OVERHEAD_BYTES: usize = 96;
+/// Per-series overhead added to the byte count: its slot in the key table (8 bytes at a
+/// load of 3/8 to 3/4), its locator (8), its `CacheSeries` (56) with the slack of the
+/// vector of them.
+const ENTRY_OVERHEAD_BYTES: usize = 112;
 /// Overhead counted for each new field of a series (its slot, grown with the fields vector).
 const FIELD_OVERHEAD_BYTES: usize = 16;
 /// Overhead counted for a new row schema (its `Arc` counts and allocation).
 const SCHEMA_OVERHEAD_BYTES: usize = 32;
-
-/// FxHash-style hasher for series keys (the keys are not attacker-chosen in a way that
-/// matters more than for the partition routing hash, which is the same function).
-#[derive(Default)]
-pub struct SeriesKeyHasher {
-    hash: u64,
-}
-
-impl Hasher for SeriesKeyHasher {
-    fn finish(&self) -> u64 {
-        self.hash
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        self.hash = self.hash.rotate_left(7) ^ crate::ingest::series_hash(bytes);
-    }
-}
-
-/// Builds [`SeriesKeyHasher`]s.
-pub type SeriesKeyHash = BuildHasherDefault<SeriesKeyHasher>;
 
 /// Bytes of a field key kept inline in its [`FieldKey`] (longer keys get a heap copy).
 const INLINE_KEY_BYTES: usize = 22;
@@ -602,10 +583,20 @@ fn partition_rows(count: usize, before: impl Fn(usize) -> bool) -> usize {
 const RECENT_SCHEMAS: usize = 8;
 
 /// Points by series key.
-#[derive(Clone, Debug, Default)]
+///
+/// The keys are in a [`KeyTable`] (an arena and a table of 8-byte slots, each with 32 bits of
+/// the key's hash), and the points in a vector by the key's id. At 100k series a map is
+/// rebuilt every snapshot: a key per series was an allocation and a free, and each lookup
+/// compared the key through its own pointer, a cache miss; arena keys are written back to
+/// back, and other keys' slots are passed over without touching them.
+#[derive(Clone, Debug)]
 pub struct CacheMap {
-    /// series key → its points
-    pub series: HashMap<Box<[u8]>, CacheSeries, SeriesKeyHash>,
+    /// series key → id
+    keys: KeyTable,
+    /// seed of the keys' hashes
+    seed: u64,
+    /// id → the series' points (a removed series leaves an empty entry)
+    series: Vec<CacheSeries>,
     /// approximate heap bytes
     pub bytes: usize,
     /// values refused because their type differed from the column's
@@ -616,7 +607,101 @@ pub struct CacheMap {
     next_schema_slot: usize,
 }
 
+impl Default for CacheMap {
+    fn default() -> CacheMap {
+        CacheMap::with_capacity(0)
+    }
+}
+
 impl CacheMap {
+    /// An empty map with room for `series` series without growing its table.
+    pub fn with_capacity(series: usize) -> CacheMap {
+        CacheMap {
+            keys: KeyTable::with_capacity(series),
+            seed: random_seed(),
+            series: Vec::with_capacity(series),
+            bytes: 0,
+            type_conflicts: 0,
+            recent_schemas: Vec::new(),
+            next_schema_slot: 0,
+        }
+    }
+
+    /// Series held.
+    pub fn len(&self) -> usize {
+        self.keys.live_count()
+    }
+
+    /// Whether the map holds no series.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn id_of(&self, series_key: &[u8]) -> Option<usize> {
+        let hash = hash_bytes(self.seed, series_key);
+        self.keys.find(series_key, hash).map(|id| id as usize)
+    }
+
+    /// The points of a series.
+    pub fn get(&self, series_key: &[u8]) -> Option<&CacheSeries> {
+        self.series.get(self.id_of(series_key)?)
+    }
+
+    fn get_mut(&mut self, series_key: &[u8]) -> Option<&mut CacheSeries> {
+        let id = self.id_of(series_key)?;
+        self.series.get_mut(id)
+    }
+
+    /// Whether the map holds series `series_key`.
+    pub fn contains(&self, series_key: &[u8]) -> bool {
+        self.id_of(series_key).is_some()
+    }
+
+    /// Every series and its points, in the order they were first written.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &CacheSeries)> + '_ {
+        self.series
+            .iter()
+            .enumerate()
+            .filter_map(|(id, series)| Some((self.keys.get(id as u32)?, series)))
+    }
+
+    /// Adds series `series_key` (absent; its hash is `hash`) with `series`. `None` (nothing
+    /// stored) when the key table is full or the key too long for it.
+    fn push_new(
+        &mut self,
+        series_key: &[u8],
+        hash: u64,
+        series: CacheSeries,
+    ) -> Option<&mut CacheSeries> {
+        let id = self.keys.insert_new(series_key, hash)? as usize;
+        // Ids are dense and given in order, so the id is the next position.
+        debug_assert_eq!(id, self.series.len(), "BUG: cache map ids out of step");
+        self.series.push(series);
+        self.series.get_mut(id)
+    }
+
+    /// Adds series `series_key` with `series`, or replaces its points.
+    #[cfg(test)]
+    fn insert_series(&mut self, series_key: &[u8], series: CacheSeries) {
+        match self.get_mut(series_key) {
+            Some(slot) => *slot = series,
+            None => {
+                let hash = hash_bytes(self.seed, series_key);
+                self.push_new(series_key, hash, series);
+            }
+        }
+    }
+
+    fn remove(&mut self, series_key: &[u8]) {
+        let hash = hash_bytes(self.seed, series_key);
+        if let Some(id) = self.keys.find(series_key, hash) {
+            self.keys.remove(id, hash);
+            if let Some(slot) = self.series.get_mut(id as usize) {
+                *slot = CacheSeries::default();
+            }
+        }
+    }
+
     /// Stores one value. Returns the heap bytes added.
     pub fn insert(
         &mut self,
@@ -637,7 +722,9 @@ impl CacheMap {
         timestamp_ns: i64,
         fields: &[(&[u8], StoredValue<'_>)],
     ) -> (usize, bool) {
-        if let Some(series) = self.series.get_mut(series_key) {
+        let hash = hash_bytes(self.seed, series_key);
+        let found = self.keys.find(series_key, hash);
+        if let Some(series) = found.and_then(|id| self.series.get_mut(id as usize)) {
             let (added, conflicts) = insert_fields(series, timestamp_ns, fields);
             self.bytes += added;
             self.type_conflicts += conflicts;
@@ -651,7 +738,11 @@ impl CacheMap {
         } else {
             CacheSeries::default()
         };
-        let series = self.series.entry(series_key.into()).or_insert(series);
+        let Some(series) = self.push_new(series_key, hash, series) else {
+            // Four billion series in one cache cannot happen under its memory bound.
+            self.type_conflicts += fields.len() as u64;
+            return (0, false);
+        };
         let (point_bytes, conflicts) = insert_fields(series, timestamp_ns, fields);
         added += point_bytes;
         self.bytes += added;
@@ -689,12 +780,12 @@ impl CacheMap {
         min_time: i64,
         max_time: i64,
     ) -> Option<Column> {
-        self.series.get(series_key)?.read(field, min_time, max_time)
+        self.get(series_key)?.read(field, min_time, max_time)
     }
 
     /// Removes the points of a series with `min_time <= time <= max_time`.
     pub fn delete(&mut self, series_key: &[u8], min_time: i64, max_time: i64) {
-        let Some(series) = self.series.get(series_key) else {
+        let Some(series) = self.get(series_key) else {
             return;
         };
         let mut columns = Vec::new();
@@ -707,15 +798,15 @@ impl CacheMap {
             }
         }
         if columns.is_empty() {
-            self.series.remove(series_key);
-        } else if let Some(series) = self.series.get_mut(series_key) {
+            self.remove(series_key);
+        } else if let Some(series) = self.get_mut(series_key) {
             *series = CacheSeries::from_columns(columns);
         }
     }
 
     /// The type of a field of a series, if cached.
     pub fn field_type(&self, series_key: &[u8], field: &[u8]) -> Option<FieldType> {
-        self.series.get(series_key)?.field_type(field)
+        self.get(series_key)?.field_type(field)
     }
 }
 
@@ -859,10 +950,12 @@ pub struct PartitionCache {
 impl PartitionCache {
     /// Moves the live map to the frozen list (if it holds anything); returns its bytes.
     pub fn freeze(&mut self) -> usize {
-        if self.live.series.is_empty() {
+        if self.live.is_empty() {
             return 0;
         }
-        let map = std::mem::take(&mut self.live);
+        // The next generation likely holds as many series: no table growth on the way.
+        let next = CacheMap::with_capacity(self.live.len());
+        let map = std::mem::replace(&mut self.live, next);
         let bytes = map.bytes;
         self.frozen.push(Arc::new(map));
         bytes
@@ -873,7 +966,7 @@ impl PartitionCache {
     pub fn delete(&mut self, series_key: &[u8], min_time: i64, max_time: i64) {
         self.live.delete(series_key, min_time, max_time);
         for map in &mut self.frozen {
-            if map.series.contains_key(series_key) {
+            if map.contains(series_key) {
                 let mut copy = (**map).clone();
                 copy.delete(series_key, min_time, max_time);
                 *map = Arc::new(copy);
@@ -931,9 +1024,8 @@ mod tests {
             }
         }
         let schemas: Vec<&Arc<RowSchema>> = map
-            .series
-            .values()
-            .filter_map(|series| match &series.points {
+            .iter()
+            .filter_map(|(_, series)| match &series.points {
                 SeriesPoints::Rows { schema, .. } => Some(schema),
                 SeriesPoints::Columns { .. } => None,
             })
@@ -957,7 +1049,7 @@ mod tests {
         map.insert_point(b"cpu", 5, &point(&[4.0, 5.0, 6.0]));
         // Two fields only: usage_idle skips this point.
         map.insert_point(b"cpu", 20, &point(&[7.0, 8.0]));
-        let series = &map.series[&b"cpu"[..]];
+        let series = map.get(b"cpu").unwrap();
         assert!(matches!(series.points, SeriesPoints::Columns { .. }));
         let idle = map.read(b"cpu", b"usage_idle", i64::MIN, i64::MAX).unwrap();
         assert_eq!(idle.times, vec![5, 10]);
@@ -983,6 +1075,38 @@ mod tests {
     }
 
     #[test]
+    fn series_are_found_iterated_in_first_written_order_and_removed_across_table_growth() {
+        let mut map = CacheMap::default();
+        let keys: Vec<String> = (0..500).map(|i| format!("cpu,host=h{i}")).collect();
+        for (time, key) in keys.iter().enumerate() {
+            map.insert_point(key.as_bytes(), time as i64, &point(&[1.0]));
+        }
+        // A second point of each: found, not added.
+        for key in &keys {
+            let (_, created) = map.insert_point(key.as_bytes(), 1_000, &point(&[2.0]));
+            assert!(!created);
+        }
+        assert_eq!(map.len(), 500);
+        let order: Vec<&[u8]> = map.iter().map(|(key, _)| key).collect();
+        let want: Vec<&[u8]> = keys.iter().map(|k| k.as_bytes()).collect();
+        assert_eq!(order, want);
+        // Delete every other series' points; the rest are untouched.
+        for key in keys.iter().step_by(2) {
+            map.delete(key.as_bytes(), i64::MIN, i64::MAX);
+        }
+        assert_eq!(map.len(), 250);
+        for (index, key) in keys.iter().enumerate() {
+            assert_eq!(map.get(key.as_bytes()).is_some(), index % 2 == 1, "{key}");
+        }
+        assert!(map.iter().all(|(key, _)| map.contains(key)));
+        // A removed series comes back as new.
+        let (_, created) = map.insert_point(keys[0].as_bytes(), 5, &point(&[3.0]));
+        assert!(created);
+        let column = map.read(keys[0].as_bytes(), b"usage_user", i64::MIN, i64::MAX);
+        assert_eq!(column.map(|c| c.times), Some(vec![5]));
+    }
+
+    #[test]
     fn a_row_stored_point_costs_a_fraction_of_a_column_stored_one() {
         // One 10-field point per series, the high-cardinality case: what the map counts.
         let keys: Vec<Vec<u8>> = (0..10).map(|i| format!("field{i}").into_bytes()).collect();
@@ -997,7 +1121,7 @@ mod tests {
             rows.insert_point(key.as_bytes(), 1, &fields);
             let mut column_series = CacheSeries::default();
             let (added, _) = insert_fields(&mut column_series, 1, &fields);
-            columns.series.insert(key.as_bytes().into(), column_series);
+            columns.insert_series(key.as_bytes(), column_series);
             columns.bytes += added + key.len() + ENTRY_OVERHEAD_BYTES;
         }
         assert!(
@@ -1123,7 +1247,7 @@ mod model_tests {
             }
             prop_assert_eq!(cache.type_conflicts, conflicts);
             // What a snapshot writes is what reads return.
-            for (series_key, series) in &cache.series {
+            for (series_key, series) in cache.iter() {
                 let mut visited = Vec::new();
                 series
                     .visit_columns_in_key_order(&mut VisitScratch::default(), |key, column| {

@@ -241,7 +241,7 @@ impl Shard {
                 .map(|m| &**m)
                 .chain(std::iter::once(&cache.live));
             for map in maps {
-                for (key, series) in &map.series {
+                for (key, series) in map.iter() {
                     let fields = all.entry(key.to_vec()).or_default();
                     for (field, field_type) in series.fields() {
                         fields.entry(field.to_vec()).or_insert(field_type);
@@ -287,7 +287,7 @@ impl Shard {
         // be 32 bytes each: 320 MB at 1M series × 10 fields).
         let mut series_keys: Vec<&[u8]> = frozen
             .iter()
-            .flat_map(|map| map.series.keys().map(|key| &**key))
+            .flat_map(|map| map.iter().map(|(key, _)| key))
             .collect();
         series_keys.sort_unstable();
         series_keys.dedup();
@@ -303,7 +303,7 @@ impl Shard {
         let mut scratch = VisitScratch::default();
         for series_key in series_keys {
             holders.clear();
-            holders.extend(frozen.iter().filter_map(|map| map.series.get(series_key)));
+            holders.extend(frozen.iter().filter_map(|map| map.get(series_key)));
             if let [series] = holders.as_slice() {
                 // The usual case: one map holds the series; its columns go out uncopied.
                 series.visit_columns_in_key_order(&mut scratch, |field, column| {

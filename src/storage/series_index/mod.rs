@@ -55,7 +55,6 @@
 //! last series was deleted (until the next open).
 
 mod inverted;
-mod key_table;
 mod series_key;
 mod series_log;
 #[cfg(test)]
@@ -70,8 +69,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockW
 /// The set type of series ids in this API, re-exported so callers need not depend on it.
 pub use roaring::RoaringBitmap;
 
+use crate::storage::key_table::{hash_bytes, random_seed, KeyTable};
 use inverted::{InvertedIndex, Symbol};
-use key_table::{hash_bytes, KeyTable};
 use series_key::{split_key, unescape_measurement, unescape_tag, KeyParts};
 use series_log::{HeaderCheck, LogScanner, Record};
 
@@ -197,14 +196,6 @@ pub struct SeriesIndex {
     tables: RwLock<Tables>,
     /// `None` for an index that lives only in memory
     log: Option<Mutex<LogFile>>,
-}
-
-/// A seed that differs between processes and indexes.
-fn random_seed() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(0x5eed);
-    hasher.finish()
 }
 
 fn io_error<'p>(action: &'static str, path: &'p Path) -> impl FnOnce(io::Error) -> IndexError + 'p {

@@ -24,9 +24,9 @@
 
 use std::fmt;
 
-use super::key_table::ID_MAX;
 use super::series_key::split_key;
 use crate::limits::SERIES_KEY_MAX_BYTES;
+use crate::storage::key_table::ID_MAX;
 
 /// Name of the log file inside the index directory.
 pub const SERIES_LOG_FILE_NAME: &str = "series.log";

@@ -1,7 +1,8 @@
 //! Byte strings with dense `u32` ids: an append-only arena plus an open-addressing hash table.
 //!
 //! The series index uses two of these: one for series keys (id = series id) and one for the
-//! interned, unescaped names (measurements, tag keys, tag values; id = symbol).
+//! interned, unescaped names (measurements, tag keys, tag values; id = symbol). Each cache map
+//! uses one for its series keys (id = position of the series' points).
 //!
 //! Layout, per id and per slot (no allocation per string):
 //!
@@ -26,17 +27,17 @@
 use crate::limits::SERIES_KEY_MAX_BYTES;
 
 /// Bytes of one arena chunk: large enough for the longest string.
-pub(super) const ARENA_CHUNK_BYTES: usize = 1 << 20;
+pub(crate) const ARENA_CHUNK_BYTES: usize = 1 << 20;
 /// Length field of a locator.
 const LOCATOR_LENGTH_BITS: u32 = 16;
 /// Longest string a table holds (the length field of a locator).
-pub(super) const STRING_MAX_BYTES: usize = (1 << LOCATOR_LENGTH_BITS) - 1;
+pub(crate) const STRING_MAX_BYTES: usize = (1 << LOCATOR_LENGTH_BITS) - 1;
 /// Locator of a removed (or never created) id.
 const DELETED_LOCATOR: u64 = u64::MAX;
 /// An unused slot. Its id half is `u32::MAX`, which is therefore never an id.
 const EMPTY_SLOT: u64 = u64::MAX;
 /// Largest id a table hands out.
-pub(super) const ID_MAX: u32 = u32::MAX - 1;
+pub(crate) const ID_MAX: u32 = u32::MAX - 1;
 /// Slot count exponent of a new, empty table.
 const SLOT_BITS_MIN: u32 = 4;
 /// Slot count exponent limit: a slot keeps 32 hash bits, from which the home is taken.
@@ -74,7 +75,7 @@ fn read_u64_padded(bytes: &[u8]) -> u64 {
 /// A seeded 64-bit hash of `bytes` (16 bytes per multiply). The seed is random per index,
 /// so colliding keys cannot be prepared offline.
 #[inline]
-pub(super) fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
+pub(crate) fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
     let mut state = seed ^ (bytes.len() as u64).wrapping_mul(HASH_MULTIPLIER_A);
     let mut blocks = bytes.chunks_exact(16);
     for block in &mut blocks {
@@ -93,9 +94,17 @@ pub(super) fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
     folded_multiply(state, HASH_MULTIPLIER_A ^ HASH_MULTIPLIER_B)
 }
 
+/// A seed that differs between processes and tables (for [`hash_bytes`]).
+pub(crate) fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(0x5eed);
+    hasher.finish()
+}
+
 /// Strings with dense ids; see the module doc.
-#[derive(Default)]
-pub(super) struct KeyTable {
+#[derive(Clone, Debug, Default)]
+pub(crate) struct KeyTable {
     /// The arena; every chunk but the last is closed.
     chunks: Vec<Vec<u8>>,
     /// Per id: where its string is, or [`DELETED_LOCATOR`].
@@ -110,7 +119,7 @@ pub(super) struct KeyTable {
 
 impl KeyTable {
     /// An empty table sized for `expected` strings.
-    pub(super) fn with_capacity(expected: usize) -> KeyTable {
+    pub(crate) fn with_capacity(expected: usize) -> KeyTable {
         let mut table = KeyTable::default();
         table.locators.reserve_exact(expected);
         let mut bits = SLOT_BITS_MIN;
@@ -128,19 +137,19 @@ impl KeyTable {
     }
 
     /// The id the next insert gets (ids given so far, deleted ones included).
-    pub(super) fn next_id(&self) -> u32 {
+    pub(crate) fn next_id(&self) -> u32 {
         // At most ID_MAX + 1 locators exist (insert checks), so this fits.
         self.locators.len() as u32
     }
 
     /// Strings present.
-    pub(super) fn live_count(&self) -> usize {
+    pub(crate) fn live_count(&self) -> usize {
         self.live_count
     }
 
     /// The string of `id`, if it is live.
     #[inline]
-    pub(super) fn get(&self, id: u32) -> Option<&[u8]> {
+    pub(crate) fn get(&self, id: u32) -> Option<&[u8]> {
         let locator = *self.locators.get(id as usize)?;
         if locator == DELETED_LOCATOR {
             return None;
@@ -165,7 +174,7 @@ impl KeyTable {
 
     /// The id of `string` (whose hash is `hash`), if present.
     #[inline]
-    pub(super) fn find(&self, string: &[u8], hash: u64) -> Option<u32> {
+    pub(crate) fn find(&self, string: &[u8], hash: u64) -> Option<u32> {
         if self.slots.is_empty() {
             return None;
         }
@@ -189,7 +198,7 @@ impl KeyTable {
 
     /// Appends `string` as a new id; the caller has checked it is absent. `None` when the
     /// string is too long or ids are exhausted.
-    pub(super) fn insert_new(&mut self, string: &[u8], hash: u64) -> Option<u32> {
+    pub(crate) fn insert_new(&mut self, string: &[u8], hash: u64) -> Option<u32> {
         if string.len() > STRING_MAX_BYTES || self.locators.len() > ID_MAX as usize {
             return None;
         }
@@ -210,14 +219,14 @@ impl KeyTable {
 
     /// Marks ids up to (not including) `id` that were never given as deleted, so the next
     /// insert gets `id` (log replay: ids of deleted series leave gaps).
-    pub(super) fn skip_to(&mut self, id: u32) {
+    pub(crate) fn skip_to(&mut self, id: u32) {
         while self.locators.len() < id as usize {
             self.locators.push(DELETED_LOCATOR);
         }
     }
 
     /// Removes live `id`, whose string has hash `hash`. Returns whether it was live.
-    pub(super) fn remove(&mut self, id: u32, hash: u64) -> bool {
+    pub(crate) fn remove(&mut self, id: u32, hash: u64) -> bool {
         if self.get(id).is_none() || self.slots.is_empty() {
             return false;
         }
@@ -323,7 +332,7 @@ impl KeyTable {
     }
 
     /// Heap bytes held (capacities).
-    pub(super) fn memory_bytes(&self) -> usize {
+    pub(crate) fn memory_bytes(&self) -> usize {
         let arena: usize = self.chunks.iter().map(Vec::capacity).sum();
         arena
             + self.chunks.capacity() * std::mem::size_of::<Vec<u8>>()
@@ -332,7 +341,7 @@ impl KeyTable {
     }
 
     /// Checks the invariants of the module doc; for tests and the fuzz target.
-    pub(super) fn check(&self, seed: u64) -> Result<(), String> {
+    pub(crate) fn check(&self, seed: u64) -> Result<(), String> {
         let occupied = self
             .slots
             .iter()
