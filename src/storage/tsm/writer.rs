@@ -38,8 +38,11 @@ const _: () = assert!(MAX_VALUES_PER_BLOCK <= u32::MAX as usize);
 const INDEX_SPILL_SUFFIX: &str = ".index.tmp";
 /// Buffer between the writer and the file.
 const WRITE_BUFFER_SIZE_BYTES: usize = 1 << 20;
-/// Index entries held in memory before they are moved to the spill file.
-const INDEX_SPILL_BYTES: usize = 8 << 20;
+/// Index entries held in memory before they are moved to the spill file. A snapshot and a
+/// compaction may each hold this much at once; 2 MiB spills in a few system calls a second.
+const INDEX_SPILL_BYTES: usize = 2 << 20;
+/// Bytes of the offset table `finish` builds and writes at a time.
+const OFFSET_TABLE_PIECE_BYTES: usize = 1 << 20;
 
 /// The column whose blocks are being written.
 struct PendingColumn {
@@ -71,6 +74,9 @@ pub struct FileWriter {
     spilled_bytes: u64,
     /// In-memory index entries that trigger a spill (`INDEX_SPILL_BYTES`; tests lower it).
     index_spill_threshold: usize,
+    /// Bytes of the offset table written at a time (`OFFSET_TABLE_PIECE_BYTES`; tests lower
+    /// it).
+    offset_table_piece_bytes: usize,
     /// crc32 of the index entries spilled so far.
     index_hasher: crc32fast::Hasher,
     pending: Option<PendingColumn>,
@@ -98,6 +104,8 @@ impl FileWriter {
     #[cfg(test)]
     pub(crate) fn with_index_spill_threshold(mut self, bytes: usize) -> FileWriter {
         self.index_spill_threshold = bytes;
+        // ... and writing its offset table in pieces of that size.
+        self.offset_table_piece_bytes = bytes;
         self
     }
 
@@ -144,6 +152,7 @@ impl FileWriter {
             index_spill_path: PathBuf::from(spill_name),
             spilled_bytes: 0,
             index_spill_threshold: INDEX_SPILL_BYTES,
+            offset_table_piece_bytes: OFFSET_TABLE_PIECE_BYTES,
             index_hasher: crc32fast::Hasher::new(),
             pending: None,
             published: false,
@@ -242,27 +251,37 @@ impl FileWriter {
     pub fn finish(mut self) -> Result<FileSummary, TsmError> {
         self.end_column();
         let index_offset = self.offset_bytes;
-        let table_length = self.entry_offsets.len() * OFFSET_SIZE_BYTES;
-        let mut table = Vec::with_capacity(table_length);
-        for relative in &self.entry_offsets {
-            table.extend_from_slice(&(index_offset + relative).to_le_bytes());
-        }
+        let entry_offsets = std::mem::take(&mut self.entry_offsets);
+        let table_length = entry_offsets.len() * OFFSET_SIZE_BYTES;
         let footer = Footer {
             index_offset,
-            index_length: self.spilled_bytes + (self.index_entries.len() + table.len()) as u64,
-            column_count: self.entry_offsets.len() as u64,
+            index_length: self.spilled_bytes + (self.index_entries.len() + table_length) as u64,
+            column_count: entry_offsets.len() as u64,
             value_count: self.value_count,
             min_time: self.min_time,
             max_time: self.max_time,
         };
         let mut hasher = std::mem::replace(&mut self.index_hasher, crc32fast::Hasher::new());
         hasher.update(&self.index_entries);
-        hasher.update(&table);
-        hasher.update(&footer.checked_bytes());
         self.copy_spilled_index()?;
         let entries = std::mem::take(&mut self.index_entries);
         self.write_all(&entries)?;
+        drop(entries);
+        // The offset table goes out in pieces: built whole it was another 8 bytes a column
+        // in memory (80 MB for a snapshot at 1M series of 10 fields) next to `entry_offsets`.
+        let piece_bytes = self.offset_table_piece_bytes.max(OFFSET_SIZE_BYTES);
+        let mut table = Vec::with_capacity(piece_bytes.min(table_length));
+        for relative in &entry_offsets {
+            table.extend_from_slice(&(index_offset + relative).to_le_bytes());
+            if table.len() >= piece_bytes {
+                hasher.update(&table);
+                self.write_all(&table)?;
+                table.clear();
+            }
+        }
+        hasher.update(&table);
         self.write_all(&table)?;
+        hasher.update(&footer.checked_bytes());
         self.write_all(&footer.encode(hasher.finalize()))?;
         self.sync_and_publish()?;
         Ok(FileSummary {
