@@ -22,7 +22,8 @@
 //!
 //! Invariants: every live id has exactly one slot; a slot's id is live; the load stays at
 //! most `LOAD_MAX_NUMERATOR / LOAD_MAX_DENOMINATOR`; ids are never reused (a removed id's
-//! arena bytes stay until the index is rebuilt from its log).
+//! arena bytes stay until the table is dropped; the series index's, until it is rebuilt from
+//! its log).
 
 use crate::limits::SERIES_KEY_MAX_BYTES;
 
@@ -72,8 +73,8 @@ fn read_u64_padded(bytes: &[u8]) -> u64 {
     u64::from_le_bytes(word)
 }
 
-/// A seeded 64-bit hash of `bytes` (16 bytes per multiply). The seed is random per index,
-/// so colliding keys cannot be prepared offline.
+/// A seeded 64-bit hash of `bytes` (16 bytes per multiply). The seed is random per table
+/// ([`random_seed`]), so colliding keys cannot be prepared offline.
 #[inline]
 pub(crate) fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
     let mut state = seed ^ (bytes.len() as u64).wrapping_mul(HASH_MULTIPLIER_A);

@@ -211,7 +211,6 @@ fn value_word(value: StoredValue<'_>) -> u64 {
     }
 }
 
-/// Values of `field_type` from their words (the inverse of [`value_word`]).
 /// Buffers [`CacheSeries::visit_columns_in_key_order`] reuses from one series to the next
 /// (a snapshot visits every series of a map: at 100k series, a few allocations per column
 /// were a tenth of the snapshot thread).
@@ -258,6 +257,7 @@ impl VisitScratch {
     }
 }
 
+/// Values of `field_type` from their words (the inverse of [`value_word`]).
 fn values_from_words(field_type: FieldType, words: impl Iterator<Item = u64>) -> ColumnValues {
     match field_type {
         FieldType::Float => ColumnValues::Float(words.map(f64::from_bits).collect()),
@@ -739,7 +739,9 @@ impl CacheMap {
             CacheSeries::default()
         };
         let Some(series) = self.push_new(series_key, hash, series) else {
-            // Four billion series in one cache cannot happen under its memory bound.
+            // Four billion series in one cache cannot happen under its memory bound (and
+            // series keys are shorter than the table's longest string); should it, the values
+            // are counted as refused, like a type conflict's.
             self.type_conflicts += fields.len() as u64;
             return (0, false);
         };
