@@ -111,6 +111,29 @@ fn check(store: &Store, model: &Model, seed: u64, step: usize) {
     }
 }
 
+/// Adds field `field` = `value` to the point `builder` is on, and to the model.
+fn push_field(
+    builder: &mut RecordBuilder,
+    model: &mut Model,
+    series: &[u8],
+    field: &[u8],
+    time: i64,
+    value: i64,
+) {
+    builder.push_field(field, StoredValue::Integer(value));
+    model
+        .entry((series.to_vec(), field.to_vec()))
+        .or_default()
+        .insert(time, value);
+}
+
+/// Applies the record `builder` holds to `store` and appends it to the simulated WAL.
+fn apply(store: &Store, wal: &Wal, partition: usize, builder: RecordBuilder) {
+    let record = builder.finish();
+    store.apply_record(partition, &record);
+    wal.lock().expect("wal").push((partition, record));
+}
+
 fn run(seed: u64, steps: usize) {
     let dir = std::env::temp_dir().join(format!("sluice-model-{}-{seed}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -135,20 +158,14 @@ fn run(seed: u64, steps: usize) {
                     for field in FIELDS {
                         if rng.below(3) > 0 {
                             value += 1;
-                            builder.push_field(field, StoredValue::Integer(value));
-                            model
-                                .entry((series.to_vec(), field.to_vec()))
-                                .or_default()
-                                .insert(time, value);
+                            push_field(builder, &mut model, series, field, time, value);
                         }
                     }
                 }
                 eprintln!("{step}: write");
                 for (partition, builder) in records.into_iter().enumerate() {
                     if let Some(builder) = builder {
-                        let record = builder.finish();
-                        store.apply_record(partition, &record);
-                        wal.lock().expect("wal").push((partition, record));
+                        apply(&store, &wal, partition, builder);
                     }
                 }
             }
@@ -165,17 +182,11 @@ fn run(seed: u64, steps: usize) {
                     builder.begin_point(series, time);
                     for field in FIELDS {
                         value += 1;
-                        builder.push_field(field, StoredValue::Integer(value));
-                        model
-                            .entry((series.to_vec(), field.to_vec()))
-                            .or_default()
-                            .insert(time, value);
+                        push_field(&mut builder, &mut model, series, field, time, value);
                     }
                 }
                 eprintln!("{step}: run of {length} from {start}");
-                let record = builder.finish();
-                store.apply_record(partition, &record);
-                wal.lock().expect("wal").push((partition, record));
+                apply(&store, &wal, partition, builder);
             }
             12 | 13 => {
                 eprintln!("{step}: checkpoint");
