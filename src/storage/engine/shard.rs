@@ -512,34 +512,20 @@ impl Shard {
             let one_type = holders
                 .windows(2)
                 .all(|pair| matches!(pair, [(_, a), (_, b)] if a.field_type == b.field_type));
-            if whole_blocks && one_type && level < FAST_ENCODING_BELOW_LEVEL {
-                // Several inputs hold it: copy the blocks no other block overlaps, merge the rest.
-                merge_blocks(inputs, &holders, &series_key, &field, &mut writer, throttle)?;
-                for (index, entry) in &holders {
-                    release_read(*index, &entry.blocks);
-                }
-                continue;
-            }
-            let mut merged: Option<Column> = None;
+            // Several inputs hold it: below level 3, copy the blocks no other block overlaps
+            // and merge the rest; else merge all.
+            let copy_blocks = whole_blocks && one_type && level < FAST_ENCODING_BELOW_LEVEL;
+            merge_blocks(
+                inputs,
+                &holders,
+                (&series_key, &field),
+                copy_blocks,
+                &tombstones,
+                &mut writer,
+                throttle,
+            )?;
             for (index, entry) in &holders {
-                let Some(input) = inputs.get(*index) else {
-                    continue;
-                };
-                let mut column = Column::empty(entry.field_type);
-                for meta in &entry.blocks {
-                    input.reader.read_block_into(meta, &mut column)?;
-                }
-                // The budget counts file bytes, as InfluxDB's compact-throughput does.
-                throttle(entry.blocks.iter().map(|meta| u64::from(meta.size)).sum());
-                if !column.is_normal() {
-                    column.normalize();
-                }
-                tombstones.apply(&series_key, input.last_generation, &mut column);
-                merge_into(&mut merged, column);
                 release_read(*index, &entry.blocks);
-            }
-            if let Some(column) = merged.filter(|c| !c.is_empty()) {
-                writer.write_column(&series_key, &field, &column)?;
             }
         }
         let summary = writer.finish()?;
@@ -634,60 +620,71 @@ pub(super) struct ShardPlacement {
     pub end_ns: i64,
 }
 
-/// Writes column `(series_key, field)` of a merge below [`FAST_ENCODING_BELOW_LEVEL`] whose
-/// blocks are in several inputs (`holders`, in input order, one field type, no tombstone):
-/// a block that overlaps no other and holds at least [`APPEND_BLOCKS_MIN_VALUES`] is copied as
-/// it is; the others, between two copied ones, are decoded and merged (newest input wins on
-/// equal times) into new blocks.
+/// Writes column `(series_key, field)` of a merge whose blocks are in several inputs
+/// (`holders`, in input order). With `copy_blocks` (below [`FAST_ENCODING_BELOW_LEVEL`], one
+/// field type, no tombstone), a block that overlaps no other and holds at least
+/// [`APPEND_BLOCKS_MIN_VALUES`] is copied as it is, and the others, between two copied ones,
+/// are merged; without it, all are merged. Merging decodes each input's blocks, applies the
+/// tombstones, and lets the newest input win on equal times.
 fn merge_blocks(
     inputs: &[Arc<ShardFile>],
     holders: &[(usize, ColumnEntry)],
-    series_key: &[u8],
-    field: &[u8],
+    (series_key, field): (&[u8], &[u8]),
+    copy_blocks: bool,
+    tombstones: &Tombstones,
     writer: &mut FileWriter,
     throttle: &mut dyn FnMut(u64),
 ) -> Result<(), ShardError> {
-    let Some((_, first)) = holders.first() else {
-        return Ok(());
-    };
-    let field_type = first.field_type;
     let mut blocks: Vec<(usize, BlockMeta)> = holders
         .iter()
         .flat_map(|(index, entry)| entry.blocks.iter().map(move |meta| (*index, *meta)))
         .collect();
-    // A stable sort: on equal start times the older input stays first.
-    blocks.sort_by_key(|(_, meta)| meta.min_time);
-    for span in plan_block_spans(&blocks) {
+    let spans = if copy_blocks {
+        // A stable sort: on equal start times the older input stays first.
+        blocks.sort_by_key(|(_, meta)| meta.min_time);
+        plan_block_spans(&blocks)
+    } else {
+        vec![BlockSpan {
+            range: 0..blocks.len(),
+            copy: false,
+        }]
+    };
+    for span in spans {
         let Some(span_blocks) = blocks.get(span.range) else {
             continue;
         };
         if span.copy {
             for (index, meta) in span_blocks {
-                let Some(input) = inputs.get(*index) else {
+                let (Some(input), Some((_, entry))) =
+                    (inputs.get(*index), holders.iter().find(|(i, _)| i == index))
+                else {
                     continue;
                 };
                 let bytes = input.reader.read_block_raw(meta)?;
                 throttle(bytes.len() as u64);
-                writer.write_block_raw(series_key, field, field_type, meta, bytes)?;
+                writer.write_block_raw(series_key, field, entry.field_type, meta, bytes)?;
             }
             continue;
         }
         let mut merged: Option<Column> = None;
-        for (index, _) in holders {
+        for (index, entry) in holders {
             let Some(input) = inputs.get(*index) else {
                 continue;
             };
-            let mut column = Column::empty(field_type);
-            for (_, meta) in span_blocks.iter().filter(|(i, _)| i == index) {
-                input.reader.read_block_into(meta, &mut column)?;
-                throttle(u64::from(meta.size));
-            }
-            if column.is_empty() {
+            let mut in_span = span_blocks.iter().filter(|(i, _)| i == index).peekable();
+            if in_span.peek().is_none() {
                 continue;
+            }
+            let mut column = Column::empty(entry.field_type);
+            for (_, meta) in in_span {
+                input.reader.read_block_into(meta, &mut column)?;
+                // The budget counts file bytes, as InfluxDB's compact-throughput does.
+                throttle(u64::from(meta.size));
             }
             if !column.is_normal() {
                 column.normalize();
             }
+            tombstones.apply(series_key, input.last_generation, &mut column);
             merge_into(&mut merged, column);
         }
         if let Some(column) = merged.filter(|c| !c.is_empty()) {
