@@ -10,6 +10,7 @@ pub mod codec;
 pub mod config;
 pub mod cpu;
 pub mod export;
+pub mod fsio;
 pub mod http;
 pub mod influxql;
 pub mod ingest;

@@ -18,8 +18,7 @@
 //! Database ids are never reused: WAL records carry the id, so the points of a dropped
 //! database are recognised and skipped even if a database of the same name is created again.
 
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -698,29 +697,8 @@ fn load(path: &Path) -> Result<Option<MetaData>, MetaError> {
 
 /// Writes `data` so that a crash leaves either the old or the new file, never a mix.
 fn persist(directory: &Path, data: &MetaData) -> Result<(), MetaError> {
-    write_file_atomically(directory, FILE_NAME, &encode(data))?;
+    crate::fsio::write_file_atomically(directory, FILE_NAME, &encode(data))?;
     Ok(())
-}
-
-/// Replaces `directory/file_name` with `bytes` so that a crash leaves the old file or the new
-/// one, never a mix: write `<file_name>.tmp`, fsync it, rename it over, fsync the directory.
-pub fn write_file_atomically(
-    directory: &Path,
-    file_name: &str,
-    bytes: &[u8],
-) -> std::io::Result<()> {
-    let temporary = directory.join(format!("{file_name}.tmp"));
-    let mut file = File::create(&temporary)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    fs::rename(&temporary, directory.join(file_name))?;
-    sync_directory(directory)
-}
-
-/// fsyncs a directory so a rename or new file in it is durable.
-pub fn sync_directory(directory: &Path) -> std::io::Result<()> {
-    File::open(directory)?.sync_all()
 }
 
 #[cfg(test)]

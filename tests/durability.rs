@@ -241,3 +241,120 @@ fn dropped_database_stays_dropped_and_can_be_recreated() {
     assert!(!stored.contains("old v=1 1"), "{stored:?}");
     assert!(stored.contains("old v=\"now a string\" 2"), "{stored:?}");
 }
+
+/// A tmpfs of a fixed size mounted for one test, unmounted on drop (after the server in it
+/// is dropped, when declared before it).
+struct SmallDisk {
+    mount_point: std::path::PathBuf,
+}
+
+impl SmallDisk {
+    /// Mounts a tmpfs of `megabytes`; `None` when this process may not mount (not root).
+    fn mount(megabytes: u64) -> Option<SmallDisk> {
+        let mount_point = common::fresh_dir("small-disk");
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
+            .arg(&mount_point)
+            .status()
+            .map(|status| status.success())
+            .unwrap_or(false);
+        if !mounted {
+            let _ = std::fs::remove_dir(&mount_point);
+            return None;
+        }
+        Some(SmallDisk { mount_point })
+    }
+
+    /// Fills the disk with a file of zeros until it is full (or `megabytes` are written).
+    fn fill(&self, megabytes: usize) -> std::path::PathBuf {
+        let path = self.mount_point.join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        let block = vec![0u8; 1 << 20];
+        for _ in 0..megabytes {
+            if file.write_all(&block).is_err() {
+                break;
+            }
+        }
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(&self.mount_point)
+            .status();
+        let _ = std::fs::remove_dir(&self.mount_point);
+    }
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|output| output.stdout.starts_with(b"0\n"))
+        .unwrap_or(false)
+}
+
+/// Issue 15's reproduction: writes fail on a full disk, space is freed, three writes are
+/// acknowledged, `kill -9`, and all three are there after the restart (they used to be cut
+/// off behind the partial record the failed write left in the WAL segment).
+#[test]
+fn acknowledged_points_survive_a_full_disk_and_a_crash() {
+    let Some(disk) = SmallDisk::mount(48) else {
+        assert!(!is_root(), "root could not mount a tmpfs");
+        eprintln!("skipped: mounting a tmpfs needs root");
+        return;
+    };
+    let filler = disk.fill(40);
+    let mut server = Server::start_in(disk.mount_point.join("sluice"), &[]);
+    server.query("CREATE DATABASE db");
+    let mut refused = None;
+    for batch in 0..1000u64 {
+        let body: Vec<String> = (0..2000u64)
+            .map(|i| {
+                let time = batch * 2000 + i + 1;
+                format!("cpu,host=h{} v={i},w=2i,s=\"abcdefghij\" {time}", i % 50)
+            })
+            .collect();
+        let response = server.write("db=db", &body.join("\n"));
+        if response.status != 204 {
+            refused = Some(response);
+            break;
+        }
+    }
+    let refused = refused.expect("the disk never filled");
+    assert_eq!(refused.status, 500, "{}", refused.text());
+    let wal_files = |server: &Server| -> usize {
+        std::fs::read_dir(server.dir.join("wal"))
+            .unwrap()
+            .flatten()
+            .filter(|entry| entry.path().is_dir())
+            .map(|partition| std::fs::read_dir(partition.path()).unwrap().count())
+            .sum()
+    };
+    let segments_when_full = wal_files(&server);
+    let big_batch: Vec<String> = (0..2000).map(|i| format!("more v={i} {}", i + 1)).collect();
+    for _ in 0..20 {
+        let status = server.write("db=db", &big_batch.join("\n")).status;
+        assert!(status == 500 || status == 204, "{status}");
+    }
+    assert!(
+        wal_files(&server) <= segments_when_full + 2,
+        "failed writes pile up WAL segments"
+    );
+    std::fs::remove_file(filler).unwrap();
+    for i in 0..3 {
+        let response = server.write("db=db", &format!("ack v={i} {}", i + 1));
+        assert_eq!(response.status, 204, "{}", response.text());
+    }
+    server.kill9();
+    server.restart();
+    let (status, body) = server.query("SELECT count(v) FROM db..ack");
+    assert_eq!(status, 200);
+    assert!(
+        body.contains(r#""values":[["1970-01-01T00:00:00Z",3]]"#),
+        "acknowledged points lost: {body}\n{}",
+        server.log_text()
+    );
+}

@@ -195,7 +195,7 @@ pub fn partition_count(wal_dir: &Path, fresh: usize) -> std::io::Result<usize> {
         return Ok(count);
     }
     std::fs::create_dir_all(wal_dir)?;
-    crate::meta::write_file_atomically(wal_dir, PARTITIONS_FILE, format!("{fresh}\n").as_bytes())?;
+    crate::fsio::write_file_atomically(wal_dir, PARTITIONS_FILE, format!("{fresh}\n").as_bytes())?;
     Ok(fresh)
 }
 

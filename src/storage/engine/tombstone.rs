@@ -189,7 +189,7 @@ pub fn append(
     file.write_all(&bytes)?;
     file.sync_data()?;
     if !exists {
-        crate::meta::sync_directory(shard_directory)?;
+        crate::fsio::sync_directory(shard_directory)?;
     }
     for key in series_keys {
         set.insert(key, tombstone);
@@ -212,7 +212,7 @@ pub fn rewrite(shard_directory: &Path, set: &Tombstones) -> std::io::Result<()> 
             encode_record(key, tombstone, &mut bytes);
         }
     }
-    crate::meta::write_file_atomically(shard_directory, FILE_NAME, &bytes)
+    crate::fsio::write_file_atomically(shard_directory, FILE_NAME, &bytes)
 }
 
 #[cfg(test)]

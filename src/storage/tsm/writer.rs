@@ -314,7 +314,7 @@ impl FileWriter {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
         };
-        crate::meta::sync_directory(directory).map_err(|source| TsmError::Io {
+        crate::fsio::sync_directory(directory).map_err(|source| TsmError::Io {
             path: directory.to_path_buf(),
             source,
         })

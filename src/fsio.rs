@@ -1,0 +1,102 @@
+//! The file-system seam: the few file operations whose failure decides what is durable,
+//! behind a trait, so tests can inject the faults a real disk produces (ENOSPC, EIO, a
+//! write cut short) into the real code instead of hoping to meet them.
+//!
+//! Owns nothing but the calls. [`OsFileSystem`] is the real implementation; tests provide
+//! their own (see the WAL's tests). Also home of the general helpers every layer that
+//! writes files uses ([`write_file_atomically`], [`sync_directory`]).
+//!
+//! Invariants of every implementation:
+//! - a [`WritableFile::write_all`] that fails may have written any prefix of its bytes;
+//! - a failed [`WritableFile::sync_data`] says nothing about which unsynced bytes reached the
+//!   disk, so a caller never trusts that file's unsynced tail again;
+//! - [`FileSystem::create_new`] never opens an existing file.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::Path;
+
+/// A file opened for appending by its one writer.
+pub trait WritableFile: Send {
+    /// Writes all of `bytes` at the end of what was written before (may write a prefix and
+    /// fail).
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// Makes the written bytes durable (`fdatasync`).
+    fn sync_data(&mut self) -> io::Result<()>;
+    /// Cuts the file to `length` bytes and makes that durable; later writes go after it.
+    fn truncate_and_sync(&mut self, length: u64) -> io::Result<()>;
+}
+
+/// The directory operations a writer needs besides its files.
+pub trait FileSystem: Send + Sync {
+    /// Creates `path`, which must not exist, for writing.
+    fn create_new(&self, path: &Path) -> io::Result<Box<dyn WritableFile>>;
+    /// Removes the file at `path`.
+    fn remove_file(&self, path: &Path) -> io::Result<()>;
+    /// Makes the directory's entries (created, renamed, removed files) durable.
+    fn sync_directory(&self, directory: &Path) -> io::Result<()>;
+}
+
+/// The real file system.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OsFileSystem;
+
+struct OsFile {
+    file: File,
+}
+
+impl WritableFile for OsFile {
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.file.write_all(bytes)
+    }
+
+    fn sync_data(&mut self) -> io::Result<()> {
+        self.file.sync_data()
+    }
+
+    fn truncate_and_sync(&mut self, length: u64) -> io::Result<()> {
+        use std::io::Seek;
+        self.file.set_len(length)?;
+        self.file.seek(io::SeekFrom::Start(length))?;
+        self.file.sync_all()
+    }
+}
+
+impl FileSystem for OsFileSystem {
+    fn create_new(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+        let file = OpenOptions::new().create_new(true).write(true).open(path)?;
+        Ok(Box::new(OsFile { file }))
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        fs::remove_file(path)
+    }
+
+    fn sync_directory(&self, directory: &Path) -> io::Result<()> {
+        sync_directory(directory)
+    }
+}
+
+/// Replaces `directory/file_name` with `bytes` atomically: a temporary file is written and
+/// fsynced, renamed over the old one, and the directory fsynced.
+pub fn write_file_atomically(directory: &Path, file_name: &str, bytes: &[u8]) -> io::Result<()> {
+    let temporary = directory.join(format!("{file_name}.tmp"));
+    let result = (|| {
+        let mut file = File::create(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&temporary, directory.join(file_name))?;
+        sync_directory(directory)
+    })();
+    if result.is_err() {
+        // A full disk must not also leave a half-written temporary behind.
+        let _ = fs::remove_file(&temporary);
+    }
+    result
+}
+
+/// fsyncs a directory so a rename or new file in it is durable.
+pub fn sync_directory(directory: &Path) -> io::Result<()> {
+    File::open(directory)?.sync_all()
+}
