@@ -8,9 +8,12 @@
 //! written twice (same series and time) appears once, with the fields last written, so
 //! importing the export reproduces the stored state. Memory holds the WAL's points (the caches
 //! a server start would hold), not the files'.
+//!
+//! The directories come from `store_dirs` (flags, inside or beside `-datadir`, or the
+//! server's configuration); a missing directory or a meta directory without `meta.db` is an
+//! error there, so an export is never silently empty because it looked in the wrong place.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 
 use crate::ingest::record::{decode_record, StoredValue};
 use crate::line_protocol::format::{append_i64, append_value, FormatValue};
@@ -18,60 +21,38 @@ use crate::line_protocol::{escape_into, EscapeKind};
 use crate::meta::MetaStore;
 use crate::storage::column::Column;
 use crate::storage::engine::{Store, StoreOptions};
+use crate::store_dirs::{wal_partition_dirs, StoreDirs};
 use crate::wal::ReplayMode;
 use std::sync::Arc;
 
 /// What to export.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ExportOptions {
-    /// the data directory (`[data] dir`); its siblings `wal` and `meta` are used unless given
-    pub data_dir: PathBuf,
-    /// `[data] wal-dir`
-    pub wal_dir: Option<PathBuf>,
-    /// `[meta] dir`
-    pub meta_dir: Option<PathBuf>,
+    /// the store, located and checked by [`crate::store_dirs::locate`]
+    pub dirs: StoreDirs,
     /// only this database
     pub database: Option<String>,
     /// only this retention policy
     pub retention_policy: Option<String>,
 }
 
-fn sibling(data_dir: &Path, name: &str) -> PathBuf {
-    // `-datadir` may name the server's base directory or its `data` directory.
-    if data_dir.join(name).is_dir() {
-        return data_dir.join(name);
-    }
-    data_dir
-        .parent()
-        .map(|p| p.join(name))
-        .unwrap_or_else(|| PathBuf::from(name))
-}
-
 /// Writes the export to `out`; returns the number of points written.
 pub fn export(options: &ExportOptions, out: &mut dyn Write) -> Result<u64, String> {
-    let wal_dir = options
-        .wal_dir
-        .clone()
-        .unwrap_or_else(|| sibling(&options.data_dir, "wal"));
-    let meta_dir = options
-        .meta_dir
-        .clone()
-        .unwrap_or_else(|| sibling(&options.data_dir, "meta"));
-    let data_dir = if options.data_dir.join("data").is_dir() {
-        options.data_dir.join("data")
-    } else {
-        options.data_dir.clone()
-    };
-    let meta_data = MetaStore::read_only(&meta_dir).map_err(|e| e.to_string())?;
+    let dirs = &options.dirs;
+    let meta_data = MetaStore::read_only(dirs.meta_dir()).map_err(|e| e.to_string())?;
     let meta = Arc::new(MetaStore::frozen(meta_data.clone()));
-    // No (readable) partition count: one partition, as before.
-    let partitions = crate::ingest::recorded_partition_count(&wal_dir)
+    let partition_dirs = wal_partition_dirs(dirs.wal_dir())
+        .map_err(|e| format!("listing WAL directory {}: {e}", dirs.wal_dir().display()))?;
+    // Every partition directory is replayed, so the caches must cover the highest one even
+    // if `PARTITIONS` is unreadable or says fewer.
+    let partitions = crate::ingest::recorded_partition_count(dirs.wal_dir())
         .ok()
         .flatten()
-        .unwrap_or(1);
+        .unwrap_or(1)
+        .max(partition_dirs.last().map_or(0, |(number, _)| number + 1));
     let store = Store::open_read_only(
         StoreOptions {
-            data_dir,
+            data_dir: dirs.data_dir().to_path_buf(),
             partitions,
             cache_snapshot_bytes: usize::MAX,
             cache_max_bytes: usize::MAX,
@@ -81,17 +62,13 @@ pub fn export(options: &ExportOptions, out: &mut dyn Write) -> Result<u64, Strin
     )
     .map_err(|e| e.to_string())?;
     let mut corrupt_records = 0u64;
-    for index in 0..partitions {
-        let directory = crate::ingest::partition_dir(&wal_dir, index);
-        if !directory.is_dir() {
-            continue;
-        }
-        crate::wal::replay(&directory, ReplayMode::ReadOnly, &mut |payload: &[u8]| {
+    for (index, directory) in &partition_dirs {
+        crate::wal::replay(directory, ReplayMode::ReadOnly, &mut |payload: &[u8]| {
             if decode_record(payload, |_, _| {}).is_err() {
                 corrupt_records += 1;
                 return;
             }
-            store.apply_record(index, payload);
+            store.apply_record(*index, payload);
         })
         .map_err(|e| format!("reading WAL {}: {e}", directory.display()))?;
     }

@@ -24,7 +24,9 @@ pub mod net;
 pub mod query;
 pub mod server;
 pub mod storage;
+pub mod store_dirs;
 pub mod time;
+pub mod verify;
 pub mod wal;
 
 /// The InfluxDB version Sluice answers as (`X-Influxdb-Version`): the behaviour it matches.

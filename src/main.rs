@@ -1,4 +1,4 @@
-//! The `sluice` command: `run` (default), `config`, `version`, `export`.
+//! The `sluice` command: `run` (default), `config`, `version`, `export`, `verify`.
 //!
 //! Only argument handling lives here; everything else is in the library.
 
@@ -7,19 +7,25 @@ use std::process::ExitCode;
 
 use sluice::config::Config;
 use sluice::export::{export, ExportOptions};
+use sluice::store_dirs::{locate, ConfiguredDirs, DirFlags, StoreDirs};
+use sluice::verify::verify;
 
 const USAGE: &str = "usage:
   sluice [run] [-config PATH]      start the server (default: port 8086, data in ~/.sluice)
   sluice config [-config PATH]     print the effective configuration as TOML
   sluice version                   print the version
-  sluice export -datadir DIR [-waldir DIR] [-metadir DIR] [-db NAME] [-rp NAME] [-out FILE]
+  sluice export [STORE] [-db NAME] [-rp NAME] [-out FILE]
                                    print every stored point as line protocol (server stopped)
+  sluice verify [STORE]            check every checksum of the stored files (server stopped);
+                                   exit 0 healthy, 1 problems found, 2 could not verify
+  STORE: [-config PATH] [-datadir DIR] [-waldir DIR] [-metadir DIR]; directories not given
+         are found inside or beside -datadir, else where the server's configuration says
 environment: SLUICE_CONFIG_PATH, and SLUICE_<SECTION>_<KEY> for every config key";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (command, rest) = match args.first().map(String::as_str) {
-        Some(c @ ("run" | "config" | "version" | "export" | "help")) => (c, &args[1..]),
+        Some(c @ ("run" | "config" | "version" | "export" | "verify" | "help")) => (c, &args[1..]),
         Some(flag) if flag.starts_with('-') => ("run", &args[..]),
         None => ("run", &args[..]),
         Some(other) => return fail(&format!("unknown command {other:?}")),
@@ -49,6 +55,7 @@ fn main() -> ExitCode {
             Err(message) => fail(&message),
         },
         "export" => run_export(&flags),
+        "verify" => run_verify(&flags),
         _ => match load_config(&flags).and_then(sluice::server::run) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
@@ -103,31 +110,71 @@ fn load_config(flags: &[(String, String)]) -> Result<Config, String> {
             return Err(format!("unknown flag -{name}"));
         }
     }
-    let env: Vec<(String, String)> = std::env::vars().collect();
-    let path = flag(flags, "config").map(PathBuf::from).or_else(|| {
+    let env = environment();
+    Config::load(config_path(flags, &env).as_deref(), &env)
+}
+
+/// The environment variables that are text (others cannot be settings).
+fn environment() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(key, value)| Some((key.into_string().ok()?, value.into_string().ok()?)))
+        .collect()
+}
+
+/// `-config PATH`, else `SLUICE_CONFIG_PATH`.
+fn config_path(flags: &[(String, String)], env: &[(String, String)]) -> Option<PathBuf> {
+    flag(flags, "config").map(PathBuf::from).or_else(|| {
         env.iter()
             .find(|(k, _)| k == "SLUICE_CONFIG_PATH")
             .map(|(_, v)| PathBuf::from(v))
-    });
-    Config::load(path.as_deref(), &env)
+    })
+}
+
+/// The first flag not in `known`, as an error message.
+fn unknown_flag(flags: &[(String, String)], known: &[&str]) -> Option<String> {
+    flags
+        .iter()
+        .find(|(name, _)| !known.contains(&name.as_str()))
+        .map(|(name, _)| format!("unknown flag -{name}"))
+}
+
+/// Flags naming the store, for `export` and `verify`.
+const STORE_FLAGS: [&str; 4] = ["config", "datadir", "waldir", "metadir"];
+
+/// The store's directories for `export` and `verify`, found as `sluice::store_dirs` says:
+/// flags, else inside or beside `-datadir`, else the configuration the server would run with.
+fn locate_store(flags: &[(String, String)]) -> Result<StoreDirs, String> {
+    let env = environment();
+    let config = Config::load(config_path(flags, &env).as_deref(), &env)?;
+    let home = env
+        .iter()
+        .find(|(k, _)| k == "HOME")
+        .map(|(_, v)| PathBuf::from(v));
+    let built_in = Config::default_for_home(home);
+    let dir_flags = DirFlags {
+        data_dir: flag(flags, "datadir").map(PathBuf::from),
+        wal_dir: flag(flags, "waldir").map(PathBuf::from),
+        meta_dir: flag(flags, "metadir").map(PathBuf::from),
+    };
+    locate(&dir_flags, &ConfiguredDirs::new(&config, &built_in)).map_err(|e| e.to_string())
 }
 
 fn run_export(flags: &[(String, String)]) -> ExitCode {
-    for (name, _) in flags {
-        if !matches!(
-            name.as_str(),
-            "datadir" | "waldir" | "metadir" | "db" | "database" | "rp" | "retention" | "out"
-        ) {
-            return fail(&format!("unknown flag -{name}"));
-        }
+    let export_flags = ["db", "database", "rp", "retention", "out"];
+    let known: Vec<&str> = STORE_FLAGS.iter().chain(&export_flags).copied().collect();
+    if let Some(message) = unknown_flag(flags, &known) {
+        return fail(&message);
     }
-    let Some(data_dir) = flag(flags, "datadir") else {
-        return fail("export needs -datadir");
+    // Before the output file is created: a store that is not there leaves no empty export.
+    let dirs = match locate_store(flags) {
+        Ok(dirs) => dirs,
+        Err(message) => {
+            eprintln!("sluice export: {message}");
+            return ExitCode::FAILURE;
+        }
     };
     let options = ExportOptions {
-        data_dir: PathBuf::from(data_dir),
-        wal_dir: flag(flags, "waldir").map(PathBuf::from),
-        meta_dir: flag(flags, "metadir").map(PathBuf::from),
+        dirs,
         database: flag(flags, "db")
             .or_else(|| flag(flags, "database"))
             .map(String::from),
@@ -153,6 +200,30 @@ fn run_export(flags: &[(String, String)]) -> ExitCode {
         Err(message) => {
             eprintln!("sluice export: {message}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Exit 0 when healthy, 1 when a problem was found, 2 when nothing could be verified (usage,
+/// no store there, the report could not be written).
+fn run_verify(flags: &[(String, String)]) -> ExitCode {
+    if let Some(message) = unknown_flag(flags, &STORE_FLAGS) {
+        return fail(&message);
+    }
+    let dirs = match locate_store(flags) {
+        Ok(dirs) => dirs,
+        Err(message) => {
+            eprintln!("sluice verify: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match verify(&dirs, &mut out) {
+        Ok(report) if report.healthy() => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::from(1),
+        Err(error) => {
+            eprintln!("sluice verify: writing the report: {error}");
+            ExitCode::from(2)
         }
     }
 }

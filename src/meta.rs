@@ -275,6 +275,11 @@ impl MetaStore {
         }
     }
 
+    /// The file of the store in `directory`; it exists once a database was ever created.
+    pub fn file_path(directory: &Path) -> PathBuf {
+        directory.join(FILE_NAME)
+    }
+
     /// Reads the store in `directory` without creating anything (for `sluice export`).
     pub fn read_only(directory: &Path) -> Result<MetaData, MetaError> {
         Ok(load(&directory.join(FILE_NAME))?.unwrap_or_default())

@@ -81,6 +81,44 @@ pub(super) fn load_field_types(store: &Store, database_id: u64) {
     }
 }
 
+/// What [`check_field_types`] found in a database's field types file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldTypesCheck {
+    /// there is no file (a database never checkpointed with fields)
+    Missing,
+    /// the file reads, with this many (measurement, field) types
+    Valid {
+        /// types it holds
+        fields: usize,
+    },
+    /// the file does not read (bad magic, version, length or checksum): a start would log it
+    /// and ignore it
+    Damaged,
+}
+
+/// The path of the field types file in a catalog directory.
+pub fn field_types_path(catalog_directory: &Path) -> PathBuf {
+    catalog_directory.join(FIELDS_FILE)
+}
+
+/// Reads the field types file of a catalog directory as a start-up would, keeping nothing
+/// and writing nothing (for `sluice verify`).
+pub fn check_field_types(catalog_directory: &Path) -> std::io::Result<FieldTypesCheck> {
+    let bytes = match std::fs::read(field_types_path(catalog_directory)) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(FieldTypesCheck::Missing)
+        }
+        Err(error) => return Err(error),
+    };
+    Ok(match decode_fields(&bytes) {
+        Some(fields) => FieldTypesCheck::Valid {
+            fields: fields.len(),
+        },
+        None => FieldTypesCheck::Damaged,
+    })
+}
+
 /// (measurement, field, type) entries borrowed from a fields file.
 type FieldEntries<'a> = Vec<(&'a [u8], &'a [u8], FieldType)>;
 

@@ -15,6 +15,8 @@
 //! payload: min_time i64 | max_time i64 | generation_mark u64 | series key (u16 len + bytes)
 //! ```
 //! A torn or corrupt tail is ignored when loading (the delete it held was not acknowledged).
+//! [`check_file`] reads the file the same way (one scanner) for `sluice verify`, telling a
+//! torn last record from a bad one that records follow.
 //! The file is rewritten (temporary, fsync, rename) without the tombstones no file needs
 //! any more once compactions have absorbed them.
 
@@ -29,6 +31,8 @@ const FILE_NAME: &str = "tombstones";
 const MAGIC: &[u8; 8] = b"SLUICETB";
 const VERSION: u32 = 1;
 const HEADER_BYTES: usize = 12;
+/// Bytes before a record's payload: its length and checksum.
+const RECORD_HEADER_BYTES: usize = 8;
 
 /// One deleted range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,16 +140,82 @@ pub fn load(shard_directory: &Path) -> Tombstones {
     let Ok(bytes) = std::fs::read(&path) else {
         return tombstones;
     };
-    if bytes.get(..HEADER_BYTES) != Some(header().as_slice()) {
-        crate::log_error!("storage", "tombstone file has a bad header; ignored"; path = path.display());
-        return tombstones;
+    let end = scan(&bytes, |key, tombstone| tombstones.insert(key, tombstone));
+    match end {
+        ScanEnd::Clean => {}
+        ScanEnd::BadHeader => {
+            crate::log_error!("storage", "tombstone file has a bad header; ignored"; path = path.display());
+        }
+        ScanEnd::Damaged { .. } => {
+            crate::log_warn!("storage", "tombstone file has a torn tail; the rest ignored"; path = path.display());
+        }
     }
-    let mut reader = Reader::new(bytes.get(HEADER_BYTES..).unwrap_or(&[]));
-    while reader.remaining() > 0 {
+    tombstones
+}
+
+/// Where the reading of a tombstone file stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScanEnd {
+    /// at the end of the file, after its last whole record
+    Clean,
+    /// at once: the file does not start with the tombstone header
+    BadHeader,
+    /// at the record starting at `offset`, which is torn, fails its checksum or does not
+    /// decode; everything from there on is ignored
+    Damaged {
+        /// file offset of the bad record
+        offset: usize,
+        /// whether the bad record is the last thing in the file (it runs to the end or past
+        /// it), as a write cut by a crash leaves it; otherwise bytes follow it
+        reaches_end: bool,
+    },
+}
+
+/// What [`check_file`] found in a shard's tombstone file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileCheck {
+    /// records read before the scan stopped
+    pub records: usize,
+    /// where it stopped
+    pub end: ScanEnd,
+}
+
+/// Reads a shard's tombstone file as [`load`] does, without keeping the tombstones, and
+/// says where the reading stopped; `None` when the shard has no tombstone file. Never
+/// writes (for `sluice verify`).
+pub fn check_file(shard_directory: &Path) -> std::io::Result<Option<FileCheck>> {
+    let bytes = match std::fs::read(tombstone_path(shard_directory)) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let mut records = 0;
+    let end = scan(&bytes, |_, _| records += 1);
+    Ok(Some(FileCheck { records, end }))
+}
+
+/// Hands every whole record of a tombstone file to `visit`, in order; stops at the first
+/// bad one. The one reading of the format, shared by [`load`] and [`check_file`] so that
+/// `sluice verify` judges a file exactly as the server reads it.
+fn scan(bytes: &[u8], mut visit: impl FnMut(&[u8], Tombstone)) -> ScanEnd {
+    let expected_header = header();
+    if bytes.len() < HEADER_BYTES && expected_header.starts_with(bytes) {
+        // The write that created the file was cut short: it held no acknowledged delete.
+        return ScanEnd::Damaged {
+            offset: 0,
+            reaches_end: true,
+        };
+    }
+    if bytes.get(..HEADER_BYTES) != Some(expected_header.as_slice()) {
+        return ScanEnd::BadHeader;
+    }
+    let mut offset = HEADER_BYTES;
+    while let Some(rest) = bytes.get(offset..).filter(|rest| !rest.is_empty()) {
+        let mut reader = Reader::new(rest);
+        let length = reader.u32().ok().map(|length| length as usize);
         let record = (|| {
-            let length = reader.u32().ok()? as usize;
             let crc = reader.u32().ok()?;
-            let payload = reader.take(length).ok()?;
+            let payload = reader.take(length?).ok()?;
             if crc32fast::hash(payload) != crc {
                 return None;
             }
@@ -155,17 +225,21 @@ pub fn load(shard_directory: &Path) -> Tombstones {
                 max_time: fields.i64().ok()?,
                 generation_mark: fields.u64().ok()?,
             };
-            Some((fields.bytes_u16().ok()?.to_vec(), tombstone))
+            Some((fields.bytes_u16().ok()?, tombstone))
         })();
-        match record {
-            Some((key, tombstone)) => tombstones.insert(&key, tombstone),
-            None => {
-                crate::log_warn!("storage", "tombstone file has a torn tail; the rest ignored"; path = path.display());
-                break;
-            }
-        }
+        let Some((key, tombstone)) = record else {
+            let record_bytes = length.map_or(usize::MAX, |length| {
+                length.saturating_add(RECORD_HEADER_BYTES)
+            });
+            return ScanEnd::Damaged {
+                offset,
+                reaches_end: record_bytes >= rest.len(),
+            };
+        };
+        visit(key, tombstone);
+        offset = bytes.len() - reader.remaining();
     }
-    tombstones
+    ScanEnd::Clean
 }
 
 /// Appends tombstones for `series_keys` to the file and to `set`; fsyncs before returning.
@@ -251,6 +325,55 @@ mod tests {
         assert!(pruned.retain_needed(Some(6)));
         rewrite(&dir, &pruned).unwrap();
         assert!(load(&dir).is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// `check_file` reads as `load` does and tells a torn last record from a bad one with
+    /// records after it (whose deletes `load` would drop).
+    #[test]
+    fn check_file_tells_a_torn_tail_from_damage_before_records() {
+        let dir = std::env::temp_dir().join(format!("sluice-tomb-check-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(check_file(&dir).unwrap(), None);
+        let tombstone = Tombstone {
+            min_time: 1,
+            max_time: 2,
+            generation_mark: 3,
+        };
+        let keys = [b"cpu".to_vec(), b"mem".to_vec()];
+        append(&dir, &mut Tombstones::default(), &keys, tombstone).unwrap();
+        let path = tombstone_path(&dir);
+        let whole = std::fs::read(&path).unwrap();
+        let clean = check_file(&dir).unwrap().unwrap();
+        assert_eq!((clean.records, clean.end), (2, ScanEnd::Clean));
+        let second = HEADER_BYTES + (whole.len() - HEADER_BYTES) / 2;
+        std::fs::write(&path, &whole[..whole.len() - 1]).unwrap();
+        let torn = check_file(&dir).unwrap().unwrap();
+        let torn_end = ScanEnd::Damaged {
+            offset: second,
+            reaches_end: true,
+        };
+        assert_eq!((torn.records, torn.end), (1, torn_end));
+        let mut flipped = whole.clone();
+        flipped[HEADER_BYTES + RECORD_HEADER_BYTES + 1] ^= 1;
+        std::fs::write(&path, &flipped).unwrap();
+        let damaged = check_file(&dir).unwrap().unwrap();
+        let damaged_end = ScanEnd::Damaged {
+            offset: HEADER_BYTES,
+            reaches_end: false,
+        };
+        assert_eq!((damaged.records, damaged.end), (0, damaged_end));
+        assert!(load(&dir).is_empty(), "load stops where check_file does");
+        std::fs::write(&path, &whole[..5]).unwrap();
+        assert_eq!(
+            check_file(&dir).unwrap().unwrap().end,
+            ScanEnd::Damaged {
+                offset: 0,
+                reaches_end: true
+            }
+        );
+        std::fs::write(&path, b"SLUICEXX\x01\0\0\0").unwrap();
+        assert_eq!(check_file(&dir).unwrap().unwrap().end, ScanEnd::BadHeader);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

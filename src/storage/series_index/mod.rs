@@ -164,6 +164,22 @@ pub struct ReplayReport {
     pub live: usize,
 }
 
+/// What [`SeriesIndex::check_log`] found in a series log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogCheck {
+    /// records that read (adds and deletes)
+    pub records: usize,
+    /// bytes of the log that read, header included: `open` would cut the file here
+    pub valid_bytes: usize,
+    /// size of the file
+    pub file_bytes: usize,
+    /// what stopped the reading before the end, if anything
+    pub damage: Option<LogDamage>,
+    /// whether the damaged record runs to the end of the file or past it, as a write cut by
+    /// a crash leaves it (`false`: bytes follow it, so it is damage, not a torn write)
+    pub damage_reaches_end: bool,
+}
+
 /// The tables, behind the index's lock.
 struct Tables {
     /// hash seed of both key tables (random per index)
@@ -410,6 +426,53 @@ impl SeriesIndex {
             log: None,
         };
         Ok((index, report))
+    }
+
+    /// Reads the series log in `directory` as [`SeriesIndex::open`] replays it, without
+    /// building the index or writing anything (for `sluice verify`): what reads, and where
+    /// and why the reading stops. `Ok(None)` when there is no log.
+    pub fn check_log(directory: &Path) -> Result<Option<LogCheck>, IndexError> {
+        let path = directory.join(SERIES_LOG_FILE_NAME);
+        let contents = match fs::read(&path) {
+            Ok(contents) => contents,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(io_error("read", &path)(error)),
+        };
+        let mut check = LogCheck {
+            records: 0,
+            valid_bytes: 0,
+            file_bytes: contents.len(),
+            damage: None,
+            damage_reaches_end: false,
+        };
+        match series_log::check_header(&contents) {
+            HeaderCheck::Valid => {}
+            HeaderCheck::Torn => {
+                // Creation cut short by a crash: `open` starts the log again.
+                check.damage = Some(LogDamage::Torn);
+                check.damage_reaches_end = true;
+                return Ok(Some(check));
+            }
+            HeaderCheck::ForeignMagic => return Err(IndexError::NotASeriesLog(path)),
+            HeaderCheck::UnsupportedVersion(version) => {
+                return Err(IndexError::UnsupportedVersion(path, version))
+            }
+        }
+        let mut scanner = LogScanner::new(&contents);
+        loop {
+            match scanner.next_record() {
+                Ok(Some(_)) => check.records += 1,
+                Ok(None) => break,
+                Err(damage) => {
+                    check.damage = Some(damage);
+                    check.damage_reaches_end =
+                        series_log::record_reaches_end(&contents, scanner.offset());
+                    break;
+                }
+            }
+        }
+        check.valid_bytes = scanner.offset();
+        Ok(Some(check))
     }
 
     /// Opens the index in `directory` (creating both if missing) and replays its log.

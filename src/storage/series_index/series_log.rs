@@ -281,6 +281,19 @@ impl<'a> LogScanner<'a> {
     }
 }
 
+/// Whether the record at `offset` runs to the end of `file` or past it: the shape a write
+/// cut by a crash leaves, as opposed to damage that records follow.
+pub(super) fn record_reaches_end(file: &[u8], offset: usize) -> bool {
+    let Some(rest) = file.get(offset..) else {
+        return true;
+    };
+    if rest.len() < RECORD_HEADER_BYTES {
+        return true;
+    }
+    let length = read_u32(rest, 0) as usize;
+    RECORD_HEADER_BYTES.saturating_add(length) >= rest.len()
+}
+
 /// The ids of a delete record.
 pub(super) fn delete_ids(ids: &[u8]) -> impl Iterator<Item = u32> + '_ {
     ids.chunks_exact(4).map(|chunk| read_u32(chunk, 0))

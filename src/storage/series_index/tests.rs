@@ -678,3 +678,47 @@ fn readers_and_deleters_run_beside_creators() {
     });
     index.check_invariants().unwrap();
 }
+
+/// `check_log` stops where `open` would cut, writes nothing, and tells a torn last record
+/// from damage that records follow.
+#[test]
+fn check_log_reads_as_open_does_without_writing() {
+    let directory = temp_dir("check-log");
+    assert_eq!(SeriesIndex::check_log(&directory).unwrap(), None);
+    let index = SeriesIndex::open(&directory).unwrap();
+    for key in [&b"cpu,host=a"[..], b"cpu,host=b", b"mem"] {
+        index.get_or_create(key).unwrap();
+    }
+    index.sync().unwrap();
+    drop(index);
+    let path = directory.join(SERIES_LOG_FILE_NAME);
+    let whole = std::fs::read(&path).unwrap();
+    let clean = SeriesIndex::check_log(&directory).unwrap().unwrap();
+    assert_eq!((clean.records, clean.damage), (3, None));
+    assert_eq!(clean.valid_bytes, whole.len());
+    std::fs::write(&path, &whole[..whole.len() - 2]).unwrap();
+    let torn = SeriesIndex::check_log(&directory).unwrap().unwrap();
+    assert_eq!(torn.records, 2);
+    assert_eq!(torn.damage, Some(LogDamage::Torn));
+    assert!(torn.damage_reaches_end);
+    assert_eq!(
+        std::fs::read(&path).unwrap().len(),
+        whole.len() - 2,
+        "nothing cut"
+    );
+    // A flipped key byte of the first record: two good records follow it.
+    let mut flipped = whole.clone();
+    flipped[16 + 8 + 5 + 1] ^= 1;
+    std::fs::write(&path, &flipped).unwrap();
+    let damaged = SeriesIndex::check_log(&directory).unwrap().unwrap();
+    assert_eq!(damaged.records, 0);
+    assert_eq!(damaged.valid_bytes, 16);
+    assert_eq!(damaged.damage, Some(LogDamage::BadChecksum));
+    assert!(!damaged.damage_reaches_end);
+    let (_, report) = SeriesIndex::open_with_report(&directory).unwrap();
+    assert_eq!(
+        report.valid_bytes, damaged.valid_bytes,
+        "open cuts where check_log stops"
+    );
+    std::fs::remove_dir_all(&directory).unwrap();
+}

@@ -60,7 +60,7 @@ pub use format::{
     BLOCK_CRC_SIZE_BYTES, BLOCK_META_SIZE_BYTES, FOOTER_SIZE_BYTES, FORMAT_VERSION,
     HEADER_SIZE_BYTES, MAGIC, OFFSET_SIZE_BYTES,
 };
-pub use reader::{ColumnIter, FileReader};
+pub use reader::{BadBlock, BlockTotals, ColumnIter, FileReader};
 pub use writer::FileWriter;
 
 /// Values per block a writer uses unless told otherwise.

@@ -598,6 +598,19 @@ fn open_and_read_everything(bytes: Vec<u8>) -> Result<Vec<u64>, TsmError> {
         }
         let _ = reader.read_column_range(b"cpu,host=a", b"usage", 1_050, 1_150);
     }
+    // `sluice verify`'s walk finds exactly the blocks a reader fails on.
+    let mut checked_bad = Vec::new();
+    let totals = reader.check_blocks(|bad| {
+        assert!(
+            matches!(bad.error, TsmError::Corrupt { offset, .. } if offset == bad.meta.offset),
+            "{}",
+            bad.error
+        );
+        checked_bad.push(bad.meta.offset);
+    });
+    assert_eq!(checked_bad, failed);
+    assert_eq!(totals.bad_blocks, failed.len() as u64);
+    assert_eq!(totals.values, reader.value_count());
     Ok(failed)
 }
 
