@@ -19,6 +19,7 @@ pub mod limits;
 pub mod line_protocol;
 #[macro_use]
 pub mod log;
+pub mod memory;
 pub mod meta;
 pub mod net;
 pub mod query;

@@ -35,6 +35,11 @@ pub const NET_LINGER_MAX_BYTES: usize = 16 * 1024 * 1024;
 /// A query thread streaming a chunked answer gives up (and the connection is closed) when
 /// the client has taken nothing for this long.
 pub const NET_STREAM_STALL_TIMEOUT_MS: u64 = 60_000;
+/// Most bytes of a query answer a query thread hands to the event loop unwritten. Past it
+/// the query thread writes the answer itself at the client's pace (giving up, and closing,
+/// after `NET_STREAM_STALL_TIMEOUT_MS` without progress), so clients that do not read their
+/// answers cost the server at most this much each instead of their whole answers.
+pub const NET_QUERY_ANSWER_HANDOFF_MAX_BYTES: usize = 256 * 1024;
 
 /// Default depth of each source-loop → partition queue, in batches.
 pub const INGEST_QUEUE_DEPTH_BATCHES_DEFAULT: usize = 64;
@@ -84,6 +89,29 @@ pub const MAX_SELECT_POINT_DEFAULT: u64 = 0;
 pub const MAX_SELECT_SERIES_DEFAULT: u64 = 0;
 /// Default `[coordinator] max-select-buckets`: InfluxDB's 0 (unlimited).
 pub const MAX_SELECT_BUCKETS_DEFAULT: u64 = 0;
+/// Share of physical memory one statement may hold by default (`query-memory-limit`): a
+/// quarter, so two heavy queries at once still leave the caches and the OS their room.
+pub const QUERY_MEMORY_LIMIT_RAM_DIVISOR: u64 = 4;
+/// `query-memory-limit` when the machine's memory cannot be read.
+pub const QUERY_MEMORY_LIMIT_FALLBACK_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// Default `[coordinator] query-memory-limit`: a quarter of physical memory.
+pub fn query_memory_limit_default() -> u64 {
+    // SAFETY: sysconf only reads system information.
+    let (pages, page_bytes) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PHYS_PAGES),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    match (u64::try_from(pages), u64::try_from(page_bytes)) {
+        (Ok(pages), Ok(page_bytes)) if pages > 0 && page_bytes > 0 => {
+            pages.saturating_mul(page_bytes) / QUERY_MEMORY_LIMIT_RAM_DIVISOR
+        }
+        _ => QUERY_MEMORY_LIMIT_FALLBACK_BYTES,
+    }
+}
+
 /// Rows per chunk of a `chunked=true` answer when `chunk_size` is absent or 0 (InfluxDB's).
 pub const QUERY_CHUNK_SIZE_ROWS_DEFAULT: usize = 10_000;
 /// Queries waiting for a query thread before new ones get 503.

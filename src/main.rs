@@ -10,6 +10,11 @@ use sluice::export::{export, ExportOptions};
 use sluice::store_dirs::{locate, ConfiguredDirs, DirFlags, StoreDirs};
 use sluice::verify::verify;
 
+/// Counts each thread's allocations so a query past `query-memory-limit` is stopped
+/// (`sluice::memory`).
+#[global_allocator]
+static ALLOCATOR: sluice::memory::ThreadCountingAllocator = sluice::memory::ThreadCountingAllocator;
+
 const USAGE: &str = "usage:
   sluice [run] [-config PATH]      start the server (default: port 8086, data in ~/.sluice)
   sluice config [-config PATH]     print the effective configuration as TOML

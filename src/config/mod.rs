@@ -124,6 +124,8 @@ pub struct CoordinatorConfig {
     pub max_select_series: u64,
     /// `max-select-buckets`: most GROUP BY time() buckets of one SELECT (0: unlimited)
     pub max_select_buckets: u64,
+    /// `query-memory-limit`: most bytes one statement may hold while it runs (0: unlimited)
+    pub query_memory_limit: u64,
 }
 
 /// `[logging]`
@@ -189,6 +191,7 @@ impl Config {
                 max_select_point: limits::MAX_SELECT_POINT_DEFAULT,
                 max_select_series: limits::MAX_SELECT_SERIES_DEFAULT,
                 max_select_buckets: limits::MAX_SELECT_BUCKETS_DEFAULT,
+                query_memory_limit: limits::query_memory_limit_default(),
             },
             logging: LoggingConfig { level: Level::Info },
             inputs: Vec::new(),
@@ -610,6 +613,8 @@ settings! {
         "most series one SELECT may read (0: unlimited)";
     ["coordinator"] "max-select-buckets" => coordinator.max_select_buckets,
         "most GROUP BY time() buckets one SELECT may produce (0: unlimited)";
+    ["coordinator"] "query-memory-limit" => coordinator.query_memory_limit,
+        "most bytes one statement may hold while it runs (0: unlimited; default: a quarter of RAM)";
     ["logging"] "level" => logging.level, "lowest level logged: debug, info, warn, error";
 }
 

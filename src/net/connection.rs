@@ -23,8 +23,8 @@ use crate::http::response::{
 use crate::ingest::{Batch, WriteTicket};
 use crate::limits::{
     HTTP_MAX_CHUNK_LINE_BYTES, HTTP_MAX_HEADERS, HTTP_MAX_HEAD_BYTES, NET_LINGER_MAX_BYTES,
-    NET_LINGER_TIMEOUT_MS, NET_MAX_PENDING_RESPONSE_BYTES, NET_READ_CHUNK_BYTES,
-    NET_STREAM_STALL_TIMEOUT_MS,
+    NET_LINGER_TIMEOUT_MS, NET_MAX_PENDING_RESPONSE_BYTES, NET_QUERY_ANSWER_HANDOFF_MAX_BYTES,
+    NET_READ_CHUNK_BYTES, NET_STREAM_STALL_TIMEOUT_MS,
 };
 
 const CONTINUE_RESPONSE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
@@ -906,19 +906,51 @@ impl crate::query::QueryReply for ClientQueryReply {
         let mut head = Vec::with_capacity(QUERY_ANSWER_HEAD_CAPACITY_BYTES);
         let with_body = serialize_head(&response, &self.answer.response_context(true), &mut head);
         let body = if with_body { response.body } else { Vec::new() };
-        let written = match &self.socket {
-            Some(socket) => write_parts(socket, &[&head, &body], WhenFull::Return),
-            None => 0,
+        let total = head.len() + body.len();
+        let (written, close) = match &self.socket {
+            Some(socket) => {
+                let handoff = total.saturating_sub(NET_QUERY_ANSWER_HANDOFF_MAX_BYTES);
+                let mut written = write_parts(socket, &[&head, &body], WhenFull::Return);
+                if written < handoff {
+                    // A client that does not read its answer must not make the server hold
+                    // it: this thread keeps writing, at the client's pace, until what is
+                    // left fits the hand-off bound. A client that stalls is closed.
+                    let (head_left, body_left) = unwritten(&head, &body, written);
+                    let waited = write_parts(
+                        socket,
+                        &[head_left, body_left],
+                        WhenFull::WaitUntilLeft(NET_QUERY_ANSWER_HANDOFF_MAX_BYTES),
+                    );
+                    written += waited;
+                }
+                if written < handoff {
+                    (total, true) // nothing more is written: the connection just closes
+                } else {
+                    (written, close)
+                }
+            }
+            None => (0, close),
         };
-        self.mailbox.post(Completion::Query {
-            slot: self.slot,
-            sequence: self.answer.sequence,
-            answer: RenderedAnswer {
+        let answer = if written >= total {
+            // All out (or given up on): the answer's memory is freed here, not by the loop.
+            RenderedAnswer {
+                head: Vec::new(),
+                body: Vec::new(),
+                written: 0,
+                close,
+            }
+        } else {
+            RenderedAnswer {
                 head,
                 body,
                 written,
                 close,
-            },
+            }
+        };
+        self.mailbox.post(Completion::Query {
+            slot: self.slot,
+            sequence: self.answer.sequence,
+            answer,
         });
     }
 }
@@ -938,6 +970,8 @@ enum WhenFull {
     Return,
     /// wait in `poll` for room, giving up after `NET_STREAM_STALL_TIMEOUT_MS`
     Wait,
+    /// as `Wait`, but return as soon as no more than this many bytes are left
+    WaitUntilLeft(usize),
 }
 
 /// Writes `parts` in order to the non-blocking `socket` with vectored writes until all are
@@ -948,7 +982,11 @@ fn write_parts(socket: &std::net::TcpStream, parts: &[&[u8]], when_full: WhenFul
     let total: usize = parts.iter().map(|part| part.len()).sum();
     let mut written = 0;
     let mut slices = Vec::with_capacity(parts.len());
-    while written < total {
+    let left_allowed = match when_full {
+        WhenFull::WaitUntilLeft(left) => left,
+        WhenFull::Wait | WhenFull::Return => 0,
+    };
+    while written < total && total - written > left_allowed {
         let mut skip = written;
         slices.clear();
         for part in parts {
@@ -964,7 +1002,7 @@ fn write_parts(socket: &std::net::TcpStream, parts: &[&[u8]], when_full: WhenFul
             Ok(count) => written += count,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
             Err(error)
-                if error.kind() == io::ErrorKind::WouldBlock && when_full == WhenFull::Wait =>
+                if error.kind() == io::ErrorKind::WouldBlock && when_full != WhenFull::Return =>
             {
                 let mut wanted = libc::pollfd {
                     fd: socket.as_raw_fd(),

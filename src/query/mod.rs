@@ -139,7 +139,7 @@ const NOT_EXECUTED: &str = "not executed";
 /// The error of SELECT INTO when the context has no writer (a read-only store).
 const INTO_UNAVAILABLE: &str = "SELECT INTO is not available: no write path";
 /// InfluxDB's text for a query stopped by KILL QUERY.
-const QUERY_INTERRUPTED: &str = "query interrupted";
+pub(crate) const QUERY_INTERRUPTED: &str = "query interrupted";
 const JSON_CONTENT_TYPE: &str = "application/json";
 const CSV_CONTENT_TYPE: &str = "text/csv";
 
@@ -386,7 +386,7 @@ fn run_statements_as(
         let mut result = if running.is_killed() {
             StatementResult::error(statement_id, QUERY_INTERRUPTED)
         } else {
-            execute_statement(statement, &statement_context, now_ns, deadline)
+            execute_statement(statement, &statement_context, now_ns, deadline, running)
         };
         // A failed statement carries its error only (1.6.7 warns about successful ones).
         if request.is_get && changes_state(statement) && result.error.is_none() {
@@ -475,6 +475,7 @@ fn execute_statement(
     context: &StatementContext<'_>,
     now_ns: i64,
     deadline: Option<std::time::Instant>,
+    running: &statements::admin::RunningQuery,
 ) -> StatementResult {
     use statements::{admin, databases, mutate, retention, series_meta, shards};
     match statement {
@@ -491,7 +492,11 @@ fn execute_statement(
                     max_select_series: coordinator.max_select_series,
                     max_select_buckets: coordinator.max_select_buckets,
                     deadline,
+                    memory: crate::memory::MemoryBudget::starting_now(
+                        coordinator.query_memory_limit,
+                    ),
                 },
+                killed: running.kill_flag(),
                 statement_id: context.statement_id,
             };
             let mut result = select::execute_select(select, &select_context);

@@ -157,6 +157,9 @@ pub(super) fn execute(
                 out.push(eval::eval(&field.expr, &row, &mut regexes));
             }
             values.push(out);
+            if values.len() % super::ROWS_PER_BOUNDS_CHECK == 0 {
+                exec.check_bounds()?;
+            }
         }
         output.push((group.tags.clone(), values));
     }
@@ -364,7 +367,7 @@ fn raw_points(
     for shard in exec.shards(measurement) {
         let mut shard_points = Vec::new();
         for (index, series) in group.series.iter().enumerate() {
-            exec.check_deadline()?;
+            exec.check_bounds()?;
             feed_series(
                 exec,
                 &shard,
@@ -535,7 +538,7 @@ fn aggregate_leaf(
     let per_point_condition = exec.condition.is_some() && !condition_fields.is_empty();
     for shard in exec.shards(measurement) {
         for (index, series) in group.series.iter().enumerate() {
-            exec.check_deadline()?;
+            exec.check_bounds()?;
             let origin = index as u32;
             if !per_point_condition {
                 // Every point counts: feed the column window by window.
@@ -699,13 +702,23 @@ fn fill(exec: &Exec<'_>, call: &Call, points: Vec<LeafPoint>) -> Result<Vec<Leaf
             "max-select-buckets limit exceeded: ({bucket_count}/{limit})"
         ));
     }
+    // The filled windows are allocated up front in effect: refuse before, not during.
+    let filled_bytes = bucket_count.saturating_mul(std::mem::size_of::<LeafPoint>() as u64);
+    if exec.context.check_bounds(filled_bytes).is_err() {
+        exec.check_bounds()?;
+        return Err(format!(
+            "query-memory-limit exceeded: {bucket_count} GROUP BY time() buckets would not \
+             fit in {} bytes; narrow the time range or widen the interval",
+            exec.context.limits.memory.limit_bytes
+        ));
+    }
     let mut filled: Vec<LeafPoint> = Vec::new();
     let mut known = points.into_iter().peekable();
     let mut start = first;
     let mut previous: Option<Value> = None;
     let mut pending: Vec<usize> = Vec::new();
     while start <= last {
-        exec.check_deadline()?;
+        exec.check_bounds()?;
         let mut found = false;
         while let Some(point) = known.peek() {
             if point.out_time < start {

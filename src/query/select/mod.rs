@@ -25,8 +25,11 @@
 //!    evaluated per row.
 //!
 //! Bounds: `max-select-series` is checked once the series are known,
-//! `max-select-point` as points are read, `max-select-buckets` before windows are filled,
-//! and the deadline between series.
+//! `max-select-point` as points are read, `max-select-buckets` before windows are filled;
+//! KILL QUERY, the deadline and `query-memory-limit` ([`SelectContext::check_bounds`])
+//! between series, every few thousand rows, per filled bucket and before a fill allocates.
+//! A subquery's inner statement runs within the outer statement's time range (as 1.6.7
+//! intersects them), so an outer WHERE bounds the inner GROUP BY time() windows.
 
 mod aggregate;
 pub mod eval;
@@ -70,6 +73,8 @@ pub struct SelectLimits {
     pub max_select_buckets: u64,
     /// `query-timeout`: the statement is stopped after this instant (None: no timeout)
     pub deadline: Option<std::time::Instant>,
+    /// `query-memory-limit`: what the statement may hold, counted on its thread
+    pub memory: crate::memory::MemoryBudget,
 }
 
 /// What a SELECT may read.
@@ -86,6 +91,8 @@ pub struct SelectContext<'a> {
     pub now_ns: i64,
     /// bounds
     pub limits: SelectLimits,
+    /// set by KILL QUERY; the statement stops at its next check
+    pub killed: &'a std::sync::atomic::AtomicBool,
     /// position of the statement in the query
     pub statement_id: usize,
 }
@@ -93,9 +100,37 @@ pub struct SelectContext<'a> {
 /// InfluxDB's text when the deadline passes.
 const TIMEOUT_ERROR: &str = "query-timeout limit exceeded";
 
+impl SelectContext<'_> {
+    /// Stops the statement when it was killed, its deadline passed, or it holds more memory
+    /// than its budget (or would, with `more_bytes` on top). Called between series, every
+    /// [`ROWS_PER_BOUNDS_CHECK`] rows, per bucket filled, and before large allocations.
+    pub(crate) fn check_bounds(&self, more_bytes: u64) -> Result<(), String> {
+        if self.killed.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(crate::query::QUERY_INTERRUPTED.into());
+        }
+        if let Some(deadline) = self.limits.deadline {
+            if std::time::Instant::now() >= deadline {
+                return Err(TIMEOUT_ERROR.into());
+            }
+        }
+        let memory = &self.limits.memory;
+        if !memory.allows(more_bytes) {
+            return Err(format!(
+                "query-memory-limit exceeded: ({}/{} bytes)",
+                memory.held_bytes().saturating_add(more_bytes),
+                memory.limit_bytes
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Rows a scan produces between two [`SelectContext::check_bounds`] calls.
+pub(crate) const ROWS_PER_BOUNDS_CHECK: usize = 4096;
+
 /// Executes one SELECT (bound parameters already substituted).
 pub fn execute_select(statement: &SelectStatement, context: &SelectContext<'_>) -> StatementResult {
-    match run(statement, context) {
+    match run(statement, context, TimeRange::ALL) {
         Ok(series) => StatementResult {
             statement_id: context.statement_id,
             series,
@@ -191,11 +226,8 @@ pub(crate) struct Exec<'a> {
 }
 
 impl Exec<'_> {
-    fn check_deadline(&self) -> Result<(), String> {
-        match self.context.limits.deadline {
-            Some(deadline) if std::time::Instant::now() >= deadline => Err(TIMEOUT_ERROR.into()),
-            _ => Ok(()),
-        }
+    fn check_bounds(&self) -> Result<(), String> {
+        self.context.check_bounds(0)
     }
 
     fn count_points(&self, count: usize) -> Result<(), String> {
@@ -252,7 +284,12 @@ pub(crate) fn column_value(values: &ColumnValues, index: usize) -> Value {
     }
 }
 
-fn run(statement: &SelectStatement, context: &SelectContext<'_>) -> Result<Vec<Series>, String> {
+/// Runs `statement` within `outer_range` (a subquery's enclosing time range; otherwise all).
+fn run(
+    statement: &SelectStatement,
+    context: &SelectContext<'_>,
+    outer_range: TimeRange,
+) -> Result<Vec<Series>, String> {
     let interval_ns = statement.group_by_interval_ns().map_err(str::to_string)?;
     let kind = plan::check(statement, interval_ns)?;
     if statement
@@ -260,10 +297,10 @@ fn run(statement: &SelectStatement, context: &SelectContext<'_>) -> Result<Vec<S
         .iter()
         .any(|s| matches!(s, Source::Subquery(_)))
     {
-        return subquery::execute(statement, context, kind, interval_ns);
+        return subquery::execute(statement, context, kind, interval_ns, outer_range);
     }
-    let (condition, mut range) =
-        time::split_condition(statement.condition.as_ref(), context.now_ns)?;
+    let (condition, range) = time::split_condition(statement.condition.as_ref(), context.now_ns)?;
+    let mut range = range.intersect(outer_range);
     let windows = if interval_ns > 0 {
         let zone = match &statement.timezone {
             Some(name) => Some(

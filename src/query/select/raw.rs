@@ -225,12 +225,13 @@ pub(super) fn execute(
     }
     let mut regexes = RegexCache::default();
     let mut output = Vec::new();
+    let row_cap = rows_needed_per_series(exec.statement.limit, exec.statement.offset);
     for group in groups {
         let mut rows: Vec<RawRow> = Vec::new();
         for shard in &shards {
             let mut per_series: Vec<Vec<RawRow>> = Vec::with_capacity(group.series.len());
             for series in &group.series {
-                exec.check_deadline()?;
+                exec.check_bounds()?;
                 per_series.push(series_rows(
                     exec,
                     shard,
@@ -238,6 +239,7 @@ pub(super) fn execute(
                     &auxes,
                     &condition_fields,
                     &mut regexes,
+                    row_cap,
                 )?);
             }
             let merged = if has_tag {
@@ -291,6 +293,20 @@ pub(super) fn execute(
     Ok(output)
 }
 
+/// Most rows one series of one shard can contribute to a group's answer. A group's rows are
+/// its series' rows merged in time order, and LIMIT/OFFSET keep the first `offset + limit`
+/// of them, so no series needs more than that (1.6.7's OFFSET-alone quirk keeps
+/// `offset + 1`, see `execute`). Stopping there keeps `SELECT * … LIMIT 10` over millions
+/// of points from reading them all into memory.
+fn rows_needed_per_series(limit: u64, offset: u64) -> usize {
+    let needed = match (limit, offset) {
+        (0, 0) => u64::MAX,
+        (0, offset) => offset.saturating_add(1),
+        (limit, offset) => limit.saturating_add(offset),
+    };
+    usize::try_from(needed).unwrap_or(usize::MAX)
+}
+
 fn series_rows(
     exec: &Exec<'_>,
     shard: &crate::storage::engine::Shard,
@@ -298,6 +314,7 @@ fn series_rows(
     auxes: &[Aux],
     condition_fields: &[String],
     regexes: &mut RegexCache,
+    row_cap: usize,
 ) -> Result<Vec<RawRow>, String> {
     let mut aux_columns: Vec<Option<Column>> = Vec::with_capacity(auxes.len());
     let mut any = false;
@@ -333,7 +350,7 @@ fn series_rows(
         .collect();
     let mut condition_values: Vec<Value> = vec![Value::Null; condition_fields.len()];
     let mut rows = Vec::new();
-    loop {
+    while rows.len() < row_cap {
         let next = cursors.iter().filter_map(Cursor::peek).reduce(|a, b| {
             if ascending {
                 a.min(b)
@@ -372,6 +389,9 @@ fn series_rows(
             }
         }
         rows.push(RawRow { time, values });
+        if rows.len() % super::ROWS_PER_BOUNDS_CHECK == 0 {
+            exec.check_bounds()?;
+        }
     }
     Ok(rows)
 }

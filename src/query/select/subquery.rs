@@ -108,15 +108,19 @@ pub(super) fn execute(
     context: &SelectContext<'_>,
     kind: QueryKind,
     interval_ns: i64,
+    outer_range: TimeRange,
 ) -> Result<Vec<Series>, String> {
     let inner = match statement.sources.as_slice() {
         [Source::Subquery(inner)] => inner,
         _ => return Err("a subquery beside other sources is not supported yet".into()),
     };
     let inner = with_outer_dimensions(inner, statement)?;
-    let inner_series = super::run(&inner, context)?;
-    let (condition, mut range) =
-        time::split_condition(statement.condition.as_ref(), context.now_ns)?;
+    let (condition, range) = time::split_condition(statement.condition.as_ref(), context.now_ns)?;
+    let mut range = range.intersect(outer_range);
+    // 1.6.7 runs the inner statement within the outer time range (intersected with its
+    // own): without it an inner GROUP BY time() would fill windows from its own range, all
+    // of time up to now.
+    let inner_series = super::run(&inner, context, range)?;
     let fields = expand_wildcards(&statement.fields, &inner_series, &statement.dimensions);
     let columns = plan::column_names(&fields);
     let mut regexes = RegexCache::default();

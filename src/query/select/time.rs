@@ -36,7 +36,8 @@ impl TimeRange {
         max_ns: MAX_TIME_NS,
     };
 
-    fn intersect(self, other: TimeRange) -> TimeRange {
+    /// The times in both ranges.
+    pub fn intersect(self, other: TimeRange) -> TimeRange {
         TimeRange {
             min_ns: self.min_ns.max(other.min_ns),
             max_ns: self.max_ns.min(other.max_ns),

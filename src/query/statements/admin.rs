@@ -87,6 +87,11 @@ impl RunningQuery {
     pub fn is_killed(&self) -> bool {
         self.killed.load(Ordering::Relaxed)
     }
+
+    /// The flag KILL QUERY sets, for a statement to check while it runs.
+    pub fn kill_flag(&self) -> &AtomicBool {
+        &self.killed
+    }
 }
 
 /// The queries being executed now.

@@ -1002,6 +1002,21 @@ SUBQUERIES = [
     ("outer-group-by-tag-of-raw-inner", "SELECT mean(usage) FROM (SELECT usage FROM cpu) "
      "GROUP BY host"),
     ("count-of-raw", "SELECT count(usage) FROM (SELECT usage FROM cpu WHERE host = 'b')"),
+    # The outer time range bounds the inner GROUP BY time() (issue 14: without it the inner
+    # windows were filled from the epoch to now and the process ran out of memory).
+    ("inner-group-by-time-outer-range",
+     "SELECT mean(mean) FROM (SELECT mean(usage) FROM cpu GROUP BY time(20s), host) "
+     "WHERE time >= '%s' AND time < '%s' GROUP BY time(20s)" % (ts(0), ts(60))),
+    ("inner-group-by-time-outer-range-star",
+     "SELECT * FROM (SELECT mean(usage) FROM cpu GROUP BY time(20s), host) "
+     "WHERE time >= '%s' AND time < '%s'" % (ts(0), ts(40))),
+    ("inner-range-intersects-outer",
+     "SELECT max(m) FROM (SELECT max(usage) AS m FROM cpu WHERE time >= '%s' "
+     "GROUP BY time(20s)) WHERE time >= '%s' AND time < '%s' GROUP BY time(30s)"
+     % (ts(30), ts(0), ts(90))),
+    ("inner-count-fill-outer-range",
+     "SELECT sum(c) FROM (SELECT count(usage) AS c FROM cpu GROUP BY time(10s)) "
+     "WHERE time >= '%s' AND time < '%s'" % (ts(0), ts(120))),
 ]
 for slug, text in SUBQUERIES:
     q("subquery/" + slug, text)

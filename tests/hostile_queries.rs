@@ -1,0 +1,173 @@
+//! Queries that must not take the server down (issue 14): each hostile statement gets an
+//! answer (a result or an InfluxDB-style error), the process survives with its peak memory
+//! under a stated bound, and `/ping` stays answered meanwhile.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use common::{request, Server};
+
+/// A `/ping` answered slower than this while a hostile query runs fails the test.
+const PING_MAX: Duration = Duration::from_secs(1);
+
+fn ping_is_fast(server: &Server) {
+    let started = Instant::now();
+    let response = request(server.address, "GET", "/ping", &[], b"");
+    assert_eq!(response.status, 204);
+    assert!(
+        started.elapsed() < PING_MAX,
+        "ping took {:?}",
+        started.elapsed()
+    );
+}
+
+/// Writes `points` points of `cpu` (100 hosts, 3 fields) one second apart from 2000-01-01.
+fn write_cpu(server: &Server, points: u64) {
+    let base_ns = 946_684_800_000_000_000u64;
+    let mut start = 0;
+    while start < points {
+        let end = (start + 50_000).min(points);
+        let body: Vec<String> = (start..end)
+            .map(|i| {
+                format!(
+                    "cpu,host=h{},region=r{} value={}.5,idle={i}i,state=\"s{}\" {}",
+                    i % 100,
+                    i % 7,
+                    i % 1000,
+                    i % 13,
+                    base_ns + i * 1_000_000_000
+                )
+            })
+            .collect();
+        let response = server.write("db=db0", &body.join("\n"));
+        assert_eq!(response.status, 204, "{}", response.text());
+        start = end;
+    }
+}
+
+/// The query that killed the process: the outer time range did not reach the inner
+/// GROUP BY time(), whose windows were then filled from the epoch to now (6 GB at once).
+/// Answer recorded from influxd 1.6.7.
+#[test]
+fn subquery_inner_windows_follow_the_outer_time_range() {
+    let server = Server::start();
+    server.query("CREATE DATABASE db0");
+    let body = "cpu,host=a,region=r value=1 946684800000000000\n\
+                cpu,host=b,region=r value=2 946684801000000000\n\
+                cpu,host=a,region=r value=3 946684802500000000";
+    assert_eq!(server.write("db=db0", body).status, 204);
+    let (status, answer) = server.query(
+        "SELECT mean(mean) FROM (SELECT mean(value) FROM db0..cpu GROUP BY time(2s), host) \
+         WHERE time >= '2000-01-01T00:00:00Z' AND time < '2000-01-01T00:00:04Z' \
+         GROUP BY time(2s)",
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        answer,
+        "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"columns\":\
+         [\"time\",\"mean\"],\"values\":[[\"2000-01-01T00:00:00Z\",1.5],\
+         [\"2000-01-01T00:00:02Z\",3]]}]}]}\n"
+    );
+    ping_is_fast(&server);
+}
+
+/// Statements that would need unbounded memory end with an error of their own; the server
+/// and the next query are untouched. The memory limit is lowered so the test is quick.
+#[test]
+fn statements_past_the_memory_limit_fail_alone() {
+    let limit_bytes: u64 = 64 * 1024 * 1024;
+    let server = Server::start_with(&[(
+        "SLUICE_COORDINATOR_QUERY_MEMORY_LIMIT",
+        &limit_bytes.to_string(),
+    )]);
+    server.query("CREATE DATABASE db0");
+    write_cpu(&server, 400_000);
+    assert_eq!(
+        server.write("db=db0", "m v=1 1\nm v=2 100000000000").status,
+        204
+    );
+    let baseline = server.memory_figure("VmRSS").unwrap();
+    let hostile = [
+        // 1.6.7 itself runs out of memory on this one (fill from the first point to now).
+        "SELECT sum(v) FROM db0..m GROUP BY time(1ns)",
+        "SELECT count(v) FROM db0..m WHERE time >= 0 AND time < 100s GROUP BY time(1ns) fill(0)",
+        // Every point, no LIMIT: past the limit as rows are gathered.
+        "SELECT * FROM db0..cpu",
+        "SELECT * FROM (SELECT * FROM db0..cpu)",
+    ];
+    for statement in hostile {
+        let (status, answer) = server.query(statement);
+        assert_eq!(status, 200, "{statement}: {answer}");
+        assert!(
+            answer.contains("query-memory-limit exceeded"),
+            "{statement}: {answer}"
+        );
+        ping_is_fast(&server);
+    }
+    // What the limit is for: the process holds about one limit per query thread at most.
+    let peak = server.memory_figure("VmHWM").unwrap();
+    assert!(
+        peak < baseline + 4 * limit_bytes,
+        "peak {peak} over baseline {baseline}"
+    );
+    // Bounded statements still answer: LIMIT stops each series' scan early.
+    let (status, answer) = server.query("SELECT * FROM db0..cpu LIMIT 3");
+    assert_eq!(status, 200);
+    assert!(
+        answer.contains("\"values\":[[\"2000-01-01T00:00:00Z\""),
+        "{answer}"
+    );
+    let (_, answer) = server.query("SELECT count(value) FROM db0..cpu");
+    assert!(answer.contains("400000"), "{answer}");
+}
+
+/// Clients that send `SELECT *` and never read: the answers are written by the query
+/// threads at the clients' pace instead of being held whole for each client, so memory is
+/// bounded by the query threads, not the number of clients.
+#[test]
+fn clients_that_do_not_read_cannot_pile_up_answers() {
+    let server = Server::start();
+    server.query("CREATE DATABASE db0");
+    write_cpu(&server, 200_000);
+    let single_start = server.memory_figure("VmHWM").unwrap();
+    let (status, answer) = server.query("SELECT * FROM db0..cpu");
+    assert_eq!(status, 200);
+    let answer_bytes = answer.len() as u64;
+    let one_query = server
+        .memory_figure("VmHWM")
+        .unwrap()
+        .saturating_sub(single_start);
+    let clients = 24;
+    let mut sockets = Vec::new();
+    for _ in 0..clients {
+        let mut socket = common::connect(server.address);
+        socket
+            .write_all(b"GET /query?db=db0&q=SELECT+*+FROM+cpu HTTP/1.1\r\nHost: t\r\n\r\n")
+            .unwrap();
+        sockets.push(socket);
+    }
+    for _ in 0..5 {
+        ping_is_fast(&server);
+    }
+    // Closing the clients frees the query threads waiting on them; once a query answers
+    // again, every one of the clients' queries has run.
+    drop(sockets);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, _) = server.query("SELECT count(value) FROM db0..cpu");
+        if status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "queries never answered again");
+    }
+    let peak = server.memory_figure("VmHWM").unwrap();
+    // Held whole, the answers alone would be clients × answer_bytes (here ~24 × 10 MB).
+    let bound = single_start + 3 * one_query + 64 * 1024 * 1024;
+    eprintln!("answer {answer_bytes} B, one query {one_query} B, peak {peak} B, bound {bound} B");
+    assert!(peak < bound, "peak {peak} B over {bound} B");
+    assert!(peak < single_start + clients * answer_bytes);
+}
