@@ -10,13 +10,13 @@ pub mod codec;
 pub mod config;
 pub mod cpu;
 pub mod export;
+pub use sluice_influxql as influxql;
 pub mod fsio;
 pub mod http;
-pub mod influxql;
 pub mod ingest;
 pub mod inputs;
 pub mod limits;
-pub mod line_protocol;
+pub use sluice_line_protocol as line_protocol;
 #[macro_use]
 pub mod log;
 pub mod memory;

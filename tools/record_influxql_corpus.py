@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Record the InfluxQL parse corpus from the real InfluxDB 1.6.7 (`/usr/bin/influxd`).
 
-Usage: python3 tools/record_influxql_corpus.py [--queries tests/influxql/queries.txt]
-                                               [--out tests/influxql/parse_errors.txt]
-                                               [--selects tests/influxql/printed_selects.txt]
-                                               [--printed-out tests/influxql/printed.txt]
+Usage: python3 tools/record_influxql_corpus.py [--queries crates/sluice-influxql/tests/influxql/queries.txt]
+                                               [--out crates/sluice-influxql/tests/influxql/parse_errors.txt]
+                                               [--selects crates/sluice-influxql/tests/influxql/printed_selects.txt]
+                                               [--printed-out crates/sluice-influxql/tests/influxql/printed.txt]
 
 What it does:
   1. Starts `influxd run` with its own config: data, meta and WAL under a fresh
@@ -43,10 +43,10 @@ import urllib.parse
 import urllib.request
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_QUERIES_PATH = os.path.join(REPO_ROOT, "tests", "influxql", "queries.txt")
-DEFAULT_OUT_PATH = os.path.join(REPO_ROOT, "tests", "influxql", "parse_errors.txt")
-DEFAULT_SELECTS_PATH = os.path.join(REPO_ROOT, "tests", "influxql", "printed_selects.txt")
-DEFAULT_PRINTED_OUT_PATH = os.path.join(REPO_ROOT, "tests", "influxql", "printed.txt")
+DEFAULT_QUERIES_PATH = os.path.join(REPO_ROOT, "crates", "sluice-influxql", "tests", "influxql", "queries.txt")
+DEFAULT_OUT_PATH = os.path.join(REPO_ROOT, "crates", "sluice-influxql", "tests", "influxql", "parse_errors.txt")
+DEFAULT_SELECTS_PATH = os.path.join(REPO_ROOT, "crates", "sluice-influxql", "tests", "influxql", "printed_selects.txt")
+DEFAULT_PRINTED_OUT_PATH = os.path.join(REPO_ROOT, "crates", "sluice-influxql", "tests", "influxql", "printed.txt")
 HTTP_ADDRESS = "127.0.0.1:18600"
 RPC_ADDRESS = "127.0.0.1:18601"
 START_TIMEOUT_S = 30
@@ -81,7 +81,7 @@ bind-address = "{rpc}"
 """
 
 HEADER = """# InfluxQL parse corpus, recorded from influxd 1.6.7 (GET /query?q=...) by
-# tools/record_influxql_corpus.py from tests/influxql/queries.txt. Do not edit by hand:
+# tools/record_influxql_corpus.py from crates/sluice-influxql/tests/influxql/queries.txt. Do not edit by hand:
 # edit the query list and re-record.
 #
 # Each case: a `query: <text>` line, then `error: <message>` (the text after "error
@@ -140,7 +140,7 @@ def record(raw):
 
 
 PRINTED_HEADER = """# InfluxQL printed forms, recorded from influxd 1.6.7 by
-# tools/record_influxql_corpus.py from tests/influxql/printed_selects.txt. Do not edit by
+# tools/record_influxql_corpus.py from crates/sluice-influxql/tests/influxql/printed_selects.txt. Do not edit by
 # hand.
 #
 # Each case: `select: <SELECT text>` then `printed: <text>`, what SHOW CONTINUOUS QUERIES

@@ -20,7 +20,7 @@ impl Parser<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::influxql::{parse_query, DropDatabaseStatement, Query, Statement};
+    use crate::{parse_query, DropDatabaseStatement, Query, Statement};
 
     #[test]
     fn quoted_keyword_name() {

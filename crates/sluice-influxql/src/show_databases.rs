@@ -18,7 +18,7 @@ impl Parser<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::influxql::{parse_query, ShowDatabasesStatement, Statement};
+    use crate::{parse_query, ShowDatabasesStatement, Statement};
 
     #[test]
     fn several_with_empty_statements() {

@@ -383,11 +383,11 @@ fn last_boolean_operator(expr: &Expr) -> Option<BinaryOp> {
 
 #[cfg(test)]
 mod tests {
-    use crate::influxql::parser::{MAX_EXPRESSION_HEIGHT, SUBQUERY_NESTING_COST};
+    use crate::parser::{MAX_EXPRESSION_HEIGHT, SUBQUERY_NESTING_COST};
 
     /// The default stack of a spawned thread, which query threads use.
     const TEST_STACK_BYTES: usize = 2 * 1024 * 1024;
-    use crate::influxql::{parse_query, MAX_NESTING_DEPTH};
+    use crate::{parse_query, MAX_NESTING_DEPTH};
 
     /// Deep input of each recursive shape is an error, not a stack overflow.
     #[test]

@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sluice::line_protocol::{
+use sluice_line_protocol::{
     append_line, escape_into, is_expressible, reference, unescape_into, EscapeKind, FieldValue,
     FormatField, FormatValue, Parser, Point, Precision, Scratch,
 };

@@ -119,6 +119,8 @@
 //! counts (e.g. `a,b="x"=t`) is accepted by both, but InfluxDB then names the field `a,b`;
 //! this parser splits the names differently. Such lines are not produced by any client.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 #[cfg(test)]
 mod differential;
 mod fast;
@@ -521,3 +523,8 @@ impl<'a> Parser<'a> {
         Ok((measurement, timestamp.unwrap_or(self.default_time_ns)))
     }
 }
+
+/// The README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

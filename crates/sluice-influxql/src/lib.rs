@@ -18,6 +18,8 @@
 //! Test data: `tests/influxql/parse_errors.txt` holds cases recorded from influxd 1.6.7;
 //! `corpus_tests` below runs it.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod admin;
 pub mod ast;
 mod continuous_query;
@@ -56,3 +58,8 @@ pub fn parse_query(text: &str) -> Result<Query, ParseError> {
 mod corpus_tests;
 #[cfg(test)]
 mod roundtrip_tests;
+
+/// The README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

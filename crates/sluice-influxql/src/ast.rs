@@ -1277,7 +1277,7 @@ mod tests {
     }
 
     fn reprint(text: &str) -> String {
-        match crate::influxql::parse_query(text) {
+        match crate::parse_query(text) {
             Ok(query) => query.to_string(),
             Err(error) => panic!("{text}: {error}"),
         }
@@ -1328,8 +1328,7 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted_only_on_request() {
-        let query =
-            crate::influxql::parse_query("CREATE USER u WITH PASSWORD 'p' WITH ALL PRIVILEGES");
+        let query = crate::parse_query("CREATE USER u WITH PASSWORD 'p' WITH ALL PRIVILEGES");
         let Ok(query) = query else {
             panic!("parse failed");
         };

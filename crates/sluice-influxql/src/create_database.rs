@@ -68,7 +68,7 @@ impl Parser<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::influxql::{parse_query, CreateDatabaseStatement, Statement};
+    use crate::{parse_query, CreateDatabaseStatement, Statement};
 
     fn parse_one(text: &str) -> Statement {
         match parse_query(text) {
