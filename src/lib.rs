@@ -6,29 +6,29 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
-pub mod codec;
+pub use sluice_model::bytes;
 pub mod config;
 pub mod cpu;
 pub mod export;
+pub use sluice_base::fsio;
 pub use sluice_influxql as influxql;
-pub mod fsio;
 pub mod http;
 pub mod ingest;
 pub mod inputs;
-pub mod limits;
+pub use sluice_base::log;
+pub use sluice_base::memory;
+pub use sluice_base::{log_at, log_debug, log_error, log_info, log_warn};
 pub use sluice_line_protocol as line_protocol;
-#[macro_use]
-pub mod log;
-pub mod memory;
-pub mod meta;
+pub use sluice_model::limits;
+pub use sluice_storage::meta;
 pub mod net;
 pub mod query;
 pub mod server;
-pub mod storage;
+pub use sluice_storage as storage;
 pub mod store_dirs;
-pub mod time;
+pub use sluice_model::time;
 pub mod verify;
-pub mod wal;
+pub use sluice_storage::wal;
 
 /// The InfluxDB version Sluice answers as (`X-Influxdb-Version`): the behaviour it matches.
 pub const INFLUXDB_COMPATIBLE_VERSION: &str = "1.6.7";

@@ -16,7 +16,11 @@ import sys
 ALLOWED = {
     "sluice-influxql": set(),
     "sluice-line-protocol": set(),
-    "sluice": {"sluice-influxql", "sluice-line-protocol"},
+    "sluice-model": set(),
+    "sluice-base": {"sluice-model"},
+    "sluice-storage": {"sluice-model", "sluice-base", "sluice-line-protocol"},
+    "sluice": {"sluice-influxql", "sluice-line-protocol", "sluice-model", "sluice-base",
+               "sluice-storage"},
 }
 
 

@@ -191,7 +191,7 @@ impl Config {
                 max_select_point: limits::MAX_SELECT_POINT_DEFAULT,
                 max_select_series: limits::MAX_SELECT_SERIES_DEFAULT,
                 max_select_buckets: limits::MAX_SELECT_BUCKETS_DEFAULT,
-                query_memory_limit: limits::query_memory_limit_default(),
+                query_memory_limit: query_memory_limit_default(),
             },
             logging: LoggingConfig { level: Level::Info },
             inputs: Vec::new(),
@@ -616,6 +616,23 @@ settings! {
     ["coordinator"] "query-memory-limit" => coordinator.query_memory_limit,
         "most bytes one statement may hold while it runs (0: unlimited; default: a quarter of RAM)";
     ["logging"] "level" => logging.level, "lowest level logged: debug, info, warn, error";
+}
+
+/// Default `[coordinator] query-memory-limit`: a quarter of physical memory.
+pub fn query_memory_limit_default() -> u64 {
+    // SAFETY: sysconf only reads system information.
+    let (pages, page_bytes) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PHYS_PAGES),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    match (u64::try_from(pages), u64::try_from(page_bytes)) {
+        (Ok(pages), Ok(page_bytes)) if pages > 0 && page_bytes > 0 => {
+            pages.saturating_mul(page_bytes) / limits::QUERY_MEMORY_LIMIT_RAM_DIVISOR
+        }
+        _ => limits::QUERY_MEMORY_LIMIT_FALLBACK_BYTES,
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,19 @@
+//! Sluice's data model: what every layer agrees on and none of them owns.
+//!
+//! Owns the field types and stored values of points and the WAL record that carries them
+//! ([`record`]), the field-type registry of each database ([`field_types`]), which partition
+//! owns a series ([`routing`]), every fixed bound ([`limits`]), time and its text forms
+//! ([`time`]), and the little-endian byte helpers of the on-disk formats ([`bytes`]).
+//!
+//! Invariants: no I/O, no threads, nothing of ours below it; every layer above (storage,
+//! ingest, query, the server) may use it, so a type two layers exchange lives here rather
+//! than in either of them.
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod bytes;
+pub mod field_types;
+pub mod limits;
+pub mod record;
+pub mod routing;
+pub mod time;

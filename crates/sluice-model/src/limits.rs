@@ -1,0 +1,104 @@
+//! Every fixed bound of Sluice in one place.
+//!
+//! Configurable bounds have their default here and their key in `config`; the rest are
+//! structural limits of formats and protocols. Units come last in each name.
+
+/// Default `[http] max-body-size`: InfluxDB's 25 MB.
+pub const HTTP_MAX_BODY_SIZE_BYTES_DEFAULT: usize = 25_000_000;
+/// Default `[http] max-inflated-body-size`: a gzip body may inflate to ten times the
+/// body limit (InfluxDB does not bound it at all; a gzip bomb must not exhaust memory).
+pub const HTTP_MAX_INFLATED_BODY_BYTES_DEFAULT: usize = 10 * HTTP_MAX_BODY_SIZE_BYTES_DEFAULT;
+/// Default `[http] max-connection-limit`; 0 in InfluxDB means unlimited, here every
+/// connection costs a bounded buffer so the bound is always finite.
+pub const HTTP_MAX_CONNECTIONS_DEFAULT: usize = 10_000;
+/// Largest request head (request line plus headers) we buffer before answering 431.
+pub const HTTP_MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Most headers in one request head.
+pub const HTTP_MAX_HEADERS: usize = 64;
+/// Longest chunk-size line in a chunked body (hex digits, extensions, CRLF).
+pub const HTTP_MAX_CHUNK_LINE_BYTES: usize = 4096;
+/// Default idle timeout of a keep-alive connection with no request in progress.
+pub const HTTP_IDLE_TIMEOUT_MS_DEFAULT: u64 = 180_000;
+/// Default time a client may take to deliver one request once it has started it.
+pub const HTTP_REQUEST_READ_TIMEOUT_MS_DEFAULT: u64 = 60_000;
+/// Bytes read from a socket per `read` call.
+pub const NET_READ_CHUNK_BYTES: usize = 64 * 1024;
+/// Responses waiting to be written on one connection before we stop reading from it
+/// (pipelining back-pressure).
+pub const NET_MAX_PENDING_RESPONSE_BYTES: usize = 1024 * 1024;
+/// After an error answer that leaves a request body unread (a refused over-size body), the
+/// connection keeps reading and discarding for at most this long before it closes, so the
+/// client finishes sending and reads the answer instead of a reset.
+pub const NET_LINGER_TIMEOUT_MS: u64 = 2_000;
+/// Most bytes discarded while lingering; a client sending more is cut off with a reset.
+pub const NET_LINGER_MAX_BYTES: usize = 16 * 1024 * 1024;
+/// A query thread streaming a chunked answer gives up (and the connection is closed) when
+/// the client has taken nothing for this long.
+pub const NET_STREAM_STALL_TIMEOUT_MS: u64 = 60_000;
+/// Most bytes of a query answer a query thread hands to the event loop unwritten. Past it
+/// the query thread writes the answer itself at the client's pace (giving up, and closing,
+/// after `NET_STREAM_STALL_TIMEOUT_MS` without progress), so clients that do not read their
+/// answers cost the server at most this much each instead of their whole answers.
+pub const NET_QUERY_ANSWER_HANDOFF_MAX_BYTES: usize = 256 * 1024;
+
+/// Default depth of each source-loop → partition queue, in batches.
+pub const INGEST_QUEUE_DEPTH_BATCHES_DEFAULT: usize = 64;
+/// Default bound on how long a write waits for queue space before 503.
+pub const INGEST_ENQUEUE_TIMEOUT_MS_DEFAULT: u64 = 10_000;
+/// Most bytes of encoded points one partition batch carries; large requests are split.
+pub const INGEST_BATCH_MAX_BYTES: usize = 4 * 1024 * 1024;
+
+/// Most bytes of bad-line text one /write error carries (InfluxDB sends every bad line; a
+/// body of 25 MB of junk must not echo back as 25 MB): later lines are counted, not quoted.
+pub const WRITE_ERROR_TEXT_MAX_BYTES: usize = 1024 * 1024;
+/// Line numbers of bad lines listed in `X-Sluice-Bad-Lines`.
+pub const WRITE_BAD_LINE_NUMBERS_MAX: usize = 100;
+
+/// InfluxDB's limit on a series key (measurement plus tags), in bytes.
+pub const SERIES_KEY_MAX_BYTES: usize = 65_535;
+
+/// Default WAL segment size at which a partition starts a new segment file.
+pub const WAL_SEGMENT_MAX_BYTES_DEFAULT: u64 = 64 * 1024 * 1024;
+
+/// `[data] cache-snapshot-memory-size` default: InfluxDB's 25 MiB.
+pub const CACHE_SNAPSHOT_BYTES_DEFAULT: usize = 25 * 1024 * 1024;
+/// `[data] cache-max-memory-size` default: InfluxDB's 1 GiB.
+pub const CACHE_MAX_BYTES_DEFAULT: usize = 1024 * 1024 * 1024;
+/// `[data] cache-snapshot-write-cold-duration` default: InfluxDB's 10 minutes.
+pub const CACHE_SNAPSHOT_COLD_SECONDS_DEFAULT: u64 = 600;
+/// `[data] storage-check-interval` default.
+pub const STORAGE_CHECK_INTERVAL_MS_DEFAULT: u64 = 1000;
+/// `[data] compact-throughput` default: InfluxDB's 48 MiB/s.
+pub const COMPACT_THROUGHPUT_BYTES_PER_SECOND_DEFAULT: u64 = 48 * 1024 * 1024;
+/// `[retention] check-interval` default: InfluxDB's 30 minutes.
+pub const RETENTION_CHECK_SECONDS_DEFAULT: u64 = 30 * 60;
+/// Largest single WAL record; a longer length prefix marks a corrupt record.
+pub const WAL_RECORD_MAX_BYTES: usize = 64 * 1024 * 1024;
+/// Default `[data] wal-group-max-records`: most records one group commit writes before it
+/// fsyncs.
+pub const WAL_GROUP_MAX_RECORDS_DEFAULT: usize = 256;
+
+/// Fewest query threads when `max-concurrent-queries` is 0 (the default is one per event
+/// loop, and no fewer than this).
+pub const QUERY_THREADS_DEFAULT: usize = 2;
+/// Default `[coordinator] query-timeout`: InfluxDB's 0 (no timeout).
+pub const QUERY_TIMEOUT_MS_DEFAULT: u64 = 0;
+/// Default `[coordinator] max-select-point`: InfluxDB's 0 (unlimited).
+pub const MAX_SELECT_POINT_DEFAULT: u64 = 0;
+/// Default `[coordinator] max-select-series`: InfluxDB's 0 (unlimited).
+pub const MAX_SELECT_SERIES_DEFAULT: u64 = 0;
+/// Default `[coordinator] max-select-buckets`: InfluxDB's 0 (unlimited).
+pub const MAX_SELECT_BUCKETS_DEFAULT: u64 = 0;
+/// Share of physical memory one statement may hold by default (`query-memory-limit`): a
+/// quarter, so two heavy queries at once still leave the caches and the OS their room.
+pub const QUERY_MEMORY_LIMIT_RAM_DIVISOR: u64 = 4;
+/// `query-memory-limit` when the machine's memory cannot be read.
+pub const QUERY_MEMORY_LIMIT_FALLBACK_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// Rows per chunk of a `chunked=true` answer when `chunk_size` is absent or 0 (InfluxDB's).
+pub const QUERY_CHUNK_SIZE_ROWS_DEFAULT: usize = 10_000;
+/// Queries waiting for a query thread before new ones get 503.
+pub const QUERY_QUEUE_DEPTH: usize = 256;
+
+const _: () = assert!(INGEST_BATCH_MAX_BYTES < WAL_RECORD_MAX_BYTES);
+const _: () = assert!(HTTP_MAX_CHUNK_LINE_BYTES < HTTP_MAX_HEAD_BYTES);

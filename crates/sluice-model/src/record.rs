@@ -1,0 +1,334 @@
+//! The WAL record of one write batch: points of one database and retention policy, already
+//! routed to one partition.
+//!
+//! ```text
+//! kind u8 = 1 | database_id u64 | rp (u8 len + bytes) | point_count u32 | point*
+//! point : series_key (u16 len + bytes, canonical escaped form) | timestamp_ns i64
+//!         | field_count u16 | field*
+//! field : key (u16 len + unescaped bytes) | type u8 | value
+//! value : float f64 bits u64 | integer i64 | unsigned u64 | boolean u8
+//!         | string (u32 len + unescaped bytes)
+//! ```
+//! Built by the event loop that parsed the request (`RecordBuilder`), appended unchanged by
+//! the partition, decoded by replay and `sluice export` (`decode_record`).
+
+use crate::bytes::{put_bytes_u16, put_bytes_u32, Reader, Truncated};
+
+/// Record kind of a write batch.
+pub const RECORD_KIND_WRITE: u8 = 1;
+const POINT_COUNT_OFFSET: usize = 1 + 8;
+
+/// Type of a field, fixed per (database, measurement, field key) once first written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum FieldType {
+    /// 64-bit float
+    Float = 1,
+    /// signed 64-bit integer
+    Integer = 2,
+    /// unsigned 64-bit integer
+    Unsigned = 3,
+    /// UTF-8 string
+    String = 4,
+    /// boolean
+    Boolean = 5,
+}
+
+impl FieldType {
+    /// InfluxDB's name for the type, as in its error messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            FieldType::Float => "float",
+            FieldType::Integer => "integer",
+            FieldType::Unsigned => "unsigned",
+            FieldType::String => "string",
+            FieldType::Boolean => "boolean",
+        }
+    }
+
+    /// The type with tag `tag` (the byte records and files store), if any.
+    pub fn from_tag(tag: u8) -> Option<FieldType> {
+        match tag {
+            1 => Some(FieldType::Float),
+            2 => Some(FieldType::Integer),
+            3 => Some(FieldType::Unsigned),
+            4 => Some(FieldType::String),
+            5 => Some(FieldType::Boolean),
+            _ => None,
+        }
+    }
+}
+
+/// A decoded field value; strings are unescaped bytes of the record.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum StoredValue<'a> {
+    /// float
+    Float(f64),
+    /// integer
+    Integer(i64),
+    /// unsigned
+    Unsigned(u64),
+    /// boolean
+    Boolean(bool),
+    /// unescaped string contents
+    String(&'a [u8]),
+}
+
+impl StoredValue<'_> {
+    /// The value's type.
+    pub fn field_type(&self) -> FieldType {
+        match self {
+            StoredValue::Float(_) => FieldType::Float,
+            StoredValue::Integer(_) => FieldType::Integer,
+            StoredValue::Unsigned(_) => FieldType::Unsigned,
+            StoredValue::Boolean(_) => FieldType::Boolean,
+            StoredValue::String(_) => FieldType::String,
+        }
+    }
+}
+
+/// Builds one write record in place.
+#[derive(Debug)]
+pub struct RecordBuilder {
+    bytes: Vec<u8>,
+    point_count: u32,
+    field_count_offset: usize,
+    field_count: u16,
+}
+
+impl RecordBuilder {
+    /// Starts a record for `database_id` / `retention_policy` (≤ 255 bytes, checked by meta).
+    pub fn new(database_id: u64, retention_policy: &[u8], capacity_bytes: usize) -> RecordBuilder {
+        let mut bytes = Vec::with_capacity(capacity_bytes);
+        bytes.push(RECORD_KIND_WRITE);
+        bytes.extend_from_slice(&database_id.to_le_bytes());
+        let rp_len = retention_policy.len().min(usize::from(u8::MAX));
+        bytes.push(rp_len as u8);
+        bytes.extend_from_slice(&retention_policy[..rp_len]);
+        bytes.extend_from_slice(&0u32.to_le_bytes());
+        RecordBuilder {
+            bytes,
+            point_count: 0,
+            field_count_offset: 0,
+            field_count: 0,
+        }
+    }
+
+    /// Starts a point; its fields follow with [`RecordBuilder::push_field`].
+    pub fn begin_point(&mut self, series_key: &[u8], timestamp_ns: i64) {
+        self.point_count += 1;
+        put_bytes_u16(&mut self.bytes, series_key);
+        self.bytes.extend_from_slice(&timestamp_ns.to_le_bytes());
+        self.field_count_offset = self.bytes.len();
+        self.field_count = 0;
+        self.bytes.extend_from_slice(&0u16.to_le_bytes());
+    }
+
+    /// Adds a field to the current point; `key` and string values are unescaped.
+    pub fn push_field(&mut self, key: &[u8], value: StoredValue<'_>) {
+        self.field_count += 1;
+        put_bytes_u16(&mut self.bytes, key);
+        self.bytes.push(value.field_type() as u8);
+        match value {
+            StoredValue::Float(v) => self.bytes.extend_from_slice(&v.to_bits().to_le_bytes()),
+            StoredValue::Integer(v) => self.bytes.extend_from_slice(&v.to_le_bytes()),
+            StoredValue::Unsigned(v) => self.bytes.extend_from_slice(&v.to_le_bytes()),
+            StoredValue::Boolean(v) => self.bytes.push(u8::from(v)),
+            StoredValue::String(v) => put_bytes_u32(&mut self.bytes, v),
+        }
+        let offset = self.field_count_offset;
+        if let Some(slot) = self.bytes.get_mut(offset..offset + 2) {
+            slot.copy_from_slice(&self.field_count.to_le_bytes());
+        }
+    }
+
+    /// Continues a finished record (so more points or records can be appended to it);
+    /// `None` when `record` is not a write record.
+    pub fn from_record(record: Vec<u8>) -> Option<RecordBuilder> {
+        let mut reader = Reader::new(&record);
+        if reader.u8().ok()? != RECORD_KIND_WRITE {
+            return None;
+        }
+        reader.u64().ok()?;
+        let rp_len = reader.u8().ok()?;
+        reader.take(usize::from(rp_len)).ok()?;
+        let point_count = reader.u32().ok()?;
+        Some(RecordBuilder {
+            bytes: record,
+            point_count,
+            field_count_offset: 0,
+            field_count: 0,
+        })
+    }
+
+    /// Appends every point of `record`, a finished write record of the same database and
+    /// retention policy (an input gathering many small records into one batch).
+    pub fn extend_from_record(&mut self, record: &[u8]) -> Result<(), Truncated> {
+        let mut reader = Reader::new(record);
+        let header_len = POINT_COUNT_OFFSET
+            + 1
+            + usize::from(self.bytes.get(POINT_COUNT_OFFSET).copied().unwrap_or(0));
+        let header = reader.take(header_len)?;
+        if header != self.bytes.get(..header_len).unwrap_or_default() {
+            return Err(Truncated); // another database or retention policy
+        }
+        let count = reader.u32()?;
+        let points = reader.take(reader.remaining())?;
+        self.bytes.extend_from_slice(points);
+        self.point_count += count;
+        Ok(())
+    }
+
+    /// Points added so far.
+    pub fn point_count(&self) -> u32 {
+        self.point_count
+    }
+
+    /// Size of the record so far.
+    pub fn len_bytes(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// The finished record.
+    pub fn finish(mut self) -> Vec<u8> {
+        let count = self.point_count.to_le_bytes();
+        let rp_len = usize::from(self.bytes.get(POINT_COUNT_OFFSET).copied().unwrap_or(0));
+        let at = POINT_COUNT_OFFSET + 1 + rp_len;
+        if let Some(slot) = self.bytes.get_mut(at..at + 4) {
+            slot.copy_from_slice(&count);
+        }
+        self.bytes
+    }
+}
+
+/// One decoded point.
+#[derive(Debug)]
+pub struct DecodedPoint<'a> {
+    /// canonical escaped series key
+    pub series_key: &'a [u8],
+    /// nanoseconds since the epoch
+    pub timestamp_ns: i64,
+    /// (unescaped key, value) pairs in written order
+    pub fields: Vec<(&'a [u8], StoredValue<'a>)>,
+}
+
+/// A decoded write record's header.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RecordHeader<'a> {
+    /// database id
+    pub database_id: u64,
+    /// retention policy name
+    pub retention_policy: &'a [u8],
+    /// number of points
+    pub point_count: u32,
+}
+
+/// Decodes a write record, handing each point to `visit`. Unknown kinds are an error.
+pub fn decode_record<'a>(
+    payload: &'a [u8],
+    mut visit: impl FnMut(&RecordHeader<'a>, &DecodedPoint<'a>),
+) -> Result<RecordHeader<'a>, Truncated> {
+    let mut reader = Reader::new(payload);
+    if reader.u8()? != RECORD_KIND_WRITE {
+        return Err(Truncated);
+    }
+    let database_id = reader.u64()?;
+    let rp_len = reader.u8()?;
+    let retention_policy = reader.take(usize::from(rp_len))?;
+    let point_count = reader.u32()?;
+    let header = RecordHeader {
+        database_id,
+        retention_policy,
+        point_count,
+    };
+    // One point value reused for every point: its field list is not reallocated per point.
+    let mut point = DecodedPoint {
+        series_key: &[],
+        timestamp_ns: 0,
+        fields: Vec::new(),
+    };
+    for _ in 0..point_count {
+        let series_key = reader.bytes_u16()?;
+        let timestamp_ns = reader.i64()?;
+        let field_count = reader.u16()?;
+        let fields = &mut point.fields;
+        fields.clear();
+        for _ in 0..field_count {
+            let key = reader.bytes_u16()?;
+            let type_tag = reader.u8()?;
+            let value = match FieldType::from_tag(type_tag).ok_or(Truncated)? {
+                FieldType::Float => StoredValue::Float(f64::from_bits(reader.u64()?)),
+                FieldType::Integer => StoredValue::Integer(reader.i64()?),
+                FieldType::Unsigned => StoredValue::Unsigned(reader.u64()?),
+                FieldType::Boolean => StoredValue::Boolean(reader.u8()? != 0),
+                FieldType::String => StoredValue::String(reader.bytes_u32()?),
+            };
+            fields.push((key, value));
+        }
+        point.series_key = series_key;
+        point.timestamp_ns = timestamp_ns;
+        visit(&header, &point);
+    }
+    if reader.remaining() != 0 {
+        return Err(Truncated);
+    }
+    Ok(header)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_merge() {
+        let mut first = RecordBuilder::new(3, b"rp", 64);
+        first.begin_point(b"a", 1);
+        first.push_field(b"v", StoredValue::Integer(1));
+        let mut second = RecordBuilder::new(3, b"rp", 64);
+        second.begin_point(b"b", 2);
+        second.push_field(b"v", StoredValue::Integer(2));
+        second.begin_point(b"c", 3);
+        second.push_field(b"v", StoredValue::Integer(3));
+        first.extend_from_record(&second.finish()).unwrap();
+        let mut keys = Vec::new();
+        let merged = first.finish();
+        let header = decode_record(&merged, |_, p| keys.push(p.series_key.to_vec())).unwrap();
+        assert_eq!(header.point_count, 3);
+        assert_eq!(keys, vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
+        let mut other_db = RecordBuilder::new(4, b"rp", 64);
+        assert!(other_db
+            .extend_from_record(&RecordBuilder::new(3, b"rp", 8).finish())
+            .is_err());
+    }
+
+    #[test]
+    fn round_trip() {
+        let mut builder = RecordBuilder::new(7, b"autogen", 64);
+        builder.begin_point(b"cpu,host=a", 42);
+        builder.push_field(b"f", StoredValue::Float(1.5));
+        builder.push_field(b"s", StoredValue::String(b"x\"y"));
+        builder.begin_point(b"mem", -1);
+        builder.push_field(b"i", StoredValue::Integer(-3));
+        builder.push_field(b"u", StoredValue::Unsigned(u64::MAX));
+        builder.push_field(b"b", StoredValue::Boolean(true));
+        let bytes = builder.finish();
+        let mut points = Vec::new();
+        let header = decode_record(&bytes, |_, p| {
+            points.push((
+                p.series_key.to_vec(),
+                p.timestamp_ns,
+                format!("{:?}", p.fields),
+            ))
+        })
+        .unwrap();
+        assert_eq!(header.database_id, 7);
+        assert_eq!(header.retention_policy, b"autogen");
+        assert_eq!(header.point_count, 2);
+        assert_eq!(points[0].0, b"cpu,host=a");
+        assert_eq!(points[1].1, -1);
+        assert!(points[1].2.contains("Unsigned(18446744073709551615)"));
+        for cut in 0..bytes.len() {
+            assert!(decode_record(&bytes[..cut], |_, _| {}).is_err());
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! The engine against a `BTreeMap` model: random writes (overwrites and out-of-order times
+//! included), deletes, snapshots, compactions and crashes (the store dropped and reopened from
+//! disk, the simulated WAL replayed), every read checked against the model. Seeds are printed.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use super::{Store, StoreOptions};
+use crate::column::ColumnValues;
+use crate::meta::{MetaStore, RetentionPolicySpec};
+use sluice_model::record::{RecordBuilder, StoredValue};
+
+const PARTITIONS: usize = 2;
+const SERIES: [&[u8]; 4] = [
+    b"cpu,host=a",
+    b"cpu,host=b",
+    b"mem,host=a",
+    b"d\\ isk,p=x\\,y",
+];
+const FIELDS: [&[u8]; 2] = [b"v", b"w"];
+const DAY_NS: i64 = 86_400_000_000_000;
+
+/// Simulated WAL: the records applied since the last checkpoint, with their partition.
+type Wal = Arc<Mutex<Vec<(usize, Vec<u8>)>>>;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+fn partition_of(series_key: &[u8]) -> usize {
+    sluice_model::routing::partition_for(series_key, PARTITIONS)
+}
+
+fn open(dir: &std::path::Path, wal: &Wal) -> Arc<Store> {
+    let meta = Arc::new(MetaStore::open(&dir.join("meta")).expect("meta"));
+    if meta.snapshot().database("db").is_none() {
+        let spec = RetentionPolicySpec {
+            shard_group_duration_ns: Some(DAY_NS),
+            ..RetentionPolicySpec::default()
+        };
+        meta.create_database("db", &spec).expect("create");
+    }
+    let store = Store::open(
+        StoreOptions {
+            data_dir: dir.join("data"),
+            partitions: PARTITIONS,
+            cache_snapshot_bytes: usize::MAX,
+            cache_max_bytes: usize::MAX,
+            read_only: false,
+        },
+        meta,
+    )
+    .expect("store");
+    for (partition, record) in wal.lock().expect("wal").iter() {
+        store.apply_record(*partition, record);
+    }
+    let weak = Arc::downgrade(&store);
+    let checkpoint_wal = Arc::clone(wal);
+    store.set_checkpointer(Arc::new(move || {
+        let Some(store) = weak.upgrade() else {
+            return Ok(());
+        };
+        let _guard = store.lock_checkpoints();
+        for partition in 0..PARTITIONS {
+            store.freeze_partition(partition);
+        }
+        store.write_snapshots()?;
+        checkpoint_wal.lock().expect("wal").clear();
+        Ok(())
+    }));
+    store
+}
+
+type Model = BTreeMap<(Vec<u8>, Vec<u8>), BTreeMap<i64, i64>>;
+
+fn check(store: &Store, model: &Model, seed: u64, step: usize) {
+    for series in SERIES {
+        for field in FIELDS {
+            let mut got: BTreeMap<i64, i64> = BTreeMap::new();
+            for shard in store.shards_for(1, "autogen", i64::MIN, i64::MAX) {
+                if let Some(column) = shard.read(series, field, i64::MIN, i64::MAX) {
+                    let ColumnValues::Integer(values) = &column.values else {
+                        panic!("seed {seed} step {step}: wrong type");
+                    };
+                    assert!(column.is_normal(), "seed {seed} step {step}: not normal");
+                    got.extend(column.times.iter().copied().zip(values.iter().copied()));
+                }
+            }
+            let want = model
+                .get(&(series.to_vec(), field.to_vec()))
+                .cloned()
+                .unwrap_or_default();
+            assert_eq!(
+                got,
+                want,
+                "seed {seed} step {step}: {} {}",
+                String::from_utf8_lossy(series),
+                String::from_utf8_lossy(field)
+            );
+        }
+    }
+}
+
+/// Adds field `field` = `value` to the point `builder` is on, and to the model.
+fn push_field(
+    builder: &mut RecordBuilder,
+    model: &mut Model,
+    series: &[u8],
+    field: &[u8],
+    time: i64,
+    value: i64,
+) {
+    builder.push_field(field, StoredValue::Integer(value));
+    model
+        .entry((series.to_vec(), field.to_vec()))
+        .or_default()
+        .insert(time, value);
+}
+
+/// Applies the record `builder` holds to `store` and appends it to the simulated WAL.
+fn apply(store: &Store, wal: &Wal, partition: usize, builder: RecordBuilder) {
+    let record = builder.finish();
+    store.apply_record(partition, &record);
+    wal.lock().expect("wal").push((partition, record));
+}
+
+fn run(seed: u64, steps: usize) {
+    let dir = std::env::temp_dir().join(format!("sluice-model-{}-{seed}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let wal: Wal = Arc::default();
+    let mut store = open(&dir, &wal);
+    let mut model: Model = BTreeMap::new();
+    let mut rng = Rng(seed | 1);
+    let mut value = 0i64;
+    for step in 0..steps {
+        match rng.below(20) {
+            0..=10 => {
+                // A write of a few points, times over three days (three shards).
+                let mut records: Vec<Option<RecordBuilder>> =
+                    (0..PARTITIONS).map(|_| None).collect();
+                for _ in 0..1 + rng.below(30) {
+                    let series = SERIES[rng.below(SERIES.len() as u64) as usize];
+                    let time = rng.below(3) as i64 * DAY_NS + rng.below(40) as i64;
+                    let partition = partition_of(series);
+                    let builder = records[partition]
+                        .get_or_insert_with(|| RecordBuilder::new(1, b"autogen", 256));
+                    builder.begin_point(series, time);
+                    for field in FIELDS {
+                        if rng.below(3) > 0 {
+                            value += 1;
+                            push_field(builder, &mut model, series, field, time, value);
+                        }
+                    }
+                }
+                eprintln!("{step}: write");
+                for (partition, builder) in records.into_iter().enumerate() {
+                    if let Some(builder) = builder {
+                        apply(&store, &wal, partition, builder);
+                    }
+                }
+            }
+            11 => {
+                // A run of one series: enough points for blocks a merge may copy whole, over
+                // times that other runs of it may or may not overlap.
+                let series = SERIES[rng.below(SERIES.len() as u64) as usize];
+                let partition = partition_of(series);
+                let day = rng.below(3) as i64 * DAY_NS;
+                let start = rng.below(1000) as i64;
+                let length = 100 + rng.below(300) as i64;
+                let mut builder = RecordBuilder::new(1, b"autogen", 1 << 16);
+                for time in (day + start..day + start + length).step_by(1 + rng.below(2) as usize) {
+                    builder.begin_point(series, time);
+                    for field in FIELDS {
+                        value += 1;
+                        push_field(&mut builder, &mut model, series, field, time, value);
+                    }
+                }
+                eprintln!("{step}: run of {length} from {start}");
+                apply(&store, &wal, partition, builder);
+            }
+            12 | 13 => {
+                eprintln!("{step}: checkpoint");
+                store.checkpoint().expect("checkpoint")
+            }
+            14 | 15 => {
+                eprintln!("{step}: compact");
+                store.compact(0, &mut |_| {}, &|| false)
+            }
+            16 => {
+                let index = store.series_index(1).expect("index");
+                let series = SERIES[rng.below(SERIES.len() as u64) as usize];
+                let Some(id) = index.id_of(series) else {
+                    continue;
+                };
+                let mut ids = roaring::RoaringBitmap::new();
+                ids.insert(id);
+                let min = rng.below(3) as i64 * DAY_NS + rng.below(40) as i64 - 20;
+                let max = min + rng.below(DAY_NS as u64 + 40) as i64;
+                eprintln!(
+                    "{step}: delete {} [{min}, {max}]",
+                    String::from_utf8_lossy(series)
+                );
+                store.delete_points(1, &ids, min, max).expect("delete");
+                for field in FIELDS {
+                    if let Some(points) = model.get_mut(&(series.to_vec(), field.to_vec())) {
+                        points.retain(|t, _| *t < min || *t > max);
+                    }
+                }
+            }
+            _ => {
+                // Crash: forget everything in memory; reopen from disk and the WAL.
+                eprintln!("{step}: crash");
+                drop(store);
+                store = open(&dir, &wal);
+            }
+        }
+        check(&store, &model, seed, step);
+    }
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn engine_matches_a_btreemap_model() {
+    let base = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1);
+    for round in 0..6u64 {
+        let seed = base.wrapping_add(round.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        eprintln!("engine model seed {seed}");
+        run(seed, 300);
+    }
+}
+
+#[test]
+fn delete_survives_a_crash() {
+    let dir = std::env::temp_dir().join(format!("sluice-model-del-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let wal: Wal = Arc::default();
+    let store = open(&dir, &wal);
+    let mut builder = RecordBuilder::new(1, b"autogen", 64);
+    builder.begin_point(b"cpu,host=b", 5);
+    builder.push_field(b"v", StoredValue::Integer(1));
+    let record = builder.finish();
+    let partition = partition_of(b"cpu,host=b");
+    store.apply_record(partition, &record);
+    wal.lock().expect("wal").push((partition, record));
+    let index = store.series_index(1).expect("index");
+    let mut ids = roaring::RoaringBitmap::new();
+    ids.insert(index.id_of(b"cpu,host=b").expect("id"));
+    store.delete_points(1, &ids, 0, 10).expect("delete");
+    assert!(wal.lock().expect("wal").is_empty());
+    let files: Vec<_> = std::fs::read_dir(dir.join("data"))
+        .expect("data")
+        .flatten()
+        .flat_map(|d| std::fs::read_dir(d.path()).into_iter().flatten().flatten())
+        .map(|e| e.path())
+        .collect();
+    eprintln!("{files:?}");
+    drop(store);
+    let store = open(&dir, &wal);
+    let mut model = Model::new();
+    model.insert((b"cpu,host=b".to_vec(), b"v".to_vec()), BTreeMap::new());
+    check(&store, &model, 0, 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn retention_deletes_expired_shard_groups_and_their_files() {
+    let dir = std::env::temp_dir().join(format!("sluice-retention-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let meta = Arc::new(MetaStore::open(&dir.join("meta")).expect("meta"));
+    const HOUR_NS: i64 = 3_600_000_000_000;
+    let spec = RetentionPolicySpec {
+        duration_ns: Some(HOUR_NS),
+        ..RetentionPolicySpec::default()
+    };
+    meta.create_database("db", &spec).expect("create");
+    let store = Store::open(
+        StoreOptions {
+            data_dir: dir.join("data"),
+            partitions: 1,
+            cache_snapshot_bytes: usize::MAX,
+            cache_max_bytes: usize::MAX,
+            read_only: false,
+        },
+        Arc::clone(&meta),
+    )
+    .expect("store");
+    let now = sluice_model::time::now_ns();
+    let mut builder = RecordBuilder::new(1, b"autogen", 64);
+    builder.begin_point(b"cpu", now);
+    builder.push_field(b"v", StoredValue::Integer(1));
+    store.apply_record(0, &builder.finish());
+    store.freeze_partition(0);
+    store.write_snapshots().expect("snapshot");
+    let shards = store.shards();
+    assert_eq!(shards.len(), 1);
+    let shard_dir = shards[0].directory().to_path_buf();
+    assert!(shard_dir.is_dir());
+    // Not yet expired: the group ends within the hour.
+    store.enforce_retention(now);
+    assert_eq!(store.shards().len(), 1);
+    store.enforce_retention(now + 3 * HOUR_NS);
+    assert!(store.shards().is_empty());
+    assert!(!shard_dir.exists());
+    let groups = &meta.snapshot().databases[0].retention_policies[0].shard_groups;
+    assert!(groups.is_empty());
+    assert_eq!(
+        store
+            .stats
+            .shard_groups_expired
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,379 @@
+//! Tombstones of one shard: deleted time ranges of series, applied to the files that existed
+//! when the delete ran.
+//!
+//! A tombstone `(series key, min_time, max_time, generation_mark)` removes the series' points
+//! in `[min_time, max_time]` from every file whose last generation is `<= generation_mark`
+//! (the files present at the delete). Files written later — snapshots of points written after
+//! the delete, or compactions that already applied it — are not touched, so a point written
+//! again after a DELETE stays. The cache is cleaned directly by the delete, and the engine
+//! checkpoints before deleting (so no WAL segment holds an older copy of a deleted point).
+//!
+//! Persisted in `<shard>/tombstones`, append-only, fsynced before the delete returns:
+//! ```text
+//! header: magic "SLUICETB" | version u32 = 1
+//! record: payload_len u32 | crc32(payload) u32 | payload
+//! payload: min_time i64 | max_time i64 | generation_mark u64 | series key (u16 len + bytes)
+//! ```
+//! A torn or corrupt tail is ignored when loading (the delete it held was not acknowledged).
+//! [`check_file`] reads the file the same way (one scanner) for `sluice verify`, telling a
+//! torn last record from a bad one that records follow.
+//! The file is rewritten (temporary, fsync, rename) without the tombstones no file needs
+//! any more once compactions have absorbed them.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::column::Column;
+use sluice_model::bytes::{put_bytes_u16, Reader};
+
+const FILE_NAME: &str = "tombstones";
+const MAGIC: &[u8; 8] = b"SLUICETB";
+const VERSION: u32 = 1;
+const HEADER_BYTES: usize = 12;
+/// Bytes before a record's payload: its length and checksum.
+const RECORD_HEADER_BYTES: usize = 8;
+
+/// One deleted range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tombstone {
+    /// first deleted time
+    pub min_time: i64,
+    /// last deleted time
+    pub max_time: i64,
+    /// applies to files whose last generation is at most this
+    pub generation_mark: u64,
+}
+
+/// Every tombstone of a shard, by series key.
+#[derive(Clone, Debug, Default)]
+pub struct Tombstones {
+    by_series: HashMap<Vec<u8>, Vec<Tombstone>>,
+}
+
+impl Tombstones {
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.by_series.is_empty()
+    }
+
+    /// The tombstones of `series_key` that apply to a file whose last generation is
+    /// `file_generation`.
+    pub fn applicable<'a>(
+        &'a self,
+        series_key: &[u8],
+        file_generation: u64,
+    ) -> impl Iterator<Item = &'a Tombstone> + 'a {
+        self.by_series
+            .get(series_key)
+            .into_iter()
+            .flatten()
+            .filter(move |t| file_generation <= t.generation_mark)
+    }
+
+    /// Whether any tombstone applies to the series in a file of `file_generation`.
+    pub fn touches(&self, series_key: &[u8], file_generation: u64) -> bool {
+        self.applicable(series_key, file_generation)
+            .next()
+            .is_some()
+    }
+
+    /// Removes the deleted points from a column read from a file of `file_generation`.
+    pub fn apply(&self, series_key: &[u8], file_generation: u64, column: &mut Column) {
+        for tombstone in self.applicable(series_key, file_generation) {
+            column.remove_range(tombstone.min_time, tombstone.max_time);
+        }
+    }
+
+    fn insert(&mut self, series_key: &[u8], tombstone: Tombstone) {
+        self.by_series
+            .entry(series_key.to_vec())
+            .or_default()
+            .push(tombstone);
+    }
+
+    /// Keeps only tombstones that still apply to a file of one of `file_generations`.
+    pub fn retain_needed(&mut self, oldest_file_generation: Option<u64>) -> bool {
+        let before: usize = self.by_series.values().map(Vec::len).sum();
+        match oldest_file_generation {
+            None => self.by_series.clear(),
+            Some(oldest) => {
+                for tombstones in self.by_series.values_mut() {
+                    tombstones.retain(|t| oldest <= t.generation_mark);
+                }
+                self.by_series
+                    .retain(|_, tombstones| !tombstones.is_empty());
+            }
+        }
+        let after: usize = self.by_series.values().map(Vec::len).sum();
+        after != before
+    }
+}
+
+/// The tombstone file of a shard directory.
+pub fn tombstone_path(shard_directory: &Path) -> PathBuf {
+    shard_directory.join(FILE_NAME)
+}
+
+fn encode_record(series_key: &[u8], tombstone: &Tombstone, out: &mut Vec<u8>) {
+    let mut payload = Vec::with_capacity(series_key.len() + 26);
+    payload.extend_from_slice(&tombstone.min_time.to_le_bytes());
+    payload.extend_from_slice(&tombstone.max_time.to_le_bytes());
+    payload.extend_from_slice(&tombstone.generation_mark.to_le_bytes());
+    put_bytes_u16(&mut payload, series_key);
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    out.extend_from_slice(&payload);
+}
+
+fn header() -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(HEADER_BYTES);
+    bytes.extend_from_slice(MAGIC);
+    bytes.extend_from_slice(&VERSION.to_le_bytes());
+    bytes
+}
+
+/// Loads a shard's tombstones (none when the file is missing or unreadable).
+pub fn load(shard_directory: &Path) -> Tombstones {
+    let mut tombstones = Tombstones::default();
+    let path = tombstone_path(shard_directory);
+    let Ok(bytes) = std::fs::read(&path) else {
+        return tombstones;
+    };
+    let end = scan(&bytes, |key, tombstone| tombstones.insert(key, tombstone));
+    match end {
+        ScanEnd::Clean => {}
+        ScanEnd::BadHeader => {
+            sluice_base::log_error!("storage", "tombstone file has a bad header; ignored"; path = path.display());
+        }
+        ScanEnd::Damaged { .. } => {
+            sluice_base::log_warn!("storage", "tombstone file has a torn tail; the rest ignored"; path = path.display());
+        }
+    }
+    tombstones
+}
+
+/// Where the reading of a tombstone file stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScanEnd {
+    /// at the end of the file, after its last whole record
+    Clean,
+    /// at once: the file does not start with the tombstone header
+    BadHeader,
+    /// at the record starting at `offset`, which is torn, fails its checksum or does not
+    /// decode; everything from there on is ignored
+    Damaged {
+        /// file offset of the bad record
+        offset: usize,
+        /// whether the bad record is the last thing in the file (it runs to the end or past
+        /// it), as a write cut by a crash leaves it; otherwise bytes follow it
+        reaches_end: bool,
+    },
+}
+
+/// What [`check_file`] found in a shard's tombstone file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileCheck {
+    /// records read before the scan stopped
+    pub records: usize,
+    /// where it stopped
+    pub end: ScanEnd,
+}
+
+/// Reads a shard's tombstone file as [`load`] does, without keeping the tombstones, and
+/// says where the reading stopped; `None` when the shard has no tombstone file. Never
+/// writes (for `sluice verify`).
+pub fn check_file(shard_directory: &Path) -> std::io::Result<Option<FileCheck>> {
+    let bytes = match std::fs::read(tombstone_path(shard_directory)) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let mut records = 0;
+    let end = scan(&bytes, |_, _| records += 1);
+    Ok(Some(FileCheck { records, end }))
+}
+
+/// Hands every whole record of a tombstone file to `visit`, in order; stops at the first
+/// bad one. The one reading of the format, shared by [`load`] and [`check_file`] so that
+/// `sluice verify` judges a file exactly as the server reads it.
+fn scan(bytes: &[u8], mut visit: impl FnMut(&[u8], Tombstone)) -> ScanEnd {
+    let expected_header = header();
+    if bytes.len() < HEADER_BYTES && expected_header.starts_with(bytes) {
+        // The write that created the file was cut short: it held no acknowledged delete.
+        return ScanEnd::Damaged {
+            offset: 0,
+            reaches_end: true,
+        };
+    }
+    if bytes.get(..HEADER_BYTES) != Some(expected_header.as_slice()) {
+        return ScanEnd::BadHeader;
+    }
+    let mut offset = HEADER_BYTES;
+    while let Some(rest) = bytes.get(offset..).filter(|rest| !rest.is_empty()) {
+        let mut reader = Reader::new(rest);
+        let length = reader.u32().ok().map(|length| length as usize);
+        let record = (|| {
+            let crc = reader.u32().ok()?;
+            let payload = reader.take(length?).ok()?;
+            if crc32fast::hash(payload) != crc {
+                return None;
+            }
+            let mut fields = Reader::new(payload);
+            let tombstone = Tombstone {
+                min_time: fields.i64().ok()?,
+                max_time: fields.i64().ok()?,
+                generation_mark: fields.u64().ok()?,
+            };
+            Some((fields.bytes_u16().ok()?, tombstone))
+        })();
+        let Some((key, tombstone)) = record else {
+            let record_bytes = length.map_or(usize::MAX, |length| {
+                length.saturating_add(RECORD_HEADER_BYTES)
+            });
+            return ScanEnd::Damaged {
+                offset,
+                reaches_end: record_bytes >= rest.len(),
+            };
+        };
+        visit(key, tombstone);
+        offset = bytes.len() - reader.remaining();
+    }
+    ScanEnd::Clean
+}
+
+/// Appends tombstones for `series_keys` to the file and to `set`; fsyncs before returning.
+pub fn append(
+    shard_directory: &Path,
+    set: &mut Tombstones,
+    series_keys: &[Vec<u8>],
+    tombstone: Tombstone,
+) -> std::io::Result<()> {
+    std::fs::create_dir_all(shard_directory)?;
+    let path = tombstone_path(shard_directory);
+    let exists = path.exists();
+    let mut bytes = if exists { Vec::new() } else { header() };
+    for key in series_keys {
+        encode_record(key, &tombstone, &mut bytes);
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)?;
+    file.write_all(&bytes)?;
+    file.sync_data()?;
+    if !exists {
+        sluice_base::fsio::sync_directory(shard_directory)?;
+    }
+    for key in series_keys {
+        set.insert(key, tombstone);
+    }
+    Ok(())
+}
+
+/// Rewrites the file with exactly `set` (after compactions absorbed some), atomically.
+pub fn rewrite(shard_directory: &Path, set: &Tombstones) -> std::io::Result<()> {
+    let path = tombstone_path(shard_directory);
+    if set.is_empty() {
+        return match std::fs::remove_file(&path) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
+            _ => Ok(()),
+        };
+    }
+    let mut bytes = header();
+    for (key, tombstones) in &set.by_series {
+        for tombstone in tombstones {
+            encode_record(key, tombstone, &mut bytes);
+        }
+    }
+    sluice_base::fsio::write_file_atomically(shard_directory, FILE_NAME, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::column::ColumnValues;
+
+    #[test]
+    fn persisted_tombstones_apply_to_old_files_only() {
+        let dir = std::env::temp_dir().join(format!("sluice-tomb-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut set = Tombstones::default();
+        let tombstone = Tombstone {
+            min_time: 2,
+            max_time: 3,
+            generation_mark: 5,
+        };
+        append(&dir, &mut set, &[b"cpu".to_vec()], tombstone).unwrap();
+        let loaded = load(&dir);
+        let mut column = Column {
+            times: vec![1, 2, 3, 4],
+            values: ColumnValues::Integer(vec![1, 2, 3, 4]),
+        };
+        let mut newer = column.clone();
+        loaded.apply(b"cpu", 5, &mut column);
+        assert_eq!(column.times, vec![1, 4]);
+        loaded.apply(b"cpu", 6, &mut newer);
+        assert_eq!(newer.times.len(), 4);
+        // A torn tail is ignored.
+        let path = tombstone_path(&dir);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend_from_slice(&[9, 0, 0, 0, 1]);
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(load(&dir).touches(b"cpu", 1));
+        let mut pruned = loaded.clone();
+        assert!(pruned.retain_needed(Some(6)));
+        rewrite(&dir, &pruned).unwrap();
+        assert!(load(&dir).is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// `check_file` reads as `load` does and tells a torn last record from a bad one with
+    /// records after it (whose deletes `load` would drop).
+    #[test]
+    fn check_file_tells_a_torn_tail_from_damage_before_records() {
+        let dir = std::env::temp_dir().join(format!("sluice-tomb-check-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(check_file(&dir).unwrap(), None);
+        let tombstone = Tombstone {
+            min_time: 1,
+            max_time: 2,
+            generation_mark: 3,
+        };
+        let keys = [b"cpu".to_vec(), b"mem".to_vec()];
+        append(&dir, &mut Tombstones::default(), &keys, tombstone).unwrap();
+        let path = tombstone_path(&dir);
+        let whole = std::fs::read(&path).unwrap();
+        let clean = check_file(&dir).unwrap().unwrap();
+        assert_eq!((clean.records, clean.end), (2, ScanEnd::Clean));
+        let second = HEADER_BYTES + (whole.len() - HEADER_BYTES) / 2;
+        std::fs::write(&path, &whole[..whole.len() - 1]).unwrap();
+        let torn = check_file(&dir).unwrap().unwrap();
+        let torn_end = ScanEnd::Damaged {
+            offset: second,
+            reaches_end: true,
+        };
+        assert_eq!((torn.records, torn.end), (1, torn_end));
+        let mut flipped = whole.clone();
+        flipped[HEADER_BYTES + RECORD_HEADER_BYTES + 1] ^= 1;
+        std::fs::write(&path, &flipped).unwrap();
+        let damaged = check_file(&dir).unwrap().unwrap();
+        let damaged_end = ScanEnd::Damaged {
+            offset: HEADER_BYTES,
+            reaches_end: false,
+        };
+        assert_eq!((damaged.records, damaged.end), (0, damaged_end));
+        assert!(load(&dir).is_empty(), "load stops where check_file does");
+        std::fs::write(&path, &whole[..5]).unwrap();
+        assert_eq!(
+            check_file(&dir).unwrap().unwrap().end,
+            ScanEnd::Damaged {
+                offset: 0,
+                reaches_end: true
+            }
+        );
+        std::fs::write(&path, b"SLUICEXX\x01\0\0\0").unwrap();
+        assert_eq!(check_file(&dir).unwrap().unwrap().end, ScanEnd::BadHeader);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,802 @@
+//! The meta store: databases and their retention policies, persisted atomically.
+//!
+//! Owns `<meta dir>/meta.db`. Readers take a cheap snapshot (`Arc<MetaData>`); writers are
+//! serialised by one mutex, build a new snapshot, persist it (write temp file, fsync, rename,
+//! fsync directory) and only then publish it, so what any reader sees is on disk.
+//!
+//! File format (little-endian):
+//! ```text
+//! magic "SLUICEMT" | version u32 = 1 | body_len u32 | crc32(body) u32 | body
+//! body: next_database_id u64 | next_shard_group_id u64 | next_shard_id u64
+//!       | database_count u32 | database*
+//! database: id u64 | name (u32 len + bytes) | default_rp (u32 len + bytes) | rp_count u32 | rp*
+//! rp: name (u32 len + bytes) | duration_ns i64 (0 = infinite) | shard_group_duration_ns i64
+//!     | replication u32 | shard_group_count u32 | shard_group*
+//! shard_group: id u64 | start_ns i64 | end_ns i64 | shard_id u64
+//! ```
+//! Version 1 files (before shard groups) are read as having none.
+//! Database ids are never reused: WAL records carry the id, so the points of a dropped
+//! database are recognised and skipped even if a database of the same name is created again.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use sluice_model::bytes::{put_bytes_u32, Reader};
+
+const MAGIC: &[u8; 8] = b"SLUICEMT";
+const FORMAT_VERSION: u32 = 2;
+const FORMAT_VERSION_WITHOUT_SHARD_GROUPS: u32 = 1;
+const FILE_NAME: &str = "meta.db";
+/// Name of the retention policy every new database gets unless told otherwise.
+pub const DEFAULT_RETENTION_POLICY: &str = "autogen";
+const NANOS_PER_HOUR: i64 = 3_600_000_000_000;
+
+/// A retention policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetentionPolicy {
+    /// name
+    pub name: String,
+    /// how long data is kept, ns; 0 = forever
+    pub duration_ns: i64,
+    /// span of one shard group, ns
+    pub shard_group_duration_ns: i64,
+    /// replication factor (always 1 on a single node, but kept as given)
+    pub replication: u32,
+    /// shard groups holding data, by start time
+    pub shard_groups: Vec<ShardGroup>,
+}
+
+impl RetentionPolicy {
+    /// The shard group whose time range holds `timestamp_ns`.
+    pub fn shard_group_at(&self, timestamp_ns: i64) -> Option<&ShardGroup> {
+        self.shard_groups
+            .iter()
+            .find(|group| group.start_ns <= timestamp_ns && timestamp_ns < group.end_ns)
+    }
+
+    /// The same policy's settings, without shard groups (for comparing policies).
+    fn settings_equal(&self, other: &RetentionPolicy) -> bool {
+        self.name == other.name
+            && self.duration_ns == other.duration_ns
+            && self.shard_group_duration_ns == other.shard_group_duration_ns
+            && self.replication == other.replication
+    }
+}
+
+/// A shard group: the span of time one shard of a retention policy holds (one shard per
+/// group on a single node).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShardGroup {
+    /// never-reused id
+    pub id: u64,
+    /// first nanosecond held
+    pub start_ns: i64,
+    /// first nanosecond no longer held
+    pub end_ns: i64,
+    /// the group's shard (its data directory is named by this id)
+    pub shard_id: u64,
+}
+
+/// Nanoseconds from 0001-01-01T00:00:00Z (Go's zero time) to the Unix epoch. InfluxDB
+/// truncates shard group starts relative to Go's zero time, not the Unix epoch, so weekly
+/// groups start on Mondays; Sluice places its groups the same way.
+const GO_ZERO_TIME_TO_UNIX_EPOCH_NS: i128 = 62_135_596_800 * 1_000_000_000;
+
+/// The `[start, end)` of the shard group of `duration_ns` that holds `timestamp_ns`.
+pub fn shard_group_bounds(timestamp_ns: i64, duration_ns: i64) -> (i64, i64) {
+    let duration = i128::from(duration_ns.max(1));
+    let since_zero = i128::from(timestamp_ns) + GO_ZERO_TIME_TO_UNIX_EPOCH_NS;
+    let start = i128::from(timestamp_ns) - since_zero.rem_euclid(duration);
+    let end = start + duration;
+    let clamp = |value: i128| value.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+    (clamp(start), clamp(end))
+}
+
+/// A database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Database {
+    /// never-reused id
+    pub id: u64,
+    /// name
+    pub name: String,
+    /// name of the default retention policy
+    pub default_retention_policy: String,
+    /// retention policies in creation order
+    pub retention_policies: Vec<RetentionPolicy>,
+}
+
+impl Database {
+    /// The retention policy called `name`, or the default one when `name` is empty.
+    pub fn retention_policy(&self, name: &str) -> Option<&RetentionPolicy> {
+        let wanted = if name.is_empty() {
+            &self.default_retention_policy
+        } else {
+            name
+        };
+        self.retention_policies.iter().find(|rp| rp.name == *wanted)
+    }
+}
+
+/// One consistent view of all metadata.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MetaData {
+    /// id the next created database gets
+    pub next_database_id: u64,
+    /// id the next shard group gets
+    pub next_shard_group_id: u64,
+    /// id the next shard gets
+    pub next_shard_id: u64,
+    /// databases in creation order (InfluxDB lists them so)
+    pub databases: Vec<Database>,
+}
+
+impl MetaData {
+    /// The database called `name`.
+    pub fn database(&self, name: &str) -> Option<&Database> {
+        self.databases.iter().find(|db| db.name == name)
+    }
+
+    /// The database with id `id`.
+    pub fn database_by_id(&self, id: u64) -> Option<&Database> {
+        self.databases.iter().find(|db| db.id == id)
+    }
+}
+
+/// Options of `CREATE DATABASE ... WITH ...`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RetentionPolicySpec {
+    /// `NAME`
+    pub name: Option<String>,
+    /// `DURATION`, ns (0 = INF)
+    pub duration_ns: Option<i64>,
+    /// `SHARD DURATION`, ns
+    pub shard_group_duration_ns: Option<i64>,
+    /// `REPLICATION`
+    pub replication: Option<u32>,
+}
+
+/// Why a meta operation failed.
+#[derive(Debug)]
+pub enum MetaError {
+    /// the store could not be read or written
+    Io(std::io::Error),
+    /// the file exists but is not a valid meta store
+    Corrupt(String),
+    /// InfluxDB's client errors, with its texts
+    Conflict(&'static str),
+    /// InfluxDB's client errors that name something (`database not found: x`)
+    Rejected(String),
+}
+
+impl std::fmt::Display for MetaError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MetaError::Io(e) => write!(f, "meta store I/O: {e}"),
+            MetaError::Corrupt(why) => write!(f, "meta store corrupt: {why}"),
+            MetaError::Conflict(text) => f.write_str(text),
+            MetaError::Rejected(text) => f.write_str(text),
+        }
+    }
+}
+
+impl From<std::io::Error> for MetaError {
+    fn from(error: std::io::Error) -> Self {
+        MetaError::Io(error)
+    }
+}
+
+/// InfluxDB's shortest retention duration (one hour); also the shortest shard duration.
+pub const MIN_RETENTION_DURATION_NS: i64 = NANOS_PER_HOUR;
+/// InfluxDB's text for a retention duration below [`MIN_RETENTION_DURATION_NS`].
+pub const DURATION_TOO_LOW: &str = "retention policy duration must be at least 1h0m0s";
+/// InfluxDB's text for a retention duration shorter than its shard duration.
+pub const INCOMPATIBLE_DURATIONS: &str =
+    "retention policy duration must be greater than the shard duration";
+
+/// Options of `ALTER RETENTION POLICY`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RetentionPolicyChange {
+    /// `DURATION`, ns (0 = INF)
+    pub duration_ns: Option<i64>,
+    /// `REPLICATION`
+    pub replication: Option<u32>,
+    /// `SHARD DURATION`, ns
+    pub shard_group_duration_ns: Option<i64>,
+    /// `DEFAULT`
+    pub make_default: bool,
+}
+
+/// The shard duration InfluxDB stores for a requested one: derived from the retention
+/// duration when 0, at least an hour otherwise.
+pub fn normalised_shard_duration_ns(shard_ns: i64, retention_duration_ns: i64) -> i64 {
+    if shard_ns == 0 {
+        default_shard_group_duration_ns(retention_duration_ns)
+    } else {
+        shard_ns.max(MIN_RETENTION_DURATION_NS)
+    }
+}
+
+/// InfluxDB's checks of a new policy's durations (shard duration already normalised).
+fn check_durations(duration_ns: i64, shard_ns: i64) -> Result<(), MetaError> {
+    if duration_ns != 0 && duration_ns < MIN_RETENTION_DURATION_NS {
+        return Err(MetaError::Conflict(DURATION_TOO_LOW));
+    }
+    if duration_ns > 0 && duration_ns < shard_ns {
+        return Err(MetaError::Conflict(INCOMPATIBLE_DURATIONS));
+    }
+    Ok(())
+}
+
+/// The shard group duration InfluxDB derives from a retention duration.
+pub fn default_shard_group_duration_ns(retention_duration_ns: i64) -> i64 {
+    const SIX_MONTHS_NS: i64 = 180 * 24 * NANOS_PER_HOUR;
+    const TWO_DAYS_NS: i64 = 48 * NANOS_PER_HOUR;
+    if retention_duration_ns == 0 || retention_duration_ns > SIX_MONTHS_NS {
+        7 * 24 * NANOS_PER_HOUR
+    } else if retention_duration_ns >= TWO_DAYS_NS {
+        24 * NANOS_PER_HOUR
+    } else {
+        NANOS_PER_HOUR
+    }
+}
+
+/// The persisted, shared meta store.
+pub struct MetaStore {
+    /// `None` for a read-only store, which refuses every change
+    directory: Option<PathBuf>,
+    current: RwLock<Arc<MetaData>>,
+    writer: Mutex<()>,
+}
+
+impl MetaStore {
+    /// Opens (or creates) the store in `directory`.
+    pub fn open(directory: &Path) -> Result<MetaStore, MetaError> {
+        fs::create_dir_all(directory)?;
+        let data = load(&directory.join(FILE_NAME))?.unwrap_or(MetaData {
+            next_database_id: 1,
+            next_shard_group_id: 1,
+            next_shard_id: 1,
+            databases: Vec::new(),
+        });
+        Ok(MetaStore {
+            directory: Some(directory.to_path_buf()),
+            current: RwLock::new(Arc::new(data)),
+            writer: Mutex::new(()),
+        })
+    }
+
+    /// A store over `data` that refuses every change (for `sluice export`).
+    pub fn frozen(data: MetaData) -> MetaStore {
+        MetaStore {
+            directory: None,
+            current: RwLock::new(Arc::new(data)),
+            writer: Mutex::new(()),
+        }
+    }
+
+    /// The file of the store in `directory`; it exists once a database was ever created.
+    pub fn file_path(directory: &Path) -> PathBuf {
+        directory.join(FILE_NAME)
+    }
+
+    /// Reads the store in `directory` without creating anything (for `sluice export`).
+    pub fn read_only(directory: &Path) -> Result<MetaData, MetaError> {
+        Ok(load(&directory.join(FILE_NAME))?.unwrap_or_default())
+    }
+
+    /// The current snapshot.
+    pub fn snapshot(&self) -> Arc<MetaData> {
+        match self.current.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Creates a database (idempotent when the options match), as `CREATE DATABASE`.
+    pub fn create_database(&self, name: &str, spec: &RetentionPolicySpec) -> Result<(), MetaError> {
+        self.update(|data| {
+            let rp_name = spec
+                .name
+                .clone()
+                .unwrap_or_else(|| DEFAULT_RETENTION_POLICY.to_string());
+            let duration_ns = spec.duration_ns.unwrap_or(0);
+            let policy = RetentionPolicy {
+                name: rp_name.clone(),
+                duration_ns,
+                shard_group_duration_ns: spec
+                    .shard_group_duration_ns
+                    .filter(|duration| *duration > 0)
+                    .unwrap_or_else(|| default_shard_group_duration_ns(duration_ns)),
+                replication: spec.replication.unwrap_or(1),
+                shard_groups: Vec::new(),
+            };
+            if let Some(existing) = data.database(name) {
+                let has_options = *spec != RetentionPolicySpec::default();
+                if has_options {
+                    match existing.retention_policy(&rp_name) {
+                        Some(found)
+                            if found.settings_equal(&policy)
+                                && existing.default_retention_policy == rp_name => {}
+                        _ => {
+                            return Err(MetaError::Conflict(
+                                "retention policy conflicts with an existing policy",
+                            ))
+                        }
+                    }
+                }
+                return Ok(false);
+            }
+            let id = data.next_database_id;
+            data.next_database_id += 1;
+            data.databases.push(Database {
+                id,
+                name: name.to_string(),
+                default_retention_policy: rp_name,
+                retention_policies: vec![policy],
+            });
+            Ok(true)
+        })
+    }
+
+    /// Drops a database; dropping a missing one is not an error (as InfluxDB).
+    pub fn drop_database(&self, name: &str) -> Result<(), MetaError> {
+        self.update(|data| {
+            let before = data.databases.len();
+            data.databases.retain(|db| db.name != name);
+            Ok(data.databases.len() != before)
+        })
+    }
+
+    /// Creates a retention policy, as `CREATE RETENTION POLICY` (InfluxDB's checks and
+    /// texts). An identical existing policy is not an error; `make_default` on an existing
+    /// non-default one is.
+    pub fn create_retention_policy(
+        &self,
+        database: &str,
+        policy: RetentionPolicy,
+        make_default: bool,
+    ) -> Result<(), MetaError> {
+        check_durations(policy.duration_ns, policy.shard_group_duration_ns)?;
+        self.update(|data| {
+            let Some(db) = data.databases.iter_mut().find(|db| db.name == database) else {
+                return Err(MetaError::Rejected(format!(
+                    "database not found: {database}"
+                )));
+            };
+            if let Some(existing) = db
+                .retention_policies
+                .iter()
+                .find(|rp| rp.name == policy.name)
+            {
+                if !existing.settings_equal(&policy) {
+                    return Err(MetaError::Conflict("retention policy already exists"));
+                }
+                if make_default && db.default_retention_policy != policy.name {
+                    return Err(MetaError::Conflict(
+                        "retention policy conflicts with an existing policy",
+                    ));
+                }
+                return Ok(false);
+            }
+            if make_default {
+                db.default_retention_policy = policy.name.clone();
+            }
+            db.retention_policies.push(policy);
+            Ok(true)
+        })
+    }
+
+    /// Changes a retention policy, as `ALTER RETENTION POLICY`; a shard group duration
+    /// below an hour becomes an hour.
+    pub fn alter_retention_policy(
+        &self,
+        database: &str,
+        name: &str,
+        change: &RetentionPolicyChange,
+    ) -> Result<(), MetaError> {
+        self.update(|data| {
+            let Some(db) = data.databases.iter_mut().find(|db| db.name == database) else {
+                return Err(MetaError::Rejected(format!(
+                    "database not found: {database}"
+                )));
+            };
+            let Some(policy) = db.retention_policies.iter_mut().find(|rp| rp.name == name) else {
+                return Err(MetaError::Rejected(format!(
+                    "retention policy not found: {name}"
+                )));
+            };
+            let duration_ns = change.duration_ns.unwrap_or(policy.duration_ns);
+            if change
+                .duration_ns
+                .is_some_and(|d| d != 0 && d < MIN_RETENTION_DURATION_NS)
+            {
+                return Err(MetaError::Conflict(DURATION_TOO_LOW));
+            }
+            let shard_ns = change
+                .shard_group_duration_ns
+                .unwrap_or(policy.shard_group_duration_ns);
+            if duration_ns > 0 && duration_ns < shard_ns {
+                return Err(MetaError::Conflict(INCOMPATIBLE_DURATIONS));
+            }
+            policy.duration_ns = duration_ns;
+            if let Some(replication) = change.replication {
+                policy.replication = replication;
+            }
+            if let Some(shard_ns) = change.shard_group_duration_ns {
+                policy.shard_group_duration_ns =
+                    normalised_shard_duration_ns(shard_ns, duration_ns);
+            }
+            if change.make_default {
+                db.default_retention_policy = name.to_string();
+            }
+            Ok(true)
+        })
+    }
+
+    /// Drops a retention policy, as `DROP RETENTION POLICY` (a missing database or policy is
+    /// not an error). Returns the shard ids it held, for the caller to delete.
+    pub fn drop_retention_policy(&self, database: &str, name: &str) -> Result<Vec<u64>, MetaError> {
+        let mut shard_ids = Vec::new();
+        self.update(|data| {
+            let Some(db) = data.databases.iter_mut().find(|db| db.name == database) else {
+                return Ok(false);
+            };
+            let Some(position) = db.retention_policies.iter().position(|rp| rp.name == name) else {
+                return Ok(false);
+            };
+            let policy = db.retention_policies.remove(position);
+            shard_ids = policy.shard_groups.iter().map(|g| g.shard_id).collect();
+            // Like InfluxDB, a dropped default policy stays the default by name: writes
+            // and queries without a policy then fail with `retention policy not found`.
+            Ok(true)
+        })?;
+        Ok(shard_ids)
+    }
+
+    /// Removes the shard group holding shard `shard_id` (DROP SHARD; one shard per group).
+    /// Returns whether a group held it.
+    pub fn drop_shard(&self, shard_id: u64) -> Result<bool, MetaError> {
+        let mut found = false;
+        self.update(|data| {
+            for db in &mut data.databases {
+                for rp in &mut db.retention_policies {
+                    let before = rp.shard_groups.len();
+                    rp.shard_groups.retain(|g| g.shard_id != shard_id);
+                    found |= rp.shard_groups.len() != before;
+                }
+            }
+            Ok(found)
+        })?;
+        Ok(found)
+    }
+
+    /// The shard group of `database_id`/`retention_policy` holding `timestamp_ns`, created
+    /// (and persisted) if there is none. `None` when the database or policy no longer exists.
+    pub fn shard_group_for(
+        &self,
+        database_id: u64,
+        retention_policy: &str,
+        timestamp_ns: i64,
+    ) -> Result<Option<ShardGroup>, MetaError> {
+        let find = |data: &MetaData| {
+            data.database_by_id(database_id)
+                .and_then(|db| db.retention_policy(retention_policy))
+                .map(|rp| rp.shard_group_at(timestamp_ns).copied())
+        };
+        match find(&self.snapshot()) {
+            None => return Ok(None),
+            Some(Some(group)) => return Ok(Some(group)),
+            Some(None) => {}
+        }
+        let mut created = None;
+        self.update(|data| {
+            let next_group_id = data.next_shard_group_id;
+            let next_shard_id = data.next_shard_id;
+            let Some(policy) = data
+                .databases
+                .iter_mut()
+                .find(|db| db.id == database_id)
+                .and_then(|db| {
+                    let wanted = if retention_policy.is_empty() {
+                        db.default_retention_policy.clone()
+                    } else {
+                        retention_policy.to_string()
+                    };
+                    db.retention_policies
+                        .iter_mut()
+                        .find(|rp| rp.name == wanted)
+                })
+            else {
+                return Ok(false);
+            };
+            if let Some(group) = policy.shard_group_at(timestamp_ns) {
+                // Another thread created it between the snapshot and the lock.
+                created = Some(*group);
+                return Ok(false);
+            }
+            let (start_ns, end_ns) =
+                shard_group_bounds(timestamp_ns, policy.shard_group_duration_ns);
+            let group = ShardGroup {
+                id: next_group_id,
+                start_ns,
+                end_ns,
+                shard_id: next_shard_id,
+            };
+            policy.shard_groups.push(group);
+            policy.shard_groups.sort_by_key(|g| g.start_ns);
+            data.next_shard_group_id += 1;
+            data.next_shard_id += 1;
+            created = Some(group);
+            Ok(true)
+        })?;
+        Ok(created)
+    }
+
+    /// Removes shard groups (retention enforcement, DROP SHARD). Missing ones are ignored.
+    pub fn delete_shard_groups(
+        &self,
+        database_id: u64,
+        retention_policy: &str,
+        shard_group_ids: &[u64],
+    ) -> Result<(), MetaError> {
+        self.update(|data| {
+            let mut changed = false;
+            for db in data.databases.iter_mut().filter(|db| db.id == database_id) {
+                for rp in db
+                    .retention_policies
+                    .iter_mut()
+                    .filter(|rp| rp.name == retention_policy)
+                {
+                    let before = rp.shard_groups.len();
+                    rp.shard_groups.retain(|g| !shard_group_ids.contains(&g.id));
+                    changed |= rp.shard_groups.len() != before;
+                }
+            }
+            Ok(changed)
+        })
+    }
+
+    /// Applies `change` to a copy; persists and publishes it when `change` returns `Ok(true)`.
+    fn update(
+        &self,
+        change: impl FnOnce(&mut MetaData) -> Result<bool, MetaError>,
+    ) -> Result<(), MetaError> {
+        let _serialised = match self.writer.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let mut next = (*self.snapshot()).clone();
+        if !change(&mut next)? {
+            return Ok(());
+        }
+        let Some(directory) = &self.directory else {
+            return Err(MetaError::Conflict("the meta store is read-only"));
+        };
+        persist(directory, &next)?;
+        match self.current.write() {
+            Ok(mut guard) => *guard = Arc::new(next),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(next),
+        }
+        Ok(())
+    }
+}
+
+fn encode(data: &MetaData) -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(&data.next_database_id.to_le_bytes());
+    body.extend_from_slice(&data.next_shard_group_id.to_le_bytes());
+    body.extend_from_slice(&data.next_shard_id.to_le_bytes());
+    body.extend_from_slice(&(data.databases.len() as u32).to_le_bytes());
+    for db in &data.databases {
+        body.extend_from_slice(&db.id.to_le_bytes());
+        put_bytes_u32(&mut body, db.name.as_bytes());
+        put_bytes_u32(&mut body, db.default_retention_policy.as_bytes());
+        body.extend_from_slice(&(db.retention_policies.len() as u32).to_le_bytes());
+        for rp in &db.retention_policies {
+            put_bytes_u32(&mut body, rp.name.as_bytes());
+            body.extend_from_slice(&rp.duration_ns.to_le_bytes());
+            body.extend_from_slice(&rp.shard_group_duration_ns.to_le_bytes());
+            body.extend_from_slice(&rp.replication.to_le_bytes());
+            body.extend_from_slice(&(rp.shard_groups.len() as u32).to_le_bytes());
+            for group in &rp.shard_groups {
+                body.extend_from_slice(&group.id.to_le_bytes());
+                body.extend_from_slice(&group.start_ns.to_le_bytes());
+                body.extend_from_slice(&group.end_ns.to_le_bytes());
+                body.extend_from_slice(&group.shard_id.to_le_bytes());
+            }
+        }
+    }
+    let mut file = Vec::with_capacity(body.len() + 20);
+    file.extend_from_slice(MAGIC);
+    file.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    file.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    file.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+    file.extend_from_slice(&body);
+    file
+}
+
+fn decode(bytes: &[u8]) -> Result<MetaData, String> {
+    let truncated = |_| "truncated".to_string();
+    let mut reader = Reader::new(bytes);
+    if reader.take(MAGIC.len()).map_err(truncated)? != MAGIC {
+        return Err("bad magic".into());
+    }
+    let version = reader.u32().map_err(truncated)?;
+    if version != FORMAT_VERSION && version != FORMAT_VERSION_WITHOUT_SHARD_GROUPS {
+        return Err(format!("unsupported version {version}"));
+    }
+    let has_shard_groups = version == FORMAT_VERSION;
+    let body_len = reader.u32().map_err(truncated)? as usize;
+    let crc = reader.u32().map_err(truncated)?;
+    let body = reader.take(body_len).map_err(truncated)?;
+    if crc32fast::hash(body) != crc {
+        return Err("checksum mismatch".into());
+    }
+    let mut body = Reader::new(body);
+    let text = |bytes: &[u8]| {
+        String::from_utf8(bytes.to_vec()).map_err(|_| "name is not UTF-8".to_string())
+    };
+    let next_database_id = body.u64().map_err(truncated)?;
+    let (next_shard_group_id, next_shard_id) = if has_shard_groups {
+        (
+            body.u64().map_err(truncated)?,
+            body.u64().map_err(truncated)?,
+        )
+    } else {
+        (1, 1)
+    };
+    let database_count = body.u32().map_err(truncated)?;
+    let mut databases = Vec::new();
+    for _ in 0..database_count {
+        let id = body.u64().map_err(truncated)?;
+        let name = text(body.bytes_u32().map_err(truncated)?)?;
+        let default_retention_policy = text(body.bytes_u32().map_err(truncated)?)?;
+        let rp_count = body.u32().map_err(truncated)?;
+        let mut retention_policies = Vec::new();
+        for _ in 0..rp_count {
+            let mut policy = RetentionPolicy {
+                name: text(body.bytes_u32().map_err(truncated)?)?,
+                duration_ns: body.i64().map_err(truncated)?,
+                shard_group_duration_ns: body.i64().map_err(truncated)?,
+                replication: body.u32().map_err(truncated)?,
+                shard_groups: Vec::new(),
+            };
+            if has_shard_groups {
+                let group_count = body.u32().map_err(truncated)?;
+                for _ in 0..group_count {
+                    policy.shard_groups.push(ShardGroup {
+                        id: body.u64().map_err(truncated)?,
+                        start_ns: body.i64().map_err(truncated)?,
+                        end_ns: body.i64().map_err(truncated)?,
+                        shard_id: body.u64().map_err(truncated)?,
+                    });
+                }
+            }
+            retention_policies.push(policy);
+        }
+        databases.push(Database {
+            id,
+            name,
+            default_retention_policy,
+            retention_policies,
+        });
+    }
+    Ok(MetaData {
+        next_database_id,
+        next_shard_group_id,
+        next_shard_id,
+        databases,
+    })
+}
+
+fn load(path: &Path) -> Result<Option<MetaData>, MetaError> {
+    match fs::read(path) {
+        Ok(bytes) => decode(&bytes)
+            .map(Some)
+            .map_err(|why| MetaError::Corrupt(format!("{}: {why}", path.display()))),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Writes `data` so that a crash leaves either the old or the new file, never a mix.
+fn persist(directory: &Path, data: &MetaData) -> Result<(), MetaError> {
+    sluice_base::fsio::write_file_atomically(directory, FILE_NAME, &encode(data))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_drop_persist_reopen() {
+        let dir = std::env::temp_dir().join(format!("sluice-meta-test-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let store = MetaStore::open(&dir).unwrap();
+        store
+            .create_database("a", &RetentionPolicySpec::default())
+            .unwrap();
+        store
+            .create_database("b b", &RetentionPolicySpec::default())
+            .unwrap();
+        store
+            .create_database("a", &RetentionPolicySpec::default())
+            .unwrap();
+        store.drop_database("b b").unwrap();
+        store
+            .create_database("b b", &RetentionPolicySpec::default())
+            .unwrap();
+        let reopened = MetaStore::open(&dir).unwrap().snapshot();
+        assert_eq!(*reopened, *store.snapshot());
+        let names: Vec<_> = reopened
+            .databases
+            .iter()
+            .map(|d| (d.id, d.name.as_str()))
+            .collect();
+        assert_eq!(names, vec![(1, "a"), (3, "b b")]);
+        assert_eq!(
+            reopened.databases[0].retention_policies[0].shard_group_duration_ns,
+            7 * 24 * NANOS_PER_HOUR
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn shard_groups_start_on_go_zero_time_multiples() {
+        // 2026-11-26T10:00:00Z is a Thursday; InfluxDB's weekly group starts Monday 23rd.
+        let thursday_ns = 1_795_687_200_000_000_000;
+        let week_ns = 7 * 24 * NANOS_PER_HOUR;
+        let (start, end) = shard_group_bounds(thursday_ns, week_ns);
+        assert_eq!(start, 1_795_392_000_000_000_000);
+        assert_eq!(end - start, week_ns);
+        let (start, _) = shard_group_bounds(thursday_ns, NANOS_PER_HOUR);
+        assert_eq!(start, thursday_ns);
+        let (start, end) = shard_group_bounds(i64::MAX - 1, week_ns);
+        assert!(start < i64::MAX && end == i64::MAX);
+    }
+
+    #[test]
+    fn shard_groups_persist() {
+        let dir = std::env::temp_dir().join(format!("sluice-meta-sg-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let store = MetaStore::open(&dir).unwrap();
+        store
+            .create_database("db", &RetentionPolicySpec::default())
+            .unwrap();
+        let first = store.shard_group_for(1, "", 0).unwrap().unwrap();
+        let again = store.shard_group_for(1, "autogen", 5).unwrap().unwrap();
+        assert_eq!(first, again);
+        let later = store
+            .shard_group_for(1, "", 30 * 24 * NANOS_PER_HOUR)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (first.id, first.shard_id, later.id, later.shard_id),
+            (1, 1, 2, 2)
+        );
+        assert!(store.shard_group_for(9, "", 0).unwrap().is_none());
+        let reopened = MetaStore::open(&dir).unwrap().snapshot();
+        assert_eq!(*reopened, *store.snapshot());
+        store.delete_shard_groups(1, "autogen", &[1]).unwrap();
+        let groups = &store.snapshot().databases[0].retention_policies[0].shard_groups;
+        assert_eq!(groups.len(), 1);
+        assert_eq!(store.snapshot().next_shard_group_id, 3);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn corrupt_file_is_an_error_not_a_panic() {
+        let mut bytes = encode(&MetaData {
+            next_database_id: 2,
+            ..MetaData::default()
+        });
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        assert!(decode(&bytes).is_err());
+        for cut in 0..bytes.len() {
+            assert!(decode(&bytes[..cut]).is_err());
+        }
+    }
+}
