@@ -7,7 +7,7 @@
 use crate::http::framing::{Method, Request};
 use crate::http::query_string::{parse_query_string, query_param};
 use crate::http::response::Response;
-use crate::http::write::{plan_write, WriteContext, WritePlan, WriteScratch};
+use crate::http::write::{into_plan, plan_write, HttpWriteContext, WritePlan, WriteScratch};
 use crate::inputs::InputService;
 use crate::line_protocol::Precision;
 use crate::query::QueryRequest;
@@ -32,7 +32,7 @@ pub enum Action {
 /// Routes one framed request.
 pub fn route(
     request: &Request,
-    write_context: &WriteContext<'_>,
+    write_context: &HttpWriteContext<'_>,
     scratch: &mut WriteScratch,
     debug_vars: &dyn Fn() -> Vec<u8>,
 ) -> Action {
@@ -133,7 +133,7 @@ fn query(request: &Request, mut params: Vec<(String, String)>) -> Action {
 pub fn route_opentsdb(
     request: &Request,
     service: &InputService,
-    write_context: &WriteContext<'_>,
+    write_context: &HttpWriteContext<'_>,
     scratch: &mut WriteScratch,
 ) -> Action {
     use crate::inputs::opentsdb;
@@ -149,7 +149,7 @@ pub fn route_opentsdb(
     let body: &[u8] = if request.head.content_encoding_gzip {
         match crate::http::gzip::gunzip_limited_detailed(
             &request.body,
-            write_context.max_body_bytes,
+            write_context.max_inflated_body_bytes,
             &mut inflated,
         ) {
             Ok(()) => &inflated,
@@ -172,14 +172,14 @@ pub fn route_opentsdb(
             error.0.message(),
         ));
     }
-    let plan = crate::http::write::plan_lines(
+    let plan = into_plan(crate::ingest::plan::plan_lines(
         &lines,
         Precision::Nanosecond,
         &service.config.database,
         &service.config.retention_policy,
-        write_context,
+        &write_context.planning,
         scratch,
-    );
+    ));
     match plan {
         WritePlan::Respond(response) => Action::Respond(response),
         WritePlan::Submit {

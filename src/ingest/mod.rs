@@ -20,6 +20,7 @@
 //! - Replay happens before any listener opens, so no write races it.
 
 pub mod maintenance;
+pub mod plan;
 
 pub use sluice_model::routing::{partition_for, series_hash};
 pub use sluice_model::{field_types, record};

@@ -6,7 +6,7 @@
 //! loop, so each loop reads its share of the traffic.
 //!
 //! The decoders (`graphite`, `collectd`, `opentsdb`) turn their protocol into line protocol,
-//! which is then planned exactly like a `/write` body (`http::write::plan_lines`: series keys,
+//! which is then planned exactly like a `/write` body (`ingest::plan::plan_lines`: series keys,
 //! field types, partitions) at once — so a point without a timestamp gets the time it arrived.
 //! The resulting records gather in the loop's `InputBatch` and are queued to the partitions
 //! when `batch-size` points have arrived or `batch-timeout` has passed. Queued records are
@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::config::{InputConfig, InputKind};
-use crate::http::write::{plan_lines, WriteContext, WritePlan, WriteScratch};
+use crate::ingest::plan::{plan_lines, WriteContext, WriteScratch};
 use crate::ingest::record::RecordBuilder;
 use crate::ingest::{AckSink, Batch, Ingest, WriteTicket};
 use crate::line_protocol::Precision;
@@ -309,7 +309,7 @@ impl InputBatch {
         if lines.is_empty() {
             return;
         }
-        let plan = plan_lines(
+        let planned = plan_lines(
             lines,
             service.precision(),
             &service.config.database,
@@ -317,17 +317,11 @@ impl InputBatch {
             context,
             scratch,
         );
-        let (records, answer) = match plan {
-            WritePlan::Respond(answer) => (Vec::new(), answer),
-            WritePlan::Submit {
-                records,
-                on_durable,
-            } => (records, on_durable),
-        };
-        if answer.status != 204 {
+        if !planned.outcome.is_accepted() {
             service.stats.failed.fetch_add(1, Ordering::Relaxed);
-            crate::log_debug!(service.config.kind.section(), "points rejected"; status = answer.status, error = String::from_utf8_lossy(&answer.body));
+            crate::log_debug!(service.config.kind.section(), "points rejected"; error = planned.outcome);
         }
+        let records = planned.records;
         for (partition, record, count) in records {
             service
                 .stats

@@ -570,7 +570,7 @@ impl Connection {
         };
         let now_ns = crate::time::now_ns();
         let meta = shared.meta.snapshot();
-        let write_context = shared.write_context(&meta, now_ns);
+        let write_context = shared.http_write_context(&meta, now_ns);
         let debug_vars = || crate::server::debug_vars(&shared);
         let action = match self.protocol {
             Protocol::OpenTsdbHttp { input } => match event_loop.inputs.get(input) {

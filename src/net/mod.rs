@@ -29,7 +29,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::config::Config;
 use crate::config::InputKind;
-use crate::http::write::WriteContext;
+use crate::ingest::plan::WriteContext;
 use crate::ingest::{AckSink, Ingest};
 use crate::inputs::{InputBatch, InputService};
 use crate::meta::MetaStore;
@@ -85,8 +85,19 @@ impl Shared {
             meta,
             ingest: &self.ingest,
             registry: &self.ingest.field_types,
-            max_body_bytes: self.config.http.max_inflated_body_size,
             now_ns,
+        }
+    }
+
+    /// What planning an HTTP write needs, for a meta snapshot taken now.
+    pub(crate) fn http_write_context<'a>(
+        &'a self,
+        meta: &'a crate::meta::MetaData,
+        now_ns: i64,
+    ) -> crate::http::write::HttpWriteContext<'a> {
+        crate::http::write::HttpWriteContext {
+            planning: self.write_context(meta, now_ns),
+            max_inflated_body_bytes: self.config.http.max_inflated_body_size,
         }
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! Owns the conversion of result rows to points and the wait for their durability; it does
 //! not decide what the SELECT returns (that is [`super::select`]) nor how points become WAL
-//! records (that is `/write`'s planner, [`crate::http::write::plan_lines`], so an INTO write
+//! records (that is `/write`'s planner, [`crate::ingest::plan::plan_lines`], so an INTO write
 //! gets exactly the checks and field-type rules of a `/write`).
 //!
 //! Points, per row of each result series: measurement = the target's name, or the series'
@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam::channel;
 
-use crate::http::write::{plan_lines, WriteContext, WritePlan, WriteScratch};
 use crate::influxql::ast::Measurement;
+use crate::ingest::plan::{plan_lines, WriteContext, WriteScratch};
 use crate::ingest::{AckSink, Batch, Ingest, WriteTicket};
 use crate::line_protocol::Precision;
 use crate::line_protocol::{append_line, escape_into, EscapeKind, FormatField, FormatValue};
@@ -202,10 +202,9 @@ fn write_lines(
         meta,
         ingest: &writer.ingest,
         registry: &writer.ingest.field_types,
-        max_body_bytes: lines.len(),
         now_ns,
     };
-    let plan = plan_lines(
+    let planned = plan_lines(
         lines,
         Precision::Nanosecond,
         target.database,
@@ -213,16 +212,14 @@ fn write_lines(
         &context,
         scratch,
     );
-    let (records, on_durable) = match plan {
-        WritePlan::Respond(response) if response.status / 100 == 2 => return Ok(()),
-        WritePlan::Respond(response) => return Err(error_text(&response.body)),
-        WritePlan::Submit {
-            records,
-            on_durable,
-        } => (records, on_durable),
-    };
+    let outcome = planned.outcome;
+    let records = planned.records;
     if records.is_empty() {
-        return Ok(());
+        return if outcome.is_accepted() {
+            Ok(())
+        } else {
+            Err(outcome.to_string())
+        };
     }
     let (sender, receiver) = channel::bounded(1);
     let ticket = WriteTicket::new(records.len(), Arc::new(DurableSignal { sender }), 0, 0);
@@ -247,19 +244,11 @@ fn write_lines(
     }
     drop(ticket);
     match receiver.recv_timeout(Duration::from_millis(DURABLE_WAIT_TIMEOUT_MS)) {
-        Ok(true) if on_durable.status / 100 == 2 => Ok(()),
-        Ok(true) => Err(error_text(&on_durable.body)),
+        Ok(true) if outcome.is_accepted() => Ok(()),
+        Ok(true) => Err(outcome.to_string()),
         Ok(false) => Err("write failed".to_string()),
         Err(_) => Err("timeout".to_string()),
     }
-}
-
-/// The message of a `{"error":"..."}` body (the body itself when it is not one).
-fn error_text(body: &[u8]) -> String {
-    serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|value| value.get("error")?.as_str().map(str::to_string))
-        .unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_string())
 }
 
 #[cfg(test)]
@@ -298,14 +287,5 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "c\\ p,z=1 x=1.5,s=\"a\\\"b\",n=3i 5\n"
         );
-    }
-
-    #[test]
-    fn error_bodies_give_their_message() {
-        assert_eq!(
-            error_text(br#"{"error":"field type conflict"}"#),
-            "field type conflict"
-        );
-        assert_eq!(error_text(b"plain\n"), "plain");
     }
 }
