@@ -55,7 +55,7 @@ pub fn run(config: Config) -> Result<(), String> {
         .map_err(|e| format!("starting the WAL in {}: {e}", config.data.wal_dir.display()))?;
     crate::log_info!("wal", "replayed write-ahead log";
         partitions = replay.partitions, records = replay.records, points = replay.points,
-        truncated_segments = replay.truncated_segments, elapsed_ms = started.elapsed().as_millis());
+        truncated_segments = replay.truncated_segments, corrupt_stretches = replay.corrupt_stretches, elapsed_ms = started.elapsed().as_millis());
     let ingest = Arc::new(ingest);
     {
         let ingest = Arc::clone(&ingest);

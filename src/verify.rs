@@ -29,7 +29,6 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use crate::ingest::record::decode_record;
-use crate::limits::WAL_RECORD_MAX_BYTES;
 use crate::meta::MetaStore;
 use crate::storage::engine::catalog::{
     check_field_types, field_types_path, FieldTypesCheck, CATALOG_ROOT,
@@ -38,6 +37,7 @@ use crate::storage::engine::tombstone::{self, ScanEnd};
 use crate::storage::series_index::{SeriesIndex, SERIES_LOG_FILE_NAME};
 use crate::storage::tsm::{FileReader, TsmError};
 use crate::store_dirs::{wal_partition_dirs, StoreDirs};
+use crate::wal::{find_next_record, record_at, Resync};
 
 /// Bytes of a WAL segment header (magic, version, reserved), as `wal.rs` writes it; `wal.rs`
 /// keeps its constant private, and a unit test checks this one against a segment its writer
@@ -45,11 +45,6 @@ use crate::store_dirs::{wal_partition_dirs, StoreDirs};
 const WAL_SEGMENT_HEADER_BYTES: usize = 16;
 /// Bytes before a WAL record's payload: its length and crc32 (`wal.rs`'s module doc).
 const WAL_RECORD_HEADER_BYTES: usize = 8;
-/// Most payload bytes hashed while looking for a valid record after a bad one: the search
-/// tries every offset, so a damaged segment of random-looking lengths could otherwise cost
-/// far more than its size. Past it the damage is reported as corruption (never as a torn
-/// tail, which would claim nothing follows).
-const RESYNC_HASH_BUDGET_BYTES: u64 = 1 << 30;
 /// Suffix of column files (the engine's shard module keeps its constant private).
 const COLUMN_FILE_SUFFIX: &str = ".tsm";
 /// The partition count file of a WAL directory (the ingest module keeps its constant
@@ -345,7 +340,7 @@ fn check_tombstones(shard_dir: &Path, reporter: &mut Reporter<'_>) -> io::Result
             Finding::Torn,
             &path,
             Some(offset as u64),
-            "the last record is an unfinished write (a crash cut it); it is ignored",
+            "the last record is an unfinished write (a crash cut it); the next start cuts it off",
         ),
         ScanEnd::Damaged {
             offset,
@@ -354,8 +349,8 @@ fn check_tombstones(shard_dir: &Path, reporter: &mut Reporter<'_>) -> io::Result
             Finding::Corrupt,
             &path,
             Some(offset as u64),
-            "bad tombstone record with more after it: a start ignores it and every later \
-             delete, whose points would come back",
+            "bad tombstone record with more after it: a start skips it (its delete's points \
+             would come back) and reads on when its length is readable",
         ),
     }
 }
@@ -504,12 +499,12 @@ struct SegmentScan {
     undecodable: Vec<usize>,
     /// bad stretches, in file order
     bad_stretches: Vec<BadStretch>,
-    /// valid records after the first bad stretch: replay never reaches them
+    /// valid records after the first bad stretch (replay resyncs to them and keeps them)
     records_lost: usize,
 }
 
-/// Reads a segment: first as replay does (`wal::scan_segment`), then, past a bad record,
-/// on from the next valid record to find everything a replay would lose.
+/// Reads a segment: first up to its first bad record (`wal::scan_segment`), then, past each
+/// bad stretch, on from the next valid record, as replay does (`wal::replay` resyncs).
 fn scan_wal_segment(bytes: &[u8]) -> SegmentScan {
     let mut scan = SegmentScan::default();
     let mut record_offsets = Vec::new();
@@ -573,61 +568,6 @@ fn scan_wal_segment(bytes: &[u8]) -> SegmentScan {
     scan
 }
 
-/// The payload length of the valid record at `offset` (length within bounds, payload inside
-/// the segment, checksum matching), by the rules of `wal::scan_segment`.
-fn record_at(bytes: &[u8], offset: usize) -> Option<usize> {
-    let header = bytes.get(offset..offset.checked_add(WAL_RECORD_HEADER_BYTES)?)?;
-    let word = |at: usize| -> Option<u32> {
-        Some(u32::from_le_bytes(header.get(at..at + 4)?.try_into().ok()?))
-    };
-    let length = usize::try_from(word(0)?).ok()?;
-    let crc = word(4)?;
-    if length > WAL_RECORD_MAX_BYTES {
-        return None;
-    }
-    let start = offset + WAL_RECORD_HEADER_BYTES;
-    let payload = bytes.get(start..start.checked_add(length)?)?;
-    (crc32fast::hash(payload) == crc).then_some(length)
-}
-
-/// Where the search for a valid record after a bad one ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Resync {
-    /// a valid record starts at this offset
-    Found(usize),
-    /// no valid record starts anywhere up to the end
-    NotFound,
-    /// the hashing budget ran out first
-    GaveUp,
-}
-
-/// The first offset at or after `from` where a valid, non-empty record starts. Empty records
-/// are not taken: eight zero bytes are one (the crc32 of nothing is 0), and zeros are what a
-/// file extended by a crash often ends in.
-fn find_next_record(bytes: &[u8], from: usize) -> Resync {
-    let mut hashed = 0u64;
-    let mut offset = from;
-    while let Some(length_bytes) = bytes.get(offset..offset + 4) {
-        let mut word = [0u8; 4];
-        word.copy_from_slice(length_bytes);
-        let length = u32::from_le_bytes(word) as usize;
-        let fits = offset
-            .checked_add(WAL_RECORD_HEADER_BYTES + length)
-            .is_some_and(|end| end <= bytes.len());
-        if length > 0 && length <= WAL_RECORD_MAX_BYTES && fits {
-            hashed += length as u64;
-            if hashed > RESYNC_HASH_BUDGET_BYTES {
-                return Resync::GaveUp;
-            }
-            if record_at(bytes, offset).is_some() {
-                return Resync::Found(offset);
-            }
-        }
-        offset += 1;
-    }
-    Resync::NotFound
-}
-
 fn check_wal_segment(
     path: &Path,
     bytes: &[u8],
@@ -649,7 +589,7 @@ fn check_wal_segment(
                 Finding::Corrupt,
                 path,
                 Some(0),
-                "not a WAL segment header (magic or version): replay skips the whole segment",
+                "not a WAL segment header (magic or version): replay resumes at the first valid record after it",
             )
         };
     }
@@ -693,7 +633,7 @@ fn check_wal_segment(
         } else {
             let lost = if number == 0 {
                 format!(
-                    "; replay stops the segment here, losing {} after it",
+                    "; replay skips the bad bytes and keeps the {} after them",
                     counted(scan.records_lost as u64, "valid record")
                 )
             } else {
@@ -833,7 +773,7 @@ mod tests {
                 "{output}"
             );
             assert!(
-                output.contains("losing 7 valid records after it"),
+                output.contains("keeps the 7 valid records after them"),
                 "{output}"
             );
         }

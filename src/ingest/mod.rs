@@ -146,6 +146,8 @@ pub struct ReplaySummary {
     pub points: u64,
     /// segments whose torn tail was cut
     pub truncated_segments: usize,
+    /// damaged stretches skipped in the middle of segments (corruption; each logged)
+    pub corrupt_stretches: usize,
 }
 
 /// Settings of the ingest layer.
@@ -232,6 +234,8 @@ pub fn replay_all(
         total.segments += stats.segments;
         total.records += stats.records;
         total.truncated_segments += stats.truncated_segments;
+        total.corrupt_stretches += stats.corrupt_stretches;
+        total.corrupt_bytes += stats.corrupt_bytes;
         total.truncated_bytes += stats.truncated_bytes;
     }
     Ok(total)
@@ -275,6 +279,7 @@ impl Ingest {
             })?;
             summary.records += stats.records;
             summary.truncated_segments += stats.truncated_segments;
+            summary.corrupt_stretches += stats.corrupt_stretches;
         }
 
         let capacity = options.queue_depth_per_loop.max(1) * options.event_loops.max(1);

@@ -19,9 +19,11 @@
 //!   record before it appends again; when the cut fails it never appends to that segment
 //!   again. So no acknowledged record ever sits behind a torn one, where replay would cut it.
 //! - A segment that cannot be started (full disk) leaves no file behind.
-//! - Replay stops a segment at its first record whose length is impossible or whose checksum
-//!   fails, logs it, and truncates the file there, so a later replay sees the same records and
-//!   records before the bad one are never lost.
+//! - Replay skips a damaged stretch that valid records follow (corruption: logged as an
+//!   error with its offset, the file left for `sluice verify`) and replays the records after
+//!   it; a damaged stretch nothing valid follows is a torn tail from a crash or a failed
+//!   write, and is cut off, so a later replay sees the same records and records before the
+//!   bad one are never lost.
 
 use std::fs::{self, OpenOptions};
 use std::io;
@@ -267,6 +269,11 @@ pub struct ReplayStats {
     pub truncated_segments: usize,
     /// bytes cut off
     pub truncated_bytes: u64,
+    /// damaged stretches with valid records after them (corruption, not a crash): skipped,
+    /// logged as errors with their location, the records after them replayed
+    pub corrupt_stretches: usize,
+    /// bytes in those stretches
+    pub corrupt_bytes: u64,
 }
 
 /// Whether replay may repair (truncate) torn tails or must only read.
@@ -279,6 +286,11 @@ pub enum ReplayMode {
 }
 
 /// Hands every valid record of every segment in `directory` to `visit`, in order.
+///
+/// A bad stretch with valid records after it is corruption (bit rot, a bad sector), not a
+/// crash: it is skipped and logged as an error with its path and offset, the records after
+/// it are replayed, and the file is left as it is (`sluice verify` reports it). A bad
+/// stretch that nothing valid follows is a torn tail: in `Repair` mode it is cut off.
 pub fn replay(
     directory: &Path,
     mode: ReplayMode,
@@ -288,28 +300,185 @@ pub fn replay(
     for (_, path) in list_segments(directory)? {
         stats.segments += 1;
         let bytes = fs::read(&path)?;
-        let (records, valid_end) = scan_segment(&bytes, &mut visit);
-        stats.records += records;
-        if records == 0 && bytes.len() <= HEADER_BYTES && mode == ReplayMode::Repair {
+        let scan = scan_segment_resyncing(&bytes, &mut visit);
+        stats.records += scan.records;
+        if scan.records == 0 && bytes.len() <= HEADER_BYTES && mode == ReplayMode::Repair {
             // A segment that never got a record (a restart without writes): drop it so
             // restarts do not pile up empty files.
             fs::remove_file(&path)?;
             continue;
         }
-        if valid_end < bytes.len() {
-            let cut = (bytes.len() - valid_end) as u64;
+        for stretch in &scan.damaged {
+            if let Some(resumed_at) = stretch.resumed_at {
+                let skipped = (resumed_at - stretch.start) as u64;
+                stats.corrupt_stretches += 1;
+                stats.corrupt_bytes += skipped;
+                sluice_base::log_error!("wal", "corrupt WAL records skipped; the records after them are replayed";
+                    path = path.display(), offset = stretch.start, skipped_bytes = skipped);
+            }
+        }
+        if let Some(torn_at) = scan.torn_tail_at() {
+            let cut = (bytes.len() - torn_at) as u64;
             stats.truncated_segments += 1;
             stats.truncated_bytes += cut;
-            sluice_base::log_warn!("wal", "cut off torn or corrupt tail of WAL segment";
-                path = path.display(), valid_bytes = valid_end, cut_bytes = cut);
+            sluice_base::log_warn!("wal", "cut off torn tail of WAL segment";
+                path = path.display(), valid_bytes = torn_at, cut_bytes = cut);
             if mode == ReplayMode::Repair {
                 let file = OpenOptions::new().write(true).open(&path)?;
-                file.set_len(valid_end as u64)?;
+                file.set_len(torn_at as u64)?;
                 file.sync_all()?;
             }
         }
     }
     Ok(stats)
+}
+
+/// A stretch of a segment that does not read as records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DamagedStretch {
+    /// offset where it starts
+    pub start: usize,
+    /// offset of the next valid record after it; `None` when none follows (a torn tail)
+    pub resumed_at: Option<usize>,
+}
+
+/// What [`scan_segment_resyncing`] found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SegmentScan {
+    /// valid records visited
+    pub records: usize,
+    /// the stretches that did not read, in file order
+    pub damaged: Vec<DamagedStretch>,
+}
+
+impl SegmentScan {
+    /// Where the torn tail starts, when the segment ends in one.
+    pub fn torn_tail_at(&self) -> Option<usize> {
+        self.damaged
+            .last()
+            .filter(|stretch| stretch.resumed_at.is_none())
+            .map(|stretch| stretch.start)
+    }
+}
+
+/// Most payload bytes hashed while looking for a valid record after a bad one: the search
+/// tries every offset, so a damaged segment of random-looking lengths could otherwise cost
+/// far more than its size. Past it the rest of the segment counts as torn.
+pub const RESYNC_HASH_BUDGET_BYTES: u64 = 1 << 30;
+
+/// Visits every valid record of one segment, skipping damaged stretches: after a bad record
+/// (a bad header, an impossible length, a failed checksum) the next offset where a valid,
+/// non-empty record starts is searched for.
+pub fn scan_segment_resyncing(bytes: &[u8], visit: &mut impl FnMut(&[u8])) -> SegmentScan {
+    let mut scan = SegmentScan::default();
+    let header_ok = bytes.get(..MAGIC.len()) == Some(MAGIC.as_slice())
+        && bytes.get(8..12) == Some(FORMAT_VERSION.to_le_bytes().as_slice());
+    let mut position = HEADER_BYTES;
+    if !header_ok {
+        if bytes.len() <= HEADER_BYTES {
+            // The segment's creation was cut short: it never held a record.
+            scan.damaged.push(DamagedStretch {
+                start: 0,
+                resumed_at: None,
+            });
+            return scan;
+        }
+        let resumed_at = match record_at(bytes, HEADER_BYTES) {
+            Some(_) => Some(HEADER_BYTES),
+            None => find_next_record(bytes, HEADER_BYTES).found(),
+        };
+        scan.damaged.push(DamagedStretch {
+            start: 0,
+            resumed_at,
+        });
+        match resumed_at {
+            Some(next) => position = next,
+            None => return scan,
+        }
+    }
+    while position < bytes.len() {
+        if let Some(length) = record_at(bytes, position) {
+            let start = position + RECORD_HEADER_BYTES;
+            visit(&bytes[start..start + length]);
+            scan.records += 1;
+            position = start + length;
+            continue;
+        }
+        let resumed_at = find_next_record(bytes, position + 1).found();
+        scan.damaged.push(DamagedStretch {
+            start: position,
+            resumed_at,
+        });
+        match resumed_at {
+            Some(next) => position = next,
+            None => break,
+        }
+    }
+    scan
+}
+
+/// The payload length of the valid record at `offset` (length within bounds, payload inside
+/// the segment, checksum matching); an empty record is valid here (eight zero bytes are one).
+pub fn record_at(bytes: &[u8], offset: usize) -> Option<usize> {
+    let header = bytes.get(offset..offset.checked_add(RECORD_HEADER_BYTES)?)?;
+    let word = |at: usize| -> Option<u32> {
+        Some(u32::from_le_bytes(header.get(at..at + 4)?.try_into().ok()?))
+    };
+    let length = usize::try_from(word(0)?).ok()?;
+    let crc = word(4)?;
+    if length > WAL_RECORD_MAX_BYTES {
+        return None;
+    }
+    let start = offset + RECORD_HEADER_BYTES;
+    let payload = bytes.get(start..start.checked_add(length)?)?;
+    (crc32fast::hash(payload) == crc).then_some(length)
+}
+
+/// Where the search for a valid record after a bad one ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resync {
+    /// a valid record starts at this offset
+    Found(usize),
+    /// no valid record starts anywhere up to the end
+    NotFound,
+    /// the hashing budget ran out first
+    GaveUp,
+}
+
+impl Resync {
+    fn found(self) -> Option<usize> {
+        match self {
+            Resync::Found(offset) => Some(offset),
+            Resync::NotFound | Resync::GaveUp => None,
+        }
+    }
+}
+
+/// The first offset at or after `from` where a valid, non-empty record starts. Empty records
+/// are not taken: eight zero bytes are one (the crc32 of nothing is 0), and zeros are what a
+/// file extended by a crash often ends in.
+pub fn find_next_record(bytes: &[u8], from: usize) -> Resync {
+    let mut hashed = 0u64;
+    let mut offset = from;
+    while let Some(length_bytes) = bytes.get(offset..offset + 4) {
+        let mut word = [0u8; 4];
+        word.copy_from_slice(length_bytes);
+        let length = u32::from_le_bytes(word) as usize;
+        let fits = offset
+            .checked_add(RECORD_HEADER_BYTES + length)
+            .is_some_and(|end| end <= bytes.len());
+        if length > 0 && length <= WAL_RECORD_MAX_BYTES && fits {
+            hashed += length as u64;
+            if hashed > RESYNC_HASH_BUDGET_BYTES {
+                return Resync::GaveUp;
+            }
+            if record_at(bytes, offset).is_some() {
+                return Resync::Found(offset);
+            }
+        }
+        offset += 1;
+    }
+    Resync::NotFound
 }
 
 /// Visits the valid records of one segment; returns their count and where valid data ends.
@@ -606,6 +775,45 @@ mod tests {
         let _ = fs::remove_dir_all(&dir);
     }
 
+    /// Bit rot in the middle of a sealed segment is not a torn tail: the damaged record is
+    /// skipped and reported, the records after it are kept, and the file is left alone.
+    #[test]
+    fn corruption_in_the_middle_skips_one_record_not_the_rest() {
+        let dir = temp_dir("rot");
+        let mut writer = WalWriter::open(&dir, 1 << 20).unwrap();
+        for payload in [&b"first record"[..], b"second record", b"third record"] {
+            writer.append(payload);
+            writer.commit().unwrap();
+        }
+        drop(writer);
+        let path = dir.join("00000001.wal");
+        let mut bytes = fs::read(&path).unwrap();
+        let second_payload = HEADER_BYTES + RECORD_HEADER_BYTES + 12 + RECORD_HEADER_BYTES;
+        bytes[second_payload + 3] ^= 0x10;
+        fs::write(&path, &bytes).unwrap();
+        let (records, stats) = read_all(&dir);
+        assert_eq!(
+            records,
+            vec![b"first record".to_vec(), b"third record".to_vec()]
+        );
+        assert_eq!((stats.corrupt_stretches, stats.truncated_segments), (1, 0));
+        assert_eq!(
+            fs::read(&path).unwrap(),
+            bytes,
+            "a corrupt segment is left as it is"
+        );
+        // A damaged header hides no record either.
+        bytes[0] ^= 0xff;
+        fs::write(&path, &bytes).unwrap();
+        let (records, stats) = read_all(&dir);
+        assert_eq!(
+            records,
+            vec![b"first record".to_vec(), b"third record".to_vec()]
+        );
+        assert_eq!(stats.corrupt_stretches, 2);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn garbage_never_panics() {
         let mut seed = 0x1234_5678_u64;
@@ -623,6 +831,11 @@ mod tests {
             }
             let (_, end) = scan_segment(&bytes, &mut |_| {});
             assert!(end <= bytes.len());
+            let scan = scan_segment_resyncing(&bytes, &mut |_| {});
+            assert!(scan
+                .damaged
+                .iter()
+                .all(|stretch| stretch.start < bytes.len()));
         }
     }
 }

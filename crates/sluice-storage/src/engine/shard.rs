@@ -152,7 +152,7 @@ impl Shard {
             files: RwLock::new(Arc::new(files)),
             next_generation: AtomicU64::new(next_generation),
             last_write_ns: AtomicU64::new(0),
-            tombstones: RwLock::new(Arc::new(tombstone::load(&directory))),
+            tombstones: RwLock::new(Arc::new(tombstone::load(&directory, read_only))),
             maintenance: Mutex::new(()),
             snapshotting: Mutex::new(()),
             directory,
@@ -499,7 +499,7 @@ impl Shard {
             if let ([(index, entry)], true) = (holders.as_slice(), whole_blocks) {
                 // One input holds the column: copy its blocks without decoding.
                 let Some(input) = inputs.get(*index) else {
-                    continue;
+                    panic!("BUG: compaction input {index} of a column is not an input");
                 };
                 for meta in &entry.blocks {
                     let bytes = input.reader.read_block_raw(meta)?;
@@ -650,15 +650,20 @@ fn merge_blocks(
         }]
     };
     for span in spans {
-        let Some(span_blocks) = blocks.get(span.range) else {
-            continue;
+        let Some(span_blocks) = blocks.get(span.range.clone()) else {
+            panic!(
+                "BUG: compaction span {:?} outside its column's blocks",
+                span.range
+            );
         };
         if span.copy {
             for (index, meta) in span_blocks {
                 let (Some(input), Some((_, entry))) =
                     (inputs.get(*index), holders.iter().find(|(i, _)| i == index))
                 else {
-                    continue;
+                    panic!(
+                        "BUG: compaction block of input {index}, which does not hold the column"
+                    );
                 };
                 let bytes = input.reader.read_block_raw(meta)?;
                 throttle(bytes.len() as u64);
@@ -669,7 +674,7 @@ fn merge_blocks(
         let mut merged: Option<Column> = None;
         for (index, entry) in holders {
             let Some(input) = inputs.get(*index) else {
-                continue;
+                panic!("BUG: compaction input {index} of a column is not an input");
             };
             let mut in_span = span_blocks.iter().filter(|(i, _)| i == index).peekable();
             if in_span.peek().is_none() {

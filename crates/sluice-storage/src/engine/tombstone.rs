@@ -14,7 +14,9 @@
 //! record: payload_len u32 | crc32(payload) u32 | payload
 //! payload: min_time i64 | max_time i64 | generation_mark u64 | series key (u16 len + bytes)
 //! ```
-//! A torn or corrupt tail is ignored when loading (the delete it held was not acknowledged).
+//! A torn tail (the delete it held was not acknowledged) is cut off when loading and after a
+//! failed append, so later deletes never sit behind it; a corrupt record with records after
+//! it is logged with its offset and skipped, and the file rewritten (see [`load`]).
 //! [`check_file`] reads the file the same way (one scanner) for `sluice verify`, telling a
 //! torn last record from a bad one that records follow.
 //! The file is rewritten (temporary, fsync, rename) without the tombstones no file needs
@@ -134,23 +136,95 @@ fn header() -> Vec<u8> {
 }
 
 /// Loads a shard's tombstones (none when the file is missing or unreadable).
-pub fn load(shard_directory: &Path) -> Tombstones {
+///
+/// A torn tail (a delete cut by a crash, never acknowledged) is cut off the file, so the
+/// next delete is appended after the last whole record, not behind the torn one where no
+/// load would reach it. A bad record with bytes after it is damage, not a crash: it is
+/// logged as an error with its offset, the records after it are read on (when its length
+/// is readable), and the file is rewritten from what was read. `read_only` (export) reads
+/// the same and writes nothing.
+pub fn load(shard_directory: &Path, read_only: bool) -> Tombstones {
     let mut tombstones = Tombstones::default();
     let path = tombstone_path(shard_directory);
     let Ok(bytes) = std::fs::read(&path) else {
         return tombstones;
     };
-    let end = scan(&bytes, |key, tombstone| tombstones.insert(key, tombstone));
-    match end {
-        ScanEnd::Clean => {}
-        ScanEnd::BadHeader => {
-            sluice_base::log_error!("storage", "tombstone file has a bad header; ignored"; path = path.display());
+    let mut damaged = false;
+    let mut start = 0;
+    loop {
+        let piece = if start == 0 {
+            bytes.clone()
+        } else {
+            let mut piece = header();
+            piece.extend_from_slice(bytes.get(start..).unwrap_or_default());
+            piece
+        };
+        let shift = start.saturating_sub(HEADER_BYTES);
+        match scan(&piece, |key, tombstone| tombstones.insert(key, tombstone)) {
+            ScanEnd::Clean => break,
+            ScanEnd::BadHeader => {
+                sluice_base::log_error!("storage", "tombstone file has a bad header; ignored"; path = path.display());
+                return tombstones;
+            }
+            ScanEnd::Damaged {
+                offset,
+                reaches_end: true,
+            } => {
+                let offset = if offset == 0 { 0 } else { offset + shift };
+                sluice_base::log_warn!("storage", "cut off the torn tail of a tombstone file"; path = path.display(), offset = offset);
+                if !damaged && !read_only {
+                    cut_torn_tail(&path, offset);
+                }
+                break;
+            }
+            ScanEnd::Damaged { offset, .. } => {
+                damaged = true;
+                let file_offset = offset + shift;
+                sluice_base::log_error!("storage", "corrupt tombstone record skipped"; path = path.display(), offset = file_offset);
+                match record_end(&piece, offset) {
+                    Some(end) => start = end + shift,
+                    None => {
+                        sluice_base::log_error!("storage", "tombstones after a corrupt record cannot be read"; path = path.display(), offset = file_offset);
+                        break;
+                    }
+                }
+            }
         }
-        ScanEnd::Damaged { .. } => {
-            sluice_base::log_warn!("storage", "tombstone file has a torn tail; the rest ignored"; path = path.display());
+    }
+    if damaged && !read_only {
+        if let Err(error) = rewrite(shard_directory, &tombstones) {
+            sluice_base::log_error!("storage", "cannot rewrite a damaged tombstone file"; path = path.display(), error = error);
         }
     }
     tombstones
+}
+
+/// Where the record at `offset` ends, by its length field, when that lies inside `bytes`.
+fn record_end(bytes: &[u8], offset: usize) -> Option<usize> {
+    let length = Reader::new(bytes.get(offset..)?).u32().ok()? as usize;
+    let end = offset
+        .checked_add(RECORD_HEADER_BYTES)?
+        .checked_add(length)?;
+    (end < bytes.len()).then_some(end)
+}
+
+/// Cuts a tombstone file back to `length` (its last whole record), or removes it when not
+/// even the header is whole.
+fn cut_torn_tail(path: &Path, length: usize) {
+    let result = if length < HEADER_BYTES {
+        std::fs::remove_file(path)
+    } else {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|file| {
+                file.set_len(length as u64)?;
+                file.sync_all()
+            })
+    };
+    if let Err(error) = result {
+        sluice_base::log_error!("storage", "cannot cut the torn tail of a tombstone file"; path = path.display(), error = error);
+    }
 }
 
 /// Where the reading of a tombstone file stopped.
@@ -260,8 +334,15 @@ pub fn append(
         .create(true)
         .append(true)
         .open(&path)?;
-    file.write_all(&bytes)?;
-    file.sync_data()?;
+    let length_before = file.metadata()?.len();
+    if let Err(error) = file.write_all(&bytes).and_then(|()| file.sync_data()) {
+        // A failed append (full disk) may leave part of a record: cut it off, or the next
+        // delete would land behind it, where no load reaches.
+        if let Err(cut_error) = file.set_len(length_before).and_then(|()| file.sync_all()) {
+            sluice_base::log_error!("storage", "cannot cut a failed append off a tombstone file"; path = path.display(), error = cut_error);
+        }
+        return Err(error);
+    }
     if !exists {
         sluice_base::fsio::sync_directory(shard_directory)?;
     }
@@ -305,7 +386,7 @@ mod tests {
             generation_mark: 5,
         };
         append(&dir, &mut set, &[b"cpu".to_vec()], tombstone).unwrap();
-        let loaded = load(&dir);
+        let loaded = load(&dir, false);
         let mut column = Column {
             times: vec![1, 2, 3, 4],
             values: ColumnValues::Integer(vec![1, 2, 3, 4]),
@@ -320,11 +401,43 @@ mod tests {
         let mut bytes = std::fs::read(&path).unwrap();
         bytes.extend_from_slice(&[9, 0, 0, 0, 1]);
         std::fs::write(&path, &bytes).unwrap();
-        assert!(load(&dir).touches(b"cpu", 1));
+        assert!(load(&dir, false).touches(b"cpu", 1));
         let mut pruned = loaded.clone();
         assert!(pruned.retain_needed(Some(6)));
         rewrite(&dir, &pruned).unwrap();
-        assert!(load(&dir).is_empty());
+        assert!(load(&dir, false).is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A crash mid-delete leaves a torn record; the next delete used to be appended behind
+    /// it, where no load reached it, so its points came back after a restart.
+    #[test]
+    fn a_delete_after_a_torn_tail_survives_reload() {
+        let dir = std::env::temp_dir().join(format!("sluice-tomb-torn-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let tombstone = Tombstone {
+            min_time: 1,
+            max_time: 2,
+            generation_mark: 3,
+        };
+        append(
+            &dir,
+            &mut Tombstones::default(),
+            &[b"cpu".to_vec()],
+            tombstone,
+        )
+        .unwrap();
+        let path = tombstone_path(&dir);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let torn = [9u8, 0, 0, 0, 1, 2];
+        bytes.extend_from_slice(&torn);
+        std::fs::write(&path, &bytes).unwrap();
+        let mut set = load(&dir, false);
+        assert!(set.touches(b"cpu", 1));
+        append(&dir, &mut set, &[b"mem".to_vec()], tombstone).unwrap();
+        let reloaded = load(&dir, false);
+        assert!(reloaded.touches(b"cpu", 1) && reloaded.touches(b"mem", 1));
+        assert_eq!(check_file(&dir).unwrap().unwrap().end, ScanEnd::Clean);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -363,7 +476,20 @@ mod tests {
             reaches_end: false,
         };
         assert_eq!((damaged.records, damaged.end), (0, damaged_end));
-        assert!(load(&dir).is_empty(), "load stops where check_file does");
+        let resynced = load(&dir, true);
+        assert!(
+            !resynced.touches(b"cpu", 1),
+            "the damaged record is skipped"
+        );
+        assert!(
+            resynced.touches(b"mem", 1),
+            "the record after it is read on"
+        );
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            flipped,
+            "read-only load writes nothing"
+        );
         std::fs::write(&path, &whole[..5]).unwrap();
         assert_eq!(
             check_file(&dir).unwrap().unwrap().end,
