@@ -358,13 +358,14 @@ pub fn debug_vars(shared: &Shared) -> Vec<u8> {
         store.stats.shard_groups_expired.load(Ordering::Relaxed),
     );
     format!(
-        "{{\"sluice\":{{\"version\":\"{}\",\"openConnections\":{},\"requests\":{},\"writesOk\":{},\"writesTimedOut\":{},\"connectionsRefused\":{},\"partitions\":[{}],\"inputs\":[{}],\"storage\":{}}}}}\n",
+        "{{\"sluice\":{{\"version\":\"{}\",\"openConnections\":{},\"requests\":{},\"writesOk\":{},\"writesTimedOut\":{},\"connectionsRefused\":{},\"connectionsShed\":{},\"partitions\":[{}],\"inputs\":[{}],\"storage\":{}}}}}\n",
         crate::SLUICE_VERSION,
         shared.open_connections.load(Ordering::Relaxed),
         stats.requests.load(Ordering::Relaxed),
         stats.writes_ok.load(Ordering::Relaxed),
         stats.writes_timed_out.load(Ordering::Relaxed),
         stats.connections_refused.load(Ordering::Relaxed),
+        stats.connections_shed.load(Ordering::Relaxed),
         partitions,
         inputs,
         storage

@@ -105,6 +105,10 @@ pub struct HttpConfig {
     pub idle_timeout: Duration,
     /// a request that has started must be fully received within this long
     pub request_read_timeout: Duration,
+    /// a request in progress must average at least this many bytes a second (0: no minimum)
+    pub request_min_rate: u64,
+    /// ... once it has been arriving for this long
+    pub request_min_rate_grace: Duration,
     /// how long a write may wait for ingest queue space before 503
     pub enqueued_write_timeout: Duration,
     /// whether every request is logged
@@ -179,6 +183,10 @@ impl Config {
                 idle_timeout: Duration::from_millis(limits::HTTP_IDLE_TIMEOUT_MS_DEFAULT),
                 request_read_timeout: Duration::from_millis(
                     limits::HTTP_REQUEST_READ_TIMEOUT_MS_DEFAULT,
+                ),
+                request_min_rate: limits::HTTP_REQUEST_MIN_RATE_BYTES_PER_SECOND_DEFAULT,
+                request_min_rate_grace: Duration::from_millis(
+                    limits::HTTP_REQUEST_MIN_RATE_GRACE_MS_DEFAULT,
                 ),
                 enqueued_write_timeout: Duration::from_millis(
                     limits::INGEST_ENQUEUE_TIMEOUT_MS_DEFAULT,
@@ -598,6 +606,10 @@ settings! {
     ["http"] "pin-event-loops" => http.pin_event_loops,
         "pin event loop i to the i-th CPU the process may use";
     ["http"] "idle-timeout" => http.idle_timeout, "close keep-alive connections idle this long";
+    ["http"] "request-min-rate" => http.request_min_rate,
+        "bytes a second a request must average once past request-min-rate-grace (0: any)";
+    ["http"] "request-min-rate-grace" => http.request_min_rate_grace,
+        "how long a request may arrive at any pace";
     ["http"] "request-read-timeout" => http.request_read_timeout,
         "a started request must arrive in full within this long";
     ["http"] "enqueued-write-timeout" => http.enqueued_write_timeout,

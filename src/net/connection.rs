@@ -106,6 +106,9 @@ pub(super) struct Connection {
     /// Set once lingering began: when it gives up, and how many bytes it discarded.
     lingering: Option<(Instant, usize)>,
     last_activity: Instant,
+    /// When the first byte of the request being read arrived, and how many bytes have
+    /// arrived since (for `request-min-rate`); `None` between requests.
+    request_arrival: Option<(Instant, u64)>,
     /// A second handle on `stream` (made at the first query) through which a query thread
     /// writes its answer while this connection waits for it; see `ClientQueryReply`.
     query_socket: Option<Arc<std::net::TcpStream>>,
@@ -135,6 +138,7 @@ impl Connection {
             linger_before_close: false,
             lingering: None,
             last_activity: Instant::now(),
+            request_arrival: None,
             query_socket: None,
         }
     }
@@ -196,9 +200,39 @@ impl Connection {
         let idle_for = now.saturating_duration_since(self.last_activity);
         match self.state {
             State::Ready if self.is_idle() => idle_for >= config.http.idle_timeout,
-            State::Ready => idle_for >= config.http.request_read_timeout,
+            State::Ready => {
+                idle_for >= config.http.request_read_timeout
+                    || self.arriving_too_slowly(now, config)
+            }
             _ => false,
         }
+    }
+
+    /// Whether the request being read has averaged less than `request-min-rate` since its
+    /// first byte, once past `request-min-rate-grace` (a slowloris trickle).
+    fn arriving_too_slowly(&self, now: Instant, config: &Config) -> bool {
+        let Some((started, bytes)) = self.request_arrival else {
+            return false;
+        };
+        let elapsed = now.saturating_duration_since(started);
+        let grace = config.http.request_min_rate_grace;
+        let min_rate = config.http.request_min_rate;
+        if min_rate == 0 || elapsed <= grace {
+            return false;
+        }
+        let required = min_rate as f64 * (elapsed - grace).as_secs_f64();
+        (bytes as f64) < required
+    }
+
+    /// Whether this connection may be closed to make room for a new one at the connection
+    /// limit: nothing in flight and nothing owed to it (an idle keep-alive, or a request
+    /// still arriving), with when it last did anything.
+    pub(super) fn sheddable_since(&self) -> Option<Instant> {
+        let owes_nothing = matches!(self.state, State::Ready)
+            && self.output_offset == self.output.len()
+            && self.lingering.is_none()
+            && !matches!(self.protocol, Protocol::Lines { .. });
+        owes_nothing.then_some(self.last_activity)
     }
 
     /// Reads, handles and writes as far as possible; false when the connection is done.
@@ -382,7 +416,11 @@ impl Connection {
                     }
                 }
                 Progress::SendContinue => self.output.extend_from_slice(CONTINUE_RESPONSE),
-                Progress::Request(request) => self.handle(request, slot, event_loop),
+                Progress::Request(request) => {
+                    // The next request's clock starts with its own bytes.
+                    self.request_arrival = None;
+                    self.handle(request, slot, event_loop)
+                }
                 Progress::Error(error) => {
                     if !self.answer_framing_error(&error) {
                         self.close_when_flushed = true;
@@ -483,7 +521,10 @@ impl Connection {
                 Ok(0) => return Ok(ReadOutcome::Closed),
                 Ok(count) => {
                     self.read_end += count;
-                    self.last_activity = Instant::now();
+                    let now = Instant::now();
+                    self.last_activity = now;
+                    let (started, bytes) = self.request_arrival.unwrap_or((now, 0));
+                    self.request_arrival = Some((started, bytes + count as u64));
                     return Ok(ReadOutcome::Data);
                 }
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {

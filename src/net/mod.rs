@@ -127,6 +127,8 @@ pub struct HttpStats {
     pub writes_ok: AtomicU64,
     /// connections refused over the limit
     pub connections_refused: AtomicU64,
+    /// connections closed at the limit to make room for a new one
+    pub connections_shed: AtomicU64,
     /// writes answered 503 after waiting for queue space
     pub writes_timed_out: AtomicU64,
 }
@@ -375,7 +377,9 @@ impl EventLoop {
             match listener.accept() {
                 Ok((stream, _peer)) => {
                     let open = self.shared.open_connections.fetch_add(1, Ordering::AcqRel) + 1;
-                    if open > self.shared.config.http.max_connection_limit {
+                    if open > self.shared.config.http.max_connection_limit
+                        && !self.shed_one_connection()
+                    {
                         self.shared.open_connections.fetch_sub(1, Ordering::AcqRel);
                         self.shared
                             .stats
@@ -408,6 +412,35 @@ impl EventLoop {
                 }
             }
         }
+    }
+
+    /// At the connection limit, closes this loop's connection that owes nothing (idle
+    /// keep-alive, or a request still arriving) and has been quiet longest, if it has been
+    /// quiet for `NET_SHED_MIN_QUIET_MS`; true when one was closed. Idle and trickling
+    /// clients then cannot lock out a new one: they lose their slot first.
+    fn shed_one_connection(&mut self) -> bool {
+        let now = Instant::now();
+        let quietest = self
+            .connections
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, c)| Some((slot, c.as_ref()?.sheddable_since()?)))
+            .filter(|(_, since)| {
+                now.saturating_duration_since(*since)
+                    >= Duration::from_millis(crate::limits::NET_SHED_MIN_QUIET_MS)
+            })
+            .min_by_key(|(_, since)| *since);
+        let Some((slot, _)) = quietest else {
+            return false;
+        };
+        self.close(slot);
+        self.shared
+            .stats
+            .connections_shed
+            .fetch_add(1, Ordering::Relaxed);
+        // `close` gave back the shed connection's count: the new one (counted by the
+        // caller) is within the limit again.
+        true
     }
 
     fn add_connection(&mut self, mut stream: mio::net::TcpStream, protocol: Protocol) {

@@ -21,6 +21,17 @@ pub const HTTP_MAX_CHUNK_LINE_BYTES: usize = 4096;
 pub const HTTP_IDLE_TIMEOUT_MS_DEFAULT: u64 = 180_000;
 /// Default time a client may take to deliver one request once it has started it.
 pub const HTTP_REQUEST_READ_TIMEOUT_MS_DEFAULT: u64 = 60_000;
+/// Default `[http] request-min-rate`: once a request has been arriving for
+/// `HTTP_REQUEST_MIN_RATE_GRACE_MS`, it must have averaged at least this many bytes a
+/// second since its first byte, or the connection is closed. A slowloris client that
+/// trickles a byte every few seconds never goes silent long enough for
+/// `request-read-timeout`; this bounds how long it holds a connection slot.
+pub const HTTP_REQUEST_MIN_RATE_BYTES_PER_SECOND_DEFAULT: u64 = 512;
+/// At the connection limit, a connection quiet for at least this long and owing nothing is
+/// closed to make room for a new client (the quietest first), instead of refusing the new one.
+pub const NET_SHED_MIN_QUIET_MS: u64 = 1_000;
+/// Default `[http] request-min-rate-grace`: how long a request may arrive at any pace.
+pub const HTTP_REQUEST_MIN_RATE_GRACE_MS_DEFAULT: u64 = 10_000;
 /// Bytes read from a socket per `read` call.
 pub const NET_READ_CHUNK_BYTES: usize = 64 * 1024;
 /// Responses waiting to be written on one connection before we stop reading from it

@@ -1,0 +1,130 @@
+//! Clients that try to hold the server's connections (issue 16): a trickle of bytes or a
+//! crowd of idle connections must not lock a new client out.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{request, Server};
+
+/// Connections the tests fill the server with.
+const LIMIT: usize = 40;
+
+fn small_server(extra: &[(&str, &str)]) -> Server {
+    let limit = LIMIT.to_string();
+    let mut env = vec![
+        ("SLUICE_HTTP_MAX_CONNECTION_LIMIT", limit.as_str()),
+        ("SLUICE_HTTP_REQUEST_MIN_RATE_GRACE", "2s"),
+    ];
+    env.extend_from_slice(extra);
+    Server::start_with(&env)
+}
+
+/// One `/ping` on a fresh connection; whether it was answered 204.
+fn ping_once(server: &Server) -> bool {
+    let Ok(mut socket) = TcpStream::connect(server.address) else {
+        return false;
+    };
+    let _ = socket.set_read_timeout(Some(Duration::from_millis(500)));
+    if socket
+        .write_all(b"GET /ping HTTP/1.1\r\nHost: t\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    socket.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 204")
+}
+
+/// A fresh client's `/ping`, retried until `deadline`; the time it took.
+fn ping_within(server: &Server, deadline: Duration) -> Duration {
+    let started = Instant::now();
+    while !ping_once(server) {
+        assert!(
+            started.elapsed() < deadline,
+            "a new client got no /ping answer for {deadline:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    started.elapsed()
+}
+
+/// Whether the server closed `socket` (an answer before the close is read and dropped).
+fn is_closed(socket: &mut TcpStream) -> bool {
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut buffer = [0u8; 512];
+    loop {
+        match socket.read(&mut buffer) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return false
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+/// Slowloris: every slot holds a request that trickles a byte every 300 ms, so none is
+/// ever silent long enough for request-read-timeout. They must be cut once they fall below
+/// the minimum rate, and a new client served.
+#[test]
+fn a_trickle_of_bytes_cannot_hold_the_connections() {
+    let server = small_server(&[]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut sockets = Vec::new();
+    for _ in 0..LIMIT {
+        let mut socket = TcpStream::connect(server.address).unwrap();
+        socket
+            .write_all(b"POST /write?db=x HTTP/1.1\r\nHost: t\r\n")
+            .unwrap();
+        sockets.push(socket);
+    }
+    let trickler = {
+        let stop = Arc::clone(&stop);
+        let mut sockets: Vec<TcpStream> = sockets.iter().map(|s| s.try_clone().unwrap()).collect();
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                for socket in &mut sockets {
+                    let _ = socket.write_all(b"X");
+                }
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        })
+    };
+    let waited = ping_within(&server, Duration::from_secs(15));
+    eprintln!("a new client was served after {waited:?}");
+    let closed = sockets.iter_mut().map(is_closed).filter(|closed| *closed).count();
+    stop.store(true, Ordering::Relaxed);
+    trickler.join().unwrap();
+    assert!(closed > 0, "no trickling connection was closed");
+}
+
+/// Idle connections that never send a byte fill every slot: at the limit the quietest is
+/// shed for a new client instead of the new client being refused.
+#[test]
+fn idle_connections_at_the_limit_make_room_for_a_new_client() {
+    let server = small_server(&[("SLUICE_HTTP_REQUEST_MIN_RATE", "0")]);
+    let mut idle: Vec<TcpStream> = (0..LIMIT)
+        .map(|_| TcpStream::connect(server.address).unwrap())
+        .collect();
+    let waited = ping_within(&server, Duration::from_secs(10));
+    eprintln!("a new client was served after {waited:?}");
+    let shed = idle.iter_mut().map(is_closed).filter(|closed| *closed).count();
+    assert!(shed >= 1, "no idle connection was shed");
+    let vars = request(server.address, "GET", "/debug/vars", &[], b"").text();
+    assert!(!vars.contains("\"connectionsShed\":0"), "{vars}");
+}
