@@ -93,6 +93,7 @@ fn main() {
             is_get: true,
             pretty: false,
             accept: None,
+            identity: Default::default(),
         };
         let budget = measure_time();
         let started = Instant::now();

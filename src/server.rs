@@ -132,7 +132,12 @@ pub fn run(config: Config) -> Result<(), String> {
         .and_then(|l| l.local_addr().ok())
         .map(|a| a.to_string())
         .unwrap_or_default();
+    let auth = config
+        .http
+        .auth_enabled
+        .then(|| crate::http::auth::Authenticator::new(&config.http.shared_secret));
     let shared = Arc::new(Shared {
+        auth,
         config,
         meta,
         ingest: Arc::clone(&ingest),

@@ -3,6 +3,11 @@
 
 Usage: python3 tools/record_golden.py [--cases tests/golden/cases.py]
                                       [--out tests/golden/http.jsonl] [--only SUBSTRING]
+                                      [--config tools/influxdb-golden.conf]
+
+The auth corpus uses another config (auth on, a shared secret):
+  python3 tools/record_golden.py --config tools/influxdb-golden-auth.conf \
+      --cases tests/golden/auth/cases.py --out tests/golden/auth/auth.jsonl --port 18496
 
 What it does:
   1. Makes a temporary directory, writes tools/influxdb-golden.conf into it with every
@@ -548,9 +553,12 @@ def run_case(case, tmp_dir):
 # ---------------------------------------------------------------------------
 
 
-def start_influxd(tmp_dir):
-    with open(CONFIG_TEMPLATE_PATH, encoding="utf-8") as template:
+def start_influxd(tmp_dir, config_template_path=CONFIG_TEMPLATE_PATH):
+    with open(config_template_path, encoding="utf-8") as template:
         config = template.read().replace("@TMPDIR@", tmp_dir)
+    # --port moves both listeners (HTTP, and RPC two above it) off the template's ports.
+    config = config.replace("127.0.0.1:18486", "127.0.0.1:%d" % HTTP_PORT)
+    config = config.replace("127.0.0.1:18488", "127.0.0.1:%d" % (HTTP_PORT + 2))
     config_path = os.path.join(tmp_dir, "influxdb.conf")
     with open(config_path, "w", encoding="utf-8") as out:
         out.write(config)
@@ -593,17 +601,30 @@ def load_cases(path):
 
 
 def main():
+    global HTTP_PORT, HOST_HEADER_VALUE
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", default=DEFAULT_CASES_PATH)
     parser.add_argument("--out", default=DEFAULT_OUT_PATH)
     parser.add_argument("--only", default=None, help="record only cases whose name has this")
     parser.add_argument("--keep-tmp", action="store_true")
+    parser.add_argument("--config", default=CONFIG_TEMPLATE_PATH,
+                        help="influxd config template (@TMPDIR@ replaced), e.g. "
+                             "tools/influxdb-golden-auth.conf for tests/golden/auth")
+    parser.add_argument("--port", type=int, default=HTTP_PORT,
+                        help="HTTP port for influxd (RPC on port + 2); the Host header follows")
     args = parser.parse_args()
+    HTTP_PORT = args.port
+    HOST_HEADER_VALUE = "127.0.0.1:%d" % HTTP_PORT
     cases = load_cases(args.cases)
     if args.only:
         cases = [c for c in cases if args.only in c["name"]]
     tmp_dir = tempfile.mkdtemp(prefix="golden-influxd-")
-    proc = start_influxd(tmp_dir)
+    try:
+        socket.create_connection((HTTP_HOST, HTTP_PORT), timeout=1).close()
+        sys.exit("something already listens on %s:%d; pick another --port" % (HTTP_HOST, HTTP_PORT))
+    except OSError:
+        pass
+    proc = start_influxd(tmp_dir, args.config)
     results = []
     try:
         for case in cases:

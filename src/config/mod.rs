@@ -113,6 +113,10 @@ pub struct HttpConfig {
     pub enqueued_write_timeout: Duration,
     /// whether every request is logged
     pub log_enabled: bool,
+    /// `auth-enabled`: credentials and privileges are checked (InfluxDB 1.x semantics)
+    pub auth_enabled: bool,
+    /// `shared-secret`: HMAC key of JWT bearer tokens (empty: tokens cannot be verified)
+    pub shared_secret: String,
 }
 
 /// `[coordinator]`: query execution bounds.
@@ -192,6 +196,8 @@ impl Config {
                     limits::INGEST_ENQUEUE_TIMEOUT_MS_DEFAULT,
                 ),
                 log_enabled: false,
+                auth_enabled: false,
+                shared_secret: String::new(),
             },
             coordinator: CoordinatorConfig {
                 max_concurrent_queries: 0,
@@ -595,6 +601,10 @@ settings! {
     ["retention"] "check-interval" => retention.check_interval,
         "how often to look for expired shard groups";
     ["http"] "bind-address" => http.bind_address, "address of the HTTP API";
+    ["http"] "auth-enabled" => http.auth_enabled,
+        "require credentials and check users' privileges (create an admin user first)";
+    ["http"] "shared-secret" => http.shared_secret,
+        "HMAC key of JWT bearer tokens (Authorization: Bearer); empty: none accepted";
     ["http"] "max-body-size" => http.max_body_size, "largest request body in bytes (413 above)";
     ["http"] "max-inflated-body-size" => http.max_inflated_body_size,
         "largest body after gzip decoding, in bytes (413 above)";

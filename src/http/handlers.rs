@@ -1,15 +1,22 @@
 //! Routing and the endpoints that answer on the event loop: `/ping`, `/debug/vars`, errors.
 //! `/write` is planned by `write`; `/query` becomes a job for the query pool.
 //!
+//! With `[http] auth-enabled`, `/write`, `/query` and `/debug/vars` first identify the
+//! sender (`auth`: a 401 for bad or missing credentials); `/write` is then refused (403)
+//! without WRITE on an existing database, `/debug/vars` without admin, and a query carries
+//! the identity to the query layer, which authorizes each statement. `/ping` is always open.
+//!
 //! Every answer here is built, not sent: the event loop serialises it once the request's work
 //! (none, a durable write, a query) is done.
 
+use crate::http::auth::{admin_refusal, write_refusal, Authenticator};
 use crate::http::framing::{Method, Request};
 use crate::http::query_string::{parse_query_string, query_param};
 use crate::http::response::Response;
 use crate::http::write::{into_plan, plan_write, HttpWriteContext, WritePlan, WriteScratch};
 use crate::inputs::InputService;
 use crate::line_protocol::Precision;
+use crate::query::authorize::Identity;
 use crate::query::QueryRequest;
 
 /// What the event loop must do for one request.
@@ -29,12 +36,13 @@ pub enum Action {
     Query(QueryRequest),
 }
 
-/// Routes one framed request.
+/// Routes one framed request; `auth` is `None` with `[http] auth-enabled = false`.
 pub fn route(
     request: &Request,
     write_context: &HttpWriteContext<'_>,
     scratch: &mut WriteScratch,
     debug_vars: &dyn Fn() -> Vec<u8>,
+    auth: Option<&Authenticator>,
 ) -> Action {
     let params = parse_query_string(&request.head.query);
     let method = &request.head.method;
@@ -44,29 +52,81 @@ pub fn route(
             _ => method_not_allowed("GET, HEAD"),
         },
         "/write" => match method {
-            Method::Post => match plan_write(request, &params, write_context, scratch) {
-                WritePlan::Respond(response) => Action::Respond(response),
-                WritePlan::Submit {
-                    records,
-                    on_durable,
-                } => Action::Write {
-                    records,
-                    on_durable,
-                },
+            Method::Post => match refuse_write(request, &params, write_context, auth) {
+                Some(refusal) => Action::Respond(refusal),
+                None => write(request, &params, write_context, scratch),
             },
             Method::Options => Action::Respond(Response::empty(200)),
             _ => method_not_allowed("OPTIONS, POST"),
         },
         "/query" => match method {
-            Method::Get | Method::Post => query(request, params),
+            Method::Get | Method::Post => query(request, params, auth, write_context),
             Method::Options => Action::Respond(Response::empty(200)),
             _ => method_not_allowed("GET, POST, OPTIONS"),
         },
         "/debug/vars" => match method {
-            Method::Get | Method::Head => Action::Respond(Response::json(200, debug_vars())),
+            Method::Get | Method::Head => match refuse_admin(request, &params, write_context, auth)
+            {
+                Some(refusal) => Action::Respond(refusal),
+                None => Action::Respond(Response::json(200, debug_vars())),
+            },
             _ => method_not_allowed("GET, HEAD"),
         },
         _ => Action::RespondBare(Response::plain_text(404, "404 page not found")),
+    }
+}
+
+/// With auth on: the 401 or 403 that refuses a write, checked as 1.6.7 orders it (credentials
+/// first; the privilege only once the database is known to exist, so `db` errors stay 400/404).
+fn refuse_write(
+    request: &Request,
+    params: &[(String, String)],
+    write_context: &HttpWriteContext<'_>,
+    auth: Option<&Authenticator>,
+) -> Option<Response> {
+    let auth = auth?;
+    let meta = write_context.planning.meta;
+    let identity = match auth.identify(meta, params, request) {
+        Ok(identity) => identity,
+        Err(unauthorized) => return Some(unauthorized),
+    };
+    let database = query_param(params, "db").unwrap_or("");
+    if database.is_empty() || meta.database(database).is_none() {
+        return None;
+    }
+    write_refusal(&identity, meta, database)
+}
+
+/// With auth on: the 401 or 403 that keeps a non-admin from an admin-only endpoint.
+fn refuse_admin(
+    request: &Request,
+    params: &[(String, String)],
+    write_context: &HttpWriteContext<'_>,
+    auth: Option<&Authenticator>,
+) -> Option<Response> {
+    let auth = auth?;
+    let meta = write_context.planning.meta;
+    match auth.identify(meta, params, request) {
+        Ok(identity) => admin_refusal(&identity, meta),
+        Err(unauthorized) => Some(unauthorized),
+    }
+}
+
+fn write(
+    request: &Request,
+    params: &[(String, String)],
+    write_context: &HttpWriteContext<'_>,
+    scratch: &mut WriteScratch,
+) -> Action {
+    match plan_write(request, params, write_context, scratch) {
+        WritePlan::Respond(response) => Action::Respond(response),
+        WritePlan::Submit {
+            records,
+            on_durable,
+        } => Action::Write {
+            records,
+            on_durable,
+        },
     }
 }
 
@@ -96,7 +156,12 @@ fn ping(params: &[(String, String)]) -> Action {
     Action::Respond(Response::no_content())
 }
 
-fn query(request: &Request, mut params: Vec<(String, String)>) -> Action {
+fn query(
+    request: &Request,
+    mut params: Vec<(String, String)>,
+    auth: Option<&Authenticator>,
+    write_context: &HttpWriteContext<'_>,
+) -> Action {
     let is_form = request
         .head
         .content_type
@@ -110,6 +175,15 @@ fn query(request: &Request, mut params: Vec<(String, String)>) -> Action {
         form.append(&mut params);
         params = form;
     }
+    // Credentials come first (1.6.7 answers 401 before looking at `q`); `u`/`p` may also be
+    // in the form body here (1.6.7 reads only the URL's).
+    let identity = match auth {
+        None => Identity::Unchecked,
+        Some(auth) => match auth.identify(write_context.planning.meta, &params, request) {
+            Ok(identity) => identity,
+            Err(unauthorized) => return Action::Respond(unauthorized),
+        },
+    };
     let text = query_param(&params, "q").unwrap_or("").trim();
     if text.is_empty() {
         return Action::Respond(Response::json_error(
@@ -123,6 +197,7 @@ fn query(request: &Request, mut params: Vec<(String, String)>) -> Action {
         is_get: request.head.method == Method::Get,
         pretty,
         accept: request.head.accept.clone(),
+        identity,
     })
 }
 

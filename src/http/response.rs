@@ -90,7 +90,8 @@ fn error_header_value(message: &str) -> String {
     while !message.is_char_boundary(end) {
         end -= 1;
     }
-    message[..end].replace(['\r', '\n'], " ")
+    // Go's header writer trims the value (an error ending in "on " is sent ending in "on").
+    message[..end].replace(['\r', '\n'], " ").trim().to_string()
 }
 
 /// Reason phrase of a status code.

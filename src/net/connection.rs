@@ -628,6 +628,7 @@ impl Connection {
                 &write_context,
                 &mut event_loop.scratch,
                 &debug_vars,
+                shared.auth.as_ref(),
             ),
         };
         if shared.config.http.log_enabled {

@@ -72,6 +72,8 @@ pub struct Shared {
     pub stats: HttpStats,
     /// the enabled inputs, in config order (each loop has one socket per input)
     pub inputs: Vec<Arc<InputService>>,
+    /// `[http] auth-enabled`: checks credentials (`None`: auth off, nothing is checked)
+    pub auth: Option<crate::http::auth::Authenticator>,
 }
 
 impl Shared {

@@ -28,6 +28,7 @@ use crate::ingest::field_types::FieldTypeRegistry;
 use crate::meta::MetaStore;
 use crate::storage::engine::Store;
 
+pub mod authorize;
 pub mod encode;
 pub mod into;
 pub mod params;
@@ -56,6 +57,8 @@ pub struct QueryRequest {
     pub pretty: bool,
     /// `Accept` header
     pub accept: Option<String>,
+    /// who sent it ([`authorize::Identity::Unchecked`] with auth off)
+    pub identity: authorize::Identity,
 }
 
 /// Takes one query's answer to its client. The query thread calls it as soon as the answer
@@ -248,7 +251,7 @@ fn execute_keeping(
     leftovers: &mut Leftovers,
 ) -> Response {
     let format = AnswerFormat::of(request);
-    match parse_request(request, format) {
+    match parse_request(request, format, context) {
         Ok(query) => run_whole(query, request, context, format, leftovers),
         Err(response) => response,
     }
@@ -291,7 +294,7 @@ fn answer(
         reply.deliver(execute_keeping(request, context, leftovers));
         return;
     };
-    let query = match parse_request(request, format) {
+    let query = match parse_request(request, format, context) {
         Ok(query) => query,
         Err(response) => return reply.deliver(response),
     };
@@ -327,10 +330,12 @@ fn answer(
     leftovers.query = Some(query);
 }
 
-/// Substitutes bound parameters and parses; the 400 answer when either fails.
+/// Substitutes bound parameters, parses and authorizes; the 400 answer when the query is bad,
+/// the 403 when its sender may not run it.
 fn parse_request(
     request: &QueryRequest,
     format: AnswerFormat,
+    context: &QueryContext,
 ) -> Result<influxql::Query, Response> {
     let text = match query_param(&request.params, "params").filter(|p| !p.trim().is_empty()) {
         Some(json) => match params::parse_params(json) {
@@ -343,8 +348,19 @@ fn parse_request(
         },
         None => request.text.clone(),
     };
-    influxql::parse_query(&text)
-        .map_err(|error| format.request_error(&format!("error parsing query: {error}")))
+    let query = influxql::parse_query(&text)
+        .map_err(|error| format.request_error(&format!("error parsing query: {error}")))?;
+    if request.identity != authorize::Identity::Unchecked {
+        let database = query_param(&request.params, "db").unwrap_or("");
+        let meta = context.meta.snapshot();
+        if let Err(refusal) = authorize::authorize(&query, &request.identity, database, &meta) {
+            return Err(Response::json_error(
+                403,
+                &format!("error authorizing query: {refusal}"),
+            ));
+        }
+    }
+    Ok(query)
 }
 
 /// Runs the statements in order, listed in SHOW QUERIES (and killable) meanwhile, handing
@@ -382,6 +398,7 @@ fn run_statements_as(
             database,
             retention_policy,
             statement_id,
+            identity: &request.identity,
         };
         let mut result = if running.is_killed() {
             StatementResult::error(statement_id, QUERY_INTERRUPTED)

@@ -296,6 +296,7 @@ mod tests {
             is_get: true,
             pretty: false,
             accept: None,
+            identity: Default::default(),
         }
     }
 

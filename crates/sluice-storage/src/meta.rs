@@ -1,4 +1,5 @@
-//! The meta store: databases and their retention policies, persisted atomically.
+//! The meta store: databases and their retention policies, users and their privileges,
+//! persisted atomically.
 //!
 //! Owns `<meta dir>/meta.db`. Readers take a cheap snapshot (`Arc<MetaData>`); writers are
 //! serialised by one mutex, build a new snapshot, persist it (write temp file, fsync, rename,
@@ -13,8 +14,15 @@
 //! rp: name (u32 len + bytes) | duration_ns i64 (0 = infinite) | shard_group_duration_ns i64
 //!     | replication u32 | shard_group_count u32 | shard_group*
 //! shard_group: id u64 | start_ns i64 | end_ns i64 | shard_id u64
+//! version 3 adds, after the databases:
+//!       user_count u32 | user*
+//! user: name (u32 len + bytes) | password_hash (u32 len + bytes) | admin u8 (0/1)
+//!       | privilege_count u32 | (database (u32 len + bytes) | privilege u8 (0 none,
+//!       1 read, 2 write, 3 all))*
 //! ```
-//! Version 1 files (before shard groups) are read as having none.
+//! Version 1 files (before shard groups) are read as having none; version 1 and 2 files
+//! (before users) as having no user. The store never hashes or checks a password: it keeps
+//! the hash it is given (the query layer hashes with bcrypt).
 //! Database ids are never reused: WAL records carry the id, so the points of a dropped
 //! database are recognised and skipped even if a database of the same name is created again.
 
@@ -25,8 +33,13 @@ use std::sync::{Arc, Mutex, RwLock};
 use sluice_model::bytes::{put_bytes_u32, Reader};
 
 const MAGIC: &[u8; 8] = b"SLUICEMT";
-const FORMAT_VERSION: u32 = 2;
+const FORMAT_VERSION: u32 = 3;
+const FORMAT_VERSION_WITHOUT_USERS: u32 = 2;
 const FORMAT_VERSION_WITHOUT_SHARD_GROUPS: u32 = 1;
+/// InfluxDB's text when a user does not exist.
+pub const USER_NOT_FOUND: &str = "user not found";
+/// InfluxDB's text when a user of that name exists (with another password or admin flag).
+pub const USER_EXISTS: &str = "user already exists";
 const FILE_NAME: &str = "meta.db";
 /// Name of the retention policy every new database gets unless told otherwise.
 pub const DEFAULT_RETENTION_POLICY: &str = "autogen";
@@ -118,6 +131,76 @@ impl Database {
     }
 }
 
+/// A user's privilege on one database (InfluxQL's privilege bits: READ = 1, WRITE = 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserPrivilege {
+    /// `NO PRIVILEGES` (what REVOKE leaves)
+    None,
+    /// `READ`
+    Read,
+    /// `WRITE`
+    Write,
+    /// `ALL PRIVILEGES`
+    All,
+}
+
+impl UserPrivilege {
+    /// The privilege's bits (InfluxQL's numbering, also the file encoding).
+    pub fn bits(self) -> u8 {
+        match self {
+            UserPrivilege::None => 0,
+            UserPrivilege::Read => 1,
+            UserPrivilege::Write => 2,
+            UserPrivilege::All => 3,
+        }
+    }
+
+    /// The privilege of `bits` (only the two low bits count).
+    pub fn from_bits(bits: u8) -> UserPrivilege {
+        match bits & 3 {
+            0 => UserPrivilege::None,
+            1 => UserPrivilege::Read,
+            2 => UserPrivilege::Write,
+            _ => UserPrivilege::All,
+        }
+    }
+
+    /// Whether this privilege includes `wanted` (ALL includes READ and WRITE).
+    pub fn includes(self, wanted: UserPrivilege) -> bool {
+        self.bits() & wanted.bits() == wanted.bits()
+    }
+}
+
+/// A user: its bcrypt password hash, admin flag and privileges per database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserInfo {
+    /// name
+    pub name: String,
+    /// bcrypt hash of the password (`$2a$...`); never the password
+    pub password_hash: String,
+    /// `WITH ALL PRIVILEGES` / `GRANT ALL PRIVILEGES TO`
+    pub admin: bool,
+    /// database → privilege, in database name order; REVOKE leaves `None` entries (as
+    /// InfluxDB lists them)
+    pub privileges: Vec<(String, UserPrivilege)>,
+}
+
+impl UserInfo {
+    /// The user's privilege on `database` (`None` when never granted).
+    pub fn privilege(&self, database: &str) -> UserPrivilege {
+        self.privileges
+            .iter()
+            .find(|(name, _)| name == database)
+            .map(|(_, privilege)| *privilege)
+            .unwrap_or(UserPrivilege::None)
+    }
+
+    /// Whether the user may use `wanted` on `database` (admins may do anything).
+    pub fn may(&self, wanted: UserPrivilege, database: &str) -> bool {
+        self.admin || self.privilege(database).includes(wanted)
+    }
+}
+
 /// One consistent view of all metadata.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MetaData {
@@ -129,6 +212,8 @@ pub struct MetaData {
     pub next_shard_id: u64,
     /// databases in creation order (InfluxDB lists them so)
     pub databases: Vec<Database>,
+    /// users in creation order (SHOW USERS lists them so)
+    pub users: Vec<UserInfo>,
 }
 
 impl MetaData {
@@ -140,6 +225,23 @@ impl MetaData {
     /// The database with id `id`.
     pub fn database_by_id(&self, id: u64) -> Option<&Database> {
         self.databases.iter().find(|db| db.id == id)
+    }
+
+    /// The user called `name`.
+    pub fn user(&self, name: &str) -> Option<&UserInfo> {
+        self.users.iter().find(|user| user.name == name)
+    }
+
+    /// Whether any user is an admin (with auth on, credentials are required only then).
+    pub fn admin_user_exists(&self) -> bool {
+        self.users.iter().any(|user| user.admin)
+    }
+
+    fn user_mut(&mut self, name: &str) -> Result<&mut UserInfo, MetaError> {
+        self.users
+            .iter_mut()
+            .find(|user| user.name == name)
+            .ok_or(MetaError::Conflict(USER_NOT_FOUND))
     }
 }
 
@@ -258,6 +360,7 @@ impl MetaStore {
             next_shard_group_id: 1,
             next_shard_id: 1,
             databases: Vec::new(),
+            users: Vec::new(),
         });
         Ok(MetaStore {
             directory: Some(directory.to_path_buf()),
@@ -344,6 +447,10 @@ impl MetaStore {
         self.update(|data| {
             let before = data.databases.len();
             data.databases.retain(|db| db.name != name);
+            // As InfluxDB: privileges on a dropped database go with it.
+            for user in &mut data.users {
+                user.privileges.retain(|(database, _)| database != name);
+            }
             Ok(data.databases.len() != before)
         })
     }
@@ -557,6 +664,85 @@ impl MetaStore {
         })
     }
 
+    /// Creates a user with an already hashed password. An existing user is
+    /// [`USER_EXISTS`]: the caller decides beforehand whether the statement is a repeat
+    /// (same password and admin flag), which is not an error.
+    pub fn create_user(
+        &self,
+        name: &str,
+        password_hash: &str,
+        admin: bool,
+    ) -> Result<(), MetaError> {
+        self.update(|data| {
+            if data.user(name).is_some() {
+                return Err(MetaError::Conflict(USER_EXISTS));
+            }
+            data.users.push(UserInfo {
+                name: name.to_string(),
+                password_hash: password_hash.to_string(),
+                admin,
+                privileges: Vec::new(),
+            });
+            Ok(true)
+        })
+    }
+
+    /// Drops a user ([`USER_NOT_FOUND`] when there is none).
+    pub fn drop_user(&self, name: &str) -> Result<(), MetaError> {
+        self.update(|data| {
+            let before = data.users.len();
+            data.users.retain(|user| user.name != name);
+            if data.users.len() == before {
+                return Err(MetaError::Conflict(USER_NOT_FOUND));
+            }
+            Ok(true)
+        })
+    }
+
+    /// Replaces a user's password hash.
+    pub fn set_password_hash(&self, name: &str, password_hash: &str) -> Result<(), MetaError> {
+        self.update(|data| {
+            data.user_mut(name)?.password_hash = password_hash.to_string();
+            Ok(true)
+        })
+    }
+
+    /// Makes a user an admin or not.
+    pub fn set_admin(&self, name: &str, admin: bool) -> Result<(), MetaError> {
+        self.update(|data| {
+            data.user_mut(name)?.admin = admin;
+            Ok(true)
+        })
+    }
+
+    /// Sets a user's privilege on a database (the user is checked first, then the database,
+    /// as InfluxDB does). `change` maps the current privilege to the new one.
+    pub fn set_privilege(
+        &self,
+        name: &str,
+        database: &str,
+        change: impl FnOnce(UserPrivilege) -> UserPrivilege,
+    ) -> Result<(), MetaError> {
+        self.update(|data| {
+            data.user_mut(name)?;
+            if data.database(database).is_none() {
+                return Err(MetaError::Rejected(format!(
+                    "database not found: {database}"
+                )));
+            }
+            let user = data.user_mut(name)?;
+            let next = change(user.privilege(database));
+            match user.privileges.iter_mut().find(|(db, _)| db == database) {
+                Some(entry) => entry.1 = next,
+                None => {
+                    user.privileges.push((database.to_string(), next));
+                    user.privileges.sort_by(|a, b| a.0.cmp(&b.0));
+                }
+            }
+            Ok(true)
+        })
+    }
+
     /// Applies `change` to a copy; persists and publishes it when `change` returns `Ok(true)`.
     fn update(
         &self,
@@ -607,6 +793,17 @@ fn encode(data: &MetaData) -> Vec<u8> {
             }
         }
     }
+    body.extend_from_slice(&(data.users.len() as u32).to_le_bytes());
+    for user in &data.users {
+        put_bytes_u32(&mut body, user.name.as_bytes());
+        put_bytes_u32(&mut body, user.password_hash.as_bytes());
+        body.push(u8::from(user.admin));
+        body.extend_from_slice(&(user.privileges.len() as u32).to_le_bytes());
+        for (database, privilege) in &user.privileges {
+            put_bytes_u32(&mut body, database.as_bytes());
+            body.push(privilege.bits());
+        }
+    }
     let mut file = Vec::with_capacity(body.len() + 20);
     file.extend_from_slice(MAGIC);
     file.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -623,10 +820,11 @@ fn decode(bytes: &[u8]) -> Result<MetaData, String> {
         return Err("bad magic".into());
     }
     let version = reader.u32().map_err(truncated)?;
-    if version != FORMAT_VERSION && version != FORMAT_VERSION_WITHOUT_SHARD_GROUPS {
+    if !(FORMAT_VERSION_WITHOUT_SHARD_GROUPS..=FORMAT_VERSION).contains(&version) {
         return Err(format!("unsupported version {version}"));
     }
-    let has_shard_groups = version == FORMAT_VERSION;
+    let has_shard_groups = version >= FORMAT_VERSION_WITHOUT_USERS;
+    let has_users = version >= FORMAT_VERSION;
     let body_len = reader.u32().map_err(truncated)? as usize;
     let crc = reader.u32().map_err(truncated)?;
     let body = reader.take(body_len).map_err(truncated)?;
@@ -682,12 +880,47 @@ fn decode(bytes: &[u8]) -> Result<MetaData, String> {
             retention_policies,
         });
     }
+    let users = if has_users {
+        decode_users(&mut body)?
+    } else {
+        Vec::new()
+    };
     Ok(MetaData {
         next_database_id,
         next_shard_group_id,
         next_shard_id,
         databases,
+        users,
     })
+}
+
+/// The users of a version-3 body (see the module doc).
+fn decode_users(body: &mut Reader<'_>) -> Result<Vec<UserInfo>, String> {
+    let truncated = |_| "truncated".to_string();
+    let text = |bytes: &[u8]| {
+        String::from_utf8(bytes.to_vec()).map_err(|_| "name is not UTF-8".to_string())
+    };
+    let user_count = body.u32().map_err(truncated)?;
+    let mut users = Vec::new();
+    for _ in 0..user_count {
+        let name = text(body.bytes_u32().map_err(truncated)?)?;
+        let password_hash = text(body.bytes_u32().map_err(truncated)?)?;
+        let admin = body.u8().map_err(truncated)? != 0;
+        let privilege_count = body.u32().map_err(truncated)?;
+        let mut privileges = Vec::new();
+        for _ in 0..privilege_count {
+            let database = text(body.bytes_u32().map_err(truncated)?)?;
+            let privilege = UserPrivilege::from_bits(body.u8().map_err(truncated)?);
+            privileges.push((database, privilege));
+        }
+        users.push(UserInfo {
+            name,
+            password_hash,
+            admin,
+            privileges,
+        });
+    }
+    Ok(users)
 }
 
 fn load(path: &Path) -> Result<Option<MetaData>, MetaError> {
@@ -798,5 +1031,84 @@ mod tests {
         for cut in 0..bytes.len() {
             assert!(decode(&bytes[..cut]).is_err());
         }
+    }
+}
+
+#[cfg(test)]
+mod user_tests {
+    use super::*;
+
+    fn fresh_dir(label: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("sluice-meta-{label}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn users_and_privileges_persist() {
+        let dir = fresh_dir("users");
+        let store = MetaStore::open(&dir).unwrap();
+        store
+            .create_database("db", &RetentionPolicySpec::default())
+            .unwrap();
+        store.create_user("admin", "$2b$hash-a", true).unwrap();
+        store.create_user("reader", "$2b$hash-r", false).unwrap();
+        assert!(matches!(
+            store.create_user("reader", "x", false),
+            Err(MetaError::Conflict(USER_EXISTS))
+        ));
+        store
+            .set_privilege("reader", "db", |_| UserPrivilege::All)
+            .unwrap();
+        store
+            .set_privilege("reader", "db", |p| UserPrivilege::from_bits(p.bits() & !1))
+            .unwrap();
+        assert!(matches!(
+            store.set_privilege("ghost", "nodb", |_| UserPrivilege::Read),
+            Err(MetaError::Conflict(USER_NOT_FOUND))
+        ));
+        assert!(store
+            .set_privilege("reader", "nodb", |_| UserPrivilege::Read)
+            .is_err());
+        store.set_password_hash("reader", "$2b$hash-r2").unwrap();
+        let reopened = MetaStore::open(&dir).unwrap().snapshot();
+        assert_eq!(*reopened, *store.snapshot());
+        let reader = reopened.user("reader").unwrap();
+        assert_eq!(reader.privilege("db"), UserPrivilege::Write);
+        assert!(reader.may(UserPrivilege::Write, "db") && !reader.may(UserPrivilege::Read, "db"));
+        assert_eq!(reader.password_hash, "$2b$hash-r2");
+        assert!(reopened.admin_user_exists());
+        store.drop_database("db").unwrap();
+        assert!(store
+            .snapshot()
+            .user("reader")
+            .unwrap()
+            .privileges
+            .is_empty());
+        store.drop_user("admin").unwrap();
+        assert!(!store.snapshot().admin_user_exists());
+        assert!(store.drop_user("admin").is_err());
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn version_2_files_are_read_as_having_no_user() {
+        let data = MetaData {
+            next_database_id: 7,
+            next_shard_group_id: 3,
+            next_shard_id: 4,
+            ..MetaData::default()
+        };
+        let current = encode(&data);
+        // A version-2 file is the same body without the trailing user count.
+        let body = &current[20..current.len() - 4];
+        let mut old = Vec::new();
+        old.extend_from_slice(MAGIC);
+        old.extend_from_slice(&FORMAT_VERSION_WITHOUT_USERS.to_le_bytes());
+        old.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        old.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
+        old.extend_from_slice(body);
+        assert_eq!(decode(&old).unwrap(), data);
+        assert!(decode(&[MAGIC.as_slice(), &4u32.to_le_bytes()].concat()).is_err());
     }
 }

@@ -1,15 +1,15 @@
 //! Users, privileges, continuous queries, subscriptions, SHOW STATS / DIAGNOSTICS,
 //! SHOW QUERIES and KILL QUERY.
 //!
-//! Sluice runs as an InfluxDB with authentication disabled: users and grants are accepted
-//! and listed with InfluxDB's errors, but never checked. Users, continuous queries (stored,
-//! listed, not executed) and subscriptions (stored, listed, nothing is sent) live in memory
-//! in [`AdminState`] and are lost at restart.
+//! Users and their privileges live in the meta store (persisted, crash-safe; passwords as
+//! bcrypt hashes at [`PASSWORD_BCRYPT_COST`]); whether a statement may run is decided before
+//! it runs, by `query::authorize`. Continuous queries (stored, listed, not executed) and
+//! subscriptions (stored, listed, nothing is sent) live in memory in [`AdminState`] and are
+//! lost at restart.
 //!
 //! Running queries are registered in [`RunningQueries`] for SHOW QUERIES; KILL QUERY marks
 //! one killed (checked between statements).
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -22,18 +22,13 @@ use crate::influxql::ast::{
     KillQueryStatement, Privilege, RevokeStatement, SetPasswordStatement, ShowGrantsStatement,
     ShowModuleStatement, Source,
 };
+use crate::meta::{self, UserPrivilege};
 use crate::query::result::{Series, StatementResult, Value};
 
-const USER_NOT_FOUND: &str = "user not found";
-
-/// One user.
-#[derive(Clone, Debug, Default)]
-struct User {
-    password: String,
-    admin: bool,
-    /// database → privilege
-    privileges: BTreeMap<String, Privilege>,
-}
+/// bcrypt cost of stored password hashes: InfluxDB's (Go's `bcrypt.DefaultCost`), about
+/// 50 ms a hash or check on this machine's cores; the credential cache of `http::auth`
+/// keeps it off the path of every request.
+pub const PASSWORD_BCRYPT_COST: u32 = 10;
 
 /// One subscription.
 #[derive(Clone, Debug)]
@@ -47,14 +42,12 @@ struct Subscription {
 
 #[derive(Debug, Default)]
 struct AdminData {
-    /// name → user, listed in name order
-    users: BTreeMap<String, User>,
     /// (database, name, printed statement), in creation order
     continuous_queries: Vec<(String, String, String)>,
     subscriptions: Vec<Subscription>,
 }
 
-/// Users, continuous queries and subscriptions (in memory).
+/// Continuous queries and subscriptions (in memory).
 #[derive(Debug, Default)]
 pub struct AdminState {
     data: Mutex<AdminData>,
@@ -128,35 +121,54 @@ impl RunningQueries {
     }
 }
 
-/// `CREATE USER`: an existing user with another password is an error.
+/// `CREATE USER`: the password is hashed with bcrypt and the user persisted in the meta
+/// store. Repeating it with the same password and admin flag is not an error (as InfluxDB);
+/// with another, it is `user already exists`.
 pub fn create_user(
     statement: &CreateUserStatement,
     context: &StatementContext<'_>,
 ) -> StatementResult {
-    let mut data = context.query.admin.lock();
-    if let Some(user) = data.users.get(&statement.name) {
-        if user.password != statement.password || user.admin != statement.admin {
-            return context.error("user already exists");
+    if let Some(user) = context.query.meta.snapshot().user(&statement.name) {
+        let same_password =
+            bcrypt::verify(&statement.password, &user.password_hash).unwrap_or(false);
+        if !same_password || user.admin != statement.admin {
+            return context.error(meta::USER_EXISTS);
         }
         return context.empty();
     }
-    data.users.insert(
-        statement.name.clone(),
-        User {
-            password: statement.password.clone(),
-            admin: statement.admin,
-            privileges: BTreeMap::new(),
-        },
-    );
-    context.empty()
+    let hash = match hash_password(&statement.password) {
+        Ok(hash) => hash,
+        Err(error) => return context.error(error),
+    };
+    meta_result(
+        context
+            .query
+            .meta
+            .create_user(&statement.name, &hash, statement.admin),
+        context,
+    )
+}
+
+/// The bcrypt hash of `password` at [`PASSWORD_BCRYPT_COST`].
+fn hash_password(password: &str) -> Result<String, String> {
+    bcrypt::hash(password, PASSWORD_BCRYPT_COST)
+        .map_err(|error| format!("hashing password: {error}"))
+}
+
+/// A meta store change as a statement result (its error text as InfluxDB's).
+fn meta_result(
+    result: Result<(), meta::MetaError>,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    match result {
+        Ok(()) => context.empty(),
+        Err(error) => context.error(error.to_string()),
+    }
 }
 
 /// `DROP USER`
 pub fn drop_user(statement: &DropUserStatement, context: &StatementContext<'_>) -> StatementResult {
-    match context.query.admin.lock().users.remove(&statement.name) {
-        Some(_) => context.empty(),
-        None => context.error(USER_NOT_FOUND),
-    }
+    meta_result(context.query.meta.drop_user(&statement.name), context)
 }
 
 /// `SET PASSWORD FOR`
@@ -164,83 +176,77 @@ pub fn set_password(
     statement: &SetPasswordStatement,
     context: &StatementContext<'_>,
 ) -> StatementResult {
-    match context.query.admin.lock().users.get_mut(&statement.name) {
-        Some(user) => {
-            user.password = statement.password.clone();
-            context.empty()
-        }
-        None => context.error(USER_NOT_FOUND),
+    if context
+        .query
+        .meta
+        .snapshot()
+        .user(&statement.name)
+        .is_none()
+    {
+        return context.error(meta::USER_NOT_FOUND);
     }
+    let hash = match hash_password(&statement.password) {
+        Ok(hash) => hash,
+        Err(error) => return context.error(error),
+    };
+    meta_result(
+        context.query.meta.set_password_hash(&statement.name, &hash),
+        context,
+    )
 }
 
-/// `SHOW USERS`
+/// `SHOW USERS`, in creation order.
 pub fn show_users(context: &StatementContext<'_>) -> StatementResult {
     let values = context
-        .query
-        .admin
-        .lock()
+        .meta
         .users
         .iter()
-        .map(|(name, user)| vec![Value::String(name.clone()), Value::Boolean(user.admin)])
+        .map(|user| vec![Value::String(user.name.clone()), Value::Boolean(user.admin)])
         .collect();
     context.with_series(vec![unnamed_series(&["user", "admin"], values)])
 }
 
-/// `GRANT`
+fn user_privilege(privilege: Privilege) -> UserPrivilege {
+    match privilege {
+        Privilege::Read => UserPrivilege::Read,
+        Privilege::Write => UserPrivilege::Write,
+        Privilege::All => UserPrivilege::All,
+    }
+}
+
+/// `GRANT privilege ON db TO user` (replaces the user's privilege on db) and `GRANT ALL
+/// PRIVILEGES TO user` (admin).
 pub fn grant(statement: &GrantStatement, context: &StatementContext<'_>) -> StatementResult {
-    change_privilege(
-        &statement.user,
-        statement.database.as_deref(),
-        Some(statement.privilege),
-        context,
-    )
-}
-
-/// `REVOKE`
-pub fn revoke(statement: &RevokeStatement, context: &StatementContext<'_>) -> StatementResult {
-    change_privilege(
-        &statement.user,
-        statement.database.as_deref(),
-        None,
-        context,
-    )
-}
-
-fn change_privilege(
-    user: &str,
-    database: Option<&str>,
-    privilege: Option<Privilege>,
-    context: &StatementContext<'_>,
-) -> StatementResult {
-    if let Some(database) = database {
-        if context.meta.database(database).is_none() {
-            return context.error(format!("database not found: {database}"));
-        }
-    }
-    let mut data = context.query.admin.lock();
-    let Some(user) = data.users.get_mut(user) else {
-        return context.error(USER_NOT_FOUND);
+    let meta = &context.query.meta;
+    let granted = user_privilege(statement.privilege);
+    let result = match &statement.database {
+        None => meta.set_admin(&statement.user, true),
+        Some(database) => meta.set_privilege(&statement.user, database, |_| granted),
     };
-    match (database, privilege) {
-        (None, privilege) => user.admin = privilege.is_some(),
-        (Some(database), Some(privilege)) => {
-            user.privileges.insert(database.to_string(), privilege);
-        }
-        (Some(database), None) => {
-            user.privileges.remove(database);
-        }
-    }
-    context.empty()
+    meta_result(result, context)
 }
 
-/// `SHOW GRANTS FOR user`
+/// `REVOKE privilege ON db FROM user` (clears those bits, leaving `NO PRIVILEGES` at worst,
+/// as InfluxDB) and `REVOKE ALL PRIVILEGES FROM user` (no longer admin).
+pub fn revoke(statement: &RevokeStatement, context: &StatementContext<'_>) -> StatementResult {
+    let meta = &context.query.meta;
+    let revoked = user_privilege(statement.privilege);
+    let result = match &statement.database {
+        None => meta.set_admin(&statement.user, false),
+        Some(database) => meta.set_privilege(&statement.user, database, |current| {
+            UserPrivilege::from_bits(current.bits() & !revoked.bits())
+        }),
+    };
+    meta_result(result, context)
+}
+
+/// `SHOW GRANTS FOR user`, by database name.
 pub fn show_grants(
     statement: &ShowGrantsStatement,
     context: &StatementContext<'_>,
 ) -> StatementResult {
-    let data = context.query.admin.lock();
-    let Some(user) = data.users.get(&statement.user) else {
-        return context.error(USER_NOT_FOUND);
+    let Some(user) = context.meta.user(&statement.user) else {
+        return context.error(meta::USER_NOT_FOUND);
     };
     let values = user
         .privileges
@@ -248,11 +254,20 @@ pub fn show_grants(
         .map(|(database, privilege)| {
             vec![
                 Value::String(database.clone()),
-                Value::String(privilege.as_str().to_string()),
+                Value::String(privilege_name(*privilege).to_string()),
             ]
         })
         .collect();
     context.with_series(vec![unnamed_series(&["database", "privilege"], values)])
+}
+
+fn privilege_name(privilege: UserPrivilege) -> &'static str {
+    match privilege {
+        UserPrivilege::None => "NO PRIVILEGES",
+        UserPrivilege::Read => "READ",
+        UserPrivilege::Write => "WRITE",
+        UserPrivilege::All => "ALL PRIVILEGES",
+    }
 }
 
 /// `CREATE CONTINUOUS QUERY`: stored with its sources and target qualified by database

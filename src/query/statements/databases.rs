@@ -6,6 +6,7 @@
 use super::{named_series, StatementContext};
 use crate::influxql::ast::{CreateDatabaseStatement, DropDatabaseStatement};
 use crate::meta::{RetentionPolicySpec, DURATION_TOO_LOW, MIN_RETENTION_DURATION_NS};
+use crate::query::authorize::may_list_database;
 use crate::query::result::{StatementResult, Value};
 
 /// `CREATE DATABASE name [WITH ...]`
@@ -47,12 +48,14 @@ pub fn drop(statement: &DropDatabaseStatement, context: &StatementContext<'_>) -
     context.empty()
 }
 
-/// `SHOW DATABASES`: every database in creation order.
+/// `SHOW DATABASES`: every database in creation order; with auth on, only those the user may
+/// read or write.
 pub fn show(context: &StatementContext<'_>) -> StatementResult {
     let values = context
         .meta
         .databases
         .iter()
+        .filter(|db| may_list_database(context.identity, &context.meta, &db.name))
         .map(|db| vec![Value::String(db.name.clone())])
         .collect();
     context.with_series(vec![named_series("databases", &["name"], values)])

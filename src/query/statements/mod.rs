@@ -40,6 +40,8 @@ pub struct StatementContext<'a> {
     pub retention_policy: &'a str,
     /// position of the statement in the query
     pub statement_id: usize,
+    /// who sent the query (SHOW DATABASES lists only what it may read or write)
+    pub identity: &'a crate::query::authorize::Identity,
 }
 
 impl StatementContext<'_> {
