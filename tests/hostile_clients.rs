@@ -107,7 +107,11 @@ fn a_trickle_of_bytes_cannot_hold_the_connections() {
     };
     let waited = ping_within(&server, Duration::from_secs(15));
     eprintln!("a new client was served after {waited:?}");
-    let closed = sockets.iter_mut().map(is_closed).filter(|closed| *closed).count();
+    let closed = sockets
+        .iter_mut()
+        .map(is_closed)
+        .filter(|closed| *closed)
+        .count();
     stop.store(true, Ordering::Relaxed);
     trickler.join().unwrap();
     assert!(closed > 0, "no trickling connection was closed");
@@ -123,7 +127,11 @@ fn idle_connections_at_the_limit_make_room_for_a_new_client() {
         .collect();
     let waited = ping_within(&server, Duration::from_secs(10));
     eprintln!("a new client was served after {waited:?}");
-    let shed = idle.iter_mut().map(is_closed).filter(|closed| *closed).count();
+    let shed = idle
+        .iter_mut()
+        .map(is_closed)
+        .filter(|closed| *closed)
+        .count();
     assert!(shed >= 1, "no idle connection was shed");
     let vars = request(server.address, "GET", "/debug/vars", &[], b"").text();
     assert!(!vars.contains("\"connectionsShed\":0"), "{vars}");
