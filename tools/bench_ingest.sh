@@ -15,6 +15,8 @@
 #   BENCH_CONNECTIONS=4 BENCH_INTERVAL=10s   load shape (sluice-load flags)
 #   BENCH_SERVERS="sluice influxdb"          which servers, in order
 #   BENCH_SKIP_BUILD=1                       use the existing target/release binaries
+#   BENCH_AUTH=1                             Sluice with [http] auth-enabled: an admin user is
+#                                            created first and every write carries u/p
 #   BENCH_TMPDIR=/tmp                        where the data dirs go (kept with BENCH_KEEP_TMP=1)
 #   SLUICE_PORT=18687 INFLUXDB_PORT=18787    HTTP ports on 127.0.0.1
 #   SLUICE_EXPORT_ARGS="-datadir DIR ..."    override the export arguments (DIR = data dir)
@@ -91,7 +93,9 @@ max_of_file() { sort -n "$1" | tail -1; }
 run_load() {
     local name=$1 url=$2
     log "$name: sluice-load for $DURATION"
-    "$LOAD_BIN" --url "$url" --db bench --create-db --measurement "$MEASUREMENT" \
+    local auth_args=()
+    if [[ "${BENCH_AUTH:-0}" == 1 ]]; then auth_args=(--username bench --password benchpw); fi
+    "$LOAD_BIN" --url "$url" --db bench --create-db "${auth_args[@]}" --measurement "$MEASUREMENT" \
         --series "$SERIES" --fields "$FIELDS" --batch-lines "$BATCH_LINES" \
         --connections "$CONNECTIONS" --duration "$DURATION" --timestamps explicit \
         --interval "$INTERVAL" --allow-errors --json "$OUT_DIR/$name-load.json" \
@@ -111,10 +115,15 @@ bench_sluice() {
     log "sluice: starting on $url, data in $dir"
     SLUICE_HTTP_BIND_ADDRESS="127.0.0.1:$SLUICE_PORT" SLUICE_DATA_DIR="$dir/data" \
         SLUICE_META_DIR="$dir/meta" SLUICE_DATA_WAL_DIR="$dir/wal" \
-        SLUICE_DATA_WAL_FSYNC_DELAY=0s \
+        SLUICE_DATA_WAL_FSYNC_DELAY=0s SLUICE_HTTP_AUTH_ENABLED="$([[ "${BENCH_AUTH:-0}" == 1 ]] && echo true || echo false)" \
         "$SLUICE_BIN" run >"$OUT_DIR/sluice.log" 2>&1 &
     SERVER_PID=$!
     wait_for_ping "$url" "$SERVER_PID" || die "sluice did not answer /ping (see $OUT_DIR/sluice.log)"
+    if [[ "${BENCH_AUTH:-0}" == 1 ]]; then
+        curl -sf -XPOST "$url/query" --data-urlencode \
+            "q=CREATE USER bench WITH PASSWORD 'benchpw' WITH ALL PRIVILEGES" >/dev/null \
+            || die "sluice: could not create the bench admin user"
+    fi
     start_rss_sampler "$SERVER_PID" "$OUT_DIR/sluice-rss.txt"
     run_load sluice "$url"
     local peak_kb

@@ -42,6 +42,7 @@ Write mode (default):
   --interval D              step per series per round  [10s]
   --gzip                    gzip request bodies
   --create-db               CREATE DATABASE first
+  --username U --password P send u=U&p=P with every request (a server with auth on)
   --json PATH               write a JSON summary
   --measurement NAME        measurement                [m]
   --tags-per-series N       tags per series (>= 1)     [2]
@@ -233,6 +234,10 @@ pub struct Options {
     pub gzip: bool,
     /// Issue `CREATE DATABASE` before the run.
     pub create_db: bool,
+    /// `--username`: sent as `u` (with `p`) on every request, for servers with auth on.
+    pub username: Option<String>,
+    /// `--password`: sent as `p`.
+    pub password: Option<String>,
     /// Path of the JSON summary, if wanted.
     pub json_path: Option<String>,
     /// Measurement name.
@@ -291,6 +296,8 @@ impl Default for Options {
             interval: Duration::from_secs(10),
             gzip: false,
             create_db: false,
+            username: None,
+            password: None,
             json_path: None,
             measurement: "m".to_string(),
             tags_per_series: 2,
@@ -436,6 +443,8 @@ fn set_boolean(options: &mut Options, name: &str) {
 fn set_valued(options: &mut Options, name: &str, value: String) -> Result<(), ArgsError> {
     let flag = format!("--{name}");
     match name {
+        "username" => options.username = Some(value),
+        "password" => options.password = Some(value),
         "protocol" => {
             options.protocol = match value.as_str() {
                 "http" => Protocol::Http,

@@ -232,7 +232,12 @@ pub fn create_database(endpoint: &Endpoint, options: &Options) -> Result<(), Str
     );
     let headers = [("Content-Type", "application/x-www-form-urlencoded")];
     let response = connection
-        .exchange("POST", "/query", &headers, body.as_bytes())
+        .exchange(
+            "POST",
+            &format!("/query?{}", credentials_param(options)),
+            &headers,
+            body.as_bytes(),
+        )
         .map_err(|error| format!("CREATE DATABASE: {error}"))?;
     let text = String::from_utf8_lossy(&response.body);
     if response.status != 200 || text.contains("\"error\"") {
@@ -255,7 +260,24 @@ fn write_path(options: &Options) -> String {
     if let Some(rp) = &options.rp {
         path.push_str(&format!("&rp={}", percent_encode(rp)));
     }
+    let credentials = credentials_param(options);
+    if !credentials.is_empty() {
+        path.push('&');
+        path.push_str(&credentials);
+    }
     path
+}
+
+/// `u=..&p=..` from `--username`/`--password` ("" without them).
+fn credentials_param(options: &Options) -> String {
+    match (&options.username, &options.password) {
+        (Some(username), Some(password)) => format!(
+            "u={}&p={}",
+            percent_encode(username),
+            percent_encode(password)
+        ),
+        _ => String::new(),
+    }
 }
 
 /// Renders (and maybe gzips) batch `index`; returns the body to send.
