@@ -31,3 +31,5 @@ pub mod meta;
 pub mod series_index;
 pub mod tsm;
 pub mod wal;
+#[cfg(test)]
+mod wal_simulation;

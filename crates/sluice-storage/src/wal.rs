@@ -91,8 +91,9 @@ impl WalWriter {
         Ok(writer)
     }
 
-    /// Buffers one record; nothing is durable until [`WalWriter::commit`].
+    /// Buffers one record (never empty); nothing is durable until [`WalWriter::commit`].
     pub fn append(&mut self, payload: &[u8]) {
+        debug_assert!(!payload.is_empty(), "BUG: empty WAL record");
         let length = u32::try_from(payload.len()).unwrap_or(u32::MAX);
         debug_assert!(
             payload.len() <= WAL_RECORD_MAX_BYTES,
@@ -367,8 +368,10 @@ impl SegmentScan {
 pub const RESYNC_HASH_BUDGET_BYTES: u64 = 1 << 30;
 
 /// Visits every valid record of one segment, skipping damaged stretches: after a bad record
-/// (a bad header, an impossible length, a failed checksum) the next offset where a valid,
-/// non-empty record starts is searched for.
+/// (a bad header, an impossible length, a failed checksum, or an empty record: no writer
+/// makes one, but eight zero bytes read as one, and zeros are what a file extended by a
+/// crash often ends in) the next offset where a valid, non-empty record starts is searched
+/// for.
 pub fn scan_segment_resyncing(bytes: &[u8], visit: &mut impl FnMut(&[u8])) -> SegmentScan {
     let mut scan = SegmentScan::default();
     let header_ok = bytes.get(..MAGIC.len()) == Some(MAGIC.as_slice())
@@ -384,8 +387,8 @@ pub fn scan_segment_resyncing(bytes: &[u8], visit: &mut impl FnMut(&[u8])) -> Se
             return scan;
         }
         let resumed_at = match record_at(bytes, HEADER_BYTES) {
-            Some(_) => Some(HEADER_BYTES),
-            None => find_next_record(bytes, HEADER_BYTES).found(),
+            Some(length) if length > 0 => Some(HEADER_BYTES),
+            _ => find_next_record(bytes, HEADER_BYTES).found(),
         };
         scan.damaged.push(DamagedStretch {
             start: 0,
@@ -397,7 +400,7 @@ pub fn scan_segment_resyncing(bytes: &[u8], visit: &mut impl FnMut(&[u8])) -> Se
         }
     }
     while position < bytes.len() {
-        if let Some(length) = record_at(bytes, position) {
+        if let Some(length) = record_at(bytes, position).filter(|&length| length > 0) {
             let start = position + RECORD_HEADER_BYTES;
             visit(&bytes[start..start + length]);
             scan.records += 1;
@@ -531,7 +534,7 @@ mod tests {
     fn records_survive_reopen_and_rotation() {
         let dir = temp_dir("rotate");
         let mut writer = WalWriter::open(&dir, 64).unwrap();
-        for i in 0..10u8 {
+        for i in 1..=10u8 {
             writer.append(&vec![i; usize::from(i) * 10]);
             writer.commit().unwrap();
         }
@@ -541,7 +544,7 @@ mod tests {
         writer.commit().unwrap();
         let (records, stats) = read_all(&dir);
         assert_eq!(records.len(), 11);
-        assert_eq!(records[3], vec![3u8; 30]);
+        assert_eq!(records[2], vec![3u8; 30]);
         assert_eq!(records[10], b"after reopen");
         assert!(stats.segments > 2);
         let _ = fs::remove_dir_all(&dir);
