@@ -86,6 +86,7 @@ pub fn run(config: Config) -> Result<(), String> {
             Arc::clone(&store),
             config.coordinator.clone(),
         )
+        .with_max_row_limit(config.http.max_row_limit)
         .with_into_writer(crate::query::into::IntoWriter {
             ingest: Arc::clone(&ingest),
             enqueue_timeout: config.http.enqueued_write_timeout,

@@ -184,3 +184,47 @@ fn clients_that_do_not_read_cannot_pile_up_answers() {
     assert!(peak < bound, "peak {peak} B over {bound} B");
     assert!(peak < single_start + clients * answer_bytes);
 }
+
+/// `[http] max-row-limit`: answers recorded from influxd 1.6.7 with `max-row-limit = 3`.
+#[test]
+fn max_row_limit_cuts_answers_as_influxdb_does() {
+    let server = Server::start_with(&[("SLUICE_HTTP_MAX_ROW_LIMIT", "3")]);
+    server.query("CREATE DATABASE db0");
+    let body = "cpu,host=a value=1 1\ncpu,host=a value=2 2\ncpu,host=b value=3 3\n\
+                cpu,host=b value=4 4\nmem,host=a value=5 5";
+    assert_eq!(server.write("db=db0", body).status, 204);
+    let cases = [
+        (
+            "SELECT * FROM db0..cpu",
+            r#"{"results":[{"statement_id":0,"series":[{"name":"cpu","columns":["time","host","value"],"values":[["1970-01-01T00:00:00.000000001Z","a",1],["1970-01-01T00:00:00.000000002Z","a",2],["1970-01-01T00:00:00.000000003Z","b",3]],"partial":true}]}]}"#,
+        ),
+        (
+            "SELECT * FROM db0..cpu GROUP BY host",
+            r#"{"results":[{"statement_id":0,"series":[{"name":"cpu","tags":{"host":"a"},"columns":["time","value"],"values":[["1970-01-01T00:00:00.000000001Z",1],["1970-01-01T00:00:00.000000002Z",2]]},{"name":"cpu","tags":{"host":"b"},"columns":["time","value"],"values":[["1970-01-01T00:00:00.000000003Z",3]],"partial":true}]}]}"#,
+        ),
+        (
+            "SELECT * FROM db0..cpu LIMIT 2; SELECT * FROM db0..mem",
+            r#"{"results":[{"statement_id":0,"series":[{"name":"cpu","columns":["time","host","value"],"values":[["1970-01-01T00:00:00.000000001Z","a",1],["1970-01-01T00:00:00.000000002Z","a",2]]}]},{"statement_id":1,"series":[{"name":"mem","columns":["time","host","value"],"values":[["1970-01-01T00:00:00.000000005Z","a",5]]}]}]}"#,
+        ),
+        (
+            "SELECT * FROM db0..cpu; SELECT * FROM db0..mem",
+            r#"{"results":[{"statement_id":0,"series":[{"name":"cpu","columns":["time","host","value"],"values":[["1970-01-01T00:00:00.000000001Z","a",1],["1970-01-01T00:00:00.000000002Z","a",2],["1970-01-01T00:00:00.000000003Z","b",3]],"partial":true}]}]}"#,
+        ),
+    ];
+    for (statement, expected) in cases {
+        let (status, answer) = server.query(statement);
+        assert_eq!(status, 200);
+        assert_eq!(answer, format!("{expected}\n"), "{statement}");
+    }
+    // Chunked answers are not cut (1.6.7 applies the limit to whole answers only).
+    let response = request(
+        server.address,
+        "GET",
+        "/query?db=db0&chunked=true&q=SELECT+*+FROM+cpu",
+        &[],
+        b"",
+    );
+    assert!(response
+        .text()
+        .contains("[\"1970-01-01T00:00:00.000000004Z\",\"b\",4]"));
+}

@@ -93,6 +93,8 @@ pub struct HttpConfig {
     pub max_body_size: usize,
     /// largest body after gzip decoding, in bytes (413 above); bounds a gzip bomb
     pub max_inflated_body_size: usize,
+    /// `max-row-limit`: most rows of a non-chunked /query answer (0: unlimited)
+    pub max_row_limit: usize,
     /// most open connections across all event loops
     pub max_connection_limit: usize,
     /// event-loop threads; 0 = one per core
@@ -180,6 +182,7 @@ impl Config {
                 bind_address: ":8086".to_string(),
                 max_body_size: limits::HTTP_MAX_BODY_SIZE_BYTES_DEFAULT,
                 max_inflated_body_size: limits::HTTP_MAX_INFLATED_BODY_BYTES_DEFAULT,
+                max_row_limit: limits::HTTP_MAX_ROW_LIMIT_DEFAULT,
                 max_connection_limit: limits::HTTP_MAX_CONNECTIONS_DEFAULT,
                 workers: 0,
                 query_on_loop_cpu: true,
@@ -606,6 +609,8 @@ settings! {
     ["http"] "shared-secret" => http.shared_secret,
         "HMAC key of JWT bearer tokens (Authorization: Bearer); empty: none accepted";
     ["http"] "max-body-size" => http.max_body_size, "largest request body in bytes (413 above)";
+    ["http"] "max-row-limit" => http.max_row_limit,
+        "most rows of a non-chunked /query answer; past it the answer is cut, \"partial\": true (0: unlimited)";
     ["http"] "max-inflated-body-size" => http.max_inflated_body_size,
         "largest body after gzip decoding, in bytes (413 above)";
     ["http"] "max-connection-limit" => http.max_connection_limit,

@@ -109,6 +109,8 @@ pub struct QueryContext {
     pub admin: AdminState,
     /// where SELECT INTO writes (`None`: INTO answers an error)
     pub into_writer: Option<into::IntoWriter>,
+    /// `[http] max-row-limit`: most rows of a non-chunked answer (0: unlimited)
+    pub max_row_limit: usize,
 }
 
 impl QueryContext {
@@ -125,9 +127,16 @@ impl QueryContext {
             store,
             coordinator,
             running: RunningQueries::default(),
+            max_row_limit: 0,
             admin: AdminState::default(),
             into_writer: None,
         }
+    }
+
+    /// This context with `[http] max-row-limit` applied to non-chunked answers.
+    pub fn with_max_row_limit(mut self, max_row_limit: usize) -> QueryContext {
+        self.max_row_limit = max_row_limit;
+        self
     }
 
     /// This context with SELECT INTO writing through `writer`.
@@ -266,14 +275,37 @@ fn run_whole(
     leftovers: &mut Leftovers,
 ) -> Response {
     let mut results = Vec::with_capacity(query.statements.len());
-    run_statements(&query.statements, request, context, |result| {
+    let mut rows_left = (context.max_row_limit > 0).then_some(context.max_row_limit);
+    run_statements(&query.statements, request, context, |mut result| {
+        let within_limit = match rows_left.as_mut() {
+            Some(left) => cut_to_row_limit(&mut result, left),
+            None => true,
+        };
         results.push(result);
-        true
+        within_limit
     });
     let response = encode_answer(&query.statements, &results, format);
     leftovers.query = Some(query);
     leftovers.results = results;
     response
+}
+
+/// `[http] max-row-limit`, as 1.6.7 applies it to a non-chunked answer: rows count across
+/// every statement; the series that passes the limit is cut to it and marked
+/// `"partial": true`, the series after it in its statement and every later statement are
+/// left out. False once the limit is reached (run no more statements).
+fn cut_to_row_limit(result: &mut StatementResult, rows_left: &mut usize) -> bool {
+    for (index, series) in result.series.iter_mut().enumerate() {
+        if series.values.len() > *rows_left {
+            series.values.truncate(*rows_left);
+            series.partial = true;
+            result.series.truncate(index + 1);
+            *rows_left = 0;
+            return false;
+        }
+        *rows_left -= series.values.len();
+    }
+    true
 }
 
 /// Executes a query request and answers it through `reply`: a chunked JSON answer is

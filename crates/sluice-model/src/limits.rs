@@ -5,6 +5,9 @@
 
 /// Default `[http] max-body-size`: InfluxDB's 25 MB.
 pub const HTTP_MAX_BODY_SIZE_BYTES_DEFAULT: usize = 25_000_000;
+/// Default `[http] max-row-limit`: InfluxDB's 0 (no limit; `query-memory-limit` bounds
+/// what an answer can cost).
+pub const HTTP_MAX_ROW_LIMIT_DEFAULT: usize = 0;
 /// Default `[http] max-inflated-body-size`: a gzip body may inflate to ten times the
 /// body limit (InfluxDB does not bound it at all; a gzip bomb must not exhaust memory).
 pub const HTTP_MAX_INFLATED_BODY_BYTES_DEFAULT: usize = 10 * HTTP_MAX_BODY_SIZE_BYTES_DEFAULT;
