@@ -2,10 +2,10 @@
 //! line protocol out, exactly as InfluxDB 1.6.7's `[[graphite]]` service turns it into a point.
 //!
 //! Owns: the `[[graphite]]` `separator`, `templates` and `tags` settings (validation with
-//! InfluxDB's error texts, compilation into a filter tree), the line grammar, Go's
-//! `strconv.ParseFloat` syntax for the value and the timestamp, and the rendering of the point
-//! as line protocol. It does not own sockets, line splitting, batching or writing (the service
-//! layer does: see "What the caller does" below).
+//! InfluxDB's error texts, compilation into a filter tree), the line grammar, and the rendering
+//! of the point as line protocol. It does not own sockets, line splitting, batching or writing
+//! (the service layer does: see "What the caller does" below), nor Go's number rules: the value
+//! and the timestamp are read by [`super::gocompat`].
 //!
 //! # Invariants
 //! - `parse_line` appends exactly one line (ending in `\n`) to `out` on success and nothing on
@@ -34,8 +34,9 @@
 //!    An empty measurement means "use the whole name"; an empty field key means `value`.
 //!    A template with both `measurement*` and `field*` fails every line it matches.
 //! 4. Global `tags` are added when the template did not set that key (even to "").
-//! 5. Value: Go `ParseFloat` (decimal with `_` separators, hex with a `p` exponent, `inf`,
-//!    `infinity`, `nan`); NaN is dropped silently by InfluxDB, ±Inf is an error.
+//! 5. Value: Go `ParseFloat` ([`parse_float`]: decimal with `_` separators, hex with a `p`
+//!    exponent, `inf`, `infinity`, `nan`); NaN is dropped silently by InfluxDB, ±Inf is an
+//!    error.
 //! 6. Timestamp: Go `ParseFloat` seconds; `-1` means now; else seconds = truncation toward
 //!    zero, nanoseconds = `(t - floor(t)) * 1e9` truncated (so `-1.5` is -0.5 s), normalised;
 //!    must lie in 1901-12-13T00:00:00Z ..= 2038-01-19T00:00:00Z. Missing: now.
@@ -78,6 +79,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
+use super::gocompat::{float_to_i64, parse_float, ParseFloat};
 use crate::line_protocol::{append_float, escape_into, is_expressible, EscapeKind};
 
 /// The separator when the setting is empty (InfluxDB's default).
@@ -560,13 +562,6 @@ fn append_joined_rest(raw: &[u8], separator: &[u8], kind: EscapeKind, out: &mut 
     }
 }
 
-/// Go's `strconv.ParseFloat` outcome.
-enum GoFloat {
-    Value(f64),
-    Syntax,
-    Range,
-}
-
 impl GraphiteParser {
     /// Builds a parser from the `[[graphite]]` settings. Errors are InfluxDB's texts (which it
     /// prints after `invalid graphite config: `).
@@ -697,18 +692,18 @@ impl GraphiteParser {
         let used = template.used_positions(&name_parts);
         let field_key = field_key(template, name, &name_parts, used)?;
 
-        let value = match parse_go_float(value_text) {
-            GoFloat::Value(value) if value.is_nan() => {
+        let value = match parse_float(value_text) {
+            ParseFloat::Value(value) if value.is_nan() => {
                 return Err(GraphiteError::new(GraphiteErrorKind::NanValue))
             }
-            GoFloat::Value(value) if value.is_infinite() => {
+            ParseFloat::Value(value) if value.is_infinite() => {
                 return Err(GraphiteError::new(GraphiteErrorKind::InfiniteValue(
                     value < 0.0,
                 )))
             }
-            GoFloat::Value(value) => value,
-            GoFloat::Syntax => return Err(GraphiteError::new(GraphiteErrorKind::ValueSyntax)),
-            GoFloat::Range => return Err(GraphiteError::new(GraphiteErrorKind::ValueRange)),
+            ParseFloat::Value(value) => value,
+            ParseFloat::Syntax => return Err(GraphiteError::new(GraphiteErrorKind::ValueSyntax)),
+            ParseFloat::Range(_) => return Err(GraphiteError::new(GraphiteErrorKind::ValueRange)),
         };
         let timestamp_ns = if fields.count == 3 {
             timestamp_ns(time_text, now_ns)?
@@ -1151,16 +1146,16 @@ fn write_stored_measurement(raw: &[u8], out: &mut Vec<u8>) -> Result<(), Graphit
 
 /// The point's time from the timestamp field, as InfluxDB 1.6.7 computes it.
 fn timestamp_ns(text: &[u8], now_ns: i64) -> Result<i64, GraphiteError> {
-    let seconds = match parse_go_float(text) {
-        GoFloat::Value(seconds) => seconds,
-        GoFloat::Syntax => return Err(GraphiteError::new(GraphiteErrorKind::TimeSyntax)),
-        GoFloat::Range => return Err(GraphiteError::new(GraphiteErrorKind::TimeRange)),
+    let seconds = match parse_float(text) {
+        ParseFloat::Value(seconds) => seconds,
+        ParseFloat::Syntax => return Err(GraphiteError::new(GraphiteErrorKind::TimeSyntax)),
+        ParseFloat::Range(_) => return Err(GraphiteError::new(GraphiteErrorKind::TimeRange)),
     };
     if seconds == NOW_TIMESTAMP {
         return Ok(now_ns);
     }
-    let whole = go_float_to_i64(seconds);
-    let nanos = go_float_to_i64((seconds - seconds.floor()) * NANOS_PER_SECOND_FLOAT);
+    let whole = float_to_i64(seconds);
+    let nanos = float_to_i64((seconds - seconds.floor()) * NANOS_PER_SECOND_FLOAT);
     // time.Unix normalises the nanoseconds into 0..1e9
     let mut whole = i128::from(whole);
     let mut nanos = i128::from(nanos);
@@ -1176,303 +1171,6 @@ fn timestamp_ns(text: &[u8], now_ns: i64) -> Result<i64, GraphiteError> {
     }
     i64::try_from(whole * per_second + nanos)
         .map_err(|_| GraphiteError::new(GraphiteErrorKind::TimeOutOfRange))
-}
-
-/// Go's `int64(f)` on amd64: truncation toward zero; NaN and out-of-range give `i64::MIN`.
-fn go_float_to_i64(value: f64) -> i64 {
-    // 2^63 as f64; values at or beyond it (or NaN) do not fit
-    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
-    if value.is_nan() || !(-LIMIT..LIMIT).contains(&value) {
-        return i64::MIN;
-    }
-    value as i64
-}
-
-/// Go 1.19's `strconv.ParseFloat(text, 64)`.
-fn parse_go_float(text: &[u8]) -> GoFloat {
-    if let Some(value) = go_special(text) {
-        return GoFloat::Value(value);
-    }
-    let Some(shape) = go_float_shape(text) else {
-        return GoFloat::Syntax;
-    };
-    if shape.underscores && !go_underscores_ok(text) {
-        return GoFloat::Syntax;
-    }
-    let value = if shape.hex {
-        parse_hex_float(text)
-    } else if shape.underscores {
-        let cleaned: Vec<u8> = text.iter().copied().filter(|&byte| byte != b'_').collect();
-        parse_decimal(&cleaned)
-    } else {
-        parse_decimal(text)
-    };
-    match value {
-        Some(value) if value.is_infinite() => GoFloat::Range,
-        Some(value) => GoFloat::Value(value),
-        None => GoFloat::Syntax,
-    }
-}
-
-fn parse_decimal(text: &[u8]) -> Option<f64> {
-    std::str::from_utf8(text).ok()?.parse::<f64>().ok()
-}
-
-/// `inf`, `infinity` (optionally signed) and `nan` (unsigned), any case.
-fn go_special(text: &[u8]) -> Option<f64> {
-    let (negative, body) = match text.first() {
-        Some(b'+') => (false, text.get(1..).unwrap_or_default()),
-        Some(b'-') => (true, text.get(1..).unwrap_or_default()),
-        _ => (false, text),
-    };
-    if body.eq_ignore_ascii_case(b"inf") || body.eq_ignore_ascii_case(b"infinity") {
-        return Some(if negative {
-            f64::NEG_INFINITY
-        } else {
-            f64::INFINITY
-        });
-    }
-    if body.len() == text.len() && text.eq_ignore_ascii_case(b"nan") {
-        return Some(f64::NAN);
-    }
-    None
-}
-
-/// What `go_float_shape` learned about a syntactically valid number.
-struct FloatShape {
-    hex: bool,
-    underscores: bool,
-}
-
-/// Go's `readFloat` syntax check (the whole text must be consumed).
-fn go_float_shape(text: &[u8]) -> Option<FloatShape> {
-    let mut index = 0;
-    if matches!(text.first(), Some(b'+' | b'-')) {
-        index += 1;
-    }
-    let mut hex = false;
-    if text.get(index) == Some(&b'0')
-        && matches!(text.get(index + 1), Some(b'x' | b'X'))
-        && index + 2 < text.len()
-    {
-        hex = true;
-        index += 2;
-    }
-    let mut underscores = false;
-    let mut saw_dot = false;
-    let mut saw_digits = false;
-    while let Some(&byte) = text.get(index) {
-        match byte {
-            b'_' => underscores = true,
-            b'.' if !saw_dot => saw_dot = true,
-            b'0'..=b'9' => saw_digits = true,
-            b'a'..=b'f' | b'A'..=b'F' if hex => saw_digits = true,
-            _ => break,
-        }
-        index += 1;
-    }
-    if !saw_digits {
-        return None;
-    }
-    let exponent_char = if hex { b'p' } else { b'e' };
-    match text.get(index) {
-        Some(&byte) if byte.to_ascii_lowercase() == exponent_char => {
-            index += 1;
-            if matches!(text.get(index), Some(b'+' | b'-')) {
-                index += 1;
-            }
-            if !text.get(index).is_some_and(u8::is_ascii_digit) {
-                return None;
-            }
-            while let Some(&byte) = text.get(index) {
-                match byte {
-                    b'_' => underscores = true,
-                    b'0'..=b'9' => {}
-                    _ => break,
-                }
-                index += 1;
-            }
-        }
-        _ if hex => return None,
-        _ => {}
-    }
-    (index == text.len()).then_some(FloatShape { hex, underscores })
-}
-
-/// Go's `underscoreOK`: each `_` sits between digits (or after the base prefix).
-fn go_underscores_ok(text: &[u8]) -> bool {
-    #[derive(PartialEq)]
-    enum Saw {
-        Start,
-        Digit,
-        Underscore,
-        Other,
-    }
-    let mut saw = Saw::Start;
-    let mut body = text;
-    if let Some((b'+' | b'-', rest)) = body.split_first() {
-        body = rest;
-    }
-    let mut index = 0;
-    let mut hex = false;
-    if body.len() >= 2
-        && body.first() == Some(&b'0')
-        && matches!(
-            body.get(1).map(u8::to_ascii_lowercase),
-            Some(b'b' | b'o' | b'x')
-        )
-    {
-        index = 2;
-        saw = Saw::Digit;
-        hex = body.get(1).map(u8::to_ascii_lowercase) == Some(b'x');
-    }
-    while let Some(&byte) = body.get(index) {
-        index += 1;
-        if byte.is_ascii_digit() || (hex && byte.is_ascii_hexdigit()) {
-            saw = Saw::Digit;
-            continue;
-        }
-        if byte == b'_' {
-            if saw != Saw::Digit {
-                return false;
-            }
-            saw = Saw::Underscore;
-            continue;
-        }
-        if saw == Saw::Underscore {
-            return false;
-        }
-        saw = Saw::Other;
-    }
-    saw != Saw::Underscore
-}
-
-/// Bits of mantissa gathered from hex digits before the rest only counts as sticky.
-const HEX_MANTISSA_BITS_MAX: u32 = 60;
-/// Binary exponents are clamped here; far beyond any f64.
-const HEX_EXPONENT_LIMIT: i64 = 100_000;
-/// f64 significand bits, the implicit one included.
-const F64_SIGNIFICAND_BITS: i64 = 53;
-/// Smallest exponent of a normal f64 (value = 1.x * 2^e).
-const F64_EXPONENT_MIN: i64 = -1022;
-/// Largest exponent of a finite f64.
-const F64_EXPONENT_MAX: i64 = 1023;
-
-/// Correctly rounded value of a hex float already checked by `go_float_shape`.
-fn parse_hex_float(text: &[u8]) -> Option<f64> {
-    let negative = text.first() == Some(&b'-');
-    let body = match text.first() {
-        Some(b'+' | b'-') => text.get(1..)?,
-        _ => text,
-    };
-    let body = body.get(2..)?; // after 0x
-    let mut mantissa: u64 = 0;
-    let mut sticky = false;
-    let mut exponent: i64 = 0;
-    let mut saw_dot = false;
-    let mut index = 0;
-    while let Some(&byte) = body.get(index) {
-        let digit = match byte {
-            b'_' => {
-                index += 1;
-                continue;
-            }
-            b'.' => {
-                saw_dot = true;
-                index += 1;
-                continue;
-            }
-            b'p' | b'P' => break,
-            other => u64::from((other as char).to_digit(16)?),
-        };
-        if mantissa >> HEX_MANTISSA_BITS_MAX == 0 {
-            mantissa = mantissa << 4 | digit;
-            if saw_dot {
-                exponent -= 4;
-            }
-        } else {
-            sticky |= digit != 0;
-            if !saw_dot {
-                exponent += 4;
-            }
-        }
-        index += 1;
-    }
-    // the p exponent
-    let mut exponent_text = body.get(index + 1..)?;
-    let exponent_negative = exponent_text.first() == Some(&b'-');
-    if let Some((b'+' | b'-', rest)) = exponent_text.split_first() {
-        exponent_text = rest;
-    }
-    let mut written: i64 = 0;
-    for &byte in exponent_text {
-        if byte.is_ascii_digit() {
-            written = (written * 10 + i64::from(byte - b'0')).min(HEX_EXPONENT_LIMIT);
-        }
-    }
-    exponent += if exponent_negative { -written } else { written };
-    let magnitude = round_binary(mantissa, sticky, exponent);
-    Some(if negative { -magnitude } else { magnitude })
-}
-
-/// `mantissa * 2^exponent` (plus a sticky nonzero tail) rounded half-to-even to f64.
-fn round_binary(mantissa: u64, sticky: bool, exponent: i64) -> f64 {
-    if mantissa == 0 {
-        return 0.0;
-    }
-    let leading = i64::from(mantissa.leading_zeros());
-    let normalized = u128::from(mantissa << leading) << 64 | u128::from(sticky);
-    // value = normalized * 2^(exponent - leading - 64); top bit is 2^(top)
-    let top = exponent - leading + 63;
-    if top > F64_EXPONENT_MAX {
-        return f64::INFINITY;
-    }
-    let keep = if top >= F64_EXPONENT_MIN {
-        F64_SIGNIFICAND_BITS
-    } else {
-        F64_SIGNIFICAND_BITS - (F64_EXPONENT_MIN - top)
-    };
-    if keep < 0 {
-        return 0.0;
-    }
-    let shift = 128 - keep; // in 75..=128
-    let (kept, remainder, half) = if shift >= 128 {
-        (0u128, normalized, 1u128 << 127)
-    } else {
-        let mask = (1u128 << shift) - 1;
-        (normalized >> shift, normalized & mask, 1u128 << (shift - 1))
-    };
-    let round_up = remainder > half || (remainder == half && kept & 1 == 1);
-    let kept = kept + u128::from(round_up);
-    // value = kept * 2^(top - keep + 1)
-    let scale = top - keep + 1;
-    let kept = kept as f64; // at most 2^53: exact
-    let value = scale_by_power_of_two(kept, scale);
-    if value.is_infinite() {
-        return f64::INFINITY;
-    }
-    value
-}
-
-/// `value * 2^power`, exact when the result is representable.
-fn scale_by_power_of_two(mut value: f64, mut power: i64) -> f64 {
-    // steps small enough that each factor is a normal f64
-    const STEP: i64 = 1000;
-    while power > STEP {
-        value *= power_of_two(STEP);
-        power -= STEP;
-    }
-    while power < -STEP {
-        value *= power_of_two(-STEP);
-        power += STEP;
-    }
-    value * power_of_two(power)
-}
-
-fn power_of_two(power: i64) -> f64 {
-    // power is within -1000..=1000 here, a normal exponent
-    let biased = (power + F64_EXPONENT_MAX) as u64;
-    f64::from_bits(biased << 52)
 }
 
 /// Go's `%q` of a byte string (close enough for log messages: ASCII escapes, `\u` for a few

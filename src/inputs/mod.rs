@@ -5,9 +5,10 @@
 //! threads here: every input socket is an SO_REUSEPORT socket registered with every event
 //! loop, so each loop reads its share of the traffic.
 //!
-//! The decoders (`graphite`, `collectd`, `opentsdb`) turn their protocol into line protocol,
-//! which is then planned exactly like a `/write` body (`ingest::plan::plan_lines`: series keys,
-//! field types, partitions) at once — so a point without a timestamp gets the time it arrived.
+//! The decoders (`graphite`, `collectd`, `opentsdb`) turn their protocol into line protocol
+//! (reading and converting numbers as Go does, through [`gocompat`]), which is then planned
+//! exactly like a `/write` body (`ingest::plan::plan_lines`: series keys, field types,
+//! partitions) at once — so a point without a timestamp gets the time it arrived.
 //! The resulting records gather in the loop's `InputBatch` and are queued to the partitions
 //! when `batch-size` points have arrived or `batch-timeout` has passed. Queued records are
 //! made durable like any write; nobody waits for them (UDP has no answer to give).
@@ -17,6 +18,7 @@
 //! input stops reading its connections until the queues drain.
 
 pub mod collectd;
+pub mod gocompat;
 pub mod graphite;
 pub mod opentsdb;
 

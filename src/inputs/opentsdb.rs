@@ -24,8 +24,9 @@
 //!    stored at `1356998400000123000`.
 //! 3. Tags split at the first `=`; a tag with no `=`, an empty key or an empty value is
 //!    skipped (the point is kept); a repeated key keeps the last value.
-//! 4. The value is parsed as Go's `strconv.ParseFloat` does (decimal with `_` separators, hex
-//!    `0x1.8p1`, `inf`, `nan`); unparsable, out of range, NaN or infinite drops the line.
+//! 4. The value is parsed as Go's `strconv.ParseFloat` does ([`super::gocompat::parse_float`]:
+//!    decimal with `_` separators, hex `0x1.8p1`, `inf`, `nan`); unparsable, out of range, NaN
+//!    or infinite drops the line.
 //!
 //! # HTTP `/api/put`
 //! The body's first byte must be `{` (one point) or `[` (an array); then the first JSON value is
@@ -50,6 +51,7 @@ use std::collections::BTreeMap;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
+use super::gocompat::{parse_float, ParseFloat};
 use crate::line_protocol::{append_float, escape_into, is_expressible, EscapeKind};
 
 /// What InfluxDB writes back for a telnet `version` line (no newline follows).
@@ -206,10 +208,11 @@ pub fn parse_telnet_line(line: &[u8], out: &mut Vec<u8>) -> Result<TelnetCommand
             }
         }
     }
-    let value = match parse_go_float(value) {
-        GoFloat::Finite(value) => value,
-        GoFloat::NonFinite => return Err(OpenTsdbErrorKind::UnsupportedValue.into()),
-        GoFloat::Invalid => return Err(OpenTsdbErrorKind::BadValue.into()),
+    let value = match parse_float(value) {
+        ParseFloat::Value(value) if value.is_finite() => value,
+        // `inf`, `nan`...: parsed, then refused by models.NewPoint
+        ParseFloat::Value(_) => return Err(OpenTsdbErrorKind::UnsupportedValue.into()),
+        ParseFloat::Syntax | ParseFloat::Range(_) => return Err(OpenTsdbErrorKind::BadValue.into()),
     };
     append_point(
         metric,
@@ -340,222 +343,6 @@ impl<'a> Iterator for GoFields<'a> {
         self.rest = rest;
         Some(field)
     }
-}
-
-/// Result of Go's `strconv.ParseFloat(text, 64)`, as far as OpenTSDB cares.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum GoFloat {
-    Finite(f64),
-    /// `inf`, `infinity`, `nan` (any case, optional sign): parsed, but not storable
-    NonFinite,
-    /// a syntax error or an overflow
-    Invalid,
-}
-
-/// Parses `text` as Go's `strconv.ParseFloat(text, 64)`: decimal or `0x` hexadecimal
-/// (exponent `p` required), `_` only between digits, correctly rounded.
-fn parse_go_float(text: &[u8]) -> GoFloat {
-    let unsigned = match text.first() {
-        Some(b'+' | b'-') => text.get(1..).unwrap_or_default(),
-        _ => text,
-    };
-    let lower: Vec<u8> = unsigned.iter().map(u8::to_ascii_lowercase).collect();
-    if matches!(lower.as_slice(), b"inf" | b"infinity" | b"nan") {
-        return GoFloat::NonFinite;
-    }
-    if !underscores_ok(text) {
-        return GoFloat::Invalid;
-    }
-    let negative = text.first() == Some(&b'-');
-    let digits: Vec<u8> = lower.iter().copied().filter(|&byte| byte != b'_').collect();
-    let value = match digits.strip_prefix(b"0x") {
-        Some(hex) => parse_hex_float(hex),
-        None => parse_decimal_float(&digits),
-    };
-    match value {
-        Some(magnitude) if magnitude.is_finite() => {
-            GoFloat::Finite(if negative { -magnitude } else { magnitude })
-        }
-        _ => GoFloat::Invalid,
-    }
-}
-
-/// Go's `underscoreOK`: each `_` sits between digits (a base prefix counts as a digit).
-fn underscores_ok(text: &[u8]) -> bool {
-    let unsigned = match text.first() {
-        Some(b'+' | b'-') => text.get(1..).unwrap_or_default(),
-        _ => text,
-    };
-    let (hex, body) = match unsigned {
-        [b'0', b'x' | b'X', rest @ ..] => (true, rest),
-        _ => (false, unsigned),
-    };
-    #[derive(PartialEq)]
-    enum Saw {
-        Start,
-        Digit,
-        Underscore,
-        Other,
-    }
-    let mut saw = if hex { Saw::Digit } else { Saw::Start };
-    for &byte in body {
-        if byte.is_ascii_digit() || (hex && byte.is_ascii_hexdigit()) {
-            saw = Saw::Digit;
-        } else if byte == b'_' {
-            if saw != Saw::Digit {
-                return false;
-            }
-            saw = Saw::Underscore;
-        } else if saw == Saw::Underscore {
-            return false;
-        } else {
-            saw = Saw::Other;
-        }
-    }
-    saw != Saw::Underscore
-}
-
-/// `digits[.digits][e[+-]digits]` or `.digits...` (lowercase, no sign, no `_`).
-fn parse_decimal_float(text: &[u8]) -> Option<f64> {
-    let mantissa_end = text.iter().position(|&b| b == b'e').unwrap_or(text.len());
-    let (mantissa, exponent) = text.split_at(mantissa_end);
-    let mut dots = 0;
-    let mut digits = 0;
-    for &byte in mantissa {
-        match byte {
-            b'.' => dots += 1,
-            b'0'..=b'9' => digits += 1,
-            _ => return None,
-        }
-    }
-    if dots > 1 || digits == 0 || !valid_exponent(exponent, b'e') {
-        return None;
-    }
-    std::str::from_utf8(text).ok()?.parse::<f64>().ok()
-}
-
-/// Empty, or `marker[+-]digits`.
-fn valid_exponent(exponent: &[u8], marker: u8) -> bool {
-    match exponent.split_first() {
-        None => true,
-        Some((&first, rest)) if first == marker => {
-            let digits = match rest.first() {
-                Some(b'+' | b'-') => rest.get(1..).unwrap_or_default(),
-                _ => rest,
-            };
-            !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
-        }
-        Some(_) => false,
-    }
-}
-
-/// Mantissa bits kept exactly before the rest only counts as "non-zero below".
-const HEX_MANTISSA_KEEP_BITS: u32 = 60;
-/// Bits of an f64 significand, counting the implicit one.
-const F64_SIGNIFICAND_BITS: i64 = 53;
-/// Unbiased exponent of the smallest normal f64.
-const F64_MIN_NORMAL_EXPONENT: i64 = -1022;
-/// Unbiased exponent of the largest finite f64.
-const F64_MAX_EXPONENT: i64 = 1023;
-/// Exponents beyond this are clamped (the result is 0 or overflows anyway).
-const HEX_EXPONENT_CLAMP: i64 = 100_000;
-
-/// `hexdigits[.hexdigits]p[+-]digits` (lowercase, no prefix, sign or `_`), correctly rounded.
-fn parse_hex_float(text: &[u8]) -> Option<f64> {
-    let p = text.iter().position(|&b| b == b'p')?;
-    let (mantissa_text, exponent_text) = text.split_at(p);
-    if !valid_exponent(exponent_text, b'p') {
-        return None;
-    }
-    let exponent_digits = exponent_text.get(1..).unwrap_or_default();
-    let exponent_magnitude = exponent_digits
-        .iter()
-        .filter(|b| b.is_ascii_digit())
-        .fold(0i64, |acc, &b| {
-            (acc * 10 + i64::from(b - b'0')).min(HEX_EXPONENT_CLAMP)
-        });
-    let mut exponent = if exponent_digits.first() == Some(&b'-') {
-        -exponent_magnitude
-    } else {
-        exponent_magnitude
-    };
-    let mut mantissa: u64 = 0;
-    let mut sticky = false;
-    let (mut dots, mut digits) = (0, 0);
-    for &byte in mantissa_text {
-        if byte == b'.' {
-            dots += 1;
-            continue;
-        }
-        let nibble = u64::from(char::from(byte).to_digit(16)?);
-        digits += 1;
-        if mantissa >> (HEX_MANTISSA_KEEP_BITS - 4) == 0 {
-            mantissa = mantissa << 4 | nibble;
-            if dots > 0 {
-                exponent -= 4;
-            }
-        } else {
-            sticky |= nibble != 0;
-            if dots == 0 {
-                exponent += 4;
-            }
-        }
-    }
-    if dots > 1 || digits == 0 {
-        return None;
-    }
-    round_to_f64(mantissa, exponent, sticky)
-}
-
-/// `mantissa * 2^exponent` (plus a non-zero amount below the last bit when `sticky`) rounded
-/// to the nearest f64, ties to even; `None` when it overflows.
-fn round_to_f64(mantissa: u64, exponent: i64, sticky: bool) -> Option<f64> {
-    if mantissa == 0 {
-        return Some(0.0);
-    }
-    let leading = i64::from(mantissa.leading_zeros());
-    let normalized = mantissa << leading;
-    let low_exponent = exponent - leading; // value = normalized * 2^low_exponent
-    let top_exponent = low_exponent + 63;
-    let keep_bits = if top_exponent >= F64_MIN_NORMAL_EXPONENT {
-        F64_SIGNIFICAND_BITS
-    } else {
-        F64_SIGNIFICAND_BITS - (F64_MIN_NORMAL_EXPONENT - top_exponent)
-    };
-    if keep_bits < 0 {
-        return Some(0.0);
-    }
-    let drop_bits = 64 - keep_bits; // 11..=64
-    let (kept, remainder, half) = if drop_bits >= 64 {
-        (0u64, normalized, 1u64 << 63)
-    } else {
-        let kept = normalized >> drop_bits;
-        let remainder = normalized & ((1u64 << drop_bits) - 1);
-        (kept, remainder, 1u64 << (drop_bits - 1))
-    };
-    let round_up = remainder > half || (remainder == half && (sticky || kept & 1 == 1));
-    let kept = kept + u64::from(round_up);
-    let scale = low_exponent + drop_bits;
-    // kept < 2^54 is exact; scaling by powers of two is exact until the range ends.
-    if scale + 63 - i64::from(kept.leading_zeros()) > F64_MAX_EXPONENT {
-        return None;
-    }
-    Some(scale_by_power_of_two(kept as f64, scale))
-}
-
-/// `value * 2^power` in steps that stay normal.
-fn scale_by_power_of_two(mut value: f64, mut power: i64) -> f64 {
-    const STEP: i64 = 1000;
-    let pow2 = |p: i64| f64::from_bits(((p + F64_MAX_EXPONENT) as u64) << 52);
-    while power > STEP {
-        value *= pow2(STEP);
-        power -= STEP;
-    }
-    while power < -STEP {
-        value *= pow2(-STEP);
-        power += STEP;
-    }
-    value * pow2(power)
 }
 
 /// One `/api/put` point as Go's decoder leaves it.
@@ -1382,42 +1169,28 @@ mod tests {
     }
 
     #[test]
-    fn go_float_syntax() {
-        let finite = |text: &str| match parse_go_float(text.as_bytes()) {
-            GoFloat::Finite(value) => value,
-            other => panic!("{text}: {other:?}"),
+    fn values_follow_go_parse_float() {
+        // gocompat's own tests cover the syntax; these check how the outcomes map here
+        let stored = |text: &str| {
+            let (result, lp) = telnet(&format!("put m 1356998400 {text}"));
+            assert_eq!(result, Ok(TelnetCommand::Put), "{text}");
+            lp
         };
-        assert_eq!(finite("0x1.8p1"), 3.0);
-        assert_eq!(finite("-0X1P-2"), -0.25);
-        assert_eq!(finite("0x_1p0"), 1.0);
-        assert_eq!(finite("1_000.5"), 1000.5);
-        assert_eq!(finite("1e1_0"), 1e10);
-        assert_eq!(finite("0x1p-1074"), f64::from_bits(1));
-        assert_eq!(finite("0x1p-1075"), 0.0); // tie to even
-        assert_eq!(finite("0x1.000001p-1075"), f64::from_bits(1));
-        assert_eq!(finite("0x1.fffffffffffff8p0"), 2.0);
-        assert_eq!(
-            finite("0x1.fffffffffffff7ffffp0"),
-            f64::from_bits(0x3fff_ffff_ffff_ffff)
-        );
-        assert_eq!(
-            finite("0x123456789abcdef123p-8"),
-            0x0012_3456_789a_bcde_f123_u128 as f64 / 256.0
-        );
-        assert_eq!(finite("0x1.fffffffffffffp1023"), f64::MAX);
-        assert_eq!(finite(".5"), 0.5);
-        assert_eq!(finite("5."), 5.0);
-        for invalid in [
-            "0x10", "0x1p", "1_", "_1", "1__0", "1._5", "0x", ".", "1e", "+nan1", "1p3",
-        ] {
+        assert_eq!(stored("0x1.8p1"), "m value=3 1356998400000000000\n");
+        assert_eq!(stored("1_000.5"), "m value=1000.5 1356998400000000000\n");
+        assert_eq!(stored("1e-400"), "m value=0 1356998400000000000\n");
+        for syntax_or_range in ["0x10", "1__0", "+nan", "-NaN", "1e400", "0x1p1024"] {
+            let line = format!("put m 1356998400 {syntax_or_range}");
+            assert_eq!(telnet_error(&line), OpenTsdbErrorKind::BadValue, "{line}");
+        }
+        for non_finite in ["Infinity", "-inf", "nan"] {
+            let line = format!("put m 1356998400 {non_finite}");
             assert_eq!(
-                parse_go_float(invalid.as_bytes()),
-                GoFloat::Invalid,
-                "{invalid}"
+                telnet_error(&line),
+                OpenTsdbErrorKind::UnsupportedValue,
+                "{line}"
             );
         }
-        assert_eq!(parse_go_float(b"0x1p1024"), GoFloat::Invalid);
-        assert_eq!(parse_go_float(b"Infinity"), GoFloat::NonFinite);
     }
 
     #[test]

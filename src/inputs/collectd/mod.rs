@@ -59,6 +59,7 @@ pub mod types_db;
 #[cfg(test)]
 mod tests;
 
+use super::gocompat::{float_to_i64, float_to_u64};
 use crate::line_protocol::format::append_i64;
 use crate::line_protocol::{append_float, escape_into, is_expressible, EscapeKind};
 use crypto::AuthFile;
@@ -284,34 +285,13 @@ fn time_hr_ns(time_hr: u64) -> i128 {
     seconds * NANOS_PER_SECOND + nanos
 }
 
-/// 2^63 as a float.
-const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
-
-/// Go's `int64(f)` on amd64 (CVTTSD2SI): truncation; NaN and out-of-range give `i64::MIN`.
-fn go_float_to_i64(value: f64) -> i64 {
-    if value.is_nan() || !(-TWO_POW_63..TWO_POW_63).contains(&value) {
-        i64::MIN
-    } else {
-        value as i64
-    }
-}
-
-/// Go's `uint64(f)` on amd64: below 2^63 through int64, else `int64(f - 2^63) | 1 << 63`.
-fn go_float_to_u64(value: f64) -> u64 {
-    if value < TWO_POW_63 {
-        go_float_to_i64(value) as u64
-    } else {
-        (go_float_to_i64(value - TWO_POW_63) as u64) | (1 << 63)
-    }
-}
-
 /// A wire value cast to its data source's kind (as go-collectd's reflect conversion does),
 /// then to float64 (as the InfluxDB service does).
 fn to_float(value: WireValue, kind: DataSourceKind) -> f64 {
     match (value, kind) {
         (WireValue::Gauge(gauge), DataSourceKind::Gauge) => gauge,
-        (WireValue::Gauge(gauge), DataSourceKind::Derive) => go_float_to_i64(gauge) as f64,
-        (WireValue::Gauge(gauge), DataSourceKind::Counter) => go_float_to_u64(gauge) as f64,
+        (WireValue::Gauge(gauge), DataSourceKind::Derive) => float_to_i64(gauge) as f64,
+        (WireValue::Gauge(gauge), DataSourceKind::Counter) => float_to_u64(gauge) as f64,
         (WireValue::Derive(derive), DataSourceKind::Counter) => derive as u64 as f64,
         (WireValue::Derive(derive), _) => derive as f64,
         (WireValue::Counter(counter), DataSourceKind::Derive) => counter as i64 as f64,

@@ -8,7 +8,9 @@
 //! - A line is split into words on Unicode white space. The first word is the type name, each
 //!   further word is one data source `name:KIND:min:max` with at most one trailing `,` removed.
 //!   `KIND` is exactly `GAUGE`, `DERIVE` or `COUNTER` (so every `ABSOLUTE` type is dropped);
-//!   `min` and `max` are `U` or a float. A line with any bad data source is skipped whole.
+//!   `min` and `max` are `U` or a float Go's `strconv.ParseFloat` reads without error
+//!   ([`crate::inputs::gocompat::parse_float`]: `0x1p3` and `1_0` are bounds, `+nan` and
+//!   `1e400` are not). A line with any bad data source is skipped whole.
 //! - A line with only a name is a type with no data sources; a blank-only line defines the
 //!   type `""` with no data sources (go-collectd does the same).
 //! - A later definition of a name replaces an earlier one, so concatenated files merge with the
@@ -17,6 +19,8 @@
 //! Invariant: every stored [`DataSet`] has only sources that parsed completely.
 
 use std::collections::HashMap;
+
+use crate::inputs::gocompat::{parse_float, ParseFloat};
 
 /// The standard `types.db` shipped by Debian's `collectd-core` 5.12 (data, not code).
 pub const BUNDLED_TYPES_DB: &str = include_str!("types.db");
@@ -127,20 +131,10 @@ fn parse_source(word: &str) -> Option<DataSource> {
     })
 }
 
-/// Whether a min/max column is `U` or a float Go's `strconv.ParseFloat` accepts (finite, or
-/// spelled as infinity; an overflowing literal such as `1e400` is an error there).
+/// Whether a min/max column is `U` or a float Go's `strconv.ParseFloat` accepts without error
+/// (`inf` and `0x1p3` are bounds; an overflowing `1e400` or a signed `+nan` is not).
 fn is_bound(text: &str) -> bool {
-    if text == "U" {
-        return true;
-    }
-    match text.parse::<f64>() {
-        Ok(value) if value.is_infinite() => {
-            let unsigned = text.trim_start_matches(['+', '-']).to_ascii_lowercase();
-            unsigned == "inf" || unsigned == "infinity"
-        }
-        Ok(_) => true,
-        Err(_) => false,
-    }
+    text == "U" || matches!(parse_float(text.as_bytes()), ParseFloat::Value(_))
 }
 
 #[cfg(test)]
@@ -187,6 +181,8 @@ mod tests {
             # not a comment x:GAUGE:U:U\n\
             bigmin x:GAUGE:1e400:U\n\
             infmin x:GAUGE:-inf:+Inf\n\
+            gosyntax x:GAUGE:0x1p3:1_000\n\
+            signednan x:GAUGE:+nan:U\n\
             lower x:gauge:U:U\n\
             trail x:DERIVE:0:U,\n\
             spacey  a:GAUGE:U:U ,  b:GAUGE:U:U\n\
@@ -199,6 +195,8 @@ mod tests {
         assert_eq!(names(&db, "dup").map(|n| n.len()), Some(3));
         assert_eq!(names(&db, "bigmin"), None);
         assert_eq!(names(&db, "infmin").map(|n| n.len()), Some(1));
+        assert_eq!(names(&db, "gosyntax").map(|n| n.len()), Some(1));
+        assert_eq!(names(&db, "signednan"), None);
         assert_eq!(names(&db, "lower"), None);
         assert_eq!(names(&db, "trail").map(|n| n.len()), Some(1));
         assert_eq!(names(&db, "spacey"), None, "a lone `,` is a bad source");

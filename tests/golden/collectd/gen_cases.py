@@ -169,6 +169,8 @@ for multivalue in ("split", "join"):
     c("duplicate_sources", identity(type_="dup") + values((GAUGE, 1), (GAUGE, 2), (GAUGE, 3)))
     c("bounds", identity(type_="infmin") + values((GAUGE, 1)) + identity(type_="bigmin") + values((GAUGE, 2))
       + identity(type_="lower") + values((GAUGE, 3)) + identity(type_="spacey") + values((GAUGE, 4), (GAUGE, 5)))
+    c("bounds_go_float_syntax", identity(type_="hexmin") + values((GAUGE, 1)) + identity(type_="undermin")
+      + values((GAUGE, 2)) + identity(type_="signednan") + values((GAUGE, 3)))
     c("standard_type_missing", identity(type_="cpu") + values((DERIVE, 1)) + identity(type_="bad") + values((GAUGE, 1)))
 
 # --- datagrams captured from a real collectd 5.12 daemon (daemon_capture/) -------------------
