@@ -1,16 +1,22 @@
-//! Time in a SELECT: time literals, splitting a WHERE condition into a time range and the
-//! rest, GROUP BY time() windows (with `tz()`), and zone offsets read from TZif files.
+//! Time in a SELECT: splitting a WHERE condition into a time range and the rest, GROUP BY
+//! time() windows (with `tz()`), zone offsets read from TZif files, and calendar days.
 //!
 //! Condition splitting follows InfluxDB 1.6.7: every `time <op> value` comparison found
 //! under AND *or* OR is removed from the condition and its range intersected with the
 //! others (1.6.7 never unions time ranges, so `time = a OR time = b` selects nothing).
-//! `time > t` means `t + 1`, `time < t` means `t - 1`; bounds are inclusive.
+//! `time > t` means `t + 1`, `time < t` means `t - 1`; bounds are inclusive. What `t` is
+//! (`'2026-11-01'`, `now() - 1h`, ...) is [`operand`]'s business, shared with
+//! DELETE and DROP SERIES.
 //!
 //! Windows: `start = t - ((t - offset + zone) mod interval)`, with the zone offset looked
 //! up again at the start when it differs by less than the interval (as Go's
 //! `IteratorOptions.Window` does).
 
-use crate::influxql::ast::{BinaryOp, Expr, Literal};
+pub(crate) mod operand;
+
+use crate::influxql::ast::{BinaryOp, Expr};
+
+use operand::{time_operand_ns, Evaluation};
 
 /// The smallest time a query may ask for (InfluxDB's `MinTime`).
 pub const MIN_TIME_NS: i64 = i64::MIN + 2;
@@ -18,7 +24,6 @@ pub const MIN_TIME_NS: i64 = i64::MIN + 2;
 pub const MAX_TIME_NS: i64 = i64::MAX - 1;
 
 const NANOS_PER_SECOND: i64 = 1_000_000_000;
-const SECONDS_PER_DAY: i64 = 86_400;
 
 /// An inclusive time range; `min > max` is empty.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,10 +93,10 @@ fn split(expr: &Expr, now_ns: i64) -> Result<(Option<Expr>, TimeRange), String> 
             | BinaryOp::Gt
             | BinaryOp::Gte => {
                 if is_time_ref(&binary.lhs) {
-                    let value = time_value(&binary.rhs, now_ns)?;
+                    let value = operand_ns(&binary.rhs, now_ns)?;
                     Ok((None, comparison_range(binary.op, value)?))
                 } else if is_time_ref(&binary.rhs) {
-                    let value = time_value(&binary.lhs, now_ns)?;
+                    let value = operand_ns(&binary.lhs, now_ns)?;
                     Ok((None, comparison_range(swap_op(binary.op), value)?))
                 } else {
                     Ok((Some(expr.clone()), TimeRange::ALL))
@@ -101,6 +106,11 @@ fn split(expr: &Expr, now_ns: i64) -> Result<(Option<Expr>, TimeRange), String> 
         },
         _ => Ok((Some(expr.clone()), TimeRange::ALL)),
     }
+}
+
+/// The nanoseconds of what `time` is compared with, as SELECT reads it (no reduction first).
+fn operand_ns(operand: &Expr, now_ns: i64) -> Result<i64, String> {
+    time_operand_ns(operand, now_ns, Evaluation::AsWritten).map_err(|error| error.to_string())
 }
 
 /// Whether `expr` is the `time` column.
@@ -134,33 +144,8 @@ fn comparison_range(op: BinaryOp, value_ns: i64) -> Result<TimeRange, String> {
     Ok(range)
 }
 
-/// The nanosecond value of a time expression: a string time literal, an integer (ns), a
-/// duration, `now()`, or `+`/`-` of those.
-fn time_value(expr: &Expr, now_ns: i64) -> Result<i64, String> {
-    match expr {
-        Expr::Paren(inner) => time_value(inner, now_ns),
-        Expr::Literal(Literal::String(text)) => parse_time_literal(text).ok_or_else(|| {
-            "invalid operation: time and *influxql.StringLiteral are not compatible".to_string()
-        }),
-        Expr::Literal(Literal::Integer(value)) => Ok(*value),
-        Expr::Literal(Literal::Number(value)) => Ok(*value as i64),
-        Expr::Literal(Literal::Duration(value)) => Ok(*value),
-        Expr::Call(call) if call.name == "now" && call.args.is_empty() => Ok(now_ns),
-        Expr::Binary(binary) if matches!(binary.op, BinaryOp::Add | BinaryOp::Sub) => {
-            let lhs = time_value(&binary.lhs, now_ns)?;
-            let rhs = time_value(&binary.rhs, now_ns)?;
-            Ok(if binary.op == BinaryOp::Add {
-                lhs.saturating_add(rhs)
-            } else {
-                lhs.saturating_sub(rhs)
-            })
-        }
-        other => Err(format!("invalid time value: {other}")),
-    }
-}
-
 /// Days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let year = if month <= 2 { year - 1 } else { year };
     let era = year.div_euclid(400);
     let year_of_era = year - era * 400;
@@ -183,80 +168,6 @@ pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
-}
-
-fn digits(text: &[u8], count: usize) -> Option<i64> {
-    let part = text.get(..count)?;
-    if !part.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(
-        part.iter()
-            .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0')),
-    )
-}
-
-/// Parses the time literals InfluxQL accepts in conditions: RFC3339 with optional
-/// fraction and zone (`2026-11-01T00:00:00.5Z`, `...+01:00`), `2026-11-01 00:00:00[.f]`,
-/// and a bare date `2026-11-01`.
-pub fn parse_time_literal(text: &str) -> Option<i64> {
-    let bytes = text.as_bytes();
-    let year = digits(bytes, 4)?;
-    if bytes.get(4) != Some(&b'-') || bytes.get(7) != Some(&b'-') {
-        return None;
-    }
-    let month = digits(bytes.get(5..)?, 2)?;
-    let day = digits(bytes.get(8..)?, 2)?;
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    let mut seconds = days * SECONDS_PER_DAY;
-    let mut nanos = 0i64;
-    let mut rest = bytes.get(10..)?;
-    if !rest.is_empty() {
-        let separator = *rest.first()?;
-        if separator != b'T' && separator != b' ' {
-            return None;
-        }
-        let clock = rest.get(1..)?;
-        let hour = digits(clock, 2)?;
-        let minute = digits(clock.get(3..)?, 2)?;
-        let second = digits(clock.get(6..)?, 2)?;
-        if clock.get(2) != Some(&b':') || clock.get(5) != Some(&b':') {
-            return None;
-        }
-        if hour > 23 || minute > 59 || second > 59 {
-            return None;
-        }
-        seconds += hour * 3600 + minute * 60 + second;
-        rest = clock.get(8..)?;
-        if rest.first() == Some(&b'.') {
-            let fraction_len = rest
-                .get(1..)?
-                .iter()
-                .take_while(|b| b.is_ascii_digit())
-                .count();
-            if fraction_len == 0 || fraction_len > 9 {
-                return None;
-            }
-            let value = digits(rest.get(1..)?, fraction_len)?;
-            nanos = value * 10i64.pow(9 - fraction_len as u32);
-            rest = rest.get(1 + fraction_len..)?;
-        }
-        match rest.first() {
-            None if separator == b' ' => {}
-            Some(b'Z') if rest.len() == 1 => {}
-            Some(&sign @ (b'+' | b'-')) if rest.len() == 6 && rest.get(3) == Some(&b':') => {
-                let zone_hours = digits(rest.get(1..)?, 2)?;
-                let zone_minutes = digits(rest.get(4..)?, 2)?;
-                let zone = zone_hours * 3600 + zone_minutes * 60;
-                seconds -= if sign == b'+' { zone } else { -zone };
-            }
-            _ => return None,
-        }
-    }
-    seconds.checked_mul(NANOS_PER_SECOND)?.checked_add(nanos)
 }
 
 /// A time zone loaded from a TZif file: transitions and their UTC offsets.
@@ -437,34 +348,6 @@ mod tests {
     use super::*;
 
     const NOV_1_2026_NS: i64 = 1_793_491_200_000_000_000;
-
-    #[test]
-    fn time_literals() {
-        assert_eq!(
-            parse_time_literal("2026-11-01T00:00:00Z"),
-            Some(NOV_1_2026_NS)
-        );
-        assert_eq!(parse_time_literal("2026-11-01"), Some(NOV_1_2026_NS));
-        assert_eq!(
-            parse_time_literal("2026-11-01T00:00:09.999999999Z"),
-            Some(NOV_1_2026_NS + 9_999_999_999)
-        );
-        assert_eq!(
-            parse_time_literal("2026-11-01T01:00:00+01:00"),
-            Some(NOV_1_2026_NS)
-        );
-        assert_eq!(
-            parse_time_literal("2026-11-01 00:00:01"),
-            Some(NOV_1_2026_NS + 1_000_000_000)
-        );
-        assert_eq!(parse_time_literal("2026-13-01"), None);
-        assert_eq!(parse_time_literal("yesterday"), None);
-        assert_eq!(parse_time_literal("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(
-            parse_time_literal("1969-12-31T23:59:59Z"),
-            Some(-1_000_000_000)
-        );
-    }
 
     #[test]
     fn civil_round_trip() {

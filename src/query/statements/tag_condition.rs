@@ -19,6 +19,7 @@
 use roaring::RoaringBitmap;
 
 use crate::influxql::ast::{BinaryExpr, BinaryOp, Expr, Literal};
+use crate::query::select::time::operand::{time_operand_ns, Evaluation};
 use crate::storage::series_index::SeriesIndex;
 
 /// The pseudo-tag naming the measurement in metadata conditions.
@@ -258,7 +259,9 @@ pub fn compared_names(condition: &Expr, names: &mut Vec<String>) {
 
 /// The inclusive `[min, max]` nanosecond range the `time` comparisons of `condition` allow
 /// (combined with AND; an OR involving time widens to everything), `now_ns` for `now()`.
-/// `Err` with InfluxDB's text for a time compared with something that is not a time.
+/// Each compared value is read as 1.6.7's DELETE reads it, its condition reduced first
+/// ([`Evaluation::ReducedFirst`]). `Err` with InfluxDB's text for a time compared with
+/// something that is not a time.
 pub fn time_range(condition: &Expr, now_ns: i64) -> Result<(i64, i64), String> {
     let mut range = (i64::MIN, i64::MAX);
     narrow(condition, now_ns, &mut range)?;
@@ -284,7 +287,8 @@ fn narrow(expr: &Expr, now_ns: i64, range: &mut (i64, i64)) -> Result<(), String
                 (other, Expr::VarRef(var)) if var.name == TIME_KEY => (false, other),
                 _ => return Ok(()),
             };
-            let value = time_value(other, now_ns)?;
+            let value = time_operand_ns(other, now_ns, Evaluation::ReducedFirst)
+                .map_err(|error| error.to_string())?;
             let op = if time_on_left { op } else { flip(op) };
             match op {
                 BinaryOp::Gt => range.0 = range.0.max(value.saturating_add(1)),
@@ -310,107 +314,6 @@ fn flip(op: BinaryOp) -> BinaryOp {
         BinaryOp::Lte => BinaryOp::Gte,
         other => other,
     }
-}
-
-/// The nanoseconds a time operand stands for: an RFC 3339 string, an integer (ns), a
-/// duration, `now()`, and sums/differences of those.
-fn time_value(expr: &Expr, now_ns: i64) -> Result<i64, String> {
-    match expr {
-        Expr::Paren(inner) => time_value(inner, now_ns),
-        Expr::Literal(Literal::Integer(ns)) => Ok(*ns),
-        Expr::Literal(Literal::Duration(ns)) => Ok(*ns),
-        Expr::Literal(Literal::Number(value)) => Ok(*value as i64),
-        Expr::Literal(Literal::String(text)) => parse_rfc3339_ns(text).ok_or_else(|| {
-            "invalid operation: time and *influxql.StringLiteral are not compatible".to_string()
-        }),
-        Expr::Call(call) if call.name == "now" && call.args.is_empty() => Ok(now_ns),
-        Expr::Binary(binary) if matches!(binary.op, BinaryOp::Add | BinaryOp::Sub) => {
-            let lhs = time_value(&binary.lhs, now_ns)?;
-            let rhs = time_value(&binary.rhs, now_ns)?;
-            Ok(if binary.op == BinaryOp::Add {
-                lhs.saturating_add(rhs)
-            } else {
-                lhs.saturating_sub(rhs)
-            })
-        }
-        _ => Err("invalid time condition".to_string()),
-    }
-}
-
-/// Nanoseconds of `2006-01-02T15:04:05[.999999999](Z|±07:00)` or `2006-01-02[ 15:04:05]`.
-pub fn parse_rfc3339_ns(text: &str) -> Option<i64> {
-    let bytes = text.as_bytes();
-    let number = |range: std::ops::Range<usize>| -> Option<i64> {
-        let digits = text.get(range)?;
-        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        digits.parse().ok()
-    };
-    let year = number(0..4)?;
-    let month = number(5..7)?;
-    let day = number(8..10)?;
-    if bytes.get(4) != Some(&b'-') || bytes.get(7) != Some(&b'-') {
-        return None;
-    }
-    let days = days_from_civil(year, month, day)?;
-    if bytes.len() == 10 {
-        return days.checked_mul(86_400_000_000_000);
-    }
-    if !matches!(bytes.get(10), Some(b'T' | b' ')) {
-        return None;
-    }
-    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-    if hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    let mut position = 19;
-    let mut nanos = 0i64;
-    if bytes.get(position) == Some(&b'.') {
-        let start = position + 1;
-        let mut end = start;
-        while bytes.get(end).is_some_and(u8::is_ascii_digit) {
-            end += 1;
-        }
-        let digits = text.get(start..end)?;
-        if digits.is_empty() || digits.len() > 9 {
-            return None;
-        }
-        nanos = format!("{digits:0<9}").parse().ok()?;
-        position = end;
-    }
-    let offset_seconds = match text.get(position..)? {
-        "Z" | "" => 0,
-        zone => {
-            let sign = match zone.as_bytes().first() {
-                Some(b'+') => 1,
-                Some(b'-') => -1,
-                _ => return None,
-            };
-            let hours: i64 = zone.get(1..3)?.parse().ok()?;
-            let minutes: i64 = zone.get(4..6)?.parse().ok()?;
-            if zone.len() != 6 || zone.as_bytes().get(3) != Some(&b':') {
-                return None;
-            }
-            sign * (hours * 3600 + minutes * 60)
-        }
-    };
-    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_seconds;
-    seconds.checked_mul(1_000_000_000)?.checked_add(nanos)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (None for an impossible date).
-fn days_from_civil(year: i64, month: i64, day: i64) -> Option<i64> {
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-        return None;
-    }
-    let shifted_year = if month <= 2 { year - 1 } else { year };
-    let era = shifted_year.div_euclid(400);
-    let year_of_era = shifted_year.rem_euclid(400);
-    let month_index = (month + 9) % 12;
-    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    Some(era * 146_097 + day_of_era - 719_468)
 }
 
 #[cfg(test)]
@@ -479,10 +382,8 @@ mod tests {
             Ok((i64::MIN, i64::MAX))
         );
         assert_eq!(
-            parse_rfc3339_ns("1970-01-01T00:00:01.5Z"),
-            Some(1_500_000_000)
+            time_range(&condition("time = '1970-01-02'"), 0),
+            Ok((86_400_000_000_000, 86_400_000_000_000))
         );
-        assert_eq!(parse_rfc3339_ns("1970-01-02"), Some(86_400_000_000_000));
-        assert_eq!(parse_rfc3339_ns("yesterday"), None);
     }
 }

@@ -656,6 +656,38 @@ WHERES = [
 for slug, text in WHERES:
     q("where/" + slug, text)
 
+# What `time` is compared with, read as 1.6.7's getTimeRange reads it (Go's time.Parse of
+# two layouts, InfluxQL's Reduce, its error texts). DELETE reduces its condition first, so
+# a parenthesised string is a time there but not in a SELECT.
+TIME_OPERANDS = [
+    ("one-digit-hour", "SELECT usage FROM cpu WHERE host = 'a' AND time >= "
+     "'2026-11-01T0:01:30Z'"),
+    ("comma-fraction", "SELECT usage FROM cpu WHERE host = 'a' AND time > "
+     "'2026-11-01 00:01:29,5'"),
+    ("space-form-with-zone", "SELECT usage FROM cpu WHERE time >= '2026-11-01 00:00:00Z'"),
+    ("rfc3339-without-zone", "SELECT usage FROM cpu WHERE time >= '2026-11-01T00:00:00'"),
+    ("no-such-day", "SELECT usage FROM cpu WHERE time >= '2026-02-31'"),
+    ("no-such-month", "SELECT usage FROM cpu WHERE time >= '2026-13-01'"),
+    ("overflow", "SELECT usage FROM cpu WHERE time < '2262-04-11 23:47:17'"),
+    ("underflow", "SELECT usage FROM cpu WHERE time > '1677-09-20T19:12:43Z'"),
+    ("parenthesised-string", "SELECT usage FROM cpu WHERE time >= ('2026-11-01T00:00:00Z')"),
+    ("field", "SELECT usage FROM cpu WHERE time >= host"),
+    ("integer-product", "SELECT usage FROM cpu WHERE host = 'a' AND time >= %d * 1000000000"
+     % (BASE_S + 100)),
+    ("duration-product", "SELECT usage FROM cpu WHERE host = 'a' AND time >= "
+     "'2026-11-01T00:00:00Z' + 50s * 2"),
+    ("time-plus-number", "SELECT usage FROM cpu WHERE time >= '2026-11-01T00:00:00Z' + 1.5"),
+]
+for slug, text in TIME_OPERANDS:
+    q("where/time-operand-" + slug, text)
+for slug, text in [
+    ("rfc3339-without-zone", "DELETE FROM cpu WHERE time >= '2026-11-01T00:01:00'"),
+    ("parenthesised-string", "DELETE FROM cpu WHERE time >= ('2026-11-01T00:01:00Z'); "
+     "SELECT count(usage) FROM cpu"),
+    ("field", "DELETE FROM cpu WHERE time >= host"),
+]:
+    q("mutate/delete-time-operand-" + slug, text, mutates=True)
+
 GROUPS = [
     ("by-tag", "SELECT usage FROM cpu WHERE %s GROUP BY host" % T30),
     ("by-two-tags", "SELECT usage FROM cpu WHERE %s GROUP BY host, region" % T30),
