@@ -309,6 +309,7 @@ def stop_influxd(proc):
 
 
 def main():
+    global HTTP_PORT, RPC_BIND_ADDRESS
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", default=DEFAULT_CASES_PATH)
     parser.add_argument("--out-dir", default=DEFAULT_OUT_DIR)
@@ -316,7 +317,11 @@ def main():
                         help="record only cases whose name contains this (shard ids may then "
                              "differ from a full run)")
     parser.add_argument("--keep-tmp", action="store_true")
+    parser.add_argument("--port", type=int, default=HTTP_PORT,
+                        help="HTTP port of influxd (the RPC port is the next one)")
     args = parser.parse_args()
+    HTTP_PORT = args.port
+    RPC_BIND_ADDRESS = "%s:%d" % (HTTP_HOST, args.port + 1)
     definitions = runpy.run_path(args.cases)
     datasets, cases = definitions["DATASETS"], definitions["CASES"]
     check_cases(cases, datasets)

@@ -1,5 +1,5 @@
-//! The meta store: databases and their retention policies, users and their privileges,
-//! persisted atomically.
+//! The meta store: databases, their retention policies and continuous queries, users and
+//! their privileges, persisted atomically.
 //!
 //! Owns `<meta dir>/meta.db`. Readers take a cheap snapshot (`Arc<MetaData>`); writers are
 //! serialised by one mutex, build a new snapshot, persist it (write temp file, fsync, rename,
@@ -19,9 +19,12 @@
 //! user: name (u32 len + bytes) | password_hash (u32 len + bytes) | admin u8 (0/1)
 //!       | privilege_count u32 | (database (u32 len + bytes) | privilege u8 (0 none,
 //!       1 read, 2 write, 3 all))*
+//! version 4 adds, after the users, for each database in the order above:
+//!       cq_count u32 | (name (u32 len + bytes) | query (u32 len + bytes))*
 //! ```
 //! Version 1 files (before shard groups) are read as having none; version 1 and 2 files
-//! (before users) as having no user. The store never hashes or checks a password: it keeps
+//! (before users) as having no user; versions 1 to 3 (before continuous queries) as having
+//! no continuous query. The store never hashes or checks a password: it keeps
 //! the hash it is given (the query layer hashes with bcrypt).
 //! Database ids are never reused: WAL records carry the id, so the points of a dropped
 //! database are recognised and skipped even if a database of the same name is created again.
@@ -33,13 +36,16 @@ use std::sync::{Arc, Mutex, RwLock};
 use sluice_model::bytes::{put_bytes_u32, Reader};
 
 const MAGIC: &[u8; 8] = b"SLUICEMT";
-const FORMAT_VERSION: u32 = 3;
+const FORMAT_VERSION: u32 = 4;
+const FORMAT_VERSION_WITHOUT_CONTINUOUS_QUERIES: u32 = 3;
 const FORMAT_VERSION_WITHOUT_USERS: u32 = 2;
 const FORMAT_VERSION_WITHOUT_SHARD_GROUPS: u32 = 1;
 /// InfluxDB's text when a user does not exist.
 pub const USER_NOT_FOUND: &str = "user not found";
 /// InfluxDB's text when a user of that name exists (with another password or admin flag).
 pub const USER_EXISTS: &str = "user already exists";
+/// InfluxDB's text when a continuous query of that name exists with another query.
+pub const CONTINUOUS_QUERY_EXISTS: &str = "continuous query already exists";
 const FILE_NAME: &str = "meta.db";
 /// Name of the retention policy every new database gets unless told otherwise.
 pub const DEFAULT_RETENTION_POLICY: &str = "autogen";
@@ -117,6 +123,18 @@ pub struct Database {
     pub default_retention_policy: String,
     /// retention policies in creation order
     pub retention_policies: Vec<RetentionPolicy>,
+    /// continuous queries in creation order (SHOW CONTINUOUS QUERIES lists them so)
+    pub continuous_queries: Vec<ContinuousQueryInfo>,
+}
+
+/// A continuous query as stored: its name and the whole `CREATE CONTINUOUS QUERY` text
+/// (sources and target qualified by database and retention policy), as InfluxDB keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContinuousQueryInfo {
+    /// name, unique within its database
+    pub name: String,
+    /// the printed `CREATE CONTINUOUS QUERY ... END` statement
+    pub query: String,
 }
 
 impl Database {
@@ -433,6 +451,7 @@ impl MetaStore {
             let id = data.next_database_id;
             data.next_database_id += 1;
             data.databases.push(Database {
+                continuous_queries: Vec::new(),
                 id,
                 name: name.to_string(),
                 default_retention_policy: rp_name,
@@ -664,6 +683,47 @@ impl MetaStore {
         })
     }
 
+    /// Stores a continuous query (InfluxDB's rules: a missing database is `database not
+    /// found: x`; an existing name is not an error when its query text is the same, ignoring
+    /// case, and [`CONTINUOUS_QUERY_EXISTS`] otherwise).
+    pub fn create_continuous_query(
+        &self,
+        database: &str,
+        name: &str,
+        query: &str,
+    ) -> Result<(), MetaError> {
+        self.update(|data| {
+            let Some(db) = data.databases.iter_mut().find(|db| db.name == database) else {
+                return Err(MetaError::Rejected(format!(
+                    "database not found: {database}"
+                )));
+            };
+            if let Some(existing) = db.continuous_queries.iter().find(|cq| cq.name == name) {
+                if existing.query.to_lowercase() == query.to_lowercase() {
+                    return Ok(false);
+                }
+                return Err(MetaError::Conflict(CONTINUOUS_QUERY_EXISTS));
+            }
+            db.continuous_queries.push(ContinuousQueryInfo {
+                name: name.to_string(),
+                query: query.to_string(),
+            });
+            Ok(true)
+        })
+    }
+
+    /// Drops a continuous query; a missing one (or database) is not an error (as 1.6.7).
+    pub fn drop_continuous_query(&self, database: &str, name: &str) -> Result<(), MetaError> {
+        self.update(|data| {
+            let Some(db) = data.databases.iter_mut().find(|db| db.name == database) else {
+                return Ok(false);
+            };
+            let before = db.continuous_queries.len();
+            db.continuous_queries.retain(|cq| cq.name != name);
+            Ok(db.continuous_queries.len() != before)
+        })
+    }
+
     /// Creates a user with an already hashed password. An existing user is
     /// [`USER_EXISTS`]: the caller decides beforehand whether the statement is a repeat
     /// (same password and admin flag), which is not an error.
@@ -804,6 +864,13 @@ fn encode(data: &MetaData) -> Vec<u8> {
             body.push(privilege.bits());
         }
     }
+    for db in &data.databases {
+        body.extend_from_slice(&(db.continuous_queries.len() as u32).to_le_bytes());
+        for cq in &db.continuous_queries {
+            put_bytes_u32(&mut body, cq.name.as_bytes());
+            put_bytes_u32(&mut body, cq.query.as_bytes());
+        }
+    }
     let mut file = Vec::with_capacity(body.len() + 20);
     file.extend_from_slice(MAGIC);
     file.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -824,7 +891,8 @@ fn decode(bytes: &[u8]) -> Result<MetaData, String> {
         return Err(format!("unsupported version {version}"));
     }
     let has_shard_groups = version >= FORMAT_VERSION_WITHOUT_USERS;
-    let has_users = version >= FORMAT_VERSION;
+    let has_users = version >= FORMAT_VERSION_WITHOUT_CONTINUOUS_QUERIES;
+    let has_continuous_queries = version >= FORMAT_VERSION;
     let body_len = reader.u32().map_err(truncated)? as usize;
     let crc = reader.u32().map_err(truncated)?;
     let body = reader.take(body_len).map_err(truncated)?;
@@ -874,6 +942,7 @@ fn decode(bytes: &[u8]) -> Result<MetaData, String> {
             retention_policies.push(policy);
         }
         databases.push(Database {
+            continuous_queries: Vec::new(),
             id,
             name,
             default_retention_policy,
@@ -885,6 +954,11 @@ fn decode(bytes: &[u8]) -> Result<MetaData, String> {
     } else {
         Vec::new()
     };
+    if has_continuous_queries {
+        for database in &mut databases {
+            database.continuous_queries = decode_continuous_queries(&mut body)?;
+        }
+    }
     Ok(MetaData {
         next_database_id,
         next_shard_group_id,
@@ -921,6 +995,23 @@ fn decode_users(body: &mut Reader<'_>) -> Result<Vec<UserInfo>, String> {
         });
     }
     Ok(users)
+}
+
+/// One database's continuous queries in a version-4 body (see the module doc).
+fn decode_continuous_queries(body: &mut Reader<'_>) -> Result<Vec<ContinuousQueryInfo>, String> {
+    let truncated = |_| "truncated".to_string();
+    let text = |bytes: &[u8]| {
+        String::from_utf8(bytes.to_vec()).map_err(|_| "name is not UTF-8".to_string())
+    };
+    let count = body.u32().map_err(truncated)?;
+    let mut queries = Vec::new();
+    for _ in 0..count {
+        queries.push(ContinuousQueryInfo {
+            name: text(body.bytes_u32().map_err(truncated)?)?,
+            query: text(body.bytes_u32().map_err(truncated)?)?,
+        });
+    }
+    Ok(queries)
 }
 
 fn load(path: &Path) -> Result<Option<MetaData>, MetaError> {
@@ -1109,6 +1200,73 @@ mod user_tests {
         old.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
         old.extend_from_slice(body);
         assert_eq!(decode(&old).unwrap(), data);
-        assert!(decode(&[MAGIC.as_slice(), &4u32.to_le_bytes()].concat()).is_err());
+        assert!(decode(&[MAGIC.as_slice(), &5u32.to_le_bytes()].concat()).is_err());
+    }
+
+    #[test]
+    fn continuous_queries_persist_and_go_with_their_database() {
+        let dir = fresh_dir("cqs");
+        let store = MetaStore::open(&dir).unwrap();
+        let spec = RetentionPolicySpec::default();
+        store.create_database("a", &spec).unwrap();
+        store.create_database("b", &spec).unwrap();
+        let text = "CREATE CONTINUOUS QUERY q ON a BEGIN SELECT count(v) INTO a.autogen.x \
+                    FROM a.autogen.m GROUP BY time(1s) END";
+        store.create_continuous_query("a", "q", text).unwrap();
+        store
+            .create_continuous_query("a", "q", &text.to_lowercase())
+            .unwrap();
+        store.create_continuous_query("b", "q", "other").unwrap();
+        let exists = store
+            .create_continuous_query("a", "q", "other")
+            .unwrap_err();
+        assert_eq!(exists.to_string(), CONTINUOUS_QUERY_EXISTS);
+        let missing = store
+            .create_continuous_query("nope", "q", text)
+            .unwrap_err();
+        assert_eq!(missing.to_string(), "database not found: nope");
+        drop(store);
+        let store = MetaStore::open(&dir).unwrap();
+        let snapshot = store.snapshot();
+        let queries = &snapshot.database("a").unwrap().continuous_queries;
+        assert_eq!(queries.len(), 1);
+        assert_eq!(queries[0].query, text);
+        store.drop_continuous_query("a", "q").unwrap();
+        store.drop_continuous_query("a", "q").unwrap();
+        store.drop_continuous_query("nope", "q").unwrap();
+        store.drop_database("b").unwrap();
+        store.create_database("b", &spec).unwrap();
+        drop(store);
+        let snapshot = MetaStore::open(&dir).unwrap().snapshot();
+        assert!(snapshot
+            .databases
+            .iter()
+            .all(|db| db.continuous_queries.is_empty()));
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn version_3_files_are_read_as_having_no_continuous_query() {
+        let mut data = MetaData {
+            next_database_id: 2,
+            ..MetaData::default()
+        };
+        data.databases.push(Database {
+            id: 1,
+            name: "db".to_string(),
+            default_retention_policy: DEFAULT_RETENTION_POLICY.to_string(),
+            retention_policies: Vec::new(),
+            continuous_queries: Vec::new(),
+        });
+        let current = encode(&data);
+        // A version-3 file is the same body without the trailing per-database CQ counts.
+        let body = &current[20..current.len() - 4];
+        let mut old = Vec::new();
+        old.extend_from_slice(MAGIC);
+        old.extend_from_slice(&FORMAT_VERSION_WITHOUT_CONTINUOUS_QUERIES.to_le_bytes());
+        old.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        old.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
+        old.extend_from_slice(body);
+        assert_eq!(decode(&old).unwrap(), data);
     }
 }

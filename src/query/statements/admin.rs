@@ -3,9 +3,9 @@
 //!
 //! Users and their privileges live in the meta store (persisted, crash-safe; passwords as
 //! bcrypt hashes at [`PASSWORD_BCRYPT_COST`]); whether a statement may run is decided before
-//! it runs, by `query::authorize`. Continuous queries (stored, listed, not executed) and
-//! subscriptions (stored, listed, nothing is sent) live in memory in [`AdminState`] and are
-//! lost at restart.
+//! it runs, by `query::authorize`. Continuous queries live in the meta store too (the
+//! printed, qualified statement; `query::continuous` runs them). Subscriptions (stored,
+//! listed, nothing is sent) live in memory in [`AdminState`] and are lost at restart.
 //!
 //! Running queries are registered in [`RunningQueries`] for SHOW QUERIES; KILL QUERY marks
 //! one killed (checked between statements).
@@ -42,12 +42,10 @@ struct Subscription {
 
 #[derive(Debug, Default)]
 struct AdminData {
-    /// (database, name, printed statement), in creation order
-    continuous_queries: Vec<(String, String, String)>,
     subscriptions: Vec<Subscription>,
 }
 
-/// Continuous queries and subscriptions (in memory).
+/// Subscriptions (in memory).
 #[derive(Debug, Default)]
 pub struct AdminState {
     data: Mutex<AdminData>,
@@ -270,82 +268,109 @@ fn privilege_name(privilege: UserPrivilege) -> &'static str {
     }
 }
 
-/// `CREATE CONTINUOUS QUERY`: stored with its sources and target qualified by database
-/// and retention policy, as InfluxDB lists it.
+/// `CREATE CONTINUOUS QUERY`: its sources and target qualified by database and retention
+/// policy as 1.6.7 normalises them (the request's `db`, else the CQ's database; the `rp`
+/// parameter, else the database's default policy), each retention policy checked, then
+/// stored in the meta store with the printed statement, as InfluxDB lists it.
 pub fn create_continuous_query(
     statement: &CreateContinuousQueryStatement,
     context: &StatementContext<'_>,
 ) -> StatementResult {
-    let Some(database) = context.meta.database(&statement.database) else {
-        return context.error(format!("database not found: {}", statement.database));
+    let default_database = if context.database.is_empty() {
+        statement.database.as_str()
+    } else {
+        context.database
     };
     let mut qualified = statement.clone();
-    let policy = database.default_retention_policy.clone();
-    for source in &mut qualified.source.sources {
-        if let Source::Measurement(measurement) = source {
-            qualify(measurement, &statement.database, &policy);
+    let sources = qualified
+        .source
+        .sources
+        .iter_mut()
+        .filter_map(|source| match source {
+            Source::Measurement(measurement) => Some(measurement),
+            _ => None,
+        });
+    for measurement in sources.chain(qualified.source.target.as_mut()) {
+        if let Err(error) = qualify(measurement, default_database, context) {
+            return context.error(error);
         }
-    }
-    if let Some(target) = &mut qualified.source.target {
-        qualify(target, &statement.database, &policy);
     }
     let printed = crate::influxql::ast::Statement::CreateContinuousQuery(qualified).to_string();
-    let mut data = context.query.admin.lock();
-    let existing = data
-        .continuous_queries
-        .iter()
-        .find(|(db, name, _)| *db == statement.database && *name == statement.name);
-    match existing {
-        Some((_, _, text)) if *text == printed => context.empty(),
-        Some(_) => context.error("continuous query already exists"),
-        None => {
-            data.continuous_queries.push((
-                statement.database.clone(),
-                statement.name.clone(),
-                printed,
-            ));
-            context.empty()
-        }
+    match context
+        .query
+        .meta
+        .create_continuous_query(&statement.database, &statement.name, &printed)
+    {
+        Ok(()) => context.empty(),
+        Err(error) => context.error(error.to_string()),
     }
 }
 
-fn qualify(measurement: &mut crate::influxql::ast::Measurement, database: &str, policy: &str) {
+/// Fills in a measurement's database and retention policy as 1.6.7's normalisation does,
+/// then checks that the retention policy exists.
+fn qualify(
+    measurement: &mut crate::influxql::ast::Measurement,
+    default_database: &str,
+    context: &StatementContext<'_>,
+) -> Result<(), String> {
     if measurement.database.is_empty() {
-        measurement.database = database.to_string();
+        measurement.database = default_database.to_string();
     }
+    if measurement.database.is_empty() {
+        return Err("database name required".to_string());
+    }
+    let Some(database) = context.meta.database(&measurement.database) else {
+        return Err(format!("database not found: {}", measurement.database));
+    };
     if measurement.retention_policy.is_empty() {
-        measurement.retention_policy = policy.to_string();
+        measurement.retention_policy = if context.retention_policy.is_empty() {
+            database.default_retention_policy.clone()
+        } else {
+            context.retention_policy.to_string()
+        };
     }
+    if database
+        .retention_policy(&measurement.retention_policy)
+        .is_none()
+    {
+        return Err(format!(
+            "retention policy not found: {}.{}",
+            measurement.database, measurement.retention_policy
+        ));
+    }
+    Ok(())
 }
 
-/// `DROP CONTINUOUS QUERY` (a missing one is not an error).
+/// `DROP CONTINUOUS QUERY` (a missing one, or a missing database, is not an error).
 pub fn drop_continuous_query(
     statement: &DropContinuousQueryStatement,
     context: &StatementContext<'_>,
 ) -> StatementResult {
-    context
+    match context
         .query
-        .admin
-        .lock()
-        .continuous_queries
-        .retain(|(db, name, _)| !(*db == statement.database && *name == statement.name));
-    context.empty()
+        .meta
+        .drop_continuous_query(&statement.database, &statement.name)
+    {
+        Ok(()) => context.empty(),
+        Err(error) => context.error(error.to_string()),
+    }
 }
 
-/// `SHOW CONTINUOUS QUERIES`: one series per database.
+/// `SHOW CONTINUOUS QUERIES`: one series per database, in creation order.
 pub fn show_continuous_queries(context: &StatementContext<'_>) -> StatementResult {
-    let data = context.query.admin.lock();
     let series = context
         .meta
         .databases
         .iter()
         .map(|database| {
-            let values = data
+            let values = database
                 .continuous_queries
                 .iter()
-                .filter(|(db, _, _)| *db == database.name)
-                .map(|(_, name, text)| {
-                    vec![Value::String(name.clone()), Value::String(text.clone())]
+                .map(|cq| {
+                    vec![
+                        Value::String(cq.name.clone()),
+                        Value::String(cq.query.clone()),
+                    ]
                 })
                 .collect();
             named_series(&database.name, &["name", "query"], values)

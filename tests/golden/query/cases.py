@@ -1054,6 +1054,61 @@ for slug, text in SUBQUERIES:
     q("subquery/" + slug, text)
 
 # ---------------------------------------------------------------------------
+# continuous queries: CREATE / DROP / SHOW and their errors (the data a CQ writes is
+# compared in tests/continuous_queries.rs against tests/golden/cq/)
+# ---------------------------------------------------------------------------
+
+CQ_BASIC = ("CREATE CONTINUOUS QUERY cq1 ON qg_meta BEGIN SELECT mean(v) INTO cpu_1m "
+            "FROM cpu GROUP BY time(1m) END")
+for slug, text in [
+        ("create-then-show", CQ_BASIC + "; SHOW CONTINUOUS QUERIES"),
+        ("create-resample-then-show", "CREATE CONTINUOUS QUERY cq2 ON qg_meta RESAMPLE "
+         "EVERY 30s FOR 2m BEGIN SELECT max(v), min(v) INTO qg_meta.long.cpu_max FROM "
+         "cpu WHERE host = 'a' GROUP BY time(1m, 15s), host fill(none) END; "
+         "SHOW CONTINUOUS QUERIES"),
+        ("create-resample-every-only", "CREATE CONTINUOUS QUERY cq3 ON qg_meta RESAMPLE "
+         "EVERY 2h BEGIN SELECT count(free) INTO disk_count FROM qg_meta.forever.disk "
+         "GROUP BY time(1h) END; SHOW CONTINUOUS QUERIES"),
+        ("create-backreference", "CREATE CONTINUOUS QUERY \"all means\" ON qg_meta BEGIN "
+         "SELECT mean(*) INTO qg_meta2.autogen.:MEASUREMENT FROM /.*/ GROUP BY time(1h), * "
+         "END; SHOW CONTINUOUS QUERIES"),
+        ("create-two-databases", CQ_BASIC + "; CREATE CONTINUOUS QUERY cq1 ON qg_meta2 "
+         "BEGIN SELECT sum(f) INTO other_sum FROM other GROUP BY time(10s) END; "
+         "SHOW CONTINUOUS QUERIES"),
+        ("create-same-twice", CQ_BASIC + "; " + CQ_BASIC + "; SHOW CONTINUOUS QUERIES"),
+        ("create-same-name-other-query", CQ_BASIC + "; CREATE CONTINUOUS QUERY cq1 ON "
+         "qg_meta BEGIN SELECT max(v) INTO cpu_1m FROM cpu GROUP BY time(1m) END"),
+        ("create-db-not-found", "CREATE CONTINUOUS QUERY cq1 ON nope BEGIN SELECT mean(v) "
+         "INTO cpu_1m FROM cpu GROUP BY time(1m) END"),
+        ("create-source-rp-not-found", "CREATE CONTINUOUS QUERY cq1 ON qg_meta BEGIN "
+         "SELECT mean(v) INTO cpu_1m FROM qg_meta.nope.cpu GROUP BY time(1m) END"),
+        ("create-target-rp-not-found", "CREATE CONTINUOUS QUERY cq1 ON qg_meta BEGIN "
+         "SELECT mean(v) INTO qg_meta.nope.cpu_1m FROM cpu GROUP BY time(1m) END"),
+        ("create-source-db-not-found", "CREATE CONTINUOUS QUERY cq1 ON qg_meta BEGIN "
+         "SELECT mean(v) INTO cpu_1m FROM nope.autogen.cpu GROUP BY time(1m) END"),
+        ("create-no-group-by-time", "CREATE CONTINUOUS QUERY cq1 ON qg_meta BEGIN "
+         "SELECT mean(v) INTO cpu_1m FROM cpu GROUP BY host END"),
+        ("create-no-into", "CREATE CONTINUOUS QUERY cq1 ON qg_meta BEGIN "
+         "SELECT mean(v) FROM cpu GROUP BY time(1m) END"),
+        ("create-raw", "CREATE CONTINUOUS QUERY cq1 ON qg_meta BEGIN SELECT v INTO cpu_copy "
+         "FROM cpu END; SHOW CONTINUOUS QUERIES"),
+        ("create-resample-for-too-short", "CREATE CONTINUOUS QUERY cq1 ON qg_meta RESAMPLE "
+         "FOR 30s BEGIN SELECT mean(v) INTO cpu_1m FROM cpu GROUP BY time(1m) END"),
+        ("drop-then-show", CQ_BASIC + "; DROP CONTINUOUS QUERY cq1 ON qg_meta; "
+         "SHOW CONTINUOUS QUERIES"),
+        ("drop-missing", "DROP CONTINUOUS QUERY nope ON qg_meta"),
+        ("drop-db-missing", "DROP CONTINUOUS QUERY cq1 ON nope"),
+        ("drop-database-drops-them", CQ_BASIC + "; DROP DATABASE qg_meta; "
+         "CREATE DATABASE qg_meta; SHOW CONTINUOUS QUERIES"),
+]:
+    q("cq/" + slug, text, dataset="meta", mutates=True)
+q("cq/show-none-no-db", "SHOW CONTINUOUS QUERIES", dataset="meta", db=None)
+q("cq/create-no-db-param", CQ_BASIC, dataset="meta", db=None)
+q("cq/create-rp-param", CQ_BASIC + "; SHOW CONTINUOUS QUERIES", dataset="meta",
+  params=[("rp", "forever")])
+q("cq/create-rp-param-missing", CQ_BASIC, dataset="meta", params=[("rp", "nope")])
+
+# ---------------------------------------------------------------------------
 # Answers that show shard ids go first: ids count every shard the server ever created, so
 # they depend on every load before them; at the front only the first loads come before.
 # ---------------------------------------------------------------------------
