@@ -133,10 +133,12 @@ pub fn run(config: Config) -> Result<(), String> {
         .and_then(|l| l.local_addr().ok())
         .map(|a| a.to_string())
         .unwrap_or_default();
-    let auth = config
-        .http
-        .auth_enabled
-        .then(|| crate::http::auth::Authenticator::new(&config.http.shared_secret));
+    let auth = config.http.auth_enabled.then(|| {
+        crate::http::auth::Authenticator::new(
+            &config.http.shared_secret,
+            config.http.password_checks_per_second,
+        )
+    });
     let shared = Arc::new(Shared {
         auth,
         config,

@@ -95,6 +95,8 @@ pub struct HttpConfig {
     pub max_inflated_body_size: usize,
     /// `max-row-limit`: most rows of a non-chunked /query answer (0: unlimited)
     pub max_row_limit: usize,
+    /// `password-checks-per-second`: most bcrypt checks a second (0: no bound)
+    pub password_checks_per_second: u64,
     /// most open connections across all event loops
     pub max_connection_limit: usize,
     /// event-loop threads; 0 = one per core
@@ -183,6 +185,7 @@ impl Config {
                 max_body_size: limits::HTTP_MAX_BODY_SIZE_BYTES_DEFAULT,
                 max_inflated_body_size: limits::HTTP_MAX_INFLATED_BODY_BYTES_DEFAULT,
                 max_row_limit: limits::HTTP_MAX_ROW_LIMIT_DEFAULT,
+                password_checks_per_second: limits::HTTP_PASSWORD_CHECKS_PER_SECOND_DEFAULT,
                 max_connection_limit: limits::HTTP_MAX_CONNECTIONS_DEFAULT,
                 workers: 0,
                 query_on_loop_cpu: true,
@@ -609,6 +612,8 @@ settings! {
     ["http"] "shared-secret" => http.shared_secret,
         "HMAC key of JWT bearer tokens (Authorization: Bearer); empty: none accepted";
     ["http"] "max-body-size" => http.max_body_size, "largest request body in bytes (413 above)";
+    ["http"] "password-checks-per-second" => http.password_checks_per_second,
+        "most bcrypt password checks a second (uncached credentials; 429 past it; 0: no bound)";
     ["http"] "max-row-limit" => http.max_row_limit,
         "most rows of a non-chunked /query answer; past it the answer is cut, \"partial\": true (0: unlimited)";
     ["http"] "max-inflated-body-size" => http.max_inflated_body_size,

@@ -16,6 +16,14 @@
 //! (compared in constant time). No password is kept. At most [`AUTH_CACHE_ENTRIES_MAX`]
 //! entries; when full it is emptied (a cache miss costs one bcrypt, never correctness).
 //!
+//! The bcrypt budget: a check runs on the event loop that received the request, which
+//! serves nothing else for those 50 ms, and a wrong password is never cached, so a client
+//! sending wrong passwords could keep every loop busy. At most
+//! `[http] password-checks-per-second` bcrypt checks (default
+//! `limits::HTTP_PASSWORD_CHECKS_PER_SECOND_DEFAULT`; 0: no bound) run per second across the
+//! process (a token bucket); past it a request whose password is not in the cache is answered 429
+//! at once. Cached credentials, that is every client that already logged in, never wait.
+//!
 //! Invariants: with auth off nothing here runs; with auth on and no admin user yet,
 //! credentials are not asked for (InfluxDB's bootstrap: the query layer then allows only the
 //! creation of an admin user).
@@ -38,6 +46,9 @@ use crate::query::authorize::Identity;
 
 /// Most verified credentials remembered (one per user name).
 pub const AUTH_CACHE_ENTRIES_MAX: usize = 4096;
+/// The text of the 429 answered when the bcrypt budget is spent.
+pub const PASSWORD_CHECKS_EXHAUSTED: &str =
+    "too many password checks at once: retry with the same credentials shortly";
 /// Bytes of the random key the cache's password digests are keyed with.
 const CACHE_KEY_BYTES: usize = 32;
 
@@ -112,6 +123,14 @@ fn basic(encoded: &str) -> Option<Credentials> {
     })
 }
 
+/// What checking a password found.
+enum PasswordCheck {
+    Right,
+    Wrong,
+    /// not checked: the bcrypt budget is spent
+    NoBudget,
+}
+
 /// A verified password, as the cache keeps it.
 struct CachedCredential {
     /// the bcrypt hash it was verified against (another hash: the entry does not count)
@@ -128,16 +147,44 @@ pub struct Authenticator {
     cache_key: [u8; CACHE_KEY_BYTES],
     /// user name → its last verified password
     cache: RwLock<HashMap<String, CachedCredential>>,
+    /// bcrypt checks a second (0: no bound)
+    checks_per_second: f64,
+    /// bcrypt checks that may run now, and when it was last refilled
+    check_budget: std::sync::Mutex<(f64, std::time::Instant)>,
 }
 
 impl Authenticator {
-    /// An authenticator for tokens signed with `shared_secret`.
-    pub fn new(shared_secret: &str) -> Authenticator {
+    /// An authenticator for tokens signed with `shared_secret`, running at most
+    /// `password_checks_per_second` bcrypt checks a second (0: no bound).
+    pub fn new(shared_secret: &str, password_checks_per_second: u64) -> Authenticator {
+        let checks_per_second = password_checks_per_second as f64;
         Authenticator {
             shared_secret: shared_secret.as_bytes().to_vec(),
             cache_key: random_key(),
             cache: RwLock::new(HashMap::new()),
+            checks_per_second,
+            check_budget: std::sync::Mutex::new((checks_per_second, std::time::Instant::now())),
         }
+    }
+
+    /// Takes one bcrypt check from the budget; false when it is spent.
+    fn take_password_check(&self) -> bool {
+        if self.checks_per_second == 0.0 {
+            return true;
+        }
+        let mut budget = match self.check_budget.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let now = std::time::Instant::now();
+        let refill = now.saturating_duration_since(budget.1).as_secs_f64() * self.checks_per_second;
+        budget.0 = (budget.0 + refill).min(self.checks_per_second);
+        budget.1 = now;
+        if budget.0 < 1.0 {
+            return false;
+        }
+        budget.0 -= 1.0;
+        true
     }
 
     /// Who sent `request` (with `params` its parameters), or the 401 to answer.
@@ -154,7 +201,13 @@ impl Authenticator {
             .map_err(unauthorized)?;
         self.authenticate(meta, &credentials)
             .map(Identity::User)
-            .map_err(|text| unauthorized(&text))
+            .map_err(|text| {
+                if text == PASSWORD_CHECKS_EXHAUSTED {
+                    Response::json_error(429, &text)
+                } else {
+                    unauthorized(&text)
+                }
+            })
     }
 
     /// The user `credentials` prove to be, or the 401 text.
@@ -168,10 +221,10 @@ impl Authenticator {
                 if username.is_empty() {
                     return Err(USERNAME_REQUIRED.to_string());
                 }
-                if self.check_password(meta, username, password) {
-                    Ok(username.clone())
-                } else {
-                    Err(AUTHORIZATION_FAILED.to_string())
+                match self.check_password(meta, username, password) {
+                    PasswordCheck::Right => Ok(username.clone()),
+                    PasswordCheck::Wrong => Err(AUTHORIZATION_FAILED.to_string()),
+                    PasswordCheck::NoBudget => Err(PASSWORD_CHECKS_EXHAUSTED.to_string()),
                 }
             }
             Credentials::Bearer(token) => {
@@ -186,10 +239,11 @@ impl Authenticator {
         }
     }
 
-    /// Whether `password` is `username`'s: from the cache, else by bcrypt (then cached).
-    fn check_password(&self, meta: &MetaData, username: &str, password: &str) -> bool {
+    /// Whether `password` is `username`'s: from the cache, else by bcrypt (then cached),
+    /// if the bcrypt budget allows one now.
+    fn check_password(&self, meta: &MetaData, username: &str, password: &str) -> PasswordCheck {
         let Some(user) = meta.user(username) else {
-            return false;
+            return PasswordCheck::Wrong;
         };
         let digest = self.digest(password);
         let cached = match self.cache.read() {
@@ -199,10 +253,13 @@ impl Authenticator {
             Err(_) => false,
         };
         if cached {
-            return true;
+            return PasswordCheck::Right;
+        }
+        if !self.take_password_check() {
+            return PasswordCheck::NoBudget;
         }
         if !bcrypt::verify(password, &user.password_hash).unwrap_or(false) {
-            return false;
+            return PasswordCheck::Wrong;
         }
         if let Ok(mut cache) = self.cache.write() {
             if cache.len() >= AUTH_CACHE_ENTRIES_MAX {
@@ -216,7 +273,7 @@ impl Authenticator {
                 },
             );
         }
-        true
+        PasswordCheck::Right
     }
 
     fn digest(&self, password: &str) -> [u8; 32] {
@@ -343,6 +400,27 @@ mod tests {
         );
     }
 
+    /// A burst of uncached passwords (a guessing client) gets the bcrypt budget and no
+    /// more; the budget refills with time.
+    #[test]
+    fn password_checks_are_budgeted() {
+        let rate = crate::limits::HTTP_PASSWORD_CHECKS_PER_SECOND_DEFAULT;
+        let authenticator = Authenticator::new("", rate);
+        let burst = rate as usize;
+        for _ in 0..burst {
+            assert!(authenticator.take_password_check());
+        }
+        assert!(
+            !authenticator.take_password_check(),
+            "a check past the budget ran"
+        );
+        std::thread::sleep(std::time::Duration::from_secs_f64(1.5 / rate as f64));
+        assert!(
+            authenticator.take_password_check(),
+            "the budget did not refill"
+        );
+    }
+
     #[test]
     fn cache_is_invalidated_by_a_new_hash() {
         let hash = bcrypt::hash("pw", 4).unwrap();
@@ -355,7 +433,7 @@ mod tests {
             }],
             ..MetaData::default()
         };
-        let auth = Authenticator::new("");
+        let auth = Authenticator::new("", 0);
         assert_eq!(
             auth.authenticate(&meta, &password("a", "pw")),
             Ok("a".into())

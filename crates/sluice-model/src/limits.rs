@@ -5,6 +5,9 @@
 
 /// Default `[http] max-body-size`: InfluxDB's 25 MB.
 pub const HTTP_MAX_BODY_SIZE_BYTES_DEFAULT: usize = 25_000_000;
+/// Default `[http] password-checks-per-second`: most bcrypt checks (uncached credentials)
+/// a second across every event loop; each costs ~50 ms of the loop that runs it.
+pub const HTTP_PASSWORD_CHECKS_PER_SECOND_DEFAULT: u64 = 8;
 /// Default `[http] max-row-limit`: InfluxDB's 0 (no limit; `query-memory-limit` bounds
 /// what an answer can cost).
 pub const HTTP_MAX_ROW_LIMIT_DEFAULT: usize = 0;
