@@ -499,6 +499,7 @@ fn aggregate_leaf(
         count: usize::try_from(integer_arg(call, call.args.len().saturating_sub(1)).unwrap_or(0))
             .unwrap_or(0),
         count_distinct,
+        raw_points_limit: top_bottom_points_limit(exec, call),
     };
     let accumulator_name = if count_distinct {
         "count_distinct"
@@ -632,6 +633,22 @@ fn aggregate_leaf(
         return Ok(result);
     }
     fill(exec, call, result)
+}
+
+/// 1.6.7 answers `top(x, N)`/`bottom(x, N)` (no tag arguments, no GROUP BY time()) under a
+/// LIMIT from the first LIMIT + OFFSET + 1 points of the merged series only
+/// (`func/top-n-equal-limit`: `top(usage, 2) ... LIMIT 2` gives 30 and 10.5, not 35, 33.5).
+fn top_bottom_points_limit(exec: &Exec<'_>, call: &Call) -> Option<usize> {
+    let statement = exec.statement;
+    let plain = matches!(call.name.as_str(), "top" | "bottom") && call.args.len() == 2;
+    if !plain || statement.limit == 0 || exec.windows.is_some() {
+        return None;
+    }
+    let limit = statement
+        .limit
+        .saturating_add(statement.offset)
+        .saturating_add(1);
+    Some(usize::try_from(limit).unwrap_or(usize::MAX))
 }
 
 /// Feeds every point of one (shard, series) column to the accumulators of its windows (the

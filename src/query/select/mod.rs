@@ -130,6 +130,10 @@ pub(crate) const ROWS_PER_BOUNDS_CHECK: usize = 4096;
 
 /// Executes one SELECT (bound parameters already substituted).
 pub fn execute_select(statement: &SelectStatement, context: &SelectContext<'_>) -> StatementResult {
+    // `SELECT DISTINCT x` answers as `distinct(x)`, but only at the top: a subquery's
+    // `DISTINCT x` yields nothing in 1.6.7 (`subquery/count-of-distinct-keyword`).
+    let rewritten = plan::with_distinct_calls(statement);
+    let statement = rewritten.as_ref().unwrap_or(statement);
     match run(statement, context, TimeRange::ALL) {
         Ok(series) => StatementResult {
             statement_id: context.statement_id,
@@ -344,6 +348,10 @@ fn run(
         return Ok(Vec::new());
     }
     let columns = plan::column_names(&fields);
+    let into_tag_columns = match statement.target {
+        Some(_) => plan::selector_tag_columns(&fields),
+        None => Vec::new(),
+    };
     let output_zone = statement.timezone.as_deref().and_then(TimeZone::load);
     let mut output = Vec::new();
     let mut series_total = 0u64;
@@ -390,7 +398,62 @@ fn run(
             });
         }
     }
+    if !into_tag_columns.is_empty() {
+        output = output
+            .into_iter()
+            .flat_map(|series| split_by_tag_columns(series, &into_tag_columns))
+            .collect();
+    }
     Ok(output)
+}
+
+/// For SELECT INTO: a series whose rows carry the tags of `top(v, tag, n)` as the columns at
+/// `positions`, split into one series per value of those tags, the columns made tags (1.6.7
+/// writes them as tags, not fields).
+fn split_by_tag_columns(series: Series, positions: &[usize]) -> Vec<Series> {
+    let is_tag_column = |index: &usize| positions.contains(index);
+    let columns: Vec<String> = (0..series.columns.len())
+        .filter(|i| !is_tag_column(i))
+        .filter_map(|i| series.columns.get(i).cloned())
+        .collect();
+    let mut split: Vec<Series> = Vec::new();
+    for row in series.values {
+        let mut tags = series.tags.clone();
+        for position in positions {
+            let (Some(key), Some(value)) = (series.columns.get(*position), row.get(*position))
+            else {
+                continue;
+            };
+            let value = match value {
+                Value::String(text) => text.clone(),
+                Value::Integer(n) => n.to_string(),
+                Value::Unsigned(n) => n.to_string(),
+                Value::Float(x) => x.to_string(),
+                Value::Boolean(b) => b.to_string(),
+                _ => String::new(),
+            };
+            tags.retain(|(k, _)| k != key);
+            tags.push((key.clone(), value));
+        }
+        tags.sort();
+        let values: Vec<Value> = row
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !is_tag_column(i))
+            .map(|(_, value)| value)
+            .collect();
+        match split.iter_mut().find(|s| s.tags == tags) {
+            Some(found) => found.values.push(values),
+            None => split.push(Series {
+                name: series.name.clone(),
+                tags,
+                columns: columns.clone(),
+                values: vec![values],
+                partial: false,
+            }),
+        }
+    }
+    split
 }
 
 /// Gives every time of `rows` the offset of `zone` at that time (a `tz()` query prints its

@@ -359,6 +359,28 @@ fn check_expr(expr: &Expr, interval_ns: i64) -> Result<(), String> {
     }
 }
 
+/// `top`/`bottom` may not ask for more points than the statement's LIMIT.
+fn check_selector_limit(expr: &Expr, limit: u64) -> Result<(), String> {
+    if limit == 0 {
+        return Ok(());
+    }
+    for call in leaves(expr) {
+        if !matches!(call.name.as_str(), "top" | "bottom") {
+            continue;
+        }
+        if let Some(Expr::Literal(Literal::Integer(n))) = call.args.last() {
+            if u64::try_from(*n).is_ok_and(|n| n > limit) {
+                return Err(format!(
+                    "limit ({n}) in {} function can not be larger than the LIMIT ({limit}) in \
+                     the select statement",
+                    call.name
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn has_variable(expr: &Expr) -> bool {
     let mut found = false;
     expr.walk(&mut |e| {
@@ -405,6 +427,7 @@ pub fn check(statement: &SelectStatement, interval_ns: i64) -> Result<QueryKind,
         if !has_variable(&field.expr) {
             return Err("field must contain at least one variable".into());
         }
+        check_selector_limit(&field.expr, statement.limit)?;
     }
     let mut calls: Vec<&Call> = Vec::new();
     let mut has_raw = false;
@@ -446,6 +469,55 @@ pub fn check(statement: &SelectStatement, interval_ns: i64) -> Result<QueryKind,
     Ok(QueryKind::Aggregate)
 }
 
+/// The statement with the keyword form `DISTINCT x` of a field made the call `distinct(x)`,
+/// as 1.6.7 answers both alike (`count(DISTINCT x)` stays: count takes either form).
+pub fn with_distinct_calls(statement: &SelectStatement) -> Option<SelectStatement> {
+    if !statement
+        .fields
+        .iter()
+        .any(|f| has_distinct_keyword(&f.expr))
+    {
+        return None;
+    }
+    let mut rewritten = statement.clone();
+    for field in &mut rewritten.fields {
+        distinct_to_call(&mut field.expr);
+    }
+    Some(rewritten)
+}
+
+fn has_distinct_keyword(expr: &Expr) -> bool {
+    match expr {
+        Expr::Distinct(_) => true,
+        Expr::Call(call) if call.name == "count" => false,
+        Expr::Call(call) => call.args.iter().any(has_distinct_keyword),
+        Expr::Binary(binary) => {
+            has_distinct_keyword(&binary.lhs) || has_distinct_keyword(&binary.rhs)
+        }
+        Expr::Paren(inner) => has_distinct_keyword(inner),
+        _ => false,
+    }
+}
+
+fn distinct_to_call(expr: &mut Expr) {
+    match expr {
+        Expr::Distinct(name) => {
+            *expr = Expr::Call(Call {
+                name: "distinct".into(),
+                args: vec![Expr::var_ref(std::mem::take(name))],
+            });
+        }
+        Expr::Call(call) if call.name == "count" => {}
+        Expr::Call(call) => call.args.iter_mut().for_each(distinct_to_call),
+        Expr::Binary(binary) => {
+            distinct_to_call(&mut binary.lhs);
+            distinct_to_call(&mut binary.rhs);
+        }
+        Expr::Paren(inner) => distinct_to_call(inner),
+        _ => {}
+    }
+}
+
 /// The name of a column, as InfluxDB derives it from a field.
 pub fn field_name(field: &Field) -> String {
     if let Some(alias) = &field.alias {
@@ -482,12 +554,22 @@ fn binary_names(expr: &Expr, names: &mut Vec<String>) {
     }
 }
 
-/// Column names with InfluxDB's `_1`, `_2` suffixes for repeats (after `time`).
+/// Column names with InfluxDB's `_1`, `_2` suffixes for repeats (after `time`). An alias
+/// is taken as written, repeated or not (`mean(v) AS mv, max(v) AS mv` gives two `mv`),
+/// and every alias is reserved before the other names get their suffixes
+/// (`v, v AS v` gives `v_1, v`).
 pub fn column_names(fields: &[Field]) -> Vec<String> {
     let mut columns = vec!["time".to_string()];
     let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     seen.insert("time".into(), 1);
+    for alias in fields.iter().filter_map(|f| f.alias.as_ref()) {
+        seen.entry(alias.clone()).or_insert(1);
+    }
     for field in fields {
+        if let Some(alias) = &field.alias {
+            columns.push(alias.clone());
+            continue;
+        }
         let base = field_name(field);
         let mut name = base.clone();
         if let Some(count) = seen.get(&base).copied() {
@@ -611,6 +693,21 @@ pub fn expand_fields(fields: &[Field], keys: &Keys, excluded_tags: &[String]) ->
     expanded
 }
 
+/// The row positions (0 is `time`) of the columns [`expand_fields`] added for the tags
+/// named in `top`/`bottom` calls (`top(v, host, 2)`): SELECT INTO writes them as tags.
+pub fn selector_tag_columns(expanded: &[Field]) -> Vec<usize> {
+    let mut positions = Vec::new();
+    for (index, field) in expanded.iter().enumerate() {
+        if let Expr::Call(call) = &field.expr {
+            if matches!(call.name.as_str(), "top" | "bottom") {
+                let tags = call.args.len().saturating_sub(2);
+                positions.extend((index + 2..).take(tags));
+            }
+        }
+    }
+    positions
+}
+
 fn select_keys(
     keys: &Keys,
     excluded_tags: &[String],
@@ -625,11 +722,12 @@ fn select_keys(
     }
     if kind != WildcardType::Field {
         for tag in &keys.tags {
-            if !excluded_tags.contains(tag) && !selected.iter().any(|(n, _)| n == tag) {
+            if !excluded_tags.contains(tag) {
                 selected.push((tag.clone(), DataType::Tag));
             }
         }
     }
+    // Stable: a field and a tag of the same name both stay, the field first.
     selected.sort_by(|a, b| a.0.cmp(&b.0));
     selected
         .into_iter()
@@ -799,5 +897,27 @@ mod tests {
             column_names(&statement.fields),
             vec!["time", "count", "count_1", "count_2", "usage_idle"]
         );
+    }
+
+    #[test]
+    fn aliases_are_kept_and_reserved_first() {
+        let names = |text: &str| column_names(&select(text).fields);
+        assert_eq!(
+            names("SELECT mean(v) AS mv, max(v) AS mv, min(v) AS mv_1 FROM m"),
+            vec!["time", "mv", "mv", "mv_1"]
+        );
+        assert_eq!(names("SELECT v, v AS v FROM m"), vec!["time", "v_1", "v"]);
+        assert_eq!(
+            names("SELECT v AS v_1, v, v FROM m"),
+            vec!["time", "v_1", "v", "v_2"]
+        );
+    }
+
+    #[test]
+    fn distinct_keyword_becomes_a_call_outside_count() {
+        let rewritten = with_distinct_calls(&select("SELECT DISTINCT v FROM m"));
+        let field = rewritten.map(|s| s.fields[0].expr.to_string());
+        assert_eq!(field.as_deref(), Some("distinct(v)"));
+        assert!(with_distinct_calls(&select("SELECT count(DISTINCT v) FROM m")).is_none());
     }
 }

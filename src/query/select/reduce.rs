@@ -7,8 +7,8 @@
 //!   bit for bit: `mean = Σ (sum_s / n_s) · n_s / Σ n_s`.
 //! * Collecting (all points of a window): `median`, `mode`, `stddev`, `percentile`,
 //!   `distinct`, `count(distinct)`, `top`, `bottom`, `sample`.
-//! * Tie rules: `min`/`max` keep the earlier point of equal values; `first` keeps the
-//!   first point seen of equal times, `last` the last one seen.
+//! * Tie rules: `min`/`max` keep the earlier point of equal values; `first`/`last` keep
+//!   each series' best point and choose among them as 1.6.7's merge does ([`pick_edge`]).
 //! * Collected points are put in 1.6.7's merge order (a replay of its heap over the
 //!   series) before order-sensitive functions (`stddev`, `mode`, `distinct`) see them.
 //! * Transformations (`derivative`, `difference`, `moving_average`, `cumulative_sum`,
@@ -69,13 +69,18 @@ pub enum Accumulator {
         total: f64,
         /// Σ of folded counts
         count: u64,
-        /// partial sum of the series being fed
+        /// partial sum of the series being fed (floats)
         partial_sum: f64,
+        /// partial sum of the series being fed (integers: a wrapping i64, as 1.6.7 sums them)
+        partial_integer: i64,
         /// partial count of the series being fed
         partial_count: u64,
     },
-    /// `min`, `max`, `first`, `last`
+    /// `min`, `max`
     Selector(SelectorKind, Option<Point>),
+    /// `first`, `last`: the best point of each series (by `origin`, in the order first
+    /// seen); [`pick_edge`] chooses among them as 1.6.7 does
+    EdgePerSeries(SelectorKind, Vec<Point>),
     /// `spread`: smallest and largest value
     Spread(Option<(Value, Value)>),
     /// every point, for the collecting functions
@@ -126,10 +131,9 @@ fn better_by(
         SelectorKind::Max => {
             by_value == Greater || (by_value == Equal && candidate_time < current_time)
         }
-        // 1.6.7 keeps the first point seen among equal earliest times and the last one
-        // seen among equal latest times (points arrive series by series, in key order).
+        // Within one series (across shards): the earlier / the later point.
         SelectorKind::First => candidate_time < current_time,
-        SelectorKind::Last => candidate_time >= current_time,
+        SelectorKind::Last => candidate_time > current_time,
     }
 }
 
@@ -151,12 +155,13 @@ impl Accumulator {
                 total: 0.0,
                 count: 0,
                 partial_sum: 0.0,
+                partial_integer: 0,
                 partial_count: 0,
             },
             "min" => Accumulator::Selector(SelectorKind::Min, None),
             "max" => Accumulator::Selector(SelectorKind::Max, None),
-            "first" => Accumulator::Selector(SelectorKind::First, None),
-            "last" => Accumulator::Selector(SelectorKind::Last, None),
+            "first" => Accumulator::EdgePerSeries(SelectorKind::First, Vec::new()),
+            "last" => Accumulator::EdgePerSeries(SelectorKind::Last, Vec::new()),
             "spread" => Accumulator::Spread(None),
             _ => Accumulator::Collect(Vec::new()),
         }
@@ -183,10 +188,14 @@ impl Accumulator {
             }
             Accumulator::Mean {
                 partial_sum,
+                partial_integer,
                 partial_count,
                 ..
             } => {
-                *partial_sum += as_f64(value);
+                match value {
+                    Value::Integer(v) => *partial_integer = partial_integer.wrapping_add(*v),
+                    _ => *partial_sum += as_f64(value),
+                }
                 *partial_count += 1;
             }
             Accumulator::Selector(kind, best) => {
@@ -198,6 +207,21 @@ impl Accumulator {
                 match best {
                     Some(current) if !better(*kind, &candidate, current) => {}
                     _ => *best = Some(candidate),
+                }
+            }
+            Accumulator::EdgePerSeries(kind, per_series) => {
+                let candidate = Point {
+                    time,
+                    value: value.clone(),
+                    origin,
+                };
+                match per_series.iter_mut().rev().find(|p| p.origin == origin) {
+                    Some(current) => {
+                        if better(*kind, &candidate, current) {
+                            *current = candidate;
+                        }
+                    }
+                    None => per_series.push(candidate),
                 }
             }
             Accumulator::Spread(range) => match range {
@@ -318,16 +342,19 @@ impl Accumulator {
                 total,
                 count,
                 partial_sum,
+                partial_integer,
                 partial_count,
             } => {
+                let partial = *partial_sum + *partial_integer as f64;
                 if *partial_count >= 2 {
-                    let mean = *partial_sum / *partial_count as f64;
+                    let mean = partial / *partial_count as f64;
                     *total += mean * *partial_count as f64;
                 } else {
-                    *total += *partial_sum;
+                    *total += partial;
                 }
                 *count += *partial_count;
                 *partial_sum = 0.0;
+                *partial_integer = 0;
                 *partial_count = 0;
             }
             _ => {}
@@ -347,6 +374,7 @@ impl Accumulator {
                 ..
             } => *count == 0 && *partial_count == 0,
             Accumulator::Selector(_, best) => best.is_none(),
+            Accumulator::EdgePerSeries(_, per_series) => per_series.is_empty(),
             Accumulator::Spread(range) => range.is_none(),
             Accumulator::Collect(points) => points.is_empty(),
         }
@@ -362,6 +390,9 @@ pub struct CallArgs {
     pub count: usize,
     /// `count(distinct(x))`
     pub count_distinct: bool,
+    /// `top`/`bottom` see only this many points of the window, in merge order (1.6.7 with
+    /// a LIMIT and no GROUP BY time(): LIMIT + OFFSET + 1)
+    pub raw_points_limit: Option<usize>,
 }
 
 /// The points a finished window yields for function `name`; `window_time` is the time
@@ -399,6 +430,7 @@ pub fn finish(
             }
         }
         Accumulator::Selector(_, best) => best.into_iter().collect(),
+        Accumulator::EdgePerSeries(kind, per_series) => pick_edge(kind, per_series),
         Accumulator::Spread(range) => match range {
             None => Vec::new(),
             Some((Value::Integer(low), Value::Integer(high))) => {
@@ -411,6 +443,36 @@ pub fn finish(
         },
         Accumulator::Collect(points) => finish_collected(name, points, args, window_time),
     }
+}
+
+/// `first`/`last` of a window from the best point of each series, as 1.6.7 picks it: the
+/// series' points go through Go's heap (earliest time first for `first`, latest first for
+/// `last`; equal times in the heap's order) and only the first two out are compared: the
+/// earlier (later) time wins, then the larger value. With equal times across several series
+/// the answer is therefore not always the largest value (`func/first-equal-times-*`).
+fn pick_edge(kind: SelectorKind, per_series: Vec<Point>) -> Vec<Point> {
+    let runs: Vec<Vec<Point>> = per_series.into_iter().map(|p| vec![p]).collect();
+    let ordered = match kind {
+        SelectorKind::Last => super::heap_merge(runs, |a: &Point, b: &Point| a.time > b.time),
+        _ => super::heap_merge(runs, |a: &Point, b: &Point| a.time < b.time),
+    };
+    let mut ordered = ordered.into_iter();
+    let Some(mut best) = ordered.next() else {
+        return Vec::new();
+    };
+    if let Some(second) = ordered.next() {
+        let by_value = value_cmp(&second.value, &best.value);
+        let wins = match kind {
+            SelectorKind::Last => {
+                second.time > best.time || (second.time == best.time && by_value.is_gt())
+            }
+            _ => second.time < best.time || (second.time == best.time && by_value.is_gt()),
+        };
+        if wins {
+            best = second;
+        }
+    }
+    vec![best]
 }
 
 fn finish_collected(
@@ -503,6 +565,9 @@ fn finish_collected(
         }
         "top" | "bottom" => {
             let top = name == "top";
+            if let Some(limit) = args.raw_points_limit {
+                points.truncate(limit);
+            }
             points.sort_by(|a, b| {
                 let by_value = value_cmp(&a.value, &b.value);
                 let by_value = if top { by_value.reverse() } else { by_value };
@@ -719,7 +784,11 @@ pub fn transform(points: &[Point], spec: Transform<'_>) -> Vec<Point> {
                         if !spec.ascending {
                             elapsed = -elapsed;
                         }
-                        let change = as_f64(&point.value) - as_f64(&prev.value);
+                        // Integers change by a wrapping i64 difference, as in 1.6.7.
+                        let change = match (&point.value, &prev.value) {
+                            (Value::Integer(a), Value::Integer(b)) => a.wrapping_sub(*b) as f64,
+                            (a, b) => as_f64(a) - as_f64(b),
+                        };
                         Value::Float(change / (elapsed / spec.unit_ns as f64))
                     }
                 };
@@ -740,19 +809,31 @@ pub fn transform(points: &[Point], spec: Transform<'_>) -> Vec<Point> {
             }
         }
         "moving_average" => {
-            let mut window: std::collections::VecDeque<f64> = std::collections::VecDeque::new();
+            // Integers are summed in a wrapping i64 (1.6.7: {i64::MIN, i64::MAX} averages
+            // to -0.5), everything else in f64.
+            let mut window: std::collections::VecDeque<Value> = std::collections::VecDeque::new();
             let mut sum = 0.0;
+            let mut sum_integer: i64 = 0;
             for point in usable {
-                let value = as_f64(&point.value);
-                window.push_back(value);
-                sum += value;
+                let value = &point.value;
+                if let Value::Integer(v) = value {
+                    sum_integer = sum_integer.wrapping_add(*v);
+                } else {
+                    sum += as_f64(value);
+                }
+                window.push_back(value.clone());
                 if window.len() > spec.window {
-                    sum -= window.pop_front().unwrap_or(0.0);
+                    match window.pop_front() {
+                        Some(Value::Integer(v)) => sum_integer = sum_integer.wrapping_sub(v),
+                        Some(other) => sum -= as_f64(&other),
+                        None => {}
+                    }
                 }
                 if window.len() == spec.window {
+                    let total = sum + sum_integer as f64;
                     result.push(Point {
                         time: point.time,
-                        value: Value::Float(sum / spec.window as f64),
+                        value: Value::Float(total / spec.window as f64),
                         origin: u32::MAX,
                     });
                 }
@@ -904,12 +985,37 @@ mod tests {
     }
 
     #[test]
+    fn first_and_last_of_equal_times_follow_the_heap() {
+        // One point per series, all at one time: 1.6.7 compares only the first two series
+        // its heap hands out (a and c of three, a and e of five).
+        let at_once = |values: &[f64]| -> Vec<Point> {
+            values
+                .iter()
+                .enumerate()
+                .map(|(origin, v)| Point {
+                    time: 10,
+                    value: Value::Float(*v),
+                    origin: origin as u32,
+                })
+                .collect()
+        };
+        for kind in [SelectorKind::First, SelectorKind::Last] {
+            let picked = |values: &[f64]| pick_edge(kind, at_once(values))[0].value.clone();
+            assert_eq!(picked(&[1.0, 2.0, 0.0]), Value::Float(1.0));
+            assert_eq!(picked(&[5.0, 9.0, 7.0]), Value::Float(7.0));
+            assert_eq!(picked(&[2.0, 4.0, 1.0, 3.0, 5.0]), Value::Float(5.0));
+            assert_eq!(picked(&[1.0, 2.0]), Value::Float(2.0));
+        }
+    }
+
+    #[test]
     fn collecting_aggregates() {
         let data = [(1, 5.0), (2, 7.0), (3, 9.0), (4, 6.0)];
         let args = CallArgs {
             percentile: 50.0,
             count: 2,
             count_distinct: false,
+            raw_points_limit: None,
         };
         assert_eq!(run("median", &data, &args)[0].value, Value::Float(6.5));
         assert_eq!(run("percentile", &data, &args)[0].value, Value::Float(6.0));

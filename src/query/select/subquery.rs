@@ -16,8 +16,10 @@
 //!   GROUP BY time() windows them as a stored query would (`fill(null)` by default:
 //!   `count` gives 0, others null; `fill(none)` skips empty windows; a number fills it).
 //! * `*` in the outer query: the inner columns and the inner tags it does not group by.
-//! * Raw outer fields: one row per inner row with a non-null value, in the inner series'
-//!   order (1.6.7 does not merge them by time).
+//! * Raw outer fields: one row per inner row with a non-null value, in [`InnerRowOrder`]:
+//!   series after series for an aggregate inner query without GROUP BY time(), by time
+//!   (stable over the inner series) with one, merged by time as 1.6.7's heap merges
+//!   stored series for a raw inner query.
 //! * Aggregate outer fields: each call is reduced per window by the same accumulators as
 //!   stored data ([`super::reduce`]), one inner series at a time; the row time is the
 //!   window start (or the range start, 0 without one), but a lone selector without GROUP
@@ -173,10 +175,16 @@ pub(super) fn execute(
         .dimensions
         .iter()
         .any(|d| !super::is_time_dimension(d));
+    let inner_order = inner_row_order(&inner)?;
+    let ascending = statement.sort_fields.first().is_none_or(|s| s.ascending);
     let mut output = Vec::new();
     for ((name, tag_values), rows) in groups {
         let values = match kind {
-            QueryKind::Raw => raw_rows(&fields, &rows, &mut regexes),
+            QueryKind::Raw => raw_rows(
+                &fields,
+                &in_order(rows, inner_order, ascending),
+                &mut regexes,
+            ),
             QueryKind::Aggregate => aggregate_rows(
                 statement,
                 &fields,
@@ -215,7 +223,19 @@ fn with_outer_dimensions(
 ) -> Result<SelectStatement, String> {
     let mut inner = inner.clone();
     let inner_interval = inner.group_by_interval_ns().map_err(str::to_string)?;
-    if plan::check(&inner, inner_interval)? == QueryKind::Raw {
+    let kind = plan::check(&inner, inner_interval)?;
+    let transforms = inner.fields.iter().any(|f| {
+        plan::leaves(&f.expr)
+            .iter()
+            .any(|c| plan::is_transformation(&c.name))
+    });
+    if kind == QueryKind::Aggregate && inner_interval > 0 && inner.fill == Fill::Null && !transforms
+    {
+        // 1.6.7's outer query never sees the windows fill(null) would add (not even as the
+        // 0 of a count): only windows with points reach it.
+        inner.fill = Fill::None;
+    }
+    if kind == QueryKind::Raw {
         for dimension in &outer.dimensions {
             let is_tag = matches!(dimension, Expr::VarRef(_) | Expr::Wildcard(_));
             if is_tag && !inner.dimensions.contains(dimension) {
@@ -289,6 +309,70 @@ fn outer_tag_keys(statement: &SelectStatement, rows: &[InnerRow<'_>]) -> Vec<Str
     keys
 }
 
+/// The order in which a raw outer query sees the rows of the inner series it groups
+/// together (1.6.7, pinned by the golden `subquery/*` cases).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum InnerRowOrder {
+    /// series after series: an aggregate inner query without GROUP BY time() (one window;
+    /// `subquery/math-outer`)
+    SeriesBySeries,
+    /// by time, window by window, the inner series in order within a window: an aggregate
+    /// inner query with GROUP BY time() (`subquery/inner-group-by-time-outer-range-star`)
+    ByTime,
+    /// by time, equal times in the order of Go's heap merge over the inner series: a raw
+    /// inner query (`subquery/raw-inner-group-by-host-merged`)
+    HeapMerged,
+}
+
+fn inner_row_order(inner: &SelectStatement) -> Result<InnerRowOrder, String> {
+    let interval_ns = inner.group_by_interval_ns().map_err(str::to_string)?;
+    Ok(match plan::check(inner, interval_ns)? {
+        QueryKind::Raw => InnerRowOrder::HeapMerged,
+        QueryKind::Aggregate if interval_ns > 0 => InnerRowOrder::ByTime,
+        QueryKind::Aggregate => InnerRowOrder::SeriesBySeries,
+    })
+}
+
+/// The rows of one outer group (collected series after series, each in ascending time) put
+/// in `order`; `ascending` is false for the outer ORDER BY time DESC.
+fn in_order(
+    mut rows: Vec<InnerRow<'_>>,
+    order: InnerRowOrder,
+    ascending: bool,
+) -> Vec<InnerRow<'_>> {
+    match order {
+        InnerRowOrder::SeriesBySeries => rows,
+        InnerRowOrder::ByTime if ascending => {
+            rows.sort_by_key(InnerRow::time_ns);
+            rows
+        }
+        InnerRowOrder::ByTime => {
+            rows.sort_by_key(|row| std::cmp::Reverse(row.time_ns()));
+            rows
+        }
+        InnerRowOrder::HeapMerged => {
+            let mut runs: Vec<Vec<InnerRow<'_>>> = Vec::new();
+            let mut current_series = None;
+            for row in rows {
+                if current_series != Some(row.series_index) {
+                    current_series = Some(row.series_index);
+                    runs.push(Vec::new());
+                }
+                if let Some(run) = runs.last_mut() {
+                    run.push(row);
+                }
+            }
+            if ascending {
+                return super::heap_merge(runs, |a, b| a.time_ns() < b.time_ns());
+            }
+            // Descending, 1.6.7 merges the series last to first, each from its end.
+            runs.reverse();
+            runs.iter_mut().for_each(|run| run.reverse());
+            super::heap_merge(runs, |a, b| a.time_ns() > b.time_ns())
+        }
+    }
+}
+
 /// Raw outer fields: one row per inner row with a non-null field value.
 fn raw_rows(fields: &[Field], rows: &[InnerRow<'_>], regexes: &mut RegexCache) -> Vec<Vec<Value>> {
     let mut output = Vec::with_capacity(rows.len());
@@ -319,6 +403,7 @@ fn call_args(call: &Call) -> CallArgs {
         percentile: number(1).unwrap_or(0.0),
         count: number(1).map_or(0, |n| n.max(0.0) as usize),
         count_distinct: matches!(call.args.first(), Some(Expr::Call(c)) if c.name == "distinct"),
+        raw_points_limit: None,
     }
 }
 

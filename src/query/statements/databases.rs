@@ -9,13 +9,26 @@ use crate::meta::{RetentionPolicySpec, DURATION_TOO_LOW, MIN_RETENTION_DURATION_
 use crate::query::authorize::may_list_database;
 use crate::query::result::{StatementResult, Value};
 
+/// InfluxDB's answer to a database or retention policy name that cannot be a directory.
+pub const INVALID_NAME: &str = "invalid name";
+
+/// Whether `name` may name a database or a retention policy: as in 1.6.7, which makes them
+/// directories, not empty, not `.` or `..`, and without `/` or `\`.
+pub fn is_valid_name(name: &str) -> bool {
+    !matches!(name, "" | "." | "..") && !name.contains(['/', '\\'])
+}
+
 /// `CREATE DATABASE name [WITH ...]`
 pub fn create(
     statement: &CreateDatabaseStatement,
     context: &StatementContext<'_>,
 ) -> StatementResult {
-    if statement.name.is_empty() {
-        return context.error("invalid name");
+    let policy_name_invalid = statement
+        .retention_policy_name
+        .as_deref()
+        .is_some_and(|name| !is_valid_name(name));
+    if !is_valid_name(&statement.name) || policy_name_invalid {
+        return context.error(INVALID_NAME);
     }
     if statement
         .retention_policy_duration_ns

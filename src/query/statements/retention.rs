@@ -27,6 +27,9 @@ pub fn create(
     statement: &CreateRetentionPolicyStatement,
     context: &StatementContext<'_>,
 ) -> StatementResult {
+    if !super::databases::is_valid_name(&statement.name) {
+        return context.error(super::databases::INVALID_NAME);
+    }
     let policy = RetentionPolicy {
         name: statement.name.clone(),
         duration_ns: statement.duration_ns,

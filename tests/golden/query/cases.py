@@ -117,8 +117,34 @@ META_LINES = [
     "weather,city=rome,country=it temp=15 %d" % (86400 * 40 + BASE_S),
 ]
 
+# Corners of issue 14: integers at the i64 extremes (one series, and one point per series),
+# a tag and a field of the same name, points of several series at equal times (first/last).
+I64_MIN, I64_MAX = -9223372036854775808, 9223372036854775807
+CORNER_LINES = [
+    "ext v=%di %d" % (I64_MIN, BASE_S),
+    "ext v=%di %d" % (I64_MAX, BASE_S + 10),
+    "ext v=-1i %d" % (BASE_S + 20),
+    "extser,h=a v=%di %d" % (I64_MIN, BASE_S),
+    "extser,h=b v=%di %d" % (I64_MAX, BASE_S + 10),
+    "extser,h=c v=-1i %d" % (BASE_S + 20),
+    "same,host=a value=1,host=5i %d" % BASE_S,
+    "same,host=b value=2,host=6i %d" % (BASE_S + 10),
+    "same,region=r value=3 %d" % (BASE_S + 20),
+]
+for k, values in enumerate([(1, 2, 0), (5, 9, 7), (3, 1, 2, 4), (2, 4, 1, 3, 5)]):
+    for s, value in enumerate(values):
+        CORNER_LINES.append("tie%d,host=%s value=%s,n=%di %d"
+                            % (k, chr(ord("a") + s), value, value, BASE_S))
+# The earliest and the latest time shared by some series only.
+for s, (value, offset) in enumerate([(1, 20), (4, 10), (2, 10), (3, 10), (5, 20)]):
+    CORNER_LINES.append("tiep,host=%s value=%s %d" % (chr(ord("a") + s), value, BASE_S + offset))
+
 DATASETS = {
     "none": {},
+    "corner": {
+        "databases": [{"name": "qg_corner"}],
+        "writes": [{"db": "qg_corner", "precision": "s", "lines": CORNER_LINES}],
+    },
     "cpu": {
         "databases": [{"name": "qg", "retention_policies": [
             {"name": "rp2", "duration": "5200w", "shard_duration": "1w"}]}],
@@ -160,7 +186,7 @@ DATASETS = {
 
 CASES = []
 DATABASE_OF = {"cpu": "qg", "types": "qg_types", "math": "qg_math", "meta": "qg_meta",
-               "none": None}
+               "corner": "qg_corner", "none": None}
 
 
 def case(name, dataset, request, mutates=False, note=None):
@@ -1052,6 +1078,132 @@ SUBQUERIES = [
 ]
 for slug, text in SUBQUERIES:
     q("subquery/" + slug, text)
+
+# ---------------------------------------------------------------------------
+# issue 14: corners where Sluice answered differently (each checked against 1.6.7)
+# ---------------------------------------------------------------------------
+
+# `DISTINCT x`, the keyword form, answers as distinct(x).
+q("func/distinct-keyword", "SELECT DISTINCT state FROM cpu")
+q("func/distinct-keyword-group-by", "SELECT DISTINCT used FROM mem GROUP BY host")
+q("func/distinct-keyword-alias", "SELECT DISTINCT usage AS u FROM cpu WHERE host = 'c'")
+q("func/distinct-keyword-quoted", "SELECT DISTINCT \"count\" FROM cpu WHERE host = 'b'")
+q("subquery/count-of-distinct-keyword", "SELECT count(d) FROM (SELECT DISTINCT state AS d "
+  "FROM cpu)")
+
+# first()/last() of points of several series at one time.
+for k in range(4):
+    q("func/first-equal-times-%d" % k, "SELECT first(value) FROM tie%d" % k, dataset="corner")
+    q("func/last-equal-times-%d" % k, "SELECT last(value) FROM tie%d" % k, dataset="corner")
+    q("func/first-last-equal-times-desc-%d" % k, "SELECT first(value), last(value) FROM tie%d "
+      "ORDER BY time DESC" % k, dataset="corner")
+q("func/first-last-equal-times-int", "SELECT first(n), last(n) FROM tie3", dataset="corner")
+q("func/first-equal-times-some-series", "SELECT first(value) FROM tiep", dataset="corner")
+q("func/last-equal-times-some-series", "SELECT last(value) FROM tiep", dataset="corner")
+q("func/first-last-equal-times-grouped", "SELECT first(value), last(value) FROM tiep "
+  "WHERE time >= '%s' AND time < '%s' GROUP BY time(20s)" % (ts(0), ts(40)), dataset="corner")
+q("func/first-equal-times-regex", "SELECT first(value), last(value) FROM /^tie/",
+  dataset="corner")
+
+# top/bottom asking for more points than LIMIT is a compile error.
+q("func/top-n-above-limit", "SELECT top(usage, 3) FROM cpu LIMIT 2")
+q("func/top-n-equal-limit", "SELECT top(usage, 2) FROM cpu LIMIT 2")
+q("func/bottom-tag-n-above-limit", "SELECT bottom(usage, host, 3) FROM cpu LIMIT 1")
+q("func/top-n-above-limit-grouped", "SELECT top(usage, 3) FROM cpu WHERE %s "
+  "GROUP BY time(1m), host LIMIT 2" % WINDOW)
+q("func/top-n-above-limit-offset", "SELECT top(usage, 3) FROM cpu LIMIT 2 OFFSET 1")
+q("func/top-n-above-limit-missing-measurement", "SELECT top(usage, 3) FROM nope LIMIT 2")
+q("func/top-n-above-limit-with-mean", "SELECT top(usage, 3), mean(usage) FROM cpu LIMIT 2")
+# SELECT top(x, tag, n) INTO writes the tag as a tag.
+q("http/into-top-tag", "SELECT top(usage, host, 2) INTO qg.autogen.topped FROM cpu; "
+  "SHOW TAG KEYS FROM topped; SHOW FIELD KEYS FROM topped; SELECT * FROM topped",
+  method="POST", form=True, mutates=True)
+q("http/into-bottom-tag-grouped", "SELECT bottom(usage, region, 1) INTO qg.autogen.bottomed "
+  "FROM cpu GROUP BY host; SHOW SERIES FROM bottomed; SELECT * FROM bottomed GROUP BY *",
+  method="POST", form=True, mutates=True)
+
+# Column names: a tag and a field of the same name, repeated aliases, wildcards.
+q("select/tag-field-same-name-star", "SELECT * FROM same", dataset="corner")
+q("select/tag-field-same-name-regex", "SELECT /host/ FROM same", dataset="corner")
+q("select/tag-field-same-name-star-and-name", "SELECT *, host FROM same", dataset="corner")
+q("select/tag-field-same-name-typed", "SELECT host::tag, host::field FROM same",
+  dataset="corner")
+q("select/tag-field-same-name-group-by", "SELECT * FROM same GROUP BY host", dataset="corner")
+q("select/duplicate-alias-aggregates", "SELECT mean(usage) AS mv, max(usage) AS mv FROM cpu")
+q("select/duplicate-alias-raw", "SELECT usage AS x, idle AS x FROM cpu WHERE host = 'a' "
+  "AND time < '2026-11-01T00:00:20Z'")
+q("select/alias-taken-before-names", "SELECT usage, usage AS usage FROM cpu WHERE host = 'a' "
+  "AND time < '2026-11-01T00:00:20Z'")
+q("select/alias-like-a-suffix", "SELECT mean(usage) AS mv, max(usage) AS mv, "
+  "min(usage) AS mv_1, mean(usage) AS mean, mean(usage) FROM cpu")
+q("select/alias-suffix-skipped", "SELECT usage AS usage_1, usage, usage FROM cpu "
+  "WHERE host = 'a' AND time < '2026-11-01T00:00:20Z'")
+q("select/star-then-field", "SELECT *, usage FROM cpu WHERE host = 'c' AND time < "
+  "'2026-11-01T00:00:30Z'")
+
+# Integers at the i64 extremes: sums wrap as 1.6.7's int64 arithmetic does.
+q("func/mean-int-extremes", "SELECT mean(v) FROM ext", dataset="corner")
+q("func/mean-int-extremes-per-series", "SELECT mean(v) FROM extser", dataset="corner")
+q("func/mean-int-extremes-grouped", "SELECT mean(v) FROM ext WHERE time >= '%s' AND "
+  "time < '%s' GROUP BY time(20s)" % (ts(0), ts(40)), dataset="corner")
+q("func/moving-average-int-extremes", "SELECT moving_average(v, 2) FROM ext", dataset="corner")
+q("func/moving-average-int-extremes-3", "SELECT moving_average(v, 3) FROM ext",
+  dataset="corner")
+q("func/moving-average-int-extremes-series", "SELECT moving_average(v, 2) FROM extser",
+  dataset="corner")
+q("func/derivative-int-extremes", "SELECT derivative(v) FROM ext", dataset="corner")
+q("func/sum-int-extremes", "SELECT sum(v), spread(v), difference(v) FROM ext", dataset="corner")
+
+# Names that would become paths: `invalid name`. (A statement that fails stops the
+# request: a SHOW after it reports only `not executed`.)
+for slug, name in [("dot", "."), ("dotdot", ".."), ("slash", "a/b"), ("only-slash", "/"),
+                   ("backslash", "a\\\\b"), ("three-dots", "..."), ("leading-dot", ".a"),
+                   ("dots-inside", "a..b")]:
+    q("meta/create-database-name-%s" % slug, 'CREATE DATABASE "%s"' % name, dataset="corner")
+q("meta/create-database-name-dot-then-show", 'CREATE DATABASE "."; SHOW DATABASES',
+  dataset="corner")
+q("meta/create-database-name-valid-then-show", 'CREATE DATABASE "a..b"; SHOW DATABASES',
+  dataset="corner")
+q("meta/create-database-name-bad-escape", 'CREATE DATABASE "a\\b"', dataset="corner")
+q("meta/create-database-policy-name-dot", 'CREATE DATABASE d2 WITH NAME "."',
+  dataset="corner")
+q("meta/create-database-policy-name-slash", 'CREATE DATABASE d2 WITH NAME "x/y"',
+  dataset="corner")
+q("meta/create-retention-policy-name-dot", 'CREATE RETENTION POLICY "." ON qg_corner '
+  "DURATION 1h REPLICATION 1", dataset="corner")
+q("meta/create-retention-policy-name-dotdot", 'CREATE RETENTION POLICY ".." ON qg_corner '
+  "DURATION 1h REPLICATION 1", dataset="corner")
+q("meta/create-retention-policy-name-slash", 'CREATE RETENTION POLICY "a/b" ON qg_corner '
+  "DURATION 1h REPLICATION 1", dataset="corner")
+q("meta/create-retention-policy-name-dot-missing-db", 'CREATE RETENTION POLICY "." ON nope '
+  "DURATION 1h REPLICATION 1", dataset="corner")
+
+# A raw outer query over a subquery: the order of the inner rows (see subquery.rs).
+RANGE_2M = "time >= '%s' AND time < '%s'" % (ts(0), ts(120))
+q("subquery/raw-inner-group-by-host-merged", "SELECT usage FROM (SELECT usage FROM cpu "
+  "GROUP BY host) WHERE time < '%s'" % ts(30))
+q("subquery/raw-inner-merged-star", "SELECT * FROM (SELECT usage, idle FROM cpu "
+  "GROUP BY host)")
+q("subquery/raw-inner-merged-desc", "SELECT * FROM (SELECT usage FROM cpu GROUP BY host) "
+  "ORDER BY time DESC")
+q("subquery/raw-inner-merged-desc-limit", "SELECT * FROM (SELECT usage FROM cpu "
+  "GROUP BY host) ORDER BY time DESC LIMIT 5")
+q("subquery/inner-group-by-time-by-window", "SELECT * FROM (SELECT mean(usage) FROM cpu "
+  "WHERE %s GROUP BY time(30s), host)" % RANGE_2M)
+q("subquery/inner-group-by-time-desc", "SELECT * FROM (SELECT mean(usage) FROM cpu "
+  "WHERE %s GROUP BY time(30s), host) ORDER BY time DESC" % RANGE_2M)
+q("subquery/inner-selector-by-host-desc", "SELECT * FROM (SELECT max(usage) FROM cpu "
+  "GROUP BY host) ORDER BY time DESC")
+q("subquery/inner-fill-null-windows-unseen", "SELECT * FROM (SELECT mean(usage) FROM cpu "
+  "WHERE time >= '%s' AND time < '%s' GROUP BY time(10s), host)" % (ts(0), ts(60)))
+q("subquery/inner-count-fill-null-unseen", "SELECT * FROM (SELECT count(usage) FROM cpu "
+  "WHERE time >= '%s' AND time < '%s' GROUP BY time(10s), host)" % (ts(0), ts(60)))
+q("subquery/inner-count-fill-null-aggregated", "SELECT count(c), mean(c) FROM (SELECT "
+  "count(usage) AS c FROM cpu WHERE host = 'c' AND %s GROUP BY time(10s))" % RANGE_2M)
+q("subquery/inner-count-fill-zero-seen", "SELECT c FROM (SELECT count(usage) AS c FROM cpu "
+  "WHERE host = 'c' AND %s GROUP BY time(10s) fill(0))" % RANGE_2M)
+q("subquery/inner-fill-previous-seen", "SELECT c FROM (SELECT mean(usage) AS c FROM cpu "
+  "WHERE host = 'c' AND %s GROUP BY time(10s) fill(previous))" % RANGE_2M)
 
 # ---------------------------------------------------------------------------
 # continuous queries: CREATE / DROP / SHOW and their errors (the data a CQ writes is
