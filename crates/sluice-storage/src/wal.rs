@@ -459,7 +459,11 @@ impl Resync {
 
 /// The first offset at or after `from` where a valid, non-empty record starts. Empty records
 /// are not taken: eight zero bytes are one (the crc32 of nothing is 0), and zeros are what a
-/// file extended by a crash often ends in.
+/// file extended by a crash often ends in. A checksum matches random bytes once in 2^32
+/// offsets, so over many damaged stretches a piece of garbage will pass for a record: the
+/// reader of the payloads must check them (ingest decodes each record and skips one that does
+/// not decode). Asking more of a candidate (a valid record after it) would lose the last good
+/// record before a torn tail, which is worse.
 pub fn find_next_record(bytes: &[u8], from: usize) -> Resync {
     let mut hashed = 0u64;
     let mut offset = from;
