@@ -14,6 +14,7 @@ use crate::ingest::maintenance::{Maintenance, MaintenanceOptions};
 use crate::ingest::{Ingest, IngestOptions};
 use crate::meta::MetaStore;
 use crate::net::{self, HttpStats, Shared};
+use crate::query::continuous::{ContinuousQueryOptions, ContinuousQueryService};
 use crate::query::{QueryContext, QueryPool};
 use crate::storage::engine::{Store, StoreOptions};
 
@@ -92,6 +93,18 @@ pub fn run(config: Config) -> Result<(), String> {
             enqueue_timeout: config.http.enqueued_write_timeout,
         }),
     );
+    let continuous_queries = if config.continuous_queries.enabled {
+        let options = ContinuousQueryOptions {
+            run_interval: config.continuous_queries.run_interval,
+            log_enabled: config.continuous_queries.log_enabled,
+        };
+        Some(
+            ContinuousQueryService::start(Arc::clone(&query_context), options)
+                .map_err(|e| format!("starting the continuous query thread: {e}"))?,
+        )
+    } else {
+        None
+    };
     let queries = QueryPool::start(
         config.query_threads(),
         crate::limits::QUERY_QUEUE_DEPTH,
@@ -186,6 +199,10 @@ pub fn run(config: Config) -> Result<(), String> {
     }
     for thread in threads {
         let _ = thread.join();
+    }
+    // A CQ runs statements and writes: stop it before the query threads and ingest.
+    if let Some(continuous_queries) = continuous_queries {
+        continuous_queries.stop();
     }
     shared.queries.shutdown();
     maintenance.stop();
@@ -365,8 +382,14 @@ pub fn debug_vars(shared: &Shared) -> Vec<u8> {
         store.stats.maintenance_errors.load(Ordering::Relaxed),
         store.stats.shard_groups_expired.load(Ordering::Relaxed),
     );
+    let cq_stats = &shared.queries.context().continuous_query_stats;
+    let cq = format!(
+        "{{\"queryOk\":{},\"queryFail\":{}}}",
+        cq_stats.query_ok.load(Ordering::Relaxed),
+        cq_stats.query_fail.load(Ordering::Relaxed),
+    );
     format!(
-        "{{\"sluice\":{{\"version\":\"{}\",\"openConnections\":{},\"requests\":{},\"writesOk\":{},\"writesTimedOut\":{},\"connectionsRefused\":{},\"connectionsShed\":{},\"partitions\":[{}],\"inputs\":[{}],\"storage\":{}}}}}\n",
+        "{{\"sluice\":{{\"version\":\"{}\",\"openConnections\":{},\"requests\":{},\"writesOk\":{},\"writesTimedOut\":{},\"connectionsRefused\":{},\"connectionsShed\":{},\"partitions\":[{}],\"inputs\":[{}],\"storage\":{},\"cq\":{}}}}}\n",
         crate::SLUICE_VERSION,
         shared.open_connections.load(Ordering::Relaxed),
         stats.requests.load(Ordering::Relaxed),
@@ -376,7 +399,8 @@ pub fn debug_vars(shared: &Shared) -> Vec<u8> {
         stats.connections_shed.load(Ordering::Relaxed),
         partitions,
         inputs,
-        storage
+        storage,
+        cq
     )
     .into_bytes()
 }

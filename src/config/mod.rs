@@ -27,6 +27,8 @@ pub struct Config {
     pub data: DataConfig,
     /// `[retention]`
     pub retention: RetentionConfig,
+    /// `[continuous_queries]`
+    pub continuous_queries: ContinuousQueriesConfig,
     /// `[http]`
     pub http: HttpConfig,
     /// `[coordinator]`
@@ -82,6 +84,17 @@ pub struct RetentionConfig {
     pub enabled: bool,
     /// how often to look for expired shard groups
     pub check_interval: Duration,
+}
+
+/// `[continuous_queries]`: the `sluice-cq` thread that runs continuous queries.
+#[derive(Clone, Debug)]
+pub struct ContinuousQueriesConfig {
+    /// whether continuous queries run (they are stored either way)
+    pub enabled: bool,
+    /// how often the thread looks for CQs that are due
+    pub run_interval: Duration,
+    /// log each run
+    pub log_enabled: bool,
 }
 
 /// `[http]`: the HTTP API.
@@ -179,6 +192,13 @@ impl Config {
             retention: RetentionConfig {
                 enabled: true,
                 check_interval: Duration::from_secs(limits::RETENTION_CHECK_SECONDS_DEFAULT),
+            },
+            continuous_queries: ContinuousQueriesConfig {
+                enabled: true,
+                run_interval: Duration::from_millis(
+                    crate::query::continuous::RUN_INTERVAL_MS_DEFAULT,
+                ),
+                log_enabled: true,
             },
             http: HttpConfig {
                 bind_address: ":8086".to_string(),
@@ -606,6 +626,12 @@ settings! {
     ["retention"] "enabled" => retention.enabled, "delete shard groups older than their policy";
     ["retention"] "check-interval" => retention.check_interval,
         "how often to look for expired shard groups";
+    ["continuous_queries"] "enabled" => continuous_queries.enabled,
+        "run continuous queries (they are stored either way)";
+    ["continuous_queries"] "run-interval" => continuous_queries.run_interval,
+        "how often to look for continuous queries that are due";
+    ["continuous_queries"] "log-enabled" => continuous_queries.log_enabled,
+        "log each continuous query run";
     ["http"] "bind-address" => http.bind_address, "address of the HTTP API";
     ["http"] "auth-enabled" => http.auth_enabled,
         "require credentials and check users' privileges (create an admin user first)";

@@ -29,6 +29,7 @@ use crate::meta::MetaStore;
 use crate::storage::engine::Store;
 
 pub mod authorize;
+pub mod continuous;
 pub mod encode;
 pub mod into;
 pub mod params;
@@ -111,6 +112,8 @@ pub struct QueryContext {
     pub into_writer: Option<into::IntoWriter>,
     /// `[http] max-row-limit`: most rows of a non-chunked answer (0: unlimited)
     pub max_row_limit: usize,
+    /// the CQ counters (`/debug/vars`), kept by the `sluice-cq` thread
+    pub continuous_query_stats: continuous::ContinuousQueryStats,
 }
 
 impl QueryContext {
@@ -130,6 +133,7 @@ impl QueryContext {
             max_row_limit: 0,
             admin: AdminState::default(),
             into_writer: None,
+            continuous_query_stats: continuous::ContinuousQueryStats::default(),
         }
     }
 
@@ -408,6 +412,30 @@ fn run_statements(
     let running = context.running.start(&request.text, database);
     run_statements_as(statements, request, database, context, &running, emit);
     context.running.finish(running.id);
+}
+
+/// Runs one statement on `database` as the server itself (no user: every privilege, as
+/// InfluxDB runs continuous queries), listed in SHOW QUERIES meanwhile; on the calling
+/// thread, which must not be an event loop (a SELECT INTO waits for durability).
+pub fn run_internal(
+    statement: &Statement,
+    database: &str,
+    context: &QueryContext,
+) -> StatementResult {
+    let request = QueryRequest {
+        text: statement.to_string(),
+        params: vec![("db".to_string(), database.to_string())],
+        is_get: false,
+        pretty: false,
+        accept: None,
+        identity: authorize::Identity::Unchecked,
+    };
+    let mut result = None;
+    run_statements(std::slice::from_ref(statement), &request, context, |one| {
+        result = Some(one);
+        true
+    });
+    result.unwrap_or_else(|| panic!("BUG: a statement ran without a result"))
 }
 
 /// [`run_statements`] on `database` under the running-query entry `running`.

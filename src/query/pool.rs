@@ -37,6 +37,7 @@ pub struct QueryPool {
     /// Dropped by `shutdown`: a disconnected channel tells idle threads to stop.
     stop: std::sync::Mutex<Option<Sender<()>>>,
     threads: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    context: Arc<QueryContext>,
 }
 
 /// The loop's side of its home thread.
@@ -139,6 +140,7 @@ impl QueryPool {
             follow_loop_cpu,
             stop: std::sync::Mutex::new(Some(stop)),
             threads: std::sync::Mutex::new(handles),
+            context,
         })
     }
 
@@ -180,6 +182,12 @@ impl QueryPool {
                 job.reply,
             )),
         }
+    }
+
+    /// What the query threads execute against (the `sluice-cq` thread and `/debug/vars`
+    /// share it).
+    pub fn context(&self) -> &Arc<QueryContext> {
+        &self.context
     }
 
     /// Finishes queued queries and stops the threads.
