@@ -19,7 +19,7 @@ use crate::query::result::Value;
 use super::eval::{self, RegexCache, Row};
 use super::plan::{self, is_selector, is_transformation};
 use super::raw::{ConditionRow, Cursor};
-use super::reduce::{self, Accumulator, CallArgs, Point, Transform};
+use super::reduce::{self, Accumulator, CallArgs, EdgePick, Point, Transform};
 use super::time::Windows;
 use super::{column_value, type_name, Exec, Group, GroupRows, Measurement};
 use crate::storage::column::Column;
@@ -506,7 +506,8 @@ fn aggregate_leaf(
     } else {
         name
     };
-    let make = || Accumulator::new(accumulator_name, &sample);
+    let edge_pick = edge_pick(exec);
+    let make = || Accumulator::new(accumulator_name, &sample).with_edge_pick(edge_pick);
     let windows = exec.windows.as_ref();
     let single_time = window_time(exec);
     if name == "integral" {
@@ -633,6 +634,24 @@ fn aggregate_leaf(
         return Ok(result);
     }
     fill(exec, call, result)
+}
+
+/// How `first`/`last` choose among series at equal times in this statement.
+fn edge_pick(exec: &Exec<'_>) -> EdgePick {
+    if exec.windows.is_some() {
+        return EdgePick::Best;
+    }
+    let other_fields = exec
+        .statement
+        .fields
+        .iter()
+        .filter(|f| !super::time::is_time_ref(&f.expr))
+        .any(|f| !plan::raw_refs(&f.expr).is_empty() || matches!(f.expr, Expr::Wildcard(_)));
+    if other_fields {
+        EdgePick::KeyOrderFirstTwo
+    } else {
+        EdgePick::HeapFirstTwo
+    }
 }
 
 /// 1.6.7 answers `top(x, N)`/`bottom(x, N)` (no tag arguments, no GROUP BY time()) under a

@@ -45,6 +45,21 @@ pub enum SelectorKind {
     Last,
 }
 
+/// How 1.6.7 chooses `first`/`last` among the best points of several series (it differs
+/// with the shape of the query; equal times are the only case where it shows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EdgePick {
+    /// no GROUP BY time(), no other field: the better of the first two points Go's heap
+    /// hands out (earliest first for `first`, latest first for `last`)
+    HeapFirstTwo,
+    /// no GROUP BY time(), other fields beside the selector: the better of the first two in
+    /// series key order among the earliest (`first`), of the last two among the latest
+    /// (`last`)
+    KeyOrderFirstTwo,
+    /// GROUP BY time(), or over a subquery: the best of all (earlier/later, then larger)
+    Best,
+}
+
 /// The state of one function in one window.
 #[derive(Clone, Debug)]
 pub enum Accumulator {
@@ -80,7 +95,7 @@ pub enum Accumulator {
     Selector(SelectorKind, Option<Point>),
     /// `first`, `last`: the best point of each series (by `origin`, in the order first
     /// seen); [`pick_edge`] chooses among them as 1.6.7 does
-    EdgePerSeries(SelectorKind, Vec<Point>),
+    EdgePerSeries(SelectorKind, EdgePick, Vec<Point>),
     /// `spread`: smallest and largest value
     Spread(Option<(Value, Value)>),
     /// every point, for the collecting functions
@@ -160,11 +175,23 @@ impl Accumulator {
             },
             "min" => Accumulator::Selector(SelectorKind::Min, None),
             "max" => Accumulator::Selector(SelectorKind::Max, None),
-            "first" => Accumulator::EdgePerSeries(SelectorKind::First, Vec::new()),
-            "last" => Accumulator::EdgePerSeries(SelectorKind::Last, Vec::new()),
+            "first" => {
+                Accumulator::EdgePerSeries(SelectorKind::First, EdgePick::HeapFirstTwo, Vec::new())
+            }
+            "last" => {
+                Accumulator::EdgePerSeries(SelectorKind::Last, EdgePick::HeapFirstTwo, Vec::new())
+            }
             "spread" => Accumulator::Spread(None),
             _ => Accumulator::Collect(Vec::new()),
         }
+    }
+
+    /// The accumulator with `first`/`last` choosing among series by `pick`.
+    pub fn with_edge_pick(mut self, pick: EdgePick) -> Accumulator {
+        if let Accumulator::EdgePerSeries(_, current, _) = &mut self {
+            *current = pick;
+        }
+        self
     }
 
     /// Feeds one point.
@@ -209,7 +236,7 @@ impl Accumulator {
                     _ => *best = Some(candidate),
                 }
             }
-            Accumulator::EdgePerSeries(kind, per_series) => {
+            Accumulator::EdgePerSeries(kind, pick, per_series) => {
                 let candidate = Point {
                     time,
                     value: value.clone(),
@@ -217,7 +244,12 @@ impl Accumulator {
                 };
                 match per_series.iter_mut().rev().find(|p| p.origin == origin) {
                     Some(current) => {
-                        if better(*kind, &candidate, current) {
+                        // Best: equal times keep the larger value, whatever the origin
+                        // (a subquery's rows all come from one origin).
+                        let larger_at_same_time = *pick == EdgePick::Best
+                            && candidate.time == current.time
+                            && value_cmp(&candidate.value, &current.value).is_gt();
+                        if better(*kind, &candidate, current) || larger_at_same_time {
                             *current = candidate;
                         }
                     }
@@ -374,7 +406,7 @@ impl Accumulator {
                 ..
             } => *count == 0 && *partial_count == 0,
             Accumulator::Selector(_, best) => best.is_none(),
-            Accumulator::EdgePerSeries(_, per_series) => per_series.is_empty(),
+            Accumulator::EdgePerSeries(_, _, per_series) => per_series.is_empty(),
             Accumulator::Spread(range) => range.is_none(),
             Accumulator::Collect(points) => points.is_empty(),
         }
@@ -430,7 +462,7 @@ pub fn finish(
             }
         }
         Accumulator::Selector(_, best) => best.into_iter().collect(),
-        Accumulator::EdgePerSeries(kind, per_series) => pick_edge(kind, per_series),
+        Accumulator::EdgePerSeries(kind, pick, per_series) => pick_edge(kind, pick, per_series),
         Accumulator::Spread(range) => match range {
             None => Vec::new(),
             Some((Value::Integer(low), Value::Integer(high))) => {
@@ -445,34 +477,54 @@ pub fn finish(
     }
 }
 
-/// `first`/`last` of a window from the best point of each series, as 1.6.7 picks it: the
-/// series' points go through Go's heap (earliest time first for `first`, latest first for
-/// `last`; equal times in the heap's order) and only the first two out are compared: the
-/// earlier (later) time wins, then the larger value. With equal times across several series
-/// the answer is therefore not always the largest value (`func/first-equal-times-*`).
-fn pick_edge(kind: SelectorKind, per_series: Vec<Point>) -> Vec<Point> {
-    let runs: Vec<Vec<Point>> = per_series.into_iter().map(|p| vec![p]).collect();
-    let ordered = match kind {
-        SelectorKind::Last => super::heap_merge(runs, |a: &Point, b: &Point| a.time > b.time),
-        _ => super::heap_merge(runs, |a: &Point, b: &Point| a.time < b.time),
-    };
-    let mut ordered = ordered.into_iter();
-    let Some(mut best) = ordered.next() else {
-        return Vec::new();
-    };
-    if let Some(second) = ordered.next() {
-        let by_value = value_cmp(&second.value, &best.value);
-        let wins = match kind {
-            SelectorKind::Last => {
-                second.time > best.time || (second.time == best.time && by_value.is_gt())
-            }
-            _ => second.time < best.time || (second.time == best.time && by_value.is_gt()),
+/// `first`/`last` of a window from the best point of each series, as 1.6.7 picks it
+/// ([`EdgePick`]). With equal times across several series the answer is therefore not
+/// always the largest value (`func/first-equal-times-*`: of three series tied, the heap
+/// hands out the first and the third).
+fn pick_edge(kind: SelectorKind, pick: EdgePick, mut per_series: Vec<Point>) -> Vec<Point> {
+    let last = kind == SelectorKind::Last;
+    let wins = |candidate: &Point, best: &Point| {
+        let earlier = if last {
+            candidate.time > best.time
+        } else {
+            candidate.time < best.time
         };
-        if wins {
-            best = second;
+        earlier || (candidate.time == best.time && value_cmp(&candidate.value, &best.value).is_gt())
+    };
+    let ordered: Vec<Point> = match pick {
+        EdgePick::Best => per_series,
+        EdgePick::HeapFirstTwo => {
+            let runs: Vec<Vec<Point>> = per_series.into_iter().map(|p| vec![p]).collect();
+            if last {
+                super::heap_merge(runs, |a: &Point, b: &Point| a.time > b.time)
+            } else {
+                super::heap_merge(runs, |a: &Point, b: &Point| a.time < b.time)
+            }
+        }
+        EdgePick::KeyOrderFirstTwo => {
+            per_series.sort_by_key(|p| p.origin);
+            if last {
+                per_series.reverse();
+                per_series.sort_by_key(|p| std::cmp::Reverse(p.time));
+            } else {
+                per_series.sort_by_key(|p| p.time);
+            }
+            per_series
+        }
+    };
+    let considered = if pick == EdgePick::Best {
+        usize::MAX
+    } else {
+        2
+    };
+    let mut best: Option<Point> = None;
+    for point in ordered.into_iter().take(considered) {
+        match &best {
+            Some(current) if !wins(&point, current) => {}
+            _ => best = Some(point),
         }
     }
-    vec![best]
+    best.into_iter().collect()
 }
 
 fn finish_collected(
@@ -1000,7 +1052,11 @@ mod tests {
                 .collect()
         };
         for kind in [SelectorKind::First, SelectorKind::Last] {
-            let picked = |values: &[f64]| pick_edge(kind, at_once(values))[0].value.clone();
+            let picked = |values: &[f64]| {
+                pick_edge(kind, EdgePick::HeapFirstTwo, at_once(values))[0]
+                    .value
+                    .clone()
+            };
             assert_eq!(picked(&[1.0, 2.0, 0.0]), Value::Float(1.0));
             assert_eq!(picked(&[5.0, 9.0, 7.0]), Value::Float(7.0));
             assert_eq!(picked(&[2.0, 4.0, 1.0, 3.0, 5.0]), Value::Float(5.0));

@@ -38,7 +38,7 @@ use crate::query::result::{Series, Value};
 
 use super::eval::{self, RegexCache, Row};
 use super::plan::{self, QueryKind};
-use super::reduce::{self, Accumulator, CallArgs};
+use super::reduce::{self, Accumulator, CallArgs, EdgePick};
 use super::time::{self, TimeRange, TimeZone, Windows};
 use super::SelectContext;
 
@@ -526,7 +526,9 @@ fn reduce_call(
         if value == Value::Null {
             continue;
         }
-        let accumulator = accumulator.get_or_insert_with(|| Accumulator::new(&call.name, &value));
+        let accumulator = accumulator.get_or_insert_with(|| {
+            Accumulator::new(&call.name, &value).with_edge_pick(EdgePick::Best)
+        });
         if previous_series.is_some_and(|s| s != row.series_index) {
             accumulator.end_partial();
         }

@@ -1104,6 +1104,22 @@ q("func/first-last-equal-times-grouped", "SELECT first(value), last(value) FROM 
   "WHERE time >= '%s' AND time < '%s' GROUP BY time(20s)" % (ts(0), ts(40)), dataset="corner")
 q("func/first-equal-times-regex", "SELECT first(value), last(value) FROM /^tie/",
   dataset="corner")
+# With other fields beside the selector, and with GROUP BY time(), 1.6.7 picks differently.
+for k in (0, 2, 3):
+    q("func/first-equal-times-with-tag-%d" % k, "SELECT first(value), host FROM tie%d" % k,
+      dataset="corner")
+    q("func/last-equal-times-with-tag-%d" % k, "SELECT last(value), host, n FROM tie%d" % k,
+      dataset="corner")
+    q("func/first-last-equal-times-by-minute-%d" % k, "SELECT first(value), last(value) "
+      "FROM tie%d WHERE time >= '%s' AND time < '%s' GROUP BY time(1m)" % (k, ts(0), ts(60)),
+      dataset="corner")
+q("func/first-equal-times-some-series-with-tag", "SELECT first(value), host FROM tiep",
+  dataset="corner")
+q("func/last-equal-times-some-series-with-tag", "SELECT last(value), host FROM tiep",
+  dataset="corner")
+q("func/first-equal-times-with-time", "SELECT time, first(value) FROM tie3", dataset="corner")
+q("subquery/first-last-equal-times", "SELECT first(value), last(value) FROM (SELECT value "
+  "FROM tie3 GROUP BY host)", dataset="corner")
 
 # top/bottom asking for more points than LIMIT is a compile error.
 q("func/top-n-above-limit", "SELECT top(usage, 3) FROM cpu LIMIT 2")
