@@ -228,3 +228,70 @@ fn max_row_limit_cuts_answers_as_influxdb_does() {
         .text()
         .contains("[\"1970-01-01T00:00:00.000000004Z\",\"b\",4]"));
 }
+
+/// The qid SHOW QUERIES lists for the query whose text contains `needle`, once it has been
+/// running for at least 200 ms (its duration column, Go's format: `…ms` or `…s`).
+fn running_query_id(listing: &str, needle: &str) -> Option<u64> {
+    let answer: serde_json::Value = serde_json::from_str(listing).ok()?;
+    let rows = answer["results"][0]["series"][0]["values"].as_array()?;
+    let row = rows
+        .iter()
+        .find(|row| row[1].as_str().is_some_and(|text| text.contains(needle)))?;
+    let duration = row[3].as_str()?;
+    let long_enough = match duration.strip_suffix("ms") {
+        Some(millis) => millis.parse::<f64>().is_ok_and(|ms| ms >= 200.0),
+        None => duration.ends_with('s') && !duration.ends_with("µs") && !duration.ends_with("ns"),
+    };
+    long_enough.then(|| row[0].as_u64()).flatten()
+}
+
+/// KILL QUERY stops a statement while it runs (checked with its other bounds), not only
+/// between statements: a fill of ten million windows is interrupted and answers InfluxDB's
+/// "query interrupted".
+#[test]
+fn kill_query_interrupts_a_running_statement() {
+    let server = Server::start();
+    server.query("CREATE DATABASE db0");
+    assert_eq!(server.write("db=db0", "m v=1 1\nm v=2 3").status, 204);
+    let address = server.address;
+    let heavy = std::thread::spawn(move || {
+        let started = Instant::now();
+        let response = request(
+            address,
+            "GET",
+            "/query?db=db0&q=SELECT+count(v)+FROM+m+WHERE+time+>=+0+AND+time+<+10000000u+GROUP+BY+time(1u)+fill(0)",
+            &[],
+            b"",
+        );
+        (response.text(), started.elapsed())
+    });
+    // Wait for it to be listed, then kill it.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let id = loop {
+        let (_, listing) = server.query("SHOW QUERIES");
+        if let Some(id) = running_query_id(&listing, "SELECT count(v)") {
+            break id;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the heavy query never showed: {listing}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let killed_at = Instant::now();
+    let (status, answer) = server.query(&format!("KILL QUERY {id}"));
+    assert_eq!(status, 200, "{answer}");
+    let (answer, took) = heavy.join().unwrap();
+    assert!(answer.contains("query interrupted"), "{answer}");
+    eprintln!(
+        "killed after {:?} of running; answered {:?} after the KILL",
+        took,
+        killed_at.elapsed()
+    );
+    // Uninterrupted it runs ~5 s in a release build, far longer in a debug one.
+    assert!(
+        killed_at.elapsed() < Duration::from_secs(2),
+        "the kill was not prompt"
+    );
+    ping_is_fast(&server);
+}
