@@ -295,3 +295,77 @@ fn kill_query_interrupts_a_running_statement() {
     );
     ping_is_fast(&server);
 }
+
+/// Many heavy statements at once: each ends alone (a result or its own error), `/ping`
+/// stays fast, and memory is bounded by the query threads' budgets, not by the number of
+/// clients.
+#[test]
+fn many_concurrent_heavy_queries_each_end_alone() {
+    let limit_bytes: u64 = 48 * 1024 * 1024;
+    let server = Server::start_with(&[(
+        "SLUICE_COORDINATOR_QUERY_MEMORY_LIMIT",
+        &limit_bytes.to_string(),
+    )]);
+    server.query("CREATE DATABASE db0");
+    write_cpu(&server, 150_000);
+    let baseline = server.memory_figure("VmRSS").unwrap();
+    let address = server.address;
+    let statements = [
+        "SELECT * FROM cpu",
+        "SELECT mean(value) FROM cpu GROUP BY time(1s), host",
+        "SELECT * FROM (SELECT * FROM cpu) WHERE value > 1",
+        "SELECT count(value) FROM cpu GROUP BY time(1u) fill(0)",
+    ];
+    let clients: Vec<_> = (0..8)
+        .map(|i| {
+            let statement = statements[i % statements.len()];
+            std::thread::spawn(move || {
+                let target = format!("/query?db=db0&q={}", common::urlencode(statement));
+                let (status, text) = slow_get(address, &target);
+                (statement, status, text)
+            })
+        })
+        .collect();
+    for _ in 0..5 {
+        ping_is_fast(&server);
+    }
+    for client in clients {
+        let (statement, status, answer) = client.join().unwrap();
+        assert_eq!(status, 200, "{statement}: {answer}");
+        let ended_alone = answer.contains("\"series\"")
+            || answer.contains("query-memory-limit exceeded")
+            || answer.contains("max-select-buckets");
+        assert!(
+            ended_alone,
+            "{statement}: {}",
+            &answer[..answer.len().min(300)]
+        );
+    }
+    let peak = server.memory_figure("VmHWM").unwrap();
+    let bound = baseline + 6 * limit_bytes;
+    eprintln!("baseline {baseline} B, peak {peak} B, bound {bound} B");
+    assert!(peak < bound, "peak {peak} B over {bound} B");
+    let (_, answer) = server.query("SELECT count(value) FROM db0..cpu");
+    assert!(answer.contains("150000"), "{answer}");
+}
+
+/// A GET whose answer may take minutes (queued behind other heavy queries in a debug build):
+/// (status, body), read to the close.
+fn slow_get(address: std::net::SocketAddr, target: &str) -> (u16, String) {
+    use std::io::Read;
+    let mut socket = std::net::TcpStream::connect(address).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(600)))
+        .unwrap();
+    let head = format!("GET {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    socket.write_all(head.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    socket.read_to_end(&mut answer).unwrap();
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text
+        .get(9..12)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    (status, body.to_string())
+}
