@@ -59,6 +59,18 @@ pub fn route(
             Method::Options => Action::Respond(Response::empty(200)),
             _ => method_not_allowed("OPTIONS, POST"),
         },
+        "/api/v1/prom/write" => match method {
+            Method::Post => match refuse_write(request, &params, write_context, auth) {
+                Some(refusal) => Action::Respond(refusal),
+                None => plan_action(crate::http::prometheus::plan_remote_write(
+                    request,
+                    &params,
+                    write_context,
+                    scratch,
+                )),
+            },
+            _ => method_not_allowed("POST"),
+        },
         "/query" => match method {
             Method::Get | Method::Post => query(request, params, auth, write_context),
             Method::Options => Action::Respond(Response::empty(200)),
@@ -118,7 +130,12 @@ fn write(
     write_context: &HttpWriteContext<'_>,
     scratch: &mut WriteScratch,
 ) -> Action {
-    match plan_write(request, params, write_context, scratch) {
+    plan_action(plan_write(request, params, write_context, scratch))
+}
+
+/// The action for a planned write: answer now, or once its records are durable.
+fn plan_action(plan: WritePlan) -> Action {
+    match plan {
         WritePlan::Respond(response) => Action::Respond(response),
         WritePlan::Submit {
             records,

@@ -1,0 +1,347 @@
+//! Prometheus remote write (`POST /api/v1/prom/write?db=…`), as InfluxDB 1.6.7 maps it: a
+//! snappy-compressed protobuf `WriteRequest` whose every sample becomes a point of
+//! measurement `__name__`, tags every label (`__name__` included, empty values left out, as
+//! line protocol leaves them out), field `value` (a float) at the sample's millisecond time.
+//!
+//! Owns the snappy block decoding (bounded by `max-inflated-body-size` before anything is
+//! allocated), a protobuf reader for the three messages of the request (no generated code:
+//! the schema is five fields), and the translation to line protocol, which is then planned by
+//! `ingest::plan` exactly like a `/write` body (types, partial writes, retention).
+//!
+//! Facts recorded from influxd 1.6.7: a NaN sample is skipped without a word; a ±Inf sample
+//! refuses the whole request, 400 `+/-Inf is an unsupported value for field value`, nothing
+//! written; a series without `__name__` goes to `prom_metric_not_specified`; bad snappy is
+//! 400 `snappy: corrupt input`; a truncated protobuf is 400 `unexpected EOF`; an empty body
+//! is 204. Sluice differs in one place: a series whose `__name__` is empty also goes to
+//! `prom_metric_not_specified` (1.6.7 stores a series with an empty measurement name, which
+//! no query can name).
+//!
+//! Invariants: nothing here panics on any input; output is bounded by the decoded body.
+
+use crate::http::framing::Request;
+use crate::http::query_string::query_param;
+use crate::http::response::Response;
+use crate::http::write::{into_plan, render, HttpWriteContext, WritePlan, WriteScratch};
+use crate::ingest::plan::{plan_points, write_target, WriteOutcome};
+use crate::line_protocol::{escape_into, EscapeKind, Precision};
+
+/// The measurement of a series without a `__name__` label (InfluxDB's name for it).
+const UNNAMED_METRIC: &[u8] = b"prom_metric_not_specified";
+/// The error InfluxDB answers for an infinite sample.
+const INFINITE_SAMPLE: &str = "+/-Inf is an unsupported value for field value";
+/// The error for a body that is not snappy (the Go library's text).
+const CORRUPT_SNAPPY: &str = "snappy: corrupt input";
+/// The error for a protobuf message cut short (Go's `io.ErrUnexpectedEOF`).
+const UNEXPECTED_EOF: &str = "unexpected EOF";
+
+/// Plans a remote-write request: 204 once durable, or InfluxDB's error.
+pub fn plan_remote_write(
+    request: &Request,
+    params: &[(String, String)],
+    http_context: &HttpWriteContext<'_>,
+    scratch: &mut WriteScratch,
+) -> WritePlan {
+    let context = &http_context.planning;
+    let database_name = query_param(params, "db").unwrap_or("");
+    if database_name.is_empty() {
+        return WritePlan::Respond(Response::json_error(400, "database is required"));
+    }
+    let rp_name = query_param(params, "rp").unwrap_or("");
+    let (database, policy) = match write_target(context.meta, database_name, rp_name) {
+        Ok(target) => target,
+        Err(refusal) => return WritePlan::Respond(render(&WriteOutcome::Refused(refusal))),
+    };
+    let decoded = match decompress(&request.body, http_context.max_inflated_body_bytes) {
+        Ok(decoded) => decoded,
+        Err(response) => return WritePlan::Respond(response),
+    };
+    let mut lines = Vec::with_capacity(decoded.len());
+    if let Err(message) = write_request_to_lines(&decoded, &mut lines) {
+        return WritePlan::Respond(Response::json_error(400, message));
+    }
+    drop(decoded);
+    into_plan(plan_points(
+        &lines,
+        Precision::Millisecond,
+        database,
+        policy,
+        context,
+        scratch,
+    ))
+}
+
+/// Decodes a snappy block, refusing before allocating when its declared size is past
+/// `max_bytes`.
+fn decompress(body: &[u8], max_bytes: usize) -> Result<Vec<u8>, Response> {
+    if body.is_empty() {
+        return Ok(Vec::new());
+    }
+    let declared =
+        snap::raw::decompress_len(body).map_err(|_| Response::json_error(400, CORRUPT_SNAPPY))?;
+    if declared > max_bytes {
+        return Err(Response::json_error(
+            413,
+            "Request Entity Too Large: body is larger than max-inflated-body-size after snappy decoding",
+        ));
+    }
+    snap::raw::Decoder::new()
+        .decompress_vec(body)
+        .map_err(|_| Response::json_error(400, CORRUPT_SNAPPY))
+}
+
+/// A protobuf field: its number and value.
+enum FieldValue<'a> {
+    Varint(u64),
+    Fixed64(u64),
+    Bytes(&'a [u8]),
+    Fixed32,
+}
+
+/// Reads the fields of one protobuf message in order.
+struct MessageReader<'a> {
+    bytes: &'a [u8],
+    position: usize,
+}
+
+impl<'a> MessageReader<'a> {
+    fn new(bytes: &'a [u8]) -> MessageReader<'a> {
+        MessageReader { bytes, position: 0 }
+    }
+
+    fn varint(&mut self) -> Result<u64, &'static str> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let Some(&byte) = self.bytes.get(self.position) else {
+                return Err(UNEXPECTED_EOF);
+            };
+            self.position += 1;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err("proto: integer overflow")
+    }
+
+    fn take(&mut self, count: usize) -> Result<&'a [u8], &'static str> {
+        let end = self.position.checked_add(count).ok_or(UNEXPECTED_EOF)?;
+        let taken = self.bytes.get(self.position..end).ok_or(UNEXPECTED_EOF)?;
+        self.position = end;
+        Ok(taken)
+    }
+
+    /// The next field, or `None` at the end of the message.
+    fn next_field(&mut self) -> Result<Option<(u64, FieldValue<'a>)>, &'static str> {
+        if self.position >= self.bytes.len() {
+            return Ok(None);
+        }
+        let key = self.varint()?;
+        let number = key >> 3;
+        let value = match key & 7 {
+            0 => FieldValue::Varint(self.varint()?),
+            1 => {
+                let bytes = self.take(8)?;
+                let mut word = [0u8; 8];
+                word.copy_from_slice(bytes);
+                FieldValue::Fixed64(u64::from_le_bytes(word))
+            }
+            2 => {
+                let length = usize::try_from(self.varint()?).map_err(|_| UNEXPECTED_EOF)?;
+                FieldValue::Bytes(self.take(length)?)
+            }
+            5 => {
+                self.take(4)?;
+                FieldValue::Fixed32
+            }
+            _ => return Err("proto: illegal wireType"),
+        };
+        Ok(Some((number, value)))
+    }
+}
+
+/// One label of a series.
+struct Label<'a> {
+    name: &'a [u8],
+    value: &'a [u8],
+}
+
+fn read_label(bytes: &[u8]) -> Result<Label<'_>, &'static str> {
+    let mut label = Label {
+        name: b"",
+        value: b"",
+    };
+    let mut reader = MessageReader::new(bytes);
+    while let Some((number, value)) = reader.next_field()? {
+        match (number, value) {
+            (1, FieldValue::Bytes(name)) => label.name = name,
+            (2, FieldValue::Bytes(value)) => label.value = value,
+            _ => {}
+        }
+    }
+    Ok(label)
+}
+
+/// Appends one line per sample of the `WriteRequest` in `bytes` to `lines`.
+fn write_request_to_lines(bytes: &[u8], lines: &mut Vec<u8>) -> Result<(), &'static str> {
+    let mut request = MessageReader::new(bytes);
+    let mut series_key = Vec::new();
+    let mut labels = Vec::new();
+    while let Some((number, value)) = request.next_field()? {
+        let (1, FieldValue::Bytes(series)) = (number, value) else {
+            continue;
+        };
+        labels.clear();
+        let mut samples = Vec::new();
+        let mut reader = MessageReader::new(series);
+        while let Some((number, value)) = reader.next_field()? {
+            match (number, value) {
+                (1, FieldValue::Bytes(label)) => labels.push(read_label(label)?),
+                (2, FieldValue::Bytes(sample)) => samples.push(sample),
+                _ => {}
+            }
+        }
+        series_key.clear();
+        write_series_key(&labels, &mut series_key);
+        for sample in samples {
+            append_sample(&series_key, sample, lines)?;
+        }
+    }
+    Ok(())
+}
+
+/// `measurement,label=value,…` (escaped; empty values left out).
+fn write_series_key(labels: &[Label<'_>], out: &mut Vec<u8>) {
+    let name = labels
+        .iter()
+        .find(|label| label.name == b"__name__" && !label.value.is_empty())
+        .map_or(UNNAMED_METRIC, |label| label.value);
+    escape_into(name, EscapeKind::Measurement, out);
+    for label in labels {
+        if label.name.is_empty() || label.value.is_empty() {
+            continue;
+        }
+        out.push(b',');
+        escape_into(label.name, EscapeKind::TagKey, out);
+        out.push(b'=');
+        escape_into(label.value, EscapeKind::TagValue, out);
+    }
+}
+
+/// `series value=<v> <ms>\n` for one `Sample`; a NaN is skipped, an infinity refuses.
+fn append_sample(
+    series_key: &[u8],
+    sample: &[u8],
+    lines: &mut Vec<u8>,
+) -> Result<(), &'static str> {
+    let (mut value, mut timestamp_ms) = (0.0f64, 0i64);
+    let mut reader = MessageReader::new(sample);
+    while let Some((number, field)) = reader.next_field()? {
+        match (number, field) {
+            (1, FieldValue::Fixed64(bits)) => value = f64::from_bits(bits),
+            (2, FieldValue::Varint(raw)) => timestamp_ms = raw as i64,
+            _ => {}
+        }
+    }
+    if value.is_nan() {
+        return Ok(());
+    }
+    if value.is_infinite() {
+        return Err(INFINITE_SAMPLE);
+    }
+    use std::io::Write as _;
+    lines.extend_from_slice(series_key);
+    // `{:e}` prints the shortest text that reads back as the same float, in a form line
+    // protocol takes whatever the magnitude (no 300-digit expansions).
+    let _ = writeln!(lines, " value={value:e} {timestamp_ms}");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn varint(mut n: u64, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+
+    fn bytes_field(number: u64, payload: &[u8], out: &mut Vec<u8>) {
+        varint(number << 3 | 2, out);
+        varint(payload.len() as u64, out);
+        out.extend_from_slice(payload);
+    }
+
+    fn series(labels: &[(&str, &str)], samples: &[(f64, i64)]) -> Vec<u8> {
+        let mut body = Vec::new();
+        for (name, value) in labels {
+            let mut label = Vec::new();
+            bytes_field(1, name.as_bytes(), &mut label);
+            bytes_field(2, value.as_bytes(), &mut label);
+            bytes_field(1, &label, &mut body);
+        }
+        for (value, time) in samples {
+            let mut sample = vec![1 << 3 | 1];
+            sample.extend_from_slice(&value.to_bits().to_le_bytes());
+            varint(2 << 3, &mut sample);
+            varint(*time as u64, &mut sample);
+            bytes_field(2, &sample, &mut body);
+        }
+        let mut request = Vec::new();
+        bytes_field(1, &body, &mut request);
+        request
+    }
+
+    fn lines_of(request: &[u8]) -> Result<String, &'static str> {
+        let mut lines = Vec::new();
+        write_request_to_lines(request, &mut lines)?;
+        Ok(String::from_utf8(lines).unwrap())
+    }
+
+    #[test]
+    fn samples_become_lines_as_influxdb_maps_them() {
+        let mut request = series(
+            &[("__name__", "cpu usage"), ("host", "a,b"), ("empty", "")],
+            &[(1.5, 1000), (f64::NAN, 1500), (-2.0, -5)],
+        );
+        request.extend(series(&[("job", "node")], &[(1e300, 7)]));
+        assert_eq!(
+            lines_of(&request).unwrap(),
+            "cpu\\ usage,__name__=cpu\\ usage,host=a\\,b value=1.5e0 1000\n\
+             cpu\\ usage,__name__=cpu\\ usage,host=a\\,b value=-2e0 -5\n\
+             prom_metric_not_specified,job=node value=1e300 7\n"
+        );
+    }
+
+    #[test]
+    fn an_infinite_sample_refuses_and_truncation_is_an_eof() {
+        let request = series(&[("__name__", "m")], &[(1.0, 1), (f64::INFINITY, 2)]);
+        assert_eq!(lines_of(&request), Err(INFINITE_SAMPLE));
+        for cut in 1..request.len() {
+            let result = lines_of(&request[..cut]);
+            assert!(result.is_err(), "a request cut at {cut} was accepted");
+        }
+        assert_eq!(lines_of(&[0x0f]), Err("proto: illegal wireType"));
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let mut seed = 0x9e37_79b9_u64;
+        for length in 0..3000 {
+            let bytes: Vec<u8> = (0..length % 97)
+                .map(|_| {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    (seed >> 56) as u8
+                })
+                .collect();
+            let _ = lines_of(&bytes);
+            let _ = decompress(&bytes, 1 << 20);
+        }
+    }
+}
