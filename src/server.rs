@@ -24,6 +24,15 @@ pub fn run(config: Config) -> Result<(), String> {
     block_stop_signals()?;
     raise_open_file_limit(config.http.max_connection_limit);
     let started = std::time::Instant::now();
+    let tls = if config.http.https_enabled {
+        let loaded = net::tls_server_config(
+            &config.http.https_certificate,
+            &config.http.https_private_key,
+        );
+        Some(loaded.map_err(|e| format!("https-enabled: {e}"))?)
+    } else {
+        None
+    };
     crate::log_info!("server", "starting Sluice"; version = crate::SLUICE_VERSION, compatible_with = crate::INFLUXDB_COMPATIBLE_VERSION);
     let meta = Arc::new(MetaStore::open(&config.meta.dir).map_err(|e| e.to_string())?);
     std::fs::create_dir_all(&config.data.dir)
@@ -154,6 +163,7 @@ pub fn run(config: Config) -> Result<(), String> {
     });
     let shared = Arc::new(Shared {
         auth,
+        tls,
         config,
         meta,
         ingest: Arc::clone(&ingest),
@@ -189,7 +199,7 @@ pub fn run(config: Config) -> Result<(), String> {
             .map_err(|e| format!("spawning event loop: {e}"))?;
         threads.push(thread);
     }
-    crate::log_info!("http", "listening"; address = bound, event_loops = workers, partitions = ingest.partition_count());
+    crate::log_info!("http", "listening"; address = bound, event_loops = workers, partitions = ingest.partition_count(), https = shared.tls.is_some());
 
     let signal = wait_for_stop_signal();
     crate::log_info!("server", "signal received, shutting down"; signal = signal);

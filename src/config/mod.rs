@@ -134,6 +134,13 @@ pub struct HttpConfig {
     pub auth_enabled: bool,
     /// `shared-secret`: HMAC key of JWT bearer tokens (empty: tokens cannot be verified)
     pub shared_secret: String,
+    /// `https-enabled`: the HTTP API speaks TLS (1.2 and 1.3) on `bind-address`
+    pub https_enabled: bool,
+    /// `https-certificate`: PEM file of the certificate chain (and the key, if
+    /// `https-private-key` is empty)
+    pub https_certificate: String,
+    /// `https-private-key`: PEM file of the private key (empty: read from the certificate file)
+    pub https_private_key: String,
 }
 
 /// `[coordinator]`: query execution bounds.
@@ -224,6 +231,9 @@ impl Config {
                 log_enabled: false,
                 auth_enabled: false,
                 shared_secret: String::new(),
+                https_enabled: false,
+                https_certificate: "/etc/ssl/influxdb.pem".into(),
+                https_private_key: String::new(),
             },
             coordinator: CoordinatorConfig {
                 max_concurrent_queries: 0,
@@ -637,6 +647,11 @@ settings! {
         "require credentials and check users' privileges (create an admin user first)";
     ["http"] "shared-secret" => http.shared_secret,
         "HMAC key of JWT bearer tokens (Authorization: Bearer); empty: none accepted";
+    ["http"] "https-enabled" => http.https_enabled, "serve the HTTP API over TLS (1.2, 1.3)";
+    ["http"] "https-certificate" => http.https_certificate,
+        "PEM certificate chain for HTTPS (with the key in it if https-private-key is empty)";
+    ["http"] "https-private-key" => http.https_private_key,
+        "PEM private key for HTTPS (empty: read it from the certificate file)";
     ["http"] "max-body-size" => http.max_body_size, "largest request body in bytes (413 above)";
     ["http"] "password-checks-per-second" => http.password_checks_per_second,
         "most bcrypt password checks a second (uncached credentials; 429 past it; 0: no bound)";

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 
+use super::tls::{self, SharedSession};
 use super::{Completion, EventLoop, Shared};
 use crate::config::{Config, InputKind};
 use crate::http::framing::{FramingError, FramingLimits, Method, Progress, Request, RequestReader};
@@ -112,6 +113,10 @@ pub(super) struct Connection {
     /// A second handle on `stream` (made at the first query) through which a query thread
     /// writes its answer while this connection waits for it; see `ClientQueryReply`.
     query_socket: Option<Arc<std::net::TcpStream>>,
+    /// HTTPS: the TLS session every byte of `stream` goes through (`None`: plain HTTP).
+    tls: Option<SharedSession>,
+    /// HTTPS: the client's first bytes were checked for a plain HTTP request.
+    tls_sniffed: bool,
 }
 
 enum ReadOutcome {
@@ -121,7 +126,12 @@ enum ReadOutcome {
 }
 
 impl Connection {
-    pub(super) fn new(stream: TcpStream, config: &Config, protocol: Protocol) -> Connection {
+    pub(super) fn new(
+        stream: TcpStream,
+        config: &Config,
+        protocol: Protocol,
+        tls: Option<SharedSession>,
+    ) -> Connection {
         Connection {
             stream,
             protocol,
@@ -140,6 +150,8 @@ impl Connection {
             last_activity: Instant::now(),
             request_arrival: None,
             query_socket: None,
+            tls,
+            tls_sniffed: false,
         }
     }
 
@@ -175,7 +187,7 @@ impl Connection {
         self.lingering.is_some()
             || matches!(self.state, State::Ready)
                 && self.read_start == self.read_end
-                && self.output_offset == self.output.len()
+                && self.output_flushed()
                 && !self.reader.is_mid_request()
     }
 
@@ -199,7 +211,10 @@ impl Connection {
         }
         let idle_for = now.saturating_duration_since(self.last_activity);
         match self.state {
-            State::Ready if self.is_idle() => idle_for >= config.http.idle_timeout,
+            // A TLS handshake is bounded like a request being read.
+            State::Ready if self.is_idle() && !self.tls_handshaking() => {
+                idle_for >= config.http.idle_timeout
+            }
             State::Ready => {
                 idle_for >= config.http.request_read_timeout
                     || self.arriving_too_slowly(now, config)
@@ -229,7 +244,7 @@ impl Connection {
     /// still arriving), with when it last did anything.
     pub(super) fn sheddable_since(&self) -> Option<Instant> {
         let owes_nothing = matches!(self.state, State::Ready)
-            && self.output_offset == self.output.len()
+            && self.output_flushed()
             && self.lingering.is_none()
             && !matches!(self.protocol, Protocol::Lines { .. });
         owes_nothing.then_some(self.last_activity)
@@ -432,8 +447,9 @@ impl Connection {
         if !self.flush() {
             return false;
         }
-        let finished_output = self.output_offset == self.output.len();
+        let finished_output = self.output_flushed();
         if self.close_when_flushed && finished_output {
+            self.send_close_notify();
             return self.linger_before_close && !self.peer_closed && self.linger();
         }
         // A peer that half-closed still gets the answers to what it sent.
@@ -516,6 +532,9 @@ impl Connection {
                 return Ok(ReadOutcome::Data);
             }
         }
+        if self.tls.is_some() {
+            return self.fill_tls();
+        }
         loop {
             match self.stream.read(&mut self.read_buffer[self.read_end..]) {
                 Ok(0) => return Ok(ReadOutcome::Closed),
@@ -536,8 +555,104 @@ impl Connection {
         }
     }
 
+    /// HTTPS: one `fill` through the TLS session. Encrypted bytes count as activity and
+    /// toward the request's arrival rate (the handshake is bounded like a request).
+    fn fill_tls(&mut self) -> io::Result<ReadOutcome> {
+        let Some(session) = &self.tls else {
+            return Ok(ReadOutcome::WouldBlock);
+        };
+        if !self.tls_sniffed {
+            self.tls_sniffed = true;
+            if tls::refused_plain_http(&mut self.stream) {
+                return Err(io::ErrorKind::InvalidData.into());
+            }
+        }
+        let was_handshaking = tls::lock(session).is_handshaking();
+        let (outcome, encrypted) = tls::read(
+            session,
+            &mut self.stream,
+            &mut self.read_buffer[self.read_end..],
+        );
+        let now = Instant::now();
+        if encrypted > 0 {
+            self.last_activity = now;
+            let (started, bytes) = self.request_arrival.unwrap_or((now, 0));
+            self.request_arrival = Some((started, bytes + encrypted as u64));
+        }
+        if was_handshaking && !tls::lock(session).is_handshaking() {
+            // The handshake is done: the first request's clock starts with its own bytes.
+            self.request_arrival = None;
+        }
+        match outcome? {
+            tls::ReadOutcome::Data(count) => {
+                self.read_end += count;
+                self.last_activity = now;
+                if self.request_arrival.is_none() {
+                    self.request_arrival = Some((now, count as u64));
+                }
+                Ok(ReadOutcome::Data)
+            }
+            tls::ReadOutcome::WouldBlock => Ok(ReadOutcome::WouldBlock),
+            tls::ReadOutcome::Closed => Ok(ReadOutcome::Closed),
+        }
+    }
+
+    /// Whether every byte of every answer is out: the output buffer, and (HTTPS) what the
+    /// TLS session encrypted.
+    fn output_flushed(&self) -> bool {
+        self.output_offset == self.output.len()
+            && self
+                .tls
+                .as_ref()
+                .is_none_or(|session| !tls::lock(session).wants_write())
+    }
+
+    /// HTTPS: whether the TLS handshake is still going on.
+    fn tls_handshaking(&self) -> bool {
+        self.tls
+            .as_ref()
+            .is_some_and(|session| tls::lock(session).is_handshaking())
+    }
+
+    /// HTTPS: tells the client the connection is closing (`close_notify`), best effort.
+    fn send_close_notify(&mut self) {
+        if let Some(session) = &self.tls {
+            let mut session = tls::lock(session);
+            session.send_close_notify();
+            let _ = tls::write_out(&mut session, &mut self.stream);
+        }
+    }
+
+    /// HTTPS: `flush` through the TLS session.
+    fn flush_tls(&mut self) -> bool {
+        let Some(session) = &self.tls else {
+            return true;
+        };
+        let parts = [&self.output[..]];
+        match tls::write_parts(session, &mut self.stream, &parts, self.output_offset, 0) {
+            Ok((taken, _)) => {
+                if taken > 0 {
+                    self.output_offset += taken;
+                    self.last_activity = Instant::now();
+                }
+            }
+            Err(_) => return false,
+        }
+        if self.output_offset == self.output.len() {
+            self.output.clear();
+            self.output_offset = 0;
+            if self.output.capacity() > NET_MAX_PENDING_RESPONSE_BYTES {
+                self.output.shrink_to(NET_READ_CHUNK_BYTES);
+            }
+        }
+        true
+    }
+
     /// Writes pending output until done or the socket is full; false on a write error.
     fn flush(&mut self) -> bool {
+        if self.tls.is_some() {
+            return self.flush_tls();
+        }
         while self.output_offset < self.output.len() {
             match self.stream.write(&self.output[self.output_offset..]) {
                 Ok(0) => return false,
@@ -806,7 +921,10 @@ impl Connection {
     /// nothing of an earlier answer is still waiting to be written (bytes must leave in
     /// order). The handle is a dup of the socket, so it stays valid even if this connection
     /// is closed while the query runs.
-    fn socket_for_query_thread(&mut self) -> Option<Arc<std::net::TcpStream>> {
+    ///
+    /// HTTPS: the query thread writes through the connection's TLS session (shared, locked
+    /// per write), so what the session still holds encrypted stays ahead of the answer.
+    fn socket_for_query_thread(&mut self) -> Option<QuerySocket> {
         if self.output_offset != self.output.len() || self.protocol != Protocol::Http {
             return None;
         }
@@ -816,7 +934,10 @@ impl Connection {
             let owned = self.stream.as_fd().try_clone_to_owned().ok()?;
             self.query_socket = Some(Arc::new(std::net::TcpStream::from(owned)));
         }
-        self.query_socket.clone()
+        Some(QuerySocket {
+            stream: self.query_socket.clone()?,
+            tls: self.tls.clone(),
+        })
     }
 }
 
@@ -870,10 +991,18 @@ struct ClientQueryReply {
     mailbox: Arc<super::Mailbox>,
     shared: Arc<Shared>,
     slot: usize,
-    socket: Option<Arc<std::net::TcpStream>>,
+    socket: Option<QuerySocket>,
     answer: Answer,
     /// Set by `begin_stream`.
     stream: Option<StreamedAnswer>,
+}
+
+/// Where a query thread writes its connection's answer.
+struct QuerySocket {
+    /// a dup of the connection's socket
+    stream: Arc<std::net::TcpStream>,
+    /// HTTPS: the connection's TLS session, which every byte goes through
+    tls: Option<SharedSession>,
 }
 
 /// The state of a streamed answer.
@@ -1000,7 +1129,7 @@ impl crate::query::QueryReply for ClientQueryReply {
 /// Writes every byte of `parts` to the non-blocking `socket` from a query thread, waiting in
 /// `poll` while the socket is full; false on an error or when the client took nothing for
 /// `NET_STREAM_STALL_TIMEOUT_MS`.
-fn write_all_waiting(socket: &std::net::TcpStream, parts: &[&[u8]]) -> bool {
+fn write_all_waiting(socket: &QuerySocket, parts: &[&[u8]]) -> bool {
     let total: usize = parts.iter().map(|part| part.len()).sum();
     write_parts(socket, parts, WhenFull::Wait) == total
 }
@@ -1019,8 +1148,11 @@ enum WhenFull {
 /// Writes `parts` in order to the non-blocking `socket` with vectored writes until all are
 /// out, an error (which the loop meets again if it writes the rest), or a full socket
 /// (`when_full`); returns the bytes written.
-fn write_parts(socket: &std::net::TcpStream, parts: &[&[u8]], when_full: WhenFull) -> usize {
-    use std::os::fd::AsRawFd;
+fn write_parts(socket: &QuerySocket, parts: &[&[u8]], when_full: WhenFull) -> usize {
+    if let Some(session) = &socket.tls {
+        return write_parts_tls(&socket.stream, session, parts, when_full);
+    }
+    let socket = &*socket.stream;
     let total: usize = parts.iter().map(|part| part.len()).sum();
     let mut written = 0;
     let mut slices = Vec::with_capacity(parts.len());
@@ -1046,25 +1178,72 @@ fn write_parts(socket: &std::net::TcpStream, parts: &[&[u8]], when_full: WhenFul
             Err(error)
                 if error.kind() == io::ErrorKind::WouldBlock && when_full != WhenFull::Return =>
             {
-                let mut wanted = libc::pollfd {
-                    fd: socket.as_raw_fd(),
-                    events: libc::POLLOUT,
-                    revents: 0,
-                };
-                let timeout_ms = i32::try_from(NET_STREAM_STALL_TIMEOUT_MS).unwrap_or(i32::MAX);
-                // SAFETY: one valid pollfd for a descriptor the caller's handle keeps open.
-                let ready = unsafe { libc::poll(&mut wanted, 1, timeout_ms) };
-                if ready == 0 {
+                if !wait_writable(socket) {
                     break; // the client stopped reading
-                }
-                if ready < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-                    break;
                 }
             }
             Err(_) => break,
         }
     }
     written
+}
+
+/// `write_parts` through a TLS session: "written" counts the plaintext the session took
+/// (its encrypted form leaves at once or, at most `NET_TLS_SEND_BUFFER_MAX_BYTES` of it,
+/// with the next write of this thread or the loop's next flush, in order either way).
+fn write_parts_tls(
+    socket: &std::net::TcpStream,
+    session: &SharedSession,
+    parts: &[&[u8]],
+    when_full: WhenFull,
+) -> usize {
+    let left_allowed = match when_full {
+        WhenFull::WaitUntilLeft(left) => left,
+        WhenFull::Wait | WhenFull::Return => 0,
+    };
+    let total: usize = parts.iter().map(|part| part.len()).sum();
+    let mut written = 0;
+    loop {
+        match tls::write_parts(session, socket, parts, written, left_allowed) {
+            Ok((taken, socket_full)) => {
+                written += taken;
+                if !socket_full || when_full == WhenFull::Return {
+                    return written;
+                }
+                if total - written <= left_allowed {
+                    // Taken as far as asked; what the session holds leaves with this
+                    // thread's next write or the loop's next flush.
+                    return written;
+                }
+            }
+            Err(_) => return written,
+        }
+        if !wait_writable(socket) {
+            return written; // the client stopped reading
+        }
+    }
+}
+
+/// Waits in `poll` until `socket` takes more bytes; false after an error or
+/// `NET_STREAM_STALL_TIMEOUT_MS` without room.
+fn wait_writable(socket: &std::net::TcpStream) -> bool {
+    use std::os::fd::AsRawFd;
+    loop {
+        let mut wanted = libc::pollfd {
+            fd: socket.as_raw_fd(),
+            events: libc::POLLOUT,
+            revents: 0,
+        };
+        let timeout_ms = i32::try_from(NET_STREAM_STALL_TIMEOUT_MS).unwrap_or(i32::MAX);
+        // SAFETY: one valid pollfd for a descriptor the caller's handle keeps open.
+        let ready = unsafe { libc::poll(&mut wanted, 1, timeout_ms) };
+        if ready > 0 {
+            return true;
+        }
+        if ready == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            return false;
+        }
+    }
 }
 
 /// Room for a query answer's status line and headers (more only grows the buffer).

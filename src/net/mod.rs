@@ -17,6 +17,9 @@
 
 mod connection;
 pub mod listener;
+mod tls;
+
+pub use tls::server_config as tls_server_config;
 
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -74,6 +77,8 @@ pub struct Shared {
     pub inputs: Vec<Arc<InputService>>,
     /// `[http] auth-enabled`: checks credentials (`None`: auth off, nothing is checked)
     pub auth: Option<crate::http::auth::Authenticator>,
+    /// `[http] https-enabled`: every HTTP connection speaks TLS with this configuration
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Shared {
@@ -392,8 +397,18 @@ impl EventLoop {
                         continue;
                     }
                     let _ = stream.set_nodelay(true);
+                    let mut tls = None;
                     let protocol = match input {
-                        None => Protocol::Http,
+                        None => {
+                            if let Some(config) = &self.shared.tls {
+                                tls = tls::new_session(config);
+                                if tls.is_none() {
+                                    self.shared.open_connections.fetch_sub(1, Ordering::AcqRel);
+                                    continue;
+                                }
+                            }
+                            Protocol::Http
+                        }
                         Some(position) => {
                             match self.inputs.get(position).map(|i| i.service.config.kind) {
                                 Some(InputKind::OpenTsdb) => {
@@ -403,7 +418,7 @@ impl EventLoop {
                             }
                         }
                     };
-                    self.add_connection(stream, protocol);
+                    self.add_connection(stream, protocol, tls);
                 }
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
@@ -445,7 +460,12 @@ impl EventLoop {
         true
     }
 
-    fn add_connection(&mut self, mut stream: mio::net::TcpStream, protocol: Protocol) {
+    fn add_connection(
+        &mut self,
+        mut stream: mio::net::TcpStream,
+        protocol: Protocol,
+        tls: Option<tls::SharedSession>,
+    ) {
         let slot = match self.free_slots.pop() {
             Some(slot) => slot,
             None => {
@@ -464,7 +484,7 @@ impl EventLoop {
             self.free_slots.push(slot);
             return;
         }
-        self.connections[slot] = Some(Connection::new(stream, &self.shared.config, protocol));
+        self.connections[slot] = Some(Connection::new(stream, &self.shared.config, protocol, tls));
         self.drive(slot);
     }
 

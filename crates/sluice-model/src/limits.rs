@@ -57,6 +57,9 @@ pub const NET_STREAM_STALL_TIMEOUT_MS: u64 = 60_000;
 /// after `NET_STREAM_STALL_TIMEOUT_MS` without progress), so clients that do not read their
 /// answers cost the server at most this much each instead of their whole answers.
 pub const NET_QUERY_ANSWER_HANDOFF_MAX_BYTES: usize = 256 * 1024;
+/// Most encrypted bytes an HTTPS connection's TLS session holds waiting for the socket (its
+/// rustls buffer limit): a writer that finds it full waits for the client to read.
+pub const NET_TLS_SEND_BUFFER_MAX_BYTES: usize = 64 * 1024;
 
 /// Default depth of each source-loop → partition queue, in batches.
 pub const INGEST_QUEUE_DEPTH_BATCHES_DEFAULT: usize = 64;
