@@ -179,3 +179,38 @@ fn remote_write_errors_are_influxdbs() {
     assert_eq!(response.status, 405);
     assert_eq!(response.header("Allow"), Some("POST"));
 }
+
+/// `/metrics`: the `/debug/vars` counters in Prometheus' text format, every line a valid
+/// sample.
+#[test]
+fn metrics_are_prometheus_text() {
+    let server = Server::start();
+    server.query("CREATE DATABASE db");
+    assert_eq!(server.write("db=db", "m v=1 1\nm v=2 2").status, 204);
+    let response = request(server.address, "GET", "/metrics", &[], b"");
+    assert_eq!(response.status, 200);
+    assert_eq!(
+        response.header("Content-Type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    let text = response.text();
+    for line in text.lines() {
+        let (name_and_labels, value) = line.rsplit_once(' ').unwrap();
+        assert!(value.parse::<f64>().is_ok(), "{line}");
+        let name = name_and_labels.split('{').next().unwrap();
+        assert!(
+            name.starts_with("sluice_")
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+            "{line}"
+        );
+    }
+    assert!(text.contains("sluice_build_info{version=\""), "{text}");
+    let points: f64 = text
+        .lines()
+        .filter(|line| line.starts_with("sluice_partitions_points{"))
+        .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum();
+    assert_eq!(points, 2.0, "{text}");
+}

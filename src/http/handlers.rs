@@ -84,6 +84,28 @@ pub fn route(
             },
             _ => method_not_allowed("GET, HEAD"),
         },
+        "/metrics" => match method {
+            Method::Get | Method::Head => match refuse_admin(request, &params, write_context, auth)
+            {
+                Some(refusal) => Action::Respond(refusal),
+                None => match crate::http::metrics::exposition(&debug_vars()) {
+                    Some(text) => {
+                        let mut response = Response::plain_text(200, "");
+                        response.body = text.into_bytes();
+                        response.headers.retain(|(name, _)| *name != "Content-Type");
+                        response.headers.push((
+                            "Content-Type",
+                            "text/plain; version=0.0.4; charset=utf-8".to_string(),
+                        ));
+                        Action::RespondBare(response)
+                    }
+                    None => {
+                        Action::Respond(Response::json_error(500, "BUG: /debug/vars is not JSON"))
+                    }
+                },
+            },
+            _ => method_not_allowed("GET, HEAD"),
+        },
         _ => Action::RespondBare(Response::plain_text(404, "404 page not found")),
     }
 }
