@@ -47,6 +47,10 @@ pub fn run(config: Config) -> Result<(), String> {
         segment_max_bytes: config.data.wal_segment_max_bytes,
         group_max_records: config.data.wal_group_max_records,
         debug_commit_delay: config.data.debug_wal_commit_delay,
+        series_limits: crate::ingest::SeriesLimits {
+            max_series_per_database: config.data.max_series_per_database,
+            max_values_per_tag: config.data.max_values_per_tag,
+        },
     };
     let partitions = crate::ingest::partition_count(&options.wal_dir, options.partitions.max(1))
         .map_err(|e| format!("reading {}: {e}", options.wal_dir.display()))?;

@@ -69,6 +69,10 @@ pub struct DataConfig {
     pub cache_snapshot_memory_size: usize,
     /// past this many cache bytes, partitions stop taking writes until a snapshot frees them
     pub cache_max_memory_size: usize,
+    /// `max-series-per-database`: a write creating series past it is dropped (0: no limit)
+    pub max_series_per_database: usize,
+    /// `max-values-per-tag`: a new tag value past it is dropped (0: no limit)
+    pub max_values_per_tag: usize,
     /// caches are written to files after receiving no write for this long
     pub cache_snapshot_write_cold_duration: Duration,
     /// how often the background storage threads check caches, compactions and retention
@@ -188,6 +192,8 @@ impl Config {
                 ingest_queue_depth: limits::INGEST_QUEUE_DEPTH_BATCHES_DEFAULT,
                 cache_snapshot_memory_size: limits::CACHE_SNAPSHOT_BYTES_DEFAULT,
                 cache_max_memory_size: limits::CACHE_MAX_BYTES_DEFAULT,
+                max_series_per_database: 1_000_000,
+                max_values_per_tag: 100_000,
                 cache_snapshot_write_cold_duration: Duration::from_secs(
                     limits::CACHE_SNAPSHOT_COLD_SECONDS_DEFAULT,
                 ),
@@ -627,6 +633,10 @@ settings! {
         "write the in-memory caches to files once they hold this many bytes";
     ["data"] "cache-max-memory-size" => data.cache_max_memory_size,
         "past this many cache bytes writes wait for a snapshot (503 after the timeout)";
+    ["data"] "max-series-per-database" => data.max_series_per_database,
+        "points creating series past this many in a database are dropped (0: no limit)";
+    ["data"] "max-values-per-tag" => data.max_values_per_tag,
+        "points adding a tag value past this many for a tag key are dropped (0: no limit)";
     ["data"] "cache-snapshot-write-cold-duration" => data.cache_snapshot_write_cold_duration,
         "write the caches to files after no write for this long";
     ["data"] "storage-check-interval" => data.storage_check_interval,

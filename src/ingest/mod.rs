@@ -133,6 +133,20 @@ pub struct Ingest {
     pub field_types: Arc<FieldTypeRegistry>,
     /// per-partition counters
     pub stats: Vec<Arc<PartitionStats>>,
+    /// the store, whose series indexes the planner asks near the series limits
+    store: Arc<Store>,
+    /// `[data] max-series-per-database` and `max-values-per-tag`
+    series_limits: SeriesLimits,
+}
+
+/// `[data] max-series-per-database` and `max-values-per-tag` (0: no limit), enforced by the
+/// write planner as InfluxDB 1.6.7 does (`ingest::plan` has the rules).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeriesLimits {
+    /// most series one database may have
+    pub max_series_per_database: usize,
+    /// most values one tag key of one measurement may have
+    pub max_values_per_tag: usize,
 }
 
 /// What start-up replay found.
@@ -169,6 +183,8 @@ pub struct IngestOptions {
     pub group_max_records: usize,
     /// fault injection: extra time every commit takes (a slow disk), 0 in production
     pub debug_commit_delay: Duration,
+    /// series limits the planner enforces
+    pub series_limits: SeriesLimits,
 }
 
 /// Partition count recorded in an existing WAL directory; `Ok(None)` when there is none yet.
@@ -322,8 +338,20 @@ impl Ingest {
             threads: std::sync::Mutex::new(threads),
             field_types,
             stats: all_stats,
+            store: Arc::clone(store),
+            series_limits: options.series_limits,
         };
         Ok((ingest, summary))
+    }
+
+    /// The series limits writes are planned under.
+    pub fn series_limits(&self) -> SeriesLimits {
+        self.series_limits
+    }
+
+    /// The store (series indexes).
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
     }
 
     /// Number of partitions.

@@ -24,13 +24,14 @@ use std::fmt;
 
 use crate::ingest::field_types::{FieldTypeRegistry, LocalFieldTypes};
 use crate::ingest::record::{FieldType, RecordBuilder, StoredValue};
-use crate::ingest::{measurement_of, Ingest};
+use crate::ingest::{measurement_of, Ingest, SeriesLimits};
 use crate::limits::{
     INGEST_BATCH_MAX_BYTES, SERIES_KEY_MAX_BYTES, WRITE_BAD_LINE_NUMBERS_MAX,
     WRITE_ERROR_TEXT_MAX_BYTES,
 };
 use crate::line_protocol::{self, EscapeKind, FieldValue, Parser, Precision, Scratch};
 use crate::meta::{Database, MetaData, RetentionPolicy};
+use crate::storage::series_index::{SeriesIndex, TagOverLimit};
 
 /// A planned write: the records to make durable (partition, record, point count; empty when
 /// nothing is to be written) and what to report once they are.
@@ -100,6 +101,48 @@ pub enum DropReason {
         /// the measurement, unescaped
         measurement: String,
     },
+    /// the point's series is new and one of its tag values is new to a tag key that has
+    /// `max-values-per-tag` values already
+    TagValueLimit {
+        /// values the tag key has
+        values: usize,
+        /// `max-values-per-tag`
+        max_values: usize,
+        /// the measurement, unescaped
+        measurement: String,
+        /// the tag key, unescaped
+        tag_key: String,
+        /// the new value, unescaped
+        tag_value: String,
+    },
+    /// the write's new series would take the database past `max-series-per-database`
+    SeriesLimit {
+        /// `max-series-per-database`
+        max_series: usize,
+    },
+}
+
+impl DropReason {
+    fn tag_value_limit(over: TagOverLimit, limits: SeriesLimits) -> DropReason {
+        let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
+        DropReason::TagValueLimit {
+            values: over.values,
+            max_values: limits.max_values_per_tag,
+            measurement: text(over.measurement),
+            tag_key: text(over.tag_key),
+            tag_value: text(over.tag_value),
+        }
+    }
+
+    /// Which reason is reported when several apply (the highest; see `drop_point`).
+    fn rank(&self) -> i32 {
+        match self {
+            DropReason::SeriesLimit { .. } => 3,
+            DropReason::TagValueLimit { .. } => 2,
+            DropReason::TimeTag { .. } => 1,
+            _ => 0,
+        }
+    }
 }
 
 /// The lines and points of a write that are not written.
@@ -186,7 +229,48 @@ impl fmt::Display for DropReason {
                 "invalid field name: input field \"time\" on measurement \"{measurement}\" is \
                  invalid"
             ),
+            DropReason::TagValueLimit {
+                values,
+                max_values,
+                measurement,
+                tag_key,
+                tag_value,
+            } => write!(
+                f,
+                "max-values-per-tag limit exceeded ({values}/{max_values}): measurement={} \
+                 tag={} value={}",
+                GoQuoted(measurement),
+                GoQuoted(tag_key),
+                GoQuoted(tag_value)
+            ),
+            DropReason::SeriesLimit { max_series } => {
+                write!(f, "max-series-per-database limit exceeded: ({max_series})")
+            }
         }
+    }
+}
+
+/// A string as Go's `%q` prints it: in double quotes, with `"`, `\\` and control
+/// characters escaped (`\n`, `\t`, `\r`, else `\x..` or `\u....`), printable characters as
+/// they are.
+struct GoQuoted<'a>(&'a str);
+
+impl fmt::Display for GoQuoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"")?;
+        for c in self.0.chars() {
+            match c {
+                '"' => f.write_str("\\\"")?,
+                '\\' => f.write_str("\\\\")?,
+                '\n' => f.write_str("\\n")?,
+                '\t' => f.write_str("\\t")?,
+                '\r' => f.write_str("\\r")?,
+                c if (c as u32) < 0x20 || c as u32 == 0x7f => write!(f, "\\x{:02x}", c as u32)?,
+                c if c.is_control() => write!(f, "\\u{:04x}", c as u32)?,
+                c => write!(f, "{c}")?,
+            }
+        }
+        f.write_str("\"")
     }
 }
 
@@ -297,6 +381,26 @@ impl PlannedWrite {
 }
 
 /// Plans `body` as a write to `database` / `policy` (found by [`write_target`]).
+///
+/// Series limits (`[data] max-series-per-database`, `max-values-per-tag`), as InfluxDB
+/// 1.6.7 applies them to one write (checked against influxd, tests/golden/limits):
+/// - a point of a series the database does not have yet whose tag brings a value new to
+///   its measurement's tag key, while that key already has `max-values-per-tag` values, is
+///   dropped ([`DropReason::TagValueLimit`], the first such tag in key order). Values new in
+///   this same write do not count, so one write may take a key past the limit;
+/// - if the series count plus the points of new series left (each point counted, a series
+///   written twice counts twice) passes `max-series-per-database`, every one of those
+///   points is dropped ([`DropReason::SeriesLimit`]); points of existing series are kept;
+/// - a limit's reason is the one reported (the series limit's first), whatever else was
+///   dropped; every drop is counted.
+///
+/// Cost: the planner reads the database's cardinality once per write; a write that cannot
+/// reach a limit (series count + its points within the series limit, no tag key at the
+/// value limit) is planned with no other lookup. Only a write that may reach one is planned
+/// (again, from the start) looking up each point's series in the index. The counts are the
+/// index's, which takes a series when its point is applied after the WAL: writes planned
+/// at the same time on several loops do not see each other's new series, so a database
+/// may pass a limit by the new series of the writes in flight at that moment.
 pub fn plan_points(
     body: &[u8],
     precision: Precision,
@@ -305,6 +409,130 @@ pub fn plan_points(
     context: &WriteContext<'_>,
     scratch: &mut WriteScratch,
 ) -> PlannedWrite {
+    let limits = context.ingest.series_limits();
+    if limits.max_series_per_database == 0 && limits.max_values_per_tag == 0 {
+        return plan_pass(
+            body,
+            precision,
+            database,
+            policy,
+            context,
+            scratch,
+            Limits::Off,
+        )
+        .unwrap_or_else(unreachable_restart);
+    }
+    let Some(index) = context.ingest.store().series_index(database.id) else {
+        return plan_pass(
+            body,
+            precision,
+            database,
+            policy,
+            context,
+            scratch,
+            Limits::Off,
+        )
+        .unwrap_or_else(unreachable_restart);
+    };
+    let (series, largest_tag_values) = index.cardinality();
+    let values_reachable =
+        limits.max_values_per_tag > 0 && largest_tag_values >= limits.max_values_per_tag;
+    if !values_reachable {
+        let headroom = if limits.max_series_per_database == 0 {
+            u64::MAX
+        } else {
+            limits.max_series_per_database.saturating_sub(series) as u64
+        };
+        let quick = Limits::Headroom(headroom);
+        if let Some(planned) = plan_pass(body, precision, database, policy, context, scratch, quick)
+        {
+            return planned;
+        }
+    }
+    let checked = Limits::Checked {
+        index: &index,
+        series,
+        limits,
+    };
+    plan_pass(body, precision, database, policy, context, scratch, checked)
+        .unwrap_or_else(unreachable_restart)
+}
+
+fn unreachable_restart() -> PlannedWrite {
+    panic!("BUG: only a headroom pass asks to be planned again")
+}
+
+/// How one planning pass treats the series limits.
+#[derive(Clone, Copy)]
+enum Limits<'i> {
+    /// no limit applies
+    Off,
+    /// no tag key is at its value limit and this many more series fit: plan without
+    /// lookups, and give up (to be planned `Checked`) once more points than that have
+    /// reached the series stage
+    Headroom(u64),
+    /// look up each point's series
+    Checked {
+        index: &'i SeriesIndex,
+        /// series count of the database
+        series: usize,
+        limits: SeriesLimits,
+    },
+}
+
+/// Records being built for one set of points: one builder per partition, the full records.
+struct RecordSet {
+    builders: Vec<Option<RecordBuilder>>,
+    records: Vec<(usize, Vec<u8>, u32)>,
+    points: u64,
+}
+
+impl RecordSet {
+    fn new(partitions: usize) -> RecordSet {
+        RecordSet {
+            builders: (0..partitions).map(|_| None).collect(),
+            records: Vec::new(),
+            points: 0,
+        }
+    }
+
+    /// Ends the point just written to `partition`'s record; takes the record if full.
+    fn point_done(&mut self, partition: usize) {
+        self.points += 1;
+        let full = self.builders[partition]
+            .as_ref()
+            .is_some_and(|builder| builder.len_bytes() >= INGEST_BATCH_MAX_BYTES);
+        if full {
+            if let Some(full) = self.builders[partition].take() {
+                let count = full.point_count();
+                self.records.push((partition, full.finish(), count));
+            }
+        }
+    }
+
+    fn finish(mut self) -> Vec<(usize, Vec<u8>, u32)> {
+        for (partition, builder) in self.builders.into_iter().enumerate() {
+            if let Some(builder) = builder {
+                if builder.point_count() > 0 {
+                    let count = builder.point_count();
+                    self.records.push((partition, builder.finish(), count));
+                }
+            }
+        }
+        self.records
+    }
+}
+
+/// One pass over `body`; `None` when a [`Limits::Headroom`] pass runs out of headroom.
+fn plan_pass(
+    body: &[u8],
+    precision: Precision,
+    database: &Database,
+    policy: &RetentionPolicy,
+    context: &WriteContext<'_>,
+    scratch: &mut WriteScratch,
+    limits: Limits<'_>,
+) -> Option<PlannedWrite> {
     let database_id = database.id;
     let rp = policy.name.as_bytes();
     // As InfluxDB: a point older than the policy's duration is dropped unless a shard group
@@ -315,8 +543,11 @@ pub fn plan_points(
         i64::MIN
     };
     let partitions = context.ingest.partition_count();
-    let mut builders: Vec<Option<RecordBuilder>> = (0..partitions).map(|_| None).collect();
-    let mut records: Vec<(usize, Vec<u8>, u32)> = Vec::new();
+    let mut kept = RecordSet::new(partitions);
+    // points of new series, while a series limit is checked (kept only if they all fit)
+    let mut new_series = RecordSet::new(partitions);
+    let mut new_series_points: u64 = 0;
+    let mut limited_points: u64 = 0;
     let mut outcome = RejectedPoints::default();
     // Points without a timestamp get the request time truncated to the precision.
     let unit_ns = precision.nanos_per_unit();
@@ -366,12 +597,31 @@ pub fn plan_points(
             outcome.beyond_retention += 1;
             continue;
         }
+        let mut is_new_series = false;
+        match limits {
+            Limits::Off => {}
+            Limits::Headroom(headroom) => {
+                limited_points += 1;
+                if limited_points > headroom {
+                    return None;
+                }
+            }
+            Limits::Checked { index, limits, .. } => {
+                if index.id_of(&scratch.series_key).is_none() {
+                    if limits.max_values_per_tag > 0 {
+                        let over = index
+                            .tag_value_over_limit(&scratch.series_key, limits.max_values_per_tag);
+                        if let Some(over) = over {
+                            outcome.drop_point(DropReason::tag_value_limit(over, limits), false);
+                            continue;
+                        }
+                    }
+                    is_new_series = true;
+                    new_series_points += 1;
+                }
+            }
+        }
         let partition = context.ingest.partition_of(&scratch.series_key);
-        // A record is about as large as its share of the body: start there, capped.
-        let record_capacity =
-            (body.len() / partitions).clamp(RECORD_CAPACITY_MIN_BYTES, RECORD_CAPACITY_MAX_BYTES);
-        let builder = builders[partition]
-            .get_or_insert_with(|| RecordBuilder::new(database_id, rp, record_capacity));
         // Fields are checked before the point is started, so a dropped point leaves no trace.
         match check_fields(&point, database_id, context.registry, scratch) {
             FieldCheck::Ok => {}
@@ -380,9 +630,19 @@ pub fn plan_points(
                 continue;
             }
             FieldCheck::ConflictWithinRequest => {
-                return PlannedWrite::refused(WriteRefusal::FieldTypeConflict);
+                return Some(PlannedWrite::refused(WriteRefusal::FieldTypeConflict));
             }
         }
+        let set = if is_new_series {
+            &mut new_series
+        } else {
+            &mut kept
+        };
+        // A record is about as large as its share of the body: start there, capped.
+        let record_capacity =
+            (body.len() / partitions).clamp(RECORD_CAPACITY_MIN_BYTES, RECORD_CAPACITY_MAX_BYTES);
+        let builder = set.builders[partition]
+            .get_or_insert_with(|| RecordBuilder::new(database_id, rp, record_capacity));
         builder.begin_point(&scratch.series_key, point.timestamp_ns);
         for field in point.fields {
             scratch.unescaped_key.clear();
@@ -407,20 +667,19 @@ pub fn plan_points(
             };
             builder.push_field(&scratch.unescaped_key, value);
         }
-        outcome.points += 1;
-        if builder.len_bytes() >= INGEST_BATCH_MAX_BYTES {
-            if let Some(full) = builders[partition].take() {
-                let count = full.point_count();
-                records.push((partition, full.finish(), count));
-            }
-        }
+        set.point_done(partition);
     }
-    for (partition, builder) in builders.into_iter().enumerate() {
-        if let Some(builder) = builder {
-            if builder.point_count() > 0 {
-                let count = builder.point_count();
-                records.push((partition, builder.finish(), count));
-            }
+    let mut records = kept.records_and_count(&mut outcome.points);
+    if let Limits::Checked { series, limits, .. } = limits {
+        let max_series = limits.max_series_per_database as u64;
+        if max_series > 0 && series as u64 + new_series_points > max_series {
+            // Those that fields dropped are counted already.
+            outcome.dropped += new_series.points;
+            outcome.drop_reason = Some(DropReason::SeriesLimit {
+                max_series: limits.max_series_per_database,
+            });
+        } else {
+            records.extend(new_series.records_and_count(&mut outcome.points));
         }
     }
     // Fix the types of fields this request created; another loop may have raced us to one.
@@ -434,7 +693,7 @@ pub fn plan_points(
             *field_type,
         );
         if resolved != *field_type {
-            return PlannedWrite::refused(WriteRefusal::FieldTypeConflict);
+            return Some(PlannedWrite::refused(WriteRefusal::FieldTypeConflict));
         }
     }
     let outcome = if outcome.is_clean() {
@@ -442,7 +701,15 @@ pub fn plan_points(
     } else {
         WriteOutcome::PointsRejected(outcome)
     };
-    PlannedWrite { records, outcome }
+    Some(PlannedWrite { records, outcome })
+}
+
+impl RecordSet {
+    /// The finished records; adds their points to `points`.
+    fn records_and_count(self, points: &mut u64) -> Vec<(usize, Vec<u8>, u32)> {
+        *points += self.points;
+        self.finish()
+    }
 }
 
 impl RejectedPoints {
@@ -464,9 +731,14 @@ impl RejectedPoints {
             .extend_from_slice(error.message.as_bytes());
     }
 
+    /// Counts a dropped point. `reason` is the one reported if none is yet, or if it ranks
+    /// above the current one (a limit's), or if it ranks the same and `overrides` (a `time`
+    /// tag's: the last one is reported).
     fn drop_point(&mut self, reason: DropReason, overrides: bool) {
         self.dropped += 1;
-        if overrides || self.drop_reason.is_none() {
+        let current = self.drop_reason.as_ref().map_or(-1, DropReason::rank);
+        let new = reason.rank();
+        if new > current || (new == current && overrides) {
             self.drop_reason = Some(reason);
         }
     }

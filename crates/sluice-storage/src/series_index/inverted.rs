@@ -212,6 +212,9 @@ pub(super) struct InvertedIndex {
     pub(super) measurements: SymbolMap<MeasurementEntry>,
     /// bitmaps of the tag values with more than one series
     pub(super) pool: BitmapPool,
+    /// the most values any one tag key of any measurement has had since the index was
+    /// opened (never lowered by deletes: an upper bound for the write path's quick check)
+    pub(super) largest_tag_key_values: usize,
 }
 
 impl InvertedIndex {
@@ -229,6 +232,8 @@ impl InvertedIndex {
                 std::collections::hash_map::Entry::Vacant(vacant) => {
                     vacant.insert(Postings::One(id));
                     key_entry.sorted_values = std::sync::OnceLock::new();
+                    self.largest_tag_key_values =
+                        self.largest_tag_key_values.max(key_entry.values.len());
                 }
             }
         }

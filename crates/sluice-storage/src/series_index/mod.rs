@@ -149,6 +149,20 @@ pub struct SeriesTags {
     pub tags: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
+/// A tag value a new series would add past `max-values-per-tag`
+/// ([`SeriesIndex::tag_value_over_limit`]); names unescaped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TagOverLimit {
+    /// the measurement
+    pub measurement: Vec<u8>,
+    /// the tag key
+    pub tag_key: Vec<u8>,
+    /// the new value
+    pub tag_value: Vec<u8>,
+    /// values the tag key already has
+    pub values: usize,
+}
+
 /// What `open` found in the log (for the start-up log line and tests).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ReplayReport {
@@ -681,6 +695,61 @@ impl SeriesIndex {
     /// The unescaped measurement and tags of live series `id`.
     pub fn tags_of(&self, id: u32) -> Option<SeriesTags> {
         self.read().tags_of(id)
+    }
+
+    /// Live series, and the most values any one tag key has had (an upper bound: deletes do
+    /// not lower it), under one read lock: the write path's check for whether a request can
+    /// reach `[data] max-series-per-database` or `max-values-per-tag` at all.
+    pub fn cardinality(&self) -> (usize, usize) {
+        let tables = self.read();
+        (
+            tables.series.live_count(),
+            tables.inverted.largest_tag_key_values,
+        )
+    }
+
+    /// For series `series_key` (canonical, escaped; meant for a key that is not in the
+    /// index): its first tag (in key order) whose value is new to its measurement's tag key
+    /// while that key already has `max_values` values or more, as InfluxDB 1.6.7's
+    /// `max-values-per-tag` check finds it. `None` when every tag passes or the key is
+    /// invalid.
+    pub fn tag_value_over_limit(
+        &self,
+        series_key: &[u8],
+        max_values: usize,
+    ) -> Option<TagOverLimit> {
+        let parts = split_key(series_key).ok()?;
+        let tables = self.read();
+        let mut measurement = Vec::new();
+        unescape_measurement(parts.measurement, &mut measurement);
+        let entry = tables
+            .symbol(&measurement)
+            .and_then(|symbol| tables.inverted.measurements.get(&symbol))?;
+        let (mut key, mut value) = (Vec::new(), Vec::new());
+        for &(escaped_key, escaped_value) in &parts.tags {
+            key.clear();
+            unescape_tag(escaped_key, &mut key);
+            let Some(key_entry) = tables
+                .symbol(&key)
+                .and_then(|symbol| entry.tag_keys.get(&symbol))
+            else {
+                continue;
+            };
+            value.clear();
+            unescape_tag(escaped_value, &mut value);
+            let known = tables
+                .symbol(&value)
+                .is_some_and(|symbol| key_entry.values.contains_key(&symbol));
+            if !known && key_entry.values.len() >= max_values {
+                return Some(TagOverLimit {
+                    measurement,
+                    tag_key: key,
+                    tag_value: value,
+                    values: key_entry.values.len(),
+                });
+            }
+        }
+        None
     }
 
     /// Live series.
