@@ -17,6 +17,9 @@
 #   BENCH_SKIP_BUILD=1                       use the existing target/release binaries
 #   BENCH_AUTH=1                             Sluice with [http] auth-enabled: an admin user is
 #                                            created first and every write carries u/p
+#   BENCH_HTTPS=1                            Sluice over HTTPS ([http] https-enabled) with a
+#                                            self-signed certificate made by openssl; sluice-load
+#                                            speaks TLS (rustls, no certificate verification)
 #   BENCH_TMPDIR=/tmp                        where the data dirs go (kept with BENCH_KEEP_TMP=1)
 #   SLUICE_PORT=18687 INFLUXDB_PORT=18787    HTTP ports on 127.0.0.1
 #   SLUICE_EXPORT_ARGS="-datadir DIR ..."    override the export arguments (DIR = data dir)
@@ -42,8 +45,8 @@ readonly SLUICE_PORT=${SLUICE_PORT:-18687}
 readonly INFLUXDB_PORT=${INFLUXDB_PORT:-18787}
 readonly INFLUXDB_RPC_PORT=$((INFLUXDB_PORT + 1))
 readonly INFLUXD=${INFLUXD:-influxd}
-readonly SLUICE_BIN="$ROOT/target/release/sluice"
-readonly LOAD_BIN="$ROOT/target/release/sluice-load"
+readonly SLUICE_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/sluice"
+readonly LOAD_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/sluice-load"
 
 SERVER_PID=""
 SAMPLER_PID=""
@@ -110,10 +113,19 @@ EOF
 }
 
 bench_sluice() {
-    local dir="$TMP_ROOT/sluice" url="http://127.0.0.1:$SLUICE_PORT"
+    local dir="$TMP_ROOT/sluice" url="http://127.0.0.1:$SLUICE_PORT" https=false
     mkdir -p "$dir"
+    if [[ "${BENCH_HTTPS:-0}" == 1 ]]; then
+        command -v openssl >/dev/null || die "BENCH_HTTPS=1 needs openssl"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+            -addext subjectAltName=IP:127.0.0.1 -keyout "$dir/key.pem" -out "$dir/cert.pem" \
+            2>/dev/null || die "openssl could not make a certificate"
+        export CURL_CA_BUNDLE="$dir/cert.pem" # every curl below trusts it
+        url="https://127.0.0.1:$SLUICE_PORT" https=true
+    fi
     log "sluice: starting on $url, data in $dir"
-    SLUICE_HTTP_BIND_ADDRESS="127.0.0.1:$SLUICE_PORT" SLUICE_DATA_DIR="$dir/data" \
+    SLUICE_HTTP_HTTPS_ENABLED=$https SLUICE_HTTP_HTTPS_CERTIFICATE="$dir/cert.pem" \
+        SLUICE_HTTP_HTTPS_PRIVATE_KEY="$dir/key.pem" SLUICE_HTTP_BIND_ADDRESS="127.0.0.1:$SLUICE_PORT" SLUICE_DATA_DIR="$dir/data" \
         SLUICE_META_DIR="$dir/meta" SLUICE_DATA_WAL_DIR="$dir/wal" \
         SLUICE_DATA_WAL_FSYNC_DELAY=0s SLUICE_HTTP_AUTH_ENABLED="$([[ "${BENCH_AUTH:-0}" == 1 ]] && echo true || echo false)" \
         "$SLUICE_BIN" run >"$OUT_DIR/sluice.log" 2>&1 &

@@ -20,7 +20,7 @@ sluice-load: load generator for InfluxDB 1.x compatible servers
 
 Write mode (default):
   --protocol P              http|graphite-tcp|udp      [http]
-  --url URL                 server base URL (http; also --create-db) [http://127.0.0.1:8086]
+  --url URL                 server base URL (http or https, unverified) [http://127.0.0.1:8086]
   --address HOST:PORT       graphite-tcp / udp target  [127.0.0.1:2003 / 127.0.0.1:8089]
   --datagram-bytes N        udp: most bytes a datagram [1400, up to 65000]
   --db NAME                 database                   [bench]
@@ -588,8 +588,8 @@ impl Options {
     /// Checks the invariants listed in the module doc.
     pub fn validate(&self) -> Result<(), ArgsError> {
         let invalid = |why: &str| Err(ArgsError::Invalid(why.to_string()));
-        if !self.url.starts_with("http://") {
-            return invalid("--url must start with http:// (https is not supported)");
+        if !self.url.starts_with("http://") && !self.url.starts_with("https://") {
+            return invalid("--url must start with http:// or https://");
         }
         if self.series == 0 || self.fields == 0 || self.batch_lines == 0 {
             return invalid("--series, --fields and --batch-lines must be at least 1");
@@ -959,7 +959,7 @@ mod tests {
             Err(ArgsError::Invalid(_))
         ));
         assert!(matches!(
-            parse(&["--url", "https://x"]),
+            parse(&["--url", "ftp://x"]),
             Err(ArgsError::Invalid(_))
         ));
         assert!(matches!(

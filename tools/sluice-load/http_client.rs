@@ -1,5 +1,6 @@
 //! A minimal blocking HTTP/1.1 keep-alive client: just enough to drive `/write`, `/query` and
-//! `/ping` of one server over plain TCP.
+//! `/ping` of one server over plain TCP, or over TLS for an `https://` URL (rustls; the
+//! server's certificate is not verified: this is a load generator, not a client to trust).
 //!
 //! Owns: the TCP connection, request framing (always `Content-Length`), and response parsing.
 //! Does not own: retries or reconnection policy (the caller drops a [`Connection`] after any
@@ -16,6 +17,7 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Largest status line plus header block accepted.
@@ -38,7 +40,7 @@ pub enum HttpError {
     Malformed(&'static str),
     /// The response exceeded a limit of this client.
     TooLarge(&'static str),
-    /// The URL is not `http://host[:port]`.
+    /// The URL is not `http[s]://host[:port]`.
     BadUrl(String),
 }
 
@@ -49,7 +51,7 @@ impl fmt::Display for HttpError {
             HttpError::Closed => write!(f, "connection closed before a complete response"),
             HttpError::Malformed(what) => write!(f, "malformed response: {what}"),
             HttpError::TooLarge(what) => write!(f, "response too large: {what}"),
-            HttpError::BadUrl(url) => write!(f, "bad url {url:?}: expected http://host[:port]"),
+            HttpError::BadUrl(url) => write!(f, "bad url {url:?}: expected http[s]://host[:port]"),
         }
     }
 }
@@ -100,13 +102,18 @@ pub struct Endpoint {
     pub address: String,
     /// Value of the `Host` header.
     pub host_header: String,
+    /// `https://`: TLS, with the server name of the URL
+    pub tls: Option<rustls_pki_types::ServerName<'static>>,
 }
 
 impl Endpoint {
-    /// Parses `http://host[:port]` (a trailing `/` is allowed; port defaults to 80).
+    /// Parses `http[s]://host[:port]` (a trailing `/` is allowed; port defaults to 80, 443).
     pub fn from_url(url: &str) -> Result<Endpoint, HttpError> {
         let bad = || HttpError::BadUrl(url.to_string());
-        let rest = url.strip_prefix("http://").ok_or_else(bad)?;
+        let (rest, https) = match url.strip_prefix("https://") {
+            Some(rest) => (rest, true),
+            None => (url.strip_prefix("http://").ok_or_else(bad)?, false),
+        };
         let authority = rest.trim_end_matches('/');
         if authority.is_empty() || authority.contains('/') || authority.contains('@') {
             return Err(bad());
@@ -118,12 +125,25 @@ impl Endpoint {
         };
         let address = if has_port {
             authority.to_string()
+        } else if https {
+            format!("{authority}:443")
         } else {
             format!("{authority}:80")
+        };
+        let tls = if https {
+            let host = match authority.rfind(':') {
+                Some(colon) if has_port => &authority[..colon],
+                _ => authority,
+            };
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            Some(rustls_pki_types::ServerName::try_from(host.to_string()).map_err(|_| bad())?)
+        } else {
+            None
         };
         Ok(Endpoint {
             address,
             host_header: authority.to_string(),
+            tls,
         })
     }
 }
@@ -144,9 +164,104 @@ pub fn percent_encode(text: &str) -> String {
     encoded
 }
 
+/// The socket, plain or through TLS.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Read for Stream {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(stream) => stream.read(buffer),
+            Stream::Tls(stream) => stream.read(buffer),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(stream) => stream.write(bytes),
+            Stream::Tls(stream) => stream.write(bytes),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(stream) => stream.flush(),
+            Stream::Tls(stream) => stream.flush(),
+        }
+    }
+}
+
+/// Accepts any server certificate (the bench's self-signed one): signatures are still
+/// checked, the chain of trust is not.
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls_pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls_pki_types::CertificateDer<'_>],
+        _server_name: &rustls_pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls_pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        certificate: &rustls_pki_types::CertificateDer<'_>,
+        signature: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            certificate,
+            signature,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        certificate: &rustls_pki_types::CertificateDer<'_>,
+        signature: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            certificate,
+            signature,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// The client configuration every TLS connection of this process shares.
+fn tls_client_config() -> Result<Arc<rustls::ClientConfig>, HttpError> {
+    static CONFIG: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
+    if let Some(config) = CONFIG.get() {
+        return Ok(Arc::clone(config));
+    }
+    // ring has no post-quantum key exchange, hence the deprecation; the server has none either.
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .map_err(|error| HttpError::Io(io::Error::other(error)))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+        .with_no_client_auth();
+    Ok(Arc::clone(CONFIG.get_or_init(|| Arc::new(config))))
+}
+
 /// A keep-alive connection to one server.
 pub struct Connection {
-    stream: TcpStream,
+    stream: Stream,
     reader: ResponseReader,
     host_header: String,
     request_head: Vec<u8>,
@@ -162,6 +277,15 @@ impl Connection {
                     stream.set_nodelay(true)?;
                     stream.set_read_timeout(Some(timeout))?;
                     stream.set_write_timeout(Some(timeout))?;
+                    let stream = match &endpoint.tls {
+                        None => Stream::Plain(stream),
+                        Some(name) => {
+                            let session =
+                                rustls::ClientConnection::new(tls_client_config()?, name.clone())
+                                    .map_err(|error| HttpError::Io(io::Error::other(error)))?;
+                            Stream::Tls(Box::new(rustls::StreamOwned::new(session, stream)))
+                        }
+                    };
                     return Ok(Connection {
                         stream,
                         reader: ResponseReader::new(),
@@ -577,7 +701,9 @@ mod tests {
             Endpoint::from_url("http://[::1]:9").unwrap().address,
             "[::1]:9"
         );
-        assert!(Endpoint::from_url("https://x").is_err());
+        assert_eq!(Endpoint::from_url("https://x").unwrap().address, "x:443");
+        assert!(Endpoint::from_url("https://x").unwrap().tls.is_some());
+        assert!(Endpoint::from_url("ftp://x").is_err());
         assert!(Endpoint::from_url("http://x/path").is_err());
         assert_eq!(
             percent_encode("SELECT \"a\" FROM m"),
