@@ -94,6 +94,7 @@ fn main() {
             pretty: false,
             accept: None,
             identity: Default::default(),
+            prometheus_read: false,
         };
         let budget = measure_time();
         let started = Instant::now();

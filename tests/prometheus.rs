@@ -214,3 +214,218 @@ fn metrics_are_prometheus_text() {
         .sum();
     assert_eq!(points, 2.0, "{text}");
 }
+
+/// A `ReadRequest` with one query (times in ms; matchers as (type, name, value)).
+fn read_request(start_ms: i64, end_ms: i64, matchers: &[(u64, &str, &str)]) -> Vec<u8> {
+    let mut query = Vec::new();
+    varint(1 << 3, &mut query);
+    varint(start_ms as u64, &mut query);
+    varint(2 << 3, &mut query);
+    varint(end_ms as u64, &mut query);
+    for (kind, name, value) in matchers {
+        let mut matcher = Vec::new();
+        varint(1 << 3, &mut matcher);
+        varint(*kind, &mut matcher);
+        bytes_field(2, name.as_bytes(), &mut matcher);
+        bytes_field(3, value.as_bytes(), &mut matcher);
+        bytes_field(3, &matcher, &mut query);
+    }
+    let mut request = Vec::new();
+    bytes_field(1, &query, &mut request);
+    request
+}
+
+/// Fields of one protobuf message: (number, varint or fixed64 bits, bytes).
+fn message_fields(bytes: &[u8]) -> Vec<(u64, u64, Vec<u8>)> {
+    let mut fields = Vec::new();
+    let mut at = 0;
+    let read_varint = |at: &mut usize| {
+        let (mut value, mut shift) = (0u64, 0);
+        loop {
+            let byte = bytes[*at];
+            *at += 1;
+            value |= u64::from(byte & 0x7f) << shift;
+            shift += 7;
+            if byte & 0x80 == 0 {
+                return value;
+            }
+        }
+    };
+    while at < bytes.len() {
+        let key = read_varint(&mut at);
+        match key & 7 {
+            0 => fields.push((key >> 3, read_varint(&mut at), Vec::new())),
+            1 => {
+                let word = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+                at += 8;
+                fields.push((key >> 3, word, Vec::new()));
+            }
+            _ => {
+                let length = read_varint(&mut at) as usize;
+                fields.push((key >> 3, 0, bytes[at..at + length].to_vec()));
+                at += length;
+            }
+        }
+    }
+    fields
+}
+
+type ReadSeries = (Vec<(String, String)>, Vec<(f64, i64)>);
+/// A read case: matchers (type, name, value), start and end (ms), the series expected.
+type ReadCase<'a> = (Vec<(u64, &'a str, &'a str)>, i64, i64, Vec<ReadSeries>);
+
+/// POST a remote read; (status, the series of its one result) or (status, error text).
+fn remote_read(
+    server: &Server,
+    params: &str,
+    request_body: &[u8],
+) -> (u16, Result<Vec<ReadSeries>, String>) {
+    let body = snap::raw::Encoder::new()
+        .compress_vec(request_body)
+        .unwrap();
+    let response = request(
+        server.address,
+        "POST",
+        &format!("/api/v1/prom/read?{params}"),
+        &[
+            ("Content-Type", "application/x-protobuf"),
+            ("Content-Encoding", "snappy"),
+        ],
+        &body,
+    );
+    if response.status != 200 {
+        return (response.status, Err(response.text()));
+    }
+    assert_eq!(response.header("Content-Encoding"), Some("snappy"));
+    let decoded = snap::raw::Decoder::new()
+        .decompress_vec(&response.body)
+        .unwrap();
+    let mut series = Vec::new();
+    for (_, _, result) in message_fields(&decoded) {
+        for (_, _, time_series) in message_fields(&result) {
+            let (mut labels, mut samples) = (Vec::new(), Vec::new());
+            for (number, _, bytes) in message_fields(&time_series) {
+                let fields = message_fields(&bytes);
+                if number == 1 {
+                    let text = |n: u64| {
+                        fields
+                            .iter()
+                            .find(|f| f.0 == n)
+                            .map(|f| String::from_utf8(f.2.clone()).unwrap())
+                            .unwrap_or_default()
+                    };
+                    labels.push((text(1), text(2)));
+                } else {
+                    let number_of = |n: u64| fields.iter().find(|f| f.0 == n).map_or(0, |f| f.1);
+                    samples.push((f64::from_bits(number_of(1)), number_of(2) as i64));
+                }
+            }
+            series.push((labels, samples));
+        }
+    }
+    (200, Ok(series))
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Remote read, answers recorded from influxd 1.6.7 on the same writes.
+#[test]
+fn remote_read_answers_as_influxdb_does() {
+    let server = Server::start();
+    server.query("CREATE DATABASE prom");
+    let mut body = series(
+        &[("__name__", "cpu_usage"), ("host", "a"), ("job", "node")],
+        &[(1.5, 1000), (2.5, 2000)],
+    );
+    body.extend(series(
+        &[("__name__", "up"), ("instance", "x:9100")],
+        &[(1.0, 1500)],
+    ));
+    body.extend(series(&[("host", "a")], &[(1.0, 1000)]));
+    assert_eq!(remote_write(&server, "db=prom", &body).0, 204);
+    let lines = "lp,host=b,dc=x value=3i 5000000000\nlp,host=a value=7i 6000000000";
+    assert_eq!(server.write("db=prom", lines).status, 204);
+    let cpu = (
+        labels(&[("__name__", "cpu_usage"), ("host", "a"), ("job", "node")]),
+        vec![(1.5, 1000), (2.5, 2000)],
+    );
+    let unnamed = (labels(&[("host", "a")]), vec![(1.0, 1000)]);
+    let cases: Vec<ReadCase<'_>> = vec![
+        (
+            vec![(0, "__name__", "cpu_usage")],
+            0,
+            10_000,
+            vec![cpu.clone()],
+        ),
+        (
+            vec![(0, "__name__", "cpu_usage"), (0, "host", "a")],
+            0,
+            10_000,
+            vec![cpu.clone()],
+        ),
+        (
+            vec![(0, "__name__", "cpu_usage")],
+            1500,
+            2000,
+            vec![(cpu.0.clone(), vec![(2.5, 2000)])],
+        ),
+        // InfluxQL's regexes, unanchored, as 1.6.7 runs them.
+        (vec![(2, "__name__", "pu.*")], 0, 10_000, vec![cpu.clone()]),
+        (
+            vec![(0, "__name__", "cpu_usage"), (1, "host", "a")],
+            0,
+            10_000,
+            vec![],
+        ),
+        (
+            vec![(0, "__name__", "cpu_usage"), (3, "host", "b")],
+            0,
+            10_000,
+            vec![cpu.clone()],
+        ),
+        (
+            vec![(0, "host", "a")],
+            0,
+            10_000,
+            vec![cpu.clone(), unnamed],
+        ),
+        (vec![(0, "__name__", "nosuch")], 0, 10_000, vec![]),
+        // Integer values are not samples.
+        (vec![(0, "__name__", "lp")], 0, 100_000, vec![]),
+    ];
+    for (matchers, start, end, expected) in cases {
+        let answer = remote_read(&server, "db=prom", &read_request(start, end, &matchers));
+        assert_eq!(answer, (200, Ok(expected)), "{matchers:?}");
+    }
+    let mut two = read_request(0, 1, &[(0, "__name__", "up")]);
+    two.extend(read_request(0, 1, &[(0, "__name__", "up")]));
+    let one_only =
+        "{\"error\":\"Prometheus read endpoint currently only supports one query at a time\"}\n";
+    assert_eq!(
+        remote_read(&server, "db=prom", &two),
+        (400, Err(one_only.to_string()))
+    );
+    let no_database = "{\"error\":\"no database\"}\n".to_string();
+    let up = read_request(0, 1, &[(0, "__name__", "up")]);
+    assert_eq!(
+        remote_read(&server, "", &up),
+        (400, Err(no_database.clone()))
+    );
+    assert_eq!(
+        remote_read(&server, "db=nope", &up),
+        (400, Err(no_database))
+    );
+    let bad_regex = read_request(0, 1, &[(2, "host", "(")]);
+    assert_eq!(
+        remote_read(&server, "db=prom", &bad_regex),
+        (
+            400,
+            Err("{\"error\":\"error parsing regexp: missing closing ): `(`\"}\n".to_string())
+        )
+    );
+}

@@ -59,6 +59,10 @@ pub fn route(
             Method::Options => Action::Respond(Response::empty(200)),
             _ => method_not_allowed("OPTIONS, POST"),
         },
+        "/api/v1/prom/read" => match method {
+            Method::Post => prometheus_read(request, params, auth, write_context),
+            _ => method_not_allowed("POST"),
+        },
         "/api/v1/prom/write" => match method {
             Method::Post => match refuse_write(request, &params, write_context, auth) {
                 Some(refusal) => Action::Respond(refusal),
@@ -237,6 +241,42 @@ fn query(
         pretty,
         accept: request.head.accept.clone(),
         identity,
+        prometheus_read: false,
+    })
+}
+
+/// `POST /api/v1/prom/read`: the request's one query as InfluxQL, run on the query threads
+/// and answered as a snappy protobuf `ReadResponse` (see `http::prometheus`).
+fn prometheus_read(
+    request: &Request,
+    params: Vec<(String, String)>,
+    auth: Option<&Authenticator>,
+    write_context: &HttpWriteContext<'_>,
+) -> Action {
+    let identity = match auth {
+        None => Identity::Unchecked,
+        Some(auth) => match auth.identify(write_context.planning.meta, &params, request) {
+            Ok(identity) => identity,
+            Err(unauthorized) => return Action::Respond(unauthorized),
+        },
+    };
+    let text = match crate::http::prometheus::remote_read_statement(
+        &request.body,
+        &params,
+        write_context.planning.meta,
+        write_context.max_inflated_body_bytes,
+    ) {
+        Ok(text) => text,
+        Err(refusal) => return Action::Respond(refusal),
+    };
+    Action::Query(QueryRequest {
+        text,
+        params,
+        is_get: false,
+        pretty: false,
+        accept: None,
+        identity,
+        prometheus_read: true,
     })
 }
 

@@ -1,4 +1,13 @@
-//! Prometheus remote write (`POST /api/v1/prom/write?db=…`), as InfluxDB 1.6.7 maps it: a
+//! Prometheus remote storage as InfluxDB 1.6.7 maps it.
+//!
+//! **Read** (`POST /api/v1/prom/read?db=…`): the one query of a snappy protobuf
+//! `ReadRequest` becomes `SELECT value FROM <__name__> WHERE time >= start AND time <= end
+//! AND <label matchers> GROUP BY *` (no `__name__` matcher: every measurement; `=~`/`!~`
+//! are InfluxQL's unanchored regexes, as 1.6.7 runs them), run on the query threads like any
+//! query (so auth's READ check applies); the query layer encodes the answer as a snappy
+//! `ReadResponse` (`query::prometheus_read`).
+//!
+//! **Write** (`POST /api/v1/prom/write?db=…`), as InfluxDB 1.6.7 maps it: a
 //! snappy-compressed protobuf `WriteRequest` whose every sample becomes a point of
 //! measurement `__name__`, tags every label (`__name__` included, empty values left out, as
 //! line protocol leaves them out), field `value` (a float) at the sample's millisecond time.
@@ -87,6 +96,138 @@ fn decompress(body: &[u8], max_bytes: usize) -> Result<Vec<u8>, Response> {
     snap::raw::Decoder::new()
         .decompress_vec(body)
         .map_err(|_| Response::json_error(400, CORRUPT_SNAPPY))
+}
+
+/// Why a remote read is refused before it runs (InfluxDB's texts).
+const NO_DATABASE: &str = "no database";
+const ONE_QUERY_ONLY: &str = "Prometheus read endpoint currently only supports one query at a time";
+
+/// The InfluxQL of a remote-read request, or the answer that refuses it.
+pub fn remote_read_statement(
+    body: &[u8],
+    params: &[(String, String)],
+    meta: &crate::meta::MetaData,
+    max_inflated_body_bytes: usize,
+) -> Result<String, Response> {
+    let database = query_param(params, "db").unwrap_or("");
+    if database.is_empty() || meta.database(database).is_none() {
+        return Err(Response::json_error(400, NO_DATABASE));
+    }
+    let decoded = decompress(body, max_inflated_body_bytes)?;
+    let mut queries = Vec::new();
+    let mut request = MessageReader::new(&decoded);
+    while let Some((number, value)) = request.next_field().map_err(bad_request)? {
+        if let (1, FieldValue::Bytes(query)) = (number, value) {
+            queries.push(query);
+        }
+    }
+    let [query] = queries.as_slice() else {
+        return Err(Response::json_error(400, ONE_QUERY_ONLY));
+    };
+    let text = read_query_to_influxql(query, database, query_param(params, "rp").unwrap_or(""))
+        .map_err(bad_request)?;
+    // A matcher's bad regex is refused here with the regex error alone, as 1.6.7 words it
+    // (the query layer would wrap it in `error parsing query: … at line 1, char N`).
+    if let Err(error) = crate::influxql::parse_query(&text) {
+        return Err(bad_request(&error.message));
+    }
+    Ok(text)
+}
+
+fn bad_request(message: &str) -> Response {
+    Response::json_error(400, message)
+}
+
+/// One label matcher of a read query.
+struct Matcher<'a> {
+    /// 0 `=`, 1 `!=`, 2 `=~`, 3 `!~`
+    kind: u64,
+    name: &'a [u8],
+    value: &'a [u8],
+}
+
+fn read_query_to_influxql(
+    query: &[u8],
+    database: &str,
+    retention_policy: &str,
+) -> Result<String, &'static str> {
+    let (mut start_ms, mut end_ms) = (0i64, 0i64);
+    let mut matchers = Vec::new();
+    let mut reader = MessageReader::new(query);
+    while let Some((number, value)) = reader.next_field()? {
+        match (number, value) {
+            (1, FieldValue::Varint(raw)) => start_ms = raw as i64,
+            (2, FieldValue::Varint(raw)) => end_ms = raw as i64,
+            (3, FieldValue::Bytes(bytes)) => {
+                let mut matcher = Matcher {
+                    kind: 0,
+                    name: b"",
+                    value: b"",
+                };
+                let mut fields = MessageReader::new(bytes);
+                while let Some((number, value)) = fields.next_field()? {
+                    match (number, value) {
+                        (1, FieldValue::Varint(kind)) => matcher.kind = kind,
+                        (2, FieldValue::Bytes(name)) => matcher.name = name,
+                        (3, FieldValue::Bytes(value)) => matcher.value = value,
+                        _ => {}
+                    }
+                }
+                matchers.push(matcher);
+            }
+            _ => {}
+        }
+    }
+    let mut source = format!(
+        "{}.{}.",
+        quote_identifier(database),
+        quote_identifier(retention_policy)
+    );
+    if retention_policy.is_empty() {
+        source = format!("{}..", quote_identifier(database));
+    }
+    let mut condition = format!(
+        "time >= {}ms AND time <= {}ms",
+        start_ms.max(i64::MIN / 1_000_000 + 1),
+        end_ms.min(i64::MAX / 1_000_000 - 1)
+    );
+    let mut measurement = "/.+/".to_string();
+    for matcher in &matchers {
+        let name = String::from_utf8_lossy(matcher.name);
+        let value = String::from_utf8_lossy(matcher.value);
+        if name == "__name__" {
+            measurement = match matcher.kind {
+                0 => quote_identifier(&value),
+                2 => format!("/{}/", value.replace('/', "\\/")),
+                _ => return Err("Prometheus read: only = and =~ are supported for __name__"),
+            };
+            continue;
+        }
+        let operator = match matcher.kind {
+            0 => "=",
+            1 => "!=",
+            2 => "=~",
+            3 => "!~",
+            _ => return Err("Prometheus read: unknown label matcher type"),
+        };
+        let operand = if matcher.kind >= 2 {
+            format!("/{}/", value.replace('/', "\\/"))
+        } else {
+            format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
+        };
+        condition.push_str(&format!(
+            " AND {} {operator} {operand}",
+            quote_identifier(&name)
+        ));
+    }
+    Ok(format!(
+        "SELECT value FROM {source}{measurement} WHERE {condition} GROUP BY *"
+    ))
+}
+
+/// `"name"`, with `"` and `\` escaped as InfluxQL reads them.
+fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// A protobuf field: its number and value.

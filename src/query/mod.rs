@@ -34,6 +34,7 @@ pub mod encode;
 pub mod into;
 pub mod params;
 mod pool;
+pub mod prometheus_read;
 pub mod result;
 pub mod select;
 pub mod statements;
@@ -60,6 +61,8 @@ pub struct QueryRequest {
     pub accept: Option<String>,
     /// who sent it ([`authorize::Identity::Unchecked`] with auth off)
     pub identity: authorize::Identity,
+    /// a Prometheus remote read: answer with a snappy protobuf `ReadResponse`
+    pub prometheus_read: bool,
 }
 
 /// Takes one query's answer to its client. The query thread calls it as soon as the answer
@@ -164,6 +167,8 @@ const CSV_CONTENT_TYPE: &str = "text/csv";
 enum Encoding {
     Json,
     Csv,
+    /// a Prometheus remote read (`prometheus_read`)
+    PrometheusRead,
 }
 
 /// The answer's format parameters.
@@ -179,6 +184,7 @@ struct AnswerFormat {
 impl AnswerFormat {
     fn of(request: &QueryRequest) -> AnswerFormat {
         let encoding = match request.accept.as_deref().map(str::trim) {
+            _ if request.prometheus_read => Encoding::PrometheusRead,
             Some("application/csv" | "text/csv") => Encoding::Csv,
             _ => Encoding::Json,
         };
@@ -205,7 +211,7 @@ impl AnswerFormat {
                 response.body = encode::pretty_json(&response.body);
                 response
             }
-            Encoding::Json => Response::json_error(400, message),
+            Encoding::Json | Encoding::PrometheusRead => Response::json_error(400, message),
             Encoding::Csv => {
                 let mut response = Response::json_error(400, message);
                 let mut body = b"error\n".to_vec();
@@ -429,6 +435,7 @@ pub fn run_internal(
         pretty: false,
         accept: None,
         identity: authorize::Identity::Unchecked,
+        prometheus_read: false,
     };
     let mut result = None;
     run_statements(std::slice::from_ref(statement), &request, context, |one| {
@@ -640,6 +647,9 @@ fn encode_answer(
     format: AnswerFormat,
 ) -> Response {
     let mut body = Vec::new();
+    if format.encoding == Encoding::PrometheusRead {
+        return prometheus_read::response(results);
+    }
     if format.encoding == Encoding::Csv {
         encode::csv_response(results, format.epoch, &mut body);
         let mut response = Response::json(200, body);

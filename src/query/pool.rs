@@ -305,6 +305,7 @@ mod tests {
             pretty: false,
             accept: None,
             identity: Default::default(),
+            prometheus_read: false,
         }
     }
 
