@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{request, Server};
+use common::Server;
 
 /// Connections the tests fill the server with.
 const LIMIT: usize = 40;
