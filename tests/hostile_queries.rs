@@ -369,3 +369,14 @@ fn slow_get(address: std::net::SocketAddr, target: &str) -> (u16, String) {
     let body = text.split_once("\r\n\r\n").map_or("", |(_, body)| body);
     (status, body.to_string())
 }
+
+/// `[coordinator] log-queries-after`: a query that ran at least that long is logged.
+#[test]
+fn slow_queries_are_logged() {
+    let server = Server::start_with(&[("SLUICE_COORDINATOR_LOG_QUERIES_AFTER", "1ns")]);
+    server.query("CREATE DATABASE db0");
+    server.query("SELECT * FROM db0..nothing_here");
+    let line = server.wait_for_log("nothing_here", Duration::from_secs(30));
+    let line = line.unwrap_or_else(|| panic!("no slow-query line:\n{}", server.log_text()));
+    assert!(line.contains("detected slow query"), "{line}");
+}

@@ -154,6 +154,8 @@ pub struct CoordinatorConfig {
     pub max_concurrent_queries: usize,
     /// `query-timeout`: a statement running longer is stopped (0: never)
     pub query_timeout: Duration,
+    /// `log-queries-after`: a query running at least this long is logged as slow (0: never)
+    pub log_queries_after: Duration,
     /// `max-select-point`: most points one SELECT may read (0: unlimited)
     pub max_select_point: u64,
     /// `max-select-series`: most series one SELECT may read (0: unlimited)
@@ -244,6 +246,7 @@ impl Config {
             coordinator: CoordinatorConfig {
                 max_concurrent_queries: 0,
                 query_timeout: Duration::from_millis(limits::QUERY_TIMEOUT_MS_DEFAULT),
+                log_queries_after: Duration::ZERO,
                 max_select_point: limits::MAX_SELECT_POINT_DEFAULT,
                 max_select_series: limits::MAX_SELECT_SERIES_DEFAULT,
                 max_select_buckets: limits::MAX_SELECT_BUCKETS_DEFAULT,
@@ -688,6 +691,8 @@ settings! {
     ["http"] "log-enabled" => http.log_enabled, "log every HTTP request";
     ["coordinator"] "max-concurrent-queries" => coordinator.max_concurrent_queries,
         "query threads (0: default)";
+    ["coordinator"] "log-queries-after" => coordinator.log_queries_after,
+        "log a query that ran at least this long as slow (0s: never)";
     ["coordinator"] "query-timeout" => coordinator.query_timeout,
         "stop a statement that runs longer than this (0s: no limit)";
     ["coordinator"] "max-select-point" => coordinator.max_select_point,

@@ -416,8 +416,17 @@ fn run_statements(
 ) {
     let database = query_param(&request.params, "db").unwrap_or("");
     let running = context.running.start(&request.text, database);
+    let started = std::time::Instant::now();
     run_statements_as(statements, request, database, context, &running, emit);
     context.running.finish(running.id);
+    let slow_after = context.coordinator.log_queries_after;
+    let took = started.elapsed();
+    if !slow_after.is_zero() && took >= slow_after {
+        // `[coordinator] log-queries-after`, as InfluxDB's "Detected slow query".
+        crate::log_warn!("query", "detected slow query";
+            qid = running.id, query = request.text, database = database,
+            duration_ms = took.as_millis());
+    }
 }
 
 /// Runs one statement on `database` as the server itself (no user: every privilege, as
