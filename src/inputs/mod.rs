@@ -18,7 +18,7 @@
 //! input stops reading its connections until the queues drain.
 
 pub mod collectd;
-pub mod gocompat;
+pub use sluice_model::gocompat;
 pub mod graphite;
 pub mod opentsdb;
 

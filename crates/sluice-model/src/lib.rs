@@ -3,7 +3,8 @@
 //! Owns the field types and stored values of points and the WAL record that carries them
 //! ([`record`]), the field-type registry of each database ([`field_types`]), which partition
 //! owns a series ([`routing`]), every fixed bound ([`limits`]), time and its text forms
-//! ([`time`]), and the little-endian byte helpers of the on-disk formats ([`bytes`]).
+//! ([`time`]), the little-endian byte helpers of the on-disk formats ([`bytes`]), and Go's
+//! number parsing and conversion rules that InfluxDB's behaviour depends on ([`gocompat`]).
 //!
 //! Invariants: no I/O, no threads, nothing of ours below it; every layer above (storage,
 //! ingest, query, the server) may use it, so a type two layers exchange lives here rather
@@ -13,6 +14,7 @@
 
 pub mod bytes;
 pub mod field_types;
+pub mod gocompat;
 pub mod limits;
 pub mod record;
 pub mod routing;
