@@ -167,3 +167,82 @@ fn idle_connections_at_the_limit_make_room_for_a_new_client() {
         .count();
     assert!(shed >= 1, "no idle connection was shed");
 }
+
+/// Heads as large as InfluxDB 1.6.7 (Go) takes, 1 MiB + 4096 bytes, are served; one byte
+/// more gets Go's plain 431; and 100 connections each holding an almost-full head cost at
+/// most `HTTP_MAX_HEAD_BYTES + NET_READ_BUFFER_MAX_BYTES` each (about 1.1 MiB: 110 MiB for
+/// the 100) over the idle server, plus 32 MiB of slack for the allocator.
+#[test]
+fn heads_up_to_go_limit_are_served_and_cost_at_most_the_bound() {
+    use sluice::limits::{HTTP_MAX_HEAD_BYTES, NET_READ_BUFFER_MAX_BYTES};
+    const HOLDERS: usize = 100;
+    const SLACK_BYTES: u64 = 32 << 20;
+    let server = Server::start();
+    let exchange = |bytes: &[u8]| -> Vec<u8> {
+        let mut socket = TcpStream::connect(server.address).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        socket.write_all(bytes).unwrap();
+        let mut answer = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while let Ok(count) = socket.read(&mut buffer) {
+            if count == 0 {
+                break;
+            }
+            answer.extend_from_slice(&buffer[..count]);
+            if answer.windows(4).any(|w| w == b"\r\n\r\n") && answer.starts_with(b"HTTP/1.1 204") {
+                break;
+            }
+        }
+        answer
+    };
+    let head_of = |length: usize| -> Vec<u8> {
+        let (start, end) = (&b"GET /ping?x="[..], &b" HTTP/1.1\r\nHost: t\r\n\r\n"[..]);
+        let mut head = start.to_vec();
+        head.resize(length - end.len(), b'a');
+        head.extend_from_slice(end);
+        head
+    };
+    let served = exchange(&head_of(900_000));
+    assert!(
+        served.starts_with(b"HTTP/1.1 204"),
+        "900 KB URL: {:?}",
+        String::from_utf8_lossy(&served)
+    );
+    let served = exchange(&head_of(HTTP_MAX_HEAD_BYTES));
+    assert!(served.starts_with(b"HTTP/1.1 204"), "head at the limit");
+    let refused = exchange(&head_of(HTTP_MAX_HEAD_BYTES + 1));
+    assert_eq!(
+        String::from_utf8_lossy(&refused),
+        "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; \
+         charset=utf-8\r\nConnection: close\r\n\r\n431 Request Header Fields Too Large"
+    );
+
+    let baseline = server.memory_figure("VmRSS").unwrap();
+    let almost_full = head_of(HTTP_MAX_HEAD_BYTES - 100);
+    let almost_full = &almost_full[..almost_full.len() - 200]; // no blank line yet
+    let mut holders = Vec::new();
+    for _ in 0..HOLDERS {
+        let mut socket = TcpStream::connect(server.address).unwrap();
+        socket.write_all(almost_full).unwrap();
+        holders.push(socket);
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let held = server.memory_figure("VmRSS").unwrap();
+    let bound = (HOLDERS * (HTTP_MAX_HEAD_BYTES + NET_READ_BUFFER_MAX_BYTES)) as u64 + SLACK_BYTES;
+    eprintln!(
+        "RSS {} MiB idle, {} MiB with {HOLDERS} almost-full heads (bound: +{} MiB)",
+        baseline >> 20,
+        held >> 20,
+        bound >> 20
+    );
+    assert!(
+        held.saturating_sub(baseline) <= bound,
+        "RSS grew by {} bytes",
+        held - baseline
+    );
+    // The server still answers while they hold their heads.
+    ping_within(&server, Duration::from_secs(2));
+    drop(holders);
+}

@@ -5,6 +5,10 @@ Usage: python3 tools/record_golden.py [--cases tests/golden/cases.py]
                                       [--out tests/golden/http.jsonl] [--only SUBSTRING]
                                       [--config tools/influxdb-golden.conf]
 
+The large-request corpus (1 MB heads, 11 MB lines) uses InfluxDB's default max-body-size:
+  python3 tools/record_golden.py --config tools/influxdb-golden-large.conf \
+      --cases tests/golden/large/cases.py --out tests/golden/large/large.jsonl --port 18986
+
 The auth corpus uses another config (auth on, a shared secret):
   python3 tools/record_golden.py --config tools/influxdb-golden-auth.conf \
       --cases tests/golden/auth/cases.py --out tests/golden/auth/auth.jsonl --port 18496
@@ -36,6 +40,7 @@ with an error rather than record an incomplete `stored`.
 import argparse
 import base64
 import gzip
+import hashlib
 import json
 import math
 import os
@@ -65,6 +70,10 @@ SOCKET_TIMEOUT_SECONDS = 15.0
 # and still be replaced by the NOW token.
 NOW_TOLERANCE_NS = 120 * 1_000_000_000
 SHUTDOWN_TIMEOUT_SECONDS = 20.0
+# Response bodies and header values longer than this are recorded as a digest (length,
+# SHA-256 of the bytes, first and last DIGEST_END_BYTES) instead of whole.
+LARGE_TEXT_BYTES = 256 * 1024
+DIGEST_END_BYTES = 200
 
 # ---------------------------------------------------------------------------
 # snappy block decoding (the WAL compresses each entry with snappy)
@@ -289,8 +298,9 @@ def build_request(req):
         raw = req["raw"].encode("utf-8")
         return raw, {"raw": req["raw"]}
     method = req.get("method", "GET")
-    target = req["target"]
     version = req.get("version", "HTTP/1.1")
+    target_parts = [list(p) for p in req.get("target_parts", [])]
+    target = req["target"] if "target" in req else parts_text(target_parts)
     record = {"method": method, "target": target}
     if version != "HTTP/1.1":
         record["version"] = version
@@ -302,10 +312,11 @@ def build_request(req):
         body_bytes = base64.b64decode(req["body_base64"])
         record["body_base64"] = req["body_base64"]
     elif "body_parts" in req:
-        body_bytes = b"".join(text.encode("utf-8") * count for text, count in req["body_parts"])
+        body_bytes = parts_text(req["body_parts"]).encode("utf-8")
         record["body_parts"] = req["body_parts"]
     headers = [["Host", HOST_HEADER_VALUE], ["User-Agent", USER_AGENT]]
     headers += [list(h) for h in req.get("headers", [])]
+    repeat_headers = [list(h) for h in req.get("repeat_headers", [])]
     if req.get("gzip"):
         body_bytes = gzip.compress(body_bytes, mtime=0)
         record["gzip"] = True
@@ -326,11 +337,37 @@ def build_request(req):
         body_bytes = payload
     elif not req.get("no_content_length") and (method in ("POST", "PUT") or body_bytes):
         headers.append(["Content-Length", str(len(body_bytes))])
+    def head_text():
+        text = "%s %s %s\r\n" % (method, target, version)
+        text += "".join("%s: %s\r\n" % (name, value) for name, value in headers)
+        text += "".join("%s: %s\r\n" % (name, value) * count
+                        for name, value, count in repeat_headers)
+        return text + "\r\n"
+    if "pad_head_to" in req:
+        # Lengthen the target with "a"s so the head is exactly this many bytes.
+        pad = req["pad_head_to"] - len(head_text().encode("utf-8"))
+        target_parts.append(["a", pad])
+        target = parts_text(target_parts)
+    if target_parts:
+        record["target_parts"] = target_parts
+        del record["target"]
     record["headers"] = headers
-    head = "%s %s %s\r\n" % (method, target, version)
-    head += "".join("%s: %s\r\n" % (name, value) for name, value in headers)
-    head += "\r\n"
-    return head.encode("utf-8") + body_bytes, record
+    if repeat_headers:
+        record["repeat_headers"] = repeat_headers
+    return head_text().encode("utf-8") + body_bytes, record
+
+
+def parts_text(parts):
+    """[[text, count], ...] or [[text, count, width], ...]: each part repeated `count` times;
+    with `width`, "{n}" in the text becomes the repetition's index zero-padded to width."""
+    out = []
+    for part in parts:
+        text, count = part[0], part[1]
+        if len(part) > 2:
+            out.extend(text.replace("{n}", "%0*d" % (part[2], i)) for i in range(count))
+        else:
+            out.append(text * count)
+    return "".join(out)
 
 
 class ResponseReader:
@@ -432,14 +469,28 @@ def read_response(reader, method):
         body = reader.read_exact(int(lower["content-length"]))
     else:
         body = reader.read_all()
+    headers = {name: digest_if_large(value) for name, value in headers.items()}
     record = {"status": status, "reason": reason, "version": version,
               "headers": headers, "header_order": [n for n, _ in header_list]}
     if interim:
         record["interim"] = interim
     if chunk_sizes is not None:
         record["chunk_sizes"] = chunk_sizes
-    body_record(body, record)
+    if len(body) > LARGE_TEXT_BYTES:
+        record["body_digest"] = digest_if_large(body)
+    else:
+        body_record(body, record)
     return record
+
+
+def digest_if_large(value):
+    """A text over LARGE_TEXT_BYTES is recorded as its length, SHA-256 and ends."""
+    raw = value.encode("latin-1") if isinstance(value, str) else value
+    if len(raw) <= LARGE_TEXT_BYTES:
+        return value
+    return {"len": len(raw), "sha256": hashlib.sha256(raw).hexdigest(),
+            "head": raw[:DIGEST_END_BYTES].decode("latin-1"),
+            "tail": raw[-DIGEST_END_BYTES:].decode("latin-1")}
 
 
 def perform(req):

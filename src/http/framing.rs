@@ -74,7 +74,14 @@
 //! - `Transfer-Encoding` on HTTP/1.0: Go ignores it (the chunks become the next request);
 //!   we answer 400 and close.
 //! - Obsolete line folding in a header is a 400 here (httparse), Go accepts it.
-//! - More than `max_headers` header lines is a 431 here; Go counts only bytes.
+//! - More than `max_headers` header lines is a 431 here; Go counts only bytes. (Sluice's
+//!   `HTTP_MAX_HEADERS` is as many lines as fit in the head bound, so only bytes count.)
+//!
+//! # Memory
+//! An incomplete head is copied into `head_buffer`, grown at most to `max_head_bytes` (never
+//! past it by doubling) and shrunk back to [`HEAD_BUFFER_KEEP_BYTES`] once the head is
+//! parsed, so a connection holds a large head only while it is arriving. Header slots for
+//! httparse are allocated per head for the lines it really has (at most `max_headers`).
 
 use super::query_string::percent_decode_path;
 
@@ -92,6 +99,8 @@ pub const WRITE_PATH: &str = "/write";
 /// Body bound for every path but `/write`: Go's cap on an urlencoded form body (10 MiB),
 /// the only other body InfluxDB 1.6 reads (`POST /query`).
 pub const NON_WRITE_MAX_BODY_BYTES: usize = 10 << 20;
+/// Capacity of `head_buffer` kept between requests; a larger one is freed after its head.
+pub const HEAD_BUFFER_KEEP_BYTES: usize = 8 * 1024;
 /// Header slots tried on the stack before falling back to `max_headers` slots on the heap.
 const INLINE_HEADER_SLOTS: usize = 32;
 /// Most bytes reserved up front for a body from its declared length (it grows past that as
@@ -553,6 +562,20 @@ impl RequestReader {
         send_continue.then_some(Progress::SendContinue)
     }
 
+    /// Appends to `head_buffer`, growing it by doubling but never past `max_head_bytes`
+    /// (callers never append past it).
+    fn buffer_head_bytes(&mut self, bytes: &[u8]) {
+        let needed = self.head_buffer.len() + bytes.len();
+        if needed > self.head_buffer.capacity() {
+            let target = (self.head_buffer.capacity() * 2)
+                .max(needed)
+                .min(self.limits.max_head_bytes.max(needed));
+            self.head_buffer
+                .reserve_exact(target - self.head_buffer.len());
+        }
+        self.head_buffer.extend_from_slice(bytes);
+    }
+
     /// Looks for a complete head in `head_buffer` + `input`.
     fn read_head(&mut self, input: &[u8]) -> HeadStep {
         let max_head_bytes = self.limits.max_head_bytes;
@@ -576,19 +599,22 @@ impl RequestReader {
             if window.len() >= max_head_bytes {
                 return HeadStep::Failed(FramingError::HeadTooLarge);
             }
-            self.head_buffer.extend_from_slice(input);
+            self.buffer_head_bytes(input);
             self.head_scan_from = input.len().saturating_sub(2);
             return HeadStep::NeedMore;
         }
         let old_len = self.head_buffer.len();
         let room = max_head_bytes.saturating_sub(old_len);
         let taken = input.get(..room).unwrap_or(input);
-        self.head_buffer.extend_from_slice(taken);
+        self.buffer_head_bytes(taken);
         while let Some(end) = find_head_end(&self.head_buffer, self.head_scan_from) {
             let head_bytes = self.head_buffer.get(..end).unwrap_or_default();
             match parse_head(head_bytes, &self.limits) {
                 Ok(Some(head)) => {
                     self.head_buffer.clear();
+                    if self.head_buffer.capacity() > HEAD_BUFFER_KEEP_BYTES {
+                        self.head_buffer.shrink_to(HEAD_BUFFER_KEEP_BYTES);
+                    }
                     self.head_scan_from = 0;
                     return HeadStep::Parsed(Box::new(head), end.saturating_sub(old_len));
                 }
@@ -631,7 +657,9 @@ fn parse_head(bytes: &[u8], limits: &FramingLimits) -> Result<Option<RequestHead
         Err(httparse::Error::TooManyHeaders) if limits.max_headers > INLINE_HEADER_SLOTS => {}
         Err(error) => return Err(map_httparse_error(error)),
     }
-    let mut heap = vec![httparse::EMPTY_HEADER; limits.max_headers];
+    // One slot per line the head has (a header is at least one line), at most max_headers.
+    let lines = memchr::memchr_iter(b'\n', bytes).count();
+    let mut heap = vec![httparse::EMPTY_HEADER; lines.min(limits.max_headers)];
     let mut request = httparse::Request::new(&mut heap);
     match request.parse(bytes) {
         Ok(httparse::Status::Complete(_)) => build_head(&request, limits).map(Some),

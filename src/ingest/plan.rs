@@ -27,7 +27,7 @@ use crate::ingest::record::{FieldType, RecordBuilder, StoredValue};
 use crate::ingest::{measurement_of, Ingest, SeriesLimits};
 use crate::limits::{
     INGEST_BATCH_MAX_BYTES, SERIES_KEY_MAX_BYTES, WRITE_BAD_LINE_NUMBERS_MAX,
-    WRITE_ERROR_TEXT_MAX_BYTES,
+    WRITE_ERROR_FIRST_LINE_MAX_BYTES, WRITE_ERROR_TEXT_MAX_BYTES,
 };
 use crate::line_protocol::{self, EscapeKind, FieldValue, Parser, Precision, Scratch};
 use crate::meta::{Database, MetaData, RetentionPolicy};
@@ -158,7 +158,8 @@ pub struct RejectedPoints {
     /// dropped)
     pub beyond_retention: u64,
     /// InfluxDB's text for each bad line (`unable to parse '<line>': <why>`), newline-joined,
-    /// at most `WRITE_ERROR_TEXT_MAX_BYTES`
+    /// at most `WRITE_ERROR_TEXT_MAX_BYTES` past the first line's (itself at most
+    /// `WRITE_ERROR_FIRST_LINE_MAX_BYTES`)
     pub parse_errors: Vec<u8>,
     /// bad lines whose text did not fit
     pub parse_errors_untold: u64,
@@ -717,7 +718,11 @@ impl RejectedPoints {
         if self.bad_line_numbers.len() < WRITE_BAD_LINE_NUMBERS_MAX {
             self.bad_line_numbers.push(error.line_number);
         }
-        if self.parse_errors.len() + error.line.len() > WRITE_ERROR_TEXT_MAX_BYTES {
+        // The first bad line is quoted whole as InfluxDB does (a million-tag line keeps its
+        // `max key length exceeded`), up to WRITE_ERROR_FIRST_LINE_MAX_BYTES; later ones
+        // only while the text stays within WRITE_ERROR_TEXT_MAX_BYTES.
+        let first = self.parse_errors.is_empty() && self.parse_errors_untold == 0;
+        if !first && self.parse_errors.len() + error.line.len() > WRITE_ERROR_TEXT_MAX_BYTES {
             self.parse_errors_untold += 1;
             return;
         }
@@ -725,7 +730,13 @@ impl RejectedPoints {
             self.parse_errors.push(b'\n');
         }
         self.parse_errors.extend_from_slice(b"unable to parse '");
-        self.parse_errors.extend_from_slice(&error.line);
+        match error.line.get(..WRITE_ERROR_FIRST_LINE_MAX_BYTES) {
+            Some(prefix) if error.line.len() > WRITE_ERROR_FIRST_LINE_MAX_BYTES => {
+                self.parse_errors.extend_from_slice(prefix);
+                self.parse_errors.extend_from_slice(b"...");
+            }
+            _ => self.parse_errors.extend_from_slice(&error.line),
+        }
         self.parse_errors.extend_from_slice(b"': ");
         self.parse_errors
             .extend_from_slice(error.message.as_bytes());

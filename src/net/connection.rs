@@ -25,11 +25,11 @@ use crate::ingest::{Batch, WriteTicket};
 use crate::limits::{
     HTTP_MAX_CHUNK_LINE_BYTES, HTTP_MAX_HEADERS, HTTP_MAX_HEAD_BYTES, NET_LINGER_MAX_BYTES,
     NET_LINGER_TIMEOUT_MS, NET_MAX_PENDING_RESPONSE_BYTES, NET_QUERY_ANSWER_HANDOFF_MAX_BYTES,
-    NET_READ_CHUNK_BYTES, NET_STREAM_STALL_TIMEOUT_MS,
+    NET_READ_BUFFER_MAX_BYTES, NET_READ_CHUNK_BYTES, NET_STREAM_STALL_TIMEOUT_MS,
 };
 
 const CONTINUE_RESPONSE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
-const READ_BUFFER_MAX_BYTES: usize = HTTP_MAX_HEAD_BYTES + NET_READ_CHUNK_BYTES;
+const READ_BUFFER_MAX_BYTES: usize = NET_READ_BUFFER_MAX_BYTES;
 
 /// How the answer of the request in flight is to be written.
 struct Answer {
@@ -507,6 +507,12 @@ impl Connection {
         {
             let grown = (self.read_buffer.len() * 2).min(READ_BUFFER_MAX_BYTES);
             self.read_buffer.resize(grown, 0);
+        } else if self.read_end <= NET_READ_CHUNK_BYTES / 2
+            && self.read_buffer.len() > NET_READ_CHUNK_BYTES
+        {
+            // Drained after a long line: give the grown buffer back.
+            self.read_buffer.truncate(NET_READ_CHUNK_BYTES);
+            self.read_buffer.shrink_to_fit();
         }
     }
 

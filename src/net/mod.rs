@@ -11,8 +11,8 @@
 //! (`connection::ClientQueryReply`): the mailbox then only carries the unwritten rest and
 //! the permission to read on.
 //!
-//! Memory per connection is bounded: the read buffer by `HTTP_MAX_HEAD_BYTES +
-//! NET_READ_CHUNK_BYTES`, the request body by `max-body-size`, and pending output by
+//! Memory per connection is bounded: the read buffer by `NET_READ_BUFFER_MAX_BYTES`, an
+//! incomplete request head by `HTTP_MAX_HEAD_BYTES` (freed once parsed), the request body by `max-body-size`, and pending output by
 //! `NET_MAX_PENDING_RESPONSE_BYTES` (reading stops above it).
 
 mod connection;

@@ -37,15 +37,33 @@ pub fn base64_decode(text: &str) -> Vec<u8> {
     out
 }
 
+/// `[[text, count]]` or `[[text, count, width]]` (each "{n}" becomes the zero-padded index),
+/// as tools/record_golden.py builds them.
 fn parts_body(parts: &Value) -> Vec<u8> {
     let mut body = Vec::new();
     for part in parts.as_array().into_iter().flatten() {
         let text = part[0].as_str().unwrap_or("");
-        for _ in 0..part[1].as_u64().unwrap_or(0) {
-            body.extend_from_slice(text.as_bytes());
+        let width = part[2].as_u64().map(|w| w as usize);
+        for index in 0..part[1].as_u64().unwrap_or(0) {
+            match width {
+                Some(width) => body
+                    .extend_from_slice(text.replace("{n}", &format!("{index:0width$}")).as_bytes()),
+                None => body.extend_from_slice(text.as_bytes()),
+            }
         }
     }
     body
+}
+
+/// A large recorded text (`{"len", "sha256", ...}`) matches `actual`.
+fn digest_matches(digest: &Value, actual: &[u8]) -> bool {
+    use sha2::Digest;
+    let hash: String = sha2::Sha256::digest(actual)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    digest["len"].as_u64() == Some(actual.len() as u64)
+        && digest["sha256"].as_str() == Some(hash.as_str())
 }
 
 /// The exact bytes of a recorded request.
@@ -54,12 +72,12 @@ pub fn request_bytes(request: &Value) -> Vec<u8> {
         return raw.as_bytes().to_vec();
     }
     let version = request["version"].as_str().unwrap_or("HTTP/1.1");
-    let mut out = format!(
-        "{} {} {version}\r\n",
-        request["method"].as_str().unwrap_or("GET"),
-        request["target"].as_str().unwrap_or("/")
-    )
-    .into_bytes();
+    let mut out = format!("{} ", request["method"].as_str().unwrap_or("GET")).into_bytes();
+    match request["target"].as_str() {
+        Some(target) => out.extend_from_slice(target.as_bytes()),
+        None => out.extend_from_slice(&parts_body(&request["target_parts"])),
+    }
+    out.extend_from_slice(format!(" {version}\r\n").as_bytes());
     for header in request["headers"].as_array().into_iter().flatten() {
         out.extend_from_slice(
             format!(
@@ -69,6 +87,16 @@ pub fn request_bytes(request: &Value) -> Vec<u8> {
             )
             .as_bytes(),
         );
+    }
+    for header in request["repeat_headers"].as_array().into_iter().flatten() {
+        let line = format!(
+            "{}: {}\r\n",
+            header[0].as_str().unwrap_or(""),
+            header[1].as_str().unwrap_or("")
+        );
+        for _ in 0..header[2].as_u64().unwrap_or(0) {
+            out.extend_from_slice(line.as_bytes());
+        }
     }
     out.extend_from_slice(b"\r\n");
     if let Some(sent) = request["sent_base64"].as_str() {
@@ -101,6 +129,17 @@ pub fn compare(case: &Value, response: &super::Response) -> Vec<String> {
     if response.status != status {
         problems.push(format!("status {} != {}", response.status, status));
     }
+    if expected["body_digest"].is_object() {
+        if !digest_matches(&expected["body_digest"], &response.body) {
+            problems.push(format!(
+                "body of {} bytes starting {:?} != recorded {}",
+                response.body.len(),
+                String::from_utf8_lossy(response.body.get(..200).unwrap_or(&response.body)),
+                expected["body_digest"]
+            ));
+        }
+        return compare_headers(expected, response, problems);
+    }
     let expected_body = expected["body"]
         .as_str()
         .map(|b| b.as_bytes().to_vec())
@@ -113,6 +152,14 @@ pub fn compare(case: &Value, response: &super::Response) -> Vec<String> {
             String::from_utf8_lossy(&expected_body)
         ));
     }
+    compare_headers(expected, response, problems)
+}
+
+fn compare_headers(
+    expected: &Value,
+    response: &super::Response,
+    mut problems: Vec<String>,
+) -> Vec<String> {
     let empty = serde_json::Map::new();
     let expected_headers = expected["headers"].as_object().unwrap_or(&empty);
     for (name, value) in expected_headers {
@@ -122,6 +169,14 @@ pub fn compare(case: &Value, response: &super::Response) -> Vec<String> {
         match response.header(name) {
             None => problems.push(format!("missing header {name}")),
             Some(_) if VOLATILE_HEADERS.contains(&name.as_str()) => {}
+            Some(actual) if value.is_object() => {
+                if !digest_matches(value, actual.as_bytes()) {
+                    problems.push(format!(
+                        "header {name} of {} bytes != recorded {value}",
+                        actual.len()
+                    ));
+                }
+            }
             Some(actual) if name == "Allow" => {
                 let mut a: Vec<&str> = actual.split(", ").collect();
                 let mut b: Vec<&str> = value.as_str().unwrap_or("").split(", ").collect();

@@ -17,10 +17,16 @@ pub const HTTP_MAX_INFLATED_BODY_BYTES_DEFAULT: usize = 10 * HTTP_MAX_BODY_SIZE_
 /// Default `[http] max-connection-limit`; 0 in InfluxDB means unlimited, here every
 /// connection costs a bounded buffer so the bound is always finite.
 pub const HTTP_MAX_CONNECTIONS_DEFAULT: usize = 10_000;
-/// Largest request head (request line plus headers) we buffer before answering 431.
-pub const HTTP_MAX_HEAD_BYTES: usize = 64 * 1024;
-/// Most headers in one request head.
-pub const HTTP_MAX_HEADERS: usize = 64;
+/// Largest request head (request line, headers, blank line) we buffer before answering 431:
+/// Go's `DefaultMaxHeaderBytes` (1 MiB) plus the 4096 bytes of slack its reader allows, as
+/// measured on influxd 1.6.7 (a head of 1,052,672 bytes is served, one more byte is a 431).
+/// A connection holds at most this much of an incomplete head, and frees it once parsed.
+pub const HTTP_MAX_HEAD_BYTES: usize = (1 << 20) + 4096;
+/// Shortest header line (`a:` and a bare `\n`).
+pub const HTTP_MIN_HEADER_LINE_BYTES: usize = 3;
+/// Most headers in one request head: as many as fit in `HTTP_MAX_HEAD_BYTES`, so, like Go,
+/// only the byte bound limits them (header slots are allocated per head for the lines it has).
+pub const HTTP_MAX_HEADERS: usize = HTTP_MAX_HEAD_BYTES / HTTP_MIN_HEADER_LINE_BYTES;
 /// Longest chunk-size line in a chunked body (hex digits, extensions, CRLF).
 pub const HTTP_MAX_CHUNK_LINE_BYTES: usize = 4096;
 /// Default idle timeout of a keep-alive connection with no request in progress.
@@ -40,6 +46,11 @@ pub const NET_SHED_MIN_QUIET_MS: u64 = 1_000;
 pub const HTTP_REQUEST_MIN_RATE_GRACE_MS_DEFAULT: u64 = 10_000;
 /// Bytes read from a socket per `read` call.
 pub const NET_READ_CHUNK_BYTES: usize = 64 * 1024;
+/// Largest a connection's read buffer grows (for an input stream's long line, or bytes the
+/// HTTP reader cannot take yet); it shrinks back to `NET_READ_CHUNK_BYTES` once drained. An
+/// HTTP head is not held here: the request reader copies an incomplete head into its own
+/// buffer (at most `HTTP_MAX_HEAD_BYTES`, freed once the head is parsed).
+pub const NET_READ_BUFFER_MAX_BYTES: usize = 2 * NET_READ_CHUNK_BYTES;
 /// Responses waiting to be written on one connection before we stop reading from it
 /// (pipelining back-pressure).
 pub const NET_MAX_PENDING_RESPONSE_BYTES: usize = 1024 * 1024;
@@ -71,6 +82,11 @@ pub const INGEST_BATCH_MAX_BYTES: usize = 4 * 1024 * 1024;
 /// Most bytes of bad-line text one /write error carries (InfluxDB sends every bad line; a
 /// body of 25 MB of junk must not echo back as 25 MB): later lines are counted, not quoted.
 pub const WRITE_ERROR_TEXT_MAX_BYTES: usize = 1024 * 1024;
+/// Most bytes of the first bad line quoted whole in a /write error, as InfluxDB quotes it
+/// (a million-tag line of 11 MB comes back whole with `max key length exceeded`): the
+/// default `max-body-size`, so every line InfluxDB's defaults let through is quoted as it
+/// does; a longer one (gzip, or a raised `max-body-size`) is quoted up to here, then `...`.
+pub const WRITE_ERROR_FIRST_LINE_MAX_BYTES: usize = HTTP_MAX_BODY_SIZE_BYTES_DEFAULT;
 /// Line numbers of bad lines listed in `X-Sluice-Bad-Lines`.
 pub const WRITE_BAD_LINE_NUMBERS_MAX: usize = 100;
 
