@@ -24,6 +24,7 @@ fn limits() -> FramingLimits {
         max_headers: 40,
         max_body_bytes: 256,
         max_chunk_line_bytes: 32,
+        max_pending_head_bytes: sluice::limits::NET_PENDING_HEAD_BYTES_MAX,
     }
 }
 
@@ -70,17 +71,27 @@ fn check(data: &[u8]) {
     let mut rest = stream;
     let mut index = 0;
     while !rest.is_empty() {
-        let take = sizes.get(index % sizes.len().max(1)).copied().unwrap_or(rest.len());
+        let take = sizes
+            .get(index % sizes.len().max(1))
+            .copied()
+            .unwrap_or(rest.len());
         let (piece, tail) = rest.split_at(take.min(rest.len()));
         pieces.push(piece);
         rest = tail;
         index += 1;
     }
-    assert_eq!(drive(&pieces), drive(&[stream]), "split feed differs from whole feed");
+    assert_eq!(
+        drive(&pieces),
+        drive(&[stream]),
+        "split feed differs from whole feed"
+    );
 
     let mut out = Vec::new();
     let _ = gunzip_limited(stream, GUNZIP_MAX_OUTPUT_BYTES, &mut out);
-    assert!(out.len() <= GUNZIP_MAX_OUTPUT_BYTES, "BUG: gunzip passed its bound");
+    assert!(
+        out.len() <= GUNZIP_MAX_OUTPUT_BYTES,
+        "BUG: gunzip passed its bound"
+    );
 }
 
 fuzz_target!(|data: &[u8]| check(data));

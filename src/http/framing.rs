@@ -83,7 +83,10 @@
 //! parsed, so a connection holds a large head only while it is arriving. Header slots for
 //! httparse are allocated per head for the lines it really has (at most `max_headers`).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use super::query_string::percent_decode_path;
+use crate::limits::NET_PENDING_HEAD_BYTES_MAX;
 
 /// Go's default `MaxHeaderBytes` (1 MiB) plus the 4096 bytes of slack its reader allows.
 pub const GO_MAX_HEAD_BYTES: usize = (1 << 20) + 4096;
@@ -101,6 +104,11 @@ pub const WRITE_PATH: &str = "/write";
 pub const NON_WRITE_MAX_BODY_BYTES: usize = 10 << 20;
 /// Capacity of `head_buffer` kept between requests; a larger one is freed after its head.
 pub const HEAD_BUFFER_KEEP_BYTES: usize = 8 * 1024;
+
+/// Capacity of every reader's `head_buffer` in the process, against
+/// `NET_PENDING_HEAD_BYTES_MAX`: one head may be as large as Go takes (1 MiB), but ten
+/// thousand connections each holding most of one must not cost ten gigabytes.
+static PENDING_HEAD_BYTES: AtomicUsize = AtomicUsize::new(0);
 /// Header slots tried on the stack before falling back to `max_headers` slots on the heap.
 const INLINE_HEADER_SLOTS: usize = 32;
 /// Most bytes reserved up front for a body from its declared length (it grows past that as
@@ -121,6 +129,9 @@ pub struct FramingLimits {
     pub max_body_bytes: usize,
     /// Most bytes of one chunk-size or trailer line, newline included.
     pub max_chunk_line_bytes: usize,
+    /// Most bytes of incomplete heads across every reader of the process
+    /// (`NET_PENDING_HEAD_BYTES_MAX`).
+    pub max_pending_head_bytes: usize,
 }
 
 impl FramingLimits {
@@ -131,6 +142,7 @@ impl FramingLimits {
             max_headers: DEFAULT_MAX_HEADERS,
             max_body_bytes: 25_000_000,
             max_chunk_line_bytes: GO_MAX_CHUNK_LINE_BYTES,
+            max_pending_head_bytes: NET_PENDING_HEAD_BYTES_MAX,
         }
     }
 
@@ -405,6 +417,14 @@ pub struct RequestReader {
     head_buffer: Vec<u8>,
     /// Offset in `head_buffer` from which the end-of-head scan resumes.
     head_scan_from: usize,
+    /// `head_buffer`'s capacity as counted in [`PENDING_HEAD_BYTES`].
+    head_bytes_counted: usize,
+}
+
+impl Drop for RequestReader {
+    fn drop(&mut self) {
+        PENDING_HEAD_BYTES.fetch_sub(self.head_bytes_counted, Ordering::Relaxed);
+    }
 }
 
 /// Result of looking for a head in the buffered + new bytes.
@@ -423,7 +443,19 @@ impl RequestReader {
             state: State::Head,
             head_buffer: Vec::new(),
             head_scan_from: 0,
+            head_bytes_counted: 0,
         }
+    }
+
+    /// Brings [`PENDING_HEAD_BYTES`] in line with `head_buffer`'s capacity.
+    fn count_head_capacity(&mut self) {
+        let capacity = self.head_buffer.capacity();
+        if capacity > self.head_bytes_counted {
+            PENDING_HEAD_BYTES.fetch_add(capacity - self.head_bytes_counted, Ordering::Relaxed);
+        } else {
+            PENDING_HEAD_BYTES.fetch_sub(self.head_bytes_counted - capacity, Ordering::Relaxed);
+        }
+        self.head_bytes_counted = capacity;
     }
 
     /// After [`Progress::Error`]: true when the connection may stay open (a 413 whose body
@@ -563,17 +595,26 @@ impl RequestReader {
     }
 
     /// Appends to `head_buffer`, growing it by doubling but never past `max_head_bytes`
-    /// (callers never append past it).
-    fn buffer_head_bytes(&mut self, bytes: &[u8]) {
+    /// (callers never append past it); false, appending nothing, when the growth would take
+    /// the process's incomplete heads past `max_pending_head_bytes` (the head is then
+    /// refused as too large: under a flood of large heads, a new one waits its turn).
+    fn buffer_head_bytes(&mut self, bytes: &[u8]) -> bool {
         let needed = self.head_buffer.len() + bytes.len();
         if needed > self.head_buffer.capacity() {
             let target = (self.head_buffer.capacity() * 2)
                 .max(needed)
                 .min(self.limits.max_head_bytes.max(needed));
+            let growth = target.saturating_sub(self.head_buffer.capacity());
+            let held = PENDING_HEAD_BYTES.load(Ordering::Relaxed);
+            if held.saturating_add(growth) > self.limits.max_pending_head_bytes {
+                return false;
+            }
             self.head_buffer
                 .reserve_exact(target - self.head_buffer.len());
+            self.count_head_capacity();
         }
         self.head_buffer.extend_from_slice(bytes);
+        true
     }
 
     /// Looks for a complete head in `head_buffer` + `input`.
@@ -599,14 +640,18 @@ impl RequestReader {
             if window.len() >= max_head_bytes {
                 return HeadStep::Failed(FramingError::HeadTooLarge);
             }
-            self.buffer_head_bytes(input);
+            if !self.buffer_head_bytes(input) {
+                return HeadStep::Failed(FramingError::HeadTooLarge);
+            }
             self.head_scan_from = input.len().saturating_sub(2);
             return HeadStep::NeedMore;
         }
         let old_len = self.head_buffer.len();
         let room = max_head_bytes.saturating_sub(old_len);
         let taken = input.get(..room).unwrap_or(input);
-        self.buffer_head_bytes(taken);
+        if !self.buffer_head_bytes(taken) {
+            return HeadStep::Failed(FramingError::HeadTooLarge);
+        }
         while let Some(end) = find_head_end(&self.head_buffer, self.head_scan_from) {
             let head_bytes = self.head_buffer.get(..end).unwrap_or_default();
             match parse_head(head_bytes, &self.limits) {
@@ -614,6 +659,7 @@ impl RequestReader {
                     self.head_buffer.clear();
                     if self.head_buffer.capacity() > HEAD_BUFFER_KEEP_BYTES {
                         self.head_buffer.shrink_to(HEAD_BUFFER_KEEP_BYTES);
+                        self.count_head_capacity();
                     }
                     self.head_scan_from = 0;
                     return HeadStep::Parsed(Box::new(head), end.saturating_sub(old_len));
@@ -1077,6 +1123,7 @@ mod tests {
             max_headers: 40,
             max_body_bytes: 1000,
             max_chunk_line_bytes: 64,
+            max_pending_head_bytes: NET_PENDING_HEAD_BYTES_MAX,
         }
     }
 
@@ -1145,6 +1192,30 @@ mod tests {
             [Outcome::Error(error), Outcome::Closed] => error.clone(),
             other => panic!("BUG: expected an error, got {other:?}"),
         }
+    }
+
+    /// Incomplete heads count against one process-wide budget: a head that would need more
+    /// buffer than is left is refused as too large (431), however small it is alone.
+    #[test]
+    fn incomplete_heads_share_one_budget() {
+        let tight = FramingLimits {
+            max_pending_head_bytes: 100,
+            ..limits()
+        };
+        let first = [
+            b"GET /ping HTTP/1.1\r\nHost: h\r\nX-Pad: ".as_slice(),
+            &[b'a'; 200],
+        ]
+        .concat();
+        let (outcomes, _) = drive(tight, &[&first, b"\r\n\r\n"]);
+        assert_eq!(only_error(outcomes), FramingError::HeadTooLarge);
+        // The same head in one piece needs no buffer at all.
+        let whole = [first.as_slice(), b"\r\n\r\n"].concat();
+        let (outcomes, _) = drive(tight, &[&whole]);
+        assert!(
+            matches!(outcomes.first(), Some(Outcome::Request(_))),
+            "{outcomes:?}"
+        );
     }
 
     #[test]

@@ -1289,6 +1289,7 @@ fn framing_limits(config: &Config) -> FramingLimits {
         max_headers: HTTP_MAX_HEADERS,
         max_body_bytes: config.http.max_body_size,
         max_chunk_line_bytes: HTTP_MAX_CHUNK_LINE_BYTES,
+        max_pending_head_bytes: crate::limits::NET_PENDING_HEAD_BYTES_MAX,
     }
 }
 

@@ -22,6 +22,11 @@ pub const HTTP_MAX_CONNECTIONS_DEFAULT: usize = 10_000;
 /// measured on influxd 1.6.7 (a head of 1,052,672 bytes is served, one more byte is a 431).
 /// A connection holds at most this much of an incomplete head, and frees it once parsed.
 pub const HTTP_MAX_HEAD_BYTES: usize = (1 << 20) + 4096;
+/// Most bytes of incomplete request heads held across the process (every connection's head
+/// buffer together): one head may be as large as Go takes, but ten thousand connections
+/// holding most of one each must not cost ten gigabytes. Past it a growing head is refused
+/// with 431, as a too-large one is.
+pub const NET_PENDING_HEAD_BYTES_MAX: usize = 256 * 1024 * 1024;
 /// Shortest header line (`a:` and a bare `\n`).
 pub const HTTP_MIN_HEADER_LINE_BYTES: usize = 3;
 /// Most headers in one request head: as many as fit in `HTTP_MAX_HEAD_BYTES`, so, like Go,
