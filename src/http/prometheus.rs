@@ -23,7 +23,9 @@
 //! 400 `snappy: corrupt input`; a truncated protobuf is 400 `unexpected EOF`; an empty body
 //! is 204. Sluice differs in one place: a series whose `__name__` is empty also goes to
 //! `prom_metric_not_specified` (1.6.7 stores a series with an empty measurement name, which
-//! no query can name).
+//! no query can name). A sample whose millisecond time is outside the nanosecond range
+//! becomes a line the planner refuses as it refuses such a `/write` line (`time outside
+//! range`, a partial write).
 //!
 //! Invariants: nothing here panics on any input; output is bounded by the decoded body.
 
@@ -114,24 +116,61 @@ pub fn remote_read_statement(
         return Err(Response::json_error(400, NO_DATABASE));
     }
     let decoded = decompress(body, max_inflated_body_bytes)?;
-    let mut queries = Vec::new();
-    let mut request = MessageReader::new(&decoded);
-    while let Some((number, value)) = request.next_field().map_err(bad_request)? {
-        if let (1, FieldValue::Bytes(query)) = (number, value) {
-            queries.push(query);
-        }
-    }
-    let [query] = queries.as_slice() else {
-        return Err(Response::json_error(400, ONE_QUERY_ONLY));
-    };
-    let text = read_query_to_influxql(query, database, query_param(params, "rp").unwrap_or(""))
-        .map_err(bad_request)?;
+    let rp = query_param(params, "rp").unwrap_or("");
+    let text = read_request_to_influxql(&decoded, database, rp).map_err(bad_request)?;
     // A matcher's bad regex is refused here with the regex error alone, as 1.6.7 words it
     // (the query layer would wrap it in `error parsing query: … at line 1, char N`).
     if let Err(error) = crate::influxql::parse_query(&text) {
         return Err(bad_request(&error.message));
     }
     Ok(text)
+}
+
+/// The InfluxQL of a decoded `ReadRequest` holding exactly one query.
+fn read_request_to_influxql(
+    decoded: &[u8],
+    database: &str,
+    retention_policy: &str,
+) -> Result<String, &'static str> {
+    let mut queries = Vec::new();
+    let mut request = MessageReader::new(decoded);
+    while let Some((number, value)) = request.next_field()? {
+        if let (1, FieldValue::Bytes(query)) = (number, value) {
+            queries.push(query);
+        }
+    }
+    let [query] = queries.as_slice() else {
+        return Err(ONE_QUERY_ONLY);
+    };
+    read_query_to_influxql(query, database, retention_policy)
+}
+
+/// Fuzzing entry point, not used by the server: the InfluxQL [`remote_read_statement`]
+/// would build for a snappy-compressed `ReadRequest` `body` (before it parses the text to
+/// refuse bad regexes), or the refusal's text. A body inflating past `max_inflated_bytes` or
+/// not snappy is `snappy: corrupt input`.
+pub fn read_request_to_influxql_for_fuzzing(
+    body: &[u8],
+    database: &str,
+    retention_policy: &str,
+    max_inflated_bytes: usize,
+) -> Result<String, &'static str> {
+    let decoded = decompress(body, max_inflated_bytes).map_err(|_| CORRUPT_SNAPPY)?;
+    read_request_to_influxql(&decoded, database, retention_policy)
+}
+
+/// Fuzzing entry point, not used by the server: the line protocol (millisecond precision)
+/// [`plan_remote_write`] would plan for a snappy-compressed `WriteRequest` `body`, or the
+/// refusal's text. A body inflating past `max_inflated_bytes` or not snappy is
+/// `snappy: corrupt input`.
+pub fn decode_write_request_for_fuzzing(
+    body: &[u8],
+    max_inflated_bytes: usize,
+) -> Result<Vec<u8>, &'static str> {
+    let decoded = decompress(body, max_inflated_bytes).map_err(|_| CORRUPT_SNAPPY)?;
+    let mut lines = Vec::with_capacity(decoded.len());
+    write_request_to_lines(&decoded, &mut lines)?;
+    Ok(lines)
 }
 
 fn bad_request(message: &str) -> Response {
@@ -186,10 +225,12 @@ fn read_query_to_influxql(
     if retention_policy.is_empty() {
         source = format!("{}..", quote_identifier(database));
     }
+    // Both bounds clamped to what InfluxQL's nanosecond times can hold (either may be any i64).
+    let (min_ms, max_ms) = (i64::MIN / 1_000_000 + 1, i64::MAX / 1_000_000 - 1);
     let mut condition = format!(
         "time >= {}ms AND time <= {}ms",
-        start_ms.max(i64::MIN / 1_000_000 + 1),
-        end_ms.min(i64::MAX / 1_000_000 - 1)
+        start_ms.clamp(min_ms, max_ms),
+        end_ms.clamp(min_ms, max_ms)
     );
     let mut measurement = "/.+/".to_string();
     for matcher in &matchers {
@@ -484,5 +525,45 @@ mod tests {
             let _ = lines_of(&bytes);
             let _ = decompress(&bytes, 1 << 20);
         }
+    }
+
+    /// Found by fuzz/fuzz_targets/prometheus.rs: a time past the nanosecond range is written
+    /// as given, for the planner to refuse as it refuses such a `/write` line.
+    #[test]
+    fn a_time_outside_the_nanosecond_range_is_left_to_the_planner() {
+        let request = series(&[], &[(0.0, 562_949_953_421_311)]);
+        let lines = lines_of(&request).unwrap();
+        assert_eq!(
+            lines,
+            "prom_metric_not_specified value=0e0 562949953421311\n"
+        );
+        let mut parser =
+            crate::line_protocol::Parser::new(lines.as_bytes(), Precision::Millisecond, 0);
+        let mut scratch = crate::line_protocol::Scratch::default();
+        let error = parser.next_point(&mut scratch).unwrap().unwrap_err();
+        assert_eq!(
+            error.kind,
+            crate::line_protocol::ParseErrorKind::TimeOutOfRange
+        );
+    }
+
+    /// Found by fuzz/fuzz_targets/prometheus.rs: a start past the nanosecond range (or an
+    /// end before it) was printed unclamped, and the InfluxQL overflowed.
+    #[test]
+    fn read_bounds_out_of_range_are_clamped() {
+        let request = [
+            0x08, 0x1a, 0x08, 0xff, 0x72, 0x0a, 0x0b, 0x08, 0xf8, 0xff, 0xff, 0xff, 0xff, 0xff,
+            0xff, 0xff, 0xff, 0x00, 0x00, 0x75, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        ];
+        let body = snap::raw::Encoder::new().compress_vec(&request).unwrap();
+        let text = read_request_to_influxql_for_fuzzing(&body, "my db", "a.b", 1 << 20).unwrap();
+        crate::influxql::parse_query(&text).unwrap();
+        let mut query = Vec::new();
+        for (number, raw) in [(1u64, i64::MIN as u64), (2, i64::MIN as u64)] {
+            varint(number << 3, &mut query);
+            varint(raw, &mut query);
+        }
+        let text = read_query_to_influxql(&query, "db", "").unwrap();
+        crate::influxql::parse_query(&text).unwrap();
     }
 }
