@@ -26,12 +26,14 @@ const WRITE_REFUSALS: &[&str] = &[
     "unexpected EOF",
     "proto: integer overflow",
     "proto: illegal wireType",
+    "Prometheus write: a label holds a control character or ends in a backslash",
 ];
 
 const READ_REFUSALS: &[&str] = &[
     "Prometheus read endpoint currently only supports one query at a time",
     "Prometheus read: only = and =~ are supported for __name__",
     "Prometheus read: unknown label matcher type",
+    "Prometheus read: a label matcher holds a control character",
     "snappy: corrupt input",
     "unexpected EOF",
     "proto: integer overflow",

@@ -40,6 +40,9 @@ use crate::line_protocol::{escape_into, EscapeKind, Precision};
 const UNNAMED_METRIC: &[u8] = b"prom_metric_not_specified";
 /// The error InfluxDB answers for an infinite sample.
 const INFINITE_SAMPLE: &str = "+/-Inf is an unsupported value for field value";
+/// The error for a label line protocol cannot carry (see `line_protocol_can_carry`).
+const UNWRITABLE_LABEL: &str =
+    "Prometheus write: a label holds a control character or ends in a backslash";
 /// The error for a body that is not snappy (the Go library's text).
 const CORRUPT_SNAPPY: &str = "snappy: corrupt input";
 /// The error for a protobuf message cut short (Go's `io.ErrUnexpectedEOF`).
@@ -102,6 +105,7 @@ fn decompress(body: &[u8], max_bytes: usize) -> Result<Vec<u8>, Response> {
 
 /// Why a remote read is refused before it runs (InfluxDB's texts).
 const NO_DATABASE: &str = "no database";
+const CONTROL_CHARACTER: &str = "Prometheus read: a label matcher holds a control character";
 const ONE_QUERY_ONLY: &str = "Prometheus read endpoint currently only supports one query at a time";
 
 /// The InfluxQL of a remote-read request, or the answer that refuses it.
@@ -234,6 +238,17 @@ fn read_query_to_influxql(
     );
     let mut measurement = "/.+/".to_string();
     for matcher in &matchers {
+        // InfluxQL has no way to write a control character in an identifier or a string
+        // (the lexer ends a string at a newline and the input at a NUL): refuse it plainly
+        // rather than build text that does not parse.
+        if matcher
+            .name
+            .iter()
+            .chain(matcher.value)
+            .any(|byte| byte.is_ascii_control())
+        {
+            return Err(CONTROL_CHARACTER);
+        }
         let name = String::from_utf8_lossy(matcher.name);
         let value = String::from_utf8_lossy(matcher.value);
         if name == "__name__" {
@@ -382,6 +397,11 @@ fn write_request_to_lines(bytes: &[u8], lines: &mut Vec<u8>) -> Result<(), &'sta
                 _ => {}
             }
         }
+        if labels.iter().any(|label| {
+            !line_protocol_can_carry(label.name) || !line_protocol_can_carry(label.value)
+        }) {
+            return Err(UNWRITABLE_LABEL);
+        }
         series_key.clear();
         write_series_key(&labels, &mut series_key);
         for sample in samples {
@@ -389,6 +409,14 @@ fn write_request_to_lines(bytes: &[u8], lines: &mut Vec<u8>) -> Result<(), &'sta
         }
     }
     Ok(())
+}
+
+/// Whether line protocol can carry `text` as a name or tag value: no control character (a
+/// line break would end the line) and no trailing backslash (it would escape the separator
+/// after it). 1.6.7 builds its points without line protocol and stores such labels; Sluice
+/// refuses the request instead of storing something else.
+fn line_protocol_can_carry(text: &[u8]) -> bool {
+    !text.iter().any(u8::is_ascii_control) && text.last() != Some(&b'\\')
 }
 
 /// `measurement,label=value,…` (escaped; empty values left out).
@@ -512,6 +540,21 @@ mod tests {
         assert_eq!(lines_of(&[0x0f]), Err("proto: illegal wireType"));
     }
 
+    /// Found by fuzz/fuzz_targets/prometheus.rs: a label with a line break (or a trailing
+    /// backslash) made lines that do not parse back as the sample; such a request is refused.
+    #[test]
+    fn labels_line_protocol_cannot_carry_refuse_the_request() {
+        for value in ["a\nb", "a\rb", "a\0b", "trailing\\"] {
+            let request = series(&[("__name__", "m"), ("host", value)], &[(1.0, 1)]);
+            assert_eq!(lines_of(&request), Err(UNWRITABLE_LABEL), "{value:?}");
+        }
+        let request = series(&[("__name__", "m"), ("host", "a\\b c,d=e")], &[(1.0, 1)]);
+        assert_eq!(
+            lines_of(&request).unwrap(),
+            "m,__name__=m,host=a\\b\\ c\\,d\\=e value=1e0 1\n"
+        );
+    }
+
     #[test]
     fn garbage_never_panics() {
         let mut seed = 0x9e37_79b9_u64;
@@ -565,5 +608,39 @@ mod tests {
         }
         let text = read_query_to_influxql(&query, "db", "").unwrap();
         crate::influxql::parse_query(&text).unwrap();
+    }
+
+    /// Found by fuzz/fuzz_targets/prometheus.rs: a matcher holding a control byte gave
+    /// InfluxQL that does not lex; it is refused plainly instead. Every other byte is
+    /// quoted so the statement parses.
+    #[test]
+    fn matchers_with_control_bytes_are_refused_and_the_rest_quoted() {
+        let query_with = |name: &[u8], value: &[u8]| {
+            let mut matcher = Vec::new();
+            varint(2 << 3 | 2, &mut matcher);
+            varint(name.len() as u64, &mut matcher);
+            matcher.extend_from_slice(name);
+            varint(3 << 3 | 2, &mut matcher);
+            varint(value.len() as u64, &mut matcher);
+            matcher.extend_from_slice(value);
+            let mut query = Vec::new();
+            varint(3 << 3 | 2, &mut query);
+            varint(matcher.len() as u64, &mut query);
+            query.extend_from_slice(&matcher);
+            query
+        };
+        for byte in 0u8..0x20 {
+            let query = query_with(b"host", &[b'a', byte, b'b']);
+            assert_eq!(
+                read_query_to_influxql(&query, "db", ""),
+                Err(CONTROL_CHARACTER)
+            );
+        }
+        for value in [&b"a'b\\c\"d/e"[..], "é 😀".as_bytes(), b"x=y,z"] {
+            for name in [&b"host"[..], b"we\"ird name"] {
+                let text = read_query_to_influxql(&query_with(name, value), "d\"b", "r p").unwrap();
+                crate::influxql::parse_query(&text).unwrap();
+            }
+        }
     }
 }
