@@ -7,24 +7,7 @@
 mod common;
 
 use common::{request, Server};
-
-fn varint(mut n: u64, out: &mut Vec<u8>) {
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
-fn bytes_field(number: u64, payload: &[u8], out: &mut Vec<u8>) {
-    varint(number << 3 | 2, out);
-    varint(payload.len() as u64, out);
-    out.extend_from_slice(payload);
-}
+use sluice::query::prometheus_read::{bytes_field, varint};
 
 /// One `TimeSeries` of a `WriteRequest`, as a field of the request.
 fn series(labels: &[(&str, &str)], samples: &[(f64, i64)]) -> Vec<u8> {

@@ -220,12 +220,9 @@ fn query(
     }
     // Credentials come first (1.6.7 answers 401 before looking at `q`); `u`/`p` may also be
     // in the form body here (1.6.7 reads only the URL's).
-    let identity = match auth {
-        None => Identity::Unchecked,
-        Some(auth) => match auth.identify(write_context.planning.meta, &params, request) {
-            Ok(identity) => identity,
-            Err(unauthorized) => return Action::Respond(unauthorized),
-        },
+    let identity = match identify(request, &params, write_context, auth) {
+        Ok(identity) => identity,
+        Err(unauthorized) => return Action::Respond(unauthorized),
     };
     let text = query_param(&params, "q").unwrap_or("").trim();
     if text.is_empty() {
@@ -245,6 +242,19 @@ fn query(
     })
 }
 
+/// Who sent a query (unchecked with auth off), or the 401 to answer.
+fn identify(
+    request: &Request,
+    params: &[(String, String)],
+    write_context: &HttpWriteContext<'_>,
+    auth: Option<&Authenticator>,
+) -> Result<Identity, Response> {
+    match auth {
+        None => Ok(Identity::Unchecked),
+        Some(auth) => auth.identify(write_context.planning.meta, params, request),
+    }
+}
+
 /// `POST /api/v1/prom/read`: the request's one query as InfluxQL, run on the query threads
 /// and answered as a snappy protobuf `ReadResponse` (see `http::prometheus`).
 fn prometheus_read(
@@ -253,12 +263,9 @@ fn prometheus_read(
     auth: Option<&Authenticator>,
     write_context: &HttpWriteContext<'_>,
 ) -> Action {
-    let identity = match auth {
-        None => Identity::Unchecked,
-        Some(auth) => match auth.identify(write_context.planning.meta, &params, request) {
-            Ok(identity) => identity,
-            Err(unauthorized) => return Action::Respond(unauthorized),
-        },
+    let identity = match identify(request, &params, write_context, auth) {
+        Ok(identity) => identity,
+        Err(unauthorized) => return Action::Respond(unauthorized),
     };
     let text = match crate::http::prometheus::remote_read_statement(
         &request.body,

@@ -32,8 +32,8 @@
 use crate::http::framing::Request;
 use crate::http::query_string::query_param;
 use crate::http::response::Response;
-use crate::http::write::{into_plan, render, HttpWriteContext, WritePlan, WriteScratch};
-use crate::ingest::plan::{plan_points, write_target, WriteOutcome};
+use crate::http::write::{into_plan, target_of, HttpWriteContext, WritePlan, WriteScratch};
+use crate::ingest::plan::plan_points;
 use crate::line_protocol::{escape_into, EscapeKind, Precision};
 
 /// The measurement of a series without a `__name__` label (InfluxDB's name for it).
@@ -56,14 +56,9 @@ pub fn plan_remote_write(
     scratch: &mut WriteScratch,
 ) -> WritePlan {
     let context = &http_context.planning;
-    let database_name = query_param(params, "db").unwrap_or("");
-    if database_name.is_empty() {
-        return WritePlan::Respond(Response::json_error(400, "database is required"));
-    }
-    let rp_name = query_param(params, "rp").unwrap_or("");
-    let (database, policy) = match write_target(context.meta, database_name, rp_name) {
+    let (database, policy) = match target_of(params, context.meta) {
         Ok(target) => target,
-        Err(refusal) => return WritePlan::Respond(render(&WriteOutcome::Refused(refusal))),
+        Err(answer) => return WritePlan::Respond(answer),
     };
     let decoded = match decompress(&request.body, http_context.max_inflated_body_bytes) {
         Ok(decoded) => decoded,
@@ -469,24 +464,7 @@ fn append_sample(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn varint(mut n: u64, out: &mut Vec<u8>) {
-        loop {
-            let byte = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                out.push(byte);
-                return;
-            }
-            out.push(byte | 0x80);
-        }
-    }
-
-    fn bytes_field(number: u64, payload: &[u8], out: &mut Vec<u8>) {
-        varint(number << 3 | 2, out);
-        varint(payload.len() as u64, out);
-        out.extend_from_slice(payload);
-    }
+    use crate::query::prometheus_read::{bytes_field, varint};
 
     fn series(labels: &[(&str, &str)], samples: &[(f64, i64)]) -> Vec<u8> {
         let mut body = Vec::new();

@@ -14,6 +14,7 @@ use crate::http::response::Response;
 use crate::ingest::plan::{plan_points, write_target, PlannedWrite, WriteOutcome, WriteRefusal};
 pub use crate::ingest::plan::{WriteContext, WriteScratch};
 use crate::line_protocol::Precision;
+use crate::meta::{Database, MetaData, RetentionPolicy};
 
 /// What the event loop does with a write request.
 pub enum WritePlan {
@@ -44,15 +45,10 @@ pub fn plan_write(
     scratch: &mut WriteScratch,
 ) -> WritePlan {
     let context = &http_context.planning;
-    let database_name = query_param(params, "db").unwrap_or("");
-    if database_name.is_empty() {
-        return WritePlan::Respond(Response::json_error(400, "database is required"));
-    }
-    let rp_name = query_param(params, "rp").unwrap_or("");
     // 1.6.7's order: the target, then the consistency level, then the body.
-    let (database, policy) = match write_target(context.meta, database_name, rp_name) {
+    let (database, policy) = match target_of(params, context.meta) {
         Ok(target) => target,
-        Err(refusal) => return WritePlan::Respond(render(&WriteOutcome::Refused(refusal))),
+        Err(answer) => return WritePlan::Respond(answer),
     };
     match query_param(params, "consistency").unwrap_or("") {
         "" | "any" | "one" | "quorum" | "all" => {}
@@ -85,6 +81,22 @@ pub fn plan_write(
     let planned = plan_points(body, precision, database, policy, context, scratch);
     scratch.decoded_body = decoded;
     into_plan(planned)
+}
+
+/// The database and retention policy `db` and `rp` name, or InfluxDB's answer: 400 without
+/// `db`, 404 for an unknown database, 500 for an unknown retention policy. Shared by every
+/// HTTP write endpoint (`/write`, Prometheus remote write).
+pub fn target_of<'m>(
+    params: &[(String, String)],
+    meta: &'m MetaData,
+) -> Result<(&'m Database, &'m RetentionPolicy), Response> {
+    let database_name = query_param(params, "db").unwrap_or("");
+    if database_name.is_empty() {
+        return Err(Response::json_error(400, "database is required"));
+    }
+    let rp_name = query_param(params, "rp").unwrap_or("");
+    write_target(meta, database_name, rp_name)
+        .map_err(|refusal| render(&WriteOutcome::Refused(refusal)))
 }
 
 /// The event loop's plan for a planned write: answer now, or once the records are durable.

@@ -68,7 +68,9 @@ pub fn response(results: &[StatementResult]) -> Response {
     }
 }
 
-fn varint(mut value: u64, out: &mut Vec<u8>) {
+/// Appends `value` as a protobuf varint (the one protobuf writer of Sluice; the remote-write
+/// tests build their requests with it too).
+pub fn varint(mut value: u64, out: &mut Vec<u8>) {
     loop {
         let byte = (value & 0x7f) as u8;
         value >>= 7;
@@ -80,7 +82,8 @@ fn varint(mut value: u64, out: &mut Vec<u8>) {
     }
 }
 
-fn bytes_field(number: u64, payload: &[u8], out: &mut Vec<u8>) {
+/// Appends field `number` holding `payload` (wire type 2: bytes or a message).
+pub fn bytes_field(number: u64, payload: &[u8], out: &mut Vec<u8>) {
     varint(number << 3 | 2, out);
     varint(payload.len() as u64, out);
     out.extend_from_slice(payload);
