@@ -13,7 +13,7 @@ pub mod export;
 pub use sluice_base::fsio;
 pub use sluice_influxql as influxql;
 pub mod http;
-pub mod ingest;
+pub use sluice_ingest as ingest;
 pub mod inputs;
 pub use sluice_base::log;
 pub use sluice_base::memory;

@@ -19,8 +19,9 @@ ALLOWED = {
     "sluice-model": set(),
     "sluice-base": {"sluice-model"},
     "sluice-storage": {"sluice-model", "sluice-base", "sluice-line-protocol"},
+    "sluice-ingest": {"sluice-model", "sluice-base", "sluice-line-protocol", "sluice-storage"},
     "sluice": {"sluice-influxql", "sluice-line-protocol", "sluice-model", "sluice-base",
-               "sluice-storage"},
+               "sluice-storage", "sluice-ingest"},
 }
 
 

@@ -18,6 +18,13 @@
 //!   signal to stop reading that connection and retry (back-pressure), and past
 //!   `enqueued-write-timeout` to answer 503.
 //! - Replay happens before any listener opens, so no write races it.
+//!
+//! This crate depends on the data model, the storage engine, the line-protocol parser and
+//! `sluice-base` only: it knows nothing of HTTP, queries or the network. Its callers (the
+//! HTTP write handler, the UDP/Graphite/collectd/OpenTSDB inputs, `SELECT INTO`, continuous
+//! queries) get typed [`plan::WriteOutcome`]s and render them as they need.
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod maintenance;
 pub mod plan;
@@ -33,8 +40,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam::channel::{self, Receiver, RecvTimeoutError, Sender, TrySendError};
 
-use crate::storage::engine::Store;
-use crate::wal::{self, ReplayMode, WalWriter};
+use sluice_storage::engine::Store;
+use sluice_storage::wal::{self, ReplayMode, WalWriter};
 use field_types::FieldTypeRegistry;
 
 const PARTITIONS_FILE: &str = "PARTITIONS";
@@ -215,7 +222,7 @@ pub fn partition_count(wal_dir: &Path, fresh: usize) -> std::io::Result<usize> {
         return Ok(count);
     }
     std::fs::create_dir_all(wal_dir)?;
-    crate::fsio::write_file_atomically(wal_dir, PARTITIONS_FILE, format!("{fresh}\n").as_bytes())?;
+    sluice_base::fsio::write_file_atomically(wal_dir, PARTITIONS_FILE, format!("{fresh}\n").as_bytes())?;
     Ok(fresh)
 }
 
@@ -288,7 +295,7 @@ impl Ingest {
                     }
                 });
                 if decoded.is_err() {
-                    crate::log_warn!("wal", "skipped an undecodable WAL record"; bytes = payload.len());
+                    sluice_base::log_warn!("wal", "skipped an undecodable WAL record"; bytes = payload.len());
                     return;
                 }
                 store.apply_record(index, payload);
@@ -461,7 +468,7 @@ fn run_partition(
             }
             Err(error) => {
                 // Nothing frozen: the checkpoint deletes no segment of this partition.
-                crate::log_error!("wal", "cannot start a WAL segment for a snapshot"; partition = index, error = error);
+                sluice_base::log_error!("wal", "cannot start a WAL segment for a snapshot"; partition = index, error = error);
                 0
             }
         };
@@ -525,7 +532,7 @@ fn run_partition(
         }
         commit_group(index, &mut writer, &mut group, stats, store);
     }
-    crate::log_info!("wal", "partition stopped"; partition = index, segment = writer.segment_number());
+    sluice_base::log_info!("wal", "partition stopped"; partition = index, segment = writer.segment_number());
 }
 
 /// How long a partition sleeps between checks while the caches are over their bound.
@@ -547,7 +554,7 @@ fn commit_group(
     let result = writer.commit();
     let durable = result.is_ok();
     if let Err(error) = result {
-        crate::log_error!("wal", "WAL write failed; writes answered 500"; partition = index, error = error);
+        sluice_base::log_error!("wal", "WAL write failed; writes answered 500"; partition = index, error = error);
         stats
             .failed_batches
             .fetch_add(group.len() as u64, Ordering::Relaxed);

@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 use crossbeam::channel::{self, Receiver, Sender};
 
 use super::{partition_dir, Ingest};
-use crate::storage::engine::Store;
-use crate::wal;
+use sluice_storage::engine::Store;
+use sluice_storage::wal;
 
 /// Settings of the maintenance threads.
 #[derive(Clone, Debug)]
@@ -148,7 +148,7 @@ fn run_snapshots(
         if options.retention_enabled && last_retention.elapsed() >= options.retention_check_interval
         {
             last_retention = Instant::now();
-            store.enforce_retention(crate::time::now_ns());
+            store.enforce_retention(sluice_model::time::now_ns());
         }
     }
 }
@@ -178,7 +178,7 @@ pub fn snapshot(ingest: &Ingest, store: &Store, wal_dir: &std::path::Path) -> Re
     let frozen = started.elapsed();
     let frozen_bytes = store.frozen_cache_bytes();
     store.write_snapshots()?;
-    crate::log_debug!("storage", "snapshot written"; cache_bytes = frozen_bytes,
+    sluice_base::log_debug!("storage", "snapshot written"; cache_bytes = frozen_bytes,
         freeze_ms = frozen.as_millis(), elapsed_ms = started.elapsed().as_millis());
     for (index, first_kept) in first_kept.iter().enumerate() {
         let Some(first_kept) = first_kept.filter(|n| *n > 0) else {
@@ -186,7 +186,7 @@ pub fn snapshot(ingest: &Ingest, store: &Store, wal_dir: &std::path::Path) -> Re
         };
         let directory = partition_dir(wal_dir, index);
         if let Err(error) = wal::remove_segments_before(&directory, first_kept) {
-            crate::log_error!("wal", "cannot delete WAL segments a snapshot covers"; partition = index, error = error);
+            sluice_base::log_error!("wal", "cannot delete WAL segments a snapshot covers"; partition = index, error = error);
             return Err(format!("deleting WAL segments: {error}"));
         }
     }

@@ -22,16 +22,16 @@
 
 use std::fmt;
 
-use crate::ingest::field_types::{FieldTypeRegistry, LocalFieldTypes};
-use crate::ingest::record::{FieldType, RecordBuilder, StoredValue};
-use crate::ingest::{measurement_of, Ingest, SeriesLimits};
-use crate::limits::{
+use crate::field_types::{FieldTypeRegistry, LocalFieldTypes};
+use crate::record::{FieldType, RecordBuilder, StoredValue};
+use crate::{measurement_of, Ingest, SeriesLimits};
+use sluice_model::limits::{
     INGEST_BATCH_MAX_BYTES, SERIES_KEY_MAX_BYTES, WRITE_BAD_LINE_NUMBERS_MAX,
     WRITE_ERROR_FIRST_LINE_MAX_BYTES, WRITE_ERROR_TEXT_MAX_BYTES,
 };
-use crate::line_protocol::{self, EscapeKind, FieldValue, Parser, Precision, Scratch};
-use crate::meta::{Database, MetaData, RetentionPolicy};
-use crate::storage::series_index::{SeriesIndex, TagOverLimit};
+use sluice_line_protocol::{self as line_protocol, EscapeKind, FieldValue, Parser, Precision, Scratch};
+use sluice_storage::meta::{Database, MetaData, RetentionPolicy};
+use sluice_storage::series_index::{SeriesIndex, TagOverLimit};
 
 /// A planned write: the records to make durable (partition, record, point count; empty when
 /// nothing is to be written) and what to report once they are.
