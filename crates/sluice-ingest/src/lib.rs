@@ -40,9 +40,9 @@ use std::time::{Duration, Instant};
 
 use crossbeam::channel::{self, Receiver, RecvTimeoutError, Sender, TrySendError};
 
+use field_types::FieldTypeRegistry;
 use sluice_storage::engine::Store;
 use sluice_storage::wal::{self, ReplayMode, WalWriter};
-use field_types::FieldTypeRegistry;
 
 const PARTITIONS_FILE: &str = "PARTITIONS";
 /// Control messages a partition can have waiting (one checkpoint and a shutdown at most).
@@ -222,7 +222,11 @@ pub fn partition_count(wal_dir: &Path, fresh: usize) -> std::io::Result<usize> {
         return Ok(count);
     }
     std::fs::create_dir_all(wal_dir)?;
-    sluice_base::fsio::write_file_atomically(wal_dir, PARTITIONS_FILE, format!("{fresh}\n").as_bytes())?;
+    sluice_base::fsio::write_file_atomically(
+        wal_dir,
+        PARTITIONS_FILE,
+        format!("{fresh}\n").as_bytes(),
+    )?;
     Ok(fresh)
 }
 

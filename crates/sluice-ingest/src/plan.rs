@@ -25,11 +25,13 @@ use std::fmt;
 use crate::field_types::{FieldTypeRegistry, LocalFieldTypes};
 use crate::record::{FieldType, RecordBuilder, StoredValue};
 use crate::{measurement_of, Ingest, SeriesLimits};
+use sluice_line_protocol::{
+    self as line_protocol, EscapeKind, FieldValue, Parser, Precision, Scratch,
+};
 use sluice_model::limits::{
     INGEST_BATCH_MAX_BYTES, SERIES_KEY_MAX_BYTES, WRITE_BAD_LINE_NUMBERS_MAX,
     WRITE_ERROR_FIRST_LINE_MAX_BYTES, WRITE_ERROR_TEXT_MAX_BYTES,
 };
-use sluice_line_protocol::{self as line_protocol, EscapeKind, FieldValue, Parser, Precision, Scratch};
 use sluice_storage::meta::{Database, MetaData, RetentionPolicy};
 use sluice_storage::series_index::{SeriesIndex, TagOverLimit};
 
