@@ -88,13 +88,8 @@ fn main() {
             continue;
         }
         let request = QueryRequest {
-            text: text.to_string(),
-            params: vec![("db".to_string(), "db".to_string())],
             is_get: true,
-            pretty: false,
-            accept: None,
-            identity: Default::default(),
-            prometheus_read: false,
+            ..QueryRequest::new(text.to_string(), "db")
         };
         let budget = measure_time();
         let started = Instant::now();

@@ -8,7 +8,7 @@
 
 pub use sluice_model::bytes;
 pub mod config;
-pub mod cpu;
+pub use sluice_base::cpu;
 pub mod export;
 pub use sluice_base::fsio;
 pub use sluice_influxql as influxql;
@@ -22,7 +22,7 @@ pub use sluice_line_protocol as line_protocol;
 pub use sluice_model::limits;
 pub use sluice_storage::meta;
 pub mod net;
-pub mod query;
+pub use sluice_query as query;
 pub mod server;
 pub use sluice_storage as storage;
 pub mod store_dirs;
@@ -30,7 +30,6 @@ pub use sluice_model::time;
 pub mod verify;
 pub use sluice_storage::wal;
 
-/// The InfluxDB version Sluice answers as (`X-Influxdb-Version`): the behaviour it matches.
-pub const INFLUXDB_COMPATIBLE_VERSION: &str = "1.6.7";
+pub use sluice_model::INFLUXDB_COMPATIBLE_VERSION;
 /// Sluice's own version.
 pub const SLUICE_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -13,6 +13,8 @@ pub mod inputs;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// `[coordinator]` is the query layer's own bounds; this module fills them in.
+pub use crate::query::CoordinatorConfig;
 pub use inputs::{InputConfig, InputKind};
 
 use crate::limits;
@@ -145,25 +147,6 @@ pub struct HttpConfig {
     pub https_certificate: String,
     /// `https-private-key`: PEM file of the private key (empty: read from the certificate file)
     pub https_private_key: String,
-}
-
-/// `[coordinator]`: query execution bounds.
-#[derive(Clone, Debug)]
-pub struct CoordinatorConfig {
-    /// query threads; 0 = default
-    pub max_concurrent_queries: usize,
-    /// `query-timeout`: a statement running longer is stopped (0: never)
-    pub query_timeout: Duration,
-    /// `log-queries-after`: a query running at least this long is logged as slow (0: never)
-    pub log_queries_after: Duration,
-    /// `max-select-point`: most points one SELECT may read (0: unlimited)
-    pub max_select_point: u64,
-    /// `max-select-series`: most series one SELECT may read (0: unlimited)
-    pub max_select_series: u64,
-    /// `max-select-buckets`: most GROUP BY time() buckets of one SELECT (0: unlimited)
-    pub max_select_buckets: u64,
-    /// `query-memory-limit`: most bytes one statement may hold while it runs (0: unlimited)
-    pub query_memory_limit: u64,
 }
 
 /// `[logging]`

@@ -13,9 +13,7 @@ use crate::http::auth::{admin_refusal, write_refusal, Authenticator};
 use crate::http::framing::{Method, Request};
 use crate::http::query_string::{parse_query_string, query_param};
 use crate::http::response::Response;
-use crate::http::write::{into_plan, plan_write, HttpWriteContext, WritePlan, WriteScratch};
-use crate::inputs::InputService;
-use crate::line_protocol::Precision;
+use crate::http::write::{plan_write, HttpWriteContext, WritePlan, WriteScratch};
 use crate::query::authorize::Identity;
 use crate::query::QueryRequest;
 
@@ -232,14 +230,26 @@ fn query(
         ));
     }
     Action::Query(QueryRequest {
-        text: text.to_string(),
-        params,
         is_get: request.head.method == Method::Get,
         pretty,
         accept: request.head.accept.clone(),
-        identity,
-        prometheus_read: false,
+        ..query_request(text.to_string(), &params, identity)
     })
+}
+
+/// A query of `text` with the parameters of `params` the query layer reads (`db`, `rp`,
+/// `params`, `chunked`, `chunk_size`, `epoch`), as a POST without `pretty` or `Accept`.
+fn query_request(text: String, params: &[(String, String)], identity: Identity) -> QueryRequest {
+    let param = |name: &str| query_param(params, name).map(str::to_string);
+    QueryRequest {
+        retention_policy: param("rp").unwrap_or_default(),
+        bound_parameters: param("params"),
+        chunked: query_param(params, "chunked") == Some("true"),
+        chunk_size: param("chunk_size"),
+        epoch: param("epoch"),
+        identity,
+        ..QueryRequest::new(text, query_param(params, "db").unwrap_or(""))
+    }
 }
 
 /// Who sent a query (unchecked with auth off), or the 401 to answer.
@@ -277,90 +287,7 @@ fn prometheus_read(
         Err(refusal) => return Action::Respond(refusal),
     };
     Action::Query(QueryRequest {
-        text,
-        params,
-        is_get: false,
-        pretty: false,
-        accept: None,
-        identity,
         prometheus_read: true,
+        ..query_request(text, &params, identity)
     })
-}
-
-/// Routes a request that arrived on an OpenTSDB input's port, as InfluxDB's OpenTSDB service
-/// answers: `POST /api/put` with a JSON body (one object or an array; gzip allowed) becomes a
-/// durable write into the input's database, answered 204 once it is fsynced; body errors are
-/// plain-text 400s; `/api/metadata/put` is accepted and ignored.
-pub fn route_opentsdb(
-    request: &Request,
-    service: &InputService,
-    write_context: &HttpWriteContext<'_>,
-    scratch: &mut WriteScratch,
-) -> Action {
-    use crate::inputs::opentsdb;
-    let route = opentsdb::route_http(request.head.method.as_str(), &request.head.path);
-    if let Some((status, text)) = route.fixed_answer() {
-        return Action::RespondBare(match status {
-            204 => Response::empty(204),
-            _ if text.is_empty() => Response::empty(status),
-            _ => Response::plain_text(status, text),
-        });
-    }
-    let mut inflated = Vec::new();
-    let body: &[u8] = if request.head.content_encoding_gzip {
-        match crate::http::gzip::gunzip_limited_detailed(
-            &request.body,
-            write_context.max_inflated_body_bytes,
-            &mut inflated,
-        ) {
-            Ok(()) => &inflated,
-            Err(failure) => {
-                let text = opentsdb::gzip_header_error_text(&failure.influx_message());
-                return Action::RespondBare(Response::plain_text(400, &text));
-            }
-        }
-    } else {
-        &request.body
-    };
-    let mut lines = Vec::new();
-    if let Err(error) = opentsdb::parse_http_put(body, &mut lines) {
-        service
-            .stats
-            .failed
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        return Action::RespondBare(Response::plain_text(
-            error.0.http_status(),
-            error.0.message(),
-        ));
-    }
-    let plan = into_plan(crate::ingest::plan::plan_lines(
-        &lines,
-        Precision::Nanosecond,
-        &service.config.database,
-        &service.config.retention_policy,
-        &write_context.planning,
-        scratch,
-    ));
-    match plan {
-        WritePlan::Respond(response) => Action::Respond(response),
-        WritePlan::Submit {
-            records,
-            on_durable,
-        } => {
-            let points: u64 = records.iter().map(|(_, _, count)| u64::from(*count)).sum();
-            service
-                .stats
-                .points
-                .fetch_add(points, std::sync::atomic::Ordering::Relaxed);
-            let answer = if on_durable.status == 204 {
-                Response::empty(204)
-            } else {
-                on_durable
-            };
-            Action::Write {
-                records,
-                on_durable: answer,
-            }
-        }
-    }
 }

@@ -21,6 +21,7 @@ pub mod collectd;
 pub use sluice_model::gocompat;
 pub mod graphite;
 pub mod opentsdb;
+pub mod opentsdb_http;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

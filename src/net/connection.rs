@@ -17,16 +17,18 @@ use super::tls::{self, SharedSession};
 use super::{Completion, EventLoop, Shared};
 use crate::config::{Config, InputKind};
 use crate::http::framing::{FramingError, FramingLimits, Method, Progress, Request, RequestReader};
-use crate::http::handlers::{route, route_opentsdb, Action};
+use crate::http::handlers::{route, Action};
 use crate::http::response::{
     serialize, serialize_head, serialize_streamed_head, Response, ResponseContext,
 };
 use crate::ingest::{Batch, WriteTicket};
+use crate::inputs::opentsdb_http;
 use crate::limits::{
     HTTP_MAX_CHUNK_LINE_BYTES, HTTP_MAX_HEADERS, HTTP_MAX_HEAD_BYTES, NET_LINGER_MAX_BYTES,
     NET_LINGER_TIMEOUT_MS, NET_MAX_PENDING_RESPONSE_BYTES, NET_QUERY_ANSWER_HANDOFF_MAX_BYTES,
     NET_READ_BUFFER_MAX_BYTES, NET_READ_CHUNK_BYTES, NET_STREAM_STALL_TIMEOUT_MS,
 };
+use crate::query::answer::{AnswerOutcome, QueryAnswer};
 
 const CONTINUE_RESPONSE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 const READ_BUFFER_MAX_BYTES: usize = NET_READ_BUFFER_MAX_BYTES;
@@ -733,10 +735,10 @@ impl Connection {
         let now_ns = crate::time::now_ns();
         let meta = shared.meta.snapshot();
         let write_context = shared.http_write_context(&meta, now_ns);
-        let debug_vars = || crate::server::debug_vars(&shared);
+        let debug_vars = || super::debug_vars::debug_vars(&shared);
         let action = match self.protocol {
             Protocol::OpenTsdbHttp { input } => match event_loop.inputs.get(input) {
-                Some(input) => route_opentsdb(
+                Some(input) => opentsdb_http::route_http_request(
                     &request,
                     &input.service,
                     &write_context,
@@ -1020,7 +1022,7 @@ struct StreamedAnswer {
 }
 
 impl crate::query::QueryReply for ClientQueryReply {
-    fn begin_stream(&mut self, head: &mut Response) -> bool {
+    fn begin_stream(&mut self, head: &QueryAnswer) -> bool {
         // HTTP/1.0 has no chunked encoding and HEAD no body: those get the whole answer.
         if self.answer.http10 || self.answer.head_only || self.stream.is_some() {
             return false;
@@ -1028,9 +1030,10 @@ impl crate::query::QueryReply for ClientQueryReply {
         let Some(socket) = &self.socket else {
             return false; // an earlier answer is still being written by the loop
         };
-        let close = prepare_answer(&self.answer, head, &self.shared);
+        let mut head = Response::from(head.clone());
+        let close = prepare_answer(&self.answer, &mut head, &self.shared);
         let mut bytes = Vec::with_capacity(QUERY_ANSWER_HEAD_CAPACITY_BYTES);
-        serialize_streamed_head(head, &self.answer.response_context(true), &mut bytes);
+        serialize_streamed_head(&head, &self.answer.response_context(true), &mut bytes);
         let broken = !write_all_waiting(socket, &[&bytes]);
         self.stream = Some(StreamedAnswer { close, broken });
         true
@@ -1056,8 +1059,9 @@ impl crate::query::QueryReply for ClientQueryReply {
     fn end_stream(self: Box<Self>) {
         let Some(stream) = &self.stream else {
             // Only reachable by a caller that ignored `begin_stream`'s refusal.
-            let response = Response::json_error(500, "BUG: stream ended but never begun");
-            return self.deliver(response);
+            let answer =
+                QueryAnswer::refused(AnswerOutcome::Failed, "BUG: stream ended but never begun");
+            return self.deliver(answer);
         };
         let mut close = stream.close || stream.broken;
         if !stream.broken {
@@ -1078,7 +1082,8 @@ impl crate::query::QueryReply for ClientQueryReply {
         });
     }
 
-    fn deliver(self: Box<Self>, mut response: Response) {
+    fn deliver(self: Box<Self>, answer: QueryAnswer) {
+        let mut response = Response::from(answer);
         let close = prepare_answer(&self.answer, &mut response, &self.shared);
         let mut head = Vec::with_capacity(QUERY_ANSWER_HEAD_CAPACITY_BYTES);
         let with_body = serialize_head(&response, &self.answer.response_context(true), &mut head);

@@ -16,6 +16,7 @@
 //! `NET_MAX_PENDING_RESPONSE_BYTES` (reading stops above it).
 
 mod connection;
+pub mod debug_vars;
 pub mod listener;
 mod tls;
 

@@ -1,12 +1,14 @@
 //! The process-level services every layer of Sluice uses: logging ([`log`], logfmt lines on
-//! stderr), the file-system seam durable writers go through ([`fsio`]), and per-thread
-//! allocation accounting for query budgets ([`memory`]).
+//! stderr), the file-system seam durable writers go through ([`fsio`]), per-thread
+//! allocation accounting for query budgets ([`memory`]), and thread placement on CPUs
+//! ([`cpu`]).
 //!
 //! Invariants: depends on the data model only; knows nothing of storage formats, queries
 //! or HTTP, so any layer may use it without reaching up.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod cpu;
 pub mod fsio;
 #[macro_use]
 pub mod log;

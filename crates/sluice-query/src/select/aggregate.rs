@@ -1,0 +1,841 @@
+//! Aggregate queries: every outermost reducing call ("leaf") is computed per group as a
+//! list of points, the leaves are joined by time into rows, and the field expressions
+//! are evaluated per row.
+//!
+//! Leaf kinds: aggregates and selectors stream each (shard, series) column into
+//! per-window accumulators (windows from GROUP BY time, or one window for the whole
+//! range), then fill empty windows; `integral` and transformations of raw fields run
+//! over the group's time-ordered points; transformations of an aggregate run over its
+//! filled windows (nulls skipped).
+//!
+//! Times: aggregates report the window start (the range start, or 0 without a lower
+//! bound, when there is no GROUP BY time); `top`, `bottom` and `sample` report each
+//! point's time; other selectors report the point's time only when they are the single
+//! call of a query without GROUP BY time.
+
+use crate::result::Value;
+use sluice_influxql::ast::{Call, DataType, Expr, Field, Fill, Literal, VarRef};
+
+use super::eval::{self, RegexCache, Row};
+use super::plan::{self, is_selector, is_transformation};
+use super::raw::{ConditionRow, Cursor};
+use super::reduce::{self, Accumulator, CallArgs, EdgePick, Point, Transform};
+use super::time::Windows;
+use super::{column_value, type_name, Exec, Group, GroupRows, Measurement};
+use sluice_storage::column::Column;
+
+const NANOS_PER_SECOND: i64 = 1_000_000_000;
+
+/// A point of a leaf with the time it is reported at.
+#[derive(Clone, Debug)]
+struct LeafPoint {
+    /// the time of the output row
+    out_time: i64,
+    /// the point (its own time, value, origin series)
+    point: Point,
+}
+
+/// Windows keyed by start, with their accumulators.
+struct WindowSet {
+    starts: Vec<i64>,
+    accumulators: Vec<Accumulator>,
+}
+
+impl WindowSet {
+    fn slot(&mut self, start: i64, make: &dyn Fn() -> Accumulator) -> usize {
+        match self.starts.binary_search(&start) {
+            Ok(index) => index,
+            Err(index) => {
+                self.starts.insert(index, start);
+                self.accumulators.insert(index, make());
+                index
+            }
+        }
+    }
+}
+
+fn field_of_call(call: &Call) -> Option<(&VarRef, bool)> {
+    match call.args.first() {
+        Some(Expr::VarRef(var)) => Some((var, false)),
+        Some(Expr::Call(inner)) if inner.name == "distinct" => match inner.args.first() {
+            Some(Expr::VarRef(var)) => Some((var, true)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn distinct_name(call: &Call) -> Option<String> {
+    match call.args.first() {
+        Some(Expr::Distinct(name)) => Some(name.clone()),
+        _ => None,
+    }
+}
+
+/// The `unsupported ... iterator type` error 1.6.7 gives for a function of a type it
+/// cannot take.
+fn check_leaf_type(call: &Call, measurement: &Measurement) -> Result<(), String> {
+    let (name, argument) = match call.args.first() {
+        Some(Expr::Call(inner)) if is_transformation(&call.name) => {
+            return check_leaf_type(inner, measurement)
+        }
+        Some(Expr::VarRef(var)) => (call.name.as_str(), var.name.clone()),
+        _ => return Ok(()),
+    };
+    let Some(field_type) = measurement.field_type(&argument) else {
+        return Ok(());
+    };
+    let value_type = type_name(field_type);
+    if plan::accepts_type(name, value_type) {
+        return Ok(());
+    }
+    Err(format!(
+        "unsupported {name} iterator type: *query.{value_type}InterruptIterator"
+    ))
+}
+
+/// Executes an aggregate query over one measurement: `(group tags, rows)` per group.
+pub(super) fn execute(
+    exec: &Exec<'_>,
+    measurement: &Measurement,
+    groups: &[Group],
+    fields: &[Field],
+) -> Result<GroupRows, String> {
+    let mut leaves: Vec<Call> = Vec::new();
+    let mut auxes: Vec<VarRef> = Vec::new();
+    for field in fields {
+        for leaf in plan::leaves(&field.expr) {
+            if !leaves.contains(leaf) {
+                leaves.push(leaf.clone());
+            }
+        }
+        for var in plan::raw_refs(&field.expr) {
+            if !auxes.contains(var) {
+                auxes.push(var.clone());
+            }
+        }
+    }
+    for leaf in &leaves {
+        check_leaf_type(leaf, measurement)?;
+    }
+    let condition_fields = condition_fields(exec, measurement);
+    let mut regexes = RegexCache::default();
+    let mut output = Vec::new();
+    for group in groups {
+        let mut leaf_points: Vec<Vec<LeafPoint>> = Vec::with_capacity(leaves.len());
+        for leaf in &leaves {
+            let mut points = compute_leaf(
+                exec,
+                measurement,
+                group,
+                leaf,
+                leaves.len(),
+                &condition_fields,
+            )?;
+            points.sort_by_key(|p| p.out_time);
+            leaf_points.push(points);
+        }
+        if leaf_points.iter().all(Vec::is_empty) {
+            continue;
+        }
+        let mut rows = join(&leaf_points);
+        if !exec.ascending {
+            rows.reverse();
+        }
+        let mut values = Vec::with_capacity(rows.len());
+        for (time, leaf_values, origin) in rows {
+            let aux_values = aux_values(exec, measurement, group, &auxes, origin)?;
+            let row = AggregateRow {
+                leaves: &leaves,
+                leaf_values: &leaf_values,
+                auxes: &auxes,
+                aux_values: &aux_values,
+            };
+            let mut out = Vec::with_capacity(fields.len() + 1);
+            out.push(Value::Time(time));
+            for field in fields {
+                out.push(eval::eval(&field.expr, &row, &mut regexes));
+            }
+            values.push(out);
+            if values.len() % super::ROWS_PER_BOUNDS_CHECK == 0 {
+                exec.check_bounds()?;
+            }
+        }
+        output.push((group.tags.clone(), values));
+    }
+    Ok(output)
+}
+
+fn condition_fields(exec: &Exec<'_>, measurement: &Measurement) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    if let Some(condition) = &exec.condition {
+        condition.walk(&mut |expr| {
+            if let Expr::VarRef(var) = expr {
+                if measurement.is_field(&var.name, var.data_type) && !names.contains(&var.name) {
+                    names.push(var.name.clone());
+                }
+            }
+        });
+    }
+    names
+}
+
+/// Joins leaves by output time; several points at one time pair up by position.
+/// A joined row: its time, one value per leaf, and the origin (series index, time) of
+/// the first selected point in it.
+type JoinedRow = (i64, Vec<Value>, Option<(u32, i64)>);
+
+fn join(leaves: &[Vec<LeafPoint>]) -> Vec<JoinedRow> {
+    let mut positions = vec![0usize; leaves.len()];
+    let mut rows = Vec::new();
+    loop {
+        let next = leaves
+            .iter()
+            .zip(&positions)
+            .filter_map(|(points, &position)| points.get(position).map(|p| p.out_time))
+            .min();
+        let Some(time) = next else {
+            break;
+        };
+        let mut values = Vec::with_capacity(leaves.len());
+        let mut origin = None;
+        for (points, position) in leaves.iter().zip(positions.iter_mut()) {
+            match points.get(*position) {
+                Some(point) if point.out_time == time => {
+                    values.push(point.point.value.clone());
+                    if origin.is_none() && point.point.origin != u32::MAX {
+                        origin = Some((point.point.origin, point.point.time));
+                    }
+                    *position += 1;
+                }
+                _ => values.push(Value::Null),
+            }
+        }
+        rows.push((time, values, origin));
+    }
+    rows
+}
+
+/// The values of the raw keys next to a single selector: from the selected point.
+fn aux_values(
+    exec: &Exec<'_>,
+    measurement: &Measurement,
+    group: &Group,
+    auxes: &[VarRef],
+    origin: Option<(u32, i64)>,
+) -> Result<Vec<Value>, String> {
+    let mut values = Vec::with_capacity(auxes.len());
+    let series = origin.and_then(|(index, time)| {
+        group
+            .series
+            .get(usize::try_from(index).ok()?)
+            .map(|s| (s, time))
+    });
+    for var in auxes {
+        let Some((series, time)) = series else {
+            values.push(Value::Null);
+            continue;
+        };
+        if measurement.is_field(&var.name, var.data_type) {
+            let mut found = Value::Null;
+            for shard in exec.shards(measurement) {
+                if let Some(column) = shard.read(&series.key, var.name.as_bytes(), time, time) {
+                    found = eval::cast(column_value(&column.values, 0), var.data_type);
+                    break;
+                }
+            }
+            values.push(found);
+        } else if var.data_type == Some(DataType::Field) {
+            values.push(Value::Null);
+        } else {
+            values.push(
+                series
+                    .tag(&var.name)
+                    .filter(|v| !v.is_empty())
+                    .map_or(Value::Null, |v| Value::String(v.to_string())),
+            );
+        }
+    }
+    Ok(values)
+}
+
+struct AggregateRow<'r> {
+    leaves: &'r [Call],
+    leaf_values: &'r [Value],
+    auxes: &'r [VarRef],
+    aux_values: &'r [Value],
+}
+
+impl Row for AggregateRow<'_> {
+    fn lookup(&self, name: &str, data_type: Option<DataType>) -> Value {
+        self.auxes
+            .iter()
+            .position(|v| v.name == name && v.data_type == data_type)
+            .and_then(|i| self.aux_values.get(i))
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
+    fn call_value(&self, call: &Call) -> Value {
+        self.leaves
+            .iter()
+            .position(|leaf| leaf == call)
+            .and_then(|i| self.leaf_values.get(i))
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+}
+
+fn duration_arg(call: &Call, index: usize) -> Option<i64> {
+    match call.args.get(index) {
+        Some(Expr::Literal(Literal::Duration(ns))) => Some(*ns),
+        _ => None,
+    }
+}
+
+fn integer_arg(call: &Call, index: usize) -> Option<i64> {
+    match call.args.get(index) {
+        Some(Expr::Literal(Literal::Integer(n))) => Some(*n),
+        _ => None,
+    }
+}
+
+fn compute_leaf(
+    exec: &Exec<'_>,
+    measurement: &Measurement,
+    group: &Group,
+    call: &Call,
+    leaf_count: usize,
+    condition_fields: &[String],
+) -> Result<Vec<LeafPoint>, String> {
+    let interval_ns = exec.windows.as_ref().map_or(0, |w| w.interval_ns);
+    if is_transformation(&call.name) {
+        let (points, default_unit_ns) = match call.args.first() {
+            Some(Expr::Call(inner)) => {
+                let points = aggregate_leaf(exec, measurement, group, inner, 2, condition_fields)?;
+                let mut points: Vec<Point> = points
+                    .into_iter()
+                    .map(|p| Point {
+                        time: p.out_time,
+                        ..p.point
+                    })
+                    .collect();
+                points.sort_by_key(|p| p.time);
+                if !exec.ascending {
+                    points.reverse();
+                }
+                (points, interval_ns)
+            }
+            Some(Expr::VarRef(var)) => (
+                raw_points(exec, measurement, group, &var.name, condition_fields)?,
+                NANOS_PER_SECOND,
+            ),
+            _ => return Ok(Vec::new()),
+        };
+        let unit_ns = if call.name == "elapsed" {
+            duration_arg(call, 1).unwrap_or(1)
+        } else {
+            duration_arg(call, 1).unwrap_or(default_unit_ns.max(1))
+        };
+        let spec = Transform {
+            name: &call.name,
+            unit_ns,
+            window: usize::try_from(integer_arg(call, 1).unwrap_or(0)).unwrap_or(0),
+            ascending: exec.ascending,
+        };
+        return Ok(reduce::transform(&points, spec)
+            .into_iter()
+            .map(|point| LeafPoint {
+                out_time: point.time,
+                point,
+            })
+            .collect());
+    }
+    aggregate_leaf(exec, measurement, group, call, leaf_count, condition_fields)
+}
+
+/// The points of one field of a group, time-ordered (condition applied).
+fn raw_points(
+    exec: &Exec<'_>,
+    measurement: &Measurement,
+    group: &Group,
+    field: &str,
+    condition_fields: &[String],
+) -> Result<Vec<Point>, String> {
+    let mut points = Vec::new();
+    let mut regexes = RegexCache::default();
+    for shard in exec.shards(measurement) {
+        let mut shard_points = Vec::new();
+        for (index, series) in group.series.iter().enumerate() {
+            exec.check_bounds()?;
+            feed_series(
+                exec,
+                &shard,
+                series,
+                field,
+                condition_fields,
+                &mut regexes,
+                &mut |time, value| {
+                    shard_points.push(Point {
+                        time,
+                        value: value.clone(),
+                        origin: index as u32,
+                    });
+                },
+            )?;
+        }
+        shard_points.sort_by_key(|p| p.time);
+        points.extend(shard_points);
+    }
+    if !exec.ascending {
+        points.reverse();
+    }
+    Ok(points)
+}
+
+/// Feeds the points of one (shard, series, field) that pass the condition to `sink`.
+fn feed_series(
+    exec: &Exec<'_>,
+    shard: &sluice_storage::engine::Shard,
+    series: &super::SeriesInfo,
+    field: &str,
+    condition_fields: &[String],
+    regexes: &mut RegexCache,
+    sink: &mut dyn FnMut(i64, &Value),
+) -> Result<(), String> {
+    let Some(column) = exec.read(shard, series, field)? else {
+        return Ok(());
+    };
+    let condition = exec
+        .condition
+        .as_ref()
+        .filter(|_| !condition_fields.is_empty());
+    let Some(condition) = condition else {
+        // Fast path: no per-point condition.
+        match &column.values {
+            sluice_storage::column::ColumnValues::Float(values) => {
+                for (time, value) in column.times.iter().zip(values) {
+                    sink(*time, &Value::Float(*value));
+                }
+            }
+            sluice_storage::column::ColumnValues::Integer(values) => {
+                for (time, value) in column.times.iter().zip(values) {
+                    sink(*time, &Value::Integer(*value));
+                }
+            }
+            other => {
+                for (index, time) in column.times.iter().enumerate() {
+                    sink(*time, &column_value(other, index));
+                }
+            }
+        }
+        return Ok(());
+    };
+    let mut condition_columns = Vec::with_capacity(condition_fields.len());
+    for name in condition_fields {
+        if name == field {
+            condition_columns.push(Some(column.clone()));
+        } else {
+            condition_columns.push(exec.read(shard, series, name)?);
+        }
+    }
+    let mut cursors: Vec<Cursor<'_>> = condition_columns
+        .iter()
+        .map(|c| Cursor::new(c.as_ref(), true))
+        .collect();
+    let mut values = vec![Value::Null; condition_fields.len()];
+    for (index, time) in column.times.iter().enumerate() {
+        for (slot, cursor) in values.iter_mut().zip(cursors.iter_mut()) {
+            *slot = cursor.value_at(*time);
+        }
+        let row = ConditionRow {
+            names: condition_fields,
+            values: &values,
+            series,
+        };
+        if eval::truthy(&eval::eval(condition, &row, regexes)) {
+            sink(*time, &column_value(&column.values, index));
+        }
+    }
+    Ok(())
+}
+
+fn window_time(exec: &Exec<'_>) -> i64 {
+    if exec.range.has_min() {
+        exec.range.min_ns
+    } else {
+        0
+    }
+}
+
+fn aggregate_leaf(
+    exec: &Exec<'_>,
+    measurement: &Measurement,
+    group: &Group,
+    call: &Call,
+    leaf_count: usize,
+    condition_fields: &[String],
+) -> Result<Vec<LeafPoint>, String> {
+    let (field, count_distinct) = match (field_of_call(call), distinct_name(call)) {
+        (Some((var, distinct)), _) => (var.name.clone(), distinct),
+        (None, Some(name)) => (name, true),
+        _ => return Ok(Vec::new()),
+    };
+    let Some(field_type) = measurement.field_type(&field) else {
+        return Ok(Vec::new());
+    };
+    let sample = match field_type {
+        sluice_ingest::record::FieldType::Integer => Value::Integer(0),
+        sluice_ingest::record::FieldType::Unsigned => Value::Unsigned(0),
+        _ => Value::Float(0.0),
+    };
+    let name = call.name.as_str();
+    let args = CallArgs {
+        percentile: match call.args.get(1) {
+            Some(Expr::Literal(Literal::Integer(n))) => *n as f64,
+            Some(Expr::Literal(Literal::Number(n))) => *n,
+            _ => 0.0,
+        },
+        count: usize::try_from(integer_arg(call, call.args.len().saturating_sub(1)).unwrap_or(0))
+            .unwrap_or(0),
+        count_distinct,
+        raw_points_limit: top_bottom_points_limit(exec, call),
+    };
+    let accumulator_name = if count_distinct {
+        "count_distinct"
+    } else {
+        name
+    };
+    let edge_pick = edge_pick(exec);
+    let make = || Accumulator::new(accumulator_name, &sample).with_edge_pick(edge_pick);
+    let windows = exec.windows.as_ref();
+    let single_time = window_time(exec);
+    if name == "integral" {
+        let points = raw_points(exec, measurement, group, &field, condition_fields)?;
+        let unit_ns = duration_arg(call, 1).unwrap_or(NANOS_PER_SECOND);
+        let window_of = windows.map(|w| {
+            move |t: i64| {
+                let start = w.start_of(t);
+                (start, w.next_start(start))
+            }
+        });
+        let result = match &window_of {
+            Some(f) => reduce::integral(&points, unit_ns, Some(f), single_time),
+            None => reduce::integral(&points, unit_ns, None, single_time),
+        };
+        let result = result
+            .into_iter()
+            .map(|point| LeafPoint {
+                out_time: point.time,
+                point,
+            })
+            .collect();
+        return fill(exec, call, result);
+    }
+    let mut set = WindowSet {
+        starts: Vec::new(),
+        accumulators: Vec::new(),
+    };
+    let mut regexes = RegexCache::default();
+    let per_point_condition = exec.condition.is_some() && !condition_fields.is_empty();
+    for shard in exec.shards(measurement) {
+        for (index, series) in group.series.iter().enumerate() {
+            exec.check_bounds()?;
+            let origin = index as u32;
+            if !per_point_condition {
+                // Every point counts: feed the column window by window.
+                if let Some(column) = exec.read(&shard, series, &field)? {
+                    feed_column_by_window(&column, windows, single_time, &mut set, &make, origin);
+                }
+                set.accumulators
+                    .iter_mut()
+                    .for_each(Accumulator::end_partial);
+                continue;
+            }
+            let mut current: Option<(i64, i64, usize)> = None;
+            feed_series(
+                exec,
+                &shard,
+                series,
+                &field,
+                condition_fields,
+                &mut regexes,
+                &mut |time, value| {
+                    let slot = match (windows, current) {
+                        (None, _) => {
+                            if set.starts.is_empty() {
+                                set.slot(single_time, &make);
+                            }
+                            0
+                        }
+                        (Some(_), Some((start, end, slot))) if time >= start && time < end => slot,
+                        (Some(w), _) => {
+                            let start = w.start_of(time);
+                            let end = w.next_start(start);
+                            let slot = set.slot(start, &make);
+                            current = Some((start, end, slot));
+                            slot
+                        }
+                    };
+                    if let Some(accumulator) = set.accumulators.get_mut(slot) {
+                        accumulator.push(time, value, origin);
+                    }
+                },
+            )?;
+            set.accumulators
+                .iter_mut()
+                .for_each(Accumulator::end_partial);
+        }
+    }
+    let point_time = matches!(name, "top" | "bottom" | "sample")
+        || (is_selector(name) && windows.is_none() && leaf_count == 1);
+    let tag_args: Vec<&str> = if matches!(name, "top" | "bottom") {
+        call.args
+            .iter()
+            .skip(1)
+            .take(call.args.len().saturating_sub(2))
+            .filter_map(|a| match a {
+                Expr::VarRef(var) => Some(var.name.as_str()),
+                _ => None,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut result = Vec::new();
+    for (start, accumulator) in set.starts.iter().zip(set.accumulators) {
+        let window_start = if windows.is_some() {
+            *start
+        } else {
+            single_time
+        };
+        let points = if tag_args.is_empty() {
+            reduce::finish(name, accumulator, &args, window_start)
+        } else {
+            let Accumulator::Collect(points) = accumulator else {
+                continue;
+            };
+            let tag_of = |point: &Point| -> String {
+                let series = group.series.get(point.origin as usize);
+                tag_args
+                    .iter()
+                    .map(|t| series.and_then(|s| s.tag(t)).unwrap_or(""))
+                    .collect::<Vec<_>>()
+                    .join("\u{0}")
+            };
+            reduce::top_by_tag(name, points, args.count, &tag_of)
+        };
+        for point in points {
+            let out_time = if point_time { point.time } else { window_start };
+            result.push(LeafPoint { out_time, point });
+        }
+    }
+    if matches!(name, "top" | "bottom" | "sample" | "distinct") {
+        return Ok(result);
+    }
+    fill(exec, call, result)
+}
+
+/// How `first`/`last` choose among series at equal times in this statement.
+fn edge_pick(exec: &Exec<'_>) -> EdgePick {
+    if exec.windows.is_some() {
+        return EdgePick::Best;
+    }
+    let other_fields = exec
+        .statement
+        .fields
+        .iter()
+        .filter(|f| !super::time::is_time_ref(&f.expr))
+        .any(|f| !plan::raw_refs(&f.expr).is_empty() || matches!(f.expr, Expr::Wildcard(_)));
+    if other_fields {
+        EdgePick::KeyOrderFirstTwo
+    } else {
+        EdgePick::HeapFirstTwo
+    }
+}
+
+/// 1.6.7 answers `top(x, N)`/`bottom(x, N)` (no tag arguments, no GROUP BY time()) under a
+/// LIMIT from the first LIMIT + OFFSET + 1 points of the merged series only
+/// (`func/top-n-equal-limit`: `top(usage, 2) ... LIMIT 2` gives 30 and 10.5, not 35, 33.5).
+fn top_bottom_points_limit(exec: &Exec<'_>, call: &Call) -> Option<usize> {
+    let statement = exec.statement;
+    let plain = matches!(call.name.as_str(), "top" | "bottom") && call.args.len() == 2;
+    if !plain || statement.limit == 0 || exec.windows.is_some() {
+        return None;
+    }
+    let limit = statement
+        .limit
+        .saturating_add(statement.offset)
+        .saturating_add(1);
+    Some(usize::try_from(limit).unwrap_or(usize::MAX))
+}
+
+/// Feeds every point of one (shard, series) column to the accumulators of its windows (the
+/// one window `single_time` without GROUP BY time). Same result as pushing the points one by
+/// one in time order: a run of points shares a window while `start <= time < end` of the
+/// window of its first point; the next point outside starts the next run.
+fn feed_column_by_window(
+    column: &Column,
+    windows: Option<&Windows>,
+    single_time: i64,
+    set: &mut WindowSet,
+    make: &dyn Fn() -> Accumulator,
+    origin: u32,
+) {
+    let times = column.times.as_slice();
+    let mut begin = 0;
+    while let Some(&first_time) = times.get(begin) {
+        let (slot, end) = match windows {
+            None => (set.slot(single_time, make), times.len()),
+            Some(windows) => {
+                let start = windows.start_of(first_time);
+                let next_start = windows.next_start(start);
+                let rest = times.get(begin + 1..).unwrap_or(&[]);
+                let run = 1 + rest.partition_point(|&t| t >= start && t < next_start);
+                (set.slot(start, make), begin + run)
+            }
+        };
+        if let Some(accumulator) = set.accumulators.get_mut(slot) {
+            accumulator.push_run(column, begin..end, origin);
+        }
+        begin = end;
+    }
+}
+
+/// Fills the empty windows of a single-valued leaf of a GROUP BY time query.
+fn fill(exec: &Exec<'_>, call: &Call, points: Vec<LeafPoint>) -> Result<Vec<LeafPoint>, String> {
+    let Some(windows) = exec.windows.as_ref() else {
+        return Ok(points);
+    };
+    if points.is_empty() {
+        // A group without any point in the range has no rows, filled or not.
+        return Ok(points);
+    }
+    let mut mode = exec.statement.fill;
+    if mode == Fill::None {
+        return Ok(points);
+    }
+    if call.name == "count" && mode == Fill::Null {
+        mode = Fill::Integer(0);
+    }
+    let first = if exec.range.has_min() {
+        windows.start_of(exec.range.min_ns)
+    } else {
+        match points.iter().map(|p| p.out_time).min() {
+            Some(first) => first,
+            None => return Ok(points),
+        }
+    };
+    let last = windows.start_of(exec.range.max_ns);
+    let limit = exec.context.limits.max_select_buckets;
+    let bucket_count = if last >= first {
+        ((i128::from(last) - i128::from(first)) / i128::from(windows.interval_ns.max(1)) + 1) as u64
+    } else {
+        0
+    };
+    if limit > 0 && bucket_count > limit {
+        return Err(format!(
+            "max-select-buckets limit exceeded: ({bucket_count}/{limit})"
+        ));
+    }
+    // The filled windows are allocated up front in effect: refuse before, not during.
+    let filled_bytes = bucket_count.saturating_mul(std::mem::size_of::<LeafPoint>() as u64);
+    if exec.context.check_bounds(filled_bytes).is_err() {
+        exec.check_bounds()?;
+        return Err(format!(
+            "query-memory-limit exceeded: {bucket_count} GROUP BY time() buckets would not \
+             fit in {} bytes; narrow the time range or widen the interval",
+            exec.context.limits.memory.limit_bytes
+        ));
+    }
+    let mut filled: Vec<LeafPoint> = Vec::new();
+    let mut known = points.into_iter().peekable();
+    let mut start = first;
+    let mut previous: Option<Value> = None;
+    let mut pending: Vec<usize> = Vec::new();
+    while start <= last {
+        exec.check_bounds()?;
+        let mut found = false;
+        while let Some(point) = known.peek() {
+            if point.out_time < start {
+                known.next();
+                continue;
+            }
+            if point.out_time == start {
+                found = true;
+            }
+            break;
+        }
+        if found {
+            if let Some(point) = known.next() {
+                if mode == Fill::Linear {
+                    interpolate(&mut filled, &pending, previous.as_ref(), &point);
+                    pending.clear();
+                }
+                previous = Some(point.point.value.clone()).filter(|v| *v != Value::Null);
+                filled.push(point);
+            }
+        } else {
+            let value = match mode {
+                Fill::Null | Fill::None | Fill::Linear => Value::Null,
+                Fill::Previous => previous.clone().unwrap_or(Value::Null),
+                Fill::Integer(n) => Value::Integer(n),
+                Fill::Number(n) => Value::Float(n),
+            };
+            if mode == Fill::Linear && previous.is_some() {
+                pending.push(filled.len());
+            }
+            filled.push(LeafPoint {
+                out_time: start,
+                point: Point {
+                    time: start,
+                    value,
+                    origin: u32::MAX,
+                },
+            });
+        }
+        let next = windows.next_start(start);
+        if next <= start {
+            break;
+        }
+        start = next;
+    }
+    Ok(filled)
+}
+
+/// Fills the null windows at `pending` between the last known value and `next`.
+fn interpolate(
+    filled: &mut [LeafPoint],
+    pending: &[usize],
+    previous: Option<&Value>,
+    next: &LeafPoint,
+) {
+    let Some(previous) = previous else {
+        return;
+    };
+    let Some(&first_pending) = pending.first() else {
+        return;
+    };
+    let Some(previous_time) = first_pending
+        .checked_sub(1)
+        .and_then(|i| filled.get(i))
+        .map(|p| p.out_time)
+    else {
+        return;
+    };
+    let span = (next.out_time - previous_time) as f64;
+    for &index in pending {
+        let Some(slot) = filled.get_mut(index) else {
+            continue;
+        };
+        let elapsed = (slot.out_time - previous_time) as f64;
+        slot.point.value = match (previous, &next.point.value) {
+            (Value::Integer(a), Value::Integer(b)) => {
+                let slope = (b - a) as f64 / span;
+                Value::Integer((slope * elapsed) as i64 + a)
+            }
+            (Value::Float(a), Value::Float(b)) => Value::Float((b - a) / span * elapsed + a),
+            _ => Value::Null,
+        };
+    }
+}

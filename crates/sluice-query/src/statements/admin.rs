@@ -1,0 +1,579 @@
+//! Users, privileges, continuous queries, subscriptions, SHOW STATS / DIAGNOSTICS,
+//! SHOW QUERIES and KILL QUERY.
+//!
+//! Users and their privileges live in the meta store (persisted, crash-safe; passwords as
+//! bcrypt hashes at [`PASSWORD_BCRYPT_COST`]); whether a statement may run is decided before
+//! it runs, by `query::authorize`. Continuous queries live in the meta store too (the
+//! printed, qualified statement; `query::continuous` runs them). Subscriptions (stored,
+//! listed, nothing is sent) live in memory in [`AdminState`] and are lost at restart.
+//!
+//! Running queries are registered in [`RunningQueries`] for SHOW QUERIES; KILL QUERY marks
+//! one killed (checked between statements).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use super::retention::go_duration;
+use super::{named_series, unnamed_series, StatementContext};
+use crate::result::{Series, StatementResult, Value};
+use sluice_influxql::ast::{
+    CreateContinuousQueryStatement, CreateSubscriptionStatement, CreateUserStatement,
+    DropContinuousQueryStatement, DropSubscriptionStatement, DropUserStatement, GrantStatement,
+    KillQueryStatement, Privilege, RevokeStatement, SetPasswordStatement, ShowGrantsStatement,
+    ShowModuleStatement, Source,
+};
+use sluice_storage::meta::{self, UserPrivilege};
+
+/// bcrypt cost of stored password hashes: InfluxDB's (Go's `bcrypt.DefaultCost`), about
+/// 50 ms a hash or check on this machine's cores; the credential cache of `http::auth`
+/// keeps it off the path of every request.
+pub const PASSWORD_BCRYPT_COST: u32 = 10;
+
+/// One subscription.
+#[derive(Clone, Debug)]
+struct Subscription {
+    database: String,
+    retention_policy: String,
+    name: String,
+    mode_all: bool,
+    destinations: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+struct AdminData {
+    subscriptions: Vec<Subscription>,
+}
+
+/// Subscriptions (in memory).
+#[derive(Debug, Default)]
+pub struct AdminState {
+    data: Mutex<AdminData>,
+}
+
+impl AdminState {
+    fn lock(&self) -> MutexGuard<'_, AdminData> {
+        match self.data.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+}
+
+/// One query being executed.
+#[derive(Debug)]
+pub struct RunningQuery {
+    /// id shown by SHOW QUERIES and taken by KILL QUERY
+    pub id: u64,
+    /// the query text
+    pub text: String,
+    /// its `db` parameter
+    pub database: String,
+    started: Instant,
+    killed: AtomicBool,
+}
+
+impl RunningQuery {
+    /// Whether KILL QUERY asked for this query to stop.
+    pub fn is_killed(&self) -> bool {
+        self.killed.load(Ordering::Relaxed)
+    }
+
+    /// The flag KILL QUERY sets, for a statement to check while it runs.
+    pub fn kill_flag(&self) -> &AtomicBool {
+        &self.killed
+    }
+}
+
+/// The queries being executed now.
+#[derive(Debug, Default)]
+pub struct RunningQueries {
+    next_id: AtomicU64,
+    running: Mutex<Vec<Arc<RunningQuery>>>,
+}
+
+impl RunningQueries {
+    fn lock(&self) -> MutexGuard<'_, Vec<Arc<RunningQuery>>> {
+        match self.running.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Registers a query; it stays listed until [`RunningQueries::finish`].
+    pub fn start(&self, text: &str, database: &str) -> Arc<RunningQuery> {
+        let query = Arc::new(RunningQuery {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed) + 1,
+            text: text.to_string(),
+            database: database.to_string(),
+            started: Instant::now(),
+            killed: AtomicBool::new(false),
+        });
+        self.lock().push(Arc::clone(&query));
+        query
+    }
+
+    /// Forgets a finished query.
+    pub fn finish(&self, id: u64) {
+        self.lock().retain(|query| query.id != id);
+    }
+}
+
+/// `CREATE USER`: the password is hashed with bcrypt and the user persisted in the meta
+/// store. Repeating it with the same password and admin flag is not an error (as InfluxDB);
+/// with another, it is `user already exists`.
+pub fn create_user(
+    statement: &CreateUserStatement,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    if let Some(user) = context.query.meta.snapshot().user(&statement.name) {
+        let same_password =
+            bcrypt::verify(&statement.password, &user.password_hash).unwrap_or(false);
+        if !same_password || user.admin != statement.admin {
+            return context.error(meta::USER_EXISTS);
+        }
+        return context.empty();
+    }
+    let hash = match hash_password(&statement.password) {
+        Ok(hash) => hash,
+        Err(error) => return context.error(error),
+    };
+    meta_result(
+        context
+            .query
+            .meta
+            .create_user(&statement.name, &hash, statement.admin),
+        context,
+    )
+}
+
+/// The bcrypt hash of `password` at [`PASSWORD_BCRYPT_COST`].
+fn hash_password(password: &str) -> Result<String, String> {
+    bcrypt::hash(password, PASSWORD_BCRYPT_COST)
+        .map_err(|error| format!("hashing password: {error}"))
+}
+
+/// A meta store change as a statement result (its error text as InfluxDB's).
+fn meta_result(
+    result: Result<(), meta::MetaError>,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    match result {
+        Ok(()) => context.empty(),
+        Err(error) => context.error(error.to_string()),
+    }
+}
+
+/// `DROP USER`
+pub fn drop_user(statement: &DropUserStatement, context: &StatementContext<'_>) -> StatementResult {
+    meta_result(context.query.meta.drop_user(&statement.name), context)
+}
+
+/// `SET PASSWORD FOR`
+pub fn set_password(
+    statement: &SetPasswordStatement,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    if context
+        .query
+        .meta
+        .snapshot()
+        .user(&statement.name)
+        .is_none()
+    {
+        return context.error(meta::USER_NOT_FOUND);
+    }
+    let hash = match hash_password(&statement.password) {
+        Ok(hash) => hash,
+        Err(error) => return context.error(error),
+    };
+    meta_result(
+        context.query.meta.set_password_hash(&statement.name, &hash),
+        context,
+    )
+}
+
+/// `SHOW USERS`, in creation order.
+pub fn show_users(context: &StatementContext<'_>) -> StatementResult {
+    let values = context
+        .meta
+        .users
+        .iter()
+        .map(|user| vec![Value::String(user.name.clone()), Value::Boolean(user.admin)])
+        .collect();
+    context.with_series(vec![unnamed_series(&["user", "admin"], values)])
+}
+
+fn user_privilege(privilege: Privilege) -> UserPrivilege {
+    match privilege {
+        Privilege::Read => UserPrivilege::Read,
+        Privilege::Write => UserPrivilege::Write,
+        Privilege::All => UserPrivilege::All,
+    }
+}
+
+/// `GRANT privilege ON db TO user` (replaces the user's privilege on db) and `GRANT ALL
+/// PRIVILEGES TO user` (admin).
+pub fn grant(statement: &GrantStatement, context: &StatementContext<'_>) -> StatementResult {
+    let meta = &context.query.meta;
+    let granted = user_privilege(statement.privilege);
+    let result = match &statement.database {
+        None => meta.set_admin(&statement.user, true),
+        Some(database) => meta.set_privilege(&statement.user, database, |_| granted),
+    };
+    meta_result(result, context)
+}
+
+/// `REVOKE privilege ON db FROM user` (clears those bits, leaving `NO PRIVILEGES` at worst,
+/// as InfluxDB) and `REVOKE ALL PRIVILEGES FROM user` (no longer admin).
+pub fn revoke(statement: &RevokeStatement, context: &StatementContext<'_>) -> StatementResult {
+    let meta = &context.query.meta;
+    let revoked = user_privilege(statement.privilege);
+    let result = match &statement.database {
+        None => meta.set_admin(&statement.user, false),
+        Some(database) => meta.set_privilege(&statement.user, database, |current| {
+            UserPrivilege::from_bits(current.bits() & !revoked.bits())
+        }),
+    };
+    meta_result(result, context)
+}
+
+/// `SHOW GRANTS FOR user`, by database name.
+pub fn show_grants(
+    statement: &ShowGrantsStatement,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    let Some(user) = context.meta.user(&statement.user) else {
+        return context.error(meta::USER_NOT_FOUND);
+    };
+    let values = user
+        .privileges
+        .iter()
+        .map(|(database, privilege)| {
+            vec![
+                Value::String(database.clone()),
+                Value::String(privilege_name(*privilege).to_string()),
+            ]
+        })
+        .collect();
+    context.with_series(vec![unnamed_series(&["database", "privilege"], values)])
+}
+
+fn privilege_name(privilege: UserPrivilege) -> &'static str {
+    match privilege {
+        UserPrivilege::None => "NO PRIVILEGES",
+        UserPrivilege::Read => "READ",
+        UserPrivilege::Write => "WRITE",
+        UserPrivilege::All => "ALL PRIVILEGES",
+    }
+}
+
+/// `CREATE CONTINUOUS QUERY`: its sources and target qualified by database and retention
+/// policy as 1.6.7 normalises them (the request's `db`, else the CQ's database; the `rp`
+/// parameter, else the database's default policy), each retention policy checked, then
+/// stored in the meta store with the printed statement, as InfluxDB lists it.
+pub fn create_continuous_query(
+    statement: &CreateContinuousQueryStatement,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    let default_database = if context.database.is_empty() {
+        statement.database.as_str()
+    } else {
+        context.database
+    };
+    let mut qualified = statement.clone();
+    let sources = qualified
+        .source
+        .sources
+        .iter_mut()
+        .filter_map(|source| match source {
+            Source::Measurement(measurement) => Some(measurement),
+            _ => None,
+        });
+    for measurement in sources.chain(qualified.source.target.as_mut()) {
+        if let Err(error) = qualify(measurement, default_database, context) {
+            return context.error(error);
+        }
+    }
+    let printed = sluice_influxql::ast::Statement::CreateContinuousQuery(qualified).to_string();
+    match context
+        .query
+        .meta
+        .create_continuous_query(&statement.database, &statement.name, &printed)
+    {
+        Ok(()) => context.empty(),
+        Err(error) => context.error(error.to_string()),
+    }
+}
+
+/// Fills in a measurement's database and retention policy as 1.6.7's normalisation does,
+/// then checks that the retention policy exists.
+fn qualify(
+    measurement: &mut sluice_influxql::ast::Measurement,
+    default_database: &str,
+    context: &StatementContext<'_>,
+) -> Result<(), String> {
+    if measurement.database.is_empty() {
+        measurement.database = default_database.to_string();
+    }
+    if measurement.database.is_empty() {
+        return Err("database name required".to_string());
+    }
+    let Some(database) = context.meta.database(&measurement.database) else {
+        return Err(format!("database not found: {}", measurement.database));
+    };
+    if measurement.retention_policy.is_empty() {
+        measurement.retention_policy = if context.retention_policy.is_empty() {
+            database.default_retention_policy.clone()
+        } else {
+            context.retention_policy.to_string()
+        };
+    }
+    if database
+        .retention_policy(&measurement.retention_policy)
+        .is_none()
+    {
+        return Err(format!(
+            "retention policy not found: {}.{}",
+            measurement.database, measurement.retention_policy
+        ));
+    }
+    Ok(())
+}
+
+/// `DROP CONTINUOUS QUERY` (a missing one, or a missing database, is not an error).
+pub fn drop_continuous_query(
+    statement: &DropContinuousQueryStatement,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    match context
+        .query
+        .meta
+        .drop_continuous_query(&statement.database, &statement.name)
+    {
+        Ok(()) => context.empty(),
+        Err(error) => context.error(error.to_string()),
+    }
+}
+
+/// `SHOW CONTINUOUS QUERIES`: one series per database, in creation order.
+pub fn show_continuous_queries(context: &StatementContext<'_>) -> StatementResult {
+    let series = context
+        .meta
+        .databases
+        .iter()
+        .map(|database| {
+            let values = database
+                .continuous_queries
+                .iter()
+                .map(|cq| {
+                    vec![
+                        Value::String(cq.name.clone()),
+                        Value::String(cq.query.clone()),
+                    ]
+                })
+                .collect();
+            named_series(&database.name, &["name", "query"], values)
+        })
+        .collect();
+    context.with_series(series)
+}
+
+/// `CREATE SUBSCRIPTION`
+pub fn create_subscription(
+    statement: &CreateSubscriptionStatement,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    let Some(database) = context.meta.database(&statement.database) else {
+        return context.error(format!("database not found: {}", statement.database));
+    };
+    if database
+        .retention_policy(&statement.retention_policy)
+        .is_none()
+    {
+        return context.error(format!(
+            "retention policy not found: {}",
+            statement.retention_policy
+        ));
+    }
+    let mut data = context.query.admin.lock();
+    let exists = data.subscriptions.iter().any(|s| {
+        s.database == statement.database
+            && s.retention_policy == statement.retention_policy
+            && s.name == statement.name
+    });
+    if exists {
+        return context.error("subscription already exists");
+    }
+    data.subscriptions.push(Subscription {
+        database: statement.database.clone(),
+        retention_policy: statement.retention_policy.clone(),
+        name: statement.name.clone(),
+        mode_all: statement.mode_all,
+        destinations: statement.destinations.clone(),
+    });
+    context.empty()
+}
+
+/// `DROP SUBSCRIPTION`
+pub fn drop_subscription(
+    statement: &DropSubscriptionStatement,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    let mut data = context.query.admin.lock();
+    let before = data.subscriptions.len();
+    data.subscriptions.retain(|s| {
+        !(s.database == statement.database
+            && s.retention_policy == statement.retention_policy
+            && s.name == statement.name)
+    });
+    if data.subscriptions.len() == before {
+        return context.error("subscription not found");
+    }
+    context.empty()
+}
+
+/// `SHOW SUBSCRIPTIONS`: one series per database that has any. Destinations are one
+/// comma-separated string (InfluxDB sends a JSON array, which the result model cannot
+/// hold yet).
+pub fn show_subscriptions(context: &StatementContext<'_>) -> StatementResult {
+    let data = context.query.admin.lock();
+    let mut series = Vec::new();
+    for database in &context.meta.databases {
+        let values: Vec<Vec<Value>> = data
+            .subscriptions
+            .iter()
+            .filter(|s| s.database == database.name)
+            .map(|s| {
+                vec![
+                    Value::String(s.retention_policy.clone()),
+                    Value::String(s.name.clone()),
+                    Value::String(if s.mode_all { "ALL" } else { "ANY" }.to_string()),
+                    Value::String(s.destinations.join(", ")),
+                ]
+            })
+            .collect();
+        if !values.is_empty() {
+            series.push(named_series(
+                &database.name,
+                &["retention_policy", "name", "mode", "destinations"],
+                values,
+            ));
+        }
+    }
+    context.with_series(series)
+}
+
+/// `SHOW STATS [FOR 'module']`: the `database` module (measurements and series per
+/// database); other modules have nothing.
+pub fn show_stats(
+    statement: &ShowModuleStatement,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    if statement.module.as_deref().is_some_and(|m| m != "database") {
+        return context.empty();
+    }
+    let series = context
+        .meta
+        .databases
+        .iter()
+        .map(|database| {
+            let (measurements, series) = context
+                .query
+                .store
+                .series_index(database.id)
+                .map(|index| (index.measurements().len(), index.series_count()))
+                .unwrap_or((0, 0));
+            Series {
+                name: Some("database".to_string()),
+                tags: vec![("database".to_string(), database.name.clone())],
+                columns: vec!["numMeasurements".to_string(), "numSeries".to_string()],
+                values: vec![vec![
+                    Value::Integer(measurements as i64),
+                    Value::Integer(series as i64),
+                ]],
+                partial: false,
+            }
+        })
+        .collect();
+    context.with_series(series)
+}
+
+/// `SHOW DIAGNOSTICS [FOR 'module']`: `build` and `system`.
+pub fn show_diagnostics(
+    statement: &ShowModuleStatement,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    let wanted = |module: &str| statement.module.as_deref().is_none_or(|m| m == module);
+    let mut series = Vec::new();
+    if wanted("build") {
+        series.push(named_series(
+            "build",
+            &["Branch", "Build Time", "Commit", "Version"],
+            vec![vec![
+                Value::String(String::new()),
+                Value::String(String::new()),
+                Value::String(String::new()),
+                Value::String(sluice_model::INFLUXDB_COMPATIBLE_VERSION.to_string()),
+            ]],
+        ));
+    }
+    if wanted("system") {
+        series.push(named_series(
+            "system",
+            &["PID", "currentTime"],
+            vec![vec![
+                Value::Integer(i64::from(std::process::id())),
+                Value::Time(sluice_model::time::now_ns()),
+            ]],
+        ));
+    }
+    context.with_series(series)
+}
+
+/// `SHOW QUERIES`
+pub fn show_queries(context: &StatementContext<'_>) -> StatementResult {
+    const NANOS_PER_MICROSECOND: i64 = 1_000;
+    let values = context
+        .query
+        .running
+        .lock()
+        .iter()
+        .map(|query| {
+            let elapsed_ns = i64::try_from(query.started.elapsed().as_nanos()).unwrap_or(i64::MAX);
+            let status = if query.is_killed() {
+                "killed"
+            } else {
+                "running"
+            };
+            vec![
+                Value::Integer(query.id as i64),
+                Value::String(query.text.clone()),
+                Value::String(query.database.clone()),
+                Value::String(go_duration(
+                    elapsed_ns / NANOS_PER_MICROSECOND * NANOS_PER_MICROSECOND,
+                )),
+                Value::String(status.to_string()),
+            ]
+        })
+        .collect();
+    context.with_series(vec![unnamed_series(
+        &["qid", "query", "database", "duration", "status"],
+        values,
+    )])
+}
+
+/// `KILL QUERY id`
+pub fn kill_query(
+    statement: &KillQueryStatement,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    let running = context.query.running.lock();
+    match running.iter().find(|query| query.id == statement.query_id) {
+        Some(query) => {
+            query.killed.store(true, Ordering::Relaxed);
+            context.empty()
+        }
+        None => context.error(format!("no such query id: {}", statement.query_id)),
+    }
+}

@@ -1,0 +1,518 @@
+//! SHOW MEASUREMENTS, SERIES, TAG KEYS, TAG VALUES, FIELD KEYS and every CARDINALITY form.
+//!
+//! Answers come from the database's series index (all retention policies, as InfluxDB's
+//! index answers them) and the field-type registry; WHERE clauses are bitmaps
+//! ([`super::tag_condition`]). Limits and offsets apply per measurement for tag keys, tag
+//! values and field keys, and to the whole list for measurements and series; a measurement
+//! left with nothing is omitted.
+//!
+//! Cardinalities follow 1.6.7, which answers two ways:
+//! * estimations without FROM or WHERE (`SHOW SERIES CARDINALITY`, `SHOW MEASUREMENT
+//!   CARDINALITY`) count the whole index: one unnamed `cardinality estimation` row;
+//! * everything else counts within the shards of one retention policy (the source's, else
+//!   the default), per measurement, and a series counts once per shard holding it (InfluxDB
+//!   sums its per-shard indexes). These read each shard's series list — index blocks and
+//!   cache keys, never points.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use roaring::RoaringBitmap;
+
+use super::tag_condition::{matching_series, measurement_matches};
+use super::{
+    limit_offset, named_series, source_measurements, text, unnamed_series, StatementContext,
+};
+use crate::result::{Series, StatementResult, Value};
+use sluice_influxql::ast::{
+    CardinalityTarget, Expr, ShowCardinalityStatement, ShowFieldKeysStatement,
+    ShowMeasurementsStatement, ShowSeriesStatement, ShowTagKeysStatement, ShowTagValuesStatement,
+    Source, TagKeyFilter,
+};
+use sluice_line_protocol::{unescape_into, EscapeKind};
+use sluice_storage::meta::Database;
+use sluice_storage::series_index::SeriesIndex;
+
+/// The series one shard holds (ids in the database's index) and each one's field keys.
+type ShardSeries = (RoaringBitmap, BTreeMap<u32, Vec<Vec<u8>>>);
+
+/// The index of `database`, or an empty one when it has no series yet.
+fn index_of(context: &StatementContext<'_>, database: &Database) -> std::sync::Arc<SeriesIndex> {
+    context
+        .query
+        .store
+        .series_index(database.id)
+        .unwrap_or_else(|| std::sync::Arc::new(SeriesIndex::in_memory()))
+}
+
+/// Measurements of `sources` with at least one series matching `condition`, each with its
+/// matching series.
+fn selected_series(
+    index: &SeriesIndex,
+    sources: &[Source],
+    condition: Option<&Expr>,
+) -> Result<Vec<(Vec<u8>, RoaringBitmap)>, String> {
+    let mut selected = Vec::new();
+    for measurement in source_measurements(index, sources)? {
+        let series = matching_series(index, &measurement, condition)?;
+        if !series.is_empty() {
+            selected.push((measurement, series));
+        }
+    }
+    Ok(selected)
+}
+
+/// Resolves the statement's database; `Err` is the finished (failed) result.
+fn resolve<'c>(
+    context: &'c StatementContext<'_>,
+    on: Option<&'c str>,
+    sources: &'c [Source],
+) -> Result<&'c Database, StatementResult> {
+    let name = context.database_name(on, sources)?;
+    context.require_database(name)
+}
+
+/// `SHOW MEASUREMENTS`
+pub fn show_measurements(
+    statement: &ShowMeasurementsStatement,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    let name = match context.database_name(statement.database.as_deref(), &[]) {
+        Ok(name) => name,
+        Err(error) => return error,
+    };
+    // An unknown database has no measurements (not an error in 1.6.7).
+    let Some(database) = context.meta.database(name) else {
+        return context.empty();
+    };
+    let index = index_of(context, database);
+    let sources: Vec<Source> = statement
+        .source
+        .iter()
+        .map(|m| Source::Measurement(m.clone()))
+        .collect();
+    let measurements = match source_measurements(&index, &sources) {
+        Ok(measurements) => measurements,
+        Err(error) => return context.error(error),
+    };
+    let mut values: Vec<Vec<Value>> = Vec::new();
+    for measurement in measurements {
+        if let Some(condition) = &statement.condition {
+            match measurement_matches(&index, &measurement, condition) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(error) => return context.error(error),
+            }
+        }
+        values.push(vec![Value::String(text(&measurement))]);
+    }
+    let values = limit_offset(values, statement.limit, statement.offset);
+    if values.is_empty() {
+        return context.empty();
+    }
+    context.with_series(vec![named_series("measurements", &["name"], values)])
+}
+
+/// `SHOW SERIES`: series keys as stored (escaped), sorted by measurement then key.
+pub fn show_series(
+    statement: &ShowSeriesStatement,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    let database = match resolve(context, statement.database.as_deref(), &statement.sources) {
+        Ok(database) => database,
+        Err(error) => return error,
+    };
+    let index = index_of(context, database);
+    let selected = match selected_series(&index, &statement.sources, statement.condition.as_ref()) {
+        Ok(selected) => selected,
+        Err(error) => return context.error(error),
+    };
+    let mut values = Vec::new();
+    let wanted = statement.offset.saturating_add(if statement.limit == 0 {
+        u64::MAX
+    } else {
+        statement.limit
+    });
+    for (_, series) in selected {
+        let mut keys: Vec<Vec<u8>> = series.iter().filter_map(|id| index.key_of(id)).collect();
+        keys.sort();
+        values.extend(keys.into_iter().map(|key| vec![Value::String(text(&key))]));
+        if values.len() as u64 >= wanted {
+            break;
+        }
+    }
+    let values = limit_offset(values, statement.limit, statement.offset);
+    if values.is_empty() {
+        return context.empty();
+    }
+    context.with_series(vec![unnamed_series(&["key"], values)])
+}
+
+/// Tag keys of the given series of a measurement: from the index when every series is
+/// selected, else from the series themselves.
+fn tag_keys_of(
+    index: &SeriesIndex,
+    measurement: &[u8],
+    series: &RoaringBitmap,
+    condition: Option<&Expr>,
+) -> Vec<Vec<u8>> {
+    if condition.is_none() {
+        return index.tag_keys(measurement);
+    }
+    let mut keys = BTreeSet::new();
+    for id in series {
+        if let Some(tags) = index.tags_of(id) {
+            keys.extend(tags.tags.into_iter().map(|(key, _)| key));
+        }
+    }
+    keys.into_iter().collect()
+}
+
+/// `SHOW TAG KEYS`
+pub fn show_tag_keys(
+    statement: &ShowTagKeysStatement,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    let database = match resolve(context, statement.database.as_deref(), &statement.sources) {
+        Ok(database) => database,
+        Err(error) => return error,
+    };
+    let index = index_of(context, database);
+    let condition = statement.condition.as_ref();
+    let selected = match selected_series(&index, &statement.sources, condition) {
+        Ok(selected) => selected,
+        Err(error) => return context.error(error),
+    };
+    let mut result = Vec::new();
+    for (measurement, series) in selected {
+        let keys = tag_keys_of(&index, &measurement, &series, condition);
+        let values: Vec<Vec<Value>> = keys
+            .into_iter()
+            .map(|key| vec![Value::String(text(&key))])
+            .collect();
+        let values = limit_offset(values, statement.limit, statement.offset);
+        if !values.is_empty() {
+            result.push(named_series(&text(&measurement), &["tagKey"], values));
+        }
+    }
+    context.with_series(result)
+}
+
+/// Whether tag key `key` passes a `WITH KEY` filter.
+fn key_filter_matches(filter: &TagKeyFilter, key: &str) -> Result<bool, String> {
+    Ok(match filter {
+        TagKeyFilter::Eq(wanted) => key == wanted,
+        TagKeyFilter::Neq(unwanted) => key != unwanted,
+        TagKeyFilter::In(keys) => keys.iter().any(|k| k == key),
+        TagKeyFilter::EqRegex(pattern) => super::compile_regex(pattern)?.is_match(key),
+        TagKeyFilter::NeqRegex(pattern) => !super::compile_regex(pattern)?.is_match(key),
+    })
+}
+
+/// Calls `visit(key, value)` for each value (in byte order) of each tag key of a measurement
+/// that passes `filter`, among the values the series in `within` have (every value when
+/// `None`), until `visit` returns false (no further key is then visited).
+fn visit_tag_values_passing(
+    index: &SeriesIndex,
+    measurement: &[u8],
+    within: Option<&RoaringBitmap>,
+    filter: &TagKeyFilter,
+    mut visit: impl FnMut(&str, &[u8]) -> bool,
+) -> Result<(), String> {
+    let mut wants_more = true;
+    for key in index.tag_keys(measurement) {
+        if !wants_more {
+            break;
+        }
+        let key_text = text(&key);
+        if key_filter_matches(filter, &key_text)? {
+            index.visit_tag_values(measurement, &key, within, |value| {
+                if wants_more {
+                    wants_more = visit(&key_text, value);
+                }
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The `[key, value]` rows of a measurement's series in `series` (every series when
+/// `everything`) whose key passes `filter`: `offset` rows skipped, then at most `limit`
+/// (0: no limit). Rows are built straight from the index; skipped ones cost nothing.
+fn tag_value_rows(
+    index: &SeriesIndex,
+    measurement: &[u8],
+    series: &RoaringBitmap,
+    filter: &TagKeyFilter,
+    everything: bool,
+    (limit, offset): (u64, u64),
+) -> Result<Vec<Vec<Value>>, String> {
+    let mut to_skip = usize::try_from(offset).unwrap_or(usize::MAX);
+    let mut room = match limit {
+        0 => usize::MAX,
+        limit => usize::try_from(limit).unwrap_or(usize::MAX),
+    };
+    let within = (!everything).then_some(series);
+    let mut rows = Vec::new();
+    visit_tag_values_passing(index, measurement, within, filter, |key, value| {
+        if to_skip > 0 {
+            to_skip -= 1;
+        } else if room > 0 {
+            room -= 1;
+            rows.push(vec![
+                Value::String(key.to_owned()),
+                Value::String(text(value)),
+            ]);
+        }
+        room > 0
+    })?;
+    Ok(rows)
+}
+
+/// How many (key, value) pairs the series in `series` of a measurement have, for the keys
+/// that pass `filter`.
+fn tag_value_count(
+    index: &SeriesIndex,
+    measurement: &[u8],
+    series: &RoaringBitmap,
+    filter: &TagKeyFilter,
+) -> Result<usize, String> {
+    let mut count = 0;
+    visit_tag_values_passing(index, measurement, Some(series), filter, |_, _| {
+        count += 1;
+        true
+    })?;
+    Ok(count)
+}
+
+/// `SHOW TAG VALUES ... WITH KEY ...`
+pub fn show_tag_values(
+    statement: &ShowTagValuesStatement,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    let database = match resolve(context, statement.database.as_deref(), &statement.sources) {
+        Ok(database) => database,
+        Err(error) => return error,
+    };
+    let index = index_of(context, database);
+    let condition = statement.condition.as_ref();
+    let selected = match selected_series(&index, &statement.sources, condition) {
+        Ok(selected) => selected,
+        Err(error) => return context.error(error),
+    };
+    let mut result = Vec::new();
+    for (measurement, series) in selected {
+        let values = match tag_value_rows(
+            &index,
+            &measurement,
+            &series,
+            &statement.key,
+            condition.is_none(),
+            (statement.limit, statement.offset),
+        ) {
+            Ok(values) => values,
+            Err(error) => return context.error(error),
+        };
+        if !values.is_empty() {
+            result.push(named_series(&text(&measurement), &["key", "value"], values));
+        }
+    }
+    context.with_series(result)
+}
+
+/// Unescapes a name stored in line-protocol form.
+fn unescaped(escaped: &[u8], kind: EscapeKind) -> String {
+    let mut out = Vec::with_capacity(escaped.len());
+    unescape_into(escaped, kind, &mut out);
+    text(&out)
+}
+
+/// `SHOW FIELD KEYS`: from the field-type registry, measurements with series only.
+pub fn show_field_keys(
+    statement: &ShowFieldKeysStatement,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    let database = match resolve(context, statement.database.as_deref(), &statement.sources) {
+        Ok(database) => database,
+        Err(error) => return error,
+    };
+    let index = index_of(context, database);
+    let measurements = match source_measurements(&index, &statement.sources) {
+        Ok(measurements) => measurements,
+        Err(error) => return context.error(error),
+    };
+    let mut by_measurement: BTreeMap<String, Vec<Vec<Value>>> = BTreeMap::new();
+    for (measurement, field, field_type) in context.query.field_types.database_fields(database.id) {
+        let name = unescaped(&measurement, EscapeKind::Measurement);
+        if !measurements.iter().any(|m| m.as_slice() == name.as_bytes()) {
+            continue;
+        }
+        by_measurement.entry(name).or_default().push(vec![
+            Value::String(unescaped(&field, EscapeKind::FieldKey)),
+            Value::String(field_type.name().to_string()),
+        ]);
+    }
+    let mut result = Vec::new();
+    for (measurement, mut values) in by_measurement {
+        values.sort_by(|a, b| field_sort_key(a).cmp(field_sort_key(b)));
+        let values = limit_offset(values, statement.limit, statement.offset);
+        if !values.is_empty() {
+            result.push(named_series(
+                &measurement,
+                &["fieldKey", "fieldType"],
+                values,
+            ));
+        }
+    }
+    context.with_series(result)
+}
+
+fn field_sort_key(row: &[Value]) -> &str {
+    match row.first() {
+        Some(Value::String(name)) => name,
+        _ => "",
+    }
+}
+
+/// The series of each shard of one retention policy (ids in the database's index).
+fn policy_shard_series(
+    context: &StatementContext<'_>,
+    database: &Database,
+    index: &SeriesIndex,
+    sources: &[Source],
+) -> Vec<ShardSeries> {
+    let source_policy = sources.iter().find_map(|source| match source {
+        Source::Measurement(m) if !m.retention_policy.is_empty() => {
+            Some(m.retention_policy.as_str())
+        }
+        _ => None,
+    });
+    let policy = source_policy.unwrap_or(&database.default_retention_policy);
+    let mut shards = Vec::new();
+    for shard in context
+        .query
+        .store
+        .shards_for(database.id, policy, i64::MIN, i64::MAX)
+    {
+        let mut ids = RoaringBitmap::new();
+        let mut fields = BTreeMap::new();
+        for (key, shard_fields) in shard.series_fields() {
+            if let Some(id) = index.id_of(&key) {
+                ids.insert(id);
+                fields.insert(id, shard_fields.into_keys().collect());
+            }
+        }
+        shards.push((ids, fields));
+    }
+    shards
+}
+
+/// `SHOW ... [EXACT] CARDINALITY`
+pub fn show_cardinality(
+    statement: &ShowCardinalityStatement,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    let name = match context.database_name(statement.database.as_deref(), &statement.sources) {
+        Ok(name) => name,
+        Err(error) => return error,
+    };
+    let estimation = !statement.exact
+        && statement.sources.is_empty()
+        && statement.condition.is_none()
+        && matches!(
+            statement.target,
+            CardinalityTarget::Series | CardinalityTarget::Measurement
+        );
+    if estimation {
+        let count = match context.meta.database(name) {
+            None => 0,
+            Some(database) => {
+                let index = index_of(context, database);
+                match statement.target {
+                    CardinalityTarget::Series => index.series_count(),
+                    _ => index.measurements().len(),
+                }
+            }
+        };
+        let row = vec![Value::Integer(count as i64)];
+        return context.with_series(vec![unnamed_series(&["cardinality estimation"], vec![row])]);
+    }
+    let database = match context.require_database(name) {
+        Ok(database) => database,
+        Err(error) => return error,
+    };
+    let index = index_of(context, database);
+    let selected = match selected_series(&index, &statement.sources, statement.condition.as_ref()) {
+        Ok(selected) => selected,
+        Err(error) => return context.error(error),
+    };
+    let shards = policy_shard_series(context, database, &index, &statement.sources);
+    let mut counts: Vec<(Vec<u8>, usize)> = Vec::new();
+    for (measurement, series) in &selected {
+        let count = match cardinality_of(&statement.target, &index, measurement, series, &shards) {
+            Ok(count) => count,
+            Err(error) => return context.error(error),
+        };
+        if count > 0 {
+            counts.push((measurement.clone(), count));
+        }
+    }
+    if statement.target == CardinalityTarget::Measurement {
+        let row = vec![Value::Integer(counts.len() as i64)];
+        return context.with_series(vec![unnamed_series(&["count"], vec![row])]);
+    }
+    let result: Vec<Series> = counts
+        .into_iter()
+        .map(|(measurement, count)| {
+            named_series(
+                &text(&measurement),
+                &["count"],
+                vec![vec![Value::Integer(count as i64)]],
+            )
+        })
+        .collect();
+    context.with_series(result)
+}
+
+/// The count of one measurement within the policy's shards.
+fn cardinality_of(
+    target: &CardinalityTarget,
+    index: &SeriesIndex,
+    measurement: &[u8],
+    series: &RoaringBitmap,
+    shards: &[ShardSeries],
+) -> Result<usize, String> {
+    let mut in_policy = RoaringBitmap::new();
+    let mut per_shard_total = 0usize;
+    let mut field_keys = BTreeSet::new();
+    for (ids, fields) in shards {
+        let present = ids & series;
+        per_shard_total += present.len() as usize;
+        if *target == CardinalityTarget::FieldKey {
+            for id in &present {
+                field_keys.extend(fields.get(&id).into_iter().flatten().cloned());
+            }
+        }
+        in_policy |= present;
+    }
+    Ok(match target {
+        CardinalityTarget::Series => per_shard_total,
+        CardinalityTarget::Measurement => usize::from(!in_policy.is_empty()),
+        CardinalityTarget::FieldKey => field_keys.len(),
+        CardinalityTarget::TagKey => {
+            let mut keys = BTreeSet::new();
+            for id in &in_policy {
+                if let Some(tags) = index.tags_of(id) {
+                    keys.extend(tags.tags.into_iter().map(|(key, _)| key));
+                }
+            }
+            keys.len()
+        }
+        CardinalityTarget::TagValues(filter) => {
+            if in_policy.is_empty() {
+                0
+            } else {
+                tag_value_count(index, measurement, &in_policy, filter)?
+            }
+        }
+    })
+}

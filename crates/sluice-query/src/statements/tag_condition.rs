@@ -1,0 +1,389 @@
+//! WHERE conditions on tags, evaluated as series bitmaps of one measurement.
+//!
+//! Owns the meaning of a metadata WHERE clause (SHOW SERIES/MEASUREMENTS/TAG KEYS/TAG
+//! VALUES, DROP SERIES, DELETE): `AND` intersects, `OR` unites, and each comparison is
+//! answered from the index's postings, never from points:
+//!
+//! | comparison | series |
+//! |---|---|
+//! | `k = 'v'` | postings of `k=v` (`k = ''`: series without `k`) |
+//! | `k != 'v'` | all − postings of `k=v` (series without `k` included) |
+//! | `k =~ /re/` | postings of values matching `re` (∪ series without `k` if `re` matches "") |
+//! | `k !~ /re/` | all − the above |
+//! | `_name = 'm'`, `_name =~ /re/` ... | all or nothing, by the measurement name |
+//! | anything on `time` | all; the caller reads time bounds separately ([`time_range`]) |
+//!
+//! Ordering operators (`<`, `>`, ...) on tags are InfluxDB's `invalid tag comparison
+//! operator`.
+
+use roaring::RoaringBitmap;
+
+use crate::select::time::operand::{time_operand_ns, Evaluation};
+use sluice_influxql::ast::{BinaryExpr, BinaryOp, Expr, Literal};
+use sluice_storage::series_index::SeriesIndex;
+
+/// The pseudo-tag naming the measurement in metadata conditions.
+const MEASUREMENT_NAME_KEY: &str = "_name";
+/// The time pseudo-field.
+const TIME_KEY: &str = "time";
+
+/// InfluxDB's error for `<`, `>`, ... on a tag.
+pub const INVALID_TAG_COMPARISON: &str = "invalid tag comparison operator";
+
+/// The series of `measurement` (unescaped) that `condition` selects; every series of it when
+/// `condition` is `None`.
+pub fn matching_series(
+    index: &SeriesIndex,
+    measurement: &[u8],
+    condition: Option<&Expr>,
+) -> Result<RoaringBitmap, String> {
+    let all = index.measurement_series(measurement);
+    match condition {
+        None => Ok(all),
+        Some(condition) => evaluate(index, measurement, &all, condition),
+    }
+}
+
+fn evaluate(
+    index: &SeriesIndex,
+    measurement: &[u8],
+    all: &RoaringBitmap,
+    expr: &Expr,
+) -> Result<RoaringBitmap, String> {
+    match expr {
+        Expr::Paren(inner) => evaluate(index, measurement, all, inner),
+        Expr::Literal(Literal::Boolean(true)) => Ok(all.clone()),
+        Expr::Literal(Literal::Boolean(false)) => Ok(RoaringBitmap::new()),
+        Expr::Binary(binary) => match binary.op {
+            BinaryOp::And => Ok(evaluate(index, measurement, all, &binary.lhs)?
+                & evaluate(index, measurement, all, &binary.rhs)?),
+            BinaryOp::Or => Ok(evaluate(index, measurement, all, &binary.lhs)?
+                | evaluate(index, measurement, all, &binary.rhs)?),
+            _ => compare(index, measurement, all, binary),
+        },
+        _ => Ok(all.clone()),
+    }
+}
+
+/// A comparison's tag name and literal, whichever side each is on.
+fn operands(binary: &BinaryExpr) -> Option<(&str, &Literal)> {
+    match (&binary.lhs, &binary.rhs) {
+        (Expr::VarRef(var), Expr::Literal(literal)) => Some((var.name.as_str(), literal)),
+        (Expr::Literal(literal), Expr::VarRef(var)) => Some((var.name.as_str(), literal)),
+        _ => None,
+    }
+}
+
+fn compare(
+    index: &SeriesIndex,
+    measurement: &[u8],
+    all: &RoaringBitmap,
+    binary: &BinaryExpr,
+) -> Result<RoaringBitmap, String> {
+    let Some((key, literal)) = operands(binary) else {
+        return Ok(all.clone());
+    };
+    if key == TIME_KEY {
+        return Ok(all.clone());
+    }
+    if !matches!(
+        binary.op,
+        BinaryOp::Eq | BinaryOp::Neq | BinaryOp::EqRegex | BinaryOp::NeqRegex
+    ) {
+        return Err(INVALID_TAG_COMPARISON.to_string());
+    }
+    if key == MEASUREMENT_NAME_KEY {
+        let name = String::from_utf8_lossy(measurement);
+        return Ok(if literal_matches(binary.op, literal, &name)? {
+            all.clone()
+        } else {
+            RoaringBitmap::new()
+        });
+    }
+    let key = key.as_bytes();
+    let selected = match (binary.op, literal) {
+        (BinaryOp::Eq | BinaryOp::Neq, Literal::String(value)) => {
+            if value.is_empty() {
+                index.series_without_tag(measurement, key)
+            } else {
+                index.series_with_tag(measurement, key, value.as_bytes())
+            }
+        }
+        (BinaryOp::EqRegex | BinaryOp::NeqRegex, Literal::Regex(pattern)) => {
+            let regex = super::compile_regex(pattern)?;
+            let mut series = index.series_with_tag_matching(measurement, key, |value| {
+                regex.is_match(&String::from_utf8_lossy(value))
+            });
+            if regex.is_match("") {
+                series |= index.series_without_tag(measurement, key);
+            }
+            series
+        }
+        // A tag compared with a number or boolean never matches.
+        _ => RoaringBitmap::new(),
+    };
+    Ok(match binary.op {
+        BinaryOp::Neq | BinaryOp::NeqRegex => all - &selected,
+        _ => selected,
+    })
+}
+
+/// Whether `text` satisfies `op literal` (for `_name`).
+fn literal_matches(op: BinaryOp, literal: &Literal, text: &str) -> Result<bool, String> {
+    Ok(match (op, literal) {
+        (BinaryOp::Eq, Literal::String(value)) => text == value,
+        (BinaryOp::Neq, Literal::String(value)) => text != value,
+        (BinaryOp::EqRegex, Literal::Regex(pattern)) => {
+            super::compile_regex(pattern)?.is_match(text)
+        }
+        (BinaryOp::NeqRegex, Literal::Regex(pattern)) => {
+            !super::compile_regex(pattern)?.is_match(text)
+        }
+        _ => false,
+    })
+}
+
+/// Whether a measurement as a whole satisfies `condition`, as SHOW MEASUREMENTS decides it
+/// (1.6.7): `k = 'v'` and `k =~ /re/` need a series with such a value (never true for a
+/// missing tag); `k != 'v'` and `k !~ /re/` need the tag key and no series with such a
+/// value; `AND`/`OR` combine those answers.
+pub fn measurement_matches(
+    index: &SeriesIndex,
+    measurement: &[u8],
+    condition: &Expr,
+) -> Result<bool, String> {
+    match condition {
+        Expr::Paren(inner) => measurement_matches(index, measurement, inner),
+        Expr::Literal(Literal::Boolean(value)) => Ok(*value),
+        Expr::Binary(binary) => match binary.op {
+            BinaryOp::And => Ok(measurement_matches(index, measurement, &binary.lhs)?
+                && measurement_matches(index, measurement, &binary.rhs)?),
+            BinaryOp::Or => Ok(measurement_matches(index, measurement, &binary.lhs)?
+                || measurement_matches(index, measurement, &binary.rhs)?),
+            _ => measurement_compare(index, measurement, binary),
+        },
+        _ => Ok(true),
+    }
+}
+
+fn measurement_compare(
+    index: &SeriesIndex,
+    measurement: &[u8],
+    binary: &BinaryExpr,
+) -> Result<bool, String> {
+    let Some((key, literal)) = operands(binary) else {
+        return Ok(true);
+    };
+    if key == TIME_KEY {
+        return Ok(true);
+    }
+    if !matches!(
+        binary.op,
+        BinaryOp::Eq | BinaryOp::Neq | BinaryOp::EqRegex | BinaryOp::NeqRegex
+    ) {
+        return Err(INVALID_TAG_COMPARISON.to_string());
+    }
+    if key == MEASUREMENT_NAME_KEY {
+        return literal_matches(binary.op, literal, &String::from_utf8_lossy(measurement));
+    }
+    let key = key.as_bytes();
+    let has_key = || {
+        index
+            .tag_keys(measurement)
+            .iter()
+            .any(|k| k.as_slice() == key)
+    };
+    Ok(match (binary.op, literal) {
+        (BinaryOp::Eq, Literal::String(value)) => {
+            !value.is_empty()
+                && !index
+                    .series_with_tag(measurement, key, value.as_bytes())
+                    .is_empty()
+        }
+        (BinaryOp::Neq, Literal::String(value)) => {
+            has_key()
+                && index
+                    .series_with_tag(measurement, key, value.as_bytes())
+                    .is_empty()
+        }
+        (BinaryOp::EqRegex | BinaryOp::NeqRegex, Literal::Regex(pattern)) => {
+            let regex = super::compile_regex(pattern)?;
+            let any = !index
+                .series_with_tag_matching(measurement, key, |value| {
+                    regex.is_match(&String::from_utf8_lossy(value))
+                })
+                .is_empty();
+            if binary.op == BinaryOp::EqRegex {
+                any
+            } else {
+                has_key() && !any
+            }
+        }
+        _ => false,
+    })
+}
+
+/// Whether `condition` compares `time` anywhere.
+pub fn mentions_time(condition: &Expr) -> bool {
+    match condition {
+        Expr::Paren(inner) => mentions_time(inner),
+        Expr::Binary(binary) => {
+            matches!(&binary.lhs, Expr::VarRef(var) if var.name == TIME_KEY)
+                || matches!(&binary.rhs, Expr::VarRef(var) if var.name == TIME_KEY)
+                || mentions_time(&binary.lhs)
+                || mentions_time(&binary.rhs)
+        }
+        _ => false,
+    }
+}
+
+/// The tag or field names `condition` compares (besides `time` and `_name`).
+pub fn compared_names(condition: &Expr, names: &mut Vec<String>) {
+    match condition {
+        Expr::Paren(inner) => compared_names(inner, names),
+        Expr::Binary(binary) => {
+            for side in [&binary.lhs, &binary.rhs] {
+                match side {
+                    Expr::VarRef(var)
+                        if var.name != TIME_KEY && var.name != MEASUREMENT_NAME_KEY =>
+                    {
+                        names.push(var.name.clone())
+                    }
+                    other => compared_names(other, names),
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The inclusive `[min, max]` nanosecond range the `time` comparisons of `condition` allow
+/// (combined with AND; an OR involving time widens to everything), `now_ns` for `now()`.
+/// Each compared value is read as 1.6.7's DELETE reads it, its condition reduced first
+/// ([`Evaluation::ReducedFirst`]). `Err` with InfluxDB's text for a time compared with
+/// something that is not a time.
+pub fn time_range(condition: &Expr, now_ns: i64) -> Result<(i64, i64), String> {
+    let mut range = (i64::MIN, i64::MAX);
+    narrow(condition, now_ns, &mut range)?;
+    Ok(range)
+}
+
+fn narrow(expr: &Expr, now_ns: i64, range: &mut (i64, i64)) -> Result<(), String> {
+    let Expr::Binary(binary) = expr else {
+        if let Expr::Paren(inner) = expr {
+            return narrow(inner, now_ns, range);
+        }
+        return Ok(());
+    };
+    match binary.op {
+        BinaryOp::And => {
+            narrow(&binary.lhs, now_ns, range)?;
+            narrow(&binary.rhs, now_ns, range)
+        }
+        BinaryOp::Or => Ok(()),
+        op => {
+            let (time_on_left, other) = match (&binary.lhs, &binary.rhs) {
+                (Expr::VarRef(var), other) if var.name == TIME_KEY => (true, other),
+                (other, Expr::VarRef(var)) if var.name == TIME_KEY => (false, other),
+                _ => return Ok(()),
+            };
+            let value = time_operand_ns(other, now_ns, Evaluation::ReducedFirst)
+                .map_err(|error| error.to_string())?;
+            let op = if time_on_left { op } else { flip(op) };
+            match op {
+                BinaryOp::Gt => range.0 = range.0.max(value.saturating_add(1)),
+                BinaryOp::Gte => range.0 = range.0.max(value),
+                BinaryOp::Lt => range.1 = range.1.min(value.saturating_sub(1)),
+                BinaryOp::Lte => range.1 = range.1.min(value),
+                BinaryOp::Eq => {
+                    range.0 = range.0.max(value);
+                    range.1 = range.1.min(value);
+                }
+                _ => {}
+            }
+            Ok(())
+        }
+    }
+}
+
+fn flip(op: BinaryOp) -> BinaryOp {
+    match op {
+        BinaryOp::Gt => BinaryOp::Lt,
+        BinaryOp::Gte => BinaryOp::Lte,
+        BinaryOp::Lt => BinaryOp::Gt,
+        BinaryOp::Lte => BinaryOp::Gte,
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_influxql::ast::Statement;
+
+    fn index() -> SeriesIndex {
+        let index = SeriesIndex::in_memory();
+        for key in [
+            "cpu,host=a,region=east",
+            "cpu,host=b,region=west",
+            "cpu,host=c",
+            "mem,host=a",
+        ] {
+            index.get_or_create(key.as_bytes()).unwrap();
+        }
+        index
+    }
+
+    fn condition(text: &str) -> Expr {
+        let query = sluice_influxql::parse_query(&format!("SHOW SERIES WHERE {text}")).unwrap();
+        match query.statements.into_iter().next() {
+            Some(Statement::ShowSeries(show)) => show.condition.unwrap(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    fn keys(index: &SeriesIndex, text: &str) -> Vec<String> {
+        let series = matching_series(index, b"cpu", Some(&condition(text))).unwrap();
+        series
+            .iter()
+            .map(|id| String::from_utf8(index.key_of(id).unwrap()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn tag_comparisons() {
+        let index = index();
+        assert_eq!(keys(&index, "host = 'a'"), ["cpu,host=a,region=east"]);
+        assert_eq!(
+            keys(&index, "region != 'east'"),
+            ["cpu,host=b,region=west", "cpu,host=c"]
+        );
+        assert_eq!(keys(&index, "region = ''"), ["cpu,host=c"]);
+        assert_eq!(keys(&index, "region =~ /^w/ OR host = 'c'").len(), 2);
+        assert_eq!(keys(&index, "region !~ /e/"), ["cpu,host=c"]);
+        assert_eq!(keys(&index, "host = 'a' AND time > 0").len(), 1);
+        assert_eq!(keys(&index, "_name = 'mem'").len(), 0);
+        let error = matching_series(&index, b"cpu", Some(&condition("host > 'a'")));
+        assert_eq!(error, Err(INVALID_TAG_COMPARISON.to_string()));
+    }
+
+    #[test]
+    fn time_ranges() {
+        let range = time_range(
+            &condition("time >= '2026-11-01T00:00:30Z' AND time < '2026-11-01T00:01:00Z'"),
+            0,
+        );
+        assert_eq!(
+            range,
+            Ok((1_793_491_230_000_000_000, 1_793_491_259_999_999_999))
+        );
+        assert_eq!(
+            time_range(&condition("host = 'a'"), 0),
+            Ok((i64::MIN, i64::MAX))
+        );
+        assert_eq!(
+            time_range(&condition("time = '1970-01-02'"), 0),
+            Ok((86_400_000_000_000, 86_400_000_000_000))
+        );
+    }
+}
