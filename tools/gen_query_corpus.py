@@ -38,6 +38,7 @@ Python 3 standard library only.
 """
 
 import argparse
+import calendar
 import itertools
 import json
 import os
@@ -92,14 +93,19 @@ G_C = {
 }
 
 # DST clusters of `dst` (site x every hour near the change and every 4 h for 36 h around
-# it, site y every other of those): (slug, UTC time of the change in seconds, minutes
-# between the close points).
+# it, site y every other of those): (slug, UTC time of the change, minutes between the
+# close points).
+def utc_seconds(text):
+    """Unix seconds of a UTC time written YYYY-MM-DDTHH:MM:SSZ."""
+    return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
+
+
 DST_CLUSTERS = [
-    ("ny-fall", BASE_S + 6 * HOUR_S, 60),                   # 2026-11-01T06:00Z, -4h -> -5h
-    ("ny-spring", 1772953200, 60),                          # 2026-03-08T07:00Z, -5h -> -4h
-    ("paris-fall", 1792890000, 60),                         # 2026-10-25T01:00Z, +2h -> +1h
-    ("paris-spring", 1774746000, 60),                       # 2026-03-29T01:00Z, +1h -> +2h
-    ("lordhowe-spring", 1790955000, 30),                    # 2026-10-03T15:30Z, +10:30 -> +11
+    ("ny-fall", utc_seconds("2026-11-01T06:00:00Z"), 60),           # -04:00 -> -05:00
+    ("ny-spring", utc_seconds("2026-03-08T07:00:00Z"), 60),         # -05:00 -> -04:00
+    ("paris-fall", utc_seconds("2026-10-25T01:00:00Z"), 60),        # +02:00 -> +01:00
+    ("paris-spring", utc_seconds("2026-03-29T01:00:00Z"), 60),      # +01:00 -> +02:00
+    ("lordhowe-spring", utc_seconds("2026-10-03T15:30:00Z"), 30),   # +10:30 -> +11:00
 ]
 
 
@@ -362,6 +368,14 @@ def gen_functions():
                 add("gen-func/%s/%s/float/%s" % (fn.slug, slug, shape),
                     select(fn.call("float", shape, extra), shape,
                            where=single_series_filter(fn, shape)))
+        # A window that starts inside the data: what the first window's transformation
+        # sees before the lower bound.
+        if fn.kind in ("transform", "ta", "holt"):
+            add("gen-func/%s/float/by-time-tag-inside-data" % fn.slug,
+                select(fn.call("float", "by-time-tag"), "raw",
+                       where="time >= '%s' AND time < '%s'" % (rfc(BASE_S + 40),
+                                                              rfc(BASE_S + 120)),
+                       tail="GROUP BY time(%s), host" % INTERVAL))
         # A transformation or math function of a raw field under GROUP BY time.
         if fn.kind in ("transform", "math", "ta"):
             add("gen-func/%s/float/by-time-of-raw-field" % fn.slug,
