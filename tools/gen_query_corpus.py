@@ -217,14 +217,13 @@ class Fn:
     extra      the arguments after the field, as text (", 2")
     types      the field types it accepts (others get two shapes: their error)
     variants   other argument lists worth a case each: [(slug, extra)]
+    min_args   how many arguments a call needs (the error matrix calls it with one fewer)
     """
 
-    def __init__(self, name, kind, extra="", types=NUMERIC, variants=(), min_args=1,
-                 max_args=None):
+    def __init__(self, name, kind, extra="", types=NUMERIC, variants=(), min_args=1):
         self.name, self.kind, self.extra, self.types = name, kind, extra, types
         self.variants = list(variants)
         self.min_args = min_args
-        self.max_args = max_args
 
     @property
     def slug(self):
@@ -311,21 +310,22 @@ FUNCTIONS = [
     Fn("relative_strength_index", "ta", ", 3", variants=TA_VARIANTS, min_args=2),
 ]
 FN = {fn.name: fn for fn in FUNCTIONS}
-# What stands for a whole class of functions where a matrix would only repeat itself
+# The functions of the fill, ORDER BY/LIMIT and tz() matrices. A representative stands for
+# a whole class of functions where a matrix would only repeat itself
 # (math functions are pointwise: one behaves as the others under fill, ORDER BY, ...).
 # Likewise the technical-analysis functions share their windowing, and holt_winters_with_fit
 # differs from holt_winters only in the fitted rows.
 MATH_REPRESENTATIVES = ["abs", "round", "pow"]
 TA_REPRESENTATIVES = ["exponential_moving_average", "relative_strength_index",
                       "triple_exponential_derivative"]
-ORDERED_FUNCTIONS = [fn for fn in FUNCTIONS if fn.kind in ("aggregate", "selector",
-                                                           "transform")] + \
+MATRIX_FUNCTIONS = [fn for fn in FUNCTIONS if fn.kind in ("aggregate", "selector",
+                                                          "transform")] + \
     [FN[name] for name in MATH_REPRESENTATIVES + TA_REPRESENTATIVES + ["holt_winters"]]
 
 SHAPES = ["raw", "by-tag", "by-time", "by-time-tag"]
 
 
-def select(expr, shape, source="g", where=None, tail=""):
+def select_statement(expr, shape, source="g", where=None, tail=""):
     """SELECT expr FROM source in one of the four shapes, with an optional extra condition
     and text after the GROUP BY (fill, ORDER BY, LIMIT, tz...)."""
     conditions = []
@@ -354,32 +354,33 @@ def single_series_filter(fn, shape):
 
 
 def gen_functions():
+    """gen-func: every function x field type x shape, its optional arguments, pairs."""
     for fn in FUNCTIONS:
         for field_type, _field in FIELD_TYPES:
             accepted = field_type in fn.types
             shapes = SHAPES if accepted else ["raw", "by-time-tag"]
             for shape in shapes:
                 add("gen-func/%s/%s/%s" % (fn.slug, field_type, shape),
-                    select(fn.call(field_type, shape), shape,
-                           where=single_series_filter(fn, shape)))
+                    select_statement(fn.call(field_type, shape), shape,
+                                     where=single_series_filter(fn, shape)))
         # Optional arguments: their effect does not depend on the field type.
         for slug, extra in fn.variants:
             for shape in ("raw", "by-time-tag"):
                 add("gen-func/%s/%s/float/%s" % (fn.slug, slug, shape),
-                    select(fn.call("float", shape, extra), shape,
-                           where=single_series_filter(fn, shape)))
+                    select_statement(fn.call("float", shape, extra), shape,
+                                     where=single_series_filter(fn, shape)))
         # A window that starts inside the data: what the first window's transformation
         # sees before the lower bound.
         if fn.kind in ("transform", "ta", "holt"):
             add("gen-func/%s/float/by-time-tag-inside-data" % fn.slug,
-                select(fn.call("float", "by-time-tag"), "raw",
-                       where="time >= '%s' AND time < '%s'" % (rfc(BASE_S + 40),
-                                                              rfc(BASE_S + 120)),
-                       tail="GROUP BY time(%s), host" % INTERVAL))
+                select_statement(fn.call("float", "by-time-tag"), "raw",
+                                 where="time >= '%s' AND time < '%s'"
+                                 % (rfc(BASE_S + 40), rfc(BASE_S + 120)),
+                                 tail="GROUP BY time(%s), host" % INTERVAL))
         # A transformation or math function of a raw field under GROUP BY time.
         if fn.kind in ("transform", "math", "ta"):
             add("gen-func/%s/float/by-time-of-raw-field" % fn.slug,
-                select("%s(f%s)" % (fn.name, fn.extra), "by-time"))
+                select_statement("%s(f%s)" % (fn.name, fn.extra), "by-time"))
     # Two functions in one statement, and a function next to a field or a tag.
     for slug, expr in [
             ("mean-and-max", "mean(f), max(f)"),
@@ -395,7 +396,7 @@ def gen_functions():
             ("holt-winters-and-mean", "holt_winters(mean(f), 2, 0), mean(f)"),
             ("ema-and-mean", "exponential_moving_average(mean(f), 2), mean(f)")]:
         for shape in SHAPES:
-            add("gen-func/combined-%s/%s" % (slug, shape), select(expr, shape))
+            add("gen-func/combined-%s/%s" % (slug, shape), select_statement(expr, shape))
 
 
 FILLS = [("none", "fill(none)"), ("null", "fill(null)"), ("zero", "fill(0)"),
@@ -405,7 +406,8 @@ STRING_CAPABLE = ["count", "distinct", "mode", "first", "last", "sample", "elaps
 
 
 def gen_fill():
-    for fn in ORDERED_FUNCTIONS:
+    """gen-fill: fill() x function x field type under GROUP BY time [+ tag]."""
+    for fn in MATRIX_FUNCTIONS:
         for fill_slug, fill in FILLS:
             types = ("float", "integer") if fn.kind in ("aggregate", "selector") else ("float",)
             for field_type in types:
@@ -414,14 +416,14 @@ def gen_fill():
                     shapes.append("by-time")
                 for shape in shapes:
                     add("gen-fill/%s/%s/%s/%s" % (fn.slug, field_type, shape, fill_slug),
-                        select(fn.call(field_type, shape), shape,
-                               where=single_series_filter(fn, shape), tail=fill))
+                        select_statement(fn.call(field_type, shape), shape,
+                                         where=single_series_filter(fn, shape), tail=fill))
     for name in STRING_CAPABLE:
         for field_type in ("string", "boolean"):
             for fill_slug, fill in FILLS:
                 add("gen-fill/%s/%s/by-time-tag/%s" % (FN[name].slug, field_type, fill_slug),
-                    select(FN[name].call(field_type, "by-time-tag"), "by-time-tag",
-                           tail=fill))
+                    select_statement(FN[name].call(field_type, "by-time-tag"), "by-time-tag",
+                                     tail=fill))
     # Numbers of the other type, and fill beside two functions.
     for slug, expr, fill in [
             ("float-fill-of-int", "sum(i)", "fill(-1.5)"),
@@ -432,7 +434,7 @@ def gen_fill():
             ("fill-previous-two-functions", "min(i), max(f)", "fill(previous)"),
             ("fill-zero-two-functions", "first(s), sum(i)", "fill(0)")]:
         for shape in ("by-time", "by-time-tag"):
-            add("gen-fill/%s/%s" % (slug, shape), select(expr, shape, tail=fill))
+            add("gen-fill/%s/%s" % (slug, shape), select_statement(expr, shape, tail=fill))
     # GROUP BY time with an offset, and a window that cuts a bucket.
     for fill_slug, fill in FILLS:
         add("gen-fill/offset-5s/%s" % fill_slug,
@@ -463,13 +465,14 @@ MULTI_ROW_SELECTORS = ("bottom", "top", "sample", "distinct")
 
 
 def gen_order():
+    """gen-order: ORDER BY time DESC / LIMIT / OFFSET / SLIMIT / SOFFSET x function x shape."""
     plain = [("field", "f"), ("star", "*"), ("field-and-tag", "f, host")]
     for slug, expr in plain:
         for shape in ("raw", "by-tag"):
             for mod_slug, mod in ORDER_MODIFIERS:
                 add("gen-order/%s/%s/%s" % (slug, shape, mod_slug),
-                    select(expr, shape, tail=mod))
-    for fn in ORDERED_FUNCTIONS:
+                    select_statement(expr, shape, tail=mod))
+    for fn in MATRIX_FUNCTIONS:
         single_row = fn.kind in ("aggregate", "selector") and \
             fn.name not in MULTI_ROW_SELECTORS
         shapes = ["by-time-tag"] if fn.kind == "holt" else ["raw", "by-tag", "by-time-tag"]
@@ -481,8 +484,8 @@ def gen_order():
                 if shape == "by-tag" and single_row and mod_slug not in SINGLE_ROW_MODIFIERS:
                     continue
                 add("gen-order/%s/%s/%s" % (fn.slug, shape, mod_slug),
-                    select(fn.call("float", shape), shape,
-                           where=single_series_filter(fn, shape), tail=mod))
+                    select_statement(fn.call("float", shape), shape,
+                                     where=single_series_filter(fn, shape), tail=mod))
 
 
 TZ_CASES = [
@@ -500,11 +503,13 @@ TZ_FULL_FUNCTIONS = ["count", "mean", "max", "first", "last", "sum"]
 def cluster_window(cluster, interval):
     """A window around a cluster's DST change: 12 close points for 1h, three days for 1d."""
     change_s, close = {slug: (c, m) for slug, c, m in DST_CLUSTERS}[cluster]
-    half = 6 * 60 * close if interval != "1d" else 36 * HOUR_S
+    half = 36 * HOUR_S if interval.startswith("1d") else 6 * 60 * close
     return "time >= '%s' AND time < '%s'" % (rfc(change_s - half), rfc(change_s + half))
 
 
 def tz_select(expr, tz_slug, interval, group_by_site=True, tail="", grouped=True):
+    """SELECT expr FROM dst around the DST change of a TZ_CASES entry, with its tz():
+    GROUP BY time(interval) [, site] when grouped, else GROUP BY site or nothing."""
     _slug, zone, cluster = next(c for c in TZ_CASES if c[0] == tz_slug)
     text = "SELECT %s FROM dst WHERE %s" % (expr, cluster_window(cluster, interval))
     if grouped:
@@ -517,11 +522,13 @@ def tz_select(expr, tz_slug, interval, group_by_site=True, tail="", grouped=True
 
 
 def tz_call(fn, shape):
+    """The function's call on dst's float field."""
     return fn.call("float", shape, field="v")
 
 
 def gen_tz():
-    for fn in ORDERED_FUNCTIONS:
+    """gen-tz: tz() around DST changes x GROUP BY time(1h | 1d) x function."""
+    for fn in MATRIX_FUNCTIONS:
         if fn.name in TZ_FULL_FUNCTIONS:
             combos = [(tz[0], interval) for tz in TZ_CASES for interval in ("1h", "1d")]
         else:
@@ -547,9 +554,7 @@ def gen_tz():
         add("gen-tz/desc/%s/1d" % tz_slug,
             tz_select("max(v)", tz_slug, "1d", tail="ORDER BY time DESC"))
         add("gen-tz/offset-interval/%s/1d" % tz_slug,
-            "SELECT count(v) FROM dst WHERE %s GROUP BY time(1d, 6h) tz('%s')"
-            % (cluster_window(dict((c[0], c[2]) for c in TZ_CASES)[tz_slug], "1d"),
-               dict((c[0], c[1]) for c in TZ_CASES)[tz_slug]))
+            tz_select("count(v)", tz_slug, "1d, 6h", group_by_site=False))
         add("gen-tz/interval-30m/%s" % tz_slug,
             tz_select("count(v)", tz_slug, "30m", group_by_site=False))
         add("gen-tz/interval-7d/%s" % tz_slug,
@@ -565,6 +570,7 @@ def gen_tz():
 
 
 def gen_extremes():
+    """gen-extreme: every function, and overflowing arithmetic, of `x`'s extreme values."""
     functions = [fn for fn in FUNCTIONS if fn.kind != "holt"]
     for fn in functions:
         for field_type, field in (("integer", "v"), ("float", "w")):
@@ -585,6 +591,7 @@ def gen_extremes():
 
 
 def gen_wildcards():
+    """gen-wild: every function of `*`, of a regex and of a tag."""
     for fn in FUNCTIONS:
         if fn.kind == "holt":
             continue
@@ -593,8 +600,8 @@ def gen_wildcards():
             add("gen-wild/%s/%s" % (fn.slug, slug), "SELECT %s FROM g WHERE host = 'a'" % expr)
         if fn.kind in ("aggregate", "selector"):
             add("gen-wild/%s/star/by-time-tag" % fn.slug,
-                select("%s(*%s)" % (fn.name, fn.extra), "by-time-tag",
-                       where=single_series_filter(fn, "by-time-tag")))
+                select_statement("%s(*%s)" % (fn.name, fn.extra), "by-time-tag",
+                                 where=single_series_filter(fn, "by-time-tag")))
 
 
 OPERATORS = [("plus", "+"), ("minus", "-"), ("times", "*"), ("div", "/"), ("mod", "%"),
@@ -610,6 +617,7 @@ OPERAND_PAIRS = [
 
 
 def gen_math():
+    """gen-math: operators x operand types, between aggregates, precedence, in WHERE."""
     for op_slug, op in OPERATORS:
         for pair_slug, left, right in OPERAND_PAIRS:
             add("gen-math/%s/%s" % (op_slug, pair_slug),
@@ -618,7 +626,7 @@ def gen_math():
                                   ("max-min-int", "max(i)", "min(i)"),
                                   ("count-literal", "count(f)", "2")]:
             add("gen-math/%s/aggregates-%s" % (op_slug, slug),
-                select("%s %s %s" % (left, op, right), "by-time-tag"))
+                select_statement("%s %s %s" % (left, op, right), "by-time-tag"))
     for slug, expr in [
             ("negate-float", "-f"), ("negate-int", "-i"), ("negate-parens", "-(f + i)"),
             ("times-negative-one", "f * -1"), ("precedence-mul", "f + i * 2"),
@@ -656,6 +664,7 @@ SUBQUERY_FUNCTIONS = [fn for fn in FUNCTIONS if fn.kind in ("aggregate", "select
 
 
 def gen_subqueries():
+    """gen-subquery: outer function x inner query x outer shape, and other nestings."""
     outer_by_name = [("field", "f"), ("star", "*")] + \
         [(fn.slug, fn) for fn in SUBQUERY_FUNCTIONS]
     for slug, item in outer_by_name:
@@ -669,7 +678,7 @@ def gen_subqueries():
                 expr = item if isinstance(item, str) else item.call("float", shape)
                 where = single_series_filter(item, shape) if not isinstance(item, str) else None
                 add("gen-subquery/%s/%s/%s" % (slug, inner_slug, shape),
-                    select(expr, shape, source="(%s)" % inner, where=where))
+                    select_statement(expr, shape, source="(%s)" % inner, where=where))
     # Conditions on the outer query, and nesting.
     for slug, text in [
             ("where-field", "SELECT f FROM (SELECT f, i FROM g) WHERE i > 3"),
@@ -824,6 +833,7 @@ def show_statement(head, factor_names, row):
 
 
 def gen_show():
+    """gen-show: every SHOW statement with its clause options combined all-pairs."""
     for slug, head, factors in SHOW_MATRICES:
         names = [name for name, _options in factors]
         rows = all_pairs([options for _name, options in factors])
@@ -888,6 +898,7 @@ def gen_show():
 
 
 def gen_errors():
+    """gen-error: wrong argument counts and kinds for every function; unknown functions."""
     for fn in FUNCTIONS:
         add("gen-error/%s/no-args" % fn.slug, "SELECT %s() FROM g" % fn.name)
         add("gen-error/%s/five-args" % fn.slug, "SELECT %s(f, 1, 2, 3, 4) FROM g" % fn.name)
@@ -895,30 +906,30 @@ def gen_errors():
             "SELECT %s(1%s) FROM g" % (fn.name, fn.extra))
         if fn.min_args >= 2 or fn.variants:
             add("gen-error/%s/string-param" % fn.slug,
-                select("%s(f, 'x')" % fn.name, "raw"))
+                select_statement("%s(f, 'x')" % fn.name, "raw"))
             add("gen-error/%s/negative-param" % fn.slug,
-                select("%s(f, -1)" % fn.name, "raw"))
+                select_statement("%s(f, -1)" % fn.name, "raw"))
         if fn.min_args >= 2:
-            add("gen-error/%s/one-arg" % fn.slug, select("%s(f)" % fn.name, "raw"))
+            add("gen-error/%s/one-arg" % fn.slug, select_statement("%s(f)" % fn.name, "raw"))
         add("gen-error/%s/nested-aggregate" % fn.slug,
-            select("%s(count(mean(f))%s)" % (fn.name, fn.extra), "by-time"))
+            select_statement("%s(count(mean(f))%s)" % (fn.name, fn.extra), "by-time"))
         # Function names are case-insensitive.
         add("gen-error/%s/uppercase-name" % fn.slug,
-            select(fn.call("float", "by-time").replace(fn.name, fn.name.upper(), 1),
-                   "by-time"))
+            select_statement(fn.call("float", "by-time").replace(fn.name, fn.name.upper(), 1),
+                             "by-time"))
     for slug, name in [("unknown", "frobnicate"), ("avg", "avg"), ("stdev", "stdev"),
                        ("percentile-typo", "percentil"), ("now", "now"), ("time", "time"),
                        ("sum-suffixed", "sum2"), ("underscore", "_mean")]:
         add("gen-error/unknown-function/%s" % slug, "SELECT %s(f) FROM g" % name)
         add("gen-error/unknown-function/%s-by-time" % slug,
-            select("%s(f)" % name, "by-time"))
+            select_statement("%s(f)" % name, "by-time"))
 
 
 PARSE_BASES = [
     ("select", "SELECT mean(f) AS m, max(i) FROM qg_gen.autogen.g WHERE host =~ /^[ab]$/ "
-     "AND time >= '2026-11-01T00:00:00Z' AND time < '2026-11-01T00:01:00Z' + 10s GROUP BY time(20s, 5s), "
-     "host fill(linear) ORDER BY time DESC LIMIT 2 OFFSET 1 SLIMIT 1 SOFFSET 1 "
-     "tz('Europe/Paris')"),
+     "AND time >= '2026-11-01T00:00:00Z' AND time < '2026-11-01T00:01:00Z' + 10s "
+     "GROUP BY time(20s, 5s), host fill(linear) ORDER BY time DESC LIMIT 2 OFFSET 1 "
+     "SLIMIT 1 SOFFSET 1 tz('Europe/Paris')"),
     ("show-tag-values", "SHOW TAG VALUES ON qg_gen FROM g WITH KEY IN (host, region) "
      "WHERE host != 'c' LIMIT 1 OFFSET 1"),
     ("subquery", "SELECT top(m, 2), host FROM (SELECT last(f) AS m FROM g GROUP BY host) "
@@ -942,6 +953,7 @@ def tokens_end(statement):
 
 
 def gen_parse():
+    """gen-parse: every token prefix of PARSE_BASES, and other malformed statements."""
     for slug, statement in PARSE_BASES:
         ends = tokens_end(statement)
         # Every prefix that stops after a token, shortest first (the whole statement too).
@@ -1002,6 +1014,7 @@ def gen_parse():
 
 
 def generate():
+    """All the cases, in a fixed order, and the dataset."""
     del CASES[:]
     NAMES.clear()
     gen_functions()
