@@ -26,7 +26,7 @@ use serde_json::Value;
 /// Environment variable that switches the test to rewriting PENDING.
 const WRITE_PENDING_ENV: &str = "SLUICE_GOLDEN_QUERY_WRITE_PENDING";
 /// The issue asks for at least this many recorded cases.
-const MIN_CASE_COUNT: usize = 320;
+const MIN_CASE_COUNT: usize = 2500;
 /// How many failures are described in full when the test fails.
 const FAILURES_SHOWN_MAX: usize = 40;
 /// Longest excerpt of a body quoted in a failure message or a PENDING reason.

@@ -22,6 +22,8 @@ Every timestamp is fixed (2026-11-01); `now()` appears only in conditions whose 
 not move with the clock (a bound far below or above every point, raw points or selectors).
 """
 
+import json
+import os
 from urllib.parse import quote, urlencode
 
 # 2026-11-01T00:00:00Z in Unix seconds.
@@ -1275,6 +1277,24 @@ q("cq/create-no-db-param", CQ_BASIC, dataset="meta", db=None)
 q("cq/create-rp-param", CQ_BASIC + "; SHOW CONTINUOUS QUERIES", dataset="meta",
   params=[("rp", "forever")])
 q("cq/create-rp-param-missing", CQ_BASIC, dataset="meta", params=[("rp", "nope")])
+
+# ---------------------------------------------------------------------------
+# The generated cases (tools/gen_query_corpus.py writes generated_cases.json: its datasets
+# and its cases, each a GET /query of one statement on the dataset's database, or with no
+# db parameter when "db" is null). They come after the hand-written ones, all on one
+# dataset, so replaying them costs a single load.
+# ---------------------------------------------------------------------------
+
+GENERATED_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                              "generated_cases.json")
+with open(GENERATED_PATH, encoding="utf-8") as generated_file:
+    GENERATED = json.load(generated_file)
+for dataset_name, definition in GENERATED["datasets"].items():
+    DATASETS[dataset_name] = definition
+    DATABASE_OF[dataset_name] = definition["databases"][0]["name"]
+for entry in GENERATED["cases"]:
+    q(entry["name"], entry["q"], dataset=entry["dataset"], db=entry.get("db", ""),
+      method="GET", mutates=False)
 
 # ---------------------------------------------------------------------------
 # Answers that show shard ids go first: ids count every shard the server ever created, so
