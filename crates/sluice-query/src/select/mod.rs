@@ -192,6 +192,17 @@ pub(crate) fn type_name(field_type: FieldType) -> &'static str {
     }
 }
 
+/// The InfluxQL type of a stored field type.
+pub(crate) fn data_type_of(field_type: FieldType) -> DataType {
+    match field_type {
+        FieldType::Float => DataType::Float,
+        FieldType::Integer => DataType::Integer,
+        FieldType::Unsigned => DataType::Unsigned,
+        FieldType::String => DataType::String,
+        FieldType::Boolean => DataType::Boolean,
+    }
+}
+
 /// One series of a group.
 pub(crate) struct SeriesInfo {
     /// escaped series key, as stored
@@ -356,11 +367,17 @@ fn run(
     let mut output = Vec::new();
     let mut series_total = 0u64;
     for measurement in &measurements {
-        let type_of = |var: &sluice_influxql::ast::VarRef| -> Option<&'static str> {
-            if var.data_type == Some(DataType::Tag) {
-                return None;
+        let type_of = |var: &sluice_influxql::ast::VarRef| -> Option<DataType> {
+            match var.data_type {
+                Some(DataType::Tag) => Some(DataType::Tag),
+                _ => match measurement.field_type(&var.name) {
+                    Some(field_type) => Some(data_type_of(field_type)),
+                    None if measurement.tag_keys.binary_search(&var.name).is_ok() => {
+                        Some(DataType::Tag)
+                    }
+                    None => None,
+                },
             }
-            measurement.field_type(&var.name).map(type_name)
         };
         for field in &fields {
             plan::check_types(&field.expr, &type_of)?;

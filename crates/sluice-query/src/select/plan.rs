@@ -742,75 +742,174 @@ fn select_keys(
         .collect()
 }
 
-/// Checks arithmetic operands against the stored types (`type_of` gives a field's type
-/// name); InfluxDB's `type error: ...` text on a mismatch.
+/// Checks the operands of arithmetic and bitwise operators as influxd's type checker does
+/// (`type_of` gives a reference's type: a field's stored type, `Tag`, or `None` when the
+/// name is unknown); InfluxDB's `type error: ...` text on a mismatch.
+///
+/// Rules (recorded from influxd 1.6.7): an operand of unknown type never errs (the other
+/// side's type is the result); `+ - * / %` need two numbers (float, integer, unsigned); `& |
+/// ^` need two operands of one type, integer, unsigned or boolean. Aggregates and other
+/// calls have their result type (`mean` a float, `count` an integer, `max(i)` `i`'s type).
 pub fn check_types(
     expr: &Expr,
-    type_of: &dyn Fn(&VarRef) -> Option<&'static str>,
+    type_of: &dyn Fn(&VarRef) -> Option<DataType>,
 ) -> Result<(), String> {
+    expression_type(expr, type_of).map(|_| ())
+}
+
+/// The type `expr` evaluates to (`None`: unknown), or the type error of an operator in it.
+fn expression_type(
+    expr: &Expr,
+    type_of: &dyn Fn(&VarRef) -> Option<DataType>,
+) -> Result<Option<DataType>, String> {
     match expr {
+        Expr::VarRef(var) => Ok(type_of(var)),
+        Expr::Literal(Literal::Integer(_)) => Ok(Some(DataType::Integer)),
+        Expr::Literal(Literal::Number(_)) => Ok(Some(DataType::Float)),
+        Expr::Literal(Literal::String(_)) => Ok(Some(DataType::String)),
+        Expr::Literal(Literal::Boolean(_)) => Ok(Some(DataType::Boolean)),
+        Expr::Paren(inner) => expression_type(inner, type_of),
+        Expr::Call(call) => {
+            let mut argument_types = Vec::with_capacity(call.args.len());
+            for argument in &call.args {
+                argument_types.push(expression_type(argument, type_of)?);
+            }
+            Ok(call_type(
+                &call.name,
+                argument_types.first().copied().flatten(),
+            ))
+        }
         Expr::Binary(binary) => {
-            check_types(&binary.lhs, type_of)?;
-            check_types(&binary.rhs, type_of)?;
+            let lhs = expression_type(&binary.lhs, type_of)?;
+            let rhs = expression_type(&binary.rhs, type_of)?;
             let arithmetic = matches!(
                 binary.op,
-                BinaryOp::Add
-                    | BinaryOp::Sub
-                    | BinaryOp::Mul
-                    | BinaryOp::Div
-                    | BinaryOp::Mod
-                    | BinaryOp::BitwiseAnd
-                    | BinaryOp::BitwiseOr
-                    | BinaryOp::BitwiseXor
+                BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod
             );
-            if !arithmetic {
-                return Ok(());
+            let bitwise = matches!(
+                binary.op,
+                BinaryOp::BitwiseAnd | BinaryOp::BitwiseOr | BinaryOp::BitwiseXor
+            );
+            if !arithmetic && !bitwise {
+                return Ok(None);
             }
-            let lhs = operand_type(&binary.lhs, type_of);
-            let rhs = operand_type(&binary.rhs, type_of);
-            let bad = |t: Option<&str>| matches!(t, Some("string" | "boolean"));
-            if let (Some(l), Some(r)) = (lhs, rhs) {
-                if (bad(Some(l)) || bad(Some(r))) && l != r {
-                    return Err(format!(
-                        "type error: {} {} {}: incompatible types: {l} and {r}",
-                        typed_text(&binary.lhs, type_of),
-                        binary.op.as_str(),
-                        typed_text(&binary.rhs, type_of)
-                    ));
-                }
+            let (l, r) = match (lhs, rhs) {
+                (None, other) | (other, None) => return Ok(other),
+                (Some(l), Some(r)) => (l, r),
+            };
+            let numeric =
+                |t: DataType| matches!(t, DataType::Float | DataType::Integer | DataType::Unsigned);
+            let compatible = if arithmetic {
+                numeric(l) && numeric(r)
+            } else {
+                l == r
+                    && matches!(
+                        l,
+                        DataType::Integer | DataType::Unsigned | DataType::Boolean
+                    )
+            };
+            if !compatible {
+                return Err(format!(
+                    "type error: {} {} {}: incompatible types: {} and {}",
+                    typed(&binary.lhs, type_of),
+                    binary.op.as_str(),
+                    typed(&binary.rhs, type_of),
+                    l.as_str(),
+                    r.as_str()
+                ));
             }
-            Ok(())
+            Ok(Some(if l == DataType::Float || r == DataType::Float {
+                DataType::Float
+            } else {
+                l
+            }))
         }
-        Expr::Paren(inner) => check_types(inner, type_of),
-        Expr::Call(call) if !is_reducing(&call.name) => {
-            call.args.iter().try_for_each(|a| check_types(a, type_of))
-        }
-        _ => Ok(()),
+        _ => Ok(None),
     }
 }
 
-fn operand_type(
-    expr: &Expr,
-    type_of: &dyn Fn(&VarRef) -> Option<&'static str>,
-) -> Option<&'static str> {
-    match expr {
-        Expr::VarRef(var) => type_of(var),
-        Expr::Literal(Literal::Integer(_)) => Some("integer"),
-        Expr::Literal(Literal::Number(_)) => Some("float"),
-        Expr::Literal(Literal::String(_)) => Some("string"),
-        Expr::Literal(Literal::Boolean(_)) => Some("boolean"),
-        Expr::Paren(inner) => operand_type(inner, type_of),
+/// The result type of function `name` whose first argument has type `first_argument`.
+fn call_type(name: &str, first_argument: Option<DataType>) -> Option<DataType> {
+    match name {
+        "count" | "elapsed" => Some(DataType::Integer),
+        "mean"
+        | "median"
+        | "integral"
+        | "stddev"
+        | "derivative"
+        | "non_negative_derivative"
+        | "moving_average"
+        | "holt_winters"
+        | "holt_winters_with_fit"
+        | "sin"
+        | "cos"
+        | "tan"
+        | "asin"
+        | "acos"
+        | "atan"
+        | "atan2"
+        | "exp"
+        | "ln"
+        | "log"
+        | "log2"
+        | "log10"
+        | "sqrt"
+        | "pow"
+        | "chande_momentum_oscillator"
+        | "exponential_moving_average"
+        | "double_exponential_moving_average"
+        | "triple_exponential_moving_average"
+        | "kaufmans_efficiency_ratio"
+        | "kaufmans_adaptive_moving_average"
+        | "triple_exponential_derivative"
+        | "relative_strength_index" => first_argument.is_some().then_some(DataType::Float),
+        "min"
+        | "max"
+        | "sum"
+        | "first"
+        | "last"
+        | "mode"
+        | "spread"
+        | "percentile"
+        | "sample"
+        | "top"
+        | "bottom"
+        | "distinct"
+        | "difference"
+        | "non_negative_difference"
+        | "cumulative_sum"
+        | "abs"
+        | "floor"
+        | "ceil"
+        | "round" => first_argument,
         _ => None,
     }
 }
 
-fn typed_text(expr: &Expr, type_of: &dyn Fn(&VarRef) -> Option<&'static str>) -> String {
+/// `expr` as influxd prints it in a type error: every reference with its type.
+fn typed(expr: &Expr, type_of: &dyn Fn(&VarRef) -> Option<DataType>) -> String {
+    with_types(expr, type_of).to_string()
+}
+
+fn with_types(expr: &Expr, type_of: &dyn Fn(&VarRef) -> Option<DataType>) -> Expr {
     match expr {
-        Expr::VarRef(var) => match type_of(var) {
-            Some(t) => format!("{}::{t}", sluice_influxql::ast::quote_ident(&var.name)),
-            None => expr.to_string(),
-        },
-        _ => expr.to_string(),
+        Expr::VarRef(var) => Expr::VarRef(VarRef {
+            name: var.name.clone(),
+            data_type: type_of(var).or(var.data_type),
+        }),
+        Expr::Paren(inner) => Expr::Paren(Box::new(with_types(inner, type_of))),
+        Expr::Call(call) => {
+            let mut typed_call = call.clone();
+            typed_call.args = call.args.iter().map(|a| with_types(a, type_of)).collect();
+            Expr::Call(typed_call)
+        }
+        Expr::Binary(binary) => {
+            let mut typed_binary = binary.clone();
+            typed_binary.lhs = with_types(&binary.lhs, type_of);
+            typed_binary.rhs = with_types(&binary.rhs, type_of);
+            Expr::Binary(typed_binary)
+        }
+        other => other.clone(),
     }
 }
 
