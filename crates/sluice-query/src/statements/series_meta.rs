@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use roaring::RoaringBitmap;
 
-use super::tag_condition::{matching_series, measurement_matches};
+use super::tag_condition::{matching_series, measurement_matches, mentions_time};
 use super::{
     limit_offset, named_series, source_measurements, text, unnamed_series, StatementContext,
 };
@@ -76,6 +76,10 @@ pub fn show_measurements(
     statement: &ShowMeasurementsStatement,
     context: &StatementContext<'_>,
 ) -> StatementResult {
+    // 1.6.7 refuses a time condition here before it looks for the database.
+    if statement.condition.as_ref().is_some_and(mentions_time) {
+        return context.error("SHOW MEASUREMENTS doesn't support time in WHERE clause");
+    }
     let name = match context.database_name(statement.database.as_deref(), &[]) {
         Ok(name) => name,
         Err(error) => return error,
@@ -411,6 +415,21 @@ pub fn show_cardinality(
     statement: &ShowCardinalityStatement,
     context: &StatementContext<'_>,
 ) -> StatementResult {
+    // 1.6.7 runs an estimate with a condition as the exact count, and refuses a time
+    // condition in the three exact counts below before it looks for the database.
+    let refused_with_time = match statement.target {
+        CardinalityTarget::Series => Some("SHOW SERIES EXACT CARDINALITY"),
+        CardinalityTarget::Measurement => Some("SHOW MEASUREMENT EXACT CARDINALITY"),
+        CardinalityTarget::TagKey => Some("SHOW TAG KEY EXACT CARDINALITY"),
+        CardinalityTarget::TagValues(_) | CardinalityTarget::FieldKey => None,
+    };
+    if let Some(statement_name) = refused_with_time {
+        if statement.condition.as_ref().is_some_and(mentions_time) {
+            return context.error(format!(
+                "{statement_name} doesn't support time in WHERE clause"
+            ));
+        }
+    }
     let name = match context.database_name(statement.database.as_deref(), &statement.sources) {
         Ok(name) => name,
         Err(error) => return error,
