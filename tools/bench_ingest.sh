@@ -105,10 +105,11 @@ run_load() {
         | sed "s/^/[$name] /"
 }
 
-# write_server_result NAME PEAK_KB SAMPLED_MAX_KB STORED_LINES STORED_VALUES
+# write_server_result NAME PEAK_KB SAMPLED_MAX_KB STORED_LINES STORED_VALUES [LOAD_CPU_S]
+# (LOAD_CPU_S: the server's CPU seconds during the load)
 write_server_result() {
     cat >"$OUT_DIR/$1-server.json" <<EOF
-{"vm_hwm_kb": ${2:-0}, "rss_sampled_max_kb": ${3:-0}, "stored_lines": ${4:-0}, "stored_values": ${5:-0}}
+{"vm_hwm_kb": ${2:-0}, "rss_sampled_max_kb": ${3:-0}, "stored_lines": ${4:-0}, "stored_values": ${5:-0}, "load_cpu_s": ${6:-0}}
 EOF
 }
 
@@ -137,7 +138,10 @@ bench_sluice() {
             || die "sluice: could not create the bench admin user"
     fi
     start_rss_sampler "$SERVER_PID" "$OUT_DIR/sluice-rss.txt"
+    local cpu_before cpu_after
+    cpu_before=$(cpu_seconds "$SERVER_PID")
     run_load sluice "$url"
+    cpu_after=$(cpu_seconds "$SERVER_PID")
     local peak_kb
     peak_kb=$(status_kb "$SERVER_PID" VmHWM)
     stop_rss_sampler
@@ -153,7 +157,8 @@ bench_sluice() {
         awk -v prefix="$MEASUREMENT," 'index($0, prefix) == 1 {
             lines++; values += split($2, parts, ",") } END {print lines + 0, values + 0}') ||
         die "sluice export failed (see $OUT_DIR/sluice-export.err)"
-    write_server_result sluice "$peak_kb" "$(max_of_file "$OUT_DIR/sluice-rss.txt")" $counts
+    write_server_result sluice "$peak_kb" "$(max_of_file "$OUT_DIR/sluice-rss.txt")" $counts \
+        "$(awk -v a="$cpu_before" -v b="$cpu_after" 'BEGIN { printf "%.2f", b - a }')"
 }
 
 bench_influxdb() {

@@ -15,6 +15,14 @@ die() {
 # status_kb PID KEY: a /proc/PID/status figure in kB (VmHWM = peak RSS, VmRSS = RSS now).
 status_kb() { awk -v key="$2:" '$1 == key {print $2}' "/proc/$1/status"; }
 
+# cpu_seconds PID: CPU time (user + system) process PID has used so far, in seconds. Less
+# sensitive than throughput to other jobs on the machine: a fixed amount of work costs
+# about the same CPU time whoever else runs.
+cpu_seconds() {
+    awk -v ticks="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / ticks }' \
+        "/proc/$1/stat"
+}
+
 # loadavg: the 1, 5 and 15 minute load averages, space separated.
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
