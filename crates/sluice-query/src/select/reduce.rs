@@ -565,30 +565,7 @@ fn finish_collected(
                 at(Value::Float(low + (high - low) / 2.0))
             }
         }
-        "mode" => {
-            if matches!(
-                points.first().map(|p| &p.value),
-                Some(Value::Float(_) | Value::Integer(_) | Value::Unsigned(_))
-            ) {
-                points.sort_by(|a, b| value_cmp(&a.value, &b.value));
-            }
-            let mut best: Option<(&Value, usize)> = None;
-            let mut index = 0;
-            while let Some(point) = points.get(index) {
-                let run = points
-                    .get(index..)
-                    .unwrap_or(&[])
-                    .iter()
-                    .take_while(|p| p.value == point.value)
-                    .count()
-                    .max(1);
-                if best.is_none_or(|(_, count)| run > count) {
-                    best = Some((&point.value, run));
-                }
-                index += run;
-            }
-            best.map_or_else(Vec::new, |(value, _)| at(value.clone()))
-        }
+        "mode" => mode(points).map_or_else(Vec::new, |value| at(value)),
         "stddev" => {
             let values: Vec<f64> = points.iter().map(|p| as_f64(&p.value)).collect();
             if values.len() < 2 {
@@ -632,6 +609,40 @@ fn finish_collected(
         "sample" => sample(points, args.count),
         _ => Vec::new(),
     }
+}
+
+/// The most frequent value of `points`, as 1.6.7's mode reducers pick it (`None` for no
+/// points).
+///
+/// Booleans: true unless false is more frequent. Other types: the points are sorted by
+/// value (strings by bytes), then by time, and walked run by run. The first run counts
+/// its first point; every later run starts counting at its second point, so a later value
+/// seen once never wins; among runs of the same length the one whose earliest point is
+/// earlier wins.
+fn mode(mut points: Vec<Point>) -> Option<Value> {
+    if matches!(points.first().map(|p| &p.value), Some(Value::Boolean(_))) {
+        let trues = points
+            .iter()
+            .filter(|p| p.value == Value::Boolean(true))
+            .count();
+        return Some(Value::Boolean(trues * 2 >= points.len()));
+    }
+    points.sort_by(|a, b| value_cmp(&a.value, &b.value).then(a.time.cmp(&b.time)));
+    let first = points.first()?;
+    let (mut most_value, mut most_count, mut most_time) = (&first.value, 0usize, first.time);
+    let (mut current_value, mut current_count, mut current_time) = (&first.value, 0, first.time);
+    for point in &points {
+        if point.value != *current_value {
+            (current_value, current_count, current_time) = (&point.value, 1, point.time);
+            continue;
+        }
+        current_count += 1;
+        if most_count > current_count || (most_count == current_count && current_time > most_time) {
+            continue;
+        }
+        (most_value, most_count, most_time) = (current_value, current_count, current_time);
+    }
+    Some(most_value.clone())
 }
 
 /// The points in the order 1.6.7's sorted merge of the series would hand them on: the
