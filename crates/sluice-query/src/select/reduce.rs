@@ -565,7 +565,7 @@ fn finish_collected(
                 at(Value::Float(low + (high - low) / 2.0))
             }
         }
-        "mode" => mode(points).map_or_else(Vec::new, |value| at(value)),
+        "mode" => mode(points).map_or_else(Vec::new, &at),
         "stddev" => {
             let values: Vec<f64> = points.iter().map(|p| as_f64(&p.value)).collect();
             if values.len() < 2 {
