@@ -748,6 +748,21 @@ fn fill(exec: &Exec<'_>, call: &Call, points: Vec<LeafPoint>) -> Result<Vec<Leaf
             exec.context.limits.memory.limit_bytes
         ));
     }
+    // A number fill takes the type of the function's values, as 1.6.7's fill iterators
+    // cast it: "" for strings, false for booleans, truncated toward zero for integers.
+    let value_type = points
+        .iter()
+        .map(|p| &p.point.value)
+        .find(|v| **v != Value::Null)
+        .cloned();
+    let number_fill = |fill: Fill| match (&value_type, fill) {
+        (Some(Value::String(_)), _) => Value::String(String::new()),
+        (Some(Value::Boolean(_)), _) => Value::Boolean(false),
+        (Some(Value::Integer(_)), Fill::Number(number)) => Value::Integer(number as i64),
+        (_, Fill::Number(number)) => Value::Float(number),
+        (_, Fill::Integer(integer)) => Value::Integer(integer),
+        (_, other) => panic!("BUG: {other:?} is not a number fill"),
+    };
     let mut filled: Vec<LeafPoint> = Vec::new();
     let mut known = points.into_iter().peekable();
     let mut start = first;
@@ -779,8 +794,7 @@ fn fill(exec: &Exec<'_>, call: &Call, points: Vec<LeafPoint>) -> Result<Vec<Leaf
             let value = match mode {
                 Fill::Null | Fill::None | Fill::Linear => Value::Null,
                 Fill::Previous => previous.clone().unwrap_or(Value::Null),
-                Fill::Integer(n) => Value::Integer(n),
-                Fill::Number(n) => Value::Float(n),
+                Fill::Integer(_) | Fill::Number(_) => number_fill(mode),
             };
             if mode == Fill::Linear && previous.is_some() {
                 pending.push(filled.len());
@@ -832,7 +846,8 @@ fn interpolate(
         slot.point.value = match (previous, &next.point.value) {
             (Value::Integer(a), Value::Integer(b)) => {
                 let slope = (b - a) as f64 / span;
-                Value::Integer((slope * elapsed) as i64 + a)
+                // Go's int64(m*x + b): the sum truncated toward zero, not its parts.
+                Value::Integer((slope * elapsed + *a as f64) as i64)
             }
             (Value::Float(a), Value::Float(b)) => Value::Float((b - a) / span * elapsed + a),
             _ => Value::Null,
