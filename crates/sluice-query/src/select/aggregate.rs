@@ -513,12 +513,7 @@ fn aggregate_leaf(
     if name == "integral" {
         let points = raw_points(exec, measurement, group, &field, condition_fields)?;
         let unit_ns = duration_arg(call, 1).unwrap_or(NANOS_PER_SECOND);
-        let window_of = windows.map(|w| {
-            move |t: i64| {
-                let start = w.start_of(t);
-                (start, w.next_start(start))
-            }
-        });
+        let window_of = windows.map(|w| move |t: i64| (w.start_of(t), w.end_of(t)));
         let result = match &window_of {
             Some(f) => reduce::integral(&points, unit_ns, Some(f), single_time),
             None => reduce::integral(&points, unit_ns, None, single_time),
@@ -571,7 +566,7 @@ fn aggregate_leaf(
                         (Some(_), Some((start, end, slot))) if time >= start && time < end => slot,
                         (Some(w), _) => {
                             let start = w.start_of(time);
-                            let end = w.next_start(start);
+                            let end = w.end_of(time);
                             let slot = set.slot(start, &make);
                             current = Some((start, end, slot));
                             slot
@@ -689,9 +684,9 @@ fn feed_column_by_window(
             None => (set.slot(single_time, make), times.len()),
             Some(windows) => {
                 let start = windows.start_of(first_time);
-                let next_start = windows.next_start(start);
+                let end = windows.end_of(first_time);
                 let rest = times.get(begin + 1..).unwrap_or(&[]);
-                let run = 1 + rest.partition_point(|&t| t >= start && t < next_start);
+                let run = 1 + rest.partition_point(|&t| t >= start && t < end);
                 (set.slot(start, make), begin + run)
             }
         };
@@ -770,17 +765,10 @@ fn fill(exec: &Exec<'_>, call: &Call, points: Vec<LeafPoint>) -> Result<Vec<Leaf
     let mut pending: Vec<usize> = Vec::new();
     while start <= last {
         exec.check_bounds()?;
-        let mut found = false;
-        while let Some(point) = known.peek() {
-            if point.out_time < start {
-                known.next();
-                continue;
-            }
-            if point.out_time == start {
-                found = true;
-            }
-            break;
-        }
+        // A point at or before this step's time is answered in its place, as 1.6.7's fill
+        // iterator does: one before it belongs to a window whose start a zone change moved
+        // off the steps, and it takes this step.
+        let found = known.peek().is_some_and(|point| point.out_time <= start);
         if found {
             if let Some(point) = known.next() {
                 if mode == Fill::Linear {
@@ -814,6 +802,8 @@ fn fill(exec: &Exec<'_>, call: &Call, points: Vec<LeafPoint>) -> Result<Vec<Leaf
         }
         start = next;
     }
+    // Points the steps ran past (zone changes moved their windows) are answered too.
+    filled.extend(known);
     Ok(filled)
 }
 

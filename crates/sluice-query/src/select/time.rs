@@ -332,11 +332,44 @@ impl Windows {
         start.saturating_add(self.offset_ns)
     }
 
-    /// The start of the window after the one starting at `start_ns`.
+    /// The end (exclusive) of the window holding `time_ns`, as 1.6.7 computes it from the
+    /// time itself: one interval from its start in local time, moved by the zone's offset
+    /// change across the window when that change is smaller than the interval. A point
+    /// belongs to the window that starts at `start_of(t)` and ends here.
+    pub fn end_of(&self, time_ns: i64) -> i64 {
+        let shifted = time_ns.saturating_sub(self.offset_ns);
+        let zone = self.zone_ns(shifted);
+        let within = (shifted.saturating_add(zone)).rem_euclid(self.interval_ns);
+        let remaining = self.interval_ns - within;
+        let mut end = if MAX_TIME_NS.saturating_sub(remaining) <= shifted {
+            MAX_TIME_NS
+        } else {
+            shifted + remaining
+        };
+        if self.zone.is_some() {
+            let change = zone - self.zone_ns(end);
+            if change != 0 && change.abs() < self.interval_ns {
+                end = end.saturating_add(change);
+            }
+        }
+        end.saturating_add(self.offset_ns)
+    }
+
+    /// The start of the window after the one starting at `start_ns`, as 1.6.7's fill
+    /// iterator steps: one interval on, then moved by the zone's offset change across the
+    /// step when that change is smaller than the interval (so a `time(1d)` day across a
+    /// daylight-saving change lasts 23 or 25 hours and the next day starts at midnight).
     pub fn next_start(&self, start_ns: i64) -> i64 {
-        let next = self.start_of(start_ns.saturating_add(self.interval_ns));
-        if next <= start_ns {
-            start_ns.saturating_add(self.interval_ns)
+        let next = start_ns.saturating_add(self.interval_ns);
+        if self.zone.is_none() {
+            return next;
+        }
+        // The offsets just before each start: a window starting at the very instant of a
+        // change still counts as before it, as 1.6.7 compares them.
+        let change =
+            self.zone_ns(start_ns.saturating_sub(1)) - self.zone_ns(next.saturating_sub(1));
+        if change != 0 && change.abs() < self.interval_ns {
+            next.saturating_add(change)
         } else {
             next
         }
