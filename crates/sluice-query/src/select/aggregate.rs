@@ -73,24 +73,44 @@ fn distinct_name(call: &Call) -> Option<String> {
 }
 
 /// The `unsupported ... iterator type` error 1.6.7 gives for a function of a type it
-/// cannot take.
+/// cannot take: a field's stored type, or what the aggregate inside a transformation yields
+/// (`derivative(first(s))` reads strings).
 fn check_leaf_type(call: &Call, measurement: &Measurement) -> Result<(), String> {
-    let (name, argument) = match call.args.first() {
+    let value_type = match call.args.first() {
         Some(Expr::Call(inner)) if is_transformation(&call.name) => {
-            return check_leaf_type(inner, measurement)
+            check_leaf_type(inner, measurement)?;
+            let inner_argument = match inner.args.first() {
+                Some(Expr::VarRef(var)) => {
+                    measurement.field_type(&var.name).map(super::data_type_of)
+                }
+                _ => None,
+            };
+            match plan::call_type(&inner.name, inner_argument) {
+                Some(data_type) => data_type.as_str(),
+                None => return Ok(()),
+            }
         }
-        Some(Expr::VarRef(var)) => (call.name.as_str(), var.name.clone()),
+        Some(Expr::VarRef(var)) => match measurement.field_type(&var.name) {
+            Some(field_type) => type_name(field_type),
+            None => return Ok(()),
+        },
         _ => return Ok(()),
     };
-    let Some(field_type) = measurement.field_type(&argument) else {
-        return Ok(());
-    };
-    let value_type = type_name(field_type);
-    if plan::accepts_type(name, value_type) {
+    if plan::accepts_type(&call.name, value_type) {
         return Ok(());
     }
+    // influxd names a transformation's iterator in words, the non-negative forms as the
+    // plain ones (`non_negative_derivative` → `derivative`, `cumulative_sum` → `cumulative
+    // sum`).
+    let iterator = if is_transformation(&call.name) {
+        call.name
+            .trim_start_matches("non_negative_")
+            .replace('_', " ")
+    } else {
+        call.name.clone()
+    };
     Err(format!(
-        "unsupported {name} iterator type: *query.{value_type}InterruptIterator"
+        "unsupported {iterator} iterator type: *query.{value_type}InterruptIterator"
     ))
 }
 

@@ -829,7 +829,7 @@ fn expression_type(
 }
 
 /// The result type of function `name` whose first argument has type `first_argument`.
-fn call_type(name: &str, first_argument: Option<DataType>) -> Option<DataType> {
+pub(crate) fn call_type(name: &str, first_argument: Option<DataType>) -> Option<DataType> {
     match name {
         "count" | "elapsed" => Some(DataType::Integer),
         "mean"
