@@ -382,17 +382,19 @@ fn check_selector_limit(expr: &Expr, limit: u64) -> Result<(), String> {
 }
 
 fn has_variable(expr: &Expr) -> bool {
-    let mut found = false;
-    expr.walk(&mut |e| {
-        found |= matches!(
-            e,
-            Expr::VarRef(_)
-                | Expr::Wildcard(_)
-                | Expr::Distinct(_)
-                | Expr::Literal(Literal::Regex(_))
-        ) || matches!(e, Expr::Call(c) if is_reducing(&c.name));
-    });
-    found
+    match expr {
+        Expr::VarRef(_) | Expr::Wildcard(_) | Expr::Distinct(_) => true,
+        Expr::Literal(literal) => matches!(literal, Literal::Regex(_)),
+        Expr::Call(call) if is_reducing(&call.name) => true,
+        // A regex is expanded to fields only in aggregates and selectors; inside a math
+        // function it stays a regex, which 1.6.7 does not count as a variable.
+        Expr::Call(call) if is_math_function(&call.name) => call.args.iter().any(|argument| {
+            !matches!(argument, Expr::Literal(Literal::Regex(_))) && has_variable(argument)
+        }),
+        Expr::Call(call) => call.args.iter().any(has_variable),
+        Expr::Binary(binary) => has_variable(&binary.lhs) || has_variable(&binary.rhs),
+        Expr::Paren(inner) => has_variable(inner),
+    }
 }
 
 /// What kind of query the fields make.
@@ -627,12 +629,16 @@ pub fn expand_fields(fields: &[Field], keys: &Keys, excluded_tags: &[String]) ->
                     Some(pattern),
                 ));
             }
+            // A math function expands `*` but not a regex (1.6.7 then finds no variable in
+            // the field); an aggregate or selector expands both.
             Expr::Call(call)
-                if (is_reducing(&call.name) || is_math_function(&call.name))
+                if (is_reducing(&call.name)
                     && matches!(
                         call.args.first(),
                         Some(Expr::Wildcard(_) | Expr::Literal(Literal::Regex(_)))
-                    ) =>
+                    ))
+                    || (is_math_function(&call.name)
+                        && matches!(call.args.first(), Some(Expr::Wildcard(_)))) =>
             {
                 let pattern = match call.args.first() {
                     Some(Expr::Literal(Literal::Regex(p))) => Some(p.as_str()),
