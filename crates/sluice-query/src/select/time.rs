@@ -104,6 +104,8 @@ fn split(expr: &Expr, now_ns: i64) -> Result<(Option<Expr>, TimeRange), String> 
             }
             _ => Ok((Some(expr.clone()), TimeRange::ALL)),
         },
+        // A bare name is no condition (1.6.7: `WHERE host`, `... AND time`).
+        Expr::VarRef(_) => Err(format!("invalid condition expression: {expr}")),
         _ => Ok((Some(expr.clone()), TimeRange::ALL)),
     }
 }
