@@ -394,6 +394,11 @@ fn run(
             plan::QueryKind::Raw => raw::execute(&exec, measurement, &groups, &fields)?,
             plan::QueryKind::Aggregate => aggregate::execute(&exec, measurement, &groups, &fields)?,
         };
+        if !ascending {
+            // 1.6.7 emits series in descending (name, tags) order under ORDER BY time DESC;
+            // SLIMIT/SOFFSET picked them in ascending order before that.
+            produced.reverse();
+        }
         for (tags, values) in produced.drain(..) {
             let mut values = apply_limit(values, statement.limit, statement.offset);
             if values.is_empty() {
