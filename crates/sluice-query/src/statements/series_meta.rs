@@ -61,13 +61,32 @@ fn selected_series(
     Ok(selected)
 }
 
+/// Where a SHOW statement takes its database from, when its FROM names one, as 1.6.7 does.
+#[derive(Clone, Copy)]
+enum SourceDatabase {
+    /// SHOW SERIES, SHOW FIELD KEYS: the database FROM names wins over ON and `db`
+    Overrides,
+    /// SHOW TAG KEYS, SHOW TAG VALUES: only ON or `db` name it
+    Ignored,
+}
+
 /// Resolves the statement's database; `Err` is the finished (failed) result.
 fn resolve<'c>(
     context: &'c StatementContext<'_>,
     on: Option<&'c str>,
     sources: &'c [Source],
+    source_database: SourceDatabase,
 ) -> Result<&'c Database, StatementResult> {
-    let name = context.database_name(on, sources)?;
+    let name = match source_database {
+        SourceDatabase::Ignored => context.database_name(on, &[])?,
+        SourceDatabase::Overrides => {
+            let from_source = sources.iter().find_map(|source| match source {
+                Source::Measurement(m) if !m.database.is_empty() => Some(m.database.as_str()),
+                _ => None,
+            });
+            context.database_name(from_source.or(on), sources)?
+        }
+    };
     context.require_database(name)
 }
 
@@ -121,7 +140,12 @@ pub fn show_series(
     statement: &ShowSeriesStatement,
     context: &StatementContext<'_>,
 ) -> StatementResult {
-    let database = match resolve(context, statement.database.as_deref(), &statement.sources) {
+    let database = match resolve(
+        context,
+        statement.database.as_deref(),
+        &statement.sources,
+        SourceDatabase::Overrides,
+    ) {
         Ok(database) => database,
         Err(error) => return error,
     };
@@ -176,7 +200,12 @@ pub fn show_tag_keys(
     statement: &ShowTagKeysStatement,
     context: &StatementContext<'_>,
 ) -> StatementResult {
-    let database = match resolve(context, statement.database.as_deref(), &statement.sources) {
+    let database = match resolve(
+        context,
+        statement.database.as_deref(),
+        &statement.sources,
+        SourceDatabase::Ignored,
+    ) {
         Ok(database) => database,
         Err(error) => return error,
     };
@@ -293,7 +322,12 @@ pub fn show_tag_values(
     statement: &ShowTagValuesStatement,
     context: &StatementContext<'_>,
 ) -> StatementResult {
-    let database = match resolve(context, statement.database.as_deref(), &statement.sources) {
+    let database = match resolve(
+        context,
+        statement.database.as_deref(),
+        &statement.sources,
+        SourceDatabase::Ignored,
+    ) {
         Ok(database) => database,
         Err(error) => return error,
     };
@@ -335,7 +369,12 @@ pub fn show_field_keys(
     statement: &ShowFieldKeysStatement,
     context: &StatementContext<'_>,
 ) -> StatementResult {
-    let database = match resolve(context, statement.database.as_deref(), &statement.sources) {
+    let database = match resolve(
+        context,
+        statement.database.as_deref(),
+        &statement.sources,
+        SourceDatabase::Overrides,
+    ) {
         Ok(database) => database,
         Err(error) => return error,
     };
