@@ -515,6 +515,10 @@ pub fn show_cardinality(
         }
     }
     if statement.target == CardinalityTarget::Measurement {
+        // No measurement counted: 1.6.7 answers no series rather than a count of 0.
+        if counts.is_empty() {
+            return context.empty();
+        }
         let row = vec![Value::Integer(counts.len() as i64)];
         return context.with_series(vec![unnamed_series(&["count"], vec![row])]);
     }
