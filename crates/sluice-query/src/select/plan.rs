@@ -164,6 +164,9 @@ fn check_call(call: &Call, interval_ns: i64) -> Result<(), String> {
             }
         }
         "distinct" => {
+            if got == 0 {
+                return Err("distinct function requires at least one argument".into());
+            }
             if got != 1 {
                 return Err("distinct function can only have one argument".into());
             }
@@ -220,6 +223,12 @@ fn check_call(call: &Call, interval_ns: i64) -> Result<(), String> {
             if got != 2 {
                 return Err(arg_count_error(name, 2, got));
             }
+            if !matches!(
+                call.args.first(),
+                Some(Expr::VarRef(_) | Expr::Wildcard(_) | Expr::Literal(Literal::Regex(_)))
+            ) {
+                return Err("expected field argument in sample()".into());
+            }
             match call.args.get(1) {
                 Some(Expr::Literal(Literal::Integer(n))) => {
                     if *n < 1 {
@@ -227,9 +236,7 @@ fn check_call(call: &Call, interval_ns: i64) -> Result<(), String> {
                     }
                     Ok(())
                 }
-                Some(other) => Err(format!(
-                    "expected integer argument in sample(), found {other}"
-                )),
+                Some(_) => Err("expected integer argument in sample()".into()),
                 None => Err(arg_count_error(name, 2, got)),
             }
         }
