@@ -644,10 +644,20 @@ fn plan_pass(
         // A record is about as large as its share of the body: start there, capped.
         let record_capacity =
             (body.len() / partitions).clamp(RECORD_CAPACITY_MIN_BYTES, RECORD_CAPACITY_MAX_BYTES);
-        let builder = set.builders[partition]
-            .get_or_insert_with(|| RecordBuilder::new(database_id, rp, record_capacity));
+        let mut builder = set.builders[partition]
+            .take()
+            .unwrap_or_else(|| RecordBuilder::new(database_id, rp, record_capacity));
         builder.begin_point(&scratch.series_key, point.timestamp_ns);
         for field in point.fields {
+            if builder.len_bytes() >= INGEST_BATCH_MAX_BYTES {
+                // A point larger than a batch continues in the next record as a point of
+                // the same series and time (their fields merge when applied), so no record
+                // outgrows the WAL's record bound however many fields one line has.
+                let count = builder.point_count();
+                set.records.push((partition, builder.finish(), count));
+                builder = RecordBuilder::new(database_id, rp, record_capacity);
+                builder.begin_point(&scratch.series_key, point.timestamp_ns);
+            }
             scratch.unescaped_key.clear();
             unescape(field.key, EscapeKind::FieldKey, &mut scratch.unescaped_key);
             if scratch.unescaped_key == b"time" {
@@ -670,6 +680,7 @@ fn plan_pass(
             };
             builder.push_field(&scratch.unescaped_key, value);
         }
+        set.builders[partition] = Some(builder);
         set.point_done(partition);
     }
     let mut records = kept.records_and_count(&mut outcome.points);

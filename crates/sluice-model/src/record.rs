@@ -94,6 +94,11 @@ pub struct RecordBuilder {
     point_count: u32,
     field_count_offset: usize,
     field_count: u16,
+    /// where the current point's series key is in `bytes` (after its length), and its time:
+    /// a point with more fields than a count holds continues as another point of the same
+    /// series and time
+    point_key: std::ops::Range<usize>,
+    point_timestamp_ns: i64,
 }
 
 impl RecordBuilder {
@@ -111,6 +116,8 @@ impl RecordBuilder {
             point_count: 0,
             field_count_offset: 0,
             field_count: 0,
+            point_key: 0..0,
+            point_timestamp_ns: 0,
         }
     }
 
@@ -118,6 +125,9 @@ impl RecordBuilder {
     pub fn begin_point(&mut self, series_key: &[u8], timestamp_ns: i64) {
         self.point_count += 1;
         put_bytes_u16(&mut self.bytes, series_key);
+        let key_end = self.bytes.len();
+        self.point_key = key_end - series_key.len().min(usize::from(u16::MAX))..key_end;
+        self.point_timestamp_ns = timestamp_ns;
         self.bytes.extend_from_slice(&timestamp_ns.to_le_bytes());
         self.field_count_offset = self.bytes.len();
         self.field_count = 0;
@@ -125,7 +135,21 @@ impl RecordBuilder {
     }
 
     /// Adds a field to the current point; `key` and string values are unescaped.
+    ///
+    /// A point's field count is a u16: the 65,536th field starts another point of the same
+    /// series and time (its fields merge with the first's when applied, as two writes of one
+    /// point do), so no field is lost however many a line has.
     pub fn push_field(&mut self, key: &[u8], value: StoredValue<'_>) {
+        if self.field_count == u16::MAX {
+            let series_key = self
+                .bytes
+                .get(self.point_key.clone())
+                .map(<[u8]>::to_vec)
+                .unwrap_or_else(|| {
+                    panic!("BUG: the current point's series key is not in the record")
+                });
+            self.begin_point(&series_key, self.point_timestamp_ns);
+        }
         self.field_count += 1;
         put_bytes_u16(&mut self.bytes, key);
         self.bytes.push(value.field_type() as u8);
@@ -158,6 +182,8 @@ impl RecordBuilder {
             point_count,
             field_count_offset: 0,
             field_count: 0,
+            point_key: 0..0,
+            point_timestamp_ns: 0,
         })
     }
 
@@ -299,6 +325,51 @@ mod tests {
         assert!(other_db
             .extend_from_record(&RecordBuilder::new(3, b"rp", 8).finish())
             .is_err());
+    }
+
+    /// A point with more fields than a u16 counts continues as points of the same series
+    /// and time: every field decodes, none wraps the count (which lost the fields past
+    /// 65,535 of a 70,000-field line before).
+    #[test]
+    fn a_point_past_the_field_count_continues_and_loses_nothing() {
+        let field_total = usize::from(u16::MAX) * 2 + 7;
+        let mut builder = RecordBuilder::new(1, b"autogen", 1 << 20);
+        builder.begin_point(b"m,host=a", 42);
+        for index in 0..field_total {
+            builder.push_field(
+                format!("f{index}").as_bytes(),
+                StoredValue::Integer(index as i64),
+            );
+        }
+        builder.begin_point(b"n", 43);
+        builder.push_field(b"v", StoredValue::Boolean(true));
+        let record = builder.finish();
+        let mut seen = Vec::new();
+        let header = decode_record(&record, |_, point| {
+            for (key, value) in &point.fields {
+                seen.push((
+                    point.series_key.to_vec(),
+                    point.timestamp_ns,
+                    key.to_vec(),
+                    *value,
+                ));
+            }
+        })
+        .unwrap();
+        assert_eq!(
+            header.point_count, 4,
+            "three points of m (65535 + 65535 + 7 fields), one of n"
+        );
+        assert_eq!(seen.len(), field_total + 1);
+        for (index, (key, time, field, value)) in seen.iter().take(field_total).enumerate() {
+            assert_eq!((key.as_slice(), *time), (&b"m,host=a"[..], 42));
+            assert_eq!(field, format!("f{index}").as_bytes());
+            assert_eq!(*value, StoredValue::Integer(index as i64));
+        }
+        assert_eq!(
+            seen.last().map(|s| (s.0.as_slice(), s.1)),
+            Some((&b"n"[..], 43))
+        );
     }
 
     #[test]
