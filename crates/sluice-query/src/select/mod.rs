@@ -648,22 +648,25 @@ fn fields_in_shards(
 }
 
 fn collect_keys(measurements: &[Measurement]) -> plan::Keys {
-    let mut keys = plan::Keys::default();
+    // Maps, not lists searched per key: a measurement may have tens of thousands of fields.
+    let mut fields: std::collections::BTreeMap<&str, &'static str> = Default::default();
+    let mut tags: std::collections::BTreeSet<&str> = Default::default();
     for measurement in measurements {
         for (field, field_type) in &measurement.fields {
-            if keys.field_type(field).is_none() {
-                keys.fields.push((field.clone(), type_name(*field_type)));
-            }
+            // The first measurement's type wins.
+            fields
+                .entry(field.as_str())
+                .or_insert(type_name(*field_type));
         }
-        for tag in &measurement.tag_keys {
-            if !keys.tags.contains(tag) {
-                keys.tags.push(tag.clone());
-            }
-        }
+        tags.extend(measurement.tag_keys.iter().map(String::as_str));
     }
-    keys.fields.sort();
-    keys.tags.sort();
-    keys
+    plan::Keys {
+        fields: fields
+            .into_iter()
+            .map(|(field, field_type)| (field.to_string(), field_type))
+            .collect(),
+        tags: tags.into_iter().map(str::to_string).collect(),
+    }
 }
 
 /// The tag names the GROUP BY clause names (over all measurements, for wildcard

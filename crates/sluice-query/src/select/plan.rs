@@ -611,7 +611,11 @@ pub struct Keys {
 impl Keys {
     /// The type name of field `name`, if it is a field.
     pub fn field_type(&self, name: &str) -> Option<&'static str> {
-        self.fields.iter().find(|(f, _)| f == name).map(|(_, t)| *t)
+        self.fields
+            .binary_search_by(|(field, _)| field.as_str().cmp(name))
+            .ok()
+            .and_then(|index| self.fields.get(index))
+            .map(|(_, field_type)| *field_type)
     }
 }
 

@@ -850,6 +850,9 @@ fn insert_fields(
     insert_column_fields(series, timestamp_ns, fields)
 }
 
+/// Fields of a series looked up by scanning; a series with more is looked up through a map.
+const CACHE_FIELD_SCAN_MAX: usize = 64;
+
 /// [`insert_fields`] for a column-stored series.
 fn insert_column_fields(
     series: &mut CacheSeries,
@@ -890,18 +893,34 @@ fn insert_column_fields(
         // A series' points nearly always carry the same fields: no doubling slack.
         series_fields.reserve_exact(fields.len());
     }
+    // A series with many fields finds them in a map built at its first miss: a scan per
+    // field made one 40,000-field line cost 1.6 billion comparisons (18 s in a debug build).
+    let mut wide_index: Option<std::collections::HashMap<Vec<u8>, usize>> = None;
     for (index, (key, value)) in fields.iter().enumerate() {
         // Points of a series usually carry the same fields in the same order.
         let found = match series_fields.get(index) {
             Some(field) if field.key.as_bytes() == *key => Some(index),
-            _ => series_fields
+            _ if series_fields.len() < CACHE_FIELD_SCAN_MAX => series_fields
                 .iter()
                 .position(|field| field.key.as_bytes() == *key),
+            _ => wide_index
+                .get_or_insert_with(|| {
+                    series_fields
+                        .iter()
+                        .enumerate()
+                        .map(|(i, field)| (field.key.as_bytes().to_vec(), i))
+                        .collect()
+                })
+                .get(*key)
+                .copied(),
         };
         let field = match found.and_then(|i| series_fields.get_mut(i)) {
             Some(field) => field,
             None => {
                 added += FIELD_OVERHEAD_BYTES;
+                if let Some(wide_index) = wide_index.as_mut() {
+                    wide_index.insert(key.to_vec(), series_fields.len());
+                }
                 series_fields.push(CacheField {
                     key: FieldKey::of(key),
                     values: ColumnValues::with_capacity(value.field_type(), 1),
