@@ -1,0 +1,191 @@
+//! Requests a security reviewer would send (issue 16): broken chunked framing, Content-Length
+//! lies, header floods, over-long keys, and lines with more fields than a point's count holds.
+//! Each must get a clear answer (or a closed connection) while a new client's `/ping` stays
+//! fast, the server's memory stays bounded, and no acknowledged point is lost.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::Server;
+
+/// Longest a fresh client's `/ping` may take while the attacks run (a loaded 2-core CI
+/// machine included; PERFORMANCE.md has the figures measured on a quiet one).
+const PING_BOUND: Duration = Duration::from_millis(500);
+
+/// One raw request on a fresh connection; the status line (empty when the connection was
+/// closed or timed out without an answer).
+fn send_raw(server: &Server, bytes: &[u8], wait: Duration) -> String {
+    let mut socket = TcpStream::connect(server.address).unwrap();
+    socket.set_read_timeout(Some(wait)).unwrap();
+    if socket.write_all(bytes).is_err() {
+        return String::new();
+    }
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !answer.windows(2).any(|w| w == b"\r\n") {
+        match socket.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(read) => answer.extend_from_slice(&buffer[..read]),
+        }
+    }
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    text.lines().next().unwrap_or("").to_string()
+}
+
+/// How long a fresh client's `/ping` takes (panics past `PING_BOUND`).
+fn ping_time(server: &Server) -> Duration {
+    let started = Instant::now();
+    let status = send_raw(server, b"GET /ping HTTP/1.1\r\nHost: t\r\n\r\n", PING_BOUND);
+    let took = started.elapsed();
+    assert!(
+        status.starts_with("HTTP/1.1 204"),
+        "a fresh /ping got {status:?} after {took:?} during the attacks"
+    );
+    took
+}
+
+fn create_database(server: &Server, name: &str) {
+    let (status, body) = server.query(&format!("CREATE DATABASE {name}"));
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn broken_framing_and_lies_get_clear_answers_and_cost_nothing() {
+    let server = Server::start();
+    create_database(&server, "db0");
+    let acknowledged = server.write("db=db0", "kept v=1i 1\n");
+    assert_eq!(acknowledged.status, 204);
+    let rss_before = server.memory_figure("VmRSS").unwrap();
+    let write_head = "POST /write?db=db0 HTTP/1.1\r\nHost: t\r\n";
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "a chunk length that is not hex",
+            format!("{write_head}Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n").into(),
+            "HTTP/1.1 400",
+        ),
+        (
+            "a chunk length past 64 bits",
+            format!("{write_head}Transfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\nabc\r\n0\r\n\r\n")
+                .into(),
+            "HTTP/1.1 400",
+        ),
+        (
+            "a chunk without its line end",
+            format!("{write_head}Transfer-Encoding: chunked\r\n\r\n3\r\nabcXX0\r\n\r\n").into(),
+            "HTTP/1.1 400",
+        ),
+        (
+            "two different Content-Lengths",
+            format!("{write_head}Content-Length: 5\r\nContent-Length: 7\r\n\r\nm v=1\n\n").into(),
+            "HTTP/1.1 400",
+        ),
+        (
+            "a megabyte of headers",
+            {
+                let mut head = b"GET /ping HTTP/1.1\r\nHost: t\r\n".to_vec();
+                for index in 0..12_000 {
+                    head.extend_from_slice(format!("X-H{index}: {}\r\n", "a".repeat(90)).as_bytes());
+                }
+                head.extend_from_slice(b"\r\n");
+                head
+            },
+            "HTTP/1.1 431",
+        ),
+    ];
+    for (what, bytes, expected) in &cases {
+        let status = send_raw(&server, bytes, Duration::from_secs(10));
+        assert!(
+            status.starts_with(expected),
+            "{what}: got {status:?}, wanted {expected}"
+        );
+        ping_time(&server);
+    }
+    // Content-Length lies: 300 clients each announce 24 MB and send a few bytes. Nothing is
+    // reserved for what was announced, so memory does not follow the lie.
+    let mut liars = Vec::new();
+    for _ in 0..300 {
+        let mut socket = TcpStream::connect(server.address).unwrap();
+        let head = format!("{write_head}Content-Length: 24000000\r\n\r\nm v=1\n");
+        socket.write_all(head.as_bytes()).unwrap();
+        liars.push(socket);
+    }
+    let mut slowest = Duration::ZERO;
+    for _ in 0..20 {
+        slowest = slowest.max(ping_time(&server));
+    }
+    let rss_during = server.memory_figure("VmRSS").unwrap();
+    assert!(
+        rss_during < rss_before + 64 * 1024 * 1024,
+        "300 announced 24 MB bodies grew RSS from {rss_before} to {rss_during} bytes"
+    );
+    drop(liars);
+    let (status, body) = server.query("SELECT count(v) FROM db0..kept");
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("[\"1970-01-01T00:00:00Z\",1]"),
+        "the acknowledged point: {body}"
+    );
+    eprintln!("slowest /ping among 20 with 300 liars connected: {slowest:?}");
+}
+
+#[test]
+fn over_long_keys_are_refused_and_the_rest_of_the_body_is_written() {
+    let server = Server::start();
+    create_database(&server, "db0");
+    let long_tag = "a".repeat(70_000);
+    let body = format!("good v=1i 1\nm,k={long_tag} v=1i 2\ngood v=2i 3\n");
+    let answer = server.write("db=db0", &body);
+    assert_eq!(answer.status, 400);
+    let text = answer.text();
+    assert!(
+        text.contains("partial write") && text.contains("max key length exceeded"),
+        "{text}"
+    );
+    let (_, counted) = server.query("SELECT count(v) FROM db0..good");
+    assert!(
+        counted.contains("[\"1970-01-01T00:00:00Z\",2]"),
+        "{counted}"
+    );
+    ping_time(&server);
+}
+
+/// A point's field count is a u16 in the record format, and a record has a size bound: a line
+/// with more fields than either (70,000 string fields, 5.6 MB) continues as points of the
+/// same series and time. Before, the count wrapped and every field past 65,535 was lost
+/// although the write was answered 204.
+#[test]
+fn a_line_with_seventy_thousand_fields_is_stored_whole_and_survives_a_crash() {
+    const FIELDS: usize = 70_000;
+    let mut server = Server::start();
+    create_database(&server, "db0");
+    let value = "v".repeat(64);
+    let fields: Vec<String> = (0..FIELDS)
+        .map(|i| format!("f{i}=\"{value}{i}\""))
+        .collect();
+    let body = format!("wide,host=a {} 1000\n", fields.join(","));
+    let answer = server.write("db=db0", &body);
+    assert_eq!(answer.status, 204, "{}", answer.text());
+    let check = |server: &Server| {
+        let (status, text) =
+            server.query("SELECT f0, f65534, f65535, f65536, f69999 FROM db0..wide");
+        assert_eq!(status, 200);
+        for index in [0, 65_534, 65_535, 65_536, FIELDS - 1] {
+            assert!(
+                text.contains(&format!("\"{value}{index}\"")),
+                "field f{index} is missing: {}",
+                &text[..text.len().min(400)]
+            );
+        }
+    };
+    check(&server);
+    server.kill9();
+    server.restart();
+    check(&server);
+    let (_, counted) = server.query("SELECT count(f69999) FROM db0..wide WHERE host = 'a'");
+    assert!(counted.contains(",1]"), "{counted}");
+}
