@@ -34,11 +34,13 @@
 mod aggregate;
 pub mod eval;
 mod go_math;
+pub mod holt_winters;
 pub mod plan;
 mod raw;
 pub mod reduce;
 pub mod regex;
 mod subquery;
+pub mod technical;
 pub mod time;
 
 #[cfg(test)]

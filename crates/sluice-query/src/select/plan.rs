@@ -13,7 +13,9 @@ use sluice_influxql::ast::{
 use sluice_influxql::parser::format_duration_ns;
 
 use super::eval::{is_math_function, math_arity};
+use super::holt_winters::HoltWintersSpec;
 use super::regex::Regex;
+use super::technical::{Indicator, IndicatorSpec};
 
 /// Functions that reduce a window.
 pub fn is_aggregate(name: &str) -> bool {
@@ -50,7 +52,59 @@ pub fn is_transformation(name: &str) -> bool {
             | "moving_average"
             | "cumulative_sum"
             | "elapsed"
-    )
+    ) || TypedTransform::is_named(name)
+}
+
+/// Whether the transformation `name` of an aggregate sees the aggregate from one GROUP BY
+/// interval before the range (after it, descending), as 1.6.7 widens its iterator for
+/// them; its first window then has a value (`gen-func/*/by-time-tag-inside-data`).
+pub fn reads_previous_interval(name: &str) -> bool {
+    matches!(
+        name,
+        "derivative"
+            | "non_negative_derivative"
+            | "difference"
+            | "non_negative_difference"
+            | "moving_average"
+            | "elapsed"
+    ) || Indicator::from_name(name).is_some()
+}
+
+/// A transformation resolved once to its typed specification (issue 14's typed plan; the
+/// older transformations are still matched by name): what its arguments mean is decided
+/// here, with 1.6.7's argument errors, and the executor only matches this enum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TypedTransform {
+    /// one of the technical-analysis functions ([`super::technical`])
+    Indicator(IndicatorSpec),
+    /// `holt_winters` or `holt_winters_with_fit` ([`super::holt_winters`])
+    HoltWinters(HoltWintersSpec),
+}
+
+impl TypedTransform {
+    /// Whether `name` names one of these functions.
+    pub fn is_named(name: &str) -> bool {
+        Indicator::from_name(name).is_some() || HoltWintersSpec::with_fit_of(name).is_some()
+    }
+
+    /// `call` resolved (`None`: not one of these functions), or 1.6.7's error for its
+    /// arguments besides the field (checked by [`check`]).
+    pub fn resolve(call: &Call, interval_ns: i64) -> Option<Result<TypedTransform, String>> {
+        if let Some(indicator) = Indicator::from_name(&call.name) {
+            return Some(IndicatorSpec::resolve(indicator, call).map(TypedTransform::Indicator));
+        }
+        let with_fit = HoltWintersSpec::with_fit_of(&call.name)?;
+        Some(HoltWintersSpec::resolve(with_fit, call, interval_ns).map(TypedTransform::HoltWinters))
+    }
+
+    /// How 1.6.7 names the function in its `unsupported … iterator type` errors (for
+    /// holt_winters, the text of another function: 1.6.7's own slip, kept).
+    pub fn iterator_name(&self) -> &'static str {
+        match self {
+            TypedTransform::Indicator(spec) => spec.indicator.iterator_name(),
+            TypedTransform::HoltWinters(_) => "elapsed",
+        }
+    }
 }
 
 /// Whether `name` is a function that is not per-row math.
@@ -146,6 +200,18 @@ fn is_field_arg(expr: &Expr) -> bool {
 
 /// Checks one reducing call (and what it contains).
 fn check_call(call: &Call, interval_ns: i64) -> Result<(), String> {
+    if let Some(resolved) = TypedTransform::resolve(call, interval_ns) {
+        return match resolved? {
+            TypedTransform::Indicator(_) => check_transform_arg(call, interval_ns),
+            TypedTransform::HoltWinters(_) => match call.args.first() {
+                Some(Expr::Call(inner)) if is_reducing(&inner.name) => {
+                    check_call(inner, interval_ns)
+                }
+                Some(inner) => check_expr(inner, interval_ns),
+                None => Ok(()),
+            },
+        };
+    }
     let name = call.name.as_str();
     let got = call.args.len();
     match name {
@@ -351,9 +417,6 @@ fn check_expr(expr: &Expr, interval_ns: i64) -> Result<(), String> {
                     .args
                     .iter()
                     .try_for_each(|a| check_expr(a, interval_ns));
-            }
-            if call.name == "holt_winters" || call.name == "holt_winters_with_fit" {
-                return Err(format!("{}() is not supported", call.name));
             }
             Err(format!("undefined function {}()", call.name))
         }
