@@ -82,11 +82,16 @@ fn distinct_name(call: &Call) -> Option<String> {
 
 /// The `unsupported ... iterator type` error 1.6.7 gives for a function of a type it
 /// cannot take: a field's stored type, or what the aggregate inside a transformation yields
-/// (`derivative(first(s))` reads strings).
-fn check_leaf_type(call: &Call, measurement: &Measurement) -> Result<(), String> {
+/// (`derivative(first(s))` reads strings). `typed`: the call resolved, when it is a
+/// technical-analysis function or holt_winters.
+fn check_leaf_type(
+    call: &Call,
+    typed: Option<&TypedTransform>,
+    measurement: &Measurement,
+) -> Result<(), String> {
     let value_type = match call.args.first() {
         Some(Expr::Call(inner)) if is_transformation(&call.name) => {
-            check_leaf_type(inner, measurement)?;
+            check_leaf_type(inner, None, measurement)?;
             let inner_argument = match inner.args.first() {
                 Some(Expr::VarRef(var)) => {
                     measurement.field_type(&var.name).map(super::data_type_of)
@@ -110,7 +115,9 @@ fn check_leaf_type(call: &Call, measurement: &Measurement) -> Result<(), String>
     // influxd names a transformation's iterator in words, the non-negative forms as the
     // plain ones (`non_negative_derivative` → `derivative`, `cumulative_sum` → `cumulative
     // sum`).
-    let iterator = if is_transformation(&call.name) {
+    let iterator = if let Some(typed) = typed {
+        typed.iterator_name().to_string()
+    } else if is_transformation(&call.name) {
         call.name
             .trim_start_matches("non_negative_")
             .replace('_', " ")
@@ -120,39 +127,6 @@ fn check_leaf_type(call: &Call, measurement: &Measurement) -> Result<(), String>
     Err(format!(
         "unsupported {iterator} iterator type: *query.{value_type}InterruptIterator"
     ))
-}
-
-/// The `unsupported … iterator type` error of a technical-analysis function or holt_winters
-/// fed strings or booleans (by its field, or by the selector under it).
-fn check_typed_leaf_type(
-    call: &Call,
-    resolved: &TypedTransform,
-    measurement: &Measurement,
-) -> Result<(), String> {
-    let field_type_of = |expr: Option<&Expr>| match expr {
-        Some(Expr::VarRef(var)) => measurement.field_type(&var.name).map(type_name),
-        _ => None,
-    };
-    let input_type = match call.args.first() {
-        Some(Expr::Call(inner)) => {
-            check_leaf_type(inner, measurement)?;
-            let keeps_type =
-                is_selector(&inner.name) || matches!(inner.name.as_str(), "mode" | "distinct");
-            if keeps_type {
-                field_type_of(inner.args.first())
-            } else {
-                None
-            }
-        }
-        other => field_type_of(other),
-    };
-    match input_type {
-        Some(value_type @ ("string" | "boolean")) => Err(format!(
-            "unsupported {} iterator type: *query.{value_type}InterruptIterator",
-            resolved.iterator_name()
-        )),
-        _ => Ok(()),
-    }
 }
 
 /// Executes an aggregate query over one measurement: `(group tags, rows)` per group.
@@ -180,10 +154,7 @@ pub(super) fn execute(
     let mut typed: Vec<Option<TypedTransform>> = Vec::with_capacity(leaves.len());
     for leaf in &leaves {
         let resolved = TypedTransform::resolve(leaf, interval_ns).transpose()?;
-        match &resolved {
-            Some(resolved) => check_typed_leaf_type(leaf, resolved, measurement)?,
-            None => check_leaf_type(leaf, measurement)?,
-        }
+        check_leaf_type(leaf, resolved.as_ref(), measurement)?;
         typed.push(resolved);
     }
     let condition_fields = condition_fields(exec, measurement);
@@ -491,7 +462,7 @@ fn with_previous_interval<T>(
 }
 
 /// A number fed to a technical-analysis function or holt_winters (`None`: a null, skipped;
-/// strings and booleans were refused by [`check_typed_leaf_type`]).
+/// strings and booleans were refused by [`check_leaf_type`]).
 fn numeric(value: &Value) -> Option<f64> {
     match value {
         Value::Float(v) => Some(*v),

@@ -150,6 +150,9 @@ const FIXED_PARAMETERS: usize = 6;
 const PHI: usize = 3;
 const LEVEL: usize = 4;
 const TREND: usize = 5;
+/// How many steps of the final run go between two checks of the caller's budget (KILL
+/// QUERY, `query-timeout`) when `N` is large.
+const STEPS_PER_BUDGET_CHECK: usize = 1 << 16;
 /// Bytes per value the forecast holds: the series and its model (f64 each), and the
 /// answered (time, value).
 const BYTES_PER_VALUE: u64 = 8 + 8 + 16;
@@ -197,9 +200,10 @@ pub fn forecast(
         )
     };
 
+    let slot_count = usize::try_from(slots).unwrap_or(usize::MAX);
     let mut series = Vec::new();
     series
-        .try_reserve_exact(usize::try_from(slots).unwrap_or(usize::MAX))
+        .try_reserve_exact(slot_count)
         .map_err(|_| too_many())?;
     series.push(first_value);
     let mut slot_time = start;
@@ -209,7 +213,9 @@ pub fn forecast(
             continue;
         }
         slot_time = slot_time.wrapping_add(interval_ns);
-        while rounded != slot_time {
+        // The slots end at the last point's; the length guard only matters for times so
+        // close to the ends of i64 that rounding wraps.
+        while rounded != slot_time && series.len() < slot_count {
             series.push(f64::NAN);
             slot_time = slot_time.wrapping_add(interval_ns);
         }
@@ -225,7 +231,11 @@ pub fn forecast(
         return Ok(Vec::new());
     }
     let dimension = FIXED_PARAMETERS + season;
-    let simplex_values = (dimension as u64 + 1) * dimension as u64 + 5 * dimension as u64;
+    let dimension_values = dimension as u64;
+    let simplex_values = dimension_values
+        .saturating_add(1)
+        .saturating_mul(dimension_values)
+        .saturating_add(dimension_values.saturating_mul(5));
     budget(simplex_values.saturating_mul(8))?;
 
     let model = Model {
@@ -265,7 +275,7 @@ pub fn forecast(
     modelled
         .try_reserve_exact(series.len().saturating_add(horizon))
         .map_err(|_| too_many())?;
-    model.run(horizon, &mut fitted, &mut modelled);
+    model.run(horizon, &mut fitted, &mut modelled, Some(budget))?;
 
     let mut answer = Vec::new();
     let answered = if spec.with_fit {
@@ -349,7 +359,7 @@ impl Model<'_> {
                 }
                 let (early, late) = (self.value(i), self.value(m + i));
                 if !early.is_nan() && !late.is_nan() {
-                    trend += 1.0 / (m * m) as f64 * (late - early);
+                    trend += 1.0 / m.wrapping_mul(m) as f64 * (late - early);
                 }
             }
         } else {
@@ -370,16 +380,19 @@ impl Model<'_> {
     }
 
     /// Runs the model over the series and `horizon` steps on, into `out`; clamps α..φ of
-    /// `parameters` and overwrites its season factors, as 1.6.7 does.
-    fn run(&self, horizon: usize, parameters: &mut [f64], out: &mut Vec<f64>) {
+    /// `parameters` and overwrites its season factors, as 1.6.7 does. A long run asks
+    /// `budget` (when given) every [`STEPS_PER_BUDGET_CHECK`] steps whether to go on.
+    fn run(
+        &self,
+        horizon: usize,
+        parameters: &mut [f64],
+        out: &mut Vec<f64>,
+        mut budget: Option<&mut Budget<'_>>,
+    ) -> Result<(), String> {
         out.clear();
+        // Into [0, 1]; NaN stays NaN, as in 1.6.7's comparisons.
         for parameter in parameters.iter_mut().take(4) {
-            if *parameter > 1.0 {
-                *parameter = 1.0;
-            }
-            if *parameter < 0.0 {
-                *parameter = 0.0;
-            }
+            *parameter = parameter.clamp(0.0, 1.0);
         }
         let (alpha, beta, gamma, phi) =
             (parameters[0], parameters[1], parameters[2], parameters[PHI]);
@@ -394,6 +407,11 @@ impl Model<'_> {
         out.push(value);
         let total = self.series.len().saturating_add(horizon);
         for t in 1..total {
+            if t % STEPS_PER_BUDGET_CHECK == 0 {
+                if let Some(budget) = budget.as_mut() {
+                    budget(0)?;
+                }
+            }
             if m > 0 {
                 factor = factors[(t + offset - m) % m];
                 factor_ahead = factors[(t + t % m + offset - m) % m];
@@ -412,12 +430,15 @@ impl Model<'_> {
             }
             out.push(value);
         }
+        Ok(())
     }
 
     /// The sum of squared errors of the model run with `parameters` (infinite when it
     /// models a NaN where there is a value); mutates `parameters` as [`Model::run`] does.
     fn squared_error(&self, parameters: &mut [f64], scratch: &mut Vec<f64>) -> f64 {
-        self.run(0, parameters, scratch);
+        if self.run(0, parameters, scratch, None).is_err() {
+            panic!("BUG: a model run without a budget cannot be stopped");
+        }
         let mut sum = 0.0;
         for (modelled, actual) in scratch.iter().zip(self.series) {
             if actual.is_nan() {
@@ -555,4 +576,281 @@ fn nelder_mead(
     let found = vertices[best].clone();
     let least = objective(&mut vertices[best]);
     Ok((least, found))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SECOND: i64 = 1_000_000_000;
+    /// 2026-11-01T00:00:00Z, the start of the golden corpus' `gen` data.
+    const START: i64 = 1_793_491_200 * SECOND;
+    const INTERVAL: i64 = 20 * SECOND;
+
+    fn unlimited(_: u64) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn windows(values: &[Option<f64>]) -> Vec<(i64, f64)> {
+        values
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.map(|v| (START + i as i64 * INTERVAL, v)))
+            .collect()
+    }
+
+    fn spec(forecast_count: i64, season_length: i64, with_fit: bool) -> HoltWintersSpec {
+        HoltWintersSpec {
+            forecast_count,
+            season_length,
+            with_fit,
+        }
+    }
+
+    fn values(answer: &[(i64, f64)]) -> Vec<f64> {
+        answer.iter().map(|(_, v)| *v).collect()
+    }
+
+    fn call(text: &str) -> Call {
+        let query = sluice_influxql::parse_query(&format!("SELECT {text} FROM m"));
+        match query.map(|mut q| q.statements.remove(0)) {
+            Ok(sluice_influxql::Statement::Select(select)) => match &select.fields[0].expr {
+                Expr::Call(call) => call.clone(),
+                other => panic!("BUG: not a call: {other:?}"),
+            },
+            other => panic!("BUG: not a select: {other:?}"),
+        }
+    }
+
+    /// `gen` host a, mean(f) per 20 s (tests/golden/query,
+    /// `gen-func/holt-winters-with-fit/float/by-time-tag`).
+    const HOST_A: [Option<f64>; 6] = [
+        Some(11.25),
+        Some(13.125),
+        Some(13.75),
+        Some(17.375),
+        Some(18.75),
+        Some(20.125),
+    ];
+
+    #[test]
+    fn forecasts_match_influxdb_bit_for_bit() {
+        let answer = forecast(
+            &spec(3, 0, true),
+            &windows(&HOST_A),
+            INTERVAL,
+            &mut unlimited,
+        )
+        .expect("no budget");
+        assert_eq!(
+            values(&answer),
+            vec![
+                11.25,
+                12.626851450535097,
+                14.681883375534698,
+                16.78845030453285,
+                18.680418351058098,
+                20.271196956320832,
+                21.55851053817758,
+                22.575395961538334,
+                23.365879190436953
+            ]
+        );
+        let times: Vec<i64> = answer.iter().map(|(t, _)| (t - START) / INTERVAL).collect();
+        assert_eq!(times, (0..9).collect::<Vec<i64>>());
+        let forecast_only = forecast(
+            &spec(3, 0, false),
+            &windows(&HOST_A),
+            INTERVAL,
+            &mut unlimited,
+        )
+        .expect("no budget");
+        assert_eq!(forecast_only, answer[6..].to_vec());
+    }
+
+    #[test]
+    fn seasons_and_gaps_match_influxdb() {
+        let seasonal = forecast(
+            &spec(2, 2, true),
+            &windows(&HOST_A),
+            INTERVAL,
+            &mut unlimited,
+        )
+        .expect("no budget");
+        assert_eq!(
+            values(&seasonal),
+            vec![
+                11.25,
+                13.061714470632246,
+                14.073822370782128,
+                17.24120307993161,
+                18.600778867547277,
+                20.247335497460053,
+                23.056242482147965,
+                22.468885163416296
+            ]
+        );
+        // Host b: no value at 00:01:00 (`gen-func/holt-winters-with-fit/float/by-time-tag`).
+        let host_b = [
+            Some(29.25),
+            Some(33.0),
+            Some(33.5),
+            None,
+            Some(26.75),
+            Some(32.5),
+        ];
+        let with_gap = forecast(
+            &spec(3, 0, true),
+            &windows(&host_b),
+            INTERVAL,
+            &mut unlimited,
+        )
+        .expect("no budget");
+        assert_eq!(
+            values(&with_gap)[..4],
+            [
+                29.25,
+                31.436483563323154,
+                31.440543772807416,
+                31.440551104965774
+            ]
+        );
+    }
+
+    #[test]
+    fn too_little_or_descending_data_forecasts_nothing() {
+        let one = windows(&[Some(1.0)]);
+        assert!(forecast(&spec(3, 0, false), &one, INTERVAL, &mut unlimited)
+            .expect("no budget")
+            .is_empty());
+        let mut descending = windows(&HOST_A);
+        descending.reverse();
+        assert!(
+            forecast(&spec(3, 0, false), &descending, INTERVAL, &mut unlimited)
+                .expect("no budget")
+                .is_empty()
+        );
+        // A season longer than the data.
+        assert!(forecast(
+            &spec(3, 7, false),
+            &windows(&HOST_A),
+            INTERVAL,
+            &mut unlimited
+        )
+        .expect("no budget")
+        .is_empty());
+    }
+
+    #[test]
+    fn the_budget_is_asked_before_allocating() {
+        let mut refuse_large = |bytes: u64| {
+            if bytes > 1 << 20 {
+                Err(format!("refused {bytes}"))
+            } else {
+                Ok(())
+            }
+        };
+        let huge = spec(1_000_000_000, 0, false);
+        let refused = forecast(&huge, &windows(&HOST_A), INTERVAL, &mut refuse_large);
+        assert!(refused.is_err_and(|e| e.starts_with("refused")));
+        let mut stop = |_: u64| Err("killed".to_string());
+        assert_eq!(
+            forecast(&spec(3, 0, false), &windows(&HOST_A), INTERVAL, &mut stop),
+            Err("killed".to_string())
+        );
+    }
+
+    #[test]
+    fn nelder_mead_finds_a_minimum() {
+        let mut bowl = |x: &mut [f64]| (x[0] - 3.0).powi(2) + (x[1] + 1.0).powi(2);
+        let (least, at) = nelder_mead(&mut bowl, &[0.0, 0.0], &mut unlimited).expect("no budget");
+        // It stops once its values agree within 1e-4, not at the minimum itself.
+        assert!(least < 1e-2, "{least}");
+        assert!(
+            (at[0] - 3.0).abs() < 0.1 && (at[1] + 1.0).abs() < 0.1,
+            "{at:?}"
+        );
+    }
+
+    #[test]
+    fn arguments_are_checked_as_influxdb_does() {
+        let check = |text: &str, interval: i64| {
+            let call = call(text);
+            let with_fit = HoltWintersSpec::with_fit_of(&call.name).expect("holt_winters");
+            HoltWintersSpec::resolve(with_fit, &call, interval)
+        };
+        let cases = [
+            (
+                "holt_winters(f)",
+                0,
+                "invalid number of arguments for holt_winters, expected 3, got 1",
+            ),
+            (
+                "holt_winters(mean(f), 'x', 0)",
+                INTERVAL,
+                "expected integer argument as second arg in holt_winters",
+            ),
+            (
+                "holt_winters(mean(f), 0, 0)",
+                0,
+                "second arg to holt_winters must be greater than 0, got 0",
+            ),
+            (
+                "holt_winters_with_fit(mean(f), 3, -1)",
+                INTERVAL,
+                "third arg to holt_winters_with_fit cannot be negative, got -1",
+            ),
+            (
+                "holt_winters(1, 3, 0)",
+                INTERVAL,
+                "must use aggregate function with holt_winters",
+            ),
+            (
+                "holt_winters(mean(f), 3, 0)",
+                0,
+                "holt_winters aggregate requires a GROUP BY interval",
+            ),
+        ];
+        for (text, interval, expected) in cases {
+            assert_eq!(check(text, interval), Err(expected.to_string()), "{text}");
+        }
+        assert_eq!(
+            check("holt_winters_with_fit(max(i), 4, 2)", INTERVAL),
+            Ok(spec(4, 2, true))
+        );
+    }
+
+    proptest! {
+        // Each case fits 16 times: fewer cases keep the debug build's test quick.
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn forecasts_follow_the_last_point(
+            series in proptest::collection::vec(proptest::option::of(1.0f64..100.0), 2..12),
+            count in 1i64..8,
+            with_fit: bool,
+        ) {
+            let points = windows(&series);
+            let answer = forecast(&spec(count, 0, with_fit), &points, INTERVAL, &mut unlimited)
+                .expect("no budget");
+            let (Some(first), Some(last)) = (points.first(), points.last()) else {
+                return Ok(());
+            };
+            // Without fit: last + 1..=N intervals; with fit: first + 0..span+N intervals.
+            let (origin, first_step, last_step) = if with_fit {
+                (first.0, 0, (last.0 - first.0) / INTERVAL + count)
+            } else {
+                (last.0, 1, count)
+            };
+            let mut previous_step = first_step - 1;
+            for (time, value) in &answer {
+                prop_assert!(!value.is_nan());
+                prop_assert_eq!((time - origin) % INTERVAL, 0);
+                let step = (time - origin) / INTERVAL;
+                prop_assert!(step > previous_step && step <= last_step);
+                previous_step = step;
+            }
+        }
+    }
 }

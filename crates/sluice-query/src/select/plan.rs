@@ -1054,6 +1054,26 @@ mod tests {
                 "SELECT usage FROM cpu GROUP BY time(1m)",
                 "GROUP BY requires at least one aggregate function",
             ),
+            (
+                "SELECT exponential_moving_average(mean(usage), 3) FROM cpu",
+                "exponential_moving_average aggregate requires a GROUP BY interval",
+            ),
+            (
+                "SELECT relative_strength_index(usage, 3) FROM cpu GROUP BY time(1m)",
+                "aggregate function required inside the call to relative_strength_index",
+            ),
+            (
+                "SELECT kaufmans_efficiency_ratio(count(max(usage)), 3) FROM cpu GROUP BY time(1m)",
+                "expected field argument in count()",
+            ),
+            (
+                "SELECT holt_winters(usage, 3, 0) FROM cpu",
+                "must use aggregate function with holt_winters",
+            ),
+            (
+                "SELECT holt_winters(mean(usage), 3, 0) FROM cpu",
+                "holt_winters aggregate requires a GROUP BY interval",
+            ),
         ];
         for (text, expected) in cases {
             assert_eq!(check_text(text), Err(expected.to_string()), "{text}");
@@ -1063,6 +1083,43 @@ mod tests {
             Ok(QueryKind::Aggregate)
         );
         assert_eq!(check_text("SELECT abs(usage) FROM cpu"), Ok(QueryKind::Raw));
+        assert_eq!(
+            check_text(
+                "SELECT holt_winters_with_fit(mean(usage), 3, 2) FROM cpu GROUP BY time(1m)"
+            ),
+            Ok(QueryKind::Aggregate)
+        );
+        assert_eq!(
+            check_text("SELECT triple_exponential_derivative(usage, 4, 2, 'simple') FROM cpu"),
+            Ok(QueryKind::Aggregate)
+        );
+    }
+
+    #[test]
+    fn typed_transforms_resolve_once_by_name() {
+        let statement = select(
+            "SELECT chande_momentum_oscillator(mean(v), 5, 2, 'simple') FROM m GROUP BY time(1m)",
+        );
+        let Expr::Call(call) = &statement.fields[0].expr else {
+            panic!("BUG: not a call");
+        };
+        let resolved = TypedTransform::resolve(call, 60_000_000_000);
+        let Some(Ok(TypedTransform::Indicator(spec))) = resolved else {
+            panic!("BUG: not resolved: {resolved:?}");
+        };
+        assert_eq!((spec.period, spec.hold), (5, 2));
+        assert!(
+            is_transformation("holt_winters") && is_transformation("kaufmans_efficiency_ratio")
+        );
+        assert!(reads_previous_interval("relative_strength_index"));
+        assert!(
+            !reads_previous_interval("holt_winters") && !reads_previous_interval("cumulative_sum")
+        );
+        let mean = Call {
+            name: "mean".into(),
+            args: vec![Expr::var_ref("v")],
+        };
+        assert!(TypedTransform::resolve(&mean, 0).is_none());
     }
 
     #[test]
