@@ -30,6 +30,7 @@ use super::reduce::{self, Accumulator, CallArgs, EdgePick, Point, Transform};
 use super::time::Windows;
 use super::{column_value, heap_merge, holt_winters, technical};
 use super::{type_name, Exec, Group, GroupRows, Measurement};
+use sluice_ingest::record::FieldType;
 use sluice_storage::column::Column;
 
 const NANOS_PER_SECOND: i64 = 1_000_000_000;
@@ -104,6 +105,13 @@ fn check_leaf_type(
             }
         }
         Some(Expr::VarRef(var)) => match measurement.field_type(&var.name) {
+            Some(field_type) if is_transformation(&call.name) => {
+                match cast_type(field_type, var.data_type) {
+                    Some(value_type) => value_type,
+                    // A cast that cannot apply reads nothing: no rows, not an error.
+                    None => return Ok(()),
+                }
+            }
             Some(field_type) => type_name(field_type),
             None => return Ok(()),
         },
@@ -366,7 +374,14 @@ fn compute_leaf(
                 (points, interval_ns)
             }
             Some(Expr::VarRef(var)) => (
-                raw_points(exec, measurement, group, &var.name, condition_fields)?,
+                raw_points(
+                    exec,
+                    measurement,
+                    group,
+                    &var.name,
+                    var.data_type,
+                    condition_fields,
+                )?,
                 NANOS_PER_SECOND,
             ),
             _ => return Ok(Vec::new()),
@@ -490,16 +505,21 @@ fn typed_leaf(
         (Some(Expr::Call(inner)), TypedTransform::HoltWinters(_)) => {
             aggregate_input(exec, measurement, group, inner, condition_fields)?
         }
-        (Some(Expr::VarRef(var)), _) => {
-            raw_points(exec, measurement, group, &var.name, condition_fields)?
-        }
+        (Some(Expr::VarRef(var)), _) => raw_points(
+            exec,
+            measurement,
+            group,
+            &var.name,
+            var.data_type,
+            condition_fields,
+        )?,
         _ => return Ok(Vec::new()),
     };
     let values = input
         .iter()
         .filter_map(|point| numeric(&point.value).map(|value| (point.time, value)));
     let output = match resolved {
-        TypedTransform::Indicator(spec) => technical::apply(spec, values),
+        TypedTransform::Indicator(spec) => technical::apply(spec, values)?,
         TypedTransform::HoltWinters(spec) => {
             let Some(windows) = exec.windows.as_ref() else {
                 panic!("BUG: holt_winters without GROUP BY time() passed the plan check");
@@ -544,16 +564,42 @@ fn typed_leaf(
     Ok(in_join_order(exec, points))
 }
 
-/// The points of one field of a group in the order the query runs (condition applied):
-/// per shard, the series merged by a replay of Go's heap (1.6.7's sorted merge, which
-/// fixes the order of equal times), shards one after the other.
+/// The type a field of `field_type` is read as through `cast` (`f::integer`), or `None`
+/// when the cast cannot apply (1.6.7 then reads no points: `s::integer`, `f::string`, and
+/// `f::tag`, a tag of that name).
+fn cast_type(field_type: FieldType, cast: Option<DataType>) -> Option<&'static str> {
+    let numeric = matches!(
+        field_type,
+        FieldType::Float | FieldType::Integer | FieldType::Unsigned
+    );
+    match cast {
+        None | Some(DataType::Field) => Some(type_name(field_type)),
+        Some(DataType::Float | DataType::Integer | DataType::Unsigned) if numeric => {
+            cast.map(DataType::as_str)
+        }
+        Some(DataType::String) if field_type == FieldType::String => Some("string"),
+        Some(DataType::Boolean) if field_type == FieldType::Boolean => Some("boolean"),
+        _ => None,
+    }
+}
+
+/// The points of one field of a group in the order the query runs (condition applied, and
+/// the field's `cast`: a cast that cannot apply reads nothing): per shard, the series merged
+/// by a replay of Go's heap (1.6.7's sorted merge, which fixes the order of equal times),
+/// shards one after the other.
 fn raw_points(
     exec: &Exec<'_>,
     measurement: &Measurement,
     group: &Group,
     field: &str,
+    cast: Option<DataType>,
     condition_fields: &[String],
 ) -> Result<Vec<Point>, String> {
+    if let Some(field_type) = measurement.field_type(field) {
+        if cast_type(field_type, cast).is_none() {
+            return Ok(Vec::new());
+        }
+    }
     let mut points = Vec::new();
     let mut regexes = RegexCache::default();
     let mut shards = exec.shards(measurement);
@@ -575,7 +621,7 @@ fn raw_points(
                 &mut |time, value| {
                     series_points.push(Point {
                         time,
-                        value: value.clone(),
+                        value: eval::cast(value.clone(), cast),
                         origin: index as u32,
                     });
                 },
@@ -715,7 +761,7 @@ fn aggregate_leaf(
     let windows = exec.windows.as_ref();
     let single_time = window_time(exec);
     if name == "integral" {
-        let points = raw_points(exec, measurement, group, &field, condition_fields)?;
+        let points = raw_points(exec, measurement, group, &field, None, condition_fields)?;
         let unit_ns = duration_arg(call, 1).unwrap_or(NANOS_PER_SECOND);
         let window_of = windows.map(|w| move |t: i64| (w.start_of(t), w.end_of(t)));
         let result = match &window_of {
@@ -1046,5 +1092,32 @@ fn interpolate(
             (Value::Float(a), Value::Float(b)) => Value::Float((b - a) / span * elapsed + a),
             _ => Value::Null,
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn casts_of_a_transformed_field_apply_or_read_nothing() {
+        // Probed on influxd 1.6.7: derivative(f::integer) truncates the floats,
+        // exponential_moving_average(s::integer, 2) and (f::tag, 2) answer no rows.
+        assert_eq!(
+            cast_type(FieldType::Float, Some(DataType::Integer)),
+            Some("integer")
+        );
+        assert_eq!(
+            cast_type(FieldType::Integer, Some(DataType::Float)),
+            Some("float")
+        );
+        assert_eq!(cast_type(FieldType::String, None), Some("string"));
+        assert_eq!(
+            cast_type(FieldType::Boolean, Some(DataType::Field)),
+            Some("boolean")
+        );
+        assert_eq!(cast_type(FieldType::String, Some(DataType::Integer)), None);
+        assert_eq!(cast_type(FieldType::Float, Some(DataType::String)), None);
+        assert_eq!(cast_type(FieldType::Float, Some(DataType::Tag)), None);
     }
 }

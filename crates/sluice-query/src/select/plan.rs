@@ -207,7 +207,11 @@ fn check_call(call: &Call, interval_ns: i64) -> Result<(), String> {
                 Some(Expr::Call(inner)) if is_reducing(&inner.name) => {
                     check_call(inner, interval_ns)
                 }
-                Some(inner) => check_expr(inner, interval_ns),
+                // holt_winters(abs(v), …): 1.6.7 finds a raw value beside the aggregation.
+                Some(inner) => {
+                    check_expr(inner, interval_ns)?;
+                    Err("mixing aggregate and non-aggregate queries is not supported".into())
+                }
                 None => Ok(()),
             },
         };
@@ -374,30 +378,33 @@ fn check_call(call: &Call, interval_ns: i64) -> Result<(), String> {
     }
 }
 
+/// The first argument of a transformation, in 1.6.7's order: a call needs a GROUP BY
+/// interval first (then an aggregate; a math function of a field is caught later as a mix
+/// of aggregate and raw values), anything else must not have one (then a field, `*` or a
+/// regex).
 fn check_transform_arg(call: &Call, interval_ns: i64) -> Result<(), String> {
     match call.args.first() {
         Some(Expr::Call(inner)) => {
-            if !(is_aggregate(&inner.name) || is_selector(&inner.name)) {
-                return Err(format!("expected field argument in {}()", call.name));
-            }
             if interval_ns == 0 {
                 return Err(format!(
                     "{} aggregate requires a GROUP BY interval",
                     call.name
                 ));
             }
-            check_call(inner, interval_ns)
-        }
-        Some(Expr::VarRef(_)) => {
-            if interval_ns > 0 {
-                return Err(format!(
-                    "aggregate function required inside the call to {}",
-                    call.name
-                ));
+            if is_aggregate(&inner.name) || is_selector(&inner.name) {
+                return check_call(inner, interval_ns);
             }
-            Ok(())
+            if is_math_function(&inner.name) {
+                check_expr(&Expr::Call(inner.clone()), interval_ns)?;
+                return Err("mixing aggregate and non-aggregate queries is not supported".into());
+            }
+            Err(format!("expected field argument in {}()", call.name))
         }
-        Some(Expr::Wildcard(_) | Expr::Literal(Literal::Regex(_))) => Ok(()),
+        _ if interval_ns > 0 => Err(format!(
+            "aggregate function required inside the call to {}",
+            call.name
+        )),
+        Some(argument) if is_field_arg(argument) => Ok(()),
         _ => Err(format!("expected field argument in {}()", call.name)),
     }
 }
@@ -743,6 +750,42 @@ pub fn expand_fields(fields: &[Field], keys: &Keys, excluded_tags: &[String]) ->
                     });
                 }
             }
+            // A transformation of an aggregate of `*` or a regex: one per field the
+            // aggregate takes (`derivative(mean(*))` gives `derivative_f`, `derivative_i`).
+            Expr::Call(call) if wildcard_aggregate_of(call).is_some() => {
+                let Some((inner, pattern)) = wildcard_aggregate_of(call) else {
+                    continue;
+                };
+                for (name, value_type) in &keys.fields {
+                    if pattern.is_some_and(|p| !regex_matches(p, name))
+                        || !accepts_type(&inner.name, value_type)
+                    {
+                        continue;
+                    }
+                    let mut inner_args = inner.args.clone();
+                    if let Some(first) = inner_args.first_mut() {
+                        *first = Expr::var_ref(name.clone());
+                    }
+                    let mut args = call.args.clone();
+                    if let Some(first) = args.first_mut() {
+                        *first = Expr::Call(Call {
+                            name: inner.name.clone(),
+                            args: inner_args,
+                        });
+                    }
+                    expanded.push(Field {
+                        expr: Expr::Call(Call {
+                            name: call.name.clone(),
+                            args,
+                        }),
+                        alias: Some(format!(
+                            "{}_{}",
+                            field.alias.as_deref().unwrap_or(&call.name),
+                            name
+                        )),
+                    });
+                }
+            }
             Expr::Call(call) if matches!(call.name.as_str(), "top" | "bottom") => {
                 expanded.push(field.clone());
                 // The tags named between the field and the count become columns too.
@@ -767,6 +810,25 @@ pub fn expand_fields(fields: &[Field], keys: &Keys, excluded_tags: &[String]) ->
         }
     }
     expanded
+}
+
+/// The aggregate of `*` (pattern `None`) or of a regex inside transformation `call`, if
+/// that is what it transforms.
+fn wildcard_aggregate_of(call: &Call) -> Option<(&Call, Option<&str>)> {
+    if !is_transformation(&call.name) {
+        return None;
+    }
+    let Some(Expr::Call(inner)) = call.args.first() else {
+        return None;
+    };
+    if !(is_aggregate(&inner.name) || is_selector(&inner.name)) {
+        return None;
+    }
+    match inner.args.first() {
+        Some(Expr::Wildcard(_)) => Some((inner, None)),
+        Some(Expr::Literal(Literal::Regex(pattern))) => Some((inner, Some(pattern.as_str()))),
+        _ => None,
+    }
 }
 
 /// The row positions (0 is `time`) of the columns [`expand_fields`] added for the tags
@@ -1074,6 +1136,27 @@ mod tests {
                 "SELECT holt_winters(mean(usage), 3, 0) FROM cpu",
                 "holt_winters aggregate requires a GROUP BY interval",
             ),
+            // Probed on influxd 1.6.7: the interval is checked before the argument's kind.
+            (
+                "SELECT derivative(abs(usage)) FROM cpu",
+                "derivative aggregate requires a GROUP BY interval",
+            ),
+            (
+                "SELECT derivative(abs(usage)) FROM cpu GROUP BY time(1m)",
+                "mixing aggregate and non-aggregate queries is not supported",
+            ),
+            (
+                "SELECT holt_winters(abs(usage), 2, 0) FROM cpu GROUP BY time(1m)",
+                "mixing aggregate and non-aggregate queries is not supported",
+            ),
+            (
+                "SELECT exponential_moving_average(*, 2) FROM cpu GROUP BY time(1m)",
+                "aggregate function required inside the call to exponential_moving_average",
+            ),
+            (
+                "SELECT derivative(1) FROM cpu GROUP BY time(1m)",
+                "aggregate function required inside the call to derivative",
+            ),
         ];
         for (text, expected) in cases {
             assert_eq!(check_text(text), Err(expected.to_string()), "{text}");
@@ -1092,6 +1175,26 @@ mod tests {
         assert_eq!(
             check_text("SELECT triple_exponential_derivative(usage, 4, 2, 'simple') FROM cpu"),
             Ok(QueryKind::Aggregate)
+        );
+    }
+
+    #[test]
+    fn transformations_of_an_aggregate_of_a_wildcard_expand_per_field() {
+        let keys = Keys {
+            fields: vec![("f".into(), "float"), ("s".into(), "string")],
+            tags: vec!["host".into()],
+        };
+        let statement =
+            select("SELECT holt_winters(mean(*), 2, 0), derivative(count(/s/)) AS d FROM m");
+        let expanded = expand_fields(&statement.fields, &keys, &[]);
+        let texts: Vec<String> = expanded.iter().map(|f| f.expr.to_string()).collect();
+        assert_eq!(
+            texts,
+            vec!["holt_winters(mean(f), 2, 0)", "derivative(count(s))"]
+        );
+        assert_eq!(
+            column_names(&expanded),
+            vec!["time", "holt_winters_f", "d_s"]
         );
     }
 

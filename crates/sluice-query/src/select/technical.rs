@@ -35,6 +35,8 @@
 //!   ([`ZeroRing`]), so `kaufmans_efficiency_ratio(v, 9223372036854775807)` costs what its
 //!   points cost.
 //! * Counters wrap as 1.6.7's do (`uint32` hold periods and counts, `int` periods).
+//! * `chande_momentum_oscillator(x, 1)` (plain, `'none'`) has an empty ring: fed a point it
+//!   fails, as 1.6.7 does (with an error of its own, not 1.6.7's panic text).
 
 use sluice_influxql::ast::{Call, Expr, Literal};
 
@@ -220,12 +222,17 @@ impl IndicatorSpec {
     }
 }
 
+/// 1.6.7's failure on the plain oscillator of period 1 (its ring of `period - 1` changes is
+/// empty and it indexes past it on the first point).
+const EMPTY_RING_ERROR: &str =
+    "chande_momentum_oscillator: runtime error: index out of range [1] with length 0";
+
 /// Runs the indicator over `points` (time, value) in the order given: the emitted
-/// (time, value) pairs.
+/// (time, value) pairs, or 1.6.7's failure ([`EMPTY_RING_ERROR`]).
 pub fn apply(
     spec: &IndicatorSpec,
     points: impl IntoIterator<Item = (i64, f64)>,
-) -> Vec<(i64, f64)> {
+) -> Result<Vec<(i64, f64)>, String> {
     let mut state = State::new(spec);
     // 1.6.7 keeps the hold period and the count as uint32 (its conversions truncate).
     let hold = if spec.hold == -1 {
@@ -236,7 +243,7 @@ pub fn apply(
     let mut count: u32 = 0;
     let mut emitted = Vec::new();
     for (time, value) in points {
-        let result = state.add(value);
+        let result = state.add(value).ok_or(EMPTY_RING_ERROR)?;
         count = count.wrapping_add(1);
         if count <= hold {
             continue;
@@ -246,7 +253,7 @@ pub fn apply(
         }
         emitted.push((time, result));
     }
-    emitted
+    Ok(emitted)
 }
 
 /// An exponential moving average (gota's EMA, as 1.6.7 vendors it).
@@ -577,8 +584,10 @@ impl State {
         }
     }
 
-    fn add(&mut self, value: f64) -> f64 {
-        match self {
+    /// Feeds one value: the indicator's value after it (`None`: 1.6.7's failure on the
+    /// empty ring of a plain oscillator of period 1).
+    fn add(&mut self, value: f64) -> Option<f64> {
+        let result = match self {
             State::Ema(ema) => ema.add(value),
             State::Dema(first, second) => {
                 let average = first.add(value);
@@ -641,10 +650,9 @@ impl State {
                 *last += smoothing * (value - *last);
                 *last
             }
-            // A period of 1 leaves the plain oscillator no ring (1.6.7 fails on it): NaN,
-            // shown as null.
-            State::Cmo(cmo) => cmo.add(value).unwrap_or(f64::NAN),
-        }
+            State::Cmo(cmo) => return cmo.add(value),
+        };
+        Some(result)
     }
 }
 
@@ -664,7 +672,8 @@ mod tests {
 
     fn run(spec: &IndicatorSpec, values: &[f64]) -> Vec<f64> {
         let points = values.iter().enumerate().map(|(i, v)| (i as i64, *v));
-        apply(spec, points).into_iter().map(|(_, v)| v).collect()
+        let emitted = apply(spec, points).expect("not the empty ring");
+        emitted.into_iter().map(|(_, v)| v).collect()
     }
 
     fn call(text: &str) -> Call {
@@ -762,9 +771,13 @@ mod tests {
             run(&cmo, &[10.5, 12.0, 11.25, 15.0, 14.5]),
             vec![33.33333333333333, 75.0, 50.0]
         );
-        // Period 1 has no ring: NaN instead of 1.6.7's failure.
+        // Period 1 has no ring: 1.6.7 fails once fed a point.
         let degenerate = spec(Indicator::ChandeMomentumOscillator, 1, Warmup::None);
-        assert!(run(&degenerate, &[1.0, 2.0])[0].is_nan());
+        assert_eq!(
+            apply(&degenerate, [(0, 1.0)]),
+            Err(EMPTY_RING_ERROR.to_string())
+        );
+        assert_eq!(apply(&degenerate, []), Ok(Vec::new()));
     }
 
     #[test]
@@ -789,7 +802,7 @@ mod tests {
         );
         let mut state = State::new(&ker);
         for value in [1.0, 2.0, 4.0] {
-            state.add(value);
+            assert!(state.add(value).is_some());
         }
         let State::Ker(ker) = state else {
             panic!("BUG: not a KER state");
