@@ -16,7 +16,7 @@
 //! Transformations of an aggregate see its filled windows from one interval before the
 //! range (after it, descending) when 1.6.7 widens its iterator for them
 //! ([`plan::reads_previous_interval`]); the technical-analysis functions and holt_winters
-//! are resolved once per statement ([`plan::TypedTransform`]) and computed by their own
+//! are resolved once per execution ([`plan::TypedTransform`]) and computed by their own
 //! modules ([`super::technical`], [`super::holt_winters`]). The raw points of a group reach
 //! a transformation merged as 1.6.7's sorted merge hands them on (Go's heap per shard).
 

@@ -17,8 +17,8 @@
 //! 3. For each of the 16 starting points α, β, γ, φ ∈ {0.3, 0.7}, Nelder–Mead
 //!    ([`nelder_mead`]: reflection 1, contraction ½, expansion 2, at most 1000 iterations,
 //!    stopping when the standard deviation of the simplex's values is below 1e-4) minimises
-//!    the sum of squared errors of the one-step model; the first start with the smallest
-//!    error wins.
+//!    the sum of squared errors of the model run over the data; the first start with the
+//!    least error wins.
 //! 4. The damped multiplicative model is run over the data and `N` steps on. Its
 //!    recursion feeds each step its own previous output (not the observation): the fit
 //!    only chooses the parameters.

@@ -19,11 +19,11 @@
 //! the indicator's warm-up count (`period - 1` for the moving averages warmed up
 //! exponentially, more when warmed up with simple averages, `period` for RSI, KER, KAMA
 //! and the smoothed CMO). `kaufmans_*` and `triple_exponential_derivative` drop infinite
-//! values; the others emit them (and NaN, which the encoder shows as `null`).
+//! values; the others emit them (a NaN answers `null`, as 1.6.7's cursor makes it).
 //!
 //! Arithmetic is InfluxDB's, operation for operation: exponential averages
-//! `(v − last)·α + last` with `α = 2/(period+1)` (`2/(n+2)` while warming up on the n-th
-//! point, or the running simple mean), RSI and the smoothed CMO on averages of gains and
+//! `(v − last)·α + last` with `α = 2/(period+1)` (`2/(n+1)` for the n-th point while
+//! warming up, or the running simple mean), RSI and the smoothed CMO on averages of gains and
 //! losses with `α = 1/period`, the plain CMO and KER on running sums over a ring of the last
 //! points, KAMA's smoothing constant `(er·(2/3 − 2/31) + 2/31)²` with the constant folded
 //! exactly as Go folds constant expressions, and Go's `math.Pow` ([`go_math::powi`]).
