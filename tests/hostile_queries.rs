@@ -125,6 +125,65 @@ fn statements_past_the_memory_limit_fail_alone() {
     assert!(answer.contains("400000"), "{answer}");
 }
 
+/// Function arguments that size memory (holt_winters' forecast count N, its season length,
+/// the period of the technical-analysis functions) cannot make a statement allocate past
+/// its budget: N asks for more than the memory limit and fails alone; a season longer
+/// than the data forecasts nothing; a period far past the data costs what the data costs.
+#[test]
+fn function_arguments_cannot_size_memory() {
+    let limit_bytes: u64 = 64 * 1024 * 1024;
+    let server = Server::start_with(&[(
+        "SLUICE_COORDINATOR_QUERY_MEMORY_LIMIT",
+        &limit_bytes.to_string(),
+    )]);
+    server.query("CREATE DATABASE db0");
+    let body: Vec<String> = (0..40)
+        .map(|i| {
+            format!(
+                "m v={} {}",
+                (i * 7) % 11,
+                946_684_800_000_000_000u64 + i * 10_000_000_000
+            )
+        })
+        .collect();
+    assert_eq!(server.write("db=db0", &body.join("\n")).status, 204);
+    let range = "WHERE time >= '2000-01-01T00:00:00Z' AND time < '2000-01-01T00:10:00Z'";
+    let baseline = server.memory_figure("VmRSS").unwrap();
+    let (status, answer) = server.query(&format!(
+        "SELECT holt_winters(mean(v), 1000000000, 0) FROM db0..m {range} GROUP BY time(10s)"
+    ));
+    assert_eq!(status, 200, "{answer}");
+    assert!(
+        answer.contains("query-memory-limit exceeded: holt_winters()"),
+        "{answer}"
+    );
+    ping_is_fast(&server);
+    let (_, answer) = server.query(&format!(
+        "SELECT holt_winters(mean(v), 2, 1000000000) FROM db0..m {range} GROUP BY time(10s)"
+    ));
+    assert_eq!(answer, "{\"results\":[{\"statement_id\":0}]}\n");
+    // Hold period 0, so values show (by default the hold period is as long as the period).
+    for function in [
+        "kaufmans_efficiency_ratio(v, 9223372036854775807, 0)",
+        "chande_momentum_oscillator(v, 9223372036854775807, 0)",
+        "exponential_moving_average(v, 9223372036854775807, 0)",
+    ] {
+        let (status, answer) = server.query(&format!("SELECT {function} FROM db0..m {range}"));
+        assert_eq!(status, 200, "{function}: {answer}");
+        assert!(answer.contains("\"values\":[["), "{function}: {answer}");
+    }
+    // The forecast a sane N asks for still answers.
+    let (_, answer) = server.query(&format!(
+        "SELECT holt_winters(mean(v), 3, 0) FROM db0..m {range} GROUP BY time(10s)"
+    ));
+    assert!(answer.contains("\"holt_winters\""), "{answer}");
+    let peak = server.memory_figure("VmHWM").unwrap();
+    assert!(
+        peak < baseline + 4 * limit_bytes,
+        "peak {peak} over baseline {baseline}"
+    );
+}
+
 /// Whether a query is answered 200 within a few seconds (never panics on a slow server).
 fn query_answers(server: &Server) -> bool {
     use std::io::Read;

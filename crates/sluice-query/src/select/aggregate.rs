@@ -12,16 +12,25 @@
 //! bound, when there is no GROUP BY time); `top`, `bottom` and `sample` report each
 //! point's time; other selectors report the point's time only when they are the single
 //! call of a query without GROUP BY time.
+//!
+//! Transformations of an aggregate see its filled windows from one interval before the
+//! range (after it, descending) when 1.6.7 widens its iterator for them
+//! ([`plan::reads_previous_interval`]); the technical-analysis functions and holt_winters
+//! are resolved once per execution ([`plan::TypedTransform`]) and computed by their own
+//! modules ([`super::technical`], [`super::holt_winters`]). The raw points of a group reach
+//! a transformation merged as 1.6.7's sorted merge hands them on (Go's heap per shard).
 
 use crate::result::Value;
 use sluice_influxql::ast::{Call, DataType, Expr, Field, Fill, Literal, VarRef};
 
 use super::eval::{self, RegexCache, Row};
-use super::plan::{self, is_selector, is_transformation};
+use super::plan::{self, is_selector, is_transformation, TypedTransform};
 use super::raw::{ConditionRow, Cursor};
 use super::reduce::{self, Accumulator, CallArgs, EdgePick, Point, Transform};
 use super::time::Windows;
-use super::{column_value, type_name, Exec, Group, GroupRows, Measurement};
+use super::{column_value, heap_merge, holt_winters, technical};
+use super::{type_name, Exec, Group, GroupRows, Measurement};
+use sluice_ingest::record::FieldType;
 use sluice_storage::column::Column;
 
 const NANOS_PER_SECOND: i64 = 1_000_000_000;
@@ -74,11 +83,16 @@ fn distinct_name(call: &Call) -> Option<String> {
 
 /// The `unsupported ... iterator type` error 1.6.7 gives for a function of a type it
 /// cannot take: a field's stored type, or what the aggregate inside a transformation yields
-/// (`derivative(first(s))` reads strings).
-fn check_leaf_type(call: &Call, measurement: &Measurement) -> Result<(), String> {
+/// (`derivative(first(s))` reads strings). `typed`: the call resolved, when it is a
+/// technical-analysis function or holt_winters.
+fn check_leaf_type(
+    call: &Call,
+    typed: Option<&TypedTransform>,
+    measurement: &Measurement,
+) -> Result<(), String> {
     let value_type = match call.args.first() {
         Some(Expr::Call(inner)) if is_transformation(&call.name) => {
-            check_leaf_type(inner, measurement)?;
+            check_leaf_type(inner, None, measurement)?;
             let inner_argument = match inner.args.first() {
                 Some(Expr::VarRef(var)) => {
                     measurement.field_type(&var.name).map(super::data_type_of)
@@ -91,6 +105,13 @@ fn check_leaf_type(call: &Call, measurement: &Measurement) -> Result<(), String>
             }
         }
         Some(Expr::VarRef(var)) => match measurement.field_type(&var.name) {
+            Some(field_type) if is_transformation(&call.name) => {
+                match cast_type(field_type, var.data_type) {
+                    Some(value_type) => value_type,
+                    // A cast that cannot apply reads nothing: no rows, not an error.
+                    None => return Ok(()),
+                }
+            }
             Some(field_type) => type_name(field_type),
             None => return Ok(()),
         },
@@ -102,7 +123,9 @@ fn check_leaf_type(call: &Call, measurement: &Measurement) -> Result<(), String>
     // influxd names a transformation's iterator in words, the non-negative forms as the
     // plain ones (`non_negative_derivative` → `derivative`, `cumulative_sum` → `cumulative
     // sum`).
-    let iterator = if is_transformation(&call.name) {
+    let iterator = if let Some(typed) = typed {
+        typed.iterator_name().to_string()
+    } else if is_transformation(&call.name) {
         call.name
             .trim_start_matches("non_negative_")
             .replace('_', " ")
@@ -135,23 +158,32 @@ pub(super) fn execute(
             }
         }
     }
+    let interval_ns = exec.windows.as_ref().map_or(0, |w| w.interval_ns);
+    let mut typed: Vec<Option<TypedTransform>> = Vec::with_capacity(leaves.len());
     for leaf in &leaves {
-        check_leaf_type(leaf, measurement)?;
+        let resolved = TypedTransform::resolve(leaf, interval_ns).transpose()?;
+        check_leaf_type(leaf, resolved.as_ref(), measurement)?;
+        typed.push(resolved);
     }
     let condition_fields = condition_fields(exec, measurement);
     let mut regexes = RegexCache::default();
     let mut output = Vec::new();
     for group in groups {
         let mut leaf_points: Vec<Vec<LeafPoint>> = Vec::with_capacity(leaves.len());
-        for leaf in &leaves {
-            let mut points = compute_leaf(
-                exec,
-                measurement,
-                group,
-                leaf,
-                leaves.len(),
-                &condition_fields,
-            )?;
+        for (leaf, resolved) in leaves.iter().zip(&typed) {
+            let mut points = match resolved {
+                Some(resolved) => {
+                    typed_leaf(exec, measurement, group, leaf, resolved, &condition_fields)?
+                }
+                None => compute_leaf(
+                    exec,
+                    measurement,
+                    group,
+                    leaf,
+                    leaves.len(),
+                    &condition_fields,
+                )?,
+            };
             points.sort_by_key(|p| p.out_time);
             leaf_points.push(points);
         }
@@ -332,22 +364,24 @@ fn compute_leaf(
     if is_transformation(&call.name) {
         let (points, default_unit_ns) = match call.args.first() {
             Some(Expr::Call(inner)) => {
-                let points = aggregate_leaf(exec, measurement, group, inner, 2, condition_fields)?;
-                let mut points: Vec<Point> = points
-                    .into_iter()
-                    .map(|p| Point {
-                        time: p.out_time,
-                        ..p.point
-                    })
-                    .collect();
-                points.sort_by_key(|p| p.time);
-                if !exec.ascending {
-                    points.reverse();
-                }
+                let points = if plan::reads_previous_interval(&call.name) {
+                    with_previous_interval(exec, |exec| {
+                        aggregate_input(exec, measurement, group, inner, condition_fields)
+                    })?
+                } else {
+                    aggregate_input(exec, measurement, group, inner, condition_fields)?
+                };
                 (points, interval_ns)
             }
             Some(Expr::VarRef(var)) => (
-                raw_points(exec, measurement, group, &var.name, condition_fields)?,
+                raw_points(
+                    exec,
+                    measurement,
+                    group,
+                    &var.name,
+                    var.data_type,
+                    condition_fields,
+                )?,
                 NANOS_PER_SECOND,
             ),
             _ => return Ok(Vec::new()),
@@ -363,31 +397,220 @@ fn compute_leaf(
             window: usize::try_from(integer_arg(call, 1).unwrap_or(0)).unwrap_or(0),
             ascending: exec.ascending,
         };
-        return Ok(reduce::transform(&points, spec)
+        let points = reduce::transform(&points, spec)
             .into_iter()
             .map(|point| LeafPoint {
                 out_time: point.time,
                 point,
-            })
-            .collect());
+            });
+        return Ok(in_join_order(exec, points.collect()));
     }
     aggregate_leaf(exec, measurement, group, call, leaf_count, condition_fields)
 }
 
-/// The points of one field of a group, time-ordered (condition applied).
+/// A transformation's points (in the order it emitted them, which is the answer's) put in
+/// the order `execute` expects: it sorts each leaf by time (stably) and reverses the rows
+/// of a descending query, so equal times of a descending run are reversed first.
+fn in_join_order(exec: &Exec<'_>, mut points: Vec<LeafPoint>) -> Vec<LeafPoint> {
+    if !exec.ascending {
+        points.reverse();
+    }
+    points
+}
+
+/// The windows of the aggregate `inner` of a transformation, filled, in the order the
+/// query runs (nulls kept: transformations skip them).
+fn aggregate_input(
+    exec: &Exec<'_>,
+    measurement: &Measurement,
+    group: &Group,
+    inner: &Call,
+    condition_fields: &[String],
+) -> Result<Vec<Point>, String> {
+    let points = aggregate_leaf(exec, measurement, group, inner, 2, condition_fields)?;
+    let mut points: Vec<Point> = points
+        .into_iter()
+        .map(|p| Point {
+            time: p.out_time,
+            ..p.point
+        })
+        .collect();
+    points.sort_by_key(|p| p.time);
+    if !exec.ascending {
+        points.reverse();
+    }
+    Ok(points)
+}
+
+/// Runs `compute` with the statement's range widened by one GROUP BY interval before it
+/// (after it, descending), as 1.6.7 widens the iterator under most transformations. An
+/// unbounded start stays unbounded; without GROUP BY time() nothing changes.
+fn with_previous_interval<T>(
+    exec: &Exec<'_>,
+    compute: impl FnOnce(&Exec<'_>) -> Result<T, String>,
+) -> Result<T, String> {
+    let Some(windows) = exec.windows.as_ref() else {
+        return compute(exec);
+    };
+    let mut range = exec.range;
+    if exec.ascending {
+        if !range.has_min() {
+            return compute(exec);
+        }
+        range.min_ns = range.min_ns.saturating_sub(windows.interval_ns);
+    } else {
+        range.max_ns = range.max_ns.saturating_add(windows.interval_ns);
+    }
+    let widened = Exec {
+        context: exec.context,
+        statement: exec.statement,
+        range,
+        condition: exec.condition.clone(),
+        windows: exec.windows.clone(),
+        ascending: exec.ascending,
+        points_read: std::cell::Cell::new(exec.points_read.get()),
+    };
+    let result = compute(&widened);
+    // Points read through the wider range count against max-select-point too.
+    exec.points_read.set(widened.points_read.get());
+    result
+}
+
+/// A number fed to a technical-analysis function or holt_winters (`None`: a null, skipped;
+/// strings and booleans were refused by [`check_leaf_type`]).
+fn numeric(value: &Value) -> Option<f64> {
+    match value {
+        Value::Float(v) => Some(*v),
+        Value::Integer(v) => Some(*v as f64),
+        Value::Unsigned(v) => Some(*v as f64),
+        _ => None,
+    }
+}
+
+/// The points of a technical-analysis function or holt_winters over one group.
+fn typed_leaf(
+    exec: &Exec<'_>,
+    measurement: &Measurement,
+    group: &Group,
+    call: &Call,
+    resolved: &TypedTransform,
+    condition_fields: &[String],
+) -> Result<Vec<LeafPoint>, String> {
+    let input = match (call.args.first(), resolved) {
+        (Some(Expr::Call(inner)), TypedTransform::Indicator(_)) => {
+            with_previous_interval(exec, |exec| {
+                aggregate_input(exec, measurement, group, inner, condition_fields)
+            })?
+        }
+        (Some(Expr::Call(inner)), TypedTransform::HoltWinters(_)) => {
+            aggregate_input(exec, measurement, group, inner, condition_fields)?
+        }
+        (Some(Expr::VarRef(var)), _) => raw_points(
+            exec,
+            measurement,
+            group,
+            &var.name,
+            var.data_type,
+            condition_fields,
+        )?,
+        _ => return Ok(Vec::new()),
+    };
+    let values = input
+        .iter()
+        .filter_map(|point| numeric(&point.value).map(|value| (point.time, value)));
+    let output = match resolved {
+        TypedTransform::Indicator(spec) => technical::apply(spec, values)?,
+        TypedTransform::HoltWinters(spec) => {
+            let Some(windows) = exec.windows.as_ref() else {
+                panic!("BUG: holt_winters without GROUP BY time() passed the plan check");
+            };
+            let values: Vec<(i64, f64)> = values.collect();
+            let limit = exec.context.limits.memory.limit_bytes;
+            let mut budget = |bytes: u64| -> Result<(), String> {
+                if exec.context.check_bounds(bytes).is_ok() {
+                    return Ok(());
+                }
+                exec.check_bounds()?;
+                Err(format!(
+                    "query-memory-limit exceeded: {}() would need {bytes} more bytes, past \
+                     the {limit} bytes a statement may hold; forecast fewer points or widen \
+                     the interval",
+                    spec.name()
+                ))
+            };
+            let forecast = holt_winters::forecast(spec, &values, windows.interval_ns, &mut budget)?;
+            let leaf_bytes = forecast.len() as u64 * std::mem::size_of::<LeafPoint>() as u64;
+            budget(leaf_bytes)?;
+            forecast
+        }
+    };
+    let points = output
+        .into_iter()
+        .map(|(time, value)| LeafPoint {
+            out_time: time,
+            point: Point {
+                time,
+                // 1.6.7's cursor answers a NaN as null (an infinity stays, and fails to
+                // encode as there).
+                value: if value.is_nan() {
+                    Value::Null
+                } else {
+                    Value::Float(value)
+                },
+                origin: u32::MAX,
+            },
+        })
+        .collect();
+    Ok(in_join_order(exec, points))
+}
+
+/// The type a field of `field_type` is read as through `cast` (`f::integer`), or `None`
+/// when the cast cannot apply (1.6.7 then reads no points: `s::integer`, `f::string`, and
+/// `f::tag`, a tag of that name).
+fn cast_type(field_type: FieldType, cast: Option<DataType>) -> Option<&'static str> {
+    let numeric = matches!(
+        field_type,
+        FieldType::Float | FieldType::Integer | FieldType::Unsigned
+    );
+    match cast {
+        None | Some(DataType::Field) => Some(type_name(field_type)),
+        Some(DataType::Float | DataType::Integer | DataType::Unsigned) if numeric => {
+            cast.map(DataType::as_str)
+        }
+        Some(DataType::String) if field_type == FieldType::String => Some("string"),
+        Some(DataType::Boolean) if field_type == FieldType::Boolean => Some("boolean"),
+        _ => None,
+    }
+}
+
+/// The points of one field of a group in the order the query runs (condition applied, and
+/// the field's `cast`: a cast that cannot apply reads nothing): per shard, the series merged
+/// by a replay of Go's heap (1.6.7's sorted merge, which fixes the order of equal times),
+/// shards one after the other.
 fn raw_points(
     exec: &Exec<'_>,
     measurement: &Measurement,
     group: &Group,
     field: &str,
+    cast: Option<DataType>,
     condition_fields: &[String],
 ) -> Result<Vec<Point>, String> {
+    if let Some(field_type) = measurement.field_type(field) {
+        if cast_type(field_type, cast).is_none() {
+            return Ok(Vec::new());
+        }
+    }
     let mut points = Vec::new();
     let mut regexes = RegexCache::default();
-    for shard in exec.shards(measurement) {
-        let mut shard_points = Vec::new();
+    let mut shards = exec.shards(measurement);
+    if !exec.ascending {
+        shards.reverse();
+    }
+    for shard in shards {
+        let mut per_series: Vec<Vec<Point>> = Vec::with_capacity(group.series.len());
         for (index, series) in group.series.iter().enumerate() {
             exec.check_bounds()?;
+            let mut series_points = Vec::new();
             feed_series(
                 exec,
                 &shard,
@@ -396,19 +619,26 @@ fn raw_points(
                 condition_fields,
                 &mut regexes,
                 &mut |time, value| {
-                    shard_points.push(Point {
+                    series_points.push(Point {
                         time,
-                        value: value.clone(),
+                        value: eval::cast(value.clone(), cast),
                         origin: index as u32,
                     });
                 },
             )?;
+            if !exec.ascending {
+                series_points.reverse();
+            }
+            per_series.push(series_points);
         }
-        shard_points.sort_by_key(|p| p.time);
-        points.extend(shard_points);
-    }
-    if !exec.ascending {
-        points.reverse();
+        let merged = if exec.ascending {
+            heap_merge(per_series, |a: &Point, b: &Point| a.time < b.time)
+        } else {
+            // Descending, 1.6.7 merges the series last to first (each from its end).
+            per_series.reverse();
+            heap_merge(per_series, |a: &Point, b: &Point| a.time > b.time)
+        };
+        points.extend(merged);
     }
     Ok(points)
 }
@@ -531,7 +761,7 @@ fn aggregate_leaf(
     let windows = exec.windows.as_ref();
     let single_time = window_time(exec);
     if name == "integral" {
-        let points = raw_points(exec, measurement, group, &field, condition_fields)?;
+        let points = raw_points(exec, measurement, group, &field, None, condition_fields)?;
         let unit_ns = duration_arg(call, 1).unwrap_or(NANOS_PER_SECOND);
         let window_of = windows.map(|w| move |t: i64| (w.start_of(t), w.end_of(t)));
         let result = match &window_of {
@@ -862,5 +1092,32 @@ fn interpolate(
             (Value::Float(a), Value::Float(b)) => Value::Float((b - a) / span * elapsed + a),
             _ => Value::Null,
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn casts_of_a_transformed_field_apply_or_read_nothing() {
+        // Probed on influxd 1.6.7: derivative(f::integer) truncates the floats,
+        // exponential_moving_average(s::integer, 2) and (f::tag, 2) answer no rows.
+        assert_eq!(
+            cast_type(FieldType::Float, Some(DataType::Integer)),
+            Some("integer")
+        );
+        assert_eq!(
+            cast_type(FieldType::Integer, Some(DataType::Float)),
+            Some("float")
+        );
+        assert_eq!(cast_type(FieldType::String, None), Some("string"));
+        assert_eq!(
+            cast_type(FieldType::Boolean, Some(DataType::Field)),
+            Some("boolean")
+        );
+        assert_eq!(cast_type(FieldType::String, Some(DataType::Integer)), None);
+        assert_eq!(cast_type(FieldType::Float, Some(DataType::String)), None);
+        assert_eq!(cast_type(FieldType::Float, Some(DataType::Tag)), None);
     }
 }

@@ -1,7 +1,8 @@
-//! Sine, cosine, tangent and the exponential computed exactly as the Go runtime InfluxDB
-//! 1.6.7 was built with (Go 1.19, amd64) computes them, so `sin()`, `cos()`, `tan()` and
-//! `exp()` answer bit for bit what InfluxDB answers; the platform's libm is often one unit
-//! in the last place away.
+//! Sine, cosine, tangent, the exponential and integer powers computed exactly as the Go
+//! runtime InfluxDB 1.6.7 was built with (Go 1.19, amd64) computes them, so `sin()`,
+//! `cos()`, `tan()`, `exp()` and the functions built on `math.Pow` (holt_winters(),
+//! kaufmans_adaptive_moving_average()) answer bit for bit what InfluxDB answers; the
+//! platform's libm is often one unit in the last place away.
 //!
 //! Owns only these pure functions; it reads and writes nothing.
 //!
@@ -19,6 +20,11 @@
 //!   parts, a degree-7 Taylor polynomial of `e^r − 1`, squared four times through
 //!   `y ← y·(y + 2)` (that is `(1+y)² − 1`), plus one, times `2^k` built from bits (in two
 //!   factors when the result is subnormal); past the range, 0 or +Inf.
+//!
+//! * `powi` (Go's portable `math.Pow` for an integer exponent): the base split by `frexp`
+//!   into a mantissa in `[½, 1)` and an exponent, the power built by repeated squaring of
+//!   the mantissa (renormalised below ½) with the exponents added apart, and the result
+//!   assembled by `ldexp` (rounding once more only when it is subnormal).
 //!
 //! Every multiply and add is a separate IEEE double operation except where Go's code
 //! fuses them (`mul_add` here, `VFMADD`/`VFNMADD` there).
@@ -255,6 +261,108 @@ pub fn exp(x: f64) -> f64 {
     y * f64::from_bits((biased as u64) << MANTISSA_BITS)
 }
 
+/// Go's `math.Pow(x, float64(n))` for a non-negative integer `n`.
+pub fn powi(x: f64, n: u64) -> f64 {
+    if n == 0 || x == 1.0 {
+        return 1.0;
+    }
+    if n == 1 {
+        return x;
+    }
+    if x.is_nan() {
+        return f64::NAN;
+    }
+    let odd = n % 2 == 1;
+    if x == 0.0 {
+        return if x.is_sign_negative() && odd { x } else { 0.0 };
+    }
+    if x.is_infinite() {
+        return if x < 0.0 && odd {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        };
+    }
+    let (mut mantissa, mut exponent) = frexp(x);
+    let mut result = 1.0;
+    let mut result_exponent: i64 = 0;
+    let mut remaining = n;
+    while remaining != 0 {
+        if !(-POW_EXPONENT_LIMIT..=POW_EXPONENT_LIMIT).contains(&exponent) {
+            // Certain overflow or underflow: ldexp saturates.
+            result_exponent += exponent;
+            break;
+        }
+        if remaining & 1 == 1 {
+            result *= mantissa;
+            result_exponent += exponent;
+        }
+        mantissa *= mantissa;
+        exponent <<= 1;
+        if mantissa < 0.5 {
+            mantissa += mantissa;
+            exponent -= 1;
+        }
+        remaining >>= 1;
+    }
+    ldexp(result, result_exponent)
+}
+
+/// `powi` stops squaring once the base's exponent passes this (the result is then 0 or
+/// infinite whatever follows).
+const POW_EXPONENT_LIMIT: i64 = 1 << 12;
+
+/// Go's `math.Frexp`: `x = mantissa · 2^exponent`, `|mantissa|` in `[½, 1)` (finite,
+/// non-zero `x`).
+fn frexp(x: f64) -> (f64, i64) {
+    let (x, mut exponent) = normalize(x);
+    let bits = x.to_bits();
+    exponent += ((bits >> MANTISSA_BITS) & EXPONENT_MASK) as i64 - (EXPONENT_BIAS - 1);
+    let bits = (bits & !(EXPONENT_MASK << MANTISSA_BITS))
+        | (((EXPONENT_BIAS - 1) as u64) << MANTISSA_BITS);
+    (f64::from_bits(bits), exponent)
+}
+
+/// Go's `math.Ldexp`: `fraction · 2^exponent`, rounded once when subnormal.
+fn ldexp(fraction: f64, exponent: i64) -> f64 {
+    if fraction == 0.0 || fraction.is_infinite() || fraction.is_nan() {
+        return fraction;
+    }
+    let (fraction, shift) = normalize(fraction);
+    let bits = fraction.to_bits();
+    let exponent =
+        exponent + shift + ((bits >> MANTISSA_BITS) & EXPONENT_MASK) as i64 - EXPONENT_BIAS;
+    if exponent < LDEXP_UNDERFLOW_BELOW {
+        return 0.0f64.copysign(fraction);
+    }
+    if exponent > EXPONENT_BIAS {
+        return f64::INFINITY.copysign(fraction);
+    }
+    let (exponent, scale) = if exponent < 1 - EXPONENT_BIAS {
+        // Subnormal: build 2^53 times the result, then one rounding multiply.
+        (exponent + MANTISSA_BITS as i64 + 1, SUBNORMAL_SCALE)
+    } else {
+        (exponent, 1.0)
+    };
+    let bits = (bits & !(EXPONENT_MASK << MANTISSA_BITS))
+        | (((exponent + EXPONENT_BIAS) as u64) << MANTISSA_BITS);
+    scale * f64::from_bits(bits)
+}
+
+/// Below this unbiased exponent `ldexp` gives a signed zero.
+const LDEXP_UNDERFLOW_BELOW: i64 = -1075;
+/// 2^−53, applied last to subnormal results.
+const SUBNORMAL_SCALE: f64 = 1.0 / (1u64 << 53) as f64;
+
+/// A subnormal `x` scaled into the normal range, and the power of two taken out.
+fn normalize(x: f64) -> (f64, i64) {
+    if x.abs() < f64::MIN_POSITIVE {
+        (x * (1u64 << MANTISSA_BITS) as f64, -(MANTISSA_BITS as i64))
+    } else {
+        (x, 0)
+    }
+}
+
 /// `x ≥ 0` as an octant (mod 8, rounded up to even) and the remainder `z` in
 /// `[−π/4, π/4]`.
 fn reduce_octant(x: f64) -> (u64, f64) {
@@ -364,6 +472,28 @@ mod tests {
         assert_eq!(exp(-1e10), 0.0);
         assert_eq!(exp(-744.0), 1e-323);
         assert_eq!(exp(0.0), 1.0);
+    }
+
+    #[test]
+    fn integer_powers_follow_go() {
+        assert_eq!(powi(3.0, 2), 9.0);
+        assert_eq!(powi(0.7, 5), 0.16806999999999994);
+        // Where libm's correctly rounded pow says 0.026999999999999996 and
+        // 0.08235429999999996.
+        assert_eq!(powi(0.3, 3), 0.027);
+        assert_eq!(powi(0.7, 7), 0.08235429999999995);
+        assert_eq!(powi(-2.0, 3), -8.0);
+        assert_eq!(powi(0.0, 4), 0.0);
+        assert_eq!(powi(-0.0, 3).to_bits(), (-0.0f64).to_bits());
+        assert_eq!(powi(1.0, 1_000_000_000), 1.0);
+        assert_eq!(powi(0.5, 2000), 0.0);
+        assert_eq!(powi(2.0, 1100), f64::INFINITY);
+        assert_eq!(powi(0.5, 1074), 5e-324);
+        assert!(powi(f64::NAN, 2).is_nan());
+        // Squaring the mantissa rounds as squaring the number does, in the normal range.
+        for x in [0.1, 1.7, 123.456, -9.99e100, 3e-150] {
+            assert_eq!(powi(x, 2), x * x, "{x}");
+        }
     }
 
     #[test]

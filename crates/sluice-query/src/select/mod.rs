@@ -21,24 +21,28 @@
 //!    `container/heap` (1.6.7's sorted merge), which fixes the order of equal times.
 //! 6. Aggregate queries ([`aggregate`]): each outermost reducing call ("leaf") is computed
 //!    per group, streaming points into per-window accumulators ([`reduce`]); windows are
-//!    filled, transformations applied, leaves joined by time, and the field expressions
-//!    evaluated per row.
+//!    filled, transformations applied (the technical-analysis functions and holt_winters
+//!    resolved once to [`plan::TypedTransform`], computed by [`technical`] and
+//!    [`holt_winters`]), leaves joined by time, and the field expressions evaluated per row.
 //!
 //! Bounds: `max-select-series` is checked once the series are known,
 //! `max-select-point` as points are read, `max-select-buckets` before windows are filled;
 //! KILL QUERY, the deadline and `query-memory-limit` ([`SelectContext::check_bounds`])
-//! between series, every few thousand rows, per filled bucket and before a fill allocates.
+//! between series, every few thousand rows, per filled bucket, before a fill allocates, and
+//! before and while holt_winters() fits and forecasts ([`holt_winters`]).
 //! A subquery's inner statement runs within the outer statement's time range (as 1.6.7
 //! intersects them), so an outer WHERE bounds the inner GROUP BY time() windows.
 
 mod aggregate;
 pub mod eval;
 mod go_math;
+pub mod holt_winters;
 pub mod plan;
 mod raw;
 pub mod reduce;
 pub mod regex;
 mod subquery;
+pub mod technical;
 pub mod time;
 
 #[cfg(test)]

@@ -13,7 +13,9 @@ use sluice_influxql::ast::{
 use sluice_influxql::parser::format_duration_ns;
 
 use super::eval::{is_math_function, math_arity};
+use super::holt_winters::HoltWintersSpec;
 use super::regex::Regex;
+use super::technical::{Indicator, IndicatorSpec};
 
 /// Functions that reduce a window.
 pub fn is_aggregate(name: &str) -> bool {
@@ -50,7 +52,59 @@ pub fn is_transformation(name: &str) -> bool {
             | "moving_average"
             | "cumulative_sum"
             | "elapsed"
-    )
+    ) || TypedTransform::is_named(name)
+}
+
+/// Whether the transformation `name` of an aggregate sees the aggregate from one GROUP BY
+/// interval before the range (after it, descending), as 1.6.7 widens its iterator for
+/// them; its first window then has a value (`gen-func/*/by-time-tag-inside-data`).
+pub fn reads_previous_interval(name: &str) -> bool {
+    matches!(
+        name,
+        "derivative"
+            | "non_negative_derivative"
+            | "difference"
+            | "non_negative_difference"
+            | "moving_average"
+            | "elapsed"
+    ) || Indicator::from_name(name).is_some()
+}
+
+/// A transformation resolved once to its typed specification (issue 14's typed plan; the
+/// older transformations are still matched by name): what its arguments mean is decided
+/// here, with 1.6.7's argument errors, and the executor only matches this enum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TypedTransform {
+    /// one of the technical-analysis functions ([`super::technical`])
+    Indicator(IndicatorSpec),
+    /// `holt_winters` or `holt_winters_with_fit` ([`super::holt_winters`])
+    HoltWinters(HoltWintersSpec),
+}
+
+impl TypedTransform {
+    /// Whether `name` names one of these functions.
+    pub fn is_named(name: &str) -> bool {
+        Indicator::from_name(name).is_some() || HoltWintersSpec::with_fit_of(name).is_some()
+    }
+
+    /// `call` resolved (`None`: not one of these functions), or 1.6.7's error for its
+    /// arguments besides the field (checked by [`check`]).
+    pub fn resolve(call: &Call, interval_ns: i64) -> Option<Result<TypedTransform, String>> {
+        if let Some(indicator) = Indicator::from_name(&call.name) {
+            return Some(IndicatorSpec::resolve(indicator, call).map(TypedTransform::Indicator));
+        }
+        let with_fit = HoltWintersSpec::with_fit_of(&call.name)?;
+        Some(HoltWintersSpec::resolve(with_fit, call, interval_ns).map(TypedTransform::HoltWinters))
+    }
+
+    /// How 1.6.7 names the function in its `unsupported … iterator type` errors (for
+    /// holt_winters, the text of another function: 1.6.7's own slip, kept).
+    pub fn iterator_name(&self) -> &'static str {
+        match self {
+            TypedTransform::Indicator(spec) => spec.indicator.iterator_name(),
+            TypedTransform::HoltWinters(_) => "elapsed",
+        }
+    }
 }
 
 /// Whether `name` is a function that is not per-row math.
@@ -146,6 +200,22 @@ fn is_field_arg(expr: &Expr) -> bool {
 
 /// Checks one reducing call (and what it contains).
 fn check_call(call: &Call, interval_ns: i64) -> Result<(), String> {
+    if let Some(resolved) = TypedTransform::resolve(call, interval_ns) {
+        return match resolved? {
+            TypedTransform::Indicator(_) => check_transform_arg(call, interval_ns),
+            TypedTransform::HoltWinters(_) => match call.args.first() {
+                Some(Expr::Call(inner)) if is_reducing(&inner.name) => {
+                    check_call(inner, interval_ns)
+                }
+                // holt_winters(abs(v), …): 1.6.7 finds a raw value beside the aggregation.
+                Some(inner) => {
+                    check_expr(inner, interval_ns)?;
+                    Err("mixing aggregate and non-aggregate queries is not supported".into())
+                }
+                None => Ok(()),
+            },
+        };
+    }
     let name = call.name.as_str();
     let got = call.args.len();
     match name {
@@ -308,30 +378,33 @@ fn check_call(call: &Call, interval_ns: i64) -> Result<(), String> {
     }
 }
 
+/// The first argument of a transformation, in 1.6.7's order: a call needs a GROUP BY
+/// interval first (then an aggregate; a math function of a field is caught later as a mix
+/// of aggregate and raw values), anything else must not have one (then a field, `*` or a
+/// regex).
 fn check_transform_arg(call: &Call, interval_ns: i64) -> Result<(), String> {
     match call.args.first() {
         Some(Expr::Call(inner)) => {
-            if !(is_aggregate(&inner.name) || is_selector(&inner.name)) {
-                return Err(format!("expected field argument in {}()", call.name));
-            }
             if interval_ns == 0 {
                 return Err(format!(
                     "{} aggregate requires a GROUP BY interval",
                     call.name
                 ));
             }
-            check_call(inner, interval_ns)
-        }
-        Some(Expr::VarRef(_)) => {
-            if interval_ns > 0 {
-                return Err(format!(
-                    "aggregate function required inside the call to {}",
-                    call.name
-                ));
+            if is_aggregate(&inner.name) || is_selector(&inner.name) {
+                return check_call(inner, interval_ns);
             }
-            Ok(())
+            if is_math_function(&inner.name) {
+                check_expr(&Expr::Call(inner.clone()), interval_ns)?;
+                return Err("mixing aggregate and non-aggregate queries is not supported".into());
+            }
+            Err(format!("expected field argument in {}()", call.name))
         }
-        Some(Expr::Wildcard(_) | Expr::Literal(Literal::Regex(_))) => Ok(()),
+        _ if interval_ns > 0 => Err(format!(
+            "aggregate function required inside the call to {}",
+            call.name
+        )),
+        Some(argument) if is_field_arg(argument) => Ok(()),
         _ => Err(format!("expected field argument in {}()", call.name)),
     }
 }
@@ -351,9 +424,6 @@ fn check_expr(expr: &Expr, interval_ns: i64) -> Result<(), String> {
                     .args
                     .iter()
                     .try_for_each(|a| check_expr(a, interval_ns));
-            }
-            if call.name == "holt_winters" || call.name == "holt_winters_with_fit" {
-                return Err(format!("{}() is not supported", call.name));
             }
             Err(format!("undefined function {}()", call.name))
         }
@@ -684,6 +754,42 @@ pub fn expand_fields(fields: &[Field], keys: &Keys, excluded_tags: &[String]) ->
                     });
                 }
             }
+            // A transformation of an aggregate of `*` or a regex: one per field the
+            // aggregate takes (`derivative(mean(*))` gives `derivative_f`, `derivative_i`).
+            Expr::Call(call) if wildcard_aggregate_of(call).is_some() => {
+                let Some((inner, pattern)) = wildcard_aggregate_of(call) else {
+                    continue;
+                };
+                for (name, value_type) in &keys.fields {
+                    if pattern.is_some_and(|p| !regex_matches(p, name))
+                        || !accepts_type(&inner.name, value_type)
+                    {
+                        continue;
+                    }
+                    let mut inner_args = inner.args.clone();
+                    if let Some(first) = inner_args.first_mut() {
+                        *first = Expr::var_ref(name.clone());
+                    }
+                    let mut args = call.args.clone();
+                    if let Some(first) = args.first_mut() {
+                        *first = Expr::Call(Call {
+                            name: inner.name.clone(),
+                            args: inner_args,
+                        });
+                    }
+                    expanded.push(Field {
+                        expr: Expr::Call(Call {
+                            name: call.name.clone(),
+                            args,
+                        }),
+                        alias: Some(format!(
+                            "{}_{}",
+                            field.alias.as_deref().unwrap_or(&call.name),
+                            name
+                        )),
+                    });
+                }
+            }
             Expr::Call(call) if matches!(call.name.as_str(), "top" | "bottom") => {
                 expanded.push(field.clone());
                 // The tags named between the field and the count become columns too.
@@ -708,6 +814,25 @@ pub fn expand_fields(fields: &[Field], keys: &Keys, excluded_tags: &[String]) ->
         }
     }
     expanded
+}
+
+/// The aggregate of `*` (pattern `None`) or of a regex inside transformation `call`, if
+/// that is what it transforms.
+fn wildcard_aggregate_of(call: &Call) -> Option<(&Call, Option<&str>)> {
+    if !is_transformation(&call.name) {
+        return None;
+    }
+    let Some(Expr::Call(inner)) = call.args.first() else {
+        return None;
+    };
+    if !(is_aggregate(&inner.name) || is_selector(&inner.name)) {
+        return None;
+    }
+    match inner.args.first() {
+        Some(Expr::Wildcard(_)) => Some((inner, None)),
+        Some(Expr::Literal(Literal::Regex(pattern))) => Some((inner, Some(pattern.as_str()))),
+        _ => None,
+    }
 }
 
 /// The row positions (0 is `time`) of the columns [`expand_fields`] added for the tags
@@ -995,6 +1120,47 @@ mod tests {
                 "SELECT usage FROM cpu GROUP BY time(1m)",
                 "GROUP BY requires at least one aggregate function",
             ),
+            (
+                "SELECT exponential_moving_average(mean(usage), 3) FROM cpu",
+                "exponential_moving_average aggregate requires a GROUP BY interval",
+            ),
+            (
+                "SELECT relative_strength_index(usage, 3) FROM cpu GROUP BY time(1m)",
+                "aggregate function required inside the call to relative_strength_index",
+            ),
+            (
+                "SELECT kaufmans_efficiency_ratio(count(max(usage)), 3) FROM cpu GROUP BY time(1m)",
+                "expected field argument in count()",
+            ),
+            (
+                "SELECT holt_winters(usage, 3, 0) FROM cpu",
+                "must use aggregate function with holt_winters",
+            ),
+            (
+                "SELECT holt_winters(mean(usage), 3, 0) FROM cpu",
+                "holt_winters aggregate requires a GROUP BY interval",
+            ),
+            // Probed on influxd 1.6.7: the interval is checked before the argument's kind.
+            (
+                "SELECT derivative(abs(usage)) FROM cpu",
+                "derivative aggregate requires a GROUP BY interval",
+            ),
+            (
+                "SELECT derivative(abs(usage)) FROM cpu GROUP BY time(1m)",
+                "mixing aggregate and non-aggregate queries is not supported",
+            ),
+            (
+                "SELECT holt_winters(abs(usage), 2, 0) FROM cpu GROUP BY time(1m)",
+                "mixing aggregate and non-aggregate queries is not supported",
+            ),
+            (
+                "SELECT exponential_moving_average(*, 2) FROM cpu GROUP BY time(1m)",
+                "aggregate function required inside the call to exponential_moving_average",
+            ),
+            (
+                "SELECT derivative(1) FROM cpu GROUP BY time(1m)",
+                "aggregate function required inside the call to derivative",
+            ),
         ];
         for (text, expected) in cases {
             assert_eq!(check_text(text), Err(expected.to_string()), "{text}");
@@ -1004,6 +1170,63 @@ mod tests {
             Ok(QueryKind::Aggregate)
         );
         assert_eq!(check_text("SELECT abs(usage) FROM cpu"), Ok(QueryKind::Raw));
+        assert_eq!(
+            check_text(
+                "SELECT holt_winters_with_fit(mean(usage), 3, 2) FROM cpu GROUP BY time(1m)"
+            ),
+            Ok(QueryKind::Aggregate)
+        );
+        assert_eq!(
+            check_text("SELECT triple_exponential_derivative(usage, 4, 2, 'simple') FROM cpu"),
+            Ok(QueryKind::Aggregate)
+        );
+    }
+
+    #[test]
+    fn transformations_of_an_aggregate_of_a_wildcard_expand_per_field() {
+        let keys = Keys {
+            fields: vec![("f".into(), "float"), ("s".into(), "string")],
+            tags: vec!["host".into()],
+        };
+        let statement =
+            select("SELECT holt_winters(mean(*), 2, 0), derivative(count(/s/)) AS d FROM m");
+        let expanded = expand_fields(&statement.fields, &keys, &[]);
+        let texts: Vec<String> = expanded.iter().map(|f| f.expr.to_string()).collect();
+        assert_eq!(
+            texts,
+            vec!["holt_winters(mean(f), 2, 0)", "derivative(count(s))"]
+        );
+        assert_eq!(
+            column_names(&expanded),
+            vec!["time", "holt_winters_f", "d_s"]
+        );
+    }
+
+    #[test]
+    fn typed_transforms_resolve_once_by_name() {
+        let statement = select(
+            "SELECT chande_momentum_oscillator(mean(v), 5, 2, 'simple') FROM m GROUP BY time(1m)",
+        );
+        let Expr::Call(call) = &statement.fields[0].expr else {
+            panic!("BUG: not a call");
+        };
+        let resolved = TypedTransform::resolve(call, 60_000_000_000);
+        let Some(Ok(TypedTransform::Indicator(spec))) = resolved else {
+            panic!("BUG: not resolved: {resolved:?}");
+        };
+        assert_eq!((spec.period, spec.hold), (5, 2));
+        assert!(
+            is_transformation("holt_winters") && is_transformation("kaufmans_efficiency_ratio")
+        );
+        assert!(reads_previous_interval("relative_strength_index"));
+        assert!(
+            !reads_previous_interval("holt_winters") && !reads_previous_interval("cumulative_sum")
+        );
+        let mean = Call {
+            name: "mean".into(),
+            args: vec![Expr::var_ref("v")],
+        };
+        assert!(TypedTransform::resolve(&mean, 0).is_none());
     }
 
     #[test]
