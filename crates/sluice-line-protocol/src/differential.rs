@@ -224,7 +224,7 @@ fn quoted_and_escaped_edges_parse_the_same() {
 }
 
 /// One piece of a generated line.
-fn piece() -> impl Strategy<Value = String> {
+pub(crate) fn piece() -> impl Strategy<Value = String> {
     prop_oneof![
         4 => "[a-z]{1,6}",
         3 => Just(" ".to_string()),
@@ -242,7 +242,7 @@ fn piece() -> impl Strategy<Value = String> {
 }
 
 /// A line with the shape of a point, its parts drawn from pieces.
-fn shaped_line() -> impl Strategy<Value = String> {
+pub(crate) fn shaped_line() -> impl Strategy<Value = String> {
     (
         prop::collection::vec(piece(), 1..4),
         prop::collection::vec((piece(), piece()), 0..4),

@@ -128,6 +128,8 @@ mod find;
 pub mod format;
 pub mod key;
 mod number;
+#[cfg(test)]
+mod pieces;
 /// The previous scanner, frozen: the oracle the fast path is checked against (tests, and the
 /// fuzz target through the `reference-parser` feature). Not part of the server.
 #[cfg(any(test, feature = "reference-parser"))]

@@ -55,6 +55,34 @@ pub fn scan_line_end(body: &[u8], start: usize) -> (usize, usize) {
     }
 }
 
+/// Length of the longest prefix of `body` made of whole lines (as [`scan_line_end`] delimits
+/// them) that parse exactly as they would inside a longer body, when `more_follows` says
+/// more bytes come after `body` (the start of a body that arrives in pieces, such as an
+/// inflating gzip stream); with `more_follows == false`, `body` is the rest of the body and
+/// all of it is taken. The caller parses that prefix as one body, keeps the rest, and puts
+/// it in front of the next bytes.
+///
+/// A line counts as complete only if its `\n` is followed by at least one more byte of
+/// `body`: whether a backslash pairs with the next byte depends on two more bytes being left
+/// in the body (InfluxDB's rule, kept by [`scan_line_end`]), so a line whose newline is the
+/// last byte could end elsewhere once more bytes arrive. Line numbers carry over: the
+/// prefix holds exactly as many `\n` bytes as it holds lines (the parser counts newlines
+/// inside quoted values and escaped newlines as lines too).
+pub fn complete_lines_end(body: &[u8], more_follows: bool) -> usize {
+    if !more_follows {
+        return body.len();
+    }
+    let mut complete_end = 0;
+    while complete_end < body.len() {
+        let (line_end, _) = scan_line_end(body, complete_end);
+        if line_end + 1 >= body.len() {
+            break;
+        }
+        complete_end = line_end + 1;
+    }
+    complete_end
+}
+
 fn scan_line_end_slow(body: &[u8], start: usize) -> (usize, usize) {
     let mut index = start;
     let mut quoted = false;
