@@ -8,9 +8,16 @@
 //!
 //! Algorithm, per member: read the 10-byte header (magic `1f 8b`, method 8, flags) and the
 //! optional FEXTRA / FNAME / FCOMMENT / FHCRC fields; inflate the raw DEFLATE data in
-//! fixed-size steps into a stack scratch buffer, appending to `out` only while the running
+//! fixed-size steps into a stack scratch buffer, handing each step on only while the running
 //! total stays within `max_output_bytes`; read the 8-byte trailer and check CRC-32 and
 //! ISIZE. When input remains, the next member starts; an empty remainder ends the body.
+//!
+//! Three ways to use it, one algorithm ([`GunzipStream`]): the whole body into a buffer
+//! ([`gunzip_limited_detailed`]); the whole body checked and measured without keeping any
+//! of it ([`verify`]: a large `/write` is verified before any of its points is written, so
+//! a gzip error is answered as InfluxDB answers it, with nothing stored); or a bounded
+//! piece at a time ([`GunzipStream::read_into`]: a large `/write` is then planned piece by
+//! piece, so its memory follows the piece size, not the inflated size).
 //!
 //! What influxd 1.6.7 answers on `POST /write` (all `400` with a JSON body
 //! `{"error":"<message>"}\n` and the same text in `X-Influxdb-Error`; the connection stays
@@ -129,34 +136,125 @@ pub fn gunzip_limited_detailed(
     max_output_bytes: usize,
     out: &mut Vec<u8>,
 ) -> Result<(), GzipFailure> {
-    if input.is_empty() {
-        return Err(GzipFailure::Empty);
-    }
-    let mut rest = input;
-    let mut budget_bytes = max_output_bytes;
-    let mut inflater = Decompress::new(false);
-    while !rest.is_empty() {
-        let data_start = header_length(rest)?;
-        let deflate_data = rest.get(data_start..).ok_or(GzipFailure::UnexpectedEof)?;
-        inflater.reset(false);
-        let mut crc = Crc::new();
-        let consumed = inflate_member(
-            &mut inflater,
-            deflate_data,
-            &mut budget_bytes,
-            out,
-            &mut crc,
-        )?;
-        let trailer_start = data_start + consumed;
-        let trailer = rest
-            .get(trailer_start..trailer_start + TRAILER_BYTES)
-            .ok_or(GzipFailure::UnexpectedEof)?;
-        check_trailer(trailer, &crc)?;
-        rest = rest
-            .get(trailer_start + TRAILER_BYTES..)
-            .unwrap_or_default();
-    }
+    let mut stream = GunzipStream::new(input, max_output_bytes);
+    while !stream.read_into(out, usize::MAX)? {}
     Ok(())
+}
+
+/// Inflates all of `input` without keeping the output: checks every header, the DEFLATE
+/// data, every trailer's CRC-32 and length, and the `max_output_bytes` bound, holding only
+/// one inflate step at a time. Returns the inflated length.
+pub fn verify(input: &[u8], max_output_bytes: usize) -> Result<usize, GzipFailure> {
+    let mut stream = GunzipStream::new(input, max_output_bytes);
+    while !stream.inflate(usize::MAX, |_| {})? {}
+    Ok(stream.produced_bytes)
+}
+
+/// A gzip body inflated a bounded amount at a time: each call to [`GunzipStream::read_into`]
+/// appends at most the bytes asked for, so the caller holds one piece of the inflated body
+/// at a time, never all of it. Failures are those of [`gunzip_limited_detailed`], found when
+/// the inflating reaches them (a bad trailer only once its member's data is all out).
+pub struct GunzipStream<'a> {
+    input: &'a [u8],
+    /// index in `input` of the next member's header (meaningful between members)
+    next_member: usize,
+    /// the member being inflated: where its DEFLATE data starts, and the CRC-32 of its
+    /// output so far; `None` between members
+    member: Option<(usize, Crc)>,
+    inflater: Decompress,
+    max_output_bytes: usize,
+    /// inflated bytes handed out so far; never more than `max_output_bytes`
+    produced_bytes: usize,
+    finished: bool,
+}
+
+impl<'a> GunzipStream<'a> {
+    /// A stream over the gzip members of `input`, failing with [`GzipFailure::TooLarge`]
+    /// once more than `max_output_bytes` would come out.
+    pub fn new(input: &'a [u8], max_output_bytes: usize) -> GunzipStream<'a> {
+        GunzipStream {
+            input,
+            next_member: 0,
+            member: None,
+            inflater: Decompress::new(false),
+            max_output_bytes,
+            produced_bytes: 0,
+            finished: false,
+        }
+    }
+
+    /// Appends at most `limit_bytes` more inflated bytes to `out`; `Ok(true)` once the whole
+    /// body is inflated and checked (nothing more will come), `Ok(false)` when more remains.
+    pub fn read_into(
+        &mut self,
+        out: &mut Vec<u8>,
+        limit_bytes: usize,
+    ) -> Result<bool, GzipFailure> {
+        self.inflate(limit_bytes, |bytes| out.extend_from_slice(bytes))
+    }
+
+    /// Inflated bytes handed out so far.
+    pub fn produced_bytes(&self) -> usize {
+        self.produced_bytes
+    }
+
+    /// Inflates at most `limit_bytes`, giving them to `consume` one step at a time.
+    fn inflate(
+        &mut self,
+        limit_bytes: usize,
+        mut consume: impl FnMut(&[u8]),
+    ) -> Result<bool, GzipFailure> {
+        if self.input.is_empty() {
+            return Err(GzipFailure::Empty);
+        }
+        let mut scratch = [0u8; INFLATE_STEP_BYTES];
+        let mut left_bytes = limit_bytes;
+        loop {
+            if self.finished {
+                return Ok(true);
+            }
+            let Some((data_start, crc)) = &mut self.member else {
+                if self.next_member == self.input.len() {
+                    self.finished = true;
+                    return Ok(true);
+                }
+                let member = self.input.get(self.next_member..).unwrap_or_default();
+                let data_start = self.next_member + header_length(member)?;
+                self.inflater.reset(false);
+                self.member = Some((data_start, Crc::new()));
+                continue;
+            };
+            if left_bytes == 0 {
+                return Ok(false);
+            }
+            let data = self
+                .input
+                .get(*data_start..)
+                .ok_or(GzipFailure::UnexpectedEof)?;
+            let step = scratch
+                .get_mut(..left_bytes.min(INFLATE_STEP_BYTES))
+                .unwrap_or_default();
+            let (produced, ended) = inflate_step(&mut self.inflater, data, step)?;
+            if produced > self.max_output_bytes - self.produced_bytes {
+                return Err(GzipFailure::TooLarge);
+            }
+            let fresh = step.get(..produced).unwrap_or_default();
+            crc.update(fresh);
+            consume(fresh);
+            self.produced_bytes += produced;
+            left_bytes -= produced;
+            if ended {
+                let trailer_start = *data_start + self.inflater.total_in() as usize;
+                let trailer = self
+                    .input
+                    .get(trailer_start..trailer_start + TRAILER_BYTES)
+                    .ok_or(GzipFailure::UnexpectedEof)?;
+                check_trailer(trailer, crc)?;
+                self.next_member = trailer_start + TRAILER_BYTES;
+                self.member = None;
+            }
+        }
+    }
 }
 
 /// Validates a member header at the start of `member` and returns its length in bytes.
@@ -200,41 +298,30 @@ fn header_length(member: &[u8]) -> Result<usize, GzipFailure> {
     Ok(position)
 }
 
-/// Inflates one member's DEFLATE data; returns how many input bytes the data took.
-fn inflate_member(
+/// One inflate call over a member's DEFLATE `data` (from the start; the inflater knows how
+/// much it took) into `out`; returns the bytes produced and whether the member's data ended.
+fn inflate_step(
     inflater: &mut Decompress,
     data: &[u8],
-    budget_bytes: &mut usize,
-    out: &mut Vec<u8>,
-    crc: &mut Crc,
-) -> Result<usize, GzipFailure> {
-    let mut scratch = [0u8; INFLATE_STEP_BYTES];
-    loop {
-        let consumed_before = inflater.total_in() as usize;
-        let produced_before = inflater.total_out();
-        let pending = data.get(consumed_before..).unwrap_or_default();
-        let status = inflater
-            .decompress(pending, &mut scratch, FlushDecompress::None)
-            .map_err(|_| GzipFailure::CorruptDeflate {
-                offset: inflater.total_in(),
-            })?;
-        let produced = (inflater.total_out() - produced_before) as usize;
-        let fresh = scratch.get(..produced).unwrap_or_default();
-        if produced > *budget_bytes {
-            return Err(GzipFailure::TooLarge);
-        }
-        *budget_bytes -= produced;
-        crc.update(fresh);
-        out.extend_from_slice(fresh);
-        let consumed = inflater.total_in() as usize;
-        match status {
-            Status::StreamEnd => return Ok(consumed),
-            Status::Ok | Status::BufError => {
-                if produced == 0 && consumed == consumed_before {
-                    // No progress: the DEFLATE data stops before its final block.
-                    return Err(GzipFailure::UnexpectedEof);
-                }
+    out: &mut [u8],
+) -> Result<(usize, bool), GzipFailure> {
+    let consumed_before = inflater.total_in();
+    let produced_before = inflater.total_out();
+    let pending = data.get(consumed_before as usize..).unwrap_or_default();
+    let status = inflater
+        .decompress(pending, out, FlushDecompress::None)
+        .map_err(|_| GzipFailure::CorruptDeflate {
+            offset: inflater.total_in(),
+        })?;
+    let produced = (inflater.total_out() - produced_before) as usize;
+    match status {
+        Status::StreamEnd => Ok((produced, true)),
+        Status::Ok | Status::BufError => {
+            if produced == 0 && inflater.total_in() == consumed_before {
+                // No progress: the DEFLATE data stops before its final block.
+                return Err(GzipFailure::UnexpectedEof);
             }
+            Ok((produced, false))
         }
     }
 }
@@ -357,6 +444,50 @@ mod tests {
             gunzip(corrupt, 1000),
             Err(GzipFailure::CorruptDeflate { .. })
         ));
+    }
+
+    #[test]
+    fn a_stream_read_in_small_pieces_gives_the_whole_body() {
+        let data: Vec<u8> = (0..200_000u32).flat_map(|n| n.to_le_bytes()).collect();
+        let mut body = gzip(&data[..300_000]);
+        body.extend(gzip(&data[300_000..]));
+        for limit in [1, 7, 4096, 65_536, 1 << 20] {
+            let mut stream = GunzipStream::new(&body, data.len());
+            let mut out = Vec::new();
+            let mut calls = 0;
+            loop {
+                let before = out.len();
+                let finished = stream.read_into(&mut out, limit).unwrap();
+                assert!(out.len() - before <= limit, "a read gave more than asked");
+                calls += 1;
+                if finished {
+                    break;
+                }
+            }
+            assert_eq!(out, data, "limit {limit}");
+            assert_eq!(stream.produced_bytes(), data.len());
+            assert!(calls >= data.len() / limit);
+        }
+        assert_eq!(verify(&body, data.len()), Ok(data.len()));
+        assert_eq!(verify(&body, data.len() - 1), Err(GzipFailure::TooLarge));
+    }
+
+    #[test]
+    fn a_stream_meets_a_bad_trailer_only_at_its_member_end() {
+        let data = vec![b'x'; 100_000];
+        let mut body = gzip(&data);
+        let crc_at = body.len() - 6;
+        body[crc_at] ^= 0xff;
+        let mut stream = GunzipStream::new(&body, usize::MAX);
+        let mut out = Vec::new();
+        assert_eq!(stream.read_into(&mut out, 50_000), Ok(false));
+        assert_eq!(out.len(), 50_000);
+        assert_eq!(
+            stream.read_into(&mut out, usize::MAX),
+            Err(GzipFailure::InvalidChecksum)
+        );
+        assert_eq!(verify(&body, usize::MAX), Err(GzipFailure::InvalidChecksum));
+        assert_eq!(verify(b"", 10), Err(GzipFailure::Empty));
     }
 
     #[test]
