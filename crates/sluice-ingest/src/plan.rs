@@ -19,6 +19,12 @@
 //! - parse errors, one per bad line, and whether some lines were good.
 //!
 //! Good points are written in every case but a refusal.
+//!
+//! A body may also be planned in pieces ([`PiecewisePlan`]: a large gzip `/write`, inflated
+//! a piece at a time). The pieces carry their rejections and line count forward, so the
+//! answer's texts, counts and bad line numbers are those of the whole body; what can differ
+//! (a new field's type fixed by an earlier piece, series limits counted per piece, a refusal
+//! that ends the write after earlier pieces) is listed on [`PiecewisePlan`].
 
 use std::fmt;
 
@@ -383,27 +389,8 @@ impl PlannedWrite {
     }
 }
 
-/// Plans `body` as a write to `database` / `policy` (found by [`write_target`]).
-///
-/// Series limits (`[data] max-series-per-database`, `max-values-per-tag`), as InfluxDB
-/// 1.6.7 applies them to one write (checked against influxd, tests/golden/limits):
-/// - a point of a series the database does not have yet whose tag brings a value new to
-///   its measurement's tag key, while that key already has `max-values-per-tag` values, is
-///   dropped ([`DropReason::TagValueLimit`], the first such tag in key order). Values new in
-///   this same write do not count, so one write may take a key past the limit;
-/// - if the series count plus the points of new series left (each point counted, a series
-///   written twice counts twice) passes `max-series-per-database`, every one of those
-///   points is dropped ([`DropReason::SeriesLimit`]); points of existing series are kept;
-/// - a limit's reason is the one reported (the series limit's first), whatever else was
-///   dropped; every drop is counted.
-///
-/// Cost: the planner reads the database's cardinality once per write; a write that cannot
-/// reach a limit (series count + its points within the series limit, no tag key at the
-/// value limit) is planned with no other lookup. Only a write that may reach one is planned
-/// (again, from the start) looking up each point's series in the index. The counts are the
-/// index's, which takes a series when its point is applied after the WAL: writes planned
-/// at the same time on several loops do not see each other's new series, so a database
-/// may pass a limit by the new series of the writes in flight at that moment.
+/// Plans `body` as a write to `database` / `policy` (found by [`write_target`]), as one
+/// piece (see [`PiecewisePlan::plan_piece`] for the series limits).
 pub fn plan_points(
     body: &[u8],
     precision: Precision,
@@ -412,30 +399,145 @@ pub fn plan_points(
     context: &WriteContext<'_>,
     scratch: &mut WriteScratch,
 ) -> PlannedWrite {
+    let mut plan = PiecewisePlan::new();
+    let records = plan.plan_piece(body, precision, database, policy, context, scratch);
+    PlannedWrite {
+        records,
+        outcome: plan.outcome(),
+    }
+}
+
+/// A write planned in pieces: the whole lines of a body that arrives a piece at a time (an
+/// inflating gzip body; `line_protocol::scan::complete_lines_end` cuts them), each piece
+/// planned, and made durable by the caller, before the next is planned. It carries from
+/// one piece to the next what makes the pieces together answer as the whole body would:
+/// the rejections so far (counts, the reported drop reason, the parse errors' text within
+/// its bounds, the bad lines' numbers in the whole body) and the lines already planned.
+///
+/// What differs from planning the whole body at once, because each piece is planned
+/// against what the database holds when it is planned, earlier pieces included:
+/// - a field new to the database is fixed by the first piece that writes it; a later
+///   piece's point giving it another type is dropped as a conflict with the stored type
+///   (`partial write: field type conflict: …`), where the whole body is refused;
+/// - two points of one piece giving a new field different types refuse that piece
+///   ([`WriteRefusal::FieldTypeConflict`]) and end the write: nothing after it is planned;
+/// - the series limits count the series the earlier pieces created as existing ones.
+///
+/// A body planned as one piece ([`plan_points`]) is planned exactly as a whole body.
+#[derive(Default)]
+pub struct PiecewisePlan {
+    /// what the pieces planned so far rejected; bad line numbers are the whole body's
+    rejected: RejectedPoints,
+    /// lines of the body before the next piece (the `\n` bytes of the pieces planned)
+    lines_before: usize,
+    /// why a piece was refused; set once, and nothing more is planned
+    refused: Option<WriteRefusal>,
+}
+
+impl PiecewisePlan {
+    /// A write with no piece planned yet.
+    pub fn new() -> PiecewisePlan {
+        PiecewisePlan::default()
+    }
+
+    /// Plans the next `piece` of the body (whole lines: every piece but the last ends just
+    /// after a newline) as a write to `database` / `policy` (found by [`write_target`]);
+    /// returns its records (partition, record, point count), empty when it has nothing to
+    /// write or is refused ([`PiecewisePlan::is_refused`]).
+    ///
+    /// Series limits (`[data] max-series-per-database`, `max-values-per-tag`), as InfluxDB
+    /// 1.6.7 applies them to one write (checked against influxd, tests/golden/limits):
+    /// - a point of a series the database does not have yet whose tag brings a value new
+    ///   to its measurement's tag key, while that key already has `max-values-per-tag`
+    ///   values, is dropped ([`DropReason::TagValueLimit`], the first such tag in key
+    ///   order). Values new in this same write do not count, so one write may take a key
+    ///   past the limit;
+    /// - if the series count plus the points of new series left (each point counted, a
+    ///   series written twice counts twice) passes `max-series-per-database`, every one of
+    ///   those points is dropped ([`DropReason::SeriesLimit`]); points of existing series
+    ///   are kept;
+    /// - a limit's reason is the one reported (the series limit's first), whatever else
+    ///   was dropped; every drop is counted.
+    ///
+    /// Cost: the planner reads the database's cardinality once per piece; a piece that
+    /// cannot reach a limit (series count + its points within the series limit, no tag key
+    /// at the value limit) is planned with no other lookup. Only a piece that may reach one
+    /// is planned (again, from its start) looking up each point's series in the index. The
+    /// counts are the index's, which takes a series when its point is applied after the
+    /// WAL: writes planned at the same time on several threads do not see each other's new
+    /// series, so a database may pass a limit by the new series of the writes in flight.
+    pub fn plan_piece(
+        &mut self,
+        piece: &[u8],
+        precision: Precision,
+        database: &Database,
+        policy: &RetentionPolicy,
+        context: &WriteContext<'_>,
+        scratch: &mut WriteScratch,
+    ) -> Vec<(usize, Vec<u8>, u32)> {
+        if self.refused.is_some() {
+            return Vec::new();
+        }
+        let pass = Pass {
+            body: piece,
+            precision,
+            database,
+            policy,
+            lines_before: self.lines_before,
+        };
+        self.lines_before += memchr::memchr_iter(b'\n', piece).count();
+        match plan_with_limits(&pass, context, scratch, &mut self.rejected) {
+            Ok(records) => records,
+            Err(refusal) => {
+                self.refused = Some(refusal);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Whether a piece was refused (nothing more is planned; the outcome is the refusal).
+    pub fn is_refused(&self) -> bool {
+        self.refused.is_some()
+    }
+
+    /// What happened to the points of every piece planned.
+    pub fn outcome(self) -> WriteOutcome {
+        if let Some(refusal) = self.refused {
+            WriteOutcome::Refused(refusal)
+        } else if self.rejected.is_clean() {
+            WriteOutcome::Accepted
+        } else {
+            WriteOutcome::PointsRejected(self.rejected)
+        }
+    }
+}
+
+/// One planning pass's input: a body (or piece) and where it goes.
+struct Pass<'b, 'm> {
+    body: &'b [u8],
+    precision: Precision,
+    database: &'m Database,
+    policy: &'m RetentionPolicy,
+    /// lines of the whole body before `body` (bad lines are numbered in the whole body)
+    lines_before: usize,
+}
+
+/// Plans `pass` under the series limits (see [`PiecewisePlan::plan_piece`]), adding its
+/// rejections to `rejected`.
+fn plan_with_limits(
+    pass: &Pass<'_, '_>,
+    context: &WriteContext<'_>,
+    scratch: &mut WriteScratch,
+    rejected: &mut RejectedPoints,
+) -> Result<Vec<(usize, Vec<u8>, u32)>, WriteRefusal> {
     let limits = context.ingest.series_limits();
     if limits.max_series_per_database == 0 && limits.max_values_per_tag == 0 {
-        return plan_pass(
-            body,
-            precision,
-            database,
-            policy,
-            context,
-            scratch,
-            Limits::Off,
-        )
-        .unwrap_or_else(unreachable_restart);
+        return plan_pass(pass, context, scratch, Limits::Off, rejected)
+            .unwrap_or_else(unreachable_restart);
     }
-    let Some(index) = context.ingest.store().series_index(database.id) else {
-        return plan_pass(
-            body,
-            precision,
-            database,
-            policy,
-            context,
-            scratch,
-            Limits::Off,
-        )
-        .unwrap_or_else(unreachable_restart);
+    let Some(index) = context.ingest.store().series_index(pass.database.id) else {
+        return plan_pass(pass, context, scratch, Limits::Off, rejected)
+            .unwrap_or_else(unreachable_restart);
     };
     let (series, largest_tag_values) = index.cardinality();
     let values_reachable =
@@ -446,22 +548,23 @@ pub fn plan_points(
         } else {
             limits.max_series_per_database.saturating_sub(series) as u64
         };
+        let before = rejected.mark();
         let quick = Limits::Headroom(headroom);
-        if let Some(planned) = plan_pass(body, precision, database, policy, context, scratch, quick)
-        {
+        if let Some(planned) = plan_pass(pass, context, scratch, quick, rejected) {
             return planned;
         }
+        // Planned again from the start of the pass: forget what the quick pass counted.
+        rejected.roll_back(before);
     }
     let checked = Limits::Checked {
         index: &index,
         series,
         limits,
     };
-    plan_pass(body, precision, database, policy, context, scratch, checked)
-        .unwrap_or_else(unreachable_restart)
+    plan_pass(pass, context, scratch, checked, rejected).unwrap_or_else(unreachable_restart)
 }
 
-fn unreachable_restart() -> PlannedWrite {
+fn unreachable_restart<T>() -> T {
     panic!("BUG: only a headroom pass asks to be planned again")
 }
 
@@ -528,14 +631,19 @@ impl RecordSet {
 
 /// One pass over `body`; `None` when a [`Limits::Headroom`] pass runs out of headroom.
 fn plan_pass(
-    body: &[u8],
-    precision: Precision,
-    database: &Database,
-    policy: &RetentionPolicy,
+    pass: &Pass<'_, '_>,
     context: &WriteContext<'_>,
     scratch: &mut WriteScratch,
     limits: Limits<'_>,
-) -> Option<PlannedWrite> {
+    outcome: &mut RejectedPoints,
+) -> Option<Result<Vec<(usize, Vec<u8>, u32)>, WriteRefusal>> {
+    let Pass {
+        body,
+        precision,
+        database,
+        policy,
+        lines_before,
+    } = *pass;
     let database_id = database.id;
     let rp = policy.name.as_bytes();
     // As InfluxDB: a point older than the policy's duration is dropped unless a shard group
@@ -551,7 +659,6 @@ fn plan_pass(
     let mut new_series = RecordSet::new(partitions);
     let mut new_series_points: u64 = 0;
     let mut limited_points: u64 = 0;
-    let mut outcome = RejectedPoints::default();
     // Points without a timestamp get the request time truncated to the precision.
     let unit_ns = precision.nanos_per_unit();
     let default_time_ns = context.now_ns - context.now_ns.rem_euclid(unit_ns);
@@ -566,7 +673,7 @@ fn plan_pass(
         let point = match result {
             Ok(point) => point,
             Err(error) => {
-                outcome.parse_error(&error);
+                outcome.parse_error(&error, lines_before);
                 continue;
             }
         };
@@ -633,7 +740,7 @@ fn plan_pass(
                 continue;
             }
             FieldCheck::ConflictWithinRequest => {
-                return Some(PlannedWrite::refused(WriteRefusal::FieldTypeConflict));
+                return Some(Err(WriteRefusal::FieldTypeConflict));
             }
         }
         let set = if is_new_series {
@@ -707,15 +814,10 @@ fn plan_pass(
             *field_type,
         );
         if resolved != *field_type {
-            return Some(PlannedWrite::refused(WriteRefusal::FieldTypeConflict));
+            return Some(Err(WriteRefusal::FieldTypeConflict));
         }
     }
-    let outcome = if outcome.is_clean() {
-        WriteOutcome::Accepted
-    } else {
-        WriteOutcome::PointsRejected(outcome)
-    };
-    Some(PlannedWrite { records, outcome })
+    Some(Ok(records))
 }
 
 impl RecordSet {
@@ -727,9 +829,10 @@ impl RecordSet {
 }
 
 impl RejectedPoints {
-    fn parse_error(&mut self, error: &line_protocol::ParseError) {
+    /// Counts a bad line; `lines_before` are the body's lines before the parsed piece.
+    fn parse_error(&mut self, error: &line_protocol::ParseError, lines_before: usize) {
         if self.bad_line_numbers.len() < WRITE_BAD_LINE_NUMBERS_MAX {
-            self.bad_line_numbers.push(error.line_number);
+            self.bad_line_numbers.push(lines_before + error.line_number);
         }
         // The first bad line is quoted whole as InfluxDB does (a million-tag line keeps its
         // `max key length exceeded`), up to WRITE_ERROR_FIRST_LINE_MAX_BYTES; later ones
@@ -767,6 +870,30 @@ impl RejectedPoints {
         }
     }
 
+    /// Where the counts and texts stand, for [`RejectedPoints::roll_back`].
+    fn mark(&self) -> RejectedMark {
+        RejectedMark {
+            points: self.points,
+            dropped: self.dropped,
+            drop_reason: self.drop_reason.clone(),
+            beyond_retention: self.beyond_retention,
+            parse_errors_bytes: self.parse_errors.len(),
+            parse_errors_untold: self.parse_errors_untold,
+            bad_lines: self.bad_line_numbers.len(),
+        }
+    }
+
+    /// Forgets everything counted since `mark` was taken (a pass planned again).
+    fn roll_back(&mut self, mark: RejectedMark) {
+        self.points = mark.points;
+        self.dropped = mark.dropped;
+        self.drop_reason = mark.drop_reason;
+        self.beyond_retention = mark.beyond_retention;
+        self.parse_errors.truncate(mark.parse_errors_bytes);
+        self.parse_errors_untold = mark.parse_errors_untold;
+        self.bad_line_numbers.truncate(mark.bad_lines);
+    }
+
     /// Whether nothing was rejected.
     fn is_clean(&self) -> bool {
         self.dropped == 0
@@ -774,6 +901,18 @@ impl RejectedPoints {
             && self.parse_errors.is_empty()
             && self.parse_errors_untold == 0
     }
+}
+
+/// [`RejectedPoints`] as it stood before a pass: the texts and lists only grow, so their
+/// lengths are enough to go back.
+struct RejectedMark {
+    points: u64,
+    dropped: u64,
+    drop_reason: Option<DropReason>,
+    beyond_retention: u64,
+    parse_errors_bytes: usize,
+    parse_errors_untold: u64,
+    bad_lines: usize,
 }
 
 enum FieldCheck {
@@ -883,4 +1022,292 @@ fn display_name(escaped: &[u8], kind: EscapeKind, buffer: &mut Vec<u8>) -> Strin
     buffer.clear();
     unescape(escaped, kind, buffer);
     String::from_utf8_lossy(buffer).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::record::decode_record;
+    use crate::{IngestOptions, SeriesLimits};
+    use sluice_line_protocol::scan::complete_lines_end;
+    use sluice_storage::engine::{Store, StoreOptions};
+    use sluice_storage::meta::{MetaStore, RetentionPolicySpec};
+
+    const NOW_NS: i64 = 1_700_000_000_000_000_000;
+
+    /// A meta store with database `db`, a store and running partitions in a fresh directory.
+    struct Fixture {
+        meta: Arc<MetaStore>,
+        ingest: Ingest,
+        directory: PathBuf,
+    }
+
+    impl Fixture {
+        fn new(name: &str) -> Fixture {
+            let directory =
+                std::env::temp_dir().join(format!("sluice-plan-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&directory);
+            let meta = Arc::new(MetaStore::open(&directory.join("meta")).expect("meta"));
+            meta.create_database("db", &RetentionPolicySpec::default())
+                .expect("database");
+            let store = Store::open(
+                StoreOptions {
+                    data_dir: directory.join("data"),
+                    partitions: 2,
+                    cache_snapshot_bytes: usize::MAX,
+                    cache_max_bytes: usize::MAX,
+                    read_only: false,
+                },
+                Arc::clone(&meta),
+            )
+            .expect("store");
+            let options = IngestOptions {
+                wal_dir: directory.join("wal"),
+                partitions: 2,
+                queue_depth_per_loop: 4,
+                event_loops: 1,
+                fsync_delay: Duration::ZERO,
+                segment_max_bytes: 1 << 20,
+                group_max_records: 16,
+                debug_commit_delay: Duration::ZERO,
+                series_limits: SeriesLimits {
+                    max_series_per_database: 0,
+                    max_values_per_tag: 0,
+                },
+            };
+            let (ingest, _) = Ingest::start(&options, &store).expect("ingest");
+            Fixture {
+                meta,
+                ingest,
+                directory,
+            }
+        }
+
+        fn context<'a>(&'a self, meta: &'a MetaData) -> WriteContext<'a> {
+            WriteContext {
+                meta,
+                ingest: &self.ingest,
+                registry: &self.ingest.field_types,
+                now_ns: NOW_NS,
+            }
+        }
+    }
+
+    impl Drop for Fixture {
+        fn drop(&mut self) {
+            self.ingest.shutdown();
+            let _ = std::fs::remove_dir_all(&self.directory);
+        }
+    }
+
+    /// Every point of `records`, per partition in order: (series key, time, fields).
+    fn points_of(records: &[(usize, Vec<u8>, u32)]) -> Vec<Vec<String>> {
+        let mut partitions = vec![Vec::new(); 2];
+        for (partition, payload, count) in records {
+            let header = decode_record(payload, |_, point| {
+                partitions[*partition].push(format!(
+                    "{} {} {:?}",
+                    String::from_utf8_lossy(point.series_key),
+                    point.timestamp_ns,
+                    point.fields
+                ));
+            })
+            .expect("record");
+            assert_eq!(header.point_count, *count);
+        }
+        partitions
+    }
+
+    /// Plans `body` in pieces cut where `arrivals` say bytes arrived, as a large write does.
+    fn plan_arriving(
+        body: &[u8],
+        arrivals: &[usize],
+        context: &WriteContext<'_>,
+        scratch: &mut WriteScratch,
+    ) -> (Vec<(usize, Vec<u8>, u32)>, WriteOutcome) {
+        let (database, policy) = write_target(context.meta, "db", "").expect("target");
+        let mut plan = PiecewisePlan::new();
+        let mut records = Vec::new();
+        let mut taken = 0;
+        for arrived in arrivals.iter().copied().chain([body.len()]) {
+            let buffered = &body[taken..arrived.clamp(taken, body.len())];
+            let piece = &buffered[..complete_lines_end(buffered, arrived < body.len())];
+            let planned = plan.plan_piece(
+                piece,
+                Precision::Nanosecond,
+                database,
+                policy,
+                context,
+                scratch,
+            );
+            records.extend(planned);
+            taken += piece.len();
+        }
+        (records, plan.outcome())
+    }
+
+    /// Lines of every kind of outcome: good points, parse errors (one spanning two lines),
+    /// a `time` tag, only `time` fields, a conflict with a stored type, comments, CRLF, and a
+    /// last line whose open quote runs to the end of the body.
+    const MIXED_BODY: &[u8] = b"cpu,host=a v=1,s=\"two\nlines\" 10\n\
+        bad line here\n\
+        # comment\n\
+        cpu,host=b v=2 11\r\n\
+        cpu,time=x v=3 12\n\
+        mem,host=a time=1i 13\n\
+        cpu,host=c v=4i 14\n\
+        disk,path=/\\ x free=7i,ok=t 16\n\
+        \n\
+        cpu,host=e v=6\n\
+        cpu,host=d v=5,s=\"unbalanced 15";
+
+    #[test]
+    fn pieces_cut_anywhere_plan_as_the_whole_body() {
+        let fixture = Fixture::new("pieces");
+        let meta = fixture.meta.snapshot();
+        let context = fixture.context(&meta);
+        let mut scratch = WriteScratch::default();
+        // `v` is a float once stored: `v=4i` conflicts with the stored type in every plan.
+        let setup = plan_lines(
+            b"cpu v=0,s=\"\"",
+            Precision::Nanosecond,
+            "db",
+            "",
+            &context,
+            &mut scratch,
+        );
+        assert!(setup.outcome.is_accepted());
+        let database = meta.database("db").expect("db");
+        let policy = database.retention_policy("").expect("policy");
+        let whole = plan_points(
+            MIXED_BODY,
+            Precision::Nanosecond,
+            database,
+            policy,
+            &context,
+            &mut scratch,
+        );
+        let WriteOutcome::PointsRejected(rejected) = &whole.outcome else {
+            panic!("expected rejections: {:?}", whole.outcome);
+        };
+        assert_eq!(rejected.points, 4);
+        assert_eq!(rejected.dropped, 3);
+        assert_eq!(rejected.bad_line_numbers, vec![3, 12]);
+        let expected_points = points_of(&whole.records);
+        for cut in 0..=MIXED_BODY.len() {
+            let (records, outcome) = plan_arriving(MIXED_BODY, &[cut], &context, &mut scratch);
+            assert_eq!(outcome, whole.outcome, "cut at {cut}");
+            assert_eq!(points_of(&records), expected_points, "cut at {cut}");
+        }
+        for step in [1, 2, 3, 5, 8, 13] {
+            let arrivals: Vec<usize> = (1..=MIXED_BODY.len() / step).map(|n| n * step).collect();
+            let (records, outcome) = plan_arriving(MIXED_BODY, &arrivals, &context, &mut scratch);
+            assert_eq!(outcome, whole.outcome, "pieces of {step} bytes");
+            assert_eq!(
+                points_of(&records),
+                expected_points,
+                "pieces of {step} bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn the_first_bad_line_and_the_text_bounds_carry_across_pieces() {
+        let fixture = Fixture::new("text-bounds");
+        let meta = fixture.meta.snapshot();
+        let context = fixture.context(&meta);
+        let mut scratch = WriteScratch::default();
+        // Enough bad lines to pass WRITE_ERROR_TEXT_MAX_BYTES and the line-number list.
+        let mut body = Vec::new();
+        for n in 0..40_000 {
+            body.extend_from_slice(format!("bad{n:05} line with no fields at all\n").as_bytes());
+            body.extend_from_slice(format!("good v={n} {n}\n").as_bytes());
+        }
+        let database = meta.database("db").expect("db");
+        let policy = database.retention_policy("").expect("policy");
+        let whole = plan_points(
+            &body,
+            Precision::Nanosecond,
+            database,
+            policy,
+            &context,
+            &mut scratch,
+        );
+        let WriteOutcome::PointsRejected(rejected) = &whole.outcome else {
+            panic!("expected rejections");
+        };
+        assert!(rejected.parse_errors_untold > 0);
+        let arrivals: Vec<usize> = (1..body.len() / 4096).map(|n| n * 4096).collect();
+        let (records, outcome) = plan_arriving(&body, &arrivals, &context, &mut scratch);
+        assert_eq!(outcome, whole.outcome);
+        assert_eq!(points_of(&records), points_of(&whole.records));
+        assert_eq!(
+            outcome.to_string().lines().next(),
+            Some("partial write: unable to parse 'bad00000 line with no fields at all': invalid field format")
+        );
+    }
+
+    #[test]
+    fn a_conflict_inside_a_piece_refuses_it_and_ends_the_write() {
+        let fixture = Fixture::new("refusal");
+        let meta = fixture.meta.snapshot();
+        let context = fixture.context(&meta);
+        let mut scratch = WriteScratch::default();
+        let database = meta.database("db").expect("db");
+        let policy = database.retention_policy("").expect("policy");
+        let mut plan = PiecewisePlan::new();
+        let first = plan.plan_piece(
+            b"m a=1 1\n",
+            Precision::Nanosecond,
+            database,
+            policy,
+            &context,
+            &mut scratch,
+        );
+        assert_eq!(first.len(), 1);
+        // A new field given two types within one piece: that piece is refused.
+        let second = plan.plan_piece(
+            b"m b=1 2\nm b=\"x\" 3\n",
+            Precision::Nanosecond,
+            database,
+            policy,
+            &context,
+            &mut scratch,
+        );
+        assert!(second.is_empty() && plan.is_refused());
+        let third = plan.plan_piece(
+            b"m a=2 4\n",
+            Precision::Nanosecond,
+            database,
+            policy,
+            &context,
+            &mut scratch,
+        );
+        assert!(third.is_empty(), "nothing is planned after a refusal");
+        assert_eq!(
+            plan.outcome(),
+            WriteOutcome::Refused(WriteRefusal::FieldTypeConflict)
+        );
+        // Across pieces the first piece fixed the type: the later point is dropped.
+        let mut plan = PiecewisePlan::new();
+        for piece in [&b"n c=1 1\n"[..], b"n c=\"x\" 2\nn c=2 3\n"] {
+            plan.plan_piece(
+                piece,
+                Precision::Nanosecond,
+                database,
+                policy,
+                &context,
+                &mut scratch,
+            );
+        }
+        assert_eq!(
+            plan.outcome().to_string(),
+            "partial write: field type conflict: input field \"c\" on measurement \"n\" is \
+             type string, already exists as type float dropped=1"
+        );
+    }
 }
