@@ -165,7 +165,20 @@ pub fn run(config: Config) -> Result<(), String> {
             config.http.password_checks_per_second,
         )
     });
+    let large_writes = crate::http::large_write::LargeWrites::start(
+        config.large_write_thread_count(),
+        config.http.large_write_queue_depth,
+        Arc::clone(&ingest),
+        crate::http::large_write::LargeWriteSettings {
+            piece_bytes: config.http.write_piece_size,
+            max_inflated_body_bytes: config.http.max_inflated_body_size,
+            max_line_bytes: config.http.max_body_size,
+            enqueue_timeout: config.http.enqueued_write_timeout,
+        },
+    )
+    .map_err(|e| format!("starting large-write threads: {e}"))?;
     let shared = Arc::new(Shared {
+        large_writes,
         auth,
         tls,
         config,
@@ -219,6 +232,8 @@ pub fn run(config: Config) -> Result<(), String> {
         continuous_queries.stop();
     }
     shared.queries.shutdown();
+    // The loops waited for every large write they handed over; this only joins the threads.
+    shared.large_writes.shutdown();
     maintenance.stop();
     // Nothing writes any more: write the caches to files now, so the next start has no WAL
     // to replay (start-up time is then the series indexes only). If this fails or is cut

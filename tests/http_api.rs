@@ -706,3 +706,194 @@ fn a_request_that_stalls_is_cut_off() {
         204
     );
 }
+
+/// Pieces of 4 KiB, bodies of at most 100 KB, inflated bodies of at most 2 MB: every gzip
+/// write below is a large write of many pieces.
+fn large_write_server() -> Server {
+    Server::start_with(&[
+        ("SLUICE_HTTP_WRITE_PIECE_SIZE", "4096"),
+        ("SLUICE_HTTP_MAX_BODY_SIZE", "100000"),
+        ("SLUICE_HTTP_MAX_INFLATED_BODY_SIZE", "2000000"),
+    ])
+}
+
+fn gzip(body: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(body).expect("gzip");
+    encoder.finish().expect("gzip")
+}
+
+fn write_gzip(server: &Server, db: &str, body: &[u8]) -> common::Response {
+    request(
+        server.address,
+        "POST",
+        &format!("/write?db={db}"),
+        &[("Content-Encoding", "gzip")],
+        &gzip(body),
+    )
+}
+
+/// `SELECT count(<field>) FROM <measurement>` in `db`; 0 when there is nothing.
+fn count(server: &Server, db: &str, field: &str, measurement: &str) -> u64 {
+    let (status, text) = server.query(&format!("SELECT count({field}) FROM {db}..{measurement}"));
+    assert_eq!(status, 200, "{text}");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("json");
+    json["results"][0]["series"][0]["values"][0][1]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// Lines of `m` (series h0..h6, field v, times 1..), with the given lines replaced.
+fn numbered_lines(count: usize, replaced: &[(usize, String)]) -> String {
+    (1..=count)
+        .map(|n| match replaced.iter().find(|(at, _)| *at == n) {
+            Some((_, line)) => format!("{line}\n"),
+            None => format!("m,host=h{} v={n} {n}\n", n % 7),
+        })
+        .collect()
+}
+
+/// A gzip body inflating past write-piece-size is planned piece by piece, and answered as
+/// the same body sent as is (planned whole): the first bad line, the other bad lines within
+/// the text bound, the drop counts and reasons, the bad line numbers, whatever piece each is
+/// in; a line longer than a piece is carried whole.
+#[test]
+fn a_large_gzip_write_is_answered_as_its_whole_body() {
+    let server = large_write_server();
+    let long_string = "x".repeat(20_000);
+    let parse_errors = numbered_lines(
+        2_000,
+        &[
+            (10, "bad line one".into()),
+            (900, "m,host=h1 v=1,s=\"multi\nline\" 900".into()),
+            (1_500, format!("m,host=long v=1,s=\"{long_string}\" 1500")),
+            (1_700, "bad line two".into()),
+        ],
+    );
+    let drops = numbered_lines(
+        2_000,
+        &[
+            (5, "bad line".into()),
+            (1_200, "m,time=x v=1 1200".into()),
+            (1_900, "m,host=h1 time=1i 1900".into()),
+        ],
+    );
+    for (name, body) in [("errors", &parse_errors), ("drops", &drops)] {
+        let plain_db = format!("plain_{name}");
+        let gzip_db = format!("gzip_{name}");
+        server.query(&format!("CREATE DATABASE {plain_db}"));
+        server.query(&format!("CREATE DATABASE {gzip_db}"));
+        let plain = server.write(&format!("db={plain_db}"), body);
+        let zipped = write_gzip(&server, &gzip_db, body.as_bytes());
+        assert_eq!(plain.status, 400, "{}", plain.text());
+        assert_eq!(zipped.status, plain.status, "{name}");
+        assert_eq!(zipped.text(), plain.text(), "{name}");
+        assert_eq!(
+            zipped.header("X-Sluice-Bad-Lines"),
+            plain.header("X-Sluice-Bad-Lines"),
+            "{name}"
+        );
+        assert_eq!(
+            count(&server, &gzip_db, "v", "m"),
+            count(&server, &plain_db, "v", "m"),
+            "{name}"
+        );
+    }
+    let again = write_gzip(&server, "gzip_errors", parse_errors.as_bytes());
+    let text = again.text();
+    assert!(
+        text.starts_with("{\"error\":\"partial write: unable to parse 'bad line one'"),
+        "{text}"
+    );
+    // The quoted newline of line 900 makes "bad line two" line 1,701 of the body.
+    assert_eq!(again.header("X-Sluice-Bad-Lines"), Some("10,1701"));
+}
+
+/// What a large gzip write answers when a piece after the first fails (the README's
+/// "Large writes"): a gzip failure or an inflated body past the bound is found before any
+/// piece is written; a field given two types inside one piece refuses that piece and ends
+/// the write, the pieces before it written; across pieces the first fixes the type; a line
+/// longer than max-body-size once inflated ends the write with 413.
+#[test]
+fn a_failing_piece_ends_a_large_gzip_write_after_the_pieces_before_it() {
+    let server = large_write_server();
+    for db in ["crc", "bomb", "inside", "across", "long"] {
+        server.query(&format!("CREATE DATABASE {db}"));
+    }
+    let body = numbered_lines(3_000, &[]);
+    // A bad checksum in the trailer: nothing of the body is written.
+    let mut corrupt = gzip(body.as_bytes());
+    let crc_at = corrupt.len() - 6;
+    corrupt[crc_at] ^= 0xff;
+    let response = request(
+        server.address,
+        "POST",
+        "/write?db=crc",
+        &[("Content-Encoding", "gzip")],
+        &corrupt,
+    );
+    assert_eq!(response.status, 400);
+    assert_eq!(response.text(), "{\"error\":\"gzip: invalid checksum\"}\n");
+    assert_eq!(count(&server, "crc", "v", "m"), 0);
+    // Past max-inflated-body-size (2 MB; 30 KB on the wire): 413, nothing written.
+    let bomb = "m,host=h1 v=1 1\n".repeat(200_000);
+    let response = write_gzip(&server, "bomb", bomb.as_bytes());
+    assert_eq!(response.status, 413, "{}", response.text());
+    assert_eq!(
+        response.text(),
+        "{\"error\":\"Request Entity Too Large: body is larger than max-inflated-body-size after \
+         gzip decoding\"}\n"
+    );
+    assert_eq!(count(&server, "bomb", "v", "m"), 0);
+    // A new field given two types within a late piece: 1.6.7's refusal text; the pieces
+    // before that one are written, nothing from it on.
+    let conflict_at = 2_500;
+    let inside = numbered_lines(
+        3_000,
+        &[
+            (conflict_at, "m,host=h1 w=1 2500".into()),
+            (conflict_at + 1, "m,host=h1 w=\"text\" 2501".into()),
+        ],
+    );
+    let response = write_gzip(&server, "inside", inside.as_bytes());
+    assert_eq!(response.status, 400);
+    assert_eq!(response.text(), "{\"error\":\"field type conflict\"}\n");
+    let written = count(&server, "inside", "v", "m");
+    let lines_per_piece = 4096 / "m,host=h1 v=2500 2500\n".len();
+    assert!(
+        written < conflict_at as u64 && written + 2 * lines_per_piece as u64 >= conflict_at as u64,
+        "{written} points written before the refused piece"
+    );
+    // Across pieces: the first piece fixed `w` as a float; the later string is dropped.
+    let across = numbered_lines(
+        3_000,
+        &[
+            (2, "m,host=h1 w=1 2".into()),
+            (2_900, "m,host=h1 w=\"text\" 2900".into()),
+        ],
+    );
+    let response = write_gzip(&server, "across", across.as_bytes());
+    assert_eq!(response.status, 400);
+    assert_eq!(
+        response.text(),
+        "{\"error\":\"partial write: field type conflict: input field \\\"w\\\" on measurement \
+         \\\"m\\\" is type string, already exists as type float dropped=1\"}\n"
+    );
+    assert_eq!(count(&server, "across", "v", "m"), 2_998);
+    // A line longer than max-body-size (100 KB) once inflated, after 2,000 good lines.
+    let mut long = numbered_lines(2_000, &[]);
+    long.push_str(&format!(
+        "m,host=h1 v=1,s=\"{}\" 2001\n",
+        "y".repeat(150_000)
+    ));
+    long.push_str(&numbered_lines(10, &[]));
+    let response = write_gzip(&server, "long", long.as_bytes());
+    assert_eq!(response.status, 413, "{}", response.text());
+    assert_eq!(
+        response.text(),
+        "{\"error\":\"Request Entity Too Large: a line is longer than max-body-size after gzip \
+         decoding\"}\n"
+    );
+    let written = count(&server, "long", "v", "m");
+    assert!(written > 0 && written <= 2_000, "{written}");
+}

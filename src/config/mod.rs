@@ -112,6 +112,14 @@ pub struct HttpConfig {
     pub max_body_size: usize,
     /// largest body after gzip decoding, in bytes (413 above); bounds a gzip bomb
     pub max_inflated_body_size: usize,
+    /// `write-piece-size`: most bytes of a /write body an event loop plans; a larger body
+    /// (as sent or once gzip-decoded) goes to a large-write thread, a larger gzip body is
+    /// planned and made durable in pieces of this size
+    pub write_piece_size: usize,
+    /// `large-write-threads`: threads planning large writes; 0 = one per event loop
+    pub large_write_threads: usize,
+    /// `large-write-queue-depth`: large writes waiting for a thread (503 past it)
+    pub large_write_queue_depth: usize,
     /// `max-row-limit`: most rows of a non-chunked /query answer (0: unlimited)
     pub max_row_limit: usize,
     /// `password-checks-per-second`: most bcrypt checks a second (0: no bound)
@@ -202,6 +210,9 @@ impl Config {
                 bind_address: ":8086".to_string(),
                 max_body_size: limits::HTTP_MAX_BODY_SIZE_BYTES_DEFAULT,
                 max_inflated_body_size: limits::HTTP_MAX_INFLATED_BODY_BYTES_DEFAULT,
+                write_piece_size: limits::HTTP_WRITE_PIECE_BYTES_DEFAULT,
+                large_write_threads: 0,
+                large_write_queue_depth: limits::HTTP_LARGE_WRITE_QUEUE_DEPTH_DEFAULT,
                 max_row_limit: limits::HTTP_MAX_ROW_LIMIT_DEFAULT,
                 password_checks_per_second: limits::HTTP_PASSWORD_CHECKS_PER_SECOND_DEFAULT,
                 max_connection_limit: limits::HTTP_MAX_CONNECTIONS_DEFAULT,
@@ -324,6 +335,12 @@ impl Config {
         if self.http.max_connection_limit == 0 {
             return Err("[http] max-connection-limit must be > 0".into());
         }
+        if self.http.write_piece_size == 0 {
+            return Err("[http] write-piece-size must be > 0".into());
+        }
+        if self.http.large_write_queue_depth == 0 {
+            return Err("[http] large-write-queue-depth must be > 0".into());
+        }
         if self.data.wal_group_max_records == 0 {
             return Err("[data] wal-group-max-records must be > 0".into());
         }
@@ -372,6 +389,15 @@ impl Config {
             self.http.workers
         } else {
             available_cores()
+        }
+    }
+
+    /// Large-write threads to run.
+    pub fn large_write_thread_count(&self) -> usize {
+        if self.http.large_write_threads > 0 {
+            self.http.large_write_threads
+        } else {
+            self.worker_count()
         }
     }
 
@@ -655,6 +681,12 @@ settings! {
         "most rows of a non-chunked /query answer; past it the answer is cut, \"partial\": true (0: unlimited)";
     ["http"] "max-inflated-body-size" => http.max_inflated_body_size,
         "largest body after gzip decoding, in bytes (413 above)";
+    ["http"] "write-piece-size" => http.write_piece_size,
+        "most bytes of a /write body an event loop plans; larger bodies (as sent or gzip-decoded) go to a large-write thread, larger gzip bodies are written in pieces of this size";
+    ["http"] "large-write-threads" => http.large_write_threads,
+        "threads planning writes larger than write-piece-size (0: one per event loop)";
+    ["http"] "large-write-queue-depth" => http.large_write_queue_depth,
+        "large writes waiting for a large-write thread; one more is answered 503";
     ["http"] "max-connection-limit" => http.max_connection_limit,
         "most open HTTP connections; more are refused";
     ["http"] "workers" => http.workers, "event-loop threads (0: one per core)";

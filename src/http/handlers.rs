@@ -11,9 +11,10 @@
 
 use crate::http::auth::{admin_refusal, write_refusal, Authenticator};
 use crate::http::framing::{Method, Request};
+use crate::http::large_write::LargeWriteTarget;
 use crate::http::query_string::{parse_query_string, query_param};
 use crate::http::response::Response;
-use crate::http::write::{plan_write, HttpWriteContext, WritePlan, WriteScratch};
+use crate::http::write::{plan_write, HttpWriteContext, WritePlan, WriteRoute, WriteScratch};
 use crate::query::authorize::Identity;
 use crate::query::QueryRequest;
 
@@ -32,6 +33,8 @@ pub enum Action {
     },
     /// run on the query pool, then answer with its result
     Query(QueryRequest),
+    /// hand the request's body to a large-write thread, then answer with its result
+    LargeWrite(LargeWriteTarget),
 }
 
 /// Routes one framed request; `auth` is `None` with `[http] auth-enabled = false`.
@@ -154,7 +157,10 @@ fn write(
     write_context: &HttpWriteContext<'_>,
     scratch: &mut WriteScratch,
 ) -> Action {
-    plan_action(plan_write(request, params, write_context, scratch))
+    match plan_write(request, params, write_context, scratch) {
+        WriteRoute::Planned(plan) => plan_action(plan),
+        WriteRoute::Large(target) => Action::LargeWrite(target),
+    }
 }
 
 /// The action for a planned write: answer now, or once its records are durable.

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod framing;
 pub mod gzip;
 pub mod handlers;
+pub mod large_write;
 pub mod metrics;
 pub mod prometheus;
 pub mod query_string;

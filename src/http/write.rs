@@ -5,10 +5,15 @@
 //! Runs on the event loop that owns the connection. Planning itself (series keys, field
 //! types, records per partition) is `ingest::plan`; this module owns what only HTTP has:
 //! `db`/`rp`/`precision`/`consistency`, gzip, and rendering a [`WriteOutcome`] as a status,
-//! InfluxDB's JSON error text and the `X-Sluice-Bad-Lines` header.
+//! InfluxDB's JSON error text and the `X-Sluice-Bad-Lines` header. A body larger than
+//! `write-piece-size` (as sent, or once decoded: a gzip body is inflated here only that far)
+//! is not planned here but routed to a large-write thread (`http::large_write`).
+
+use std::time::Duration;
 
 use crate::http::framing::Request;
-use crate::http::gzip::{gunzip_limited_detailed, GzipFailure};
+use crate::http::gzip::{GunzipStream, GzipFailure};
+use crate::http::large_write::LargeWriteTarget;
 use crate::http::query_string::query_param;
 use crate::http::response::Response;
 use crate::ingest::plan::{plan_points, write_target, PlannedWrite, WriteOutcome, WriteRefusal};
@@ -29,58 +34,108 @@ pub enum WritePlan {
     },
 }
 
+/// Where a `/write` request is planned.
+pub enum WriteRoute {
+    /// planned on the event loop
+    Planned(WritePlan),
+    /// too large for the event loop: its body goes to a large-write thread
+    Large(LargeWriteTarget),
+}
+
 /// What an HTTP write needs besides its request.
 pub struct HttpWriteContext<'a> {
     /// the planner's inputs
     pub planning: WriteContext<'a>,
     /// `[http] max-inflated-body-size`: bound on a gzip body once decoded
     pub max_inflated_body_bytes: usize,
+    /// `[http] write-piece-size`: most bytes of a body (as sent, or once decoded) planned on
+    /// the event loop; a larger body is a large write
+    pub write_piece_bytes: usize,
 }
 
-/// Plans a `/write` request.
+/// Plans a `/write` request whose body (as sent, or once gzip-decoded) is at most
+/// `write-piece-size`; a larger one is routed to a large-write thread.
 pub fn plan_write(
     request: &Request,
     params: &[(String, String)],
     http_context: &HttpWriteContext<'_>,
     scratch: &mut WriteScratch,
-) -> WritePlan {
+) -> WriteRoute {
     let context = &http_context.planning;
     // 1.6.7's order: the target, then the consistency level, then the body.
     let (database, policy) = match target_of(params, context.meta) {
         Ok(target) => target,
-        Err(answer) => return WritePlan::Respond(answer),
+        Err(answer) => return WriteRoute::Planned(WritePlan::Respond(answer)),
     };
     match query_param(params, "consistency").unwrap_or("") {
         "" | "any" | "one" | "quorum" | "all" => {}
-        _ => return WritePlan::Respond(Response::json_error(400, "invalid consistency level")),
+        _ => {
+            let refusal = Response::json_error(400, "invalid consistency level");
+            return WriteRoute::Planned(WritePlan::Respond(refusal));
+        }
     }
     // InfluxDB treats an unknown precision as nanoseconds.
     let precision = Precision::from_param(query_param(params, "precision").unwrap_or(""))
         .unwrap_or(Precision::Nanosecond);
-    let mut decoded = std::mem::take(&mut scratch.decoded_body);
-    let body: &[u8] = if request.head.content_encoding_gzip {
-        decoded.clear();
-        match gunzip_limited_detailed(
-            &request.body,
-            http_context.max_inflated_body_bytes,
-            &mut decoded,
-        ) {
-            Ok(()) => &decoded,
-            Err(failure) => {
-                scratch.decoded_body = decoded;
-                let message = match failure {
-                    GzipFailure::TooLarge => "Request Entity Too Large: body is larger than max-inflated-body-size after gzip decoding".to_string(),
-                    other => other.influx_message(),
-                };
-                return WritePlan::Respond(Response::json_error(failure.status(), &message));
-            }
-        }
-    } else {
-        &request.body
+    let large = || {
+        WriteRoute::Large(LargeWriteTarget {
+            database: database.name.clone(),
+            retention_policy: policy.name.clone(),
+            precision,
+            now_ns: context.now_ns,
+            gzip: request.head.content_encoding_gzip,
+        })
     };
-    let planned = plan_points(body, precision, database, policy, context, scratch);
+    let piece_bytes = http_context.write_piece_bytes;
+    if !request.head.content_encoding_gzip {
+        if request.body.len() > piece_bytes {
+            return large();
+        }
+        let planned = plan_points(&request.body, precision, database, policy, context, scratch);
+        return WriteRoute::Planned(into_plan(planned));
+    }
+    // Inflate at most one byte more than a piece: a body that fits is planned here, as
+    // before; a larger one goes to a large-write thread, which inflates it a piece at a time.
+    let mut decoded = std::mem::take(&mut scratch.decoded_body);
+    decoded.clear();
+    let mut stream = GunzipStream::new(&request.body, http_context.max_inflated_body_bytes);
+    let plan = match stream.read_into(&mut decoded, piece_bytes.saturating_add(1)) {
+        Ok(true) if decoded.len() <= piece_bytes => {
+            let planned = plan_points(&decoded, precision, database, policy, context, scratch);
+            WriteRoute::Planned(into_plan(planned))
+        }
+        Ok(_) => large(),
+        Err(failure) => WriteRoute::Planned(WritePlan::Respond(gzip_refusal(failure))),
+    };
     scratch.decoded_body = decoded;
-    into_plan(planned)
+    plan
+}
+
+/// InfluxDB's answer to a gzip body that cannot be decoded: 400 with Go's text, or 413 for
+/// one past `max-inflated-body-size` (Sluice's own bound).
+pub fn gzip_refusal(failure: GzipFailure) -> Response {
+    let message = match failure {
+        GzipFailure::TooLarge => "Request Entity Too Large: body is larger than max-inflated-body-size after gzip decoding".to_string(),
+        other => other.influx_message(),
+    };
+    Response::json_error(failure.status(), &message)
+}
+
+/// The answer to a write whose records a partition could not make durable.
+pub fn wal_failure_answer() -> Response {
+    Response::json_error(
+        500,
+        "write failed: the write-ahead log could not be synced to disk",
+    )
+}
+
+/// The answer to a write that waited `timeout` for room in the partition queues.
+pub fn queue_timeout_answer(timeout: Duration) -> Response {
+    let message = format!(
+        "write queue full: timed out after {} waiting for the WAL partitions; some points of this request may have been written, retry it",
+        crate::config::format_duration(timeout)
+    );
+    Response::json_error(503, &message)
 }
 
 /// The database and retention policy `db` and `rp` name, or InfluxDB's answer: 400 without

@@ -1,7 +1,8 @@
 //! One HTTP connection: its buffers, its framing state and its request in flight.
 //!
 //! States: `Ready` (reading and answering requests in order), `InFlight` (one write waiting
-//! for fsync or one query on the pool; reading paused), `WaitingForQueue` (a write whose
+//! for fsync, one large write on a large-write thread, or one query on the pool; reading
+//! paused), `WaitingForQueue` (a write whose
 //! records do not all fit in the partition queues yet; retried every millisecond until
 //! `enqueued-write-timeout`, then 503). Responses are written in request order because the
 //! next request is not even parsed until the current one is answered.
@@ -18,9 +19,11 @@ use super::{Completion, EventLoop, Shared};
 use crate::config::{Config, InputKind};
 use crate::http::framing::{FramingError, FramingLimits, Method, Progress, Request, RequestReader};
 use crate::http::handlers::{route, Action};
+use crate::http::large_write::{DeliverAnswer, LargeWrite};
 use crate::http::response::{
     serialize, serialize_head, serialize_streamed_head, Response, ResponseContext,
 };
+use crate::http::write::{queue_timeout_answer, wal_failure_answer};
 use crate::ingest::{Batch, WriteTicket};
 use crate::inputs::opentsdb_http;
 use crate::limits::{
@@ -49,6 +52,10 @@ enum State {
     WriteInFlight {
         answer: Answer,
         on_durable: Response,
+    },
+    /// A large write on a large-write thread; its answer comes back as a completion.
+    LargeWriteInFlight {
+        answer: Answer,
     },
     /// The query's `Answer` travels with the job (`ClientQueryReply`).
     QueryInFlight {
@@ -714,7 +721,7 @@ impl Connection {
         false
     }
 
-    fn handle(&mut self, request: Request, slot: usize, event_loop: &mut EventLoop) {
+    fn handle(&mut self, mut request: Request, slot: usize, event_loop: &mut EventLoop) {
         let shared = Arc::clone(&event_loop.shared);
         shared.stats.requests.fetch_add(1, Ordering::Relaxed);
         let sequence = event_loop.next_sequence();
@@ -777,6 +784,25 @@ impl Connection {
                 {
                     // The queue is full: the 503 takes the path an answer takes.
                     reply.deliver(response);
+                }
+            }
+            Action::LargeWrite(target) => {
+                let write = LargeWrite {
+                    meta: Arc::clone(&meta),
+                    target,
+                    body: std::mem::take(&mut request.body),
+                };
+                let mailbox = Arc::clone(&event_loop.mailbox);
+                let deliver: DeliverAnswer = Box::new(move |answer| {
+                    mailbox.post(Completion::LargeWrite {
+                        slot,
+                        sequence,
+                        answer,
+                    })
+                });
+                match shared.large_writes.submit(write, deliver) {
+                    Ok(()) => self.state = State::LargeWriteInFlight { answer },
+                    Err(refusal) => self.respond(&answer, refusal, true, &shared),
                 }
             }
             Action::Write {
@@ -848,11 +874,8 @@ impl Connection {
             .stats
             .writes_timed_out
             .fetch_add(1, Ordering::Relaxed);
-        let message = format!(
-            "write queue full: timed out after {} waiting for the WAL partitions; some points of this request may have been written, retry it",
-            crate::config::format_duration(shared.config.http.enqueued_write_timeout)
-        );
-        self.respond(&answer, Response::json_error(503, &message), true, shared);
+        let timeout = shared.config.http.enqueued_write_timeout;
+        self.respond(&answer, queue_timeout_answer(timeout), true, shared);
         true
     }
 
@@ -864,7 +887,9 @@ impl Connection {
         shared: &Shared,
     ) -> bool {
         let current = match &self.state {
-            State::WriteInFlight { answer, .. } => answer.sequence,
+            State::WriteInFlight { answer, .. } | State::LargeWriteInFlight { answer } => {
+                answer.sequence
+            }
             State::QueryInFlight { sequence } => *sequence,
             _ => return false,
         };
@@ -880,12 +905,21 @@ impl Connection {
                     }
                     on_durable
                 } else {
-                    Response::json_error(
-                        500,
-                        "write failed: the write-ahead log could not be synced to disk",
-                    )
+                    wal_failure_answer()
                 };
                 self.respond(&answer, response, true, shared);
+            }
+            (State::LargeWriteInFlight { answer }, Completion::LargeWrite { answer: done, .. }) => {
+                if done.response.status == 204 {
+                    shared.stats.writes_ok.fetch_add(1, Ordering::Relaxed);
+                }
+                if done.queue_timed_out {
+                    shared
+                        .stats
+                        .writes_timed_out
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+                self.respond(&answer, done.response, true, shared);
             }
             (State::QueryInFlight { .. }, Completion::Query { answer, .. }) => {
                 let RenderedAnswer {

@@ -76,6 +76,8 @@ pub struct Shared {
     pub stats: HttpStats,
     /// the enabled inputs, in config order (each loop has one socket per input)
     pub inputs: Vec<Arc<InputService>>,
+    /// the threads that plan writes too large for an event loop
+    pub large_writes: crate::http::large_write::LargeWrites,
     /// `[http] auth-enabled`: checks credentials (`None`: auth off, nothing is checked)
     pub auth: Option<crate::http::auth::Authenticator>,
     /// `[http] https-enabled`: every HTTP connection speaks TLS with this configuration
@@ -106,6 +108,7 @@ impl Shared {
         crate::http::write::HttpWriteContext {
             planning: self.write_context(meta, now_ns),
             max_inflated_body_bytes: self.config.http.max_inflated_body_size,
+            write_piece_bytes: self.config.http.write_piece_size,
         }
     }
 }
@@ -151,6 +154,15 @@ pub enum Completion {
         sequence: u64,
         /// whether every record was fsynced
         durable: bool,
+    },
+    /// a large write's answer, decided by its large-write thread once it is durable
+    LargeWrite {
+        /// connection slot
+        slot: usize,
+        /// request sequence
+        sequence: u64,
+        /// the answer
+        answer: crate::http::large_write::LargeWriteAnswer,
     },
     /// the query's answer, rendered (and possibly written already) by the query thread
     Query {
@@ -518,6 +530,7 @@ impl EventLoop {
         while let Some(completion) = self.mailbox.queue.pop() {
             let (slot, sequence) = match &completion {
                 Completion::Write { slot, sequence, .. }
+                | Completion::LargeWrite { slot, sequence, .. }
                 | Completion::Query { slot, sequence, .. } => (*slot, *sequence),
             };
             let Some(connection) = self.connections.get_mut(slot).and_then(Option::as_mut) else {

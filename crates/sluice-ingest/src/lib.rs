@@ -93,6 +93,37 @@ impl WriteTicket {
     }
 }
 
+/// How often a thread waiting for room in a full partition queue tries again.
+pub const QUEUE_RETRY_INTERVAL: Duration = Duration::from_millis(1);
+
+/// A write queued by [`Ingest::queue_blocking`]: tells when its records are durable.
+pub struct QueuedWrite {
+    durable: Receiver<bool>,
+}
+
+impl QueuedWrite {
+    /// Blocks until every record of the write is durable (true) or one failed (false). The
+    /// partitions finish every queued record, even at shutdown, so this returns.
+    pub fn wait_durable(self) -> bool {
+        self.durable.recv().unwrap_or(false)
+    }
+}
+
+/// [`Ingest::queue_blocking`] gave up: a partition queue stayed full for the whole timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueTimedOut;
+
+/// Completes a [`QueuedWrite`].
+struct DurableSignal {
+    sender: Sender<bool>,
+}
+
+impl AckSink for DurableSignal {
+    fn write_complete(&self, _connection: usize, _sequence: u64, durable: bool) {
+        let _ = self.sender.try_send(durable);
+    }
+}
+
 /// Encoded points for one partition, with the ticket of the request they belong to.
 pub struct Batch {
     /// one WAL record (see `record`)
@@ -385,6 +416,43 @@ impl Ingest {
             Err(TrySendError::Full(PartitionMessage::Write(batch)))
             | Err(TrySendError::Disconnected(PartitionMessage::Write(batch))) => Err(batch),
         }
+    }
+
+    /// Queues `records` (partition, record, point count) as one write from a thread that may
+    /// block (never an event loop): while a partition queue is full it retries every
+    /// [`QUEUE_RETRY_INTERVAL`], as an event loop does, and gives up after `timeout`. On
+    /// [`QueueTimedOut`] the records queued before it are still written.
+    pub fn queue_blocking(
+        &self,
+        records: Vec<(usize, Vec<u8>, u32)>,
+        timeout: Duration,
+    ) -> Result<QueuedWrite, QueueTimedOut> {
+        let (sender, durable) = channel::bounded(1);
+        if records.is_empty() {
+            let _ = sender.try_send(true);
+            return Ok(QueuedWrite { durable });
+        }
+        let ticket = WriteTicket::new(records.len(), Arc::new(DurableSignal { sender }), 0, 0);
+        let give_up_at = Instant::now() + timeout;
+        for (partition, payload, point_count) in records {
+            let mut batch = Batch {
+                payload,
+                point_count,
+                partition,
+                ticket: Arc::clone(&ticket),
+            };
+            loop {
+                match self.try_send(batch) {
+                    Ok(()) => break,
+                    Err(_) if Instant::now() >= give_up_at => return Err(QueueTimedOut),
+                    Err(returned) => {
+                        batch = returned;
+                        std::thread::sleep(QUEUE_RETRY_INTERVAL);
+                    }
+                }
+            }
+        }
+        Ok(QueuedWrite { durable })
     }
 
     /// Starts a new WAL segment in every partition and freezes the caches; returns, per

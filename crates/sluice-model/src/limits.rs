@@ -14,6 +14,17 @@ pub const HTTP_MAX_ROW_LIMIT_DEFAULT: usize = 0;
 /// Default `[http] max-inflated-body-size`: a gzip body may inflate to ten times the
 /// body limit (InfluxDB does not bound it at all; a gzip bomb must not exhaust memory).
 pub const HTTP_MAX_INFLATED_BODY_BYTES_DEFAULT: usize = 10 * HTTP_MAX_BODY_SIZE_BYTES_DEFAULT;
+/// Default `[http] write-piece-size`: the most of a `/write` body an event loop plans. A
+/// body larger than this, as sent or once gzip-decoded, is planned on a large-write thread
+/// instead, and a gzip body that large is inflated, planned and made durable in pieces of
+/// about this many bytes (whole lines), so its memory follows this size, not the inflated
+/// size. One WAL record's bound (`INGEST_BATCH_MAX_BYTES`): a piece is about one record per
+/// partition. Planning it takes an event loop about 15 ms.
+pub const HTTP_WRITE_PIECE_BYTES_DEFAULT: usize = 4 * 1024 * 1024;
+/// Default `[http] large-write-queue-depth`: large writes (see
+/// `HTTP_WRITE_PIECE_BYTES_DEFAULT`) waiting for a large-write thread; one more is answered
+/// 503. Each holds its body as sent (at most `max-body-size`), as its connection would.
+pub const HTTP_LARGE_WRITE_QUEUE_DEPTH_DEFAULT: usize = 64;
 /// Default `[http] max-connection-limit`; 0 in InfluxDB means unlimited, here every
 /// connection costs a bounded buffer so the bound is always finite.
 pub const HTTP_MAX_CONNECTIONS_DEFAULT: usize = 10_000;
@@ -142,4 +153,5 @@ pub const QUERY_CHUNK_SIZE_ROWS_DEFAULT: usize = 10_000;
 pub const QUERY_QUEUE_DEPTH: usize = 256;
 
 const _: () = assert!(INGEST_BATCH_MAX_BYTES < WAL_RECORD_MAX_BYTES);
+const _: () = assert!(HTTP_WRITE_PIECE_BYTES_DEFAULT <= HTTP_MAX_INFLATED_BODY_BYTES_DEFAULT);
 const _: () = assert!(HTTP_MAX_CHUNK_LINE_BYTES < HTTP_MAX_HEAD_BYTES);
