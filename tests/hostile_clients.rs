@@ -1,5 +1,7 @@
-//! Clients that try to hold the server's connections (issue 16): a trickle of bytes or a
-//! crowd of idle connections must not lock a new client out.
+//! Clients that try to hold the server's connections or memory (issue 16): a trickle of
+//! bytes or a crowd of idle connections must not lock a new client out, and a gzip body
+//! that inflates far past its size must cost neither its inflated size in memory nor its
+//! event loop's other connections their answers.
 
 #![allow(clippy::unwrap_used)]
 
@@ -245,4 +247,247 @@ fn heads_up_to_go_limit_are_served_and_cost_at_most_the_bound() {
     // The server still answers while they hold their heads.
     ping_within(&server, Duration::from_secs(2));
     drop(holders);
+}
+
+/// Pieces of 64 KiB and caches written to files at 4 MiB, so that what a large write holds
+/// is small next to what it inflates to.
+const PIECE_BYTES: u64 = 64 * 1024;
+const CACHE_SNAPSHOT_BYTES: u64 = 4 << 20;
+
+fn large_write_server() -> Server {
+    Server::start_with(&[
+        ("SLUICE_HTTP_WRITE_PIECE_SIZE", &PIECE_BYTES.to_string()),
+        (
+            "SLUICE_DATA_CACHE_SNAPSHOT_MEMORY_SIZE",
+            &CACHE_SNAPSHOT_BYTES.to_string(),
+        ),
+    ])
+}
+
+/// `body` gzip-compressed at the best ratio.
+fn gzip_best(body: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(body).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// POST /write?db=<db> of a gzip body on a fresh connection: (status, answer text).
+fn write_gzip(server: &Server, db: &str, body: &[u8]) -> (u16, String) {
+    let response = common::request(
+        server.address,
+        "POST",
+        &format!("/write?db={db}"),
+        &[("Content-Encoding", "gzip")],
+        body,
+    );
+    (response.status, response.text())
+}
+
+/// Points the WAL partitions made durable so far (`/debug/vars`).
+fn durable_points(server: &Server) -> u64 {
+    let vars = common::request(server.address, "GET", "/debug/vars", &[], b"").text();
+    let vars: serde_json::Value = serde_json::from_str(&vars).unwrap();
+    vars["sluice"]["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|partition| partition["points"].as_u64().unwrap())
+        .sum()
+}
+
+/// `SELECT count(v) FROM <measurement>` in `db`.
+fn count_v(server: &Server, db: &str, measurement: &str) -> u64 {
+    let (status, text) = server.query(&format!("SELECT count(v) FROM {db}..{measurement}"));
+    assert_eq!(status, 200, "{text}");
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    json["results"][0]["series"][0]["values"][0][1]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// Times `/ping` on a fresh connection every 20 ms until stopped; the latencies.
+struct PingProbe {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<Duration>>,
+}
+
+impl PingProbe {
+    fn start(server: &Server) -> PingProbe {
+        let stop = Arc::new(AtomicBool::new(false));
+        let address = server.address;
+        let thread = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut latencies = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let started = Instant::now();
+                    let mut socket = TcpStream::connect(address).unwrap();
+                    socket
+                        .set_read_timeout(Some(Duration::from_secs(30)))
+                        .unwrap();
+                    socket
+                        .write_all(b"GET /ping HTTP/1.1\r\nHost: t\r\n\r\n")
+                        .unwrap();
+                    let mut head = [0u8; 12];
+                    socket.read_exact(&mut head).unwrap();
+                    assert!(head.starts_with(b"HTTP/1.1 204"));
+                    latencies.push(started.elapsed());
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                latencies
+            })
+        };
+        PingProbe { stop, thread }
+    }
+
+    /// Stops probing; the latencies, slowest last.
+    fn finish(self) -> Vec<Duration> {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut latencies = self.thread.join().unwrap();
+        latencies.sort();
+        latencies
+    }
+}
+
+/// The slowest of the fastest 99% of `sorted`.
+fn p99(sorted: &[Duration]) -> Duration {
+    sorted[(sorted.len() * 99 / 100).min(sorted.len() - 1)]
+}
+
+/// A gzip body of about 220 KB that inflates to 24 MB of valid lines (a 480-line block
+/// repeated: the ratio of a gzip bomb) is answered 204 with every line made durable, while
+/// the server's peak RSS grows by far less than the inflated size (a few pieces are held,
+/// never the body) and a new client's /ping is answered at once meanwhile (no event loop
+/// plans the body). Then three large bodies of distinct points at once: every point stored,
+/// memory bounded likewise. Before large writes, the inflated body and all its records were
+/// held at once, planned on an event loop (PERFORMANCE.md, "Hostile clients").
+#[test]
+fn gzip_bodies_inflating_far_past_their_size_are_written_in_bounded_memory() {
+    // Besides the pieces: the idle server, snapshots of 4 MiB caches (live and frozen),
+    // allocator slack.
+    const GROWTH_BOUND_BYTES: u64 = 2 * CACHE_SNAPSHOT_BYTES + 16 * PIECE_BYTES + (16 << 20);
+    // An event loop that planned the body would hold a new client for seconds.
+    const PING_BOUND: Duration = Duration::from_millis(1_500);
+    let server = large_write_server();
+    server.query("CREATE DATABASE bomb");
+    let block: String = (0..480)
+        .map(|i| {
+            format!(
+                "bomb,host=h{i:03} v={i}i,w=1.5 {}\n",
+                1_700_000_000_000_000_000u64 + i
+            )
+        })
+        .collect();
+    let repeats = 24_000_000 / block.len();
+    let inflated = block.repeat(repeats);
+    let compressed = gzip_best(inflated.as_bytes());
+    let baseline = server.memory_figure("VmRSS").unwrap();
+    let probe = PingProbe::start(&server);
+    let started = Instant::now();
+    let (status, text) = write_gzip(&server, "bomb", &compressed);
+    let took = started.elapsed();
+    let pings = probe.finish();
+    assert_eq!(status, 204, "{text}");
+    let lines = (repeats * 480) as u64;
+    assert_eq!(durable_points(&server), lines);
+    assert_eq!(count_v(&server, "bomb", "bomb"), 480, "distinct points");
+    let peak = server.memory_figure("VmHWM").unwrap();
+    eprintln!(
+        "{} KB gzip inflating to {} MB ({lines} lines): 204 in {took:?}; peak RSS {} MiB over \
+         {} MiB idle; /ping p99 {:?}, max {:?} ({} pings)",
+        compressed.len() / 1000,
+        inflated.len() / 1_000_000,
+        peak >> 20,
+        baseline >> 20,
+        p99(&pings),
+        pings.last().unwrap(),
+        pings.len()
+    );
+    let bound = GROWTH_BOUND_BYTES + compressed.len() as u64;
+    assert!(
+        peak.saturating_sub(baseline) <= bound,
+        "peak RSS grew by {} MiB (bound {} MiB)",
+        (peak - baseline) >> 20,
+        bound >> 20
+    );
+    assert!(
+        pings.last().unwrap() <= &PING_BOUND,
+        "slowest /ping {:?}",
+        pings.last()
+    );
+
+    // Three at once, each of distinct points (so every line must be stored).
+    const WRITERS: usize = 3;
+    const LINES_PER_WRITER: u64 = 160_000;
+    let bodies: Vec<Vec<u8>> = (0..WRITERS)
+        .map(|writer| {
+            let lines: String = (0..LINES_PER_WRITER)
+                .map(|i| {
+                    format!(
+                        "many{writer},host=h{} v={i}i {}\n",
+                        i % 100,
+                        1_000_000_000 + i
+                    )
+                })
+                .collect();
+            gzip_best(lines.as_bytes())
+        })
+        .collect();
+    let compressed_total: u64 = bodies.iter().map(|body| body.len() as u64).sum();
+    server.query("CREATE DATABASE many");
+    let baseline = server.memory_figure("VmRSS").unwrap();
+    let before_peak = server.memory_figure("VmHWM").unwrap();
+    let probe = PingProbe::start(&server);
+    let started = Instant::now();
+    let writers: Vec<_> = bodies
+        .into_iter()
+        .map(|body| {
+            let address = server.address;
+            std::thread::spawn(move || {
+                let response = common::request(
+                    address,
+                    "POST",
+                    "/write?db=many",
+                    &[("Content-Encoding", "gzip")],
+                    &body,
+                );
+                (response.status, response.text())
+            })
+        })
+        .collect();
+    for writer in writers {
+        let (status, text) = writer.join().unwrap();
+        assert_eq!(status, 204, "{text}");
+    }
+    let took = started.elapsed();
+    let pings = probe.finish();
+    for writer in 0..WRITERS {
+        assert_eq!(
+            count_v(&server, "many", &format!("many{writer}")),
+            LINES_PER_WRITER
+        );
+    }
+    let peak = server.memory_figure("VmHWM").unwrap();
+    eprintln!(
+        "{WRITERS} × {LINES_PER_WRITER} lines ({compressed_total} bytes gzip in all) at once: \
+         204s in {took:?}; peak RSS {} MiB (before {} MiB, idle {} MiB); /ping p99 {:?}, \
+         max {:?}",
+        peak >> 20,
+        before_peak >> 20,
+        baseline >> 20,
+        p99(&pings),
+        pings.last().unwrap()
+    );
+    let bound = GROWTH_BOUND_BYTES + compressed_total;
+    assert!(
+        peak.saturating_sub(baseline) <= bound,
+        "peak RSS grew by {} MiB (bound {} MiB)",
+        (peak - baseline) >> 20,
+        bound >> 20
+    );
+    assert!(
+        pings.last().unwrap() <= &PING_BOUND,
+        "slowest /ping {:?}",
+        pings.last()
+    );
 }

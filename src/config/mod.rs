@@ -783,6 +783,30 @@ mod tests {
     }
 
     #[test]
+    fn large_write_bounds_are_set_and_checked() {
+        let config = Config::load(
+            None,
+            &env(&[
+                ("SLUICE_HTTP_WRITE_PIECE_SIZE", "65536"),
+                ("SLUICE_HTTP_LARGE_WRITE_THREADS", "3"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.http.write_piece_size, 65_536);
+        assert_eq!(config.large_write_thread_count(), 3);
+        let defaults = Config::load(None, &env(&[])).unwrap();
+        assert_eq!(defaults.http.write_piece_size, 4 << 20);
+        assert_eq!(defaults.large_write_thread_count(), defaults.worker_count());
+        for key in [
+            "SLUICE_HTTP_WRITE_PIECE_SIZE",
+            "SLUICE_HTTP_LARGE_WRITE_QUEUE_DEPTH",
+        ] {
+            let error = Config::load(None, &env(&[(key, "0")])).unwrap_err();
+            assert!(error.contains("must be > 0"), "{key}: {error}");
+        }
+    }
+
+    #[test]
     fn rendered_config_parses_back() {
         let config = Config::default_for_home(None);
         let mut again = Config::default_for_home(Some(PathBuf::from("/elsewhere")));

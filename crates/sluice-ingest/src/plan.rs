@@ -512,6 +512,10 @@ impl PiecewisePlan {
     }
 }
 
+/// What a pass gives: its records (partition, record, point count), or why its body is
+/// refused.
+type PassResult = Result<Vec<(usize, Vec<u8>, u32)>, WriteRefusal>;
+
 /// One planning pass's input: a body (or piece) and where it goes.
 struct Pass<'b, 'm> {
     body: &'b [u8],
@@ -529,7 +533,7 @@ fn plan_with_limits(
     context: &WriteContext<'_>,
     scratch: &mut WriteScratch,
     rejected: &mut RejectedPoints,
-) -> Result<Vec<(usize, Vec<u8>, u32)>, WriteRefusal> {
+) -> PassResult {
     let limits = context.ingest.series_limits();
     if limits.max_series_per_database == 0 && limits.max_values_per_tag == 0 {
         return plan_pass(pass, context, scratch, Limits::Off, rejected)
@@ -636,7 +640,7 @@ fn plan_pass(
     scratch: &mut WriteScratch,
     limits: Limits<'_>,
     outcome: &mut RejectedPoints,
-) -> Option<Result<Vec<(usize, Vec<u8>, u32)>, WriteRefusal>> {
+) -> Option<PassResult> {
     let Pass {
         body,
         precision,
