@@ -400,7 +400,15 @@ pub fn plan_points(
     scratch: &mut WriteScratch,
 ) -> PlannedWrite {
     let mut plan = PiecewisePlan::new();
-    let records = plan.plan_piece(body, precision, database, policy, context, scratch);
+    let pass = Pass {
+        body,
+        precision,
+        database,
+        policy,
+        lines_before: 0,
+    };
+    // One piece, the last: no line count to carry (it would cost a pass over the body).
+    let records = plan.plan(&pass, context, scratch);
     PlannedWrite {
         records,
         outcome: plan.outcome(),
@@ -475,9 +483,6 @@ impl PiecewisePlan {
         context: &WriteContext<'_>,
         scratch: &mut WriteScratch,
     ) -> Vec<(usize, Vec<u8>, u32)> {
-        if self.refused.is_some() {
-            return Vec::new();
-        }
         let pass = Pass {
             body: piece,
             precision,
@@ -486,7 +491,20 @@ impl PiecewisePlan {
             lines_before: self.lines_before,
         };
         self.lines_before += memchr::memchr_iter(b'\n', piece).count();
-        match plan_with_limits(&pass, context, scratch, &mut self.rejected) {
+        self.plan(&pass, context, scratch)
+    }
+
+    /// Plans `pass` unless a piece was refused; records the refusal.
+    fn plan(
+        &mut self,
+        pass: &Pass<'_, '_>,
+        context: &WriteContext<'_>,
+        scratch: &mut WriteScratch,
+    ) -> Vec<(usize, Vec<u8>, u32)> {
+        if self.refused.is_some() {
+            return Vec::new();
+        }
+        match plan_with_limits(pass, context, scratch, &mut self.rejected) {
             Ok(records) => records,
             Err(refusal) => {
                 self.refused = Some(refusal);
