@@ -30,6 +30,9 @@
 //!   the inflated body. A line longer than `max-body-size` once inflated (no body sent as is
 //!   could carry it) ends the write with 413.
 //! - The answer is given once every piece queued is durable: 204 means fsynced, as on a loop.
+//!   A thread waits for each piece but the last; the partition that makes the last one
+//!   durable delivers the answer ([`AnswerOnceDurable`]), and the thread takes the next write
+//!   meanwhile, as an event loop goes on to other connections while a write is fsynced.
 //! - The texts, counts and bad line numbers of a gzip write's answer are those of its whole
 //!   body ([`PiecewisePlan`]). What differs from InfluxDB, which parses the whole body before
 //!   writing any of it, is written in the README ("Large writes"): a piece that fails (WAL
@@ -46,9 +49,10 @@ use crate::http::gzip::{self, GunzipStream, GzipFailure};
 use crate::http::response::Response;
 use crate::http::write::{gzip_refusal, queue_timeout_answer, render, wal_failure_answer};
 use crate::ingest::plan::{
-    plan_points, write_target, PiecewisePlan, WriteContext, WriteOutcome, WriteScratch,
+    plan_points, write_target, PiecewisePlan, PlannedWrite, WriteContext, WriteOutcome,
+    WriteScratch,
 };
-use crate::ingest::{Ingest, QueuedWrite};
+use crate::ingest::{AckSink, Ingest, QueuedWrite};
 use crate::line_protocol::scan::complete_lines_end;
 use crate::line_protocol::Precision;
 use crate::meta::{Database, MetaData, RetentionPolicy};
@@ -190,8 +194,7 @@ fn serve(jobs: &Receiver<Job>, ingest: &Ingest, settings: LargeWriteSettings) {
     // Field types this thread has seen, as an event loop keeps them.
     let mut scratch = WriteScratch::default();
     while let Ok(job) = jobs.recv() {
-        let answer = run(&job.write, ingest, &settings, &mut scratch);
-        (job.deliver)(answer);
+        run(job, ingest, &settings, &mut scratch);
     }
 }
 
@@ -204,26 +207,59 @@ enum Stopped {
     QueueTimedOut,
     /// a line longer than `max-body-size` once inflated (413)
     LineTooLong,
-    /// the body failed to inflate after it verified (a bug, answered as the failure)
+    /// the body is not valid gzip or inflates past `max-inflated-body-size` (400 or 413;
+    /// found by the verifying pass, before anything is written)
     Gzip(GzipFailure),
 }
 
-/// Plans, makes durable and answers one large write.
-fn run(
+/// Plans one large write and queues its records; its answer is delivered once the last
+/// records are durable (by the partition that finishes them, so this thread goes on to the
+/// next write meanwhile), or at once when the write stops early.
+fn run(job: Job, ingest: &Ingest, settings: &LargeWriteSettings, scratch: &mut WriteScratch) {
+    let Job { write, deliver } = job;
+    match plan_all_but_last(&write, ingest, settings, scratch) {
+        Ok(last) => {
+            let answer = LargeWriteAnswer {
+                response: render(&last.outcome),
+                queue_timed_out: false,
+            };
+            let sink = Arc::new(AnswerOnceDurable {
+                pending: Mutex::new(Some((deliver, answer))),
+            });
+            let queued = ingest.queue_blocking(
+                last.records,
+                settings.enqueue_timeout,
+                Arc::clone(&sink) as Arc<dyn AckSink>,
+            );
+            if queued.is_err() {
+                // The sink will never be told: answer here.
+                if let Some((deliver, _)) = sink.take() {
+                    deliver(stopped_answer(Stopped::QueueTimedOut, settings));
+                }
+            }
+        }
+        Err(stopped) => deliver(stopped_answer(stopped, settings)),
+    }
+}
+
+/// Plans `write` and makes every piece but the last durable; returns the outcome of all
+/// with the last piece's records (all of them for a body sent as is).
+fn plan_all_but_last(
     write: &LargeWrite,
     ingest: &Ingest,
     settings: &LargeWriteSettings,
     scratch: &mut WriteScratch,
-) -> LargeWriteAnswer {
+) -> Result<PlannedWrite, Stopped> {
     let target = &write.target;
-    let answered = |response| LargeWriteAnswer {
-        response,
-        queue_timed_out: false,
-    };
     let (database, policy) =
         match write_target(&write.meta, &target.database, &target.retention_policy) {
             Ok(found) => found,
-            Err(refusal) => return answered(render(&WriteOutcome::Refused(refusal))),
+            Err(refusal) => {
+                return Ok(PlannedWrite {
+                    records: Vec::new(),
+                    outcome: WriteOutcome::Refused(refusal),
+                })
+            }
         };
     let context = WriteContext {
         meta: &write.meta,
@@ -236,24 +272,7 @@ fn run(
         policy,
         precision: target.precision,
     };
-    let mut flight = PiecesInFlight {
-        ingest,
-        enqueue_timeout: settings.enqueue_timeout,
-        queued: None,
-    };
-    let outcome = if target.gzip {
-        if let Err(failure) = gzip::verify(&write.body, settings.max_inflated_body_bytes) {
-            return answered(gzip_refusal(failure));
-        }
-        write_in_pieces(
-            &write.body,
-            &place,
-            &context,
-            settings,
-            scratch,
-            &mut flight,
-        )
-    } else {
+    if !target.gzip {
         let planned = plan_points(
             &write.body,
             place.precision,
@@ -262,23 +281,69 @@ fn run(
             &context,
             scratch,
         );
-        flight
-            .hand_over(planned.records)
-            .and_then(|()| flight.wait())
-            .map(|()| planned.outcome)
+        return Ok(planned);
+    }
+    gzip::verify(&write.body, settings.max_inflated_body_bytes).map_err(Stopped::Gzip)?;
+    let mut flight = PiecesInFlight {
+        ingest,
+        enqueue_timeout: settings.enqueue_timeout,
+        queued: None,
     };
-    match outcome {
-        Ok(outcome) => answered(render(&outcome)),
-        Err(Stopped::QueueTimedOut) => LargeWriteAnswer {
-            response: queue_timeout_answer(settings.enqueue_timeout),
-            queue_timed_out: true,
-        },
-        Err(Stopped::NotDurable) => answered(wal_failure_answer()),
-        Err(Stopped::LineTooLong) => answered(Response::json_error(
+    write_in_pieces(
+        &write.body,
+        &place,
+        &context,
+        settings,
+        scratch,
+        &mut flight,
+    )
+}
+
+/// The answer of a write that stopped before its end.
+fn stopped_answer(stopped: Stopped, settings: &LargeWriteSettings) -> LargeWriteAnswer {
+    let response = match stopped {
+        Stopped::QueueTimedOut => queue_timeout_answer(settings.enqueue_timeout),
+        Stopped::NotDurable => wal_failure_answer(),
+        Stopped::LineTooLong => Response::json_error(
             413,
             "Request Entity Too Large: a line is longer than max-body-size after gzip decoding",
-        )),
-        Err(Stopped::Gzip(failure)) => answered(gzip_refusal(failure)),
+        ),
+        Stopped::Gzip(failure) => gzip_refusal(failure),
+    };
+    LargeWriteAnswer {
+        response,
+        queue_timed_out: stopped == Stopped::QueueTimedOut,
+    }
+}
+
+/// Delivers a large write's answer when its last records are durable (500 when they are
+/// not), from the partition thread that finishes them.
+struct AnswerOnceDurable {
+    /// taken by whoever answers first
+    pending: Mutex<Option<(DeliverAnswer, LargeWriteAnswer)>>,
+}
+
+impl AnswerOnceDurable {
+    fn take(&self) -> Option<(DeliverAnswer, LargeWriteAnswer)> {
+        match self.pending.lock() {
+            Ok(mut guard) => guard.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        }
+    }
+}
+
+impl AckSink for AnswerOnceDurable {
+    fn write_complete(&self, _connection: usize, _sequence: u64, durable: bool) {
+        if let Some((deliver, answer)) = self.take() {
+            if durable {
+                deliver(answer);
+            } else {
+                deliver(LargeWriteAnswer {
+                    response: wal_failure_answer(),
+                    queue_timed_out: false,
+                });
+            }
+        }
     }
 }
 
@@ -304,7 +369,7 @@ impl PiecesInFlight<'_> {
         if !records.is_empty() {
             let queued = self
                 .ingest
-                .queue_blocking(records, self.enqueue_timeout)
+                .queue_blocking_waitable(records, self.enqueue_timeout)
                 .map_err(|_| Stopped::QueueTimedOut)?;
             self.queued = Some(queued);
         }
@@ -320,8 +385,9 @@ impl PiecesInFlight<'_> {
     }
 }
 
-/// Inflates `body` (verified) a piece at a time and plans and queues the whole lines of each
-/// piece; returns the outcome of every piece once all are durable.
+/// Inflates `body` (verified) a piece at a time and plans the whole lines of each piece,
+/// queueing each but the last; returns, once every piece before it is durable, the outcome
+/// of all with the last piece's records.
 fn write_in_pieces(
     body: &[u8],
     place: &Place<'_>,
@@ -329,7 +395,7 @@ fn write_in_pieces(
     settings: &LargeWriteSettings,
     scratch: &mut WriteScratch,
     flight: &mut PiecesInFlight<'_>,
-) -> Result<WriteOutcome, Stopped> {
+) -> Result<PlannedWrite, Stopped> {
     let piece_bytes = settings.piece_bytes.max(1);
     let mut stream = GunzipStream::new(body, settings.max_inflated_body_bytes);
     // The inflated bytes not planned yet: the partial line carried, then new bytes.
@@ -360,13 +426,14 @@ fn write_in_pieces(
             context,
             scratch,
         );
-        if plan.is_refused() {
-            break;
+        if plan.is_refused() || ended {
+            flight.wait()?;
+            return Ok(PlannedWrite {
+                records,
+                outcome: plan.outcome(),
+            });
         }
         flight.hand_over(records)?;
-        if ended {
-            break;
-        }
         buffer.drain(..whole);
         if buffer.capacity() > 4 * piece_bytes && buffer.len() < piece_bytes {
             // A long line grew the buffer; the pieces after it need no more than this.
@@ -374,6 +441,4 @@ fn write_in_pieces(
         }
         wanted_bytes = piece_bytes;
     }
-    flight.wait()?;
-    Ok(plan.outcome())
 }

@@ -96,7 +96,7 @@ impl WriteTicket {
 /// How often a thread waiting for room in a full partition queue tries again.
 pub const QUEUE_RETRY_INTERVAL: Duration = Duration::from_millis(1);
 
-/// A write queued by [`Ingest::queue_blocking`]: tells when its records are durable.
+/// A write queued by [`Ingest::queue_blocking_waitable`]: tells when its records are durable.
 pub struct QueuedWrite {
     durable: Receiver<bool>,
 }
@@ -419,20 +419,21 @@ impl Ingest {
     }
 
     /// Queues `records` (partition, record, point count) as one write from a thread that may
-    /// block (never an event loop): while a partition queue is full it retries every
-    /// [`QUEUE_RETRY_INTERVAL`], as an event loop does, and gives up after `timeout`. On
-    /// [`QueueTimedOut`] the records queued before it are still written.
+    /// block (never an event loop); `sink` is told once when every record is durable or one
+    /// failed (at once when there are none). While a partition queue is full it retries
+    /// every [`QUEUE_RETRY_INTERVAL`], as an event loop does, and gives up after `timeout`:
+    /// then `sink` is never told, and the records queued before are still written.
     pub fn queue_blocking(
         &self,
         records: Vec<(usize, Vec<u8>, u32)>,
         timeout: Duration,
-    ) -> Result<QueuedWrite, QueueTimedOut> {
-        let (sender, durable) = channel::bounded(1);
+        sink: Arc<dyn AckSink>,
+    ) -> Result<(), QueueTimedOut> {
         if records.is_empty() {
-            let _ = sender.try_send(true);
-            return Ok(QueuedWrite { durable });
+            sink.write_complete(0, 0, true);
+            return Ok(());
         }
-        let ticket = WriteTicket::new(records.len(), Arc::new(DurableSignal { sender }), 0, 0);
+        let ticket = WriteTicket::new(records.len(), sink, 0, 0);
         let give_up_at = Instant::now() + timeout;
         for (partition, payload, point_count) in records {
             let mut batch = Batch {
@@ -452,6 +453,17 @@ impl Ingest {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// [`Ingest::queue_blocking`] with a [`QueuedWrite`] to wait on.
+    pub fn queue_blocking_waitable(
+        &self,
+        records: Vec<(usize, Vec<u8>, u32)>,
+        timeout: Duration,
+    ) -> Result<QueuedWrite, QueueTimedOut> {
+        let (sender, durable) = channel::bounded(1);
+        self.queue_blocking(records, timeout, Arc::new(DurableSignal { sender }))?;
         Ok(QueuedWrite { durable })
     }
 
