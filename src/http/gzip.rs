@@ -150,6 +150,18 @@ pub fn verify(input: &[u8], max_output_bytes: usize) -> Result<usize, GzipFailur
     Ok(stream.produced_bytes)
 }
 
+/// The inflated size the last member of `input` declares in its trailer (ISIZE: the size
+/// modulo 2^32), when `input` is long enough to have one. Only a hint: nothing is checked,
+/// and the members before the last add to it. An event loop uses it to send a body that
+/// says it is large to a large-write thread without inflating any of it.
+pub fn declared_last_member_size(input: &[u8]) -> Option<u32> {
+    if input.len() < HEADER_FIXED_BYTES + TRAILER_BYTES {
+        return None;
+    }
+    let size = input.last_chunk::<4>()?;
+    Some(u32::from_le_bytes(*size))
+}
+
 /// A gzip body inflated a bounded amount at a time: each call to [`GunzipStream::read_into`]
 /// appends at most the bytes asked for, so the caller holds one piece of the inflated body
 /// at a time, never all of it. Failures are those of [`gunzip_limited_detailed`], found when
@@ -488,6 +500,18 @@ mod tests {
         );
         assert_eq!(verify(&body, usize::MAX), Err(GzipFailure::InvalidChecksum));
         assert_eq!(verify(b"", 10), Err(GzipFailure::Empty));
+    }
+
+    #[test]
+    fn the_declared_size_is_the_last_members() {
+        assert_eq!(
+            declared_last_member_size(&gzip(&[7u8; 70_000])),
+            Some(70_000)
+        );
+        let mut two = gzip(&[1u8; 5]);
+        two.extend(gzip(&[2u8; 9]));
+        assert_eq!(declared_last_member_size(&two), Some(9));
+        assert_eq!(declared_last_member_size(b"\x1f\x8b\x08"), None);
     }
 
     #[test]

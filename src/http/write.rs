@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use crate::http::framing::Request;
-use crate::http::gzip::{GunzipStream, GzipFailure};
+use crate::http::gzip::{self, GunzipStream, GzipFailure};
 use crate::http::large_write::LargeWriteTarget;
 use crate::http::query_string::query_param;
 use crate::http::response::Response;
@@ -94,8 +94,14 @@ pub fn plan_write(
         let planned = plan_points(&request.body, precision, database, policy, context, scratch);
         return WriteRoute::Planned(into_plan(planned));
     }
-    // Inflate at most one byte more than a piece: a body that fits is planned here, as
-    // before; a larger one goes to a large-write thread, which inflates it a piece at a time.
+    // A body whose trailer says it inflates past a piece goes to a large-write thread
+    // without being inflated here (the thread checks everything). Else inflate at most one
+    // byte more than a piece: a body that fits is planned here, as before; a larger one
+    // (a trailer can lie, and only the last member has its size there) goes too.
+    let declared = gzip::declared_last_member_size(&request.body);
+    if declared.is_some_and(|size| size as usize > piece_bytes) {
+        return large();
+    }
     let mut decoded = std::mem::take(&mut scratch.decoded_body);
     decoded.clear();
     let mut stream = GunzipStream::new(&request.body, http_context.max_inflated_body_bytes);
