@@ -11,6 +11,9 @@ runs), the /ping latencies during the writes, and the points the WAL partitions 
 
 Usage: tools/bench_gzip_bomb.py BINARY [--inflated-mb 200] [--concurrent 1]
                                 [--block-lines 50] [--env KEY=VALUE ...]
+       tools/bench_gzip_bomb.py BINARY --body string-line|tags-line|unbalanced
+                                [--inflated-mb 24] [--plain]
+The second form sends one huge line instead (a 24 MB line fits a body sent as is).
 Used for PERFORMANCE.md's "Hostile clients" figures; tests/hostile_clients.rs checks the
 same bounds against the debug binary.
 """
@@ -40,6 +43,23 @@ def gzip_body(inflated_bytes, block_lines):
     parts = [deflate.compress(block) for _ in range(repeats)]
     parts.append(deflate.flush())
     return b"".join(parts), repeats * block_lines, repeats * len(block)
+
+
+def huge_line_body(kind, size_bytes):
+    """One line of about `size_bytes`: a valid line with one long string, a line of so many
+    tags that its key is too long, or an unbalanced quote that takes every line after it."""
+    if kind == "string-line":
+        return b'm,h=a s="' + b"x" * size_bytes + b'" 1\n', 1
+    if kind == "tags-line":
+        tags = b",".join(b"t%07d=v" % i for i in range(size_bytes // 11))
+        return b"m," + tags + b" v=1 1\n", 1
+    lines = size_bytes // 13
+    return b'm v="abc 1\n' + b"m,h=a v=1i 1\n" * lines, lines + 1
+
+
+def gzip_whole(raw):
+    deflate = zlib.compressobj(9, zlib.DEFLATED, 31)
+    return deflate.compress(raw) + deflate.flush()
 
 
 def free_port():
@@ -87,10 +107,21 @@ def main():
     parser.add_argument("--concurrent", type=int, default=1)
     parser.add_argument("--block-lines", type=int, default=50,
                         help="distinct lines repeated to make the body (its points overwrite)")
+    parser.add_argument("--body", choices=["bomb", "string-line", "tags-line", "unbalanced"],
+                        default="bomb",
+                        help="bomb: the repeated block; the others: one line of --inflated-mb")
+    parser.add_argument("--plain", action="store_true", help="send the body as is, not gzip")
     parser.add_argument("--env", action="append", default=[])
     args = parser.parse_args()
 
-    body, lines, inflated = gzip_body(args.inflated_mb * 1_000_000, args.block_lines)
+    if args.body == "bomb":
+        body, lines, inflated = gzip_body(args.inflated_mb * 1_000_000, args.block_lines)
+        if args.plain:
+            sys.exit("--plain is for the huge-line bodies (a plain body is at most max-body-size)")
+    else:
+        raw, lines = huge_line_body(args.body, args.inflated_mb * 1_000_000)
+        inflated = len(raw)
+        body = raw if args.plain else gzip_whole(raw)
     directory = tempfile.mkdtemp(prefix="sluice-gzip-bomb-")
     port = free_port()
     env = {
@@ -123,9 +154,10 @@ def main():
         # The block's series exist before the big writes (as after any earlier write): a
         # request bringing more points of new series than max-series-per-database allows
         # would have them all dropped (InfluxDB 1.6.7 counts each point of a new series).
-        status, _ = http(port, "POST", "/write?db=bomb", body_block(args.block_lines))
-        if status != 204:
-            sys.exit(f"warm-up write answered {status}")
+        if args.body == "bomb":
+            status, _ = http(port, "POST", "/write?db=bomb", body_block(args.block_lines))
+            if status != 204:
+                sys.exit(f"warm-up write answered {status}")
         idle_rss_kib = status_kib(server.pid, "VmRSS")
 
         results = [None] * args.concurrent
@@ -133,8 +165,8 @@ def main():
 
         def write(index):
             started = time.time()
-            status, text = http(port, "POST", "/write?db=bomb", body,
-                                [("Content-Encoding", "gzip")])
+            encoding = [] if args.plain else [("Content-Encoding", "gzip")]
+            status, text = http(port, "POST", "/write?db=bomb", body, encoding)
             results[index] = {"status": status, "seconds": round(time.time() - started, 2),
                               "error": text.decode(errors="replace")[:200]}
 
@@ -169,6 +201,7 @@ def main():
             if b"partitions" in vars_body else None
         print(json.dumps({
             "binary": args.binary,
+            "body": args.body + (" (plain)" if args.plain else " (gzip)"),
             "gzip_bytes": len(body),
             "inflated_bytes": inflated,
             "lines_per_body": lines,
@@ -178,7 +211,8 @@ def main():
             "idle_rss_mib": idle_rss_kib // 1024,
             "peak_rss_mib": peak_kib // 1024,
             "points_durable": durable,
-            "points_sent": lines * args.concurrent + args.block_lines,
+            "points_sent": lines * args.concurrent
+            + (args.block_lines if args.body == "bomb" else 0),
             "pings": len(pings),
             "ping_ms_p50": round(percentile(pings, 0.50) or 0, 2),
             "ping_ms_p99": round(percentile(pings, 0.99) or 0, 2),
