@@ -159,7 +159,7 @@ fn a_line_longer_than_every_piece_is_carried_until_it_ends() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(ProptestConfig::with_cases(128))]
 
     #[test]
     fn generated_bodies_parse_the_same_at_every_cut(
