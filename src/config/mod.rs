@@ -269,6 +269,7 @@ impl Config {
                 .map_err(|e| format!("config {}: {e}", path.display()))?;
         }
         config.apply_env(env)?;
+        config.resolve_unlimited_connections();
         config.validate()?;
         Ok(config)
     }
@@ -328,12 +329,38 @@ impl Config {
         (setting.apply)(self, text).map_err(|e| format!("[{section}] {key}: {e}"))
     }
 
+    /// `[http] max-connection-limit = 0` means no configured limit, as in InfluxDB. Every
+    /// connection still costs buffers and a descriptor, so the bound stays finite: what the
+    /// process's descriptor limit allows (less a reserve), at most
+    /// `HTTP_MAX_CONNECTIONS_UNLIMITED_MAX`.
+    fn resolve_unlimited_connections(&mut self) {
+        if self.http.max_connection_limit != 0 {
+            return;
+        }
+        let mut descriptors = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes the limit into the struct we own.
+        let read = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut descriptors) } == 0;
+        let allowed = if read {
+            usize::try_from(descriptors.rlim_cur).unwrap_or(usize::MAX)
+        } else {
+            limits::HTTP_MAX_CONNECTIONS_DEFAULT + limits::HTTP_CONNECTIONS_FD_RESERVE
+        };
+        self.http.max_connection_limit = allowed
+            .saturating_sub(limits::HTTP_CONNECTIONS_FD_RESERVE)
+            .clamp(1, limits::HTTP_MAX_CONNECTIONS_UNLIMITED_MAX);
+        crate::log_info!("config", "max-connection-limit 0: no configured limit; bounded by open-file limit";
+            connections = self.http.max_connection_limit);
+    }
+
     fn validate(&self) -> Result<(), String> {
         if self.http.max_body_size == 0 {
             return Err("[http] max-body-size must be > 0".into());
         }
         if self.http.max_connection_limit == 0 {
-            return Err("[http] max-connection-limit must be > 0".into());
+            panic!("BUG: max-connection-limit 0 is resolved before validation");
         }
         if self.http.write_piece_size == 0 {
             return Err("[http] write-piece-size must be > 0".into());
@@ -755,6 +782,25 @@ mod tests {
         assert_eq!(config.data.wal_dir, PathBuf::from("/home/u/.sluice/wal"));
         assert_eq!(config.http.bind_address, ":8086");
         assert_eq!(config.http.max_body_size, 25_000_000);
+    }
+
+    /// `max-connection-limit = 0` starts the server (InfluxDB: unlimited), bounded by the
+    /// descriptor limit; before, it refused to start.
+    #[test]
+    fn a_connection_limit_of_zero_means_the_descriptor_limit() {
+        let config = Config::load(
+            None,
+            &env(&[
+                ("HOME", "/home/u"),
+                ("SLUICE_HTTP_MAX_CONNECTION_LIMIT", "0"),
+            ]),
+        )
+        .unwrap();
+        let limit = config.http.max_connection_limit;
+        assert!(
+            (1..=limits::HTTP_MAX_CONNECTIONS_UNLIMITED_MAX).contains(&limit),
+            "{limit}"
+        );
     }
 
     #[test]

@@ -28,6 +28,12 @@ pub const HTTP_LARGE_WRITE_QUEUE_DEPTH_DEFAULT: usize = 64;
 /// Default `[http] max-connection-limit`; 0 in InfluxDB means unlimited, here every
 /// connection costs a bounded buffer so the bound is always finite.
 pub const HTTP_MAX_CONNECTIONS_DEFAULT: usize = 10_000;
+/// `[http] max-connection-limit = 0` (InfluxDB: unlimited) allows as many connections as the
+/// process may open descriptors, less [`HTTP_CONNECTIONS_FD_RESERVE`], at most this many.
+pub const HTTP_MAX_CONNECTIONS_UNLIMITED_MAX: usize = 65_536;
+/// Descriptors kept for files, listeners and inputs when the connection limit follows the
+/// process's descriptor limit.
+pub const HTTP_CONNECTIONS_FD_RESERVE: usize = 256;
 /// Largest request head (request line, headers, blank line) we buffer before answering 431:
 /// Go's `DefaultMaxHeaderBytes` (1 MiB) plus the 4096 bytes of slack its reader allows, as
 /// measured on influxd 1.6.7 (a head of 1,052,672 bytes is served, one more byte is a 431).
