@@ -13,21 +13,27 @@
 //! * Outer WHERE: the time part bounds the rows, the rest is evaluated per row (columns
 //!   first, then tags).
 //! * Outer GROUP BY tags group the rows by those tag values (absent: empty), sorted;
-//!   GROUP BY time() windows them as a stored query would (`fill(null)` by default:
-//!   `count` gives 0, others null; `fill(none)` skips empty windows; a number fills it).
+//!   GROUP BY time() windows them as a stored query would (every fill() mode; `fill(null)`
+//!   by default: `count` gives 0, others null).
 //! * `*` in the outer query: the inner columns and the inner tags it does not group by.
 //! * Raw outer fields: one row per inner row with a non-null value, in [`InnerRowOrder`]:
 //!   series after series for an aggregate inner query without GROUP BY time(), by time
 //!   (stable over the inner series) with one, merged by time as 1.6.7's heap merges
 //!   stored series for a raw inner query.
-//! * Aggregate outer fields: each call is reduced per window by the same accumulators as
-//!   stored data ([`super::reduce`]), one inner series at a time; the row time is the
-//!   window start (or the range start, 0 without one), but a lone selector without GROUP
-//!   BY time reports its point's time.
+//! * Aggregate outer fields: each outermost call ("leaf") becomes a list of points, and the
+//!   leaves are joined by time as a stored query's are (`super::aggregate::join`).
+//!   Aggregates and selectors (and `top`, `bottom`, `sample`, `distinct`) reduce per window
+//!   with the same accumulators as stored data ([`super::reduce`]), the rows fed series
+//!   after series; the row time is the window start (or the range start, 0 without one),
+//!   but a lone selector without GROUP BY time, `top`, `bottom` and `sample` report their
+//!   points' times. Transformations, `integral`, the technical-analysis functions and
+//!   holt_winters run over the rows in the order a raw outer query sees them
+//!   ([`InnerRowOrder`]), or over the filled windows of their aggregate.
+//! * Bounds: only windows that hold rows are built; empty ones are filled by the stored
+//!   path's fill, within `max-select-buckets` and the memory budget; holt_winters asks the
+//!   budget before it allocates; `check_bounds` runs per group and every few thousand rows.
 //!
-//! Not covered yet (answered with an error): a subquery beside other sources, and
-//! functions yielding several points per window (`top`, `bottom`, `sample`, `distinct`,
-//! `percentile` is fine) or transformations in the outer query.
+//! Not covered yet (answered with an error): a subquery beside other sources.
 
 use std::collections::BTreeMap;
 
