@@ -172,11 +172,31 @@ fn function_arguments_cannot_size_memory() {
         assert_eq!(status, 200, "{function}: {answer}");
         assert!(answer.contains("\"values\":[["), "{function}: {answer}");
     }
-    // The forecast a sane N asks for still answers.
-    let (_, answer) = server.query(&format!(
-        "SELECT holt_winters(mean(v), 3, 0) FROM db0..m {range} GROUP BY time(10s)"
+    // The same over a subquery, whose rows the outer query holds: N and the outer windows
+    // are bounded alike (GROUP BY time(1ns) over ten minutes is 6e11 windows to fill).
+    let subquery = "(SELECT v FROM db0..m)";
+    let (status, answer) = server.query(&format!(
+        "SELECT holt_winters(mean(v), 1000000000, 0) FROM {subquery} {range} GROUP BY time(10s)"
     ));
-    assert!(answer.contains("\"holt_winters\""), "{answer}");
+    assert_eq!(status, 200, "{answer}");
+    assert!(
+        answer.contains("query-memory-limit exceeded: holt_winters()"),
+        "{answer}"
+    );
+    ping_is_fast(&server);
+    let (status, answer) = server.query(&format!(
+        "SELECT count(v) FROM {subquery} {range} GROUP BY time(1ns) fill(0)"
+    ));
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.contains("query-memory-limit exceeded"), "{answer}");
+    ping_is_fast(&server);
+    // The forecast a sane N asks for still answers, stored or over a subquery.
+    for source in ["db0..m", subquery] {
+        let (_, answer) = server.query(&format!(
+            "SELECT holt_winters(mean(v), 3, 0) FROM {source} {range} GROUP BY time(10s)"
+        ));
+        assert!(answer.contains("\"holt_winters\""), "{source}: {answer}");
+    }
     let peak = server.memory_figure("VmHWM").unwrap();
     assert!(
         peak < baseline + 4 * limit_bytes,

@@ -27,21 +27,21 @@ use super::eval::{self, RegexCache, Row};
 use super::plan::{self, is_selector, is_transformation, TypedTransform};
 use super::raw::{ConditionRow, Cursor};
 use super::reduce::{self, Accumulator, CallArgs, EdgePick, Point, Transform};
-use super::time::Windows;
+use super::time::{TimeRange, Windows};
 use super::{column_value, heap_merge, holt_winters, technical};
-use super::{type_name, Exec, Group, GroupRows, Measurement};
+use super::{type_name, Exec, Group, GroupRows, Measurement, SelectContext};
 use sluice_ingest::record::FieldType;
 use sluice_storage::column::Column;
 
-const NANOS_PER_SECOND: i64 = 1_000_000_000;
+pub(super) const NANOS_PER_SECOND: i64 = 1_000_000_000;
 
 /// A point of a leaf with the time it is reported at.
 #[derive(Clone, Debug)]
-struct LeafPoint {
+pub(super) struct LeafPoint {
     /// the time of the output row
-    out_time: i64,
+    pub(super) out_time: i64,
     /// the point (its own time, value, origin series)
-    point: Point,
+    pub(super) point: Point,
 }
 
 /// Windows keyed by start, with their accumulators.
@@ -235,9 +235,9 @@ fn condition_fields(exec: &Exec<'_>, measurement: &Measurement) -> Vec<String> {
 /// Joins leaves by output time; several points at one time pair up by position.
 /// A joined row: its time, one value per leaf, and the origin (series index, time) of
 /// the first selected point in it.
-type JoinedRow = (i64, Vec<Value>, Option<(u32, i64)>);
+pub(super) type JoinedRow = (i64, Vec<Value>, Option<(u32, i64)>);
 
-fn join(leaves: &[Vec<LeafPoint>]) -> Vec<JoinedRow> {
+pub(super) fn join(leaves: &[Vec<LeafPoint>]) -> Vec<JoinedRow> {
     let mut positions = vec![0usize; leaves.len()];
     let mut rows = Vec::new();
     loop {
@@ -338,14 +338,14 @@ impl Row for AggregateRow<'_> {
     }
 }
 
-fn duration_arg(call: &Call, index: usize) -> Option<i64> {
+pub(super) fn duration_arg(call: &Call, index: usize) -> Option<i64> {
     match call.args.get(index) {
         Some(Expr::Literal(Literal::Duration(ns))) => Some(*ns),
         _ => None,
     }
 }
 
-fn integer_arg(call: &Call, index: usize) -> Option<i64> {
+pub(super) fn integer_arg(call: &Call, index: usize) -> Option<i64> {
     match call.args.get(index) {
         Some(Expr::Literal(Literal::Integer(n))) => Some(*n),
         _ => None,
@@ -515,22 +515,35 @@ fn typed_leaf(
         )?,
         _ => return Ok(Vec::new()),
     };
+    let points = typed_points(exec.context, exec.windows.as_ref(), resolved, &input)?;
+    Ok(in_join_order(exec, points))
+}
+
+/// A technical-analysis function or holt_winters over `input` (in the order the query
+/// runs; nulls skipped): its points, in the order computed. holt_winters asks the
+/// statement's memory budget before it allocates.
+pub(super) fn typed_points(
+    context: &SelectContext<'_>,
+    windows: Option<&Windows>,
+    resolved: &TypedTransform,
+    input: &[Point],
+) -> Result<Vec<LeafPoint>, String> {
     let values = input
         .iter()
         .filter_map(|point| numeric(&point.value).map(|value| (point.time, value)));
     let output = match resolved {
         TypedTransform::Indicator(spec) => technical::apply(spec, values)?,
         TypedTransform::HoltWinters(spec) => {
-            let Some(windows) = exec.windows.as_ref() else {
+            let Some(windows) = windows else {
                 panic!("BUG: holt_winters without GROUP BY time() passed the plan check");
             };
             let values: Vec<(i64, f64)> = values.collect();
-            let limit = exec.context.limits.memory.limit_bytes;
+            let limit = context.limits.memory.limit_bytes;
             let mut budget = |bytes: u64| -> Result<(), String> {
-                if exec.context.check_bounds(bytes).is_ok() {
+                if context.check_bounds(bytes).is_ok() {
                     return Ok(());
                 }
-                exec.check_bounds()?;
+                context.check_bounds(0)?;
                 Err(format!(
                     "query-memory-limit exceeded: {}() would need {bytes} more bytes, past \
                      the {limit} bytes a statement may hold; forecast fewer points or widen \
@@ -561,7 +574,7 @@ fn typed_leaf(
             },
         })
         .collect();
-    Ok(in_join_order(exec, points))
+    Ok(points)
 }
 
 /// The type a field of `field_type` is read as through `cast` (`f::integer`), or `None`
@@ -952,27 +965,48 @@ fn fill(exec: &Exec<'_>, call: &Call, points: Vec<LeafPoint>) -> Result<Vec<Leaf
     let Some(windows) = exec.windows.as_ref() else {
         return Ok(points);
     };
+    fill_windows(
+        exec.context,
+        windows,
+        exec.range,
+        exec.statement.fill,
+        call,
+        points,
+    )
+}
+
+/// Fills the empty windows of `range` (its start: the first point's window when unbounded)
+/// with `mode` for one single-valued leaf (`points` in time order), within
+/// `max-select-buckets` and the statement's memory budget.
+pub(super) fn fill_windows(
+    context: &SelectContext<'_>,
+    windows: &Windows,
+    range: TimeRange,
+    mode: Fill,
+    call: &Call,
+    points: Vec<LeafPoint>,
+) -> Result<Vec<LeafPoint>, String> {
     if points.is_empty() {
         // A group without any point in the range has no rows, filled or not.
         return Ok(points);
     }
-    let mut mode = exec.statement.fill;
+    let mut mode = mode;
     if mode == Fill::None {
         return Ok(points);
     }
     if call.name == "count" && mode == Fill::Null {
         mode = Fill::Integer(0);
     }
-    let first = if exec.range.has_min() {
-        windows.start_of(exec.range.min_ns)
+    let first = if range.has_min() {
+        windows.start_of(range.min_ns)
     } else {
         match points.iter().map(|p| p.out_time).min() {
             Some(first) => first,
             None => return Ok(points),
         }
     };
-    let last = windows.start_of(exec.range.max_ns);
-    let limit = exec.context.limits.max_select_buckets;
+    let last = windows.start_of(range.max_ns);
+    let limit = context.limits.max_select_buckets;
     let bucket_count = if last >= first {
         ((i128::from(last) - i128::from(first)) / i128::from(windows.interval_ns.max(1)) + 1) as u64
     } else {
@@ -985,12 +1019,12 @@ fn fill(exec: &Exec<'_>, call: &Call, points: Vec<LeafPoint>) -> Result<Vec<Leaf
     }
     // The filled windows are allocated up front in effect: refuse before, not during.
     let filled_bytes = bucket_count.saturating_mul(std::mem::size_of::<LeafPoint>() as u64);
-    if exec.context.check_bounds(filled_bytes).is_err() {
-        exec.check_bounds()?;
+    if context.check_bounds(filled_bytes).is_err() {
+        context.check_bounds(0)?;
         return Err(format!(
             "query-memory-limit exceeded: {bucket_count} GROUP BY time() buckets would not \
              fit in {} bytes; narrow the time range or widen the interval",
-            exec.context.limits.memory.limit_bytes
+            context.limits.memory.limit_bytes
         ));
     }
     // A number fill takes the type of the function's values, as 1.6.7's fill iterators
@@ -1014,7 +1048,7 @@ fn fill(exec: &Exec<'_>, call: &Call, points: Vec<LeafPoint>) -> Result<Vec<Leaf
     let mut previous: Option<Value> = None;
     let mut pending: Vec<usize> = Vec::new();
     while start <= last {
-        exec.check_bounds()?;
+        context.check_bounds(0)?;
         // A point at or before this step's time is answered in its place, as 1.6.7's fill
         // iterator does: one before it belongs to a window whose start a zone change moved
         // off the steps, and it takes this step.

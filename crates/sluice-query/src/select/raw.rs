@@ -4,9 +4,10 @@
 //! fields whose cast cannot apply contribute no times, as in 1.6.7 where such cursors
 //! are empty). Condition fields are read at those times; a row whose condition is not
 //! true is dropped. Rows of the series of a group are merged per shard by a replay of
-//! Go's heap (see [`super::heap_merge`]); shards follow each other in time order. When a
-//! tag is among the selected keys, 1.6.7 answers equal times in series-key order, and so
-//! does this merge (an observation of 1.6.7's answers; see `execute`).
+//! Go's heap (see [`super::heap_merge`]); shards follow each other in time order. Equal
+//! times compare the selected keys in name order while both values are strings (a tag
+//! first in name order puts equal times in tag order), as 1.6.7's merge does; descending,
+//! the series are merged last to first.
 
 use crate::result::Value;
 use sluice_influxql::ast::{DataType, Expr, Field, VarRef};
@@ -23,8 +24,8 @@ enum AuxKind {
     Field,
     /// a field whose cast cannot apply, or none at all: always null, no times
     Nothing,
-    /// a tag (`real`: a tag key of the measurement, not an unknown name)
-    Tag { real: bool },
+    /// a tag (or an unknown name: a tag without values)
+    Tag,
 }
 
 struct Aux {
@@ -59,9 +60,7 @@ fn aux_kind(measurement: &Measurement, var: &VarRef) -> AuxKind {
             if var.data_type == Some(DataType::Field) {
                 AuxKind::Nothing
             } else {
-                AuxKind::Tag {
-                    real: measurement.tag_keys.contains(&var.name),
-                }
+                AuxKind::Tag
             }
         }
     }
@@ -208,16 +207,14 @@ pub(super) fn execute(
             }
         });
     }
-    // Observed in 1.6.7 (not derived from its code): with exactly one field and a tag
-    // selected, equal times come out in series-key order rather than heap order.
-    let field_count = auxes
-        .iter()
-        .filter(|a| !matches!(a.kind, AuxKind::Tag { .. }))
-        .count();
-    let has_tag = field_count == 1
-        && auxes
-            .iter()
-            .any(|a| matches!(a.kind, AuxKind::Tag { real: true }));
+    // Equal times are ordered by the selected keys in name order while they are strings
+    // (a tag, a string field), as 1.6.7's sorted merge compares its auxiliary values; the
+    // first key that is not a string on both sides (a number, a null) leaves the heap's order.
+    let mut tie_keys: Vec<usize> = (0..auxes.len()).collect();
+    tie_keys.sort_by(|&a, &b| match (auxes.get(a), auxes.get(b)) {
+        (Some(a), Some(b)) => a.var.name.cmp(&b.var.name),
+        _ => std::cmp::Ordering::Equal,
+    });
     let ascending = exec.ascending;
     let mut shards = exec.shards(measurement);
     if !ascending {
@@ -242,25 +239,17 @@ pub(super) fn execute(
                     row_cap,
                 )?);
             }
-            let merged = if has_tag {
-                let mut tagged: Vec<(usize, RawRow)> = per_series
-                    .into_iter()
-                    .enumerate()
-                    .flat_map(|(i, rows)| rows.into_iter().map(move |r| (i, r)))
-                    .collect();
-                tagged.sort_by(|(ia, a), (ib, b)| {
-                    let by_time = if ascending {
-                        a.time.cmp(&b.time)
-                    } else {
-                        b.time.cmp(&a.time)
-                    };
-                    by_time.then(ia.cmp(ib))
-                });
-                tagged.into_iter().map(|(_, r)| r).collect()
-            } else if ascending {
-                heap_merge(per_series, |a: &RawRow, b: &RawRow| a.time < b.time)
+            let merged = if ascending {
+                heap_merge(per_series, |a: &RawRow, b: &RawRow| {
+                    a.time < b.time || (a.time == b.time && tie_less(&tie_keys, a, b))
+                })
             } else {
-                heap_merge(per_series, |a: &RawRow, b: &RawRow| a.time > b.time)
+                // Descending, 1.6.7 merges the series last to first (each from its end),
+                // which decides the order of equal times.
+                per_series.reverse();
+                heap_merge(per_series, |a: &RawRow, b: &RawRow| {
+                    a.time > b.time || (a.time == b.time && tie_less(&tie_keys, b, a))
+                })
             };
             rows.extend(merged);
         }
@@ -291,6 +280,20 @@ pub(super) fn execute(
         output.push((group.tags.clone(), values));
     }
     Ok(output)
+}
+
+/// Whether `a` goes before `b` at an equal time: the first selected key (in `tie_keys`
+/// order) whose values differ decides while both are strings; any other value stops the
+/// comparison (not before).
+fn tie_less(tie_keys: &[usize], a: &RawRow, b: &RawRow) -> bool {
+    for &key in tie_keys {
+        match (a.values.get(key), b.values.get(key)) {
+            (Some(Value::String(x)), Some(Value::String(y))) if x == y => continue,
+            (Some(Value::String(x)), Some(Value::String(y))) => return x < y,
+            _ => return false,
+        }
+    }
+    false
 }
 
 /// Most rows one series of one shard can contribute to a group's answer. A group's rows are
@@ -365,7 +368,7 @@ fn series_rows(
             .iter_mut()
             .zip(auxes)
             .map(|(cursor, aux)| match aux.kind {
-                AuxKind::Tag { .. } => series
+                AuxKind::Tag => series
                     .tag(&aux.var.name)
                     .filter(|v| !v.is_empty())
                     .map_or(Value::Null, |v| Value::String(v.to_string())),

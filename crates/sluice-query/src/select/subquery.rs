@@ -13,21 +13,27 @@
 //! * Outer WHERE: the time part bounds the rows, the rest is evaluated per row (columns
 //!   first, then tags).
 //! * Outer GROUP BY tags group the rows by those tag values (absent: empty), sorted;
-//!   GROUP BY time() windows them as a stored query would (`fill(null)` by default:
-//!   `count` gives 0, others null; `fill(none)` skips empty windows; a number fills it).
+//!   GROUP BY time() windows them as a stored query would (every fill() mode; `fill(null)`
+//!   by default: `count` gives 0, others null).
 //! * `*` in the outer query: the inner columns and the inner tags it does not group by.
 //! * Raw outer fields: one row per inner row with a non-null value, in [`InnerRowOrder`]:
 //!   series after series for an aggregate inner query without GROUP BY time(), by time
 //!   (stable over the inner series) with one, merged by time as 1.6.7's heap merges
 //!   stored series for a raw inner query.
-//! * Aggregate outer fields: each call is reduced per window by the same accumulators as
-//!   stored data ([`super::reduce`]), one inner series at a time; the row time is the
-//!   window start (or the range start, 0 without one), but a lone selector without GROUP
-//!   BY time reports its point's time.
+//! * Aggregate outer fields: each outermost call ("leaf") becomes a list of points, and the
+//!   leaves are joined by time as a stored query's are (`super::aggregate::join`).
+//!   Aggregates and selectors (and `top`, `bottom`, `sample`, `distinct`) reduce per window
+//!   with the same accumulators as stored data ([`super::reduce`]), the rows fed series
+//!   after series; the row time is the window start (or the range start, 0 without one),
+//!   but a lone selector without GROUP BY time, `top`, `bottom` and `sample` report their
+//!   points' times. Transformations, `integral`, the technical-analysis functions and
+//!   holt_winters run over the rows in the order a raw outer query sees them
+//!   ([`InnerRowOrder`]), or over the filled windows of their aggregate.
+//! * Bounds: only windows that hold rows are built; empty ones are filled by the stored
+//!   path's fill, within `max-select-buckets` and the memory budget; holt_winters asks the
+//!   budget before it allocates; `check_bounds` runs per group and every few thousand rows.
 //!
-//! Not covered yet (answered with an error): a subquery beside other sources, and
-//! functions yielding several points per window (`top`, `bottom`, `sample`, `distinct`,
-//! `percentile` is fine) or transformations in the outer query.
+//! Not covered yet (answered with an error): a subquery beside other sources.
 
 use std::collections::BTreeMap;
 
@@ -36,16 +42,15 @@ use sluice_influxql::ast::{
     Call, DataType, Expr, Field, Fill, Literal, SelectStatement, Source, WildcardType,
 };
 
+use super::aggregate::{self, LeafPoint};
 use super::eval::{self, RegexCache, Row};
-use super::plan::{self, QueryKind};
-use super::reduce::{self, Accumulator, CallArgs, EdgePick};
+use super::plan::{self, QueryKind, TypedTransform};
+use super::reduce::{self, Accumulator, CallArgs, EdgePick, Point, Transform};
 use super::time::{self, TimeRange, TimeZone, Windows};
 use super::SelectContext;
 
-/// Functions of an outer query that yield more than one point per window.
-const MULTI_POINT_FUNCTIONS: [&str; 4] = ["top", "bottom", "sample", "distinct"];
-
 /// One inner row as the outer query sees it.
+#[derive(Clone)]
 struct InnerRow<'a> {
     name: &'a str,
     tags: &'a [(String, String)],
@@ -177,22 +182,27 @@ pub(super) fn execute(
         .any(|d| !super::is_time_dimension(d));
     let inner_order = inner_row_order(&inner)?;
     let ascending = statement.sort_fields.first().is_none_or(|s| s.ascending);
+    let outer_calls = match kind {
+        QueryKind::Aggregate => Some(OuterCalls::new(
+            context,
+            statement,
+            &fields,
+            range,
+            windows.as_ref(),
+            inner_order,
+        )?),
+        QueryKind::Raw => None,
+    };
     let mut output = Vec::new();
     for ((name, tag_values), rows) in groups {
-        let values = match kind {
-            QueryKind::Raw => raw_rows(
+        context.check_bounds(0)?;
+        let values = match &outer_calls {
+            None => raw_rows(
                 &fields,
                 &in_order(rows, inner_order, ascending),
                 &mut regexes,
             ),
-            QueryKind::Aggregate => aggregate_rows(
-                statement,
-                &fields,
-                &rows,
-                range,
-                windows.as_ref(),
-                &mut regexes,
-            )?,
+            Some(outer_calls) => aggregate_rows(outer_calls, &fields, rows, &mut regexes)?,
         };
         let mut values = super::apply_limit(values, statement.limit, statement.offset);
         if values.is_empty() {
@@ -392,16 +402,79 @@ fn raw_rows(fields: &[Field], rows: &[InnerRow<'_>], regexes: &mut RegexCache) -
     output
 }
 
+/// What computing the outer calls of every group shares (resolved once per execution).
+struct OuterCalls<'s> {
+    context: &'s SelectContext<'s>,
+    fill: Fill,
+    range: TimeRange,
+    windows: Option<&'s Windows>,
+    ascending: bool,
+    inner_order: InnerRowOrder,
+    /// the outermost calls of the fields, each once
+    leaves: Vec<&'s Call>,
+    /// per leaf: the technical-analysis function or holt_winters it is, resolved
+    typed: Vec<Option<TypedTransform>>,
+}
+
+impl<'s> OuterCalls<'s> {
+    fn new(
+        context: &'s SelectContext<'s>,
+        statement: &'s SelectStatement,
+        fields: &'s [Field],
+        range: TimeRange,
+        windows: Option<&'s Windows>,
+        inner_order: InnerRowOrder,
+    ) -> Result<OuterCalls<'s>, String> {
+        let mut leaves: Vec<&Call> = Vec::new();
+        for field in fields {
+            for leaf in plan::leaves(&field.expr) {
+                if !leaves.contains(&leaf) {
+                    leaves.push(leaf);
+                }
+            }
+        }
+        let interval_ns = windows.map_or(0, |w| w.interval_ns);
+        let typed = leaves
+            .iter()
+            .map(|leaf| TypedTransform::resolve(leaf, interval_ns).transpose())
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(OuterCalls {
+            context,
+            fill: statement.fill,
+            range,
+            windows,
+            ascending: statement.sort_fields.first().is_none_or(|s| s.ascending),
+            inner_order,
+            leaves,
+            typed,
+        })
+    }
+
+    /// The time of the one window without GROUP BY time(): the range start, else 0.
+    fn single_window_time(&self) -> i64 {
+        if self.range.has_min() {
+            self.range.min_ns
+        } else {
+            0
+        }
+    }
+}
+
+/// The argument of a call at `index` as a count (`top(x, 3)`, `moving_average(x, 2)`).
+fn count_arg(call: &Call, index: usize) -> usize {
+    aggregate::integer_arg(call, index).map_or(0, |n| usize::try_from(n).unwrap_or(0))
+}
+
 /// The arguments of a call besides its variable.
 fn call_args(call: &Call) -> CallArgs {
-    let number = |index: usize| match call.args.get(index) {
-        Some(Expr::Literal(Literal::Integer(n))) => Some(*n as f64),
-        Some(Expr::Literal(Literal::Number(n))) => Some(*n),
-        _ => None,
+    let percentile = match call.args.get(1) {
+        Some(Expr::Literal(Literal::Integer(n))) => *n as f64,
+        Some(Expr::Literal(Literal::Number(n))) => *n,
+        _ => 0.0,
     };
     CallArgs {
-        percentile: number(1).unwrap_or(0.0),
-        count: number(1).map_or(0, |n| n.max(0.0) as usize),
+        percentile,
+        count: count_arg(call, call.args.len().saturating_sub(1)),
         count_distinct: matches!(call.args.first(), Some(Expr::Call(c)) if c.name == "distinct"),
         raw_points_limit: None,
     }
@@ -415,135 +488,329 @@ fn call_argument(call: &Call) -> Option<&Expr> {
     }
 }
 
-/// Aggregate outer fields: one row per window (one window without GROUP BY time).
+/// Aggregate outer fields over one group's rows (collected series after series): every
+/// leaf computed as a list of points, joined by time, the fields evaluated per row.
 fn aggregate_rows(
-    statement: &SelectStatement,
+    outer: &OuterCalls<'_>,
     fields: &[Field],
-    rows: &[InnerRow<'_>],
-    range: TimeRange,
-    windows: Option<&Windows>,
+    rows: Vec<InnerRow<'_>>,
     regexes: &mut RegexCache,
 ) -> Result<Vec<Vec<Value>>, String> {
-    let calls: Vec<&Call> = fields.iter().flat_map(|f| plan::leaves(&f.expr)).collect();
-    for call in &calls {
-        if MULTI_POINT_FUNCTIONS.contains(&call.name.as_str())
-            || plan::is_transformation(&call.name)
-            || call.name == "integral"
-        {
-            return Err(format!(
-                "{}() in a query over a subquery is not supported yet",
-                call.name
-            ));
-        }
-    }
-    // Window starts: every window of the range with GROUP BY time, else one.
-    let starts: Vec<i64> = match windows {
-        Some(windows) => {
-            let first = if range.has_min() {
-                windows.start_of(range.min_ns)
-            } else {
-                rows.iter()
-                    .map(|r| windows.start_of(r.time_ns()))
-                    .min()
-                    .unwrap_or(0)
-            };
-            let mut starts = Vec::new();
-            let mut start = first;
-            while start <= range.max_ns {
-                starts.push(start);
-                start = windows.next_start(start);
-            }
-            starts
-        }
-        None => vec![if range.has_min() { range.min_ns } else { 0 }],
+    let streamed = outer
+        .leaves
+        .iter()
+        .zip(&outer.typed)
+        .any(|(leaf, typed)| typed.is_some() || reads_stream(leaf));
+    // The rows as the outer query's iterator hands them on, for the functions of a stream.
+    let ordered = if streamed {
+        in_order(rows.clone(), outer.inner_order, outer.ascending)
+    } else {
+        Vec::new()
     };
-    let lone_selector = windows.is_none()
-        && calls.len() == 1
-        && calls.first().is_some_and(|c| plan::is_selector(&c.name));
-    let mut output = Vec::with_capacity(starts.len());
-    for (index, start) in starts.iter().enumerate() {
-        let end = starts.get(index + 1).copied().unwrap_or(i64::MAX);
-        let in_window = |row: &&InnerRow<'_>| {
-            windows.is_none() || (row.time_ns() >= *start && row.time_ns() < end)
-        };
-        let window_rows: Vec<&InnerRow<'_>> = rows.iter().filter(in_window).collect();
-        let mut values: Vec<(&Call, Value)> = Vec::with_capacity(calls.len());
-        let mut row_time = *start;
-        let mut any = false;
-        for call in &calls {
-            let (value, time) = reduce_call(call, &window_rows, *start, regexes);
-            if let Some(time) = time.filter(|_| lone_selector) {
-                row_time = time;
-            }
-            any |= value != Value::Null;
-            values.push((call, value));
-        }
-        if !any {
-            if windows.is_none() || statement.fill == Fill::None {
-                continue;
-            }
-            for (call, value) in &mut values {
-                *value = fill_value(statement.fill, &call.name);
-            }
-        }
+    let group = GroupRows {
+        rows: &rows,
+        ordered: &ordered,
+    };
+    let mut leaf_points = Vec::with_capacity(outer.leaves.len());
+    for (leaf, typed) in outer.leaves.iter().zip(&outer.typed) {
+        let mut points = leaf_points_of(outer, &group, leaf, typed.as_ref(), regexes)?;
+        points.sort_by_key(|p| p.out_time);
+        leaf_points.push(points);
+    }
+    if leaf_points.iter().all(Vec::is_empty) {
+        return Ok(Vec::new());
+    }
+    let mut joined = aggregate::join(&leaf_points);
+    if !outer.ascending {
+        joined.reverse();
+    }
+    let mut output = Vec::with_capacity(joined.len());
+    for (time, values, _) in joined {
+        let calls: Vec<(&Call, Value)> = outer.leaves.iter().copied().zip(values).collect();
+        let call_row = CallRow { calls: &calls };
         let mut out = Vec::with_capacity(fields.len() + 1);
-        out.push(Value::Time(row_time));
-        let call_row = CallRow { calls: &values };
+        out.push(Value::Time(time));
         out.extend(
             fields
                 .iter()
                 .map(|f| eval::eval(&f.expr, &call_row, regexes)),
         );
         output.push(out);
+        if output.len() % super::ROWS_PER_BOUNDS_CHECK == 0 {
+            outer.context.check_bounds(0)?;
+        }
     }
     Ok(output)
 }
 
-/// What an empty window shows under `fill`.
-fn fill_value(fill: Fill, function: &str) -> Value {
-    match fill {
-        Fill::Integer(n) => Value::Integer(n),
-        Fill::Number(x) => Value::Float(x),
-        _ if function == "count" => Value::Integer(0),
-        _ => Value::Null,
+/// Whether a call reads the rows as a stream (a transformation or integral of a column)
+/// rather than window by window.
+fn reads_stream(call: &Call) -> bool {
+    call.name == "integral"
+        || (plan::is_transformation(&call.name)
+            && !matches!(call.args.first(), Some(Expr::Call(_))))
+}
+
+/// One outer group's rows: as collected (series after series, each in time order) and, for
+/// the functions of a stream, in the order the outer query reads them ([`in_order`]).
+struct GroupRows<'g, 'a> {
+    rows: &'g [InnerRow<'a>],
+    ordered: &'g [InnerRow<'a>],
+}
+
+/// The points of one leaf over one group.
+fn leaf_points_of(
+    outer: &OuterCalls<'_>,
+    group: &GroupRows<'_, '_>,
+    call: &Call,
+    typed: Option<&TypedTransform>,
+    regexes: &mut RegexCache,
+) -> Result<Vec<LeafPoint>, String> {
+    if let Some(resolved) = typed {
+        let input = transform_input(outer, group, call, regexes)?;
+        let points = aggregate::typed_points(outer.context, outer.windows, resolved, &input)?;
+        return Ok(in_join_order(outer.ascending, points));
+    }
+    if plan::is_transformation(&call.name) {
+        let of_aggregate = matches!(call.args.first(), Some(Expr::Call(_)));
+        let input = transform_input(outer, group, call, regexes)?;
+        let default_unit_ns = match outer.windows {
+            Some(windows) if of_aggregate => windows.interval_ns,
+            _ => aggregate::NANOS_PER_SECOND,
+        };
+        let unit_ns = if call.name == "elapsed" {
+            aggregate::duration_arg(call, 1).unwrap_or(1)
+        } else {
+            aggregate::duration_arg(call, 1).unwrap_or(default_unit_ns.max(1))
+        };
+        let spec = Transform {
+            name: &call.name,
+            unit_ns,
+            window: count_arg(call, 1),
+            ascending: outer.ascending,
+        };
+        let points = reduce::transform(&input, spec)
+            .into_iter()
+            .map(|point| LeafPoint {
+                out_time: point.time,
+                point,
+            })
+            .collect();
+        return Ok(in_join_order(outer.ascending, points));
+    }
+    if call.name == "integral" {
+        let Some(argument) = call.args.first() else {
+            return Ok(Vec::new());
+        };
+        let points = stream_points(outer, argument, group.ordered, regexes)?;
+        let unit_ns = aggregate::duration_arg(call, 1).unwrap_or(aggregate::NANOS_PER_SECOND);
+        let window_of = outer
+            .windows
+            .map(|w| move |t: i64| (w.start_of(t), w.end_of(t)));
+        let single_time = outer.single_window_time();
+        let result = match &window_of {
+            Some(f) => reduce::integral(&points, unit_ns, Some(f), single_time),
+            None => reduce::integral(&points, unit_ns, None, single_time),
+        };
+        let result = result
+            .into_iter()
+            .map(|point| LeafPoint {
+                out_time: point.time,
+                point,
+            })
+            .collect();
+        return fill(outer, call, result);
+    }
+    window_points(outer, group.rows, call, regexes)
+}
+
+/// A transformation's points (in the order it emitted them, which is the answer's) put in
+/// the order the join expects: each leaf is sorted by time (stably) and the rows of a
+/// descending query reversed, so equal times of a descending run are reversed first.
+fn in_join_order(ascending: bool, mut points: Vec<LeafPoint>) -> Vec<LeafPoint> {
+    if !ascending {
+        points.reverse();
+    }
+    points
+}
+
+/// What a transformation (or technical-analysis function, holt_winters) runs over: the
+/// filled windows of its aggregate (nulls kept), or the rows' values of its column, in the
+/// order the query runs.
+fn transform_input(
+    outer: &OuterCalls<'_>,
+    group: &GroupRows<'_, '_>,
+    call: &Call,
+    regexes: &mut RegexCache,
+) -> Result<Vec<Point>, String> {
+    match call.args.first() {
+        Some(Expr::Call(inner)) => {
+            let mut points: Vec<Point> = window_points(outer, group.rows, inner, regexes)?
+                .into_iter()
+                .map(|p| Point {
+                    time: p.out_time,
+                    ..p.point
+                })
+                .collect();
+            points.sort_by_key(|p| p.time);
+            if !outer.ascending {
+                points.reverse();
+            }
+            Ok(points)
+        }
+        Some(argument) => stream_points(outer, argument, group.ordered, regexes),
+        None => Ok(Vec::new()),
     }
 }
 
-/// Reduces one call over a window's rows: the value and the selected point's time.
-fn reduce_call(
-    call: &Call,
-    rows: &[&InnerRow<'_>],
-    window_time: i64,
+/// The non-null values of `argument` over `rows`, as points in the rows' order.
+fn stream_points(
+    outer: &OuterCalls<'_>,
+    argument: &Expr,
+    rows: &[InnerRow<'_>],
     regexes: &mut RegexCache,
-) -> (Value, Option<i64>) {
-    let Some(argument) = call_argument(call) else {
-        return (Value::Null, None);
-    };
-    let mut accumulator: Option<Accumulator> = None;
-    let mut previous_series = None;
+) -> Result<Vec<Point>, String> {
+    let mut points = Vec::new();
     for row in rows {
-        let value = eval::eval(argument, *row, regexes);
+        let value = eval::eval(argument, row, regexes);
         if value == Value::Null {
             continue;
         }
-        let accumulator = accumulator.get_or_insert_with(|| {
-            Accumulator::new(&call.name, &value).with_edge_pick(EdgePick::Best)
+        points.push(Point {
+            time: row.time_ns(),
+            value,
+            origin: series_origin(row),
         });
-        if previous_series.is_some_and(|s| s != row.series_index) {
-            accumulator.end_partial();
+        if points.len() % super::ROWS_PER_BOUNDS_CHECK == 0 {
+            outer.context.check_bounds(0)?;
         }
-        previous_series = Some(row.series_index);
-        accumulator.push(row.time_ns(), &value, 0);
     }
-    let Some(accumulator) = accumulator else {
-        return (Value::Null, None);
+    Ok(points)
+}
+
+/// A row's series as a point's origin.
+fn series_origin(row: &InnerRow<'_>) -> u32 {
+    u32::try_from(row.series_index).unwrap_or(u32::MAX - 1)
+}
+
+/// An aggregate or selector reduced per window (one window without GROUP BY time), the
+/// rows fed series after series; single-valued functions are filled.
+fn window_points(
+    outer: &OuterCalls<'_>,
+    rows: &[InnerRow<'_>],
+    call: &Call,
+    regexes: &mut RegexCache,
+) -> Result<Vec<LeafPoint>, String> {
+    let Some(argument) = call_argument(call) else {
+        return Ok(Vec::new());
     };
-    match reduce::finish(&call.name, accumulator, &call_args(call), window_time)
-        .into_iter()
-        .next()
-    {
-        Some(point) => (point.value, Some(point.time)),
-        None => (Value::Null, None),
+    let single_time = outer.single_window_time();
+    // Rows by window start, in the order collected; only windows with rows are kept here
+    // (empty ones are filled below, within max-select-buckets).
+    let mut windows: BTreeMap<i64, Vec<(&InnerRow<'_>, Value)>> = BTreeMap::new();
+    for (index, row) in rows.iter().enumerate() {
+        let value = eval::eval(argument, row, regexes);
+        if value == Value::Null {
+            continue;
+        }
+        let start = outer
+            .windows
+            .map_or(single_time, |w| w.start_of(row.time_ns()));
+        windows.entry(start).or_default().push((row, value));
+        if (index + 1) % super::ROWS_PER_BOUNDS_CHECK == 0 {
+            outer.context.check_bounds(0)?;
+        }
+    }
+    let name = call.name.as_str();
+    let args = call_args(call);
+    let accumulator_name = if args.count_distinct {
+        "count_distinct"
+    } else {
+        name
+    };
+    let tag_args: Vec<&str> = if matches!(name, "top" | "bottom") {
+        call.args
+            .iter()
+            .skip(1)
+            .take(call.args.len().saturating_sub(2))
+            .filter_map(|a| match a {
+                Expr::VarRef(var) => Some(var.name.as_str()),
+                _ => None,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let collects_points = matches!(name, "top" | "bottom" | "sample" | "distinct");
+    let point_time = matches!(name, "top" | "bottom" | "sample")
+        || (outer.windows.is_none() && outer.leaves.len() == 1 && plan::is_selector(name));
+    let mut result = Vec::new();
+    for (start, window_rows) in windows {
+        let Some((_, first_value)) = window_rows.first() else {
+            continue;
+        };
+        let mut accumulator =
+            Accumulator::new(accumulator_name, first_value).with_edge_pick(EdgePick::Best);
+        let mut previous_series = None;
+        for (row, value) in &window_rows {
+            if previous_series.is_some_and(|s| s != row.series_index) {
+                accumulator.end_partial();
+            }
+            previous_series = Some(row.series_index);
+            // One origin for every row (the merge of collected points then follows the
+            // rows' order), but the series where top/bottom need its tags.
+            let origin = if tag_args.is_empty() {
+                0
+            } else {
+                series_origin(row)
+            };
+            accumulator.push(row.time_ns(), value, origin);
+        }
+        let points = if tag_args.is_empty() {
+            reduce::finish(name, accumulator, &args, start)
+        } else {
+            let Accumulator::Collect(points) = accumulator else {
+                continue;
+            };
+            let tag_of = |point: &Point| -> String {
+                let row = window_rows
+                    .iter()
+                    .find(|(row, _)| series_origin(row) == point.origin);
+                tag_args
+                    .iter()
+                    .map(|t| row.map_or("", |(row, _)| row.tag(t)))
+                    .collect::<Vec<_>>()
+                    .join("\u{0}")
+            };
+            reduce::top_by_tag(name, points, args.count, &tag_of)
+        };
+        for point in points {
+            let out_time = if point_time { point.time } else { start };
+            result.push(LeafPoint { out_time, point });
+        }
+    }
+    if collects_points {
+        return Ok(result);
+    }
+    fill(outer, call, result)
+}
+
+/// Fills the empty windows of a single-valued leaf under GROUP BY time().
+fn fill(
+    outer: &OuterCalls<'_>,
+    call: &Call,
+    points: Vec<LeafPoint>,
+) -> Result<Vec<LeafPoint>, String> {
+    match outer.windows {
+        Some(windows) => aggregate::fill_windows(
+            outer.context,
+            windows,
+            outer.range,
+            outer.fill,
+            call,
+            points,
+        ),
+        None => Ok(points),
     }
 }
 
@@ -581,14 +848,6 @@ mod tests {
             names(expand_wildcards(&star, &inner, &[var("region")])),
             ["time", "host", "m"]
         );
-    }
-
-    #[test]
-    fn empty_windows_fill_as_stored_queries_do() {
-        assert_eq!(fill_value(Fill::Null, "count"), Value::Integer(0));
-        assert_eq!(fill_value(Fill::Null, "mean"), Value::Null);
-        assert_eq!(fill_value(Fill::Integer(7), "mean"), Value::Integer(7));
-        assert_eq!(fill_value(Fill::Number(1.5), "count"), Value::Float(1.5));
     }
 
     #[test]
