@@ -991,7 +991,8 @@ pub(super) fn fill_windows(
         return Ok(points);
     }
     let mut mode = mode;
-    if mode == Fill::None {
+    // 1.6.7 never fills integral()'s windows, whatever fill() says.
+    if mode == Fill::None || call.name == "integral" {
         return Ok(points);
     }
     if call.name == "count" && mode == Fill::Null {
