@@ -200,7 +200,9 @@ fn arithmetic(op: BinaryOp, lhs: &Value, rhs: &Value) -> Value {
                 Sub => Value::Float(a - b),
                 Mul => Value::Float(a * b),
                 Div => Value::Float(if b == 0.0 { 0.0 } else { a / b }),
-                Mod => Value::Float(if b == 0.0 { 0.0 } else { a % b }),
+                // Go's math.Mod by zero is NaN, which 1.6.7 answers as null.
+                Mod if b == 0.0 => Value::Null,
+                Mod => Value::Float(a % b),
                 _ => Value::Null,
             },
             _ => Value::Null,
@@ -343,7 +345,11 @@ fn go_log(x: f64) -> f64 {
     if x == 0.0 {
         return f64::NEG_INFINITY;
     }
-    let (mut f1, mut ki) = frexp(x);
+    // Go's amd64 assembly takes the fraction and exponent straight from the bits, without
+    // normalising a subnormal first (ln(5e-324) is -709.0895657128241 there).
+    let bits = x.to_bits();
+    let mut ki = ((bits >> 52) & 0x7ff) as i32 - 1022;
+    let mut f1 = f64::from_bits((bits & ((1u64 << 52) - 1)) | (0x3fe_u64 << 52));
     if f1 < std::f64::consts::SQRT_2 / 2.0 {
         f1 *= 2.0;
         ki -= 1;
