@@ -192,7 +192,18 @@ pub(super) fn execute(
         }
         let mut rows = join(&leaf_points);
         if !exec.ascending {
-            rows.reverse();
+            let several_per_window = leaves
+                .iter()
+                .any(|leaf| matches!(leaf.name.as_str(), "top" | "bottom" | "sample" | "distinct"));
+            if several_per_window {
+                // 1.6.7 answers the windows last to first, but the points a selector picks
+                // inside one window stay in ascending time (rows come joined in ascending
+                // time; the sort is stable).
+                let window_of = |time: i64| exec.windows.as_ref().map_or(0, |w| w.start_of(time));
+                rows.sort_by_key(|row| std::cmp::Reverse(window_of(row.0)));
+            } else {
+                rows.reverse();
+            }
         }
         let mut values = Vec::with_capacity(rows.len());
         for (time, leaf_values, origin) in rows {
