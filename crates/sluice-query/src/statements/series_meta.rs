@@ -18,7 +18,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use roaring::RoaringBitmap;
 
-use super::tag_condition::{matching_series, measurement_matches, mentions_time};
+use super::tag_condition::{
+    check_comparisons, matching_series, measurement_matches, mentions_time,
+};
 use super::{
     limit_offset, named_series, source_measurements, text, unnamed_series, StatementContext,
 };
@@ -51,6 +53,9 @@ fn selected_series(
     sources: &[Source],
     condition: Option<&Expr>,
 ) -> Result<Vec<(Vec<u8>, RoaringBitmap)>, String> {
+    if let Some(condition) = condition {
+        check_comparisons(condition)?;
+    }
     let mut selected = Vec::new();
     for measurement in source_measurements(index, sources)? {
         let series = matching_series(index, &measurement, condition)?;
@@ -117,6 +122,9 @@ pub fn show_measurements(
         Ok(measurements) => measurements,
         Err(error) => return context.error(error),
     };
+    if let Some(Err(error)) = statement.condition.as_ref().map(check_comparisons) {
+        return context.error(error);
+    }
     let mut values: Vec<Vec<Value>> = Vec::new();
     for measurement in measurements {
         if let Some(condition) = &statement.condition {

@@ -65,6 +65,33 @@ fn evaluate(
     }
 }
 
+/// Refuses a condition that compares a tag with an operator other than `=`, `!=`, `=~` or
+/// `!~`, before any series is looked at (1.6.7 refuses it even when no measurement matches).
+pub fn check_comparisons(condition: &Expr) -> Result<(), String> {
+    match condition {
+        Expr::Paren(inner) => check_comparisons(inner),
+        Expr::Binary(binary) => match binary.op {
+            BinaryOp::And | BinaryOp::Or => {
+                check_comparisons(&binary.lhs)?;
+                check_comparisons(&binary.rhs)
+            }
+            op => match operands(binary) {
+                Some((key, _))
+                    if key != TIME_KEY
+                        && !matches!(
+                            op,
+                            BinaryOp::Eq | BinaryOp::Neq | BinaryOp::EqRegex | BinaryOp::NeqRegex
+                        ) =>
+                {
+                    Err(INVALID_TAG_COMPARISON.to_string())
+                }
+                _ => Ok(()),
+            },
+        },
+        _ => Ok(()),
+    }
+}
+
 /// A comparison's tag name and literal, whichever side each is on.
 fn operands(binary: &BinaryExpr) -> Option<(&str, &Literal)> {
     match (&binary.lhs, &binary.rhs) {
