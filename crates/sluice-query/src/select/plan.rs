@@ -485,6 +485,14 @@ pub enum QueryKind {
 
 /// Checks the statement's fields and dimensions; the kind of query, or InfluxDB's error.
 pub fn check(statement: &SelectStatement, interval_ns: i64) -> Result<QueryKind, String> {
+    // `GROUP BY time` without its interval: 1.6.7 takes the name for the function.
+    if statement
+        .dimensions
+        .iter()
+        .any(|d| matches!(d, Expr::VarRef(var) if var.name == "time"))
+    {
+        return Err("time() is a function and expects at least one argument".into());
+    }
     let time_dimensions = statement
         .dimensions
         .iter()
