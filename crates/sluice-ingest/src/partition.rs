@@ -179,6 +179,9 @@ impl PartitionCore {
             sluice_base::log_error!("wal", "cannot start a WAL segment for a snapshot"; partition = self.index, error = error);
             return 0;
         }
+        // Read now: committing the carried records may fill this segment and start another,
+        // and this one, which holds them, must be kept.
+        let first_kept = self.writer.segment_number();
         let mut committed: Vec<u64> = self.applied_while_rotating.clone();
         committed.extend(
             self.unapplied
@@ -200,7 +203,7 @@ impl PartitionCore {
         }
         self.applied_while_rotating.clear();
         cache.freeze_partition(self.index);
-        self.writer.segment_number()
+        first_kept
     }
 }
 

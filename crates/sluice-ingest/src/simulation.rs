@@ -17,7 +17,8 @@
 //! what a crash decided stays decided. Every request is told exactly once.
 //!
 //! A failing seed reproduces exactly: `SLUICE_INGEST_SIM_SEED=<seed> cargo test -p
-//! sluice-ingest simulation`. CI runs a small budget; `SLUICE_INGEST_SIM_SEEDS`,
+//! sluice-ingest simulation` (`SLUICE_INGEST_SIM_TRACE=1` prints every step). CI runs a
+//! small budget; `SLUICE_INGEST_SIM_SEEDS`,
 //! `SLUICE_INGEST_SIM_FIRST_SEED` and `SLUICE_INGEST_SIM_STEPS` run a long campaign.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -35,7 +36,7 @@ use crate::replay;
 use crate::request::{self, AckSink, Batch, PartitionWaker};
 
 /// Seeds run by default (CI), and steps per seed.
-const DEFAULT_SEEDS: u64 = 60;
+const DEFAULT_SEEDS: u64 = 40;
 const DEFAULT_STEPS: u64 = 400;
 /// Segment size small enough that rotation happens every few commits.
 const SEGMENT_MAX_BYTES: u64 = 2048;
@@ -246,6 +247,10 @@ impl Simulation {
         if faults {
             self.file_system.inject(Faults::draw(&mut self.random));
         }
+        trace(|| {
+            let names: Vec<Option<PartName>> = group.iter().map(|b| name_of(&b.payload)).collect();
+            format!("commit {partition}: {names:?}")
+        });
         server.cores[partition].commit_group(&mut group, self.cache.as_ref());
         self.file_system.clear_faults();
     }
@@ -283,9 +288,7 @@ impl Simulation {
                 self.file_system.inject(Faults::draw(&mut self.random));
             }
             let first_kept = server.cores[partition].checkpoint(self.cache.as_ref());
-            if std::env::var_os("SLUICE_INGEST_SIM_TRACE").is_some() {
-                eprintln!("rotated {partition}: first kept {first_kept}");
-            }
+            trace(|| format!("rotated {partition}: first kept {first_kept}"));
             self.file_system.clear_faults();
             checkpoint.first_kept.insert(partition, first_kept);
             if checkpoint.to_rotate.is_empty() {
@@ -313,9 +316,7 @@ impl Simulation {
             Some(to_delete) => match to_delete.pop() {
                 Some(partition) => {
                     let first_kept = checkpoint.first_kept[&partition];
-                    if std::env::var_os("SLUICE_INGEST_SIM_TRACE").is_some() {
-                        eprintln!("delete {partition} before {first_kept}");
-                    }
+                    trace(|| format!("delete {partition} before {first_kept}"));
                     if first_kept > 0 {
                         remove_segments_before(&self.partition_dir(partition), first_kept)?;
                     }
@@ -370,9 +371,7 @@ impl Simulation {
                 replayed.entry(partition).or_default().insert(name);
             }
         })?;
-        if std::env::var_os("SLUICE_INGEST_SIM_TRACE").is_some() {
-            eprintln!("crash: files {:?} replayed {replayed:?} stats {stats:?}", lock(&self.cache.files));
-        }
+        trace(|| format!("crash: files {:?} replayed {replayed:?}", lock(&self.cache.files)));
         *lock(&self.cache.live) = replayed;
         lock(&self.cache.frozen).clear();
         let visible = self.cache.visible();
@@ -439,13 +438,13 @@ fn run_seed(seed: u64, steps: u64, root: &Path) -> io::Result<()> {
     let mut server = simulation.start(1)?;
     for step in 0..steps {
         let action = simulation.random.below(100);
-        if std::env::var_os("SLUICE_INGEST_SIM_TRACE").is_some() {
-            eprintln!(
+        trace(|| {
+            format!(
                 "step {step}: action {action} visible {:?} woken {:?}",
                 simulation.cache.visible(),
                 lock(&simulation.tells.woken)
-            );
-        }
+            )
+        });
         if action < 35 {
             simulation.submit(&mut server);
         } else if action < 65 {
@@ -474,6 +473,13 @@ fn run_seed(seed: u64, steps: u64, root: &Path) -> io::Result<()> {
     }
     simulation.crash(server, steps)?;
     std::fs::remove_dir_all(&directory)
+}
+
+/// Prints what a step did when `SLUICE_INGEST_SIM_TRACE` is set (to read a failing seed).
+fn trace(message: impl FnOnce() -> String) {
+    if std::env::var_os("SLUICE_INGEST_SIM_TRACE").is_some() {
+        eprintln!("{}", message());
+    }
 }
 
 fn env_number(name: &str, default: u64) -> u64 {
