@@ -379,16 +379,20 @@ fn acknowledged_points_survive_a_full_disk_and_a_crash() {
 
 /// Points of one request in the atomicity test.
 const ATOMIC_REQUEST_POINTS: u64 = 300;
+/// Writers (connections) of the atomicity test: each has one request in flight at the kill.
+const ATOMIC_WRITERS: u64 = 8;
+/// Kills of the atomicity test (the code before request atomicity failed two runs in three).
+const ATOMIC_KILL_ROUNDS: u64 = 6;
 
 /// Writes requests of `ATOMIC_REQUEST_POINTS` points over as many series (so every request
-/// spans every WAL partition) from three connections until `kill -9`, which comes once
+/// spans every WAL partition) from `ATOMIC_WRITERS` connections until `kill -9`, which comes once
 /// `kill_after` requests are acknowledged. Each point carries its request's number (field
 /// `r`). Returns the numbers of the acknowledged requests.
 fn write_requests_until_killed(server: &mut Server, kill_after: usize, round: u64) -> Vec<u64> {
     let acknowledged: Arc<(Mutex<Vec<u64>>, std::sync::Condvar)> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let mut writers = Vec::new();
-    for writer in 0..3u64 {
+    for writer in 0..ATOMIC_WRITERS {
         let acknowledged = Arc::clone(&acknowledged);
         let stop = Arc::clone(&stop);
         let address = server.address;
@@ -402,7 +406,7 @@ fn write_requests_until_killed(server: &mut Server, kill_after: usize, round: u6
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
-                let request = (round * 3 + writer) * 1_000_000 + sequence;
+                let request = (round * ATOMIC_WRITERS + writer) * 1_000_000 + sequence;
                 let body: Vec<String> = (0..ATOMIC_REQUEST_POINTS)
                     .map(|k| format!("a,s={k} r={request}i {}", request * 1000 + k))
                     .collect();
@@ -467,11 +471,14 @@ fn kill_nine_leaves_every_request_whole_or_absent() {
         ("SLUICE_DATA_WAL_PARTITIONS", "4"),
         ("SLUICE_DATA_CACHE_SNAPSHOT_MEMORY_SIZE", "256k"),
         ("SLUICE_DATA_STORAGE_CHECK_INTERVAL", "5ms"),
+        // A slow disk: the partitions write a request's parts milliseconds apart, so the
+        // kill often lands between them.
+        ("SLUICE_DATA_DEBUG_WAL_COMMIT_DELAY", "3ms"),
     ];
     let mut server = Server::start_in(common::fresh_dir("atomic"), &env);
     assert_eq!(server.query("CREATE DATABASE db").0, 200);
     let mut acknowledged = Vec::new();
-    for round in 0..3u64 {
+    for round in 0..ATOMIC_KILL_ROUNDS {
         let kill_after = 20 + ((seed >> (round * 8)) % 150) as usize;
         eprintln!("round {round}: kill -9 after {kill_after} acknowledged requests");
         acknowledged.extend(write_requests_until_killed(&mut server, kill_after, round));
