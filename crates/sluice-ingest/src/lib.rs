@@ -512,7 +512,12 @@ struct PartitionInbox {
     woken: Receiver<()>,
 }
 
-fn run_partition(inbox: PartitionInbox, mut core: PartitionCore, group_commit: GroupCommit, store: &Store) {
+fn run_partition(
+    inbox: PartitionInbox,
+    mut core: PartitionCore,
+    group_commit: GroupCommit,
+    store: &Store,
+) {
     let GroupCommit {
         delay: fsync_delay,
         max_records: group_max_records,

@@ -181,7 +181,10 @@ pub fn snapshot(ingest: &Ingest, store: &Store, wal_dir: &std::path::Path) -> Re
     sluice_base::log_debug!("storage", "snapshot written"; cache_bytes = frozen_bytes,
         freeze_ms = frozen.as_millis(), elapsed_ms = started.elapsed().as_millis());
     let Some(first_kept) = crate::partition::segments_to_delete(&first_kept) else {
-        sluice_base::log_warn!("wal", "a partition froze nothing: no WAL segment deleted by this snapshot");
+        sluice_base::log_warn!(
+            "wal",
+            "a partition froze nothing: no WAL segment deleted by this snapshot"
+        );
         return Ok(());
     };
     for (index, first_kept) in first_kept.into_iter().enumerate() {

@@ -260,7 +260,10 @@ mod tests {
     fn committed_once_every_part_is_durable_and_told_after_every_apply() {
         let recorder = Arc::new(Recorder::default());
         let mut parts = three_parts(&recorder);
-        assert_eq!(parts[2].tag().map(|t| (t.part_index, t.part_count)), Some((2, 3)));
+        assert_eq!(
+            parts[2].tag().map(|t| (t.part_index, t.part_count)),
+            Some((2, 3))
+        );
         parts[0].report(true, 0);
         parts[1].report(true, 1);
         assert_eq!(parts[0].resolution(), Resolution::Pending);

@@ -91,7 +91,10 @@ impl CacheSink for CacheModel {
 
     fn freeze_partition(&self, partition: usize) {
         let live = lock(&self.live).remove(&partition).unwrap_or_default();
-        lock(&self.frozen).entry(partition).or_default().extend(live);
+        lock(&self.frozen)
+            .entry(partition)
+            .or_default()
+            .extend(live);
     }
 }
 
@@ -306,8 +309,11 @@ impl Simulation {
                 for parts in frozen.into_values() {
                     files.extend(parts);
                 }
-                let answers: Vec<Option<u64>> =
-                    checkpoint.first_kept.values().map(|first| Some(*first)).collect();
+                let answers: Vec<Option<u64>> = checkpoint
+                    .first_kept
+                    .values()
+                    .map(|first| Some(*first))
+                    .collect();
                 checkpoint.to_delete = Some(match segments_to_delete(&answers) {
                     Some(_) => checkpoint.first_kept.keys().copied().collect(),
                     None => Vec::new(),
@@ -343,7 +349,9 @@ impl Simulation {
                 assert_eq!(shown, expected, "{context}: a crash decided otherwise");
             }
             match told.get(request).map(Vec::as_slice) {
-                Some([true]) => assert_eq!(shown, *part_count, "{context}: told durable, not whole"),
+                Some([true]) => {
+                    assert_eq!(shown, *part_count, "{context}: told durable, not whole")
+                }
                 Some([false]) => assert_eq!(shown, 0, "{context}: told failed, yet visible"),
                 Some(more) => panic!("{context}: told {more:?}"),
                 None => {}
@@ -366,12 +374,18 @@ impl Simulation {
             .filter(|(_, directory)| directory.is_dir())
             .collect();
         let mut replayed: BTreeMap<usize, BTreeSet<PartName>> = BTreeMap::new();
-        let stats = replay::replay_partitions(&directories, ReplayMode::Repair, |partition, record| {
-            if let Some(name) = name_of(record) {
-                replayed.entry(partition).or_default().insert(name);
-            }
-        })?;
-        trace(|| format!("crash: files {:?} replayed {replayed:?}", lock(&self.cache.files)));
+        let stats =
+            replay::replay_partitions(&directories, ReplayMode::Repair, |partition, record| {
+                if let Some(name) = name_of(record) {
+                    replayed.entry(partition).or_default().insert(name);
+                }
+            })?;
+        trace(|| {
+            format!(
+                "crash: files {:?} replayed {replayed:?}",
+                lock(&self.cache.files)
+            )
+        });
         *lock(&self.cache.live) = replayed;
         lock(&self.cache.frozen).clear();
         let visible = self.cache.visible();
@@ -391,7 +405,10 @@ impl Simulation {
                 assert!(present, "{context}: told durable, lost in a crash");
             }
             if let Some(&decided) = self.decided.get(request) {
-                assert_eq!(present, decided, "{context}: a crash changed what one decided");
+                assert_eq!(
+                    present, decided,
+                    "{context}: a crash changed what one decided"
+                );
             }
             self.decided.insert(*request, present);
         }

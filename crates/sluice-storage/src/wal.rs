@@ -881,7 +881,11 @@ mod tests {
         let (records, stats) = read_all(&dir);
         assert_eq!(
             records,
-            vec![b"old one".to_vec(), b"old two".to_vec(), b"new one".to_vec()]
+            vec![
+                b"old one".to_vec(),
+                b"old two".to_vec(),
+                b"new one".to_vec()
+            ]
         );
         assert_eq!((stats.corrupt_stretches, stats.truncated_segments), (0, 0));
         let _ = fs::remove_dir_all(&dir);
