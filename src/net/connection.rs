@@ -867,6 +867,11 @@ impl Connection {
             .stats
             .writes_timed_out
             .fetch_add(1, Ordering::Relaxed);
+        // Answered now: the failed request must not post a completion later.
+        if let Some(batch) = unsent.first() {
+            batch.abandon_answer();
+        }
+        drop(unsent);
         let timeout = shared.config.http.enqueued_write_timeout;
         self.respond(&answer, queue_timeout_answer(timeout), true, shared);
         true

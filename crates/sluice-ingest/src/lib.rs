@@ -420,7 +420,7 @@ impl Ingest {
                     Err(returned) if Instant::now() >= give_up_at => {
                         // The batches not queued are dropped, which fails the write: nothing
                         // of it is applied, and the caller answers the timeout itself.
-                        drop(returned);
+                        returned.abandon_answer();
                         return Err(QueueTimedOut);
                     }
                     Err(returned) => {

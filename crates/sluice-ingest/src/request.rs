@@ -59,6 +59,8 @@ pub struct WriteTicket {
     /// parts not yet applied or dropped
     unfinished: AtomicUsize,
     failed: AtomicBool,
+    /// the writer answered already (a timeout): the sink is not told
+    answered: AtomicBool,
     /// partitions holding a part, each once (woken when the request resolves)
     partitions: Vec<usize>,
     waker: Option<Arc<dyn PartitionWaker>>,
@@ -98,7 +100,9 @@ impl WriteTicket {
 
     /// One part is applied or dropped; the last one tells the sink.
     fn finish_part(&self) {
-        if self.unfinished.fetch_sub(1, Ordering::AcqRel) == 1 {
+        if self.unfinished.fetch_sub(1, Ordering::AcqRel) == 1
+            && !self.answered.load(Ordering::Acquire)
+        {
             let durable = self.resolution() == Resolution::Committed;
             self.sink
                 .write_complete(self.connection, self.sequence, durable);
@@ -141,6 +145,13 @@ impl Batch {
     /// Where its request stands.
     pub fn resolution(&self) -> Resolution {
         self.ticket.resolution()
+    }
+
+    /// The writer gave the request its answer already (a 503 after a queue timeout; it
+    /// then drops the batches it could not queue, which fails the request): the sink is not
+    /// told, so a completion nobody waits for takes no room in a mailbox.
+    pub fn abandon_answer(&self) {
+        self.ticket.answered.store(true, Ordering::Release);
     }
 
     /// Its partition's commit of it succeeded (`durable`) or failed.
@@ -196,6 +207,7 @@ pub fn batches(
         unreported: AtomicUsize::new(part_count),
         unfinished: AtomicUsize::new(part_count),
         failed: AtomicBool::new(false),
+        answered: AtomicBool::new(false),
         partitions,
         waker: if part_count > 1 { waker } else { None },
         sink,
@@ -290,6 +302,16 @@ mod tests {
         assert_eq!(*recorder.woken.lock().unwrap(), vec![0, 1]);
         drop(parts);
         assert_eq!(*recorder.completions.lock().unwrap(), vec![false]);
+    }
+
+    #[test]
+    fn an_abandoned_answer_is_not_told() {
+        let recorder = Arc::new(Recorder::default());
+        let mut parts = three_parts(&recorder);
+        parts[0].report(true, 0);
+        parts[2].abandon_answer();
+        drop(parts);
+        assert!(recorder.completions.lock().unwrap().is_empty());
     }
 
     #[test]
