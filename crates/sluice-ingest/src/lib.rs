@@ -8,7 +8,8 @@
 //! ```text
 //!  event loop ──try_send(Batch)──▶ [bounded queue, ingest-queue-depth × loops] ──▶ partition
 //!      ▲                                                                             │
-//!      └──── AckSink::write_complete (mailbox + mio Waker) ◀── last batch fsynced ◀──┘
+//!      └── AckSink::write_complete (mailbox + mio Waker) ◀── last part applied ◀──────┘
+//!                          (partitions wake each other when a request resolves: request)
 //! ```
 //!
 //! Invariants:
