@@ -62,16 +62,19 @@ pub fn export(options: &ExportOptions, out: &mut dyn Write) -> Result<u64, Strin
     )
     .map_err(|e| e.to_string())?;
     let mut corrupt_records = 0u64;
-    for (index, directory) in &partition_dirs {
-        crate::wal::replay(directory, ReplayMode::ReadOnly, &mut |payload: &[u8]| {
-            if decode_record(payload, |_, _| {}).is_err() {
+    // As a server start replays it: a request's parts only when the request completed.
+    crate::ingest::replay::replay_partitions(
+        &partition_dirs,
+        ReplayMode::ReadOnly,
+        |index, record: &[u8]| {
+            if decode_record(record, |_, _| {}).is_err() {
                 corrupt_records += 1;
                 return;
             }
-            store.apply_record(*index, payload);
-        })
-        .map_err(|e| format!("reading WAL {}: {e}", directory.display()))?;
-    }
+            store.apply_record(index, record);
+        },
+    )
+    .map_err(|e| format!("reading WAL {}: {e}", dirs.wal_dir().display()))?;
     if corrupt_records > 0 {
         crate::log_warn!("export", "skipped undecodable WAL records"; count = corrupt_records);
     }

@@ -28,7 +28,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::path::Path;
 
-use crate::ingest::record::decode_record;
+use crate::ingest::record::validate_entry;
 use crate::meta::MetaStore;
 use crate::storage::engine::catalog::{
     check_field_types, field_types_path, FieldTypesCheck, CATALOG_ROOT,
@@ -510,7 +510,7 @@ fn scan_wal_segment(bytes: &[u8]) -> SegmentScan {
     let mut record_offsets = Vec::new();
     let mut record_offset = WAL_SEGMENT_HEADER_BYTES;
     let (replayed, valid_end) = crate::wal::scan_segment(bytes, &mut |payload: &[u8]| {
-        if decode_record(payload, |_, _| {}).is_err() {
+        if validate_entry(payload).is_err() {
             scan.undecodable.push(record_offset);
         }
         record_offsets.push(record_offset);

@@ -319,12 +319,24 @@ fn acknowledged_points_survive_a_full_disk_and_a_crash() {
             .collect();
         let response = server.write("db=db", &body.join("\n"));
         if response.status != 204 {
-            refused = Some(response);
+            refused = Some((batch, response));
             break;
         }
     }
-    let refused = refused.expect("the disk never filled");
+    let (refused_batch, refused) = refused.expect("the disk never filled");
     assert_eq!(refused.status, 500, "{}", refused.text());
+    // All-or-nothing: nothing of the refused request is visible (its 2,000 points span
+    // every partition; some partitions' parts were durable when another's failed).
+    let (status, body) = server.query(&format!(
+        "SELECT count(v) FROM db..cpu WHERE time >= {} AND time <= {}",
+        refused_batch * 2000 + 1,
+        refused_batch * 2000 + 2000
+    ));
+    assert_eq!(status, 200);
+    assert!(
+        !body.contains("values"),
+        "points of a request answered 500 are visible: {body}"
+    );
     let wal_files = |server: &Server| -> usize {
         std::fs::read_dir(server.dir.join("wal"))
             .unwrap()
@@ -338,6 +350,12 @@ fn acknowledged_points_survive_a_full_disk_and_a_crash() {
     for _ in 0..20 {
         let status = server.write("db=db", &big_batch.join("\n")).status;
         assert!(status == 500 || status == 204, "{status}");
+        // The same 2,000 points each time: all of them are visible, or none.
+        let (_, body) = server.query("SELECT count(v) FROM db..more");
+        assert!(
+            !body.contains("values") || body.contains(",2000]"),
+            "a request stored in part: {body}"
+        );
     }
     assert!(
         wal_files(&server) <= segments_when_full + 2,
@@ -356,5 +374,153 @@ fn acknowledged_points_survive_a_full_disk_and_a_crash() {
         body.contains(r#""values":[["1970-01-01T00:00:00Z",3]]"#),
         "acknowledged points lost: {body}\n{}",
         server.log_text()
+    );
+}
+
+/// Points of one request in the atomicity test.
+const ATOMIC_REQUEST_POINTS: u64 = 300;
+/// Writers (connections) of the atomicity test: each has one request in flight at the kill.
+const ATOMIC_WRITERS: u64 = 8;
+/// Kills of the atomicity test (the code before request atomicity failed two runs in three).
+const ATOMIC_KILL_ROUNDS: u64 = 6;
+
+/// Writes requests of `ATOMIC_REQUEST_POINTS` points over as many series (so every request
+/// spans every WAL partition) from `ATOMIC_WRITERS` connections until `kill -9`, which comes once
+/// `kill_after` requests are acknowledged. Each point carries its request's number (field
+/// `r`). Returns the numbers of the acknowledged requests.
+fn write_requests_until_killed(server: &mut Server, kill_after: usize, round: u64) -> Vec<u64> {
+    let acknowledged: Arc<(Mutex<Vec<u64>>, std::sync::Condvar)> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for writer in 0..ATOMIC_WRITERS {
+        let acknowledged = Arc::clone(&acknowledged);
+        let stop = Arc::clone(&stop);
+        let address = server.address;
+        writers.push(std::thread::spawn(move || {
+            let Ok(mut stream) = std::net::TcpStream::connect(address) else {
+                return;
+            };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            for sequence in 0.. {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let request = (round * ATOMIC_WRITERS + writer) * 1_000_000 + sequence;
+                let body: Vec<String> = (0..ATOMIC_REQUEST_POINTS)
+                    .map(|k| format!("a,s={k} r={request}i {}", request * 1000 + k))
+                    .collect();
+                let body = body.join("\n");
+                let head = format!(
+                    "POST /write?db=db HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+                    body.len()
+                );
+                if stream
+                    .write_all(head.as_bytes())
+                    .and_then(|()| stream.write_all(body.as_bytes()))
+                    .is_err()
+                {
+                    break;
+                }
+                match read_response(&mut reader, false) {
+                    Ok(response) if response.status == 204 => {
+                        let (list, changed) = &*acknowledged;
+                        list.lock().expect("lock").push(request);
+                        changed.notify_all();
+                    }
+                    _ => break,
+                }
+            }
+        }));
+    }
+    {
+        let (list, changed) = &*acknowledged;
+        let guard = list.lock().expect("lock");
+        let (guard, timeout) = changed
+            .wait_timeout_while(guard, Duration::from_secs(60), |list| {
+                list.len() < kill_after
+            })
+            .expect("lock");
+        assert!(
+            !timeout.timed_out(),
+            "only {} requests acknowledged",
+            guard.len()
+        );
+    }
+    server.kill9();
+    stop.store(true, Ordering::Relaxed);
+    for writer in writers {
+        writer.join().expect("writer");
+    }
+    let list = acknowledged.0.lock().expect("lock").clone();
+    list
+}
+
+/// Issue 15: a request is all-or-nothing across `kill -9`. Requests that each span every
+/// WAL partition are written while snapshots run all the time; after each kill and restart
+/// every request is either wholly stored or wholly absent, and every acknowledged one is
+/// stored.
+#[test]
+fn kill_nine_leaves_every_request_whole_or_absent() {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(7);
+    eprintln!("atomicity kill test seed {seed}");
+    let env = [
+        ("SLUICE_DATA_WAL_PARTITIONS", "4"),
+        ("SLUICE_DATA_CACHE_SNAPSHOT_MEMORY_SIZE", "256k"),
+        ("SLUICE_DATA_STORAGE_CHECK_INTERVAL", "5ms"),
+        // A slow disk: the partitions write a request's parts milliseconds apart, so the
+        // kill often lands between them.
+        ("SLUICE_DATA_DEBUG_WAL_COMMIT_DELAY", "3ms"),
+    ];
+    let mut server = Server::start_in(common::fresh_dir("atomic"), &env);
+    assert_eq!(server.query("CREATE DATABASE db").0, 200);
+    let mut acknowledged = Vec::new();
+    for round in 0..ATOMIC_KILL_ROUNDS {
+        let kill_after = 20 + ((seed >> (round * 8)) % 150) as usize;
+        eprintln!("round {round}: kill -9 after {kill_after} acknowledged requests");
+        acknowledged.extend(write_requests_until_killed(&mut server, kill_after, round));
+        server.restart();
+        assert!(server
+            .wait_for_log("replayed write-ahead log", Duration::from_secs(30))
+            .is_some());
+    }
+    assert_eq!(server.stop(), Some(0));
+    let export = common::export_dir(&server.dir, Some("db"));
+    let mut points_of: std::collections::HashMap<u64, u64> = Default::default();
+    for line in export_points(&export) {
+        let Some(request) = line
+            .split_once(" r=")
+            .and_then(|(_, rest)| rest.split_once('i'))
+            .and_then(|(number, _)| number.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        *points_of.entry(request).or_default() += 1;
+    }
+    let partial: Vec<(&u64, &u64)> = points_of
+        .iter()
+        .filter(|(_, points)| **points != ATOMIC_REQUEST_POINTS)
+        .collect();
+    assert!(
+        partial.is_empty(),
+        "seed {seed}: requests stored in part (request, points): {:?}",
+        &partial[..partial.len().min(10)]
+    );
+    let lost: Vec<&u64> = acknowledged
+        .iter()
+        .filter(|request| !points_of.contains_key(request))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "seed {seed}: acknowledged requests lost: {:?}",
+        &lost[..lost.len().min(10)]
+    );
+    eprintln!(
+        "{} requests acknowledged, {} stored whole, none in part",
+        acknowledged.len(),
+        points_of.len()
     );
 }

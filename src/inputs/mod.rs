@@ -30,7 +30,7 @@ use std::time::Instant;
 use crate::config::{InputConfig, InputKind};
 use crate::ingest::plan::{plan_lines, WriteContext, WriteScratch};
 use crate::ingest::record::RecordBuilder;
-use crate::ingest::{AckSink, Batch, Ingest, WriteTicket};
+use crate::ingest::{AckSink, Batch, Ingest};
 use crate::line_protocol::Precision;
 
 /// Counters of one input, for `/debug/vars`.
@@ -403,19 +403,14 @@ impl InputBatch {
         let sink: Arc<dyn AckSink> = Arc::new(InputAckSink {
             stats: Arc::clone(&service.stats),
         });
-        let ticket = WriteTicket::new(records.len(), sink, 0, 0);
-        let batches = records
+        let records = records
             .into_iter()
             .map(|(partition, builder)| {
                 let point_count = builder.point_count();
-                Batch {
-                    payload: builder.finish(),
-                    point_count,
-                    partition,
-                    ticket: Arc::clone(&ticket),
-                }
+                (partition, builder.finish(), point_count)
             })
             .collect();
+        let batches: Vec<Batch> = ingest.batches(records, sink, 0, 0);
         service.stats.batches.fetch_add(1, Ordering::Relaxed);
         self.waiting.push_back(batches);
         self.retry(ingest);

@@ -24,7 +24,7 @@ use crate::http::response::{
     serialize, serialize_head, serialize_streamed_head, Response, ResponseContext,
 };
 use crate::http::write::{queue_timeout_answer, wal_failure_answer};
-use crate::ingest::{Batch, WriteTicket};
+use crate::ingest::Batch;
 use crate::inputs::opentsdb_http;
 use crate::limits::{
     HTTP_MAX_CHUNK_LINE_BYTES, HTTP_MAX_HEADERS, HTTP_MAX_HEAD_BYTES, NET_LINGER_MAX_BYTES,
@@ -810,15 +810,8 @@ impl Connection {
                 on_durable,
             } => {
                 let sink: Arc<dyn crate::ingest::AckSink> = event_loop.mailbox.clone();
-                let ticket = WriteTicket::new(records.len(), sink, slot, sequence);
-                let mut unsent = Vec::new();
-                for (partition, payload, point_count) in records {
-                    let batch = Batch {
-                        payload,
-                        point_count,
-                        partition,
-                        ticket: Arc::clone(&ticket),
-                    };
+                let mut unsent: Vec<Batch> = Vec::new();
+                for batch in shared.ingest.batches(records, sink, slot, sequence) {
                     // Once one batch waits, the rest wait behind it, so retries keep order.
                     if !unsent.is_empty() {
                         unsent.push(batch);
@@ -874,6 +867,11 @@ impl Connection {
             .stats
             .writes_timed_out
             .fetch_add(1, Ordering::Relaxed);
+        // Answered now: the failed request must not post a completion later.
+        if let Some(batch) = unsent.first() {
+            batch.abandon_answer();
+        }
+        drop(unsent);
         let timeout = shared.config.http.enqueued_write_timeout;
         self.respond(&answer, queue_timeout_answer(timeout), true, shared);
         true

@@ -1,7 +1,8 @@
 //! The process-level services every layer of Sluice uses: logging ([`log`], logfmt lines on
 //! stderr), the file-system seam durable writers go through ([`fsio`]), per-thread
 //! allocation accounting for query budgets ([`memory`]), and thread placement on CPUs
-//! ([`cpu`]).
+//! ([`cpu`]); with the `simulated-disk` feature (tests only), a simulated disk for the
+//! fault simulations (`simulated_disk`).
 //!
 //! Invariants: depends on the data model only; knows nothing of storage formats, queries
 //! or HTTP, so any layer may use it without reaching up.
@@ -13,3 +14,5 @@ pub mod fsio;
 #[macro_use]
 pub mod log;
 pub mod memory;
+#[cfg(feature = "simulated-disk")]
+pub mod simulated_disk;

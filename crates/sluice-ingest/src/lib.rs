@@ -8,12 +8,16 @@
 //! ```text
 //!  event loop ──try_send(Batch)──▶ [bounded queue, ingest-queue-depth × loops] ──▶ partition
 //!      ▲                                                                             │
-//!      └──── AckSink::write_complete (mailbox + mio Waker) ◀── last batch fsynced ◀──┘
+//!      └── AckSink::write_complete (mailbox + mio Waker) ◀── last part applied ◀──────┘
+//!                          (partitions wake each other when a request resolves: request)
 //! ```
 //!
 //! Invariants:
-//! - A `WriteTicket` completes exactly once, after every batch of its request was fsynced (or
-//!   failed); only then may the event loop answer 204.
+//! - A `WriteTicket` completes exactly once, after every batch of its request was fsynced and
+//!   applied to the caches (204), or after the request failed and none of it was applied
+//!   (500).
+//! - A request is all-or-nothing, in the caches and across a crash (`request`, `partition`
+//!   and `replay` have the rules).
 //! - Queues are bounded; `try_send` never blocks an event loop. A full queue is the loop's
 //!   signal to stop reading that connection and retry (back-pressure), and past
 //!   `enqueued-write-timeout` to answer 503.
@@ -27,71 +31,34 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod maintenance;
+pub mod partition;
 pub mod plan;
+pub mod replay;
+pub mod request;
+#[cfg(test)]
+mod simulation;
+
+pub use partition::{CacheSink, PartitionCore, PartitionStats};
+pub use request::{AckSink, Batch, PartitionWaker, Resolution};
 
 pub use sluice_model::routing::{partition_for, series_hash};
 pub use sluice_model::{field_types, record};
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam::channel::{self, Receiver, RecvTimeoutError, Sender, TrySendError};
+use crossbeam::channel::{self, Receiver, Sender, TrySendError};
 
 use field_types::FieldTypeRegistry;
 use sluice_storage::engine::Store;
-use sluice_storage::wal::{self, ReplayMode, WalWriter};
+use sluice_storage::wal::{ReplayMode, WalWriter};
 
 const PARTITIONS_FILE: &str = "PARTITIONS";
 /// Control messages a partition can have waiting (one checkpoint and a shutdown at most).
 const CONTROL_QUEUE_DEPTH: usize = 4;
-
-/// Told when a write request is complete.
-pub trait AckSink: Send + Sync {
-    /// Every batch of the request `(connection, sequence)` is durable (`durable == true`) or
-    /// at least one failed.
-    fn write_complete(&self, connection: usize, sequence: u64, durable: bool);
-}
-
-/// Completion bookkeeping of one write request, shared by its batches.
-pub struct WriteTicket {
-    remaining: AtomicUsize,
-    failed: AtomicBool,
-    sink: Arc<dyn AckSink>,
-    connection: usize,
-    sequence: u64,
-}
-
-impl WriteTicket {
-    /// A ticket that completes after `batch_count` batches finish.
-    pub fn new(
-        batch_count: usize,
-        sink: Arc<dyn AckSink>,
-        connection: usize,
-        sequence: u64,
-    ) -> Arc<WriteTicket> {
-        Arc::new(WriteTicket {
-            remaining: AtomicUsize::new(batch_count),
-            failed: AtomicBool::new(false),
-            sink,
-            connection,
-            sequence,
-        })
-    }
-
-    fn batch_finished(&self, durable: bool) {
-        if !durable {
-            self.failed.store(true, Ordering::Release);
-        }
-        if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
-            let durable = !self.failed.load(Ordering::Acquire);
-            self.sink
-                .write_complete(self.connection, self.sequence, durable);
-        }
-    }
-}
 
 /// How often a thread waiting for room in a full partition queue tries again.
 pub const QUEUE_RETRY_INTERVAL: Duration = Duration::from_millis(1);
@@ -124,18 +91,6 @@ impl AckSink for DurableSignal {
     }
 }
 
-/// Encoded points for one partition, with the ticket of the request they belong to.
-pub struct Batch {
-    /// one WAL record (see `record`)
-    pub payload: Vec<u8>,
-    /// points in the record
-    pub point_count: u32,
-    /// the partition that owns every series in the record
-    pub partition: usize,
-    /// completion of the request
-    pub ticket: Arc<WriteTicket>,
-}
-
 enum PartitionMessage {
     Write(Batch),
 }
@@ -149,19 +104,6 @@ enum Control {
     Shutdown,
 }
 
-/// Counters of one partition, read by `/debug/vars`.
-#[derive(Default)]
-pub struct PartitionStats {
-    /// batches made durable
-    pub batches: AtomicU64,
-    /// points made durable
-    pub points: AtomicU64,
-    /// group commits (one fsync each)
-    pub commits: AtomicU64,
-    /// batches that failed to be written
-    pub failed_batches: AtomicU64,
-}
-
 /// The partitions and their queues.
 pub struct Ingest {
     senders: Vec<Sender<PartitionMessage>>,
@@ -171,6 +113,12 @@ pub struct Ingest {
     pub field_types: Arc<FieldTypeRegistry>,
     /// per-partition counters
     pub stats: Vec<Arc<PartitionStats>>,
+    /// wakes partitions holding parts of a request that resolved
+    waker: Arc<dyn PartitionWaker>,
+    /// the next request id for a request of several records (above every id in the WAL)
+    next_request_id: AtomicU64,
+    /// set while a checkpoint rotates the partitions (`partition` says why)
+    rotating: Arc<AtomicBool>,
     /// the store, whose series indexes the planner asks near the series limits
     store: Arc<Store>,
     /// `[data] max-series-per-database` and `max-values-per-tag`
@@ -200,6 +148,8 @@ pub struct ReplaySummary {
     pub truncated_segments: usize,
     /// damaged stretches skipped in the middle of segments (corruption; each logged)
     pub corrupt_stretches: usize,
+    /// parts of requests that never completed, dropped (none was acknowledged)
+    pub dropped_parts: usize,
 }
 
 /// Settings of the ingest layer.
@@ -266,37 +216,18 @@ pub fn partition_dir(wal_dir: &Path, index: usize) -> PathBuf {
     wal_dir.join(format!("p{index:02}"))
 }
 
-/// Every WAL record under `wal_dir`, partition by partition, in append order.
-pub fn replay_all(
-    wal_dir: &Path,
-    mode: ReplayMode,
-    mut visit: impl FnMut(&[u8]),
-) -> std::io::Result<wal::ReplayStats> {
-    let mut total = wal::ReplayStats::default();
-    let mut partition_dirs: Vec<PathBuf> = match std::fs::read_dir(wal_dir) {
-        Ok(entries) => entries
-            .filter_map(|e| e.ok())
-            .filter(|e| {
-                e.file_name()
-                    .to_str()
-                    .is_some_and(|n| n.starts_with('p') && n[1..].parse::<u32>().is_ok())
-            })
-            .map(|e| e.path())
-            .collect(),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(total),
-        Err(error) => return Err(error),
-    };
-    partition_dirs.sort();
-    for dir in partition_dirs {
-        let stats = wal::replay(&dir, mode, &mut visit)?;
-        total.segments += stats.segments;
-        total.records += stats.records;
-        total.truncated_segments += stats.truncated_segments;
-        total.corrupt_stretches += stats.corrupt_stretches;
-        total.corrupt_bytes += stats.corrupt_bytes;
-        total.truncated_bytes += stats.truncated_bytes;
+/// Wakes partition threads through their wake channels (one token each; a token already
+/// waiting is enough).
+struct ChannelWaker {
+    wakes: Vec<Sender<()>>,
+}
+
+impl PartitionWaker for ChannelWaker {
+    fn wake(&self, partition: usize) {
+        if let Some(wake) = self.wakes.get(partition) {
+            let _ = wake.try_send(());
+        }
     }
-    Ok(total)
 }
 
 impl Ingest {
@@ -311,13 +242,15 @@ impl Ingest {
             partitions,
             ..ReplaySummary::default()
         };
-        for index in 0..partitions {
-            let directory = partition_dir(&options.wal_dir, index);
-            if !directory.is_dir() {
-                continue;
-            }
-            let stats = wal::replay(&directory, ReplayMode::Repair, &mut |payload: &[u8]| {
-                let decoded = record::decode_record(payload, |header, point| {
+        let directories: Vec<(usize, PathBuf)> = (0..partitions)
+            .map(|index| (index, partition_dir(&options.wal_dir, index)))
+            .filter(|(_, directory)| directory.is_dir())
+            .collect();
+        let stats = replay::replay_partitions(
+            &directories,
+            ReplayMode::Repair,
+            |index, record: &[u8]| {
+                let decoded = record::decode_record(record, |header, point| {
                     summary.points += 1;
                     let measurement = measurement_of(point.series_key);
                     for (key, value) in &point.fields {
@@ -330,14 +263,18 @@ impl Ingest {
                     }
                 });
                 if decoded.is_err() {
-                    sluice_base::log_warn!("wal", "skipped an undecodable WAL record"; bytes = payload.len());
+                    sluice_base::log_warn!("wal", "skipped an undecodable WAL record"; bytes = record.len());
                     return;
                 }
-                store.apply_record(index, payload);
-            })?;
-            summary.records += stats.records;
-            summary.truncated_segments += stats.truncated_segments;
-            summary.corrupt_stretches += stats.corrupt_stretches;
+                store.apply_record(index, record);
+            },
+        )?;
+        summary.records = stats.records;
+        summary.truncated_segments = stats.wal.truncated_segments;
+        summary.corrupt_stretches = stats.wal.corrupt_stretches;
+        summary.dropped_parts = stats.dropped_parts;
+        if stats.unknown_records > 0 {
+            sluice_base::log_warn!("wal", "skipped WAL records of no known kind"; records = stats.unknown_records);
         }
 
         let capacity = options.queue_depth_per_loop.max(1) * options.event_loops.max(1);
@@ -345,19 +282,34 @@ impl Ingest {
         let mut controls = Vec::with_capacity(partitions);
         let mut threads = Vec::with_capacity(partitions);
         let mut all_stats = Vec::with_capacity(partitions);
-        for index in 0..partitions {
+        let mut wakes = Vec::with_capacity(partitions);
+        let mut wake_receivers = Vec::with_capacity(partitions);
+        for _ in 0..partitions {
+            let (wake, woken) = channel::bounded(1);
+            wakes.push(wake);
+            wake_receivers.push(woken);
+        }
+        let waker: Arc<dyn PartitionWaker> = Arc::new(ChannelWaker { wakes });
+        let rotating = Arc::new(AtomicBool::new(false));
+        for (index, woken) in wake_receivers.into_iter().enumerate() {
             let (sender, receiver) = channel::bounded(capacity);
             let (control_sender, control) = channel::bounded(CONTROL_QUEUE_DEPTH);
             let inbox = PartitionInbox {
                 writes: receiver,
                 control,
+                woken,
             };
             let writer = WalWriter::open(
                 &partition_dir(&options.wal_dir, index),
                 options.segment_max_bytes,
             )?;
             let partition_stats = Arc::new(PartitionStats::default());
-            let thread_stats = Arc::clone(&partition_stats);
+            let core = PartitionCore::new(
+                index,
+                writer,
+                Arc::clone(&rotating),
+                Arc::clone(&partition_stats),
+            );
             let thread_store = Arc::clone(store);
             let group = GroupCommit {
                 delay: options.fsync_delay,
@@ -366,9 +318,7 @@ impl Ingest {
             };
             let thread = std::thread::Builder::new()
                 .name(format!("sluice-partition-{index}"))
-                .spawn(move || {
-                    run_partition(index, inbox, writer, group, &thread_stats, &thread_store)
-                })?;
+                .spawn(move || run_partition(inbox, core, group, &thread_store))?;
             senders.push(sender);
             controls.push(control_sender);
             threads.push(thread);
@@ -380,6 +330,9 @@ impl Ingest {
             threads: std::sync::Mutex::new(threads),
             field_types,
             stats: all_stats,
+            waker,
+            next_request_id: AtomicU64::new(stats.max_request_id + 1),
+            rotating,
             store: Arc::clone(store),
             series_limits: options.series_limits,
         };
@@ -406,6 +359,31 @@ impl Ingest {
         partition_for(series_key, self.senders.len())
     }
 
+    /// The batches of one request, ready for [`Ingest::try_send`]: `records` are (partition,
+    /// write record, point count), as the planner makes them; `sink` is told
+    /// `(connection, sequence)` once the request is durable and applied, or failed.
+    pub fn batches(
+        &self,
+        records: Vec<(usize, Vec<u8>, u32)>,
+        sink: Arc<dyn AckSink>,
+        connection: usize,
+        sequence: u64,
+    ) -> Vec<Batch> {
+        let request_id = if records.len() > 1 {
+            self.next_request_id.fetch_add(1, Ordering::Relaxed)
+        } else {
+            0
+        };
+        request::batches(
+            records,
+            request_id,
+            Some(Arc::clone(&self.waker)),
+            sink,
+            connection,
+            sequence,
+        )
+    }
+
     /// Queues a batch without blocking; gives it back when the queue is full.
     pub fn try_send(&self, batch: Batch) -> Result<(), Batch> {
         let Some(sender) = self.senders.get(batch.partition) else {
@@ -422,7 +400,9 @@ impl Ingest {
     /// block (never an event loop); `sink` is told once when every record is durable or one
     /// failed (at once when there are none). While a partition queue is full it retries
     /// every [`QUEUE_RETRY_INTERVAL`], as an event loop does, and gives up after `timeout`:
-    /// then `sink` is never told, and the records queued before are still written.
+    /// then `sink` is never told, and nothing of the write is applied (the write is
+    /// all-or-nothing: the records queued before are dropped once durable, as parts of a
+    /// request that failed).
     pub fn queue_blocking(
         &self,
         records: Vec<(usize, Vec<u8>, u32)>,
@@ -433,19 +413,17 @@ impl Ingest {
             sink.write_complete(0, 0, true);
             return Ok(());
         }
-        let ticket = WriteTicket::new(records.len(), sink, 0, 0);
         let give_up_at = Instant::now() + timeout;
-        for (partition, payload, point_count) in records {
-            let mut batch = Batch {
-                payload,
-                point_count,
-                partition,
-                ticket: Arc::clone(&ticket),
-            };
+        for mut batch in self.batches(records, sink, 0, 0) {
             loop {
                 match self.try_send(batch) {
                     Ok(()) => break,
-                    Err(_) if Instant::now() >= give_up_at => return Err(QueueTimedOut),
+                    Err(returned) if Instant::now() >= give_up_at => {
+                        // The batches not queued are dropped, which fails the write: nothing
+                        // of it is applied, and the caller answers the timeout itself.
+                        returned.abandon_answer();
+                        return Err(QueueTimedOut);
+                    }
                     Err(returned) => {
                         batch = returned;
                         std::thread::sleep(QUEUE_RETRY_INTERVAL);
@@ -471,16 +449,20 @@ impl Ingest {
     /// partition, the first segment number not covered by the frozen caches. Blocks until
     /// every partition has done it (call from a background thread, never an event loop).
     pub fn checkpoint(&self) -> Vec<Option<u64>> {
+        // Set before the first partition rotates, cleared after the last did.
+        self.rotating.store(true, Ordering::SeqCst);
         let mut replies = Vec::with_capacity(self.controls.len());
         for control in &self.controls {
             let (reply, answer) = channel::bounded(1);
             let sent = control.send(Control::Checkpoint(reply)).is_ok();
             replies.push(sent.then_some(answer));
         }
-        replies
+        let first_kept = replies
             .into_iter()
             .map(|answer| answer.and_then(|a| a.recv().ok()))
-            .collect()
+            .collect();
+        self.rotating.store(false, Ordering::SeqCst);
+        first_kept
     }
 
     /// Lets every partition finish what is queued, then stops them. Call after the event loops
@@ -527,14 +509,14 @@ struct GroupCommit {
 struct PartitionInbox {
     writes: Receiver<PartitionMessage>,
     control: Receiver<Control>,
+    /// a request with a part here resolved: apply or drop what is resolved
+    woken: Receiver<()>,
 }
 
 fn run_partition(
-    index: usize,
     inbox: PartitionInbox,
-    mut writer: WalWriter,
+    mut core: PartitionCore,
     group_commit: GroupCommit,
-    stats: &PartitionStats,
     store: &Store,
 ) {
     let GroupCommit {
@@ -542,32 +524,28 @@ fn run_partition(
         max_records: group_max_records,
         debug_commit_delay,
     } = group_commit;
-    let PartitionInbox { writes, control } = inbox;
+    let PartitionInbox {
+        writes,
+        control,
+        woken,
+    } = inbox;
     let mut group: Vec<Batch> = Vec::with_capacity(group_max_records);
-    let checkpoint = |writer: &mut WalWriter, reply: Sender<u64>| {
-        let next_segment = match writer.start_new_segment() {
-            Ok(()) => {
-                store.freeze_partition(index);
-                writer.segment_number()
-            }
-            Err(error) => {
-                // Nothing frozen: the checkpoint deletes no segment of this partition.
-                sluice_base::log_error!("wal", "cannot start a WAL segment for a snapshot"; partition = index, error = error);
-                0
-            }
-        };
-        let _ = reply.send(next_segment);
+    let checkpoint = |core: &mut PartitionCore, reply: Sender<u64>| {
+        let _ = reply.send(core.checkpoint(store));
     };
     loop {
         // Back-pressure: while the caches are over their bound, take no writes (the queue
         // fills and the event loops stop reading, then answer 503), but keep serving
-        // checkpoints, which are what frees the caches.
+        // checkpoints, which are what frees the caches, and requests that resolved.
         let mut stop = false;
         while store.cache_full() && !stop {
-            match control.recv_timeout(CACHE_FULL_POLL) {
-                Ok(Control::Checkpoint(reply)) => checkpoint(&mut writer, reply),
-                Ok(Control::Shutdown) | Err(RecvTimeoutError::Disconnected) => stop = true,
-                Err(RecvTimeoutError::Timeout) => {}
+            crossbeam::select! {
+                recv(control) -> message => match message {
+                    Ok(Control::Checkpoint(reply)) => checkpoint(&mut core, reply),
+                    Ok(Control::Shutdown) | Err(_) => stop = true,
+                },
+                recv(woken) -> _ => core.apply_resolved(store),
+                default(CACHE_FULL_POLL) => {}
             }
         }
         if !stop {
@@ -578,22 +556,31 @@ fn run_partition(
                 },
                 recv(control) -> message => match message {
                     Ok(Control::Checkpoint(reply)) => {
-                        checkpoint(&mut writer, reply);
+                        checkpoint(&mut core, reply);
                         continue;
                     }
                     Ok(Control::Shutdown) | Err(_) => stop = true,
                 },
+                recv(woken) -> _ => {
+                    core.apply_resolved(store);
+                    continue;
+                }
             }
         }
         if stop {
-            // Whatever is queued was accepted by a loop that waits for its answer: commit it.
+            // Whatever is queued was accepted by a writer that waits for its answer: commit it.
             while let Ok(PartitionMessage::Write(batch)) = writes.try_recv() {
                 group.push(batch);
                 if group.len() >= group_max_records {
-                    commit_group(index, &mut writer, &mut group, stats, store);
+                    core.commit_group(&mut group, store);
                 }
             }
-            commit_group(index, &mut writer, &mut group, stats, store);
+            core.commit_group(&mut group, store);
+            // Parts waiting for other partitions, which are committing their queues too.
+            let deadline = Instant::now() + SHUTDOWN_RESOLVE_WAIT;
+            while core.unapplied() > 0 && woken.recv_deadline(deadline).is_ok() {
+                core.apply_resolved(store);
+            }
             break;
         }
         if !fsync_delay.is_zero() {
@@ -614,50 +601,20 @@ fn run_partition(
         if !debug_commit_delay.is_zero() {
             std::thread::sleep(debug_commit_delay);
         }
-        commit_group(index, &mut writer, &mut group, stats, store);
+        core.commit_group(&mut group, store);
     }
-    sluice_base::log_info!("wal", "partition stopped"; partition = index, segment = writer.segment_number());
+    if core.unapplied() > 0 {
+        // Durable: replay applies those whose requests completed.
+        sluice_base::log_warn!("wal", "partition stopped with parts of unresolved requests"; partition = core.index(), records = core.unapplied());
+    }
+    sluice_base::log_info!("wal", "partition stopped"; partition = core.index(), segment = core.segment_number());
 }
 
 /// How long a partition sleeps between checks while the caches are over their bound.
 const CACHE_FULL_POLL: Duration = Duration::from_millis(1);
-
-fn commit_group(
-    index: usize,
-    writer: &mut WalWriter,
-    group: &mut Vec<Batch>,
-    stats: &PartitionStats,
-    store: &Store,
-) {
-    if group.is_empty() {
-        return;
-    }
-    for batch in group.iter() {
-        writer.append(&batch.payload);
-    }
-    let result = writer.commit();
-    let durable = result.is_ok();
-    if let Err(error) = result {
-        sluice_base::log_error!("wal", "WAL write failed; writes answered 500"; partition = index, error = error);
-        stats
-            .failed_batches
-            .fetch_add(group.len() as u64, Ordering::Relaxed);
-    } else {
-        stats.commits.fetch_add(1, Ordering::Relaxed);
-        stats
-            .batches
-            .fetch_add(group.len() as u64, Ordering::Relaxed);
-        let points: u64 = group.iter().map(|b| u64::from(b.point_count)).sum();
-        stats.points.fetch_add(points, Ordering::Relaxed);
-        // Durable: make the points visible to queries before anyone is told.
-        for batch in group.iter() {
-            store.apply_record(index, &batch.payload);
-        }
-    }
-    for batch in group.drain(..) {
-        batch.ticket.batch_finished(durable);
-    }
-}
+/// How long a stopping partition waits for the other partitions to resolve the requests it
+/// holds parts of (they commit their queues at the same time; this bounds a stuck one).
+const SHUTDOWN_RESOLVE_WAIT: Duration = Duration::from_secs(10);
 
 #[cfg(test)]
 mod tests {

@@ -180,10 +180,14 @@ pub fn snapshot(ingest: &Ingest, store: &Store, wal_dir: &std::path::Path) -> Re
     store.write_snapshots()?;
     sluice_base::log_debug!("storage", "snapshot written"; cache_bytes = frozen_bytes,
         freeze_ms = frozen.as_millis(), elapsed_ms = started.elapsed().as_millis());
-    for (index, first_kept) in first_kept.iter().enumerate() {
-        let Some(first_kept) = first_kept.filter(|n| *n > 0) else {
-            continue;
-        };
+    let Some(first_kept) = crate::partition::segments_to_delete(&first_kept) else {
+        sluice_base::log_warn!(
+            "wal",
+            "a partition froze nothing: no WAL segment deleted by this snapshot"
+        );
+        return Ok(());
+    };
+    for (index, first_kept) in first_kept.into_iter().enumerate() {
         let directory = partition_dir(wal_dir, index);
         if let Err(error) = wal::remove_segments_before(&directory, first_kept) {
             sluice_base::log_error!("wal", "cannot delete WAL segments a snapshot covers"; partition = index, error = error);

@@ -11,11 +11,31 @@
 //! ```
 //! Built by the event loop that parsed the request (`RecordBuilder`), appended unchanged by
 //! the partition, decoded by replay and `sluice export` (`decode_record`).
+//!
+//! Two more kinds make a request of several records all-or-nothing (`sluice_ingest::atomic`
+//! has the rules; WAL segment format version 2 may hold them, version 1 holds only kind 1):
+//! ```text
+//! part     : kind u8 = 2 | request_id u64 | part_index u32 | part_count u32 | write record
+//! committed: kind u8 = 3 | count u32 | request_id u64 * count
+//! ```
+//! A part is one write record of a request that has `part_count` of them; its prefix is
+//! written by the partition in front of the record ([`PartTag::prefix`]), so the record is
+//! never copied. A committed note names requests known to be complete, written where a
+//! checkpoint might otherwise delete the only evidence of it.
 
 use crate::bytes::{put_bytes_u16, put_bytes_u32, Reader, Truncated};
 
 /// Record kind of a write batch.
 pub const RECORD_KIND_WRITE: u8 = 1;
+/// Record kind of one part of a request of several records.
+pub const RECORD_KIND_PART: u8 = 2;
+/// Record kind of a note naming requests known to be complete.
+pub const RECORD_KIND_COMMITTED: u8 = 3;
+/// Bytes of a part's prefix before its write record.
+pub const PART_PREFIX_BYTES: usize = 1 + 8 + 4 + 4;
+/// Request ids one committed note holds at most (its size stays far below a WAL record's
+/// bound; more ids take more notes).
+pub const COMMITTED_NOTE_MAX_IDS: usize = 64 * 1024;
 const POINT_COUNT_OFFSET: usize = 1 + 8;
 
 /// Type of a field, fixed per (database, measurement, field key) once first written.
@@ -227,6 +247,102 @@ impl RecordBuilder {
     }
 }
 
+/// Which request a part belongs to and how many parts that request has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PartTag {
+    /// unique among the requests whose records can be in the WAL together
+    pub request_id: u64,
+    /// 0-based index of this part in its request
+    pub part_index: u32,
+    /// parts of the request (at least 2: a request of one record needs no tag)
+    pub part_count: u32,
+}
+
+impl PartTag {
+    /// The bytes the partition writes in front of the part's write record.
+    pub fn prefix(&self) -> [u8; PART_PREFIX_BYTES] {
+        let mut prefix = [0u8; PART_PREFIX_BYTES];
+        prefix[0] = RECORD_KIND_PART;
+        prefix[1..9].copy_from_slice(&self.request_id.to_le_bytes());
+        prefix[9..13].copy_from_slice(&self.part_index.to_le_bytes());
+        prefix[13..17].copy_from_slice(&self.part_count.to_le_bytes());
+        prefix
+    }
+}
+
+/// One WAL record, by kind.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WalEntry<'a> {
+    /// a write record that stands alone (its request had one record)
+    Write(&'a [u8]),
+    /// a write record that is one part of a request of several
+    Part(PartTag, &'a [u8]),
+    /// requests known to be complete (little-endian u64 ids, `count` of them)
+    Committed(&'a [u8]),
+}
+
+/// Splits a WAL record by kind; `None` for one that is none of them (garbage a resync took
+/// for a record, a tag that cannot be). The write record inside is not decoded here.
+pub fn classify_entry(payload: &[u8]) -> Option<WalEntry<'_>> {
+    match *payload.first()? {
+        RECORD_KIND_WRITE => Some(WalEntry::Write(payload)),
+        RECORD_KIND_PART => {
+            let mut reader = Reader::new(payload.get(1..)?);
+            let tag = PartTag {
+                request_id: reader.u64().ok()?,
+                part_index: reader.u32().ok()?,
+                part_count: reader.u32().ok()?,
+            };
+            let inner = payload.get(PART_PREFIX_BYTES..)?;
+            let valid = tag.part_count >= 2
+                && tag.part_index < tag.part_count
+                && inner.first() == Some(&RECORD_KIND_WRITE);
+            valid.then_some(WalEntry::Part(tag, inner))
+        }
+        RECORD_KIND_COMMITTED => {
+            let mut reader = Reader::new(payload.get(1..)?);
+            let count = reader.u32().ok()? as usize;
+            let ids = reader.take(count.checked_mul(8)?).ok()?;
+            (reader.remaining() == 0).then_some(WalEntry::Committed(ids))
+        }
+        _ => None,
+    }
+}
+
+/// The request ids of a committed note's body (as [`WalEntry::Committed`] holds it).
+pub fn committed_ids(ids: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    ids.chunks_exact(8).map(|chunk| {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        u64::from_le_bytes(word)
+    })
+}
+
+/// Committed notes naming `ids`, at most [`COMMITTED_NOTE_MAX_IDS`] each.
+pub fn encode_committed_notes(ids: &[u64]) -> Vec<Vec<u8>> {
+    ids.chunks(COMMITTED_NOTE_MAX_IDS)
+        .map(|chunk| {
+            let mut note = Vec::with_capacity(5 + chunk.len() * 8);
+            note.push(RECORD_KIND_COMMITTED);
+            note.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
+            for id in chunk {
+                note.extend_from_slice(&id.to_le_bytes());
+            }
+            note
+        })
+        .collect()
+}
+
+/// Checks a WAL record of any kind: a write record (alone or inside a part) must decode.
+pub fn validate_entry(payload: &[u8]) -> Result<(), Truncated> {
+    match classify_entry(payload).ok_or(Truncated)? {
+        WalEntry::Write(record) | WalEntry::Part(_, record) => {
+            decode_record(record, |_, _| {}).map(|_| ())
+        }
+        WalEntry::Committed(_) => Ok(()),
+    }
+}
+
 /// One decoded point.
 #[derive(Debug)]
 pub struct DecodedPoint<'a> {
@@ -370,6 +486,45 @@ mod tests {
             seen.last().map(|s| (s.0.as_slice(), s.1)),
             Some((&b"n"[..], 43))
         );
+    }
+
+    #[test]
+    fn parts_and_notes_classify() {
+        let mut builder = RecordBuilder::new(3, b"rp", 64);
+        builder.begin_point(b"a", 1);
+        builder.push_field(b"v", StoredValue::Integer(1));
+        let record = builder.finish();
+        assert_eq!(classify_entry(&record), Some(WalEntry::Write(&record)));
+        let tag = PartTag {
+            request_id: 77,
+            part_index: 1,
+            part_count: 3,
+        };
+        let mut part = tag.prefix().to_vec();
+        part.extend_from_slice(&record);
+        assert_eq!(classify_entry(&part), Some(WalEntry::Part(tag, &record)));
+        assert!(validate_entry(&part).is_ok());
+        // An index past the count, or a count of one, is not a part.
+        for (index, count) in [(3u32, 3u32), (0, 1)] {
+            let mut bad = PartTag {
+                part_index: index,
+                part_count: count,
+                ..tag
+            }
+            .prefix()
+            .to_vec();
+            bad.extend_from_slice(&record);
+            assert_eq!(classify_entry(&bad), None);
+        }
+        let notes = encode_committed_notes(&[5, 9]);
+        assert_eq!(notes.len(), 1);
+        let Some(WalEntry::Committed(ids)) = classify_entry(&notes[0]) else {
+            panic!("not a note");
+        };
+        assert_eq!(committed_ids(ids).collect::<Vec<_>>(), vec![5, 9]);
+        assert_eq!(classify_entry(&notes[0][..notes[0].len() - 1]), None);
+        assert_eq!(classify_entry(&[9, 1, 2]), None);
+        assert_eq!(classify_entry(&[]), None);
     }
 
     #[test]

@@ -25,7 +25,7 @@ use crossbeam::channel;
 use crate::result::{Series, StatementResult, Value};
 use sluice_influxql::ast::Measurement;
 use sluice_ingest::plan::{plan_lines, WriteContext, WriteScratch};
-use sluice_ingest::{AckSink, Batch, Ingest, WriteTicket};
+use sluice_ingest::{AckSink, Ingest};
 use sluice_line_protocol::Precision;
 use sluice_line_protocol::{append_line, escape_into, EscapeKind, FormatField, FormatValue};
 use sluice_storage::meta::MetaData;
@@ -222,14 +222,11 @@ fn write_lines(
         };
     }
     let (sender, receiver) = channel::bounded(1);
-    let ticket = WriteTicket::new(records.len(), Arc::new(DurableSignal { sender }), 0, 0);
-    for (partition, payload, point_count) in records {
-        let mut batch = Batch {
-            payload,
-            point_count,
-            partition,
-            ticket: Arc::clone(&ticket),
-        };
+    // A batch given up on (timeout) fails the request: nothing of it is applied.
+    let batches = writer
+        .ingest
+        .batches(records, Arc::new(DurableSignal { sender }), 0, 0);
+    for mut batch in batches {
         let deadline = Instant::now() + writer.enqueue_timeout;
         loop {
             match writer.ingest.try_send(batch) {
@@ -242,7 +239,6 @@ fn write_lines(
             }
         }
     }
-    drop(ticket);
     match receiver.recv_timeout(Duration::from_millis(DURABLE_WAIT_TIMEOUT_MS)) {
         Ok(true) if outcome.is_accepted() => Ok(()),
         Ok(true) => Err(outcome.to_string()),

@@ -5,9 +5,13 @@
 //!
 //! Segment file layout (little-endian):
 //! ```text
-//! header : magic "SLUICEWL" | version u32 = 1 | reserved u32
+//! header : magic "SLUICEWL" | version u32 = 2 | reserved u32
 //! record*: payload_len u32 | crc32(payload) u32 | payload (payload_len bytes)
 //! ```
+//! Version 2 segments may hold the record kinds that make a request of several records
+//! all-or-nothing (parts and committed notes, `sluice_model::record`); version 1 segments
+//! (written before them) hold write records only and replay as they always did. The framing
+//! is the same in both; a reader takes either.
 //! Segments are named `00000001.wal`, `00000002.wal`, … and replayed in that order. A writer
 //! never appends to a segment that existed when it opened: it starts a new one, so replay can
 //! treat a bad record at the end of any segment as a torn write from a crash.
@@ -35,7 +39,10 @@ use sluice_base::fsio::{FileSystem, OsFileSystem, WritableFile};
 use sluice_model::limits::WAL_RECORD_MAX_BYTES;
 
 const MAGIC: &[u8; 8] = b"SLUICEWL";
-const FORMAT_VERSION: u32 = 1;
+/// Version written into new segments.
+const FORMAT_VERSION: u32 = 2;
+/// Versions a reader takes (1: write records only; 2: also parts and committed notes).
+const READABLE_VERSIONS: [u32; 2] = [1, 2];
 const HEADER_BYTES: usize = 16;
 const RECORD_HEADER_BYTES: usize = 8;
 const SEGMENT_SUFFIX: &str = ".wal";
@@ -93,15 +100,23 @@ impl WalWriter {
 
     /// Buffers one record (never empty); nothing is durable until [`WalWriter::commit`].
     pub fn append(&mut self, payload: &[u8]) {
-        debug_assert!(!payload.is_empty(), "BUG: empty WAL record");
-        let length = u32::try_from(payload.len()).unwrap_or(u32::MAX);
-        debug_assert!(
-            payload.len() <= WAL_RECORD_MAX_BYTES,
-            "BUG: WAL record too large"
-        );
+        self.append_prefixed(&[], payload);
+    }
+
+    /// Buffers one record made of `prefix` then `payload` (a part's tag in front of its write
+    /// record, without copying the record first).
+    pub fn append_prefixed(&mut self, prefix: &[u8], payload: &[u8]) {
+        let total = prefix.len() + payload.len();
+        debug_assert!(total > 0, "BUG: empty WAL record");
+        debug_assert!(total <= WAL_RECORD_MAX_BYTES, "BUG: WAL record too large");
+        let length = u32::try_from(total).unwrap_or(u32::MAX);
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(prefix);
+        crc.update(payload);
         self.pending.extend_from_slice(&length.to_le_bytes());
         self.pending
-            .extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+            .extend_from_slice(&crc.finalize().to_le_bytes());
+        self.pending.extend_from_slice(prefix);
         self.pending.extend_from_slice(payload);
     }
 
@@ -334,6 +349,23 @@ pub fn replay(
     Ok(stats)
 }
 
+/// Visits the valid records of every segment of `directory` again, in order, as a
+/// [`replay`] of it just did: for a second pass over a WAL that replay has read (and
+/// repaired). Logs and changes nothing; returns the number of records.
+pub fn reread(directory: &Path, mut visit: impl FnMut(&[u8])) -> io::Result<usize> {
+    let mut records = 0;
+    for (_, path) in list_segments(directory)? {
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            // Removed by the first pass (a segment that never got a record).
+            Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+            Err(error) => return Err(error),
+        };
+        records += scan_segment_resyncing(&bytes, &mut visit).records;
+    }
+    Ok(records)
+}
+
 /// A stretch of a segment that does not read as records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DamagedStretch {
@@ -374,8 +406,7 @@ pub const RESYNC_HASH_BUDGET_BYTES: u64 = 1 << 30;
 /// for.
 pub fn scan_segment_resyncing(bytes: &[u8], visit: &mut impl FnMut(&[u8])) -> SegmentScan {
     let mut scan = SegmentScan::default();
-    let header_ok = bytes.get(..MAGIC.len()) == Some(MAGIC.as_slice())
-        && bytes.get(8..12) == Some(FORMAT_VERSION.to_le_bytes().as_slice());
+    let header_ok = header_is_valid(bytes);
     let mut position = HEADER_BYTES;
     if !header_ok {
         if bytes.len() <= HEADER_BYTES {
@@ -488,12 +519,20 @@ pub fn find_next_record(bytes: &[u8], from: usize) -> Resync {
     Resync::NotFound
 }
 
+/// Whether `bytes` start with a segment header of a version this reader takes.
+fn header_is_valid(bytes: &[u8]) -> bool {
+    let version = bytes
+        .get(8..12)
+        .and_then(|word| word.try_into().ok())
+        .map(u32::from_le_bytes);
+    bytes.len() >= HEADER_BYTES
+        && bytes.get(..MAGIC.len()) == Some(MAGIC.as_slice())
+        && version.is_some_and(|version| READABLE_VERSIONS.contains(&version))
+}
+
 /// Visits the valid records of one segment; returns their count and where valid data ends.
 pub fn scan_segment(bytes: &[u8], visit: &mut impl FnMut(&[u8])) -> (usize, usize) {
-    let header_ok = bytes.len() >= HEADER_BYTES
-        && bytes.get(..MAGIC.len()) == Some(MAGIC.as_slice())
-        && bytes.get(8..12) == Some(FORMAT_VERSION.to_le_bytes().as_slice());
-    if !header_ok {
+    if !header_is_valid(bytes) {
         return (0, 0);
     }
     let mut position = HEADER_BYTES;
@@ -818,6 +857,37 @@ mod tests {
             vec![b"first record".to_vec(), b"third record".to_vec()]
         );
         assert_eq!(stats.corrupt_stretches, 2);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    /// Segments written before version 2 (write records only) still replay.
+    #[test]
+    fn version_one_segments_replay() {
+        let dir = temp_dir("v1");
+        fs::create_dir_all(&dir).unwrap();
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&1u32.to_le_bytes());
+        bytes.extend_from_slice(&0u32.to_le_bytes());
+        for payload in [&b"old one"[..], b"old two"] {
+            bytes.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+            bytes.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+            bytes.extend_from_slice(payload);
+        }
+        fs::write(dir.join("00000001.wal"), &bytes).unwrap();
+        let mut writer = WalWriter::open(&dir, 1 << 20).unwrap();
+        writer.append_prefixed(b"new ", b"one");
+        writer.commit().unwrap();
+        drop(writer);
+        let (records, stats) = read_all(&dir);
+        assert_eq!(
+            records,
+            vec![
+                b"old one".to_vec(),
+                b"old two".to_vec(),
+                b"new one".to_vec()
+            ]
+        );
+        assert_eq!((stats.corrupt_stretches, stats.truncated_segments), (0, 0));
         let _ = fs::remove_dir_all(&dir);
     }
 

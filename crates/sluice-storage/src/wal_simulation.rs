@@ -1,12 +1,10 @@
 //! Deterministic simulation of the write-ahead log under injected faults and crashes.
 //!
-//! The real [`WalWriter`] appends through a simulated [`FileSystem`] that keeps real files
-//! (so the real [`replay`] reads them) but decides what a crash leaves: it tracks, per file,
-//! how much is synced and whether its directory entry is, and on a "crash" keeps any prefix
-//! of the unsynced bytes (sometimes zeroing part of them, as a disk that extended the file
-//! but never wrote the data leaves it), and drops files whose entry was never synced. Faults
-//! are injected on any call: a write cut short by ENOSPC, EIO on write or sync, a truncation
-//! that fails. Bit rot flips a byte of a synced record.
+//! The real [`WalWriter`] appends through the simulated disk of `sluice_base::simulated_disk`,
+//! which keeps real files (so the real [`replay`] reads them) but decides what a crash leaves:
+//! any prefix of the unsynced bytes (sometimes zeroed), and no file whose directory entry was
+//! never synced. Faults are injected on any call: a write cut short by ENOSPC, EIO on write or
+//! sync, a truncation that fails. Bit rot flips a byte of a synced record.
 //!
 //! The model is the contract: every record whose commit returned Ok is replayed after every
 //! later crash, exactly once, in commit order, until a checkpoint covers it; a record whose
@@ -17,12 +15,12 @@
 //! `SLUICE_WAL_SIM_SEED=<seed> cargo test -p sluice-storage wal_simulation`. CI runs a fixed
 //! budget of seeds; `SLUICE_WAL_SIM_SEEDS` and `SLUICE_WAL_SIM_STEPS` run a long campaign.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use sluice_base::fsio::{FileSystem, OsFileSystem, WritableFile};
+use sluice_base::simulated_disk::{Faults, Random, SimFileSystem};
 
 use crate::wal::{list_segments, remove_segments_before, replay, ReplayMode, WalWriter};
 
@@ -31,183 +29,6 @@ const DEFAULT_SEEDS: u64 = 120;
 const DEFAULT_STEPS: u64 = 400;
 /// Segment size small enough that rotation happens every few commits.
 const SEGMENT_MAX_BYTES: u64 = 4096;
-
-/// splitmix64: small, fast, and the same sequence everywhere.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound.max(1)
-    }
-
-    fn chance(&mut self, per_thousand: u64) -> bool {
-        self.below(1000) < per_thousand
-    }
-}
-
-/// What the simulated disk knows of one file.
-#[derive(Default)]
-struct FileState {
-    written: u64,
-    synced: u64,
-    /// whether its directory entry is durable
-    entry_synced: bool,
-}
-
-/// The fault to inject into the next call of a kind.
-#[derive(Default)]
-struct Faults {
-    /// the next write stops after this many bytes with ENOSPC
-    write_short: Option<u64>,
-    /// the next write fails with EIO, having written nothing
-    write_eio: bool,
-    /// the next sync fails with EIO (its data may or may not be on the disk)
-    sync_eio: bool,
-    /// the next truncation fails
-    truncate_eio: bool,
-    /// the next file creation fails with ENOSPC
-    create_enospc: bool,
-}
-
-#[derive(Default)]
-struct Disk {
-    files: BTreeMap<PathBuf, FileState>,
-    faults: Faults,
-}
-
-struct SimFileSystem {
-    disk: Arc<Mutex<Disk>>,
-}
-
-struct SimFile {
-    path: PathBuf,
-    inner: Box<dyn WritableFile>,
-    disk: Arc<Mutex<Disk>>,
-}
-
-fn lock(disk: &Mutex<Disk>) -> std::sync::MutexGuard<'_, Disk> {
-    match disk.lock() {
-        Ok(guard) => guard,
-        Err(poisoned) => poisoned.into_inner(),
-    }
-}
-
-impl WritableFile for SimFile {
-    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let mut disk = lock(&self.disk);
-        if std::mem::take(&mut disk.faults.write_eio) {
-            return Err(io::Error::from_raw_os_error(libc::EIO));
-        }
-        let fits = match disk.faults.write_short.take() {
-            Some(limit) => usize::try_from(limit)
-                .unwrap_or(usize::MAX)
-                .min(bytes.len()),
-            None => bytes.len(),
-        };
-        self.inner.write_all(&bytes[..fits])?;
-        if let Some(state) = disk.files.get_mut(&self.path) {
-            state.written += fits as u64;
-        }
-        if fits < bytes.len() {
-            return Err(io::Error::from_raw_os_error(libc::ENOSPC));
-        }
-        Ok(())
-    }
-
-    fn sync_data(&mut self) -> io::Result<()> {
-        let mut disk = lock(&self.disk);
-        if std::mem::take(&mut disk.faults.sync_eio) {
-            return Err(io::Error::from_raw_os_error(libc::EIO));
-        }
-        if let Some(state) = disk.files.get_mut(&self.path) {
-            state.synced = state.written;
-        }
-        Ok(())
-    }
-
-    fn truncate_and_sync(&mut self, length: u64) -> io::Result<()> {
-        let mut disk = lock(&self.disk);
-        if std::mem::take(&mut disk.faults.truncate_eio) {
-            return Err(io::Error::from_raw_os_error(libc::EIO));
-        }
-        self.inner.truncate_and_sync(length)?;
-        if let Some(state) = disk.files.get_mut(&self.path) {
-            state.written = length;
-            state.synced = length;
-        }
-        Ok(())
-    }
-}
-
-impl FileSystem for SimFileSystem {
-    fn create_new(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
-        let mut disk = lock(&self.disk);
-        if std::mem::take(&mut disk.faults.create_enospc) {
-            return Err(io::Error::from_raw_os_error(libc::ENOSPC));
-        }
-        let inner = OsFileSystem.create_new(path)?;
-        disk.files.insert(path.to_path_buf(), FileState::default());
-        Ok(Box::new(SimFile {
-            path: path.to_path_buf(),
-            inner,
-            disk: Arc::clone(&self.disk),
-        }))
-    }
-
-    fn remove_file(&self, path: &Path) -> io::Result<()> {
-        lock(&self.disk).files.remove(path);
-        OsFileSystem.remove_file(path)
-    }
-
-    fn sync_directory(&self, directory: &Path) -> io::Result<()> {
-        for (path, state) in &mut lock(&self.disk).files {
-            if path.parent() == Some(directory) {
-                state.entry_synced = true;
-            }
-        }
-        Ok(())
-    }
-}
-
-impl SimFileSystem {
-    /// What a power cut leaves: unsynced bytes partly kept (some zeroed), files whose entry
-    /// was never synced gone.
-    fn crash(&self, random: &mut Random) -> io::Result<()> {
-        let mut disk = lock(&self.disk);
-        // In path order: a seed must draw the same numbers in every run.
-        let files: Vec<(PathBuf, FileState)> =
-            std::mem::take(&mut disk.files).into_iter().collect();
-        for (path, state) in files {
-            if !path.exists() {
-                continue; // removed by a checkpoint outside the seam
-            }
-            if !state.entry_synced && random.chance(500) {
-                std::fs::remove_file(&path)?;
-                continue;
-            }
-            let unsynced = state.written - state.synced;
-            let kept = state.synced + random.below(unsynced + 1);
-            let mut bytes = std::fs::read(&path)?;
-            bytes.truncate(usize::try_from(kept).unwrap_or(usize::MAX));
-            if kept > state.synced && random.chance(300) {
-                // The file grew but the data never reached the disk: zeros.
-                let from = usize::try_from(state.synced).unwrap_or(0);
-                let zero_from = from + random.below((bytes.len() - from) as u64 + 1) as usize;
-                bytes[zero_from..].iter_mut().for_each(|byte| *byte = 0);
-            }
-            std::fs::write(&path, &bytes)?;
-        }
-        Ok(())
-    }
-}
 
 /// A record's payload: its id, then filler of a length drawn from the seed.
 fn payload(id: u64, random: &mut Random) -> Vec<u8> {
@@ -245,10 +66,7 @@ fn run_seed(seed: u64, steps: u64, root: &Path) -> io::Result<()> {
     let mut random = Random(seed);
     let directory = root.join(format!("seed-{seed}"));
     let _ = std::fs::remove_dir_all(&directory);
-    let disk = Arc::new(Mutex::new(Disk::default()));
-    let file_system = Arc::new(SimFileSystem {
-        disk: Arc::clone(&disk),
-    });
+    let file_system = Arc::new(SimFileSystem::default());
     let open = |file_system: &Arc<SimFileSystem>| {
         WalWriter::open_with(&directory, SEGMENT_MAX_BYTES, Arc::clone(file_system) as _)
     };
@@ -264,19 +82,22 @@ fn run_seed(seed: u64, steps: u64, root: &Path) -> io::Result<()> {
             for &id in &ids {
                 writer.append(&payload(id, &mut random));
             }
-            inject_fault(&disk, &mut random);
+            file_system.inject(Faults::draw(&mut random));
             match writer.commit() {
                 Ok(()) => model.acknowledged.extend(&ids),
                 Err(_) => model.maybe.extend(&ids),
             }
-            lock(&disk).faults = Faults::default();
+            file_system.clear_faults();
         } else if action < 76 {
             // A checkpoint: a new segment, then everything before it is covered.
             if random.chance(200) {
-                lock(&disk).faults.create_enospc = true;
+                file_system.inject(Faults {
+                    create_enospc: true,
+                    ..Faults::default()
+                });
             }
             let started = writer.start_new_segment();
-            lock(&disk).faults = Faults::default();
+            file_system.clear_faults();
             if started.is_ok() {
                 remove_segments_before(&directory, writer.segment_number())?;
                 model.acknowledged.clear();
@@ -296,21 +117,6 @@ fn run_seed(seed: u64, steps: u64, root: &Path) -> io::Result<()> {
     file_system.crash(&mut random)?;
     check_replay(seed, steps, &directory, &mut model)?;
     std::fs::remove_dir_all(&directory)
-}
-
-fn inject_fault(disk: &Mutex<Disk>, random: &mut Random) {
-    let mut disk = lock(disk);
-    match random.below(20) {
-        0 => disk.faults.write_short = Some(random.below(64)),
-        1 => disk.faults.write_eio = true,
-        2 => disk.faults.sync_eio = true,
-        3 => {
-            disk.faults.write_short = Some(random.below(64));
-            disk.faults.truncate_eio = true;
-        }
-        4 => disk.faults.create_enospc = true,
-        _ => {}
-    }
 }
 
 /// Flips one byte of one synced record of one segment; that record may now be lost.

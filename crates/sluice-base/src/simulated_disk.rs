@@ -1,0 +1,230 @@
+//! A simulated disk for deterministic fault simulations (the WAL's, the ingest layer's):
+//! a [`FileSystem`] over real files that decides what a power cut leaves, and injects the
+//! faults a real disk produces. Built only with the `simulated-disk` feature (tests).
+//!
+//! Owns the bookkeeping of every file created through it: how much is written, how much is
+//! synced, whether its directory entry is. On [`SimFileSystem::crash`] it keeps any prefix of
+//! the unsynced bytes (sometimes zeroing part of them, as a disk that extended the file but
+//! never wrote the data leaves it) and drops files whose entry was never synced. Faults
+//! ([`Faults`]) fire once each, on the next call of their kind.
+//!
+//! Invariants: every choice is drawn from the caller's [`Random`] in a fixed order (files in
+//! path order), so a seed replays exactly.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::fsio::{FileSystem, OsFileSystem, WritableFile};
+
+/// splitmix64: small, fast, and the same sequence everywhere.
+pub struct Random(pub u64);
+
+impl Random {
+    /// The next number.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number below `bound` (0 when `bound` is 0).
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.next_u64() % bound.max(1)
+    }
+
+    /// True `per_thousand` times in a thousand.
+    pub fn chance(&mut self, per_thousand: u64) -> bool {
+        self.below(1000) < per_thousand
+    }
+}
+
+/// What the simulated disk knows of one file.
+#[derive(Default)]
+struct FileState {
+    written: u64,
+    synced: u64,
+    /// whether its directory entry is durable
+    entry_synced: bool,
+}
+
+/// The fault to inject into the next call of a kind.
+#[derive(Default)]
+pub struct Faults {
+    /// the next write stops after this many bytes with ENOSPC
+    pub write_short: Option<u64>,
+    /// the next write fails with EIO, having written nothing
+    pub write_eio: bool,
+    /// the next sync fails with EIO (its data may or may not be on the disk)
+    pub sync_eio: bool,
+    /// the next truncation fails
+    pub truncate_eio: bool,
+    /// the next file creation fails with ENOSPC
+    pub create_enospc: bool,
+}
+
+impl Faults {
+    /// One fault drawn from `random` (or none, three times in four).
+    pub fn draw(random: &mut Random) -> Faults {
+        let mut faults = Faults::default();
+        match random.below(20) {
+            0 => faults.write_short = Some(random.below(64)),
+            1 => faults.write_eio = true,
+            2 => faults.sync_eio = true,
+            3 => {
+                faults.write_short = Some(random.below(64));
+                faults.truncate_eio = true;
+            }
+            4 => faults.create_enospc = true,
+            _ => {}
+        }
+        faults
+    }
+}
+
+#[derive(Default)]
+struct Disk {
+    files: BTreeMap<PathBuf, FileState>,
+    faults: Faults,
+}
+
+/// The simulated file system (cheap to clone: clones share the disk).
+#[derive(Clone, Default)]
+pub struct SimFileSystem {
+    disk: Arc<Mutex<Disk>>,
+}
+
+struct SimFile {
+    path: PathBuf,
+    inner: Box<dyn WritableFile>,
+    disk: Arc<Mutex<Disk>>,
+}
+
+fn lock(disk: &Mutex<Disk>) -> MutexGuard<'_, Disk> {
+    match disk.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+impl WritableFile for SimFile {
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let mut disk = lock(&self.disk);
+        if std::mem::take(&mut disk.faults.write_eio) {
+            return Err(io::Error::from_raw_os_error(libc::EIO));
+        }
+        let fits = match disk.faults.write_short.take() {
+            Some(limit) => usize::try_from(limit)
+                .unwrap_or(usize::MAX)
+                .min(bytes.len()),
+            None => bytes.len(),
+        };
+        self.inner.write_all(&bytes[..fits])?;
+        if let Some(state) = disk.files.get_mut(&self.path) {
+            state.written += fits as u64;
+        }
+        if fits < bytes.len() {
+            return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+        }
+        Ok(())
+    }
+
+    fn sync_data(&mut self) -> io::Result<()> {
+        let mut disk = lock(&self.disk);
+        if std::mem::take(&mut disk.faults.sync_eio) {
+            return Err(io::Error::from_raw_os_error(libc::EIO));
+        }
+        if let Some(state) = disk.files.get_mut(&self.path) {
+            state.synced = state.written;
+        }
+        Ok(())
+    }
+
+    fn truncate_and_sync(&mut self, length: u64) -> io::Result<()> {
+        let mut disk = lock(&self.disk);
+        if std::mem::take(&mut disk.faults.truncate_eio) {
+            return Err(io::Error::from_raw_os_error(libc::EIO));
+        }
+        self.inner.truncate_and_sync(length)?;
+        if let Some(state) = disk.files.get_mut(&self.path) {
+            state.written = length;
+            state.synced = length;
+        }
+        Ok(())
+    }
+}
+
+impl FileSystem for SimFileSystem {
+    fn create_new(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+        let mut disk = lock(&self.disk);
+        if std::mem::take(&mut disk.faults.create_enospc) {
+            return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+        }
+        let inner = OsFileSystem.create_new(path)?;
+        disk.files.insert(path.to_path_buf(), FileState::default());
+        Ok(Box::new(SimFile {
+            path: path.to_path_buf(),
+            inner,
+            disk: Arc::clone(&self.disk),
+        }))
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        lock(&self.disk).files.remove(path);
+        OsFileSystem.remove_file(path)
+    }
+
+    fn sync_directory(&self, directory: &Path) -> io::Result<()> {
+        for (path, state) in &mut lock(&self.disk).files {
+            if path.parent() == Some(directory) {
+                state.entry_synced = true;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl SimFileSystem {
+    /// Arms `faults` for the next calls of their kinds (replacing any still armed).
+    pub fn inject(&self, faults: Faults) {
+        lock(&self.disk).faults = faults;
+    }
+
+    /// Disarms every fault not yet fired.
+    pub fn clear_faults(&self) {
+        lock(&self.disk).faults = Faults::default();
+    }
+
+    /// What a power cut leaves: unsynced bytes partly kept (some zeroed), files whose entry
+    /// was never synced gone. Every file's bookkeeping is forgotten (the writers are gone).
+    pub fn crash(&self, random: &mut Random) -> io::Result<()> {
+        let mut disk = lock(&self.disk);
+        // In path order: a seed must draw the same numbers in every run.
+        let files: Vec<(PathBuf, FileState)> =
+            std::mem::take(&mut disk.files).into_iter().collect();
+        for (path, state) in files {
+            if !path.exists() {
+                continue; // removed outside the seam (a checkpoint's deletion)
+            }
+            if !state.entry_synced && random.chance(500) {
+                std::fs::remove_file(&path)?;
+                continue;
+            }
+            let unsynced = state.written - state.synced;
+            let kept = state.synced + random.below(unsynced + 1);
+            let mut bytes = std::fs::read(&path)?;
+            bytes.truncate(usize::try_from(kept).unwrap_or(usize::MAX));
+            if kept > state.synced && random.chance(300) {
+                // The file grew but the data never reached the disk: zeros.
+                let from = usize::try_from(state.synced).unwrap_or(0);
+                let zero_from = from + random.below((bytes.len() - from) as u64 + 1) as usize;
+                bytes[zero_from..].iter_mut().for_each(|byte| *byte = 0);
+            }
+            std::fs::write(&path, &bytes)?;
+        }
+        Ok(())
+    }
+}
