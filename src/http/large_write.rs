@@ -302,7 +302,7 @@ fn plan_all_but_last(
 /// The answer of a write that stopped before its end.
 fn stopped_answer(stopped: Stopped, settings: &LargeWriteSettings) -> LargeWriteAnswer {
     let response = match stopped {
-        Stopped::QueueTimedOut => queue_timeout_answer(settings.enqueue_timeout),
+        Stopped::QueueTimedOut => queue_timeout_answer(settings.enqueue_timeout, true),
         Stopped::NotDurable => wal_failure_answer(),
         Stopped::LineTooLong => Response::json_error(
             413,

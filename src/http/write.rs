@@ -135,10 +135,18 @@ pub fn wal_failure_answer() -> Response {
     )
 }
 
-/// The answer to a write that waited `timeout` for room in the partition queues.
-pub fn queue_timeout_answer(timeout: Duration) -> Response {
+/// The answer to a write that waited `timeout` for room in the partition queues. A request
+/// is all-or-nothing, so nothing of it was written; a large write made durable piece by
+/// piece (`in_pieces`) keeps the pieces that were durable before this one (README, "Large
+/// writes").
+pub fn queue_timeout_answer(timeout: Duration, in_pieces: bool) -> Response {
+    let written = if in_pieces {
+        "the pieces of this write made durable before stay written"
+    } else {
+        "nothing of this request was written"
+    };
     let message = format!(
-        "write queue full: timed out after {} waiting for the WAL partitions; some points of this request may have been written, retry it",
+        "write queue full: timed out after {} waiting for the WAL partitions; {written}, retry it",
         crate::config::format_duration(timeout)
     );
     Response::json_error(503, &message)

@@ -873,7 +873,7 @@ impl Connection {
         }
         drop(unsent);
         let timeout = shared.config.http.enqueued_write_timeout;
-        self.respond(&answer, queue_timeout_answer(timeout), true, shared);
+        self.respond(&answer, queue_timeout_answer(timeout, false), true, shared);
         true
     }
 
