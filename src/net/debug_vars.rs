@@ -18,11 +18,12 @@ pub fn debug_vars(shared: &Shared) -> Vec<u8> {
             partitions.push(',');
         }
         partitions.push_str(&format!(
-            "{{\"partition\":{index},\"batches\":{},\"points\":{},\"commits\":{},\"failedBatches\":{}}}",
+            "{{\"partition\":{index},\"batches\":{},\"points\":{},\"commits\":{},\"failedBatches\":{},\"droppedParts\":{}}}",
             partition.batches.load(Ordering::Relaxed),
             partition.points.load(Ordering::Relaxed),
             partition.commits.load(Ordering::Relaxed),
             partition.failed_batches.load(Ordering::Relaxed),
+            partition.dropped_parts.load(Ordering::Relaxed),
         ));
     }
     let mut inputs = String::new();
