@@ -976,14 +976,30 @@ fn fill(exec: &Exec<'_>, call: &Call, points: Vec<LeafPoint>) -> Result<Vec<Leaf
     let Some(windows) = exec.windows.as_ref() else {
         return Ok(points);
     };
-    fill_windows(
-        exec.context,
-        windows,
-        exec.range,
-        exec.statement.fill,
-        call,
-        points,
-    )
+    // 1.6.7 fills `previous` in the order the query runs: under ORDER BY time DESC an empty
+    // window takes the value of the window after it in time.
+    let previous_descending =
+        !exec.ascending && exec.statement.fill == Fill::Previous && call.name != "count";
+    let mode = if previous_descending {
+        Fill::Null
+    } else {
+        exec.statement.fill
+    };
+    let mut filled = fill_windows(exec.context, windows, exec.range, mode, call, points)?;
+    if previous_descending {
+        let mut previous: Option<Value> = None;
+        for point in filled.iter_mut().rev() {
+            let is_fill = point.point.origin == u32::MAX && point.point.time == point.out_time;
+            if point.point.value != Value::Null {
+                previous = Some(point.point.value.clone());
+            } else if is_fill {
+                if let Some(value) = &previous {
+                    point.point.value = value.clone();
+                }
+            }
+        }
+    }
+    Ok(filled)
 }
 
 /// Fills the empty windows of `range` (its start: the first point's window when unbounded)
