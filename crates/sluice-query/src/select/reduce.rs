@@ -881,19 +881,21 @@ pub fn transform(points: &[Point], spec: Transform<'_>) -> Vec<Point> {
             let mut sum_integer: i64 = 0;
             for point in usable {
                 let value = &point.value;
-                if let Value::Integer(v) = value {
-                    sum_integer = sum_integer.wrapping_add(*v);
-                } else {
-                    sum += as_f64(value);
-                }
-                window.push_back(value.clone());
-                if window.len() > spec.window {
+                // The oldest value leaves the sum before the new one joins it, in 1.6.7's
+                // order (the float rounding differs the other way round).
+                if window.len() == spec.window {
                     match window.pop_front() {
                         Some(Value::Integer(v)) => sum_integer = sum_integer.wrapping_sub(v),
                         Some(other) => sum -= as_f64(&other),
                         None => {}
                     }
                 }
+                if let Value::Integer(v) = value {
+                    sum_integer = sum_integer.wrapping_add(*v);
+                } else {
+                    sum += as_f64(value);
+                }
+                window.push_back(value.clone());
                 if window.len() == spec.window {
                     let total = sum + sum_integer as f64;
                     result.push(Point {
