@@ -52,7 +52,7 @@ fn selected_series(
     index: &SeriesIndex,
     sources: &[Source],
     condition: Option<&Expr>,
-) -> Result<Vec<(Vec<u8>, RoaringBitmap)>, String> {
+) -> Result<SelectedSeries, String> {
     if let Some(condition) = condition {
         check_comparisons(condition)?;
     }
@@ -93,6 +93,25 @@ fn resolve<'c>(
         }
     };
     context.require_database(name)
+}
+
+/// Measurements, each with its matching series.
+type SelectedSeries = Vec<(Vec<u8>, RoaringBitmap)>;
+
+/// What SHOW SERIES, TAG KEYS and TAG VALUES read: the statement's database resolved, its
+/// series index, and the measurements of `sources` with their series matching `condition`;
+/// `Err` is the finished (failed) result.
+fn resolve_selection(
+    context: &StatementContext<'_>,
+    on: Option<&str>,
+    sources: &[Source],
+    condition: Option<&Expr>,
+    source_database: SourceDatabase,
+) -> Result<(std::sync::Arc<SeriesIndex>, SelectedSeries), StatementResult> {
+    let database = resolve(context, on, sources, source_database)?;
+    let index = index_of(context, database);
+    let selected = selected_series(&index, sources, condition).map_err(|e| context.error(e))?;
+    Ok((index, selected))
 }
 
 /// `SHOW MEASUREMENTS`
@@ -148,19 +167,15 @@ pub fn show_series(
     statement: &ShowSeriesStatement,
     context: &StatementContext<'_>,
 ) -> StatementResult {
-    let database = match resolve(
+    let (index, selected) = match resolve_selection(
         context,
         statement.database.as_deref(),
         &statement.sources,
+        statement.condition.as_ref(),
         SourceDatabase::Overrides,
     ) {
-        Ok(database) => database,
+        Ok(found) => found,
         Err(error) => return error,
-    };
-    let index = index_of(context, database);
-    let selected = match selected_series(&index, &statement.sources, statement.condition.as_ref()) {
-        Ok(selected) => selected,
-        Err(error) => return context.error(error),
     };
     let mut values = Vec::new();
     let wanted = statement.offset.saturating_add(if statement.limit == 0 {
@@ -208,20 +223,16 @@ pub fn show_tag_keys(
     statement: &ShowTagKeysStatement,
     context: &StatementContext<'_>,
 ) -> StatementResult {
-    let database = match resolve(
+    let condition = statement.condition.as_ref();
+    let (index, selected) = match resolve_selection(
         context,
         statement.database.as_deref(),
         &statement.sources,
+        condition,
         SourceDatabase::Ignored,
     ) {
-        Ok(database) => database,
+        Ok(found) => found,
         Err(error) => return error,
-    };
-    let index = index_of(context, database);
-    let condition = statement.condition.as_ref();
-    let selected = match selected_series(&index, &statement.sources, condition) {
-        Ok(selected) => selected,
-        Err(error) => return context.error(error),
     };
     let mut result = Vec::new();
     for (measurement, series) in selected {
@@ -330,20 +341,16 @@ pub fn show_tag_values(
     statement: &ShowTagValuesStatement,
     context: &StatementContext<'_>,
 ) -> StatementResult {
-    let database = match resolve(
+    let condition = statement.condition.as_ref();
+    let (index, selected) = match resolve_selection(
         context,
         statement.database.as_deref(),
         &statement.sources,
+        condition,
         SourceDatabase::Ignored,
     ) {
-        Ok(database) => database,
+        Ok(found) => found,
         Err(error) => return error,
-    };
-    let index = index_of(context, database);
-    let condition = statement.condition.as_ref();
-    let selected = match selected_series(&index, &statement.sources, condition) {
-        Ok(selected) => selected,
-        Err(error) => return context.error(error),
     };
     let mut result = Vec::new();
     for (measurement, series) in selected {
