@@ -786,19 +786,7 @@ fn aggregate_leaf(
     let single_time = window_time(exec);
     if name == "integral" {
         let points = raw_points(exec, measurement, group, &field, None, condition_fields)?;
-        let unit_ns = duration_arg(call, 1).unwrap_or(NANOS_PER_SECOND);
-        let window_of = windows.map(|w| move |t: i64| (w.start_of(t), w.end_of(t)));
-        let result = match &window_of {
-            Some(f) => reduce::integral(&points, unit_ns, Some(f), single_time),
-            None => reduce::integral(&points, unit_ns, None, single_time),
-        };
-        let result = result
-            .into_iter()
-            .map(|point| LeafPoint {
-                out_time: point.time,
-                point,
-            })
-            .collect();
+        let result = integral_points(&points, call, windows, single_time);
         return fill(exec, call, result);
     }
     let mut set = WindowSet {
@@ -969,6 +957,30 @@ fn feed_column_by_window(
         }
         begin = end;
     }
+}
+
+/// `integral(field[, unit])` of `points` (in time order): one point per window of `windows`
+/// (per query without GROUP BY time, at `single_time`), before any fill. Stored queries and
+/// queries over a subquery both compute it here.
+pub(super) fn integral_points(
+    points: &[Point],
+    call: &Call,
+    windows: Option<&Windows>,
+    single_time: i64,
+) -> Vec<LeafPoint> {
+    let unit_ns = duration_arg(call, 1).unwrap_or(NANOS_PER_SECOND);
+    let window_of = windows.map(|w| move |t: i64| (w.start_of(t), w.end_of(t)));
+    let result = match &window_of {
+        Some(f) => reduce::integral(points, unit_ns, Some(f), single_time),
+        None => reduce::integral(points, unit_ns, None, single_time),
+    };
+    result
+        .into_iter()
+        .map(|point| LeafPoint {
+            out_time: point.time,
+            point,
+        })
+        .collect()
 }
 
 /// Fills the empty windows of a single-valued leaf of a GROUP BY time query.

@@ -603,22 +603,8 @@ fn leaf_points_of(
             return Ok(Vec::new());
         };
         let points = stream_points(outer, argument, group.ordered, regexes)?;
-        let unit_ns = aggregate::duration_arg(call, 1).unwrap_or(aggregate::NANOS_PER_SECOND);
-        let window_of = outer
-            .windows
-            .map(|w| move |t: i64| (w.start_of(t), w.end_of(t)));
-        let single_time = outer.single_window_time();
-        let result = match &window_of {
-            Some(f) => reduce::integral(&points, unit_ns, Some(f), single_time),
-            None => reduce::integral(&points, unit_ns, None, single_time),
-        };
-        let result = result
-            .into_iter()
-            .map(|point| LeafPoint {
-                out_time: point.time,
-                point,
-            })
-            .collect();
+        let result =
+            aggregate::integral_points(&points, call, outer.windows, outer.single_window_time());
         return fill(outer, call, result);
     }
     window_points(outer, group.rows, call, regexes)
