@@ -228,3 +228,44 @@ impl SimFileSystem {
         Ok(())
     }
 }
+
+/// What one simulation campaign runs, read from `<PREFIX>_SEED` (one seed, to reproduce a
+/// failure exactly), or `<PREFIX>_FIRST_SEED` / `<PREFIX>_SEEDS`, and `<PREFIX>_STEPS`;
+/// the defaults are CI's budget. Shared by the WAL and ingest simulations.
+pub struct Campaign {
+    /// the seeds to run, in order
+    pub seeds: Vec<u64>,
+    /// steps per seed
+    pub steps: u64,
+    /// where the simulated files live (`/dev/shm` when there is one), unique to this process
+    pub root: std::path::PathBuf,
+}
+
+impl Campaign {
+    /// The campaign `prefix`'s variables ask for; files under a directory named `label`.
+    pub fn from_env(prefix: &str, label: &str, default_seeds: u64, default_steps: u64) -> Campaign {
+        let number = |name: &str, default: u64| {
+            std::env::var(format!("{prefix}_{name}"))
+                .ok()
+                .and_then(|value| value.parse().ok())
+                .unwrap_or(default)
+        };
+        let seeds = match std::env::var(format!("{prefix}_SEED")) {
+            Ok(seed) => vec![seed.parse().unwrap_or(0)],
+            Err(_) => {
+                let first = number("FIRST_SEED", 1);
+                (first..first + number("SEEDS", default_seeds)).collect()
+            }
+        };
+        let base = if std::path::Path::new("/dev/shm").is_dir() {
+            std::path::PathBuf::from("/dev/shm")
+        } else {
+            std::env::temp_dir()
+        };
+        Campaign {
+            seeds,
+            steps: number("STEPS", default_steps),
+            root: base.join(format!("{label}-{}", std::process::id())),
+        }
+    }
+}

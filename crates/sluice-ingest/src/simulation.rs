@@ -499,29 +499,15 @@ fn trace(message: impl FnOnce() -> String) {
     }
 }
 
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
-}
-
 #[test]
 fn ingest_simulation_keeps_requests_whole() {
-    let root = if Path::new("/dev/shm").is_dir() {
-        PathBuf::from("/dev/shm")
-    } else {
-        std::env::temp_dir()
-    }
-    .join(format!("sluice-ingest-sim-{}", std::process::id()));
-    let steps = env_number("SLUICE_INGEST_SIM_STEPS", DEFAULT_STEPS);
-    let seeds: Vec<u64> = match std::env::var("SLUICE_INGEST_SIM_SEED") {
-        Ok(seed) => vec![seed.parse().unwrap_or(0)],
-        Err(_) => {
-            let first = env_number("SLUICE_INGEST_SIM_FIRST_SEED", 1);
-            (first..first + env_number("SLUICE_INGEST_SIM_SEEDS", DEFAULT_SEEDS)).collect()
-        }
-    };
+    let campaign = sluice_base::simulated_disk::Campaign::from_env(
+        "SLUICE_INGEST_SIM",
+        "sluice-ingest-sim",
+        DEFAULT_SEEDS,
+        DEFAULT_STEPS,
+    );
+    let (seeds, steps, root) = (campaign.seeds, campaign.steps, campaign.root);
     let started = std::time::Instant::now();
     for &seed in &seeds {
         run_seed(seed, steps, &root).unwrap();

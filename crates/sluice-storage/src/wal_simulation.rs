@@ -17,7 +17,7 @@
 
 use std::collections::HashSet;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use sluice_base::simulated_disk::{Faults, Random, SimFileSystem};
@@ -200,29 +200,15 @@ fn check_replay(seed: u64, step: u64, directory: &Path, model: &mut Model) -> io
     Ok(())
 }
 
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
-}
-
 #[test]
 fn wal_simulation_keeps_every_acknowledged_record() {
-    let root = if Path::new("/dev/shm").is_dir() {
-        PathBuf::from("/dev/shm")
-    } else {
-        std::env::temp_dir()
-    }
-    .join(format!("sluice-wal-sim-{}", std::process::id()));
-    let steps = env_number("SLUICE_WAL_SIM_STEPS", DEFAULT_STEPS);
-    let seeds: Vec<u64> = match std::env::var("SLUICE_WAL_SIM_SEED") {
-        Ok(seed) => vec![seed.parse().unwrap_or(0)],
-        Err(_) => {
-            let first = env_number("SLUICE_WAL_SIM_FIRST_SEED", 1);
-            (first..first + env_number("SLUICE_WAL_SIM_SEEDS", DEFAULT_SEEDS)).collect()
-        }
-    };
+    let campaign = sluice_base::simulated_disk::Campaign::from_env(
+        "SLUICE_WAL_SIM",
+        "sluice-wal-sim",
+        DEFAULT_SEEDS,
+        DEFAULT_STEPS,
+    );
+    let (seeds, steps, root) = (campaign.seeds, campaign.steps, campaign.root);
     let started = std::time::Instant::now();
     for &seed in &seeds {
         run_seed(seed, steps, &root).unwrap();
