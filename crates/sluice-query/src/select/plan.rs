@@ -697,6 +697,31 @@ impl Keys {
     }
 }
 
+/// `call` with its first argument replaced by `first`.
+fn with_first_argument(call: &Call, first: Expr) -> Expr {
+    let mut args = call.args.clone();
+    if let Some(slot) = args.first_mut() {
+        *slot = first;
+    }
+    Expr::Call(Call {
+        name: call.name.clone(),
+        args,
+    })
+}
+
+/// One field of a wildcard or regex expansion of `field` (whose expression is `call`): the
+/// call over `first`, named `<alias or call>_<field name>`.
+fn expanded_call(field: &Field, call: &Call, first: Expr, name: &str) -> Field {
+    Field {
+        expr: with_first_argument(call, first),
+        alias: Some(format!(
+            "{}_{}",
+            field.alias.as_deref().unwrap_or(&call.name),
+            name
+        )),
+    }
+}
+
 fn regex_matches(pattern: &str, text: &str) -> bool {
     Regex::new(pattern).is_ok_and(|r| r.is_match(text))
 }
@@ -745,21 +770,12 @@ pub fn expand_fields(fields: &[Field], keys: &Keys, excluded_tags: &[String]) ->
                     if !accepted {
                         continue;
                     }
-                    let mut args = call.args.clone();
-                    if let Some(first) = args.first_mut() {
-                        *first = Expr::var_ref(name.clone());
-                    }
-                    expanded.push(Field {
-                        expr: Expr::Call(Call {
-                            name: call.name.clone(),
-                            args,
-                        }),
-                        alias: Some(format!(
-                            "{}_{}",
-                            field.alias.as_deref().unwrap_or(&call.name),
-                            name
-                        )),
-                    });
+                    expanded.push(expanded_call(
+                        field,
+                        call,
+                        Expr::var_ref(name.clone()),
+                        name,
+                    ));
                 }
             }
             // A transformation of an aggregate of `*` or a regex: one per field the
@@ -774,28 +790,8 @@ pub fn expand_fields(fields: &[Field], keys: &Keys, excluded_tags: &[String]) ->
                     {
                         continue;
                     }
-                    let mut inner_args = inner.args.clone();
-                    if let Some(first) = inner_args.first_mut() {
-                        *first = Expr::var_ref(name.clone());
-                    }
-                    let mut args = call.args.clone();
-                    if let Some(first) = args.first_mut() {
-                        *first = Expr::Call(Call {
-                            name: inner.name.clone(),
-                            args: inner_args,
-                        });
-                    }
-                    expanded.push(Field {
-                        expr: Expr::Call(Call {
-                            name: call.name.clone(),
-                            args,
-                        }),
-                        alias: Some(format!(
-                            "{}_{}",
-                            field.alias.as_deref().unwrap_or(&call.name),
-                            name
-                        )),
-                    });
+                    let inner_of_field = with_first_argument(inner, Expr::var_ref(name.clone()));
+                    expanded.push(expanded_call(field, call, inner_of_field, name));
                 }
             }
             Expr::Call(call) if matches!(call.name.as_str(), "top" | "bottom") => {
