@@ -189,3 +189,56 @@ fn a_line_with_seventy_thousand_fields_is_stored_whole_and_survives_a_crash() {
     let (_, counted) = server.query("SELECT count(f69999) FROM db0..wide WHERE host = 'a'");
     assert!(counted.contains(",1]"), "{counted}");
 }
+
+#[test]
+fn invalid_utf8_tag_values_are_stored_and_answered_as_influxdb_does() {
+    let server = Server::start();
+    create_database(&server, "db0");
+    let write = common::request(
+        server.address,
+        "POST",
+        "/write?db=db0",
+        &[],
+        b"m,t=a\xffb v=1 1\ntr,t=a\xe2\x82 v=2 2\nm s=\"x\xffy\" 3\n",
+    );
+    assert_eq!(
+        write.status,
+        204,
+        "{:?}",
+        String::from_utf8_lossy(&write.body)
+    );
+    // What influxd 1.6.7 answered to the same write and queries (recorded 2026-12-07, JSON
+    // decoded: 1.6.7 escapes each invalid byte as `\ufffd`, Sluice sends U+FFFD itself).
+    let recorded_values = serde_json::json!({"results":[{"statement_id":0,"series":[
+        {"name":"m","columns":["key","value"],"values":[["t","a\u{fffd}b"]]},
+        {"name":"tr","columns":["key","value"],"values":[["t","a\u{fffd}\u{fffd}"]]}]}]});
+    let (status, body) = server.query("SHOW TAG VALUES ON db0 WITH KEY = t");
+    assert_eq!(status, 200);
+    let answered: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answered, recorded_values);
+    let recorded_points = serde_json::json!({"results":[{"statement_id":0,"series":[
+        {"name":"m","columns":["time","s","t","v"],"values":[
+            ["1970-01-01T00:00:00.000000001Z",null,"a\u{fffd}b",1],
+            ["1970-01-01T00:00:00.000000003Z","x\u{fffd}y",null,null]]}]}]});
+    let (status, body) = server.query("SELECT * FROM db0..m");
+    assert_eq!(status, 200);
+    let answered: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answered, recorded_points);
+    // Names are not values: a measurement, tag key or field key that is not UTF-8 is refused,
+    // the good line kept. (1.6.7 stores such names, except that a write creating a shard
+    // with one answers 500: `proto: ... contains invalid UTF-8`; Sluice keeps names UTF-8.)
+    let names = common::request(
+        server.address,
+        "POST",
+        "/write?db=db0",
+        &[],
+        b"m\xff v=1 4\nm,k\xff=a v=1 5\nm v\xff=1 6\nok v=1 7\n",
+    );
+    assert_eq!(names.status, 400);
+    assert_eq!(
+        String::from_utf8_lossy(&names.body),
+        "{\"error\":\"partial write: invalid UTF-8 in measurement, tag or field key dropped=3\"}\n"
+    );
+    let (_, body) = server.query("SELECT count(v) FROM db0..ok");
+    assert!(body.contains("[\"1970-01-01T00:00:00Z\",1]"), "{body}");
+}

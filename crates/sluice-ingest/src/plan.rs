@@ -701,6 +701,13 @@ fn plan_pass(
         };
         scratch.series_key.clear();
         line_protocol::append_series_key(point.measurement, point.tags, &mut scratch.series_key);
+        if !is_utf8(&scratch.series_key) {
+            if !names_are_utf8(&point) {
+                outcome.drop_point(DropReason::InvalidUtf8, false);
+                continue;
+            }
+            replace_invalid_utf8(&mut scratch.series_key, &mut scratch.display);
+        }
         if scratch.series_key.len() > SERIES_KEY_MAX_BYTES {
             outcome.drop_point(
                 DropReason::SeriesKeyTooLong {
@@ -708,10 +715,6 @@ fn plan_pass(
                 },
                 false,
             );
-            continue;
-        }
-        if !is_utf8(&scratch.series_key) {
-            outcome.drop_point(DropReason::InvalidUtf8, false);
             continue;
         }
         if point.tags.iter().any(|tag| tag.key == b"time") {
@@ -1023,12 +1026,43 @@ fn check_fields(
     FieldCheck::Ok
 }
 
-/// Why a point with non-UTF-8 names is dropped (1.6.7 answers 500 for it and stores nothing;
-/// names must be UTF-8 for every later JSON answer to be valid).
+/// Why a point with non-UTF-8 names is dropped (1.6.7 answers 500 for a new measurement's
+/// invalid name and stores nothing; names must be UTF-8 for every later JSON answer to be
+/// valid). Tag values are not names: see [`replace_invalid_utf8`].
 const INVALID_UTF8_REASON: &str = "invalid UTF-8 in measurement, tag or field key";
 
 fn is_utf8(bytes: &[u8]) -> bool {
     bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()
+}
+
+/// Whether the measurement and every tag key of `point` are UTF-8 (escapes are ASCII, so the
+/// escaped bytes are UTF-8 exactly when the names are).
+fn names_are_utf8(point: &line_protocol::Point<'_, '_>) -> bool {
+    is_utf8(point.measurement) && point.tags.iter().all(|tag| is_utf8(tag.key))
+}
+
+/// U+FFFD, the replacement character, in UTF-8.
+const REPLACEMENT_CHARACTER_UTF8: &[u8] = "\u{fffd}".as_bytes();
+
+/// Replaces each byte of every invalid UTF-8 sequence in a series key (only its tag values
+/// can hold one: see [`names_are_utf8`]) with U+FFFD, using `spare` as the copy buffer.
+///
+/// InfluxDB 1.6.7 stores a tag value's bytes as sent, and its JSON answers show each invalid
+/// byte as `\ufffd` (Go's encoder decodes byte by byte: `a\xe2\x82` shows as two), so
+/// storing the replacement gives the same answers while every name and value Sluice keeps
+/// stays UTF-8. The one difference: two values that differ only in their invalid bytes are one
+/// series here and two there. Tag keys are unchanged, so their order holds, and the
+/// replacement holds no ASCII, so the key's escaping stays canonical; the caller checks the
+/// key length after this (each invalid byte becomes three).
+fn replace_invalid_utf8(series_key: &mut Vec<u8>, spare: &mut Vec<u8>) {
+    spare.clear();
+    for chunk in series_key.utf8_chunks() {
+        spare.extend_from_slice(chunk.valid().as_bytes());
+        for _ in chunk.invalid() {
+            spare.extend_from_slice(REPLACEMENT_CHARACTER_UTF8);
+        }
+    }
+    std::mem::swap(series_key, spare);
 }
 
 /// Unescapes into `out`, copying straight through when there is no backslash (the common case).
@@ -1270,6 +1304,71 @@ mod tests {
         assert_eq!(
             outcome.to_string().lines().next(),
             Some("partial write: unable to parse 'bad00000 line with no fields at all': invalid field format")
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_in_tag_values_is_stored_replaced_and_in_names_refused() {
+        let fixture = Fixture::new("utf8");
+        let meta = fixture.meta.snapshot();
+        let context = fixture.context(&meta);
+        let mut scratch = WriteScratch::default();
+        // As 1.6.7 shows them: each invalid byte one U+FFFD (a truncated sequence gives
+        // two), valid multi-byte text and escapes untouched.
+        let stored = plan_lines(
+            b"m,a=x\\,\xff,b=\xe2\x82y,c=\xc3\xa9 v=1 1",
+            Precision::Nanosecond,
+            "db",
+            "",
+            &context,
+            &mut scratch,
+        );
+        assert!(stored.outcome.is_accepted(), "{:?}", stored.outcome);
+        let keys: Vec<String> = points_of(&stored.records)
+            .concat()
+            .iter()
+            .map(|point| point.split(' ').next().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(
+            keys,
+            vec!["m,a=x\\,\u{fffd},b=\u{fffd}\u{fffd}y,c=\u{e9}".to_string()]
+        );
+        // Names stay refused: a measurement, a tag key, a field key.
+        for line in [&b"m\xff v=1 1"[..], b"m,k\xff=a v=1 1", b"m v\xff=1 1"] {
+            let refused = plan_lines(
+                line,
+                Precision::Nanosecond,
+                "db",
+                "",
+                &context,
+                &mut scratch,
+            );
+            assert_eq!(
+                refused.outcome.to_string(),
+                "partial write: invalid UTF-8 in measurement, tag or field key dropped=1",
+                "{line:?}"
+            );
+            assert!(refused.records.is_empty());
+        }
+        // The replacement counts toward the key length bound (each invalid byte is 3 bytes).
+        let mut long = b"m,t=".to_vec();
+        long.extend(std::iter::repeat_n(0xff_u8, SERIES_KEY_MAX_BYTES / 3));
+        long.extend_from_slice(b" v=1 1");
+        let too_long = plan_lines(
+            &long,
+            Precision::Nanosecond,
+            "db",
+            "",
+            &context,
+            &mut scratch,
+        );
+        assert!(
+            too_long
+                .outcome
+                .to_string()
+                .contains("max key length exceeded"),
+            "{}",
+            too_long.outcome
         );
     }
 
