@@ -381,6 +381,13 @@ write("field-type-conflict-same-request-three", "m v=1 1\nm v=2i 2\nm v=\"s\" 3\
 write("field-type-conflict-across-requests", "m v=2i 2\n", pre_writes=["m v=1 1\n"])
 write("field-type-conflict-across-requests-string", 'm v="x" 2\n',
       pre_writes=["m v=true 1\n"])
+# The shard exists (an earlier write made it): a conflict with a field an earlier point of
+# the same request created drops that point with the partial-write text, the rest stored.
+write("ftc-shard-exists-same-request", "m x=1 5\nm x=2i 6\nm x=\"s\" 7\nm q=1 8\n",
+      pre_writes=["m v=1 1\n"])
+write("ftc-shard-exists-within-line", "m w=1,w=2i 5\n", pre_writes=["m v=1 1\n"])
+write("ftc-shard-exists-other-measurement", "m y=1,z=1 5\nm2 y=1i,y=2 6\n",
+      pre_writes=["m v=1 1\n"])
 write("field-type-conflict-other-series", "m,t=b v=2i 2\n", pre_writes=["m,t=a v=1 1\n"])
 write("field-type-conflict-across-requests-partial", "m v=2i 2\nm v=3 3\nn v=1i 4\nm v=5i 5\n",
       pre_writes=["m v=1 1\n"], note="two conflicting points dropped, others stored")

@@ -427,8 +427,10 @@ pub fn plan_points(
 /// - a field new to the database is fixed by the first piece that writes it; a later
 ///   piece's point giving it another type is dropped as a conflict with the stored type
 ///   (`partial write: field type conflict: …`), where the whole body is refused;
-/// - two points of one piece giving a new field different types refuse that piece
-///   ([`WriteRefusal::FieldTypeConflict`]) and end the write: nothing after it is planned;
+/// - two points of one piece giving a new field different types, in a shard group that
+///   does not exist yet, refuse that piece ([`WriteRefusal::FieldTypeConflict`]) and end
+///   the write: nothing after it is planned (in an existing one the later point is dropped,
+///   as in a whole body);
 /// - the series limits count the series the earlier pieces created as existing ones.
 ///
 /// A body planned as one piece ([`plan_points`]) is planned exactly as a whole body.
@@ -764,7 +766,15 @@ fn plan_pass(
                 outcome.drop_point(reason, false);
                 continue;
             }
-            FieldCheck::ConflictWithinRequest => {
+            FieldCheck::ConflictWithinRequest(reason) => {
+                // As 1.6.7: where the point's shard exists, a field an earlier point of this
+                // request created is already that shard's, so the conflict drops this point
+                // (with the partial-write text); a write that creates the shard is refused
+                // whole, with the bare `field type conflict`.
+                if policy.shard_group_at(point.timestamp_ns).is_some() {
+                    outcome.drop_point(reason, false);
+                    continue;
+                }
                 return Some(Err(WriteRefusal::FieldTypeConflict));
             }
         }
@@ -943,7 +953,8 @@ struct RejectedMark {
 enum FieldCheck {
     Ok,
     Drop(DropReason),
-    ConflictWithinRequest,
+    /// the type differs from the one an earlier point of this request gave a new field
+    ConflictWithinRequest(DropReason),
 }
 
 /// `measurement_len u32 LE | measurement | field`: unambiguous whatever bytes the names hold.
@@ -997,7 +1008,18 @@ fn check_fields(
         ) else {
             build_staged_key(measurement, &scratch.unescaped_key, &mut scratch.staged_key);
             match scratch.new_fields.get(scratch.staged_key.as_slice()) {
-                Some(staged) if *staged != wanted => return FieldCheck::ConflictWithinRequest,
+                Some(staged) if *staged != wanted => {
+                    let stored = *staged;
+                    let field = String::from_utf8_lossy(&scratch.unescaped_key).into_owned();
+                    let measurement =
+                        display_name(measurement, EscapeKind::Measurement, &mut scratch.display);
+                    return FieldCheck::ConflictWithinRequest(DropReason::FieldTypeConflict {
+                        field,
+                        measurement,
+                        written: wanted,
+                        stored,
+                    });
+                }
                 Some(_) => {}
                 None => {
                     scratch
