@@ -154,6 +154,47 @@ fn over_long_keys_are_refused_and_the_rest_of_the_body_is_written() {
     ping_time(&server);
 }
 
+/// A line with a million tags (9.9 MB) keeps its reason, as 1.6.7 answers it (the whole line
+/// echoed, `max key length exceeded: 9888891 > 65535`), while the line after it is stored and
+/// a fresh client's `/ping` is answered throughout (the body is a large write, planned off
+/// the event loops).
+#[test]
+fn a_line_with_a_million_tags_keeps_its_reason_and_stalls_no_one() {
+    let server = Server::start();
+    create_database(&server, "db0");
+    let tags: Vec<String> = (0..1_000_000).map(|n| format!("t{n}=a")).collect();
+    let line = format!("m,{} v=1 1", tags.join(","));
+    let body = format!("{line}\nok v=1 2\n");
+    let writer = {
+        let address = server.address;
+        std::thread::spawn(move || {
+            common::request(address, "POST", "/write?db=db0", &[], body.as_bytes())
+        })
+    };
+    let mut pings = 0;
+    while !writer.is_finished() {
+        ping_time(&server);
+        pings += 1;
+    }
+    let answer = writer.join().unwrap();
+    assert_eq!(answer.status, 400);
+    let expected = format!(
+        "{{\"error\":\"partial write: unable to parse '{line}': max key length exceeded: \
+         9888891 \\u003e 65535 dropped=0\"}}\n"
+    );
+    assert!(
+        answer.text() == expected,
+        "{} pings; answer ends {:?}",
+        pings,
+        &answer.text()[answer.text().len().saturating_sub(120)..]
+    );
+    let (_, counted) = server.query("SELECT count(v) FROM db0..ok");
+    assert!(
+        counted.contains("[\"1970-01-01T00:00:00Z\",1]"),
+        "{counted}"
+    );
+}
+
 /// A point's field count is a u16 in the record format, and a record has a size bound: a line
 /// with more fields than either (70,000 string fields, 5.6 MB) continues as points of the
 /// same series and time. Before, the count wrapped and every field past 65,535 was lost
