@@ -27,9 +27,10 @@ use crate::http::write::{queue_timeout_answer, wal_failure_answer};
 use crate::ingest::Batch;
 use crate::inputs::opentsdb_http;
 use crate::limits::{
-    HTTP_MAX_CHUNK_LINE_BYTES, HTTP_MAX_HEADERS, HTTP_MAX_HEAD_BYTES, NET_LINGER_MAX_BYTES,
-    NET_LINGER_TIMEOUT_MS, NET_MAX_PENDING_RESPONSE_BYTES, NET_QUERY_ANSWER_HANDOFF_MAX_BYTES,
-    NET_READ_BUFFER_MAX_BYTES, NET_READ_CHUNK_BYTES, NET_STREAM_STALL_TIMEOUT_MS,
+    HTTP_MAX_CHUNK_LINE_BYTES, HTTP_MAX_HEADERS, HTTP_MAX_HEAD_BYTES, NET_IDLE_OUTPUT_KEEP_BYTES,
+    NET_LINGER_MAX_BYTES, NET_LINGER_TIMEOUT_MS, NET_MAX_PENDING_RESPONSE_BYTES,
+    NET_QUERY_ANSWER_HANDOFF_MAX_BYTES, NET_READ_BUFFER_MAX_BYTES, NET_READ_CHUNK_BYTES,
+    NET_STREAM_STALL_TIMEOUT_MS,
 };
 use crate::query::answer::{AnswerOutcome, QueryAnswer};
 
@@ -146,7 +147,8 @@ impl Connection {
             protocol,
             skipping_long_line: false,
             reader: RequestReader::new(framing_limits(config)),
-            read_buffer: vec![0; NET_READ_CHUNK_BYTES],
+            // taken from the loop's pool while the connection is driven (`drive`)
+            read_buffer: Vec::new(),
             read_start: 0,
             read_end: 0,
             output: Vec::new(),
@@ -260,7 +262,36 @@ impl Connection {
     }
 
     /// Reads, handles and writes as far as possible; false when the connection is done.
+    ///
+    /// The read buffer is the loop's only while the connection is driven: taken from the
+    /// loop's pool here and given back once every byte read is consumed, so a connection
+    /// between requests (an idle keep-alive, one that never sent a byte) holds no read
+    /// buffer, and its output buffer shrinks to `NET_IDLE_OUTPUT_KEEP_BYTES` (10,000 idle
+    /// connections cost ~1 KB each, not the 64 KiB buffer and up to 1 MiB of answer
+    /// capacity they kept before).
     pub(super) fn drive(&mut self, slot: usize, event_loop: &mut EventLoop) -> bool {
+        if self.read_buffer.is_empty() {
+            self.read_buffer = event_loop.read_buffers.take();
+        }
+        let keep = self.drive_protocol(slot, event_loop);
+        if self.read_start == self.read_end {
+            self.read_start = 0;
+            self.read_end = 0;
+            event_loop
+                .read_buffers
+                .give_back(std::mem::take(&mut self.read_buffer));
+            if self.output_offset == self.output.len()
+                && self.output.capacity() > NET_IDLE_OUTPUT_KEEP_BYTES
+            {
+                self.output.clear();
+                self.output_offset = 0;
+                self.output.shrink_to(NET_IDLE_OUTPUT_KEEP_BYTES);
+            }
+        }
+        keep
+    }
+
+    fn drive_protocol(&mut self, slot: usize, event_loop: &mut EventLoop) -> bool {
         match self.protocol {
             Protocol::Http | Protocol::OpenTsdbHttp { .. } => self.drive_http(slot, event_loop),
             Protocol::Lines { input } => self.drive_lines(input, event_loop),
@@ -290,7 +321,7 @@ impl Connection {
                 } else {
                     Protocol::Lines { input }
                 };
-                self.drive(slot, event_loop)
+                self.drive_protocol(slot, event_loop)
             }
         }
     }
@@ -487,8 +518,9 @@ impl Connection {
         };
         self.read_start = 0;
         self.read_end = 0;
+        let mut discard = [0u8; 4096];
         let keep = loop {
-            match self.stream.read(&mut self.read_buffer) {
+            match self.stream.read(&mut discard) {
                 Ok(0) => break false,
                 Ok(count) => {
                     discarded += count;

@@ -230,6 +230,36 @@ pub struct EventLoop {
     datagram: Vec<u8>,
     /// line protocol decoded from an input, before planning
     input_lines: Vec<u8>,
+    /// read buffers of connections that have none now (see `Connection::drive`)
+    read_buffers: ReadBufferPool,
+}
+
+/// An event loop's spare connection read buffers, `NET_READ_CHUNK_BYTES` each, at most
+/// `NET_READ_BUFFER_POOL_MAX` of them. A buffer is only lent: a connection takes one when it
+/// is driven and gives it back once it has consumed every byte read, so memory follows the
+/// connections being served, not the connections open.
+#[derive(Default)]
+struct ReadBufferPool {
+    spare: Vec<Vec<u8>>,
+}
+
+impl ReadBufferPool {
+    /// A buffer of `NET_READ_CHUNK_BYTES`: a spare one, else a new one.
+    fn take(&mut self) -> Vec<u8> {
+        self.spare
+            .pop()
+            .unwrap_or_else(|| vec![0; crate::limits::NET_READ_CHUNK_BYTES])
+    }
+
+    /// Keeps `buffer` for the next `take` if it has the standard size and there is room;
+    /// frees it otherwise (a buffer grown for a long line, or one past the pool's bound).
+    fn give_back(&mut self, buffer: Vec<u8>) {
+        if buffer.len() == crate::limits::NET_READ_CHUNK_BYTES
+            && self.spare.len() < crate::limits::NET_READ_BUFFER_POOL_MAX
+        {
+            self.spare.push(buffer);
+        }
+    }
 }
 
 /// Builds one loop per listener; `input_sockets[loop]` holds that loop's socket of every
@@ -295,6 +325,7 @@ pub fn build_loops(
             inputs,
             datagram: vec![0; DATAGRAM_MAX_BYTES],
             input_lines: Vec::new(),
+            read_buffers: ReadBufferPool::default(),
         });
     }
     Ok(loops)

@@ -73,6 +73,13 @@ pub const NET_READ_CHUNK_BYTES: usize = 64 * 1024;
 /// HTTP head is not held here: the request reader copies an incomplete head into its own
 /// buffer (at most `HTTP_MAX_HEAD_BYTES`, freed once the head is parsed).
 pub const NET_READ_BUFFER_MAX_BYTES: usize = 2 * NET_READ_CHUNK_BYTES;
+/// Read buffers an event loop keeps for reuse (`net::ReadBufferPool`): a connection holds
+/// one only while it is driven or has unconsumed bytes, and gives it back to its loop's pool
+/// (up to this many, `NET_READ_CHUNK_BYTES` each: 4 MiB a loop) instead of freeing it.
+pub const NET_READ_BUFFER_POOL_MAX: usize = 64;
+/// Capacity an idle connection's output buffer keeps once its answers are out (larger
+/// answers' capacity is given back, so idle keep-alive connections cost little).
+pub const NET_IDLE_OUTPUT_KEEP_BYTES: usize = 4 * 1024;
 /// Responses waiting to be written on one connection before we stop reading from it
 /// (pipelining back-pressure).
 pub const NET_MAX_PENDING_RESPONSE_BYTES: usize = 1024 * 1024;
