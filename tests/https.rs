@@ -342,6 +342,77 @@ fn unfinished_handshakes_are_closed_by_the_read_timeout() {
     }
 }
 
+/// Hundreds of truncated handshakes against a connection limit of 40: each sends the start
+/// of a ClientHello record (its header declares 512 bytes) and then trickles a byte every
+/// 300 ms, so none is ever silent. They are shed at the limit or cut by the minimum rate
+/// (the handshake is bounded like a request), and a real HTTPS client (curl) is served.
+#[test]
+fn truncated_handshakes_cannot_hold_the_connections() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    const LIMIT: usize = 40;
+    const ATTACKERS: usize = 300;
+    if !common::tool_available("curl", &["--version"]) {
+        return;
+    }
+    let limit = LIMIT.to_string();
+    let (server, certificate) = start_https(&[
+        ("SLUICE_HTTP_MAX_CONNECTION_LIMIT", limit.as_str()),
+        ("SLUICE_HTTP_REQUEST_MIN_RATE_GRACE", "2s"),
+    ]);
+    let mut attackers = Vec::new();
+    for _ in 0..ATTACKERS {
+        let mut socket = std::net::TcpStream::connect(server.address).unwrap();
+        // A handshake record header (type 22, TLS 1.0, 512 bytes) and a ClientHello's first
+        // bytes: the session waits for the rest of the record.
+        let _ = socket.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01]);
+        attackers.push(socket);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let trickler = {
+        let stop = Arc::clone(&stop);
+        let mut sockets: Vec<std::net::TcpStream> =
+            attackers.iter().map(|s| s.try_clone().unwrap()).collect();
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                for socket in &mut sockets {
+                    let _ = socket.write_all(&[0x00]);
+                }
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        })
+    };
+    let started = Instant::now();
+    let port = server.address.port();
+    let served = loop {
+        let output = Command::new("curl")
+            .args(["-sS", "--max-time", "3", "--cacert"])
+            .arg(&certificate)
+            .args(["--resolve", &format!("localhost:{port}:127.0.0.1")])
+            .args(["-o", "/dev/null", "-w", "%{http_code}"])
+            .arg(format!("https://localhost:{port}/ping"))
+            .output()
+            .unwrap();
+        if output.stdout == b"204" {
+            break started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no HTTPS /ping was served among {ATTACKERS} truncated handshakes: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    eprintln!("curl was served after {served:?} among {ATTACKERS} truncated handshakes");
+    let closed = attackers
+        .iter_mut()
+        .take(LIMIT)
+        .filter_map(|socket| time_until_closed(socket, Duration::from_millis(200)))
+        .count();
+    stop.store(true, Ordering::Relaxed);
+    trickler.join().unwrap();
+    assert!(closed > 0, "no truncated handshake was closed");
+}
+
 #[test]
 fn plain_http_to_the_https_port_is_answered_and_closed() {
     let (server, _) = start_https(&[]);
