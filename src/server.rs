@@ -177,10 +177,12 @@ pub fn run(config: Config) -> Result<(), String> {
         },
     )
     .map_err(|e| format!("starting large-write threads: {e}"))?;
+    let body_memory = net::body_memory::BodyMemory::new(config.http.max_body_memory);
     let shared = Arc::new(Shared {
         large_writes,
         auth,
         tls,
+        body_memory,
         config,
         meta,
         ingest: Arc::clone(&ingest),

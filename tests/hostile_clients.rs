@@ -623,3 +623,134 @@ fn ten_thousand_idle_connections_cost_little_and_stall_no_one() {
     assert!(vars.contains("\"connectionsShed\":0"), "{vars}");
     assert!(open_connections(&server) > IDLE as u64);
 }
+
+/// A number of `/debug/vars`' `sluice` object.
+fn var_of(server: &Server, name: &str) -> u64 {
+    let vars = vars_within(server, Duration::from_secs(10));
+    let key = format!("\"{name}\":");
+    let at = vars
+        .find(&key)
+        .unwrap_or_else(|| panic!("{name} in {vars}"))
+        + key.len();
+    vars[at..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|digits| digits.parse().ok())
+        .expect("a count")
+}
+
+/// Whether `socket` has an answer to read within `wait` (its status line, or None).
+fn status_within(socket: &mut TcpStream, wait: Duration) -> Option<String> {
+    socket.set_read_timeout(Some(wait)).unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !answer.windows(2).any(|w| w == b"\r\n") {
+        match socket.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(read) => answer.extend_from_slice(&buffer[..read]),
+        }
+    }
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    text.lines().next().map(str::to_string)
+}
+
+/// Request bodies share `[http] max-body-memory`: with 1 MB of it, a client holding an
+/// admitted 800 KB body half-sent makes a second 800 KB body wait (its bytes stay in the
+/// kernel; the client is pushed back) until the first is done, then both are written; a
+/// third that waits past `enqueued-write-timeout` gets a 503 saying why. Many clients
+/// declaring large bodies therefore cost at most the budget, not their sum.
+#[test]
+fn request_bodies_share_one_memory_budget() {
+    const BODY_BYTES: usize = 800_000;
+    let server = Server::start_with(&[
+        ("SLUICE_HTTP_MAX_BODY_MEMORY", "1000000"),
+        ("SLUICE_HTTP_ENQUEUED_WRITE_TIMEOUT", "2s"),
+    ]);
+    let (status, _) = server.query("CREATE DATABASE budget");
+    assert_eq!(status, 200);
+    let body_of = |measurement: &str| -> Vec<u8> {
+        let mut body = Vec::with_capacity(BODY_BYTES);
+        let mut n = 0;
+        while body.len() < BODY_BYTES - 64 {
+            body.extend_from_slice(format!("{measurement} v={n} {n}\n").as_bytes());
+            n += 1;
+        }
+        body.resize(BODY_BYTES, b'\n');
+        body
+    };
+    let head = |length: usize| {
+        format!("POST /write?db=budget HTTP/1.1\r\nHost: t\r\nContent-Length: {length}\r\n\r\n")
+    };
+    // A: admitted, half-sent, then paused.
+    let first = body_of("a");
+    let mut holder = TcpStream::connect(server.address).unwrap();
+    holder.write_all(head(BODY_BYTES).as_bytes()).unwrap();
+    holder.write_all(&first[..BODY_BYTES / 2]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while var_of(&server, "bodyMemoryHeld") < BODY_BYTES as u64 {
+        assert!(
+            Instant::now() < deadline,
+            "the first body was never admitted"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // B: sent whole by a thread (its writes block once the kernel buffers are full).
+    let second = body_of("b");
+    let mut waiter = TcpStream::connect(server.address).unwrap();
+    let sender = {
+        let mut socket = waiter.try_clone().unwrap();
+        let request = [head(BODY_BYTES).into_bytes(), second].concat();
+        std::thread::spawn(move || socket.write_all(&request).is_ok())
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while var_of(&server, "bodyMemoryWaits") < 1 {
+        assert!(Instant::now() < deadline, "the second body never waited");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(status_within(&mut waiter, Duration::from_millis(300)), None);
+    // A finishes: both are written.
+    holder.write_all(&first[BODY_BYTES / 2..]).unwrap();
+    let answered = status_within(&mut holder, Duration::from_secs(10));
+    assert_eq!(answered.as_deref(), Some("HTTP/1.1 204 No Content"));
+    let answered = status_within(&mut waiter, Duration::from_secs(10));
+    assert_eq!(answered.as_deref(), Some("HTTP/1.1 204 No Content"));
+    assert!(sender.join().unwrap());
+    for measurement in ["a", "b"] {
+        let (_, counted) = server.query(&format!("SELECT count(v) FROM budget..{measurement}"));
+        assert!(
+            !counted.contains("error") && counted.contains("count"),
+            "{counted}"
+        );
+    }
+    // C waits past enqueued-write-timeout behind a held body: 503, and it is closed.
+    let mut holder = TcpStream::connect(server.address).unwrap();
+    holder.write_all(head(BODY_BYTES).as_bytes()).unwrap();
+    holder.write_all(&first[..1000]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while var_of(&server, "bodyMemoryHeld") < BODY_BYTES as u64 {
+        assert!(Instant::now() < deadline, "the holder was never admitted");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut late = TcpStream::connect(server.address).unwrap();
+    late.write_all(head(BODY_BYTES).as_bytes()).unwrap();
+    late.write_all(&first[..1000]).unwrap();
+    let started = Instant::now();
+    let refused = status_within(&mut late, Duration::from_secs(10));
+    assert_eq!(
+        refused.as_deref(),
+        Some("HTTP/1.1 503 Service Unavailable"),
+        "after {:?}",
+        started.elapsed()
+    );
+    assert!(started.elapsed() >= Duration::from_millis(1500));
+    // Closing the holder's connection gives its reservation back.
+    drop(holder);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while var_of(&server, "bodyMemoryHeld") != 0 {
+        assert!(
+            Instant::now() < deadline,
+            "a reservation outlived its connection"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -116,6 +116,9 @@ pub struct HttpConfig {
     /// (as sent or once gzip-decoded) goes to a large-write thread, a larger gzip body is
     /// planned and made durable in pieces of this size
     pub write_piece_size: usize,
+    /// `max-body-memory`: most bytes of request bodies held at once across all connections
+    /// (a body is admitted whole before it is read; one always proceeds alone)
+    pub max_body_memory: usize,
     /// `large-write-threads`: threads planning large writes; 0 = one per event loop
     pub large_write_threads: usize,
     /// `large-write-queue-depth`: large writes waiting for a thread (503 past it)
@@ -209,6 +212,7 @@ impl Config {
             http: HttpConfig {
                 bind_address: ":8086".to_string(),
                 max_body_size: limits::HTTP_MAX_BODY_SIZE_BYTES_DEFAULT,
+                max_body_memory: max_body_memory_default(),
                 max_inflated_body_size: limits::HTTP_MAX_INFLATED_BODY_BYTES_DEFAULT,
                 write_piece_size: limits::HTTP_WRITE_PIECE_BYTES_DEFAULT,
                 large_write_threads: 0,
@@ -706,6 +710,8 @@ settings! {
         "most bcrypt password checks a second (uncached credentials; 429 past it; 0: no bound)";
     ["http"] "max-row-limit" => http.max_row_limit,
         "most rows of a non-chunked /query answer; past it the answer is cut, \"partial\": true (0: unlimited)";
+    ["http"] "max-body-memory" => http.max_body_memory,
+        "most bytes of request bodies held in memory at once, across all connections; a body waits (its client is not read) until it fits, 503 after enqueued-write-timeout (default: an eighth of RAM)";
     ["http"] "max-inflated-body-size" => http.max_inflated_body_size,
         "largest body after gzip decoding, in bytes (413 above)";
     ["http"] "write-piece-size" => http.write_piece_size,
@@ -746,6 +752,12 @@ settings! {
     ["coordinator"] "query-memory-limit" => coordinator.query_memory_limit,
         "most bytes one statement may hold while it runs (0: unlimited; default: a quarter of RAM)";
     ["logging"] "level" => logging.level, "lowest level logged: debug, info, warn, error";
+}
+
+/// Default `[http] max-body-memory`: an eighth of physical memory.
+pub fn max_body_memory_default() -> usize {
+    let quarter = query_memory_limit_default();
+    usize::try_from(quarter / 2).unwrap_or(usize::MAX)
 }
 
 /// Default `[coordinator] query-memory-limit`: a quarter of physical memory.

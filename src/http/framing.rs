@@ -447,6 +447,20 @@ impl RequestReader {
         }
     }
 
+    /// While a body is being read: the most bytes it can hold (its declared length, or the
+    /// path's body limit for a chunked body), for the connection's body-memory reservation.
+    pub fn body_bound(&self) -> Option<u64> {
+        match &self.state {
+            State::Head | State::DiscardFixed { .. } | State::Failed(_) => None,
+            State::FixedBody {
+                remaining_bytes,
+                body,
+                ..
+            } => Some(body.len() as u64 + remaining_bytes),
+            State::Chunked { head, .. } => Some(self.limits.body_limit_bytes(head)),
+        }
+    }
+
     /// Brings [`PENDING_HEAD_BYTES`] in line with `head_buffer`'s capacity.
     fn count_head_capacity(&mut self) {
         let capacity = self.head_buffer.capacity();

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 
+use super::body_memory::BodyReservation;
 use super::tls::{self, SharedSession};
 use super::{Completion, EventLoop, Shared};
 use crate::config::{Config, InputKind};
@@ -127,6 +128,14 @@ pub(super) struct Connection {
     tls: Option<SharedSession>,
     /// HTTPS: the client's first bytes were checked for a plain HTTP request.
     tls_sniffed: bool,
+    /// `[http] max-body-memory`: the reservation of the body being read (taken before the
+    /// body is read past what the read buffer held; see `net::body_memory`)
+    body_reservation: Option<BodyReservation>,
+    /// the reservation of the request being answered (its body may still be in memory, on
+    /// a large-write thread); released once the connection is `Ready` again
+    answered_reservation: Option<BodyReservation>,
+    /// since when the body being read has waited for room in `max-body-memory`
+    waiting_for_body_memory: Option<Instant>,
 }
 
 enum ReadOutcome {
@@ -163,6 +172,9 @@ impl Connection {
             query_socket: None,
             tls,
             tls_sniffed: false,
+            body_reservation: None,
+            answered_reservation: None,
+            waiting_for_body_memory: None,
         }
     }
 
@@ -192,6 +204,12 @@ impl Connection {
         matches!(self.state, State::WaitingForQueue { .. })
     }
 
+    /// Whether the body being read waits for room in `[http] max-body-memory` (the loop
+    /// drives the connection again at its queue-retry tick).
+    pub(super) fn is_waiting_for_body_memory(&self) -> bool {
+        self.waiting_for_body_memory.is_some()
+    }
+
     /// Nothing in flight, nothing half-read, nothing unwritten.
     pub(super) fn is_idle(&self) -> bool {
         // A lingering connection has been answered; shutdown may close it at once.
@@ -219,6 +237,10 @@ impl Connection {
         }
         if let Some((give_up_at, _)) = self.lingering {
             return now >= give_up_at;
+        }
+        if self.waiting_for_body_memory.is_some() {
+            // Its slowness is ours: it ends with a 503 at enqueued-write-timeout instead.
+            return false;
         }
         let idle_for = now.saturating_duration_since(self.last_activity);
         match self.state {
@@ -257,6 +279,7 @@ impl Connection {
         let owes_nothing = matches!(self.state, State::Ready)
             && self.output_flushed()
             && self.lingering.is_none()
+            && self.waiting_for_body_memory.is_none()
             && !matches!(self.protocol, Protocol::Lines { .. });
         owes_nothing.then_some(self.last_activity)
     }
@@ -274,6 +297,9 @@ impl Connection {
             self.read_buffer = event_loop.read_buffers.take();
         }
         let keep = self.drive_protocol(slot, event_loop);
+        if matches!(self.state, State::Ready) {
+            self.answered_reservation = None;
+        }
         if self.read_start == self.read_end {
             self.read_start = 0;
             self.read_end = 0;
@@ -444,6 +470,9 @@ impl Connection {
                 break; // let the client read before we answer more pipelined requests
             }
             if self.read_start == self.read_end {
+                if !self.body_admitted(&event_loop.shared) {
+                    break;
+                }
                 match self.read_more() {
                     Some(true) => {}
                     Some(false) => break,
@@ -463,6 +492,9 @@ impl Connection {
                     if self.read_start != self.read_end {
                         // The reader keeps bytes it cannot use yet: make room and read more.
                         self.compact_read_buffer();
+                        if !self.body_admitted(&event_loop.shared) {
+                            break;
+                        }
                         match self.read_more() {
                             Some(true) => {}
                             Some(false) => break,
@@ -474,6 +506,7 @@ impl Connection {
                 Progress::Request(request) => {
                     // The next request's clock starts with its own bytes.
                     self.request_arrival = None;
+                    self.answered_reservation = self.body_reservation.take();
                     self.handle(request, slot, event_loop)
                 }
                 Progress::Error(error) => {
@@ -721,6 +754,52 @@ impl Connection {
     }
 
     /// Answers an error found while framing; returns whether the connection may go on.
+    /// Whether the connection may read on: yes between bodies and once the body being read
+    /// holds its reservation in `[http] max-body-memory`; otherwise it tries to reserve the
+    /// body's bound, and when there is no room it waits (not reading, so TCP pushes back on
+    /// the client), and after `enqueued-write-timeout` answers 503 and closes.
+    fn body_admitted(&mut self, shared: &Shared) -> bool {
+        let Some(bound) = self.reader.body_bound() else {
+            return true;
+        };
+        if self.body_reservation.is_some() {
+            return true;
+        }
+        let bytes = usize::try_from(bound).unwrap_or(usize::MAX);
+        if let Some(reservation) = shared.body_memory.try_reserve(bytes) {
+            self.body_reservation = Some(reservation);
+            self.waiting_for_body_memory = None;
+            return true;
+        }
+        let now = Instant::now();
+        let since = *self.waiting_for_body_memory.get_or_insert_with(|| {
+            shared.body_memory.waits.fetch_add(1, Ordering::Relaxed);
+            now
+        });
+        let timeout = shared.config.http.enqueued_write_timeout;
+        if now.saturating_duration_since(since) >= timeout {
+            self.waiting_for_body_memory = None;
+            let message = format!(
+                "request bodies in memory are at max-body-memory: this body waited {} for \
+                 room; nothing of this request was written, retry it",
+                crate::config::format_duration(timeout)
+            );
+            let mut response = Response::json_error(503, &message);
+            response.close = true;
+            let request_id = new_request_id();
+            let context = ResponseContext {
+                request_id: Some(&request_id),
+                head_only: false,
+                now_ns: crate::time::now_ns(),
+                http10: false,
+            };
+            serialize(&response, &context, &mut self.output);
+            self.close_when_flushed = true;
+            self.linger_before_close = true;
+        }
+        false
+    }
+
     fn answer_framing_error(&mut self, error: &FramingError) -> bool {
         let reusable = self.reader.connection_reusable_after_error();
         if let Some(message) = error.influx_message() {

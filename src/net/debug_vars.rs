@@ -67,7 +67,7 @@ pub fn debug_vars(shared: &Shared) -> Vec<u8> {
         cq_stats.query_fail.load(Ordering::Relaxed),
     );
     format!(
-        "{{\"sluice\":{{\"version\":\"{}\",\"openConnections\":{},\"requests\":{},\"writesOk\":{},\"writesTimedOut\":{},\"connectionsRefused\":{},\"connectionsShed\":{},\"partitions\":[{}],\"inputs\":[{}],\"storage\":{},\"cq\":{}}}}}\n",
+        "{{\"sluice\":{{\"version\":\"{}\",\"openConnections\":{},\"requests\":{},\"writesOk\":{},\"writesTimedOut\":{},\"connectionsRefused\":{},\"connectionsShed\":{},\"bodyMemoryHeld\":{},\"bodyMemoryWaits\":{},\"partitions\":[{}],\"inputs\":[{}],\"storage\":{},\"cq\":{}}}}}\n",
         crate::SLUICE_VERSION,
         shared.open_connections.load(Ordering::Relaxed),
         stats.requests.load(Ordering::Relaxed),
@@ -75,6 +75,8 @@ pub fn debug_vars(shared: &Shared) -> Vec<u8> {
         stats.writes_timed_out.load(Ordering::Relaxed),
         stats.connections_refused.load(Ordering::Relaxed),
         stats.connections_shed.load(Ordering::Relaxed),
+        shared.body_memory.held_bytes(),
+        shared.body_memory.waits.load(Ordering::Relaxed),
         partitions,
         inputs,
         storage,

@@ -15,6 +15,7 @@
 //! incomplete request head by `HTTP_MAX_HEAD_BYTES` (freed once parsed), the request body by `max-body-size`, and pending output by
 //! `NET_MAX_PENDING_RESPONSE_BYTES` (reading stops above it).
 
+pub mod body_memory;
 mod connection;
 pub mod debug_vars;
 pub mod listener;
@@ -82,6 +83,8 @@ pub struct Shared {
     pub auth: Option<crate::http::auth::Authenticator>,
     /// `[http] https-enabled`: every HTTP connection speaks TLS with this configuration
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// `[http] max-body-memory`: request-body bytes held across all connections
+    pub body_memory: Arc<body_memory::BodyMemory>,
 }
 
 impl Shared {
@@ -378,10 +381,9 @@ impl EventLoop {
     }
 
     fn any_waiting_for_queue(&self) -> bool {
-        self.connections
-            .iter()
-            .flatten()
-            .any(Connection::is_waiting_for_queue)
+        self.connections.iter().flatten().any(|connection| {
+            connection.is_waiting_for_queue() || connection.is_waiting_for_body_memory()
+        })
     }
 
     /// Stops accepting and closes idle connections; true once none is left.
@@ -575,6 +577,13 @@ impl EventLoop {
 
     fn retry_queued_writes(&mut self) {
         for slot in 0..self.connections.len() {
+            let waiting_for_body_memory = self.connections[slot]
+                .as_ref()
+                .is_some_and(Connection::is_waiting_for_body_memory);
+            if waiting_for_body_memory {
+                self.drive(slot);
+                continue;
+            }
             let waiting = self.connections[slot]
                 .as_ref()
                 .is_some_and(Connection::is_waiting_for_queue);

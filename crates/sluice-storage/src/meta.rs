@@ -828,6 +828,17 @@ impl MetaStore {
     }
 }
 
+/// The bytes of `meta.db` for `data`, as the store writes them (the fuzz target's round trip).
+pub fn encode_for_fuzzing(data: &MetaData) -> Vec<u8> {
+    encode(data)
+}
+
+/// What the store reads from a `meta.db` holding `bytes` (the fuzz target's entry point):
+/// the metadata, or why the file is refused.
+pub fn decode_for_fuzzing(bytes: &[u8]) -> Result<MetaData, String> {
+    decode(bytes)
+}
+
 fn encode(data: &MetaData) -> Vec<u8> {
     let mut body = Vec::new();
     body.extend_from_slice(&data.next_database_id.to_le_bytes());
