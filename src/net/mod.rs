@@ -82,6 +82,8 @@ pub struct Shared {
     pub auth: Option<crate::http::auth::Authenticator>,
     /// `[http] https-enabled`: every HTTP connection speaks TLS with this configuration
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// the subscriber's counters (zero with `[subscriber] enabled = false`)
+    pub subscriber_stats: Arc<crate::subscriber::SubscriberStats>,
 }
 
 impl Shared {
