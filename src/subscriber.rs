@@ -24,7 +24,7 @@
 //! subscription names. Invariants: a batch is forwarded only after its request committed
 //! (durable; never for a replayed WAL record); the bytes waiting never exceed
 //! `total-buffer-bytes`; a dropped subscription's waiting batches are discarded. Not done:
-//! `https://` destinations and credentials in destination URLs (counted as write failures).
+//! `https://` destinations (accepted, as 1.6.7 does; each send is counted as a write failure).
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
@@ -65,20 +65,26 @@ pub struct SubscriberStats {
 enum Destination {
     /// `udp://host:port`
     Udp(String),
-    /// `http://host:port[/…]`: the `host:port`
-    Http(String),
+    /// `http://[user:password@]host:port[/…]`: the `host:port` and the `user:password` sent
+    /// as Basic credentials
+    Http(String, Option<String>),
     /// anything else, kept for its failures to be counted
     Unsupported(String),
 }
 
 impl Destination {
     fn parse(url: &str) -> Destination {
-        let authority = |rest: &str| rest.split('/').next().unwrap_or("").to_string();
-        if let Some(rest) = url.strip_prefix("udp://") {
-            return Destination::Udp(authority(rest));
-        }
-        match url.strip_prefix("http://") {
-            Some(rest) if !authority(rest).contains('@') => Destination::Http(authority(rest)),
+        let Some((scheme, rest)) = url.split_once("://") else {
+            return Destination::Unsupported(url.to_string());
+        };
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let (credentials, host_port) = match authority.rsplit_once('@') {
+            Some((credentials, host_port)) => (Some(credentials.to_string()), host_port),
+            None => (None, authority),
+        };
+        match scheme.to_ascii_lowercase().as_str() {
+            "udp" => Destination::Udp(host_port.to_string()),
+            "http" => Destination::Http(host_port.to_string(), credentials),
             _ => Destination::Unsupported(url.to_string()),
         }
     }
@@ -401,8 +407,14 @@ impl Forwarder {
         for destination in chosen {
             let sent = match destination {
                 Destination::Udp(address) => self.send_udp(address, core),
-                Destination::Http(address) => {
-                    send_http(address, &database, &policy, &self.lines, core)
+                Destination::Http(address, credentials) => {
+                    let target = HttpTarget {
+                        address,
+                        credentials: credentials.as_deref(),
+                        database: &database,
+                        policy: &policy,
+                    };
+                    send_http(&target, &self.lines, core)
                 }
                 Destination::Unsupported(_) => Err(std::io::Error::other("unsupported scheme")),
             };
@@ -485,14 +497,18 @@ fn resolve(address: &str) -> std::io::Result<SocketAddr> {
         .ok_or_else(|| std::io::Error::other("the destination resolves to no address"))
 }
 
+/// Where one HTTP forward goes.
+struct HttpTarget<'a> {
+    address: &'a str,
+    credentials: Option<&'a str>,
+    database: &'a str,
+    policy: &'a str,
+}
+
 /// `POST /write?db=…&rp=…` with the lines; a 2xx answer within `http-timeout` is success.
-fn send_http(
-    address: &str,
-    database: &str,
-    policy: &str,
-    lines: &[u8],
-    core: &SubscriberCore,
-) -> std::io::Result<()> {
+fn send_http(target: &HttpTarget<'_>, lines: &[u8], core: &SubscriberCore) -> std::io::Result<()> {
+    use base64::Engine as _;
+    let address = target.address;
     let timeout = core.settings.http_timeout;
     let deadline = std::time::Instant::now() + timeout;
     let mut stream = TcpStream::connect_timeout(&resolve(address)?, timeout)?;
@@ -502,11 +518,19 @@ fn send_http(
             .max(Duration::from_millis(1))
     };
     stream.set_write_timeout(Some(remaining()))?;
+    let authorization = match target.credentials {
+        Some(credentials) => format!(
+            "Authorization: Basic {}\r\n",
+            base64::engine::general_purpose::STANDARD.encode(credentials)
+        ),
+        None => String::new(),
+    };
     let head = format!(
         "POST /write?db={}&rp={} HTTP/1.1\r\nHost: {address}\r\nUser-Agent: sluice-subscriber\r\n\
-         Content-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        percent_encode(database),
-        percent_encode(policy),
+         {authorization}Content-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n",
+        percent_encode(target.database),
+        percent_encode(target.policy),
         lines.len()
     );
     stream.write_all(head.as_bytes())?;
@@ -582,15 +606,15 @@ mod tests {
             Destination::Udp("127.0.0.1:9".into())
         );
         assert_eq!(
-            Destination::parse("http://h:8086/x"),
-            Destination::Http("h:8086".into())
+            Destination::parse("HTTP://h:8086/x"),
+            Destination::Http("h:8086".into(), None)
+        );
+        assert_eq!(
+            Destination::parse("http://u:p@h:1"),
+            Destination::Http("h:1".into(), Some("u:p".into()))
         );
         assert!(matches!(
             Destination::parse("https://h:1"),
-            Destination::Unsupported(_)
-        ));
-        assert!(matches!(
-            Destination::parse("http://u:p@h:1"),
             Destination::Unsupported(_)
         ));
     }

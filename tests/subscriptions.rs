@@ -90,6 +90,7 @@ fn http_destination() -> (String, Arc<HttpLog>) {
             let mut reader = BufReader::new(stream);
             let mut request_line = String::new();
             let mut content_length = 0usize;
+            let mut authorization = String::new();
             let _ = reader.read_line(&mut request_line);
             loop {
                 let mut header = String::new();
@@ -99,6 +100,9 @@ fn http_destination() -> (String, Arc<HttpLog>) {
                 if let Some(value) = header.to_ascii_lowercase().strip_prefix("content-length:") {
                     content_length = value.trim().parse().unwrap_or(0);
                 }
+                if header.to_ascii_lowercase().starts_with("authorization:") {
+                    authorization = header.trim_end().to_string();
+                }
             }
             let mut body = vec![0u8; content_length];
             let _ = reader.read_exact(&mut body);
@@ -107,7 +111,7 @@ fn http_destination() -> (String, Arc<HttpLog>) {
                 .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
             let mut requests = thread_log.requests.lock().unwrap();
             requests.push((
-                request_line.trim_end().to_string(),
+                format!("{} {authorization}", request_line.trim_end()),
                 String::from_utf8_lossy(&body).into_owned(),
             ));
             thread_log.arrived.notify_all();
@@ -175,6 +179,14 @@ fn writes_reach_udp_and_http_destinations_until_dropped() {
     let mut other_udp = UdpDestination::bind();
     let (http_url, http) = http_destination();
     ok(&server, "CREATE DATABASE subs");
+    let (_, refused) = server.query(
+        "CREATE SUBSCRIPTION bad ON subs.autogen DESTINATIONS ALL 'udp://127.0.0.1:1', 'ftp://x:1'",
+    );
+    assert!(
+        refused.contains("\"error\":\"invalid subscription URL: ftp://x:1\""),
+        "{refused}"
+    );
+    let http_url = http_url.replace("http://", "http://user:pass@");
     ok(
         &server,
         &format!(
@@ -203,7 +215,7 @@ fn writes_reach_udp_and_http_destinations_until_dropped() {
         other_udp.wait_for(line);
         assert_eq!(
             http.wait_for(line),
-            "POST /write?db=subs&rp=autogen HTTP/1.1"
+            "POST /write?db=subs&rp=autogen HTTP/1.1 Authorization: Basic dXNlcjpwYXNz"
         );
     }
     wait_until("6 points forwarded", || {
@@ -309,6 +321,7 @@ fn a_dead_http_destination_neither_slows_nor_fails_writes() {
         assert_eq!(answer.status, 204, "{}", answer.text());
     }
     let elapsed = started.elapsed();
+    eprintln!("{writes} writes to a database with a dead subscription took {elapsed:?}");
     // Forwarding inline would cost the 1 s timeout per write.
     assert!(
         elapsed < Duration::from_secs(10),

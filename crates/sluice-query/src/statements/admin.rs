@@ -349,11 +349,19 @@ pub fn show_continuous_queries(context: &StatementContext<'_>) -> StatementResul
     context.with_series(series)
 }
 
-/// `CREATE SUBSCRIPTION`: stored in the meta store (InfluxDB's checks and texts there).
+/// `CREATE SUBSCRIPTION`: each destination checked as 1.6.7 does, then stored in the meta
+/// store (InfluxDB's checks and texts there).
 pub fn create_subscription(
     statement: &CreateSubscriptionStatement,
     context: &StatementContext<'_>,
 ) -> StatementResult {
+    if let Some(invalid) = statement
+        .destinations
+        .iter()
+        .find(|url| !is_subscription_url(url))
+    {
+        return context.error(format!("invalid subscription URL: {invalid}"));
+    }
     let subscription = meta::SubscriptionInfo {
         name: statement.name.clone(),
         retention_policy: statement.retention_policy.clone(),
@@ -367,6 +375,27 @@ pub fn create_subscription(
     {
         Ok(()) => context.empty(),
         Err(error) => context.error(error.to_string()),
+    }
+}
+
+/// Whether 1.6.7 takes `url` as a destination (checked before anything else): scheme
+/// `udp`, `http` or `https` (any case) and a numeric port (`udp://:9` passes, `http://x`
+/// does not).
+fn is_subscription_url(url: &str) -> bool {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    if !matches!(scheme.as_str(), "udp" | "http" | "https") {
+        return false;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    match host_port.rsplit_once(':') {
+        Some((_, port)) => !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()),
+        None => false,
     }
 }
 
@@ -526,5 +555,34 @@ pub fn kill_query(
             context.empty()
         }
         None => context.error(format!("no such query id: {}", statement.query_id)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_subscription_url;
+
+    /// What influxd 1.6.7 accepted and refused (`invalid subscription URL: …`).
+    #[test]
+    fn subscription_urls_as_1_6_7() {
+        for accepted in [
+            "udp://h:1",
+            "https://x:1",
+            "udp://:9",
+            "http://u:p@h:1/p",
+            "HTTP://h:1",
+        ] {
+            assert!(is_subscription_url(accepted), "{accepted}");
+        }
+        for refused in [
+            "http://x",
+            "udp://x",
+            "bogus",
+            "ftp://x:1",
+            "http://x:",
+            "http://x:abc",
+        ] {
+            assert!(!is_subscription_url(refused), "{refused}");
+        }
     }
 }
