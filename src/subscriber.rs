@@ -114,11 +114,19 @@ impl Drop for SubscriptionQueue {
     }
 }
 
+/// The subscriptions of one database and retention policy.
+#[derive(Debug)]
+struct TargetRoute {
+    database_id: u64,
+    retention_policy: String,
+    subscriptions: Vec<Arc<SubscriptionQueue>>,
+}
+
 /// The subscriptions by target, built from one meta snapshot.
 #[derive(Debug, Default)]
 struct Routes {
-    /// (database id, retention policy) → its subscriptions
-    by_target: Vec<((u64, String), Vec<Arc<SubscriptionQueue>>)>,
+    /// one entry per (database id, retention policy) that has subscriptions
+    by_target: Vec<TargetRoute>,
     /// every subscription, in a fixed order (the forwarding threads walk it)
     all: Vec<Arc<SubscriptionQueue>>,
 }
@@ -127,8 +135,10 @@ impl Routes {
     fn subscriptions_of(&self, database_id: u64, policy: &[u8]) -> &[Arc<SubscriptionQueue>] {
         self.by_target
             .iter()
-            .find(|((id, rp), _)| *id == database_id && rp.as_bytes() == policy)
-            .map_or(&[], |(_, subscriptions)| subscriptions.as_slice())
+            .find(|route| {
+                route.database_id == database_id && route.retention_policy.as_bytes() == policy
+            })
+            .map_or(&[], |route| route.subscriptions.as_slice())
     }
 }
 
@@ -210,10 +220,17 @@ impl SubscriberCore {
                         queued_bytes: Arc::clone(&self.queued_bytes),
                     }),
                 };
-                let target = (database.id, subscription.retention_policy.clone());
-                match routes.by_target.iter_mut().find(|(t, _)| *t == target) {
-                    Some((_, queues)) => queues.push(Arc::clone(&queue)),
-                    None => routes.by_target.push((target, vec![Arc::clone(&queue)])),
+                let policy = &subscription.retention_policy;
+                let existing = routes.by_target.iter_mut().find(|route| {
+                    route.database_id == database.id && route.retention_policy == *policy
+                });
+                match existing {
+                    Some(route) => route.subscriptions.push(Arc::clone(&queue)),
+                    None => routes.by_target.push(TargetRoute {
+                        database_id: database.id,
+                        retention_policy: policy.clone(),
+                        subscriptions: vec![Arc::clone(&queue)],
+                    }),
                 }
                 routes.all.push(queue);
             }
