@@ -394,15 +394,14 @@ impl Forwarder {
         self.lines.clear();
         let mut points = 0u64;
         let lines = &mut self.lines;
+        // One field list per batch, refilled per point (the fields borrow from the batch).
+        let mut fields: Vec<FormatField<'_>> = Vec::new();
         let decoded = decode_record(batch, |_, point| {
-            let fields: Vec<FormatField<'_>> = point
-                .fields
-                .iter()
-                .map(|(key, value)| FormatField {
-                    key,
-                    value: format_value(*value),
-                })
-                .collect();
+            fields.clear();
+            fields.extend(point.fields.iter().map(|(key, value)| FormatField {
+                key,
+                value: format_value(*value),
+            }));
             append_line(point.series_key, &fields, point.timestamp_ns, lines);
             points += 1;
         });
