@@ -26,6 +26,7 @@ pub use sluice_query as query;
 pub mod server;
 pub use sluice_storage as storage;
 pub mod store_dirs;
+pub mod subscriber;
 pub use sluice_model::time;
 pub mod verify;
 pub use sluice_storage::wal;

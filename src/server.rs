@@ -38,6 +38,20 @@ pub fn run(config: Config) -> Result<(), String> {
     std::fs::create_dir_all(&config.data.dir)
         .map_err(|e| format!("creating {}: {e}", config.data.dir.display()))?;
     let workers = config.worker_count();
+    // Started before the partitions, which tell it of every committed write.
+    let subscriber_stats = Arc::new(crate::subscriber::SubscriberStats::default());
+    let subscriber = if config.subscriber.enabled {
+        let started = crate::subscriber::Subscriber::start(
+            Arc::clone(&meta),
+            config.subscriber.clone(),
+            Arc::clone(&subscriber_stats),
+        );
+        Some(Arc::new(started.map_err(|e| {
+            format!("starting the subscriber threads: {e}")
+        })?))
+    } else {
+        None
+    };
     let options = IngestOptions {
         wal_dir: config.data.wal_dir.clone(),
         partitions: config.partition_count(),
@@ -51,6 +65,9 @@ pub fn run(config: Config) -> Result<(), String> {
             max_series_per_database: config.data.max_series_per_database,
             max_values_per_tag: config.data.max_values_per_tag,
         },
+        committed_writes: subscriber
+            .clone()
+            .map(|s| s as Arc<dyn crate::ingest::CommittedWrites>),
     };
     let partitions = crate::ingest::partition_count(&options.wal_dir, options.partitions.max(1))
         .map_err(|e| format!("reading {}: {e}", options.wal_dir.display()))?;
@@ -183,6 +200,7 @@ pub fn run(config: Config) -> Result<(), String> {
         auth,
         tls,
         body_memory,
+        subscriber_stats,
         config,
         meta,
         ingest: Arc::clone(&ingest),
@@ -250,6 +268,10 @@ pub fn run(config: Config) -> Result<(), String> {
         }
     }
     ingest.shutdown();
+    // Last: the partitions, now stopped, were the only ones to hand it batches.
+    if let Some(subscriber) = subscriber {
+        subscriber.stop();
+    }
     crate::log_info!("server", "stopped cleanly");
     Ok(())
 }

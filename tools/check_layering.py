@@ -35,6 +35,7 @@ ROOT_MODULE_FORBIDS = {
     "inputs": {"net", "server"},
     "net": {"server"},
     "config": {"net", "http", "inputs", "server"},
+    "subscriber": {"net", "http", "inputs", "server"},
 }
 
 

@@ -31,6 +31,8 @@ pub struct Config {
     pub retention: RetentionConfig,
     /// `[continuous_queries]`
     pub continuous_queries: ContinuousQueriesConfig,
+    /// `[subscriber]`
+    pub subscriber: SubscriberConfig,
     /// `[http]`
     pub http: HttpConfig,
     /// `[coordinator]`
@@ -101,6 +103,23 @@ pub struct ContinuousQueriesConfig {
     pub run_interval: Duration,
     /// log each run
     pub log_enabled: bool,
+}
+
+/// `[subscriber]`: forwarding the writes subscriptions name (`subscriber`).
+#[derive(Clone, Debug)]
+pub struct SubscriberConfig {
+    /// whether writes are forwarded (subscriptions are stored either way)
+    pub enabled: bool,
+    /// most time one POST to an HTTP destination may take
+    pub http_timeout: Duration,
+    /// batches waiting per subscription; past it a batch is dropped and counted
+    pub write_buffer_size: usize,
+    /// forwarding threads
+    pub write_concurrency: usize,
+    /// record bytes waiting across all subscriptions; past it a batch is dropped and counted
+    pub total_buffer_bytes: usize,
+    /// most payload bytes of one datagram to a `udp://` destination
+    pub udp_max_datagram_size: usize,
 }
 
 /// `[http]`: the HTTP API.
@@ -208,6 +227,14 @@ impl Config {
                     crate::query::continuous::RUN_INTERVAL_MS_DEFAULT,
                 ),
                 log_enabled: true,
+            },
+            subscriber: SubscriberConfig {
+                enabled: true,
+                http_timeout: Duration::from_secs(limits::SUBSCRIBER_HTTP_TIMEOUT_SECONDS_DEFAULT),
+                write_buffer_size: limits::SUBSCRIBER_WRITE_BUFFER_SIZE_DEFAULT,
+                write_concurrency: limits::SUBSCRIBER_WRITE_CONCURRENCY_DEFAULT,
+                total_buffer_bytes: limits::SUBSCRIBER_TOTAL_BUFFER_BYTES_DEFAULT,
+                udp_max_datagram_size: limits::SUBSCRIBER_UDP_DATAGRAM_BYTES_DEFAULT,
             },
             http: HttpConfig {
                 bind_address: ":8086".to_string(),
@@ -371,6 +398,28 @@ impl Config {
         }
         if self.http.large_write_queue_depth == 0 {
             return Err("[http] large-write-queue-depth must be > 0".into());
+        }
+        let subscriber = &self.subscriber;
+        if subscriber.write_buffer_size == 0 || subscriber.total_buffer_bytes == 0 {
+            return Err("[subscriber] write-buffer-size and total-buffer-bytes must be > 0".into());
+        }
+        if !(1..=limits::SUBSCRIBER_WRITE_CONCURRENCY_MAX).contains(&subscriber.write_concurrency) {
+            return Err(format!(
+                "[subscriber] write-concurrency must be between 1 and {}",
+                limits::SUBSCRIBER_WRITE_CONCURRENCY_MAX
+            ));
+        }
+        let datagram =
+            limits::SUBSCRIBER_UDP_DATAGRAM_BYTES_MIN..=limits::SUBSCRIBER_UDP_DATAGRAM_BYTES_MAX;
+        if !datagram.contains(&subscriber.udp_max_datagram_size) {
+            return Err(format!(
+                "[subscriber] udp-max-datagram-size must be between {} and {}",
+                datagram.start(),
+                datagram.end()
+            ));
+        }
+        if subscriber.http_timeout.is_zero() {
+            return Err("[subscriber] http-timeout must be > 0".into());
         }
         if self.data.wal_group_max_records == 0 {
             return Err("[data] wal-group-max-records must be > 0".into());
@@ -695,6 +744,18 @@ settings! {
         "how often to look for continuous queries that are due";
     ["continuous_queries"] "log-enabled" => continuous_queries.log_enabled,
         "log each continuous query run";
+    ["subscriber"] "enabled" => subscriber.enabled,
+        "forward the writes subscriptions name (they are stored either way)";
+    ["subscriber"] "http-timeout" => subscriber.http_timeout,
+        "most time one POST to an http:// destination may take (then a write failure)";
+    ["subscriber"] "write-buffer-size" => subscriber.write_buffer_size,
+        "batches waiting per subscription; past it a batch is dropped and counted";
+    ["subscriber"] "write-concurrency" => subscriber.write_concurrency,
+        "threads forwarding to the destinations";
+    ["subscriber"] "total-buffer-bytes" => subscriber.total_buffer_bytes,
+        "bytes of batches waiting across all subscriptions; past it a batch is dropped and counted";
+    ["subscriber"] "udp-max-datagram-size" => subscriber.udp_max_datagram_size,
+        "most bytes of one datagram to a udp:// destination (lines are split between datagrams)";
     ["http"] "bind-address" => http.bind_address, "address of the HTTP API";
     ["http"] "auth-enabled" => http.auth_enabled,
         "require credentials and check users' privileges (create an admin user first)";

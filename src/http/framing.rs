@@ -97,9 +97,12 @@ pub const DEFAULT_MAX_HEADERS: usize = 128;
 /// Body bytes Go's server reads and throws away after a handler refused a body, to keep the
 /// connection usable; a longer remainder makes it close the connection instead.
 pub const DISCARD_AFTER_TOO_LARGE_MAX_BYTES: u64 = 256 * 1024;
-/// The only path InfluxDB applies `max-body-size` to.
+/// A path InfluxDB applies `max-body-size` to.
 pub const WRITE_PATH: &str = "/write";
-/// Body bound for every path but `/write`: Go's cap on an urlencoded form body (10 MiB),
+/// InfluxDB 1.8's 2.x-compatible write (`http::write_v2`): `max-body-size` too, as it is
+/// served by the same write handler.
+pub const WRITE_V2_PATH: &str = "/api/v2/write";
+/// Body bound for every path but the write paths: Go's cap on an urlencoded form body (10 MiB),
 /// the only other body InfluxDB 1.6 reads (`POST /query`).
 pub const NON_WRITE_MAX_BODY_BYTES: usize = 10 << 20;
 /// Capacity of `head_buffer` kept between requests; a larger one is freed after its head.
@@ -147,7 +150,7 @@ impl FramingLimits {
     }
 
     fn body_limit_bytes(&self, head: &RequestHead) -> u64 {
-        if head.path == WRITE_PATH {
+        if head.path == WRITE_PATH || head.path == WRITE_V2_PATH {
             self.max_body_bytes as u64
         } else {
             NON_WRITE_MAX_BODY_BYTES as u64

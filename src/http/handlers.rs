@@ -1,5 +1,6 @@
 //! Routing and the endpoints that answer on the event loop: `/ping`, `/debug/vars`, errors.
-//! `/write` is planned by `write`; `/query` becomes a job for the query pool.
+//! `/write` is planned by `write` (and `/api/v2/write`, its parameters translated by
+//! `write_v2`, exactly so); `/query` becomes a job for the query pool.
 //!
 //! With `[http] auth-enabled`, `/write`, `/query` and `/debug/vars` first identify the
 //! sender (`auth`: a 401 for bad or missing credentials); `/write` is then refused (403)
@@ -59,6 +60,10 @@ pub fn route(
             },
             Method::Options => Action::Respond(Response::empty(200)),
             _ => method_not_allowed("OPTIONS, POST"),
+        },
+        "/api/v2/write" => match method {
+            Method::Post => write_v2(request, &params, write_context, scratch, auth),
+            _ => method_not_allowed("POST"),
         },
         "/api/v1/prom/read" => match method {
             Method::Post => prometheus_read(request, params, auth, write_context),
@@ -129,11 +134,44 @@ fn refuse_write(
         Ok(identity) => identity,
         Err(unauthorized) => return Some(unauthorized),
     };
+    refuse_unprivileged_write(&identity, params, write_context)
+}
+
+/// The 403 for a user without WRITE on the existing database `db` of `params`.
+fn refuse_unprivileged_write(
+    identity: &Identity,
+    params: &[(String, String)],
+    write_context: &HttpWriteContext<'_>,
+) -> Option<Response> {
+    let meta = write_context.planning.meta;
     let database = query_param(params, "db").unwrap_or("");
     if database.is_empty() || meta.database(database).is_none() {
         return None;
     }
-    write_refusal(&identity, meta, database)
+    write_refusal(identity, meta, database)
+}
+
+/// `POST /api/v2/write` as InfluxDB 1.8 orders it: credentials, then the 2.x parameters
+/// (`http::write_v2`), then exactly `/write` with the translated ones.
+fn write_v2(
+    request: &Request,
+    params: &[(String, String)],
+    write_context: &HttpWriteContext<'_>,
+    scratch: &mut WriteScratch,
+    auth: Option<&Authenticator>,
+) -> Action {
+    let identity = match identify(request, params, write_context, auth) {
+        Ok(identity) => identity,
+        Err(unauthorized) => return Action::Respond(unauthorized),
+    };
+    let v1_params = match crate::http::write_v2::v1_write_params(params) {
+        Ok(v1_params) => v1_params,
+        Err(refusal) => return Action::Respond(refusal),
+    };
+    if let Some(refusal) = refuse_unprivileged_write(&identity, &v1_params, write_context) {
+        return Action::Respond(refusal);
+    }
+    write(request, &v1_params, write_context, scratch)
 }
 
 /// With auth on: the 401 or 403 that keeps a non-admin from an admin-only endpoint.

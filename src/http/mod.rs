@@ -10,3 +10,4 @@ pub mod prometheus;
 pub mod query_string;
 pub mod response;
 pub mod write;
+pub mod write_v2;

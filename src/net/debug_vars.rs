@@ -66,8 +66,16 @@ pub fn debug_vars(shared: &Shared) -> Vec<u8> {
         cq_stats.query_ok.load(Ordering::Relaxed),
         cq_stats.query_fail.load(Ordering::Relaxed),
     );
+    let subscriber_stats = &shared.subscriber_stats;
+    let subscriber = format!(
+        "{{\"subscriptions\":{},\"pointsWritten\":{},\"writeFailures\":{},\"dropped\":{}}}",
+        subscriber_stats.subscriptions.load(Ordering::Relaxed),
+        subscriber_stats.points_written.load(Ordering::Relaxed),
+        subscriber_stats.write_failures.load(Ordering::Relaxed),
+        subscriber_stats.dropped.load(Ordering::Relaxed),
+    );
     format!(
-        "{{\"sluice\":{{\"version\":\"{}\",\"openConnections\":{},\"requests\":{},\"writesOk\":{},\"writesTimedOut\":{},\"connectionsRefused\":{},\"connectionsShed\":{},\"bodyMemoryHeld\":{},\"bodyMemoryWaits\":{},\"partitions\":[{}],\"inputs\":[{}],\"storage\":{},\"cq\":{}}}}}\n",
+        "{{\"sluice\":{{\"version\":\"{}\",\"openConnections\":{},\"requests\":{},\"writesOk\":{},\"writesTimedOut\":{},\"connectionsRefused\":{},\"connectionsShed\":{},\"bodyMemoryHeld\":{},\"bodyMemoryWaits\":{},\"partitions\":[{}],\"inputs\":[{}],\"storage\":{},\"cq\":{},\"subscriber\":{}}}}}\n",
         crate::SLUICE_VERSION,
         shared.open_connections.load(Ordering::Relaxed),
         stats.requests.load(Ordering::Relaxed),
@@ -80,7 +88,8 @@ pub fn debug_vars(shared: &Shared) -> Vec<u8> {
         partitions,
         inputs,
         storage,
-        cq
+        cq,
+        subscriber
     )
     .into_bytes()
 }

@@ -85,6 +85,8 @@ pub struct Shared {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// `[http] max-body-memory`: request-body bytes held across all connections
     pub body_memory: Arc<body_memory::BodyMemory>,
+    /// the subscriber's counters (zero with `[subscriber] enabled = false`)
+    pub subscriber_stats: Arc<crate::subscriber::SubscriberStats>,
 }
 
 impl Shared {

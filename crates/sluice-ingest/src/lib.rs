@@ -38,7 +38,7 @@ pub mod request;
 #[cfg(test)]
 mod simulation;
 
-pub use partition::{CacheSink, PartitionCore, PartitionStats};
+pub use partition::{CacheSink, CommittedWrites, PartitionCore, PartitionStats};
 pub use request::{AckSink, Batch, PartitionWaker, Resolution};
 
 pub use sluice_model::routing::{partition_for, series_hash};
@@ -173,6 +173,9 @@ pub struct IngestOptions {
     pub debug_commit_delay: Duration,
     /// series limits the planner enforces
     pub series_limits: SeriesLimits,
+    /// told of every record the partitions apply once its request committed (not of
+    /// replayed ones); `None`: nobody
+    pub committed_writes: Option<Arc<dyn CommittedWrites>>,
 }
 
 /// Partition count recorded in an existing WAL directory; `Ok(None)` when there is none yet.
@@ -309,7 +312,8 @@ impl Ingest {
                 writer,
                 Arc::clone(&rotating),
                 Arc::clone(&partition_stats),
-            );
+            )
+            .with_committed_writes(options.committed_writes.clone());
             let thread_store = Arc::clone(store);
             let group = GroupCommit {
                 delay: options.fsync_delay,

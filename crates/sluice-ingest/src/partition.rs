@@ -48,6 +48,15 @@ impl CacheSink for Store {
     }
 }
 
+/// Who hears of each write record once it is applied, that is durable and its request
+/// committed (the root crate's subscriber, which copies the writes named by subscriptions).
+/// Called on the partition thread between applying a record and answering its request: it
+/// must not block or do more than a bounded, non-blocking hand-off. Replay does not call it.
+pub trait CommittedWrites: Send + Sync + std::fmt::Debug {
+    /// `record` (a write record, without a part's tag) was applied.
+    fn committed(&self, record: &[u8]);
+}
+
 /// Counters of one partition, read by `/debug/vars`.
 #[derive(Default)]
 pub struct PartitionStats {
@@ -74,6 +83,8 @@ pub struct PartitionCore {
     /// last one has
     rotating: Arc<AtomicBool>,
     stats: Arc<PartitionStats>,
+    /// told of every applied record (`None`: nobody listens)
+    committed_writes: Option<Arc<dyn CommittedWrites>>,
 }
 
 impl PartitionCore {
@@ -91,7 +102,17 @@ impl PartitionCore {
             applied_while_rotating: Vec::new(),
             rotating,
             stats,
+            committed_writes: None,
         }
+    }
+
+    /// The same partition, telling `committed_writes` of every record it applies.
+    pub fn with_committed_writes(
+        mut self,
+        committed_writes: Option<Arc<dyn CommittedWrites>>,
+    ) -> PartitionCore {
+        self.committed_writes = committed_writes;
+        self
     }
 
     /// The partition's index.
@@ -152,6 +173,9 @@ impl PartitionCore {
                 Resolution::Pending => break,
                 Resolution::Committed => {
                     cache.apply_record(self.index, &front.payload);
+                    if let Some(listener) = &self.committed_writes {
+                        listener.committed(&front.payload);
+                    }
                     if let Some(tag) = front.tag() {
                         if self.rotating.load(Ordering::SeqCst) {
                             self.applied_while_rotating.push(tag.request_id);

@@ -1156,6 +1156,7 @@ mod tests {
                     max_series_per_database: 0,
                     max_values_per_tag: 0,
                 },
+                committed_writes: None,
             };
             let (ingest, _) = Ingest::start(&options, &store).expect("ingest");
             Fixture {

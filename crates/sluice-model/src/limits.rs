@@ -168,3 +168,26 @@ pub const QUERY_QUEUE_DEPTH: usize = 256;
 const _: () = assert!(INGEST_BATCH_MAX_BYTES < WAL_RECORD_MAX_BYTES);
 const _: () = assert!(HTTP_WRITE_PIECE_BYTES_DEFAULT <= HTTP_MAX_INFLATED_BODY_BYTES_DEFAULT);
 const _: () = assert!(HTTP_MAX_CHUNK_LINE_BYTES < HTTP_MAX_HEAD_BYTES);
+
+/// Default `[subscriber] http-timeout`: InfluxDB's 30 s for one POST to an HTTP destination.
+pub const SUBSCRIBER_HTTP_TIMEOUT_SECONDS_DEFAULT: u64 = 30;
+/// Default `[subscriber] write-buffer-size`: InfluxDB's 1,000 batches (one batch: the points
+/// of one WAL record, at most `INGEST_BATCH_MAX_BYTES` of record) waiting per subscription.
+pub const SUBSCRIBER_WRITE_BUFFER_SIZE_DEFAULT: usize = 1000;
+/// Default `[subscriber] write-concurrency`: forwarding threads (InfluxDB runs 40
+/// goroutines per subscription; threads cost more, and forwarding is I/O-bound).
+pub const SUBSCRIBER_WRITE_CONCURRENCY_DEFAULT: usize = 2;
+/// Most `[subscriber] write-concurrency` threads.
+pub const SUBSCRIBER_WRITE_CONCURRENCY_MAX: usize = 64;
+/// Default `[subscriber] total-buffer-bytes`: record bytes waiting across all subscriptions
+/// (the memory bound of the queues, whatever their batch counts).
+pub const SUBSCRIBER_TOTAL_BUFFER_BYTES_DEFAULT: usize = 64 << 20;
+/// Default `[subscriber] udp-max-datagram-size`: payload of one UDP datagram to a `udp://`
+/// destination (Ethernet's 1,500 bytes less IPv4 and UDP headers: never fragmented).
+pub const SUBSCRIBER_UDP_DATAGRAM_BYTES_DEFAULT: usize = 1472;
+/// Largest UDP payload over IPv4.
+pub const SUBSCRIBER_UDP_DATAGRAM_BYTES_MAX: usize = 65_507;
+/// Smallest `[subscriber] udp-max-datagram-size` accepted.
+pub const SUBSCRIBER_UDP_DATAGRAM_BYTES_MIN: usize = 64;
+const _: () = assert!(SUBSCRIBER_UDP_DATAGRAM_BYTES_DEFAULT <= SUBSCRIBER_UDP_DATAGRAM_BYTES_MAX);
+const _: () = assert!(SUBSCRIBER_WRITE_CONCURRENCY_DEFAULT <= SUBSCRIBER_WRITE_CONCURRENCY_MAX);

@@ -51,7 +51,7 @@ pub use pool::QueryPool;
 use answer::{AnswerOutcome, QueryAnswer, CSV_CONTENT_TYPE};
 use encode::Epoch;
 use result::{Message, StatementResult};
-use statements::admin::{AdminState, RunningQueries};
+use statements::admin::RunningQueries;
 use statements::StatementContext;
 
 /// `[coordinator]`: query execution bounds (the server's configuration fills them in).
@@ -167,8 +167,6 @@ pub struct QueryContext {
     pub coordinator: CoordinatorConfig,
     /// queries being executed (SHOW QUERIES, KILL QUERY)
     pub running: RunningQueries,
-    /// users, continuous queries, subscriptions
-    pub admin: AdminState,
     /// where SELECT INTO writes (`None`: INTO answers an error)
     pub into_writer: Option<into::IntoWriter>,
     /// `[http] max-row-limit`: most rows of a non-chunked answer (0: unlimited)
@@ -192,7 +190,6 @@ impl QueryContext {
             coordinator,
             running: RunningQueries::default(),
             max_row_limit: 0,
-            admin: AdminState::default(),
             into_writer: None,
             continuous_query_stats: continuous::ContinuousQueryStats::default(),
         }

@@ -1,5 +1,5 @@
-//! The meta store: databases, their retention policies and continuous queries, users and
-//! their privileges, persisted atomically.
+//! The meta store: databases, their retention policies, continuous queries and
+//! subscriptions, users and their privileges, persisted atomically.
 //!
 //! Owns `<meta dir>/meta.db`. Readers take a cheap snapshot (`Arc<MetaData>`); writers are
 //! serialised by one mutex, build a new snapshot, persist it (write temp file, fsync, rename,
@@ -21,10 +21,14 @@
 //!       1 read, 2 write, 3 all))*
 //! version 4 adds, after the users, for each database in the order above:
 //!       cq_count u32 | (name (u32 len + bytes) | query (u32 len + bytes))*
+//! version 5 adds, after the continuous queries, for each database in the order above:
+//!       subscription_count u32 | subscription*
+//! subscription: name (u32 len + bytes) | retention_policy (u32 len + bytes)
+//!       | mode u8 (0 ANY, 1 ALL) | destination_count u32 | (destination (u32 len + bytes))*
 //! ```
 //! Version 1 files (before shard groups) are read as having none; version 1 and 2 files
 //! (before users) as having no user; versions 1 to 3 (before continuous queries) as having
-//! no continuous query. The store never hashes or checks a password: it keeps
+//! no continuous query; versions 1 to 4 as having no subscription. The store never hashes or checks a password: it keeps
 //! the hash it is given (the query layer hashes with bcrypt).
 //! Database ids are never reused: WAL records carry the id, so the points of a dropped
 //! database are recognised and skipped even if a database of the same name is created again.
@@ -36,7 +40,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use sluice_model::bytes::{put_bytes_u32, Reader};
 
 const MAGIC: &[u8; 8] = b"SLUICEMT";
-const FORMAT_VERSION: u32 = 4;
+const FORMAT_VERSION: u32 = 5;
+const FORMAT_VERSION_WITHOUT_SUBSCRIPTIONS: u32 = 4;
 const FORMAT_VERSION_WITHOUT_CONTINUOUS_QUERIES: u32 = 3;
 const FORMAT_VERSION_WITHOUT_USERS: u32 = 2;
 const FORMAT_VERSION_WITHOUT_SHARD_GROUPS: u32 = 1;
@@ -44,6 +49,10 @@ const FORMAT_VERSION_WITHOUT_SHARD_GROUPS: u32 = 1;
 pub const USER_NOT_FOUND: &str = "user not found";
 /// InfluxDB's text when a user of that name exists (with another password or admin flag).
 pub const USER_EXISTS: &str = "user already exists";
+/// InfluxDB's text when a subscription of that name exists on the retention policy.
+pub const SUBSCRIPTION_EXISTS: &str = "subscription already exists";
+/// InfluxDB's text when DROP SUBSCRIPTION names none.
+pub const SUBSCRIPTION_NOT_FOUND: &str = "subscription not found";
 /// InfluxDB's text when a continuous query of that name exists with another query.
 pub const CONTINUOUS_QUERY_EXISTS: &str = "continuous query already exists";
 const FILE_NAME: &str = "meta.db";
@@ -125,6 +134,21 @@ pub struct Database {
     pub retention_policies: Vec<RetentionPolicy>,
     /// continuous queries in creation order (SHOW CONTINUOUS QUERIES lists them so)
     pub continuous_queries: Vec<ContinuousQueryInfo>,
+    /// subscriptions in creation order (SHOW SUBSCRIPTIONS lists them so)
+    pub subscriptions: Vec<SubscriptionInfo>,
+}
+
+/// A subscription: where the points written to one retention policy are copied to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubscriptionInfo {
+    /// name, unique within its retention policy
+    pub name: String,
+    /// the retention policy whose writes are copied
+    pub retention_policy: String,
+    /// `ALL` (every destination gets every write) or `ANY` (one each, in turn)
+    pub mode_all: bool,
+    /// destination URLs as given (`udp://host:port`, `http://host:port`)
+    pub destinations: Vec<String>,
 }
 
 /// A continuous query as stored: its name and the whole `CREATE CONTINUOUS QUERY` text
@@ -367,6 +391,9 @@ pub struct MetaStore {
     directory: Option<PathBuf>,
     current: RwLock<Arc<MetaData>>,
     writer: Mutex<()>,
+    /// bumped after each published change: a reader keeping something derived from a
+    /// snapshot (the subscriber's routes) rebuilds it when this moved
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl MetaStore {
@@ -384,6 +411,7 @@ impl MetaStore {
             directory: Some(directory.to_path_buf()),
             current: RwLock::new(Arc::new(data)),
             writer: Mutex::new(()),
+            generation: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -393,7 +421,14 @@ impl MetaStore {
             directory: None,
             current: RwLock::new(Arc::new(data)),
             writer: Mutex::new(()),
+            generation: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// A number that changes after every published change (a cheap "has anything changed
+    /// since" for readers that derive state from snapshots).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// The file of the store in `directory`; it exists once a database was ever created.
@@ -452,6 +487,7 @@ impl MetaStore {
             data.next_database_id += 1;
             data.databases.push(Database {
                 continuous_queries: Vec::new(),
+                subscriptions: Vec::new(),
                 id,
                 name: name.to_string(),
                 default_retention_policy: rp_name,
@@ -572,6 +608,7 @@ impl MetaStore {
                 return Ok(false);
             };
             let policy = db.retention_policies.remove(position);
+            db.subscriptions.retain(|sub| sub.retention_policy != name);
             shard_ids = policy.shard_groups.iter().map(|g| g.shard_id).collect();
             // Like InfluxDB, a dropped default policy stays the default by name: writes
             // and queries without a policy then fail with `retention policy not found`.
@@ -724,6 +761,70 @@ impl MetaStore {
         })
     }
 
+    /// Stores a subscription (InfluxDB's rules and texts: the database, then the retention
+    /// policy must exist; a name is unique within its retention policy).
+    pub fn create_subscription(
+        &self,
+        database: &str,
+        subscription: SubscriptionInfo,
+    ) -> Result<(), MetaError> {
+        self.update(|data| {
+            let Some(db) = data.databases.iter_mut().find(|db| db.name == database) else {
+                return Err(MetaError::Rejected(format!(
+                    "database not found: {database}"
+                )));
+            };
+            let policy = &subscription.retention_policy;
+            if !db.retention_policies.iter().any(|rp| rp.name == *policy) {
+                return Err(MetaError::Rejected(format!(
+                    "retention policy not found: {policy}"
+                )));
+            }
+            let exists = db
+                .subscriptions
+                .iter()
+                .any(|sub| sub.retention_policy == *policy && sub.name == subscription.name);
+            if exists {
+                return Err(MetaError::Conflict(SUBSCRIPTION_EXISTS));
+            }
+            db.subscriptions.push(subscription);
+            Ok(true)
+        })
+    }
+
+    /// Drops a subscription ([`SUBSCRIPTION_NOT_FOUND`] when there is none; a missing
+    /// database or retention policy is InfluxDB's `… not found: x`).
+    pub fn drop_subscription(
+        &self,
+        database: &str,
+        retention_policy: &str,
+        name: &str,
+    ) -> Result<(), MetaError> {
+        self.update(|data| {
+            let Some(db) = data.databases.iter_mut().find(|db| db.name == database) else {
+                return Err(MetaError::Rejected(format!(
+                    "database not found: {database}"
+                )));
+            };
+            if !db
+                .retention_policies
+                .iter()
+                .any(|rp| rp.name == retention_policy)
+            {
+                return Err(MetaError::Rejected(format!(
+                    "retention policy not found: {retention_policy}"
+                )));
+            }
+            let before = db.subscriptions.len();
+            db.subscriptions
+                .retain(|sub| !(sub.retention_policy == retention_policy && sub.name == name));
+            if db.subscriptions.len() == before {
+                return Err(MetaError::Conflict(SUBSCRIPTION_NOT_FOUND));
+            }
+            Ok(true)
+        })
+    }
+
     /// Creates a user with an already hashed password. An existing user is
     /// [`USER_EXISTS`]: the caller decides beforehand whether the statement is a repeat
     /// (same password and admin flag), which is not an error.
@@ -824,6 +925,8 @@ impl MetaStore {
             Ok(mut guard) => *guard = Arc::new(next),
             Err(poisoned) => *poisoned.into_inner() = Arc::new(next),
         }
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
         Ok(())
     }
 }
@@ -882,6 +985,18 @@ fn encode(data: &MetaData) -> Vec<u8> {
             put_bytes_u32(&mut body, cq.query.as_bytes());
         }
     }
+    for db in &data.databases {
+        body.extend_from_slice(&(db.subscriptions.len() as u32).to_le_bytes());
+        for sub in &db.subscriptions {
+            put_bytes_u32(&mut body, sub.name.as_bytes());
+            put_bytes_u32(&mut body, sub.retention_policy.as_bytes());
+            body.push(u8::from(sub.mode_all));
+            body.extend_from_slice(&(sub.destinations.len() as u32).to_le_bytes());
+            for destination in &sub.destinations {
+                put_bytes_u32(&mut body, destination.as_bytes());
+            }
+        }
+    }
     let mut file = Vec::with_capacity(body.len() + 20);
     file.extend_from_slice(MAGIC);
     file.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -903,7 +1018,8 @@ fn decode(bytes: &[u8]) -> Result<MetaData, String> {
     }
     let has_shard_groups = version >= FORMAT_VERSION_WITHOUT_USERS;
     let has_users = version >= FORMAT_VERSION_WITHOUT_CONTINUOUS_QUERIES;
-    let has_continuous_queries = version >= FORMAT_VERSION;
+    let has_continuous_queries = version >= FORMAT_VERSION_WITHOUT_SUBSCRIPTIONS;
+    let has_subscriptions = version >= FORMAT_VERSION;
     let body_len = reader.u32().map_err(truncated)? as usize;
     let crc = reader.u32().map_err(truncated)?;
     let body = reader.take(body_len).map_err(truncated)?;
@@ -954,6 +1070,7 @@ fn decode(bytes: &[u8]) -> Result<MetaData, String> {
         }
         databases.push(Database {
             continuous_queries: Vec::new(),
+            subscriptions: Vec::new(),
             id,
             name,
             default_retention_policy,
@@ -968,6 +1085,11 @@ fn decode(bytes: &[u8]) -> Result<MetaData, String> {
     if has_continuous_queries {
         for database in &mut databases {
             database.continuous_queries = decode_continuous_queries(&mut body)?;
+        }
+    }
+    if has_subscriptions {
+        for database in &mut databases {
+            database.subscriptions = decode_subscriptions(&mut body)?;
         }
     }
     Ok(MetaData {
@@ -1023,6 +1145,33 @@ fn decode_continuous_queries(body: &mut Reader<'_>) -> Result<Vec<ContinuousQuer
         });
     }
     Ok(queries)
+}
+
+/// One database's subscriptions in a version-5 body (see the module doc).
+fn decode_subscriptions(body: &mut Reader<'_>) -> Result<Vec<SubscriptionInfo>, String> {
+    let truncated = |_| "truncated".to_string();
+    let text = |bytes: &[u8]| {
+        String::from_utf8(bytes.to_vec()).map_err(|_| "name is not UTF-8".to_string())
+    };
+    let count = body.u32().map_err(truncated)?;
+    let mut subscriptions = Vec::new();
+    for _ in 0..count {
+        let name = text(body.bytes_u32().map_err(truncated)?)?;
+        let retention_policy = text(body.bytes_u32().map_err(truncated)?)?;
+        let mode_all = body.u8().map_err(truncated)? != 0;
+        let destination_count = body.u32().map_err(truncated)?;
+        let mut destinations = Vec::new();
+        for _ in 0..destination_count {
+            destinations.push(text(body.bytes_u32().map_err(truncated)?)?);
+        }
+        subscriptions.push(SubscriptionInfo {
+            name,
+            retention_policy,
+            mode_all,
+            destinations,
+        });
+    }
+    Ok(subscriptions)
 }
 
 fn load(path: &Path) -> Result<Option<MetaData>, MetaError> {
@@ -1268,13 +1417,93 @@ mod user_tests {
             default_retention_policy: DEFAULT_RETENTION_POLICY.to_string(),
             retention_policies: Vec::new(),
             continuous_queries: Vec::new(),
+            subscriptions: Vec::new(),
         });
         let current = encode(&data);
-        // A version-3 file is the same body without the trailing per-database CQ counts.
-        let body = &current[20..current.len() - 4];
+        // A version-3 file is the same body without the trailing per-database CQ and
+        // subscription counts (one database: 4 + 4 bytes).
+        let body = &current[20..current.len() - 8];
         let mut old = Vec::new();
         old.extend_from_slice(MAGIC);
         old.extend_from_slice(&FORMAT_VERSION_WITHOUT_CONTINUOUS_QUERIES.to_le_bytes());
+        old.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        old.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
+        old.extend_from_slice(body);
+        assert_eq!(decode(&old).unwrap(), data);
+    }
+
+    #[test]
+    fn subscriptions_persist_and_go_with_their_policy() {
+        let dir = fresh_dir("subscriptions");
+        let store = MetaStore::open(&dir).unwrap();
+        let spec = RetentionPolicySpec::default();
+        store.create_database("a", &spec).unwrap();
+        let subscription = |name: &str, policy: &str| SubscriptionInfo {
+            name: name.to_string(),
+            retention_policy: policy.to_string(),
+            mode_all: name == "s1",
+            destinations: vec!["udp://127.0.0.1:1".into(), "http://127.0.0.1:2".into()],
+        };
+        store
+            .create_subscription("a", subscription("s1", "autogen"))
+            .unwrap();
+        store
+            .create_subscription("a", subscription("s2", "autogen"))
+            .unwrap();
+        let exists = store.create_subscription("a", subscription("s1", "autogen"));
+        assert_eq!(exists.unwrap_err().to_string(), SUBSCRIPTION_EXISTS);
+        let no_rp = store.create_subscription("a", subscription("s3", "nope"));
+        assert_eq!(
+            no_rp.unwrap_err().to_string(),
+            "retention policy not found: nope"
+        );
+        let no_db = store.create_subscription("nope", subscription("s3", "autogen"));
+        assert_eq!(no_db.unwrap_err().to_string(), "database not found: nope");
+        drop(store);
+        let store = MetaStore::open(&dir).unwrap();
+        let subscriptions = store
+            .snapshot()
+            .database("a")
+            .unwrap()
+            .subscriptions
+            .clone();
+        assert_eq!(
+            subscriptions,
+            vec![subscription("s1", "autogen"), subscription("s2", "autogen")]
+        );
+        store.drop_subscription("a", "autogen", "s2").unwrap();
+        let missing = store.drop_subscription("a", "autogen", "s2").unwrap_err();
+        assert_eq!(missing.to_string(), SUBSCRIPTION_NOT_FOUND);
+        store.drop_retention_policy("a", "autogen").unwrap();
+        drop(store);
+        let snapshot = MetaStore::open(&dir).unwrap().snapshot();
+        assert!(snapshot.database("a").unwrap().subscriptions.is_empty());
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn version_4_files_are_read_as_having_no_subscription() {
+        let mut data = MetaData {
+            next_database_id: 2,
+            ..MetaData::default()
+        };
+        data.databases.push(Database {
+            id: 1,
+            name: "db".to_string(),
+            default_retention_policy: DEFAULT_RETENTION_POLICY.to_string(),
+            retention_policies: Vec::new(),
+            continuous_queries: vec![ContinuousQueryInfo {
+                name: "q".into(),
+                query: "CREATE CONTINUOUS QUERY q ON db BEGIN SELECT 1 END".into(),
+            }],
+            subscriptions: Vec::new(),
+        });
+        let current = encode(&data);
+        // A version-4 file is the same body without the trailing subscription count.
+        let body = &current[20..current.len() - 4];
+        let mut old = Vec::new();
+        old.extend_from_slice(MAGIC);
+        old.extend_from_slice(&FORMAT_VERSION_WITHOUT_SUBSCRIPTIONS.to_le_bytes());
         old.extend_from_slice(&(body.len() as u32).to_le_bytes());
         old.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
         old.extend_from_slice(body);

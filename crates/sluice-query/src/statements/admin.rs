@@ -4,8 +4,8 @@
 //! Users and their privileges live in the meta store (persisted, crash-safe; passwords as
 //! bcrypt hashes at [`PASSWORD_BCRYPT_COST`]); whether a statement may run is decided before
 //! it runs, by `query::authorize`. Continuous queries live in the meta store too (the
-//! printed, qualified statement; `query::continuous` runs them). Subscriptions (stored,
-//! listed, nothing is sent) live in memory in [`AdminState`] and are lost at restart.
+//! printed, qualified statement; `query::continuous` runs them), and so do subscriptions
+//! (the root crate's `subscriber` forwards the writes they name).
 //!
 //! Running queries are registered in [`RunningQueries`] for SHOW QUERIES; KILL QUERY marks
 //! one killed (checked between statements).
@@ -29,36 +29,6 @@ use sluice_storage::meta::{self, UserPrivilege};
 /// 50 ms a hash or check on this machine's cores; the credential cache of `http::auth`
 /// keeps it off the path of every request.
 pub const PASSWORD_BCRYPT_COST: u32 = 10;
-
-/// One subscription.
-#[derive(Clone, Debug)]
-struct Subscription {
-    database: String,
-    retention_policy: String,
-    name: String,
-    mode_all: bool,
-    destinations: Vec<String>,
-}
-
-#[derive(Debug, Default)]
-struct AdminData {
-    subscriptions: Vec<Subscription>,
-}
-
-/// Subscriptions (in memory).
-#[derive(Debug, Default)]
-pub struct AdminState {
-    data: Mutex<AdminData>,
-}
-
-impl AdminState {
-    fn lock(&self) -> MutexGuard<'_, AdminData> {
-        match self.data.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        }
-    }
-}
 
 /// One query being executed.
 #[derive(Debug)]
@@ -379,40 +349,54 @@ pub fn show_continuous_queries(context: &StatementContext<'_>) -> StatementResul
     context.with_series(series)
 }
 
-/// `CREATE SUBSCRIPTION`
+/// `CREATE SUBSCRIPTION`: each destination checked as 1.6.7 does, then stored in the meta
+/// store (InfluxDB's checks and texts there).
 pub fn create_subscription(
     statement: &CreateSubscriptionStatement,
     context: &StatementContext<'_>,
 ) -> StatementResult {
-    let Some(database) = context.meta.database(&statement.database) else {
-        return context.error(format!("database not found: {}", statement.database));
-    };
-    if database
-        .retention_policy(&statement.retention_policy)
-        .is_none()
+    if let Some(invalid) = statement
+        .destinations
+        .iter()
+        .find(|url| !is_subscription_url(url))
     {
-        return context.error(format!(
-            "retention policy not found: {}",
-            statement.retention_policy
-        ));
+        return context.error(format!("invalid subscription URL: {invalid}"));
     }
-    let mut data = context.query.admin.lock();
-    let exists = data.subscriptions.iter().any(|s| {
-        s.database == statement.database
-            && s.retention_policy == statement.retention_policy
-            && s.name == statement.name
-    });
-    if exists {
-        return context.error("subscription already exists");
-    }
-    data.subscriptions.push(Subscription {
-        database: statement.database.clone(),
-        retention_policy: statement.retention_policy.clone(),
+    let subscription = meta::SubscriptionInfo {
         name: statement.name.clone(),
+        retention_policy: statement.retention_policy.clone(),
         mode_all: statement.mode_all,
         destinations: statement.destinations.clone(),
-    });
-    context.empty()
+    };
+    match context
+        .query
+        .meta
+        .create_subscription(&statement.database, subscription)
+    {
+        Ok(()) => context.empty(),
+        Err(error) => context.error(error.to_string()),
+    }
+}
+
+/// Whether 1.6.7 takes `url` as a destination (checked before anything else): scheme
+/// `udp`, `http` or `https` (any case) and a numeric port (`udp://:9` passes, `http://x`
+/// does not).
+fn is_subscription_url(url: &str) -> bool {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    if !matches!(scheme.as_str(), "udp" | "http" | "https") {
+        return false;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    match host_port.rsplit_once(':') {
+        Some((_, port)) => !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()),
+        None => false,
+    }
 }
 
 /// `DROP SUBSCRIPTION`
@@ -420,30 +404,26 @@ pub fn drop_subscription(
     statement: &DropSubscriptionStatement,
     context: &StatementContext<'_>,
 ) -> StatementResult {
-    let mut data = context.query.admin.lock();
-    let before = data.subscriptions.len();
-    data.subscriptions.retain(|s| {
-        !(s.database == statement.database
-            && s.retention_policy == statement.retention_policy
-            && s.name == statement.name)
-    });
-    if data.subscriptions.len() == before {
-        return context.error("subscription not found");
+    let dropped = context.query.meta.drop_subscription(
+        &statement.database,
+        &statement.retention_policy,
+        &statement.name,
+    );
+    match dropped {
+        Ok(()) => context.empty(),
+        Err(error) => context.error(error.to_string()),
     }
-    context.empty()
 }
 
 /// `SHOW SUBSCRIPTIONS`: one series per database that has any. Destinations are one
 /// comma-separated string (InfluxDB sends a JSON array, which the result model cannot
 /// hold yet).
 pub fn show_subscriptions(context: &StatementContext<'_>) -> StatementResult {
-    let data = context.query.admin.lock();
     let mut series = Vec::new();
     for database in &context.meta.databases {
-        let values: Vec<Vec<Value>> = data
+        let values: Vec<Vec<Value>> = database
             .subscriptions
             .iter()
-            .filter(|s| s.database == database.name)
             .map(|s| {
                 vec![
                     Value::String(s.retention_policy.clone()),
@@ -575,5 +555,34 @@ pub fn kill_query(
             context.empty()
         }
         None => context.error(format!("no such query id: {}", statement.query_id)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_subscription_url;
+
+    /// What influxd 1.6.7 accepted and refused (`invalid subscription URL: …`).
+    #[test]
+    fn subscription_urls_as_1_6_7() {
+        for accepted in [
+            "udp://h:1",
+            "https://x:1",
+            "udp://:9",
+            "http://u:p@h:1/p",
+            "HTTP://h:1",
+        ] {
+            assert!(is_subscription_url(accepted), "{accepted}");
+        }
+        for refused in [
+            "http://x",
+            "udp://x",
+            "bogus",
+            "ftp://x:1",
+            "http://x:",
+            "http://x:abc",
+        ] {
+            assert!(!is_subscription_url(refused), "{refused}");
+        }
     }
 }
