@@ -97,9 +97,14 @@ pub fn write_result(
                 points_in_lines += 1;
             }
             if points_in_lines >= INTO_POINTS_PER_WRITE {
-                if let Err(message) =
-                    write_lines(&lines, &target, meta, writer, now_ns, &mut scratch)
-                {
+                if let Err(message) = write_lines(
+                    &lines,
+                    &target.destination(),
+                    meta,
+                    writer,
+                    now_ns,
+                    &mut scratch,
+                ) {
                     return StatementResult::error(statement_id, message);
                 }
                 written += points_in_lines as i64;
@@ -109,7 +114,14 @@ pub fn write_result(
         }
     }
     if points_in_lines > 0 {
-        if let Err(message) = write_lines(&lines, &target, meta, writer, now_ns, &mut scratch) {
+        if let Err(message) = write_lines(
+            &lines,
+            &target.destination(),
+            meta,
+            writer,
+            now_ns,
+            &mut scratch,
+        ) {
             return StatementResult::error(statement_id, message);
         }
         written += points_in_lines as i64;
@@ -189,10 +201,31 @@ impl AckSink for DurableSignal {
     }
 }
 
-/// Plans `lines` as a `/write` of the target, queues the records and waits until durable.
-fn write_lines(
+/// Where planned points go: a database and retention policy (empty: the default one).
+#[derive(Clone, Copy, Debug)]
+pub struct Destination<'a> {
+    /// the database, which must exist in the meta snapshot given with the lines
+    pub database: &'a str,
+    /// the retention policy; empty: the database's default
+    pub retention_policy: &'a str,
+}
+
+impl Target<'_> {
+    fn destination(&self) -> Destination<'_> {
+        Destination {
+            database: self.database,
+            retention_policy: self.retention_policy,
+        }
+    }
+}
+
+/// Plans `lines` (line protocol, nanosecond timestamps) as a `/write` to `target`, queues
+/// the records and waits until they are durable; an error is the write's outcome text, or
+/// `timeout` / `write failed`. `SELECT INTO` writes its rows with it, and `sluice restore`
+/// the backed-up points.
+pub fn write_lines(
     lines: &[u8],
-    target: &Target<'_>,
+    target: &Destination<'_>,
     meta: &MetaData,
     writer: &IntoWriter,
     now_ns: i64,
