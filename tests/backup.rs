@@ -451,7 +451,7 @@ fn a_torn_or_corrupted_backup_is_refused_and_restores_nothing() {
 
 #[test]
 fn a_connection_past_max_connections_is_refused_with_an_error() {
-    let source = Server::start_with(&[("SLUICE_BACKUP_MAX_CONNECTIONS", "1")]);
+    let mut source = Server::start_with(&[("SLUICE_BACKUP_MAX_CONNECTIONS", "1")]);
     seed(&source, "metrics");
     let address = source.backup_address();
     assert!(address.ip().is_loopback());
@@ -490,5 +490,16 @@ fn a_connection_past_max_connections_is_refused_with_an_error() {
         assert!(Instant::now() < until, "never served again: {stderr}");
         std::thread::yield_now();
     }
+    // An idle client holding a backup thread does not hold up shutdown until its timeout
+    // (60 s): the server cuts it.
+    let mut idle = std::net::TcpStream::connect(address).unwrap();
+    idle.read_exact(&mut greeting).unwrap();
+    let stopping = Instant::now();
+    assert_eq!(source.stop(), Some(0));
+    assert!(
+        stopping.elapsed() < std::time::Duration::from_secs(20),
+        "stopping took {:?}",
+        stopping.elapsed()
+    );
     let _ = std::fs::remove_dir_all(directory);
 }

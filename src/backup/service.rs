@@ -64,10 +64,15 @@ pub struct BackupContext {
     pub writer: IntoWriter,
 }
 
+/// The connection each server thread is serving (a clone of its socket), so that `stop`
+/// can cut a client that is idle instead of waiting out its timeout.
+type ServingSlots = Arc<Vec<std::sync::Mutex<Option<TcpStream>>>>;
+
 /// The running service.
 pub struct BackupService {
     address: SocketAddr,
     stopping: Arc<AtomicBool>,
+    serving: ServingSlots,
     acceptor: JoinHandle<()>,
     servers: Vec<JoinHandle<()>>,
 }
@@ -83,17 +88,28 @@ impl BackupService {
         listener.set_nonblocking(true)?;
         let stopping = Arc::new(AtomicBool::new(false));
         let (handoff, connections) = channel::bounded::<TcpStream>(0);
+        let serving: ServingSlots = Arc::new(
+            (0..max_connections)
+                .map(|_| std::sync::Mutex::new(None))
+                .collect(),
+        );
         let mut servers = Vec::with_capacity(max_connections);
         for index in 0..max_connections {
             let connections = connections.clone();
             let context = Arc::clone(&context);
             let stopping = Arc::clone(&stopping);
+            let serving = Arc::clone(&serving);
             servers.push(
                 std::thread::Builder::new()
                     .name(format!("sluice-backup-{index}"))
                     .spawn(move || {
                         for stream in connections {
-                            serve(stream, &context, &stopping);
+                            set_serving(&serving, index, stream.try_clone().ok());
+                            // Stopped between the hand-off and now: `stop` did not see it.
+                            if !stopping.load(Ordering::Acquire) {
+                                serve(stream, &context, &stopping);
+                            }
+                            set_serving(&serving, index, None);
                         }
                     })?,
             );
@@ -107,6 +123,7 @@ impl BackupService {
         Ok(BackupService {
             address,
             stopping,
+            serving,
             acceptor,
             servers,
         })
@@ -122,10 +139,24 @@ impl BackupService {
     pub fn stop(self) {
         self.stopping.store(true, Ordering::Release);
         let _ = self.acceptor.join();
+        // A thread blocked reading an idle client wakes with an error at once.
+        for slot in self.serving.iter() {
+            let guard = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some(stream) = guard.as_ref() {
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+            }
+        }
         for server in self.servers {
             let _ = server.join();
         }
     }
+}
+
+fn set_serving(serving: &ServingSlots, index: usize, stream: Option<TcpStream>) {
+    let Some(slot) = serving.get(index) else {
+        panic!("BUG: backup thread {index} has no serving slot");
+    };
+    *slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = stream;
 }
 
 fn accept_loop(
