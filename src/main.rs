@@ -336,6 +336,12 @@ fn run_restore(flags: &[(String, String)], directory: Option<&String>) -> ExitCo
                 summary.points,
                 summary.databases.join(", ")
             );
+            if summary.points_expired > 0 {
+                eprintln!(
+                    "left out {} points older than their retention policy keeps",
+                    summary.points_expired
+                );
+            }
             if !summary.users_created.is_empty() {
                 eprintln!("created users: {}", summary.users_created.join(", "));
             }

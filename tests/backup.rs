@@ -503,3 +503,60 @@ fn a_connection_past_max_connections_is_refused_with_an_error() {
     );
     let _ = std::fs::remove_dir_all(directory);
 }
+
+/// A backup of a policy whose duration has passed since: the points it no longer keeps are
+/// left out (retention would have deleted them), the rest restored. The backup's meta is
+/// edited to shorten the policy, and the manifest updated to match, as a real one would be.
+#[test]
+fn points_older_than_their_policy_keeps_are_left_out_of_a_restore() {
+    use sha2::Digest;
+    let source = Server::start();
+    seed(&source, "metrics");
+    let directory = fresh_dir("backup-expired");
+    let edited = directory.join("edited");
+    backup(&source, &[], &edited);
+    let meta_path = edited.join("meta.json");
+    let mut meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+    let hour_ns = 3_600_000_000_000i64;
+    for policy in meta["databases"][0]["retention_policies"]
+        .as_array_mut()
+        .unwrap()
+    {
+        if policy["name"] == "autogen" {
+            policy["duration_ns"] = (2 * hour_ns).into();
+            policy["shard_group_duration_ns"] = hour_ns.into();
+        }
+    }
+    let bytes = serde_json::to_vec(&meta).unwrap();
+    std::fs::write(&meta_path, &bytes).unwrap();
+    let manifest_path = edited.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    let digest: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    for file in manifest["files"].as_array_mut().unwrap() {
+        if file["name"] == "meta.json" {
+            file["bytes"] = bytes.len().into();
+            file["sha256"] = digest.clone().into();
+        }
+    }
+    std::fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+
+    let mut fresh = Server::start();
+    let (code, stderr) = restore(&fresh, &[], &edited);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("left out 30 points older than"), "{stderr}");
+    assert!(
+        stderr.contains("restored 1 points into metrics"),
+        "{stderr}"
+    );
+    let restored = stopped_export(&mut fresh);
+    assert_eq!(restored.len(), 1, "{restored:?}");
+    assert!(restored
+        .iter()
+        .all(|line| line.starts_with("metrics/two_years\tmem,")));
+    let _ = std::fs::remove_dir_all(directory);
+}

@@ -307,6 +307,8 @@ pub struct RestoreSummary {
     pub databases: Vec<String>,
     /// points written (durably)
     pub points: u64,
+    /// points left out because their retention policy no longer keeps them
+    pub points_expired: u64,
     /// users created
     pub users_created: Vec<String>,
     /// users that existed and were left as they are

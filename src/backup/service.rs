@@ -45,9 +45,10 @@ use super::protocol::{
     ContinuousQueryMeta, DataTarget, DatabaseMeta, FileHeader, FileKind, FileTrailer, FrameError,
     FrameKind, Hello, Request, RestoreSummary, RetentionPolicyMeta, UserMeta, PROTOCOL_VERSION,
 };
+use crate::ingest::plan::WriteOutcome;
 use crate::limits::{BACKUP_DATA_FRAME_BYTES, BACKUP_IO_TIMEOUT_MS};
 use crate::meta::{MetaData, MetaStore, RetentionPolicy, RetentionPolicySpec, UserPrivilege};
-use crate::query::into::{write_lines, Destination, IntoWriter};
+use crate::query::into::{write_lines_durably, Destination, IntoWriter};
 use crate::storage::engine::shard::Shard;
 use crate::storage::engine::Store;
 
@@ -630,17 +631,26 @@ fn drop_database(context: &BackupContext, name: &str, id: u64) {
     }
 }
 
+/// Points a restore wrote, and those it left out.
+#[derive(Default)]
+struct RestoredPoints {
+    /// durable
+    written: u64,
+    /// older than their retention policy keeps, so not written
+    expired: u64,
+}
+
 /// Data frames until `Done`: each chunk of whole lines planned and made durable.
 fn receive_points(
     stream: &mut TcpStream,
     context: &BackupContext,
     created: &[(String, u64)],
     stopping: &AtomicBool,
-) -> Result<u64, Failure> {
+) -> Result<RestoredPoints, Failure> {
     let mut payload = Vec::new();
     let mut target: Option<DataTarget> = None;
     let mut scratch = crate::ingest::plan::WriteScratch::default();
-    let mut points = 0u64;
+    let mut points = RestoredPoints::default();
     loop {
         if stopping.load(Ordering::Acquire) {
             return Err(Failure::Refused("the server is shutting down".into()));
@@ -666,7 +676,13 @@ fn receive_points(
                 };
                 let meta = context.meta.snapshot();
                 let now_ns = crate::time::now_ns();
-                write_lines(
+                let refused = |error: String| {
+                    Failure::Refused(format!(
+                        "writing points to {}.{}: {error}",
+                        target.database, target.retention_policy
+                    ))
+                };
+                let outcome = write_lines_durably(
                     &payload,
                     &destination,
                     &meta,
@@ -674,13 +690,19 @@ fn receive_points(
                     now_ns,
                     &mut scratch,
                 )
-                .map_err(|error| {
-                    Failure::Refused(format!(
-                        "writing points to {}.{}: {error}",
-                        target.database, target.retention_policy
-                    ))
-                })?;
-                points += payload.iter().filter(|byte| **byte == b'\n').count() as u64;
+                .map_err(refused)?;
+                let lines = payload.iter().filter(|byte| **byte == b'\n').count() as u64;
+                match outcome {
+                    WriteOutcome::Accepted => points.written += lines,
+                    // Older than the policy keeps: retention would have deleted them by now.
+                    WriteOutcome::PointsRejected(rejected)
+                        if rejected.dropped == 0 && rejected.parse_errors.is_empty() =>
+                    {
+                        points.written += rejected.points;
+                        points.expired += rejected.beyond_retention;
+                    }
+                    other => return Err(refused(other.to_string())),
+                }
             }
             FrameKind::FileEnd => target = None,
             FrameKind::Done => return Ok(points),
@@ -699,7 +721,7 @@ fn finish_restore(
     databases: &[DatabaseMeta],
     users: &[UserMeta],
     created: &[(String, u64)],
-    points: u64,
+    points: RestoredPoints,
 ) -> Result<RestoreSummary, Failure> {
     for database in databases {
         for cq in &database.continuous_queries {
@@ -716,7 +738,8 @@ fn finish_restore(
     }
     let mut summary = RestoreSummary {
         databases: created.iter().map(|(name, _)| name.clone()).collect(),
-        points,
+        points: points.written,
+        points_expired: points.expired,
         users_created: Vec::new(),
         users_kept: Vec::new(),
     };
