@@ -1,9 +1,10 @@
-//! The daemon: start-up (meta, WAL replay, partitions, query pool, large-write threads,
-//! listeners, event loops), signal handling and orderly shutdown.
+//! The daemon: start-up (meta, WAL replay, partitions, query pool, the backup service,
+//! large-write threads, listeners, event loops), signal handling and orderly shutdown.
 //!
 //! Shutdown on SIGTERM or SIGINT: the signal thread sets `shutting_down` and wakes every
 //! loop; each loop stops accepting, closes idle connections and lets in-flight requests
-//! (large writes included) finish and be answered; then the query pool drains, the
+//! (large writes included) finish and be answered; then the backup service stops (a restore
+//! in progress drops what it created), the query pool drains, the
 //! large-write threads stop, and every partition commits what is queued; the process exits 0.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
