@@ -284,6 +284,38 @@ fn restore_loads_one_database_under_a_new_name_and_never_overwrites_one() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("-newdb renames one database"), "{stderr}");
 
+    // -rp: that policy's points only (the database's meta whole).
+    let one_policy = directory.join("one-policy");
+    backup(&source, &["-db", "alpha", "-rp", "two_years"], &one_policy);
+    let mut policy_only = Server::start();
+    let (code, stderr) = restore(&policy_only, &[], &one_policy);
+    assert_eq!(code, Some(0), "{stderr}");
+    let policies = query_ok(&policy_only, "SHOW RETENTION POLICIES ON alpha");
+    assert!(
+        policies.contains("autogen") && policies.contains("two_years"),
+        "{policies}"
+    );
+    let lines = stopped_export(&mut policy_only);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines
+        .iter()
+        .all(|line| line.starts_with("alpha/two_years\tmem,")));
+    let (code, stderr) = sluice(&[
+        "backup",
+        "-host",
+        &source.backup_address().to_string(),
+        "-db",
+        "alpha",
+        "-rp",
+        "nope",
+        directory.join("no-policy").to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("retention policy not found: nope"),
+        "{stderr}"
+    );
+
     // A -db backup holds that database only, and no users.
     let mut fresh = Server::start();
     query_ok(&source, "CREATE USER someone WITH PASSWORD 'pw'");

@@ -13,9 +13,11 @@
 //!           7 Ready     restore: the databases are created, send the points
 //! ```
 //!
-//! A backup: `Request` → `FileStart Data* FileEnd` per file → `Done`. A restore: `Request`
-//! → `Ready` → `FileStart Data* FileEnd` per data file → `Done` → `Done`. Either side may
-//! send `Error` instead of its next frame. Owns framing and message shapes only: no file,
+//! The server speaks first: `Ready` (`{"protocol": 1}`) once a backup thread has taken the
+//! connection, or `Error` when every thread is busy. Then a backup: `Request` → `FileStart
+//! Data* FileEnd` per file → `Done`; a restore: `Request` → `Ready` → `FileStart Data*
+//! FileEnd` per data file → `Done` → `Done`. Either side may send `Error` instead of its
+//! next frame. Owns framing and message shapes only: no file,
 //! store or socket setup.
 
 use std::io::{Read, Write};
