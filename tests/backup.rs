@@ -466,6 +466,18 @@ fn a_torn_or_corrupted_backup_is_refused_and_restores_nothing() {
     assert_eq!(code, Some(1));
     assert!(stderr.contains("meta.json"), "{stderr}");
 
+    let bad_manifest = directory.join("bad-manifest");
+    copy_backup(&good, &bad_manifest);
+    let manifest = std::fs::read(bad_manifest.join("manifest.json")).unwrap();
+    std::fs::write(
+        bad_manifest.join("manifest.json"),
+        &manifest[..manifest.len() / 2],
+    )
+    .unwrap();
+    let (code, stderr) = restore(&fresh, &[], &bad_manifest);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("is not a valid manifest"), "{stderr}");
+
     assert_eq!(query_ok(&fresh, "SHOW DATABASES"), nothing);
     let (code, stderr) = restore(&fresh, &[], &good);
     assert_eq!(code, Some(0), "the intact backup restores: {stderr}");
@@ -590,5 +602,29 @@ fn points_older_than_their_policy_keeps_are_left_out_of_a_restore() {
     assert!(restored
         .iter()
         .all(|line| line.starts_with("metrics/two_years\tmem,")));
+    let _ = std::fs::remove_dir_all(directory);
+}
+
+/// A restore the server cannot complete (here: the target's series limit drops points) is
+/// refused with the write's error, and the database it had created is dropped again.
+#[test]
+fn a_restore_that_fails_midway_leaves_nothing() {
+    let source = Server::start();
+    seed(&source, "metrics");
+    let directory = fresh_dir("backup-midway");
+    let target = directory.join("backup");
+    backup(&source, &[], &target);
+    let limited = Server::start_with(&[("SLUICE_DATA_MAX_SERIES_PER_DATABASE", "2")]);
+    let (code, stderr) = restore(&limited, &[], &target);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("restore refused") && stderr.contains("max-series-per-database"),
+        "{stderr}"
+    );
+    let databases = query_ok(&limited, "SHOW DATABASES");
+    assert!(!databases.contains("metrics"), "{databases}");
+    assert!(limited
+        .wait_for_log("dropped the database it created", STARTUP_DEADLINE)
+        .is_some());
     let _ = std::fs::remove_dir_all(directory);
 }

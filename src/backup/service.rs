@@ -54,6 +54,11 @@ use crate::storage::engine::Store;
 
 /// How often the acceptor looks at the stop flag while no connection arrives.
 const ACCEPT_POLL_MS: i32 = 100;
+/// After an error frame, how long and how much of what the client still sends is read and
+/// dropped before the connection is closed.
+const BACKUP_LINGER_MS: u64 = 2_000;
+/// See [`BACKUP_LINGER_MS`].
+const BACKUP_LINGER_BYTES_MAX: usize = 64 * 1024 * 1024;
 
 /// What the service reads and writes.
 pub struct BackupContext {
@@ -285,9 +290,30 @@ fn serve(mut stream: TcpStream, context: &BackupContext, stopping: &AtomicBool) 
         Err(Failure::Refused(text)) => {
             crate::log_warn!("backup", "backup connection ended with an error"; peer = peer, error = text);
             let _ = write_frame(&mut stream, FrameKind::Error, text.as_bytes());
+            linger(&mut stream);
         }
         Err(Failure::Connection(error)) => {
             crate::log_warn!("backup", "backup connection failed"; peer = peer, error = error);
+        }
+    }
+}
+
+/// After an error frame: stops writing and reads what the client is still sending (a
+/// restore's points), for a bounded time and size, so the close does not reset the
+/// connection before the client has read why.
+fn linger(stream: &mut TcpStream) {
+    use std::io::Read;
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(BACKUP_LINGER_MS)));
+    let started = std::time::Instant::now();
+    let mut discarded = 0usize;
+    let mut buffer = [0u8; 8192];
+    while discarded < BACKUP_LINGER_BYTES_MAX
+        && started.elapsed() < Duration::from_millis(BACKUP_LINGER_MS)
+    {
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(read) => discarded += read,
         }
     }
 }
