@@ -696,39 +696,7 @@ fn receive_points(
                 let Some(target) = &target else {
                     return Err(Failure::Refused("points before a FileStart frame".into()));
                 };
-                let destination = Destination {
-                    database: &target.database,
-                    retention_policy: &target.retention_policy,
-                };
-                let meta = context.meta.snapshot();
-                let now_ns = crate::time::now_ns();
-                let refused = |error: String| {
-                    Failure::Refused(format!(
-                        "writing points to {}.{}: {error}",
-                        target.database, target.retention_policy
-                    ))
-                };
-                let outcome = write_lines_durably(
-                    &payload,
-                    &destination,
-                    &meta,
-                    &context.writer,
-                    now_ns,
-                    &mut scratch,
-                )
-                .map_err(refused)?;
-                let lines = payload.iter().filter(|byte| **byte == b'\n').count() as u64;
-                match outcome {
-                    WriteOutcome::Accepted => points.written += lines,
-                    // Older than the policy keeps: retention would have deleted them by now.
-                    WriteOutcome::PointsRejected(rejected)
-                        if rejected.dropped == 0 && rejected.parse_errors.is_empty() =>
-                    {
-                        points.written += rejected.points;
-                        points.expired += rejected.beyond_retention;
-                    }
-                    other => return Err(refused(other.to_string())),
-                }
+                write_chunk(&payload, target, context, &mut scratch, &mut points)?;
             }
             FrameKind::FileEnd => target = None,
             FrameKind::Done => return Ok(points),
@@ -739,6 +707,45 @@ fn receive_points(
             }
         }
     }
+}
+
+/// Plans one chunk of whole lines into `target` and waits until it is durable; points the
+/// policy no longer keeps are counted, any other rejection fails the restore.
+fn write_chunk(
+    lines: &[u8],
+    target: &DataTarget,
+    context: &BackupContext,
+    scratch: &mut crate::ingest::plan::WriteScratch,
+    points: &mut RestoredPoints,
+) -> Result<(), Failure> {
+    let destination = Destination {
+        database: &target.database,
+        retention_policy: &target.retention_policy,
+    };
+    let refused = |error: String| {
+        Failure::Refused(format!(
+            "writing points to {}.{}: {error}",
+            target.database, target.retention_policy
+        ))
+    };
+    let meta = context.meta.snapshot();
+    let now_ns = crate::time::now_ns();
+    let outcome = write_lines_durably(lines, &destination, &meta, &context.writer, now_ns, scratch)
+        .map_err(refused)?;
+    match outcome {
+        WriteOutcome::Accepted => {
+            points.written += lines.iter().filter(|byte| **byte == b'\n').count() as u64
+        }
+        // Older than the policy keeps: retention would have deleted them by now.
+        WriteOutcome::PointsRejected(rejected)
+            if rejected.dropped == 0 && rejected.parse_errors.is_empty() =>
+        {
+            points.written += rejected.points;
+            points.expired += rejected.beyond_retention;
+        }
+        other => return Err(refused(other.to_string())),
+    }
+    Ok(())
 }
 
 /// Continuous queries and users, once every point is durable.
