@@ -12,6 +12,9 @@
 //! The directories come from `store_dirs` (flags, inside or beside `-datadir`, or the
 //! server's configuration); a missing directory or a meta directory without `meta.db` is an
 //! error there, so an export is never silently empty because it looked in the wrong place.
+//!
+//! [`write_shard_points`] is the one place a shard becomes line protocol: `sluice backup`
+//! (`backup::service`) writes a running server's shards with it too.
 
 use std::io::Write;
 
@@ -20,6 +23,7 @@ use crate::line_protocol::format::{append_i64, append_value, FormatValue};
 use crate::line_protocol::{escape_into, EscapeKind};
 use crate::meta::MetaStore;
 use crate::storage::column::Column;
+use crate::storage::engine::shard::Shard;
 use crate::storage::engine::{Store, StoreOptions};
 use crate::store_dirs::{wal_partition_dirs, StoreDirs};
 use crate::wal::ReplayMode;
@@ -133,19 +137,35 @@ pub fn export(options: &ExportOptions, out: &mut dyn Write) -> Result<u64, Strin
             .map_err(io)?;
             context = Some(wanted);
         }
-        for (series_key, fields) in shard.series_fields() {
-            let columns: Vec<(Vec<u8>, Column)> = fields
-                .keys()
-                .filter_map(|field| {
-                    shard
-                        .read(&series_key, field, i64::MIN, i64::MAX)
-                        .map(|column| (field.clone(), column))
-                })
-                .collect();
-            points += write_series(&series_key, &columns, &mut line, out).map_err(io)?;
-        }
+        points += write_shard_points(&shard, i64::MIN, &mut line, out).map_err(io)?;
     }
     out.flush().map_err(io)?;
+    Ok(points)
+}
+
+/// Writes every point of `shard` at or after `since_ns` as line protocol (nanosecond
+/// timestamps), series in key order, one line per (series, time) with its fields in key
+/// order; returns the lines written. `line` is scratch. `sluice backup` writes a running
+/// server's shards with it too: the shard's reads see every point acknowledged before the
+/// call (caches, then files; see `Shard::read`).
+pub fn write_shard_points(
+    shard: &Shard,
+    since_ns: i64,
+    line: &mut Vec<u8>,
+    out: &mut dyn Write,
+) -> std::io::Result<u64> {
+    let mut points = 0u64;
+    for (series_key, fields) in shard.series_fields() {
+        let columns: Vec<(Vec<u8>, Column)> = fields
+            .keys()
+            .filter_map(|field| {
+                shard
+                    .read(&series_key, field, since_ns, i64::MAX)
+                    .map(|column| (field.clone(), column))
+            })
+            .collect();
+        points += write_series(&series_key, &columns, line, out)?;
+    }
     Ok(points)
 }
 

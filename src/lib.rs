@@ -6,6 +6,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod backup;
 pub use sluice_model::bytes;
 pub mod config;
 pub use sluice_base::cpu;

@@ -1,10 +1,12 @@
-//! The `sluice` command: `run` (default), `config`, `version`, `export`, `verify`.
+//! The `sluice` command: `run` (default), `config`, `version`, `export`, `verify`, `backup`,
+//! `restore`.
 //!
 //! Only argument handling lives here; everything else is in the library.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use sluice::backup::client::{backup, restore, BackupOptions, RestoreOptions};
 use sluice::config::Config;
 use sluice::export::{export, ExportOptions};
 use sluice::store_dirs::{locate, ConfiguredDirs, DirFlags, StoreDirs};
@@ -23,6 +25,12 @@ const USAGE: &str = "usage:
                                    print every stored point as line protocol (server stopped)
   sluice verify [STORE]            check every checksum of the stored files (server stopped);
                                    exit 0 healthy, 1 problems found, 2 could not verify
+  sluice backup [-host HOST:PORT] [-db NAME] [-rp NAME] [-since TIME] DIR
+                                   take a consistent backup of a running server into DIR (new
+                                   or empty); -since: only points at or after TIME (RFC 3339)
+  sluice restore [-host HOST:PORT] [-db NAME [-newdb NAME]] DIR
+                                   check the backup in DIR, then load it into a running server
+                                   (new databases only); HOST:PORT defaults to 127.0.0.1:8088
   STORE: [-config PATH] [-datadir DIR] [-waldir DIR] [-metadir DIR]; directories not given
          are found inside or beside -datadir, else where the server's configuration says
 environment: SLUICE_CONFIG_PATH, and SLUICE_<SECTION>_<KEY> for every config key";
@@ -30,15 +38,22 @@ environment: SLUICE_CONFIG_PATH, and SLUICE_<SECTION>_<KEY> for every config key
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (command, rest) = match args.first().map(String::as_str) {
-        Some(c @ ("run" | "config" | "version" | "export" | "verify" | "help")) => (c, &args[1..]),
+        Some(
+            c
+            @ ("run" | "config" | "version" | "export" | "verify" | "backup" | "restore" | "help"),
+        ) => (c, &args[1..]),
         Some(flag) if flag.starts_with('-') => ("run", &args[..]),
         None => ("run", &args[..]),
         Some(other) => return fail(&format!("unknown command {other:?}")),
     };
-    let flags = match parse_flags(rest) {
-        Ok(flags) => flags,
+    let (flags, positional) = match parse_flags(rest) {
+        Ok(parsed) => parsed,
         Err(message) => return fail(&message),
     };
+    let takes_directory = matches!(command, "backup" | "restore");
+    if let Some(extra) = positional.get(usize::from(takes_directory)) {
+        return fail(&format!("unexpected argument {extra:?}"));
+    }
     match command {
         "version" => {
             println!(
@@ -61,6 +76,8 @@ fn main() -> ExitCode {
         },
         "export" => run_export(&flags),
         "verify" => run_verify(&flags),
+        "backup" => run_backup(&flags, positional.first()),
+        "restore" => run_restore(&flags, positional.first()),
         _ => match load_config(&flags).and_then(sluice::server::run) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
@@ -76,16 +93,23 @@ fn fail(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// `-name value` or `--name value` or `-name=value` pairs.
-fn parse_flags(args: &[String]) -> Result<Vec<(String, String)>, String> {
+/// Flags and positional arguments.
+type ParsedArgs = (Vec<(String, String)>, Vec<String>);
+
+/// `-name value` or `--name value` or `-name=value` pairs, and the arguments that are not
+/// flags (the caller decides how many it takes).
+fn parse_flags(args: &[String]) -> Result<ParsedArgs, String> {
     let mut flags = Vec::new();
+    let mut positional = Vec::new();
     let mut index = 0;
     while index < args.len() {
         let Some(name) = args[index]
             .strip_prefix("--")
             .or_else(|| args[index].strip_prefix('-'))
         else {
-            return Err(format!("unexpected argument {:?}", args[index]));
+            positional.push(args[index].clone());
+            index += 1;
+            continue;
         };
         if let Some((name, value)) = name.split_once('=') {
             flags.push((name.to_string(), value.to_string()));
@@ -98,7 +122,7 @@ fn parse_flags(args: &[String]) -> Result<Vec<(String, String)>, String> {
         flags.push((name.to_string(), value.clone()));
         index += 2;
     }
-    Ok(flags)
+    Ok((flags, positional))
 }
 
 fn flag<'a>(flags: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -229,6 +253,116 @@ fn run_verify(flags: &[(String, String)]) -> ExitCode {
         Err(error) => {
             eprintln!("sluice verify: writing the report: {error}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// The backup service's address when `-host` is not given: the default `bind-address`.
+fn backup_host(flags: &[(String, String)]) -> String {
+    flag(flags, "host")
+        .unwrap_or(sluice::limits::BACKUP_BIND_ADDRESS_DEFAULT)
+        .to_string()
+}
+
+fn run_backup(flags: &[(String, String)], directory: Option<&String>) -> ExitCode {
+    if let Some(message) = unknown_flag(flags, &["host", "db", "database", "rp", "since"]) {
+        return fail(&message);
+    }
+    let Some(directory) = directory else {
+        return fail("backup needs the directory to write the backup into");
+    };
+    let since_ns = match flag(flags, "since") {
+        None => None,
+        Some(text) => match sluice::query::select::time::parse_time_text_ns(text) {
+            Some(ns) => Some(ns),
+            None => {
+                return fail(&format!(
+                    "-since {text:?} is not a time (RFC 3339, e.g. 2026-12-01T00:00:00Z)"
+                ))
+            }
+        },
+    };
+    let options = BackupOptions {
+        host: backup_host(flags),
+        database: flag(flags, "db")
+            .or_else(|| flag(flags, "database"))
+            .map(String::from),
+        retention_policy: flag(flags, "rp").map(String::from),
+        since_ns,
+        directory: PathBuf::from(directory),
+    };
+    match backup(&options) {
+        Ok(manifest) => {
+            eprintln!(
+                "backed up {} points in {} files into {}",
+                manifest.points,
+                manifest.files.len(),
+                options.directory.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("sluice backup: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_restore(flags: &[(String, String)], directory: Option<&String>) -> ExitCode {
+    if let Some(message) = unknown_flag(flags, &["host", "db", "database", "newdb"]) {
+        return fail(&message);
+    }
+    let Some(directory) = directory else {
+        return fail("restore needs the directory of the backup");
+    };
+    let database = flag(flags, "db")
+        .or_else(|| flag(flags, "database"))
+        .map(String::from);
+    let new_database = flag(flags, "newdb").map(String::from);
+    if new_database.is_some() && database.is_none() {
+        return fail("-newdb renames one database: give it with -db");
+    }
+    let options = RestoreOptions {
+        host: backup_host(flags),
+        database,
+        new_database,
+        directory: PathBuf::from(directory),
+    };
+    match restore(&options) {
+        Ok(report) => {
+            let summary = &report.summary;
+            eprintln!(
+                "restored {} points into {}",
+                summary.points,
+                summary.databases.join(", ")
+            );
+            if summary.points_expired > 0 {
+                eprintln!(
+                    "left out {} points older than their retention policy keeps",
+                    summary.points_expired
+                );
+            }
+            if !summary.users_created.is_empty() {
+                eprintln!("created users: {}", summary.users_created.join(", "));
+            }
+            if !summary.users_kept.is_empty() {
+                eprintln!(
+                    "users that already existed, left as they are: {}",
+                    summary.users_kept.join(", ")
+                );
+            }
+            if !report.skipped_continuous_queries.is_empty() {
+                eprintln!(
+                    "continuous queries not restored (their statements name the old database; \
+                     recreate them on the new one): {}",
+                    report.skipped_continuous_queries.join(", ")
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("sluice restore: {message}");
+            ExitCode::FAILURE
         }
     }
 }

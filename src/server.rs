@@ -1,9 +1,10 @@
-//! The daemon: start-up (meta, WAL replay, partitions, query pool, large-write threads,
-//! listeners, event loops), signal handling and orderly shutdown.
+//! The daemon: start-up (meta, WAL replay, partitions, query pool, the backup service,
+//! large-write threads, listeners, event loops), signal handling and orderly shutdown.
 //!
 //! Shutdown on SIGTERM or SIGINT: the signal thread sets `shutting_down` and wakes every
 //! loop; each loop stops accepting, closes idle connections and lets in-flight requests
-//! (large writes included) finish and be answered; then the query pool drains, the
+//! (large writes included) finish and be answered; then the backup service stops (a restore
+//! in progress drops what it created), the query pool drains, the
 //! large-write threads stop, and every partition commits what is queued; the process exits 0.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -144,6 +145,8 @@ pub fn run(config: Config) -> Result<(), String> {
     )
     .map_err(|e| format!("starting query threads: {e}"))?;
 
+    let backup = start_backup_service(&config, &meta, &store, &ingest)?;
+
     let inputs = crate::inputs::build_services(&config.inputs)?;
     if inputs.len() > net::MAX_INPUTS {
         return Err(format!(
@@ -247,6 +250,9 @@ pub fn run(config: Config) -> Result<(), String> {
     for thread in threads {
         let _ = thread.join();
     }
+    // A restore writes through ingest: stop it (a restore in progress drops what it created)
+    // before the writers go.
+    backup.stop();
     // A CQ runs statements and writes: stop it before the query threads and ingest.
     if let Some(continuous_queries) = continuous_queries {
         continuous_queries.stop();
@@ -274,6 +280,36 @@ pub fn run(config: Config) -> Result<(), String> {
     }
     crate::log_info!("server", "stopped cleanly");
     Ok(())
+}
+
+/// Binds the top-level `bind-address` and starts the backup threads (`backup::service`); a
+/// port that cannot be bound stops the start, as InfluxDB's does.
+fn start_backup_service(
+    config: &Config,
+    meta: &Arc<MetaStore>,
+    store: &Arc<Store>,
+    ingest: &Arc<Ingest>,
+) -> Result<crate::backup::service::BackupService, String> {
+    let address = net::listener::resolve_bind_address(&config.backup.bind_address)
+        .map_err(|e| format!("bind-address: {e}"))?;
+    let listener = std::net::TcpListener::bind(address)
+        .map_err(|e| format!("backup service: listening on {address} (bind-address): {e}"))?;
+    let context = Arc::new(crate::backup::service::BackupContext {
+        meta: Arc::clone(meta),
+        store: Arc::clone(store),
+        writer: crate::query::into::IntoWriter {
+            ingest: Arc::clone(ingest),
+            enqueue_timeout: config.http.enqueued_write_timeout,
+        },
+    });
+    let service = crate::backup::service::BackupService::start(
+        listener,
+        config.backup.max_connections,
+        context,
+    )
+    .map_err(|e| format!("starting the backup service: {e}"))?;
+    crate::log_info!("backup", "backup service listening"; address = service.local_address(), max_connections = config.backup.max_connections);
+    Ok(service)
 }
 
 /// Binds every input's socket once per event loop; returns them per loop, in input order.

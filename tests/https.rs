@@ -154,6 +154,7 @@ fn start_up_fails_clearly_without_a_usable_certificate() {
         let output = Command::new(env!("CARGO_BIN_EXE_sluice"))
             .arg("run")
             .env("SLUICE_HTTP_BIND_ADDRESS", "127.0.0.1:0")
+            .env("SLUICE_BIND_ADDRESS", "127.0.0.1:0")
             .env("SLUICE_META_DIR", dir.join("meta"))
             .env("SLUICE_DATA_DIR", dir.join("data"))
             .env("SLUICE_DATA_WAL_DIR", dir.join("wal"))

@@ -127,6 +127,7 @@ def main():
     env = {
         "PATH": os.environ.get("PATH", ""),
         "SLUICE_HTTP_BIND_ADDRESS": f"127.0.0.1:{port}",
+        "SLUICE_BIND_ADDRESS": "127.0.0.1:0",
         "SLUICE_META_DIR": f"{directory}/meta",
         "SLUICE_DATA_DIR": f"{directory}/data",
         "SLUICE_DATA_WAL_DIR": f"{directory}/wal",

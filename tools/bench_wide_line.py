@@ -6,7 +6,7 @@ import json, os, shutil, signal, subprocess, sys, time, urllib.parse, urllib.req
 binary, port = sys.argv[1], sys.argv[2]
 root = f'/tmp/wide-{port}'
 shutil.rmtree(root, ignore_errors=True)
-env = dict(os.environ, SLUICE_HTTP_BIND_ADDRESS=f'127.0.0.1:{port}', SLUICE_META_DIR=f'{root}/meta',
+env = dict(os.environ, SLUICE_BIND_ADDRESS='127.0.0.1:0', SLUICE_HTTP_BIND_ADDRESS=f'127.0.0.1:{port}', SLUICE_META_DIR=f'{root}/meta',
            SLUICE_DATA_DIR=f'{root}/data', SLUICE_DATA_WAL_DIR=f'{root}/wal')
 server = subprocess.Popen([binary, 'run'], env=env, stderr=subprocess.DEVNULL)
 base = f'http://127.0.0.1:{port}'

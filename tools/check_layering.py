@@ -31,11 +31,12 @@ ALLOWED = {
 # calls keep running one way (net -> http -> {inputs' decoders, ingest, query}; server on
 # top). Keep in step with ARCHITECTURE.md's module table.
 ROOT_MODULE_FORBIDS = {
-    "http": {"net", "inputs", "server", "export", "verify"},
+    "http": {"net", "inputs", "server", "export", "verify", "backup"},
     "inputs": {"net", "server"},
     "net": {"server"},
     "config": {"net", "http", "inputs", "server"},
     "subscriber": {"net", "http", "inputs", "server"},
+    "backup": {"net", "http", "inputs", "server"},
 }
 
 

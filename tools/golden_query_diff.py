@@ -101,6 +101,7 @@ def start_sluice(binary, port, directory):
     env = {key: os.environ[key] for key in ("PATH", "HOME", "TMPDIR") if key in os.environ}
     env.update({
         "SLUICE_HTTP_BIND_ADDRESS": "%s:%d" % (HOST, port),
+        "SLUICE_BIND_ADDRESS": "127.0.0.1:0",
         "SLUICE_META_DIR": os.path.join(directory, "meta"),
         "SLUICE_DATA_DIR": os.path.join(directory, "data"),
         "SLUICE_DATA_WAL_DIR": os.path.join(directory, "wal"),

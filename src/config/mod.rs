@@ -23,6 +23,8 @@ use crate::log::Level;
 /// The validated configuration of one server.
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// the top-level `bind-address` and `[backup]`: the backup and restore service
+    pub backup: BackupConfig,
     /// `[meta]`
     pub meta: MetaConfig,
     /// `[data]`
@@ -41,6 +43,18 @@ pub struct Config {
     pub logging: LoggingConfig,
     /// `[[udp]]`, `[[graphite]]`, `[[collectd]]`, `[[opentsdb]]` instances
     pub inputs: Vec<InputConfig>,
+}
+
+/// The backup and restore service (`backup::service`): InfluxDB's top-level `bind-address`
+/// and Sluice's `[backup]` section.
+#[derive(Clone, Debug)]
+pub struct BackupConfig {
+    /// `bind-address` (top level, as in influxdb.conf): `host:port` of the backup service;
+    /// loopback by default, since the service asks for no credentials
+    pub bind_address: String,
+    /// `[backup] max-connections`: backups and restores served at once (one thread each);
+    /// one more connection is answered with an error and closed
+    pub max_connections: usize,
 }
 
 /// `[meta]`: where databases and retention policies are kept.
@@ -193,6 +207,10 @@ impl Config {
             .map(|h| h.join(".sluice"))
             .unwrap_or_else(|| PathBuf::from("/var/lib/sluice"));
         Config {
+            backup: BackupConfig {
+                bind_address: limits::BACKUP_BIND_ADDRESS_DEFAULT.to_string(),
+                max_connections: limits::BACKUP_MAX_CONNECTIONS_DEFAULT,
+            },
             meta: MetaConfig {
                 dir: base.join("meta"),
             },
@@ -311,8 +329,17 @@ impl Config {
         self.inputs = inputs::inputs_from_toml(&table)?;
         for (section, value) in &table {
             let Some(section_table) = value.as_table() else {
-                // Top-level keys (reporting-disabled, bind-address) and arrays of tables
-                // ([[graphite]]) belong to features that are not built yet.
+                // A top-level key (`bind-address`); arrays of tables ([[graphite]]) are the
+                // inputs, read above, and other top-level keys (reporting-disabled) belong
+                // to features Sluice does not have.
+                if let Some(text) = value.as_str() {
+                    if SETTINGS
+                        .iter()
+                        .any(|s| s.section.is_empty() && s.key == section)
+                    {
+                        self.set("", section, text)?;
+                    }
+                }
                 continue;
             };
             if !SETTINGS.iter().any(|s| s.section == section) {
@@ -421,6 +448,9 @@ impl Config {
         if subscriber.http_timeout.is_zero() {
             return Err("[subscriber] http-timeout must be > 0".into());
         }
+        if self.backup.max_connections == 0 {
+            return Err("[backup] max-connections must be > 0".into());
+        }
         if self.data.wal_group_max_records == 0 {
             return Err("[data] wal-group-max-records must be > 0".into());
         }
@@ -441,6 +471,8 @@ impl Config {
         let mut out = String::from(
             "# Sluice configuration. Every key can be overridden by SLUICE_<SECTION>_<KEY>.\n",
         );
+        // Top-level keys come first (`section` is empty): TOML puts a key after a header
+        // into that section.
         let mut section = "";
         for setting in SETTINGS {
             if setting.section != section {
@@ -520,11 +552,14 @@ pub struct Setting {
 }
 
 impl Setting {
-    /// `SLUICE_<SECTION>_<KEY>`
+    /// `SLUICE_<SECTION>_<KEY>`, or `SLUICE_<KEY>` for a top-level key
     pub fn env_name(&self) -> String {
-        format!("SLUICE_{}_{}", self.section, self.key)
-            .replace('-', "_")
-            .to_uppercase()
+        let name = if self.section.is_empty() {
+            format!("SLUICE_{}", self.key)
+        } else {
+            format!("SLUICE_{}_{}", self.section, self.key)
+        };
+        name.replace('-', "_").to_uppercase()
     }
 }
 
@@ -706,6 +741,10 @@ macro_rules! settings {
 }
 
 settings! {
+    [""] "bind-address" => backup.bind_address,
+        "host:port of the backup and restore service (sluice backup, sluice restore); it asks for no credentials, so keep it on loopback";
+    ["backup"] "max-connections" => backup.max_connections,
+        "backups and restores served at once; one more connection is refused with an error";
     ["meta"] "dir" => meta.dir, "directory of the meta store (databases, retention policies)";
     ["data"] "dir" => data.dir, "directory of the storage files";
     ["data"] "wal-dir" => data.wal_dir, "directory of the write-ahead log";
@@ -931,6 +970,34 @@ mod tests {
         let mut again = Config::default_for_home(Some(PathBuf::from("/elsewhere")));
         again.apply_toml(&config.render_toml()).unwrap();
         assert_eq!(again.render_toml(), config.render_toml());
+    }
+
+    /// The backup port asks for no credentials: by default it is not reachable from another
+    /// machine (InfluxDB's default is loopback too), and the top-level key is read from the
+    /// file and from `SLUICE_BIND_ADDRESS`.
+    #[test]
+    fn the_backup_service_listens_on_loopback_by_default() {
+        let config = Config::load(None, &env(&[])).unwrap();
+        assert_eq!(config.backup.bind_address, "127.0.0.1:8088");
+        let address: std::net::SocketAddr = config.backup.bind_address.parse().unwrap();
+        assert!(address.ip().is_loopback());
+        assert_eq!(config.backup.max_connections, 2);
+        let rendered = config.render_toml();
+        assert!(
+            rendered.contains("\n  bind-address = \"127.0.0.1:8088\"\n"),
+            "{rendered}"
+        );
+        let mut from_file = Config::default_for_home(None);
+        from_file
+            .apply_toml("bind-address = \"127.0.0.1:9999\"\n[backup]\nmax-connections = 3\n")
+            .unwrap();
+        assert_eq!(from_file.backup.bind_address, "127.0.0.1:9999");
+        assert_eq!(from_file.backup.max_connections, 3);
+        let from_env = Config::load(None, &env(&[("SLUICE_BIND_ADDRESS", "127.0.0.1:0")])).unwrap();
+        assert_eq!(from_env.backup.bind_address, "127.0.0.1:0");
+        let error =
+            Config::load(None, &env(&[("SLUICE_BACKUP_MAX_CONNECTIONS", "0")])).unwrap_err();
+        assert!(error.contains("max-connections must be > 0"), "{error}");
     }
 
     #[test]

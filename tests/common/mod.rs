@@ -68,6 +68,8 @@ impl Server {
     pub fn start_in(dir: PathBuf, env: &[(&str, &str)]) -> Server {
         let mut all: Vec<(String, String)> = vec![
             ("SLUICE_HTTP_BIND_ADDRESS".into(), "127.0.0.1:0".into()),
+            // The backup service too: many servers run at once, none on the default 8088.
+            ("SLUICE_BIND_ADDRESS".into(), "127.0.0.1:0".into()),
             (
                 "SLUICE_META_DIR".into(),
                 dir.join("meta").display().to_string(),
@@ -161,6 +163,18 @@ impl Server {
                 .expect("log wait")
                 .0;
         }
+    }
+
+    /// The address the backup service listens on (from its log line).
+    pub fn backup_address(&self) -> SocketAddr {
+        let line = self
+            .wait_for_log("msg=\"backup service listening\"", STARTUP_DEADLINE)
+            .unwrap_or_else(|| panic!("no backup service; log:\n{}", self.log_text()));
+        line.split(" address=")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|address| address.parse().ok())
+            .expect("backup address")
     }
 
     /// The address an input listens on (from its "input listening" log line); `nth` counts

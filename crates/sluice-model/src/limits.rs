@@ -165,6 +165,27 @@ pub const QUERY_CHUNK_SIZE_ROWS_DEFAULT: usize = 10_000;
 /// Queries waiting for a query thread before new ones get 503.
 pub const QUERY_QUEUE_DEPTH: usize = 256;
 
+/// Default top-level `bind-address` of the backup service: InfluxDB's port, on loopback
+/// only (the service asks for no credentials).
+pub const BACKUP_BIND_ADDRESS_DEFAULT: &str = "127.0.0.1:8088";
+/// Default `[backup] max-connections`: backups and restores served at once, one thread
+/// each; one more connection is answered with an error and closed.
+pub const BACKUP_MAX_CONNECTIONS_DEFAULT: usize = 2;
+/// Largest frame of the backup protocol: above the largest line a `/write` takes
+/// (`HTTP_MAX_BODY_SIZE_BYTES_DEFAULT`), since a restore sends whole lines. A frame is read
+/// into memory whole, so a backup connection holds at most this much.
+pub const BACKUP_FRAME_MAX_BYTES: usize = 32 * 1024 * 1024;
+/// Bytes of line protocol a restore sends (and the server plans and makes durable) at once,
+/// whole lines only; a longer line goes alone, up to [`BACKUP_FRAME_MAX_BYTES`].
+pub const BACKUP_RESTORE_CHUNK_BYTES: usize = 1024 * 1024;
+/// Bytes of a backed-up file a data frame carries.
+pub const BACKUP_DATA_FRAME_BYTES: usize = 256 * 1024;
+/// A backup connection whose peer neither sends nor reads for this long is closed.
+pub const BACKUP_IO_TIMEOUT_MS: u64 = 60_000;
+
+const _: () = assert!(BACKUP_RESTORE_CHUNK_BYTES <= BACKUP_FRAME_MAX_BYTES);
+const _: () = assert!(BACKUP_DATA_FRAME_BYTES <= BACKUP_FRAME_MAX_BYTES);
+const _: () = assert!(HTTP_MAX_BODY_SIZE_BYTES_DEFAULT < BACKUP_FRAME_MAX_BYTES);
 const _: () = assert!(INGEST_BATCH_MAX_BYTES < WAL_RECORD_MAX_BYTES);
 const _: () = assert!(HTTP_WRITE_PIECE_BYTES_DEFAULT <= HTTP_MAX_INFLATED_BODY_BYTES_DEFAULT);
 const _: () = assert!(HTTP_MAX_CHUNK_LINE_BYTES < HTTP_MAX_HEAD_BYTES);

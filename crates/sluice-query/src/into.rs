@@ -24,7 +24,7 @@ use crossbeam::channel;
 
 use crate::result::{Series, StatementResult, Value};
 use sluice_influxql::ast::Measurement;
-use sluice_ingest::plan::{plan_lines, WriteContext, WriteScratch};
+use sluice_ingest::plan::{plan_lines, WriteContext, WriteOutcome, WriteScratch};
 use sluice_ingest::{AckSink, Ingest};
 use sluice_line_protocol::Precision;
 use sluice_line_protocol::{append_line, escape_into, EscapeKind, FormatField, FormatValue};
@@ -97,9 +97,14 @@ pub fn write_result(
                 points_in_lines += 1;
             }
             if points_in_lines >= INTO_POINTS_PER_WRITE {
-                if let Err(message) =
-                    write_lines(&lines, &target, meta, writer, now_ns, &mut scratch)
-                {
+                if let Err(message) = write_lines(
+                    &lines,
+                    &target.destination(),
+                    meta,
+                    writer,
+                    now_ns,
+                    &mut scratch,
+                ) {
                     return StatementResult::error(statement_id, message);
                 }
                 written += points_in_lines as i64;
@@ -109,7 +114,14 @@ pub fn write_result(
         }
     }
     if points_in_lines > 0 {
-        if let Err(message) = write_lines(&lines, &target, meta, writer, now_ns, &mut scratch) {
+        if let Err(message) = write_lines(
+            &lines,
+            &target.destination(),
+            meta,
+            writer,
+            now_ns,
+            &mut scratch,
+        ) {
             return StatementResult::error(statement_id, message);
         }
         written += points_in_lines as i64;
@@ -189,15 +201,55 @@ impl AckSink for DurableSignal {
     }
 }
 
-/// Plans `lines` as a `/write` of the target, queues the records and waits until durable.
-fn write_lines(
+/// Where planned points go: a database and retention policy (empty: the default one).
+#[derive(Clone, Copy, Debug)]
+pub struct Destination<'a> {
+    /// the database, which must exist in the meta snapshot given with the lines
+    pub database: &'a str,
+    /// the retention policy; empty: the database's default
+    pub retention_policy: &'a str,
+}
+
+impl Target<'_> {
+    fn destination(&self) -> Destination<'_> {
+        Destination {
+            database: self.database,
+            retention_policy: self.retention_policy,
+        }
+    }
+}
+
+/// Plans `lines` (line protocol, nanosecond timestamps) as a `/write` to `target`, queues
+/// the records and waits until they are durable; an error is the write's outcome text, or
+/// `timeout` / `write failed`. `SELECT INTO` writes its rows with it.
+pub fn write_lines(
     lines: &[u8],
-    target: &Target<'_>,
+    target: &Destination<'_>,
     meta: &MetaData,
     writer: &IntoWriter,
     now_ns: i64,
     scratch: &mut WriteScratch,
 ) -> Result<(), String> {
+    let outcome = write_lines_durably(lines, target, meta, writer, now_ns, scratch)?;
+    if outcome.is_accepted() {
+        Ok(())
+    } else {
+        Err(outcome.to_string())
+    }
+}
+
+/// As [`write_lines`], but a write whose planned points became durable answers with its
+/// outcome (which may drop some points) for the caller to judge: `sluice restore` accepts
+/// points dropped only for being older than the retention policy keeps. An error is
+/// `timeout` or `write failed` (nothing of the write is applied).
+pub fn write_lines_durably(
+    lines: &[u8],
+    target: &Destination<'_>,
+    meta: &MetaData,
+    writer: &IntoWriter,
+    now_ns: i64,
+    scratch: &mut WriteScratch,
+) -> Result<WriteOutcome, String> {
     let context = WriteContext {
         meta,
         ingest: &writer.ingest,
@@ -215,11 +267,7 @@ fn write_lines(
     let outcome = planned.outcome;
     let records = planned.records;
     if records.is_empty() {
-        return if outcome.is_accepted() {
-            Ok(())
-        } else {
-            Err(outcome.to_string())
-        };
+        return Ok(outcome);
     }
     let (sender, receiver) = channel::bounded(1);
     // A batch given up on (timeout) fails the request: nothing of it is applied.
@@ -240,8 +288,7 @@ fn write_lines(
         }
     }
     match receiver.recv_timeout(Duration::from_millis(DURABLE_WAIT_TIMEOUT_MS)) {
-        Ok(true) if outcome.is_accepted() => Ok(()),
-        Ok(true) => Err(outcome.to_string()),
+        Ok(true) => Ok(outcome),
         Ok(false) => Err("write failed".to_string()),
         Err(_) => Err("timeout".to_string()),
     }

@@ -147,6 +147,13 @@ fn comparison_range(op: BinaryOp, value_ns: i64) -> Result<TimeRange, String> {
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date.
+/// A time written as InfluxQL reads a time string (RFC 3339 like `2026-12-01T00:00:00Z`,
+/// `2026-12-01 00:00:00`, or a date), in nanoseconds since the epoch; `None` when the text
+/// is not such a time or lies outside the nanosecond range. `sluice backup -since` uses it.
+pub fn parse_time_text_ns(text: &str) -> Option<i64> {
+    operand::parse_time_text_ns(text)
+}
+
 pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let year = if month <= 2 { year - 1 } else { year };
     let era = year.div_euclid(400);

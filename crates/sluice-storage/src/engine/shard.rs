@@ -181,6 +181,11 @@ impl Shard {
     /// The merged, normal points of one column within `[min_time, max_time]`: files older
     /// first, then the cache; the newest value wins on equal times. A file whose block fails
     /// its checksum is reported and skipped.
+    ///
+    /// The cache is read before the file list is taken: a snapshot installs its file and
+    /// only then releases the frozen maps it wrote, so a point is always in what one of the
+    /// two reads sees (the other order could take the file list before the install and the
+    /// cache after the release, and miss the snapshot's points).
     pub fn read(
         &self,
         series_key: &[u8],
@@ -188,6 +193,11 @@ impl Shard {
         min_time: i64,
         max_time: i64,
     ) -> Option<Column> {
+        let partition = self.partition_of(series_key);
+        let cached = self
+            .caches
+            .get(partition)
+            .and_then(|cache| read_lock(cache).read(series_key, field, min_time, max_time));
         let mut result: Option<Column> = None;
         let tombstones = self.tombstones();
         for file in self.files().iter() {
@@ -208,16 +218,14 @@ impl Shard {
                 }
             }
         }
-        let partition = self.partition_of(series_key);
-        if let Some(cache) = self.caches.get(partition) {
-            if let Some(column) = read_lock(cache).read(series_key, field, min_time, max_time) {
-                merge_into(&mut result, column);
-            }
+        if let Some(column) = cached {
+            merge_into(&mut result, column);
         }
         result.filter(|column| !column.is_empty())
     }
 
     /// Every series key with data in the shard, sorted, with its fields (sorted) and types.
+    /// The caches are listed before the files, for the reason [`Shard::read`] gives.
     pub fn series_fields(
         &self,
     ) -> std::collections::BTreeMap<Vec<u8>, std::collections::BTreeMap<Vec<u8>, FieldType>> {
@@ -225,14 +233,6 @@ impl Shard {
             Vec<u8>,
             std::collections::BTreeMap<Vec<u8>, FieldType>,
         > = std::collections::BTreeMap::new();
-        for file in self.files().iter() {
-            for (series_key, field, entry) in file.reader.columns() {
-                all.entry(series_key.to_vec())
-                    .or_default()
-                    .entry(field.to_vec())
-                    .or_insert(entry.field_type);
-            }
-        }
         for cache in &self.caches {
             let cache = read_lock(cache);
             let maps = cache
@@ -247,6 +247,14 @@ impl Shard {
                         fields.entry(field.to_vec()).or_insert(field_type);
                     }
                 }
+            }
+        }
+        for file in self.files().iter() {
+            for (series_key, field, entry) in file.reader.columns() {
+                all.entry(series_key.to_vec())
+                    .or_default()
+                    .entry(field.to_vec())
+                    .or_insert(entry.field_type);
             }
         }
         all

@@ -475,6 +475,12 @@ fn parse_time_literal(text: &str) -> Option<TimeValue> {
     parse_date_space_time(text).or_else(|| parse_rfc3339(text))
 }
 
+/// A time written as InfluxQL reads a time string (RFC 3339, `2006-01-02 15:04:05`, a
+/// date), in nanoseconds since the epoch; `None` when it is not one or is out of range.
+pub(crate) fn parse_time_text_ns(text: &str) -> Option<i64> {
+    i64::try_from(parse_time_literal(text)?.unix_ns).ok()
+}
+
 /// `2006-01-02 15:04:05.999999`: zoneless, read as UTC.
 fn parse_date_space_time(text: &str) -> Option<TimeValue> {
     let mut cursor = Cursor::new(text.as_bytes());
