@@ -189,6 +189,26 @@ impl AckSink for DurableSignal {
     }
 }
 
+/// Writes `lines` (line protocol, nanosecond times) into `database`.`retention_policy` as a
+/// `/write` would, and waits until they are durable: the write path of the `[monitor]`
+/// thread. Errors are the write outcome's text, `timeout` or `write failed`.
+pub fn write_line_protocol(
+    lines: &[u8],
+    database: &str,
+    retention_policy: &str,
+    writer: &IntoWriter,
+    meta: &MetaData,
+    now_ns: i64,
+) -> Result<(), String> {
+    let target = Target {
+        database,
+        retention_policy,
+        measurement: "",
+    };
+    let mut scratch = WriteScratch::default();
+    write_lines(lines, &target, meta, writer, now_ns, &mut scratch)
+}
+
 /// Plans `lines` as a `/write` of the target, queues the records and waits until durable.
 fn write_lines(
     lines: &[u8],
