@@ -20,6 +20,9 @@ pub use inputs::{InputConfig, InputKind};
 use crate::limits;
 use crate::log::Level;
 
+/// Default `[monitor] store-interval` (InfluxDB's), seconds.
+pub const MONITOR_STORE_INTERVAL_SECONDS_DEFAULT: u64 = 10;
+
 /// The validated configuration of one server.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -31,6 +34,8 @@ pub struct Config {
     pub retention: RetentionConfig,
     /// `[continuous_queries]`
     pub continuous_queries: ContinuousQueriesConfig,
+    /// `[monitor]`
+    pub monitor: MonitorConfig,
     /// `[http]`
     pub http: HttpConfig,
     /// `[coordinator]`
@@ -90,6 +95,17 @@ pub struct RetentionConfig {
     pub enabled: bool,
     /// how often to look for expired shard groups
     pub check_interval: Duration,
+}
+
+/// `[monitor]`: the `sluice-monitor` thread that stores the statistics of SHOW STATS.
+#[derive(Clone, Debug)]
+pub struct MonitorConfig {
+    /// store the statistics in `store-database`
+    pub store_enabled: bool,
+    /// the database the statistics go to (created with the policy `monitor` if missing)
+    pub store_database: String,
+    /// how often a snapshot of the statistics is written
+    pub store_interval: Duration,
 }
 
 /// `[continuous_queries]`: the `sluice-cq` thread that runs continuous queries.
@@ -208,6 +224,11 @@ impl Config {
                     crate::query::continuous::RUN_INTERVAL_MS_DEFAULT,
                 ),
                 log_enabled: true,
+            },
+            monitor: MonitorConfig {
+                store_enabled: true,
+                store_database: "_internal".to_string(),
+                store_interval: Duration::from_secs(MONITOR_STORE_INTERVAL_SECONDS_DEFAULT),
             },
             http: HttpConfig {
                 bind_address: ":8086".to_string(),
@@ -380,6 +401,17 @@ impl Config {
         }
         if self.data.wal_segment_max_bytes < 1024 * 1024 {
             return Err("[data] wal-segment-max-bytes must be at least 1 MiB".into());
+        }
+        if self.monitor.store_enabled {
+            if self.monitor.store_database.is_empty() {
+                return Err("[monitor] store-database must not be empty".into());
+            }
+            let shortest = crate::query::monitor::MONITOR_STORE_INTERVAL_MIN_MS;
+            if self.monitor.store_interval < Duration::from_millis(shortest) {
+                return Err(format!(
+                    "[monitor] store-interval must be at least {shortest}ms"
+                ));
+            }
         }
         for input in &self.inputs {
             input.validate()?;
@@ -695,6 +727,12 @@ settings! {
         "how often to look for continuous queries that are due";
     ["continuous_queries"] "log-enabled" => continuous_queries.log_enabled,
         "log each continuous query run";
+    ["monitor"] "store-enabled" => monitor.store_enabled,
+        "write the statistics of SHOW STATS into store-database every store-interval";
+    ["monitor"] "store-database" => monitor.store_database,
+        "database of the statistics (created with the retention policy monitor, 7 days)";
+    ["monitor"] "store-interval" => monitor.store_interval,
+        "how often the statistics are written";
     ["http"] "bind-address" => http.bind_address, "address of the HTTP API";
     ["http"] "auth-enabled" => http.auth_enabled,
         "require credentials and check users' privileges (create an admin user first)";

@@ -143,7 +143,7 @@ impl Statistics {
 }
 
 /// The `runtime` module: what the kernel says of this process (`/proc/self/status`):
-/// resident and virtual memory, threads; and the CPUs it may run on. Sluice has no garbage
+/// resident and virtual memory, threads. Sluice has no garbage
 /// collector, so InfluxDB's Go heap figures have no counterpart; these take their place.
 pub fn runtime_statistic() -> Statistic {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -156,11 +156,19 @@ pub fn runtime_statistic() -> Statistic {
     };
     const BYTES_PER_KIB: i64 = 1024;
     Statistic::new("runtime")
-        .value("NumCPU", crate::cpu::allowed_cpus().len())
         .value("NumThreads", field("Threads"))
-        .value("ResidentBytes", field("VmRSS").saturating_mul(BYTES_PER_KIB))
-        .value("ResidentPeakBytes", field("VmHWM").saturating_mul(BYTES_PER_KIB))
-        .value("VirtualBytes", field("VmSize").saturating_mul(BYTES_PER_KIB))
+        .value(
+            "ResidentBytes",
+            field("VmRSS").saturating_mul(BYTES_PER_KIB),
+        )
+        .value(
+            "ResidentPeakBytes",
+            field("VmHWM").saturating_mul(BYTES_PER_KIB),
+        )
+        .value(
+            "VirtualBytes",
+            field("VmSize").saturating_mul(BYTES_PER_KIB),
+        )
 }
 
 #[cfg(test)]

@@ -100,7 +100,9 @@ fn store_once(context: &QueryContext, database: &str, interval: Duration) -> Res
             .map_err(|error| format!("creating the database: {error}"))?;
     }
     let now_ns = sluice_model::time::now_ns();
-    let interval_ns = i64::try_from(interval.as_nanos()).unwrap_or(i64::MAX).max(1);
+    let interval_ns = i64::try_from(interval.as_nanos())
+        .unwrap_or(i64::MAX)
+        .max(1);
     let time_ns = now_ns - now_ns.rem_euclid(interval_ns);
     let lines = statistics_lines(
         &context.statistics.snapshot(),
