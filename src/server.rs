@@ -325,16 +325,10 @@ fn diagnostics(config: &Config, started_ns: i64, started: std::time::Instant) ->
                 ),
                 (
                     "max-select-buckets",
-                    integer(coordinator.max_select_buckets as u64),
+                    integer(coordinator.max_select_buckets),
                 ),
-                (
-                    "max-select-point",
-                    integer(coordinator.max_select_point as u64),
-                ),
-                (
-                    "max-select-series",
-                    integer(coordinator.max_select_series as u64),
-                ),
+                ("max-select-point", integer(coordinator.max_select_point)),
+                ("max-select-series", integer(coordinator.max_select_series)),
                 ("query-timeout", duration(coordinator.query_timeout)),
                 ("write-timeout", duration(http.enqueued_write_timeout)),
             ],

@@ -3,6 +3,8 @@
 //! reading the same registry. Shapes (module names, tag keys, columns) are checked against
 //! what influxd 1.6.7 answered (`tests/golden/monitor/influxd-1.6.7.json`).
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::BTreeMap;
