@@ -903,6 +903,31 @@ mod tests {
     }
 
     #[test]
+    fn monitor_defaults_are_influxdbs_and_its_keys_are_read() {
+        let defaults = Config::load(None, &env(&[])).unwrap();
+        assert!(defaults.monitor.store_enabled);
+        assert_eq!(defaults.monitor.store_database, "_internal");
+        assert_eq!(defaults.monitor.store_interval, Duration::from_secs(10));
+        let mut config = Config::default_for_home(None);
+        config
+            .apply_toml(
+                "[monitor]\nstore-enabled = false\nstore-database = \"mon\"\n\
+                 store-interval = \"1s\"\n",
+            )
+            .unwrap();
+        assert!(!config.monitor.store_enabled);
+        assert_eq!(config.monitor.store_database, "mon");
+        assert_eq!(config.monitor.store_interval, Duration::from_secs(1));
+        for (key, value, error) in [
+            ("SLUICE_MONITOR_STORE_INTERVAL", "10ms", "at least 100ms"),
+            ("SLUICE_MONITOR_STORE_DATABASE", "", "must not be empty"),
+        ] {
+            let refused = Config::load(None, &env(&[(key, value)])).unwrap_err();
+            assert!(refused.contains(error), "{key}: {refused}");
+        }
+    }
+
+    #[test]
     fn rendered_config_parses_back() {
         let config = Config::default_for_home(None);
         let mut again = Config::default_for_home(Some(PathBuf::from("/elsewhere")));
