@@ -16,8 +16,11 @@ use crate::ingest::{Ingest, IngestOptions};
 use crate::meta::MetaStore;
 use crate::net::{self, HttpStats, Shared};
 use crate::query::continuous::{ContinuousQueryOptions, ContinuousQueryService};
+use crate::query::monitor::{MonitorOptions, MonitorService};
+use crate::query::statistics::{DiagnosticModule, DiagnosticValue, Diagnostics};
 use crate::query::{QueryContext, QueryPool};
 use crate::storage::engine::{Store, StoreOptions};
+use sluice_base::statistics::{Statistics, StatisticsSource};
 
 /// Runs the server until a signal stops it.
 pub fn run(config: Config) -> Result<(), String> {
@@ -25,6 +28,7 @@ pub fn run(config: Config) -> Result<(), String> {
     block_stop_signals()?;
     raise_open_file_limit(config.http.max_connection_limit);
     let started = std::time::Instant::now();
+    let started_ns = crate::time::now_ns();
     let tls = if config.http.https_enabled {
         let loaded = net::tls_server_config(
             &config.http.https_certificate,
@@ -111,6 +115,7 @@ pub fn run(config: Config) -> Result<(), String> {
         },
     )
     .map_err(|e| format!("starting the storage threads: {e}"))?;
+    let statistics = Statistics::new();
     let query_context = Arc::new(
         QueryContext::new(
             Arc::clone(&meta),
@@ -119,11 +124,17 @@ pub fn run(config: Config) -> Result<(), String> {
             config.coordinator.clone(),
         )
         .with_max_row_limit(config.http.max_row_limit)
+        .with_statistics(Arc::clone(&statistics))
+        .with_diagnostics(diagnostics(&config, started_ns, started))
         .with_into_writer(crate::query::into::IntoWriter {
             ingest: Arc::clone(&ingest),
             enqueue_timeout: config.http.enqueued_write_timeout,
         }),
     );
+    let query_source: Arc<dyn StatisticsSource> = query_context.clone();
+    statistics
+        .register(Arc::downgrade(&query_source))
+        .map_err(|e| e.to_string())?;
     let continuous_queries = if config.continuous_queries.enabled {
         let options = ContinuousQueryOptions {
             run_interval: config.continuous_queries.run_interval,
@@ -132,6 +143,18 @@ pub fn run(config: Config) -> Result<(), String> {
         Some(
             ContinuousQueryService::start(Arc::clone(&query_context), options)
                 .map_err(|e| format!("starting the continuous query thread: {e}"))?,
+        )
+    } else {
+        None
+    };
+    let monitor = if config.monitor.store_enabled {
+        let options = MonitorOptions {
+            database: config.monitor.store_database.clone(),
+            interval: config.monitor.store_interval,
+        };
+        Some(
+            MonitorService::start(Arc::clone(&query_context), options)
+                .map_err(|e| format!("starting the monitor thread: {e}"))?,
         )
     } else {
         None
@@ -213,7 +236,12 @@ pub fn run(config: Config) -> Result<(), String> {
         open_connections: AtomicUsize::new(0),
         stats: HttpStats::default(),
         inputs,
+        statistics: Arc::clone(&statistics),
     });
+    let server_source: Arc<dyn StatisticsSource> = shared.clone();
+    statistics
+        .register(Arc::downgrade(&server_source))
+        .map_err(|e| e.to_string())?;
     let loops = net::build_loops(&shared, listeners, input_sockets)
         .map_err(|e| format!("creating event loops: {e}"))?;
     let mailboxes: Vec<_> = loops.iter().map(net::EventLoop::mailbox).collect();
@@ -256,6 +284,10 @@ pub fn run(config: Config) -> Result<(), String> {
     // A CQ runs statements and writes: stop it before the query threads and ingest.
     if let Some(continuous_queries) = continuous_queries {
         continuous_queries.stop();
+    }
+    // The monitor writes too; its last snapshot is durable once it has stopped.
+    if let Some(monitor) = monitor {
+        monitor.stop();
     }
     shared.queries.shutdown();
     // The loops waited for every large write they handed over; this only joins the threads.
@@ -310,6 +342,161 @@ fn start_backup_service(
     .map_err(|e| format!("starting the backup service: {e}"))?;
     crate::log_info!("backup", "backup service listening"; address = service.local_address(), max_connections = config.backup.max_connections);
     Ok(service)
+}
+
+/// What SHOW DIAGNOSTICS answers besides the build and the time: the host name, `runtime`
+/// and the `config*` modules, under the names influxd 1.6.7 uses where Sluice has the
+/// setting.
+fn diagnostics(config: &Config, started_ns: i64, started: std::time::Instant) -> Diagnostics {
+    use crate::query::statements::retention::go_duration;
+    let text = |value: &str| DiagnosticValue::String(value.to_string());
+    let integer = |value: u64| DiagnosticValue::Integer(i64::try_from(value).unwrap_or(i64::MAX));
+    let duration = |value: std::time::Duration| {
+        text(&go_duration(
+            i64::try_from(value.as_nanos()).unwrap_or(i64::MAX),
+        ))
+    };
+    let path = |value: &std::path::Path| text(&value.display().to_string());
+    let module = |name: &str, columns: Vec<(&str, DiagnosticValue)>| DiagnosticModule {
+        name: name.to_string(),
+        columns: columns
+            .into_iter()
+            .map(|(key, value)| (key.to_string(), value))
+            .collect(),
+    };
+    let data = &config.data;
+    let http = &config.http;
+    let coordinator = &config.coordinator;
+    let modules = vec![
+        // Sluice never reports usage anywhere.
+        module(
+            "config",
+            vec![("reporting-enabled", DiagnosticValue::Boolean(false))],
+        ),
+        module(
+            "config-coordinator",
+            vec![
+                ("log-queries-after", duration(coordinator.log_queries_after)),
+                (
+                    "max-concurrent-queries",
+                    integer(config.query_threads() as u64),
+                ),
+                (
+                    "max-select-buckets",
+                    integer(coordinator.max_select_buckets),
+                ),
+                ("max-select-point", integer(coordinator.max_select_point)),
+                ("max-select-series", integer(coordinator.max_select_series)),
+                ("query-timeout", duration(coordinator.query_timeout)),
+                ("write-timeout", duration(http.enqueued_write_timeout)),
+            ],
+        ),
+        module(
+            "config-cqs",
+            vec![(
+                "enabled",
+                DiagnosticValue::Boolean(config.continuous_queries.enabled),
+            )],
+        ),
+        module(
+            "config-data",
+            vec![
+                (
+                    "cache-max-memory-size",
+                    integer(data.cache_max_memory_size as u64),
+                ),
+                (
+                    "cache-snapshot-memory-size",
+                    integer(data.cache_snapshot_memory_size as u64),
+                ),
+                (
+                    "cache-snapshot-write-cold-duration",
+                    duration(data.cache_snapshot_write_cold_duration),
+                ),
+                ("dir", path(&data.dir)),
+                (
+                    "max-series-per-database",
+                    integer(data.max_series_per_database as u64),
+                ),
+                (
+                    "max-values-per-tag",
+                    integer(data.max_values_per_tag as u64),
+                ),
+                ("wal-dir", path(&data.wal_dir)),
+                ("wal-fsync-delay", duration(data.wal_fsync_delay)),
+            ],
+        ),
+        module(
+            "config-httpd",
+            vec![
+                ("auth-enabled", DiagnosticValue::Boolean(http.auth_enabled)),
+                ("bind-address", text(&http.bind_address)),
+                ("enabled", DiagnosticValue::Boolean(true)),
+                (
+                    "https-enabled",
+                    DiagnosticValue::Boolean(http.https_enabled),
+                ),
+                (
+                    "max-connection-limit",
+                    integer(http.max_connection_limit as u64),
+                ),
+                ("max-row-limit", integer(http.max_row_limit as u64)),
+            ],
+        ),
+        module("config-meta", vec![("dir", path(&config.meta.dir))]),
+        module(
+            "config-monitor",
+            vec![
+                ("store-database", text(&config.monitor.store_database)),
+                (
+                    "store-enabled",
+                    DiagnosticValue::Boolean(config.monitor.store_enabled),
+                ),
+                ("store-interval", duration(config.monitor.store_interval)),
+            ],
+        ),
+        module(
+            "config-retention",
+            vec![(
+                "enabled",
+                DiagnosticValue::Boolean(config.retention.enabled),
+            )],
+        ),
+        module(
+            "runtime",
+            vec![
+                ("ARCH", text(std::env::consts::ARCH)),
+                ("NumCPU", integer(crate::cpu::allowed_cpus().len() as u64)),
+                ("OS", text(std::env::consts::OS)),
+                (
+                    "version",
+                    text(&format!("sluice {}", crate::SLUICE_VERSION)),
+                ),
+            ],
+        ),
+    ];
+    Diagnostics {
+        started_ns,
+        started,
+        hostname: hostname(),
+        modules,
+    }
+}
+
+/// The host's name (`gethostname`), or empty if it cannot be read.
+fn hostname() -> String {
+    const HOSTNAME_MAX_BYTES: usize = 256;
+    let mut buffer = [0u8; HOSTNAME_MAX_BYTES];
+    // SAFETY: gethostname writes at most `buffer.len()` bytes into the buffer we own.
+    let status = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
+    if status != 0 {
+        return String::new();
+    }
+    let length = buffer
+        .iter()
+        .position(|&byte| byte == 0)
+        .unwrap_or(buffer.len());
+    String::from_utf8_lossy(buffer.get(..length).unwrap_or_default()).into_owned()
 }
 
 /// Binds every input's socket once per event loop; returns them per loop, in input order.

@@ -20,6 +20,9 @@ pub use inputs::{InputConfig, InputKind};
 use crate::limits;
 use crate::log::Level;
 
+/// Default `[monitor] store-interval` (InfluxDB's), seconds.
+pub const MONITOR_STORE_INTERVAL_SECONDS_DEFAULT: u64 = 10;
+
 /// The validated configuration of one server.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -35,6 +38,8 @@ pub struct Config {
     pub continuous_queries: ContinuousQueriesConfig,
     /// `[subscriber]`
     pub subscriber: SubscriberConfig,
+    /// `[monitor]`
+    pub monitor: MonitorConfig,
     /// `[http]`
     pub http: HttpConfig,
     /// `[coordinator]`
@@ -106,6 +111,17 @@ pub struct RetentionConfig {
     pub enabled: bool,
     /// how often to look for expired shard groups
     pub check_interval: Duration,
+}
+
+/// `[monitor]`: the `sluice-monitor` thread that stores the statistics of SHOW STATS.
+#[derive(Clone, Debug)]
+pub struct MonitorConfig {
+    /// store the statistics in `store-database`
+    pub store_enabled: bool,
+    /// the database the statistics go to (created with the policy `monitor` if missing)
+    pub store_database: String,
+    /// how often a snapshot of the statistics is written
+    pub store_interval: Duration,
 }
 
 /// `[continuous_queries]`: the `sluice-cq` thread that runs continuous queries.
@@ -253,6 +269,10 @@ impl Config {
                 write_concurrency: limits::SUBSCRIBER_WRITE_CONCURRENCY_DEFAULT,
                 total_buffer_bytes: limits::SUBSCRIBER_TOTAL_BUFFER_BYTES_DEFAULT,
                 udp_max_datagram_size: limits::SUBSCRIBER_UDP_DATAGRAM_BYTES_DEFAULT,
+            monitor: MonitorConfig {
+                store_enabled: true,
+                store_database: "_internal".to_string(),
+                store_interval: Duration::from_secs(MONITOR_STORE_INTERVAL_SECONDS_DEFAULT),
             },
             http: HttpConfig {
                 bind_address: ":8086".to_string(),
@@ -459,6 +479,17 @@ impl Config {
         }
         if self.data.wal_segment_max_bytes < 1024 * 1024 {
             return Err("[data] wal-segment-max-bytes must be at least 1 MiB".into());
+        }
+        if self.monitor.store_enabled {
+            if self.monitor.store_database.is_empty() {
+                return Err("[monitor] store-database must not be empty".into());
+            }
+            let shortest = crate::query::monitor::MONITOR_STORE_INTERVAL_MIN_MS;
+            if self.monitor.store_interval < Duration::from_millis(shortest) {
+                return Err(format!(
+                    "[monitor] store-interval must be at least {shortest}ms"
+                ));
+            }
         }
         for input in &self.inputs {
             input.validate()?;
@@ -795,6 +826,12 @@ settings! {
         "bytes of batches waiting across all subscriptions; past it a batch is dropped and counted";
     ["subscriber"] "udp-max-datagram-size" => subscriber.udp_max_datagram_size,
         "most bytes of one datagram to a udp:// destination (lines are split between datagrams)";
+    ["monitor"] "store-enabled" => monitor.store_enabled,
+        "write the statistics of SHOW STATS into store-database every store-interval";
+    ["monitor"] "store-database" => monitor.store_database,
+        "database of the statistics (created with the retention policy monitor, 7 days)";
+    ["monitor"] "store-interval" => monitor.store_interval,
+        "how often the statistics are written";
     ["http"] "bind-address" => http.bind_address, "address of the HTTP API";
     ["http"] "auth-enabled" => http.auth_enabled,
         "require credentials and check users' privileges (create an admin user first)";
@@ -961,6 +998,31 @@ mod tests {
         ] {
             let error = Config::load(None, &env(&[(key, "0")])).unwrap_err();
             assert!(error.contains("must be > 0"), "{key}: {error}");
+        }
+    }
+
+    #[test]
+    fn monitor_defaults_are_influxdbs_and_its_keys_are_read() {
+        let defaults = Config::load(None, &env(&[])).unwrap();
+        assert!(defaults.monitor.store_enabled);
+        assert_eq!(defaults.monitor.store_database, "_internal");
+        assert_eq!(defaults.monitor.store_interval, Duration::from_secs(10));
+        let mut config = Config::default_for_home(None);
+        config
+            .apply_toml(
+                "[monitor]\nstore-enabled = false\nstore-database = \"mon\"\n\
+                 store-interval = \"1s\"\n",
+            )
+            .unwrap();
+        assert!(!config.monitor.store_enabled);
+        assert_eq!(config.monitor.store_database, "mon");
+        assert_eq!(config.monitor.store_interval, Duration::from_secs(1));
+        for (key, value, error) in [
+            ("SLUICE_MONITOR_STORE_INTERVAL", "10ms", "at least 100ms"),
+            ("SLUICE_MONITOR_STORE_DATABASE", "", "must not be empty"),
+        ] {
+            let refused = Config::load(None, &env(&[(key, value)])).unwrap_err();
+            assert!(refused.contains(error), "{key}: {refused}");
         }
     }
 

@@ -6,7 +6,10 @@
 //! `sluice_` + its path in snake case (`storage.liveCacheBytes` →
 //! `sluice_storage_live_cache_bytes`); an array of objects becomes one sample per element,
 //! labelled by the element's string fields and its `partition`/`id` numbers; strings of the
-//! top object become labels of `sluice_build_info`. No `# TYPE` lines: every sample is
+//! top object become labels of `sluice_build_info`. The statistics beside it (InfluxDB's
+//! view of the same snapshot: `{"name", "tags", "values"}` per key) become
+//! `sluice_stats_<module>_<counter>` samples labelled by their tags
+//! (`sluice_stats_httpd_write_req{bind=":8086"}`). No `# TYPE` lines: every sample is
 //! untyped, which the format allows and every scraper takes.
 //!
 //! Invariants: the output is a pure function of the document (sorted keys, so stable); names
@@ -30,7 +33,40 @@ pub fn exposition(vars: &[u8]) -> Option<String> {
     }
     write_sample(&mut out, "sluice_build_info", &build_labels, 1.0);
     flatten(&mut out, "sluice", &document["sluice"], &[]);
+    for statistic in document.as_object()?.values() {
+        write_statistic(&mut out, statistic);
+    }
     Some(out)
+}
+
+/// The samples of one statistic (`{"name", "tags", "values"}`); anything else is skipped.
+fn write_statistic(out: &mut String, statistic: &Value) {
+    let (Some(name), Some(values)) = (
+        statistic.get("name").and_then(Value::as_str),
+        statistic.get("values").and_then(Value::as_object),
+    ) else {
+        return;
+    };
+    let labels: Vec<(String, String)> = statistic
+        .get("tags")
+        .and_then(Value::as_object)
+        .map(|tags| {
+            tags.iter()
+                .filter_map(|(key, value)| Some((snake_case(key), value.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let prefix = format!("sluice_stats_{}", snake_case(name));
+    for (key, value) in values {
+        if let Some(number) = value.as_f64() {
+            write_sample(
+                out,
+                &format!("{prefix}_{}", snake_case(key)),
+                &labels,
+                number,
+            );
+        }
+    }
 }
 
 fn flatten(out: &mut String, prefix: &str, value: &Value, labels: &[(String, String)]) {
@@ -105,20 +141,23 @@ fn write_sample(out: &mut String, name: &str, labels: &[(String, String)], value
     out.push('\n');
 }
 
-/// `liveCacheBytes` → `live_cache_bytes`; anything but ASCII letters and digits → `_`.
+/// `liveCacheBytes` → `live_cache_bytes`, `pointsWrittenOK` → `points_written_ok`; anything
+/// but ASCII letters and digits → `_`.
 fn snake_case(key: &str) -> String {
     let mut out = String::with_capacity(key.len() + 4);
+    let mut previous_lower = false;
     for character in key.chars() {
+        let lower = character.is_ascii_lowercase() || character.is_ascii_digit();
         if character.is_ascii_uppercase() {
-            if !out.is_empty() {
+            if previous_lower {
                 out.push('_');
             }
+            previous_lower = false;
             out.push(character.to_ascii_lowercase());
-        } else if character.is_ascii_alphanumeric() {
-            out.push(character);
-        } else {
-            out.push('_');
+            continue;
         }
+        previous_lower = lower;
+        out.push(if lower { character } else { '_' });
     }
     out
 }
@@ -142,6 +181,19 @@ mod tests {
              sluice_partitions_points{partition=\"0\"} 5\n\
              sluice_partitions_points{partition=\"1\"} 4\n\
              sluice_storage_live_cache_bytes 1323\n"
+        );
+    }
+
+    #[test]
+    fn statistics_become_labelled_samples() {
+        let vars = br#"{"sluice":{"version":"0.1.0"},
+            "httpd::8086":{"name":"httpd","tags":{"bind":":8086"},
+                           "values":{"pointsWrittenOK":3,"writeReq":2}}}"#;
+        assert_eq!(
+            exposition(vars).unwrap(),
+            "sluice_build_info{version=\"0.1.0\"} 1\n\
+             sluice_stats_httpd_points_written_ok{bind=\":8086\"} 3\n\
+             sluice_stats_httpd_write_req{bind=\":8086\"} 2\n"
         );
     }
 

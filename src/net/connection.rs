@@ -47,6 +47,99 @@ struct Answer {
     http10: bool,
     /// `Origin` of the request: the answer carries InfluxDB's CORS headers
     origin: Option<String>,
+    /// counts the request as active until the answer is dropped (sent or given up on)
+    tracker: RequestTracker,
+}
+
+/// What a request is, for the `httpd` counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RequestKind {
+    Write,
+    Query,
+    Other,
+}
+
+/// Counts one request of the HTTP API in `httpd` (`net::statistics`): by endpoint when it
+/// arrives, as active until it is dropped with its `Answer` (answered, or its connection
+/// gone), then its duration. Dropping is the one way out, so the active gauges cannot leak.
+struct RequestTracker {
+    shared: Arc<Shared>,
+    started: Instant,
+    kind: RequestKind,
+    /// points of a /write planned on the loop (counted written or failed once known)
+    points: u64,
+}
+
+impl RequestTracker {
+    fn start(shared: &Arc<Shared>, request: &Request) -> RequestTracker {
+        let stats = &shared.stats;
+        let mut kind = RequestKind::Other;
+        let counter = match request.head.path.as_str() {
+            "/write" => {
+                kind = RequestKind::Write;
+                stats
+                    .write_request_bytes
+                    .fetch_add(request.body.len() as u64, Ordering::Relaxed);
+                stats.active_write_requests.fetch_add(1, Ordering::Relaxed);
+                Some(&stats.write_requests)
+            }
+            "/query" => {
+                kind = RequestKind::Query;
+                Some(&stats.query_requests)
+            }
+            "/ping" => Some(&stats.ping_requests),
+            "/status" => Some(&stats.status_requests),
+            "/api/v1/prom/read" => Some(&stats.prometheus_read_requests),
+            "/api/v1/prom/write" => Some(&stats.prometheus_write_requests),
+            _ => None,
+        };
+        if let Some(counter) = counter {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+        stats.active_requests.fetch_add(1, Ordering::Relaxed);
+        RequestTracker {
+            shared: Arc::clone(shared),
+            started: Instant::now(),
+            kind,
+            points: 0,
+        }
+    }
+
+    /// The /write's points are durable (`true`) or failed.
+    fn points_done(&mut self, durable: bool) {
+        let stats = &self.shared.stats;
+        let counter = if durable {
+            &stats.points_written_ok
+        } else {
+            &stats.points_written_fail
+        };
+        counter.fetch_add(std::mem::take(&mut self.points), Ordering::Relaxed);
+    }
+}
+
+impl Drop for RequestTracker {
+    fn drop(&mut self) {
+        let stats = &self.shared.stats;
+        let took_ns = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        stats.active_requests.fetch_sub(1, Ordering::Relaxed);
+        stats
+            .request_duration_ns
+            .fetch_add(took_ns, Ordering::Relaxed);
+        match self.kind {
+            RequestKind::Write => {
+                stats.active_write_requests.fetch_sub(1, Ordering::Relaxed);
+                stats
+                    .write_request_duration_ns
+                    .fetch_add(took_ns, Ordering::Relaxed);
+            }
+            RequestKind::Query => {
+                stats
+                    .query_request_duration_ns
+                    .fetch_add(took_ns, Ordering::Relaxed);
+            }
+            RequestKind::Other => {}
+        }
+    }
 }
 
 enum State {
@@ -842,13 +935,14 @@ impl Connection {
             .clone()
             .unwrap_or_else(new_request_id);
         let shutting_down = shared.shutting_down.load(Ordering::Acquire);
-        let answer = Answer {
+        let mut answer = Answer {
             sequence,
             request_id,
             head_only: request.head.method == Method::Head,
             keep_alive: request.head.keep_alive && !shutting_down,
             http10: request.head.version_minor == 0,
             origin: request.head.origin.clone(),
+            tracker: RequestTracker::start(&shared, &request),
         };
         let now_ns = crate::time::now_ns();
         let meta = shared.meta.snapshot();
@@ -920,6 +1014,7 @@ impl Connection {
                 records,
                 on_durable,
             } => {
+                answer.tracker.points = records.iter().map(|r| u64::from(r.2)).sum();
                 let sink: Arc<dyn crate::ingest::AckSink> = event_loop.mailbox.clone();
                 let mut unsent: Vec<Batch> = Vec::new();
                 for batch in shared.ingest.batches(records, sink, slot, sequence) {
@@ -962,7 +1057,7 @@ impl Connection {
         }
         let previous = std::mem::replace(&mut self.state, State::Ready);
         let State::WaitingForQueue {
-            answer,
+            mut answer,
             on_durable,
             unsent,
             ..
@@ -983,6 +1078,7 @@ impl Connection {
             batch.abandon_answer();
         }
         drop(unsent);
+        answer.tracker.points_done(false);
         let timeout = shared.config.http.enqueued_write_timeout;
         self.respond(&answer, queue_timeout_answer(timeout, false), true, shared);
         true
@@ -1007,7 +1103,14 @@ impl Connection {
         }
         let previous = std::mem::replace(&mut self.state, State::Ready);
         match (previous, completion) {
-            (State::WriteInFlight { answer, on_durable }, Completion::Write { durable, .. }) => {
+            (
+                State::WriteInFlight {
+                    mut answer,
+                    on_durable,
+                },
+                Completion::Write { durable, .. },
+            ) => {
+                answer.tracker.points_done(durable);
                 let response = if durable {
                     if on_durable.status == 204 {
                         shared.stats.writes_ok.fetch_add(1, Ordering::Relaxed);
@@ -1064,6 +1167,7 @@ impl Connection {
         if prepare_answer(answer, &mut response, shared) {
             self.close_when_flushed = true;
         }
+        shared.stats.count_status(response.status);
         let context = answer.response_context(identified);
         serialize(&response, &context, &mut self.output);
     }
@@ -1192,6 +1296,10 @@ impl crate::query::QueryReply for ClientQueryReply {
         if piece.is_empty() {
             return true; // an empty chunk would end the body
         }
+        self.shared
+            .stats
+            .query_response_bytes
+            .fetch_add(piece.len() as u64, Ordering::Relaxed);
         let size_line = format!("{:x}\r\n", piece.len());
         if !write_all_waiting(socket, &[size_line.as_bytes(), piece, b"\r\n"]) {
             stream.broken = true;
@@ -1228,6 +1336,11 @@ impl crate::query::QueryReply for ClientQueryReply {
     fn deliver(self: Box<Self>, answer: QueryAnswer) {
         let mut response = Response::from(answer);
         let close = prepare_answer(&self.answer, &mut response, &self.shared);
+        let stats = &self.shared.stats;
+        stats.count_status(response.status);
+        stats
+            .query_response_bytes
+            .fetch_add(response.body.len() as u64, Ordering::Relaxed);
         let mut head = Vec::with_capacity(QUERY_ANSWER_HEAD_CAPACITY_BYTES);
         let with_body = serialize_head(&response, &self.answer.response_context(true), &mut head);
         let body = if with_body { response.body } else { Vec::new() };

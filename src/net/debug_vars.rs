@@ -1,95 +1,214 @@
-//! `/debug/vars`: the server's counters as expvar-style JSON, read from the state the event
-//! loops share (connections and requests of `net`, partitions of ingest, the inputs, the
-//! storage engine, the continuous-query counters of the query layer).
+//! `/debug/vars`: the server's statistics as expvar-style JSON, rendered from one snapshot of
+//! the statistics registry (`sluice_base::statistics`, the source SHOW STATS and the
+//! `[monitor]` thread read too).
 //!
-//! Owns the rendering only; every counter is owned (and updated) by its component. Reads are
-//! relaxed loads: the figures of one answer need not be a consistent snapshot.
+//! Two views of the same snapshot:
+//! - InfluxDB's: one key per statistic, `module` or `module:tag values` (tag values in tag
+//!   order, joined by `:`), holding `{"name", "tags", "values"}` as influxd's expvar does;
+//! - Sluice's own object `sluice` (`version`, connection and request counters, `partitions`,
+//!   `inputs`, `storage`, `cq`), which `/metrics` flattens and scrapers already read.
+//!
+//! Owns the rendering only. Reads are relaxed loads: the figures of one answer need not be a
+//! consistent snapshot.
 
-use std::sync::atomic::Ordering;
+use serde_json::{json, Map, Value};
+use sluice_base::statistics::Statistic;
 
 use super::Shared;
 
-/// `/debug/vars`: expvar-style JSON of the server's counters.
+/// `/debug/vars`: expvar-style JSON of the server's statistics.
 pub fn debug_vars(shared: &Shared) -> Vec<u8> {
-    let stats = &shared.stats;
-    let mut partitions = String::new();
-    for (index, partition) in shared.ingest.stats.iter().enumerate() {
-        if index > 0 {
-            partitions.push(',');
+    render(&shared.statistics.snapshot())
+}
+
+/// The document of `statistics` (see the module doc).
+pub fn render(statistics: &[Statistic]) -> Vec<u8> {
+    let mut document = Map::new();
+    document.insert("sluice".to_string(), sluice_object(statistics));
+    for statistic in statistics {
+        let mut key = statistic.name.to_string();
+        for (_, value) in &statistic.tags {
+            key.push(':');
+            key.push_str(value);
         }
-        partitions.push_str(&format!(
-            "{{\"partition\":{index},\"batches\":{},\"points\":{},\"commits\":{},\"failedBatches\":{},\"droppedParts\":{}}}",
-            partition.batches.load(Ordering::Relaxed),
-            partition.points.load(Ordering::Relaxed),
-            partition.commits.load(Ordering::Relaxed),
-            partition.failed_batches.load(Ordering::Relaxed),
-            partition.dropped_parts.load(Ordering::Relaxed),
-        ));
+        let tags: Map<String, Value> = statistic
+            .tags
+            .iter()
+            .map(|(name, value)| (name.to_string(), Value::from(value.as_str())))
+            .collect();
+        document.insert(
+            key,
+            json!({"name": statistic.name, "tags": tags, "values": values(statistic)}),
+        );
     }
-    let mut inputs = String::new();
-    for (index, input) in shared.inputs.iter().enumerate() {
-        if index > 0 {
-            inputs.push(',');
-        }
-        let counters = &input.stats;
-        inputs.push_str(&format!(
-            "{{\"input\":\"{}\",\"bindAddress\":\"{}\",\"received\":{},\"bytes\":{},\"points\":{},\"failed\":{},\"dropped\":{},\"batches\":{},\"batchesDurable\":{},\"batchesFailed\":{}}}",
-            input.config.kind.section(),
-            input.config.bind_address.replace('"', ""),
-            counters.received.load(Ordering::Relaxed),
-            counters.bytes.load(Ordering::Relaxed),
-            counters.points.load(Ordering::Relaxed),
-            counters.failed.load(Ordering::Relaxed),
-            counters.dropped.load(Ordering::Relaxed),
-            counters.batches.load(Ordering::Relaxed),
-            counters.batches_durable.load(Ordering::Relaxed),
-            counters.batches_failed.load(Ordering::Relaxed),
-        ));
+    let mut out = serde_json::to_vec(&Value::Object(document)).unwrap_or_default();
+    out.push(b'\n');
+    out
+}
+
+fn values(statistic: &Statistic) -> Map<String, Value> {
+    statistic
+        .values
+        .iter()
+        .map(|(name, value)| (name.to_string(), Value::from(*value)))
+        .collect()
+}
+
+/// The counters of module `name` (the first statistic of that name), renamed: each
+/// `(counter, key)` pair puts the counter under `key`.
+fn renamed(statistics: &[Statistic], name: &str, pairs: &[(&str, &str)]) -> Map<String, Value> {
+    let found = statistics.iter().find(|statistic| statistic.name == name);
+    renamed_from(found, pairs)
+}
+
+fn renamed_from(statistic: Option<&Statistic>, pairs: &[(&str, &str)]) -> Map<String, Value> {
+    pairs
+        .iter()
+        .map(|(counter, key)| {
+            let value = statistic.and_then(|s| s.get(counter)).unwrap_or(0);
+            (key.to_string(), Value::from(value))
+        })
+        .collect()
+}
+
+/// Sluice's own `sluice` object, built from the same snapshot.
+fn sluice_object(statistics: &[Statistic]) -> Value {
+    let mut object = renamed(
+        statistics,
+        "http",
+        &[
+            ("openConnections", "openConnections"),
+            ("writesOk", "writesOk"),
+            ("connectionsRefused", "connectionsRefused"),
+            ("connectionsShed", "connectionsShed"),
+            ("bodyMemoryHeld", "bodyMemoryHeld"),
+            ("bodyMemoryWaits", "bodyMemoryWaits"),
+        ],
+    );
+    object.insert("version".into(), Value::from(crate::SLUICE_VERSION));
+    object.extend(renamed(statistics, "httpd", &[("req", "requests")]));
+    object.extend(renamed(
+        statistics,
+        "write",
+        &[("writeTimeout", "writesTimedOut")],
+    ));
+    let partitions: Vec<Value> = statistics
+        .iter()
+        .filter(|statistic| statistic.name == "wal")
+        .map(|wal| {
+            let mut partition = renamed_from(
+                Some(wal),
+                &[
+                    ("writeOk", "batches"),
+                    ("pointsWritten", "points"),
+                    ("commits", "commits"),
+                    ("writeErr", "failedBatches"),
+                    ("droppedParts", "droppedParts"),
+                ],
+            );
+            let index = tag(wal, "partition").parse::<u64>().unwrap_or(0);
+            partition.insert("partition".into(), Value::from(index));
+            Value::Object(partition)
+        })
+        .collect();
+    object.insert("partitions".into(), Value::Array(partitions));
+    let inputs: Vec<Value> = statistics
+        .iter()
+        .filter(|statistic| ["udp", "graphite", "collectd", "opentsdb"].contains(&statistic.name))
+        .map(|input| {
+            let mut fields = renamed_from(
+                Some(input),
+                &[
+                    ("received", "received"),
+                    ("bytesRx", "bytes"),
+                    ("pointsRx", "points"),
+                    ("pointsParseFail", "failed"),
+                    ("pointsDropped", "dropped"),
+                    ("batchesQueued", "batches"),
+                    ("batchesTx", "batchesDurable"),
+                    ("batchesTxFail", "batchesFailed"),
+                ],
+            );
+            fields.insert("input".into(), Value::from(input.name));
+            fields.insert("bindAddress".into(), Value::from(tag(input, "bind")));
+            Value::Object(fields)
+        })
+        .collect();
+    object.insert("inputs".into(), Value::Array(inputs));
+    let storage = renamed(
+        statistics,
+        "engine",
+        &[
+            ("shards", "shards"),
+            ("diskBytes", "diskBytes"),
+            ("cacheBytes", "liveCacheBytes"),
+            ("valuesApplied", "valuesApplied"),
+            ("pointsSkipped", "pointsSkipped"),
+            ("shardGroupsCreated", "shardGroupsCreated"),
+            ("snapshots", "snapshots"),
+            ("compactions", "compactions"),
+            ("maintenanceErrors", "maintenanceErrors"),
+            ("shardGroupsExpired", "shardGroupsExpired"),
+        ],
+    );
+    object.insert("storage".into(), Value::Object(storage));
+    let cq = renamed(
+        statistics,
+        "cq",
+        &[("queryOk", "queryOk"), ("queryFail", "queryFail")],
+    );
+    object.insert("cq".into(), Value::Object(cq));
+    let mut subscriber = renamed(
+        statistics,
+        "subscriber",
+        &[
+            ("pointsWritten", "pointsWritten"),
+            ("writeFailures", "writeFailures"),
+        ],
+    );
+    subscriber.extend(renamed(
+        statistics,
+        "subscriberQueues",
+        &[("subscriptions", "subscriptions"), ("dropped", "dropped")],
+    ));
+    object.insert("subscriber".into(), Value::Object(subscriber));
+    Value::Object(object)
+}
+
+fn tag<'a>(statistic: &'a Statistic, key: &str) -> &'a str {
+    statistic
+        .tags
+        .iter()
+        .find(|(name, _)| *name == key)
+        .map(|(_, value)| value.as_str())
+        .unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_views_come_from_one_snapshot() {
+        let statistics = vec![
+            Statistic::new("httpd")
+                .tag("bind", ":8086")
+                .value("req", 5_i64),
+            Statistic::new("wal")
+                .tag("partition", "1")
+                .value("pointsWritten", 7_i64),
+            Statistic::new("udp")
+                .tag("bind", ":8089")
+                .value("pointsParseFail", 1_i64),
+        ];
+        let document: Value = serde_json::from_slice(&render(&statistics)).unwrap();
+        assert_eq!(document["httpd::8086"]["values"]["req"], 5);
+        assert_eq!(document["httpd::8086"]["tags"]["bind"], ":8086");
+        assert_eq!(document["sluice"]["requests"], 5);
+        assert_eq!(document["sluice"]["partitions"][0]["partition"], 1);
+        assert_eq!(document["sluice"]["partitions"][0]["points"], 7);
+        assert_eq!(document["sluice"]["inputs"][0]["input"], "udp");
+        assert_eq!(document["sluice"]["inputs"][0]["failed"], 1);
+        assert_eq!(document["sluice"]["cq"]["queryOk"], 0);
     }
-    let store = &shared.store;
-    let storage = format!(
-        "{{\"shards\":{},\"diskBytes\":{},\"liveCacheBytes\":{},\"valuesApplied\":{},\"pointsSkipped\":{},\"shardGroupsCreated\":{},\"snapshots\":{},\"compactions\":{},\"maintenanceErrors\":{},\"shardGroupsExpired\":{}}}",
-        store.shards().len(),
-        store.shards().iter().map(|s| s.disk_bytes()).sum::<u64>(),
-        store.live_cache_bytes(),
-        store.stats.values_applied.load(Ordering::Relaxed),
-        store.stats.points_skipped.load(Ordering::Relaxed),
-        store.stats.shard_groups_created.load(Ordering::Relaxed),
-        store.stats.snapshots.load(Ordering::Relaxed),
-        store.stats.compactions.load(Ordering::Relaxed),
-        store.stats.maintenance_errors.load(Ordering::Relaxed),
-        store.stats.shard_groups_expired.load(Ordering::Relaxed),
-    );
-    let cq_stats = &shared.queries.context().continuous_query_stats;
-    let cq = format!(
-        "{{\"queryOk\":{},\"queryFail\":{}}}",
-        cq_stats.query_ok.load(Ordering::Relaxed),
-        cq_stats.query_fail.load(Ordering::Relaxed),
-    );
-    let subscriber_stats = &shared.subscriber_stats;
-    let subscriber = format!(
-        "{{\"subscriptions\":{},\"pointsWritten\":{},\"writeFailures\":{},\"dropped\":{}}}",
-        subscriber_stats.subscriptions.load(Ordering::Relaxed),
-        subscriber_stats.points_written.load(Ordering::Relaxed),
-        subscriber_stats.write_failures.load(Ordering::Relaxed),
-        subscriber_stats.dropped.load(Ordering::Relaxed),
-    );
-    format!(
-        "{{\"sluice\":{{\"version\":\"{}\",\"openConnections\":{},\"requests\":{},\"writesOk\":{},\"writesTimedOut\":{},\"connectionsRefused\":{},\"connectionsShed\":{},\"bodyMemoryHeld\":{},\"bodyMemoryWaits\":{},\"partitions\":[{}],\"inputs\":[{}],\"storage\":{},\"cq\":{},\"subscriber\":{}}}}}\n",
-        crate::SLUICE_VERSION,
-        shared.open_connections.load(Ordering::Relaxed),
-        stats.requests.load(Ordering::Relaxed),
-        stats.writes_ok.load(Ordering::Relaxed),
-        stats.writes_timed_out.load(Ordering::Relaxed),
-        stats.connections_refused.load(Ordering::Relaxed),
-        stats.connections_shed.load(Ordering::Relaxed),
-        shared.body_memory.held_bytes(),
-        shared.body_memory.waits.load(Ordering::Relaxed),
-        partitions,
-        inputs,
-        storage,
-        cq,
-        subscriber
-    )
-    .into_bytes()
 }

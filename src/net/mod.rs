@@ -19,12 +19,13 @@ pub mod body_memory;
 mod connection;
 pub mod debug_vars;
 pub mod listener;
+pub mod statistics;
 mod tls;
 
 pub use tls::server_config as tls_server_config;
 
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -87,6 +88,8 @@ pub struct Shared {
     pub body_memory: Arc<body_memory::BodyMemory>,
     /// the subscriber's counters (zero with `[subscriber] enabled = false`)
     pub subscriber_stats: Arc<crate::subscriber::SubscriberStats>,
+    /// the statistics registry (`/debug/vars`, `/metrics`); `Shared` is one of its sources
+    pub statistics: Arc<sluice_base::statistics::Statistics>,
 }
 
 impl Shared {
@@ -134,7 +137,8 @@ struct LoopInput {
     batch: InputBatch,
 }
 
-/// HTTP counters.
+/// HTTP counters, owned here and updated by the loops and the query threads that answer;
+/// read through the statistics registry (`net::statistics`, InfluxDB's `httpd` module).
 #[derive(Default)]
 pub struct HttpStats {
     /// requests answered
@@ -147,6 +151,57 @@ pub struct HttpStats {
     pub connections_shed: AtomicU64,
     /// writes answered 503 after waiting for queue space
     pub writes_timed_out: AtomicU64,
+    /// requests by endpoint: /write, /query, /ping, /status, Prometheus read and write
+    pub write_requests: AtomicU64,
+    /// `/query` requests
+    pub query_requests: AtomicU64,
+    /// `/ping` requests
+    pub ping_requests: AtomicU64,
+    /// `/status` requests
+    pub status_requests: AtomicU64,
+    /// `/api/v1/prom/read` requests
+    pub prometheus_read_requests: AtomicU64,
+    /// `/api/v1/prom/write` requests
+    pub prometheus_write_requests: AtomicU64,
+    /// answers 401
+    pub auth_failures: AtomicU64,
+    /// answers 4xx
+    pub client_errors: AtomicU64,
+    /// answers 5xx
+    pub server_errors: AtomicU64,
+    /// points of /write requests made durable
+    pub points_written_ok: AtomicU64,
+    /// points of /write requests whose WAL write failed or timed out
+    pub points_written_fail: AtomicU64,
+    /// requests being handled now
+    pub active_requests: AtomicI64,
+    /// /write requests being handled now
+    pub active_write_requests: AtomicI64,
+    /// time from a request's arrival to its answer, ns, every request
+    pub request_duration_ns: AtomicU64,
+    /// the same, /write requests
+    pub write_request_duration_ns: AtomicU64,
+    /// the same, /query requests
+    pub query_request_duration_ns: AtomicU64,
+    /// body bytes of /write requests (as sent)
+    pub write_request_bytes: AtomicU64,
+    /// body bytes of /query answers
+    pub query_response_bytes: AtomicU64,
+}
+
+impl HttpStats {
+    /// Counts an answer's status: 4xx are client errors (401 also an authentication
+    /// failure), 5xx server errors.
+    pub(crate) fn count_status(&self, status: u16) {
+        if status == 401 {
+            self.auth_failures.fetch_add(1, Ordering::Relaxed);
+        }
+        match status / 100 {
+            4 => self.client_errors.fetch_add(1, Ordering::Relaxed),
+            5 => self.server_errors.fetch_add(1, Ordering::Relaxed),
+            _ => 0,
+        };
+    }
 }
 
 /// A finished piece of work for one connection.

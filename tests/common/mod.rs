@@ -84,6 +84,8 @@ impl Server {
             ),
             ("SLUICE_HTTP_WORKERS".into(), "2".into()),
             ("SLUICE_DATA_WAL_PARTITIONS".into(), "2".into()),
+            // As the golden influxd runs: no `_internal` unless a test asks for it.
+            ("SLUICE_MONITOR_STORE_ENABLED".into(), "false".into()),
         ];
         for (k, v) in env {
             all.retain(|(key, _)| key != k);

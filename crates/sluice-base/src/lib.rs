@@ -1,7 +1,7 @@
 //! The process-level services every layer of Sluice uses: logging ([`log`], logfmt lines on
 //! stderr), the file-system seam durable writers go through ([`fsio`]), per-thread
-//! allocation accounting for query budgets ([`memory`]), and thread placement on CPUs
-//! ([`cpu`]); with the `simulated-disk` feature (tests only), a simulated disk for the
+//! allocation accounting for query budgets ([`memory`]), thread placement on CPUs
+//! ([`cpu`]), and the registry every reader of the server's counters asks ([`statistics`]); with the `simulated-disk` feature (tests only), a simulated disk for the
 //! fault simulations (`simulated_disk`).
 //!
 //! Invariants: depends on the data model only; knows nothing of storage formats, queries
@@ -16,3 +16,4 @@ pub mod log;
 pub mod memory;
 #[cfg(feature = "simulated-disk")]
 pub mod simulated_disk;
+pub mod statistics;

@@ -201,6 +201,25 @@ impl AckSink for DurableSignal {
     }
 }
 
+/// Writes `lines` (line protocol, nanosecond times) into `database`.`retention_policy` as a
+/// `/write` would, and waits until they are durable: the write path of the `[monitor]`
+/// thread. Errors are the write outcome's text, `timeout` or `write failed`.
+pub fn write_line_protocol(
+    lines: &[u8],
+    database: &str,
+    retention_policy: &str,
+    writer: &IntoWriter,
+    meta: &MetaData,
+    now_ns: i64,
+) -> Result<(), String> {
+    let target = Destination {
+        database,
+        retention_policy,
+    };
+    let mut scratch = WriteScratch::default();
+    write_lines(lines, &target, meta, writer, now_ns, &mut scratch)
+}
+
 /// Where planned points go: a database and retention policy (empty: the default one).
 #[derive(Clone, Copy, Debug)]
 pub struct Destination<'a> {

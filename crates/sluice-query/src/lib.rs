@@ -39,12 +39,14 @@ pub mod authorize;
 pub mod continuous;
 pub mod encode;
 pub mod into;
+pub mod monitor;
 pub mod params;
 mod pool;
 pub mod prometheus_read;
 pub mod result;
 pub mod select;
 pub mod statements;
+pub mod statistics;
 
 pub use pool::QueryPool;
 
@@ -173,6 +175,13 @@ pub struct QueryContext {
     pub max_row_limit: usize,
     /// the CQ counters (`/debug/vars`), kept by the `sluice-cq` thread
     pub continuous_query_stats: continuous::ContinuousQueryStats,
+    /// the query executor's counters (`queryExecutor` in SHOW STATS)
+    pub executor_stats: statistics::QueryExecutorStats,
+    /// the server's statistics registry (SHOW STATS, the `[monitor]` thread); this context
+    /// is one of its sources
+    pub statistics: Arc<sluice_base::statistics::Statistics>,
+    /// what SHOW DIAGNOSTICS answers beside the build and the time (set by the server)
+    pub diagnostics: statistics::Diagnostics,
 }
 
 impl QueryContext {
@@ -192,7 +201,26 @@ impl QueryContext {
             max_row_limit: 0,
             into_writer: None,
             continuous_query_stats: continuous::ContinuousQueryStats::default(),
+            executor_stats: statistics::QueryExecutorStats::default(),
+            statistics: sluice_base::statistics::Statistics::new(),
+            diagnostics: statistics::Diagnostics::default(),
         }
+    }
+
+    /// This context answering SHOW DIAGNOSTICS with `diagnostics`.
+    pub fn with_diagnostics(mut self, diagnostics: statistics::Diagnostics) -> QueryContext {
+        self.diagnostics = diagnostics;
+        self
+    }
+
+    /// This context reading statistics from `registry` (which it does not join: the owner
+    /// of the `Arc<QueryContext>` registers it, see [`statistics`]).
+    pub fn with_statistics(
+        mut self,
+        registry: Arc<sluice_base::statistics::Statistics>,
+    ) -> QueryContext {
+        self.statistics = registry;
+        self
     }
 
     /// This context with `[http] max-row-limit` applied to non-chunked answers.
@@ -461,10 +489,12 @@ fn run_statements(
     let database = request.database.as_str();
     let running = context.running.start(&request.text, database);
     let started = std::time::Instant::now();
+    context.executor_stats.started();
     run_statements_as(statements, request, database, context, &running, emit);
     context.running.finish(running.id);
     let slow_after = context.coordinator.log_queries_after;
     let took = started.elapsed();
+    context.executor_stats.finished(took);
     if !slow_after.is_zero() && took >= slow_after {
         // `[coordinator] log-queries-after`, as InfluxDB's "Detected slow query".
         sluice_base::log_warn!("query", "detected slow query";

@@ -444,34 +444,107 @@ pub fn show_subscriptions(context: &StatementContext<'_>) -> StatementResult {
     context.with_series(series)
 }
 
-/// `SHOW STATS [FOR 'module']`: the `database` module (measurements and series per
-/// database); other modules have nothing.
+/// `SHOW STATS [FOR 'module']`: every statistic of the server's registry (one series per
+/// module instance: name = module, its tags, its counters as integer columns sorted by
+/// name), or those of one module; an unknown module has none.
 pub fn show_stats(
     statement: &ShowModuleStatement,
     context: &StatementContext<'_>,
 ) -> StatementResult {
-    if statement.module.as_deref().is_some_and(|m| m != "database") {
-        return context.empty();
-    }
+    let wanted = |module: &str| statement.module.as_deref().is_none_or(|m| m == module);
     let series = context
-        .meta
-        .databases
+        .query
+        .statistics
+        .snapshot()
+        .into_iter()
+        .filter(|statistic| wanted(statistic.name))
+        .map(|statistic| Series {
+            name: Some(statistic.name.to_string()),
+            tags: statistic
+                .tags
+                .into_iter()
+                .map(|(key, value)| (key.to_string(), value))
+                .collect(),
+            columns: statistic
+                .values
+                .iter()
+                .map(|(name, _)| name.to_string())
+                .collect(),
+            values: vec![statistic
+                .values
+                .iter()
+                .map(|(_, value)| Value::Integer(*value))
+                .collect()],
+            partial: false,
+        })
+        .collect();
+    context.with_series(series)
+}
+
+/// `SHOW DIAGNOSTICS [FOR 'module']`: `build`, the server's fixed modules (`config*`,
+/// `runtime`), `network` (host name) and `system` (process id, time now, start time,
+/// uptime), one series each, by module name as influxd lists them.
+pub fn show_diagnostics(
+    statement: &ShowModuleStatement,
+    context: &StatementContext<'_>,
+) -> StatementResult {
+    let diagnostics = &context.query.diagnostics;
+    let mut modules: Vec<(String, Vec<(String, Value)>)> = diagnostics
+        .modules
         .iter()
-        .map(|database| {
-            let (measurements, series) = context
-                .query
-                .store
-                .series_index(database.id)
-                .map(|index| (index.measurements().len(), index.series_count()))
-                .unwrap_or((0, 0));
+        .map(|module| {
+            let columns = module
+                .columns
+                .iter()
+                .map(|(name, value)| (name.clone(), diagnostic_value(value)))
+                .collect();
+            (module.name.clone(), columns)
+        })
+        .collect();
+    let text = |value: &str| Value::String(value.to_string());
+    modules.push((
+        "build".to_string(),
+        vec![
+            ("Branch".to_string(), text("")),
+            ("Build Time".to_string(), text("")),
+            ("Commit".to_string(), text("")),
+            (
+                "Version".to_string(),
+                text(sluice_model::INFLUXDB_COMPATIBLE_VERSION),
+            ),
+        ],
+    ));
+    modules.push((
+        "network".to_string(),
+        vec![("hostname".to_string(), text(&diagnostics.hostname))],
+    ));
+    let uptime_ns = i64::try_from(diagnostics.started.elapsed().as_nanos()).unwrap_or(i64::MAX);
+    modules.push((
+        "system".to_string(),
+        vec![
+            (
+                "PID".to_string(),
+                Value::Integer(i64::from(std::process::id())),
+            ),
+            (
+                "currentTime".to_string(),
+                Value::Time(sluice_model::time::now_ns()),
+            ),
+            ("started".to_string(), Value::Time(diagnostics.started_ns)),
+            ("uptime".to_string(), Value::String(go_duration(uptime_ns))),
+        ],
+    ));
+    modules.sort_by(|a, b| a.0.cmp(&b.0));
+    let series = modules
+        .into_iter()
+        .filter(|(name, _)| statement.module.as_deref().is_none_or(|m| m == name))
+        .map(|(name, columns)| {
+            let (names, values): (Vec<String>, Vec<Value>) = columns.into_iter().unzip();
             Series {
-                name: Some("database".to_string()),
-                tags: vec![("database".to_string(), database.name.clone())],
-                columns: vec!["numMeasurements".to_string(), "numSeries".to_string()],
-                values: vec![vec![
-                    Value::Integer(measurements as i64),
-                    Value::Integer(series as i64),
-                ]],
+                name: Some(name),
+                tags: Vec::new(),
+                columns: names,
+                values: vec![values],
                 partial: false,
             }
         })
@@ -479,36 +552,13 @@ pub fn show_stats(
     context.with_series(series)
 }
 
-/// `SHOW DIAGNOSTICS [FOR 'module']`: `build` and `system`.
-pub fn show_diagnostics(
-    statement: &ShowModuleStatement,
-    context: &StatementContext<'_>,
-) -> StatementResult {
-    let wanted = |module: &str| statement.module.as_deref().is_none_or(|m| m == module);
-    let mut series = Vec::new();
-    if wanted("build") {
-        series.push(named_series(
-            "build",
-            &["Branch", "Build Time", "Commit", "Version"],
-            vec![vec![
-                Value::String(String::new()),
-                Value::String(String::new()),
-                Value::String(String::new()),
-                Value::String(sluice_model::INFLUXDB_COMPATIBLE_VERSION.to_string()),
-            ]],
-        ));
+fn diagnostic_value(value: &crate::statistics::DiagnosticValue) -> Value {
+    use crate::statistics::DiagnosticValue;
+    match value {
+        DiagnosticValue::String(text) => Value::String(text.clone()),
+        DiagnosticValue::Integer(number) => Value::Integer(*number),
+        DiagnosticValue::Boolean(flag) => Value::Boolean(*flag),
     }
-    if wanted("system") {
-        series.push(named_series(
-            "system",
-            &["PID", "currentTime"],
-            vec![vec![
-                Value::Integer(i64::from(std::process::id())),
-                Value::Time(sluice_model::time::now_ns()),
-            ]],
-        ));
-    }
-    context.with_series(series)
 }
 
 /// `SHOW QUERIES`
