@@ -269,6 +269,7 @@ impl Config {
                 write_concurrency: limits::SUBSCRIBER_WRITE_CONCURRENCY_DEFAULT,
                 total_buffer_bytes: limits::SUBSCRIBER_TOTAL_BUFFER_BYTES_DEFAULT,
                 udp_max_datagram_size: limits::SUBSCRIBER_UDP_DATAGRAM_BYTES_DEFAULT,
+            },
             monitor: MonitorConfig {
                 store_enabled: true,
                 store_database: "_internal".to_string(),
