@@ -412,3 +412,145 @@ fn remote_read_answers_as_influxdb_does() {
         )
     );
 }
+
+/// A free loopback port (bound, then released for the process that will listen on it).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A real Prometheus process (Debian's `prometheus`), killed when dropped.
+struct Prometheus {
+    child: std::process::Child,
+    address: std::net::SocketAddr,
+}
+
+impl Prometheus {
+    fn start(dir: &std::path::Path, config: &str) -> Prometheus {
+        std::fs::create_dir_all(dir).unwrap();
+        let config_path = dir.join("prometheus.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let address: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
+        let child = std::process::Command::new("prometheus")
+            .arg(format!("--config.file={}", config_path.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("tsdb").display()
+            ))
+            .arg(format!("--web.listen-address={address}"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        Prometheus { child, address }
+    }
+
+    /// `GET /api/v1/query?query=…` (status, body).
+    fn query(&self, promql: &str) -> (u16, String) {
+        let target = format!("/api/v1/query?query={}", common::urlencode(promql));
+        let response = request(self.address, "GET", &target, &[], b"");
+        (response.status, response.text())
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` every 200 ms until it gives a value, or fails after `limit`.
+fn wait_for<T>(limit: std::time::Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} within {limit:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// End to end with a real Prometheus (2.42, Debian's): it scrapes Sluice's own `/metrics`
+/// every second and sends what it scraped to Sluice by `remote_write`; Sluice stores it as
+/// InfluxDB 1.x does (`up` with its `job` and `instance` tags, field `value`). A second
+/// Prometheus with no scrape and only `remote_read` from Sluice then answers PromQL from
+/// what Sluice holds.
+#[test]
+fn a_real_prometheus_writes_to_sluice_and_reads_back_through_it() {
+    if !common::tool_available("prometheus", &["--version"]) {
+        return;
+    }
+    let server = Server::start();
+    let (status, _) = server.query("CREATE DATABASE prom");
+    assert_eq!(status, 200);
+    let sluice = server.address;
+    let dir = common::fresh_dir("prometheus-real");
+    let writer = Prometheus::start(
+        &dir.join("writer"),
+        &format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+             scrape_configs:\n  - job_name: sluice\n    metrics_path: /metrics\n    \
+             static_configs:\n      - targets: ['{sluice}']\n\
+             remote_write:\n  - url: http://{sluice}/api/v1/prom/write?db=prom\n    \
+             queue_config:\n      batch_send_deadline: 1s\n"
+        ),
+    );
+    let up_count = wait_for(
+        std::time::Duration::from_secs(90),
+        "Prometheus' scrapes of Sluice arrive by remote_write",
+        || {
+            let (_, body) = server.query("SELECT count(value) FROM prom..up WHERE job = 'sluice'");
+            const BEFORE_COUNT: &str = "\"count\"],\"values\":[[\"1970-01-01T00:00:00Z\",";
+            let rest = &body[body.find(BEFORE_COUNT)? + BEFORE_COUNT.len()..];
+            rest[..rest.find(']')?]
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n >= 3)
+        },
+    );
+    // Sluice's own counters came back through Prometheus, with the scrape's labels as tags.
+    let (_, tags) = server.query("SHOW TAG VALUES ON prom FROM up WITH KEY = instance");
+    assert!(tags.contains(&format!("\"{sluice}\"")), "{tags}");
+    let (_, measurements) =
+        server.query("SHOW MEASUREMENTS ON prom WITH MEASUREMENT =~ /^sluice_/");
+    assert!(measurements.contains("\"sluice_"), "{measurements}");
+    drop(writer);
+    let reader = Prometheus::start(
+        &dir.join("reader"),
+        &format!(
+            "global:\n  scrape_interval: 1m\n\
+             remote_read:\n  - url: http://{sluice}/api/v1/prom/read?db=prom\n    \
+             read_recent: true\n"
+        ),
+    );
+    let answer = wait_for(
+        std::time::Duration::from_secs(30),
+        "the reading Prometheus answers from Sluice",
+        || {
+            // Until it listens, a connection is refused.
+            std::net::TcpStream::connect(reader.address).ok()?;
+            let (status, body) = reader.query("count_over_time(up{job=\"sluice\"}[10m])");
+            (status == 200 && body.contains("\"result\":[{")).then_some(body)
+        },
+    );
+    // Every `up` sample Sluice held then (more may have arrived since) is read back, each 1.
+    let read_back: u64 = answer
+        .rsplit("\"value\":[")
+        .next()
+        .and_then(|value| value.split('"').nth(1))
+        .and_then(|count| count.parse().ok())
+        .unwrap_or(0);
+    eprintln!("Sluice held {up_count} `up` samples; the reading Prometheus counted {read_back}");
+    assert!(read_back >= up_count, "{read_back} < {up_count}: {answer}");
+    let (_, ones) = reader.query("min_over_time(up{job=\"sluice\"}[10m])");
+    assert!(ones.contains("\"1\"]"), "{ones}");
+}
