@@ -292,6 +292,9 @@ pub struct EventLoop {
     input_lines: Vec<u8>,
     /// read buffers of connections that have none now (see `Connection::drive`)
     read_buffers: ReadBufferPool,
+    /// slots whose connections wait for the partition queues or for body memory (retried
+    /// every `QUEUE_RETRY_INTERVAL`)
+    waiting_slots: std::collections::HashSet<usize>,
 }
 
 /// An event loop's spare connection read buffers, `NET_READ_CHUNK_BYTES` each, at most
@@ -386,6 +389,7 @@ pub fn build_loops(
             datagram: vec![0; DATAGRAM_MAX_BYTES],
             input_lines: Vec::new(),
             read_buffers: ReadBufferPool::default(),
+            waiting_slots: std::collections::HashSet::new(),
         });
     }
     Ok(loops)
@@ -438,9 +442,23 @@ impl EventLoop {
     }
 
     fn any_waiting_for_queue(&self) -> bool {
-        self.connections.iter().flatten().any(|connection| {
-            connection.is_waiting_for_queue() || connection.is_waiting_for_body_memory()
-        })
+        !self.waiting_slots.is_empty()
+    }
+
+    /// Keeps `waiting_slots` true for `slot` after one of its connection's methods ran (the
+    /// only places its state changes): listed while it waits for the partition queues or for
+    /// body memory, so the 1 ms retry visits the waiting connections, not every connection.
+    fn note_waiting(&mut self, slot: usize) {
+        let waiting = self
+            .connections
+            .get(slot)
+            .and_then(Option::as_ref)
+            .is_some_and(|connection| {
+                connection.is_waiting_for_queue() || connection.is_waiting_for_body_memory()
+            });
+        if waiting {
+            self.waiting_slots.insert(slot);
+        }
     }
 
     /// Stops accepting and closes idle connections; true once none is left.
@@ -611,7 +629,9 @@ impl EventLoop {
         };
         let keep = connection.drive(slot, self);
         self.connections[slot] = Some(connection);
-        if !keep {
+        if keep {
+            self.note_waiting(slot);
+        } else {
             self.close(slot);
         }
     }
@@ -628,12 +648,17 @@ impl EventLoop {
             };
             if connection.complete(sequence, completion, &self.shared) {
                 self.drive(slot);
+            } else {
+                self.note_waiting(slot);
             }
         }
     }
 
     fn retry_queued_writes(&mut self) {
-        for slot in 0..self.connections.len() {
+        // Each listed slot is retried once; those still waiting are listed again by
+        // `drive`/`note_waiting`, a closed one (or its slot's next connection) is dropped.
+        let listed = std::mem::take(&mut self.waiting_slots);
+        for slot in listed {
             let waiting_for_body_memory = self.connections[slot]
                 .as_ref()
                 .is_some_and(Connection::is_waiting_for_body_memory);
@@ -650,6 +675,8 @@ impl EventLoop {
                 };
                 if connection.retry_queued(&self.shared) {
                     self.drive(slot);
+                } else {
+                    self.note_waiting(slot);
                 }
             }
         }
