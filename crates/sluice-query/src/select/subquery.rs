@@ -16,7 +16,8 @@
 //!   GROUP BY time() windows them as a stored query would (every fill() mode; `fill(null)`
 //!   by default: `count` gives 0, others null).
 //! * `*` in the outer query: the inner columns and the inner tags it does not group by.
-//! * Raw outer fields: one row per inner row with a non-null value, in [`InnerRowOrder`]:
+//! * Raw outer fields: one row per inner row, null or not (none at all when no outer
+//!   variable names an inner column or grouped tag), in [`InnerRowOrder`]:
 //!   series after series for an aggregate inner query without GROUP BY time(), by time
 //!   (stable over the inner series) with one, merged by time as 1.6.7's heap merges
 //!   stored series for a raw inner query.
@@ -29,6 +30,8 @@
 //!   points' times. Transformations, `integral`, the technical-analysis functions and
 //!   holt_winters run over the rows in the order a raw outer query sees them
 //!   ([`InnerRowOrder`]), or over the filled windows of their aggregate.
+//! * An inner aggregate under GROUP BY time() filled with values (linear, previous, a
+//!   number) is filled run by run ([`RunFilledInner`]), its runs read one after another.
 //! * Bounds: only windows that hold rows are built; empty ones are filled by the stored
 //!   path's fill, within `max-select-buckets` and the memory budget; holt_winters asks the
 //!   budget before it allocates; `check_bounds` runs per group and every few thousand rows.
@@ -127,12 +130,22 @@ pub(super) fn execute(
     // 1.6.7 runs the inner statement within the outer time range (intersected with its
     // own): without it an inner GROUP BY time() would fill windows from its own range, all
     // of time up to now.
-    let inner_series = super::run(&inner, context, range)?;
+    let (inner_series, series_origins, inner_order) = match run_filled_inner(&inner, statement) {
+        Some(filled) => {
+            let (runs, origins) = filled.execute(&inner, &statement.dimensions, context, range)?;
+            (runs, origins, InnerRowOrder::SeriesBySeries)
+        }
+        None => {
+            let series = super::run(&inner, context, range)?;
+            let origins = (0..series.len()).collect();
+            (series, origins, inner_row_order(&inner)?)
+        }
+    };
     let fields = expand_wildcards(&statement.fields, &inner_series, &statement.dimensions);
     let columns = plan::column_names(&fields);
     let mut regexes = RegexCache::default();
     let mut rows: Vec<InnerRow<'_>> = Vec::new();
-    for (series_index, series) in inner_series.iter().enumerate() {
+    for (series, &series_index) in inner_series.iter().zip(&series_origins) {
         for values in &series.values {
             let row = InnerRow {
                 name: series.name.as_deref().unwrap_or(""),
@@ -180,7 +193,6 @@ pub(super) fn execute(
         .dimensions
         .iter()
         .any(|d| !super::is_time_dimension(d));
-    let inner_order = inner_row_order(&inner)?;
     let ascending = statement.sort_fields.first().is_none_or(|s| s.ascending);
     let outer_calls = match kind {
         QueryKind::Aggregate => Some(OuterCalls::new(
@@ -193,6 +205,11 @@ pub(super) fn execute(
         )?),
         QueryKind::Raw => None,
     };
+    if kind == QueryKind::Raw && !reads_inner(&fields, &inner_series) {
+        // 1.6.7 maps no outer field onto the inner query: no rows at all, where a field
+        // that maps answers every inner row, null or not (`subquery/misc/missing-field`).
+        return Ok(Vec::new());
+    }
     let mut output = Vec::new();
     for ((name, tag_values), rows) in groups {
         context.check_bounds(0)?;
@@ -254,6 +271,191 @@ fn with_outer_dimensions(
         }
     }
     Ok(inner)
+}
+
+/// An inner aggregate under GROUP BY time() whose fill() adds values (linear, previous, a
+/// number), as 1.6.7 hands it to an outer query. Inside a subquery the inner windows reach
+/// the fill merged by window, the inner series in order within one (at top level they come
+/// series after series), and the fill starts over whenever the series changes: each run of
+/// consecutive windows of one series is filled on its own over the whole range (linear
+/// interpolates only between the run's own windows; its other windows stay null), and the
+/// runs reach the outer query one after another (`gen-subquery/*/fill-linear/*`).
+struct RunFilledInner {
+    mode: Fill,
+    /// the call of each inner column after `time`
+    calls: Vec<Call>,
+    windows: Windows,
+}
+
+/// The inner statements [`RunFilledInner`] answers: an aggregate under GROUP BY time() whose
+/// fields are plain aggregates or selectors of one field, filled with values, without a
+/// time zone, LIMIT or OFFSET, under an ascending outer query. Others keep the fill of a
+/// stored query.
+fn run_filled_inner(inner: &SelectStatement, outer: &SelectStatement) -> Option<RunFilledInner> {
+    let fills_values = matches!(
+        inner.fill,
+        Fill::Linear | Fill::Previous | Fill::Number(_) | Fill::Integer(_)
+    );
+    let ascending = outer.sort_fields.first().is_none_or(|s| s.ascending);
+    let plain = inner.timezone.is_none()
+        && inner.limit == 0
+        && inner.offset == 0
+        && inner.series_limit == 0
+        && inner.series_offset == 0;
+    if !fills_values || !ascending || !plain {
+        return None;
+    }
+    let interval_ns = inner.group_by_interval_ns().ok().filter(|i| *i > 0)?;
+    if plan::check(inner, interval_ns).ok()? != QueryKind::Aggregate {
+        return None;
+    }
+    let mut calls = Vec::with_capacity(inner.fields.len());
+    for field in &inner.fields {
+        let Expr::Call(call) = &field.expr else {
+            return None;
+        };
+        let multi_row = matches!(call.name.as_str(), "top" | "bottom" | "sample" | "distinct");
+        let of_field = matches!(call.args.first(), Some(Expr::VarRef(_)));
+        if multi_row || !of_field || plan::is_transformation(&call.name) {
+            return None;
+        }
+        calls.push(call.clone());
+    }
+    Some(RunFilledInner {
+        mode: inner.fill,
+        calls,
+        windows: Windows {
+            interval_ns,
+            offset_ns: super::time_offset(inner),
+            zone: None,
+        },
+    })
+}
+
+impl RunFilledInner {
+    /// Runs `inner` unfilled within `outer_range` and answers its runs, each as a series,
+    /// with the index of the inner series each run belongs to. The merge keeps apart the
+    /// series of different measurements or values of the outer GROUP BY tags
+    /// (`outer_dimensions`): a series grouped alone is one run, filled as at top level.
+    fn execute(
+        &self,
+        inner: &SelectStatement,
+        outer_dimensions: &[Expr],
+        context: &SelectContext<'_>,
+        outer_range: TimeRange,
+    ) -> Result<(Vec<Series>, Vec<usize>), String> {
+        let mut unfilled = inner.clone();
+        unfilled.fill = Fill::None;
+        let series = super::run(&unfilled, context, outer_range)?;
+        // The windows the fill steps over, as the inner query's own fill would.
+        let (_, inner_range) = time::split_condition(inner.condition.as_ref(), context.now_ns)?;
+        let mut fill_range = inner_range.intersect(outer_range);
+        if !fill_range.has_max() {
+            fill_range.max_ns = context.now_ns;
+        }
+        // Every inner row as (outer group, window, series, row), in the order the merge
+        // hands them on.
+        let mut merged: Vec<(Vec<&str>, i64, usize, usize)> = Vec::new();
+        for (series_index, one) in series.iter().enumerate() {
+            let mut group = vec![one.name.as_deref().unwrap_or("")];
+            for (key, value) in &one.tags {
+                let grouped = outer_dimensions.iter().any(|d| match d {
+                    Expr::VarRef(var) => var.name == *key,
+                    Expr::Wildcard(_) => true,
+                    _ => false,
+                });
+                if grouped {
+                    group.push(value);
+                }
+            }
+            if one.columns.len() != self.calls.len() + 1 {
+                return Err(format!(
+                    "BUG: inner series has {} columns for {} fields",
+                    one.columns.len(),
+                    self.calls.len()
+                ));
+            }
+            for (row_index, values) in one.values.iter().enumerate() {
+                let time_ns = match values.first() {
+                    Some(Value::Time(ns)) => *ns,
+                    _ => 0,
+                };
+                merged.push((group.clone(), time_ns, series_index, row_index));
+            }
+        }
+        merged.sort_unstable();
+        let mut runs: Vec<(usize, Vec<usize>)> = Vec::new();
+        for (_, _, series_index, row_index) in merged {
+            match runs.last_mut() {
+                Some((current, rows)) if *current == series_index => rows.push(row_index),
+                _ => runs.push((series_index, vec![row_index])),
+            }
+        }
+        let mut filled_runs = Vec::with_capacity(runs.len());
+        let mut origins = Vec::with_capacity(runs.len());
+        for (series_index, row_indexes) in runs {
+            context.check_bounds(0)?;
+            let Some(source) = series.get(series_index) else {
+                return Err(format!("BUG: no inner series {series_index}"));
+            };
+            let mut rows: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
+            for (column, call) in self.calls.iter().enumerate() {
+                let points: Vec<LeafPoint> = row_indexes
+                    .iter()
+                    .filter_map(|&r| source.values.get(r))
+                    .filter_map(|values| {
+                        let time_ns = match values.first() {
+                            Some(Value::Time(ns)) => *ns,
+                            _ => 0,
+                        };
+                        let value = values.get(column + 1)?;
+                        (*value != Value::Null).then(|| LeafPoint {
+                            out_time: time_ns,
+                            point: Point {
+                                time: time_ns,
+                                value: value.clone(),
+                                origin: 0,
+                            },
+                        })
+                    })
+                    .collect();
+                let filled = aggregate::fill_windows(
+                    context,
+                    &self.windows,
+                    fill_range,
+                    self.mode,
+                    call,
+                    points,
+                )?;
+                for point in filled {
+                    let row = rows
+                        .entry(point.out_time)
+                        .or_insert_with(|| vec![Value::Null; self.calls.len()]);
+                    if let Some(slot) = row.get_mut(column) {
+                        *slot = point.point.value;
+                    }
+                }
+            }
+            let values = rows
+                .into_iter()
+                .map(|(time_ns, values)| {
+                    let mut row = Vec::with_capacity(values.len() + 1);
+                    row.push(Value::Time(time_ns));
+                    row.extend(values);
+                    row
+                })
+                .collect();
+            filled_runs.push(Series {
+                name: source.name.clone(),
+                tags: source.tags.clone(),
+                columns: source.columns.clone(),
+                values,
+                partial: false,
+            });
+            origins.push(series_index);
+        }
+        Ok((filled_runs, origins))
+    }
 }
 
 /// `*` as every column of the inner result but `time` and every inner tag the outer query
@@ -383,21 +585,29 @@ fn in_order(
     }
 }
 
-/// Raw outer fields: one row per inner row with a non-null field value.
+/// Whether some variable of the raw outer fields names an inner column or a tag the inner
+/// series are grouped by.
+fn reads_inner(fields: &[Field], inner: &[Series]) -> bool {
+    fields.iter().any(|field| {
+        plan::raw_refs(&field.expr).iter().any(|var| {
+            inner.iter().any(|series| {
+                series.columns.iter().skip(1).any(|c| *c == var.name)
+                    || series.tags.iter().any(|(k, _)| *k == var.name)
+            })
+        })
+    })
+}
+
+/// Raw outer fields: one row per inner row, its fields null or not (as 1.6.7 answers).
 fn raw_rows(fields: &[Field], rows: &[InnerRow<'_>], regexes: &mut RegexCache) -> Vec<Vec<Value>> {
     let mut output = Vec::with_capacity(rows.len());
     for row in rows {
         let mut out = Vec::with_capacity(fields.len() + 1);
         out.push(Value::Time(row.time_ns()));
-        let mut any = false;
         for field in fields {
-            let value = eval::eval(&field.expr, row, regexes);
-            any |= value != Value::Null;
-            out.push(value);
+            out.push(eval::eval(&field.expr, row, regexes));
         }
-        if any {
-            output.push(out);
-        }
+        output.push(out);
     }
     output
 }
