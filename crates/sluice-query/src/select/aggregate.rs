@@ -1096,7 +1096,13 @@ pub(super) fn fill_windows(
         if found {
             if let Some(point) = known.next() {
                 if mode == Fill::Linear {
-                    interpolate(&mut filled, &pending, previous.as_ref(), &point);
+                    interpolate(
+                        &mut filled,
+                        &pending,
+                        previous.as_ref(),
+                        &point,
+                        windows.interval_ns,
+                    );
                     pending.clear();
                 }
                 previous = Some(point.point.value.clone()).filter(|v| *v != Value::Null);
@@ -1131,13 +1137,18 @@ pub(super) fn fill_windows(
     Ok(filled)
 }
 
-/// Fills the null windows at `pending` between the last known value and `next`.
+/// Fills the null windows at `pending` between the last known value and `next`. As 1.6.7,
+/// the times are counted in intervals (each divided by `interval_ns`, truncated) before
+/// the slope is taken: `2 + 5/3` is 3.666666666666667 where nanoseconds would give
+/// 3.6666666666666665.
 fn interpolate(
     filled: &mut [LeafPoint],
     pending: &[usize],
     previous: Option<&Value>,
     next: &LeafPoint,
+    interval_ns: i64,
 ) {
+    let interval_ns = interval_ns.max(1);
     let Some(previous) = previous else {
         return;
     };
@@ -1151,12 +1162,13 @@ fn interpolate(
     else {
         return;
     };
-    let span = (next.out_time - previous_time) as f64;
+    let previous_step = previous_time / interval_ns;
+    let span = (next.out_time / interval_ns - previous_step) as f64;
     for &index in pending {
         let Some(slot) = filled.get_mut(index) else {
             continue;
         };
-        let elapsed = (slot.out_time - previous_time) as f64;
+        let elapsed = (slot.out_time / interval_ns - previous_step) as f64;
         slot.point.value = match (previous, &next.point.value) {
             (Value::Integer(a), Value::Integer(b)) => {
                 let slope = (b - a) as f64 / span;
