@@ -21,6 +21,8 @@
 //!   series after series for an aggregate inner query without GROUP BY time(), by time
 //!   (stable over the inner series) with one, merged by time as 1.6.7's heap merges
 //!   stored series for a raw inner query.
+//!   An inner transformation of raw fields is read in the merge of its raw points
+//!   ([`transform_stream_ranks`]).
 //! * Aggregate outer fields: each outermost call ("leaf") becomes a list of points, and the
 //!   leaves are joined by time as a stored query's are (`super::aggregate::join`).
 //!   Aggregates and selectors (and `top`, `bottom`, `sample`, `distinct`) reduce per window
@@ -61,6 +63,8 @@ struct InnerRow<'a> {
     values: &'a [Value],
     /// position of its series in the inner result
     series_index: usize,
+    /// its place in the stream 1.6.7 hands on, for [`InnerRowOrder::Ranked`]
+    rank: usize,
 }
 
 impl InnerRow<'_> {
@@ -141,6 +145,18 @@ pub(super) fn execute(
             (series, origins, inner_row_order(&inner)?)
         }
     };
+    let ascending = statement.sort_fields.first().is_none_or(|s| s.ascending);
+    let stream_ranks = match inner_order {
+        InnerRowOrder::HeapMerged if ascending => {
+            transform_stream_ranks(&inner, &inner_series, context, range)?
+        }
+        _ => None,
+    };
+    let inner_order = if stream_ranks.is_some() {
+        InnerRowOrder::Ranked
+    } else {
+        inner_order
+    };
     let fields = expand_wildcards(&statement.fields, &inner_series, &statement.dimensions);
     let columns = plan::column_names(&fields);
     let mut regexes = RegexCache::default();
@@ -153,6 +169,7 @@ pub(super) fn execute(
                 columns: &series.columns,
                 values,
                 series_index,
+                rank: 0,
             };
             let time_ns = row.time_ns();
             if time_ns < range.min_ns || time_ns > range.max_ns {
@@ -163,7 +180,10 @@ pub(super) fn execute(
                     continue;
                 }
             }
-            rows.push(row);
+            let rank = stream_ranks
+                .as_ref()
+                .map_or(0, |ranks| ranks.rank(series_index, time_ns));
+            rows.push(InnerRow { rank, ..row });
         }
     }
     let tag_keys = outer_tag_keys(statement, &rows);
@@ -193,7 +213,6 @@ pub(super) fn execute(
         .dimensions
         .iter()
         .any(|d| !super::is_time_dimension(d));
-    let ascending = statement.sort_fields.first().is_none_or(|s| s.ascending);
     let outer_calls = match kind {
         QueryKind::Aggregate => Some(OuterCalls::new(
             context,
@@ -534,15 +553,114 @@ enum InnerRowOrder {
     /// by time, equal times in the order of Go's heap merge over the inner series: a raw
     /// inner query (`subquery/raw-inner-group-by-host-merged`)
     HeapMerged,
+    /// by [`InnerRow::rank`]: a transformation of raw fields ([`transform_stream_ranks`])
+    Ranked,
 }
 
 fn inner_row_order(inner: &SelectStatement) -> Result<InnerRowOrder, String> {
     let interval_ns = inner.group_by_interval_ns().map_err(str::to_string)?;
+    // A transformation of raw fields emits as the raw points reach it: merged by time
+    // like a raw inner query (`gen-subquery/*/transform/*`).
+    let transforms_raw = inner.fields.iter().any(|f| {
+        plan::leaves(&f.expr).iter().any(|c| {
+            plan::is_transformation(&c.name) && !matches!(c.args.first(), Some(Expr::Call(_)))
+        })
+    });
     Ok(match plan::check(inner, interval_ns)? {
         QueryKind::Raw => InnerRowOrder::HeapMerged,
+        QueryKind::Aggregate if transforms_raw && interval_ns == 0 => InnerRowOrder::HeapMerged,
         QueryKind::Aggregate if interval_ns > 0 => InnerRowOrder::ByTime,
         QueryKind::Aggregate => InnerRowOrder::SeriesBySeries,
     })
+}
+
+/// Where each output row of an inner transformation of raw fields falls in the stream 1.6.7
+/// hands the outer query: its transformation keeps one state per series and emits as the
+/// raw points reach it, and they reach it heap-merged by time over the inner series. So an
+/// output row takes the place of the raw point at its time in that merge (equal times
+/// come out in the heap's order, `gen-subquery/*/transform/raw`).
+struct StreamRanks {
+    /// per inner series: its index among the raw series (None: not among them)
+    raw_of: Vec<Option<usize>>,
+    /// (raw series, time) -> position in the merge
+    positions: std::collections::HashMap<(usize, i64), usize>,
+}
+
+impl StreamRanks {
+    fn rank(&self, series_index: usize, time_ns: i64) -> usize {
+        self.raw_of
+            .get(series_index)
+            .copied()
+            .flatten()
+            .and_then(|raw| self.positions.get(&(raw, time_ns)).copied())
+            .unwrap_or(usize::MAX)
+    }
+}
+
+/// The [`StreamRanks`] of `inner` (already run as `inner_series`), when all its fields are
+/// transformations of one raw expression without GROUP BY time(): the raw points are read
+/// again (the same statement selecting that expression) to replay the merge.
+fn transform_stream_ranks(
+    inner: &SelectStatement,
+    inner_series: &[Series],
+    context: &SelectContext<'_>,
+    range: TimeRange,
+) -> Result<Option<StreamRanks>, String> {
+    let mut argument: Option<&Expr> = None;
+    for field in &inner.fields {
+        let Expr::Call(call) = &field.expr else {
+            return Ok(None);
+        };
+        let Some(arg) = call.args.first() else {
+            return Ok(None);
+        };
+        let raw_transform = plan::is_transformation(&call.name) && !matches!(arg, Expr::Call(_));
+        if !raw_transform || argument.is_some_and(|a| a != arg) {
+            return Ok(None);
+        }
+        argument = Some(arg);
+    }
+    let Some(argument) = argument else {
+        return Ok(None);
+    };
+    let mut raw = inner.clone();
+    raw.fields = vec![Field {
+        expr: argument.clone(),
+        alias: None,
+    }];
+    raw.limit = 0;
+    raw.offset = 0;
+    raw.fill = Fill::Null;
+    let raw_series = super::run(&raw, context, range)?;
+    let runs: Vec<Vec<(i64, usize)>> = raw_series
+        .iter()
+        .enumerate()
+        .map(|(index, series)| {
+            series
+                .values
+                .iter()
+                .map(|values| match values.first() {
+                    Some(Value::Time(ns) | Value::ZonedTime { time_ns: ns, .. }) => (*ns, index),
+                    _ => (0, index),
+                })
+                .collect()
+        })
+        .collect();
+    context.check_bounds(0)?;
+    let positions = super::heap_merge(runs, |a, b| a.0 < b.0)
+        .into_iter()
+        .enumerate()
+        .map(|(position, (time_ns, index))| ((index, time_ns), position))
+        .collect();
+    let raw_of = inner_series
+        .iter()
+        .map(|series| {
+            raw_series
+                .iter()
+                .position(|r| r.name == series.name && r.tags == series.tags)
+        })
+        .collect();
+    Ok(Some(StreamRanks { raw_of, positions }))
 }
 
 /// The rows of one outer group (collected series after series, each in ascending time) put
@@ -554,6 +672,10 @@ fn in_order(
 ) -> Vec<InnerRow<'_>> {
     match order {
         InnerRowOrder::SeriesBySeries => rows,
+        InnerRowOrder::Ranked => {
+            rows.sort_by_key(|row| row.rank);
+            rows
+        }
         InnerRowOrder::ByTime if ascending => {
             rows.sort_by_key(InnerRow::time_ns);
             rows
@@ -1057,6 +1179,7 @@ mod tests {
             columns: &columns,
             values: &values,
             series_index: 0,
+            rank: 0,
         };
         assert_eq!(row.time_ns(), 5);
         assert_eq!(row.lookup("m", None), Value::Float(2.5));
