@@ -839,10 +839,19 @@ pub fn transform(points: &[Point], spec: Transform<'_>) -> Vec<Point> {
                 if prev.time == point.time && spec.name != "elapsed" {
                     continue;
                 }
+                // 1.6.7 drops a non-negative point by its change, not its rate: with
+                // points out of time order (selectors of an inner query) they differ.
+                let mut decreasing = false;
                 let value = match spec.name {
                     "elapsed" => Value::Integer((point.time - prev.time) / spec.unit_ns.max(1)),
                     "difference" | "non_negative_difference" => {
-                        difference(&point.value, &prev.value)
+                        let value = difference(&point.value, &prev.value);
+                        decreasing = match &value {
+                            Value::Float(v) => *v < 0.0,
+                            Value::Integer(v) => *v < 0,
+                            _ => false,
+                        };
+                        value
                     }
                     _ => {
                         let mut elapsed = (point.time - prev.time) as f64;
@@ -854,16 +863,12 @@ pub fn transform(points: &[Point], spec: Transform<'_>) -> Vec<Point> {
                             (Value::Integer(a), Value::Integer(b)) => a.wrapping_sub(*b) as f64,
                             (a, b) => as_f64(a) - as_f64(b),
                         };
+                        decreasing = change < 0.0;
                         Value::Float(change / (elapsed / spec.unit_ns as f64))
                     }
                 };
                 previous = Some(point);
-                let negative = match &value {
-                    Value::Float(v) => *v < 0.0,
-                    Value::Integer(v) => *v < 0,
-                    _ => false,
-                };
-                if spec.name.starts_with("non_negative") && negative {
+                if spec.name.starts_with("non_negative") && decreasing {
                     continue;
                 }
                 result.push(Point {
@@ -953,6 +958,31 @@ mod tests {
                 origin: 0,
             })
             .collect()
+    }
+
+    #[test]
+    fn non_negative_derivative_drops_by_change_not_rate() {
+        // Points out of time order (selectors of an inner query): 21 at 110 s, then 40 at
+        // 100 s (a rise over negative time, rate -1.9, kept), then 3 at 50 s (a fall,
+        // rate 0.74, dropped), as influxd 1.6.7 answers.
+        let input = points(&[
+            (110_000_000_000, 21.0),
+            (100_000_000_000, 40.0),
+            (50_000_000_000, 3.0),
+        ]);
+        let spec = |name| Transform {
+            name,
+            unit_ns: 1_000_000_000,
+            window: 0,
+            ascending: true,
+        };
+        let kept = transform(&input, spec("non_negative_derivative"));
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].time, 100_000_000_000);
+        assert_eq!(kept[0].value, Value::Float(-1.9));
+        let kept = transform(&input, spec("non_negative_difference"));
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].value, Value::Float(19.0));
     }
 
     /// Feeds `columns` (one per series, in order) point by point and by runs of the given

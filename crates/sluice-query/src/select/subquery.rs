@@ -843,10 +843,19 @@ fn aggregate_rows(
         rows: &rows,
         ordered: &ordered,
     };
+    // A lone transformation answers in the order it emits, which is the rows' order: out
+    // of time order when the inner rows are (selectors of an aggregate inner query by tag,
+    // `gen-subquery/*/agg-by-tag/raw`). Leaves joined with others are sorted by time.
+    let lone_transformation = match (outer.leaves.as_slice(), outer.typed.as_slice()) {
+        ([leaf], [typed]) => typed.is_some() || (leaf.name != "integral" && reads_stream(leaf)),
+        _ => false,
+    };
     let mut leaf_points = Vec::with_capacity(outer.leaves.len());
     for (leaf, typed) in outer.leaves.iter().zip(&outer.typed) {
         let mut points = leaf_points_of(outer, &group, leaf, typed.as_ref(), regexes)?;
-        points.sort_by_key(|p| p.out_time);
+        if !lone_transformation {
+            points.sort_by_key(|p| p.out_time);
+        }
         leaf_points.push(points);
     }
     if leaf_points.iter().all(Vec::is_empty) {
