@@ -783,12 +783,12 @@ fn aggregate_leaf(
     let edge_pick = edge_pick(exec);
     let make = || Accumulator::new(accumulator_name, &sample).with_edge_pick(edge_pick);
     let windows = exec.windows.as_ref();
-    let single_time = window_time(exec);
     if name == "integral" {
         let points = raw_points(exec, measurement, group, &field, None, condition_fields)?;
-        let result = integral_points(&points, call, windows, single_time);
+        let result = integral_points(&points, call, windows);
         return fill(exec, call, result);
     }
+    let single_time = window_time(exec);
     let mut set = WindowSet {
         starts: Vec::new(),
         accumulators: Vec::new(),
@@ -960,14 +960,15 @@ fn feed_column_by_window(
 }
 
 /// `integral(field[, unit])` of `points` (in time order): one point per window of `windows`
-/// (per query without GROUP BY time, at `single_time`), before any fill. Stored queries and
-/// queries over a subquery both compute it here.
+/// (per query without GROUP BY time, at time 0 whatever the range: 1.6.7 does not report
+/// the lower bound as other aggregates do, so beside one it answers two rows), before any
+/// fill. Stored queries and queries over a subquery both compute it here.
 pub(super) fn integral_points(
     points: &[Point],
     call: &Call,
     windows: Option<&Windows>,
-    single_time: i64,
 ) -> Vec<LeafPoint> {
+    let single_time = 0;
     let unit_ns = duration_arg(call, 1).unwrap_or(NANOS_PER_SECOND);
     let window_of = windows.map(|w| move |t: i64| (w.start_of(t), w.end_of(t)));
     let result = match &window_of {

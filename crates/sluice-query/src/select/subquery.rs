@@ -944,8 +944,7 @@ fn leaf_points_of(
             return Ok(Vec::new());
         };
         let points = stream_points(outer, argument, group.ordered, regexes)?;
-        let result =
-            aggregate::integral_points(&points, call, outer.windows, outer.single_window_time());
+        let result = aggregate::integral_points(&points, call, outer.windows);
         return fill(outer, call, result);
     }
     window_points(outer, group.rows, call, regexes)
