@@ -783,12 +783,12 @@ fn aggregate_leaf(
     let edge_pick = edge_pick(exec);
     let make = || Accumulator::new(accumulator_name, &sample).with_edge_pick(edge_pick);
     let windows = exec.windows.as_ref();
-    let single_time = window_time(exec);
     if name == "integral" {
         let points = raw_points(exec, measurement, group, &field, None, condition_fields)?;
-        let result = integral_points(&points, call, windows, single_time);
+        let result = integral_points(&points, call, windows);
         return fill(exec, call, result);
     }
+    let single_time = window_time(exec);
     let mut set = WindowSet {
         starts: Vec::new(),
         accumulators: Vec::new(),
@@ -960,14 +960,15 @@ fn feed_column_by_window(
 }
 
 /// `integral(field[, unit])` of `points` (in time order): one point per window of `windows`
-/// (per query without GROUP BY time, at `single_time`), before any fill. Stored queries and
-/// queries over a subquery both compute it here.
+/// (per query without GROUP BY time, at time 0 whatever the range: 1.6.7 does not report
+/// the lower bound as other aggregates do, so beside one it answers two rows), before any
+/// fill. Stored queries and queries over a subquery both compute it here.
 pub(super) fn integral_points(
     points: &[Point],
     call: &Call,
     windows: Option<&Windows>,
-    single_time: i64,
 ) -> Vec<LeafPoint> {
+    let single_time = 0;
     let unit_ns = duration_arg(call, 1).unwrap_or(NANOS_PER_SECOND);
     let window_of = windows.map(|w| move |t: i64| (w.start_of(t), w.end_of(t)));
     let result = match &window_of {
@@ -1096,7 +1097,13 @@ pub(super) fn fill_windows(
         if found {
             if let Some(point) = known.next() {
                 if mode == Fill::Linear {
-                    interpolate(&mut filled, &pending, previous.as_ref(), &point);
+                    interpolate(
+                        &mut filled,
+                        &pending,
+                        previous.as_ref(),
+                        &point,
+                        windows.interval_ns,
+                    );
                     pending.clear();
                 }
                 previous = Some(point.point.value.clone()).filter(|v| *v != Value::Null);
@@ -1131,13 +1138,18 @@ pub(super) fn fill_windows(
     Ok(filled)
 }
 
-/// Fills the null windows at `pending` between the last known value and `next`.
+/// Fills the null windows at `pending` between the last known value and `next`. As 1.6.7,
+/// the times are counted in intervals (each divided by `interval_ns`, truncated) before
+/// the slope is taken: `2 + 5/3` is 3.666666666666667 where nanoseconds would give
+/// 3.6666666666666665.
 fn interpolate(
     filled: &mut [LeafPoint],
     pending: &[usize],
     previous: Option<&Value>,
     next: &LeafPoint,
+    interval_ns: i64,
 ) {
+    let interval_ns = interval_ns.max(1);
     let Some(previous) = previous else {
         return;
     };
@@ -1151,12 +1163,13 @@ fn interpolate(
     else {
         return;
     };
-    let span = (next.out_time - previous_time) as f64;
+    let previous_step = previous_time / interval_ns;
+    let span = (next.out_time / interval_ns - previous_step) as f64;
     for &index in pending {
         let Some(slot) = filled.get_mut(index) else {
             continue;
         };
-        let elapsed = (slot.out_time - previous_time) as f64;
+        let elapsed = (slot.out_time / interval_ns - previous_step) as f64;
         slot.point.value = match (previous, &next.point.value) {
             (Value::Integer(a), Value::Integer(b)) => {
                 let slope = (b - a) as f64 / span;

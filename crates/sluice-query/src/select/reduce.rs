@@ -769,15 +769,26 @@ pub fn integral(
             continue;
         }
         let (mut prev_time, mut prev_value) = (prev_time, prev_value);
+        // what the segment after a window's end starts from (see below)
+        let mut segment_value = value;
         if let Some(window_of) = window_of {
             if point.time >= window.1 {
                 if prev_time != window.1 {
-                    let fraction = (window.1 - prev_time) as f64 / (point.time - prev_time) as f64;
-                    let edge = prev_value + (value - prev_value) * fraction;
+                    // Go's slope times offset, for its rounding.
+                    let slope = (value - prev_value) / (point.time - prev_time) as f64;
+                    let edge = slope * (window.1 - prev_time) as f64 + prev_value;
                     let elapsed = (window.1 - prev_time) as f64 / unit;
                     sum += 0.5 * (edge + prev_value) * elapsed;
-                    prev_value = edge;
                     prev_time = window.1;
+                    if matches!(point.value, Value::Integer(_)) {
+                        // 1.6.7's integer integral keeps the previous point's value and
+                        // takes the edge for the new point's: the next window's first
+                        // segment runs from the old value to the edge (probed:
+                        // gen-func/integral/integer/by-time-tag).
+                        segment_value = edge;
+                    } else {
+                        prev_value = edge;
+                    }
                 }
                 result.push(Point {
                     time: window.0,
@@ -789,10 +800,16 @@ pub fn integral(
             }
         }
         let elapsed = (point.time - prev_time) as f64 / unit;
-        sum += 0.5 * (value + prev_value) * elapsed;
+        sum += 0.5 * (segment_value + prev_value) * elapsed;
         previous = Some((point.time, value));
     }
-    if previous.is_some() {
+    // 1.6.7 drops the last window when its last point is at the window's start: there is
+    // no area in it (`gen-subquery/integral/agg-by-time-tag/*`).
+    let last_has_area = match previous {
+        Some((prev_time, _)) => window_of.is_none() || prev_time != window.0,
+        None => false,
+    };
+    if last_has_area {
         let time = if window_of.is_some() {
             window.0
         } else {
@@ -839,10 +856,19 @@ pub fn transform(points: &[Point], spec: Transform<'_>) -> Vec<Point> {
                 if prev.time == point.time && spec.name != "elapsed" {
                     continue;
                 }
+                // 1.6.7 drops a non-negative point by its change, not its rate: with
+                // points out of time order (selectors of an inner query) they differ.
+                let mut decreasing = false;
                 let value = match spec.name {
                     "elapsed" => Value::Integer((point.time - prev.time) / spec.unit_ns.max(1)),
                     "difference" | "non_negative_difference" => {
-                        difference(&point.value, &prev.value)
+                        let value = difference(&point.value, &prev.value);
+                        decreasing = match &value {
+                            Value::Float(v) => *v < 0.0,
+                            Value::Integer(v) => *v < 0,
+                            _ => false,
+                        };
+                        value
                     }
                     _ => {
                         let mut elapsed = (point.time - prev.time) as f64;
@@ -854,16 +880,12 @@ pub fn transform(points: &[Point], spec: Transform<'_>) -> Vec<Point> {
                             (Value::Integer(a), Value::Integer(b)) => a.wrapping_sub(*b) as f64,
                             (a, b) => as_f64(a) - as_f64(b),
                         };
+                        decreasing = change < 0.0;
                         Value::Float(change / (elapsed / spec.unit_ns as f64))
                     }
                 };
                 previous = Some(point);
-                let negative = match &value {
-                    Value::Float(v) => *v < 0.0,
-                    Value::Integer(v) => *v < 0,
-                    _ => false,
-                };
-                if spec.name.starts_with("non_negative") && negative {
+                if spec.name.starts_with("non_negative") && decreasing {
                     continue;
                 }
                 result.push(Point {
@@ -953,6 +975,71 @@ mod tests {
                 origin: 0,
             })
             .collect()
+    }
+
+    #[test]
+    fn integral_by_window_matches_influxd() {
+        const S: i64 = 1_000_000_000;
+        let window_of = |t: i64| {
+            let start = t - t.rem_euclid(20 * S);
+            (start, start + 20 * S)
+        };
+        // gen-func/integral/integer/by-time-tag (host b's `i`), as influxd 1.6.7 answers:
+        // after the gap the window at 80 s starts from 3 (the value before the gap) to the
+        // edge 2.333..., not from the edge to 1.
+        let integers: Vec<Point> = [(0, 10), (10, 8), (20, 8), (30, 12), (40, 7), (50, 3)]
+            .into_iter()
+            .chain([(80, 1), (90, -2), (100, 15), (110, 4)])
+            .map(|(t, v)| Point {
+                time: t * S,
+                value: Value::Integer(v),
+                origin: 0,
+            })
+            .collect();
+        let sums: Vec<(i64, Value)> = integral(&integers, S, Some(&window_of), 0)
+            .into_iter()
+            .map(|p| (p.time / S, p.value))
+            .collect();
+        assert_eq!(
+            sums,
+            [
+                (0, Value::Float(170.0)),
+                (20, Value::Float(195.0)),
+                (40, Value::Float(76.66666666666666)),
+                (80, Value::Float(113.33333333333333)),
+                (100, Value::Float(95.0)),
+            ]
+        );
+        // A last window whose only point is at its start has no area and no row.
+        let floats = points(&[(0, 1.0), (10 * S, 3.0), (20 * S, 5.0)]);
+        let sums = integral(&floats, S, Some(&window_of), 0);
+        assert_eq!(sums.len(), 1);
+        assert_eq!(sums[0].value, Value::Float(20.0 + 40.0));
+    }
+
+    #[test]
+    fn non_negative_derivative_drops_by_change_not_rate() {
+        // Points out of time order (selectors of an inner query): 21 at 110 s, then 40 at
+        // 100 s (a rise over negative time, rate -1.9, kept), then 3 at 50 s (a fall,
+        // rate 0.74, dropped), as influxd 1.6.7 answers.
+        let input = points(&[
+            (110_000_000_000, 21.0),
+            (100_000_000_000, 40.0),
+            (50_000_000_000, 3.0),
+        ]);
+        let spec = |name| Transform {
+            name,
+            unit_ns: 1_000_000_000,
+            window: 0,
+            ascending: true,
+        };
+        let kept = transform(&input, spec("non_negative_derivative"));
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].time, 100_000_000_000);
+        assert_eq!(kept[0].value, Value::Float(-1.9));
+        let kept = transform(&input, spec("non_negative_difference"));
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].value, Value::Float(19.0));
     }
 
     /// Feeds `columns` (one per series, in order) point by point and by runs of the given

@@ -16,10 +16,13 @@
 //!   GROUP BY time() windows them as a stored query would (every fill() mode; `fill(null)`
 //!   by default: `count` gives 0, others null).
 //! * `*` in the outer query: the inner columns and the inner tags it does not group by.
-//! * Raw outer fields: one row per inner row with a non-null value, in [`InnerRowOrder`]:
+//! * Raw outer fields: one row per inner row, null or not (none at all when no outer
+//!   variable names an inner column or grouped tag), in [`InnerRowOrder`]:
 //!   series after series for an aggregate inner query without GROUP BY time(), by time
 //!   (stable over the inner series) with one, merged by time as 1.6.7's heap merges
 //!   stored series for a raw inner query.
+//!   An inner transformation of raw fields is read in the merge of its raw points
+//!   ([`transform_stream_ranks`]).
 //! * Aggregate outer fields: each outermost call ("leaf") becomes a list of points, and the
 //!   leaves are joined by time as a stored query's are (`super::aggregate::join`).
 //!   Aggregates and selectors (and `top`, `bottom`, `sample`, `distinct`) reduce per window
@@ -29,6 +32,8 @@
 //!   points' times. Transformations, `integral`, the technical-analysis functions and
 //!   holt_winters run over the rows in the order a raw outer query sees them
 //!   ([`InnerRowOrder`]), or over the filled windows of their aggregate.
+//! * An inner aggregate under GROUP BY time() filled with values (linear, previous, a
+//!   number) is filled run by run ([`RunFilledInner`]), its runs read one after another.
 //! * Bounds: only windows that hold rows are built; empty ones are filled by the stored
 //!   path's fill, within `max-select-buckets` and the memory budget; holt_winters asks the
 //!   budget before it allocates; `check_bounds` runs per group and every few thousand rows.
@@ -58,6 +63,8 @@ struct InnerRow<'a> {
     values: &'a [Value],
     /// position of its series in the inner result
     series_index: usize,
+    /// its place in the stream 1.6.7 hands on, for [`InnerRowOrder::Ranked`]
+    rank: usize,
 }
 
 impl InnerRow<'_> {
@@ -127,12 +134,34 @@ pub(super) fn execute(
     // 1.6.7 runs the inner statement within the outer time range (intersected with its
     // own): without it an inner GROUP BY time() would fill windows from its own range, all
     // of time up to now.
-    let inner_series = super::run(&inner, context, range)?;
+    let (inner_series, series_origins, inner_order) = match run_filled_inner(&inner, statement) {
+        Some(filled) => {
+            let (runs, origins) = filled.execute(&inner, &statement.dimensions, context, range)?;
+            (runs, origins, InnerRowOrder::SeriesBySeries)
+        }
+        None => {
+            let series = super::run(&inner, context, range)?;
+            let origins = (0..series.len()).collect();
+            (series, origins, inner_row_order(&inner)?)
+        }
+    };
+    let ascending = statement.sort_fields.first().is_none_or(|s| s.ascending);
+    let stream_ranks = match inner_order {
+        InnerRowOrder::HeapMerged if ascending => {
+            transform_stream_ranks(&inner, &inner_series, context, range)?
+        }
+        _ => None,
+    };
+    let inner_order = if stream_ranks.is_some() {
+        InnerRowOrder::Ranked
+    } else {
+        inner_order
+    };
     let fields = expand_wildcards(&statement.fields, &inner_series, &statement.dimensions);
     let columns = plan::column_names(&fields);
     let mut regexes = RegexCache::default();
     let mut rows: Vec<InnerRow<'_>> = Vec::new();
-    for (series_index, series) in inner_series.iter().enumerate() {
+    for (series, &series_index) in inner_series.iter().zip(&series_origins) {
         for values in &series.values {
             let row = InnerRow {
                 name: series.name.as_deref().unwrap_or(""),
@@ -140,6 +169,7 @@ pub(super) fn execute(
                 columns: &series.columns,
                 values,
                 series_index,
+                rank: 0,
             };
             let time_ns = row.time_ns();
             if time_ns < range.min_ns || time_ns > range.max_ns {
@@ -150,7 +180,10 @@ pub(super) fn execute(
                     continue;
                 }
             }
-            rows.push(row);
+            let rank = stream_ranks
+                .as_ref()
+                .map_or(0, |ranks| ranks.rank(series_index, time_ns));
+            rows.push(InnerRow { rank, ..row });
         }
     }
     let tag_keys = outer_tag_keys(statement, &rows);
@@ -180,8 +213,6 @@ pub(super) fn execute(
         .dimensions
         .iter()
         .any(|d| !super::is_time_dimension(d));
-    let inner_order = inner_row_order(&inner)?;
-    let ascending = statement.sort_fields.first().is_none_or(|s| s.ascending);
     let outer_calls = match kind {
         QueryKind::Aggregate => Some(OuterCalls::new(
             context,
@@ -193,6 +224,11 @@ pub(super) fn execute(
         )?),
         QueryKind::Raw => None,
     };
+    if kind == QueryKind::Raw && !reads_inner(&fields, &inner_series) {
+        // 1.6.7 maps no outer field onto the inner query: no rows at all, where a field
+        // that maps answers every inner row, null or not (`subquery/misc/missing-field`).
+        return Ok(Vec::new());
+    }
     let mut output = Vec::new();
     for ((name, tag_values), rows) in groups {
         context.check_bounds(0)?;
@@ -254,6 +290,191 @@ fn with_outer_dimensions(
         }
     }
     Ok(inner)
+}
+
+/// An inner aggregate under GROUP BY time() whose fill() adds values (linear, previous, a
+/// number), as 1.6.7 hands it to an outer query. Inside a subquery the inner windows reach
+/// the fill merged by window, the inner series in order within one (at top level they come
+/// series after series), and the fill starts over whenever the series changes: each run of
+/// consecutive windows of one series is filled on its own over the whole range (linear
+/// interpolates only between the run's own windows; its other windows stay null), and the
+/// runs reach the outer query one after another (`gen-subquery/*/fill-linear/*`).
+struct RunFilledInner {
+    mode: Fill,
+    /// the call of each inner column after `time`
+    calls: Vec<Call>,
+    windows: Windows,
+}
+
+/// The inner statements [`RunFilledInner`] answers: an aggregate under GROUP BY time() whose
+/// fields are plain aggregates or selectors of one field, filled with values, without a
+/// time zone, LIMIT or OFFSET, under an ascending outer query. Others keep the fill of a
+/// stored query.
+fn run_filled_inner(inner: &SelectStatement, outer: &SelectStatement) -> Option<RunFilledInner> {
+    let fills_values = matches!(
+        inner.fill,
+        Fill::Linear | Fill::Previous | Fill::Number(_) | Fill::Integer(_)
+    );
+    let ascending = outer.sort_fields.first().is_none_or(|s| s.ascending);
+    let plain = inner.timezone.is_none()
+        && inner.limit == 0
+        && inner.offset == 0
+        && inner.series_limit == 0
+        && inner.series_offset == 0;
+    if !fills_values || !ascending || !plain {
+        return None;
+    }
+    let interval_ns = inner.group_by_interval_ns().ok().filter(|i| *i > 0)?;
+    if plan::check(inner, interval_ns).ok()? != QueryKind::Aggregate {
+        return None;
+    }
+    let mut calls = Vec::with_capacity(inner.fields.len());
+    for field in &inner.fields {
+        let Expr::Call(call) = &field.expr else {
+            return None;
+        };
+        let multi_row = matches!(call.name.as_str(), "top" | "bottom" | "sample" | "distinct");
+        let of_field = matches!(call.args.first(), Some(Expr::VarRef(_)));
+        if multi_row || !of_field || plan::is_transformation(&call.name) {
+            return None;
+        }
+        calls.push(call.clone());
+    }
+    Some(RunFilledInner {
+        mode: inner.fill,
+        calls,
+        windows: Windows {
+            interval_ns,
+            offset_ns: super::time_offset(inner),
+            zone: None,
+        },
+    })
+}
+
+impl RunFilledInner {
+    /// Runs `inner` unfilled within `outer_range` and answers its runs, each as a series,
+    /// with the index of the inner series each run belongs to. The merge keeps apart the
+    /// series of different measurements or values of the outer GROUP BY tags
+    /// (`outer_dimensions`): a series grouped alone is one run, filled as at top level.
+    fn execute(
+        &self,
+        inner: &SelectStatement,
+        outer_dimensions: &[Expr],
+        context: &SelectContext<'_>,
+        outer_range: TimeRange,
+    ) -> Result<(Vec<Series>, Vec<usize>), String> {
+        let mut unfilled = inner.clone();
+        unfilled.fill = Fill::None;
+        let series = super::run(&unfilled, context, outer_range)?;
+        // The windows the fill steps over, as the inner query's own fill would.
+        let (_, inner_range) = time::split_condition(inner.condition.as_ref(), context.now_ns)?;
+        let mut fill_range = inner_range.intersect(outer_range);
+        if !fill_range.has_max() {
+            fill_range.max_ns = context.now_ns;
+        }
+        // Every inner row as (outer group, window, series, row), in the order the merge
+        // hands them on.
+        let mut merged: Vec<(Vec<&str>, i64, usize, usize)> = Vec::new();
+        for (series_index, one) in series.iter().enumerate() {
+            let mut group = vec![one.name.as_deref().unwrap_or("")];
+            for (key, value) in &one.tags {
+                let grouped = outer_dimensions.iter().any(|d| match d {
+                    Expr::VarRef(var) => var.name == *key,
+                    Expr::Wildcard(_) => true,
+                    _ => false,
+                });
+                if grouped {
+                    group.push(value);
+                }
+            }
+            if one.columns.len() != self.calls.len() + 1 {
+                return Err(format!(
+                    "BUG: inner series has {} columns for {} fields",
+                    one.columns.len(),
+                    self.calls.len()
+                ));
+            }
+            for (row_index, values) in one.values.iter().enumerate() {
+                let time_ns = match values.first() {
+                    Some(Value::Time(ns)) => *ns,
+                    _ => 0,
+                };
+                merged.push((group.clone(), time_ns, series_index, row_index));
+            }
+        }
+        merged.sort_unstable();
+        let mut runs: Vec<(usize, Vec<usize>)> = Vec::new();
+        for (_, _, series_index, row_index) in merged {
+            match runs.last_mut() {
+                Some((current, rows)) if *current == series_index => rows.push(row_index),
+                _ => runs.push((series_index, vec![row_index])),
+            }
+        }
+        let mut filled_runs = Vec::with_capacity(runs.len());
+        let mut origins = Vec::with_capacity(runs.len());
+        for (series_index, row_indexes) in runs {
+            context.check_bounds(0)?;
+            let Some(source) = series.get(series_index) else {
+                return Err(format!("BUG: no inner series {series_index}"));
+            };
+            let mut rows: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
+            for (column, call) in self.calls.iter().enumerate() {
+                let points: Vec<LeafPoint> = row_indexes
+                    .iter()
+                    .filter_map(|&r| source.values.get(r))
+                    .filter_map(|values| {
+                        let time_ns = match values.first() {
+                            Some(Value::Time(ns)) => *ns,
+                            _ => 0,
+                        };
+                        let value = values.get(column + 1)?;
+                        (*value != Value::Null).then(|| LeafPoint {
+                            out_time: time_ns,
+                            point: Point {
+                                time: time_ns,
+                                value: value.clone(),
+                                origin: 0,
+                            },
+                        })
+                    })
+                    .collect();
+                let filled = aggregate::fill_windows(
+                    context,
+                    &self.windows,
+                    fill_range,
+                    self.mode,
+                    call,
+                    points,
+                )?;
+                for point in filled {
+                    let row = rows
+                        .entry(point.out_time)
+                        .or_insert_with(|| vec![Value::Null; self.calls.len()]);
+                    if let Some(slot) = row.get_mut(column) {
+                        *slot = point.point.value;
+                    }
+                }
+            }
+            let values = rows
+                .into_iter()
+                .map(|(time_ns, values)| {
+                    let mut row = Vec::with_capacity(values.len() + 1);
+                    row.push(Value::Time(time_ns));
+                    row.extend(values);
+                    row
+                })
+                .collect();
+            filled_runs.push(Series {
+                name: source.name.clone(),
+                tags: source.tags.clone(),
+                columns: source.columns.clone(),
+                values,
+                partial: false,
+            });
+            origins.push(series_index);
+        }
+        Ok((filled_runs, origins))
+    }
 }
 
 /// `*` as every column of the inner result but `time` and every inner tag the outer query
@@ -332,15 +553,114 @@ enum InnerRowOrder {
     /// by time, equal times in the order of Go's heap merge over the inner series: a raw
     /// inner query (`subquery/raw-inner-group-by-host-merged`)
     HeapMerged,
+    /// by [`InnerRow::rank`]: a transformation of raw fields ([`transform_stream_ranks`])
+    Ranked,
 }
 
 fn inner_row_order(inner: &SelectStatement) -> Result<InnerRowOrder, String> {
     let interval_ns = inner.group_by_interval_ns().map_err(str::to_string)?;
+    // A transformation of raw fields emits as the raw points reach it: merged by time
+    // like a raw inner query (`gen-subquery/*/transform/*`).
+    let transforms_raw = inner.fields.iter().any(|f| {
+        plan::leaves(&f.expr).iter().any(|c| {
+            plan::is_transformation(&c.name) && !matches!(c.args.first(), Some(Expr::Call(_)))
+        })
+    });
     Ok(match plan::check(inner, interval_ns)? {
         QueryKind::Raw => InnerRowOrder::HeapMerged,
+        QueryKind::Aggregate if transforms_raw && interval_ns == 0 => InnerRowOrder::HeapMerged,
         QueryKind::Aggregate if interval_ns > 0 => InnerRowOrder::ByTime,
         QueryKind::Aggregate => InnerRowOrder::SeriesBySeries,
     })
+}
+
+/// Where each output row of an inner transformation of raw fields falls in the stream 1.6.7
+/// hands the outer query: its transformation keeps one state per series and emits as the
+/// raw points reach it, and they reach it heap-merged by time over the inner series. So an
+/// output row takes the place of the raw point at its time in that merge (equal times
+/// come out in the heap's order, `gen-subquery/*/transform/raw`).
+struct StreamRanks {
+    /// per inner series: its index among the raw series (None: not among them)
+    raw_of: Vec<Option<usize>>,
+    /// (raw series, time) -> position in the merge
+    positions: std::collections::HashMap<(usize, i64), usize>,
+}
+
+impl StreamRanks {
+    fn rank(&self, series_index: usize, time_ns: i64) -> usize {
+        self.raw_of
+            .get(series_index)
+            .copied()
+            .flatten()
+            .and_then(|raw| self.positions.get(&(raw, time_ns)).copied())
+            .unwrap_or(usize::MAX)
+    }
+}
+
+/// The [`StreamRanks`] of `inner` (already run as `inner_series`), when all its fields are
+/// transformations of one raw expression without GROUP BY time(): the raw points are read
+/// again (the same statement selecting that expression) to replay the merge.
+fn transform_stream_ranks(
+    inner: &SelectStatement,
+    inner_series: &[Series],
+    context: &SelectContext<'_>,
+    range: TimeRange,
+) -> Result<Option<StreamRanks>, String> {
+    let mut argument: Option<&Expr> = None;
+    for field in &inner.fields {
+        let Expr::Call(call) = &field.expr else {
+            return Ok(None);
+        };
+        let Some(arg) = call.args.first() else {
+            return Ok(None);
+        };
+        let raw_transform = plan::is_transformation(&call.name) && !matches!(arg, Expr::Call(_));
+        if !raw_transform || argument.is_some_and(|a| a != arg) {
+            return Ok(None);
+        }
+        argument = Some(arg);
+    }
+    let Some(argument) = argument else {
+        return Ok(None);
+    };
+    let mut raw = inner.clone();
+    raw.fields = vec![Field {
+        expr: argument.clone(),
+        alias: None,
+    }];
+    raw.limit = 0;
+    raw.offset = 0;
+    raw.fill = Fill::Null;
+    let raw_series = super::run(&raw, context, range)?;
+    let runs: Vec<Vec<(i64, usize)>> = raw_series
+        .iter()
+        .enumerate()
+        .map(|(index, series)| {
+            series
+                .values
+                .iter()
+                .map(|values| match values.first() {
+                    Some(Value::Time(ns) | Value::ZonedTime { time_ns: ns, .. }) => (*ns, index),
+                    _ => (0, index),
+                })
+                .collect()
+        })
+        .collect();
+    context.check_bounds(0)?;
+    let positions = super::heap_merge(runs, |a, b| a.0 < b.0)
+        .into_iter()
+        .enumerate()
+        .map(|(position, (time_ns, index))| ((index, time_ns), position))
+        .collect();
+    let raw_of = inner_series
+        .iter()
+        .map(|series| {
+            raw_series
+                .iter()
+                .position(|r| r.name == series.name && r.tags == series.tags)
+        })
+        .collect();
+    Ok(Some(StreamRanks { raw_of, positions }))
 }
 
 /// The rows of one outer group (collected series after series, each in ascending time) put
@@ -352,6 +672,10 @@ fn in_order(
 ) -> Vec<InnerRow<'_>> {
     match order {
         InnerRowOrder::SeriesBySeries => rows,
+        InnerRowOrder::Ranked => {
+            rows.sort_by_key(|row| row.rank);
+            rows
+        }
         InnerRowOrder::ByTime if ascending => {
             rows.sort_by_key(InnerRow::time_ns);
             rows
@@ -383,21 +707,29 @@ fn in_order(
     }
 }
 
-/// Raw outer fields: one row per inner row with a non-null field value.
+/// Whether some variable of the raw outer fields names an inner column or a tag the inner
+/// series are grouped by.
+fn reads_inner(fields: &[Field], inner: &[Series]) -> bool {
+    fields.iter().any(|field| {
+        plan::raw_refs(&field.expr).iter().any(|var| {
+            inner.iter().any(|series| {
+                series.columns.iter().skip(1).any(|c| *c == var.name)
+                    || series.tags.iter().any(|(k, _)| *k == var.name)
+            })
+        })
+    })
+}
+
+/// Raw outer fields: one row per inner row, its fields null or not (as 1.6.7 answers).
 fn raw_rows(fields: &[Field], rows: &[InnerRow<'_>], regexes: &mut RegexCache) -> Vec<Vec<Value>> {
     let mut output = Vec::with_capacity(rows.len());
     for row in rows {
         let mut out = Vec::with_capacity(fields.len() + 1);
         out.push(Value::Time(row.time_ns()));
-        let mut any = false;
         for field in fields {
-            let value = eval::eval(&field.expr, row, regexes);
-            any |= value != Value::Null;
-            out.push(value);
+            out.push(eval::eval(&field.expr, row, regexes));
         }
-        if any {
-            output.push(out);
-        }
+        output.push(out);
     }
     output
 }
@@ -511,10 +843,19 @@ fn aggregate_rows(
         rows: &rows,
         ordered: &ordered,
     };
+    // A lone transformation answers in the order it emits, which is the rows' order: out
+    // of time order when the inner rows are (selectors of an aggregate inner query by tag,
+    // `gen-subquery/*/agg-by-tag/raw`). Leaves joined with others are sorted by time.
+    let lone_transformation = match (outer.leaves.as_slice(), outer.typed.as_slice()) {
+        ([leaf], [typed]) => typed.is_some() || (leaf.name != "integral" && reads_stream(leaf)),
+        _ => false,
+    };
     let mut leaf_points = Vec::with_capacity(outer.leaves.len());
     for (leaf, typed) in outer.leaves.iter().zip(&outer.typed) {
         let mut points = leaf_points_of(outer, &group, leaf, typed.as_ref(), regexes)?;
-        points.sort_by_key(|p| p.out_time);
+        if !lone_transformation {
+            points.sort_by_key(|p| p.out_time);
+        }
         leaf_points.push(points);
     }
     if leaf_points.iter().all(Vec::is_empty) {
@@ -603,8 +944,7 @@ fn leaf_points_of(
             return Ok(Vec::new());
         };
         let points = stream_points(outer, argument, group.ordered, regexes)?;
-        let result =
-            aggregate::integral_points(&points, call, outer.windows, outer.single_window_time());
+        let result = aggregate::integral_points(&points, call, outer.windows);
         return fill(outer, call, result);
     }
     window_points(outer, group.rows, call, regexes)
@@ -847,6 +1187,7 @@ mod tests {
             columns: &columns,
             values: &values,
             series_index: 0,
+            rank: 0,
         };
         assert_eq!(row.time_ns(), 5);
         assert_eq!(row.lookup("m", None), Value::Float(2.5));
