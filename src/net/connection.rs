@@ -846,13 +846,15 @@ impl Connection {
         true
     }
 
-    /// Answers an error found while framing; returns whether the connection may go on.
     /// Whether the connection may read on: yes between bodies and once the body being read
     /// holds its reservation in `[http] max-body-memory`; otherwise it tries to reserve the
     /// body's bound, and when there is no room it waits (not reading, so TCP pushes back on
     /// the client), and after `enqueued-write-timeout` answers 503 and closes.
     fn body_admitted(&mut self, shared: &Shared) -> bool {
         let Some(bound) = self.reader.body_bound() else {
+            // No body is being read (a framing error may have ended one): nothing to hold,
+            // and the next body reserves its own bound.
+            self.body_reservation = None;
             return true;
         };
         if self.body_reservation.is_some() {
@@ -893,6 +895,7 @@ impl Connection {
         false
     }
 
+    /// Answers an error found while framing; returns whether the connection may go on.
     fn answer_framing_error(&mut self, error: &FramingError) -> bool {
         let reusable = self.reader.connection_reusable_after_error();
         if let Some(message) = error.influx_message() {
