@@ -881,18 +881,24 @@ impl Connection {
             );
             let mut response = Response::json_error(503, &message);
             response.close = true;
-            let request_id = new_request_id();
-            let context = ResponseContext {
-                request_id: Some(&request_id),
-                head_only: false,
-                now_ns: crate::time::now_ns(),
-                http10: false,
-            };
-            serialize(&response, &context, &mut self.output);
+            self.write_error_answer(&response);
             self.close_when_flushed = true;
             self.linger_before_close = true;
         }
         false
+    }
+
+    /// Appends `response`, an error answered before any request was handled (so with a
+    /// request id of its own), to the output.
+    fn write_error_answer(&mut self, response: &Response) {
+        let request_id = new_request_id();
+        let context = ResponseContext {
+            request_id: Some(&request_id),
+            head_only: false,
+            now_ns: crate::time::now_ns(),
+            http10: false,
+        };
+        serialize(response, &context, &mut self.output);
     }
 
     /// Answers an error found while framing; returns whether the connection may go on.
@@ -901,14 +907,7 @@ impl Connection {
         if let Some(message) = error.influx_message() {
             let mut response = Response::json_error(error.status(), &message);
             response.close = !reusable;
-            let request_id = new_request_id();
-            let context = ResponseContext {
-                request_id: Some(&request_id),
-                head_only: false,
-                now_ns: crate::time::now_ns(),
-                http10: false,
-            };
-            serialize(&response, &context, &mut self.output);
+            self.write_error_answer(&response);
             return reusable;
         }
         match error.go_server_response() {
