@@ -107,6 +107,8 @@ def start_sluice(binary, port, directory):
         "SLUICE_DATA_WAL_DIR": os.path.join(directory, "wal"),
         "SLUICE_HTTP_WORKERS": "2",
         "SLUICE_DATA_WAL_PARTITIONS": "2",
+        # As the test: InfluxDB was recorded without `_internal`.
+        "SLUICE_MONITOR_STORE_ENABLED": "false",
     })
     log = open(os.path.join(directory, "sluice.log"), "wb")
     proc = subprocess.Popen([binary, "run"], env=env, stdin=subprocess.DEVNULL, stdout=log,

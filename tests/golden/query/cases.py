@@ -1279,6 +1279,44 @@ q("cq/create-rp-param", CQ_BASIC + "; SHOW CONTINUOUS QUERIES", dataset="meta",
 q("cq/create-rp-param-missing", CQ_BASIC, dataset="meta", params=[("rp", "nope")])
 
 # ---------------------------------------------------------------------------
+# A WHERE leaf that is not a comparison (`WHERE host`) is refused, in SHOW MEASUREMENTS'
+# own wording (the Go value of the node) and everywhere else as `invalid condition
+# expression`. Sluice once read such a leaf as true: `DELETE WHERE city` deleted everything.
+# ---------------------------------------------------------------------------
+
+for slug, text in [
+    ("show-series-tag", "SHOW SERIES WHERE host"),
+    ("show-series-number", "SHOW SERIES FROM cpu WHERE 1.5"),
+    ("show-tag-keys-string", "SHOW TAG KEYS WHERE host = 'a' OR 'x'"),
+    ("show-tag-values-time", "SHOW TAG VALUES WITH KEY = host WHERE time"),
+    ("show-tag-values-parenthesised", "SHOW TAG VALUES WITH KEY = host WHERE (region)"),
+    ("series-cardinality-tag", "SHOW SERIES EXACT CARDINALITY WHERE host"),
+    ("tag-values-cardinality-tag", "SHOW TAG VALUES EXACT CARDINALITY WITH KEY = host WHERE host"),
+    ("show-measurements-tag", "SHOW MEASUREMENTS WHERE host"),
+    ("show-measurements-string", "SHOW MEASUREMENTS WHERE host = 'a' AND 'x'"),
+    ("show-measurements-integer", "SHOW MEASUREMENTS WHERE 1"),
+    ("show-measurements-number", "SHOW MEASUREMENTS WHERE 2.5"),
+    ("show-measurements-true", "SHOW MEASUREMENTS WHERE true"),
+]:
+    q("where-leaf/" + slug, text, dataset="meta")
+q("where-leaf/delete-tag", "DELETE WHERE city; SELECT count(*) FROM weather", dataset="meta",
+  mutates=True)
+q("where-leaf/drop-series-tag", "DROP SERIES FROM cpu WHERE host; SHOW SERIES FROM cpu",
+  dataset="meta", mutates=True)
+
+# SHOW TAG VALUES CARDINALITY with a time condition: 1.6.7 counts as if each series had one
+# point at the epoch, so the count is all or nothing by whether the range holds time 0.
+for slug, condition in [
+    ("from-epoch", "time >= 0"),
+    ("after-epoch", "time > 0"),
+    ("before-now", "time < now()"),
+    ("before-epoch", "time < 0"),
+    ("epoch-and-tag", "time >= 0 AND time < '2026-11-02T00:00:00Z' AND host = 'a'"),
+]:
+    q("show/tag-values-cardinality-time-" + slug,
+      "SHOW TAG VALUES EXACT CARDINALITY WITH KEY = host WHERE " + condition, dataset="meta")
+
+# ---------------------------------------------------------------------------
 # The generated cases (tools/gen_query_corpus.py writes generated_cases.json: its datasets
 # and its cases, each a GET /query of one statement on the dataset's database, or with no
 # db parameter when "db" is null). They come after the hand-written ones, all on one

@@ -9,7 +9,9 @@
 
 use roaring::RoaringBitmap;
 
-use super::tag_condition::{compared_names, matching_series, mentions_time, time_range};
+use super::tag_condition::{
+    check_operands, compared_names, matching_series, mentions_time, time_range, BareOperandText,
+};
 use super::{source_measurements, StatementContext};
 use crate::result::StatementResult;
 use sluice_influxql::ast::{
@@ -50,6 +52,9 @@ fn selected(
     sources: &[Source],
     condition: Option<&Expr>,
 ) -> Result<Vec<(Vec<u8>, RoaringBitmap)>, String> {
+    if let Some(condition) = condition {
+        check_operands(condition, BareOperandText::InvalidCondition)?;
+    }
     let mut selected = Vec::new();
     for measurement in source_measurements(index, sources)? {
         let series = matching_series(index, &measurement, condition)?;

@@ -19,7 +19,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use roaring::RoaringBitmap;
 
 use super::tag_condition::{
-    check_comparisons, matching_series, measurement_matches, mentions_time,
+    check_comparisons, check_operands, matching_series, measurement_matches, mentions_time,
+    time_range, BareOperandText,
 };
 use super::{
     limit_offset, named_series, source_measurements, text, unnamed_series, StatementContext,
@@ -54,6 +55,7 @@ fn selected_series(
     condition: Option<&Expr>,
 ) -> Result<SelectedSeries, String> {
     if let Some(condition) = condition {
+        check_operands(condition, BareOperandText::InvalidCondition)?;
         check_comparisons(condition)?;
     }
     let mut selected = Vec::new();
@@ -141,8 +143,12 @@ pub fn show_measurements(
         Ok(measurements) => measurements,
         Err(error) => return context.error(error),
     };
-    if let Some(Err(error)) = statement.condition.as_ref().map(check_comparisons) {
-        return context.error(error);
+    if let Some(condition) = &statement.condition {
+        if let Err(error) = check_operands(condition, BareOperandText::GoValue)
+            .and_then(|()| check_comparisons(condition))
+        {
+            return context.error(error);
+        }
     }
     let mut values: Vec<Vec<Value>> = Vec::new();
     for measurement in measurements {
@@ -513,6 +519,21 @@ pub fn show_cardinality(
         Ok(database) => database,
         Err(error) => return error,
     };
+    // 1.6.7 counts tag values with a time condition over points it places at the epoch
+    // (one per series): a range that leaves out time 0 counts nothing, one that holds it
+    // counts as if there were no time condition. Recorded: `time > 0` and `time = 1000s`
+    // answer no series, `time >= 0`, `time > -1s` and `time < 1500s` the full count.
+    if let (CardinalityTarget::TagValues(_), Some(condition)) =
+        (&statement.target, statement.condition.as_ref())
+    {
+        if mentions_time(condition) {
+            match time_range(condition, sluice_model::time::now_ns()) {
+                Ok((min_time, max_time)) if min_time > 0 || max_time < 0 => return context.empty(),
+                Ok(_) => {}
+                Err(error) => return context.error(error),
+            }
+        }
+    }
     let index = index_of(context, database);
     let selected = match selected_series(&index, &statement.sources, statement.condition.as_ref()) {
         Ok(selected) => selected,

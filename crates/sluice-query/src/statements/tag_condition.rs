@@ -12,6 +12,7 @@
 //! | `k !~ /re/` | all − the above |
 //! | `_name = 'm'`, `_name =~ /re/` ... | all or nothing, by the measurement name |
 //! | anything on `time` | all; the caller reads time bounds separately ([`time_range`]) |
+//! | a bare name or literal (`WHERE host`) | refused ([`check_operands`]), never "all" |
 //!
 //! Ordering operators (`<`, `>`, ...) on tags are InfluxDB's `invalid tag comparison
 //! operator`.
@@ -61,7 +62,7 @@ fn evaluate(
                 | evaluate(index, measurement, all, &binary.rhs)?),
             _ => compare(index, measurement, all, binary),
         },
-        _ => Ok(all.clone()),
+        leaf => Err(format!("invalid condition expression: {leaf}")),
     }
 }
 
@@ -89,6 +90,60 @@ pub fn check_comparisons(condition: &Expr) -> Result<(), String> {
             },
         },
         _ => Ok(()),
+    }
+}
+
+/// How a statement words a condition whose leaf is not a comparison (`WHERE host`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum BareOperandText {
+    /// SHOW SERIES / TAG KEYS / TAG VALUES / cardinalities, DROP SERIES, DELETE:
+    /// `invalid condition expression: host`.
+    InvalidCondition,
+    /// SHOW MEASUREMENTS: 1.6.7 prints the Go value of the node,
+    /// `&influxql.VarRef{Val:"host", Type:0}`, and refuses `true`/`false` there as well.
+    GoValue,
+}
+
+/// Refuses a condition with a leaf that is a bare name or literal instead of a comparison
+/// (`WHERE host`, `WHERE region = 'x' OR 'a'`), with InfluxDB's text for the statement.
+/// Without this the leaf would select every series: `DELETE WHERE host` deleted everything.
+pub fn check_operands(condition: &Expr, wording: BareOperandText) -> Result<(), String> {
+    match condition {
+        Expr::Paren(inner) => check_operands(inner, wording),
+        Expr::Binary(binary) if matches!(binary.op, BinaryOp::And | BinaryOp::Or) => {
+            check_operands(&binary.lhs, wording)?;
+            check_operands(&binary.rhs, wording)
+        }
+        Expr::Binary(_) => Ok(()),
+        Expr::Literal(Literal::Boolean(value)) => match wording {
+            BareOperandText::InvalidCondition => Ok(()),
+            BareOperandText::GoValue => Err(format!("&influxql.BooleanLiteral{{Val:{value}}}")),
+        },
+        leaf => Err(match wording {
+            BareOperandText::InvalidCondition => match leaf {
+                // Go prints a number literal with three decimals here.
+                Expr::Literal(Literal::Number(number)) => {
+                    format!("invalid condition expression: {number:.3}")
+                }
+                _ => format!("invalid condition expression: {leaf}"),
+            },
+            BareOperandText::GoValue => go_value_text(leaf),
+        }),
+    }
+}
+
+/// 1.6.7's `%#v` of a leaf node, for SHOW MEASUREMENTS' error.
+fn go_value_text(leaf: &Expr) -> String {
+    match leaf {
+        Expr::VarRef(var) => format!("&influxql.VarRef{{Val:{:?}, Type:0}}", var.name),
+        Expr::Literal(Literal::String(text)) => format!("&influxql.StringLiteral{{Val:{text:?}}}"),
+        Expr::Literal(Literal::Integer(number)) => {
+            format!("&influxql.IntegerLiteral{{Val:{number}}}")
+        }
+        Expr::Literal(Literal::Number(number)) => {
+            format!("&influxql.NumberLiteral{{Val:{number}}}")
+        }
+        other => format!("invalid condition expression: {other}"),
     }
 }
 
@@ -189,7 +244,7 @@ pub fn measurement_matches(
                 || measurement_matches(index, measurement, &binary.rhs)?),
             _ => measurement_compare(index, measurement, binary),
         },
-        _ => Ok(true),
+        leaf => Err(go_value_text(leaf)),
     }
 }
 
