@@ -1304,6 +1304,25 @@ q("where-leaf/delete-tag", "DELETE WHERE city; SELECT count(*) FROM weather", da
 q("where-leaf/drop-series-tag", "DROP SERIES FROM cpu WHERE host; SHOW SERIES FROM cpu",
   dataset="meta", mutates=True)
 
+# Two tag names compared: 1.6.7's index does not compare their values (`k1 = k2` selects the
+# series that have both tags, `k1 != k2` those with k1 and without k2), and SHOW MEASUREMENTS
+# refuses anything but `tag op 'value'`. Sluice once read `k1 = k2` as true everywhere.
+for slug, text in [
+    ("show-series-eq", "SHOW SERIES WHERE host = region"),
+    ("show-series-neq", "SHOW SERIES WHERE host != region"),
+    ("show-series-neq-swapped", "SHOW SERIES WHERE region != host"),
+    ("show-series-order-op", "SHOW SERIES WHERE host < region"),
+    ("show-series-literals-differ", "SHOW SERIES WHERE 1 = 2"),
+    ("show-series-literals-equal", "SHOW SERIES FROM cpu WHERE 'a' = 'a'"),
+    ("show-tag-values-eq", "SHOW TAG VALUES WITH KEY = host WHERE host = region"),
+    ("show-measurements-eq", "SHOW MEASUREMENTS WHERE host = region"),
+    ("show-measurements-value-left", "SHOW MEASUREMENTS WHERE 'a' = host"),
+    ("show-measurements-number-right", "SHOW MEASUREMENTS WHERE host != 1"),
+]:
+    q("where-tags/" + slug, text, dataset="meta")
+q("where-tags/delete-eq", "DELETE WHERE host = region; SHOW SERIES", dataset="meta",
+  mutates=True)
+
 # SHOW TAG VALUES CARDINALITY with a time condition: 1.6.7 counts as if each series had one
 # point at the epoch, so the count is all or nothing by whether the range holds time 0.
 for slug, condition in [

@@ -13,6 +13,8 @@
 //! | `_name = 'm'`, `_name =~ /re/` ... | all or nothing, by the measurement name |
 //! | anything on `time` | all; the caller reads time bounds separately ([`time_range`]) |
 //! | a bare name or literal (`WHERE host`) | refused ([`check_operands`]), never "all" |
+//! | `k1 = k2` / `k1 != k2` | series with both keys / with `k1` and without `k2` (values not compared) |
+//! | `lit = lit` | all or nothing by the literals |
 //!
 //! Ordering operators (`<`, `>`, ...) on tags are InfluxDB's `invalid tag comparison
 //! operator`.
@@ -163,7 +165,7 @@ fn compare(
     binary: &BinaryExpr,
 ) -> Result<RoaringBitmap, String> {
     let Some((key, literal)) = operands(binary) else {
-        return Ok(all.clone());
+        return compare_without_literal_tag(index, measurement, all, binary);
     };
     if key == TIME_KEY {
         return Ok(all.clone());
@@ -210,6 +212,38 @@ fn compare(
     })
 }
 
+/// A comparison that is not `tag op literal`, read as 1.6.7's index reads it: two tag names
+/// (`host = region`: the series that have both tags, whatever their values; `host !=
+/// region`: the series with `host` and without `region`), or two literals (`1 = 2`: nothing).
+/// Anything else selects every series (its time or field parts are not the index's).
+fn compare_without_literal_tag(
+    index: &SeriesIndex,
+    measurement: &[u8],
+    all: &RoaringBitmap,
+    binary: &BinaryExpr,
+) -> Result<RoaringBitmap, String> {
+    match (&binary.lhs, &binary.rhs) {
+        (Expr::VarRef(left), Expr::VarRef(right))
+            if left.name != TIME_KEY && right.name != TIME_KEY =>
+        {
+            let with_key =
+                |name: &str| all - &index.series_without_tag(measurement, name.as_bytes());
+            match binary.op {
+                BinaryOp::Eq => Ok(with_key(&left.name) & with_key(&right.name)),
+                BinaryOp::Neq => Ok(with_key(&left.name) - with_key(&right.name)),
+                BinaryOp::EqRegex | BinaryOp::NeqRegex => Ok(all.clone()),
+                _ => Err(INVALID_TAG_COMPARISON.to_string()),
+            }
+        }
+        (Expr::Literal(left), Expr::Literal(right)) => match binary.op {
+            BinaryOp::Eq if left != right => Ok(RoaringBitmap::new()),
+            BinaryOp::Neq if left == right => Ok(RoaringBitmap::new()),
+            _ => Ok(all.clone()),
+        },
+        _ => Ok(all.clone()),
+    }
+}
+
 /// Whether `text` satisfies `op literal` (for `_name`).
 fn literal_matches(op: BinaryOp, literal: &Literal, text: &str) -> Result<bool, String> {
     Ok(match (op, literal) {
@@ -253,6 +287,16 @@ fn measurement_compare(
     measurement: &[u8],
     binary: &BinaryExpr,
 ) -> Result<bool, String> {
+    // 1.6.7 reads SHOW MEASUREMENTS' comparisons strictly as `tag op 'value'` (or a regex).
+    let op = binary.op;
+    if !matches!(&binary.lhs, Expr::VarRef(_)) {
+        return Err(format!("left side of '{op}' must be a tag key"));
+    }
+    if matches!(op, BinaryOp::Eq | BinaryOp::Neq)
+        && !matches!(&binary.rhs, Expr::Literal(Literal::String(_)))
+    {
+        return Err(format!("right side of '{op}' must be a tag value string"));
+    }
     let Some((key, literal)) = operands(binary) else {
         return Ok(true);
     };
