@@ -1323,6 +1323,16 @@ for slug, text in [
 q("where-tags/delete-eq", "DELETE WHERE host = region; SHOW SERIES", dataset="meta",
   mutates=True)
 
+# DELETE with time under OR: 1.6.7 takes the time comparisons out of the series condition
+# and intersects them all into one range, so an OR never widens what is deleted.
+for slug, condition in [
+    ("tag-or-time", "host = 'a' OR time > '2026-11-01T00:01:00Z'"),
+    ("time-or-time", "time > '2026-11-01T00:01:00Z' OR time < '2026-11-01T00:00:30Z'"),
+    ("tag-or-tag-and-time", "host = 'a' OR (host = 'b' AND time < '2026-11-01T00:01:00Z')"),
+]:
+    q("mutate/delete-or-" + slug, "DELETE FROM cpu WHERE %s; "
+      "SELECT count(usage) FROM cpu GROUP BY host" % condition, dataset="cpu", mutates=True)
+
 # SHOW TAG VALUES CARDINALITY with a time condition: 1.6.7 counts as if each series had one
 # point at the epoch, so the count is all or nothing by whether the range holds time 0.
 for slug, condition in [

@@ -11,7 +11,7 @@
 //! | `k =~ /re/` | postings of values matching `re` (∪ series without `k` if `re` matches "") |
 //! | `k !~ /re/` | all − the above |
 //! | `_name = 'm'`, `_name =~ /re/` ... | all or nothing, by the measurement name |
-//! | anything on `time` | all; the caller reads time bounds separately ([`time_range`]) |
+//! | anything on `time` | taken out (`a OR time > x` is `a`); the caller reads time bounds separately ([`time_range`]) |
 //! | a bare name or literal (`WHERE host`) | refused ([`check_operands`]), never "all" |
 //! | `k1 = k2` / `k1 != k2` | series with both keys / with `k1` and without `k2` (values not compared) |
 //! | `lit = lit` | all or nothing by the literals |
@@ -53,19 +53,46 @@ fn evaluate(
     all: &RoaringBitmap,
     expr: &Expr,
 ) -> Result<RoaringBitmap, String> {
+    Ok(evaluate_without_time(index, measurement, all, expr)?.unwrap_or_else(|| all.clone()))
+}
+
+/// The series `expr` selects with its time comparisons taken out, as 1.6.7 takes them out
+/// before asking the index: `None` when nothing is left. So `host = 'a' OR time > X` selects
+/// host `a`'s series (not every series, as reading the time part as "all" would), and the
+/// time part only bounds the range ([`time_range`]).
+fn evaluate_without_time(
+    index: &SeriesIndex,
+    measurement: &[u8],
+    all: &RoaringBitmap,
+    expr: &Expr,
+) -> Result<Option<RoaringBitmap>, String> {
     match expr {
-        Expr::Paren(inner) => evaluate(index, measurement, all, inner),
-        Expr::Literal(Literal::Boolean(true)) => Ok(all.clone()),
-        Expr::Literal(Literal::Boolean(false)) => Ok(RoaringBitmap::new()),
+        Expr::Paren(inner) => evaluate_without_time(index, measurement, all, inner),
+        Expr::Literal(Literal::Boolean(true)) => Ok(Some(all.clone())),
+        Expr::Literal(Literal::Boolean(false)) => Ok(Some(RoaringBitmap::new())),
         Expr::Binary(binary) => match binary.op {
-            BinaryOp::And => Ok(evaluate(index, measurement, all, &binary.lhs)?
-                & evaluate(index, measurement, all, &binary.rhs)?),
-            BinaryOp::Or => Ok(evaluate(index, measurement, all, &binary.lhs)?
-                | evaluate(index, measurement, all, &binary.rhs)?),
-            _ => compare(index, measurement, all, binary),
+            BinaryOp::And | BinaryOp::Or => {
+                let left = evaluate_without_time(index, measurement, all, &binary.lhs)?;
+                let right = evaluate_without_time(index, measurement, all, &binary.rhs)?;
+                Ok(match (left, right) {
+                    (Some(left), Some(right)) if binary.op == BinaryOp::And => Some(left & right),
+                    (Some(left), Some(right)) => Some(left | right),
+                    (Some(side), None) | (None, Some(side)) => Some(side),
+                    (None, None) => None,
+                })
+            }
+            _ if compares_time(binary) => Ok(None),
+            _ => compare(index, measurement, all, binary).map(Some),
         },
         leaf => Err(format!("invalid condition expression: {leaf}")),
     }
+}
+
+/// Whether one side of the comparison is `time`.
+fn compares_time(binary: &BinaryExpr) -> bool {
+    [&binary.lhs, &binary.rhs]
+        .iter()
+        .any(|side| matches!(side, Expr::VarRef(var) if var.name == TIME_KEY))
 }
 
 /// Refuses a condition that compares a tag with an operator other than `=`, `!=`, `=~` or
@@ -383,8 +410,8 @@ pub fn compared_names(condition: &Expr, names: &mut Vec<String>) {
     }
 }
 
-/// The inclusive `[min, max]` nanosecond range the `time` comparisons of `condition` allow
-/// (combined with AND; an OR involving time widens to everything), `now_ns` for `now()`.
+/// The inclusive `[min, max]` nanosecond range the `time` comparisons of `condition` allow,
+/// every comparison intersected whether under AND or OR (as 1.6.7 does), `now_ns` for `now()`.
 /// Each compared value is read as 1.6.7's DELETE reads it, its condition reduced first
 /// ([`Evaluation::ReducedFirst`]). `Err` with InfluxDB's text for a time compared with
 /// something that is not a time.
@@ -406,7 +433,13 @@ fn narrow(expr: &Expr, now_ns: i64, range: &mut (i64, i64)) -> Result<(), String
             narrow(&binary.lhs, now_ns, range)?;
             narrow(&binary.rhs, now_ns, range)
         }
-        BinaryOp::Or => Ok(()),
+        // 1.6.7 intersects the time comparisons on both sides of an OR as well (recorded:
+        // `DELETE WHERE time > 2500s OR time < 1500s` deletes nothing, and `time > 2500s OR
+        // time > 500s` only what is after 2500s), so an OR never widens a DELETE.
+        BinaryOp::Or => {
+            narrow(&binary.lhs, now_ns, range)?;
+            narrow(&binary.rhs, now_ns, range)
+        }
         op => {
             let (time_on_left, other) = match (&binary.lhs, &binary.rhs) {
                 (Expr::VarRef(var), other) if var.name == TIME_KEY => (true, other),
@@ -511,5 +544,21 @@ mod tests {
             time_range(&condition("time = '1970-01-02'"), 0),
             Ok((86_400_000_000_000, 86_400_000_000_000))
         );
+    }
+    #[test]
+    fn time_under_or_narrows_and_leaves_the_series_condition() {
+        let second = 1_000_000_000;
+        assert_eq!(
+            time_range(&condition("time > 2500s OR time < 1500s"), 0),
+            Ok((2500 * second + 1, 1500 * second - 1)),
+            "both sides of an OR narrow the range, as 1.6.7 does"
+        );
+        let index = index();
+        assert_eq!(
+            keys(&index, "host = 'a' OR time > 0"),
+            keys(&index, "host = 'a'"),
+            "a time comparison under OR selects no series of its own"
+        );
+        assert_eq!(keys(&index, "time > 0 OR time < 5"), keys(&index, "true"));
     }
 }
