@@ -1212,6 +1212,16 @@ q("subquery/inner-group-by-time-desc", "SELECT * FROM (SELECT mean(usage) FROM c
   "WHERE %s GROUP BY time(30s), host) ORDER BY time DESC" % RANGE_2M)
 q("subquery/inner-selector-by-host-desc", "SELECT * FROM (SELECT max(usage) FROM cpu "
   "GROUP BY host) ORDER BY time DESC")
+# The inner statement runs in the outer's direction: an explicit other direction is an
+# error, and under a descending outer an inner LIMIT/OFFSET keeps the last rows.
+q("subquery/inner-desc-outer-desc", "SELECT usage FROM (SELECT usage FROM cpu WHERE "
+  "host = 'a' ORDER BY time DESC) ORDER BY time DESC")
+q("subquery/inner-limit-outer-desc", "SELECT usage FROM (SELECT usage FROM cpu WHERE "
+  "host = 'a' LIMIT 2 OFFSET 1) ORDER BY time DESC")
+q("subquery/inner-limit-by-host-outer-desc", "SELECT count(usage) FROM (SELECT usage FROM cpu "
+  "GROUP BY host LIMIT 1) GROUP BY host ORDER BY time DESC")
+q("subquery/inner-desc-outer-asc-nested", "SELECT usage FROM (SELECT usage FROM (SELECT "
+  "usage FROM cpu ORDER BY time DESC) ORDER BY time DESC)")
 q("subquery/inner-fill-null-windows-unseen", "SELECT * FROM (SELECT mean(usage) FROM cpu "
   "WHERE time >= '%s' AND time < '%s' GROUP BY time(10s), host)" % (ts(0), ts(60)))
 q("subquery/inner-count-fill-null-unseen", "SELECT * FROM (SELECT count(usage) FROM cpu "

@@ -116,6 +116,10 @@ impl Row for CallRow<'_> {
     }
 }
 
+/// 1.6.7's error for an inner ORDER BY time against the outer's direction.
+const SUBQUERY_DIRECTION_ERROR: &str =
+    "subqueries must be ordered in the same direction as the query itself";
+
 /// Executes `statement`, whose source is a subquery.
 pub(super) fn execute(
     statement: &SelectStatement,
@@ -128,7 +132,21 @@ pub(super) fn execute(
         [Source::Subquery(inner)] => inner,
         _ => return Err("a subquery beside other sources is not supported yet".into()),
     };
-    let inner = with_outer_dimensions(inner, statement)?;
+    // 1.6.7 runs the inner statement in the outer's direction: an inner ORDER BY time in
+    // the other direction is an error, and an inner without one is run descending under a
+    // descending outer (so its LIMIT/OFFSET keep the last rows, not the first).
+    let ascending = statement.sort_fields.first().is_none_or(|s| s.ascending);
+    if inner
+        .sort_fields
+        .first()
+        .is_some_and(|sort| sort.ascending != ascending)
+    {
+        return Err(SUBQUERY_DIRECTION_ERROR.into());
+    }
+    let mut inner = with_outer_dimensions(inner, statement)?;
+    if !ascending && inner.sort_fields.is_empty() {
+        inner.sort_fields = statement.sort_fields.clone();
+    }
     let (condition, range) = time::split_condition(statement.condition.as_ref(), context.now_ns)?;
     let mut range = range.intersect(outer_range);
     // 1.6.7 runs the inner statement within the outer time range (intersected with its
@@ -140,12 +158,17 @@ pub(super) fn execute(
             (runs, origins, InnerRowOrder::SeriesBySeries)
         }
         None => {
-            let series = super::run(&inner, context, range)?;
+            let mut series = super::run(&inner, context, range)?;
+            if !ascending {
+                // What follows reads the inner series in ascending (name, tags) order, each
+                // in ascending time; a descending run gives both reversed.
+                series.reverse();
+                series.iter_mut().for_each(|one| one.values.reverse());
+            }
             let origins = (0..series.len()).collect();
             (series, origins, inner_row_order(&inner)?)
         }
     };
-    let ascending = statement.sort_fields.first().is_none_or(|s| s.ascending);
     let stream_ranks = match inner_order {
         InnerRowOrder::HeapMerged if ascending => {
             transform_stream_ranks(&inner, &inner_series, context, range)?
@@ -230,6 +253,11 @@ pub(super) fn execute(
         return Ok(Vec::new());
     }
     let mut output = Vec::new();
+    let mut groups: Vec<_> = groups.into_iter().collect();
+    if !ascending {
+        // As for a measurement: series in descending (name, tags) order under DESC.
+        groups.reverse();
+    }
     for ((name, tag_values), rows) in groups {
         context.check_bounds(0)?;
         let values = match &outer_calls {
