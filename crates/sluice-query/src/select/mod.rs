@@ -901,7 +901,7 @@ fn groups_of(exec: &Exec<'_>, measurement: &Measurement) -> Result<Vec<Group>, S
 }
 
 /// 1.6.7's `LimitTagSets`: with an offset and no limit, nothing is left.
-fn limit_groups(mut groups: Vec<Group>, limit: u64, offset: u64) -> Vec<Group> {
+pub(super) fn limit_groups<T>(mut groups: Vec<T>, limit: u64, offset: u64) -> Vec<T> {
     if limit == 0 && offset == 0 {
         return groups;
     }

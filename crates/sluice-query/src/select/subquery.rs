@@ -38,7 +38,14 @@
 //!   path's fill, within `max-select-buckets` and the memory budget; holt_winters asks the
 //!   budget before it allocates; `check_bounds` runs per group and every few thousand rows.
 //!
-//! Not covered yet (answered with an error): a subquery beside other sources.
+//! * Direction: the inner statement runs in the outer's (an inner ORDER BY time against it
+//!   is 1.6.7's error); its rows are read back in ascending order; under DESC the output
+//!   series come in descending (name, tags) order.
+//! * Several sources (`FROM (SELECT ...), (SELECT ...), m`): each runs as its own inner
+//!   statement (a measurement as `SELECT *` over it), and their rows merge by name and
+//!   tags. SLIMIT/SOFFSET count the output series that have rows. Known difference: 1.6.7
+//!   limits each source's series before the merge, which only shows when a SLIMIT or
+//!   SOFFSET meets several sources.
 
 use std::collections::BTreeMap;
 
@@ -128,50 +135,75 @@ pub(super) fn execute(
     interval_ns: i64,
     outer_range: TimeRange,
 ) -> Result<Vec<Series>, String> {
-    let inner = match statement.sources.as_slice() {
-        [Source::Subquery(inner)] => inner,
-        _ => return Err("a subquery beside other sources is not supported yet".into()),
-    };
     // 1.6.7 runs the inner statement in the outer's direction: an inner ORDER BY time in
     // the other direction is an error, and an inner without one is run descending under a
     // descending outer (so its LIMIT/OFFSET keep the last rows, not the first).
     let ascending = statement.sort_fields.first().is_none_or(|s| s.ascending);
-    if inner
-        .sort_fields
-        .first()
-        .is_some_and(|sort| sort.ascending != ascending)
-    {
-        return Err(SUBQUERY_DIRECTION_ERROR.into());
+    let mut inners = Vec::with_capacity(statement.sources.len());
+    for source in &statement.sources {
+        let inner = match source {
+            Source::Subquery(inner) => (**inner).clone(),
+            // A measurement beside a subquery is read as `SELECT * FROM m` would be, and
+            // its rows merge with the subqueries' by measurement name and tags.
+            Source::Measurement(measurement) => SelectStatement {
+                fields: vec![Field {
+                    expr: Expr::Wildcard(WildcardType::All),
+                    alias: None,
+                }],
+                sources: vec![Source::Measurement(measurement.clone())],
+                ..SelectStatement::default()
+            },
+        };
+        if inner
+            .sort_fields
+            .first()
+            .is_some_and(|sort| sort.ascending != ascending)
+        {
+            return Err(SUBQUERY_DIRECTION_ERROR.into());
+        }
+        let mut inner = with_outer_dimensions(&inner, statement)?;
+        if !ascending && inner.sort_fields.is_empty() {
+            inner.sort_fields = statement.sort_fields.clone();
+        }
+        inners.push(inner);
     }
-    let mut inner = with_outer_dimensions(inner, statement)?;
-    if !ascending && inner.sort_fields.is_empty() {
-        inner.sort_fields = statement.sort_fields.clone();
-    }
+    let Some(inner) = inners.first() else {
+        return Err("BUG: a subquery statement without sources reached execution".into());
+    };
     let (condition, range) = time::split_condition(statement.condition.as_ref(), context.now_ns)?;
     let mut range = range.intersect(outer_range);
     // 1.6.7 runs the inner statement within the outer time range (intersected with its
     // own): without it an inner GROUP BY time() would fill windows from its own range, all
     // of time up to now.
-    let (inner_series, series_origins, inner_order) = match run_filled_inner(&inner, statement) {
+    let filled = if inners.len() == 1 {
+        run_filled_inner(inner, statement)
+    } else {
+        None
+    };
+    let (inner_series, series_origins, inner_order) = match filled {
         Some(filled) => {
-            let (runs, origins) = filled.execute(&inner, &statement.dimensions, context, range)?;
+            let (runs, origins) = filled.execute(inner, &statement.dimensions, context, range)?;
             (runs, origins, InnerRowOrder::SeriesBySeries)
         }
         None => {
-            let mut series = super::run(&inner, context, range)?;
-            if !ascending {
-                // What follows reads the inner series in ascending (name, tags) order, each
-                // in ascending time; a descending run gives both reversed.
-                series.reverse();
-                series.iter_mut().for_each(|one| one.values.reverse());
+            let mut all_series = Vec::new();
+            for one_inner in &inners {
+                let mut series = super::run(one_inner, context, range)?;
+                if !ascending {
+                    // What follows reads the inner series in ascending (name, tags) order,
+                    // each in ascending time; a descending run gives both reversed.
+                    series.reverse();
+                    series.iter_mut().for_each(|one| one.values.reverse());
+                }
+                all_series.append(&mut series);
             }
-            let origins = (0..series.len()).collect();
-            (series, origins, inner_row_order(&inner)?)
+            let origins = (0..all_series.len()).collect();
+            (all_series, origins, inner_row_order(inner)?)
         }
     };
     let stream_ranks = match inner_order {
-        InnerRowOrder::HeapMerged if ascending => {
-            transform_stream_ranks(&inner, &inner_series, context, range)?
+        InnerRowOrder::HeapMerged if ascending && inners.len() == 1 => {
+            transform_stream_ranks(inner, &inner_series, context, range)?
         }
         _ => None,
     };
@@ -253,11 +285,6 @@ pub(super) fn execute(
         return Ok(Vec::new());
     }
     let mut output = Vec::new();
-    let mut groups: Vec<_> = groups.into_iter().collect();
-    if !ascending {
-        // As for a measurement: series in descending (name, tags) order under DESC.
-        groups.reverse();
-    }
     for ((name, tag_values), rows) in groups {
         context.check_bounds(0)?;
         let values = match &outer_calls {
@@ -286,6 +313,13 @@ pub(super) fn execute(
             values,
             partial: false,
         });
+    }
+    // SLIMIT/SOFFSET count the series that have rows (a source without the selected
+    // fields has none in 1.6.7), in ascending order; DESC then reverses the series, as for
+    // a measurement.
+    let mut output = super::limit_groups(output, statement.series_limit, statement.series_offset);
+    if !ascending {
+        output.reverse();
     }
     Ok(output)
 }
