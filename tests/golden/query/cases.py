@@ -1343,6 +1343,13 @@ for slug, condition in [
     q("mutate/delete-or-" + slug, "DELETE FROM cpu WHERE %s; "
       "SELECT count(usage) FROM cpu GROUP BY host" % condition, dataset="cpu", mutates=True)
 
+# `_tagKey` in a WHERE: every SHOW statement reads its comparison as true; DELETE reads it
+# as an ordinary tag (which no series has).
+q("where-tags/delete-tag-key-pseudo", "DELETE FROM weather WHERE _tagKey = 'city'; "
+  "SELECT count(*) FROM weather", dataset="meta", mutates=True)
+q("where-tags/show-tag-keys-tag-key-pseudo", "SHOW TAG KEYS WHERE _tagKey = 'nope'",
+  dataset="meta")
+
 # SHOW TAG VALUES CARDINALITY with a time condition: 1.6.7 counts as if each series had one
 # point at the epoch, so the count is all or nothing by whether the range holds time 0.
 for slug, condition in [

@@ -11,6 +11,7 @@ use roaring::RoaringBitmap;
 
 use super::tag_condition::{
     check_operands, compared_names, matching_series, mentions_time, time_range, BareOperandText,
+    ConditionReader,
 };
 use super::{source_measurements, StatementContext};
 use crate::result::StatementResult;
@@ -57,7 +58,7 @@ fn selected(
     }
     let mut selected = Vec::new();
     for measurement in source_measurements(index, sources)? {
-        let series = matching_series(index, &measurement, condition)?;
+        let series = matching_series(index, &measurement, condition, ConditionReader::Delete)?;
         if !series.is_empty() {
             selected.push((measurement, series));
         }

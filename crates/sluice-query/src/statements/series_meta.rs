@@ -20,7 +20,7 @@ use roaring::RoaringBitmap;
 
 use super::tag_condition::{
     check_comparisons, check_operands, matching_series, measurement_matches, mentions_time,
-    time_range, BareOperandText,
+    time_range, BareOperandText, ConditionReader,
 };
 use super::{
     limit_offset, named_series, source_measurements, text, unnamed_series, StatementContext,
@@ -60,7 +60,7 @@ fn selected_series(
     }
     let mut selected = Vec::new();
     for measurement in source_measurements(index, sources)? {
-        let series = matching_series(index, &measurement, condition)?;
+        let series = matching_series(index, &measurement, condition, ConditionReader::Show)?;
         if !series.is_empty() {
             selected.push((measurement, series));
         }

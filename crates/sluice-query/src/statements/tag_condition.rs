@@ -15,6 +15,7 @@
 //! | a bare name or literal (`WHERE host`) | refused ([`check_operands`]), never "all" |
 //! | `k1 = k2` / `k1 != k2` | series with both keys / with `k1` and without `k2` (values not compared) |
 //! | `lit = lit` | all or nothing by the literals |
+//! | anything on `_tagKey` | SHOW: all (as 1.6.7 reads it); DELETE/DROP SERIES: an ordinary tag |
 //!
 //! Ordering operators (`<`, `>`, ...) on tags are InfluxDB's `invalid tag comparison
 //! operator`.
@@ -29,9 +30,20 @@ use sluice_storage::series_index::SeriesIndex;
 const MEASUREMENT_NAME_KEY: &str = "_name";
 /// The time pseudo-field.
 const TIME_KEY: &str = "time";
+/// The pseudo-tag of tag keys (meaningful to SHOW TAG KEYS in 1.6.7; true elsewhere).
+const TAG_KEY_KEY: &str = "_tagKey";
 
 /// InfluxDB's error for `<`, `>`, ... on a tag.
 pub const INVALID_TAG_COMPARISON: &str = "invalid tag comparison operator";
+
+/// Which statement reads a condition: the two differ on `_tagKey`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ConditionReader {
+    /// SHOW SERIES / TAG KEYS / TAG VALUES and the cardinalities
+    Show,
+    /// DELETE and DROP SERIES
+    Delete,
+}
 
 /// The series of `measurement` (unescaped) that `condition` selects; every series of it when
 /// `condition` is `None`.
@@ -39,11 +51,12 @@ pub fn matching_series(
     index: &SeriesIndex,
     measurement: &[u8],
     condition: Option<&Expr>,
+    reader: ConditionReader,
 ) -> Result<RoaringBitmap, String> {
     let all = index.measurement_series(measurement);
     match condition {
         None => Ok(all),
-        Some(condition) => evaluate(index, measurement, &all, condition),
+        Some(condition) => evaluate(index, measurement, &all, condition, reader),
     }
 }
 
@@ -52,8 +65,12 @@ fn evaluate(
     measurement: &[u8],
     all: &RoaringBitmap,
     expr: &Expr,
+    reader: ConditionReader,
 ) -> Result<RoaringBitmap, String> {
-    Ok(evaluate_without_time(index, measurement, all, expr)?.unwrap_or_else(|| all.clone()))
+    Ok(
+        evaluate_without_time(index, measurement, all, expr, reader)?
+            .unwrap_or_else(|| all.clone()),
+    )
 }
 
 /// The series `expr` selects with its time comparisons taken out, as 1.6.7 takes them out
@@ -65,15 +82,16 @@ fn evaluate_without_time(
     measurement: &[u8],
     all: &RoaringBitmap,
     expr: &Expr,
+    reader: ConditionReader,
 ) -> Result<Option<RoaringBitmap>, String> {
     match expr {
-        Expr::Paren(inner) => evaluate_without_time(index, measurement, all, inner),
+        Expr::Paren(inner) => evaluate_without_time(index, measurement, all, inner, reader),
         Expr::Literal(Literal::Boolean(true)) => Ok(Some(all.clone())),
         Expr::Literal(Literal::Boolean(false)) => Ok(Some(RoaringBitmap::new())),
         Expr::Binary(binary) => match binary.op {
             BinaryOp::And | BinaryOp::Or => {
-                let left = evaluate_without_time(index, measurement, all, &binary.lhs)?;
-                let right = evaluate_without_time(index, measurement, all, &binary.rhs)?;
+                let left = evaluate_without_time(index, measurement, all, &binary.lhs, reader)?;
+                let right = evaluate_without_time(index, measurement, all, &binary.rhs, reader)?;
                 Ok(match (left, right) {
                     (Some(left), Some(right)) if binary.op == BinaryOp::And => Some(left & right),
                     (Some(left), Some(right)) => Some(left | right),
@@ -82,6 +100,12 @@ fn evaluate_without_time(
                 })
             }
             _ if compares_time(binary) => Ok(None),
+            // 1.6.7's SHOW statements read any comparison of `_tagKey` as true (recorded:
+            // `SHOW SERIES WHERE _tagKey = 'site'` lists every series); DELETE and DROP
+            // SERIES read it as an ordinary tag.
+            _ if reader == ConditionReader::Show && compares_name(binary, TAG_KEY_KEY) => {
+                Ok(Some(all.clone()))
+            }
             _ => compare(index, measurement, all, binary).map(Some),
         },
         leaf => Err(format!("invalid condition expression: {leaf}")),
@@ -90,9 +114,14 @@ fn evaluate_without_time(
 
 /// Whether one side of the comparison is `time`.
 fn compares_time(binary: &BinaryExpr) -> bool {
+    compares_name(binary, TIME_KEY)
+}
+
+/// Whether one side of the comparison is the variable `name`.
+fn compares_name(binary: &BinaryExpr, name: &str) -> bool {
     [&binary.lhs, &binary.rhs]
         .iter()
-        .any(|side| matches!(side, Expr::VarRef(var) if var.name == TIME_KEY))
+        .any(|side| matches!(side, Expr::VarRef(var) if var.name == name))
 }
 
 /// Refuses a condition that compares a tag with an operator other than `=`, `!=`, `=~` or
@@ -502,7 +531,8 @@ mod tests {
     }
 
     fn keys(index: &SeriesIndex, text: &str) -> Vec<String> {
-        let series = matching_series(index, b"cpu", Some(&condition(text))).unwrap();
+        let series =
+            matching_series(index, b"cpu", Some(&condition(text)), ConditionReader::Show).unwrap();
         series
             .iter()
             .map(|id| String::from_utf8(index.key_of(id).unwrap()).unwrap())
@@ -522,7 +552,12 @@ mod tests {
         assert_eq!(keys(&index, "region !~ /e/"), ["cpu,host=c"]);
         assert_eq!(keys(&index, "host = 'a' AND time > 0").len(), 1);
         assert_eq!(keys(&index, "_name = 'mem'").len(), 0);
-        let error = matching_series(&index, b"cpu", Some(&condition("host > 'a'")));
+        let error = matching_series(
+            &index,
+            b"cpu",
+            Some(&condition("host > 'a'")),
+            ConditionReader::Show,
+        );
         assert_eq!(error, Err(INVALID_TAG_COMPARISON.to_string()));
     }
 
