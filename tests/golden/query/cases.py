@@ -1222,6 +1222,16 @@ q("subquery/inner-limit-by-host-outer-desc", "SELECT count(usage) FROM (SELECT u
   "GROUP BY host LIMIT 1) GROUP BY host ORDER BY time DESC")
 q("subquery/inner-desc-outer-asc-nested", "SELECT usage FROM (SELECT usage FROM (SELECT "
   "usage FROM cpu ORDER BY time DESC) ORDER BY time DESC)")
+# The outer GROUP BY tags reach an aggregate inner as well as a raw one; GROUP BY * reaches
+# neither; an outer * leaves out the tag columns of an inner top()/bottom().
+q("subquery/outer-tag-into-aggregate-inner", "SELECT max(m) FROM (SELECT max(usage) AS m "
+  "FROM cpu) GROUP BY host")
+q("subquery/outer-tag-into-selector-inner", "SELECT top FROM (SELECT top(usage, host, 2) "
+  "FROM cpu) GROUP BY host")
+q("subquery/outer-star-dimension-raw-inner", "SELECT count(usage) FROM (SELECT usage "
+  "FROM cpu) GROUP BY *")
+q("subquery/outer-star-over-bottom-tags", "SELECT * FROM (SELECT bottom(usage, host, "
+  "region, 2) FROM cpu)")
 q("subquery/inner-fill-null-windows-unseen", "SELECT * FROM (SELECT mean(usage) FROM cpu "
   "WHERE time >= '%s' AND time < '%s' GROUP BY time(10s), host)" % (ts(0), ts(60)))
 q("subquery/inner-count-fill-null-unseen", "SELECT * FROM (SELECT count(usage) FROM cpu "

@@ -8,14 +8,15 @@
 //!
 //! * The inner result's series become the outer query's series: each keeps its name and
 //!   the inner GROUP BY tags; its columns are the outer query's variables (`max`, or the
-//!   alias). A raw inner query is grouped by the outer GROUP BY tags too, so the outer query
-//!   can group or filter by them.
+//!   alias). The inner query (raw or aggregate) is grouped by the outer GROUP BY tags too
+//!   (not by an outer `GROUP BY *`), so the outer query can group or filter by them.
 //! * Outer WHERE: the time part bounds the rows, the rest is evaluated per row (columns
 //!   first, then tags).
 //! * Outer GROUP BY tags group the rows by those tag values (absent: empty), sorted;
 //!   GROUP BY time() windows them as a stored query would (every fill() mode; `fill(null)`
 //!   by default: `count` gives 0, others null).
-//! * `*` in the outer query: the inner columns and the inner tags it does not group by.
+//! * `*` in the outer query: the inner columns and the inner tags it does not group by,
+//!   less the tag columns of an inner `top()`/`bottom()`.
 //! * Raw outer fields: one row per inner row, null or not (none at all when no outer
 //!   variable names an inner column or grouped tag), in [`InnerRowOrder`]:
 //!   series after series for an aggregate inner query without GROUP BY time(), by time
@@ -212,7 +213,13 @@ pub(super) fn execute(
     } else {
         inner_order
     };
-    let fields = expand_wildcards(&statement.fields, &inner_series, &statement.dimensions);
+    let selector_tags = selector_tag_columns(&inners);
+    let fields = expand_wildcards(
+        &statement.fields,
+        &inner_series,
+        &statement.dimensions,
+        &selector_tags,
+    );
     let columns = plan::column_names(&fields);
     let mut regexes = RegexCache::default();
     let mut rows: Vec<InnerRow<'_>> = Vec::new();
@@ -343,12 +350,14 @@ fn with_outer_dimensions(
         // 0 of a count): only windows with points reach it.
         inner.fill = Fill::None;
     }
-    if kind == QueryKind::Raw {
-        for dimension in &outer.dimensions {
-            let is_tag = matches!(dimension, Expr::VarRef(_) | Expr::Wildcard(_));
-            if is_tag && !inner.dimensions.contains(dimension) {
-                inner.dimensions.push(dimension.clone());
-            }
+    // The outer GROUP BY tags are the inner's too, raw or aggregate (recorded:
+    // `SELECT max(m) FROM (SELECT max(f) AS m FROM g) GROUP BY host` is one max per host);
+    // `GROUP BY *` does not reach the inner (recorded: over `SELECT f FROM g` it is one
+    // series without tags).
+    for dimension in &outer.dimensions {
+        let is_tag = matches!(dimension, Expr::VarRef(_));
+        if is_tag && !inner.dimensions.contains(dimension) {
+            inner.dimensions.push(dimension.clone());
         }
     }
     Ok(inner)
@@ -541,7 +550,33 @@ impl RunFilledInner {
 
 /// `*` as every column of the inner result but `time` and every inner tag the outer query
 /// does not group by, sorted together.
-fn expand_wildcards(fields: &[Field], inner: &[Series], grouped_tags: &[Expr]) -> Vec<Field> {
+/// The columns an inner `top(f, tag, ..., N)` / `bottom(...)` adds for its tag arguments:
+/// 1.6.7's outer `*` does not list them (they are not the inner's fields), though the outer
+/// query may still name them.
+fn selector_tag_columns(inners: &[SelectStatement]) -> Vec<String> {
+    let mut names = Vec::new();
+    for inner in inners {
+        for field in &inner.fields {
+            if let Expr::Call(call) = &field.expr {
+                if matches!(call.name.as_str(), "top" | "bottom") && call.args.len() > 2 {
+                    for arg in &call.args[1..call.args.len() - 1] {
+                        if let Expr::VarRef(var) = arg {
+                            names.push(var.name.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    names
+}
+
+fn expand_wildcards(
+    fields: &[Field],
+    inner: &[Series],
+    grouped_tags: &[Expr],
+    hidden_columns: &[String],
+) -> Vec<Field> {
     let mut expanded = Vec::with_capacity(fields.len());
     for field in fields {
         if time::is_time_ref(&field.expr) {
@@ -564,7 +599,11 @@ fn expand_wildcards(fields: &[Field], inner: &[Series], grouped_tags: &[Expr]) -
             .iter()
             .flat_map(|series| {
                 let tags = series.tags.iter().map(|(k, _)| k).filter(|k| !grouped(k));
-                let columns = series.columns.iter().skip(1);
+                let columns = series
+                    .columns
+                    .iter()
+                    .skip(1)
+                    .filter(|column| !hidden_columns.contains(column));
                 columns
                     .filter(move |_| with_columns)
                     .chain(tags.filter(move |_| with_tags))
