@@ -1268,11 +1268,11 @@ mod tests {
         }];
         let names = |fields: Vec<Field>| plan::column_names(&fields);
         assert_eq!(
-            names(expand_wildcards(&star, &inner, &[])),
+            names(expand_wildcards(&star, &inner, &[], &[])),
             ["time", "host", "m", "region"]
         );
         assert_eq!(
-            names(expand_wildcards(&star, &inner, &[var("region")])),
+            names(expand_wildcards(&star, &inner, &[var("region")], &[])),
             ["time", "host", "m"]
         );
     }
