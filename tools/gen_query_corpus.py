@@ -20,6 +20,7 @@ list of /query cases that walk InfluxQL's dimensions one matrix at a time:
   gen-wild     functions of `*` and of a regex, and of a tag
   gen-math     arithmetic and bitwise operators between fields, literals and aggregates
   gen-subquery outer function x inner query shape x outer shape
+  gen-subquery-combo  seeded random inner x outer x WHERE x GROUP BY x ORDER x LIMIT
   gen-show     every SHOW statement with its clauses (ON, FROM, WITH MEASUREMENT, WITH KEY,
                WHERE, LIMIT, OFFSET, ...), clause options combined all-pairs
   gen-error    wrong argument counts and types for every function, unknown functions
@@ -723,6 +724,50 @@ def gen_subqueries():
         add("gen-subquery/misc/%s" % slug, text)
 
 
+# Combinations of an inner query, an outer query and the outer clauses, drawn from a fixed
+# seed: the pairwise families above miss how the clauses interact (an outer GROUP BY that
+# reaches the inner, an outer window over an inner aggregate without one, DESC, SLIMIT).
+COMBO_INNERS = [
+    "SELECT f AS v FROM g",
+    "SELECT f AS v, host FROM g",
+    "SELECT max(f) AS v FROM g",
+    "SELECT max(f) AS v FROM g GROUP BY host",
+    "SELECT mean(f) AS v FROM g WHERE %s GROUP BY time(10s)" % WINDOW,
+    "SELECT count(f) AS v FROM g GROUP BY region",
+    "SELECT top(f, 2) AS v FROM g",
+    "SELECT last(f) AS v FROM g GROUP BY host",
+    "SELECT f AS v FROM g LIMIT 2",
+    "SELECT difference(f) AS v FROM g",
+    "SELECT i AS v FROM g WHERE host = 'a' OR host = 'c'",
+    "SELECT sum(i) AS v FROM g GROUP BY host",
+]
+COMBO_OUTER_FIELDS = ["*", "v", "max(v)", "count(v)", "mean(v)", "sum(v)", "first(v)",
+                      "v * 2", "spread(v)", "last(v), min(v)", "median(v)"]
+COMBO_COUNT = 200
+COMBO_SEED = 20261207
+
+
+def gen_subquery_combinations():
+    """gen-subquery-combo/NNN: seeded random combinations (see COMBO_INNERS)."""
+    import random
+    chooser = random.Random(COMBO_SEED)
+    for number in range(COMBO_COUNT):
+        field = chooser.choice(COMBO_OUTER_FIELDS)
+        aggregate = "(" in field
+        groups = ["", " GROUP BY host", " GROUP BY region"]
+        if aggregate:
+            groups += [" GROUP BY time(%s)" % INTERVAL, " GROUP BY time(%s), host" % INTERVAL]
+        group = chooser.choice(groups)
+        where = chooser.choice(["", " WHERE " + WINDOW, " WHERE host = 'a'", " WHERE v > 10"])
+        if "time(" in group and WINDOW not in where:
+            where = " WHERE " + WINDOW + (" AND v > 10" if chooser.random() < 0.3 else "")
+        statement = "SELECT %s FROM (%s)%s%s%s%s" % (
+            field, chooser.choice(COMBO_INNERS), where, group,
+            chooser.choice(["", "", " ORDER BY time DESC"]),
+            chooser.choice(["", "", "", " LIMIT 1", " SLIMIT 1", " OFFSET 1"]))
+        add("gen-subquery-combo/%03d" % number, statement)
+
+
 # ---------------------------------------------------------------------------
 # SHOW statements: clause options combined all-pairs
 # ---------------------------------------------------------------------------
@@ -1025,6 +1070,7 @@ def generate():
     gen_wildcards()
     gen_math()
     gen_subqueries()
+    gen_subquery_combinations()
     gen_show()
     gen_errors()
     gen_parse()

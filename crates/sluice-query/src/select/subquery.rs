@@ -44,9 +44,11 @@
 //!   series come in descending (name, tags) order.
 //! * Several sources (`FROM (SELECT ...), (SELECT ...), m`): each runs as its own inner
 //!   statement (a measurement as `SELECT *` over it), and their rows merge by name and
-//!   tags. SLIMIT/SOFFSET count the output series that have rows. Known difference: 1.6.7
-//!   limits each source's series before the merge, which only shows when a SLIMIT or
-//!   SOFFSET meets several sources.
+//!   tags.
+//! * SLIMIT/SOFFSET cut each source's groups on their own, in ascending order, before the
+//!   outer WHERE removes rows ([`series_limited_groups`]), as 1.6.7 does.
+//! * An aggregate inner without GROUP BY time() (and without a transformation of raw
+//!   fields) is computed per outer window when the outer query has one.
 
 use std::collections::BTreeMap;
 
@@ -181,6 +183,8 @@ pub(super) fn execute(
     } else {
         None
     };
+    // The source (position in FROM) of each inner series.
+    let mut source_of_series: Vec<usize> = Vec::new();
     let (inner_series, series_origins, inner_order) = match filled {
         Some(filled) => {
             let (runs, origins) = filled.execute(inner, &statement.dimensions, context, range)?;
@@ -188,8 +192,9 @@ pub(super) fn execute(
         }
         None => {
             let mut all_series = Vec::new();
-            for one_inner in &inners {
+            for (source, one_inner) in inners.iter().enumerate() {
                 let mut series = super::run(one_inner, context, range)?;
+                source_of_series.extend(std::iter::repeat_n(source, series.len()));
                 if !ascending {
                     // What follows reads the inner series in ascending (name, tags) order,
                     // each in ascending time; a descending run gives both reversed.
@@ -249,9 +254,17 @@ pub(super) fn execute(
         }
     }
     let tag_keys = outer_tag_keys(statement, &rows);
+    let allowed_groups =
+        series_limited_groups(statement, &inner_series, &source_of_series, &tag_keys);
     let mut groups: BTreeMap<(String, Vec<String>), Vec<InnerRow<'_>>> = BTreeMap::new();
     for row in rows {
-        let values = tag_keys.iter().map(|k| row.tag(k).to_string()).collect();
+        let values: Vec<String> = tag_keys.iter().map(|k| row.tag(k).to_string()).collect();
+        let source = source_of_series.get(row.series_index).copied().unwrap_or(0);
+        if let Some(allowed) = &allowed_groups {
+            if !allowed.contains(&(source, row.name.to_string(), values.clone())) {
+                continue;
+            }
+        }
         groups
             .entry((row.name.to_string(), values))
             .or_default()
@@ -321,10 +334,7 @@ pub(super) fn execute(
             partial: false,
         });
     }
-    // SLIMIT/SOFFSET count the series that have rows (a source without the selected
-    // fields has none in 1.6.7), in ascending order; DESC then reverses the series, as for
-    // a measurement.
-    let mut output = super::limit_groups(output, statement.series_limit, statement.series_offset);
+    // DESC reverses the series, as for a measurement.
     if !ascending {
         output.reverse();
     }
@@ -337,8 +347,26 @@ fn with_outer_dimensions(
     outer: &SelectStatement,
 ) -> Result<SelectStatement, String> {
     let mut inner = inner.clone();
-    let inner_interval = inner.group_by_interval_ns().map_err(str::to_string)?;
+    let mut inner_interval = inner.group_by_interval_ns().map_err(str::to_string)?;
     let kind = plan::check(&inner, inner_interval)?;
+    let transforms_raw = inner.fields.iter().any(|f| {
+        plan::leaves(&f.expr).iter().any(|c| {
+            plan::is_transformation(&c.name) && !matches!(c.args.first(), Some(Expr::Call(_)))
+        })
+    });
+    if kind == QueryKind::Aggregate && inner_interval == 0 && !transforms_raw {
+        // An aggregate inner without GROUP BY time() is computed per outer window (recorded:
+        // `SELECT count(v) FROM (SELECT max(f) AS v FROM g) ... GROUP BY time(2000s)` counts
+        // one max per window).
+        if let Some(outer_time) = outer
+            .dimensions
+            .iter()
+            .find(|d| super::is_time_dimension(d))
+        {
+            inner.dimensions.push(outer_time.clone());
+            inner_interval = inner.group_by_interval_ns().map_err(str::to_string)?;
+        }
+    }
     let transforms = inner.fields.iter().any(|f| {
         plan::leaves(&f.expr)
             .iter()
@@ -891,6 +919,54 @@ impl<'s> OuterCalls<'s> {
             0
         }
     }
+}
+
+/// The output groups SLIMIT/SOFFSET keep, as `(source, name, tag values)`, or `None`
+/// without either. 1.6.7 cuts each source's groups on their own, in ascending order, before
+/// the outer WHERE removes any row (recorded: `... WHERE v > 10 GROUP BY region SLIMIT 1`
+/// keeps the first region even when none of its rows pass, and answers nothing).
+fn series_limited_groups(
+    statement: &SelectStatement,
+    inner_series: &[Series],
+    source_of_series: &[usize],
+    tag_keys: &[String],
+) -> Option<std::collections::BTreeSet<(usize, String, Vec<String>)>> {
+    if statement.series_limit == 0 && statement.series_offset == 0 {
+        return None;
+    }
+    let mut per_source: BTreeMap<usize, std::collections::BTreeSet<(String, Vec<String>)>> =
+        BTreeMap::new();
+    for (series_index, series) in inner_series.iter().enumerate() {
+        let source = source_of_series.get(series_index).copied().unwrap_or(0);
+        for values in &series.values {
+            let row = InnerRow {
+                name: series.name.as_deref().unwrap_or(""),
+                tags: &series.tags,
+                columns: &series.columns,
+                values,
+                series_index,
+                rank: 0,
+            };
+            let key = tag_keys.iter().map(|k| row.tag(k).to_string()).collect();
+            per_source
+                .entry(source)
+                .or_default()
+                .insert((row.name.to_string(), key));
+        }
+    }
+    let mut allowed = std::collections::BTreeSet::new();
+    for (source, keys) in per_source {
+        let kept = super::limit_groups(
+            keys.into_iter().collect(),
+            statement.series_limit,
+            statement.series_offset,
+        );
+        allowed.extend(
+            kept.into_iter()
+                .map(|(name, values)| (source, name, values)),
+        );
+    }
+    Some(allowed)
 }
 
 /// The argument of a call at `index` as a count (`top(x, 3)`, `moving_average(x, 2)`).
