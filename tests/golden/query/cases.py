@@ -1360,6 +1360,16 @@ q("where-tags/delete-tag-key-pseudo", "DELETE FROM weather WHERE _tagKey = 'city
 q("where-tags/show-tag-keys-tag-key-pseudo", "SHOW TAG KEYS WHERE _tagKey = 'nope'",
   dataset="meta")
 
+# fill(linear) and fill(none) need a function, whatever the grouping; fill(0) does not.
+for slug, text in [
+    ("linear-raw", "SELECT usage FROM cpu fill(linear)"),
+    ("none-raw-by-tag", "SELECT usage FROM cpu GROUP BY host fill(none)"),
+    ("linear-raw-by-time", "SELECT usage FROM cpu WHERE time >= '2026-11-01T00:00:00Z' AND "
+     "time < '2026-11-01T00:02:00Z' GROUP BY time(30s) fill(linear)"),
+    ("zero-raw", "SELECT usage FROM cpu WHERE host = 'c' fill(0)"),
+]:
+    q("fill/" + slug, text)
+
 # SHOW TAG VALUES CARDINALITY with a time condition: 1.6.7 counts as if each series had one
 # point at the epoch, so the count is all or nothing by whether the range holds time 0.
 for slug, condition in [

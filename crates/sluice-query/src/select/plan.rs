@@ -8,7 +8,7 @@
 //! outermost non-math call of a field: the unit the executor computes per group.
 
 use sluice_influxql::ast::{
-    BinaryOp, Call, DataType, Expr, Field, Literal, SelectStatement, VarRef, WildcardType,
+    BinaryOp, Call, DataType, Expr, Field, Fill, Literal, SelectStatement, VarRef, WildcardType,
 };
 use sluice_influxql::parser::format_duration_ns;
 
@@ -527,6 +527,13 @@ pub fn check(statement: &SelectStatement, interval_ns: i64) -> Result<QueryKind,
             );
     }
     if calls.is_empty() {
+        // 1.6.7 checks these two fills before the grouping (recorded: `SELECT f FROM g
+        // fill(linear)` and `fill(none)`, with or without GROUP BY; fill(0) is let through).
+        match statement.fill {
+            Fill::Linear => return Err("fill(linear) must be used with a function".into()),
+            Fill::None => return Err("fill(none) must be used with a function".into()),
+            _ => {}
+        }
         if interval_ns > 0 {
             return Err("GROUP BY requires at least one aggregate function".into());
         }
