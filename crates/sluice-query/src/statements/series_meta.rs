@@ -173,16 +173,43 @@ pub fn show_series(
     statement: &ShowSeriesStatement,
     context: &StatementContext<'_>,
 ) -> StatementResult {
-    let (index, selected) = match resolve_selection(
+    let database = match resolve(
         context,
         statement.database.as_deref(),
         &statement.sources,
-        statement.condition.as_ref(),
         SourceDatabase::Overrides,
     ) {
-        Ok(found) => found,
+        Ok(database) => database,
         Err(error) => return error,
     };
+    let index = index_of(context, database);
+    let mut selected =
+        match selected_series(&index, &statement.sources, statement.condition.as_ref()) {
+            Ok(selected) => selected,
+            Err(error) => return context.error(error),
+        };
+    // With a time condition 1.6.7 lists the series of the shards of the source's retention
+    // policy (the default one without) that overlap the range, not every series (recorded:
+    // `SHOW SERIES FROM g WHERE time > ...` leaves out a series only another policy holds).
+    if let Some(condition) = statement.condition.as_ref().filter(|c| mentions_time(c)) {
+        let (min_time, max_time) = match time_range(condition, sluice_model::time::now_ns()) {
+            Ok(range) => range,
+            Err(error) => return context.error(error),
+        };
+        let in_range = policy_shard_series(
+            context,
+            database,
+            &index,
+            &statement.sources,
+            (min_time, max_time),
+        )
+        .into_iter()
+        .fold(RoaringBitmap::new(), |all, (ids, _)| all | ids);
+        for (_, series) in &mut selected {
+            *series &= &in_range;
+        }
+        selected.retain(|(_, series)| !series.is_empty());
+    }
     let mut values = Vec::new();
     let wanted = statement.offset.saturating_add(if statement.limit == 0 {
         u64::MAX
@@ -437,12 +464,14 @@ fn field_sort_key(row: &[Value]) -> &str {
     }
 }
 
-/// The series of each shard of one retention policy (ids in the database's index).
+/// The series of each shard of one retention policy that overlaps `(min, max)` (ids in the
+/// database's index).
 fn policy_shard_series(
     context: &StatementContext<'_>,
     database: &Database,
     index: &SeriesIndex,
     sources: &[Source],
+    (min_time, max_time): (i64, i64),
 ) -> Vec<ShardSeries> {
     let source_policy = sources.iter().find_map(|source| match source {
         Source::Measurement(m) if !m.retention_policy.is_empty() => {
@@ -455,7 +484,7 @@ fn policy_shard_series(
     for shard in context
         .query
         .store
-        .shards_for(database.id, policy, i64::MIN, i64::MAX)
+        .shards_for(database.id, policy, min_time, max_time)
     {
         let mut ids = RoaringBitmap::new();
         let mut fields = BTreeMap::new();
@@ -539,7 +568,13 @@ pub fn show_cardinality(
         Ok(selected) => selected,
         Err(error) => return context.error(error),
     };
-    let shards = policy_shard_series(context, database, &index, &statement.sources);
+    let shards = policy_shard_series(
+        context,
+        database,
+        &index,
+        &statement.sources,
+        (i64::MIN, i64::MAX),
+    );
     let mut counts: Vec<(Vec<u8>, usize)> = Vec::new();
     for (measurement, series) in &selected {
         let count = match cardinality_of(&statement.target, &index, measurement, series, &shards) {
