@@ -431,11 +431,47 @@ pub fn show_field_keys(
         Ok(measurements) => measurements,
         Err(error) => return context.error(error),
     };
+    // A source that names its retention policy lists only the fields written to that
+    // policy's shards, as 1.6.7 does (field types themselves are kept per database).
+    let names_policy = statement
+        .sources
+        .iter()
+        .any(|source| matches!(source, Source::Measurement(m) if !m.retention_policy.is_empty()));
+    let policy_fields: Option<BTreeMap<Vec<u8>, BTreeSet<Vec<u8>>>> = names_policy.then(|| {
+        let shards = policy_shard_series(
+            context,
+            database,
+            &index,
+            &statement.sources,
+            (i64::MIN, i64::MAX),
+        );
+        measurements
+            .iter()
+            .map(|measurement| {
+                let series = index.measurement_series(measurement);
+                let mut fields = BTreeSet::new();
+                for (_, shard_fields) in &shards {
+                    for id in &series {
+                        fields.extend(shard_fields.get(&id).into_iter().flatten().cloned());
+                    }
+                }
+                (measurement.clone(), fields)
+            })
+            .collect()
+    });
     let mut by_measurement: BTreeMap<String, Vec<Vec<Value>>> = BTreeMap::new();
     for (measurement, field, field_type) in context.query.field_types.database_fields(database.id) {
         let name = unescaped(&measurement, EscapeKind::Measurement);
         if !measurements.iter().any(|m| m.as_slice() == name.as_bytes()) {
             continue;
+        }
+        if let Some(policy_fields) = &policy_fields {
+            let written = policy_fields
+                .get(name.as_bytes())
+                .is_some_and(|fields| fields.contains(field.as_slice()));
+            if !written {
+                continue;
+            }
         }
         by_measurement.entry(name).or_default().push(vec![
             Value::String(unescaped(&field, EscapeKind::FieldKey)),
