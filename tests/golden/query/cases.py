@@ -1370,6 +1370,19 @@ for slug, text in [
 ]:
     q("fill/" + slug, text)
 
+# Cardinalities with GROUP BY tags (one count per measurement and tag group), and LIMIT /
+# OFFSET applied to each series' one row; either also turns an estimate into a count.
+for slug, text in [
+    ("series-by-host", "SHOW SERIES CARDINALITY GROUP BY host"),
+    ("series-exact-by-star", "SHOW SERIES EXACT CARDINALITY FROM cpu GROUP BY *"),
+    ("series-offset", "SHOW SERIES CARDINALITY OFFSET 1"),
+    ("measurement-by-host", "SHOW MEASUREMENT CARDINALITY GROUP BY host"),
+    ("tag-key-by-host", "SHOW TAG KEY CARDINALITY GROUP BY host"),
+    ("tag-values-by-region", "SHOW TAG VALUES EXACT CARDINALITY WITH KEY = host GROUP BY region"),
+    ("field-key-by-host-where", "SHOW FIELD KEY CARDINALITY WHERE host = 'a' GROUP BY host"),
+]:
+    q("show/cardinality-group-" + slug, text, dataset="meta")
+
 # SHOW TAG VALUES CARDINALITY with a time condition: 1.6.7 counts as if each series had one
 # point at the epoch, so the count is all or nothing by whether the range holds time 0.
 for slug, condition in [

@@ -562,6 +562,9 @@ pub fn show_cardinality(
     let estimation = !statement.exact
         && statement.sources.is_empty()
         && statement.condition.is_none()
+        && statement.dimensions.is_empty()
+        && statement.limit == 0
+        && statement.offset == 0
         && matches!(
             statement.target,
             CardinalityTarget::Series | CardinalityTarget::Measurement
@@ -611,6 +614,15 @@ pub fn show_cardinality(
         &statement.sources,
         (i64::MIN, i64::MAX),
     );
+    // Each count is the one row of its series, and 1.6.7 applies LIMIT/OFFSET to the rows
+    // of each series: any OFFSET leaves nothing, LIMIT changes nothing.
+    if statement.offset > 0 {
+        return context.empty();
+    }
+    let group_keys = cardinality_group_keys(&statement.dimensions, &index, &selected);
+    if !group_keys.is_empty() {
+        return grouped_cardinality(statement, context, &index, &selected, &shards, &group_keys);
+    }
     let mut counts: Vec<(Vec<u8>, usize)> = Vec::new();
     for (measurement, series) in &selected {
         let count = match cardinality_of(&statement.target, &index, measurement, series, &shards) {
@@ -639,6 +651,99 @@ pub fn show_cardinality(
             )
         })
         .collect();
+    context.with_series(result)
+}
+
+/// The tag keys a cardinality's GROUP BY names (`*`: every tag key of the selected series),
+/// sorted; time dimensions are not tags.
+fn cardinality_group_keys(
+    dimensions: &[Expr],
+    index: &SeriesIndex,
+    selected: &SelectedSeries,
+) -> Vec<String> {
+    let mut keys = BTreeSet::new();
+    for dimension in dimensions {
+        match dimension {
+            Expr::VarRef(var) => {
+                keys.insert(var.name.clone());
+            }
+            Expr::Wildcard(_) => {
+                for (measurement, _) in selected {
+                    for key in index.tag_keys(measurement) {
+                        keys.insert(String::from_utf8_lossy(&key).into_owned());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    keys.into_iter().collect()
+}
+
+/// A cardinality with GROUP BY tags, as 1.6.7 answers it: one count per measurement and
+/// group of tag values (a missing tag is ""), the group's tags on the series; for
+/// MEASUREMENT CARDINALITY one unnamed series per group counting its measurements.
+fn grouped_cardinality(
+    statement: &ShowCardinalityStatement,
+    context: &StatementContext<'_>,
+    index: &SeriesIndex,
+    selected: &SelectedSeries,
+    shards: &[ShardSeries],
+    group_keys: &[String],
+) -> StatementResult {
+    let mut per_measurement: Vec<(Vec<u8>, Vec<String>, usize)> = Vec::new();
+    for (measurement, series) in selected {
+        let mut groups: BTreeMap<Vec<String>, RoaringBitmap> = BTreeMap::new();
+        for id in series {
+            let tags = index.tags_of(id).map(|t| t.tags).unwrap_or_default();
+            let values = group_keys
+                .iter()
+                .map(|key| {
+                    tags.iter()
+                        .find(|(k, _)| k.as_slice() == key.as_bytes())
+                        .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+                        .unwrap_or_default()
+                })
+                .collect();
+            groups.entry(values).or_default().insert(id);
+        }
+        for (values, members) in groups {
+            let count =
+                match cardinality_of(&statement.target, index, measurement, &members, shards) {
+                    Ok(count) => count,
+                    Err(error) => return context.error(error),
+                };
+            if count > 0 {
+                per_measurement.push((measurement.clone(), values, count));
+            }
+        }
+    }
+    let tags_of = |values: Vec<String>| group_keys.iter().cloned().zip(values).collect();
+    let result: Vec<Series> = if statement.target == CardinalityTarget::Measurement {
+        let mut measurements_per_group: BTreeMap<Vec<String>, usize> = BTreeMap::new();
+        for (_, values, _) in per_measurement {
+            *measurements_per_group.entry(values).or_default() += 1;
+        }
+        measurements_per_group
+            .into_iter()
+            .map(|(values, count)| Series {
+                tags: tags_of(values),
+                ..unnamed_series(&["count"], vec![vec![Value::Integer(count as i64)]])
+            })
+            .collect()
+    } else {
+        per_measurement
+            .into_iter()
+            .map(|(measurement, values, count)| Series {
+                tags: tags_of(values),
+                ..named_series(
+                    &text(&measurement),
+                    &["count"],
+                    vec![vec![Value::Integer(count as i64)]],
+                )
+            })
+            .collect()
+    };
     context.with_series(result)
 }
 
