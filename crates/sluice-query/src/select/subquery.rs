@@ -197,9 +197,12 @@ pub(super) fn execute(
                 source_of_series.extend(std::iter::repeat_n(source, series.len()));
                 if !ascending {
                     // What follows reads the inner series in ascending (name, tags) order,
-                    // each in ascending time; a descending run gives both reversed.
+                    // each in ascending time; a descending run gives both reversed, except
+                    // top()/bottom(), whose points stay in ascending time under DESC.
                     series.reverse();
-                    series.iter_mut().for_each(|one| one.values.reverse());
+                    if !selects_top_or_bottom(one_inner) {
+                        series.iter_mut().for_each(|one| one.values.reverse());
+                    }
                 }
                 all_series.append(&mut series);
             }
@@ -578,6 +581,13 @@ impl RunFilledInner {
 
 /// `*` as every column of the inner result but `time` and every inner tag the outer query
 /// does not group by, sorted together.
+/// Whether a field of `statement` is a top() or bottom() call.
+fn selects_top_or_bottom(statement: &SelectStatement) -> bool {
+    statement.fields.iter().any(|field| {
+        matches!(&field.expr, Expr::Call(call) if matches!(call.name.as_str(), "top" | "bottom"))
+    })
+}
+
 /// The columns an inner `top(f, tag, ..., N)` / `bottom(...)` adds for its tag arguments:
 /// 1.6.7's outer `*` does not list them (they are not the inner's fields), though the outer
 /// query may still name them.
