@@ -171,7 +171,7 @@ pub(super) fn execute(
         inners.push(inner);
     }
     let Some(inner) = inners.first() else {
-        return Err("BUG: a subquery statement without sources reached execution".into());
+        panic!("BUG: subquery::execute runs only for a FROM that holds a subquery");
     };
     let (condition, range) = time::split_condition(statement.condition.as_ref(), context.now_ns)?;
     let mut range = range.intersect(outer_range);
@@ -188,6 +188,8 @@ pub(super) fn execute(
     let (inner_series, series_origins, inner_order) = match filled {
         Some(filled) => {
             let (runs, origins) = filled.execute(inner, &statement.dimensions, context, range)?;
+            // One source: every series (and any index past them) is source 0.
+            source_of_series = vec![0; runs.len()];
             (runs, origins, InnerRowOrder::SeriesBySeries)
         }
         None => {
@@ -579,8 +581,6 @@ impl RunFilledInner {
     }
 }
 
-/// `*` as every column of the inner result but `time` and every inner tag the outer query
-/// does not group by, sorted together.
 /// Whether a field of `statement` is a top() or bottom() call.
 fn selects_top_or_bottom(statement: &SelectStatement) -> bool {
     statement.fields.iter().any(|field| {
@@ -609,6 +609,9 @@ fn selector_tag_columns(inners: &[SelectStatement]) -> Vec<String> {
     names
 }
 
+/// `*` as every column of the inner result but `time` and every inner tag the outer query
+/// does not group by, sorted together.
+/// `hidden_columns` are left out ([`selector_tag_columns`]).
 fn expand_wildcards(
     fields: &[Field],
     inner: &[Series],
