@@ -25,6 +25,12 @@ use common::Server;
 use serde_json::{json, Value};
 
 const STEP_DEADLINE: Duration = Duration::from_secs(15);
+/// `[http] shared-secret` of the auth server, and an HS256 token it signs for `admin`
+/// (expiring in 2100; the one tests/golden/auth records).
+const JWT_SECRET: &str = "golden-secret";
+const ADMIN_JWT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.\
+    eyJ1c2VybmFtZSI6ImFkbWluIiwiZXhwIjo0MTAyNDQ0ODAwfQ.\
+    hmRmpW36mSB_e6G0x4628Y6Fbqx1IVC-zRB8YNCwi_c";
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// A chromedriver process and one browser session.
@@ -546,16 +552,19 @@ fn admin_ui_in_a_real_browser() {
     browser.set_window(1280, 1000);
 
     // With auth on: the login form, then the app; no password kept in storage.
-    let secure = Server::start_with(&[("SLUICE_HTTP_AUTH_ENABLED", "true")]);
+    let secure = Server::start_with(&[
+        ("SLUICE_HTTP_AUTH_ENABLED", "true"),
+        ("SLUICE_HTTP_SHARED_SECRET", JWT_SECRET),
+    ]);
     let (status, _) =
-        secure.query("CREATE USER root WITH PASSWORD 'pw-secret-1' WITH ALL PRIVILEGES");
+        secure.query("CREATE USER admin WITH PASSWORD 'pw-secret-1' WITH ALL PRIVILEGES");
     assert_eq!(status, 200);
     browser.navigate(&format!("http://{}/", secure.admin_address()));
     browser.wait_for(
         "the login form",
         "return document.body.dataset.ready === 'login'",
     );
-    browser.type_into("#login-user", "root");
+    browser.type_into("#login-user", "admin");
     browser.type_into("#login-password", "wrong");
     browser.click("#login-submit");
     browser.wait_for(
@@ -563,7 +572,7 @@ fn admin_ui_in_a_real_browser() {
         "return document.querySelector('#login-error').textContent.includes('refused')",
     );
     browser.screenshot("login");
-    browser.type_into("#login-user", "root");
+    browser.type_into("#login-user", "admin");
     browser.type_into("#login-password", "pw-secret-1");
     browser.click("#login-submit");
     browser.wait_for(
@@ -583,6 +592,19 @@ fn admin_ui_in_a_real_browser() {
         !stored.as_str().unwrap_or("").contains("pw-secret-1"),
         "{stored}"
     );
+    // Log out, then in again with a JWT bearer token.
+    browser.click("#logout");
+    browser.wait_for(
+        "the login form again",
+        "return document.body.dataset.ready === 'login'",
+    );
+    browser.type_into("#login-token", ADMIN_JWT);
+    browser.click("#login-submit");
+    let who = browser.wait_for(
+        "the app after a token login",
+        "return document.body.dataset.ready === 'true' && document.querySelector('#who').textContent",
+    );
+    assert_eq!(who, json!("as token"));
     println!("admin-ui test took {:?}", started.elapsed());
 }
 

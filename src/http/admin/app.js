@@ -900,7 +900,10 @@
     metric.chart = new uPlot({
       width, height: 120, legend: { show: false }, cursor: { show: false },
       scales: { x: { time: true } },
-      axes: [{ size: 24, font: '11px system-ui' }, { size: 56, font: '11px system-ui', values: (u, ticks) => ticks.map((t) => formatMetric(t, metric.unit)) }],
+      axes: [
+        { size: 24, space: 70, font: '11px system-ui', values: (u, ticks) => ticks.map((t) => new Date(t * 1000).toTimeString().slice(0, 8)) },
+        { size: 76, font: '11px system-ui', values: (u, ticks) => ticks.map((t) => formatMetric(t, metric.unit)) },
+      ],
       series: [{}, { stroke: '#1d4ed8', width: 1.5, fill: 'rgba(29,78,216,.08)', spanGaps: true }],
     }, data, metric.holder);
   }
