@@ -637,7 +637,13 @@ fn bind_admin(
     config: &Config,
     http_address: std::net::SocketAddr,
     loops: usize,
-) -> Result<(Vec<std::net::TcpListener>, Option<crate::http::admin::AdminSite>), String> {
+) -> Result<
+    (
+        Vec<std::net::TcpListener>,
+        Option<crate::http::admin::AdminSite>,
+    ),
+    String,
+> {
     if !config.admin.enabled {
         return Ok((Vec::new(), None));
     }

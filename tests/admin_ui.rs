@@ -43,7 +43,12 @@ struct Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = webdriver(self.address, "DELETE", &format!("/session/{}", self.session), None);
+        let _ = webdriver(
+            self.address,
+            "DELETE",
+            &format!("/session/{}", self.session),
+            None,
+        );
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -167,7 +172,10 @@ impl Browser {
             }
             if Instant::now() > deadline {
                 self.screenshot("failure");
-                panic!("timed out waiting for {what}; page text:\n{}", self.page_text());
+                panic!(
+                    "timed out waiting for {what}; page text:\n{}",
+                    self.page_text()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -471,9 +479,9 @@ fn admin_ui_in_a_real_browser() {
     );
     let built = browser.run("return document.querySelector('#query').value", json!([]));
     assert!(
-        built
-            .as_str()
-            .is_some_and(|q| q.starts_with("SELECT mean(usage) FROM uitest.autogen.cpu WHERE time > now() - 1h GROUP BY time(1m)")),
+        built.as_str().is_some_and(|q| q.starts_with(
+            "SELECT mean(usage) FROM uitest.autogen.cpu WHERE time > now() - 1h GROUP BY time(1m)"
+        )),
         "{built}"
     );
 
@@ -511,7 +519,10 @@ fn admin_ui_in_a_real_browser() {
     let written = server.write("db=uitest&precision=s", &body);
     assert_eq!(written.status, 204);
     browser.click("#tab-query");
-    browser.run("document.querySelector('#results').replaceChildren()", json!([]));
+    browser.run(
+        "document.querySelector('#results').replaceChildren()",
+        json!([]),
+    );
     browser.type_into("#query", "SELECT v FROM big");
     browser.control_enter();
     browser.wait_for(
@@ -532,7 +543,10 @@ fn admin_ui_in_a_real_browser() {
         "return document.querySelector('#results .note').textContent",
         json!([]),
     );
-    assert!(note.as_str().is_some_and(|n| n.contains("of 10000 rows")), "{note}");
+    assert!(
+        note.as_str().is_some_and(|n| n.contains("of 10000 rows")),
+        "{note}"
+    );
 
     // A phone-sized screen: nothing wider than the viewport.
     browser.set_window(390, 844);
@@ -547,7 +561,10 @@ fn admin_ui_in_a_real_browser() {
         "return document.documentElement.scrollWidth - window.innerWidth",
         json!([]),
     );
-    assert!(overflow.as_i64().is_some_and(|o| o <= 0), "overflow {overflow}");
+    assert!(
+        overflow.as_i64().is_some_and(|o| o <= 0),
+        "overflow {overflow}"
+    );
     browser.screenshot("phone");
     browser.set_window(1280, 1000);
 
@@ -614,11 +631,20 @@ fn admin_port_serves_assets_with_validators() {
     let admin = server.admin_address();
     let page = common::request(admin, "GET", "/", &[], b"");
     assert_eq!(page.status, 200);
-    assert_eq!(page.header("Content-Type"), Some("text/html; charset=utf-8"));
+    assert_eq!(
+        page.header("Content-Type"),
+        Some("text/html; charset=utf-8")
+    );
     assert_eq!(page.header("Cache-Control"), Some("no-cache"));
     assert!(page.text().contains("<title>Sluice admin</title>"));
     let etag = page.header("ETag").expect("etag").to_string();
-    let again = common::request(admin, "GET", "/index.html", &[("If-None-Match", &etag)], b"");
+    let again = common::request(
+        admin,
+        "GET",
+        "/index.html",
+        &[("If-None-Match", &etag)],
+        b"",
+    );
     assert_eq!(again.status, 304);
     assert!(again.body.is_empty());
     let script = common::request(
@@ -637,11 +663,11 @@ fn admin_port_serves_assets_with_validators() {
     let config = common::request(admin, "GET", "/config.json", &[], b"");
     let config: Value = serde_json::from_slice(&config.body).expect("json");
     assert_eq!(config["apiPort"], json!(server.address.port()));
+    assert_eq!(common::request(admin, "GET", "/nope", &[], b"").status, 404);
     assert_eq!(
-        common::request(admin, "GET", "/nope", &[], b"").status,
-        404
+        common::request(admin, "POST", "/app.js", &[], b"").status,
+        405
     );
-    assert_eq!(common::request(admin, "POST", "/app.js", &[], b"").status, 405);
     // The API answers the UI's preflight for /debug/vars (it sends Authorization).
     let preflight = common::request(
         server.address,

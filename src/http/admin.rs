@@ -143,9 +143,10 @@ impl AdminSite {
             ("X-Content-Type-Options", "nosniff".to_string()),
         ]);
         if asset.path == "/index.html" {
-            response
-                .headers
-                .push(("Content-Security-Policy", CONTENT_SECURITY_POLICY.to_string()));
+            response.headers.push((
+                "Content-Security-Policy",
+                CONTENT_SECURITY_POLICY.to_string(),
+            ));
         }
         if not_modified {
             return response;
