@@ -631,19 +631,19 @@ fn wait_for_stop_signal() -> &'static str {
     }
 }
 
+/// The admin UI's listeners (one per event loop) and its files; both empty when it is off.
+type AdminParts = (
+    Vec<std::net::TcpListener>,
+    Option<crate::http::admin::AdminSite>,
+);
+
 /// With `[admin] enabled`: one admin UI listener per event loop, and the UI's files (which
 /// tell the page the HTTP API's port, `http_address`).
 fn bind_admin(
     config: &Config,
     http_address: std::net::SocketAddr,
     loops: usize,
-) -> Result<
-    (
-        Vec<std::net::TcpListener>,
-        Option<crate::http::admin::AdminSite>,
-    ),
-    String,
-> {
+) -> Result<AdminParts, String> {
     if !config.admin.enabled {
         return Ok((Vec::new(), None));
     }
