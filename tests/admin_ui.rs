@@ -226,6 +226,22 @@ impl Browser {
         self.command("DELETE", "/actions", None);
     }
 
+    /// Runs `script` asynchronously: it ends by calling its last argument with the result.
+    fn run_async(&self, script: &str, args: Value) -> Value {
+        self.command(
+            "POST",
+            "/execute/async",
+            Some(json!({"script": script, "args": args})),
+        )
+    }
+
+    /// Performs mouse `actions` (W3C pointer action items).
+    fn pointer(&self, actions: Value) {
+        let body = json!({"actions": [{"type": "pointer", "id": "mouse",
+            "parameters": {"pointerType": "mouse"}, "actions": actions}]});
+        self.command("POST", "/actions", Some(body));
+    }
+
     fn press(&self, key: &str) {
         let keys = json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
             {"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}
@@ -408,6 +424,59 @@ fn admin_ui_in_a_real_browser() {
     );
     assert_eq!(drawn, json!("3"), "one line per series");
     browser.screenshot("query-results");
+
+    // Hover shows values; a drag zooms the time axis.
+    let over = browser.element("#results .chart .u-over");
+    let origin = json!({ ELEMENT_KEY: over });
+    browser.pointer(json!([{"type": "pointerMove", "origin": origin, "x": 0, "y": 0}]));
+    browser.wait_for(
+        "hover values in the legend",
+        "const v = document.querySelector('#results .chart .u-legend .u-series:nth-child(2) .u-value'); \
+           return v && v.textContent !== '--' && v.textContent",
+    );
+    let range = "const x = document.querySelector('#results .chart').uplot.scales.x; \
+                 return x.max - x.min";
+    let before = browser.run(range, json!([])).as_f64().expect("range");
+    browser.pointer(json!([
+        {"type": "pointerMove", "origin": origin, "x": -200, "y": 0},
+        {"type": "pointerDown", "button": 0},
+        {"type": "pointerMove", "origin": origin, "x": 100, "y": 0, "duration": 200},
+        {"type": "pointerUp", "button": 0}
+    ]));
+    let after = browser.run(range, json!([])).as_f64().expect("range");
+    assert!(after < before / 2.0, "zoomed from {before} to {after}");
+
+    // Downloads: the whole result as CSV and as JSON.
+    // The page's CSP keeps `fetch` off blob: URLs: the Blob is taken where it is made.
+    let capture = "const done = arguments[arguments.length - 1]; \
+        const create = URL.createObjectURL; let blob; \
+        URL.createObjectURL = (b) => { blob = b; return create.call(URL, b); }; \
+        const click = HTMLAnchorElement.prototype.click; \
+        HTMLAnchorElement.prototype.click = function () { \
+          HTMLAnchorElement.prototype.click = click; URL.createObjectURL = create; \
+          blob.text().then(t => done([this.download, t])); }; \
+        document.querySelector(arguments[0]).click();";
+    let csv = browser.run_async(capture, json!(["#results .download-csv"]));
+    assert_eq!(csv[0], json!("sluice-result.csv"));
+    let csv = csv[1].as_str().expect("csv").to_string();
+    assert_eq!(csv.lines().next(), Some("name,host,time,usage"));
+    assert_eq!(csv.lines().count(), 61, "{csv}");
+    let downloaded = browser.run_async(capture, json!(["#results .download-json"]));
+    let downloaded: Value =
+        serde_json::from_str(downloaded[1].as_str().expect("json")).expect("valid JSON");
+    assert_eq!(downloaded["series"].as_array().map(Vec::len), Some(3));
+
+    // The history holds what ran.
+    let history = browser.run(
+        "return [...document.querySelectorAll('#history-select option')].map(o => o.value)",
+        json!([]),
+    );
+    assert!(
+        history
+            .as_array()
+            .is_some_and(|h| h.contains(&json!("CREATE DATABASE uitest"))),
+        "{history}"
+    );
 
     // Completion offers the measurement's field names.
     browser.type_into("#query", "SELECT us");
