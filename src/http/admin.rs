@@ -13,6 +13,8 @@
 //! `Cache-Control: no-cache` (the URLs carry no version; the browser revalidates with
 //! `If-None-Match` and gets a 304).
 
+use std::borrow::Cow;
+
 use crate::http::framing::{Method, Request};
 use crate::http::response::Response;
 
@@ -59,7 +61,8 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
 struct Asset {
     path: &'static str,
     content_type: &'static str,
-    body: Vec<u8>,
+    /// the embedded bytes (`/config.json`'s are built at start-up)
+    body: Cow<'static, [u8]>,
     /// the body gzip-compressed, when that is smaller
     gzipped: Option<Vec<u8>>,
     /// quoted strong validator
@@ -67,7 +70,7 @@ struct Asset {
 }
 
 impl Asset {
-    fn new(path: &'static str, content_type: &'static str, body: Vec<u8>) -> Asset {
+    fn new(path: &'static str, content_type: &'static str, body: Cow<'static, [u8]>) -> Asset {
         let etag = format!("\"{:08x}-{:x}\"", crc32fast::hash(&body), body.len());
         let gzipped = gzip(&body).filter(|compressed| compressed.len() < body.len());
         Asset {
@@ -100,12 +103,12 @@ impl AdminSite {
     pub fn new(api: &ApiLocation<'_>) -> AdminSite {
         let mut assets: Vec<Asset> = ASSETS
             .iter()
-            .map(|(path, content_type, body)| Asset::new(path, content_type, body.to_vec()))
+            .map(|(path, content_type, body)| Asset::new(path, content_type, Cow::Borrowed(body)))
             .collect();
         assets.push(Asset::new(
             "/config.json",
             "application/json",
-            config_json(api).into_bytes(),
+            Cow::Owned(config_json(api).into_bytes()),
         ));
         AdminSite { assets }
     }
@@ -134,26 +137,14 @@ impl AdminSite {
             .if_none_match
             .as_deref()
             .is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == asset.etag));
-        let gzip_accepted = head.accept_encoding.as_deref().is_some_and(accepts_gzip);
-        let mut response = Response::empty(if not_modified { 304 } else { 200 });
-        response.headers.extend([
-            ("Cache-Control", "no-cache".to_string()),
-            ("ETag", asset.etag.clone()),
-            ("Vary", "Accept-Encoding".to_string()),
-            ("X-Content-Type-Options", "nosniff".to_string()),
-        ]);
-        if asset.path == "/index.html" {
-            response.headers.push((
-                "Content-Security-Policy",
-                CONTENT_SECURITY_POLICY.to_string(),
-            ));
-        }
         if not_modified {
-            return response;
+            return asset.answer(304);
         }
+        let mut response = asset.answer(200);
         response
             .headers
             .push(("Content-Type", asset.content_type.to_string()));
+        let gzip_accepted = head.accept_encoding.as_deref().is_some_and(accepts_gzip);
         response.body = match (&asset.gzipped, gzip_accepted) {
             (Some(gzipped), true) => {
                 response
@@ -161,8 +152,28 @@ impl AdminSite {
                     .push(("Content-Encoding", "gzip".to_string()));
                 gzipped.clone()
             }
-            _ => asset.body.clone(),
+            _ => asset.body.to_vec(),
         };
+        response
+    }
+}
+
+impl Asset {
+    /// The headers every answer about this asset carries (a 304 as much as a 200).
+    fn answer(&self, status: u16) -> Response {
+        let mut response = Response::empty(status);
+        response.headers.extend([
+            ("Cache-Control", "no-cache".to_string()),
+            ("ETag", self.etag.clone()),
+            ("Vary", "Accept-Encoding".to_string()),
+            ("X-Content-Type-Options", "nosniff".to_string()),
+        ]);
+        if self.path == "/index.html" {
+            response.headers.push((
+                "Content-Security-Policy",
+                CONTENT_SECURITY_POLICY.to_string(),
+            ));
+        }
         response
     }
 }
