@@ -655,10 +655,12 @@
   // ---------------------------------------------------------------- explorer
 
   function treeItem(label, kind, onOpen, extra) {
-    const children = el('ul', { role: 'group', hidden: true });
+    // The disclosure pattern (a button with aria-expanded over a nested list): Tab and
+    // Enter reach everything, which an ARIA tree would only do with its arrow-key model.
+    const children = el('ul', { hidden: true });
     const button = el('button', { type: 'button', 'aria-expanded': onOpen ? 'false' : null },
       (onOpen ? '▸ ' : '') + label, kind ? el('span', { class: 'kind' }, kind) : null, extra || null);
-    const item = el('li', { role: 'treeitem' }, button, children);
+    const item = el('li', {}, button, children);
     let loaded = false;
     button.addEventListener('click', async () => {
       if (!onOpen) return;
