@@ -88,22 +88,30 @@ fn webdriver(
     Ok(value)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 impl Browser {
     fn start() -> Browser {
-        let port = free_port();
-        let driver = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
+        // Port 0: chromedriver picks a free port and prints it (no race with other tests).
+        let mut driver = Command::new("chromedriver")
+            .arg("--port=0")
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn chromedriver");
+        let stdout = driver.stdout.take().expect("chromedriver stdout");
+        let (port_sender, port_receiver) = std::sync::mpsc::channel();
+        // Reads on after the port line: a closed pipe would kill chromedriver at its next log.
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.split("started successfully on port ").nth(1) {
+                    let _ = port_sender.send(rest.trim_end_matches('.').parse::<u16>());
+                }
+            }
+        });
+        let port = port_receiver
+            .recv_timeout(STEP_DEADLINE)
+            .expect("chromedriver's port line")
+            .expect("a port number");
         let address: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
         let deadline = Instant::now() + STEP_DEADLINE;
         while webdriver(address, "GET", "/status", None).is_err() {
