@@ -33,9 +33,20 @@ const ADMIN_JWT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.\
     hmRmpW36mSB_e6G0x4628Y6Fbqx1IVC-zRB8YNCwi_c";
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
+/// The chromedriver process, killed when dropped (also when start-up fails half-way).
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A chromedriver process and one browser session.
 struct Browser {
-    driver: Child,
+    /// dropped after the session is deleted (fields drop after `Drop::drop`)
+    _driver: Driver,
     address: SocketAddr,
     session: String,
     screenshots: PathBuf,
@@ -49,8 +60,6 @@ impl Drop for Browser {
             &format!("/session/{}", self.session),
             None,
         );
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
     }
 }
 
@@ -98,6 +107,7 @@ impl Browser {
             .spawn()
             .expect("spawn chromedriver");
         let stdout = driver.stdout.take().expect("chromedriver stdout");
+        let driver = Driver(driver);
         let (port_sender, port_receiver) = std::sync::mpsc::channel();
         // Reads on after the port line: a closed pipe would kill chromedriver at its next log.
         std::thread::spawn(move || {
@@ -137,7 +147,7 @@ impl Browser {
         std::fs::create_dir_all(&screenshots).expect("screenshot dir");
         println!("admin-ui screenshots: {}", screenshots.display());
         Browser {
-            driver,
+            _driver: driver,
             address,
             session,
             screenshots,
