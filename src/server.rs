@@ -38,6 +38,15 @@ pub fn run(config: Config) -> Result<(), String> {
     } else {
         None
     };
+    let admin_tls = if config.admin.enabled && config.admin.https_enabled {
+        let loaded = net::tls_server_config(
+            &config.admin.https_certificate,
+            &config.admin.https_private_key,
+        );
+        Some(loaded.map_err(|e| format!("[admin] https-enabled: {e}"))?)
+    } else {
+        None
+    };
     crate::log_info!("server", "starting Sluice"; version = crate::SLUICE_VERSION, compatible_with = crate::INFLUXDB_COMPATIBLE_VERSION);
     let meta = Arc::new(MetaStore::open(&config.meta.dir).map_err(|e| e.to_string())?);
     std::fs::create_dir_all(&config.data.dir)
@@ -202,6 +211,15 @@ pub fn run(config: Config) -> Result<(), String> {
         .and_then(|l| l.local_addr().ok())
         .map(|a| a.to_string())
         .unwrap_or_default();
+    let http_address = listeners
+        .first()
+        .and_then(|l| l.local_addr().ok())
+        .unwrap_or(address);
+    let (admin_listeners, admin) = bind_admin(&config, http_address, workers)?;
+    let admin_address = admin_listeners
+        .first()
+        .and_then(|l| l.local_addr().ok())
+        .map(|a| a.to_string());
     let auth = config.http.auth_enabled.then(|| {
         crate::http::auth::Authenticator::new(
             &config.http.shared_secret,
@@ -225,6 +243,8 @@ pub fn run(config: Config) -> Result<(), String> {
         large_writes,
         auth,
         tls,
+        admin,
+        admin_tls,
         body_memory,
         subscriber_stats,
         config,
@@ -242,7 +262,7 @@ pub fn run(config: Config) -> Result<(), String> {
     statistics
         .register(Arc::downgrade(&server_source))
         .map_err(|e| e.to_string())?;
-    let loops = net::build_loops(&shared, listeners, input_sockets)
+    let loops = net::build_loops(&shared, listeners, input_sockets, admin_listeners)
         .map_err(|e| format!("creating event loops: {e}"))?;
     let mailboxes: Vec<_> = loops.iter().map(net::EventLoop::mailbox).collect();
     // Loop `i` on the `i`-th allowed CPU: its home query thread follows it there (crate::cpu).
@@ -269,6 +289,9 @@ pub fn run(config: Config) -> Result<(), String> {
     }
     crate::log_info!("http", "listening"; address = bound, event_loops = workers, partitions = ingest.partition_count(), https = shared.tls.is_some());
 
+    if let Some(address) = &admin_address {
+        crate::log_info!("admin", "admin UI listening"; address = address, https = shared.admin_tls.is_some());
+    }
     let signal = wait_for_stop_signal();
     crate::log_info!("server", "signal received, shutting down"; signal = signal);
     shared.shutting_down.store(true, Ordering::Release);
@@ -606,4 +629,32 @@ fn wait_for_stop_signal() -> &'static str {
             }
         }
     }
+}
+
+/// The admin UI's listeners (one per event loop) and its files; both empty when it is off.
+type AdminParts = (
+    Vec<std::net::TcpListener>,
+    Option<crate::http::admin::AdminSite>,
+);
+
+/// With `[admin] enabled`: one admin UI listener per event loop, and the UI's files (which
+/// tell the page the HTTP API's port, `http_address`).
+fn bind_admin(
+    config: &Config,
+    http_address: std::net::SocketAddr,
+    loops: usize,
+) -> Result<AdminParts, String> {
+    if !config.admin.enabled {
+        return Ok((Vec::new(), None));
+    }
+    let address = net::listener::resolve_bind_address(&config.admin.bind_address)
+        .map_err(|e| format!("[admin] bind-address: {e}"))?;
+    let listeners = net::listener::bind_all(address, loops)
+        .map_err(|e| format!("[admin] listening on {address}: {e}"))?;
+    let site = crate::http::admin::AdminSite::new(&crate::http::admin::ApiLocation {
+        url: &config.admin.api_url,
+        port: http_address.port(),
+        https: config.http.https_enabled,
+    });
+    Ok((listeners, Some(site)))
 }

@@ -430,3 +430,37 @@ fn plain_http_to_the_https_port_is_answered_and_closed() {
     assert!(answer.starts_with("HTTP/1.0 400 Bad Request"), "{answer}");
     assert!(answer.contains("HTTPS server"), "{answer}");
 }
+
+/// `[admin] https-enabled`: the admin UI's port speaks TLS with its own certificate, while
+/// the HTTP API stays plain (the page learns the API's scheme from `/config.json`).
+#[test]
+fn the_admin_ui_is_served_over_https() {
+    if !common::tool_available("curl", &["--version"]) {
+        return;
+    }
+    let dir = common::fresh_dir("admin-https-cert");
+    let (certificate, key) = make_certificate(&dir);
+    let certificate_text = certificate.display().to_string();
+    let key_text = key.display().to_string();
+    let server = Server::start_with(&[
+        ("SLUICE_ADMIN_HTTPS_ENABLED", "true"),
+        ("SLUICE_ADMIN_HTTPS_CERTIFICATE", certificate_text.as_str()),
+        ("SLUICE_ADMIN_HTTPS_PRIVATE_KEY", key_text.as_str()),
+    ]);
+    let port = server.admin_address().port();
+    let output = Command::new("curl")
+        .args(["-sS", "--cacert"])
+        .arg(&certificate)
+        .args(["--resolve", &format!("localhost:{port}:127.0.0.1")])
+        .arg(format!("https://localhost:{port}/config.json"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("\"apiScheme\":\"http\""),
+        "{text} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (status, _) = server.query("SHOW DATABASES");
+    assert_eq!(status, 200, "the API stays plain HTTP");
+}

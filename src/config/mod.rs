@@ -42,6 +42,8 @@ pub struct Config {
     pub monitor: MonitorConfig,
     /// `[http]`
     pub http: HttpConfig,
+    /// `[admin]`: the admin web UI
+    pub admin: AdminConfig,
     /// `[coordinator]`
     pub coordinator: CoordinatorConfig,
     /// `[logging]`
@@ -209,6 +211,23 @@ pub struct HttpConfig {
     pub https_private_key: String,
 }
 
+/// `[admin]`: the admin web UI (`http::admin`), served by the event loops on its own port.
+#[derive(Clone, Debug)]
+pub struct AdminConfig {
+    /// `enabled`: serve the admin UI
+    pub enabled: bool,
+    /// `bind-address`: `host:port` or `:port` of the admin UI
+    pub bind_address: String,
+    /// `https-enabled`: serve the admin UI over TLS
+    pub https_enabled: bool,
+    /// `https-certificate`: PEM certificate chain (and key, if `https-private-key` is empty)
+    pub https_certificate: String,
+    /// `https-private-key`: PEM private key (empty: read from the certificate file)
+    pub https_private_key: String,
+    /// `api-url`: the HTTP API the page talks to (empty: the page's host on the HTTP port)
+    pub api_url: String,
+}
+
 /// `[logging]`
 #[derive(Clone, Debug)]
 pub struct LoggingConfig {
@@ -306,6 +325,14 @@ impl Config {
                 https_enabled: false,
                 https_certificate: "/etc/ssl/influxdb.pem".into(),
                 https_private_key: String::new(),
+            },
+            admin: AdminConfig {
+                enabled: true,
+                bind_address: ":8083".to_string(),
+                https_enabled: false,
+                https_certificate: "/etc/ssl/influxdb.pem".into(),
+                https_private_key: String::new(),
+                api_url: String::new(),
             },
             coordinator: CoordinatorConfig {
                 max_concurrent_queries: 0,
@@ -875,6 +902,15 @@ settings! {
     ["http"] "enqueued-write-timeout" => http.enqueued_write_timeout,
         "a write waiting this long for ingest queue space gets 503";
     ["http"] "log-enabled" => http.log_enabled, "log every HTTP request";
+    ["admin"] "enabled" => admin.enabled, "serve the admin web UI";
+    ["admin"] "bind-address" => admin.bind_address, "address of the admin web UI";
+    ["admin"] "https-enabled" => admin.https_enabled, "serve the admin web UI over TLS";
+    ["admin"] "https-certificate" => admin.https_certificate,
+        "PEM certificate chain for the admin UI's HTTPS (with the key if https-private-key is empty)";
+    ["admin"] "https-private-key" => admin.https_private_key,
+        "PEM private key for the admin UI's HTTPS (empty: read it from the certificate file)";
+    ["admin"] "api-url" => admin.api_url,
+        "URL of the HTTP API the admin UI talks to (empty: the page's host on the [http] port)";
     ["coordinator"] "max-concurrent-queries" => coordinator.max_concurrent_queries,
         "query threads (0: default)";
     ["coordinator"] "log-queries-after" => coordinator.log_queries_after,

@@ -266,6 +266,10 @@ pub struct RequestHead {
     pub host: Option<String>,
     /// First `Origin` value (answers then carry InfluxDB's CORS headers).
     pub origin: Option<String>,
+    /// First `Accept-Encoding` value (the admin UI's assets are sent gzip when it allows).
+    pub accept_encoding: Option<String>,
+    /// First `If-None-Match` value (the admin UI's assets are answered 304 when it matches).
+    pub if_none_match: Option<String>,
 }
 
 /// Why a chunked body could not be decoded.
@@ -757,6 +761,8 @@ struct HeaderScan {
     user_agent: Option<String>,
     host: Option<String>,
     origin: Option<String>,
+    accept_encoding: Option<String>,
+    if_none_match: Option<String>,
 }
 
 fn build_head(
@@ -815,6 +821,8 @@ fn build_head(
         user_agent: scan.user_agent,
         host: scan.host,
         origin: scan.origin,
+        accept_encoding: scan.accept_encoding,
+        if_none_match: scan.if_none_match,
     })
 }
 
@@ -875,6 +883,8 @@ fn scan_header(scan: &mut HeaderScan, name: &str, raw_value: &[u8]) -> Result<()
         "user-agent" => first(&mut scan.user_agent),
         "host" => first(&mut scan.host),
         "origin" => first(&mut scan.origin),
+        "accept-encoding" => first(&mut scan.accept_encoding),
+        "if-none-match" => first(&mut scan.if_none_match),
         _ => {}
     }
     Ok(())

@@ -92,7 +92,10 @@ pub fn route(
                 Some(refusal) => Action::Respond(refusal),
                 None => Action::Respond(Response::json(200, debug_vars())),
             },
-            _ => method_not_allowed("GET, HEAD"),
+            // A CORS preflight (the admin UI sends `Authorization` from another port);
+            // InfluxDB 1.6.7 has no OPTIONS route here.
+            Method::Options => Action::Respond(Response::empty(200)),
+            _ => method_not_allowed("GET, HEAD, OPTIONS"),
         },
         "/metrics" => match method {
             Method::Get | Method::Head => match refuse_admin(request, &params, write_context, auth)

@@ -1,5 +1,6 @@
 //! HTTP/1.1 for the event loops: request framing, query strings, responses, and the
 //! InfluxDB-compatible endpoint handlers.
+pub mod admin;
 pub mod auth;
 pub mod framing;
 pub mod gzip;

@@ -169,6 +169,8 @@ enum State {
 pub(super) enum Protocol {
     /// the HTTP API
     Http,
+    /// the admin UI's static files (`http::admin`)
+    Admin,
     /// newline-separated lines of an input (Graphite, OpenTSDB telnet)
     Lines {
         /// the loop's input
@@ -278,7 +280,7 @@ impl Connection {
     /// The loop input this connection feeds, if any.
     pub(super) fn input(&self) -> Option<usize> {
         match self.protocol {
-            Protocol::Http => None,
+            Protocol::Http | Protocol::Admin => None,
             Protocol::Lines { input }
             | Protocol::OpenTsdbUndecided { input }
             | Protocol::OpenTsdbHttp { input } => Some(input),
@@ -412,7 +414,9 @@ impl Connection {
 
     fn drive_protocol(&mut self, slot: usize, event_loop: &mut EventLoop) -> bool {
         match self.protocol {
-            Protocol::Http | Protocol::OpenTsdbHttp { .. } => self.drive_http(slot, event_loop),
+            Protocol::Http | Protocol::Admin | Protocol::OpenTsdbHttp { .. } => {
+                self.drive_http(slot, event_loop)
+            }
             Protocol::Lines { input } => self.drive_lines(input, event_loop),
             Protocol::OpenTsdbUndecided { input } => {
                 // Read until the first line is complete (or long enough to be telnet).
@@ -958,6 +962,10 @@ impl Connection {
                     &write_context,
                     &mut event_loop.scratch,
                 ),
+                None => Action::RespondBare(Response::plain_text(404, "404 page not found")),
+            },
+            Protocol::Admin => match &shared.admin {
+                Some(site) => Action::RespondBare(site.route(&request)),
                 None => Action::RespondBare(Response::plain_text(404, "404 page not found")),
             },
             _ => route(

@@ -48,7 +48,9 @@ const WAKER: Token = Token(1);
 const FIRST_INPUT: usize = 2;
 /// Most input instances (`[[udp]]`, `[[graphite]]`, ...) a server runs.
 pub const MAX_INPUTS: usize = 64;
-const FIRST_CONNECTION: usize = FIRST_INPUT + MAX_INPUTS;
+/// The admin UI's listener (`[admin]`).
+const ADMIN_LISTENER: Token = Token(FIRST_INPUT + MAX_INPUTS);
+const FIRST_CONNECTION: usize = FIRST_INPUT + MAX_INPUTS + 1;
 /// Largest UDP datagram.
 const DATAGRAM_MAX_BYTES: usize = 64 * 1024;
 /// Poll timeout while nothing is waiting: the housekeeping period.
@@ -84,6 +86,10 @@ pub struct Shared {
     pub auth: Option<crate::http::auth::Authenticator>,
     /// `[http] https-enabled`: every HTTP connection speaks TLS with this configuration
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// `[admin] enabled`: the admin UI's files (`None`: no admin listener)
+    pub admin: Option<crate::http::admin::AdminSite>,
+    /// `[admin] https-enabled`: every admin connection speaks TLS with this configuration
+    pub admin_tls: Option<Arc<rustls::ServerConfig>>,
     /// `[http] max-body-memory`: request-body bytes held across all connections
     pub body_memory: Arc<body_memory::BodyMemory>,
     /// the subscriber's counters (zero with `[subscriber] enabled = false`)
@@ -127,6 +133,17 @@ pub enum InputSocket {
     Udp(std::net::UdpSocket),
     /// TCP: every loop accepts connections
     Tcp(std::net::TcpListener),
+}
+
+/// The listener a loop accepts a connection from.
+#[derive(Clone, Copy)]
+enum AcceptFrom {
+    /// the HTTP API's
+    Http,
+    /// the admin UI's
+    Admin,
+    /// an input's (its position in the loop's inputs)
+    Input(usize),
 }
 
 /// One input as one loop sees it.
@@ -279,6 +296,8 @@ pub struct EventLoop {
     index: usize,
     poll: Poll,
     listener: Option<TcpListener>,
+    /// the admin UI's listener (`[admin] enabled`)
+    admin_listener: Option<TcpListener>,
     mailbox: Arc<Mailbox>,
     shared: Arc<Shared>,
     connections: Vec<Option<Connection>>,
@@ -326,12 +345,15 @@ impl ReadBufferPool {
 }
 
 /// Builds one loop per listener; `input_sockets[loop]` holds that loop's socket of every
-/// input, in the order of `shared.inputs`.
+/// input, in the order of `shared.inputs`, and `admin_listeners[loop]` its admin UI
+/// listener (none when the admin UI is off).
 pub fn build_loops(
     shared: &Arc<Shared>,
     listeners: Vec<std::net::TcpListener>,
     mut input_sockets: Vec<Vec<InputSocket>>,
+    admin_listeners: Vec<std::net::TcpListener>,
 ) -> io::Result<Vec<EventLoop>> {
+    let mut admin_listeners = admin_listeners.into_iter();
     let queue_capacity =
         shared.config.data.ingest_queue_depth * listeners.len() * shared.ingest.partition_count();
     let mut loops = Vec::with_capacity(listeners.len());
@@ -375,10 +397,20 @@ pub fn build_loops(
             }
             inputs.push(input);
         }
+        let admin_listener = match admin_listeners.next() {
+            Some(listener) => {
+                let mut listener = TcpListener::from_std(listener);
+                poll.registry()
+                    .register(&mut listener, ADMIN_LISTENER, Interest::READABLE)?;
+                Some(listener)
+            }
+            None => None,
+        };
         loops.push(EventLoop {
             index,
             poll,
             listener: Some(listener),
+            admin_listener,
             mailbox,
             shared: Arc::clone(shared),
             connections: Vec::new(),
@@ -419,7 +451,8 @@ impl EventLoop {
             }
             for event in events.iter() {
                 match event.token() {
-                    LISTENER => self.accept(None),
+                    LISTENER => self.accept(AcceptFrom::Http),
+                    ADMIN_LISTENER => self.accept(AcceptFrom::Admin),
                     WAKER => {}
                     Token(token) if token < FIRST_CONNECTION => {
                         self.input_ready(token - FIRST_INPUT)
@@ -466,6 +499,9 @@ impl EventLoop {
         if let Some(mut listener) = self.listener.take() {
             let _ = self.poll.registry().deregister(&mut listener);
         }
+        if let Some(mut listener) = self.admin_listener.take() {
+            let _ = self.poll.registry().deregister(&mut listener);
+        }
         for input in &mut self.inputs {
             if let Some(mut listener) = input.listener.take() {
                 let _ = self.poll.registry().deregister(&mut listener);
@@ -492,12 +528,15 @@ impl EventLoop {
         self.inputs.iter().any(|input| input.batch.has_waiting())
     }
 
-    /// Accepts on the HTTP listener (`None`) or an input's listener.
-    fn accept(&mut self, input: Option<usize>) {
+    /// Accepts on the HTTP listener, the admin UI's or an input's.
+    fn accept(&mut self, from: AcceptFrom) {
         loop {
-            let listener = match input {
-                None => self.listener.as_ref(),
-                Some(position) => self.inputs.get(position).and_then(|i| i.listener.as_ref()),
+            let listener = match from {
+                AcceptFrom::Http => self.listener.as_ref(),
+                AcceptFrom::Admin => self.admin_listener.as_ref(),
+                AcceptFrom::Input(position) => {
+                    self.inputs.get(position).and_then(|i| i.listener.as_ref())
+                }
             };
             let Some(listener) = listener else {
                 return;
@@ -519,18 +558,22 @@ impl EventLoop {
                     }
                     let _ = stream.set_nodelay(true);
                     let mut tls = None;
-                    let protocol = match input {
-                        None => {
-                            if let Some(config) = &self.shared.tls {
-                                tls = tls::new_session(config);
-                                if tls.is_none() {
-                                    self.shared.open_connections.fetch_sub(1, Ordering::AcqRel);
-                                    continue;
-                                }
-                            }
-                            Protocol::Http
+                    let tls_config = match from {
+                        AcceptFrom::Http => self.shared.tls.as_ref(),
+                        AcceptFrom::Admin => self.shared.admin_tls.as_ref(),
+                        AcceptFrom::Input(_) => None,
+                    };
+                    if let Some(config) = tls_config {
+                        tls = tls::new_session(config);
+                        if tls.is_none() {
+                            self.shared.open_connections.fetch_sub(1, Ordering::AcqRel);
+                            continue;
                         }
-                        Some(position) => {
+                    }
+                    let protocol = match from {
+                        AcceptFrom::Http => Protocol::Http,
+                        AcceptFrom::Admin => Protocol::Admin,
+                        AcceptFrom::Input(position) => {
                             match self.inputs.get(position).map(|i| i.service.config.kind) {
                                 Some(InputKind::OpenTsdb) => {
                                     Protocol::OpenTsdbUndecided { input: position }
@@ -688,7 +731,7 @@ impl EventLoop {
             return;
         };
         if input.listener.is_some() {
-            self.accept(Some(position));
+            self.accept(AcceptFrom::Input(position));
             return;
         }
         let now_ns = crate::time::now_ns();

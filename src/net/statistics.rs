@@ -33,6 +33,10 @@ impl StatisticsSource for Shared {
                     .value("pointsWritten", partition.points.load(Ordering::Relaxed))
                     .value("commits", partition.commits.load(Ordering::Relaxed))
                     .value(
+                        "currentSegmentDiskBytes",
+                        partition.segment_bytes.load(Ordering::Relaxed),
+                    )
+                    .value(
                         "droppedParts",
                         partition.dropped_parts.load(Ordering::Relaxed),
                     ),

@@ -70,6 +70,8 @@ impl Server {
             ("SLUICE_HTTP_BIND_ADDRESS".into(), "127.0.0.1:0".into()),
             // The backup service too: many servers run at once, none on the default 8088.
             ("SLUICE_BIND_ADDRESS".into(), "127.0.0.1:0".into()),
+            // The admin UI too, off its default 8083.
+            ("SLUICE_ADMIN_BIND_ADDRESS".into(), "127.0.0.1:0".into()),
             (
                 "SLUICE_META_DIR".into(),
                 dir.join("meta").display().to_string(),
@@ -177,6 +179,18 @@ impl Server {
             .and_then(|rest| rest.split(' ').next())
             .and_then(|address| address.parse().ok())
             .expect("backup address")
+    }
+
+    /// The address the admin UI listens on (from its log line).
+    pub fn admin_address(&self) -> SocketAddr {
+        let line = self
+            .wait_for_log("admin UI listening", STARTUP_DEADLINE)
+            .expect("admin UI log line");
+        line.split(" address=")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|address| address.parse().ok())
+            .expect("admin address")
     }
 
     /// The address an input listens on (from its "input listening" log line); `nth` counts

@@ -70,6 +70,8 @@ pub struct PartitionStats {
     pub failed_batches: AtomicU64,
     /// durable parts dropped because another part of their request failed
     pub dropped_parts: AtomicU64,
+    /// durable bytes of the WAL segment being written (set after each commit)
+    pub segment_bytes: AtomicU64,
 }
 
 /// One partition's WAL writer and the records durable in it but not yet applied.
@@ -139,6 +141,9 @@ impl PartitionCore {
             append(&mut self.writer, batch.tag(), &batch.payload);
         }
         let result = self.writer.commit();
+        self.stats
+            .segment_bytes
+            .store(self.writer.segment_bytes(), Ordering::Relaxed);
         let durable = result.is_ok();
         if let Err(error) = result {
             sluice_base::log_error!("wal", "WAL write failed; writes answered 500"; partition = self.index, error = error);
@@ -225,6 +230,9 @@ impl PartitionCore {
             sluice_base::log_error!("wal", "cannot carry unapplied records into a new WAL segment; nothing frozen"; partition = self.index, error = error);
             return 0;
         }
+        self.stats
+            .segment_bytes
+            .store(self.writer.segment_bytes(), Ordering::Relaxed);
         self.applied_while_rotating.clear();
         cache.freeze_partition(self.index);
         first_kept

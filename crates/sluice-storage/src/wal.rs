@@ -193,6 +193,11 @@ impl WalWriter {
     pub fn segment_number(&self) -> u64 {
         self.segment_number
     }
+
+    /// Durable bytes of the segment being written (header and committed records).
+    pub fn segment_bytes(&self) -> u64 {
+        self.segment_bytes
+    }
 }
 
 fn file_failure_context(error: &io::Error) -> &'static str {
