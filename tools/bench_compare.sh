@@ -311,7 +311,7 @@ run_other() {
     log "running $script (output in $RUNS_DIR/$name.txt)"
     # The companions take their own ports from the same ranges; they are checked free too.
     # `env`: the port variables are readonly here, so a plain VAR=value prefix is refused.
-    env BENCH_SKIP_BUILD=1 BENCH_TMPDIR="$TMP_ROOT" SLUICE_PORT=$((SLUICE_PORT + 1)) \
+    env BENCH_SKIP_BUILD=1 BENCH_SKIP_1M=1 BENCH_TMPDIR="$TMP_ROOT" SLUICE_PORT=$((SLUICE_PORT + 1)) \
         INFLUXDB_PORT=$((INFLUXDB_PORT + 2)) VM_PORT=$((VM_PORT + 1)) \
         "$ROOT/tools/$script" >"$RUNS_DIR/$name.txt" 2>"$RUNS_DIR/$name.err" ||
         log "$script failed (see $RUNS_DIR/$name.err); its figures are left out"
