@@ -21,7 +21,7 @@
 #   compacted  all three stopped and started again on the same data, Sluice and InfluxDB with
 #              5 s cold durations, and waited for until every Sluice shard is one fully
 #              compacted file with empty WAL segments, every InfluxDB shard one TSM file with
-#              an empty WAL, and VictoriaMetrics has flushed and force-merged (no merge
+#              an empty cache, and VictoriaMetrics has flushed and force-merged (no merge
 #              running, no pending rows).
 # In each phase tools/bench_query.py checks every answer (Sluice's JSON = InfluxDB's;
 # VictoriaMetrics' numbers = InfluxDB's within float tolerance where the MetricsQL is an
@@ -191,15 +191,22 @@ sluice_settled() {
     done
 }
 
-# Settled: every InfluxDB shard holds one TSM file and its WAL segments are empty.
+# Settled: every InfluxDB shard holds one TSM file and an empty cache (/debug/vars). The WAL
+# segment open at the restart stays on disk after its records were snapshotted, so the WAL
+# files cannot tell.
 influxdb_settled() {
     local dir="$SET_DIR/influxdb" shard files
-    [[ -z $(find "$dir/wal" -name '*.wal' -size +0c) ]] || return 1
     [[ -z $(find "$dir/data" -name '*.tmp') ]] || return 1
     for shard in "$dir"/data/bench/autogen/[0-9]*/; do
         files=$(find "$shard" -maxdepth 1 -name '*.tsm' | wc -l)
         [[ "$files" == 1 ]] || return 1
     done
+    curl -s --max-time 60 "$INFLUXDB_URL/debug/vars" | python3 -c '
+import json, sys
+stats = json.load(sys.stdin)
+cached = [v["values"].get("memBytes", 0) for k, v in stats.items() if k.startswith("tsm1_cache:")
+          and v.get("tags", {}).get("database") == "bench"]
+sys.exit(0 if cached and not any(cached) else 1)'
 }
 
 # Settled: no forced or background merge running and no row waiting to be flushed.
