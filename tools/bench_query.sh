@@ -146,10 +146,11 @@ start_servers() {
         >>"$OUT_DIR/query-$set_name-influxdb.log" 2>&1 &
     INFLUXDB_PID=$!
     # No response cache (it would answer repeated queries without running them); limits
-    # raised so that the 1m set's queries are allowed.
+    # raised so that the 1m set's queries are allowed; keep-alive connections kept (it closes
+    # every connection after 2 min by default, idle ones after 1 min).
     nice -n "$NICE" "$VICTORIA_METRICS" -storageDataPath="$SET_DIR/vm" -httpListenAddr="127.0.0.1:$VM_PORT" \
         -retentionPeriod=100y -search.disableCache -search.maxUniqueTimeseries=3000000 \
-        -search.maxTagValues=3000000 -search.maxQueryDuration=1200s \
+        -search.maxTagValues=3000000 -search.maxQueryDuration=1200s -http.connTimeout=24h -http.idleConnTimeout=1h \
         >>"$OUT_DIR/query-$set_name-vm.log" 2>&1 &
     VM_PID=$!
     wait_for_ping "$SLUICE_URL" "$SLUICE_PID" || die "sluice did not answer /ping"
