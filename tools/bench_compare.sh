@@ -22,8 +22,8 @@
 # Every run's figures and logs go to target/bench/compare-runs-<UTC>/ (kept);
 # tools/bench_compare_report.py takes the median, min and max over the rounds and the
 # Sluice/peer ratios of the medians, prints a Markdown table, and writes target/bench/compare-<UTC>.json (+ compare-latest.json, compare-<UTC>.md).
-# WITH_QUERY=1 / WITH_STORAGE=1 also run tools/bench_query.sh / tools/bench_storage.sh and fold
-# their summaries in. UPDATE_PERFORMANCE_MD=1 writes the table into PERFORMANCE.md between the
+# WITH_QUERY=1 / WITH_STORAGE=1 also run tools/bench_query.sh (its 100-host set only) /
+# tools/bench_storage.sh and fold their summaries in. UPDATE_PERFORMANCE_MD=1 writes the table into PERFORMANCE.md between the
 # markers `<!-- compare-table:start -->` and `<!-- compare-table:end -->`.
 # Exits non-zero if a server failed to start or died, a load did not finish, or Sluice stored
 # a different count than it acknowledged (a peer's mismatch is reported, not fatal: InfluxDB

@@ -4,7 +4,8 @@
 `measure` checks and times one phase of one data set on the three running servers (Sluice,
 InfluxDB 1.6.7, VictoriaMetrics) and writes the phase's figures as JSON; `report` folds the
 phase files into the markdown tables and the run's summary JSON. `queries` prints the query
-table (InfluxQL and the VictoriaMetrics equivalent of each) as markdown.
+table (InfluxQL and the VictoriaMetrics equivalent of each) as markdown; `selftest` runs the
+answer checks on hand-made answers.
 
 Checks, before any timing: Sluice's JSON must equal InfluxDB's (parsed, so key order and
 number spelling aside; the bytes are compared too and reported); VictoriaMetrics' numbers must
@@ -569,6 +570,67 @@ def report(args):
     return 0 if ok else 1
 
 
+def selftest():
+    """The answer checks on hand-made answers (no server): each kind accepts an equal answer
+    and rejects a different one."""
+    def influx(series):
+        return {"results": [{"statement_id": 0, "series": series}]}
+
+    def vm(data):
+        return {"status": "success", "data": data}
+
+    spec = {spec["id"]: spec for spec in HOSTS_QUERIES + MILLION_QUERIES}
+    hosts = influx([{"name": "m", "tags": {"host": h}, "columns": ["time", "last"],
+                     "values": [["2020-09-14T12:26:30Z", v]]} for h, v in (("a", 1.5), ("b", 2))])
+    hosts_vm = vm({"result": [{"metric": {"host": "a"}, "value": [1, "1.5"]},
+                              {"metric": {"host": "b"}, "value": [1, "2"]}]})
+    ranged = influx([{"name": "m", "columns": ["time", "mean"],
+                      "values": [["2020-09-13T18:00:00Z", 40.5], ["2020-09-13T18:05:00Z", None],
+                                 ["2020-09-13T18:10:00Z", 41.0]]}])
+    ranged_vm = vm({"result": [{"metric": {}, "values": [[1600020290, "40.5"],
+                                                         [1600020890, "41.00000000000001"]]}]})
+    counts = influx([{"name": "m", "columns": ["time", "count_f0", "count_f1"],
+                      "values": [["1970-01-01T00:00:00Z", 3, 3]]}])
+    counts_vm = vm({"result": [{"metric": {"__name__": "m_f0"}, "value": [1, "3"]},
+                               {"metric": {"__name__": "m_f1"}, "value": [1, "3"]}]})
+    tags = influx([{"name": "m", "columns": ["key", "value"],
+                    "values": [["host", "host0"], ["host", "host1"]]}])
+    cases = [
+        ("H1", hosts, hosts_vm, True),
+        ("H1", hosts, vm({"result": hosts_vm["data"]["result"][:1]}), False),
+        ("H7", ranged, ranged_vm, True),
+        ("H7", ranged, vm({"result": [{"metric": {}, "values": [[1600020000, "40.5"],
+                                                                [1600020600, "41"]]}]}), False),
+        ("H3", counts, counts_vm, True),
+        ("H3", counts, vm({"result": counts_vm["data"]["result"][:1]}), False),
+        ("H6", tags, vm(["host1", "host0"]), True),
+        ("H6", tags, vm(["host0"]), False),
+        ("M2", influx([{"columns": ["count"], "values": [[1_010_000]]}]), vm([1_000_000]), True),
+        ("M2", influx([{"columns": ["count"], "values": [[2_000_000]]}]), vm([1_000_000]), False),
+        ("M3", influx([{"name": "measurements", "columns": ["name"], "values": [["m"]]}]),
+         vm(["m_f0"]), True),
+        ("M4", influx([{"name": "m", "columns": ["time", "count"],
+                        "values": [["1970-01-01T00:00:00Z", 3000000]]}]),
+         vm({"result": [{"metric": {}, "value": [1, "3000000"]}]}), True),
+        ("M5", influx([{"name": "m", "columns": ["time", "count"],
+                        "values": [["1970-01-01T00:00:00Z", 33]]}]), vm({"result": []}), False),
+    ]
+    failed = 0
+    for query_id, influx_answer, vm_answer, equal in cases:
+        difference = check_vm(spec[query_id], influx_answer, vm_answer)
+        if (difference is None) != equal:
+            failed += 1
+            print(f"selftest: {query_id} expected {'equal' if equal else 'a difference'}, "
+                  f"got {difference!r}", file=sys.stderr)
+    for a, b, equal in (([1.0, "x"], [1.0000000000000002, "x"], True), ([1.0], [1.1], False),
+                        ({"a": 1}, {"a": 1, "b": 2}, False), ([None], [None], True)):
+        if json_close(a, b) != equal:
+            failed += 1
+            print(f"selftest: json_close({a}, {b}) is not {equal}", file=sys.stderr)
+    print(f"{len(cases) + 4 - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -592,12 +654,15 @@ def main():
     r.add_argument("--load-files", nargs="*", default=[])
     r.add_argument("phase_files", nargs="+")
     sub.add_parser("queries")
+    sub.add_parser("selftest")
     args = parser.parse_args()
     if args.command == "measure":
         return measure(args)
     if args.command == "report":
         args.command = args.command_line
         return report(args)
+    if args.command == "selftest":
+        return selftest()
     print(queries_table(list(SETS)))
     return 0
 
