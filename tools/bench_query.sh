@@ -132,7 +132,7 @@ start_servers() {
     SLUICE_BIND_ADDRESS="127.0.0.1:0" SLUICE_HTTP_BIND_ADDRESS="127.0.0.1:$SLUICE_PORT" \
         SLUICE_DATA_DIR="$SET_DIR/sluice/data" SLUICE_META_DIR="$SET_DIR/sluice/meta" \
         SLUICE_DATA_WAL_DIR="$SET_DIR/sluice/wal" SLUICE_DATA_WAL_FSYNC_DELAY=0s \
-        SLUICE_DATA_CACHE_SNAPSHOT_WRITE_COLD_DURATION="$cold" \
+        SLUICE_DATA_CACHE_SNAPSHOT_WRITE_COLD_DURATION="$cold" SLUICE_MONITOR_STORE_ENABLED=false \
         nice -n "$NICE" "$SLUICE_BIN" run >>"$OUT_DIR/query-$set_name-sluice.log" 2>&1 &
     SLUICE_PID=$!
     # The series limits off (1M values of host); a write may wait long on 1M new series.
