@@ -133,9 +133,10 @@ start_servers() {
         SLUICE_DATA_DIR="$SET_DIR/sluice/data" SLUICE_META_DIR="$SET_DIR/sluice/meta" \
         SLUICE_DATA_WAL_DIR="$SET_DIR/sluice/wal" SLUICE_DATA_WAL_FSYNC_DELAY=0s \
         SLUICE_DATA_CACHE_SNAPSHOT_WRITE_COLD_DURATION="$cold" SLUICE_MONITOR_STORE_ENABLED=false \
+        SLUICE_DATA_MAX_SERIES_PER_DATABASE=0 SLUICE_DATA_MAX_VALUES_PER_TAG=0 \
         nice -n "$NICE" "$SLUICE_BIN" run >>"$OUT_DIR/query-$set_name-sluice.log" 2>&1 &
     SLUICE_PID=$!
-    # The series limits off (1M values of host); a write may wait long on 1M new series.
+    # The series limits off on both (1M values of host); a write may wait long on 1M new series.
     write_influxdb_conf "$SET_DIR/influxdb/influxdb.conf" "$SET_DIR/influxdb" "$INFLUXDB_PORT" \
         "$INFLUXDB_RPC_PORT" "  cache-snapshot-write-cold-duration = \"$cold\"
   compact-full-write-cold-duration = \"$cold\"
