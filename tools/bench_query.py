@@ -537,7 +537,13 @@ def queries_table(set_names):
 
 
 def report(args):
-    phases = [json.load(open(path)) for path in args.phase_files]
+    # A phase whose measurement failed (a server error) left no file: reported, not fatal.
+    missing = [path for path in args.phase_files if not os.path.exists(path)]
+    for path in missing:
+        print(f"report: no {path} (that phase failed; see the log above)", file=sys.stderr)
+    phases = [json.load(open(path)) for path in args.phase_files if path not in missing]
+    if not phases:
+        return 1
     set_names = [name for name in SETS if any(p["set"] == name for p in phases)]
     out = [f"Query benchmark, {args.stamp} (`{args.command}`)", ""]
     for set_name in set_names:
@@ -546,11 +552,12 @@ def report(args):
     out += ["Queries:", "", queries_table(set_names)]
     text = "\n".join(out)
     print(text)
-    ok = all(row["answers_ok"] for p in phases for row in p["queries"])
+    ok = not missing and all(row["answers_ok"] for p in phases for row in p["queries"])
     goal = all(row["meets_goal"] for p in phases for row in p["queries"])
     summary = {"time_utc": args.stamp, "command": args.command, "phases": phases,
                "same_answers": ok, "meets_goal": goal,
-               "loads": {path: json.load(open(path)) for path in args.load_files}}
+               "loads": {path: json.load(open(path)) for path in args.load_files
+                         if os.path.exists(path)}}
     # tools/bench_compare_report.py folds "queries" (sluice_ms / influxdb_ms per query) into
     # its table: the compacted phase of the hosts set, as bench_query.sh timed before.
     for phase in phases:
