@@ -22,8 +22,8 @@
 # Every run's figures and logs go to target/bench/compare-runs-<UTC>/ (kept);
 # tools/bench_compare_report.py takes the median, min and max over the rounds and the
 # Sluice/peer ratios of the medians, prints a Markdown table, and writes target/bench/compare-<UTC>.json (+ compare-latest.json, compare-<UTC>.md).
-# WITH_QUERY=1 / WITH_STORAGE=1 also run tools/bench_query.sh / tools/bench_storage.sh and fold
-# their summaries in. UPDATE_PERFORMANCE_MD=1 writes the table into PERFORMANCE.md between the
+# WITH_QUERY=1 / WITH_STORAGE=1 also run tools/bench_query.sh (its 100-host set only) /
+# tools/bench_storage.sh and fold their summaries in. UPDATE_PERFORMANCE_MD=1 writes the table into PERFORMANCE.md between the
 # markers `<!-- compare-table:start -->` and `<!-- compare-table:end -->`.
 # Exits non-zero if a server failed to start or died, a load did not finish, or Sluice stored
 # a different count than it acknowledged (a peer's mismatch is reported, not fatal: InfluxDB
@@ -311,7 +311,7 @@ run_other() {
     log "running $script (output in $RUNS_DIR/$name.txt)"
     # The companions take their own ports from the same ranges; they are checked free too.
     # `env`: the port variables are readonly here, so a plain VAR=value prefix is refused.
-    env BENCH_SKIP_BUILD=1 BENCH_TMPDIR="$TMP_ROOT" SLUICE_PORT=$((SLUICE_PORT + 1)) \
+    env BENCH_SKIP_BUILD=1 BENCH_SKIP_1M=1 BENCH_TMPDIR="$TMP_ROOT" SLUICE_PORT=$((SLUICE_PORT + 1)) \
         INFLUXDB_PORT=$((INFLUXDB_PORT + 2)) VM_PORT=$((VM_PORT + 1)) \
         "$ROOT/tools/$script" >"$RUNS_DIR/$name.txt" 2>"$RUNS_DIR/$name.err" ||
         log "$script failed (see $RUNS_DIR/$name.err); its figures are left out"
