@@ -275,6 +275,14 @@ impl Accumulator {
         }
     }
 
+    /// Feeds `count` points to a `count` (a block counted from its metadata).
+    pub fn push_count(&mut self, points: u64) {
+        match self {
+            Accumulator::Count(count) => *count += points as i64,
+            other => panic!("BUG: a point count fed to {other:?}"),
+        }
+    }
+
     /// Feeds the points `range` of `column` (time-ordered, one series), exactly as
     /// [`Accumulator::push`] would one by one; `count` only adds the run's length.
     pub fn push_run(&mut self, column: &Column, range: Range<usize>, origin: u32) {
