@@ -466,3 +466,55 @@ fn reads_racing_snapshots_see_every_point_applied_before_them() {
     assert!(snapshots > 1, "{snapshots} snapshots raced the reads");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A column of one type in an older file and another in a newer one (the registry forgot
+/// the type after a DROP): a merged read keeps the older file's type only, and the
+/// summarized and edge reads count and pick from exactly those points.
+#[test]
+fn summarized_reads_keep_the_type_a_merged_read_keeps() {
+    use super::summary::Edge;
+    let dir = std::env::temp_dir().join(format!("sluice-model-types-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let wal: Wal = Arc::default();
+    let store = open(&dir, &wal);
+    let series: &[u8] = b"cpu,host=a";
+    let partition = partition_of(series);
+    let write = |times: std::ops::Range<i64>, value: StoredValue<'static>| {
+        let mut builder = RecordBuilder::new(1, b"autogen", 1 << 16);
+        for time in times {
+            builder.begin_point(series, time);
+            builder.push_field(b"v", value);
+        }
+        apply(&store, &wal, partition, builder);
+        store.checkpoint().expect("checkpoint");
+    };
+    write(0..300, StoredValue::Integer(1));
+    write(1000..1300, StoredValue::Float(2.0));
+    let shards = store.shards_for(1, "autogen", i64::MIN, i64::MAX);
+    assert_eq!(shards.len(), 1);
+    let shard = &shards[0];
+    assert_eq!(shard.files().len(), 2);
+    for range in [(i64::MIN, i64::MAX), (500, 2000)] {
+        let full = shard.read(series, b"v", range.0, range.1);
+        let read = shard.read_summarized(series, b"v", range, &|_, _| true);
+        let counted = read.summaries.iter().map(|s| s.count).sum::<u64>()
+            + read.decoded.as_ref().map_or(0, |c| c.len() as u64);
+        assert_eq!(
+            counted,
+            full.as_ref().map_or(0, |c| c.len() as u64),
+            "{range:?}"
+        );
+        for edge in [Edge::First, Edge::Last] {
+            let got = shard.read_edge(series, b"v", range, edge);
+            let want = full.as_ref().map(|c| {
+                let index = if edge == Edge::First { 0 } else { c.len() - 1 };
+                let mut point = c.clone();
+                point.retain_time_range(c.times[index], c.times[index]);
+                point
+            });
+            assert_eq!(got, want, "{range:?} {edge:?}");
+        }
+    }
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -10,8 +10,13 @@
 //! series in its file (a delete may have removed some of its points), and no other block of
 //! the column (in any file) nor the cache's points of the column overlap its
 //! `[min_time, max_time]` (a newer source would win some of its times, an older one would
-//! add points between them). Everything else is decoded and merged exactly as `read` does,
-//! so the decoded points and the summarized blocks never share a time.
+//! add points between them), and the column has the type there that the merge keeps (the
+//! type in the first file holding it). Everything else is decoded and merged exactly as
+//! `read` does, so the decoded points and the summarized blocks never share a time.
+//!
+//! One difference, on damaged files only: a block that fails its checksum is skipped alone
+//! (and logged), where `read` drops that file's whole column; a summarized block is not read,
+//! so its checksum is not checked (`sluice verify` checks every block.)
 
 use super::shard::{merge_into, Shard};
 use crate::column::Column;
@@ -53,8 +58,9 @@ struct FileBlock {
     /// index of the file in the shard's file list
     file: usize,
     meta: BlockMeta,
-    /// a tombstone applies to the series in its file
-    tombstoned: bool,
+    /// a tombstone applies to the series in its file, or the column has another type there
+    /// than in the first file holding it (a merge keeps only that type's points)
+    not_summarizable: bool,
 }
 
 impl Shard {
@@ -72,7 +78,10 @@ impl Shard {
         let tombstones = self.tombstones();
         let files = self.files();
         let mut blocks: Vec<FileBlock> = Vec::new();
-        let mut field_type = None;
+        // Per file holding the column, its points decoded (of its own type, as `read` reads
+        // them: merging then keeps the type of the first file holding the column).
+        let mut decoded: Vec<Option<Column>> = vec![None; files.len()];
+        let mut first_type = None;
         for (index, file) in files.iter().enumerate() {
             if file.reader.max_time() < min_time || file.reader.min_time() > max_time {
                 continue;
@@ -80,8 +89,12 @@ impl Shard {
             let Some(entry) = file.reader.find(series_key, field) else {
                 continue;
             };
-            field_type.get_or_insert(entry.field_type);
-            let tombstoned = tombstones.touches(series_key, file.last_generation);
+            if let Some(slot) = decoded.get_mut(index) {
+                *slot = Some(Column::empty(entry.field_type));
+            }
+            let first_type = *first_type.get_or_insert(entry.field_type);
+            let not_summarizable = tombstones.touches(series_key, file.last_generation)
+                || entry.field_type != first_type;
             blocks.extend(
                 entry
                     .blocks
@@ -90,7 +103,7 @@ impl Shard {
                     .map(|meta| FileBlock {
                         file: index,
                         meta: *meta,
-                        tombstoned,
+                        not_summarizable,
                     }),
             );
         }
@@ -99,11 +112,14 @@ impl Shard {
             .and_then(|c| Some((*c.times.first()?, *c.times.last()?)));
         let alone = blocks_alone(&blocks, cache_span);
         let mut result = SummarizedColumn::default();
-        let mut decoded: Vec<Option<Column>> = vec![None; files.len()];
         for (block, alone) in blocks.iter().zip(alone) {
             let meta = &block.meta;
             let inside = min_time <= meta.min_time && meta.max_time <= max_time;
-            if alone && inside && !block.tombstoned && summarizable(meta.min_time, meta.max_time) {
+            if alone
+                && inside
+                && !block.not_summarizable
+                && summarizable(meta.min_time, meta.max_time)
+            {
                 result.summaries.push(BlockSummary {
                     min_time: meta.min_time,
                     max_time: meta.max_time,
@@ -111,17 +127,14 @@ impl Shard {
                 });
                 continue;
             }
-            let (Some(file), Some(slot), Some(field_type)) = (
-                files.get(block.file),
-                decoded.get_mut(block.file),
-                field_type,
-            ) else {
+            let (Some(file), Some(Some(column))) =
+                (files.get(block.file), decoded.get_mut(block.file))
+            else {
                 panic!(
-                    "BUG: block of file {} outside the shard's file list",
+                    "BUG: block of file {} that holds no such column",
                     block.file
                 );
             };
-            let column = slot.get_or_insert_with(|| Column::empty(field_type));
             if let Err(error) = file.reader.read_block_into(meta, column) {
                 sluice_base::log_error!("storage", "corrupt block skipped"; shard = self.id, error = error);
             }
@@ -170,6 +183,8 @@ impl Shard {
                 best = Some(candidate);
             }
         };
+        // A merge keeps the type of the first file holding the column (else the cache's).
+        let mut merged_type = None;
         for file in self.files().iter() {
             if file.reader.max_time() < min_time || file.reader.min_time() > max_time {
                 continue;
@@ -177,6 +192,9 @@ impl Shard {
             let Some(entry) = file.reader.find(series_key, field) else {
                 continue;
             };
+            if *merged_type.get_or_insert(entry.field_type) != entry.field_type {
+                continue;
+            }
             let overlapping = entry
                 .blocks
                 .iter()
@@ -199,6 +217,7 @@ impl Shard {
                 }
             }
         }
+        let cached = cached.filter(|c| merged_type.is_none_or(|t| t == c.field_type()));
         if let Some(point) = cached.and_then(|column| edge_point(column, edge)) {
             offer(point);
         }
