@@ -32,6 +32,8 @@ use super::{column_value, heap_merge, holt_winters, technical};
 use super::{type_name, Exec, Group, GroupRows, Measurement, SelectContext};
 use sluice_ingest::record::FieldType;
 use sluice_storage::column::Column;
+use sluice_storage::engine::summary::Edge;
+use sluice_storage::engine::Shard;
 
 pub(super) const NANOS_PER_SECOND: i64 = 1_000_000_000;
 
@@ -795,15 +797,20 @@ fn aggregate_leaf(
     };
     let mut regexes = RegexCache::default();
     let per_point_condition = exec.condition.is_some() && !condition_fields.is_empty();
+    let read = SeriesRead::for_call(exec, name, count_distinct);
     for shard in exec.shards(measurement) {
         for (index, series) in group.series.iter().enumerate() {
             exec.check_bounds()?;
             let origin = index as u32;
             if !per_point_condition {
                 // Every point counts: feed the column window by window.
-                if let Some(column) = exec.read(&shard, series, &field)? {
-                    feed_column_by_window(&column, windows, single_time, &mut set, &make, origin);
-                }
+                let target = FeedTarget {
+                    windows,
+                    single_time,
+                    make: &make,
+                    origin,
+                };
+                feed_whole_series(exec, &shard, series, &field, read, &target, &mut set)?;
                 set.accumulators
                     .iter_mut()
                     .for_each(Accumulator::end_partial);
@@ -925,6 +932,86 @@ fn top_bottom_points_limit(exec: &Exec<'_>, call: &Call) -> Option<usize> {
         .saturating_add(statement.offset)
         .saturating_add(1);
     Some(usize::try_from(limit).unwrap_or(usize::MAX))
+}
+
+/// How the points of a (shard, series) column reach a leaf's accumulators when every point
+/// counts (no per-point condition).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SeriesRead {
+    /// decoded, every point pushed
+    Decode,
+    /// `count`: the blocks that lie wholly in one window are counted from their metadata
+    CountSummaries,
+    /// `first`/`last` without GROUP BY time(): only the series' edge point, decoded from
+    /// that end ([`Shard::read_edge`]); only without `max-select-point`, which counts the
+    /// points a full read would see
+    EdgePoint(Edge),
+}
+
+impl SeriesRead {
+    fn for_call(exec: &Exec<'_>, name: &str, count_distinct: bool) -> SeriesRead {
+        let edge_allowed = exec.windows.is_none() && exec.context.limits.max_select_point == 0;
+        match name {
+            "count" if !count_distinct => SeriesRead::CountSummaries,
+            "first" if edge_allowed => SeriesRead::EdgePoint(Edge::First),
+            "last" if edge_allowed => SeriesRead::EdgePoint(Edge::Last),
+            _ => SeriesRead::Decode,
+        }
+    }
+}
+
+/// Where [`feed_whole_series`] puts the points of one series.
+struct FeedTarget<'a> {
+    windows: Option<&'a Windows>,
+    single_time: i64,
+    make: &'a dyn Fn() -> Accumulator,
+    origin: u32,
+}
+
+/// Feeds every point of one (shard, series, field) to the windows of `set`, read as `read`
+/// says; the same accumulator states as pushing every point of [`Shard::read`].
+fn feed_whole_series(
+    exec: &Exec<'_>,
+    shard: &Shard,
+    series: &super::SeriesInfo,
+    field: &str,
+    read: SeriesRead,
+    target: &FeedTarget<'_>,
+    set: &mut WindowSet,
+) -> Result<(), String> {
+    let range = (exec.range.min_ns, exec.range.max_ns);
+    let column = match read {
+        SeriesRead::Decode => exec.read(shard, series, field)?,
+        SeriesRead::EdgePoint(edge) => shard.read_edge(&series.key, field.as_bytes(), range, edge),
+        SeriesRead::CountSummaries => {
+            let windows = target.windows;
+            let one_window = |first: i64, last: i64| windows.is_none_or(|w| last < w.end_of(first));
+            let read = shard.read_summarized(&series.key, field.as_bytes(), range, &one_window);
+            let summarized: u64 = read.summaries.iter().map(|s| s.count).sum();
+            let decoded = read.decoded.as_ref().map_or(0, Column::len);
+            exec.count_points(decoded + summarized as usize)?;
+            for summary in &read.summaries {
+                let start = target
+                    .windows
+                    .map_or(target.single_time, |w| w.start_of(summary.min_time));
+                let slot = set.slot(start, target.make);
+                if let Some(accumulator) = set.accumulators.get_mut(slot) {
+                    accumulator.push_count(summary.count);
+                }
+            }
+            read.decoded
+        }
+    };
+    if let Some(column) = column {
+        let FeedTarget {
+            windows,
+            single_time,
+            make,
+            origin,
+        } = *target;
+        feed_column_by_window(&column, windows, single_time, set, make, origin);
+    }
+    Ok(())
 }
 
 /// Feeds every point of one (shard, series) column to the accumulators of its windows (the

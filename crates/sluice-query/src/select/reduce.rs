@@ -275,6 +275,14 @@ impl Accumulator {
         }
     }
 
+    /// Feeds `count` points to a `count` (a block counted from its metadata).
+    pub fn push_count(&mut self, points: u64) {
+        match self {
+            Accumulator::Count(count) => *count += points as i64,
+            other => panic!("BUG: a point count fed to {other:?}"),
+        }
+    }
+
     /// Feeds the points `range` of `column` (time-ordered, one series), exactly as
     /// [`Accumulator::push`] would one by one; `count` only adds the run's length.
     pub fn push_run(&mut self, column: &Column, range: Range<usize>, origin: u32) {
@@ -323,6 +331,23 @@ impl Accumulator {
                 }
             }
             Accumulator::Selector(kind, best) => {
+                let values = values.get(..times.len()).unwrap_or(values);
+                if let Some(index) = run_extreme(*kind, values) {
+                    // The run's best point, then the usual comparison with the best so far:
+                    // the same winner as feeding every point (see `run_extreme`).
+                    if let (Some(time), Some(value)) = (times.get(index), values.get(index)) {
+                        let candidate = Point {
+                            time: *time,
+                            value: Value::Float(*value),
+                            origin,
+                        };
+                        match best {
+                            Some(current) if !better(*kind, &candidate, current) => {}
+                            _ => *best = Some(candidate),
+                        }
+                    }
+                    return;
+                }
                 for (time, value) in times.iter().zip(values) {
                     let replace = match best {
                         Some(Point {
@@ -411,6 +436,29 @@ impl Accumulator {
             Accumulator::Collect(points) => points.is_empty(),
         }
     }
+}
+
+/// The index of the point `min`/`max` keeps of a run of one series' floats (times
+/// ascending): the first of the smallest/largest value, as pushing them one by one keeps
+/// (a later equal value never replaces an earlier one). `None` for an empty run or one
+/// holding a NaN: NaN compares equal to everything in [`better`], which is not an order,
+/// so only the point-by-point feed gives the exact answer then.
+fn run_extreme(kind: SelectorKind, values: &[f64]) -> Option<usize> {
+    let mut best_index = 0;
+    let mut best_value = *values.first()?;
+    let mut any_nan = false;
+    for (index, value) in values.iter().enumerate().skip(1) {
+        any_nan |= value.is_nan();
+        let better = match kind {
+            SelectorKind::Max => *value > best_value,
+            _ => *value < best_value,
+        };
+        if better {
+            best_index = index;
+            best_value = *value;
+        }
+    }
+    (!any_nan && !best_value.is_nan()).then_some(best_index)
 }
 
 /// Arguments of a function besides its field.
@@ -1088,10 +1136,22 @@ mod tests {
             let length = (next() % 40) as usize;
             let times: Vec<i64> = (0..length as i64).map(|i| i * 10).collect();
             // Few distinct values, so ties (equal values, equal times across series) happen.
-            let floats = times
+            // -0.0 beside 0.0 (equal, told apart in the answer); in one column of five a NaN
+            // (equal to everything in `better`, so not an order).
+            let with_nan = float_columns.len() == 2;
+            let mut floats: Vec<f64> = times
                 .iter()
-                .map(|_| (next() % 7) as f64 * 0.1 - 0.3)
+                .map(|_| match next() % 9 {
+                    7 => -0.0,
+                    8 if with_nan => f64::NAN,
+                    8 => 0.0,
+                    n => n as f64 * 0.1 - 0.3,
+                })
                 .collect();
+            if let (true, Some(first)) = (with_nan, floats.first_mut()) {
+                // A NaN first: point by point it is kept only if nothing came before.
+                *first = f64::NAN;
+            }
             let integers = times.iter().map(|_| (next() % 7) as i64 - 3).collect();
             float_columns.push(Column {
                 times: times.clone(),
@@ -1101,6 +1161,21 @@ mod tests {
                 times,
                 values: ColumnValues::Integer(integers),
             });
+        }
+        // A NaN at the start of a run that does not win (an equal time is not earlier), and
+        // a larger value after it that does.
+        let nan_first = [
+            Column {
+                times: vec![0],
+                values: ColumnValues::Float(vec![1.0]),
+            },
+            Column {
+                times: vec![0, 10],
+                values: ColumnValues::Float(vec![f64::NAN, 5.0]),
+            },
+        ];
+        for name in ["min", "max"] {
+            assert_runs_match_points(name, &Value::Float(0.0), &nan_first, 2);
         }
         let mut mixed = integer_columns.clone();
         mixed.extend(float_columns.iter().cloned());

@@ -825,9 +825,6 @@ fn insert_fields(
                 .checked_sub(schema.stride())
                 .and_then(|start| words.get(start))
                 .map(|w| *w as i64);
-            if last_time.is_some_and(|last| last >= timestamp_ns) {
-                series.normal = false;
-            }
             let before = words.capacity();
             let stride = schema.stride();
             if words.capacity() - words.len() < stride {
@@ -835,6 +832,12 @@ fn insert_fields(
                 // quarter of the cache on average, and the cache is most of the memory.
                 let rows = words.len() / stride;
                 words.reserve_exact(stride * (rows / 2).max(1));
+            }
+            if last_time.is_some_and(|last| last >= timestamp_ns) {
+                if series.normal && insert_row_in_order(words, stride, timestamp_ns, fields) {
+                    return ((words.capacity() - before) * 8, 0);
+                }
+                series.normal = false;
             }
             words.push(timestamp_ns as u64);
             words.extend(fields.iter().map(|(_, value)| value_word(*value)));
@@ -848,6 +851,49 @@ fn insert_fields(
         return (grown + added, conflicts);
     }
     insert_column_fields(series, timestamp_ns, fields)
+}
+
+/// Rows an out-of-order point may move to keep a row-stored series in time order. Points
+/// a little late (two writers sending interleaved batches) stay cheap to read: a series left
+/// out of order is sorted by every read until its snapshot. Further back than this the
+/// series is marked not normal instead, so a writer sending points backwards does not cost
+/// a quadratic number of moved words.
+const ROWS_MOVED_IN_ORDER_MAX: usize = 256;
+
+/// Puts the row (`timestamp_ns`, `fields`) of a normal row-stored series (`words`, rows of
+/// `stride` words, a time not after the last row's) at its place in time order: over the
+/// row of an equal time (every field of the new row replaces the old one's, as a newer
+/// write wins), or inserted before the later rows. Returns false, leaving `words`
+/// unchanged, if more than [`ROWS_MOVED_IN_ORDER_MAX`] rows would move.
+fn insert_row_in_order(
+    words: &mut Vec<u64>,
+    stride: usize,
+    timestamp_ns: i64,
+    fields: &[(&[u8], StoredValue<'_>)],
+) -> bool {
+    let rows = words.len() / stride;
+    let row_time = |row: usize| words.get(row * stride).map_or(i64::MAX, |w| *w as i64);
+    let position = partition_rows(rows, |row| row_time(row) < timestamp_ns);
+    if rows - position > ROWS_MOVED_IN_ORDER_MAX {
+        return false;
+    }
+    let start = position * stride;
+    if row_time(position) == timestamp_ns {
+        let values = fields.iter().map(|(_, value)| value_word(*value));
+        for (slot, word) in words
+            .iter_mut()
+            .skip(start + 1)
+            .take(stride - 1)
+            .zip(values)
+        {
+            *slot = word;
+        }
+        return true;
+    }
+    let row = std::iter::once(timestamp_ns as u64)
+        .chain(fields.iter().map(|(_, value)| value_word(*value)));
+    words.splice(start..start, row);
+    true
 }
 
 /// Fields of a series looked up by scanning; a series with more is looked up through a map.
@@ -1175,6 +1221,37 @@ mod tests {
         let trimmed = cache.read(b"cpu,host=a", b"v", 4, 8).unwrap();
         assert_eq!(trimmed.times, vec![5]);
         assert!(cache.read(b"cpu,host=b", b"v", 0, 10).is_none());
+    }
+
+    /// Late points of a row-stored series are put in place (so reads need not sort), an
+    /// equal time replaces the row, and a point further back than the bound marks the
+    /// series not normal instead: every read gives the newest value per time, in order.
+    #[test]
+    fn late_rows_are_put_in_order_within_the_bound() {
+        let mut map = CacheMap::default();
+        let key = b"cpu,host=a";
+        let mut model = std::collections::BTreeMap::new();
+        let mut write = |map: &mut CacheMap, t: i64, v: f64| {
+            map.insert_point(key, t, &point(&[v, -v, t as f64]));
+            model.insert(t, v);
+            let column = map.read(key, b"usage_user", i64::MIN, i64::MAX).unwrap();
+            let want: Vec<(i64, f64)> = model.iter().map(|(t, v)| (*t, *v)).collect();
+            let ColumnValues::Float(values) = &column.values else {
+                panic!("not floats");
+            };
+            let got: Vec<(i64, f64)> = column.times.iter().copied().zip(values.clone()).collect();
+            assert_eq!(got, want);
+            map.get(key).map(|series| series.normal)
+        };
+        for t in (100..200).chain(50..60).chain([150, 199, 55]) {
+            assert_eq!(write(&mut map, t, t as f64 * 2.0), Some(true), "time {t}");
+        }
+        let far_back = 200 - ROWS_MOVED_IN_ORDER_MAX as i64 - 100;
+        for t in 1000..1000 + ROWS_MOVED_IN_ORDER_MAX as i64 + 1 {
+            write(&mut map, t, 1.0);
+        }
+        assert_eq!(write(&mut map, far_back, 3.0), Some(false));
+        assert_eq!(write(&mut map, 1001, 4.0), Some(false));
     }
 }
 

@@ -31,6 +31,7 @@
 pub mod cache;
 pub mod catalog;
 pub mod shard;
+pub mod summary;
 pub mod tombstone;
 
 #[cfg(test)]

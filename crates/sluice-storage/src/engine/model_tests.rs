@@ -111,6 +111,91 @@ fn check(store: &Store, model: &Model, seed: u64, step: usize) {
     }
 }
 
+/// The summarized and edge reads are checked every this many steps (each check reads every
+/// column over every range several ways; at every step they were most of the test's time).
+const SUMMARY_CHECK_EVERY_STEPS: usize = 4;
+
+/// Ranges the summarized and edge reads are checked over: everything, and windows that cut
+/// through blocks at both ends.
+const CHECKED_RANGES: [(i64, i64); 4] = [
+    (i64::MIN, i64::MAX),
+    (5, 35),
+    (DAY_NS + 200, DAY_NS + 700),
+    (2 * DAY_NS - 3, 2 * DAY_NS + 350),
+];
+
+/// `Shard::read_summarized` and `Shard::read_edge` against `Shard::read`: the decoded points
+/// and the summarized blocks together are exactly the points of the read, each once, and
+/// the edge points are the read's first and last.
+/// Returns the number of summaries seen (so the test can tell it checked some).
+fn check_summaries(store: &Store, seed: u64, step: usize) -> usize {
+    let mut summaries_seen = 0;
+    use super::summary::Edge;
+    let context = |what: &str| format!("seed {seed} step {step}: {what}");
+    for shard in store.shards_for(1, "autogen", i64::MIN, i64::MAX) {
+        for (series, field, range) in SERIES
+            .iter()
+            .flat_map(|s| FIELDS.iter().map(move |f| (*s, *f)))
+            .flat_map(|(s, f)| CHECKED_RANGES.iter().map(move |r| (s, f, *r)))
+        {
+            let full = shard.read(series, field, range.0, range.1);
+            let full_times = full.as_ref().map(|c| c.times.clone()).unwrap_or_default();
+            for window in [1i64, 16, 1 << 40] {
+                let one_window = |a: i64, b: i64| a.div_euclid(window) == b.div_euclid(window);
+                let read = shard.read_summarized(series, field, range, &one_window);
+                let mut times: Vec<i64> = read
+                    .decoded
+                    .as_ref()
+                    .map(|c| c.times.clone())
+                    .unwrap_or_default();
+                if let Some(decoded) = &read.decoded {
+                    let full = full.as_ref().expect("decoded points without a read");
+                    for (index, time) in decoded.times.iter().enumerate() {
+                        let at = full.times.binary_search(time).expect("decoded point");
+                        assert_eq!(
+                            decoded.values.view().range(index, index + 1).to_values(),
+                            full.values.view().range(at, at + 1).to_values(),
+                            "{}",
+                            context("decoded value")
+                        );
+                    }
+                }
+                summaries_seen += read.summaries.len();
+                for summary in &read.summaries {
+                    assert!(one_window(summary.min_time, summary.max_time));
+                    let inside: Vec<i64> = full_times
+                        .iter()
+                        .copied()
+                        .filter(|t| (summary.min_time..=summary.max_time).contains(t))
+                        .collect();
+                    assert_eq!(inside.len() as u64, summary.count, "{}", context("count"));
+                    assert_eq!(inside.first(), Some(&summary.min_time));
+                    assert_eq!(inside.last(), Some(&summary.max_time));
+                    times.extend(inside);
+                }
+                times.sort_unstable();
+                assert_eq!(times, full_times, "{}", context("summarized points"));
+            }
+            for edge in [Edge::First, Edge::Last] {
+                let got = shard.read_edge(series, field, range, edge);
+                let want = full.as_ref().map(|c| {
+                    let index = if edge == Edge::First { 0 } else { c.len() - 1 };
+                    (
+                        c.times[index],
+                        c.values.view().range(index, index + 1).to_values(),
+                    )
+                });
+                let got = got.map(|c| {
+                    assert_eq!(c.len(), 1, "{}", context("edge of one point"));
+                    (c.times[0], c.values.view().to_values())
+                });
+                assert_eq!(got, want, "{}", context(&format!("{edge:?}")));
+            }
+        }
+    }
+    summaries_seen
+}
+
 /// Adds field `field` = `value` to the point `builder` is on, and to the model.
 fn push_field(
     builder: &mut RecordBuilder,
@@ -134,7 +219,9 @@ fn apply(store: &Store, wal: &Wal, partition: usize, builder: RecordBuilder) {
     wal.lock().expect("wal").push((partition, record));
 }
 
-fn run(seed: u64, steps: usize) {
+/// Returns the number of summarized blocks the checks saw.
+fn run(seed: u64, steps: usize) -> usize {
+    let mut summaries_seen = 0;
     let dir = std::env::temp_dir().join(format!("sluice-model-{}-{seed}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let wal: Wal = Arc::default();
@@ -225,9 +312,13 @@ fn run(seed: u64, steps: usize) {
             }
         }
         check(&store, &model, seed, step);
+        if step % SUMMARY_CHECK_EVERY_STEPS == 0 {
+            summaries_seen += check_summaries(&store, seed, step);
+        }
     }
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
+    summaries_seen
 }
 
 #[test]
@@ -236,11 +327,14 @@ fn engine_matches_a_btreemap_model() {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(1);
+    let mut summaries_seen = 0;
     for round in 0..6u64 {
         let seed = base.wrapping_add(round.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         eprintln!("engine model seed {seed}");
-        run(seed, 300);
+        summaries_seen += run(seed, 300);
     }
+    assert!(summaries_seen > 0, "no block was ever summarized");
+    eprintln!("{summaries_seen} summarized blocks checked");
 }
 
 #[test]
@@ -370,5 +464,57 @@ fn reads_racing_snapshots_see_every_point_applied_before_them() {
     done.store(true, std::sync::atomic::Ordering::Release);
     let snapshots = snapshotter.join().expect("snapshotter");
     assert!(snapshots > 1, "{snapshots} snapshots raced the reads");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A column of one type in an older file and another in a newer one (the registry forgot
+/// the type after a DROP): a merged read keeps the older file's type only, and the
+/// summarized and edge reads count and pick from exactly those points.
+#[test]
+fn summarized_reads_keep_the_type_a_merged_read_keeps() {
+    use super::summary::Edge;
+    let dir = std::env::temp_dir().join(format!("sluice-model-types-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let wal: Wal = Arc::default();
+    let store = open(&dir, &wal);
+    let series: &[u8] = b"cpu,host=a";
+    let partition = partition_of(series);
+    let write = |times: std::ops::Range<i64>, value: StoredValue<'static>| {
+        let mut builder = RecordBuilder::new(1, b"autogen", 1 << 16);
+        for time in times {
+            builder.begin_point(series, time);
+            builder.push_field(b"v", value);
+        }
+        apply(&store, &wal, partition, builder);
+        store.checkpoint().expect("checkpoint");
+    };
+    write(0..300, StoredValue::Integer(1));
+    write(1000..1300, StoredValue::Float(2.0));
+    let shards = store.shards_for(1, "autogen", i64::MIN, i64::MAX);
+    assert_eq!(shards.len(), 1);
+    let shard = &shards[0];
+    assert_eq!(shard.files().len(), 2);
+    for range in [(i64::MIN, i64::MAX), (500, 2000)] {
+        let full = shard.read(series, b"v", range.0, range.1);
+        let read = shard.read_summarized(series, b"v", range, &|_, _| true);
+        let counted = read.summaries.iter().map(|s| s.count).sum::<u64>()
+            + read.decoded.as_ref().map_or(0, |c| c.len() as u64);
+        assert_eq!(
+            counted,
+            full.as_ref().map_or(0, |c| c.len() as u64),
+            "{range:?}"
+        );
+        for edge in [Edge::First, Edge::Last] {
+            let got = shard.read_edge(series, b"v", range, edge);
+            let want = full.as_ref().map(|c| {
+                let index = if edge == Edge::First { 0 } else { c.len() - 1 };
+                let mut point = c.clone();
+                point.retain_time_range(c.times[index], c.times[index]);
+                point
+            });
+            assert_eq!(got, want, "{range:?} {edge:?}");
+        }
+    }
+    drop(store);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -193,11 +193,7 @@ impl Shard {
         min_time: i64,
         max_time: i64,
     ) -> Option<Column> {
-        let partition = self.partition_of(series_key);
-        let cached = self
-            .caches
-            .get(partition)
-            .and_then(|cache| read_lock(cache).read(series_key, field, min_time, max_time));
+        let cached = self.read_cache(series_key, field, min_time, max_time);
         let mut result: Option<Column> = None;
         let tombstones = self.tombstones();
         for file in self.files().iter() {
@@ -222,6 +218,20 @@ impl Shard {
             merge_into(&mut result, column);
         }
         result.filter(|column| !column.is_empty())
+    }
+
+    /// The cache's merged, normal points of one column within `[min_time, max_time]`.
+    pub(super) fn read_cache(
+        &self,
+        series_key: &[u8],
+        field: &[u8],
+        min_time: i64,
+        max_time: i64,
+    ) -> Option<Column> {
+        let partition = self.partition_of(series_key);
+        self.caches
+            .get(partition)
+            .and_then(|cache| read_lock(cache).read(series_key, field, min_time, max_time))
     }
 
     /// Every series key with data in the shard, sorted, with its fields (sorted) and types.
@@ -260,7 +270,7 @@ impl Shard {
         all
     }
 
-    fn tombstones(&self) -> Arc<Tombstones> {
+    pub(super) fn tombstones(&self) -> Arc<Tombstones> {
         Arc::clone(&read_lock(&self.tombstones))
     }
 
@@ -748,7 +758,7 @@ fn plan_block_spans(blocks: &[(usize, BlockMeta)]) -> Vec<BlockSpan> {
     spans
 }
 
-fn merge_into(result: &mut Option<Column>, newer: Column) {
+pub(super) fn merge_into(result: &mut Option<Column>, newer: Column) {
     match result.as_mut() {
         None => *result = Some(newer),
         Some(older) => {
