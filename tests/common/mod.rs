@@ -49,6 +49,8 @@ pub struct Server {
     /// its base directory (meta/, data/, wal/)
     pub dir: PathBuf,
     env: Vec<(String, String)>,
+    /// the thread that copies the server's stderr into `log`
+    log_reader: Option<std::thread::JoinHandle<()>>,
     log: Arc<LogLines>,
     keep_dir: bool,
 }
@@ -98,6 +100,7 @@ impl Server {
             address: "127.0.0.1:0".parse().expect("addr"),
             dir,
             env: all,
+            log_reader: None,
             log: Arc::default(),
             keep_dir: false,
         };
@@ -125,7 +128,7 @@ impl Server {
         let stderr = child.stderr.take().expect("stderr");
         let log = Arc::new(LogLines::default());
         self.log = Arc::clone(&log);
-        std::thread::spawn(move || {
+        self.log_reader = Some(std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
                 if std::env::var("SLUICE_TEST_ECHO_LOG").is_ok() {
@@ -135,7 +138,7 @@ impl Server {
                 lines.push(line);
                 log.changed.notify_all();
             }
-        });
+        }));
         self.child = Some(child);
         let line = self
             .wait_for_log("msg=\"listening\"", STARTUP_DEADLINE)
@@ -251,6 +254,11 @@ impl Server {
         let until = Instant::now() + STARTUP_DEADLINE;
         loop {
             if let Ok(Some(status)) = child.try_wait() {
+                // The log's last lines are read once the pipe closes: wait for them, so a
+                // test that reads the log after stop() sees the shutdown lines.
+                if let Some(reader) = self.log_reader.take() {
+                    let _ = reader.join();
+                }
                 return status.code();
             }
             if Instant::now() > until {
