@@ -207,6 +207,7 @@ pub fn partition_count(wal_dir: &Path, fresh: usize) -> std::io::Result<usize> {
     }
     std::fs::create_dir_all(wal_dir)?;
     sluice_base::fsio::write_file_atomically(
+        &sluice_base::fsio::OsFileSystem,
         wal_dir,
         PARTITIONS_FILE,
         format!("{fresh}\n").as_bytes(),

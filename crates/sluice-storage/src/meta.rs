@@ -37,6 +37,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
+use sluice_base::fsio::{FileSystem, OsFileSystem};
 use sluice_model::bytes::{put_bytes_u32, Reader};
 
 const MAGIC: &[u8; 8] = b"SLUICEMT";
@@ -389,6 +390,8 @@ pub fn default_shard_group_duration_ns(retention_duration_ns: i64) -> i64 {
 pub struct MetaStore {
     /// `None` for a read-only store, which refuses every change
     directory: Option<PathBuf>,
+    /// where `meta.db` is replaced (the real disk, or a simulated one)
+    file_system: Arc<dyn FileSystem>,
     current: RwLock<Arc<MetaData>>,
     writer: Mutex<()>,
     /// bumped after each published change: a reader keeping something derived from a
@@ -399,6 +402,14 @@ pub struct MetaStore {
 impl MetaStore {
     /// Opens (or creates) the store in `directory`.
     pub fn open(directory: &Path) -> Result<MetaStore, MetaError> {
+        MetaStore::open_with(directory, Arc::new(OsFileSystem))
+    }
+
+    /// [`MetaStore::open`] replacing its file through `file_system`.
+    pub fn open_with(
+        directory: &Path,
+        file_system: Arc<dyn FileSystem>,
+    ) -> Result<MetaStore, MetaError> {
         fs::create_dir_all(directory)?;
         let data = load(&directory.join(FILE_NAME))?.unwrap_or(MetaData {
             next_database_id: 1,
@@ -409,6 +420,7 @@ impl MetaStore {
         });
         Ok(MetaStore {
             directory: Some(directory.to_path_buf()),
+            file_system,
             current: RwLock::new(Arc::new(data)),
             writer: Mutex::new(()),
             generation: std::sync::atomic::AtomicU64::new(0),
@@ -419,6 +431,7 @@ impl MetaStore {
     pub fn frozen(data: MetaData) -> MetaStore {
         MetaStore {
             directory: None,
+            file_system: Arc::new(OsFileSystem),
             current: RwLock::new(Arc::new(data)),
             writer: Mutex::new(()),
             generation: std::sync::atomic::AtomicU64::new(0),
@@ -920,7 +933,7 @@ impl MetaStore {
         let Some(directory) = &self.directory else {
             return Err(MetaError::Conflict("the meta store is read-only"));
         };
-        persist(directory, &next)?;
+        persist(self.file_system.as_ref(), directory, &next)?;
         match self.current.write() {
             Ok(mut guard) => *guard = Arc::new(next),
             Err(poisoned) => *poisoned.into_inner() = Arc::new(next),
@@ -1185,8 +1198,12 @@ fn load(path: &Path) -> Result<Option<MetaData>, MetaError> {
 }
 
 /// Writes `data` so that a crash leaves either the old or the new file, never a mix.
-fn persist(directory: &Path, data: &MetaData) -> Result<(), MetaError> {
-    sluice_base::fsio::write_file_atomically(directory, FILE_NAME, &encode(data))?;
+fn persist(
+    file_system: &dyn FileSystem,
+    directory: &Path,
+    data: &MetaData,
+) -> Result<(), MetaError> {
+    sluice_base::fsio::write_file_atomically(file_system, directory, FILE_NAME, &encode(data))?;
     Ok(())
 }
 

@@ -680,6 +680,18 @@ mod tests {
             }))
         }
 
+        fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+            OsFileSystem.create(path)
+        }
+
+        fn open_append(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+            OsFileSystem.open_append(path)
+        }
+
+        fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+            OsFileSystem.rename(from, to)
+        }
+
         fn remove_file(&self, path: &Path) -> io::Result<()> {
             OsFileSystem.remove_file(path)
         }

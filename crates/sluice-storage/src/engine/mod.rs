@@ -45,6 +45,7 @@ use crate::meta::{MetaData, MetaStore};
 use crate::series_index::SeriesIndex;
 pub use shard::Shard;
 use shard::ShardPlacement;
+use sluice_base::fsio::{FileSystem, OsFileSystem};
 use sluice_model::field_types::FieldTypeRegistry;
 use sluice_model::record::decode_record;
 
@@ -103,6 +104,8 @@ pub struct StoreStats {
 /// The engine.
 pub struct Store {
     options: StoreOptions,
+    /// where every file of the engine is written (the real disk, or a simulated one)
+    pub(crate) file_system: Arc<dyn FileSystem>,
     meta: Arc<MetaStore>,
     shards: RwLock<BTreeMap<u64, Arc<Shard>>>,
     live_cache_bytes: AtomicUsize,
@@ -155,11 +158,21 @@ impl Store {
 
     /// Opens the engine over `options.data_dir`, with a shard for every shard group in meta.
     pub fn open(options: StoreOptions, meta: Arc<MetaStore>) -> std::io::Result<Arc<Store>> {
+        Store::open_with(options, meta, Arc::new(OsFileSystem))
+    }
+
+    /// [`Store::open`] writing through `file_system` (the fault simulations' disk).
+    pub fn open_with(
+        options: StoreOptions,
+        meta: Arc<MetaStore>,
+        file_system: Arc<dyn FileSystem>,
+    ) -> std::io::Result<Arc<Store>> {
         if !options.read_only {
             std::fs::create_dir_all(&options.data_dir)?;
         }
         let store = Store {
             options,
+            file_system,
             meta,
             shards: RwLock::new(BTreeMap::new()),
             live_cache_bytes: AtomicUsize::new(0),
@@ -219,6 +232,7 @@ impl Store {
                 shard_directory(&self.options.data_dir, group.shard_id),
                 self.options.partitions,
                 self.options.read_only,
+                Arc::clone(&self.file_system),
             ))
         });
         Arc::clone(shard)
@@ -431,7 +445,7 @@ impl Store {
             SeriesIndex::in_memory()
         } else {
             let directory = catalog::catalog_directory(&self.options.data_dir, database_id);
-            match SeriesIndex::open(&directory) {
+            match SeriesIndex::open_with(&directory, Arc::clone(&self.file_system)) {
                 Ok(index) => index,
                 Err(error) => {
                     sluice_base::log_error!("storage", "cannot open a series index; using an empty one"; path = directory.display(), error = error);

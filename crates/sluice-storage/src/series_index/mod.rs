@@ -61,13 +61,15 @@ mod series_log;
 mod tests;
 
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// The set type of series ids in this API, re-exported so callers need not depend on it.
 pub use roaring::RoaringBitmap;
+
+use sluice_base::fsio::{FileSystem, OsFileSystem, WritableFile};
 
 use crate::key_table::{hash_bytes, random_seed, KeyTable};
 use inverted::{InvertedIndex, Symbol};
@@ -213,7 +215,7 @@ struct Tables {
 /// The log file, behind its own mutex.
 struct LogFile {
     path: PathBuf,
-    file: File,
+    file: Box<dyn WritableFile>,
     /// the buffer swapped out of `Tables` while it is written (keeps its capacity)
     spare: Vec<u8>,
     /// a write failed: the file may end in a partial record
@@ -491,11 +493,26 @@ impl SeriesIndex {
 
     /// Opens the index in `directory` (creating both if missing) and replays its log.
     pub fn open(directory: &Path) -> Result<SeriesIndex, IndexError> {
-        SeriesIndex::open_with_report(directory).map(|(index, _)| index)
+        SeriesIndex::open_with(directory, Arc::new(OsFileSystem))
+    }
+
+    /// [`SeriesIndex::open`] writing its log through `file_system`.
+    pub fn open_with(
+        directory: &Path,
+        file_system: Arc<dyn FileSystem>,
+    ) -> Result<SeriesIndex, IndexError> {
+        SeriesIndex::open_with_report_in(directory, file_system.as_ref()).map(|(index, _)| index)
     }
 
     /// [`SeriesIndex::open`], also telling what the replay found.
     pub fn open_with_report(directory: &Path) -> Result<(SeriesIndex, ReplayReport), IndexError> {
+        SeriesIndex::open_with_report_in(directory, &OsFileSystem)
+    }
+
+    fn open_with_report_in(
+        directory: &Path,
+        file_system: &dyn FileSystem,
+    ) -> Result<(SeriesIndex, ReplayReport), IndexError> {
         fs::create_dir_all(directory).map_err(io_error("create directory", directory))?;
         let path = directory.join(SERIES_LOG_FILE_NAME);
         let contents = match fs::read(&path) {
@@ -507,7 +524,7 @@ impl SeriesIndex {
         let (tables, report) = match series_log::check_header(&contents) {
             HeaderCheck::Valid => Tables::replay(&contents, hash_seed),
             HeaderCheck::Torn => {
-                create_log(directory, &path)?;
+                create_log(file_system, directory, &path)?;
                 (Tables::new(hash_seed, 0), ReplayReport::default())
             }
             HeaderCheck::ForeignMagic => return Err(IndexError::NotASeriesLog(path)),
@@ -519,11 +536,10 @@ impl SeriesIndex {
             sluice_base::log_warn!("series_index", "series log damaged; cutting its tail";
                 path = path.display(), damage = damage, offset = report.valid_bytes,
                 cut_bytes = report.cut_bytes);
-            truncate_log(&path, report.valid_bytes)?;
+            truncate_log(file_system, &path, report.valid_bytes)?;
         }
-        let file = OpenOptions::new()
-            .append(true)
-            .open(&path)
+        let file = file_system
+            .open_append(&path)
             .map_err(io_error("open", &path))?;
         let log = LogFile {
             path,
@@ -922,23 +938,29 @@ impl Drop for SeriesIndex {
 }
 
 /// Creates an empty log (header only), durably: file fsynced, then its directory.
-fn create_log(directory: &Path, path: &Path) -> Result<(), IndexError> {
-    let mut file = File::create(path).map_err(io_error("create", path))?;
+fn create_log(
+    file_system: &dyn FileSystem,
+    directory: &Path,
+    path: &Path,
+) -> Result<(), IndexError> {
+    let mut file = file_system.create(path).map_err(io_error("create", path))?;
     file.write_all(&series_log::header())
         .map_err(io_error("write", path))?;
-    file.sync_all().map_err(io_error("fsync", path))?;
-    File::open(directory)
-        .and_then(|directory| directory.sync_all())
+    file.sync_data().map_err(io_error("fsync", path))?;
+    file_system
+        .sync_directory(directory)
         .map_err(io_error("fsync directory", directory))
 }
 
 /// Cuts the log to its first `length` bytes, durably.
-fn truncate_log(path: &Path, length: usize) -> Result<(), IndexError> {
-    let file = OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(io_error("open", path))?;
-    file.set_len(length as u64)
-        .map_err(io_error("truncate", path))?;
-    file.sync_all().map_err(io_error("fsync", path))
+fn truncate_log(
+    file_system: &dyn FileSystem,
+    path: &Path,
+    length: usize,
+) -> Result<(), IndexError> {
+    file_system
+        .open_append(path)
+        .map_err(io_error("open", path))?
+        .truncate_and_sync(length as u64)
+        .map_err(io_error("truncate", path))
 }
