@@ -30,6 +30,8 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+#[cfg(test)]
+mod engine_simulation;
 pub mod maintenance;
 pub mod partition;
 pub mod plan;
@@ -234,6 +236,48 @@ impl PartitionWaker for ChannelWaker {
     }
 }
 
+/// Replays the WAL partitions `(index, directory)` into the store's caches, rebuilding the
+/// field types (start-up, before any partition runs). Returns what was replayed and the
+/// highest request id found (new requests must use higher ones).
+pub fn replay_into_store(
+    store: &Store,
+    directories: &[(usize, PathBuf)],
+) -> std::io::Result<(ReplaySummary, u64)> {
+    let field_types = Arc::clone(store.field_types());
+    let mut summary = ReplaySummary::default();
+    let stats = replay::replay_partitions(
+        directories,
+        ReplayMode::Repair,
+        |index, record: &[u8]| {
+            let decoded = record::decode_record(record, |header, point| {
+                summary.points += 1;
+                let measurement = measurement_of(point.series_key);
+                for (key, value) in &point.fields {
+                    field_types.get_or_insert(
+                        header.database_id,
+                        measurement,
+                        key,
+                        value.field_type(),
+                    );
+                }
+            });
+            if decoded.is_err() {
+                sluice_base::log_warn!("wal", "skipped an undecodable WAL record"; bytes = record.len());
+                return;
+            }
+            store.apply_record(index, record);
+        },
+    )?;
+    summary.records = stats.records;
+    summary.truncated_segments = stats.wal.truncated_segments;
+    summary.corrupt_stretches = stats.wal.corrupt_stretches;
+    summary.dropped_parts = stats.dropped_parts;
+    if stats.unknown_records > 0 {
+        sluice_base::log_warn!("wal", "skipped WAL records of no known kind"; records = stats.unknown_records);
+    }
+    Ok((summary, stats.max_request_id))
+}
+
 impl Ingest {
     /// Replays the WAL (rebuilding field types), then starts one thread per partition.
     pub fn start(
@@ -242,44 +286,15 @@ impl Ingest {
     ) -> std::io::Result<(Ingest, ReplaySummary)> {
         let partitions = partition_count(&options.wal_dir, options.partitions.max(1))?;
         let field_types = Arc::clone(store.field_types());
-        let mut summary = ReplaySummary {
-            partitions,
-            ..ReplaySummary::default()
-        };
         let directories: Vec<(usize, PathBuf)> = (0..partitions)
             .map(|index| (index, partition_dir(&options.wal_dir, index)))
             .filter(|(_, directory)| directory.is_dir())
             .collect();
-        let stats = replay::replay_partitions(
-            &directories,
-            ReplayMode::Repair,
-            |index, record: &[u8]| {
-                let decoded = record::decode_record(record, |header, point| {
-                    summary.points += 1;
-                    let measurement = measurement_of(point.series_key);
-                    for (key, value) in &point.fields {
-                        field_types.get_or_insert(
-                            header.database_id,
-                            measurement,
-                            key,
-                            value.field_type(),
-                        );
-                    }
-                });
-                if decoded.is_err() {
-                    sluice_base::log_warn!("wal", "skipped an undecodable WAL record"; bytes = record.len());
-                    return;
-                }
-                store.apply_record(index, record);
-            },
-        )?;
-        summary.records = stats.records;
-        summary.truncated_segments = stats.wal.truncated_segments;
-        summary.corrupt_stretches = stats.wal.corrupt_stretches;
-        summary.dropped_parts = stats.dropped_parts;
-        if stats.unknown_records > 0 {
-            sluice_base::log_warn!("wal", "skipped WAL records of no known kind"; records = stats.unknown_records);
-        }
+        let (summary, max_request_id) = replay_into_store(store, &directories)?;
+        let summary = ReplaySummary {
+            partitions,
+            ..summary
+        };
 
         let capacity = options.queue_depth_per_loop.max(1) * options.event_loops.max(1);
         let mut senders = Vec::with_capacity(partitions);
@@ -336,7 +351,7 @@ impl Ingest {
             field_types,
             stats: all_stats,
             waker,
-            next_request_id: AtomicU64::new(stats.max_request_id + 1),
+            next_request_id: AtomicU64::new(max_request_id + 1),
             rotating,
             store: Arc::clone(store),
             series_limits: options.series_limits,
