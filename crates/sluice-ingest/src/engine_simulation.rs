@@ -821,3 +821,27 @@ fn a_delete_fails_when_a_partition_cannot_start_a_wal_segment() {
     drop(life);
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// Found by seed 100: a shard group created while `meta.db` could not be written made the
+/// store skip the points of an acknowledged write (logged, yet answered 204); the next
+/// checkpoint then deleted the WAL that still held them. The group is now held in memory
+/// and the WAL kept until `meta.db` is written.
+#[test]
+fn an_acknowledged_point_survives_a_meta_store_that_cannot_be_written() {
+    let root = std::env::temp_dir().join(format!("sluice-engine-meta-{}", std::process::id()));
+    let mut simulation = Simulation::new(3, &root).unwrap();
+    simulation.faults = false;
+    let mut life = simulation.start().unwrap();
+    // The WAL write renames nothing: the rename that fails is meta.db's.
+    simulation.file_system.inject(Faults {
+        rename_eio: true,
+        ..Faults::default()
+    });
+    simulation.write(&mut life);
+    simulation.check(&life, 1, false);
+    simulation.checkpoint(&life);
+    let life = simulation.crash(life, 2).unwrap();
+    simulation.check(&life, 3, false);
+    drop(life);
+    let _ = std::fs::remove_dir_all(&root);
+}

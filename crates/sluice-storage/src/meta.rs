@@ -397,6 +397,10 @@ pub struct MetaStore {
     /// bumped after each published change: a reader keeping something derived from a
     /// snapshot (the subscriber's routes) rebuilds it when this moved
     generation: std::sync::atomic::AtomicU64,
+    /// the published snapshot holds shard groups `meta.db` does not (their persisting
+    /// failed): [`MetaStore::persist_pending`] must succeed before the WAL that holds their
+    /// points may be deleted
+    unpersisted: std::sync::atomic::AtomicBool,
 }
 
 impl MetaStore {
@@ -424,6 +428,7 @@ impl MetaStore {
             current: RwLock::new(Arc::new(data)),
             writer: Mutex::new(()),
             generation: std::sync::atomic::AtomicU64::new(0),
+            unpersisted: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -435,6 +440,7 @@ impl MetaStore {
             current: RwLock::new(Arc::new(data)),
             writer: Mutex::new(()),
             generation: std::sync::atomic::AtomicU64::new(0),
+            unpersisted: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -666,7 +672,7 @@ impl MetaStore {
             Some(None) => {}
         }
         let mut created = None;
-        self.update(|data| {
+        self.update_holding(|data| {
             let next_group_id = data.next_shard_group_id;
             let next_shard_id = data.next_shard_id;
             let Some(policy) = data
@@ -917,10 +923,49 @@ impl MetaStore {
         })
     }
 
+    /// Writes `meta.db` if the published snapshot holds changes it does not (shard groups
+    /// created while it could not be written). The snapshot thread calls it before it
+    /// deletes WAL segments: their points' groups must be durable first.
+    pub fn persist_pending(&self) -> Result<(), MetaError> {
+        use std::sync::atomic::Ordering;
+        if !self.unpersisted.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let _serialised = match self.writer.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let Some(directory) = &self.directory else {
+            return Ok(());
+        };
+        persist(self.file_system.as_ref(), directory, &self.snapshot())?;
+        self.unpersisted.store(false, Ordering::Release);
+        Ok(())
+    }
+
+    /// [`MetaStore::update`] for a shard group a durable point needs: when `meta.db` cannot
+    /// be written the change is published all the same (the point is in the WAL, which is
+    /// kept until [`MetaStore::persist_pending`] succeeds), instead of the point being
+    /// dropped from the caches while its write is acknowledged.
+    fn update_holding(
+        &self,
+        change: impl FnOnce(&mut MetaData) -> Result<bool, MetaError>,
+    ) -> Result<(), MetaError> {
+        self.update_with(change, true)
+    }
+
     /// Applies `change` to a copy; persists and publishes it when `change` returns `Ok(true)`.
     fn update(
         &self,
         change: impl FnOnce(&mut MetaData) -> Result<bool, MetaError>,
+    ) -> Result<(), MetaError> {
+        self.update_with(change, false)
+    }
+
+    fn update_with(
+        &self,
+        change: impl FnOnce(&mut MetaData) -> Result<bool, MetaError>,
+        publish_unpersisted: bool,
     ) -> Result<(), MetaError> {
         let _serialised = match self.writer.lock() {
             Ok(guard) => guard,
@@ -933,7 +978,19 @@ impl MetaStore {
         let Some(directory) = &self.directory else {
             return Err(MetaError::Conflict("the meta store is read-only"));
         };
-        persist(self.file_system.as_ref(), directory, &next)?;
+        match persist(self.file_system.as_ref(), directory, &next) {
+            // Everything published is now in the file, held changes included.
+            Ok(()) => self
+                .unpersisted
+                .store(false, std::sync::atomic::Ordering::Release),
+            Err(error) if publish_unpersisted => {
+                sluice_base::log_error!("meta", "cannot write meta.db; a new shard group is held in memory and the WAL kept until it can";
+                    error = error);
+                self.unpersisted
+                    .store(true, std::sync::atomic::Ordering::Release);
+            }
+            Err(error) => return Err(error),
+        }
         match self.current.write() {
             Ok(mut guard) => *guard = Arc::new(next),
             Err(poisoned) => *poisoned.into_inner() = Arc::new(next),

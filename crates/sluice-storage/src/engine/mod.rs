@@ -539,8 +539,12 @@ impl Store {
         }
     }
 
-    /// Makes every series index and the field types durable (before WAL segments go).
+    /// Makes meta's shard groups, every series index and the field types durable (before
+    /// WAL segments go).
     fn sync_catalog(&self) -> Result<(), String> {
+        self.meta
+            .persist_pending()
+            .map_err(|e| format!("writing meta.db: {e}"))?;
         let indexes: Vec<Arc<SeriesIndex>> = read_lock(&self.indexes).values().cloned().collect();
         for index in indexes {
             index.sync().map_err(|e| e.to_string())?;
