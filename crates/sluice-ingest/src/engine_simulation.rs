@@ -288,9 +288,10 @@ impl Simulation {
     }
 
     /// Draws a fault for the next disk call of its kind (or none).
-    fn arm_fault(&mut self, per_thousand: u64) {
+    /// Returns whether a fault was armed.
+    fn arm_fault(&mut self, per_thousand: u64) -> bool {
         if !self.random.chance(per_thousand) || !self.faults {
-            return;
+            return false;
         }
         let mut faults = Faults::default();
         match self.random.below(6) {
@@ -306,6 +307,7 @@ impl Simulation {
         }
         trace(|| "fault armed".to_string());
         self.file_system.inject(faults);
+        true
     }
 
     fn series_key(&mut self) -> Vec<u8> {
@@ -399,7 +401,7 @@ impl Simulation {
             let Some(batch) = batches[pick].take() else {
                 continue;
             };
-            self.arm_fault(200);
+            let _ = self.arm_fault(200);
             let mut cores = lock(&life.cores);
             let partition = batch.partition;
             cores[partition].commit_group(&mut vec![batch], life.store.as_ref());
@@ -429,14 +431,20 @@ impl Simulation {
 
     /// A checkpoint (WAL rotation, snapshot, WAL deletion), maybe under a fault.
     fn checkpoint(&mut self, life: &Life) {
-        self.arm_fault(300);
+        let faulted = self.arm_fault(300);
         let result = life.store.checkpoint();
         self.file_system.clear_faults();
         trace(|| format!("checkpoint: {result:?}"));
+        // Recovery: once the disk works again, so do checkpoints (else the WAL grows).
+        assert!(
+            faulted || result.is_ok(),
+            "seed {}: a checkpoint without a fault failed: {result:?}",
+            self.seed
+        );
     }
 
     fn compact(&mut self, life: &Life) {
-        self.arm_fault(300);
+        let _ = self.arm_fault(300);
         let cold_ns = if self.random.chance(300) { 0 } else { i64::MAX };
         life.store.compact(cold_ns, &mut |_| {}, &|| false);
         self.file_system.clear_faults();
@@ -468,7 +476,7 @@ impl Simulation {
             let b = BASE_NS + self.random.below(TIME_SLOTS) as i64 * MINUTE_NS;
             (a.min(b), a.max(b))
         };
-        self.arm_fault(300);
+        let _ = self.arm_fault(300);
         let result = if drop_series {
             life.store.drop_series(life.database_id, &ids)
         } else {

@@ -218,8 +218,11 @@ struct LogFile {
     file: Box<dyn WritableFile>,
     /// the buffer swapped out of `Tables` while it is written (keeps its capacity)
     spare: Vec<u8>,
-    /// a write failed: the file may end in a partial record
+    /// a write or fdatasync failed: the file's tail is unknown; the next `sync` rewrites the
+    /// whole log from the index in memory
     failed: bool,
+    /// where the log is written (the real disk, or a simulated one)
+    file_system: Arc<dyn FileSystem>,
 }
 
 /// The series index of one database; see the module doc.
@@ -501,17 +504,17 @@ impl SeriesIndex {
         directory: &Path,
         file_system: Arc<dyn FileSystem>,
     ) -> Result<SeriesIndex, IndexError> {
-        SeriesIndex::open_with_report_in(directory, file_system.as_ref()).map(|(index, _)| index)
+        SeriesIndex::open_with_report_in(directory, file_system).map(|(index, _)| index)
     }
 
     /// [`SeriesIndex::open`], also telling what the replay found.
     pub fn open_with_report(directory: &Path) -> Result<(SeriesIndex, ReplayReport), IndexError> {
-        SeriesIndex::open_with_report_in(directory, &OsFileSystem)
+        SeriesIndex::open_with_report_in(directory, Arc::new(OsFileSystem))
     }
 
     fn open_with_report_in(
         directory: &Path,
-        file_system: &dyn FileSystem,
+        file_system: Arc<dyn FileSystem>,
     ) -> Result<(SeriesIndex, ReplayReport), IndexError> {
         fs::create_dir_all(directory).map_err(io_error("create directory", directory))?;
         let path = directory.join(SERIES_LOG_FILE_NAME);
@@ -524,7 +527,7 @@ impl SeriesIndex {
         let (tables, report) = match series_log::check_header(&contents) {
             HeaderCheck::Valid => Tables::replay(&contents, hash_seed),
             HeaderCheck::Torn => {
-                create_log(file_system, directory, &path)?;
+                create_log(file_system.as_ref(), directory, &path)?;
                 (Tables::new(hash_seed, 0), ReplayReport::default())
             }
             HeaderCheck::ForeignMagic => return Err(IndexError::NotASeriesLog(path)),
@@ -536,7 +539,7 @@ impl SeriesIndex {
             sluice_base::log_warn!("series_index", "series log damaged; cutting its tail";
                 path = path.display(), damage = damage, offset = report.valid_bytes,
                 cut_bytes = report.cut_bytes);
-            truncate_log(file_system, &path, report.valid_bytes)?;
+            truncate_log(file_system.as_ref(), &path, report.valid_bytes)?;
         }
         let file = file_system
             .open_append(&path)
@@ -546,6 +549,7 @@ impl SeriesIndex {
             file,
             spare: Vec::new(),
             failed: false,
+            file_system,
         };
         let index = SeriesIndex {
             hash_seed,
@@ -659,7 +663,11 @@ impl SeriesIndex {
         let mut file = Self::lock_log(log);
         std::mem::swap(&mut self.write().log_buffer, &mut file.spare);
         let file = &mut *file;
-        if !file.failed && !file.spare.is_empty() {
+        if file.failed {
+            // The rewrite holds every record buffered so far.
+            return self.rewrite_log(file);
+        }
+        if !file.spare.is_empty() {
             if let Err(error) = file.file.write_all(&file.spare) {
                 file.failed = true;
                 file.spare.clear();
@@ -667,12 +675,45 @@ impl SeriesIndex {
             }
         }
         file.spare.clear();
-        if file.failed {
-            return Err(IndexError::LogFailed(file.path.clone()));
+        if let Err(error) = file.file.sync_data() {
+            // Which unsynced records reached the disk is unknown: rewrite it all next time.
+            file.failed = true;
+            return Err(io_error("fdatasync", &file.path)(error));
         }
-        file.file
-            .sync_data()
-            .map_err(io_error("fdatasync", &file.path))
+        Ok(())
+    }
+
+    /// Replaces a log whose tail is unknown (a write or fdatasync failed) with one written
+    /// from the index in memory, atomically (temporary, fsync, rename, directory fsync), so
+    /// a full disk that has room again does not leave every later checkpoint failing.
+    fn rewrite_log(&self, file: &mut LogFile) -> Result<(), IndexError> {
+        // The write lock keeps series from being created while the log is rebuilt; it is
+        // held only in this recovery, never on the normal path.
+        let mut tables = self.write();
+        let mut bytes = series_log::header().to_vec();
+        for id in 0..tables.series.next_id() {
+            if let Some(key) = tables.series.get(id) {
+                series_log::append_add(&mut bytes, id, key);
+            }
+        }
+        let directory = file.path.parent().unwrap_or(Path::new("."));
+        sluice_base::fsio::write_file_atomically(
+            file.file_system.as_ref(),
+            directory,
+            SERIES_LOG_FILE_NAME,
+            &bytes,
+        )
+        .map_err(io_error("rewrite", &file.path))?;
+        file.file = file
+            .file_system
+            .open_append(&file.path)
+            .map_err(io_error("open", &file.path))?;
+        tables.log_buffer.clear();
+        file.spare.clear();
+        file.failed = false;
+        sluice_base::log_info!("series_index", "series log rewritten after a failed write";
+            path = file.path.display(), bytes = bytes.len());
+        Ok(())
     }
 
     /// Deletes the live series among `ids` from every structure and logs it (durable at the
