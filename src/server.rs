@@ -64,6 +64,7 @@ pub fn run(config: Config) -> Result<(), String> {
         event_loops: workers,
         fsync_delay: config.data.wal_fsync_delay,
         segment_max_bytes: config.data.wal_segment_max_bytes,
+        wal_max_bytes: config.data.wal_max_size,
         group_max_records: config.data.wal_group_max_records,
         debug_commit_delay: config.data.debug_wal_commit_delay,
         series_limits: crate::ingest::SeriesLimits {

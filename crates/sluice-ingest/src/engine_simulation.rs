@@ -267,6 +267,7 @@ impl Simulation {
             event_loops: 1,
             fsync_delay: Duration::ZERO,
             segment_max_bytes: 1 << 20,
+            wal_max_bytes: u64::MAX,
             group_max_records: 1,
             debug_commit_delay: Duration::ZERO,
             series_limits: SeriesLimits {

@@ -169,6 +169,10 @@ pub struct IngestOptions {
     pub fsync_delay: Duration,
     /// segment rotation size
     pub segment_max_bytes: u64,
+    /// what all partitions' segments may hold before client writes are refused
+    /// (`[data] wal-max-size`); each partition gets an equal share, at least
+    /// `WAL_PARTITION_MIN_SEGMENTS` segments
+    pub wal_max_bytes: u64,
     /// most records one group commit takes before it fsyncs
     pub group_max_records: usize,
     /// fault injection: extra time every commit takes (a slow disk), 0 in production
@@ -234,6 +238,14 @@ impl PartitionWaker for ChannelWaker {
             let _ = wake.try_send(());
         }
     }
+}
+
+/// One partition's share of `[data] wal-max-size`.
+fn partition_wal_max_bytes(options: &IngestOptions, partitions: usize) -> u64 {
+    let floor = options
+        .segment_max_bytes
+        .saturating_mul(sluice_model::limits::WAL_PARTITION_MIN_SEGMENTS);
+    (options.wal_max_bytes / partitions.max(1) as u64).max(floor)
 }
 
 /// Replays the WAL partitions `(index, directory)` into the store's caches, rebuilding the
@@ -321,7 +333,8 @@ impl Ingest {
             let writer = WalWriter::open(
                 &partition_dir(&options.wal_dir, index),
                 options.segment_max_bytes,
-            )?;
+            )?
+            .with_max_bytes(partition_wal_max_bytes(options, partitions));
             let partition_stats = Arc::new(PartitionStats::default());
             let core = PartitionCore::new(
                 index,

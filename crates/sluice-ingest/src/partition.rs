@@ -29,6 +29,10 @@ use sluice_storage::wal::WalWriter;
 
 use crate::request::{Batch, Resolution};
 
+/// Bytes a record takes in a segment besides its payload: length, checksum, and a part's
+/// tag (an upper bound, for the WAL's room check).
+const WAL_RECORD_OVERHEAD_BYTES: usize = 64;
+
 /// Where committed records go: the caches of the partition (the store; a model in the
 /// simulation).
 pub trait CacheSink {
@@ -135,10 +139,19 @@ impl PartitionCore {
         if group.is_empty() {
             return;
         }
-        for batch in group.iter() {
-            append(&mut self.writer, batch.tag(), &batch.payload);
-        }
-        let result = self.writer.commit();
+        let incoming: u64 = group
+            .iter()
+            .map(|batch| (batch.payload.len() + WAL_RECORD_OVERHEAD_BYTES) as u64)
+            .sum();
+        let result = match self.writer.check_room(incoming) {
+            Ok(()) => {
+                for batch in group.iter() {
+                    append(&mut self.writer, batch.tag(), &batch.payload);
+                }
+                self.writer.commit()
+            }
+            Err(full) => Err(std::io::Error::other(full)),
+        };
         let durable = result.is_ok();
         if let Err(error) = result {
             sluice_base::log_error!("wal", "WAL write failed; writes answered 500"; partition = self.index, error = error);
