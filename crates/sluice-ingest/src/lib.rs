@@ -387,6 +387,14 @@ impl Ingest {
         self.senders.len()
     }
 
+    /// Whether some partition cannot write its WAL (its last commit failed, or it has no
+    /// segment, as on a full disk): writes to it are answered 500, queries are served.
+    pub fn wal_failing(&self) -> bool {
+        self.stats
+            .iter()
+            .any(|stats| stats.wal_failing.load(Ordering::Relaxed))
+    }
+
     /// The partition that owns `series_key`.
     pub fn partition_of(&self, series_key: &[u8]) -> usize {
         partition_for(series_key, self.senders.len())

@@ -74,6 +74,10 @@ pub struct PartitionStats {
     pub failed_batches: AtomicU64,
     /// durable parts dropped because another part of their request failed
     pub dropped_parts: AtomicU64,
+    /// the WAL cannot be written: the last commit failed, or the partition has no segment
+    /// (a full disk at start-up); cleared by the next commit that succeeds. The server is
+    /// then read-only in effect, and says so (`Ingest::wal_failing`, `/ping`).
+    pub wal_failing: AtomicBool,
 }
 
 /// One partition's WAL writer and the records durable in it but not yet applied.
@@ -99,6 +103,9 @@ impl PartitionCore {
         rotating: Arc<AtomicBool>,
         stats: Arc<PartitionStats>,
     ) -> PartitionCore {
+        stats
+            .wal_failing
+            .store(!writer.has_segment(), Ordering::Relaxed);
         PartitionCore {
             index,
             writer,
@@ -153,6 +160,7 @@ impl PartitionCore {
             Err(full) => Err(std::io::Error::other(full)),
         };
         let durable = result.is_ok();
+        self.stats.wal_failing.store(!durable, Ordering::Relaxed);
         if let Err(error) = result {
             sluice_base::log_error!("wal", "WAL write failed; writes answered 500"; partition = self.index, error = error);
             self.stats
@@ -211,7 +219,11 @@ impl PartitionCore {
     /// frozen caches do not cover, or 0 when nothing was frozen.
     pub fn checkpoint(&mut self, cache: &dyn CacheSink) -> u64 {
         self.apply_resolved(cache);
-        if let Err(error) = self.writer.start_new_segment() {
+        let started = self.writer.start_new_segment();
+        self.stats
+            .wal_failing
+            .store(started.is_err(), Ordering::Relaxed);
+        if let Err(error) = started {
             // Nothing frozen: the checkpoint deletes no segment of this partition.
             sluice_base::log_error!("wal", "cannot start a WAL segment for a snapshot"; partition = self.index, error = error);
             return 0;

@@ -255,6 +255,12 @@ impl WalWriter {
         Ok(())
     }
 
+    /// Whether a segment is open for appending (none after a segment could not be started,
+    /// e.g. on a full disk, until the next commit starts one).
+    pub fn has_segment(&self) -> bool {
+        self.file.is_some()
+    }
+
     /// Number of the segment being written (the last one started).
     pub fn segment_number(&self) -> u64 {
         self.segment_number
