@@ -514,6 +514,7 @@ impl Simulation {
             .shards_for(life.database_id, "autogen", i64::MIN, i64::MAX);
         let mut decided: HashMap<u64, (bool, String)> = HashMap::new();
         let keys: Vec<Key> = self.model.points.keys().cloned().collect();
+        let index = life.store.series_index(life.database_id);
         for key in keys {
             let mut read: BTreeMap<i64, Value> = BTreeMap::new();
             for shard in &shards {
@@ -536,6 +537,14 @@ impl Simulation {
                 assert!(
                     times.contains_key(time),
                     "{}: a point never written",
+                    context(*time)
+                );
+            }
+            // A series with points is found by its tags (queries go through the index).
+            if let (Some(time), Some(index)) = (read.keys().next(), &index) {
+                assert!(
+                    index.id_of(&key.0).is_some(),
+                    "{}: a series with points is not in the series index",
                     context(*time)
                 );
             }
