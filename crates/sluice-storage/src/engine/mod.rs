@@ -502,6 +502,15 @@ impl Store {
     /// Writes every frozen cache map to files (one level-0 file per shard). On error the maps
     /// stay frozen (still served) and the next call retries; the WAL must then be kept.
     pub fn write_snapshots(&self) -> Result<(), String> {
+        // The catalog first: a series in a file is then always in the durable index, even
+        // if the WAL that could rebuild it is lost (damaged) after a failed snapshot.
+        if let Err(error) = self.sync_catalog() {
+            self.stats
+                .maintenance_errors
+                .fetch_add(1, Ordering::Relaxed);
+            sluice_base::log_error!("storage", "cannot sync the series index; the WAL is kept"; error = error);
+            return Err(error);
+        }
         let mut first_error = None;
         for shard in self.shards() {
             match shard.snapshot() {
@@ -524,15 +533,6 @@ impl Store {
             }
         }
         release_freed_memory();
-        if first_error.is_none() {
-            if let Err(error) = self.sync_catalog() {
-                self.stats
-                    .maintenance_errors
-                    .fetch_add(1, Ordering::Relaxed);
-                sluice_base::log_error!("storage", "cannot sync the series index; the WAL is kept"; error = error);
-                first_error = Some(error);
-            }
-        }
         match first_error {
             None => Ok(()),
             Some(error) => Err(error),
@@ -540,7 +540,7 @@ impl Store {
     }
 
     /// Makes meta's shard groups, every series index and the field types durable (before
-    /// WAL segments go).
+    /// a snapshot writes files, and so before WAL segments go).
     fn sync_catalog(&self) -> Result<(), String> {
         self.meta
             .persist_pending()
