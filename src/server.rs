@@ -73,6 +73,7 @@ pub fn run(config: Config) -> Result<(), String> {
         event_loops: workers,
         fsync_delay: config.data.wal_fsync_delay,
         segment_max_bytes: config.data.wal_segment_max_bytes,
+        wal_max_bytes: config.data.wal_max_size,
         group_max_records: config.data.wal_group_max_records,
         debug_commit_delay: config.data.debug_wal_commit_delay,
         series_limits: crate::ingest::SeriesLimits {
@@ -101,6 +102,10 @@ pub fn run(config: Config) -> Result<(), String> {
     crate::log_info!("wal", "replayed write-ahead log";
         partitions = replay.partitions, records = replay.records, points = replay.points,
         truncated_segments = replay.truncated_segments, corrupt_stretches = replay.corrupt_stretches, elapsed_ms = started.elapsed().as_millis());
+    if ingest.wal_failing() {
+        crate::log_error!("server", "the WAL cannot be written (full disk?): serving queries read-only; writes are answered 500 until it can";
+            wal_dir = config.data.wal_dir.display());
+    }
     let ingest = Arc::new(ingest);
     {
         let ingest = Arc::clone(&ingest);

@@ -277,6 +277,20 @@ impl SmallDisk {
         }
         path
     }
+
+    /// Takes the pages a filler left: one-byte files until none more fits. Returns them.
+    fn fill_last_pages(&self) -> Vec<std::path::PathBuf> {
+        let mut crumbs = Vec::new();
+        for n in 0..4096 {
+            let path = self.mount_point.join(format!("crumb-{n}"));
+            if std::fs::write(&path, b"x").is_err() {
+                let _ = std::fs::remove_file(&path);
+                break;
+            }
+            crumbs.push(path);
+        }
+        crumbs
+    }
 }
 
 impl Drop for SmallDisk {
@@ -375,6 +389,53 @@ fn acknowledged_points_survive_a_full_disk_and_a_crash() {
         "acknowledged points lost: {body}\n{}",
         server.log_text()
     );
+}
+
+/// Issue 15: a server started on a full disk serves queries and says it is read-only (an
+/// error in its log, `X-Sluice-Read-Only: true` on `/ping`), answers writes 500, and takes
+/// them again once space is freed.
+#[test]
+fn a_server_started_on_a_full_disk_serves_queries_and_says_it_is_read_only() {
+    let Some(disk) = SmallDisk::mount(16) else {
+        assert!(!is_root(), "root could not mount a tmpfs");
+        eprintln!("skipped: mounting a tmpfs needs root");
+        return;
+    };
+    let mut server = Server::start_in(disk.mount_point.join("sluice"), &[]);
+    server.query("CREATE DATABASE db");
+    let body: Vec<String> = (0..100)
+        .map(|i| format!("cpu,host=h{} v={i} {}", i % 5, i + 1))
+        .collect();
+    assert_eq!(server.write("db=db", &body.join("\n")).status, 204);
+    // Killed, so the points are in WAL segments that replay keeps (a clean stop leaves
+    // empty segments, which the next start deletes, freeing pages for new ones).
+    server.kill9();
+    let filler = disk.fill(16);
+    let crumbs = disk.fill_last_pages();
+    server.restart();
+    assert!(
+        server
+            .wait_for_log("serving queries read-only", Duration::from_secs(10))
+            .is_some(),
+        "the log does not say read-only:\n{}",
+        server.log_text()
+    );
+    let ping = || common::request(server.address, "GET", "/ping", &[], b"");
+    assert_eq!(ping().status, 204);
+    assert_eq!(ping().header("X-Sluice-Read-Only"), Some("true"));
+    let (status, answer) = server.query("SELECT count(v) FROM db..cpu");
+    assert_eq!(status, 200);
+    assert!(answer.contains(",100]]"), "{answer}");
+    assert_eq!(server.write("db=db", "cpu v=1 1000").status, 500);
+    std::fs::remove_file(filler).unwrap();
+    for crumb in crumbs {
+        std::fs::remove_file(crumb).unwrap();
+    }
+    // Series enough to reach every partition: each starts its segment again.
+    let again: Vec<String> = (0..20).map(|i| format!("cpu,host=x{i} v=1 1000")).collect();
+    let response = server.write("db=db", &again.join("\n"));
+    assert_eq!(response.status, 204, "{}", response.text());
+    assert_eq!(ping().header("X-Sluice-Read-Only"), None);
 }
 
 /// Points of one request in the atomicity test.

@@ -5,15 +5,10 @@
 # For each round 1..ROUNDS, runs tools/bench_ingest.sh (Sluice only, existing binaries) once
 # with A and once with B, the order alternating every round, so slow drift of the machine
 # (another job, thermal state) falls on both equally. Each run checks, as bench_ingest.sh
-<<<<<<< HEAD
 # does, that every accepted point was stored. Prints a Markdown table of values/s and of
 # values per server CPU-second per round, the medians and the B/A ratios of the medians, and
 # writes target/bench/ab-<UTC>.json. Values per CPU-second is the figure to trust on a busy
 # machine: another job slows a run down but hardly changes the CPU time its work costs.
-=======
-# does, that every accepted point was stored. Prints a Markdown table of values/s per round,
-# the medians and the B/A ratio of the medians, and writes target/bench/ab-<UTC>.json.
->>>>>>> 598a423 (Requests all-or-nothing (issue 15): parts tagged with request id and count, applied in WAL order only once every part is durable; checkpoints carry unapplied records and committed notes; replay drops parts of requests that never completed; WAL segment format 2; ingest fault simulation)
 # Use it before and after any change that could move ingest speed (the binaries can be
 # copies of target/release/sluice kept from before the change).
 #
@@ -53,7 +48,6 @@ for round in $(seq 1 "$ROUNDS"); do
         echo "bench_ab: round $round, $side" >&2
         CARGO_TARGET_DIR="$work/$side" "$ROOT/tools/bench_ingest.sh" >"$work/run.log" 2>&1 ||
             { cat "$work/run.log" >&2; die "bench_ingest.sh failed (round $round, $side)"; }
-<<<<<<< HEAD
         python3 -c '
 import json, sys
 run = json.load(open(sys.argv[1]))["results"]["sluice"]
@@ -62,11 +56,6 @@ cpu_s = server.get("load_cpu_s") or 0
 print(sys.argv[2], sys.argv[3], load["values_per_s"],
       load["values_accepted"] / cpu_s if cpu_s else 0)' \
             "$ROOT/target/bench/ingest-latest.json" "$round" "$side" >>"$results"
-=======
-        values_per_s=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"]["sluice"]["load"]["values_per_s"])' \
-            "$ROOT/target/bench/ingest-latest.json")
-        echo "$round $side $values_per_s" >>"$results"
->>>>>>> 598a423 (Requests all-or-nothing (issue 15): parts tagged with request id and count, applied in WAL order only once every part is durable; checkpoints carry unapplied records and committed notes; replay drops parts of requests that never completed; WAL segment format 2; ingest fault simulation)
     done
 done
 
@@ -74,7 +63,6 @@ python3 - "$results" "$binary_a" "$binary_b" "$ROOT/target/bench" <<'PY'
 import json, statistics, sys, time
 path, binary_a, binary_b, out_dir = sys.argv[1:]
 runs = [line.split() for line in open(path)]
-<<<<<<< HEAD
 rate = {"a": [], "b": []}
 per_cpu = {"a": [], "b": []}
 rounds = {}
@@ -99,22 +87,6 @@ stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
 summary = {"time_utc": stamp, "a": binary_a, "b": binary_b, "runs": runs, "medians": medians,
            "ratio_b_over_a_values_per_s": ratio_rate,
            "ratio_b_over_a_values_per_cpu_s": ratio_cpu}
-=======
-by_side = {"a": [], "b": []}
-rounds = {}
-for round_, side, value in runs:
-    by_side[side].append(float(value))
-    rounds.setdefault(round_, {})[side] = float(value)
-print(f"| round | A values/s | B values/s |\n|---|---:|---:|")
-for round_, sides in sorted(rounds.items(), key=lambda item: int(item[0])):
-    print(f"| {round_} | {sides['a']:,.0f} | {sides['b']:,.0f} |")
-median_a, median_b = statistics.median(by_side["a"]), statistics.median(by_side["b"])
-print(f"| median | {median_a:,.0f} | {median_b:,.0f} |")
-print(f"\nB/A ratio of medians: {median_b / median_a:.3f}   (A = {binary_a}, B = {binary_b})")
-stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-summary = {"time_utc": stamp, "a": binary_a, "b": binary_b, "runs": runs,
-           "median_a": median_a, "median_b": median_b, "ratio_b_over_a": median_b / median_a}
->>>>>>> 598a423 (Requests all-or-nothing (issue 15): parts tagged with request id and count, applied in WAL order only once every part is durable; checkpoints carry unapplied records and committed notes; replay drops parts of requests that never completed; WAL segment format 2; ingest fault simulation)
 with open(f"{out_dir}/ab-{stamp}.json", "w") as out:
     json.dump(summary, out, indent=2)
 PY

@@ -80,7 +80,7 @@ impl std::fmt::Display for BackupInvalid {
 pub fn write_manifest(directory: &Path, manifest: &Manifest) -> std::io::Result<()> {
     let mut text = serde_json::to_vec_pretty(manifest).map_err(std::io::Error::other)?;
     text.push(b'\n');
-    crate::fsio::write_file_atomically(directory, MANIFEST_FILE, &text)
+    crate::fsio::write_file_atomically(&crate::fsio::OsFileSystem, directory, MANIFEST_FILE, &text)
 }
 
 /// A file name a manifest may name: plain, inside the backup directory.

@@ -88,6 +88,8 @@ pub struct DataConfig {
     pub wal_partitions: usize,
     /// size at which a partition starts a new WAL segment file
     pub wal_segment_max_bytes: u64,
+    /// what the WAL may hold before writes are refused (snapshots cannot delete segments)
+    pub wal_max_size: u64,
     /// depth of each event-loop → partition queue, in batches
     pub ingest_queue_depth: usize,
     /// the caches are written to files once they hold this many bytes
@@ -257,6 +259,7 @@ impl Config {
                 debug_wal_commit_delay: Duration::ZERO,
                 wal_partitions: 0,
                 wal_segment_max_bytes: limits::WAL_SEGMENT_MAX_BYTES_DEFAULT,
+                wal_max_size: limits::WAL_MAX_BYTES_DEFAULT,
                 ingest_queue_depth: limits::INGEST_QUEUE_DEPTH_BATCHES_DEFAULT,
                 cache_snapshot_memory_size: limits::CACHE_SNAPSHOT_BYTES_DEFAULT,
                 cache_max_memory_size: limits::CACHE_MAX_BYTES_DEFAULT,
@@ -817,6 +820,8 @@ settings! {
         "WAL partitions, one writer thread each, for a new WAL directory (0: one per core)";
     ["data"] "wal-segment-max-bytes" => data.wal_segment_max_bytes,
         "a partition starts a new WAL segment file past this size";
+    ["data"] "wal-max-size" => data.wal_max_size,
+        "writes are refused (500) while the WAL holds this many bytes (snapshots cannot delete segments)";
     ["data"] "ingest-queue-depth" => data.ingest_queue_depth,
         "batches each event loop may queue to each partition before writes wait";
     ["data"] "cache-snapshot-memory-size" => data.cache_snapshot_memory_size,

@@ -50,7 +50,9 @@ pub fn route(
     let method = &request.head.method;
     match request.head.path.as_str() {
         "/ping" | "/status" => match method {
-            Method::Get | Method::Head => ping(&params),
+            Method::Get | Method::Head => {
+                ping(&params, write_context.planning.ingest.wal_failing())
+            }
             _ => method_not_allowed("GET, HEAD"),
         },
         "/write" => match method {
@@ -224,7 +226,9 @@ fn method_not_allowed(allow: &str) -> Action {
     Action::RespondBare(response)
 }
 
-fn ping(params: &[(String, String)]) -> Action {
+/// `/ping`, as influxd answers it; while the WAL cannot be written (a full disk) the answer
+/// also carries `X-Sluice-Read-Only: true` (queries are served, writes answered 500).
+fn ping(params: &[(String, String)], read_only: bool) -> Action {
     if let Some(wait) = query_param(params, "wait_for_leader") {
         // A single node is its own leader: a valid duration is answered at once.
         if crate::config::parse_duration(wait).is_err() {
@@ -239,10 +243,25 @@ fn ping(params: &[(String, String)]) -> Action {
             "{{\"version\":\"{}\"}}\n",
             crate::INFLUXDB_COMPATIBLE_VERSION
         );
-        return Action::Respond(Response::json(200, body.into_bytes()));
+        let mut response = Response::json(200, body.into_bytes());
+        if read_only {
+            response
+                .headers
+                .push((READ_ONLY_HEADER, "true".to_string()));
+        }
+        return Action::Respond(response);
     }
-    Action::Respond(Response::no_content())
+    let mut response = Response::no_content();
+    if read_only {
+        response
+            .headers
+            .push((READ_ONLY_HEADER, "true".to_string()));
+    }
+    Action::Respond(response)
 }
+
+/// The `/ping` header that says the server cannot write its WAL.
+pub const READ_ONLY_HEADER: &str = "X-Sluice-Read-Only";
 
 fn query(
     request: &Request,

@@ -10,7 +10,9 @@
 //! - a [`WritableFile::write_all`] that fails may have written any prefix of its bytes;
 //! - a failed [`WritableFile::sync_data`] says nothing about which unsynced bytes reached the
 //!   disk, so a caller never trusts that file's unsynced tail again;
-//! - [`FileSystem::create_new`] never opens an existing file.
+//! - [`FileSystem::create_new`] never opens an existing file;
+//! - a rename, a new file and a removal are durable only once their directory is synced
+//!   ([`FileSystem::sync_directory`]); until then a crash may undo them.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -31,6 +33,12 @@ pub trait WritableFile: Send {
 pub trait FileSystem: Send + Sync {
     /// Creates `path`, which must not exist, for writing.
     fn create_new(&self, path: &Path) -> io::Result<Box<dyn WritableFile>>;
+    /// Creates `path` for writing, emptying it if it exists (a temporary file a crash left).
+    fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>>;
+    /// Opens `path` for appending after its current end, creating it if missing.
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn WritableFile>>;
+    /// Renames `from` to `to`, replacing `to` (durable once the directory is synced).
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
     /// Removes the file at `path`.
     fn remove_file(&self, path: &Path) -> io::Result<()>;
     /// Makes the directory's entries (created, renamed, removed files) durable.
@@ -68,6 +76,21 @@ impl FileSystem for OsFileSystem {
         Ok(Box::new(OsFile { file }))
     }
 
+    fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+        Ok(Box::new(OsFile {
+            file: File::create(path)?,
+        }))
+    }
+
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(Box::new(OsFile { file }))
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::rename(from, to)
+    }
+
     fn remove_file(&self, path: &Path) -> io::Result<()> {
         fs::remove_file(path)
     }
@@ -77,23 +100,43 @@ impl FileSystem for OsFileSystem {
     }
 }
 
-/// Replaces `directory/file_name` with `bytes` atomically: a temporary file is written and
-/// fsynced, renamed over the old one, and the directory fsynced.
-pub fn write_file_atomically(directory: &Path, file_name: &str, bytes: &[u8]) -> io::Result<()> {
+/// Replaces `directory/file_name` with `bytes` atomically through `file_system`: a
+/// temporary file is written and fsynced, renamed over the old one, and the directory
+/// fsynced.
+pub fn write_file_atomically(
+    file_system: &dyn FileSystem,
+    directory: &Path,
+    file_name: &str,
+    bytes: &[u8],
+) -> io::Result<()> {
     let temporary = directory.join(format!("{file_name}.tmp"));
     let result = (|| {
-        let mut file = File::create(&temporary)?;
+        let mut file = file_system.create(&temporary)?;
         file.write_all(bytes)?;
-        file.sync_all()?;
+        file.sync_data()?;
         drop(file);
-        fs::rename(&temporary, directory.join(file_name))?;
-        sync_directory(directory)
+        file_system.rename(&temporary, &directory.join(file_name))?;
+        file_system.sync_directory(directory)
     })();
     if result.is_err() {
         // A full disk must not also leave a half-written temporary behind.
-        let _ = fs::remove_file(&temporary);
+        let _ = file_system.remove_file(&temporary);
     }
     result
+}
+
+/// A [`WritableFile`] as an [`io::Write`], for a `BufWriter` in front of it.
+pub struct FileWrite(pub Box<dyn WritableFile>);
+
+impl Write for FileWrite {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0.write_all(bytes)?;
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// fsyncs a directory so a rename or new file in it is durable.

@@ -62,8 +62,10 @@ pub struct Faults {
     pub sync_eio: bool,
     /// the next truncation fails
     pub truncate_eio: bool,
-    /// the next file creation fails with ENOSPC
+    /// the next file creation (or opening for append) fails with ENOSPC
     pub create_enospc: bool,
+    /// the next rename fails with EIO, renaming nothing
+    pub rename_eio: bool,
 }
 
 impl Faults {
@@ -85,10 +87,44 @@ impl Faults {
     }
 }
 
+/// A rename or removal not yet made durable by a sync of its directory.
+enum Undoable {
+    /// `to` was renamed from elsewhere; it held `replaced` (its durable bytes) before
+    Rename {
+        to: PathBuf,
+        replaced: Option<Vec<u8>>,
+    },
+    /// `path` was removed; it held `bytes` (durable)
+    Removal { path: PathBuf, bytes: Vec<u8> },
+}
+
+impl Undoable {
+    fn directory(&self) -> Option<&Path> {
+        match self {
+            Undoable::Rename { to, .. } => to.parent(),
+            Undoable::Removal { path, .. } => path.parent(),
+        }
+    }
+}
+
 #[derive(Default)]
 struct Disk {
     files: BTreeMap<PathBuf, FileState>,
+    /// in the order done
+    undoable: Vec<Undoable>,
     faults: Faults,
+}
+
+/// The bytes of `path` a crash would leave for sure: its synced prefix when tracked.
+fn durable_bytes(disk: &Disk, path: &Path) -> Option<Vec<u8>> {
+    let mut bytes = std::fs::read(path).ok()?;
+    if let Some(state) = disk.files.get(path) {
+        if !state.entry_synced {
+            return None;
+        }
+        bytes.truncate(usize::try_from(state.synced).unwrap_or(usize::MAX));
+    }
+    Some(bytes)
 }
 
 /// The simulated file system (cheap to clone: clones share the disk).
@@ -165,29 +201,111 @@ impl FileSystem for SimFileSystem {
         }
         let inner = OsFileSystem.create_new(path)?;
         disk.files.insert(path.to_path_buf(), FileState::default());
-        Ok(Box::new(SimFile {
-            path: path.to_path_buf(),
-            inner,
-            disk: Arc::clone(&self.disk),
-        }))
+        Ok(self.file(path, inner))
+    }
+
+    fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+        let mut disk = lock(&self.disk);
+        if std::mem::take(&mut disk.faults.create_enospc) {
+            return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+        }
+        // An entry already on the disk stays durable; its emptying is not synced yet.
+        let entry_synced = match disk.files.get(path) {
+            Some(state) => state.entry_synced,
+            None => path.exists(),
+        };
+        let inner = OsFileSystem.create(path)?;
+        disk.files.insert(
+            path.to_path_buf(),
+            FileState {
+                entry_synced,
+                ..FileState::default()
+            },
+        );
+        Ok(self.file(path, inner))
+    }
+
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+        let mut disk = lock(&self.disk);
+        if std::mem::take(&mut disk.faults.create_enospc) {
+            return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+        }
+        let existed = path.exists();
+        let inner = OsFileSystem.open_append(path)?;
+        if !disk.files.contains_key(path) {
+            // Not written through this disk since it came up: what is there is durable.
+            let length = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            let state = FileState {
+                written: length,
+                synced: length,
+                entry_synced: existed,
+            };
+            disk.files.insert(path.to_path_buf(), state);
+        }
+        Ok(self.file(path, inner))
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let mut disk = lock(&self.disk);
+        if std::mem::take(&mut disk.faults.rename_eio) {
+            return Err(io::Error::from_raw_os_error(libc::EIO));
+        }
+        let replaced = durable_bytes(&disk, to);
+        OsFileSystem.rename(from, to)?;
+        let mut state = disk.files.remove(from).unwrap_or_else(|| {
+            // Untracked: its bytes were durable before this disk came up.
+            let length = std::fs::metadata(to).map(|m| m.len()).unwrap_or(0);
+            FileState {
+                written: length,
+                synced: length,
+                entry_synced: false,
+            }
+        });
+        state.entry_synced = false;
+        disk.files.insert(to.to_path_buf(), state);
+        disk.undoable.push(Undoable::Rename {
+            to: to.to_path_buf(),
+            replaced,
+        });
+        Ok(())
     }
 
     fn remove_file(&self, path: &Path) -> io::Result<()> {
-        lock(&self.disk).files.remove(path);
-        OsFileSystem.remove_file(path)
+        let mut disk = lock(&self.disk);
+        let bytes = durable_bytes(&disk, path);
+        OsFileSystem.remove_file(path)?;
+        disk.files.remove(path);
+        if let Some(bytes) = bytes {
+            disk.undoable.push(Undoable::Removal {
+                path: path.to_path_buf(),
+                bytes,
+            });
+        }
+        Ok(())
     }
 
     fn sync_directory(&self, directory: &Path) -> io::Result<()> {
-        for (path, state) in &mut lock(&self.disk).files {
+        let mut disk = lock(&self.disk);
+        for (path, state) in &mut disk.files {
             if path.parent() == Some(directory) {
                 state.entry_synced = true;
             }
         }
+        disk.undoable
+            .retain(|undoable| undoable.directory() != Some(directory));
         Ok(())
     }
 }
 
 impl SimFileSystem {
+    fn file(&self, path: &Path, inner: Box<dyn WritableFile>) -> Box<dyn WritableFile> {
+        Box::new(SimFile {
+            path: path.to_path_buf(),
+            inner,
+            disk: Arc::clone(&self.disk),
+        })
+    }
+
     /// Arms `faults` for the next calls of their kinds (replacing any still armed).
     pub fn inject(&self, faults: Faults) {
         lock(&self.disk).faults = faults;
@@ -202,6 +320,33 @@ impl SimFileSystem {
     /// was never synced gone. Every file's bookkeeping is forgotten (the writers are gone).
     pub fn crash(&self, random: &mut Random) -> io::Result<()> {
         let mut disk = lock(&self.disk);
+        // Newest first, each undone or not: what a journal that never committed leaves.
+        let undoable = std::mem::take(&mut disk.undoable);
+        for undoable in undoable.into_iter().rev() {
+            if !random.chance(500) {
+                continue;
+            }
+            match undoable {
+                Undoable::Rename { to, replaced } => {
+                    disk.files.remove(&to);
+                    match replaced {
+                        Some(bytes) => std::fs::write(&to, bytes)?,
+                        None => match std::fs::remove_file(&to) {
+                            Err(error) if error.kind() != io::ErrorKind::NotFound => {
+                                return Err(error)
+                            }
+                            _ => {}
+                        },
+                    }
+                }
+                Undoable::Removal { path, bytes } => {
+                    let parent_exists = path.parent().is_some_and(Path::is_dir);
+                    if parent_exists && !path.exists() {
+                        std::fs::write(&path, bytes)?;
+                    }
+                }
+            }
+        }
         // In path order: a seed must draw the same numbers in every run.
         let files: Vec<(PathBuf, FileState)> =
             std::mem::take(&mut disk.files).into_iter().collect();

@@ -30,6 +30,8 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+#[cfg(test)]
+mod engine_simulation;
 pub mod maintenance;
 pub mod partition;
 pub mod plan;
@@ -167,6 +169,10 @@ pub struct IngestOptions {
     pub fsync_delay: Duration,
     /// segment rotation size
     pub segment_max_bytes: u64,
+    /// what all partitions' segments may hold before client writes are refused
+    /// (`[data] wal-max-size`); each partition gets an equal share, at least
+    /// `WAL_PARTITION_MIN_SEGMENTS` segments
+    pub wal_max_bytes: u64,
     /// most records one group commit takes before it fsyncs
     pub group_max_records: usize,
     /// fault injection: extra time every commit takes (a slow disk), 0 in production
@@ -207,6 +213,7 @@ pub fn partition_count(wal_dir: &Path, fresh: usize) -> std::io::Result<usize> {
     }
     std::fs::create_dir_all(wal_dir)?;
     sluice_base::fsio::write_file_atomically(
+        &sluice_base::fsio::OsFileSystem,
         wal_dir,
         PARTITIONS_FILE,
         format!("{fresh}\n").as_bytes(),
@@ -233,6 +240,56 @@ impl PartitionWaker for ChannelWaker {
     }
 }
 
+/// One partition's share of `[data] wal-max-size`.
+fn partition_wal_max_bytes(options: &IngestOptions, partitions: usize) -> u64 {
+    let floor = options
+        .segment_max_bytes
+        .saturating_mul(sluice_model::limits::WAL_PARTITION_MIN_SEGMENTS);
+    (options.wal_max_bytes / partitions.max(1) as u64).max(floor)
+}
+
+/// Replays the WAL partitions `(index, directory)` into the store's caches, rebuilding the
+/// field types (start-up, before any partition runs). Returns what was replayed and the
+/// highest request id found (new requests must use higher ones).
+pub fn replay_into_store(
+    store: &Store,
+    directories: &[(usize, PathBuf)],
+) -> std::io::Result<(ReplaySummary, u64)> {
+    let field_types = Arc::clone(store.field_types());
+    let mut summary = ReplaySummary::default();
+    let stats = replay::replay_partitions(
+        directories,
+        ReplayMode::Repair,
+        |index, record: &[u8]| {
+            let decoded = record::decode_record(record, |header, point| {
+                summary.points += 1;
+                let measurement = measurement_of(point.series_key);
+                for (key, value) in &point.fields {
+                    field_types.get_or_insert(
+                        header.database_id,
+                        measurement,
+                        key,
+                        value.field_type(),
+                    );
+                }
+            });
+            if decoded.is_err() {
+                sluice_base::log_warn!("wal", "skipped an undecodable WAL record"; bytes = record.len());
+                return;
+            }
+            store.apply_record(index, record);
+        },
+    )?;
+    summary.records = stats.records;
+    summary.truncated_segments = stats.wal.truncated_segments;
+    summary.corrupt_stretches = stats.wal.corrupt_stretches;
+    summary.dropped_parts = stats.dropped_parts;
+    if stats.unknown_records > 0 {
+        sluice_base::log_warn!("wal", "skipped WAL records of no known kind"; records = stats.unknown_records);
+    }
+    Ok((summary, stats.max_request_id))
+}
+
 impl Ingest {
     /// Replays the WAL (rebuilding field types), then starts one thread per partition.
     pub fn start(
@@ -241,44 +298,15 @@ impl Ingest {
     ) -> std::io::Result<(Ingest, ReplaySummary)> {
         let partitions = partition_count(&options.wal_dir, options.partitions.max(1))?;
         let field_types = Arc::clone(store.field_types());
-        let mut summary = ReplaySummary {
-            partitions,
-            ..ReplaySummary::default()
-        };
         let directories: Vec<(usize, PathBuf)> = (0..partitions)
             .map(|index| (index, partition_dir(&options.wal_dir, index)))
             .filter(|(_, directory)| directory.is_dir())
             .collect();
-        let stats = replay::replay_partitions(
-            &directories,
-            ReplayMode::Repair,
-            |index, record: &[u8]| {
-                let decoded = record::decode_record(record, |header, point| {
-                    summary.points += 1;
-                    let measurement = measurement_of(point.series_key);
-                    for (key, value) in &point.fields {
-                        field_types.get_or_insert(
-                            header.database_id,
-                            measurement,
-                            key,
-                            value.field_type(),
-                        );
-                    }
-                });
-                if decoded.is_err() {
-                    sluice_base::log_warn!("wal", "skipped an undecodable WAL record"; bytes = record.len());
-                    return;
-                }
-                store.apply_record(index, record);
-            },
-        )?;
-        summary.records = stats.records;
-        summary.truncated_segments = stats.wal.truncated_segments;
-        summary.corrupt_stretches = stats.wal.corrupt_stretches;
-        summary.dropped_parts = stats.dropped_parts;
-        if stats.unknown_records > 0 {
-            sluice_base::log_warn!("wal", "skipped WAL records of no known kind"; records = stats.unknown_records);
-        }
+        let (summary, max_request_id) = replay_into_store(store, &directories)?;
+        let summary = ReplaySummary {
+            partitions,
+            ..summary
+        };
 
         let capacity = options.queue_depth_per_loop.max(1) * options.event_loops.max(1);
         let mut senders = Vec::with_capacity(partitions);
@@ -305,7 +333,8 @@ impl Ingest {
             let writer = WalWriter::open(
                 &partition_dir(&options.wal_dir, index),
                 options.segment_max_bytes,
-            )?;
+            )?
+            .with_max_bytes(partition_wal_max_bytes(options, partitions));
             let partition_stats = Arc::new(PartitionStats::default());
             let core = PartitionCore::new(
                 index,
@@ -335,7 +364,7 @@ impl Ingest {
             field_types,
             stats: all_stats,
             waker,
-            next_request_id: AtomicU64::new(stats.max_request_id + 1),
+            next_request_id: AtomicU64::new(max_request_id + 1),
             rotating,
             store: Arc::clone(store),
             series_limits: options.series_limits,
@@ -356,6 +385,14 @@ impl Ingest {
     /// Number of partitions.
     pub fn partition_count(&self) -> usize {
         self.senders.len()
+    }
+
+    /// Whether some partition cannot write its WAL (its last commit failed, or it has no
+    /// segment, as on a full disk): writes to it are answered 500, queries are served.
+    pub fn wal_failing(&self) -> bool {
+        self.stats
+            .iter()
+            .any(|stats| stats.wal_failing.load(Ordering::Relaxed))
     }
 
     /// The partition that owns `series_key`.

@@ -172,20 +172,34 @@ fn run_compactions(
 /// Freezes the caches behind a WAL rotation, writes them to files, then deletes the WAL
 /// segments they cover. One at a time (the store's checkpoint lock).
 pub fn snapshot(ingest: &Ingest, store: &Store, wal_dir: &std::path::Path) -> Result<(), String> {
+    snapshot_with(store, wal_dir, || ingest.checkpoint())
+}
+
+/// [`snapshot`] with the partitions rotated and frozen by `rotate` (each partition's first
+/// segment kept, as [`Ingest::checkpoint`] answers): the engine simulation drives its
+/// partitions itself.
+pub fn snapshot_with(
+    store: &Store,
+    wal_dir: &std::path::Path,
+    rotate: impl FnOnce() -> Vec<Option<u64>>,
+) -> Result<(), String> {
     let _one_at_a_time = store.lock_checkpoints();
     let started = Instant::now();
-    let first_kept = ingest.checkpoint();
+    let first_kept = rotate();
     let frozen = started.elapsed();
     let frozen_bytes = store.frozen_cache_bytes();
     store.write_snapshots()?;
     sluice_base::log_debug!("storage", "snapshot written"; cache_bytes = frozen_bytes,
         freeze_ms = frozen.as_millis(), elapsed_ms = started.elapsed().as_millis());
     let Some(first_kept) = crate::partition::segments_to_delete(&first_kept) else {
+        // An error, not a warning: a DELETE checkpoints first so that no WAL segment keeps
+        // a copy of a point it deletes; had this said Ok, the delete would go on and the
+        // next start would replay the deleted points back.
         sluice_base::log_warn!(
             "wal",
             "a partition froze nothing: no WAL segment deleted by this snapshot"
         );
-        return Ok(());
+        return Err("a WAL partition could not start a new segment: the WAL is kept".into());
     };
     for (index, first_kept) in first_kept.into_iter().enumerate() {
         let directory = partition_dir(wal_dir, index);

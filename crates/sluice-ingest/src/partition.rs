@@ -29,6 +29,10 @@ use sluice_storage::wal::WalWriter;
 
 use crate::request::{Batch, Resolution};
 
+/// Bytes a record takes in a segment besides its payload: length, checksum, and a part's
+/// tag (an upper bound, for the WAL's room check).
+const WAL_RECORD_OVERHEAD_BYTES: usize = 64;
+
 /// Where committed records go: the caches of the partition (the store; a model in the
 /// simulation).
 pub trait CacheSink {
@@ -72,6 +76,10 @@ pub struct PartitionStats {
     pub dropped_parts: AtomicU64,
     /// durable bytes of the WAL segment being written (set after each commit)
     pub segment_bytes: AtomicU64,
+    /// the WAL cannot be written: the last commit failed, or the partition has no segment
+    /// (a full disk at start-up); cleared by the next commit that succeeds. The server is
+    /// then read-only in effect, and says so (`Ingest::wal_failing`, `/ping`).
+    pub wal_failing: AtomicBool,
 }
 
 /// One partition's WAL writer and the records durable in it but not yet applied.
@@ -97,6 +105,9 @@ impl PartitionCore {
         rotating: Arc<AtomicBool>,
         stats: Arc<PartitionStats>,
     ) -> PartitionCore {
+        stats
+            .wal_failing
+            .store(!writer.has_segment(), Ordering::Relaxed);
         PartitionCore {
             index,
             writer,
@@ -137,14 +148,24 @@ impl PartitionCore {
         if group.is_empty() {
             return;
         }
-        for batch in group.iter() {
-            append(&mut self.writer, batch.tag(), &batch.payload);
-        }
-        let result = self.writer.commit();
+        let incoming: u64 = group
+            .iter()
+            .map(|batch| (batch.payload.len() + WAL_RECORD_OVERHEAD_BYTES) as u64)
+            .sum();
+        let result = match self.writer.check_room(incoming) {
+            Ok(()) => {
+                for batch in group.iter() {
+                    append(&mut self.writer, batch.tag(), &batch.payload);
+                }
+                self.writer.commit()
+            }
+            Err(full) => Err(std::io::Error::other(full)),
+        };
         self.stats
             .segment_bytes
             .store(self.writer.segment_bytes(), Ordering::Relaxed);
         let durable = result.is_ok();
+        self.stats.wal_failing.store(!durable, Ordering::Relaxed);
         if let Err(error) = result {
             sluice_base::log_error!("wal", "WAL write failed; writes answered 500"; partition = self.index, error = error);
             self.stats
@@ -203,7 +224,11 @@ impl PartitionCore {
     /// frozen caches do not cover, or 0 when nothing was frozen.
     pub fn checkpoint(&mut self, cache: &dyn CacheSink) -> u64 {
         self.apply_resolved(cache);
-        if let Err(error) = self.writer.start_new_segment() {
+        let started = self.writer.start_new_segment();
+        self.stats
+            .wal_failing
+            .store(started.is_err(), Ordering::Relaxed);
+        if let Err(error) = started {
             // Nothing frozen: the checkpoint deletes no segment of this partition.
             sluice_base::log_error!("wal", "cannot start a WAL segment for a snapshot"; partition = self.index, error = error);
             return 0;

@@ -1150,6 +1150,7 @@ mod tests {
                 event_loops: 1,
                 fsync_delay: Duration::ZERO,
                 segment_max_bytes: 1 << 20,
+                wal_max_bytes: u64::MAX,
                 group_max_records: 16,
                 debug_commit_delay: Duration::ZERO,
                 series_limits: SeriesLimits {

@@ -125,6 +125,13 @@ pub const SERIES_KEY_MAX_BYTES: usize = 65_535;
 /// Default WAL segment size at which a partition starts a new segment file.
 pub const WAL_SEGMENT_MAX_BYTES_DEFAULT: u64 = 64 * 1024 * 1024;
 
+/// `[data] wal-max-size` default: what all WAL partitions together may hold before client
+/// writes are refused (they hold only what is not in files yet, which the cache bound keeps
+/// far lower, unless snapshots cannot delete segments).
+pub const WAL_MAX_BYTES_DEFAULT: u64 = 2 * CACHE_MAX_BYTES_DEFAULT as u64;
+/// A partition's share of `wal-max-size` is never below this many segments.
+pub const WAL_PARTITION_MIN_SEGMENTS: u64 = 2;
+
 /// `[data] cache-snapshot-memory-size` default: InfluxDB's 25 MiB.
 pub const CACHE_SNAPSHOT_BYTES_DEFAULT: usize = 25 * 1024 * 1024;
 /// `[data] cache-max-memory-size` default: InfluxDB's 1 GiB.

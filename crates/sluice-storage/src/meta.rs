@@ -37,6 +37,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
+use sluice_base::fsio::{FileSystem, OsFileSystem};
 use sluice_model::bytes::{put_bytes_u32, Reader};
 
 const MAGIC: &[u8; 8] = b"SLUICEMT";
@@ -389,16 +390,30 @@ pub fn default_shard_group_duration_ns(retention_duration_ns: i64) -> i64 {
 pub struct MetaStore {
     /// `None` for a read-only store, which refuses every change
     directory: Option<PathBuf>,
+    /// where `meta.db` is replaced (the real disk, or a simulated one)
+    file_system: Arc<dyn FileSystem>,
     current: RwLock<Arc<MetaData>>,
     writer: Mutex<()>,
     /// bumped after each published change: a reader keeping something derived from a
     /// snapshot (the subscriber's routes) rebuilds it when this moved
     generation: std::sync::atomic::AtomicU64,
+    /// the published snapshot holds shard groups `meta.db` does not (their persisting
+    /// failed): [`MetaStore::persist_pending`] must succeed before the WAL that holds their
+    /// points may be deleted
+    unpersisted: std::sync::atomic::AtomicBool,
 }
 
 impl MetaStore {
     /// Opens (or creates) the store in `directory`.
     pub fn open(directory: &Path) -> Result<MetaStore, MetaError> {
+        MetaStore::open_with(directory, Arc::new(OsFileSystem))
+    }
+
+    /// [`MetaStore::open`] replacing its file through `file_system`.
+    pub fn open_with(
+        directory: &Path,
+        file_system: Arc<dyn FileSystem>,
+    ) -> Result<MetaStore, MetaError> {
         fs::create_dir_all(directory)?;
         let data = load(&directory.join(FILE_NAME))?.unwrap_or(MetaData {
             next_database_id: 1,
@@ -409,9 +424,11 @@ impl MetaStore {
         });
         Ok(MetaStore {
             directory: Some(directory.to_path_buf()),
+            file_system,
             current: RwLock::new(Arc::new(data)),
             writer: Mutex::new(()),
             generation: std::sync::atomic::AtomicU64::new(0),
+            unpersisted: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -419,9 +436,11 @@ impl MetaStore {
     pub fn frozen(data: MetaData) -> MetaStore {
         MetaStore {
             directory: None,
+            file_system: Arc::new(OsFileSystem),
             current: RwLock::new(Arc::new(data)),
             writer: Mutex::new(()),
             generation: std::sync::atomic::AtomicU64::new(0),
+            unpersisted: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -653,7 +672,7 @@ impl MetaStore {
             Some(None) => {}
         }
         let mut created = None;
-        self.update(|data| {
+        self.update_holding(|data| {
             let next_group_id = data.next_shard_group_id;
             let next_shard_id = data.next_shard_id;
             let Some(policy) = data
@@ -904,10 +923,49 @@ impl MetaStore {
         })
     }
 
+    /// Writes `meta.db` if the published snapshot holds changes it does not (shard groups
+    /// created while it could not be written). The snapshot thread calls it before it
+    /// deletes WAL segments: their points' groups must be durable first.
+    pub fn persist_pending(&self) -> Result<(), MetaError> {
+        use std::sync::atomic::Ordering;
+        if !self.unpersisted.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let _serialised = match self.writer.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let Some(directory) = &self.directory else {
+            return Ok(());
+        };
+        persist(self.file_system.as_ref(), directory, &self.snapshot())?;
+        self.unpersisted.store(false, Ordering::Release);
+        Ok(())
+    }
+
+    /// [`MetaStore::update`] for a shard group a durable point needs: when `meta.db` cannot
+    /// be written the change is published all the same (the point is in the WAL, which is
+    /// kept until [`MetaStore::persist_pending`] succeeds), instead of the point being
+    /// dropped from the caches while its write is acknowledged.
+    fn update_holding(
+        &self,
+        change: impl FnOnce(&mut MetaData) -> Result<bool, MetaError>,
+    ) -> Result<(), MetaError> {
+        self.update_with(change, true)
+    }
+
     /// Applies `change` to a copy; persists and publishes it when `change` returns `Ok(true)`.
     fn update(
         &self,
         change: impl FnOnce(&mut MetaData) -> Result<bool, MetaError>,
+    ) -> Result<(), MetaError> {
+        self.update_with(change, false)
+    }
+
+    fn update_with(
+        &self,
+        change: impl FnOnce(&mut MetaData) -> Result<bool, MetaError>,
+        publish_unpersisted: bool,
     ) -> Result<(), MetaError> {
         let _serialised = match self.writer.lock() {
             Ok(guard) => guard,
@@ -920,7 +978,19 @@ impl MetaStore {
         let Some(directory) = &self.directory else {
             return Err(MetaError::Conflict("the meta store is read-only"));
         };
-        persist(directory, &next)?;
+        match persist(self.file_system.as_ref(), directory, &next) {
+            // Everything published is now in the file, held changes included.
+            Ok(()) => self
+                .unpersisted
+                .store(false, std::sync::atomic::Ordering::Release),
+            Err(error) if publish_unpersisted => {
+                sluice_base::log_error!("meta", "cannot write meta.db; a new shard group is held in memory and the WAL kept until it can";
+                    error = error);
+                self.unpersisted
+                    .store(true, std::sync::atomic::Ordering::Release);
+            }
+            Err(error) => return Err(error),
+        }
         match self.current.write() {
             Ok(mut guard) => *guard = Arc::new(next),
             Err(poisoned) => *poisoned.into_inner() = Arc::new(next),
@@ -1185,8 +1255,12 @@ fn load(path: &Path) -> Result<Option<MetaData>, MetaError> {
 }
 
 /// Writes `data` so that a crash leaves either the old or the new file, never a mix.
-fn persist(directory: &Path, data: &MetaData) -> Result<(), MetaError> {
-    sluice_base::fsio::write_file_atomically(directory, FILE_NAME, &encode(data))?;
+fn persist(
+    file_system: &dyn FileSystem,
+    directory: &Path,
+    data: &MetaData,
+) -> Result<(), MetaError> {
+    sluice_base::fsio::write_file_atomically(file_system, directory, FILE_NAME, &encode(data))?;
     Ok(())
 }
 

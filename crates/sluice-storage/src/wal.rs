@@ -60,8 +60,41 @@ pub struct WalWriter {
     /// Bytes of the current segment that are durable: header and every committed record.
     segment_bytes: u64,
     segment_max_bytes: u64,
+    /// bound on the bytes of all this partition's segments, checked by
+    /// [`WalWriter::check_room`] before a client write (`[data] wal-max-size`'s share)
+    max_bytes: u64,
+    /// bytes of the segments before the current one, as last counted
+    older_segments_bytes: u64,
     pending: Vec<u8>,
 }
+
+/// Why [`WalWriter::check_room`] refused a write: the partition's segments would pass
+/// their bound (snapshots cannot delete them).
+#[derive(Debug)]
+pub struct WalFull {
+    /// the partition's directory
+    pub directory: PathBuf,
+    /// bytes its segments hold
+    pub bytes: u64,
+    /// its bound
+    pub max_bytes: u64,
+}
+
+impl std::fmt::Display for WalFull {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the WAL in {} holds {} bytes, at its bound of {} ([data] wal-max-size shared \
+             among the partitions): snapshots cannot delete its segments, so writes are \
+             refused until one can",
+            self.directory.display(),
+            self.bytes,
+            self.max_bytes
+        )
+    }
+}
+
+impl std::error::Error for WalFull {}
 
 impl WalWriter {
     /// Opens `directory` (creating it) and starts a new segment after the existing ones.
@@ -78,10 +111,9 @@ impl WalWriter {
         file_system: Arc<dyn FileSystem>,
     ) -> io::Result<WalWriter> {
         fs::create_dir_all(directory)?;
-        let last = list_segments(directory)?
-            .last()
-            .map(|(number, _)| *number)
-            .unwrap_or(0);
+        let segments = list_segments(directory)?;
+        let last = segments.last().map(|(number, _)| *number).unwrap_or(0);
+        let older_segments_bytes = segments_bytes(&segments, u64::MAX);
         let mut writer = WalWriter {
             directory: directory.to_path_buf(),
             file_system,
@@ -89,6 +121,8 @@ impl WalWriter {
             segment_number: last,
             segment_bytes: 0,
             segment_max_bytes,
+            max_bytes: u64::MAX,
+            older_segments_bytes,
             pending: Vec::new(),
         };
         if let Err(error) = writer.start_new_segment() {
@@ -96,6 +130,35 @@ impl WalWriter {
                 directory = directory.display(), error = error);
         }
         Ok(writer)
+    }
+
+    /// This writer refusing client writes ([`WalWriter::check_room`]) once its segments
+    /// hold `max_bytes`.
+    pub fn with_max_bytes(mut self, max_bytes: u64) -> WalWriter {
+        self.max_bytes = max_bytes;
+        self
+    }
+
+    /// Whether `incoming` more bytes fit the partition's bound. Checked before a client
+    /// write only: a checkpoint's carried records must always go in, or no checkpoint could
+    /// ever free the space. When the running count says no, the older segments are counted
+    /// again (a snapshot may have deleted some since).
+    pub fn check_room(&mut self, incoming: u64) -> Result<(), WalFull> {
+        let held = |writer: &WalWriter| writer.older_segments_bytes + writer.segment_bytes;
+        if held(self).saturating_add(incoming) <= self.max_bytes {
+            return Ok(());
+        }
+        if let Ok(segments) = list_segments(&self.directory) {
+            self.older_segments_bytes = segments_bytes(&segments, self.segment_number);
+        }
+        if held(self).saturating_add(incoming) <= self.max_bytes {
+            return Ok(());
+        }
+        Err(WalFull {
+            directory: self.directory.clone(),
+            bytes: held(self),
+            max_bytes: self.max_bytes,
+        })
     }
 
     /// Buffers one record (never empty); nothing is durable until [`WalWriter::commit`].
@@ -179,6 +242,9 @@ impl WalWriter {
     /// no segment and no file is left behind, so repeated failures on a full disk do not
     /// pile up empty segments.
     pub fn start_new_segment(&mut self) -> io::Result<()> {
+        if self.file.is_some() {
+            self.older_segments_bytes += self.segment_bytes;
+        }
         self.file = None;
         let number = self.segment_number + 1;
         let path = segment_path(&self.directory, number);
@@ -187,6 +253,12 @@ impl WalWriter {
         self.segment_number = number;
         self.segment_bytes = HEADER_BYTES as u64;
         Ok(())
+    }
+
+    /// Whether a segment is open for appending (none after a segment could not be started,
+    /// e.g. on a full disk, until the next commit starts one).
+    pub fn has_segment(&self) -> bool {
+        self.file.is_some()
     }
 
     /// Number of the segment being written (the last one started).
@@ -237,6 +309,16 @@ fn create_segment(
         return Err(error);
     }
     Ok(file)
+}
+
+/// Bytes of the `segments` numbered below `before` (a segment gone meanwhile counts 0).
+fn segments_bytes(segments: &[(u64, PathBuf)], before: u64) -> u64 {
+    segments
+        .iter()
+        .filter(|(number, _)| *number < before)
+        .filter_map(|(_, path)| fs::metadata(path).ok())
+        .map(|metadata| metadata.len())
+        .sum()
 }
 
 /// Segment files of `directory`, sorted by number.
@@ -685,6 +767,18 @@ mod tests {
             }))
         }
 
+        fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+            OsFileSystem.create(path)
+        }
+
+        fn open_append(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+            OsFileSystem.open_append(path)
+        }
+
+        fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+            OsFileSystem.rename(from, to)
+        }
+
         fn remove_file(&self, path: &Path) -> io::Result<()> {
             OsFileSystem.remove_file(path)
         }
@@ -919,5 +1013,39 @@ mod tests {
                 .iter()
                 .all(|stretch| stretch.start < bytes.len()));
         }
+    }
+
+    /// A partition whose segments snapshots cannot delete refuses client writes once they
+    /// hold its bound (with an error that says so), and takes them again once a snapshot
+    /// deleted segments.
+    #[test]
+    fn writes_are_refused_at_the_wal_bound_and_taken_again_after_deletion() {
+        let dir = temp_dir("wal-bound");
+        let mut writer = WalWriter::open(&dir, 1024).unwrap().with_max_bytes(4096);
+        let record = vec![7u8; 200];
+        let mut refused = None;
+        for _ in 0..100 {
+            if let Err(full) = writer.check_room(record.len() as u64 + 8) {
+                refused = Some(full);
+                break;
+            }
+            writer.append(&record);
+            writer.commit().unwrap();
+        }
+        let full = refused.expect("the bound never refused a write");
+        assert!(full.to_string().contains("wal-max-size"), "{full}");
+        let held: u64 = list_segments(&dir)
+            .unwrap()
+            .iter()
+            .map(|(_, path)| fs::metadata(path).unwrap().len())
+            .sum();
+        assert!(held <= 4096, "the WAL passed its bound: {held} bytes");
+        // A checkpoint still rotates and carries records: the bound is for client writes.
+        writer.start_new_segment().unwrap();
+        writer.append(&record);
+        writer.commit().unwrap();
+        remove_segments_before(&dir, writer.segment_number()).unwrap();
+        writer.check_room(record.len() as u64 + 8).unwrap();
+        let _ = fs::remove_dir_all(&dir);
     }
 }

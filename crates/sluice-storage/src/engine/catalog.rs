@@ -51,7 +51,12 @@ pub(super) fn persist_field_types(store: &Store, database_id: u64) -> Result<(),
     let directory = catalog_directory(&store.options.data_dir, database_id);
     let write = || -> std::io::Result<()> {
         std::fs::create_dir_all(&directory)?;
-        sluice_base::fsio::write_file_atomically(&directory, FIELDS_FILE, &file)
+        sluice_base::fsio::write_file_atomically(
+            store.file_system.as_ref(),
+            &directory,
+            FIELDS_FILE,
+            &file,
+        )
     };
     write().map_err(|e| format!("writing {}: {e}", directory.join(FIELDS_FILE).display()))
 }

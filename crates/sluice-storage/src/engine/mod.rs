@@ -46,6 +46,7 @@ use crate::meta::{MetaData, MetaStore};
 use crate::series_index::SeriesIndex;
 pub use shard::Shard;
 use shard::ShardPlacement;
+use sluice_base::fsio::{FileSystem, OsFileSystem};
 use sluice_model::field_types::FieldTypeRegistry;
 use sluice_model::record::decode_record;
 
@@ -104,6 +105,8 @@ pub struct StoreStats {
 /// The engine.
 pub struct Store {
     options: StoreOptions,
+    /// where every file of the engine is written (the real disk, or a simulated one)
+    pub(crate) file_system: Arc<dyn FileSystem>,
     meta: Arc<MetaStore>,
     shards: RwLock<BTreeMap<u64, Arc<Shard>>>,
     live_cache_bytes: AtomicUsize,
@@ -156,11 +159,21 @@ impl Store {
 
     /// Opens the engine over `options.data_dir`, with a shard for every shard group in meta.
     pub fn open(options: StoreOptions, meta: Arc<MetaStore>) -> std::io::Result<Arc<Store>> {
+        Store::open_with(options, meta, Arc::new(OsFileSystem))
+    }
+
+    /// [`Store::open`] writing through `file_system` (the fault simulations' disk).
+    pub fn open_with(
+        options: StoreOptions,
+        meta: Arc<MetaStore>,
+        file_system: Arc<dyn FileSystem>,
+    ) -> std::io::Result<Arc<Store>> {
         if !options.read_only {
             std::fs::create_dir_all(&options.data_dir)?;
         }
         let store = Store {
             options,
+            file_system,
             meta,
             shards: RwLock::new(BTreeMap::new()),
             live_cache_bytes: AtomicUsize::new(0),
@@ -220,6 +233,7 @@ impl Store {
                 shard_directory(&self.options.data_dir, group.shard_id),
                 self.options.partitions,
                 self.options.read_only,
+                Arc::clone(&self.file_system),
             ))
         });
         Arc::clone(shard)
@@ -432,7 +446,7 @@ impl Store {
             SeriesIndex::in_memory()
         } else {
             let directory = catalog::catalog_directory(&self.options.data_dir, database_id);
-            match SeriesIndex::open(&directory) {
+            match SeriesIndex::open_with(&directory, Arc::clone(&self.file_system)) {
                 Ok(index) => index,
                 Err(error) => {
                     sluice_base::log_error!("storage", "cannot open a series index; using an empty one"; path = directory.display(), error = error);
@@ -489,6 +503,15 @@ impl Store {
     /// Writes every frozen cache map to files (one level-0 file per shard). On error the maps
     /// stay frozen (still served) and the next call retries; the WAL must then be kept.
     pub fn write_snapshots(&self) -> Result<(), String> {
+        // The catalog first: a series in a file is then always in the durable index, even
+        // if the WAL that could rebuild it is lost (damaged) after a failed snapshot.
+        if let Err(error) = self.sync_catalog() {
+            self.stats
+                .maintenance_errors
+                .fetch_add(1, Ordering::Relaxed);
+            sluice_base::log_error!("storage", "cannot sync the series index; the WAL is kept"; error = error);
+            return Err(error);
+        }
         let mut first_error = None;
         for shard in self.shards() {
             match shard.snapshot() {
@@ -511,23 +534,18 @@ impl Store {
             }
         }
         release_freed_memory();
-        if first_error.is_none() {
-            if let Err(error) = self.sync_catalog() {
-                self.stats
-                    .maintenance_errors
-                    .fetch_add(1, Ordering::Relaxed);
-                sluice_base::log_error!("storage", "cannot sync the series index; the WAL is kept"; error = error);
-                first_error = Some(error);
-            }
-        }
         match first_error {
             None => Ok(()),
             Some(error) => Err(error),
         }
     }
 
-    /// Makes every series index and the field types durable (before WAL segments go).
+    /// Makes meta's shard groups, every series index and the field types durable (before
+    /// a snapshot writes files, and so before WAL segments go).
     fn sync_catalog(&self) -> Result<(), String> {
+        self.meta
+            .persist_pending()
+            .map_err(|e| format!("writing meta.db: {e}"))?;
         let indexes: Vec<Arc<SeriesIndex>> = read_lock(&self.indexes).values().cloned().collect();
         for index in indexes {
             index.sync().map_err(|e| e.to_string())?;

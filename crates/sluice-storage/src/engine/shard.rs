@@ -24,6 +24,7 @@ use super::tombstone::{self, Tombstone, Tombstones};
 use super::{read_lock, write_lock};
 use crate::column::Column;
 use crate::tsm::{BlockMeta, ColumnEntry, FileReader, FileSummary, FileWriter, TsmError};
+use sluice_base::fsio::FileSystem;
 use sluice_model::record::FieldType;
 
 /// Values per block in files Sluice writes.
@@ -81,6 +82,8 @@ pub struct Shard {
     /// first nanosecond not held
     pub end_ns: i64,
     directory: PathBuf,
+    /// where its files are written, renamed and removed (the real disk, or a simulated one)
+    file_system: Arc<dyn FileSystem>,
     pub(super) caches: Vec<RwLock<PartitionCache>>,
     /// files in generation order, replaced whole (copy on write) by snapshots/compactions
     files: RwLock<Arc<Vec<Arc<ShardFile>>>>,
@@ -137,8 +140,9 @@ impl Shard {
         directory: PathBuf,
         partitions: usize,
         read_only: bool,
+        file_system: Arc<dyn FileSystem>,
     ) -> Shard {
-        let (files, highest_generation) = load_files(&directory, read_only);
+        let (files, highest_generation) = load_files(file_system.as_ref(), &directory, read_only);
         let next_generation = highest_generation + 1;
         Shard {
             id: group.shard_id,
@@ -152,10 +156,15 @@ impl Shard {
             files: RwLock::new(Arc::new(files)),
             next_generation: AtomicU64::new(next_generation),
             last_write_ns: AtomicU64::new(0),
-            tombstones: RwLock::new(Arc::new(tombstone::load(&directory, read_only))),
+            tombstones: RwLock::new(Arc::new(tombstone::load(
+                file_system.as_ref(),
+                &directory,
+                read_only,
+            ))),
             maintenance: Mutex::new(()),
             snapshotting: Mutex::new(()),
             directory,
+            file_system,
         }
     }
 
@@ -315,7 +324,9 @@ impl Shard {
         let path = self.directory.join(file_name(generation, generation, 0));
         // Level 0 is short-lived (compacted, or fully compacted once cold): encode it fast,
         // so snapshots keep up with ingest and the caches are released sooner.
-        let mut writer = FileWriter::create(&path, MAX_VALUES_PER_BLOCK)?.with_fast_encoding();
+        let mut writer =
+            FileWriter::create_in(Arc::clone(&self.file_system), &path, MAX_VALUES_PER_BLOCK)?
+                .with_fast_encoding();
         let mut fields: Vec<&[u8]> = Vec::new();
         let mut holders: Vec<&CacheSeries> = Vec::new();
         let mut scratch = VisitScratch::default();
@@ -385,7 +396,7 @@ impl Shard {
             *files = Arc::new(next);
         }
         for old in replaced {
-            if let Err(error) = std::fs::remove_file(old.reader.path()) {
+            if let Err(error) = self.file_system.remove_file(old.reader.path()) {
                 sluice_base::log_warn!("storage", "cannot remove a compacted file"; path = old.reader.path().display(), error = error);
             }
         }
@@ -452,7 +463,8 @@ impl Shard {
         let path = self
             .directory
             .join(file_name(first_generation, last_generation, level));
-        let mut writer = FileWriter::create(&path, MAX_VALUES_PER_BLOCK)?;
+        let mut writer =
+            FileWriter::create_in(Arc::clone(&self.file_system), &path, MAX_VALUES_PER_BLOCK)?;
         if level < FAST_ENCODING_BELOW_LEVEL {
             // Soon merged again: spend the CPU on the levels that stay.
             writer = writer.with_fast_encoding();
@@ -561,7 +573,9 @@ impl Shard {
         let oldest = self.files().iter().map(|f| f.last_generation).min();
         let mut pruned = (*current).clone();
         if pruned.retain_needed(oldest) {
-            if let Err(error) = tombstone::rewrite(&self.directory, &pruned) {
+            if let Err(error) =
+                tombstone::rewrite(self.file_system.as_ref(), &self.directory, &pruned)
+            {
                 sluice_base::log_warn!("storage", "cannot rewrite the tombstone file"; shard = self.id, error = error);
                 return;
             }
@@ -600,8 +614,14 @@ impl Shard {
                     max_time,
                     generation_mark,
                 };
-                tombstone::append(&self.directory, &mut next, &touched, tombstone)
-                    .map_err(|e| ShardError(format!("writing tombstones: {e}")))?;
+                tombstone::append(
+                    self.file_system.as_ref(),
+                    &self.directory,
+                    &mut next,
+                    &touched,
+                    tombstone,
+                )
+                .map_err(|e| ShardError(format!("writing tombstones: {e}")))?;
                 *write_lock(&self.tombstones) = Arc::new(next);
             }
         }
@@ -772,7 +792,11 @@ pub(super) fn merge_into(result: &mut Option<Column>, newer: Column) {
 /// Returns the files served and the highest generation any file there is named with, served
 /// or not: a new file must not reuse the generation of a corrupt one left in place, or the
 /// next open would take the new file for an input that one already covers.
-fn load_files(directory: &Path, read_only: bool) -> (Vec<Arc<ShardFile>>, u64) {
+fn load_files(
+    file_system: &dyn FileSystem,
+    directory: &Path,
+    read_only: bool,
+) -> (Vec<Arc<ShardFile>>, u64) {
     let entries = match std::fs::read_dir(directory) {
         Ok(entries) => entries,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return (Vec::new(), 0),
@@ -787,7 +811,7 @@ fn load_files(directory: &Path, read_only: bool) -> (Vec<Arc<ShardFile>>, u64) {
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.ends_with(TEMPORARY_SUFFIX) {
             if !read_only {
-                let _ = std::fs::remove_file(&path);
+                let _ = file_system.remove_file(&path);
             }
             continue;
         }
@@ -810,7 +834,7 @@ fn load_files(directory: &Path, read_only: bool) -> (Vec<Arc<ShardFile>>, u64) {
         if covered(candidate) {
             if !read_only {
                 sluice_base::log_info!("storage", "removing a file an interrupted compaction already merged"; path = candidate.3.display());
-                let _ = std::fs::remove_file(&candidate.3);
+                let _ = file_system.remove_file(&candidate.3);
             }
             continue;
         }

@@ -23,10 +23,10 @@
 //! any more once compactions have absorbed them.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::column::Column;
+use sluice_base::fsio::FileSystem;
 use sluice_model::bytes::{put_bytes_u16, Reader};
 
 const FILE_NAME: &str = "tombstones";
@@ -143,7 +143,7 @@ fn header() -> Vec<u8> {
 /// logged as an error with its offset, the records after it are read on (when its length
 /// is readable), and the file is rewritten from what was read. `read_only` (export) reads
 /// the same and writes nothing.
-pub fn load(shard_directory: &Path, read_only: bool) -> Tombstones {
+pub fn load(file_system: &dyn FileSystem, shard_directory: &Path, read_only: bool) -> Tombstones {
     let mut tombstones = Tombstones::default();
     let path = tombstone_path(shard_directory);
     let Ok(bytes) = std::fs::read(&path) else {
@@ -173,7 +173,7 @@ pub fn load(shard_directory: &Path, read_only: bool) -> Tombstones {
                 let offset = if offset == 0 { 0 } else { offset + shift };
                 sluice_base::log_warn!("storage", "cut off the torn tail of a tombstone file"; path = path.display(), offset = offset);
                 if !damaged && !read_only {
-                    cut_torn_tail(&path, offset);
+                    cut_torn_tail(file_system, &path, offset);
                 }
                 break;
             }
@@ -192,7 +192,7 @@ pub fn load(shard_directory: &Path, read_only: bool) -> Tombstones {
         }
     }
     if damaged && !read_only {
-        if let Err(error) = rewrite(shard_directory, &tombstones) {
+        if let Err(error) = rewrite(file_system, shard_directory, &tombstones) {
             sluice_base::log_error!("storage", "cannot rewrite a damaged tombstone file"; path = path.display(), error = error);
         }
     }
@@ -210,17 +210,13 @@ fn record_end(bytes: &[u8], offset: usize) -> Option<usize> {
 
 /// Cuts a tombstone file back to `length` (its last whole record), or removes it when not
 /// even the header is whole.
-fn cut_torn_tail(path: &Path, length: usize) {
+fn cut_torn_tail(file_system: &dyn FileSystem, path: &Path, length: usize) {
     let result = if length < HEADER_BYTES {
-        std::fs::remove_file(path)
+        file_system.remove_file(path)
     } else {
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)
-            .and_then(|file| {
-                file.set_len(length as u64)?;
-                file.sync_all()
-            })
+        file_system
+            .open_append(path)
+            .and_then(|mut file| file.truncate_and_sync(length as u64))
     };
     if let Err(error) = result {
         sluice_base::log_error!("storage", "cannot cut the torn tail of a tombstone file"; path = path.display(), error = error);
@@ -318,6 +314,7 @@ fn scan(bytes: &[u8], mut visit: impl FnMut(&[u8], Tombstone)) -> ScanEnd {
 
 /// Appends tombstones for `series_keys` to the file and to `set`; fsyncs before returning.
 pub fn append(
+    file_system: &dyn FileSystem,
     shard_directory: &Path,
     set: &mut Tombstones,
     series_keys: &[Vec<u8>],
@@ -330,21 +327,22 @@ pub fn append(
     for key in series_keys {
         encode_record(key, &tombstone, &mut bytes);
     }
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)?;
-    let length_before = file.metadata()?.len();
+    let length_before = match std::fs::metadata(&path) {
+        Ok(metadata) => metadata.len(),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => 0,
+        Err(error) => return Err(error),
+    };
+    let mut file = file_system.open_append(&path)?;
     if let Err(error) = file.write_all(&bytes).and_then(|()| file.sync_data()) {
         // A failed append (full disk) may leave part of a record: cut it off, or the next
         // delete would land behind it, where no load reaches.
-        if let Err(cut_error) = file.set_len(length_before).and_then(|()| file.sync_all()) {
+        if let Err(cut_error) = file.truncate_and_sync(length_before) {
             sluice_base::log_error!("storage", "cannot cut a failed append off a tombstone file"; path = path.display(), error = cut_error);
         }
         return Err(error);
     }
     if !exists {
-        sluice_base::fsio::sync_directory(shard_directory)?;
+        file_system.sync_directory(shard_directory)?;
     }
     for key in series_keys {
         set.insert(key, tombstone);
@@ -353,12 +351,16 @@ pub fn append(
 }
 
 /// Rewrites the file with exactly `set` (after compactions absorbed some), atomically.
-pub fn rewrite(shard_directory: &Path, set: &Tombstones) -> std::io::Result<()> {
+pub fn rewrite(
+    file_system: &dyn FileSystem,
+    shard_directory: &Path,
+    set: &Tombstones,
+) -> std::io::Result<()> {
     let path = tombstone_path(shard_directory);
     if set.is_empty() {
-        return match std::fs::remove_file(&path) {
+        return match file_system.remove_file(&path) {
             Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
-            _ => Ok(()),
+            _ => file_system.sync_directory(shard_directory),
         };
     }
     let mut bytes = header();
@@ -367,13 +369,14 @@ pub fn rewrite(shard_directory: &Path, set: &Tombstones) -> std::io::Result<()> 
             encode_record(key, tombstone, &mut bytes);
         }
     }
-    sluice_base::fsio::write_file_atomically(shard_directory, FILE_NAME, &bytes)
+    sluice_base::fsio::write_file_atomically(file_system, shard_directory, FILE_NAME, &bytes)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::column::ColumnValues;
+    use sluice_base::fsio::OsFileSystem;
 
     #[test]
     fn persisted_tombstones_apply_to_old_files_only() {
@@ -385,8 +388,8 @@ mod tests {
             max_time: 3,
             generation_mark: 5,
         };
-        append(&dir, &mut set, &[b"cpu".to_vec()], tombstone).unwrap();
-        let loaded = load(&dir, false);
+        append(&OsFileSystem, &dir, &mut set, &[b"cpu".to_vec()], tombstone).unwrap();
+        let loaded = load(&OsFileSystem, &dir, false);
         let mut column = Column {
             times: vec![1, 2, 3, 4],
             values: ColumnValues::Integer(vec![1, 2, 3, 4]),
@@ -401,11 +404,11 @@ mod tests {
         let mut bytes = std::fs::read(&path).unwrap();
         bytes.extend_from_slice(&[9, 0, 0, 0, 1]);
         std::fs::write(&path, &bytes).unwrap();
-        assert!(load(&dir, false).touches(b"cpu", 1));
+        assert!(load(&OsFileSystem, &dir, false).touches(b"cpu", 1));
         let mut pruned = loaded.clone();
         assert!(pruned.retain_needed(Some(6)));
-        rewrite(&dir, &pruned).unwrap();
-        assert!(load(&dir, false).is_empty());
+        rewrite(&OsFileSystem, &dir, &pruned).unwrap();
+        assert!(load(&OsFileSystem, &dir, false).is_empty());
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -421,6 +424,7 @@ mod tests {
             generation_mark: 3,
         };
         append(
+            &OsFileSystem,
             &dir,
             &mut Tombstones::default(),
             &[b"cpu".to_vec()],
@@ -432,10 +436,10 @@ mod tests {
         let torn = [9u8, 0, 0, 0, 1, 2];
         bytes.extend_from_slice(&torn);
         std::fs::write(&path, &bytes).unwrap();
-        let mut set = load(&dir, false);
+        let mut set = load(&OsFileSystem, &dir, false);
         assert!(set.touches(b"cpu", 1));
-        append(&dir, &mut set, &[b"mem".to_vec()], tombstone).unwrap();
-        let reloaded = load(&dir, false);
+        append(&OsFileSystem, &dir, &mut set, &[b"mem".to_vec()], tombstone).unwrap();
+        let reloaded = load(&OsFileSystem, &dir, false);
         assert!(reloaded.touches(b"cpu", 1) && reloaded.touches(b"mem", 1));
         assert_eq!(check_file(&dir).unwrap().unwrap().end, ScanEnd::Clean);
         let _ = std::fs::remove_dir_all(&dir);
@@ -454,7 +458,14 @@ mod tests {
             generation_mark: 3,
         };
         let keys = [b"cpu".to_vec(), b"mem".to_vec()];
-        append(&dir, &mut Tombstones::default(), &keys, tombstone).unwrap();
+        append(
+            &OsFileSystem,
+            &dir,
+            &mut Tombstones::default(),
+            &keys,
+            tombstone,
+        )
+        .unwrap();
         let path = tombstone_path(&dir);
         let whole = std::fs::read(&path).unwrap();
         let clean = check_file(&dir).unwrap().unwrap();
@@ -476,7 +487,7 @@ mod tests {
             reaches_end: false,
         };
         assert_eq!((damaged.records, damaged.end), (0, damaged_end));
-        let resynced = load(&dir, true);
+        let resynced = load(&OsFileSystem, &dir, true);
         assert!(
             !resynced.touches(b"cpu", 1),
             "the damaged record is skipped"

@@ -61,13 +61,15 @@ mod series_log;
 mod tests;
 
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// The set type of series ids in this API, re-exported so callers need not depend on it.
 pub use roaring::RoaringBitmap;
+
+use sluice_base::fsio::{FileSystem, OsFileSystem, WritableFile};
 
 use crate::key_table::{hash_bytes, random_seed, KeyTable};
 use inverted::{InvertedIndex, Symbol};
@@ -213,11 +215,14 @@ struct Tables {
 /// The log file, behind its own mutex.
 struct LogFile {
     path: PathBuf,
-    file: File,
+    file: Box<dyn WritableFile>,
     /// the buffer swapped out of `Tables` while it is written (keeps its capacity)
     spare: Vec<u8>,
-    /// a write failed: the file may end in a partial record
+    /// a write or fdatasync failed: the file's tail is unknown; the next `sync` rewrites the
+    /// whole log from the index in memory
     failed: bool,
+    /// where the log is written (the real disk, or a simulated one)
+    file_system: Arc<dyn FileSystem>,
 }
 
 /// The series index of one database; see the module doc.
@@ -491,11 +496,26 @@ impl SeriesIndex {
 
     /// Opens the index in `directory` (creating both if missing) and replays its log.
     pub fn open(directory: &Path) -> Result<SeriesIndex, IndexError> {
-        SeriesIndex::open_with_report(directory).map(|(index, _)| index)
+        SeriesIndex::open_with(directory, Arc::new(OsFileSystem))
+    }
+
+    /// [`SeriesIndex::open`] writing its log through `file_system`.
+    pub fn open_with(
+        directory: &Path,
+        file_system: Arc<dyn FileSystem>,
+    ) -> Result<SeriesIndex, IndexError> {
+        SeriesIndex::open_with_report_in(directory, file_system).map(|(index, _)| index)
     }
 
     /// [`SeriesIndex::open`], also telling what the replay found.
     pub fn open_with_report(directory: &Path) -> Result<(SeriesIndex, ReplayReport), IndexError> {
+        SeriesIndex::open_with_report_in(directory, Arc::new(OsFileSystem))
+    }
+
+    fn open_with_report_in(
+        directory: &Path,
+        file_system: Arc<dyn FileSystem>,
+    ) -> Result<(SeriesIndex, ReplayReport), IndexError> {
         fs::create_dir_all(directory).map_err(io_error("create directory", directory))?;
         let path = directory.join(SERIES_LOG_FILE_NAME);
         let contents = match fs::read(&path) {
@@ -507,7 +527,7 @@ impl SeriesIndex {
         let (tables, report) = match series_log::check_header(&contents) {
             HeaderCheck::Valid => Tables::replay(&contents, hash_seed),
             HeaderCheck::Torn => {
-                create_log(directory, &path)?;
+                create_log(file_system.as_ref(), directory, &path)?;
                 (Tables::new(hash_seed, 0), ReplayReport::default())
             }
             HeaderCheck::ForeignMagic => return Err(IndexError::NotASeriesLog(path)),
@@ -519,17 +539,17 @@ impl SeriesIndex {
             sluice_base::log_warn!("series_index", "series log damaged; cutting its tail";
                 path = path.display(), damage = damage, offset = report.valid_bytes,
                 cut_bytes = report.cut_bytes);
-            truncate_log(&path, report.valid_bytes)?;
+            truncate_log(file_system.as_ref(), &path, report.valid_bytes)?;
         }
-        let file = OpenOptions::new()
-            .append(true)
-            .open(&path)
+        let file = file_system
+            .open_append(&path)
             .map_err(io_error("open", &path))?;
         let log = LogFile {
             path,
             file,
             spare: Vec::new(),
             failed: false,
+            file_system,
         };
         let index = SeriesIndex {
             hash_seed,
@@ -643,7 +663,11 @@ impl SeriesIndex {
         let mut file = Self::lock_log(log);
         std::mem::swap(&mut self.write().log_buffer, &mut file.spare);
         let file = &mut *file;
-        if !file.failed && !file.spare.is_empty() {
+        if file.failed {
+            // The rewrite holds every record buffered so far.
+            return self.rewrite_log(file);
+        }
+        if !file.spare.is_empty() {
             if let Err(error) = file.file.write_all(&file.spare) {
                 file.failed = true;
                 file.spare.clear();
@@ -651,12 +675,45 @@ impl SeriesIndex {
             }
         }
         file.spare.clear();
-        if file.failed {
-            return Err(IndexError::LogFailed(file.path.clone()));
+        if let Err(error) = file.file.sync_data() {
+            // Which unsynced records reached the disk is unknown: rewrite it all next time.
+            file.failed = true;
+            return Err(io_error("fdatasync", &file.path)(error));
         }
-        file.file
-            .sync_data()
-            .map_err(io_error("fdatasync", &file.path))
+        Ok(())
+    }
+
+    /// Replaces a log whose tail is unknown (a write or fdatasync failed) with one written
+    /// from the index in memory, atomically (temporary, fsync, rename, directory fsync), so
+    /// a full disk that has room again does not leave every later checkpoint failing.
+    fn rewrite_log(&self, file: &mut LogFile) -> Result<(), IndexError> {
+        // The write lock keeps series from being created while the log is rebuilt; it is
+        // held only in this recovery, never on the normal path.
+        let mut tables = self.write();
+        let mut bytes = series_log::header().to_vec();
+        for id in 0..tables.series.next_id() {
+            if let Some(key) = tables.series.get(id) {
+                series_log::append_add(&mut bytes, id, key);
+            }
+        }
+        let directory = file.path.parent().unwrap_or(Path::new("."));
+        sluice_base::fsio::write_file_atomically(
+            file.file_system.as_ref(),
+            directory,
+            SERIES_LOG_FILE_NAME,
+            &bytes,
+        )
+        .map_err(io_error("rewrite", &file.path))?;
+        file.file = file
+            .file_system
+            .open_append(&file.path)
+            .map_err(io_error("open", &file.path))?;
+        tables.log_buffer.clear();
+        file.spare.clear();
+        file.failed = false;
+        sluice_base::log_info!("series_index", "series log rewritten after a failed write";
+            path = file.path.display(), bytes = bytes.len());
+        Ok(())
     }
 
     /// Deletes the live series among `ids` from every structure and logs it (durable at the
@@ -922,23 +979,29 @@ impl Drop for SeriesIndex {
 }
 
 /// Creates an empty log (header only), durably: file fsynced, then its directory.
-fn create_log(directory: &Path, path: &Path) -> Result<(), IndexError> {
-    let mut file = File::create(path).map_err(io_error("create", path))?;
+fn create_log(
+    file_system: &dyn FileSystem,
+    directory: &Path,
+    path: &Path,
+) -> Result<(), IndexError> {
+    let mut file = file_system.create(path).map_err(io_error("create", path))?;
     file.write_all(&series_log::header())
         .map_err(io_error("write", path))?;
-    file.sync_all().map_err(io_error("fsync", path))?;
-    File::open(directory)
-        .and_then(|directory| directory.sync_all())
+    file.sync_data().map_err(io_error("fsync", path))?;
+    file_system
+        .sync_directory(directory)
         .map_err(io_error("fsync directory", directory))
 }
 
 /// Cuts the log to its first `length` bytes, durably.
-fn truncate_log(path: &Path, length: usize) -> Result<(), IndexError> {
-    let file = OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(io_error("open", path))?;
-    file.set_len(length as u64)
-        .map_err(io_error("truncate", path))?;
-    file.sync_all().map_err(io_error("fsync", path))
+fn truncate_log(
+    file_system: &dyn FileSystem,
+    path: &Path,
+    length: usize,
+) -> Result<(), IndexError> {
+    file_system
+        .open_append(path)
+        .map_err(io_error("open", path))?
+        .truncate_and_sync(length as u64)
+        .map_err(io_error("truncate", path))
 }

@@ -722,3 +722,39 @@ fn check_log_reads_as_open_does_without_writing() {
     );
     std::fs::remove_dir_all(&directory).unwrap();
 }
+
+/// A failed write to the series log used to fail every later `sync` until a restart, so
+/// every later checkpoint failed and the WAL grew while the disk had room again. Now the
+/// next `sync` rewrites the log from memory, and a crash after it keeps every series.
+#[test]
+fn a_failed_log_write_is_recovered_by_the_next_sync() {
+    use sluice_base::simulated_disk::{Faults, Random, SimFileSystem};
+    let dir = temp_dir("failed-write");
+    let disk = Arc::new(SimFileSystem::default());
+    let index = SeriesIndex::open_with(&dir, Arc::clone(&disk) as _).unwrap();
+    let key = |n: u32| format!("cpu,host=h{n}").into_bytes();
+    for n in 0..10 {
+        index.get_or_create(&key(n)).unwrap();
+    }
+    index.sync().unwrap();
+    for n in 10..20 {
+        index.get_or_create(&key(n)).unwrap();
+    }
+    disk.inject(Faults {
+        write_short: Some(7),
+        ..Faults::default()
+    });
+    assert!(index.sync().is_err(), "the injected fault did not fire");
+    disk.clear_faults();
+    for n in 20..30 {
+        index.get_or_create(&key(n)).unwrap();
+    }
+    index.sync().unwrap();
+    drop(index);
+    disk.crash(&mut Random(1)).unwrap();
+    let reopened = SeriesIndex::open(&dir).unwrap();
+    for n in 0..30 {
+        assert!(reopened.id_of(&key(n)).is_some(), "series {n} lost");
+    }
+    let _ = fs::remove_dir_all(&dir);
+}

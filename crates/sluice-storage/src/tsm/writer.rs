@@ -12,11 +12,18 @@
 //! A caller error (key order, bad column) is detected before any byte of the call is
 //! written and leaves the writer usable; an I/O or encoding error after that marks it
 //! failed, and dropping it removes the temporary file.
+//!
+//! The file itself is written through the `fsio` seam (so the fault simulations can fail
+//! its writes, fsync and rename); the spilled index is scratch, never durable, and stays a
+//! plain file.
 
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sluice_base::fsio::{FileSystem, FileWrite, OsFileSystem};
 
 use crate::codec::{Encoder, MAX_VALUES_PER_BLOCK};
 use sluice_model::record::FieldType;
@@ -57,7 +64,9 @@ pub struct FileWriter {
     final_path: PathBuf,
     temporary_path: PathBuf,
     /// `None` once finished or failed.
-    file: Option<BufWriter<File>>,
+    file: Option<BufWriter<FileWrite>>,
+    /// where the file is written, synced and renamed
+    file_system: Arc<dyn FileSystem>,
     max_values_per_block: usize,
     /// Bytes written so far (header and blocks).
     offset_bytes: u64,
@@ -119,6 +128,15 @@ impl FileWriter {
     /// `<final_path>.tmp` meanwhile (replaced if a crash left one). Columns are cut into
     /// blocks of at most `max_values_per_block` values (1 ..= `codec::MAX_VALUES_PER_BLOCK`).
     pub fn create(final_path: &Path, max_values_per_block: usize) -> Result<FileWriter, TsmError> {
+        Self::create_in(Arc::new(OsFileSystem), final_path, max_values_per_block)
+    }
+
+    /// [`FileWriter::create`] through `file_system`.
+    pub fn create_in(
+        file_system: Arc<dyn FileSystem>,
+        final_path: &Path,
+        max_values_per_block: usize,
+    ) -> Result<FileWriter, TsmError> {
         if !(1..=MAX_VALUES_PER_BLOCK).contains(&max_values_per_block) {
             return Err(TsmError::InvalidParameter {
                 detail: "max_values_per_block must be within 1 ..= codec::MAX_VALUES_PER_BLOCK",
@@ -129,11 +147,8 @@ impl FileWriter {
         let temporary_path = PathBuf::from(temporary_name);
         let mut spill_name = OsString::from(final_path.as_os_str());
         spill_name.push(INDEX_SPILL_SUFFIX);
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&temporary_path)
+        let file = file_system
+            .create(&temporary_path)
             .map_err(|source| TsmError::Io {
                 path: temporary_path.clone(),
                 source,
@@ -141,7 +156,11 @@ impl FileWriter {
         let mut writer = FileWriter {
             final_path: final_path.to_path_buf(),
             temporary_path,
-            file: Some(BufWriter::with_capacity(WRITE_BUFFER_SIZE_BYTES, file)),
+            file: Some(BufWriter::with_capacity(
+                WRITE_BUFFER_SIZE_BYTES,
+                FileWrite(file),
+            )),
+            file_system,
             max_values_per_block,
             offset_bytes: 0,
             encoder: Encoder::new(),
@@ -303,21 +322,25 @@ impl FileWriter {
             path: self.temporary_path.clone(),
             source,
         };
-        let file = buffered
+        let FileWrite(mut file) = buffered
             .into_inner()
             .map_err(|error| temporary_error(error.into_error()))?;
-        file.sync_all().map_err(temporary_error)?;
+        file.sync_data().map_err(temporary_error)?;
         drop(file);
-        std::fs::rename(&self.temporary_path, &self.final_path).map_err(temporary_error)?;
+        self.file_system
+            .rename(&self.temporary_path, &self.final_path)
+            .map_err(temporary_error)?;
         self.published = true;
         let directory = match self.final_path.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
         };
-        sluice_base::fsio::sync_directory(directory).map_err(|source| TsmError::Io {
-            path: directory.to_path_buf(),
-            source,
-        })
+        self.file_system
+            .sync_directory(directory)
+            .map_err(|source| TsmError::Io {
+                path: directory.to_path_buf(),
+                source,
+            })
     }
 
     /// Checks that a block of `(series_key, field)` of `field_type` starting at `first_time`
@@ -543,7 +566,7 @@ impl Drop for FileWriter {
     fn drop(&mut self) {
         // Unfinished or failed: the temporary file must not linger.
         if !self.published {
-            let _ = std::fs::remove_file(&self.temporary_path);
+            let _ = self.file_system.remove_file(&self.temporary_path);
         }
         // The spilled index was copied into the file (or the file is abandoned).
         if self.spilled_bytes > 0 || self.index_spill.is_some() {
