@@ -24,9 +24,9 @@
 use std::time::{Duration, Instant};
 
 use crate::result::{Series, StatementResult, Value};
-use crate::select::explain::{plan_statement, LeafPlan, StatementPlan};
+use crate::select::explain::{plan_statement, type_in, typed_with, LeafPlan, StatementPlan};
 use crate::select::{execute_select, SelectContext};
-use sluice_influxql::ast::SelectStatement;
+use sluice_influxql::ast::{DataType, Expr, Field, SelectStatement, Source};
 
 /// EXPLAIN `statement`: the plan lines.
 pub fn explain(statement: &SelectStatement, context: &SelectContext<'_>) -> StatementResult {
@@ -38,6 +38,8 @@ pub fn explain(statement: &SelectStatement, context: &SelectContext<'_>) -> Stat
     while let Some(inner) = &innermost.inner {
         innermost = inner;
     }
+    // Iterators in field order: 1.6.7's order of several calls varies from one server run
+    // to the next (recorded: `mean, max` once, `max, mean` once).
     let mut lines: Vec<String> = Vec::new();
     for leaf in &innermost.leaves {
         if !lines.is_empty() {
@@ -77,11 +79,9 @@ pub fn explain(statement: &SelectStatement, context: &SelectContext<'_>) -> Stat
     one_column(context.statement_id, "QUERY PLAN", lines)
 }
 
-/// EXPLAIN ANALYZE `statement`: runs it, then the execution tree. `qualified` is the
-/// statement with its sources qualified by database and retention policy.
+/// EXPLAIN ANALYZE `statement`: runs it, then the execution tree.
 pub fn explain_analyze(
     statement: &SelectStatement,
-    qualified: &dyn Fn(&SelectStatement) -> String,
     context: &SelectContext<'_>,
 ) -> StatementResult {
     let started = Instant::now();
@@ -104,34 +104,68 @@ pub fn explain_analyze(
         .push(format!("planning_time: {}", go_duration(planning)));
     tree.values
         .push(format!("total_time: {}", go_duration(planning + execution)));
-    tree.children
-        .push(cursor_node(statement, &plan, qualified, planning));
+    let outer_types = match (&plan.inner, &plan.inner_statement) {
+        (Some(inner), Some(inner_statement)) => column_types(inner_statement, inner),
+        _ => Vec::new(),
+    };
+    tree.children.push(cursor_node(
+        statement,
+        &plan,
+        &outer_types,
+        context,
+        planning,
+    ));
     let mut lines = vec![".".to_string()];
     tree.render("", true, &mut lines);
     lines.push(String::new());
     one_column(context.statement_id, "EXPLAIN ANALYZE", lines)
 }
 
+/// The `build_cursor` node of `statement`; `outer_types` types the fields of a statement
+/// over a subquery (the subquery's columns).
 fn cursor_node(
     statement: &SelectStatement,
     plan: &StatementPlan,
-    qualified: &dyn Fn(&SelectStatement) -> String,
+    outer_types: &[(String, DataType)],
+    context: &SelectContext<'_>,
     planning: Duration,
 ) -> Node {
+    let types = if plan.inner.is_some() {
+        outer_types
+    } else {
+        plan.types.as_slice()
+    };
     let mut node = Node::new("build_cursor");
-    node.labels
-        .push(format!("statement: {}", qualified(statement)));
+    node.labels.push(format!(
+        "statement: {}",
+        label_statement(statement, plan, context)
+    ));
     for leaf in &plan.leaves {
         let mut scanner = Node::new("iterator_scanner");
-        scanner.labels.push(match &leaf.expression {
-            Some(expr) => format!("expr: {expr}"),
-            None => format!("auxiliary_fields: {}", leaf.auxiliary.join(", ")),
-        });
+        scanner
+            .labels
+            .push(match (&leaf.call, plan.inner.is_some()) {
+                (Some(call), true) => {
+                    format!("expr: {}", typed_with(call, &|name| type_in(types, name)))
+                }
+                (Some(_), false) => format!("expr: {}", leaf.expression.as_deref().unwrap_or("")),
+                (None, _) => format!("auxiliary_fields: {}", leaf.auxiliary.join(", ")),
+            });
         match (&plan.inner, &plan.inner_statement) {
             (Some(inner), Some(inner_statement)) => {
-                scanner
-                    .children
-                    .push(cursor_node(inner_statement, inner, qualified, planning));
+                let deeper = match (&inner.inner, &inner.inner_statement) {
+                    (Some(deepest), Some(deepest_statement)) => {
+                        column_types(deepest_statement, deepest)
+                    }
+                    _ => Vec::new(),
+                };
+                scanner.children.push(cursor_node(
+                    inner_statement,
+                    inner,
+                    &deeper,
+                    context,
+                    planning,
+                ));
             }
             _ => scanner.children.extend(iterator_nodes(leaf, planning)),
         }
@@ -178,6 +212,9 @@ fn iterator_nodes(leaf: &LeafPlan, planning: Duration) -> Vec<Node> {
         .collect()
 }
 
+/// The prefix under a branch that continues: 1.6.7 pads the bar with two no-break spaces.
+const CONTINUATION: &str = "│\u{a0}\u{a0} ";
+
 /// A node of the tree: its labels (under `labels`), values, then child nodes.
 struct Node {
     name: &'static str,
@@ -203,7 +240,7 @@ impl Node {
             if last { "└── " } else { "├── " },
             self.name
         ));
-        let inner = format!("{prefix}{}", if last { "    " } else { "│   " });
+        let inner = format!("{prefix}{}", if last { "    " } else { CONTINUATION });
         let entries =
             usize::from(!self.labels.is_empty()) + self.values.len() + self.children.len();
         let mut index = 0;
@@ -217,7 +254,7 @@ impl Node {
         if !self.labels.is_empty() {
             let is_last = index + 1 == entries;
             lines.push(format!("{inner}{}labels", branch(index)));
-            let label_prefix = format!("{inner}{}", if is_last { "    " } else { "│   " });
+            let label_prefix = format!("{inner}{}", if is_last { "    " } else { CONTINUATION });
             for (i, label) in self.labels.iter().enumerate() {
                 let mark = if i + 1 == self.labels.len() {
                     "└── "
@@ -278,5 +315,107 @@ fn one_column(statement_id: usize, column: &str, lines: Vec<String>) -> Statemen
             partial: false,
         }],
         ..StatementResult::default()
+    }
+}
+
+/// `statement` as 1.6.7 labels it: fields typed (those over a subquery by the subquery's
+/// columns), measurement sources (also inside subqueries) qualified by database and
+/// retention policy.
+fn label_statement(
+    statement: &SelectStatement,
+    plan: &StatementPlan,
+    context: &SelectContext<'_>,
+) -> String {
+    let mut labelled = statement.clone();
+    type_statement(&mut labelled, plan);
+    qualify(&mut labelled, context);
+    labelled.to_string()
+}
+
+fn type_statement(statement: &mut SelectStatement, plan: &StatementPlan) {
+    let types = match (&plan.inner, &plan.inner_statement) {
+        (Some(inner), Some(inner_statement)) => column_types(inner_statement, inner),
+        _ => plan.types.clone(),
+    };
+    let lookup = |name: &str| type_in(&types, name);
+    statement.fields = statement
+        .fields
+        .iter()
+        .map(|field| Field {
+            expr: typed_with(&field.expr, &lookup),
+            alias: field.alias.clone(),
+        })
+        .collect();
+    if let Some(inner_plan) = &plan.inner {
+        for source in &mut statement.sources {
+            if let Source::Subquery(inner) = source {
+                type_statement(inner, inner_plan);
+            }
+        }
+    }
+}
+
+fn qualify(statement: &mut SelectStatement, context: &SelectContext<'_>) {
+    let default_policy = context
+        .meta
+        .database(context.database)
+        .map(|db| db.default_retention_policy.clone())
+        .unwrap_or_default();
+    for source in &mut statement.sources {
+        match source {
+            Source::Measurement(measurement) => {
+                if measurement.database.is_empty() {
+                    measurement.database = context.database.to_string();
+                }
+                if measurement.retention_policy.is_empty() {
+                    measurement.retention_policy = if context.retention_policy.is_empty() {
+                        default_policy.clone()
+                    } else {
+                        context.retention_policy.to_string()
+                    };
+                }
+            }
+            Source::Subquery(inner) => qualify(inner, context),
+        }
+    }
+}
+
+/// The type of each column of a subquery, from its typed fields: a call's result type by
+/// its name (`count` is an integer, averaging calls floats, selectors keep their input's).
+fn column_types(statement: &SelectStatement, plan: &StatementPlan) -> Vec<(String, DataType)> {
+    let lookup = |name: &str| type_in(&plan.types, name);
+    let names = crate::select::plan::column_names(&statement.fields);
+    statement
+        .fields
+        .iter()
+        // the first column is `time`
+        .zip(names.into_iter().skip(1))
+        .filter_map(|(field, name)| {
+            let typed = typed_with(&field.expr, &lookup);
+            let data_type = result_type(&typed)?;
+            Some((name, data_type))
+        })
+        .collect()
+}
+
+fn result_type(expr: &Expr) -> Option<DataType> {
+    match expr {
+        Expr::VarRef(var) => var.data_type,
+        Expr::Call(call) => match call.name.as_str() {
+            "count" => Some(DataType::Integer),
+            "mean"
+            | "median"
+            | "stddev"
+            | "integral"
+            | "derivative"
+            | "non_negative_derivative"
+            | "moving_average"
+            | "exponential_moving_average"
+            | "holt_winters"
+            | "holt_winters_with_fit" => Some(DataType::Float),
+            _ => call.args.first().and_then(result_type),
+        },
+        Expr::Paren(inner) => result_type(inner),
+        _ => None,
     }
 }

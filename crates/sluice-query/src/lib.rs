@@ -688,10 +688,7 @@ fn execute_statement(
         Statement::Explain(explain_statement) => {
             let select_context = select_context(context, now_ns, deadline, running);
             if explain_statement.analyze {
-                let qualified = |statement: &SelectStatement| {
-                    warning_text(&Statement::Select(Box::new(statement.clone())), context)
-                };
-                explain::explain_analyze(&explain_statement.statement, &qualified, &select_context)
+                explain::explain_analyze(&explain_statement.statement, &select_context)
             } else {
                 explain::explain(&explain_statement.statement, &select_context)
             }

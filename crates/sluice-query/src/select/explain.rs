@@ -33,6 +33,8 @@ pub struct ShardPlan {
 pub struct LeafPlan {
     /// the call with typed arguments (`mean(f::float)`), none for raw fields
     pub expression: Option<String>,
+    /// the same call, unprinted (variables untyped over a subquery)
+    pub call: Option<Expr>,
     /// typed auxiliary fields (`f::float`)
     pub auxiliary: Vec<String>,
     /// what it reads, per shard in range
@@ -48,6 +50,9 @@ pub struct StatementPlan {
     pub inner: Option<Box<StatementPlan>>,
     /// that subquery's statement
     pub inner_statement: Option<SelectStatement>,
+    /// the type of each field and tag name over all the statement's measurements (the
+    /// first measurement, by name, holding it decides), as 1.6.7 types a statement
+    pub types: Vec<(String, DataType)>,
 }
 
 /// Plans `statement` as [`super::execute_select`] would run it, without reading points.
@@ -73,12 +78,14 @@ pub fn plan_statement(
             }
             plan::QueryKind::Aggregate => {
                 let mut calls = Vec::new();
+                let mut aux = Vec::new();
                 for field in fields {
                     collect_reducing_calls(&field.expr, &mut calls);
+                    collect_vars_outside_calls(&field.expr, &mut aux);
                 }
                 calls
                     .into_iter()
-                    .map(|call| (Some(call), Vec::new()))
+                    .map(|call| (Some(call), aux.clone()))
                     .collect()
             }
         }
@@ -91,7 +98,8 @@ pub fn plan_statement(
         let leaves = leaves_of(&statement.fields)
             .into_iter()
             .map(|(expression, auxiliary)| LeafPlan {
-                expression: expression.map(|e| e.to_string()),
+                expression: expression.as_ref().map(ToString::to_string),
+                call: expression,
                 auxiliary: auxiliary.iter().map(ToString::to_string).collect(),
                 shards: Vec::new(),
             })
@@ -100,6 +108,7 @@ pub fn plan_statement(
             leaves,
             inner: Some(Box::new(inner_plan)),
             inner_statement: Some((**inner).clone()),
+            types: Vec::new(),
         });
     }
     let measurements = resolve_sources(statement, context, range)?;
@@ -118,7 +127,24 @@ pub fn plan_statement(
             leaves,
             inner: None,
             inner_statement: None,
+            types: Vec::new(),
         });
+    }
+    let mut types: Vec<(String, DataType)> = Vec::new();
+    for measurement in &measurements {
+        let names = measurement
+            .fields
+            .iter()
+            .map(|(name, t)| (name, data_type_of(*t)));
+        let tags = measurement
+            .tag_keys
+            .iter()
+            .map(|name| (name, DataType::Tag));
+        for (name, data_type) in names.chain(tags) {
+            if !types.iter().any(|(known, _)| known == name) {
+                types.push((name.clone(), data_type));
+            }
+        }
     }
     let keys = collect_keys(&measurements);
     let dimension_tags = dimension_tag_names(statement, &keys);
@@ -137,8 +163,11 @@ pub fn plan_statement(
             ));
         }
         for (expression, auxiliary) in leaves_of(&fields) {
-            let expression = expression.map(|e| typed(&e, measurement));
-            let auxiliary: Vec<Expr> = auxiliary.iter().map(|e| typed(e, measurement)).collect();
+            let expression = expression.map(|e| typed(&e, measurement, &types));
+            let auxiliary: Vec<Expr> = auxiliary
+                .iter()
+                .map(|e| typed(e, measurement, &types))
+                .collect();
             if expression.is_none() && auxiliary.iter().all(|e| !is_known(e)) {
                 continue;
             }
@@ -185,7 +214,8 @@ pub fn plan_statement(
                 shards.push(shard_plan);
             }
             leaves.push(LeafPlan {
-                expression: expression.map(|e| e.to_string()),
+                expression: expression.as_ref().map(ToString::to_string),
+                call: expression,
                 auxiliary: auxiliary
                     .iter()
                     .filter(|e| is_known(e))
@@ -199,6 +229,7 @@ pub fn plan_statement(
         leaves,
         inner: None,
         inner_statement: None,
+        types,
     })
 }
 
@@ -271,28 +302,73 @@ fn collect_reducing_calls(expr: &Expr, out: &mut Vec<Expr>) {
     }
 }
 
-/// `expr` with every variable given its type in `measurement` (`f::float`, `host::tag`).
-fn typed(expr: &Expr, measurement: &Measurement) -> Expr {
+/// `expr` with every variable given its type (`f::float`, `host::tag`): its type in
+/// `measurement`, else in `types` (the statement's other measurements).
+fn typed(expr: &Expr, measurement: &Measurement, types: &[(String, DataType)]) -> Expr {
+    let lookup = |name: &str| match measurement.field_type(name) {
+        Some(t) => Some(data_type_of(t)),
+        None if measurement
+            .tag_keys
+            .binary_search(&name.to_string())
+            .is_ok() =>
+        {
+            Some(DataType::Tag)
+        }
+        None => type_in(types, name),
+    };
+    typed_with(expr, &lookup)
+}
+
+/// The type `types` gives `name`.
+pub fn type_in(types: &[(String, DataType)], name: &str) -> Option<DataType> {
+    types
+        .iter()
+        .find(|(known, _)| known == name)
+        .map(|(_, t)| *t)
+}
+
+/// `expr` with every untyped (or `::field`) variable typed by `lookup`.
+pub fn typed_with(expr: &Expr, lookup: &dyn Fn(&str) -> Option<DataType>) -> Expr {
     match expr {
         Expr::VarRef(var) => {
             let mut var = var.clone();
-            if var.data_type.is_none() {
-                var.data_type = match measurement.field_type(&var.name) {
-                    Some(t) => Some(data_type_of(t)),
-                    None if measurement.tag_keys.binary_search(&var.name).is_ok() => {
-                        Some(DataType::Tag)
-                    }
-                    None => None,
-                };
+            match var.data_type {
+                None => var.data_type = lookup(&var.name),
+                Some(DataType::Field) => {
+                    var.data_type = lookup(&var.name).filter(|t| *t != DataType::Tag);
+                }
+                Some(_) => {}
             }
             Expr::VarRef(var)
         }
         Expr::Call(call) => Expr::Call(sluice_influxql::ast::Call {
             name: call.name.clone(),
-            args: call.args.iter().map(|a| typed(a, measurement)).collect(),
+            args: call.args.iter().map(|a| typed_with(a, lookup)).collect(),
         }),
-        Expr::Paren(inner) => Expr::Paren(Box::new(typed(inner, measurement))),
+        Expr::Binary(binary) => Expr::Binary(Box::new(sluice_influxql::ast::BinaryExpr {
+            op: binary.op,
+            lhs: typed_with(&binary.lhs, lookup),
+            rhs: typed_with(&binary.rhs, lookup),
+        })),
+        Expr::Paren(inner) => Expr::Paren(Box::new(typed_with(inner, lookup))),
         other => other.clone(),
+    }
+}
+
+/// The variables of `expr` outside any call (`s` of `top(f, 2), s`), each once.
+fn collect_vars_outside_calls(expr: &Expr, out: &mut Vec<Expr>) {
+    match expr {
+        Expr::VarRef(_) => {
+            if !out.contains(expr) {
+                out.push(expr.clone());
+            }
+        }
+        Expr::Binary(binary) => {
+            collect_vars_outside_calls(&binary.lhs, out);
+            collect_vars_outside_calls(&binary.rhs, out);
+        }
+        Expr::Paren(inner) => collect_vars_outside_calls(inner, out),
+        _ => {}
     }
 }
 
