@@ -154,6 +154,11 @@ pub fn plan_statement(
         .collect();
     let mut series_total = 0u64;
     for measurement in &measurements {
+        let mapped_shards = exec.shards(measurement);
+        if mapped_shards.is_empty() {
+            // 1.6.7 builds no iterator for a measurement without a shard in range.
+            continue;
+        }
         let groups = groups_of(&exec, measurement)?;
         series_total += groups.iter().map(|g| g.series.len() as u64).sum::<u64>();
         let limit = context.limits.max_select_series;
@@ -181,7 +186,7 @@ pub fn plan_statement(
                 collect_field_names(e, &mut read_fields);
             }
             let mut shards = Vec::new();
-            for shard in exec.shards(measurement) {
+            for shard in &mapped_shards {
                 context.check_bounds(0)?;
                 let mut shard_plan = ShardPlan {
                     shard_id: shard.id,
