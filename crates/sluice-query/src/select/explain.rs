@@ -130,6 +130,18 @@ pub fn plan_statement(
             types: Vec::new(),
         });
     }
+    // 1.6.7 plans measurements in FROM order (names), then those a regex found.
+    let mut measurements = measurements;
+    let from_position = |name: &str| {
+        statement
+            .sources
+            .iter()
+            .position(|source| {
+                matches!(source, Source::Measurement(m) if m.regex.is_none() && m.name == name)
+            })
+            .unwrap_or(usize::MAX)
+    };
+    measurements.sort_by_key(|m| from_position(&m.name));
     let mut types: Vec<(String, DataType)> = Vec::new();
     for measurement in &measurements {
         let names = measurement
@@ -169,7 +181,7 @@ pub fn plan_statement(
         }
         for (expression, auxiliary) in leaves_of(&fields) {
             let expression = expression.map(|e| typed(&e, measurement, &types));
-            let auxiliary: Vec<Expr> = auxiliary
+            let mut auxiliary: Vec<Expr> = auxiliary
                 .iter()
                 .map(|e| typed(e, measurement, &types))
                 .collect();
@@ -181,6 +193,8 @@ pub fn plan_statement(
                     continue;
                 }
             }
+            // 1.6.7 lists auxiliary fields sorted by name.
+            auxiliary.sort_by_key(ToString::to_string);
             let mut read_fields = Vec::new();
             for e in expression.iter().chain(auxiliary.iter()) {
                 collect_field_names(e, &mut read_fields);
