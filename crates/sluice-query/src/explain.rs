@@ -356,11 +356,6 @@ fn type_statement(statement: &mut SelectStatement, plan: &StatementPlan) {
 }
 
 fn qualify(statement: &mut SelectStatement, context: &SelectContext<'_>) {
-    let default_policy = context
-        .meta
-        .database(context.database)
-        .map(|db| db.default_retention_policy.clone())
-        .unwrap_or_default();
     for source in &mut statement.sources {
         match source {
             Source::Measurement(measurement) => {
@@ -368,8 +363,15 @@ fn qualify(statement: &mut SelectStatement, context: &SelectContext<'_>) {
                     measurement.database = context.database.to_string();
                 }
                 if measurement.retention_policy.is_empty() {
+                    let default_policy = || {
+                        context
+                            .meta
+                            .database(&measurement.database)
+                            .map(|db| db.default_retention_policy.clone())
+                            .unwrap_or_default()
+                    };
                     measurement.retention_policy = if context.retention_policy.is_empty() {
-                        default_policy.clone()
+                        default_policy()
                     } else {
                         context.retention_policy.to_string()
                     };
