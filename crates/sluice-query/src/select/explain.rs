@@ -270,11 +270,7 @@ fn type_slot(field_type: sluice_ingest::record::FieldType) -> usize {
 /// The variables of `expr` in order, each once.
 fn collect_vars(expr: &Expr, out: &mut Vec<Expr>) {
     match expr {
-        Expr::VarRef(_) => {
-            if !out.contains(expr) {
-                out.push(expr.clone());
-            }
-        }
+        Expr::VarRef(_) if !out.contains(expr) => out.push(expr.clone()),
         Expr::Call(call) => call.args.iter().for_each(|a| collect_vars(a, out)),
         Expr::Binary(binary) => {
             collect_vars(&binary.lhs, out);
@@ -377,11 +373,7 @@ pub fn typed_with(expr: &Expr, lookup: &dyn Fn(&str) -> Option<DataType>) -> Exp
 /// The variables of `expr` outside any call (`s` of `top(f, 2), s`), each once.
 fn collect_vars_outside_calls(expr: &Expr, out: &mut Vec<Expr>) {
     match expr {
-        Expr::VarRef(_) => {
-            if !out.contains(expr) {
-                out.push(expr.clone());
-            }
-        }
+        Expr::VarRef(_) if !out.contains(expr) => out.push(expr.clone()),
         Expr::Binary(binary) => {
             collect_vars_outside_calls(&binary.lhs, out);
             collect_vars_outside_calls(&binary.rhs, out);
@@ -407,13 +399,12 @@ fn has_known_var(expr: &Expr) -> bool {
 /// Field (not tag) names `expr` reads.
 fn collect_field_names(expr: &Expr, out: &mut Vec<String>) {
     match expr {
-        Expr::VarRef(var) => {
+        Expr::VarRef(var)
             if var.data_type.is_some()
                 && var.data_type != Some(DataType::Tag)
-                && !out.contains(&var.name)
-            {
-                out.push(var.name.clone());
-            }
+                && !out.contains(&var.name) =>
+        {
+            out.push(var.name.clone());
         }
         Expr::Call(call) => call.args.iter().for_each(|a| collect_field_names(a, out)),
         Expr::Paren(inner) => collect_field_names(inner, out),
