@@ -38,6 +38,7 @@ pub mod answer;
 pub mod authorize;
 pub mod continuous;
 pub mod encode;
+pub mod explain;
 pub mod into;
 pub mod monitor;
 pub mod params;
@@ -628,6 +629,33 @@ fn warning_text(statement: &Statement, context: &StatementContext<'_>) -> String
     qualified.to_string()
 }
 
+/// The context a SELECT (or EXPLAIN of one) runs in: the configured bounds, the deadline,
+/// the memory budget and the kill flag of the running query.
+fn select_context<'a>(
+    context: &'a StatementContext<'a>,
+    now_ns: i64,
+    deadline: Option<std::time::Instant>,
+    running: &'a statements::admin::RunningQuery,
+) -> select::SelectContext<'a> {
+    let coordinator = &context.query.coordinator;
+    select::SelectContext {
+        store: &context.query.store,
+        meta: &context.meta,
+        database: context.database,
+        retention_policy: context.retention_policy,
+        now_ns,
+        limits: select::SelectLimits {
+            max_select_point: coordinator.max_select_point,
+            max_select_series: coordinator.max_select_series,
+            max_select_buckets: coordinator.max_select_buckets,
+            deadline,
+            memory: sluice_base::memory::MemoryBudget::starting_now(coordinator.query_memory_limit),
+        },
+        killed: running.kill_flag(),
+        statement_id: context.statement_id,
+    }
+}
+
 /// Runs one statement.
 fn execute_statement(
     statement: &Statement,
@@ -639,25 +667,7 @@ fn execute_statement(
     use statements::{admin, databases, mutate, retention, series_meta, shards};
     match statement {
         Statement::Select(select) => {
-            let coordinator = &context.query.coordinator;
-            let select_context = select::SelectContext {
-                store: &context.query.store,
-                meta: &context.meta,
-                database: context.database,
-                retention_policy: context.retention_policy,
-                now_ns,
-                limits: select::SelectLimits {
-                    max_select_point: coordinator.max_select_point,
-                    max_select_series: coordinator.max_select_series,
-                    max_select_buckets: coordinator.max_select_buckets,
-                    deadline,
-                    memory: sluice_base::memory::MemoryBudget::starting_now(
-                        coordinator.query_memory_limit,
-                    ),
-                },
-                killed: running.kill_flag(),
-                statement_id: context.statement_id,
-            };
+            let select_context = select_context(context, now_ns, deadline, running);
             let mut result = select::execute_select(select, &select_context);
             result.statement_id = context.statement_id;
             match (&select.target, &context.query.into_writer) {
@@ -675,7 +685,14 @@ fn execute_statement(
                 (None, _) => result,
             }
         }
-        Statement::Explain(_) => context.error("EXPLAIN is not supported yet"),
+        Statement::Explain(explain_statement) => {
+            let select_context = select_context(context, now_ns, deadline, running);
+            if explain_statement.analyze {
+                explain::explain_analyze(&explain_statement.statement, &select_context)
+            } else {
+                explain::explain(&explain_statement.statement, &select_context)
+            }
+        }
         Statement::Delete(delete) => mutate::delete(delete, now_ns, context),
         Statement::CreateDatabase(create) => databases::create(create, context),
         Statement::DropDatabase(drop) => databases::drop(drop, context),

@@ -1396,6 +1396,44 @@ for slug, condition in [
       "SHOW TAG VALUES EXACT CARDINALITY WITH KEY = host WHERE " + condition, dataset="meta")
 
 # ---------------------------------------------------------------------------
+# EXPLAIN. Only answers that do not depend on the storage layout are compared whole: the
+# errors, the single empty line of a plan with nothing to read, and plans over a range of a
+# shard that holds no point (no cached value, file or block to count). 1.6.7's order of the
+# iterators of several calls changes from one server run to the next, so each case has one
+# call. EXPLAIN ANALYZE prints timings: tests/explain.rs checks its shape.
+# ---------------------------------------------------------------------------
+
+# Inside the shard of 2026-10-29 .. 2026-11-05 (the cpu data), before the first point.
+EMPTY_RANGE = "time >= '2026-10-30T00:00:00Z' AND time < '2026-10-31T00:00:00Z'"
+for slug, statement, db in [
+    ("not-select", "EXPLAIN SHOW DATABASES", ""),
+    ("analyze-not-select", "EXPLAIN ANALYZE SHOW MEASUREMENTS", ""),
+    ("nothing", "EXPLAIN", ""),
+    ("analyze-nothing", "EXPLAIN ANALYZE", ""),
+    ("missing-measurement", "EXPLAIN SELECT usage FROM nope", ""),
+    ("missing-field", "EXPLAIN SELECT nope FROM cpu", ""),
+    ("no-shard-in-range", "EXPLAIN SELECT usage FROM cpu WHERE time > '2030-01-01T00:00:00Z'", ""),
+    ("database-not-found", "EXPLAIN SELECT usage FROM nodb.autogen.cpu", ""),
+    ("no-db", "EXPLAIN SELECT usage FROM cpu", None),
+    ("raw-empty-range", "EXPLAIN SELECT usage, host FROM cpu WHERE " + EMPTY_RANGE, ""),
+    ("wildcard-empty-range", "EXPLAIN SELECT * FROM cpu WHERE " + EMPTY_RANGE, ""),
+    ("aggregate-empty-range",
+     "EXPLAIN SELECT count(usage) FROM cpu WHERE " + EMPTY_RANGE + " GROUP BY time(1h)", ""),
+    ("tag-condition-empty-range",
+     "EXPLAIN SELECT usage FROM cpu WHERE host = 'a' AND " + EMPTY_RANGE, ""),
+    ("subquery-empty-range",
+     "EXPLAIN SELECT max(m) FROM (SELECT mean(usage) AS m FROM cpu WHERE " + EMPTY_RANGE
+     + " GROUP BY time(1h))", ""),
+    ("two-measurements-empty-range", "EXPLAIN SELECT used FROM mem, cpu WHERE " + EMPTY_RANGE, ""),
+    ("selector-aux-empty-range",
+     "EXPLAIN SELECT top(usage, 2), idle FROM cpu WHERE " + EMPTY_RANGE, ""),
+    ("derivative-empty-range",
+     "EXPLAIN SELECT derivative(mean(usage)) FROM cpu WHERE " + EMPTY_RANGE
+     + " GROUP BY time(1h)", ""),
+]:
+    q("explain/" + slug, statement, db=db)
+
+# ---------------------------------------------------------------------------
 # The generated cases (tools/gen_query_corpus.py writes generated_cases.json: its datasets
 # and its cases, each a GET /query of one statement on the dataset's database, or with no
 # db parameter when "db" is null). They come after the hand-written ones, all on one

@@ -35,6 +35,7 @@
 
 mod aggregate;
 pub mod eval;
+pub mod explain;
 mod go_math;
 pub mod holt_winters;
 pub mod plan;
