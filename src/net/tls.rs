@@ -14,7 +14,7 @@
 //! HTTPS server.`) and the connection is closed.
 
 use std::io::{self, Read, Write};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use rustls::ServerConnection;
 use rustls_pki_types::pem::PemObject;
@@ -84,7 +84,7 @@ pub(super) fn new_session(config: &Arc<rustls::ServerConfig>) -> Option<SharedSe
 /// The session, locked. A panic while it was held aborts the process (panic = "abort"), so
 /// a poisoned lock cannot be met; taking the guard anyway keeps this free of `unwrap`.
 pub(super) fn lock(session: &Mutex<ServerConnection>) -> MutexGuard<'_, ServerConnection> {
-    session.lock().unwrap_or_else(PoisonError::into_inner)
+    sluice_base::locks::lock(session)
 }
 
 /// What one `read` found.

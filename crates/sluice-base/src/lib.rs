@@ -1,6 +1,7 @@
 //! The process-level services every layer of Sluice uses: logging ([`log`], logfmt lines on
 //! stderr), the file-system seam durable writers go through ([`fsio`]), per-thread
-//! allocation accounting for query budgets ([`memory`]), thread placement on CPUs
+//! allocation accounting for query budgets ([`memory`]), taking locks under the panic
+//! policy ([`locks`]), thread placement on CPUs
 //! ([`cpu`]), and the registry every reader of the server's counters asks ([`statistics`]); with the `simulated-disk` feature (tests only), a simulated disk for the
 //! fault simulations (`simulated_disk`).
 //!
@@ -11,6 +12,7 @@
 
 pub mod cpu;
 pub mod fsio;
+pub mod locks;
 #[macro_use]
 pub mod log;
 pub mod memory;

@@ -109,10 +109,7 @@ impl Statistics {
 
     /// Adds a source; its statistics follow those of the sources registered before it.
     pub fn register(&self, source: Weak<dyn StatisticsSource>) -> Result<(), TooManySources> {
-        let mut sources = match self.sources.write() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut sources = crate::locks::write(&self.sources);
         sources.retain(|source| source.strong_count() > 0);
         if sources.len() >= STATISTICS_SOURCES_MAX {
             return Err(TooManySources);
@@ -123,14 +120,10 @@ impl Statistics {
 
     /// Every live source's statistics now, each with its tags and values sorted.
     pub fn snapshot(&self) -> Vec<Statistic> {
-        let sources: Vec<Arc<dyn StatisticsSource>> = match self.sources.read() {
-            Ok(guard) => guard.iter().filter_map(Weak::upgrade).collect(),
-            Err(poisoned) => poisoned
-                .into_inner()
-                .iter()
-                .filter_map(Weak::upgrade)
-                .collect(),
-        };
+        let sources: Vec<Arc<dyn StatisticsSource>> = crate::locks::read(&self.sources)
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
         let mut out = Vec::new();
         for source in sources {
             source.collect(&mut out);

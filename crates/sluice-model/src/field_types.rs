@@ -50,7 +50,9 @@ impl FieldTypeRegistry {
         }
         let mut databases = match self.databases.write() {
             Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
+            // The panic policy (sluice_base::locks, which this crate sits below): a
+            // poisoned registry may be half updated, never entered.
+            Err(_) => panic!("BUG: the field-type registry's lock is poisoned"),
         };
         let fields = databases
             .entry(database_id)
@@ -74,7 +76,9 @@ impl FieldTypeRegistry {
     pub fn database_fields(&self, database_id: u64) -> Vec<(Vec<u8>, Vec<u8>, FieldType)> {
         let databases = match self.databases.read() {
             Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
+            // The panic policy (sluice_base::locks, which this crate sits below): a
+            // poisoned registry may be half updated, never entered.
+            Err(_) => panic!("BUG: the field-type registry's lock is poisoned"),
         };
         let mut all: Vec<(Vec<u8>, Vec<u8>, FieldType)> = databases
             .get(&database_id)
@@ -101,7 +105,9 @@ impl FieldTypeRegistry {
     ) -> Vec<(Vec<u8>, FieldType)> {
         let databases = match self.databases.read() {
             Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
+            // The panic policy (sluice_base::locks, which this crate sits below): a
+            // poisoned registry may be half updated, never entered.
+            Err(_) => panic!("BUG: the field-type registry's lock is poisoned"),
         };
         let mut fields: Vec<(Vec<u8>, FieldType)> = databases
             .get(&database_id)
@@ -116,7 +122,9 @@ impl FieldTypeRegistry {
     pub fn drop_measurement(&self, database_id: u64, measurement: &[u8]) {
         let mut databases = match self.databases.write() {
             Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
+            // The panic policy (sluice_base::locks, which this crate sits below): a
+            // poisoned registry may be half updated, never entered.
+            Err(_) => panic!("BUG: the field-type registry's lock is poisoned"),
         };
         if let Some(measurements) = databases.get_mut(&database_id) {
             measurements.remove(measurement);
@@ -129,7 +137,9 @@ impl FieldTypeRegistry {
     pub fn get(&self, database_id: u64, measurement: &[u8], field: &[u8]) -> Option<FieldType> {
         let databases = match self.databases.read() {
             Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
+            // The panic policy (sluice_base::locks, which this crate sits below): a
+            // poisoned registry may be half updated, never entered.
+            Err(_) => panic!("BUG: the field-type registry's lock is poisoned"),
         };
         databases
             .get(&database_id)?
@@ -142,7 +152,9 @@ impl FieldTypeRegistry {
     pub fn drop_database(&self, database_id: u64) {
         let mut databases = match self.databases.write() {
             Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
+            // The panic policy (sluice_base::locks, which this crate sits below): a
+            // poisoned registry may be half updated, never entered.
+            Err(_) => panic!("BUG: the field-type registry's lock is poisoned"),
         };
         databases.remove(&database_id);
         self.generation.fetch_add(1, Ordering::Release);

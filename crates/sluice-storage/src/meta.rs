@@ -462,10 +462,7 @@ impl MetaStore {
 
     /// The current snapshot.
     pub fn snapshot(&self) -> Arc<MetaData> {
-        match self.current.read() {
-            Ok(guard) => Arc::clone(&guard),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        }
+        Arc::clone(&sluice_base::locks::read(&self.current))
     }
 
     /// Creates a database (idempotent when the options match), as `CREATE DATABASE`.
@@ -931,10 +928,7 @@ impl MetaStore {
         if !self.unpersisted.load(Ordering::Acquire) {
             return Ok(());
         }
-        let _serialised = match self.writer.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let _serialised = sluice_base::locks::lock(&self.writer);
         let Some(directory) = &self.directory else {
             return Ok(());
         };
@@ -967,10 +961,7 @@ impl MetaStore {
         change: impl FnOnce(&mut MetaData) -> Result<bool, MetaError>,
         publish_unpersisted: bool,
     ) -> Result<(), MetaError> {
-        let _serialised = match self.writer.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let _serialised = sluice_base::locks::lock(&self.writer);
         let mut next = (*self.snapshot()).clone();
         if !change(&mut next)? {
             return Ok(());
@@ -991,10 +982,7 @@ impl MetaStore {
             }
             Err(error) => return Err(error),
         }
-        match self.current.write() {
-            Ok(mut guard) => *guard = Arc::new(next),
-            Err(poisoned) => *poisoned.into_inner() = Arc::new(next),
-        }
+        *sluice_base::locks::write(&self.current) = Arc::new(next);
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::Release);
         Ok(())

@@ -64,10 +64,7 @@ pub struct RunningQueries {
 
 impl RunningQueries {
     fn lock(&self) -> MutexGuard<'_, Vec<Arc<RunningQuery>>> {
-        match self.running.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        }
+        sluice_base::locks::lock(&self.running)
     }
 
     /// Registers a query; it stays listed until [`RunningQueries::finish`].

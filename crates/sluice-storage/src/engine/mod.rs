@@ -133,13 +133,14 @@ pub struct Store {
     pub stats: StoreStats,
 }
 
+/// A read guard under the panic policy ([`sluice_base::locks`]).
 pub(crate) fn read_lock<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    sluice_base::locks::read(lock)
 }
 
+/// A write guard under the panic policy ([`sluice_base::locks`]).
 pub(crate) fn write_lock<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
-    lock.write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    sluice_base::locks::write(lock)
 }
 
 /// Where the shard with `shard_id` keeps its files.
@@ -422,9 +423,7 @@ impl Store {
 
     /// Held while a checkpoint runs (checkpoints must not interleave their WAL deletions).
     pub fn lock_checkpoints(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.checkpoint_lock
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        sluice_base::locks::lock(&self.checkpoint_lock)
     }
 
     /// The field-type registry (shared with the write path).

@@ -284,15 +284,11 @@ impl Shard {
     }
 
     fn lock_maintenance(&self) -> MutexGuard<'_, ()> {
-        self.maintenance
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        sluice_base::locks::lock(&self.maintenance)
     }
 
     fn lock_snapshotting(&self) -> MutexGuard<'_, ()> {
-        self.snapshotting
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        sluice_base::locks::lock(&self.snapshotting)
     }
 
     /// Writes every frozen cache map to one level-0 file, installs it, and releases the maps.

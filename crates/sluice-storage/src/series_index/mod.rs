@@ -64,7 +64,7 @@ use std::fmt;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// The set type of series ids in this API, re-exported so callers need not depend on it.
 pub use roaring::RoaringBitmap;
@@ -560,15 +560,15 @@ impl SeriesIndex {
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Tables> {
-        self.tables.read().unwrap_or_else(PoisonError::into_inner)
+        sluice_base::locks::read(&self.tables)
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, Tables> {
-        self.tables.write().unwrap_or_else(PoisonError::into_inner)
+        sluice_base::locks::write(&self.tables)
     }
 
     fn lock_log(log: &Mutex<LogFile>) -> MutexGuard<'_, LogFile> {
-        log.lock().unwrap_or_else(PoisonError::into_inner)
+        sluice_base::locks::lock(log)
     }
 
     /// The id of `series_key` (canonical escaped form), creating the series if it is new.
@@ -638,7 +638,7 @@ impl SeriesIndex {
         } else {
             match log.try_lock() {
                 Ok(file) => file,
-                Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                Err(std::sync::TryLockError::Poisoned(_)) => sluice_base::locks::poisoned(),
                 Err(std::sync::TryLockError::WouldBlock) => return,
             }
         };
