@@ -1232,6 +1232,14 @@ q("subquery/outer-star-dimension-raw-inner", "SELECT count(usage) FROM (SELECT u
   "FROM cpu) GROUP BY *")
 q("subquery/outer-star-over-bottom-tags", "SELECT * FROM (SELECT bottom(usage, host, "
   "region, 2) FROM cpu)")
+# A raw field beside a lone selector over a subquery takes the selected row's value.
+q("subquery/selector-aux-tag", "SELECT max(m), host FROM (SELECT usage AS m FROM cpu "
+  "GROUP BY host)")
+q("subquery/selector-aux-by-time", "SELECT min(m), host FROM (SELECT max(usage) AS m FROM cpu "
+  "GROUP BY host) WHERE time >= '2026-11-01T00:00:00Z' AND time < '2026-11-01T00:02:00Z' "
+  "GROUP BY time(1m)")
+q("subquery/selector-aux-column", "SELECT first(m), m, host FROM (SELECT usage AS m, host "
+  "FROM cpu) GROUP BY region")
 q("subquery/inner-fill-null-windows-unseen", "SELECT * FROM (SELECT mean(usage) FROM cpu "
   "WHERE time >= '%s' AND time < '%s' GROUP BY time(10s), host)" % (ts(0), ts(60)))
 q("subquery/inner-count-fill-null-unseen", "SELECT * FROM (SELECT count(usage) FROM cpu "

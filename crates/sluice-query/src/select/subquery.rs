@@ -49,6 +49,8 @@
 //!   outer WHERE removes rows ([`series_limited_groups`]), as 1.6.7 does.
 //! * An aggregate inner without GROUP BY time() (and without a transformation of raw
 //!   fields) is computed per outer window when the outer query has one.
+//! * Raw fields beside a lone selector (`SELECT max(m), host FROM (...)`) take the values
+//!   of the selected point's inner row.
 
 use std::collections::BTreeMap;
 
@@ -111,11 +113,16 @@ impl Row for InnerRow<'_> {
 /// The computed calls of one output row.
 struct CallRow<'a> {
     calls: &'a [(&'a Call, Value)],
+    /// the inner row of the selected point, for the raw fields beside a lone selector
+    aux: Option<&'a InnerRow<'a>>,
 }
 
 impl Row for CallRow<'_> {
-    fn lookup(&self, _name: &str, _data_type: Option<DataType>) -> Value {
-        Value::Null
+    fn lookup(&self, name: &str, data_type: Option<DataType>) -> Value {
+        match self.aux {
+            Some(row) => row.lookup(name, data_type),
+            None => Value::Null,
+        }
     }
 
     fn call_value(&self, call: &Call) -> Value {
@@ -888,6 +895,9 @@ struct OuterCalls<'s> {
     leaves: Vec<&'s Call>,
     /// per leaf: the technical-analysis function or holt_winters it is, resolved
     typed: Vec<Option<TypedTransform>>,
+    /// the outer fields name raw columns or tags beside a lone selector (`top(m, 2), host`):
+    /// each selected point keeps the inner series it came from, to read them from its row
+    reads_aux: bool,
 }
 
 impl<'s> OuterCalls<'s> {
@@ -912,7 +922,11 @@ impl<'s> OuterCalls<'s> {
             .iter()
             .map(|leaf| TypedTransform::resolve(leaf, interval_ns).transpose())
             .collect::<Result<Vec<_>, String>>()?;
+        let reads_aux = leaves.len() == 1
+            && leaves.iter().all(|leaf| plan::is_selector(&leaf.name))
+            && fields.iter().any(|f| !plan::raw_refs(&f.expr).is_empty());
         Ok(OuterCalls {
+            reads_aux,
             context,
             fill: statement.fill,
             range,
@@ -1056,9 +1070,15 @@ fn aggregate_rows(
         joined.reverse();
     }
     let mut output = Vec::with_capacity(joined.len());
-    for (time, values, _) in joined {
+    for (time, values, origin) in joined {
         let calls: Vec<(&Call, Value)> = outer.leaves.iter().copied().zip(values).collect();
-        let call_row = CallRow { calls: &calls };
+        let aux = match origin {
+            Some((series, point_time)) if outer.reads_aux => rows
+                .iter()
+                .find(|row| series_origin(row) == series && row.time_ns() == point_time),
+            _ => None,
+        };
+        let call_row = CallRow { calls: &calls, aux };
         let mut out = Vec::with_capacity(fields.len() + 1);
         out.push(Value::Time(time));
         out.extend(
@@ -1275,7 +1295,7 @@ fn window_points(
             previous_series = Some(row.series_index);
             // One origin for every row (the merge of collected points then follows the
             // rows' order), but the series where top/bottom need its tags.
-            let origin = if tag_args.is_empty() {
+            let origin = if tag_args.is_empty() && !outer.reads_aux {
                 0
             } else {
                 series_origin(row)
