@@ -1391,6 +1391,12 @@ for slug, text in [
 ]:
     q("show/cardinality-group-" + slug, text, dataset="meta")
 
+# fill(previous) under ORDER BY time DESC fills in the answer's order, count() included (its
+# windows before any value in that order are null, not 0).
+q("fill/previous-desc-count-by-tag", "SELECT count(usage) FROM cpu WHERE "
+  "time >= '2026-11-01T00:00:00Z' AND time < '2026-11-01T00:03:00Z' GROUP BY time(20s), host "
+  "fill(previous) ORDER BY time DESC")
+
 # SHOW TAG VALUES CARDINALITY with a time condition: 1.6.7 counts as if each series had one
 # point at the epoch, so the count is all or nothing by whether the range holds time 0.
 for slug, condition in [

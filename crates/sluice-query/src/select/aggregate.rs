@@ -1078,24 +1078,27 @@ fn fill(exec: &Exec<'_>, call: &Call, points: Vec<LeafPoint>) -> Result<Vec<Leaf
     };
     // 1.6.7 fills `previous` in the order the query runs: under ORDER BY time DESC an empty
     // window takes the value of the window after it in time.
-    let previous_descending =
-        !exec.ascending && exec.statement.fill == Fill::Previous && call.name != "count";
+    // count() too: its empty windows before any value in that order are null, not 0
+    // (recorded: `count(f) ... fill(previous) ORDER BY time DESC`).
+    let previous_descending = !exec.ascending && exec.statement.fill == Fill::Previous;
     let mode = if previous_descending {
         Fill::Null
     } else {
         exec.statement.fill
     };
+    let computed: std::collections::HashSet<i64> = if previous_descending {
+        points.iter().map(|p| p.out_time).collect()
+    } else {
+        std::collections::HashSet::new()
+    };
     let mut filled = fill_windows(exec.context, windows, exec.range, mode, call, points)?;
     if previous_descending {
         let mut previous: Option<Value> = None;
         for point in filled.iter_mut().rev() {
-            let is_fill = point.point.origin == u32::MAX && point.point.time == point.out_time;
-            if point.point.value != Value::Null {
+            if !computed.contains(&point.out_time) {
+                point.point.value = previous.clone().unwrap_or(Value::Null);
+            } else if point.point.value != Value::Null {
                 previous = Some(point.point.value.clone());
-            } else if is_fill {
-                if let Some(value) = &previous {
-                    point.point.value = value.clone();
-                }
             }
         }
     }
