@@ -1397,6 +1397,15 @@ q("fill/previous-desc-count-by-tag", "SELECT count(usage) FROM cpu WHERE "
   "time >= '2026-11-01T00:00:00Z' AND time < '2026-11-01T00:03:00Z' GROUP BY time(20s), host "
   "fill(previous) ORDER BY time DESC")
 
+# A window fill() made gives the auxiliary fields beside a selector the fill too: the number
+# for fill(n) (even for a tag), the row before's for fill(previous), else null.
+for slug, tail in [("number", "fill(9)"), ("previous", "fill(previous)"),
+                   ("previous-desc", "fill(previous) ORDER BY time DESC"),
+                   ("null", "fill(null)")]:
+    q("fill/aux-" + slug, "SELECT max(usage), usage, host FROM cpu WHERE "
+      "time >= '2026-10-31T23:59:00Z' AND time < '2026-11-01T00:03:00Z' GROUP BY time(40s) "
+      + tail)
+
 # SHOW TAG VALUES CARDINALITY with a time condition: 1.6.7 counts as if each series had one
 # point at the epoch, so the count is all or nothing by whether the range holds time 0.
 for slug, condition in [

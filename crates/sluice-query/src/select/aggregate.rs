@@ -208,8 +208,25 @@ pub(super) fn execute(
             }
         }
         let mut values = Vec::with_capacity(rows.len());
+        // A window fill() made has no point, so its auxiliary fields take what 1.6.7's fill
+        // iterator gives them (recorded: `max(f), f, host ... fill(9)` answers 9, 9, 9;
+        // fill(previous) repeats the row before in the answer's order; others null).
+        let mut previous_aux: Option<Vec<Value>> = None;
         for (time, leaf_values, origin) in rows {
-            let aux_values = aux_values(exec, measurement, group, &auxes, origin)?;
+            let filled_window = origin.is_none() && !auxes.is_empty();
+            let aux_values = if filled_window {
+                match exec.statement.fill {
+                    Fill::Integer(number) => vec![Value::Integer(number); auxes.len()],
+                    Fill::Number(number) => vec![Value::Float(number); auxes.len()],
+                    Fill::Previous => previous_aux
+                        .clone()
+                        .unwrap_or_else(|| vec![Value::Null; auxes.len()]),
+                    Fill::Null | Fill::None | Fill::Linear => vec![Value::Null; auxes.len()],
+                }
+            } else {
+                aux_values(exec, measurement, group, &auxes, origin)?
+            };
+            previous_aux = Some(aux_values.clone());
             let row = AggregateRow {
                 leaves: &leaves,
                 leaf_values: &leaf_values,
