@@ -793,6 +793,7 @@ fn aggregate_leaf(
             .unwrap_or(0),
         count_distinct,
         raw_points_limit: top_bottom_points_limit(exec, call),
+        descending: !exec.ascending,
     };
     let accumulator_name = if count_distinct {
         "count_distinct"

@@ -473,6 +473,9 @@ pub struct CallArgs {
     /// `top`/`bottom` see only this many points of the window, in merge order (1.6.7 with
     /// a LIMIT and no GROUP BY time(): LIMIT + OFFSET + 1)
     pub raw_points_limit: Option<usize>,
+    /// the query runs ORDER BY time DESC: `stddev` sees the points latest first, as 1.6.7's
+    /// descending merge hands them on (its float sums round in that order)
+    pub descending: bool,
 }
 
 /// The points a finished window yields for function `name`; `window_time` is the time
@@ -615,6 +618,13 @@ fn finish_collected(
         }
         "mode" => mode(points).map_or_else(Vec::new, &at),
         "stddev" => {
+            let ordered;
+            let points = if args.descending {
+                ordered = descending_merge_order(points.clone());
+                &ordered
+            } else {
+                &points
+            };
             let values: Vec<f64> = points.iter().map(|p| as_f64(&p.value)).collect();
             if values.len() < 2 {
                 return at(Value::Null);
@@ -711,6 +721,26 @@ fn merge_order(points: Vec<Point>) -> Vec<Point> {
         }
     }
     super::heap_merge(runs, |a: &Point, b: &Point| a.time < b.time)
+}
+
+/// `points` (in ascending merge order, series runs in time order) as 1.6.7's descending
+/// merge hands them on: each series run latest first, merged by descending time with a
+/// replay of Go's heap.
+fn descending_merge_order(points: Vec<Point>) -> Vec<Point> {
+    let mut runs: Vec<Vec<Point>> = Vec::new();
+    for point in points {
+        match runs
+            .iter_mut()
+            .find(|run| run.first().is_some_and(|p| p.origin == point.origin))
+        {
+            Some(run) => run.push(point),
+            None => runs.push(vec![point]),
+        }
+    }
+    for run in &mut runs {
+        run.sort_by_key(|p| std::cmp::Reverse(p.time));
+    }
+    super::heap_merge(runs, |a: &Point, b: &Point| a.time > b.time)
 }
 
 /// Distinct values in order of first appearance.
@@ -1249,6 +1279,7 @@ mod tests {
             count: 2,
             count_distinct: false,
             raw_points_limit: None,
+            descending: false,
         };
         assert_eq!(run("median", &data, &args)[0].value, Value::Float(6.5));
         assert_eq!(run("percentile", &data, &args)[0].value, Value::Float(6.0));

@@ -1013,6 +1013,7 @@ fn call_args(call: &Call) -> CallArgs {
         count: count_arg(call, call.args.len().saturating_sub(1)),
         count_distinct: matches!(call.args.first(), Some(Expr::Call(c)) if c.name == "distinct"),
         raw_points_limit: None,
+        descending: false,
     }
 }
 
