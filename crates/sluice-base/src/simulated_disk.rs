@@ -352,7 +352,7 @@ impl SimFileSystem {
             std::mem::take(&mut disk.files).into_iter().collect();
         for (path, state) in files {
             if !path.exists() {
-                continue; // removed outside the seam (a checkpoint's deletion)
+                continue; // removed outside the seam (an expired or dropped shard's directory)
             }
             if !state.entry_synced && random.chance(500) {
                 std::fs::remove_file(&path)?;

@@ -3,7 +3,10 @@
 //! [`PartitionCore`]s into the real WAL, applied to the real [`Store`] (caches, series index,
 //! field types, meta's shard groups), checkpoints by the real `maintenance::snapshot_with`
 //! (WAL rotation, level-0 files, WAL deletion), compactions, `DELETE` and `DROP SERIES` with
-//! time ranges; every file written through the simulated disk of
+//! time ranges, `DROP MEASUREMENT` (`Store::drop_measurement`) and retention expiry
+//! (`Store::enforce_retention`: meta first, then the shard's directory) on a simulated clock
+//! the store also applies records by, so replay judges "older than the policy" as the
+//! enforcement did; every file written through the simulated disk of
 //! `sluice_base::simulated_disk`. After a power cut the store is reopened from what the disk
 //! kept and the WAL replayed as at start-up (`replay_into_store`).
 //!
@@ -16,7 +19,10 @@
 //! their request's state: acknowledged, failed, or undecided after a crash), deletes told
 //! done, and deletes that failed (after which what was below may or may not be there). A
 //! read must show the newest value of a request that is present, and nothing under a delete
-//! told done. A request told failed shows nothing while the server runs; after a crash it
+//! told done. `DROP MEASUREMENT` is a delete of every time of the measurement's series; an
+//! expiry is a delete of every time before the shard groups it expired (told done when no
+//! fault was armed, as `enforce_retention` only logs a failure), after which writes go to
+//! later times only (older ones are beyond the policy and dropped by the planner). A request told failed shows nothing while the server runs; after a crash it
 //! may be back (a failed fsync says nothing of what reached the disk), but whole or not at
 //! all: a value read decides that its request is present, a value missing that it is
 //! absent, and deciding both for one request fails the seed. After a bit flip in a stored
@@ -31,7 +37,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -62,6 +68,9 @@ const MINUTE_NS: i64 = 60_000_000_000;
 const BASE_NS: i64 = 1_600_000_000_000_000_000 - 1_600_000_000_000_000_000 % HOUR_NS;
 /// Distinct times: three hours of minutes, so three shard groups and many overwrites.
 const TIME_SLOTS: u64 = 180;
+/// The retention policy's duration: at the start (simulated now = `BASE_NS`) every time
+/// written is within it; expiry moves the simulated clock forward.
+const RETENTION_NS: i64 = 2 * HOUR_NS;
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     match mutex.lock() {
@@ -183,6 +192,10 @@ struct Simulation {
     lives: u64,
     /// whether steps draw faults (off in the focused tests)
     faults: bool,
+    /// simulated now: the planner's, the store's (records applied, replay) and retention's
+    clock: Arc<AtomicI64>,
+    /// times below this were expired (shard groups deleted); writes go at or after it
+    expired_before_ns: i64,
 }
 
 impl Simulation {
@@ -203,6 +216,8 @@ impl Simulation {
             next_request: 1,
             lives: 0,
             faults: true,
+            clock: Arc::new(AtomicI64::new(BASE_NS)),
+            expired_before_ns: BASE_NS,
         })
     }
 
@@ -219,6 +234,7 @@ impl Simulation {
         let meta = Arc::new(meta);
         if meta.snapshot().database("db").is_none() {
             let spec = RetentionPolicySpec {
+                duration_ns: Some(RETENTION_NS),
                 shard_group_duration_ns: Some(HOUR_NS),
                 ..RetentionPolicySpec::default()
             };
@@ -238,6 +254,8 @@ impl Simulation {
             read_only: false,
         };
         let store = Store::open_with(options, Arc::clone(&meta), Arc::clone(&file_system))?;
+        let clock = Arc::clone(&self.clock);
+        store.set_clock(Arc::new(move || clock.load(Ordering::SeqCst)));
         let directories: Vec<(usize, PathBuf)> = (0..self.partitions)
             .map(|index| (index, partition_dir(&self.wal_dir(), index)))
             .filter(|(_, directory)| directory.is_dir())
@@ -325,9 +343,17 @@ impl Simulation {
         let mut body = String::new();
         let mut written: Vec<(Key, i64, Value)> = Vec::new();
         let points = 1 + self.random.below(12);
+        // After an expiry the first minute left is at the cutoff, one ns past the groups
+        // expired: beyond the policy too.
+        let first_slot = if self.expired_before_ns > BASE_NS {
+            ((self.expired_before_ns - BASE_NS) / MINUTE_NS) as u64 + 1
+        } else {
+            0
+        };
         for index in 0..points {
             let series = self.series_key();
-            let time = BASE_NS + self.random.below(TIME_SLOTS) as i64 * MINUTE_NS;
+            let slot = first_slot + self.random.below(TIME_SLOTS - first_slot);
+            let time = BASE_NS + slot as i64 * MINUTE_NS;
             let unique = request * 100 + index;
             let mut fields = Vec::new();
             for field in FIELDS {
@@ -362,7 +388,7 @@ impl Simulation {
             meta: &meta,
             ingest: &life.planner,
             registry: life.store.field_types(),
-            now_ns: BASE_NS,
+            now_ns: self.clock.load(Ordering::SeqCst),
         };
         let planned = plan_lines(
             body.as_bytes(),
@@ -502,6 +528,59 @@ impl Simulation {
                 continue;
             }
             for (_, history) in times.range_mut(min_time..=max_time) {
+                history.push(marker.clone());
+            }
+        }
+    }
+
+    /// `DROP MEASUREMENT` of one measurement, maybe under a fault.
+    fn drop_measurement(&mut self, life: &Life) {
+        let measurement = format!("m{}", self.random.below(MEASUREMENTS));
+        let _ = self.arm_fault(300);
+        let result = life
+            .store
+            .drop_measurement(life.database_id, measurement.as_bytes());
+        self.file_system.clear_faults();
+        trace(|| format!("drop measurement {measurement}: {result:?}"));
+        let marker = if result.is_ok() {
+            Entry::Deleted
+        } else {
+            Entry::DeleteFailed
+        };
+        let prefix = format!("{measurement},").into_bytes();
+        for ((series, _), times) in self.model.points.iter_mut() {
+            if series.starts_with(&prefix) {
+                for history in times.values_mut() {
+                    history.push(marker.clone());
+                }
+            }
+        }
+    }
+
+    /// Retention: the clock moves so that the first one or two hours' shard groups are
+    /// older than the policy, and `enforce_retention` runs, maybe under a fault.
+    fn expire(&mut self, life: &Life) {
+        let hours = 1 + self.random.below(2) as i64;
+        self.expire_hours(life, hours);
+    }
+
+    /// Expires the shard groups of the first `hours` hours.
+    fn expire_hours(&mut self, life: &Life, hours: i64) {
+        self.expired_before_ns = self.expired_before_ns.max(BASE_NS + hours * HOUR_NS);
+        // `end < now - duration` expires a group: one ns past its end.
+        let now_ns = self.expired_before_ns + RETENTION_NS + 1;
+        self.clock.store(now_ns, Ordering::SeqCst);
+        let faulted = self.arm_fault(300);
+        life.store.enforce_retention(now_ns);
+        self.file_system.clear_faults();
+        trace(|| format!("expire before {} (fault {faulted})", self.expired_before_ns));
+        let marker = if faulted {
+            Entry::DeleteFailed
+        } else {
+            Entry::Deleted
+        };
+        for times in self.model.points.values_mut() {
+            for (_, history) in times.range_mut(..self.expired_before_ns) {
                 history.push(marker.clone());
             }
         }
@@ -764,8 +843,12 @@ fn run_seed(seed: u64, steps: u64, root: &Path) -> io::Result<()> {
             simulation.checkpoint(&life);
         } else if action < 78 {
             simulation.compact(&life);
-        } else if action < 88 {
+        } else if action < 85 {
             simulation.delete(&life);
+        } else if action < 87 {
+            simulation.drop_measurement(&life);
+        } else if action < 88 {
+            simulation.expire(&life);
         } else if action < 95 {
             simulation.check(&life, step, false);
         } else {
@@ -858,6 +941,34 @@ fn an_acknowledged_point_survives_a_meta_store_that_cannot_be_written() {
     simulation.write(&mut life);
     simulation.check(&life, 1, false);
     simulation.checkpoint(&life);
+    let life = simulation.crash(life, 2).unwrap();
+    simulation.check(&life, 3, false);
+    drop(life);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// Retention deletes a shard group in meta and on disk but not the WAL segments that still
+/// hold its points: the restart's replay must judge them beyond the policy by the clock the
+/// enforcement used and skip them, not create the group again.
+#[test]
+fn expired_points_do_not_come_back_from_the_wal() {
+    let root = std::env::temp_dir().join(format!("sluice-engine-expiry-{}", std::process::id()));
+    let mut simulation = Simulation::new(4, &root).unwrap();
+    simulation.faults = false;
+    let mut life = simulation.start().unwrap();
+    for _ in 0..6 {
+        simulation.write(&mut life);
+    }
+    let early = |simulation: &Simulation| {
+        simulation
+            .model
+            .points
+            .values()
+            .any(|times| times.range(..BASE_NS + HOUR_NS).next().is_some())
+    };
+    assert!(early(&simulation), "no point was written in the first hour");
+    simulation.expire_hours(&life, 1);
+    simulation.check(&life, 1, false);
     let life = simulation.crash(life, 2).unwrap();
     simulation.check(&life, 3, false);
     drop(life);

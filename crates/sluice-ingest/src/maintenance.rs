@@ -203,7 +203,9 @@ pub fn snapshot_with(
     };
     for (index, first_kept) in first_kept.into_iter().enumerate() {
         let directory = partition_dir(wal_dir, index);
-        if let Err(error) = wal::remove_segments_before(&directory, first_kept) {
+        if let Err(error) =
+            wal::remove_segments_before_with(store.file_system().as_ref(), &directory, first_kept)
+        {
             sluice_base::log_error!("wal", "cannot delete WAL segments a snapshot covers"; partition = index, error = error);
             return Err(format!("deleting WAL segments: {error}"));
         }

@@ -347,16 +347,26 @@ pub fn list_segments(directory: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
 /// Deletes the segments of `directory` numbered below `first_kept` (a snapshot covers them),
 /// oldest first, then fsyncs the directory. Returns how many were deleted.
 pub fn remove_segments_before(directory: &Path, first_kept: u64) -> io::Result<usize> {
+    remove_segments_before_with(&OsFileSystem, directory, first_kept)
+}
+
+/// [`remove_segments_before`] through `file_system` (the fault simulations' disk, where a
+/// crash before the directory fsync can bring a removed segment back).
+pub fn remove_segments_before_with(
+    file_system: &dyn FileSystem,
+    directory: &Path,
+    first_kept: u64,
+) -> io::Result<usize> {
     let mut removed = 0;
     for (number, path) in list_segments(directory)? {
         if number >= first_kept {
             break;
         }
-        fs::remove_file(&path)?;
+        file_system.remove_file(&path)?;
         removed += 1;
     }
     if removed > 0 {
-        sluice_base::fsio::sync_directory(directory)?;
+        file_system.sync_directory(directory)?;
     }
     Ok(removed)
 }

@@ -80,6 +80,9 @@ fn release_freed_memory() {
 /// Runs a checkpoint: every cache written to files and the WAL they cover deleted.
 pub type Checkpointer = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
+/// Nanoseconds since the epoch, as a clock reads them (see [`Store::set_clock`]).
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
 /// Ids of in-memory shards of read-only stores start here (far above any real shard id).
 const EPHEMERAL_SHARD_ID_BASE: u64 = 1 << 62;
 
@@ -120,6 +123,11 @@ pub struct Store {
     /// runs a checkpoint (WAL rotation, snapshot, WAL truncation); set by the server once
     /// the partitions run, used before deletes
     checkpointer: RwLock<Option<Checkpointer>>,
+    /// the clock that decides which points are older than their retention policy when
+    /// records are applied; unset (the system clock) but in the engine simulation, whose
+    /// retention enforcement runs on simulated time: replay must judge by the same clock,
+    /// else it would bring the points of an expired shard group back
+    clock: std::sync::OnceLock<Clock>,
     /// one checkpoint at a time
     checkpoint_lock: std::sync::Mutex<()>,
     /// a token posted when the live caches reach the snapshot threshold, so the snapshot
@@ -183,6 +191,7 @@ impl Store {
             field_types: Arc::new(FieldTypeRegistry::default()),
             field_types_persisted: AtomicU64::new(0),
             checkpointer: RwLock::new(None),
+            clock: std::sync::OnceLock::new(),
             checkpoint_lock: std::sync::Mutex::new(()),
             snapshot_wanted: crossbeam::channel::bounded(1),
             stats: StoreStats::default(),
@@ -335,7 +344,10 @@ impl Store {
     /// partition's thread (and by replay before the threads start).
     pub fn apply_record(&self, partition: usize, payload: &[u8]) {
         let mut meta = self.meta.snapshot();
-        let now_ns = sluice_model::time::now_ns();
+        let now_ns = match self.clock.get() {
+            Some(clock) => clock(),
+            None => sluice_model::time::now_ns(),
+        };
         let mut current: Option<Arc<Shard>> = None;
         let mut added_bytes = 0usize;
         let mut values = 0u64;
@@ -405,6 +417,19 @@ impl Store {
                 .points_skipped
                 .fetch_add(skipped, Ordering::Relaxed);
         }
+    }
+
+    /// Replaces the system clock for retention decisions when records are applied (the
+    /// engine simulation's simulated time; set once, before the WAL is replayed).
+    pub fn set_clock(&self, clock: Clock) {
+        if self.clock.set(clock).is_err() {
+            panic!("BUG: the store's clock is set once");
+        }
+    }
+
+    /// Where the engine's files are written (the WAL's segment deletion goes through it).
+    pub fn file_system(&self) -> &Arc<dyn FileSystem> {
+        &self.file_system
     }
 
     /// Installs the function that runs a checkpoint (the server does, once ingest runs).
