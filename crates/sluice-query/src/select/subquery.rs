@@ -79,6 +79,25 @@ struct InnerRow<'a> {
     rank: usize,
 }
 
+impl<'a> InnerRow<'a> {
+    /// The row `values` of inner series `series` (at `series_index`), not yet ranked.
+    fn of(series: &'a Series, values: &'a [Value], series_index: usize) -> InnerRow<'a> {
+        InnerRow {
+            name: series.name.as_deref().unwrap_or(""),
+            tags: &series.tags,
+            columns: &series.columns,
+            values,
+            series_index,
+            rank: 0,
+        }
+    }
+
+    /// The values of the outer GROUP BY tags `tag_keys` for this row ("" when absent).
+    fn group_values(&self, tag_keys: &[String]) -> Vec<String> {
+        tag_keys.iter().map(|k| self.tag(k).to_string()).collect()
+    }
+}
+
 impl InnerRow<'_> {
     fn time_ns(&self) -> i64 {
         match self.values.first() {
@@ -242,14 +261,7 @@ pub(super) fn execute(
     let mut rows: Vec<InnerRow<'_>> = Vec::new();
     for (series, &series_index) in inner_series.iter().zip(&series_origins) {
         for values in &series.values {
-            let row = InnerRow {
-                name: series.name.as_deref().unwrap_or(""),
-                tags: &series.tags,
-                columns: &series.columns,
-                values,
-                series_index,
-                rank: 0,
-            };
+            let row = InnerRow::of(series, values, series_index);
             let time_ns = row.time_ns();
             if time_ns < range.min_ns || time_ns > range.max_ns {
                 continue;
@@ -270,7 +282,7 @@ pub(super) fn execute(
         series_limited_groups(statement, &inner_series, &source_of_series, &tag_keys);
     let mut groups: BTreeMap<(String, Vec<String>), Vec<InnerRow<'_>>> = BTreeMap::new();
     for row in rows {
-        let values: Vec<String> = tag_keys.iter().map(|k| row.tag(k).to_string()).collect();
+        let values = row.group_values(&tag_keys);
         let source = source_of_series.get(row.series_index).copied().unwrap_or(0);
         if let Some(allowed) = &allowed_groups {
             if !allowed.contains(&(source, row.name.to_string(), values.clone())) {
@@ -966,15 +978,8 @@ fn series_limited_groups(
     for (series_index, series) in inner_series.iter().enumerate() {
         let source = source_of_series.get(series_index).copied().unwrap_or(0);
         for values in &series.values {
-            let row = InnerRow {
-                name: series.name.as_deref().unwrap_or(""),
-                tags: &series.tags,
-                columns: &series.columns,
-                values,
-                series_index,
-                rank: 0,
-            };
-            let key = tag_keys.iter().map(|k| row.tag(k).to_string()).collect();
+            let row = InnerRow::of(series, values, series_index);
+            let key = row.group_values(tag_keys);
             per_source
                 .entry(source)
                 .or_default()
