@@ -223,9 +223,7 @@ fn compare(
     let Some((key, literal)) = operands(binary) else {
         return compare_without_literal_tag(index, measurement, all, binary);
     };
-    if key == TIME_KEY {
-        return Ok(all.clone());
-    }
+    // `time` comparisons never reach here: `evaluate_without_time` takes them out first.
     if !matches!(
         binary.op,
         BinaryOp::Eq | BinaryOp::Neq | BinaryOp::EqRegex | BinaryOp::NeqRegex
