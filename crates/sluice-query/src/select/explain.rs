@@ -172,13 +172,7 @@ pub fn plan_statement(
             continue;
         }
         let groups = groups_of(&exec, measurement)?;
-        series_total += groups.iter().map(|g| g.series.len() as u64).sum::<u64>();
-        let limit = context.limits.max_select_series;
-        if limit > 0 && series_total > limit {
-            return Err(format!(
-                "max-select-series limit exceeded: ({series_total}/{limit})"
-            ));
-        }
+        super::count_selected_series(context, &mut series_total, &groups)?;
         for (expression, auxiliary) in leaves_of(&fields) {
             let expression = expression.map(|e| typed(&e, measurement, &types));
             let mut auxiliary: Vec<Expr> = auxiliary

@@ -405,13 +405,7 @@ fn run(
             plan::check_types(&field.expr, &type_of)?;
         }
         let groups = groups_of(&exec, measurement)?;
-        series_total += groups.iter().map(|g| g.series.len() as u64).sum::<u64>();
-        let limit = context.limits.max_select_series;
-        if limit > 0 && series_total > limit {
-            return Err(format!(
-                "max-select-series limit exceeded: ({series_total}/{limit})"
-            ));
-        }
+        count_selected_series(context, &mut series_total, &groups)?;
         let mut produced = match kind {
             plan::QueryKind::Raw => raw::execute(&exec, measurement, &groups, &fields)?,
             plan::QueryKind::Aggregate => aggregate::execute(&exec, measurement, &groups, &fields)?,
@@ -899,6 +893,23 @@ fn groups_of(exec: &Exec<'_>, measurement: &Measurement) -> Result<Vec<Group>, S
         exec.statement.series_limit,
         exec.statement.series_offset,
     ))
+}
+
+/// Adds `groups`' series to the statement's running `series_total` and refuses it past
+/// `max-select-series` (SELECT and EXPLAIN count alike).
+pub(super) fn count_selected_series(
+    context: &SelectContext<'_>,
+    series_total: &mut u64,
+    groups: &[Group],
+) -> Result<(), String> {
+    *series_total += groups.iter().map(|g| g.series.len() as u64).sum::<u64>();
+    let limit = context.limits.max_select_series;
+    if limit > 0 && *series_total > limit {
+        return Err(format!(
+            "max-select-series limit exceeded: ({series_total}/{limit})"
+        ));
+    }
+    Ok(())
 }
 
 /// 1.6.7's `LimitTagSets`: with an offset and no limit, nothing is left.
