@@ -667,6 +667,18 @@ WHERES = [
     ("tag-neq-empty", "SELECT usage FROM cpu WHERE region != '' AND %s" % T30),
     ("tag-missing-key", "SELECT usage FROM cpu WHERE nope = 'x'"),
     ("tag-or", "SELECT usage FROM cpu WHERE (host = 'a' OR host = 'c') AND %s" % T30),
+    # Regexes the index narrows (anchored literal prefix, OR of tag terms) or cannot.
+    ("tag-regex-prefix", "SELECT count(usage) FROM cpu WHERE host =~ /^a/ GROUP BY host"),
+    ("tag-regex-prefix-optional", "SELECT count(usage) FROM cpu WHERE host =~ /^ax?/ GROUP BY host"),
+    ("tag-regex-prefix-alternation", "SELECT count(usage) FROM cpu WHERE host =~ /^a|c/ "
+     "GROUP BY host"),
+    ("tag-regex-prefix-or-tag", "SELECT count(usage) FROM cpu WHERE host =~ /^a/ OR "
+     "region = 'west' GROUP BY host"),
+    ("tag-regex-prefix-or-field", "SELECT count(usage) FROM cpu WHERE host =~ /^a/ OR "
+     "usage > 30 GROUP BY host"),
+    ("tag-regex-matches-empty", "SELECT count(usage) FROM cpu WHERE region =~ /^w?/ "
+     "GROUP BY host, region"),
+    ("tag-regex-prefix-escaped", "SELECT count(usage) FROM cpu WHERE host =~ /^\\./ GROUP BY host"),
     ("field-gt", "SELECT usage FROM cpu WHERE usage > 30"),
     ("field-le-int", "SELECT count FROM cpu WHERE count <= 2"),
     ("field-eq", "SELECT usage FROM cpu WHERE usage = 15"),

@@ -794,7 +794,11 @@ fn tag_decision(
     }
 }
 
-/// Series of the top-level AND chain's `tag = 'value'` terms, through the index.
+/// A superset of the series the condition's tag terms select, through the index: the
+/// `tag = 'value'` and `tag =~ /regex/` terms of AND and OR chains (`None`: no narrowing).
+/// Each candidate is still decided by [`tag_decision`]; this only spares looking at the
+/// others (a regex over a million tag values is matched once per distinct value, not once
+/// per series with its tags decoded).
 fn index_candidates(expr: &Expr, measurement: &Measurement) -> Option<RoaringBitmap> {
     match expr {
         Expr::Paren(inner) => index_candidates(inner, measurement),
@@ -806,6 +810,53 @@ fn index_candidates(expr: &Expr, measurement: &Measurement) -> Option<RoaringBit
                 (Some(a), Some(b)) => Some(a & b),
                 (a, b) => a.or(b),
             }
+        }
+        Expr::Binary(binary) if binary.op == BinaryOp::Or => {
+            match (
+                index_candidates(&binary.lhs, measurement),
+                index_candidates(&binary.rhs, measurement),
+            ) {
+                (Some(a), Some(b)) => Some(a | b),
+                // One side the index cannot narrow may select any series.
+                _ => None,
+            }
+        }
+        Expr::Binary(binary) if binary.op == BinaryOp::EqRegex => {
+            let (Expr::VarRef(var), Expr::Literal(Literal::Regex(pattern))) =
+                (binary.lhs.unparenthesised(), binary.rhs.unparenthesised())
+            else {
+                return None;
+            };
+            if measurement.is_field(&var.name, var.data_type) {
+                return None;
+            }
+            // The same compilation `eval::RegexCache` uses: a pattern that does not compile
+            // matches nothing there, so nothing here.
+            let Ok(regex) = regex::Regex::new(pattern) else {
+                return Some(RoaringBitmap::new());
+            };
+            let name = measurement.name.as_bytes();
+            let key = var.name.as_bytes();
+            let matches = |value: &[u8]| match std::str::from_utf8(value) {
+                Ok(text) => regex.is_match(text),
+                Err(_) => regex.is_match(&String::from_utf8_lossy(value)),
+            };
+            let mut series = match regex::anchored_literal_prefix(pattern) {
+                Some(prefix) => measurement.index.series_with_tag_prefix_matching(
+                    name,
+                    key,
+                    prefix.as_bytes(),
+                    matches,
+                ),
+                None => measurement
+                    .index
+                    .series_with_tag_matching(name, key, matches),
+            };
+            // A series without the tag reads it as "".
+            if regex.is_match("") {
+                series |= measurement.index.series_without_tag(name, key);
+            }
+            Some(series)
         }
         Expr::Binary(binary) if binary.op == BinaryOp::Eq => {
             let (Expr::VarRef(var), Expr::Literal(Literal::String(value))) =

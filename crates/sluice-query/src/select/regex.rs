@@ -32,9 +32,90 @@ impl Regex {
     }
 }
 
+/// The literal text every match of `pattern` starts the input with, when the pattern is
+/// `^` then plain characters (a backslash-escaped punctuation character counts as plain):
+/// `^host12345` gives `host12345`, `^web\.0[1-3]` gives `web.0`, `^ab?` gives `a`. `None`
+/// when there is no such text or the pattern has a `|` anywhere (`^a|b` matches "b" too):
+/// the index then tries only the tag values in that prefix's sorted range.
+pub fn anchored_literal_prefix(pattern: &str) -> Option<String> {
+    let rest = pattern.strip_prefix('^')?;
+    if pattern.contains('|') {
+        return None;
+    }
+    let mut prefix = String::new();
+    let mut chars = rest.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        match c {
+            '\\' => {
+                chars.next();
+                match chars.peek() {
+                    Some(&escaped) if escaped.is_ascii_punctuation() => prefix.push(escaped),
+                    // `\d`, `\b`, `\x41`, ... are not plain text.
+                    _ => break,
+                }
+            }
+            '.' | '+' | '*' | '?' | '(' | ')' | '[' | ']' | '{' | '}' | '^' | '$' => break,
+            // A lossy-decoded tag value holds U+FFFD where its bytes were not UTF-8; such a
+            // value would match here without starting with these bytes.
+            '\u{FFFD}' => break,
+            c if c.is_whitespace() => break,
+            c => prefix.push(c),
+        }
+        chars.next();
+    }
+    // The last character may repeat zero times (`?`, `*`, `{0,}`): it is not certain.
+    if matches!(chars.peek(), Some('?' | '*' | '{')) {
+        prefix.pop();
+    }
+    (!prefix.is_empty()).then_some(prefix)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn anchored_literal_prefixes() {
+        assert_eq!(
+            anchored_literal_prefix("^host12345").as_deref(),
+            Some("host12345")
+        );
+        assert_eq!(
+            anchored_literal_prefix(r"^web\.0[1-3]$").as_deref(),
+            Some("web.0")
+        );
+        assert_eq!(anchored_literal_prefix("^ab?c").as_deref(), Some("a"));
+        assert_eq!(anchored_literal_prefix("^ab*").as_deref(), Some("a"));
+        assert_eq!(anchored_literal_prefix("^ab{0,2}").as_deref(), Some("a"));
+        assert_eq!(anchored_literal_prefix("^ab+").as_deref(), Some("ab"));
+        assert_eq!(anchored_literal_prefix(r"^a\d").as_deref(), Some("a"));
+        assert_eq!(anchored_literal_prefix("^a|b"), None);
+        assert_eq!(anchored_literal_prefix("^(?i)ab"), None);
+        assert_eq!(anchored_literal_prefix("host"), None);
+        assert_eq!(anchored_literal_prefix("^"), None);
+        assert_eq!(anchored_literal_prefix("^.x"), None);
+        assert_eq!(anchored_literal_prefix("^a?"), None);
+        assert_eq!(anchored_literal_prefix("^sé[a-z]").as_deref(), Some("sé"));
+    }
+
+    proptest! {
+        /// Whatever the pattern, every text it matches starts with its prefix.
+        #[test]
+        fn every_match_starts_with_the_prefix(
+            pattern in r"\^[ab.\\*+?|(){}0-2,\[\]$]{0,8}",
+            texts in proptest::collection::vec("[ab.*+?|(){}0-2,]{0,6}", 1..20),
+        ) {
+            let (Some(prefix), Ok(regex)) = (anchored_literal_prefix(&pattern), Regex::new(&pattern)) else {
+                return Ok(());
+            };
+            for text in &texts {
+                if regex.is_match(text) {
+                    prop_assert!(text.starts_with(&prefix), "{pattern:?} matched {text:?} without {prefix:?}");
+                }
+            }
+        }
+    }
 
     fn matches(pattern: &str, text: &str) -> bool {
         Regex::new(pattern).is_ok_and(|r| r.is_match(text))

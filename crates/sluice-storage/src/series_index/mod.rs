@@ -354,6 +354,16 @@ impl Tables {
         entry.tag_keys.get(&self.symbol(key)?)
     }
 
+    /// `entry`'s values in their names' byte order, sorted by the first reader after a
+    /// change of the key's values and kept until the next.
+    fn sorted_values<'e>(&self, entry: &'e inverted::TagKeyEntry) -> &'e [Symbol] {
+        entry.sorted_values.get_or_init(|| {
+            let mut symbols: Vec<Symbol> = entry.values.keys().copied().collect();
+            symbols.sort_unstable_by(|a, b| self.symbols.get(*a).cmp(&self.symbols.get(*b)));
+            symbols.into_boxed_slice()
+        })
+    }
+
     /// Replays a log whose header is valid; returns the tables and what was found.
     fn replay(file: &[u8], hash_seed: u64) -> (Tables, ReplayReport) {
         // Pass 1: validate, find where the good records end, count adds and collect deletes.
@@ -874,12 +884,7 @@ impl SeriesIndex {
         let Some(entry) = tables.tag_key_entry(measurement, key) else {
             return;
         };
-        let sorted = entry.sorted_values.get_or_init(|| {
-            let mut symbols: Vec<Symbol> = entry.values.keys().copied().collect();
-            symbols.sort_unstable_by(|a, b| tables.symbols.get(*a).cmp(&tables.symbols.get(*b)));
-            symbols.into_boxed_slice()
-        });
-        for symbol in sorted.iter() {
+        for symbol in tables.sorted_values(entry).iter() {
             let wanted = within.is_none_or(|series| {
                 entry
                     .values
@@ -917,6 +922,41 @@ impl SeriesIndex {
         if let Some(entry) = tables.tag_key_entry(measurement, key) {
             for (&value, postings) in &entry.values {
                 if tables.symbols.get(value).is_some_and(&mut matches) {
+                    postings.union_into(&tables.inverted.pool, &mut series);
+                }
+            }
+        }
+        series
+    }
+
+    /// [`SeriesIndex::series_with_tag_matching`] for a `matches` that is false for every value
+    /// not starting with `prefix` (an anchored regex's literal start): only the values in
+    /// `prefix`'s range of the sorted value list are tried, so a prefix over a million
+    /// values costs a binary search and its matches, not a million tries.
+    pub fn series_with_tag_prefix_matching(
+        &self,
+        measurement: &[u8],
+        key: &[u8],
+        prefix: &[u8],
+        mut matches: impl FnMut(&[u8]) -> bool,
+    ) -> RoaringBitmap {
+        let tables = self.read();
+        let mut series = RoaringBitmap::new();
+        let Some(entry) = tables.tag_key_entry(measurement, key) else {
+            return series;
+        };
+        let sorted = tables.sorted_values(entry);
+        // The same order `sorted_values` sorted by (a symbol without a name sorts first).
+        let start = sorted.partition_point(|symbol| tables.symbols.get(*symbol) < Some(prefix));
+        for symbol in &sorted[start..] {
+            let Some(value) = tables.symbols.get(*symbol) else {
+                continue;
+            };
+            if !value.starts_with(prefix) {
+                break;
+            }
+            if matches(value) {
+                if let Some(postings) = entry.values.get(symbol) {
                     postings.union_into(&tables.inverted.pool, &mut series);
                 }
             }

@@ -204,6 +204,21 @@ fn assert_matches_model(index: &SeriesIndex, model: &Model, context: &str) {
                 Model::bitmap(matching),
                 "{context}"
             );
+            // The prefix walk over the sorted values finds what the whole scan finds.
+            for prefix in [&b""[..], b"a", b"b", b"\xff"]
+                .into_iter()
+                .chain(TAG_VALUES)
+            {
+                let starts = |value: &[u8]| value.starts_with(prefix);
+                let matching = model.series(measurement).filter(|(_, _, tags)| {
+                    Model::value_of(tags, key).is_some_and(|value| starts(value))
+                });
+                assert_eq!(
+                    index.series_with_tag_prefix_matching(measurement, key, prefix, starts),
+                    Model::bitmap(matching),
+                    "{context} prefix {prefix:?}"
+                );
+            }
         }
     }
 }
