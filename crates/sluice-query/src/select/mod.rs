@@ -837,21 +837,13 @@ fn index_candidates(expr: &Expr, measurement: &Measurement) -> Option<RoaringBit
             };
             let name = measurement.name.as_bytes();
             let key = var.name.as_bytes();
-            let matches = |value: &[u8]| match std::str::from_utf8(value) {
-                Ok(text) => regex.is_match(text),
-                Err(_) => regex.is_match(&String::from_utf8_lossy(value)),
-            };
-            let mut series = match regex::anchored_literal_prefix(pattern) {
-                Some(prefix) => measurement.index.series_with_tag_prefix_matching(
-                    name,
-                    key,
-                    prefix.as_bytes(),
-                    matches,
-                ),
-                None => measurement
-                    .index
-                    .series_with_tag_matching(name, key, matches),
-            };
+            let mut series = regex::series_with_tag_matching_regex(
+                &measurement.index,
+                name,
+                key,
+                pattern,
+                |text| regex.is_match(text),
+            );
             // A series without the tag reads it as "".
             if regex.is_match("") {
                 series |= measurement.index.series_without_tag(name, key);

@@ -32,6 +32,29 @@ impl Regex {
     }
 }
 
+/// Series of `measurement` whose tag `key` has a value (read as text, lossily) that
+/// `is_match` accepts, `is_match` being `pattern`'s: with an anchored literal prefix only the
+/// values in its sorted range are tried, else each distinct value once. Series without the
+/// tag are not included (callers add them when the pattern matches "").
+pub fn series_with_tag_matching_regex(
+    index: &sluice_storage::series_index::SeriesIndex,
+    measurement: &[u8],
+    key: &[u8],
+    pattern: &str,
+    is_match: impl Fn(&str) -> bool,
+) -> roaring::RoaringBitmap {
+    let matches = |value: &[u8]| match std::str::from_utf8(value) {
+        Ok(text) => is_match(text),
+        Err(_) => is_match(&String::from_utf8_lossy(value)),
+    };
+    match anchored_literal_prefix(pattern) {
+        Some(prefix) => {
+            index.series_with_tag_prefix_matching(measurement, key, prefix.as_bytes(), matches)
+        }
+        None => index.series_with_tag_matching(measurement, key, matches),
+    }
+}
+
 /// The literal text every match of `pattern` starts the input with, when the pattern is
 /// `^` then plain characters (a backslash-escaped punctuation character counts as plain):
 /// `^host12345` gives `host12345`, `^web\.0[1-3]` gives `web.0`, `^ab?` gives `a`. `None`

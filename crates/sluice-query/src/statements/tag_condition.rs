@@ -22,6 +22,7 @@
 
 use roaring::RoaringBitmap;
 
+use crate::select::regex::series_with_tag_matching_regex;
 use crate::select::time::operand::{time_operand_ns, Evaluation};
 use sluice_influxql::ast::{BinaryExpr, BinaryOp, Expr, Literal};
 use sluice_storage::series_index::SeriesIndex;
@@ -249,9 +250,10 @@ fn compare(
         }
         (BinaryOp::EqRegex | BinaryOp::NeqRegex, Literal::Regex(pattern)) => {
             let regex = super::compile_regex(pattern)?;
-            let mut series = index.series_with_tag_matching(measurement, key, |value| {
-                regex.is_match(&String::from_utf8_lossy(value))
-            });
+            let mut series =
+                series_with_tag_matching_regex(index, measurement, key, pattern, |text| {
+                    regex.is_match(text)
+                });
             if regex.is_match("") {
                 series |= index.series_without_tag(measurement, key);
             }
@@ -388,11 +390,10 @@ fn measurement_compare(
         }
         (BinaryOp::EqRegex | BinaryOp::NeqRegex, Literal::Regex(pattern)) => {
             let regex = super::compile_regex(pattern)?;
-            let any = !index
-                .series_with_tag_matching(measurement, key, |value| {
-                    regex.is_match(&String::from_utf8_lossy(value))
-                })
-                .is_empty();
+            let any = !series_with_tag_matching_regex(index, measurement, key, pattern, |text| {
+                regex.is_match(text)
+            })
+            .is_empty();
             if binary.op == BinaryOp::EqRegex {
                 any
             } else {
