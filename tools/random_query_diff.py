@@ -129,7 +129,8 @@ def condition(chooser, depth=0):
             return "_name %s %s" % (chooser.choice(["=", "!="]), chooser.choice(["'g'", "'x'"]))
         op = chooser.choice(["=", "!=", "=~", "!~"])
         if "~" in op:
-            return "%s %s /%s/" % (key, op, chooser.choice(["a", "^a$", "e", "", "^$", "b|c"]))
+            return "%s %s /%s/" % (key, op, chooser.choice(["a", "^a$", "e", "", "^$", "b|c",
+                                                             "^a", "^ea", "^w?", "^e.*t$", r"^\."]))
         return "%s %s '%s'" % (key, op, chooser.choice(["a", "b", "c", "east", "west", "p", ""]))
     text = "%s %s %s" % (condition(chooser, depth + 1), chooser.choice(["AND", "OR"]),
                          condition(chooser, depth + 1))
