@@ -151,7 +151,7 @@ fn counters_move_with_writes_and_queries() {
     let server = Server::start();
     server.query("CREATE DATABASE db");
     let bind = counter_bind(&server);
-    let httpd = |name| counter(&server, "httpd", Some(("bind", bind.as_str())), name);
+    let httpd = |name: &str| counter(&server, "httpd", Some(("bind", bind.as_str())), name);
     let write_requests = httpd("writeReq");
     let points_ok = httpd("pointsWrittenOK");
     let bytes = httpd("writeReqBytes");
@@ -171,9 +171,21 @@ fn counters_move_with_writes_and_queries() {
         body_bytes + "m v=1".len() as i64
     );
     assert_eq!(httpd("clientError") - client_errors, 1);
-    assert_eq!(httpd("writeReqActive"), 0);
+    // A request's tracker is dropped just after its answer is sent, so the previous
+    // request may still count for a moment: wait for the counts to settle.
+    let settled = |name: &str, wanted: i64| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let value = httpd(name);
+            if value == wanted || std::time::Instant::now() > deadline {
+                return value;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    };
+    assert_eq!(settled("writeReqActive", 0), 0);
     // This SHOW STATS is itself the one query active.
-    assert_eq!(httpd("reqActive"), 1);
+    assert_eq!(settled("reqActive", 1), 1);
     let executed = counter(&server, "queryExecutor", None, "queriesExecuted");
     let query_requests = httpd("queryReq");
     for _ in 0..3 {
