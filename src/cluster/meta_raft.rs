@@ -89,6 +89,15 @@ pub struct GroupStatus {
 struct Pending {
     reply: Sender<Result<MetaApplied, MetaError>>,
     deadline: Instant,
+    /// what was proposed, to propose again (same id) when the leader changes before it is
+    /// applied: a proposal forwarded to a leader that died is otherwise lost
+    proposal: Proposal,
+}
+
+#[derive(Clone)]
+enum Proposal {
+    Command(Vec<u8>),
+    Membership(ConfChange),
 }
 
 enum Inbound {
@@ -113,6 +122,9 @@ enum Inbound {
 /// The handle on the meta group: the store's replicator and the transport's handler.
 pub struct MetaGroup {
     node_id: AtomicU64,
+    /// this node's addresses as they should be in its node record (the HTTP and data
+    /// ports are known only once bound, after the group started)
+    addresses: Arc<RwLock<NodeAddresses>>,
     inbox: Sender<Inbound>,
     meta: Arc<MetaStore>,
     status: Arc<GroupStatus>,
@@ -123,6 +135,14 @@ impl MetaGroup {
     /// This node's id.
     pub fn node_id(&self) -> u64 {
         self.node_id.load(Ordering::Acquire)
+    }
+
+    /// Sets this node's HTTP and data addresses (the meta one stays the bound address);
+    /// the raft thread updates the node record once a leader is known.
+    pub fn set_addresses(&self, addresses: NodeAddresses) {
+        let mut current = sluice_base::locks::write(&self.addresses);
+        current.http = addresses.http;
+        current.data = addresses.data;
     }
 
     /// The leader this node knows now (0: none).
@@ -291,8 +311,10 @@ pub fn start(
 
     let status = Arc::new(GroupStatus::default());
     let (inbox, inbox_receiver) = crossbeam::channel::bounded(META_INBOX_DEPTH);
+    let shared_addresses = Arc::new(RwLock::new(addresses.clone()));
     let group = Arc::new(MetaGroup {
         node_id: AtomicU64::new(0),
+        addresses: Arc::clone(&shared_addresses),
         inbox,
         meta: Arc::clone(&meta),
         status: Arc::clone(&status),
@@ -350,7 +372,7 @@ pub fn start(
         status,
         sender,
         address_book,
-        addresses,
+        addresses: shared_addresses,
         pending: HashMap::new(),
         held: Vec::new(),
         leader_waits: Vec::new(),
@@ -526,7 +548,7 @@ struct RaftLoop {
     status: Arc<GroupStatus>,
     sender: MetaSender,
     address_book: AddressBook,
-    addresses: NodeAddresses,
+    addresses: Arc<RwLock<NodeAddresses>>,
     /// proposals in the log, by id, waiting to be applied here
     pending: HashMap<u64, Pending>,
     /// proposals held while no leader is known
@@ -614,34 +636,58 @@ impl RaftLoop {
         }
         let id = self.next_proposal_id;
         self.next_proposal_id += 1;
-        let mut context = self.node_id.to_le_bytes().to_vec();
-        context.extend_from_slice(&id.to_le_bytes());
-        let (result, reply, deadline) = match proposal {
+        let (proposal, reply, deadline) = match proposal {
             Inbound::Propose {
                 data,
                 reply,
                 deadline,
-            } => (self.node.propose(context, data), reply, deadline),
+            } => (Proposal::Command(data), reply, deadline),
             Inbound::ConfChange {
                 change,
                 reply,
                 deadline,
-            } => (
-                self.node.propose_conf_change(context, change),
-                reply,
-                deadline,
-            ),
+            } => (Proposal::Membership(change), reply, deadline),
             _ => return,
         };
-        match result {
+        match self.propose_with_id(id, proposal.clone()) {
             Ok(()) => {
-                self.pending.insert(id, Pending { reply, deadline });
+                self.pending.insert(
+                    id,
+                    Pending {
+                        reply,
+                        deadline,
+                        proposal,
+                    },
+                );
             }
             Err(error) => {
                 let _ = reply.try_send(Err(MetaError::Unavailable(format!(
                     "meta proposal dropped: {error}"
                 ))));
             }
+        }
+    }
+
+    fn propose_with_id(&mut self, id: u64, proposal: Proposal) -> raft::Result<()> {
+        let mut context = self.node_id.to_le_bytes().to_vec();
+        context.extend_from_slice(&id.to_le_bytes());
+        match proposal {
+            Proposal::Command(data) => self.node.propose(context, data),
+            Proposal::Membership(change) => self.node.propose_conf_change(context, change),
+        }
+    }
+
+    /// Proposes again (same ids) what is still pending, for a new leader. Every command is
+    /// declarative (create if missing, drop if present, set to a value), so one applied
+    /// twice changes nothing the first did not; the proposer gets the first answer.
+    fn propose_pending_again(&mut self) {
+        let mut ids: Vec<u64> = self.pending.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            let Some(proposal) = self.pending.get(&id).map(|p| p.proposal.clone()) else {
+                continue;
+            };
+            let _ = self.propose_with_id(id, proposal);
         }
     }
 
@@ -700,12 +746,13 @@ impl RaftLoop {
         let Some(record) = state.node(self.node_id) else {
             return;
         };
-        if record.addresses == self.addresses {
+        let addresses = sluice_base::locks::read(&self.addresses).clone();
+        if record.addresses == addresses {
             return;
         }
         let command = MetaCommand::UpdateNode {
             id: self.node_id,
-            addresses: self.addresses.clone(),
+            addresses,
         };
         let (reply, _) = crossbeam::channel::bounded(1);
         self.propose(Inbound::Propose {
@@ -741,6 +788,9 @@ impl RaftLoop {
             if leader != 0 {
                 for (_, deliver) in std::mem::take(&mut self.leader_waits) {
                     deliver(true);
+                }
+                if previous != 0 || leader != self.node_id {
+                    self.propose_pending_again();
                 }
                 let held = std::mem::take(&mut self.held);
                 for proposal in held {
@@ -872,5 +922,11 @@ fn fail(proposal: Inbound) {
         }
         Inbound::LeaderWait { deliver, .. } => deliver(false),
         _ => {}
+    }
+}
+
+impl crate::http::handlers::LeaderWait for MetaGroup {
+    fn when_leader_known(&self, deadline: Instant, deliver: Box<dyn FnOnce(bool) + Send>) {
+        MetaGroup::when_leader_known(self, deadline, deliver);
     }
 }
