@@ -247,11 +247,13 @@ pub fn run(config: Config) -> Result<(), String> {
     )
     .map_err(|e| format!("starting large-write threads: {e}"))?;
     let body_memory = net::body_memory::BodyMemory::new(config.http.max_body_memory);
-    meta_service.group().set_addresses(crate::meta::NodeAddresses {
-        meta: String::new(),
-        http: http_address.to_string(),
-        data: data_address,
-    });
+    meta_service
+        .group()
+        .set_addresses(crate::meta::NodeAddresses {
+            meta: String::new(),
+            http: http_address.to_string(),
+            data: data_address,
+        });
     let leader_wait: Arc<dyn crate::http::handlers::LeaderWait> = meta_service.group();
     let shared = Arc::new(Shared {
         leader_wait: Some(leader_wait),

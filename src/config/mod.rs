@@ -502,8 +502,14 @@ impl Config {
         if self.meta.raft_tick_interval.is_zero() {
             return Err("[meta] raft-tick-interval must be > 0".into());
         }
-        if self.http.auth_enabled && self.meta.shared_secret.is_empty() && !self.meta.join.is_empty() {
-            return Err("[meta] shared-secret must be set to join a cluster with [http] auth-enabled".into());
+        if self.http.auth_enabled
+            && self.meta.shared_secret.is_empty()
+            && !self.meta.join.is_empty()
+        {
+            return Err(
+                "[meta] shared-secret must be set to join a cluster with [http] auth-enabled"
+                    .into(),
+            );
         }
         if self.http.max_body_size == 0 {
             return Err("[http] max-body-size must be > 0".into());
