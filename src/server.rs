@@ -367,8 +367,10 @@ fn start_meta_group(
     } else {
         Vec::new()
     };
+    let bind_address = net::listener::resolve_bind_address(&config.meta.bind_address)
+        .map_err(|e| format!("[meta] bind-address: {e}"))?;
     let group_config = crate::cluster::meta_raft::MetaGroupConfig {
-        bind_address: config.meta.bind_address.clone(),
+        bind_address,
         join: Some(config.meta.join.clone()).filter(|join| !join.is_empty()),
         secret,
         tick_interval: config.meta.raft_tick_interval,

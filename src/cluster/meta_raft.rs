@@ -56,8 +56,8 @@ pub const NO_LEADER_TIMEOUT: &str = "timeout waiting for meta leader";
 /// The `[meta]` settings the group runs with.
 #[derive(Clone, Debug)]
 pub struct MetaGroupConfig {
-    /// `[meta] bind-address`
-    pub bind_address: String,
+    /// `[meta] bind-address`, resolved
+    pub bind_address: std::net::SocketAddr,
     /// `[meta] join` (or `-join`): a member's meta address, for a node that has none yet
     pub join: Option<String>,
     /// `[meta] shared-secret`, checked only with `[http] auth-enabled`
@@ -299,8 +299,7 @@ pub fn start(
     meta_dir: &std::path::Path,
 ) -> Result<MetaService, String> {
     let file_system: Arc<dyn FileSystem> = Arc::new(OsFileSystem);
-    let address = crate::net::listener::resolve_bind_address(&config.bind_address)
-        .map_err(|e| format!("[meta] bind-address {:?}: {e}", config.bind_address))?;
+    let address = config.bind_address;
     let listener = std::net::TcpListener::bind(address)
         .map_err(|e| format!("meta service: listening on {address} ([meta] bind-address): {e}"))?;
     let local_address = listener.local_addr().map_err(|e| e.to_string())?;
