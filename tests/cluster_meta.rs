@@ -234,3 +234,39 @@ fn nodes_of_another_cluster_or_with_a_wrong_secret_are_refused() {
     assert!(log.contains("another cluster"), "{log}");
     drop(first);
 }
+
+#[test]
+fn five_nodes_keep_working_without_two_of_them() {
+    let ports: Vec<u16> = (0..5).map(|_| free_port()).collect();
+    let mut nodes = vec![Node::start(ports[0], None)];
+    for port in &ports[1..] {
+        nodes.push(Node::start(*port, Some(ports[0])));
+    }
+    wait_until("every node lists five servers", || {
+        nodes
+            .iter()
+            .all(|node| node.query("SHOW SERVERS").matches("127.0.0.1:").count() >= 15)
+    });
+    // The leader and one more go: three of five are a majority.
+    nodes[0].server.kill9();
+    nodes[4].server.kill9();
+    wait_until("DDL works with three of five", || {
+        nodes[2].query("CREATE DATABASE three_of_five") == "{\"results\":[{\"statement_id\":0}]}\n"
+    });
+    wait_until("every survivor has it", || {
+        nodes[1..4]
+            .iter()
+            .all(|node| databases(node).contains("three_of_five"))
+    });
+    assert_eq!(nodes[3].ping_wait("1s"), 204);
+    // DROP SERVER takes a dead node out of the group: four members, three alive.
+    assert_eq!(
+        nodes[1].query("DROP SERVER 5"),
+        "{\"results\":[{\"statement_id\":0}]}\n"
+    );
+    wait_until("the dropped server is gone everywhere", || {
+        nodes[1..4]
+            .iter()
+            .all(|node| node.query("SHOW SERVERS").matches("127.0.0.1:").count() == 12)
+    });
+}

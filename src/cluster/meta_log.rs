@@ -450,3 +450,77 @@ impl raft::Storage for MetaLog {
         Ok(snapshot)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use raft::Storage as _;
+
+    fn entry(index: u64, term: u64) -> Entry {
+        let mut entry = Entry::default();
+        entry.index = index;
+        entry.term = term;
+        entry.data = vec![index as u8; 3].into();
+        entry
+    }
+
+    fn open(dir: &Path) -> MetaLog {
+        let meta = Arc::new(MetaStore::open(&dir.join("meta")).unwrap());
+        MetaLog::open(&dir.join("raft"), Arc::new(crate::fsio::OsFileSystem), meta).unwrap()
+    }
+
+    #[test]
+    fn entries_and_hard_state_survive_reopening_and_compaction() {
+        let dir = std::env::temp_dir().join(format!("sluice-meta-log-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut log = open(&dir);
+        log.append(&(1..=6).map(|i| entry(i, 1)).collect::<Vec<_>>())
+            .unwrap();
+        // A new leader's entries replace a conflicting suffix.
+        log.append(&[entry(5, 2), entry(6, 2), entry(7, 2)])
+            .unwrap();
+        let mut hard_state = HardState::default();
+        hard_state.term = 2;
+        hard_state.vote = 3;
+        hard_state.commit = 4;
+        log.set_hard_state(&hard_state).unwrap();
+        drop(log);
+
+        // A torn record at the end is cut off; the entries before it stay.
+        let path = dir.join("raft").join(LOG_FILE);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let whole = bytes.len();
+        bytes.extend_from_slice(&[9, 0, 0, 0, 1, 2]);
+        std::fs::write(&path, &bytes).unwrap();
+
+        let mut log = open(&dir);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), whole as u64);
+        assert_eq!(log.last_index().unwrap(), 7);
+        assert_eq!(log.term(4).unwrap(), 1);
+        assert_eq!(log.term(5).unwrap(), 2);
+        let state = log.initial_state().unwrap();
+        assert_eq!(
+            (
+                state.hard_state.term,
+                state.hard_state.vote,
+                state.hard_state.commit
+            ),
+            (2, 3, 4)
+        );
+        log.compact_to(4).unwrap();
+        assert_eq!(log.first_index().unwrap(), 5);
+        assert_eq!(log.term(4).unwrap(), 1);
+        assert!(log
+            .entries(3, 5, None, GetEntriesContext::empty(false))
+            .is_err());
+        let kept = log
+            .entries(5, 8, None, GetEntriesContext::empty(false))
+            .unwrap();
+        assert_eq!(
+            kept.iter().map(|e| e.index).collect::<Vec<_>>(),
+            vec![5, 6, 7]
+        );
+        assert!(std::fs::metadata(&path).unwrap().len() < whole as u64);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
