@@ -142,9 +142,11 @@ impl MetaLog {
         let state = meta.snapshot();
         let snapshot_index = state.raft.applied_index;
         let snapshot_term = state.raft.applied_term;
-        let mut conf_state = ConfState::default();
-        conf_state.voters = state.raft.voters.clone();
-        conf_state.learners = state.raft.learners.clone();
+        let conf_state = ConfState {
+            voters: state.raft.voters.clone(),
+            learners: state.raft.learners.clone(),
+            ..ConfState::default()
+        };
         let (entries, good_length) = read_log(&dir.join(LOG_FILE), snapshot_index)?;
         let mut log_file = file_system
             .open_append(&dir.join(LOG_FILE))
@@ -366,11 +368,12 @@ fn read_hard_state(path: &Path) -> Result<HardState, String> {
     };
     let fields = checked_fields(&bytes, HARD_STATE_MAGIC, 3)
         .ok_or_else(|| format!("{}: damaged raft hard state", path.display()))?;
-    let mut hard_state = HardState::default();
-    hard_state.term = fields[0];
-    hard_state.vote = fields[1];
-    hard_state.commit = fields[2];
-    Ok(hard_state)
+    Ok(HardState {
+        term: fields[0],
+        vote: fields[1],
+        commit: fields[2],
+        ..HardState::default()
+    })
 }
 
 impl raft::Storage for MetaLog {
@@ -440,8 +443,10 @@ impl raft::Storage for MetaLog {
                 StorageError::SnapshotTemporarilyUnavailable,
             ));
         }
-        let mut snapshot = Snapshot::default();
-        snapshot.data = crate::meta::encode_state(&state).into();
+        let mut snapshot = Snapshot {
+            data: crate::meta::encode_state(&state).into(),
+            ..Snapshot::default()
+        };
         let metadata = snapshot.mut_metadata();
         metadata.index = state.raft.applied_index;
         metadata.term = state.raft.applied_term;
@@ -457,11 +462,12 @@ mod tests {
     use raft::Storage as _;
 
     fn entry(index: u64, term: u64) -> Entry {
-        let mut entry = Entry::default();
-        entry.index = index;
-        entry.term = term;
-        entry.data = vec![index as u8; 3].into();
-        entry
+        Entry {
+            index,
+            term,
+            data: vec![index as u8; 3].into(),
+            ..Entry::default()
+        }
     }
 
     fn open(dir: &Path) -> MetaLog {
@@ -479,10 +485,12 @@ mod tests {
         // A new leader's entries replace a conflicting suffix.
         log.append(&[entry(5, 2), entry(6, 2), entry(7, 2)])
             .unwrap();
-        let mut hard_state = HardState::default();
-        hard_state.term = 2;
-        hard_state.vote = 3;
-        hard_state.commit = 4;
+        let hard_state = HardState {
+            term: 2,
+            vote: 3,
+            commit: 4,
+            ..HardState::default()
+        };
         log.set_hard_state(&hard_state).unwrap();
         drop(log);
 

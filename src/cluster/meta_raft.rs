@@ -100,6 +100,9 @@ enum Proposal {
     Membership(ConfChange),
 }
 
+/// Tells a `/ping?wait_for_leader` whether a leader was known in time.
+type LeaderDelivery = Box<dyn FnOnce(bool) + Send>;
+
 enum Inbound {
     Raft(Message),
     Propose {
@@ -552,7 +555,7 @@ struct RaftLoop {
     pending: HashMap<u64, Pending>,
     /// proposals held while no leader is known
     held: Vec<Inbound>,
-    leader_waits: Vec<(Instant, Box<dyn FnOnce(bool) + Send>)>,
+    leader_waits: Vec<(Instant, LeaderDelivery)>,
     next_proposal_id: u64,
     tick_interval: Duration,
     log_compact_entries: usize,

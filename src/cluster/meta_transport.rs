@@ -541,27 +541,25 @@ fn send_thread(
         let Ok(bytes) = message.write_to_bytes() else {
             continue;
         };
-        if !connections.contains_key(&to) {
-            let Some(address) = sluice_base::locks::read(&addresses).get(&to).cloned() else {
-                continue;
-            };
-            let credentials = sluice_base::locks::read(&credentials).clone();
-            match dial(&address, &credentials, own_id) {
-                Ok(stream) => {
-                    connections.insert(to, stream);
-                }
-                Err(error) => {
-                    crate::log_debug!("meta", "meta peer unreachable"; node = to, error = error);
-                    skipped_until.insert(
-                        to,
-                        Instant::now() + Duration::from_millis(META_PEER_BACKOFF_MS),
-                    );
+        let stream = match connections.entry(to) {
+            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                let Some(address) = sluice_base::locks::read(&addresses).get(&to).cloned() else {
                     continue;
+                };
+                let credentials = sluice_base::locks::read(&credentials).clone();
+                match dial(&address, &credentials, own_id) {
+                    Ok(stream) => entry.insert(stream),
+                    Err(error) => {
+                        crate::log_debug!("meta", "meta peer unreachable"; node = to, error = error);
+                        skipped_until.insert(
+                            to,
+                            Instant::now() + Duration::from_millis(META_PEER_BACKOFF_MS),
+                        );
+                        continue;
+                    }
                 }
             }
-        }
-        let Some(stream) = connections.get_mut(&to) else {
-            continue;
         };
         if write_frame(stream, KIND_RAFT, &bytes).is_err() {
             connections.remove(&to);
