@@ -2,7 +2,8 @@
 //! TCP, a handshake that names the cluster (and carries the shared secret when auth is on),
 //! Raft messages one way per connection, and the join request of a new node.
 //!
-//! Threads: `sluice-meta-listen` accepts and hands each connection to an idle
+//! Threads: `sluice-meta-listen` accepts (blocking; [`MetaListener::stop`] wakes it with a
+//! connection of its own) and hands each connection to an idle
 //! `sluice-meta-peer-N` (a fixed pool of [`META_PEER_THREADS`]; none idle → closed), which
 //! reads its frames with blocking I/O (read timeout [`META_IO_TIMEOUT_MS`]) and posts Raft
 //! messages to the raft thread's bounded inbox (full → dropped: Raft resends). One
@@ -293,9 +294,6 @@ impl MetaListener {
         handler: Arc<dyn InboundHandler>,
     ) -> Result<MetaListener, String> {
         let local_address = listener.local_addr().map_err(|e| e.to_string())?;
-        listener
-            .set_nonblocking(true)
-            .map_err(|e| format!("meta listener: {e}"))?;
         let stop = Arc::new(AtomicBool::new(false));
         let (idle_sender, idle_receiver) = crossbeam::channel::bounded::<TcpStream>(0);
         let mut threads = Vec::new();
@@ -333,6 +331,12 @@ impl MetaListener {
     /// Stops accepting and reading; returns once the threads are gone.
     pub fn stop(self) {
         self.stop.store(true, Ordering::Release);
+        // The listener blocks in accept: one connection of our own wakes it to see the flag.
+        let mut wake = self.local_address;
+        if wake.ip().is_unspecified() {
+            wake.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        let _ = TcpStream::connect_timeout(&wake, Duration::from_millis(META_CONNECT_TIMEOUT_MS));
         for thread in self.threads {
             let _ = thread.join();
         }
@@ -342,6 +346,7 @@ impl MetaListener {
 fn listen_thread(listener: TcpListener, idle: Sender<TcpStream>, stop: Arc<AtomicBool>) {
     while !stop.load(Ordering::Acquire) {
         match listener.accept() {
+            Ok(_) if stop.load(Ordering::Acquire) => break,
             Ok((stream, _)) => {
                 if let Err(TrySendError::Full(stream) | TrySendError::Disconnected(stream)) =
                     idle.try_send(stream)
@@ -350,9 +355,6 @@ fn listen_thread(listener: TcpListener, idle: Sender<TcpStream>, stop: Arc<Atomi
                         peer_threads = META_PEER_THREADS);
                     drop(stream);
                 }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(20));
             }
             Err(e) => {
                 crate::log_warn!("meta", "meta listener accept failed"; error = e);
