@@ -18,7 +18,9 @@ use sluice::verify::verify;
 static ALLOCATOR: sluice::memory::ThreadCountingAllocator = sluice::memory::ThreadCountingAllocator;
 
 const USAGE: &str = "usage:
-  sluice [run] [-config PATH]      start the server (default: port 8086, data in ~/.sluice)
+  sluice [run] [-config PATH] [-join HOST:8091]
+                                   start the server (default: port 8086, data in ~/.sluice);
+                                   -join: join the cluster of that meta address (a new node)
   sluice config [-config PATH]     print the effective configuration as TOML
   sluice version                   print the version
   sluice export [STORE] [-db NAME] [-rp NAME] [-out FILE]
@@ -135,12 +137,16 @@ fn flag<'a>(flags: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 fn load_config(flags: &[(String, String)]) -> Result<Config, String> {
     for (name, _) in flags {
-        if name != "config" {
+        if name != "config" && name != "join" {
             return Err(format!("unknown flag -{name}"));
         }
     }
     let env = environment();
-    Config::load(config_path(flags, &env).as_deref(), &env)
+    let mut config = Config::load(config_path(flags, &env).as_deref(), &env)?;
+    if let Some(join) = flag(flags, "join") {
+        config.meta.join = join.to_string();
+    }
+    Ok(config)
 }
 
 /// The environment variables that are text (others cannot be settings).

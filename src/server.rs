@@ -49,6 +49,8 @@ pub fn run(config: Config) -> Result<(), String> {
     };
     crate::log_info!("server", "starting Sluice"; version = crate::SLUICE_VERSION, compatible_with = crate::INFLUXDB_COMPATIBLE_VERSION);
     let meta = Arc::new(MetaStore::open(&config.meta.dir).map_err(|e| e.to_string())?);
+    // Before the WAL replay: a replayed point may need a new shard group, a meta change.
+    let meta_service = start_meta_group(&config, &meta)?;
     std::fs::create_dir_all(&config.data.dir)
         .map_err(|e| format!("creating {}: {e}", config.data.dir.display()))?;
     let workers = config.worker_count();
@@ -183,6 +185,7 @@ pub fn run(config: Config) -> Result<(), String> {
     .map_err(|e| format!("starting query threads: {e}"))?;
 
     let backup = start_backup_service(&config, &meta, &store, &ingest)?;
+    let data_address = backup.local_address().to_string();
 
     let inputs = crate::inputs::build_services(&config.inputs)?;
     if inputs.len() > net::MAX_INPUTS {
@@ -244,7 +247,16 @@ pub fn run(config: Config) -> Result<(), String> {
     )
     .map_err(|e| format!("starting large-write threads: {e}"))?;
     let body_memory = net::body_memory::BodyMemory::new(config.http.max_body_memory);
+    meta_service
+        .group()
+        .set_addresses(crate::meta::NodeAddresses {
+            meta: String::new(),
+            http: http_address.to_string(),
+            data: data_address,
+        });
+    let leader_wait: Arc<dyn crate::http::handlers::LeaderWait> = meta_service.group();
     let shared = Arc::new(Shared {
+        leader_wait: Some(leader_wait),
         large_writes,
         auth,
         tls,
@@ -334,12 +346,45 @@ pub fn run(config: Config) -> Result<(), String> {
         }
     }
     ingest.shutdown();
+    // Nothing proposes meta changes any more (the partitions created shard groups).
+    meta_service.stop();
     // Last: the partitions, now stopped, were the only ones to hand it batches.
     if let Some(subscriber) = subscriber {
         subscriber.stop();
     }
     crate::log_info!("server", "stopped cleanly");
     Ok(())
+}
+
+/// Starts the meta group (`cluster::meta_raft`) on `[meta] bind-address`: joins the cluster
+/// `[meta] join` names, or makes this node a cluster of one.
+fn start_meta_group(
+    config: &Config,
+    meta: &Arc<MetaStore>,
+) -> Result<crate::cluster::meta_raft::MetaService, String> {
+    let secret = if config.http.auth_enabled {
+        config.meta.shared_secret.as_bytes().to_vec()
+    } else {
+        Vec::new()
+    };
+    let bind_address = net::listener::resolve_bind_address(&config.meta.bind_address)
+        .map_err(|e| format!("[meta] bind-address: {e}"))?;
+    let group_config = crate::cluster::meta_raft::MetaGroupConfig {
+        bind_address,
+        join: Some(config.meta.join.clone()).filter(|join| !join.is_empty()),
+        secret,
+        tick_interval: config.meta.raft_tick_interval,
+        election_ticks: config.meta.raft_election_ticks,
+        heartbeat_ticks: config.meta.raft_heartbeat_ticks,
+        propose_timeout: config.meta.propose_timeout,
+        log_compact_entries: config.meta.log_compact_entries,
+        addresses: crate::meta::NodeAddresses {
+            meta: String::new(),
+            http: config.http.bind_address.clone(),
+            data: config.backup.bind_address.clone(),
+        },
+    };
+    crate::cluster::meta_raft::start(&group_config, Arc::clone(meta), &config.meta.dir)
 }
 
 /// Binds the top-level `bind-address` and starts the backup threads (`backup::service`); a

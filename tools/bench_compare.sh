@@ -127,7 +127,7 @@ start_server() {
     started=$(date +%s%N)
     case "$name" in
         sluice)
-            SLUICE_BIND_ADDRESS="127.0.0.1:0" SLUICE_HTTP_BIND_ADDRESS="127.0.0.1:$SLUICE_PORT" SLUICE_DATA_DIR="$dir/data" \
+            SLUICE_BIND_ADDRESS="127.0.0.1:0" SLUICE_META_BIND_ADDRESS="127.0.0.1:0" SLUICE_HTTP_BIND_ADDRESS="127.0.0.1:$SLUICE_PORT" SLUICE_DATA_DIR="$dir/data" \
                 SLUICE_META_DIR="$dir/meta" SLUICE_DATA_WAL_DIR="$dir/wal" \
                 SLUICE_DATA_WAL_FSYNC_DELAY=0s \
                 "$SLUICE_BIN" run >>"$logfile" 2>&1 &

@@ -126,7 +126,7 @@ bench_sluice() {
     fi
     log "sluice: starting on $url, data in $dir"
     SLUICE_HTTP_HTTPS_ENABLED=$https SLUICE_HTTP_HTTPS_CERTIFICATE="$dir/cert.pem" \
-        SLUICE_HTTP_HTTPS_PRIVATE_KEY="$dir/key.pem" SLUICE_BIND_ADDRESS="127.0.0.1:0" SLUICE_HTTP_BIND_ADDRESS="127.0.0.1:$SLUICE_PORT" SLUICE_DATA_DIR="$dir/data" \
+        SLUICE_HTTP_HTTPS_PRIVATE_KEY="$dir/key.pem" SLUICE_BIND_ADDRESS="127.0.0.1:0" SLUICE_META_BIND_ADDRESS="127.0.0.1:0" SLUICE_HTTP_BIND_ADDRESS="127.0.0.1:$SLUICE_PORT" SLUICE_DATA_DIR="$dir/data" \
         SLUICE_META_DIR="$dir/meta" SLUICE_DATA_WAL_DIR="$dir/wal" \
         SLUICE_DATA_WAL_FSYNC_DELAY=0s SLUICE_HTTP_AUTH_ENABLED="$([[ "${BENCH_AUTH:-0}" == 1 ]] && echo true || echo false)" \
         "$SLUICE_BIN" run >"$OUT_DIR/sluice.log" 2>&1 &

@@ -129,7 +129,7 @@ start_servers() {
     set_name=$(basename "$SET_DIR")
     mkdir -p "$SET_DIR/sluice" "$SET_DIR/influxdb" "$SET_DIR/vm"
     log "$set_name: starting sluice, influxdb and victoria-metrics (cold duration $cold)"
-    SLUICE_BIND_ADDRESS="127.0.0.1:0" SLUICE_HTTP_BIND_ADDRESS="127.0.0.1:$SLUICE_PORT" \
+    SLUICE_BIND_ADDRESS="127.0.0.1:0" SLUICE_META_BIND_ADDRESS="127.0.0.1:0" SLUICE_HTTP_BIND_ADDRESS="127.0.0.1:$SLUICE_PORT" \
         SLUICE_DATA_DIR="$SET_DIR/sluice/data" SLUICE_META_DIR="$SET_DIR/sluice/meta" \
         SLUICE_DATA_WAL_DIR="$SET_DIR/sluice/wal" SLUICE_DATA_WAL_FSYNC_DELAY=0s \
         SLUICE_DATA_CACHE_SNAPSHOT_WRITE_COLD_DURATION="$cold" SLUICE_MONITOR_STORE_ENABLED=false \

@@ -116,7 +116,7 @@ start_server() {
     started=$(date +%s%N)
     case "$name" in
         sluice)
-            SLUICE_BIND_ADDRESS="127.0.0.1:0" SLUICE_HTTP_BIND_ADDRESS="127.0.0.1:$SLUICE_PORT" SLUICE_DATA_DIR="$dir/data" \
+            SLUICE_BIND_ADDRESS="127.0.0.1:0" SLUICE_META_BIND_ADDRESS="127.0.0.1:0" SLUICE_HTTP_BIND_ADDRESS="127.0.0.1:$SLUICE_PORT" SLUICE_DATA_DIR="$dir/data" \
                 SLUICE_META_DIR="$dir/meta" SLUICE_DATA_WAL_DIR="$dir/wal" \
                 SLUICE_DATA_WAL_FSYNC_DELAY=0s \
                 SLUICE_DATA_CACHE_SNAPSHOT_WRITE_COLD_DURATION="$COLD_DURATION" \

@@ -10,8 +10,8 @@ use sluice::meta::{decode_for_fuzzing, encode_for_fuzzing};
 
 const MAGIC: &[u8; 8] = b"SLUICEMT";
 /// Versions the reader knows (1: no shard groups, 2: no users, 3: no CQs, 4: no
-/// subscriptions, 5: current).
-const VERSIONS: u32 = 5;
+/// subscriptions, 5: no cluster part, 6: current).
+const VERSIONS: u32 = 6;
 
 fn decode_and_round_trip(file: &[u8]) {
     let Ok(data) = decode_for_fuzzing(file) else {

@@ -798,7 +798,11 @@ fn finish_restore(
             if context.meta.snapshot().database(database).is_some() {
                 context
                     .meta
-                    .set_privilege(&user.name, database, |_| privilege)
+                    .set_privilege(
+                        &user.name,
+                        database,
+                        crate::meta::PrivilegeChange::Set(privilege),
+                    )
                     .map_err(refused)?;
             }
         }

@@ -64,11 +64,30 @@ pub struct BackupConfig {
     pub max_connections: usize,
 }
 
-/// `[meta]`: where databases and retention policies are kept.
+/// `[meta]`: where databases and retention policies are kept, and the meta group that
+/// replicates them (`cluster::meta_raft`).
 #[derive(Clone, Debug)]
 pub struct MetaConfig {
-    /// directory of the meta store
+    /// directory of the meta store (and of its Raft log, `raft/`)
     pub dir: PathBuf,
+    /// `bind-address`: `host:port` of the meta service (Raft messages, joins); loopback by
+    /// default so a single node is reachable from nowhere else; a cluster sets it
+    pub bind_address: String,
+    /// `join`: the meta address of a member, for a node that is not in a cluster yet
+    /// (also `sluice run -join HOST:8091`); empty: create a cluster of one
+    pub join: String,
+    /// `shared-secret`: checked in every meta handshake when `[http] auth-enabled`
+    pub shared_secret: String,
+    /// `raft-tick-interval`: one tick of the Raft clock
+    pub raft_tick_interval: Duration,
+    /// `raft-election-ticks`: ticks without hearing a leader before an election
+    pub raft_election_ticks: usize,
+    /// `raft-heartbeat-ticks`: ticks between a leader's heartbeats
+    pub raft_heartbeat_ticks: usize,
+    /// `propose-timeout`: how long a change waits to be applied before it fails
+    pub propose_timeout: Duration,
+    /// `log-compact-entries`: Raft log entries kept before the log is compacted
+    pub log_compact_entries: usize,
 }
 
 /// `[data]`: the write-ahead log and (later) the storage files.
@@ -250,6 +269,14 @@ impl Config {
             },
             meta: MetaConfig {
                 dir: base.join("meta"),
+                bind_address: limits::META_BIND_ADDRESS_DEFAULT.to_string(),
+                join: String::new(),
+                shared_secret: String::new(),
+                raft_tick_interval: Duration::from_millis(limits::META_RAFT_TICK_MS_DEFAULT),
+                raft_election_ticks: limits::META_RAFT_ELECTION_TICKS_DEFAULT,
+                raft_heartbeat_ticks: limits::META_RAFT_HEARTBEAT_TICKS_DEFAULT,
+                propose_timeout: Duration::from_millis(limits::META_PROPOSE_TIMEOUT_MS_DEFAULT),
+                log_compact_entries: limits::META_LOG_COMPACT_ENTRIES_DEFAULT,
             },
             data: DataConfig {
                 dir: base.join("data"),
@@ -465,6 +492,25 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), String> {
+        if self.meta.raft_heartbeat_ticks == 0
+            || self.meta.raft_heartbeat_ticks >= self.meta.raft_election_ticks
+        {
+            return Err(
+                "[meta] raft-heartbeat-ticks must be > 0 and below raft-election-ticks".into(),
+            );
+        }
+        if self.meta.raft_tick_interval.is_zero() {
+            return Err("[meta] raft-tick-interval must be > 0".into());
+        }
+        if self.http.auth_enabled
+            && self.meta.shared_secret.is_empty()
+            && !self.meta.join.is_empty()
+        {
+            return Err(
+                "[meta] shared-secret must be set to join a cluster with [http] auth-enabled"
+                    .into(),
+            );
+        }
         if self.http.max_body_size == 0 {
             return Err("[http] max-body-size must be > 0".into());
         }
@@ -808,6 +854,21 @@ settings! {
     ["backup"] "max-connections" => backup.max_connections,
         "backups and restores served at once; one more connection is refused with an error";
     ["meta"] "dir" => meta.dir, "directory of the meta store (databases, retention policies)";
+    ["meta"] "bind-address" => meta.bind_address,
+        "host:port of the meta service (Raft, joins); loopback unless the node is in a cluster";
+    ["meta"] "join" => meta.join,
+        "meta address (host:8091) of a cluster member, for a node not in a cluster yet";
+    ["meta"] "shared-secret" => meta.shared_secret,
+        "secret every meta peer must present when [http] auth-enabled";
+    ["meta"] "raft-tick-interval" => meta.raft_tick_interval, "one tick of the meta group's Raft clock";
+    ["meta"] "raft-election-ticks" => meta.raft_election_ticks,
+        "ticks without a leader before a node stands for election";
+    ["meta"] "raft-heartbeat-ticks" => meta.raft_heartbeat_ticks,
+        "ticks between the meta leader's heartbeats (fewer than raft-election-ticks)";
+    ["meta"] "propose-timeout" => meta.propose_timeout,
+        "how long a meta change (DDL, a new shard group) waits for the group before it fails";
+    ["meta"] "log-compact-entries" => meta.log_compact_entries,
+        "Raft log entries kept before the log is compacted to what meta.db holds";
     ["data"] "dir" => data.dir, "directory of the storage files";
     ["data"] "wal-dir" => data.wal_dir, "directory of the write-ahead log";
     ["data"] "wal-fsync-delay" => data.wal_fsync_delay,

@@ -36,6 +36,29 @@ pub enum Action {
     Query(QueryRequest),
     /// hand the request's body to a large-write thread, then answer with its result
     LargeWrite(LargeWriteTarget),
+    /// `/ping?wait_for_leader=`: answer `on_leader` once the meta group has a leader this
+    /// node hears from, or 503 after `timeout` (never waiting on the event loop)
+    WaitForLeader {
+        /// the `wait_for_leader` duration
+        timeout: std::time::Duration,
+        /// the answer when a leader is known in time
+        on_leader: Response,
+    },
+}
+
+/// The text of the 503 a `/ping?wait_for_leader` gets when no leader is known in time.
+pub const NO_LEADER_IN_TIME: &str = "timeout waiting for meta leader";
+
+/// Who tells `/ping?wait_for_leader` when the meta group has a leader (the server installs
+/// the meta group; without one a node is its own leader).
+pub trait LeaderWait: Send + Sync {
+    /// Calls `deliver(true)` once a leader is known (at once if it is), `deliver(false)` at
+    /// `deadline`; must not block.
+    fn when_leader_known(
+        &self,
+        deadline: std::time::Instant,
+        deliver: Box<dyn FnOnce(bool) + Send>,
+    );
 }
 
 /// Routes one framed request; `auth` is `None` with `[http] auth-enabled = false`.
@@ -229,13 +252,16 @@ fn method_not_allowed(allow: &str) -> Action {
 /// `/ping`, as influxd answers it; while the WAL cannot be written (a full disk) the answer
 /// also carries `X-Sluice-Read-Only: true` (queries are served, writes answered 500).
 fn ping(params: &[(String, String)], read_only: bool) -> Action {
+    let mut wait_for_leader = None;
     if let Some(wait) = query_param(params, "wait_for_leader") {
-        // A single node is its own leader: a valid duration is answered at once.
-        if crate::config::parse_duration(wait).is_err() {
-            return Action::Respond(Response::json_error(
-                400,
-                &format!("invalid wait_for_leader duration: {wait:?}"),
-            ));
+        match crate::config::parse_duration(wait) {
+            Ok(timeout) => wait_for_leader = Some(timeout),
+            Err(_) => {
+                return Action::Respond(Response::json_error(
+                    400,
+                    &format!("invalid wait_for_leader duration: {wait:?}"),
+                ))
+            }
         }
     }
     if query_param(params, "verbose").is_some_and(|v| v == "true" || v == "1") {
@@ -257,7 +283,13 @@ fn ping(params: &[(String, String)], read_only: bool) -> Action {
             .headers
             .push((READ_ONLY_HEADER, "true".to_string()));
     }
-    Action::Respond(response)
+    match wait_for_leader {
+        Some(timeout) => Action::WaitForLeader {
+            timeout,
+            on_leader: response,
+        },
+        None => Action::Respond(response),
+    }
 }
 
 /// The `/ping` header that says the server cannot write its WAL.

@@ -152,6 +152,10 @@ enum State {
     LargeWriteInFlight {
         answer: Answer,
     },
+    /// An answer another thread decides (`Completion::Deferred`).
+    DeferredInFlight {
+        answer: Answer,
+    },
     /// The query's `Answer` travels with the job (`ClientQueryReply`).
     QueryInFlight {
         sequence: u64,
@@ -1001,6 +1005,26 @@ impl Connection {
                     reply.deliver(response);
                 }
             }
+            Action::WaitForLeader { timeout, on_leader } => match &shared.leader_wait {
+                None => self.respond(&answer, on_leader, true, &shared),
+                Some(leader_wait) => {
+                    self.state = State::DeferredInFlight { answer };
+                    let mailbox = Arc::clone(&event_loop.mailbox);
+                    let deliver = Box::new(move |known: bool| {
+                        let response = if known {
+                            on_leader
+                        } else {
+                            Response::json_error(503, crate::http::handlers::NO_LEADER_IN_TIME)
+                        };
+                        mailbox.post(Completion::Deferred {
+                            slot,
+                            sequence,
+                            response,
+                        });
+                    });
+                    leader_wait.when_leader_known(Instant::now() + timeout, deliver);
+                }
+            },
             Action::LargeWrite(target) => {
                 let write = LargeWrite {
                     meta: Arc::clone(&meta),
@@ -1102,9 +1126,9 @@ impl Connection {
         shared: &Shared,
     ) -> bool {
         let current = match &self.state {
-            State::WriteInFlight { answer, .. } | State::LargeWriteInFlight { answer } => {
-                answer.sequence
-            }
+            State::WriteInFlight { answer, .. }
+            | State::LargeWriteInFlight { answer }
+            | State::DeferredInFlight { answer } => answer.sequence,
             State::QueryInFlight { sequence } => *sequence,
             _ => return false,
         };
@@ -1142,6 +1166,9 @@ impl Connection {
                         .fetch_add(1, Ordering::Relaxed);
                 }
                 self.respond(&answer, done.response, true, shared);
+            }
+            (State::DeferredInFlight { answer }, Completion::Deferred { response, .. }) => {
+                self.respond(&answer, response, true, shared);
             }
             (State::QueryInFlight { .. }, Completion::Query { answer, .. }) => {
                 let RenderedAnswer {

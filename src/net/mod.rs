@@ -64,6 +64,8 @@ const EVENTS_PER_POLL: usize = 1024;
 pub struct Shared {
     /// configuration
     pub config: Config,
+    /// the meta group, for `/ping?wait_for_leader` (`None`: answered at once)
+    pub leader_wait: Option<Arc<dyn crate::http::handlers::LeaderWait>>,
     /// databases
     pub meta: Arc<MetaStore>,
     /// partitions
@@ -249,6 +251,15 @@ pub enum Completion {
         sequence: u64,
         /// the answer's bytes and how many of them reached the socket
         answer: RenderedAnswer,
+    },
+    /// an answer another thread decided (`/ping?wait_for_leader`, by the meta group)
+    Deferred {
+        /// connection slot
+        slot: usize,
+        /// request sequence
+        sequence: u64,
+        /// the answer
+        response: crate::http::response::Response,
     },
 }
 
@@ -684,7 +695,8 @@ impl EventLoop {
             let (slot, sequence) = match &completion {
                 Completion::Write { slot, sequence, .. }
                 | Completion::LargeWrite { slot, sequence, .. }
-                | Completion::Query { slot, sequence, .. } => (*slot, *sequence),
+                | Completion::Query { slot, sequence, .. }
+                | Completion::Deferred { slot, sequence, .. } => (*slot, *sequence),
             };
             let Some(connection) = self.connections.get_mut(slot).and_then(Option::as_mut) else {
                 continue;

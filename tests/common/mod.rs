@@ -74,6 +74,8 @@ impl Server {
             ("SLUICE_BIND_ADDRESS".into(), "127.0.0.1:0".into()),
             // The admin UI too, off its default 8083.
             ("SLUICE_ADMIN_BIND_ADDRESS".into(), "127.0.0.1:0".into()),
+            // And the meta service, off its default 8091.
+            ("SLUICE_META_BIND_ADDRESS".into(), "127.0.0.1:0".into()),
             (
                 "SLUICE_META_DIR".into(),
                 dir.join("meta").display().to_string(),

@@ -175,6 +175,20 @@ pub const QUERY_QUEUE_DEPTH: usize = 256;
 /// Default top-level `bind-address` of the backup service: InfluxDB's port, on loopback
 /// only (the service asks for no credentials).
 pub const BACKUP_BIND_ADDRESS_DEFAULT: &str = "127.0.0.1:8088";
+/// Default `[meta] bind-address`: the meta service (Raft, joins) on loopback, like the
+/// backup service, since a single node needs nobody to reach it; a cluster sets it.
+pub const META_BIND_ADDRESS_DEFAULT: &str = "127.0.0.1:8091";
+/// Default `[meta] raft-tick-interval`, ms.
+pub const META_RAFT_TICK_MS_DEFAULT: u64 = 100;
+/// Default `[meta] raft-election-ticks` (1 to 2 s without a leader before an election).
+pub const META_RAFT_ELECTION_TICKS_DEFAULT: usize = 10;
+/// Default `[meta] raft-heartbeat-ticks`.
+pub const META_RAFT_HEARTBEAT_TICKS_DEFAULT: usize = 2;
+/// Default `[meta] propose-timeout`, ms.
+pub const META_PROPOSE_TIMEOUT_MS_DEFAULT: u64 = 10_000;
+/// Default `[meta] log-compact-entries`.
+pub const META_LOG_COMPACT_ENTRIES_DEFAULT: usize = 1_000;
+const _: () = assert!(META_RAFT_HEARTBEAT_TICKS_DEFAULT < META_RAFT_ELECTION_TICKS_DEFAULT);
 /// Default `[backup] max-connections`: backups and restores served at once, one thread
 /// each; one more connection is answered with an error and closed.
 pub const BACKUP_MAX_CONNECTIONS_DEFAULT: usize = 2;

@@ -342,10 +342,39 @@ fn execute_keeping(
     leftovers: &mut Leftovers,
 ) -> QueryAnswer {
     let format = AnswerFormat::of(request);
+    if let Some(answer) = cluster_statement(request, context, format) {
+        return answer;
+    }
     match parse_request(request, format, context) {
         Ok(query) => run_whole(query, request, context, format, leftovers),
         Err(response) => response,
     }
+}
+
+/// `SHOW SERVERS` / `DROP SERVER n` (see `statements::servers`): admin only when auth is on.
+fn cluster_statement(
+    request: &QueryRequest,
+    context: &QueryContext,
+    format: AnswerFormat,
+) -> Option<QueryAnswer> {
+    let statement = statements::servers::recognise(&request.text)?;
+    let allowed = match &request.identity {
+        authorize::Identity::Unchecked => true,
+        authorize::Identity::Anonymous => false,
+        authorize::Identity::User(name) => context
+            .meta
+            .snapshot()
+            .user(name)
+            .is_some_and(|user| user.admin),
+    };
+    if !allowed {
+        return Some(QueryAnswer::refused(
+            AnswerOutcome::Forbidden,
+            "error authorizing query: requires admin privilege",
+        ));
+    }
+    let result = statements::servers::run(statement, &context.meta);
+    Some(encode_answer(&[Statement::ShowShards], &[result], format))
 }
 
 /// Runs every statement of `query`, then encodes the whole answer.
@@ -401,6 +430,9 @@ fn answer(
     leftovers: &mut Leftovers,
 ) {
     let format = AnswerFormat::of(request);
+    if let Some(answer) = cluster_statement(request, context, format) {
+        return reply.deliver(answer);
+    }
     let Some(chunk_size_rows) = format
         .chunk_size_rows
         .filter(|_| format.encoding == Encoding::Json)

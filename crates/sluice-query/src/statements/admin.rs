@@ -23,7 +23,7 @@ use sluice_influxql::ast::{
     KillQueryStatement, Privilege, RevokeStatement, SetPasswordStatement, ShowGrantsStatement,
     ShowModuleStatement, Source,
 };
-use sluice_storage::meta::{self, UserPrivilege};
+use sluice_storage::meta::{self, PrivilegeChange, UserPrivilege};
 
 /// bcrypt cost of stored password hashes: InfluxDB's (Go's `bcrypt.DefaultCost`), about
 /// 50 ms a hash or check on this machine's cores; the credential cache of `http::auth`
@@ -186,7 +186,9 @@ pub fn grant(statement: &GrantStatement, context: &StatementContext<'_>) -> Stat
     let granted = user_privilege(statement.privilege);
     let result = match &statement.database {
         None => meta.set_admin(&statement.user, true),
-        Some(database) => meta.set_privilege(&statement.user, database, |_| granted),
+        Some(database) => {
+            meta.set_privilege(&statement.user, database, PrivilegeChange::Set(granted))
+        }
     };
     meta_result(result, context)
 }
@@ -198,9 +200,9 @@ pub fn revoke(statement: &RevokeStatement, context: &StatementContext<'_>) -> St
     let revoked = user_privilege(statement.privilege);
     let result = match &statement.database {
         None => meta.set_admin(&statement.user, false),
-        Some(database) => meta.set_privilege(&statement.user, database, |current| {
-            UserPrivilege::from_bits(current.bits() & !revoked.bits())
-        }),
+        Some(database) => {
+            meta.set_privilege(&statement.user, database, PrivilegeChange::Revoke(revoked))
+        }
     };
     meta_result(result, context)
 }

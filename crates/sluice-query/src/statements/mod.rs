@@ -14,6 +14,7 @@ pub mod databases;
 pub mod mutate;
 pub mod retention;
 pub mod series_meta;
+pub mod servers;
 pub mod shards;
 pub mod tag_condition;
 

@@ -336,6 +336,7 @@ impl Store {
             start_ns,
             end_ns,
             shard_id: id,
+            owners: Vec::new(),
         };
         self.shard_for_group(database_id, &policy.name, &group)
     }

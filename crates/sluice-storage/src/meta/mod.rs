@@ -25,23 +25,40 @@
 //!       subscription_count u32 | subscription*
 //! subscription: name (u32 len + bytes) | retention_policy (u32 len + bytes)
 //!       | mode u8 (0 ANY, 1 ALL) | destination_count u32 | (destination (u32 len + bytes))*
+//! version 6 adds, after the subscriptions, the cluster part:
+//!       cluster_id u64 | applied_index u64 | applied_term u64
+//!       | voter_count u32 | voter u64* | learner_count u32 | learner u64*
+//!       | next_node_id u64 | node_count u32
+//!       | (id u64 | meta_address | http_address | data_address (u32 len + bytes each))*
+//!       | for each shard group in the order above: owner_count u32 | owner u64*
 //! ```
+//! Every mutation is a [`MetaCommand`] applied by [`command::apply`]: directly (a store
+//! without replicator, as a single node was before clustering), or, once the server
+//! installed a [`MetaReplicator`], through the replicated log, each node applying the
+//! committed commands in log order ([`MetaStore::apply_committed`]). `meta.db` is then the
+//! applied state at `applied_index`, which is also what a Raft snapshot carries.
 //! Version 1 files (before shard groups) are read as having none; version 1 and 2 files
 //! (before users) as having no user; versions 1 to 3 (before continuous queries) as having
-//! no continuous query; versions 1 to 4 as having no subscription. The store never hashes or checks a password: it keeps
+//! no continuous query; versions 1 to 4 as having no subscription; versions 1 to 5 as never
+//! clustered (cluster id 0, no nodes, shard groups without owners). The store never hashes or checks a password: it keeps
 //! the hash it is given (the query layer hashes with bcrypt).
 //! Database ids are never reused: WAL records carry the id, so the points of a dropped
 //! database are recognised and skipped even if a database of the same name is created again.
 
+pub mod command;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+pub use command::{apply, MetaApplied, MetaCommand, MetaValue, NodeAddresses, PrivilegeChange};
 
 use sluice_base::fsio::{FileSystem, OsFileSystem};
 use sluice_model::bytes::{put_bytes_u32, Reader};
 
 const MAGIC: &[u8; 8] = b"SLUICEMT";
-const FORMAT_VERSION: u32 = 5;
+const FORMAT_VERSION: u32 = 6;
+const FORMAT_VERSION_WITHOUT_CLUSTER: u32 = 5;
 const FORMAT_VERSION_WITHOUT_SUBSCRIPTIONS: u32 = 4;
 const FORMAT_VERSION_WITHOUT_CONTINUOUS_QUERIES: u32 = 3;
 const FORMAT_VERSION_WITHOUT_USERS: u32 = 2;
@@ -94,8 +111,8 @@ impl RetentionPolicy {
 }
 
 /// A shard group: the span of time one shard of a retention policy holds (one shard per
-/// group on a single node).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// group; its copies live on `owners`).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShardGroup {
     /// never-reused id
     pub id: u64,
@@ -105,6 +122,9 @@ pub struct ShardGroup {
     pub end_ns: i64,
     /// the group's shard (its data directory is named by this id)
     pub shard_id: u64,
+    /// ids of the nodes holding a copy of the shard, `REPLICATION` of them placed in turn
+    /// over the nodes (empty in a store no replicated group ever ran over)
+    pub owners: Vec<u64>,
 }
 
 /// Nanoseconds from 0001-01-01T00:00:00Z (Go's zero time) to the Unix epoch. InfluxDB
@@ -257,9 +277,56 @@ pub struct MetaData {
     pub databases: Vec<Database>,
     /// users in creation order (SHOW USERS lists them so)
     pub users: Vec<UserInfo>,
+    /// the cluster this state belongs to (0: never part of a replicated group); a node
+    /// refuses peers of another cluster
+    pub cluster_id: u64,
+    /// id the next node that joins gets
+    pub next_node_id: u64,
+    /// the cluster's nodes, by id (each is a meta and a data node)
+    pub nodes: Vec<NodeInfo>,
+    /// where in the replicated log this state is
+    pub raft: RaftPosition,
+}
+
+/// A member of the cluster.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeInfo {
+    /// never-reused id, assigned through the log
+    pub id: u64,
+    /// where it is reached
+    pub addresses: NodeAddresses,
+}
+
+/// The replicated log's position this state reflects: what a Raft snapshot of it says.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RaftPosition {
+    /// index of the last applied log entry
+    pub applied_index: u64,
+    /// its term
+    pub applied_term: u64,
+    /// voting members after that entry
+    pub voters: Vec<u64>,
+    /// non-voting members after that entry
+    pub learners: Vec<u64>,
 }
 
 impl MetaData {
+    /// The state of a new store: ids start at 1, nothing else.
+    pub fn fresh() -> MetaData {
+        MetaData {
+            next_database_id: 1,
+            next_shard_group_id: 1,
+            next_shard_id: 1,
+            next_node_id: 1,
+            ..MetaData::default()
+        }
+    }
+
+    /// The node with id `id`.
+    pub fn node(&self, id: u64) -> Option<&NodeInfo> {
+        self.nodes.iter().find(|node| node.id == id)
+    }
+
     /// The database called `name`.
     pub fn database(&self, name: &str) -> Option<&Database> {
         self.databases.iter().find(|db| db.name == name)
@@ -312,6 +379,16 @@ pub enum MetaError {
     Conflict(&'static str),
     /// InfluxDB's client errors that name something (`database not found: x`)
     Rejected(String),
+    /// the replicated meta group could not take the change (no leader within the bound)
+    Unavailable(String),
+}
+
+/// Where a store hands its mutations when it is one replica of a group: `replicate`
+/// returns once the command is committed and applied here (through
+/// [`MetaStore::apply_committed`]), with the apply's answer, or fails after a bounded wait.
+pub trait MetaReplicator: Send + Sync {
+    /// Proposes `command` and waits for it to be applied on this node.
+    fn replicate(&self, command: &MetaCommand) -> Result<MetaApplied, MetaError>;
 }
 
 impl std::fmt::Display for MetaError {
@@ -321,6 +398,7 @@ impl std::fmt::Display for MetaError {
             MetaError::Corrupt(why) => write!(f, "meta store corrupt: {why}"),
             MetaError::Conflict(text) => f.write_str(text),
             MetaError::Rejected(text) => f.write_str(text),
+            MetaError::Unavailable(text) => f.write_str(text),
         }
     }
 }
@@ -401,6 +479,12 @@ pub struct MetaStore {
     /// failed): [`MetaStore::persist_pending`] must succeed before the WAL that holds their
     /// points may be deleted
     unpersisted: std::sync::atomic::AtomicBool,
+    /// the log index whose state `meta.db` holds
+    persisted_applied_index: std::sync::atomic::AtomicU64,
+    /// set when the store is a replica of a Raft group: mutations go through it
+    replicator: OnceLock<Arc<dyn MetaReplicator>>,
+    /// the group's leader as this node last knew it (0: none); not replicated state
+    leader_id: std::sync::atomic::AtomicU64,
 }
 
 impl MetaStore {
@@ -415,13 +499,8 @@ impl MetaStore {
         file_system: Arc<dyn FileSystem>,
     ) -> Result<MetaStore, MetaError> {
         fs::create_dir_all(directory)?;
-        let data = load(&directory.join(FILE_NAME))?.unwrap_or(MetaData {
-            next_database_id: 1,
-            next_shard_group_id: 1,
-            next_shard_id: 1,
-            databases: Vec::new(),
-            users: Vec::new(),
-        });
+        let data = load(&directory.join(FILE_NAME))?.unwrap_or_else(MetaData::fresh);
+        let applied_index = data.raft.applied_index;
         Ok(MetaStore {
             directory: Some(directory.to_path_buf()),
             file_system,
@@ -429,6 +508,9 @@ impl MetaStore {
             writer: Mutex::new(()),
             generation: std::sync::atomic::AtomicU64::new(0),
             unpersisted: std::sync::atomic::AtomicBool::new(false),
+            persisted_applied_index: std::sync::atomic::AtomicU64::new(applied_index),
+            replicator: OnceLock::new(),
+            leader_id: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -441,6 +523,9 @@ impl MetaStore {
             writer: Mutex::new(()),
             generation: std::sync::atomic::AtomicU64::new(0),
             unpersisted: std::sync::atomic::AtomicBool::new(false),
+            persisted_applied_index: std::sync::atomic::AtomicU64::new(0),
+            replicator: OnceLock::new(),
+            leader_id: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -467,63 +552,19 @@ impl MetaStore {
 
     /// Creates a database (idempotent when the options match), as `CREATE DATABASE`.
     pub fn create_database(&self, name: &str, spec: &RetentionPolicySpec) -> Result<(), MetaError> {
-        self.update(|data| {
-            let rp_name = spec
-                .name
-                .clone()
-                .unwrap_or_else(|| DEFAULT_RETENTION_POLICY.to_string());
-            let duration_ns = spec.duration_ns.unwrap_or(0);
-            let policy = RetentionPolicy {
-                name: rp_name.clone(),
-                duration_ns,
-                shard_group_duration_ns: spec
-                    .shard_group_duration_ns
-                    .filter(|duration| *duration > 0)
-                    .unwrap_or_else(|| default_shard_group_duration_ns(duration_ns)),
-                replication: spec.replication.unwrap_or(1),
-                shard_groups: Vec::new(),
-            };
-            if let Some(existing) = data.database(name) {
-                let has_options = *spec != RetentionPolicySpec::default();
-                if has_options {
-                    match existing.retention_policy(&rp_name) {
-                        Some(found)
-                            if found.settings_equal(&policy)
-                                && existing.default_retention_policy == rp_name => {}
-                        _ => {
-                            return Err(MetaError::Conflict(
-                                "retention policy conflicts with an existing policy",
-                            ))
-                        }
-                    }
-                }
-                return Ok(false);
-            }
-            let id = data.next_database_id;
-            data.next_database_id += 1;
-            data.databases.push(Database {
-                continuous_queries: Vec::new(),
-                subscriptions: Vec::new(),
-                id,
-                name: name.to_string(),
-                default_retention_policy: rp_name,
-                retention_policies: vec![policy],
-            });
-            Ok(true)
+        self.execute(MetaCommand::CreateDatabase {
+            name: name.to_string(),
+            spec: spec.clone(),
         })
+        .map(drop)
     }
 
     /// Drops a database; dropping a missing one is not an error (as InfluxDB).
     pub fn drop_database(&self, name: &str) -> Result<(), MetaError> {
-        self.update(|data| {
-            let before = data.databases.len();
-            data.databases.retain(|db| db.name != name);
-            // As InfluxDB: privileges on a dropped database go with it.
-            for user in &mut data.users {
-                user.privileges.retain(|(database, _)| database != name);
-            }
-            Ok(data.databases.len() != before)
+        self.execute(MetaCommand::DropDatabase {
+            name: name.to_string(),
         })
+        .map(drop)
     }
 
     /// Creates a retention policy, as `CREATE RETENTION POLICY` (InfluxDB's checks and
@@ -535,34 +576,14 @@ impl MetaStore {
         policy: RetentionPolicy,
         make_default: bool,
     ) -> Result<(), MetaError> {
+        // Checked before anything is proposed (the apply checks again, for the log's sake).
         check_durations(policy.duration_ns, policy.shard_group_duration_ns)?;
-        self.update(|data| {
-            let Some(db) = data.databases.iter_mut().find(|db| db.name == database) else {
-                return Err(MetaError::Rejected(format!(
-                    "database not found: {database}"
-                )));
-            };
-            if let Some(existing) = db
-                .retention_policies
-                .iter()
-                .find(|rp| rp.name == policy.name)
-            {
-                if !existing.settings_equal(&policy) {
-                    return Err(MetaError::Conflict("retention policy already exists"));
-                }
-                if make_default && db.default_retention_policy != policy.name {
-                    return Err(MetaError::Conflict(
-                        "retention policy conflicts with an existing policy",
-                    ));
-                }
-                return Ok(false);
-            }
-            if make_default {
-                db.default_retention_policy = policy.name.clone();
-            }
-            db.retention_policies.push(policy);
-            Ok(true)
+        self.execute(MetaCommand::CreateRetentionPolicy {
+            database: database.to_string(),
+            policy,
+            make_default,
         })
+        .map(drop)
     }
 
     /// Changes a retention policy, as `ALTER RETENTION POLICY`; a shard group duration
@@ -573,81 +594,31 @@ impl MetaStore {
         name: &str,
         change: &RetentionPolicyChange,
     ) -> Result<(), MetaError> {
-        self.update(|data| {
-            let Some(db) = data.databases.iter_mut().find(|db| db.name == database) else {
-                return Err(MetaError::Rejected(format!(
-                    "database not found: {database}"
-                )));
-            };
-            let Some(policy) = db.retention_policies.iter_mut().find(|rp| rp.name == name) else {
-                return Err(MetaError::Rejected(format!(
-                    "retention policy not found: {name}"
-                )));
-            };
-            let duration_ns = change.duration_ns.unwrap_or(policy.duration_ns);
-            if change
-                .duration_ns
-                .is_some_and(|d| d != 0 && d < MIN_RETENTION_DURATION_NS)
-            {
-                return Err(MetaError::Conflict(DURATION_TOO_LOW));
-            }
-            let shard_ns = change
-                .shard_group_duration_ns
-                .unwrap_or(policy.shard_group_duration_ns);
-            if duration_ns > 0 && duration_ns < shard_ns {
-                return Err(MetaError::Conflict(INCOMPATIBLE_DURATIONS));
-            }
-            policy.duration_ns = duration_ns;
-            if let Some(replication) = change.replication {
-                policy.replication = replication;
-            }
-            if let Some(shard_ns) = change.shard_group_duration_ns {
-                policy.shard_group_duration_ns =
-                    normalised_shard_duration_ns(shard_ns, duration_ns);
-            }
-            if change.make_default {
-                db.default_retention_policy = name.to_string();
-            }
-            Ok(true)
+        self.execute(MetaCommand::AlterRetentionPolicy {
+            database: database.to_string(),
+            name: name.to_string(),
+            change: change.clone(),
         })
+        .map(drop)
     }
 
     /// Drops a retention policy, as `DROP RETENTION POLICY` (a missing database or policy is
     /// not an error). Returns the shard ids it held, for the caller to delete.
     pub fn drop_retention_policy(&self, database: &str, name: &str) -> Result<Vec<u64>, MetaError> {
-        let mut shard_ids = Vec::new();
-        self.update(|data| {
-            let Some(db) = data.databases.iter_mut().find(|db| db.name == database) else {
-                return Ok(false);
-            };
-            let Some(position) = db.retention_policies.iter().position(|rp| rp.name == name) else {
-                return Ok(false);
-            };
-            let policy = db.retention_policies.remove(position);
-            db.subscriptions.retain(|sub| sub.retention_policy != name);
-            shard_ids = policy.shard_groups.iter().map(|g| g.shard_id).collect();
-            // Like InfluxDB, a dropped default policy stays the default by name: writes
-            // and queries without a policy then fail with `retention policy not found`.
-            Ok(true)
+        let applied = self.execute(MetaCommand::DropRetentionPolicy {
+            database: database.to_string(),
+            name: name.to_string(),
         })?;
-        Ok(shard_ids)
+        Ok(match applied.value {
+            MetaValue::ShardIds(ids) => ids,
+            _ => Vec::new(),
+        })
     }
 
     /// Removes the shard group holding shard `shard_id` (DROP SHARD; one shard per group).
     /// Returns whether a group held it.
     pub fn drop_shard(&self, shard_id: u64) -> Result<bool, MetaError> {
-        let mut found = false;
-        self.update(|data| {
-            for db in &mut data.databases {
-                for rp in &mut db.retention_policies {
-                    let before = rp.shard_groups.len();
-                    rp.shard_groups.retain(|g| g.shard_id != shard_id);
-                    found |= rp.shard_groups.len() != before;
-                }
-            }
-            Ok(found)
-        })?;
-        Ok(found)
+        Ok(self.execute(MetaCommand::DropShard { shard_id })?.changed)
     }
 
     /// The shard group of `database_id`/`retention_policy` holding `timestamp_ns`, created
@@ -661,55 +632,26 @@ impl MetaStore {
         let find = |data: &MetaData| {
             data.database_by_id(database_id)
                 .and_then(|db| db.retention_policy(retention_policy))
-                .map(|rp| rp.shard_group_at(timestamp_ns).copied())
+                .map(|rp| rp.shard_group_at(timestamp_ns).cloned())
         };
         match find(&self.snapshot()) {
             None => return Ok(None),
             Some(Some(group)) => return Ok(Some(group)),
             Some(None) => {}
         }
-        let mut created = None;
-        self.update_holding(|data| {
-            let next_group_id = data.next_shard_group_id;
-            let next_shard_id = data.next_shard_id;
-            let Some(policy) = data
-                .databases
-                .iter_mut()
-                .find(|db| db.id == database_id)
-                .and_then(|db| {
-                    let wanted = if retention_policy.is_empty() {
-                        db.default_retention_policy.clone()
-                    } else {
-                        retention_policy.to_string()
-                    };
-                    db.retention_policies
-                        .iter_mut()
-                        .find(|rp| rp.name == wanted)
-                })
-            else {
-                return Ok(false);
-            };
-            if let Some(group) = policy.shard_group_at(timestamp_ns) {
-                // Another thread created it between the snapshot and the lock.
-                created = Some(*group);
-                return Ok(false);
-            }
-            let (start_ns, end_ns) =
-                shard_group_bounds(timestamp_ns, policy.shard_group_duration_ns);
-            let group = ShardGroup {
-                id: next_group_id,
-                start_ns,
-                end_ns,
-                shard_id: next_shard_id,
-            };
-            policy.shard_groups.push(group);
-            policy.shard_groups.sort_by_key(|g| g.start_ns);
-            data.next_shard_group_id += 1;
-            data.next_shard_id += 1;
-            created = Some(group);
-            Ok(true)
-        })?;
-        Ok(created)
+        let command = MetaCommand::CreateShardGroup {
+            database_id,
+            retention_policy: retention_policy.to_string(),
+            timestamp_ns,
+        };
+        let applied = match self.replicator.get() {
+            Some(replicator) => replicator.replicate(&command)?,
+            None => self.apply_local(&command, true)?,
+        };
+        Ok(match applied.value {
+            MetaValue::ShardGroup(group) => group,
+            _ => None,
+        })
     }
 
     /// Removes shard groups (retention enforcement, DROP SHARD). Missing ones are ignored.
@@ -719,21 +661,12 @@ impl MetaStore {
         retention_policy: &str,
         shard_group_ids: &[u64],
     ) -> Result<(), MetaError> {
-        self.update(|data| {
-            let mut changed = false;
-            for db in data.databases.iter_mut().filter(|db| db.id == database_id) {
-                for rp in db
-                    .retention_policies
-                    .iter_mut()
-                    .filter(|rp| rp.name == retention_policy)
-                {
-                    let before = rp.shard_groups.len();
-                    rp.shard_groups.retain(|g| !shard_group_ids.contains(&g.id));
-                    changed |= rp.shard_groups.len() != before;
-                }
-            }
-            Ok(changed)
+        self.execute(MetaCommand::DeleteShardGroups {
+            database_id,
+            retention_policy: retention_policy.to_string(),
+            shard_group_ids: shard_group_ids.to_vec(),
         })
+        .map(drop)
     }
 
     /// Stores a continuous query (InfluxDB's rules: a missing database is `database not
@@ -745,36 +678,21 @@ impl MetaStore {
         name: &str,
         query: &str,
     ) -> Result<(), MetaError> {
-        self.update(|data| {
-            let Some(db) = data.databases.iter_mut().find(|db| db.name == database) else {
-                return Err(MetaError::Rejected(format!(
-                    "database not found: {database}"
-                )));
-            };
-            if let Some(existing) = db.continuous_queries.iter().find(|cq| cq.name == name) {
-                if existing.query.to_lowercase() == query.to_lowercase() {
-                    return Ok(false);
-                }
-                return Err(MetaError::Conflict(CONTINUOUS_QUERY_EXISTS));
-            }
-            db.continuous_queries.push(ContinuousQueryInfo {
-                name: name.to_string(),
-                query: query.to_string(),
-            });
-            Ok(true)
+        self.execute(MetaCommand::CreateContinuousQuery {
+            database: database.to_string(),
+            name: name.to_string(),
+            query: query.to_string(),
         })
+        .map(drop)
     }
 
     /// Drops a continuous query; a missing one (or database) is not an error (as 1.6.7).
     pub fn drop_continuous_query(&self, database: &str, name: &str) -> Result<(), MetaError> {
-        self.update(|data| {
-            let Some(db) = data.databases.iter_mut().find(|db| db.name == database) else {
-                return Ok(false);
-            };
-            let before = db.continuous_queries.len();
-            db.continuous_queries.retain(|cq| cq.name != name);
-            Ok(db.continuous_queries.len() != before)
+        self.execute(MetaCommand::DropContinuousQuery {
+            database: database.to_string(),
+            name: name.to_string(),
         })
+        .map(drop)
     }
 
     /// Stores a subscription (InfluxDB's rules and texts: the database, then the retention
@@ -784,28 +702,11 @@ impl MetaStore {
         database: &str,
         subscription: SubscriptionInfo,
     ) -> Result<(), MetaError> {
-        self.update(|data| {
-            let Some(db) = data.databases.iter_mut().find(|db| db.name == database) else {
-                return Err(MetaError::Rejected(format!(
-                    "database not found: {database}"
-                )));
-            };
-            let policy = &subscription.retention_policy;
-            if !db.retention_policies.iter().any(|rp| rp.name == *policy) {
-                return Err(MetaError::Rejected(format!(
-                    "retention policy not found: {policy}"
-                )));
-            }
-            let exists = db
-                .subscriptions
-                .iter()
-                .any(|sub| sub.retention_policy == *policy && sub.name == subscription.name);
-            if exists {
-                return Err(MetaError::Conflict(SUBSCRIPTION_EXISTS));
-            }
-            db.subscriptions.push(subscription);
-            Ok(true)
+        self.execute(MetaCommand::CreateSubscription {
+            database: database.to_string(),
+            subscription,
         })
+        .map(drop)
     }
 
     /// Drops a subscription ([`SUBSCRIPTION_NOT_FOUND`] when there is none; a missing
@@ -816,29 +717,12 @@ impl MetaStore {
         retention_policy: &str,
         name: &str,
     ) -> Result<(), MetaError> {
-        self.update(|data| {
-            let Some(db) = data.databases.iter_mut().find(|db| db.name == database) else {
-                return Err(MetaError::Rejected(format!(
-                    "database not found: {database}"
-                )));
-            };
-            if !db
-                .retention_policies
-                .iter()
-                .any(|rp| rp.name == retention_policy)
-            {
-                return Err(MetaError::Rejected(format!(
-                    "retention policy not found: {retention_policy}"
-                )));
-            }
-            let before = db.subscriptions.len();
-            db.subscriptions
-                .retain(|sub| !(sub.retention_policy == retention_policy && sub.name == name));
-            if db.subscriptions.len() == before {
-                return Err(MetaError::Conflict(SUBSCRIPTION_NOT_FOUND));
-            }
-            Ok(true)
+        self.execute(MetaCommand::DropSubscription {
+            database: database.to_string(),
+            retention_policy: retention_policy.to_string(),
+            name: name.to_string(),
         })
+        .map(drop)
     }
 
     /// Creates a user with an already hashed password. An existing user is
@@ -850,74 +734,60 @@ impl MetaStore {
         password_hash: &str,
         admin: bool,
     ) -> Result<(), MetaError> {
-        self.update(|data| {
-            if data.user(name).is_some() {
-                return Err(MetaError::Conflict(USER_EXISTS));
-            }
-            data.users.push(UserInfo {
-                name: name.to_string(),
-                password_hash: password_hash.to_string(),
-                admin,
-                privileges: Vec::new(),
-            });
-            Ok(true)
+        self.execute(MetaCommand::CreateUser {
+            name: name.to_string(),
+            password_hash: password_hash.to_string(),
+            admin,
         })
+        .map(drop)
     }
 
     /// Drops a user ([`USER_NOT_FOUND`] when there is none).
     pub fn drop_user(&self, name: &str) -> Result<(), MetaError> {
-        self.update(|data| {
-            let before = data.users.len();
-            data.users.retain(|user| user.name != name);
-            if data.users.len() == before {
-                return Err(MetaError::Conflict(USER_NOT_FOUND));
-            }
-            Ok(true)
+        self.execute(MetaCommand::DropUser {
+            name: name.to_string(),
         })
+        .map(drop)
     }
 
     /// Replaces a user's password hash.
     pub fn set_password_hash(&self, name: &str, password_hash: &str) -> Result<(), MetaError> {
-        self.update(|data| {
-            data.user_mut(name)?.password_hash = password_hash.to_string();
-            Ok(true)
+        self.execute(MetaCommand::SetPasswordHash {
+            name: name.to_string(),
+            password_hash: password_hash.to_string(),
         })
+        .map(drop)
     }
 
     /// Makes a user an admin or not.
     pub fn set_admin(&self, name: &str, admin: bool) -> Result<(), MetaError> {
-        self.update(|data| {
-            data.user_mut(name)?.admin = admin;
-            Ok(true)
+        self.execute(MetaCommand::SetAdmin {
+            name: name.to_string(),
+            admin,
         })
+        .map(drop)
     }
 
-    /// Sets a user's privilege on a database (the user is checked first, then the database,
-    /// as InfluxDB does). `change` maps the current privilege to the new one.
+    /// Changes a user's privilege on a database (the user is checked first, then the
+    /// database, as InfluxDB does).
     pub fn set_privilege(
         &self,
         name: &str,
         database: &str,
-        change: impl FnOnce(UserPrivilege) -> UserPrivilege,
+        change: PrivilegeChange,
     ) -> Result<(), MetaError> {
-        self.update(|data| {
-            data.user_mut(name)?;
-            if data.database(database).is_none() {
-                return Err(MetaError::Rejected(format!(
-                    "database not found: {database}"
-                )));
-            }
-            let user = data.user_mut(name)?;
-            let next = change(user.privilege(database));
-            match user.privileges.iter_mut().find(|(db, _)| db == database) {
-                Some(entry) => entry.1 = next,
-                None => {
-                    user.privileges.push((database.to_string(), next));
-                    user.privileges.sort_by(|a, b| a.0.cmp(&b.0));
-                }
-            }
-            Ok(true)
+        self.execute(MetaCommand::ChangePrivilege {
+            user: name.to_string(),
+            database: database.to_string(),
+            change,
         })
+        .map(drop)
+    }
+
+    /// Runs a membership command (join, address change, DROP SERVER) through the same path
+    /// as every other mutation.
+    pub fn change_membership(&self, command: MetaCommand) -> Result<MetaApplied, MetaError> {
+        self.execute(command)
     }
 
     /// Writes `meta.db` if the published snapshot holds changes it does not (shard groups
@@ -932,39 +802,67 @@ impl MetaStore {
         let Some(directory) = &self.directory else {
             return Ok(());
         };
-        persist(self.file_system.as_ref(), directory, &self.snapshot())?;
+        let current = self.snapshot();
+        persist(self.file_system.as_ref(), directory, &current)?;
+        self.persisted_applied_index
+            .store(current.raft.applied_index, Ordering::Release);
         self.unpersisted.store(false, Ordering::Release);
         Ok(())
     }
 
-    /// [`MetaStore::update`] for a shard group a durable point needs: when `meta.db` cannot
-    /// be written the change is published all the same (the point is in the WAL, which is
-    /// kept until [`MetaStore::persist_pending`] succeeds), instead of the point being
-    /// dropped from the caches while its write is acknowledged.
-    fn update_holding(
-        &self,
-        change: impl FnOnce(&mut MetaData) -> Result<bool, MetaError>,
-    ) -> Result<(), MetaError> {
-        self.update_with(change, true)
+    /// Hands every later mutation to `replicator` (the server's Raft group) instead of
+    /// applying it here; the replicator applies committed commands with
+    /// [`MetaStore::apply_committed`]. Installed once, at start-up.
+    pub fn install_replicator(&self, replicator: Arc<dyn MetaReplicator>) {
+        if self.replicator.set(replicator).is_err() {
+            panic!("BUG: a meta replicator installed twice");
+        }
     }
 
-    /// Applies `change` to a copy; persists and publishes it when `change` returns `Ok(true)`.
-    fn update(
-        &self,
-        change: impl FnOnce(&mut MetaData) -> Result<bool, MetaError>,
-    ) -> Result<(), MetaError> {
-        self.update_with(change, false)
+    /// Records the meta group's leader as this node knows it (the raft thread calls it).
+    pub fn set_leader(&self, node_id: u64) {
+        self.leader_id
+            .store(node_id, std::sync::atomic::Ordering::Release);
     }
 
-    fn update_with(
+    /// The meta group's leader as this node knows it (0: none, or not replicated).
+    pub fn leader(&self) -> u64 {
+        self.leader_id.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Whether mutations go through a replicator.
+    pub fn is_replicated(&self) -> bool {
+        self.replicator.get().is_some()
+    }
+
+    /// The highest log index whose state `meta.db` holds (the Raft log may be compacted up
+    /// to it, never past it).
+    pub fn persisted_applied_index(&self) -> u64 {
+        self.persisted_applied_index
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn execute(&self, command: MetaCommand) -> Result<MetaApplied, MetaError> {
+        match self.replicator.get() {
+            Some(replicator) => replicator.replicate(&command),
+            None => self.apply_local(&command, false),
+        }
+    }
+
+    /// Applies `command` here (a store without a replicator): persisted and published when
+    /// it changed something. With `publish_unpersisted` (a shard group a durable point
+    /// needs), a failed write of `meta.db` still publishes the change (the point is in the
+    /// WAL, which is kept until [`MetaStore::persist_pending`] succeeds).
+    fn apply_local(
         &self,
-        change: impl FnOnce(&mut MetaData) -> Result<bool, MetaError>,
+        command: &MetaCommand,
         publish_unpersisted: bool,
-    ) -> Result<(), MetaError> {
+    ) -> Result<MetaApplied, MetaError> {
         let _serialised = sluice_base::locks::lock(&self.writer);
         let mut next = (*self.snapshot()).clone();
-        if !change(&mut next)? {
-            return Ok(());
+        let applied = command::apply(&mut next, command)?;
+        if !applied.changed {
+            return Ok(applied);
         }
         let Some(directory) = &self.directory else {
             return Err(MetaError::Conflict("the meta store is read-only"));
@@ -982,11 +880,102 @@ impl MetaStore {
             }
             Err(error) => return Err(error),
         }
+        self.publish(next);
+        Ok(applied)
+    }
+
+    /// Applies a command the replicated log committed at `index` (of `term`): every node
+    /// applies the same commands in the same order. The applied position moves even when
+    /// the command fails (a rejected command is still a log entry). A failed write of
+    /// `meta.db` is logged and the change published anyway: the log still holds the entry
+    /// (it is never compacted past [`MetaStore::persisted_applied_index`]), so a restart
+    /// applies it again.
+    pub fn apply_committed(
+        &self,
+        index: u64,
+        term: u64,
+        command: Option<&MetaCommand>,
+    ) -> Result<MetaApplied, MetaError> {
+        let _serialised = sluice_base::locks::lock(&self.writer);
+        let current = self.snapshot();
+        let mut next = (*current).clone();
+        let result = match command {
+            Some(command) => command::apply(&mut next, command),
+            None => Ok(MetaApplied::default()),
+        };
+        let mut next = match result {
+            Ok(_) => next,
+            Err(_) => (*current).clone(),
+        };
+        next.raft.applied_index = index;
+        next.raft.applied_term = term;
+        let changed = matches!(&result, Ok(applied) if applied.changed);
+        self.publish_replicated(next, changed);
+        result
+    }
+
+    /// Replaces the whole state (a Raft snapshot from the leader, or the bootstrap of a new
+    /// group), persisted before it is published.
+    pub fn install_state(&self, data: MetaData) -> Result<(), MetaError> {
+        let _serialised = sluice_base::locks::lock(&self.writer);
+        let Some(directory) = &self.directory else {
+            return Err(MetaError::Conflict("the meta store is read-only"));
+        };
+        persist(self.file_system.as_ref(), directory, &data)?;
+        self.persisted_applied_index.store(
+            data.raft.applied_index,
+            std::sync::atomic::Ordering::Release,
+        );
+        self.publish(data);
+        Ok(())
+    }
+
+    /// Records the group's membership as of the entry being applied.
+    pub fn set_voters(&self, voters: Vec<u64>, learners: Vec<u64>) {
+        let _serialised = sluice_base::locks::lock(&self.writer);
+        let mut next = (*self.snapshot()).clone();
+        next.raft.voters = voters;
+        next.raft.learners = learners;
+        self.publish_replicated(next, true);
+    }
+
+    /// Publishes `next` (called with the writer lock held), persisting it when `changed`.
+    fn publish_replicated(&self, next: MetaData, changed: bool) {
+        use std::sync::atomic::Ordering;
+        if changed {
+            if let Some(directory) = &self.directory {
+                match persist(self.file_system.as_ref(), directory, &next) {
+                    Ok(()) => {
+                        self.persisted_applied_index
+                            .store(next.raft.applied_index, Ordering::Release);
+                        self.unpersisted.store(false, Ordering::Release);
+                    }
+                    Err(error) => {
+                        sluice_base::log_error!("meta", "cannot write meta.db; the change is applied in memory and its log entry kept";
+                            error = error);
+                        self.unpersisted.store(true, Ordering::Release);
+                    }
+                }
+            }
+        }
+        self.publish(next);
+    }
+
+    fn publish(&self, next: MetaData) {
         *sluice_base::locks::write(&self.current) = Arc::new(next);
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::Release);
-        Ok(())
     }
+}
+
+/// The bytes of `meta.db` for `data`: also the payload of a Raft snapshot of the meta group.
+pub fn encode_state(data: &MetaData) -> Vec<u8> {
+    encode(data)
+}
+
+/// The state a `meta.db` (or a Raft snapshot's payload) holds, or why it is refused.
+pub fn decode_state(bytes: &[u8]) -> Result<MetaData, String> {
+    decode(bytes)
 }
 
 /// The bytes of `meta.db` for `data`, as the store writes them (the fuzz target's round trip).
@@ -1055,6 +1044,7 @@ fn encode(data: &MetaData) -> Vec<u8> {
             }
         }
     }
+    encode_cluster(&mut body, data);
     let mut file = Vec::with_capacity(body.len() + 20);
     file.extend_from_slice(MAGIC);
     file.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -1121,6 +1111,7 @@ fn decode(bytes: &[u8]) -> Result<MetaData, String> {
                         start_ns: body.i64().map_err(truncated)?,
                         end_ns: body.i64().map_err(truncated)?,
                         shard_id: body.u64().map_err(truncated)?,
+                        owners: Vec::new(),
                     });
                 }
             }
@@ -1150,13 +1141,88 @@ fn decode(bytes: &[u8]) -> Result<MetaData, String> {
             database.subscriptions = decode_subscriptions(&mut body)?;
         }
     }
-    Ok(MetaData {
+    let mut data = MetaData {
         next_database_id,
         next_shard_group_id,
         next_shard_id,
         databases,
         users,
-    })
+        ..MetaData::default()
+    };
+    if version > FORMAT_VERSION_WITHOUT_CLUSTER {
+        decode_cluster(&mut body, &mut data)?;
+    }
+    Ok(data)
+}
+
+/// Version 6's cluster part (see the module doc).
+fn encode_cluster(body: &mut Vec<u8>, data: &MetaData) {
+    let put_ids = |body: &mut Vec<u8>, ids: &[u64]| {
+        body.extend_from_slice(&(ids.len() as u32).to_le_bytes());
+        for id in ids {
+            body.extend_from_slice(&id.to_le_bytes());
+        }
+    };
+    body.extend_from_slice(&data.cluster_id.to_le_bytes());
+    body.extend_from_slice(&data.raft.applied_index.to_le_bytes());
+    body.extend_from_slice(&data.raft.applied_term.to_le_bytes());
+    put_ids(body, &data.raft.voters);
+    put_ids(body, &data.raft.learners);
+    body.extend_from_slice(&data.next_node_id.to_le_bytes());
+    body.extend_from_slice(&(data.nodes.len() as u32).to_le_bytes());
+    for node in &data.nodes {
+        body.extend_from_slice(&node.id.to_le_bytes());
+        put_bytes_u32(body, node.addresses.meta.as_bytes());
+        put_bytes_u32(body, node.addresses.http.as_bytes());
+        put_bytes_u32(body, node.addresses.data.as_bytes());
+    }
+    for db in &data.databases {
+        for rp in &db.retention_policies {
+            for group in &rp.shard_groups {
+                put_ids(body, &group.owners);
+            }
+        }
+    }
+}
+
+/// Reads what [`encode_cluster`] wrote.
+fn decode_cluster(body: &mut Reader<'_>, data: &mut MetaData) -> Result<(), String> {
+    let truncated = |_| "truncated".to_string();
+    let text = |bytes: &[u8]| {
+        String::from_utf8(bytes.to_vec()).map_err(|_| "name is not UTF-8".to_string())
+    };
+    let ids = |body: &mut Reader<'_>| -> Result<Vec<u64>, String> {
+        let count = body.u32().map_err(truncated)?;
+        let mut ids = Vec::new();
+        for _ in 0..count {
+            ids.push(body.u64().map_err(truncated)?);
+        }
+        Ok(ids)
+    };
+    data.cluster_id = body.u64().map_err(truncated)?;
+    data.raft.applied_index = body.u64().map_err(truncated)?;
+    data.raft.applied_term = body.u64().map_err(truncated)?;
+    data.raft.voters = ids(body)?;
+    data.raft.learners = ids(body)?;
+    data.next_node_id = body.u64().map_err(truncated)?;
+    let node_count = body.u32().map_err(truncated)?;
+    for _ in 0..node_count {
+        let id = body.u64().map_err(truncated)?;
+        let addresses = NodeAddresses {
+            meta: text(body.bytes_u32().map_err(truncated)?)?,
+            http: text(body.bytes_u32().map_err(truncated)?)?,
+            data: text(body.bytes_u32().map_err(truncated)?)?,
+        };
+        data.nodes.push(NodeInfo { id, addresses });
+    }
+    for db in &mut data.databases {
+        for rp in &mut db.retention_policies {
+            for group in &mut rp.shard_groups {
+                group.owners = ids(body)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The users of a version-3 body (see the module doc).
@@ -1371,17 +1437,17 @@ mod user_tests {
             Err(MetaError::Conflict(USER_EXISTS))
         ));
         store
-            .set_privilege("reader", "db", |_| UserPrivilege::All)
+            .set_privilege("reader", "db", PrivilegeChange::Set(UserPrivilege::All))
             .unwrap();
         store
-            .set_privilege("reader", "db", |p| UserPrivilege::from_bits(p.bits() & !1))
+            .set_privilege("reader", "db", PrivilegeChange::Revoke(UserPrivilege::Read))
             .unwrap();
         assert!(matches!(
-            store.set_privilege("ghost", "nodb", |_| UserPrivilege::Read),
+            store.set_privilege("ghost", "nodb", PrivilegeChange::Set(UserPrivilege::Read)),
             Err(MetaError::Conflict(USER_NOT_FOUND))
         ));
         assert!(store
-            .set_privilege("reader", "nodb", |_| UserPrivilege::Read)
+            .set_privilege("reader", "nodb", PrivilegeChange::Set(UserPrivilege::Read))
             .is_err());
         store.set_password_hash("reader", "$2b$hash-r2").unwrap();
         let reopened = MetaStore::open(&dir).unwrap().snapshot();
