@@ -7,6 +7,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod backup;
+pub mod cluster;
 pub use sluice_model::bytes;
 pub mod config;
 pub use sluice_base::cpu;

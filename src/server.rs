@@ -361,10 +361,18 @@ fn start_backup_service(
             ingest: Arc::clone(ingest),
             enqueue_timeout: config.http.enqueued_write_timeout,
         },
+        peer_auth: if config.http.auth_enabled {
+            crate::cluster::rpc::PeerAuth::SharedSecret(
+                config.http.shared_secret.clone().into_bytes(),
+            )
+        } else {
+            crate::cluster::rpc::PeerAuth::Open
+        },
     });
+    // Backups and restores, and the sessions of cluster peers, share one pool of threads.
     let service = crate::backup::service::BackupService::start(
         listener,
-        config.backup.max_connections,
+        config.backup.max_connections + config.cluster.max_peer_connections,
         context,
     )
     .map_err(|e| format!("starting the backup service: {e}"))?;

@@ -1,0 +1,26 @@
+//! The data half of clustering: how a write reaches every owner of its shard, what happens
+//! when an owner is down, and how per-owner query results are merged.
+//!
+//! - [`view`]: [`view::ClusterView`], the little this layer needs to know of the cluster
+//!   (this node, a shard's owners, a node's data address), with a static implementation.
+//!   The meta store implements it once it is replicated; nothing here reads meta itself.
+//! - [`rpc`]: the peer write RPC on the data port (the top-level `bind-address`, shared with
+//!   backup and restore): a peer session in the backup protocol's framing, its shared-secret
+//!   handshake, the server side (served by the backup service's threads) and the client
+//!   side, a bounded pool of connections per peer.
+//! - [`local`]: a shard write applied on this node through the durable write path.
+//! - [`hinted_handoff`]: the durable, bounded, per-destination queue of writes an owner
+//!   could not take, and its delivery thread.
+//! - [`consistency`]: the writer-side coordinator: sends a shard write to every owner and
+//!   decides the answer by `consistency=any|one|quorum|all`.
+//! - [`merge`]: merging per-shard partial aggregates from several owners.
+//!
+//! Must not name `net`, `http`, `inputs` or `server` (tools/check_layering.py); it uses the
+//! backup protocol's frames and `query::into`'s durable writes.
+
+pub mod consistency;
+pub mod hinted_handoff;
+pub mod local;
+pub mod merge;
+pub mod rpc;
+pub mod view;
