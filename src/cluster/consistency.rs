@@ -253,6 +253,8 @@ impl OwnerTransport for ClusterTransport<'_> {
             database: write.database.clone(),
             retention_policy: write.retention_policy.clone(),
             shard_group_id: write.shard_group_id,
+            precision: super::rpc::precision_param(write.precision).to_string(),
+            now_ns: write.now_ns,
         };
         let ack = self.local.write_shard(&header, &write.lines);
         match ack.error {

@@ -6,8 +6,10 @@
 //! ```text
 //! segment = magic "SLHH" | version u8 = 1 | 3 zero bytes | record*
 //! record  = length u32 LE | crc32 (of payload) u32 LE | payload[length]     length ≥ 1
-//! payload = created_ns i64 LE | shard_group_id u64 LE | database length u16 LE | database
-//!           | retention policy length u16 LE | retention policy | lines
+//! payload = created_ns i64 LE | shard_group_id u64 LE | now_ns i64 LE | precision u8
+//!           | database length u16 LE | database | retention policy length u16 LE
+//!           | retention policy | lines
+//! precision: 0 ns, 1 u, 2 ms, 3 s, 4 m, 5 h (`/write`'s `precision`)
 //! ```
 //!
 //! Invariants:
@@ -46,6 +48,7 @@ use sluice_base::locks::lock;
 use super::rpc::{PeerError, ShardWrite};
 use super::view::NodeId;
 use crate::limits::{CLUSTER_SHARD_WRITE_MAX_BYTES, HINTED_HANDOFF_SEGMENT_MAX_BYTES};
+use crate::line_protocol::Precision;
 
 const MAGIC: &[u8; 4] = b"SLHH";
 const VERSION: u8 = 1;
@@ -54,7 +57,7 @@ pub const SEGMENT_HEADER_BYTES: u64 = 8;
 /// Bytes before a record's payload.
 const RECORD_HEAD_BYTES: u64 = 8;
 /// Largest payload a record may have: a shard write's lines and names, and the fixed part.
-const RECORD_PAYLOAD_MAX_BYTES: usize = CLUSTER_SHARD_WRITE_MAX_BYTES + 2 * 65_536 + 20;
+const RECORD_PAYLOAD_MAX_BYTES: usize = CLUSTER_SHARD_WRITE_MAX_BYTES + 2 * 65_536 + 32;
 const SEGMENT_SUFFIX: &str = ".hh";
 
 /// Settings of the queues (`[hinted-handoff]`).
@@ -437,6 +440,8 @@ fn encode_record(write: &ShardWrite, created_ns: i64, out: &mut Vec<u8>) -> Resu
     out.extend_from_slice(&[0; RECORD_HEAD_BYTES as usize]);
     out.extend_from_slice(&created_ns.to_le_bytes());
     out.extend_from_slice(&write.shard_group_id.to_le_bytes());
+    out.extend_from_slice(&write.now_ns.to_le_bytes());
+    out.push(precision_code(write.precision));
     out.extend_from_slice(&database_length.to_le_bytes());
     out.extend_from_slice(write.database.as_bytes());
     out.extend_from_slice(&policy_length.to_le_bytes());
@@ -454,15 +459,42 @@ fn encode_record(write: &ShardWrite, created_ns: i64, out: &mut Vec<u8>) -> Resu
 fn decode_payload(payload: &[u8]) -> Option<(ShardWrite, i64)> {
     let created_ns = i64::from_le_bytes(payload.get(..8)?.try_into().ok()?);
     let shard_group_id = u64::from_le_bytes(payload.get(8..16)?.try_into().ok()?);
-    let (database, rest) = take_name(payload.get(16..)?)?;
+    let now_ns = i64::from_le_bytes(payload.get(16..24)?.try_into().ok()?);
+    let precision = precision_of_code(*payload.get(24)?)?;
+    let (database, rest) = take_name(payload.get(25..)?)?;
     let (retention_policy, lines) = take_name(rest)?;
     let write = ShardWrite {
         database,
         retention_policy,
         shard_group_id,
         lines: lines.to_vec(),
+        precision,
+        now_ns,
     };
     Some((write, created_ns))
+}
+
+fn precision_code(precision: Precision) -> u8 {
+    match precision {
+        Precision::Nanosecond => 0,
+        Precision::Microsecond => 1,
+        Precision::Millisecond => 2,
+        Precision::Second => 3,
+        Precision::Minute => 4,
+        Precision::Hour => 5,
+    }
+}
+
+fn precision_of_code(code: u8) -> Option<Precision> {
+    Some(match code {
+        0 => Precision::Nanosecond,
+        1 => Precision::Microsecond,
+        2 => Precision::Millisecond,
+        3 => Precision::Second,
+        4 => Precision::Minute,
+        5 => Precision::Hour,
+        _ => return None,
+    })
 }
 
 fn take_name(bytes: &[u8]) -> Option<(String, &[u8])> {

@@ -5,8 +5,9 @@
 
 use super::rpc::{ShardWriteAck, ShardWriteHeader, ShardWriter};
 use crate::ingest::plan::{WriteOutcome, WriteRefusal, WriteScratch};
+use crate::line_protocol::Precision;
 use crate::meta::MetaStore;
-use crate::query::into::{write_lines_durably, Destination, IntoWriter};
+use crate::query::into::{write_timed_lines_durably, Destination, IntoWriter, TimedLines};
 
 /// Writes shard writes into this node's store.
 pub struct LocalShardWriter<'a> {
@@ -24,15 +25,13 @@ impl ShardWriter for LocalShardWriter<'_> {
         };
         let meta = self.meta.snapshot();
         let mut scratch = WriteScratch::default();
-        let now_ns = crate::time::now_ns();
-        let outcome = write_lines_durably(
+        let timed = TimedLines {
             lines,
-            &destination,
-            &meta,
-            self.writer,
-            now_ns,
-            &mut scratch,
-        );
+            precision: Precision::from_param(&header.precision).unwrap_or(Precision::Nanosecond),
+            now_ns: header.now_ns,
+        };
+        let outcome =
+            write_timed_lines_durably(&timed, &destination, &meta, self.writer, &mut scratch);
         ack_of(outcome, lines)
     }
 }

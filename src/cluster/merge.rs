@@ -62,13 +62,20 @@ pub enum Partial {
 }
 
 /// The partial of `function` over one unit's points (in time order, as a shard reads them);
-/// `None` for a function whose partials do not merge exactly, or no points.
-pub fn partial_of(function: &str, points: &[(i64, Value)], series: u32) -> Option<Partial> {
+/// `None` for a function whose partials do not merge exactly, or no points. `pick` must be
+/// the query's, as for [`merge`]: with `EdgePick::Best`, a series' `first`/`last` keeps the
+/// larger of two values at its edge time.
+pub fn partial_of(
+    function: &str,
+    pick: EdgePick,
+    points: &[(i64, Value)],
+    series: u32,
+) -> Option<Partial> {
     let (_, sample) = points.first()?;
     if !MERGEABLE_FUNCTIONS.contains(&function) {
         return None;
     }
-    let mut accumulator = Accumulator::new(function, sample);
+    let mut accumulator = Accumulator::new(function, sample).with_edge_pick(pick);
     for (time, value) in points {
         accumulator.push(*time, value, series);
     }

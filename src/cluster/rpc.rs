@@ -12,9 +12,10 @@
 //!   … one write at a time per connection; the connection is reused …
 //! ```
 //!
-//! Lines carry explicit nanosecond timestamps (the writer resolved `precision` and "now"),
-//! so the same write applied twice leaves the same points: delivery is at-least-once, and a
-//! duplicate overwrites a point with itself.
+//! A write carries the writer's `precision` and its "now" (the time of lines without a
+//! timestamp, and the retention cut-off), so every owner, and a hint delivered hours later,
+//! plans the same points: the same write applied twice leaves the same points. Delivery is
+//! at-least-once, and a duplicate overwrites a point with itself.
 //!
 //! Bounds: a shard write is at most `CLUSTER_SHARD_WRITE_MAX_BYTES` (the client refuses a
 //! larger one, the server refuses a frame past `BACKUP_FRAME_MAX_BYTES`); the pool holds at
@@ -46,6 +47,7 @@ use crate::backup::protocol::{
 use crate::limits::{
     CLUSTER_PEER_SESSION_IDLE_MS, CLUSTER_POOL_IDLE_MS, CLUSTER_SHARD_WRITE_MAX_BYTES,
 };
+use crate::line_protocol::Precision;
 
 /// What the session proof signs before the nonce, so the MAC means nothing elsewhere.
 const PROOF_CONTEXT: &[u8] = b"sluice-peer-session/1";
@@ -61,8 +63,12 @@ pub struct ShardWrite {
     pub retention_policy: String,
     /// the shard group the points fall in
     pub shard_group_id: u64,
-    /// whole lines of line protocol, each with a nanosecond timestamp
+    /// whole lines of line protocol
     pub lines: Vec<u8>,
+    /// the unit of their timestamps (`/write`'s `precision`)
+    pub precision: Precision,
+    /// the writer's "now": the time of lines without a timestamp, ns
+    pub now_ns: i64,
 }
 
 /// The JSON head of a `ShardWrite` frame.
@@ -76,6 +82,22 @@ pub struct ShardWriteHeader {
     pub retention_policy: String,
     /// see [`ShardWrite`]
     pub shard_group_id: u64,
+    /// see [`ShardWrite`]: `/write`'s `precision` value (`n`, `u`, `ms`, `s`, `m`, `h`)
+    pub precision: String,
+    /// see [`ShardWrite`]
+    pub now_ns: i64,
+}
+
+/// The `precision` value that names `precision`.
+pub fn precision_param(precision: Precision) -> &'static str {
+    match precision {
+        Precision::Nanosecond => "n",
+        Precision::Microsecond => "u",
+        Precision::Millisecond => "ms",
+        Precision::Second => "s",
+        Precision::Minute => "m",
+        Precision::Hour => "h",
+    }
 }
 
 /// The answer to a `ShardWrite`, sent once the points are durable or refused.
@@ -440,6 +462,8 @@ impl PeerPool {
             database: write.database.clone(),
             retention_policy: write.retention_policy.clone(),
             shard_group_id: write.shard_group_id,
+            precision: precision_param(write.precision).to_string(),
+            now_ns: write.now_ns,
         };
         let mut payload = Vec::with_capacity(write.lines.len() + 256);
         encode_shard_write(&header, &write.lines, &mut payload);

@@ -90,6 +90,8 @@ fn write() -> ShardWrite {
         retention_policy: "autogen".into(),
         shard_group_id: 1,
         lines: b"m v=1 1\n".to_vec(),
+        precision: crate::line_protocol::Precision::Nanosecond,
+        now_ns: 0,
     }
 }
 

@@ -18,6 +18,16 @@ struct FakeTransport {
 
 impl HintTransport for FakeTransport {
     fn deliver(&self, node: NodeId, write: &ShardWrite) -> Result<(), PeerError> {
+        // What was hinted comes back whole (see `write`).
+        assert_eq!(write.now_ns, write.shard_group_id as i64);
+        assert_eq!(
+            write.precision,
+            crate::line_protocol::Precision::Millisecond
+        );
+        assert_eq!(
+            (write.database.as_str(), write.retention_policy.as_str()),
+            ("db", "autogen")
+        );
         if self.failing.load(Ordering::Relaxed) {
             return Err(PeerError::Unreachable("down".into()));
         }
@@ -46,6 +56,8 @@ fn write(id: u64, padding: usize) -> ShardWrite {
         retention_policy: "autogen".into(),
         shard_group_id: id,
         lines,
+        precision: crate::line_protocol::Precision::Millisecond,
+        now_ns: id as i64,
     }
 }
 

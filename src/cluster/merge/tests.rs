@@ -68,7 +68,7 @@ fn points_strategy() -> impl Strategy<Value = (bool, Vec<RawPoint>)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+    #![proptest_config(ProptestConfig::with_cases(1_000))]
 
     /// However the units are spread over owners and in whatever order the owners answer,
     /// the merge equals the single-node computation, float bits and tie-broken points
@@ -87,7 +87,7 @@ proptest! {
         let expected = whole(function, pick, &units);
         let mut per_owner: Vec<Vec<(UnitKey, Partial)>> = vec![Vec::new(); 3];
         for (index, (key, unit_points)) in units.iter().enumerate() {
-            let partial = partial_of(function, unit_points, key.series).unwrap();
+            let partial = partial_of(function, pick, unit_points, key.series).unwrap();
             per_owner[placement[index % placement.len()]].push((*key, partial));
         }
         // Owners answer in some order, each its units in some order.
@@ -111,16 +111,25 @@ proptest! {
 #[test]
 fn functions_that_do_not_merge_exactly_have_no_partial() {
     let points = [(1, Value::Float(1.0))];
-    assert!(partial_of("median", &points, 0).is_none());
-    assert!(partial_of("stddev", &points, 0).is_none());
-    assert!(partial_of("sum", &[], 0).is_none());
-    assert_eq!(partial_of("count", &points, 0), Some(Partial::Count(1)));
+    assert!(partial_of("median", EdgePick::Best, &points, 0).is_none());
+    assert!(partial_of("stddev", EdgePick::Best, &points, 0).is_none());
+    assert!(partial_of("sum", EdgePick::Best, &[], 0).is_none());
+    assert_eq!(
+        partial_of("count", EdgePick::Best, &points, 0),
+        Some(Partial::Count(1))
+    );
 }
 
 #[test]
 fn a_mean_over_two_owners_is_the_weighted_mean_of_their_units() {
-    let a = partial_of("mean", &[(1, Value::Float(1.0)), (2, Value::Float(2.0))], 0).unwrap();
-    let b = partial_of("mean", &[(5, Value::Float(6.0))], 0).unwrap();
+    let a = partial_of(
+        "mean",
+        EdgePick::Best,
+        &[(1, Value::Float(1.0)), (2, Value::Float(2.0))],
+        0,
+    )
+    .unwrap();
+    let b = partial_of("mean", EdgePick::Best, &[(5, Value::Float(6.0))], 0).unwrap();
     let key = |shard| UnitKey {
         series: 0,
         shard_start_ns: shard,

@@ -81,6 +81,8 @@ fn shard_write(database: &str, lines: &[u8]) -> ShardWrite {
         retention_policy: "autogen".into(),
         shard_group_id: 3,
         lines: lines.to_vec(),
+        precision: crate::line_protocol::Precision::Nanosecond,
+        now_ns: 0,
     }
 }
 
@@ -95,6 +97,8 @@ fn shard_write_frames_round_trip_and_bad_ones_are_errors() {
         database: "db".into(),
         retention_policy: "rp".into(),
         shard_group_id: 4,
+        precision: "ms".into(),
+        now_ns: 17,
     };
     let mut payload = Vec::new();
     encode_shard_write(&header, b"m v=1 5\n", &mut payload);
