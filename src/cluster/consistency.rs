@@ -256,14 +256,7 @@ impl OwnerTransport for ClusterTransport<'_> {
             precision: super::rpc::precision_param(write.precision).to_string(),
             now_ns: write.now_ns,
         };
-        let ack = self.local.write_shard(&header, &write.lines);
-        match ack.error {
-            None => Ok(ack.points),
-            Some(text) => Err(PeerError::Refused {
-                text,
-                retryable: ack.retryable,
-            }),
-        }
+        self.local.write_shard(&header, &write.lines).into_result()
     }
 }
 

@@ -13,6 +13,8 @@
 //!   could not take, and its delivery thread.
 //! - [`consistency`]: the writer-side coordinator: sends a shard write to every owner and
 //!   decides the answer by `consistency=any|one|quorum|all`.
+//! - [`replicate`]: a `/write` body written to every owner (wired for the test-only static
+//!   cluster; the split by shard group waits for the replicated meta).
 //! - [`merge`]: merging per-shard partial aggregates from several owners.
 //!
 //! Must not name `net`, `http`, `inputs` or `server` (tools/check_layering.py); it uses the
@@ -22,5 +24,6 @@ pub mod consistency;
 pub mod hinted_handoff;
 pub mod local;
 pub mod merge;
+pub mod replicate;
 pub mod rpc;
 pub mod view;

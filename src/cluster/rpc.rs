@@ -114,6 +114,22 @@ pub struct ShardWriteAck {
     pub retryable: bool,
 }
 
+impl ShardWriteAck {
+    /// The points written, or why none were. A write some of whose points were rejected
+    /// for good (bad lines, dropped points) counts as written: its good points are durable,
+    /// and every owner rejects the same points of the same lines.
+    pub fn into_result(self) -> Result<u64, PeerError> {
+        match self.error {
+            None => Ok(self.points),
+            Some(_) if !self.retryable && self.points > 0 => Ok(self.points),
+            Some(text) => Err(PeerError::Refused {
+                text,
+                retryable: self.retryable,
+            }),
+        }
+    }
+}
+
 /// Applies a shard write on the node that received it (`local::LocalShardWriter`).
 pub trait ShardWriter: Send + Sync {
     /// Writes `lines` durably into `header`'s database and retention policy; the ack says
@@ -642,13 +658,7 @@ fn read_ack(stream: &mut TcpStream, write_id: u64, deadline: Instant) -> Result<
             ack.write_id
         )));
     }
-    match ack.error {
-        None => Ok(ack.points),
-        Some(text) => Err(PeerError::Refused {
-            text,
-            retryable: ack.retryable,
-        }),
-    }
+    ack.into_result()
 }
 
 fn time_left(deadline: Instant) -> Result<Duration, PeerError> {

@@ -81,6 +81,34 @@ pub struct ClusterConfig {
     /// `max-peer-connections`: threads of the data port for peers' sessions (besides
     /// `[backup] max-connections`)
     pub max_peer_connections: usize,
+    /// `debug-node-id` (tests only, until the meta store is replicated): this node's id in
+    /// a fixed cluster where every node owns every shard; 0: not clustered
+    pub debug_node_id: u64,
+    /// `debug-static-peers` (tests only): the other nodes, `ID=HOST:PORT,…` (their data
+    /// ports, the top-level `bind-address`)
+    pub debug_static_peers: String,
+}
+
+impl ClusterConfig {
+    /// The peers of `debug-static-peers`, by node id.
+    pub fn static_peers(&self) -> Result<std::collections::BTreeMap<u64, String>, String> {
+        let mut peers = std::collections::BTreeMap::new();
+        for entry in self
+            .debug_static_peers
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
+            let bad = || format!("[cluster] debug-static-peers: {entry:?} is not ID=HOST:PORT");
+            let (id, address) = entry.split_once('=').ok_or_else(bad)?;
+            let id: u64 = id.trim().parse().map_err(|_| bad())?;
+            if id == 0 || id == self.debug_node_id || address.trim().is_empty() {
+                return Err(bad());
+            }
+            peers.insert(id, address.trim().to_string());
+        }
+        Ok(peers)
+    }
 }
 
 /// `[hinted-handoff]`: writes an owner could not take, kept for it (`cluster::hinted_handoff`).
@@ -287,6 +315,8 @@ impl Config {
                 ),
                 pool_max_connections: limits::CLUSTER_POOL_MAX_CONNECTIONS_DEFAULT,
                 max_peer_connections: limits::CLUSTER_MAX_PEER_CONNECTIONS_DEFAULT,
+                debug_node_id: 0,
+                debug_static_peers: String::new(),
             },
             hinted_handoff: HintedHandoffConfig {
                 enabled: true,
@@ -564,6 +594,7 @@ impl Config {
         if self.cluster.dial_timeout.is_zero() || self.cluster.shard_writer_timeout.is_zero() {
             return Err("[cluster] dial-timeout and shard-writer-timeout must be > 0".into());
         }
+        self.cluster.static_peers()?;
         let hh = &self.hinted_handoff;
         if hh.max_size < limits::HINTED_HANDOFF_SEGMENT_MAX_BYTES {
             return Err(format!(
@@ -889,6 +920,10 @@ settings! {
         "connections kept open to one peer at most; a write waits for a free one";
     ["cluster"] "max-peer-connections" => cluster.max_peer_connections,
         "threads of the data port serving peers' write sessions, besides [backup] max-connections";
+    ["cluster"] "debug-node-id" => cluster.debug_node_id,
+        "tests only, until meta is replicated: this node's id in a fixed cluster where every node owns every shard (0: off)";
+    ["cluster"] "debug-static-peers" => cluster.debug_static_peers,
+        "tests only: the other nodes of that fixed cluster, ID=HOST:PORT of their data ports, comma-separated";
     ["hinted-handoff"] "enabled" => hinted_handoff.enabled,
         "keep writes an owner could not take and deliver them when it returns";
     ["hinted-handoff"] "dir" => hinted_handoff.dir,

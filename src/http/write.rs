@@ -84,6 +84,7 @@ pub fn plan_write(
             precision,
             now_ns: context.now_ns,
             gzip: request.head.content_encoding_gzip,
+            consistency: query_param(params, "consistency").unwrap_or("").to_string(),
         })
     };
     let piece_bytes = http_context.write_piece_bytes;
