@@ -448,10 +448,16 @@ fn start_backup_service(
             crate::cluster::rpc::PeerAuth::Open
         },
     });
-    // Backups and restores, and the sessions of cluster peers, share one pool of threads.
+    // Backups and restores, and the sessions of cluster peers, share one pool of threads;
+    // a node outside a cluster keeps exactly `[backup] max-connections` of them.
+    let peer_threads = if config.cluster.debug_node_id != 0 {
+        config.cluster.max_peer_connections
+    } else {
+        0
+    };
     let service = crate::backup::service::BackupService::start(
         listener,
-        config.backup.max_connections + config.cluster.max_peer_connections,
+        config.backup.max_connections + peer_threads,
         context,
     )
     .map_err(|e| format!("starting the backup service: {e}"))?;

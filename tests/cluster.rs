@@ -113,3 +113,77 @@ fn writes_reach_both_owners_and_hinted_handoff_catches_up_a_node_that_was_down()
     let a_values = values(&a);
     assert!((1..=5).all(|v| a_values.contains(&row(v))), "{a_values}");
 }
+
+/// `/query` as the admin user.
+fn admin_query(server: &Server, q: &str) -> (u16, String) {
+    let body = format!("q={}", common::urlencode(q));
+    let response = common::request(
+        server.address,
+        "POST",
+        "/query?u=admin&p=adminpw",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        body.as_bytes(),
+    );
+    (response.status, response.text())
+}
+
+/// With `[http] auth-enabled`, a peer session must prove `[http] shared-secret`: a writer
+/// with the same secret reaches the owner, one with another secret is refused (its write
+/// fails `consistency=all`, and is hinted).
+#[test]
+fn with_auth_only_a_peer_with_the_shared_secret_writes() {
+    let b_address = format!("127.0.0.1:{}", free_port());
+    let b_dir = fresh_dir("cluster-auth-b");
+    let b_hints = b_dir.join("hh").display().to_string();
+    let b = Server::start_in(
+        b_dir,
+        &[
+            ("SLUICE_BIND_ADDRESS", b_address.as_str()),
+            ("SLUICE_CLUSTER_DEBUG_NODE_ID", "2"),
+            ("SLUICE_HINTED_HANDOFF_DIR", b_hints.as_str()),
+            ("SLUICE_HTTP_AUTH_ENABLED", "true"),
+            ("SLUICE_HTTP_SHARED_SECRET", "the-cluster-secret"),
+        ],
+    );
+    let peers = format!("2={b_address}");
+    let start_writer = |label: &str, secret: &str| {
+        let dir = fresh_dir(label);
+        let hints = dir.join("hh").display().to_string();
+        Server::start_in(
+            dir,
+            &[
+                ("SLUICE_CLUSTER_DEBUG_NODE_ID", "1"),
+                ("SLUICE_CLUSTER_DEBUG_STATIC_PEERS", peers.as_str()),
+                ("SLUICE_HINTED_HANDOFF_DIR", hints.as_str()),
+                ("SLUICE_HTTP_AUTH_ENABLED", "true"),
+                ("SLUICE_HTTP_SHARED_SECRET", secret),
+            ],
+        )
+    };
+    let right = start_writer("cluster-auth-right", "the-cluster-secret");
+    let wrong = start_writer("cluster-auth-wrong", "a-guess");
+    for server in [&b, &right, &wrong] {
+        let created = server.query("CREATE USER admin WITH PASSWORD 'adminpw' WITH ALL PRIVILEGES");
+        assert_eq!(created.0, 200, "{}", created.1);
+        assert_eq!(admin_query(server, "CREATE DATABASE db").0, 200);
+    }
+    let write = |server: &Server, body: &str| {
+        let target = "/write?db=db&consistency=all&precision=s&u=admin&p=adminpw";
+        common::request(server.address, "POST", target, &[], body.as_bytes())
+    };
+    let accepted = write(&right, "cpu v=1 1\n");
+    assert_eq!(accepted.status, 204, "{}", accepted.text());
+    let refused = write(&wrong, "cpu v=2 2\n");
+    assert_eq!(refused.status, 500, "{}", refused.text());
+    assert!(
+        refused.text().contains("partial write"),
+        "{}",
+        refused.text()
+    );
+    assert!(b
+        .wait_for_log("bad or missing proof of the shared secret", DEADLINE)
+        .is_some());
+    let (status, on_b) = admin_query(&b, "SELECT v FROM db.autogen.cpu");
+    assert_eq!(status, 200, "{on_b}");
+    assert!(on_b.contains(&row(1)) && !on_b.contains(&row(2)), "{on_b}");
+}

@@ -37,6 +37,7 @@ ROOT_MODULE_FORBIDS = {
     "config": {"net", "http", "inputs", "server"},
     "subscriber": {"net", "http", "inputs", "server"},
     "backup": {"net", "http", "inputs", "server"},
+    "cluster": {"net", "http", "inputs", "server"},
 }
 
 

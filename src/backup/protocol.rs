@@ -385,7 +385,7 @@ mod tests {
         );
         let error = read_frame(&mut input, &mut payload).unwrap_err();
         assert_eq!(error.to_string(), "no room");
-        let mut bad_kind: &[u8] = &[9, 0, 0, 0, 0];
+        let mut bad_kind: &[u8] = &[10, 0, 0, 0, 0];
         assert!(matches!(
             read_frame(&mut bad_kind, &mut payload),
             Err(FrameError::Malformed(_))

@@ -196,14 +196,19 @@ pub struct HintedHandoff {
 }
 
 impl HintedHandoff {
-    /// Opens (creating) `settings.dir` and scans every destination's segments.
+    /// Opens `settings.dir` (if it exists) and scans every destination's segments.
     pub fn open(
         fs: Arc<dyn FileSystem>,
         settings: HintedHandoffSettings,
     ) -> io::Result<HintedHandoff> {
-        std::fs::create_dir_all(&settings.dir)?;
         let mut queues = BTreeMap::new();
-        for entry in std::fs::read_dir(&settings.dir)? {
+        // Created with the first hint: a node that never hints leaves no directory.
+        let entries = match std::fs::read_dir(&settings.dir) {
+            Ok(entries) => entries.collect::<Vec<_>>(),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Vec::new(),
+            Err(error) => return Err(error),
+        };
+        for entry in entries {
             let entry = entry?;
             let Some(node) = entry
                 .file_name()

@@ -76,9 +76,8 @@ pub struct LargeWriteTarget {
     pub now_ns: i64,
     /// the body is gzip (`Content-Encoding: gzip`)
     pub gzip: bool,
-    /// the `consistency` parameter (checked: empty, `any`, `one`, `quorum` or `all`); it
-    /// matters only when the write is replicated
-    pub consistency: String,
+    /// the `consistency` parameter; it matters only when the write is replicated
+    pub consistency: crate::cluster::consistency::ConsistencyLevel,
 }
 
 /// A write handed to a large-write thread.
@@ -226,7 +225,6 @@ fn run_replicated(
     replication: &crate::cluster::replicate::ReplicatedWrites,
     settings: &LargeWriteSettings,
 ) -> LargeWriteAnswer {
-    use crate::cluster::consistency::ConsistencyLevel;
     let answer = |response| LargeWriteAnswer {
         response,
         queue_timed_out: false,
@@ -252,7 +250,7 @@ fn run_replicated(
         precision: target.precision,
         now_ns: target.now_ns,
         lines,
-        level: ConsistencyLevel::parse(&target.consistency).unwrap_or(ConsistencyLevel::One),
+        level: target.consistency,
     };
     let outcome = replication.write(&body);
     let local = match outcome.local {
