@@ -47,12 +47,7 @@ pub fn ack_of(outcome: Result<WriteOutcome, String>, lines: &[u8]) -> ShardWrite
         retryable: false,
     };
     match outcome {
-        Ok(WriteOutcome::Accepted) => {
-            ack.points = lines.iter().filter(|byte| **byte == b'\n').count() as u64;
-            if lines.last().is_some_and(|byte| *byte != b'\n') {
-                ack.points += 1;
-            }
-        }
+        Ok(WriteOutcome::Accepted) => ack.points = point_lines(lines),
         Ok(WriteOutcome::PointsRejected(rejected))
             if rejected.dropped == 0 && rejected.parse_errors.is_empty() =>
         {
@@ -77,4 +72,65 @@ pub fn ack_of(outcome: Result<WriteOutcome, String>, lines: &[u8]) -> ShardWrite
         }
     }
     ack
+}
+
+/// Lines that hold a point (every one does when a write is accepted): not blank, not a
+/// comment.
+fn point_lines(lines: &[u8]) -> u64 {
+    lines
+        .split(|byte| *byte == b'\n')
+        .map(|line| line.trim_ascii_start())
+        .filter(|line| !line.is_empty() && !line.starts_with(b"#"))
+        .count() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::plan::RejectedPoints;
+
+    #[test]
+    fn acks_say_what_was_written_and_whether_a_retry_can_help() {
+        let accepted = ack_of(Ok(WriteOutcome::Accepted), b"m v=1 1\n\n# note\nm v=2 2");
+        assert_eq!(
+            (accepted.points, &accepted.error, accepted.retryable),
+            (2, &None, false)
+        );
+        assert_eq!(accepted.into_result(), Ok(2));
+
+        let too_old = RejectedPoints {
+            points: 3,
+            beyond_retention: 2,
+            ..RejectedPoints::default()
+        };
+        let kept = ack_of(Ok(WriteOutcome::PointsRejected(too_old)), b"");
+        assert_eq!((kept.points, kept.error), (3, None));
+
+        let bad_lines = RejectedPoints {
+            points: 1,
+            parse_errors: b"unable to parse 'x': missing fields".to_vec(),
+            ..RejectedPoints::default()
+        };
+        let partial = ack_of(Ok(WriteOutcome::PointsRejected(bad_lines)), b"");
+        assert!(partial.error.is_some() && !partial.retryable);
+        // Its good point is durable, and every owner rejects the same line: written.
+        assert_eq!(partial.into_result(), Ok(1));
+
+        let conflict = ack_of(
+            Ok(WriteOutcome::Refused(WriteRefusal::FieldTypeConflict)),
+            b"",
+        );
+        assert!(!conflict.retryable);
+        assert!(conflict.into_result().is_err_and(|e| !e.is_retryable()));
+
+        let missing = WriteRefusal::DatabaseNotFound {
+            database: "db".into(),
+        };
+        let not_yet = ack_of(Ok(WriteOutcome::Refused(missing)), b"");
+        assert!(not_yet.retryable, "meta may not have reached this node yet");
+
+        let wal = ack_of(Err("write failed".into()), b"m v=1 1\n");
+        assert!(wal.retryable);
+        assert!(wal.into_result().is_err_and(|e| e.is_retryable()));
+    }
 }
