@@ -154,6 +154,9 @@ struct NodeQueue {
     cursor: u64,
     /// Σ segment lengths
     bytes: u64,
+    /// the id the next segment gets: above every id this process saw, so a deleted
+    /// segment's name is never reused while a crash could still bring the old file back
+    next_segment_id: u64,
 }
 
 /// What one delivery pass did.
@@ -244,6 +247,7 @@ impl HintedHandoff {
                 active: None,
                 cursor: SEGMENT_HEADER_BYTES,
                 bytes: 0,
+                next_segment_id: 1,
             }))
         });
         Arc::clone(queue)
@@ -559,6 +563,7 @@ impl NodeQueue {
             active: None,
             cursor: SEGMENT_HEADER_BYTES,
             bytes: 0,
+            next_segment_id: ids.last().map_or(1, |last| last + 1),
         };
         let mut removed_any = false;
         for id in ids {
@@ -642,7 +647,8 @@ impl NodeQueue {
                 fs.sync_directory(parent)?;
             }
         }
-        let id = self.segments.back().map_or(1, |back| back.id + 1);
+        let id = self.next_segment_id;
+        self.next_segment_id += 1;
         let path = segment_path(&self.dir, id);
         let mut file = fs.create_new(&path)?;
         let made = file
@@ -707,11 +713,12 @@ impl NodeQueue {
             self.active = None;
         }
         fs.remove_file(&segment_path(&self.dir, front.id))?;
-        fs.sync_directory(&self.dir)?;
+        // Gone from the list as soon as the file is: a failed directory sync below must
+        // not leave the queue pointing at a file it cannot read.
         self.bytes -= front.length;
         self.segments.pop_front();
         self.cursor = SEGMENT_HEADER_BYTES;
-        Ok(())
+        fs.sync_directory(&self.dir)
     }
 }
 
