@@ -234,6 +234,12 @@ pub fn run(config: Config) -> Result<(), String> {
             config.http.password_checks_per_second,
         )
     });
+    let (replication, hint_delivery) = start_replication(&config, &meta, &ingest)?;
+    let mut config = config;
+    if replication.is_some() {
+        // Every write goes to a large-write thread, which replicates it (never a loop).
+        config.http.write_piece_size = 0;
+    }
     let large_writes = crate::http::large_write::LargeWrites::start(
         config.large_write_thread_count(),
         config.http.large_write_queue_depth,
@@ -244,6 +250,7 @@ pub fn run(config: Config) -> Result<(), String> {
             max_line_bytes: config.http.max_body_size,
             enqueue_timeout: config.http.enqueued_write_timeout,
         },
+        replication,
     )
     .map_err(|e| format!("starting large-write threads: {e}"))?;
     let body_memory = net::body_memory::BodyMemory::new(config.http.max_body_memory);
@@ -321,6 +328,9 @@ pub fn run(config: Config) -> Result<(), String> {
     // A restore writes through ingest: stop it (a restore in progress drops what it created)
     // before the writers go.
     backup.stop();
+    if let Some(delivery) = hint_delivery {
+        delivery.stop();
+    }
     // A CQ runs statements and writes: stop it before the query threads and ingest.
     if let Some(continuous_queries) = continuous_queries {
         continuous_queries.stop();
@@ -354,6 +364,75 @@ pub fn run(config: Config) -> Result<(), String> {
     }
     crate::log_info!("server", "stopped cleanly");
     Ok(())
+}
+
+/// With the test-only `[cluster] debug-node-id`: the fixed cluster (every node owns every
+/// shard), the peer pool, the hinted-handoff queues and their delivery thread.
+fn start_replication(
+    config: &Config,
+    meta: &Arc<MetaStore>,
+    ingest: &Arc<Ingest>,
+) -> Result<
+    (
+        crate::http::large_write::Replication,
+        Option<crate::cluster::hinted_handoff::DeliveryThread>,
+    ),
+    String,
+> {
+    use crate::cluster::{consistency, hinted_handoff, replicate, rpc, view};
+    let cluster = &config.cluster;
+    if cluster.debug_node_id == 0 {
+        return Ok((None, None));
+    }
+    let addresses = cluster.static_peers()?;
+    let mut owners: Vec<u64> = addresses.keys().copied().collect();
+    owners.push(cluster.debug_node_id);
+    owners.sort_unstable();
+    let view: Arc<dyn view::ClusterView> = Arc::new(view::StaticClusterView {
+        local: cluster.debug_node_id,
+        addresses,
+        owners,
+        shard_group_duration_ns: 7 * 24 * 3_600 * 1_000_000_000,
+    });
+    let pool = Arc::new(rpc::PeerPool::new(rpc::PeerClientConfig {
+        local_node: cluster.debug_node_id,
+        dial_timeout: cluster.dial_timeout,
+        max_connections_per_peer: cluster.pool_max_connections,
+        shared_secret: config
+            .http
+            .auth_enabled
+            .then(|| config.http.shared_secret.clone().into_bytes()),
+    }));
+    let (hints, delivery) = if config.hinted_handoff.enabled {
+        let settings = hinted_handoff::HintedHandoffSettings::from_config(&config.hinted_handoff);
+        let queues =
+            hinted_handoff::HintedHandoff::open(Arc::new(crate::fsio::OsFileSystem), settings)
+                .map_err(|e| format!("opening [hinted-handoff] dir: {e}"))?;
+        let queues = Arc::new(queues);
+        let transport = Arc::new(consistency::PeerHintTransport {
+            view: Arc::clone(&view),
+            pool: Arc::clone(&pool),
+            timeout: cluster.shard_writer_timeout,
+        });
+        let delivery = hinted_handoff::DeliveryThread::start(Arc::clone(&queues), transport)
+            .map_err(|e| format!("starting the hinted-handoff thread: {e}"))?;
+        (Some(queues), Some(delivery))
+    } else {
+        (None, None)
+    };
+    crate::log_info!("cluster", "static cluster (test-only configuration)"; node = cluster.debug_node_id, peers = cluster.debug_static_peers);
+    let replicated = replicate::ReplicatedWrites {
+        view,
+        pool,
+        hints,
+        meta: Arc::clone(meta),
+        writer: crate::query::into::IntoWriter {
+            ingest: Arc::clone(ingest),
+            enqueue_timeout: config.http.enqueued_write_timeout,
+        },
+        shard_writer_timeout: cluster.shard_writer_timeout,
+    };
+    Ok((Some(Arc::new(replicated)), delivery))
 }
 
 /// Starts the meta group (`cluster::meta_raft`) on `[meta] bind-address`: joins the cluster
@@ -406,10 +485,24 @@ fn start_backup_service(
             ingest: Arc::clone(ingest),
             enqueue_timeout: config.http.enqueued_write_timeout,
         },
+        peer_auth: if config.http.auth_enabled {
+            crate::cluster::rpc::PeerAuth::SharedSecret(
+                config.http.shared_secret.clone().into_bytes(),
+            )
+        } else {
+            crate::cluster::rpc::PeerAuth::Open
+        },
     });
+    // Backups and restores, and the sessions of cluster peers, share one pool of threads;
+    // a node outside a cluster keeps exactly `[backup] max-connections` of them.
+    let peer_threads = if config.cluster.debug_node_id != 0 {
+        config.cluster.max_peer_connections
+    } else {
+        0
+    };
     let service = crate::backup::service::BackupService::start(
         listener,
-        config.backup.max_connections,
+        config.backup.max_connections + peer_threads,
         context,
     )
     .map_err(|e| format!("starting the backup service: {e}"))?;

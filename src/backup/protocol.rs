@@ -11,7 +11,18 @@
 //!                       server → client JSON `RestoreSummary`
 //!           6 Error     UTF-8 text; the connection is closed after it
 //!           7 Ready     restore: the databases are created, send the points
+//!           8 ShardWrite   peer session: client → server, `header length u32 LE | JSON
+//!                          ShardWriteHeader | line protocol` (`cluster::rpc`)
+//!           9 ShardWriteAck peer session: server → client, JSON `ShardWriteAck`, sent once
+//!                          the write is durable (or refused)
 //! ```
+//!
+//! A peer session (`Request::PeerSession`, `cluster::rpc`) is a third kind of connection: after
+//! `Ready`, any number of `ShardWrite` → `ShardWriteAck` exchanges, one at a time, until the
+//! client closes it or it is idle for `CLUSTER_PEER_SESSION_IDLE_MS`. The first `Ready`
+//! carries a random `nonce`; with `[http] auth-enabled` the session's `Hello` proves the
+//! shared secret with an HMAC of it. A server of protocol 1 without peer sessions refuses the
+//! unknown request with `Error`, so the extension needs no new version.
 //!
 //! The server speaks first: `Ready` (`{"protocol": 1}`) once a backup thread has taken the
 //! connection, or `Error` when every thread is busy. Then a backup: `Request` → `FileStart
@@ -46,6 +57,10 @@ pub enum FrameKind {
     Error = 6,
     /// restore: databases created, points welcome
     Ready = 7,
+    /// peer session: points for one shard of one owner
+    ShardWrite = 8,
+    /// peer session: the answer to one `ShardWrite`
+    ShardWriteAck = 9,
 }
 
 impl FrameKind {
@@ -58,6 +73,8 @@ impl FrameKind {
             5 => FrameKind::Done,
             6 => FrameKind::Error,
             7 => FrameKind::Ready,
+            8 => FrameKind::ShardWrite,
+            9 => FrameKind::ShardWriteAck,
             _ => return None,
         })
     }
@@ -187,6 +204,24 @@ pub enum Request {
         /// users to create (those that exist are left as they are)
         users: Vec<UserMeta>,
     },
+    /// a cluster peer's session of shard writes (`cluster::rpc`)
+    PeerSession {
+        /// the sending node's id
+        node_id: u64,
+        /// with `[http] auth-enabled`: lowercase hex HMAC-SHA-256 under the shared secret
+        /// of the server's nonce and `node_id` (`cluster::rpc::session_proof`)
+        proof: Option<String>,
+    },
+}
+
+/// The server's first frame (`Ready`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Greeting {
+    /// [`PROTOCOL_VERSION`]
+    pub protocol: u32,
+    /// random, lowercase hex, fresh per connection: what a peer session's proof signs
+    #[serde(default)]
+    pub nonce: String,
 }
 
 /// A retention policy as backed up.
@@ -350,7 +385,7 @@ mod tests {
         );
         let error = read_frame(&mut input, &mut payload).unwrap_err();
         assert_eq!(error.to_string(), "no room");
-        let mut bad_kind: &[u8] = &[9, 0, 0, 0, 0];
+        let mut bad_kind: &[u8] = &[10, 0, 0, 0, 0];
         assert!(matches!(
             read_frame(&mut bad_kind, &mut payload),
             Err(FrameError::Malformed(_))

@@ -43,7 +43,8 @@ use super::manifest::META_FILE;
 use super::protocol::{
     hex, read_frame, read_json, write_frame, write_json, BackupMeta, BackupSummary,
     ContinuousQueryMeta, DataTarget, DatabaseMeta, FileHeader, FileKind, FileTrailer, FrameError,
-    FrameKind, Hello, Request, RestoreSummary, RetentionPolicyMeta, UserMeta, PROTOCOL_VERSION,
+    FrameKind, Greeting, Hello, Request, RestoreSummary, RetentionPolicyMeta, UserMeta,
+    PROTOCOL_VERSION,
 };
 use crate::ingest::plan::WriteOutcome;
 use crate::limits::{BACKUP_DATA_FRAME_BYTES, BACKUP_IO_TIMEOUT_MS};
@@ -68,6 +69,8 @@ pub struct BackupContext {
     pub store: Arc<Store>,
     /// the durable write path restores use
     pub writer: IntoWriter,
+    /// who may open a peer session (`cluster::rpc`) on this port
+    pub peer_auth: crate::cluster::rpc::PeerAuth,
 }
 
 /// The connection each server thread is serving (a clone of its socket), so that `stop`
@@ -252,11 +255,11 @@ fn serve(mut stream: TcpStream, context: &BackupContext, stopping: &AtomicBool) 
         .map(|a| a.to_string())
         .unwrap_or_default();
     let result = (|| -> Result<&'static str, Failure> {
-        write_json(
-            &mut stream,
-            FrameKind::Ready,
-            &serde_json::json!({ "protocol": PROTOCOL_VERSION }),
-        )?;
+        let greeting = Greeting {
+            protocol: PROTOCOL_VERSION,
+            nonce: crate::cluster::rpc::random_nonce(),
+        };
+        write_json(&mut stream, FrameKind::Ready, &greeting)?;
         let mut payload = Vec::new();
         let hello: Hello = read_json(&mut stream, FrameKind::Request, &mut payload)?;
         if hello.protocol != PROTOCOL_VERSION {
@@ -283,6 +286,17 @@ fn serve(mut stream: TcpStream, context: &BackupContext, stopping: &AtomicBool) 
                 restore(&mut stream, context, &databases, &users, stopping)?;
                 Ok("restore")
             }
+            Request::PeerSession { node_id, proof } => {
+                serve_peer_session(
+                    &mut stream,
+                    context,
+                    &greeting.nonce,
+                    node_id,
+                    proof,
+                    stopping,
+                )?;
+                Ok("peer session")
+            }
         }
     })();
     match result {
@@ -295,6 +309,39 @@ fn serve(mut stream: TcpStream, context: &BackupContext, stopping: &AtomicBool) 
         Err(Failure::Connection(error)) => {
             crate::log_warn!("backup", "backup connection failed"; peer = peer, error = error);
         }
+    }
+}
+
+/// Shard writes from a cluster peer (`cluster::rpc`), through the durable path restores use.
+fn serve_peer_session(
+    stream: &mut TcpStream,
+    context: &BackupContext,
+    nonce: &str,
+    node_id: u64,
+    proof: Option<String>,
+    stopping: &AtomicBool,
+) -> Result<(), Failure> {
+    use crate::cluster::rpc::SessionEnd;
+    let writer = crate::cluster::local::LocalShardWriter {
+        meta: &context.meta,
+        writer: &context.writer,
+    };
+    let served = crate::cluster::rpc::serve_peer_session(
+        stream,
+        nonce,
+        node_id,
+        proof.as_deref(),
+        &context.peer_auth,
+        &writer,
+        stopping,
+    );
+    match served {
+        Ok(writes) => {
+            crate::log_debug!("cluster", "peer session ended"; node = node_id, writes = writes);
+            Ok(())
+        }
+        Err(SessionEnd::Refused(text)) => Err(Failure::Refused(text)),
+        Err(SessionEnd::Connection(error)) => Err(Failure::Connection(error)),
     }
 }
 

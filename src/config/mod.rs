@@ -28,6 +28,10 @@ pub const MONITOR_STORE_INTERVAL_SECONDS_DEFAULT: u64 = 10;
 pub struct Config {
     /// the top-level `bind-address` and `[backup]`: the backup and restore service
     pub backup: BackupConfig,
+    /// `[cluster]`: the peer write RPC's client side
+    pub cluster: ClusterConfig,
+    /// `[hinted-handoff]`
+    pub hinted_handoff: HintedHandoffConfig,
     /// `[meta]`
     pub meta: MetaConfig,
     /// `[data]`
@@ -62,6 +66,66 @@ pub struct BackupConfig {
     /// `[backup] max-connections`: backups and restores served at once (one thread each);
     /// one more connection is answered with an error and closed
     pub max_connections: usize,
+}
+
+/// `[cluster]`: how this node talks to its peers' data ports (`cluster::rpc`); the names
+/// are InfluxDB Enterprise's where it has the setting.
+#[derive(Clone, Debug)]
+pub struct ClusterConfig {
+    /// `dial-timeout`: connecting to a peer, handshake included
+    pub dial_timeout: Duration,
+    /// `shard-writer-timeout`: how long a writer waits for an owner's ack
+    pub shard_writer_timeout: Duration,
+    /// `pool-max-connections`: connections kept to one peer at most
+    pub pool_max_connections: usize,
+    /// `max-peer-connections`: threads of the data port for peers' sessions (besides
+    /// `[backup] max-connections`)
+    pub max_peer_connections: usize,
+    /// `debug-node-id` (tests only, until the meta store is replicated): this node's id in
+    /// a fixed cluster where every node owns every shard; 0: not clustered
+    pub debug_node_id: u64,
+    /// `debug-static-peers` (tests only): the other nodes, `ID=HOST:PORT,…` (their data
+    /// ports, the top-level `bind-address`)
+    pub debug_static_peers: String,
+}
+
+impl ClusterConfig {
+    /// The peers of `debug-static-peers`, by node id.
+    pub fn static_peers(&self) -> Result<std::collections::BTreeMap<u64, String>, String> {
+        let mut peers = std::collections::BTreeMap::new();
+        for entry in self
+            .debug_static_peers
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
+            let bad = || format!("[cluster] debug-static-peers: {entry:?} is not ID=HOST:PORT");
+            let (id, address) = entry.split_once('=').ok_or_else(bad)?;
+            let id: u64 = id.trim().parse().map_err(|_| bad())?;
+            if id == 0 || id == self.debug_node_id || address.trim().is_empty() {
+                return Err(bad());
+            }
+            peers.insert(id, address.trim().to_string());
+        }
+        Ok(peers)
+    }
+}
+
+/// `[hinted-handoff]`: writes an owner could not take, kept for it (`cluster::hinted_handoff`).
+#[derive(Clone, Debug)]
+pub struct HintedHandoffConfig {
+    /// `enabled`: without it a write an owner misses is only counted against consistency
+    pub enabled: bool,
+    /// `dir`: one directory per destination node below it
+    pub dir: PathBuf,
+    /// `max-size`: bytes kept per destination; past it a hint is refused
+    pub max_size: u64,
+    /// `max-age`: older hints are dropped instead of delivered
+    pub max_age: Duration,
+    /// `retry-interval`: the first wait after a failed delivery
+    pub retry_interval: Duration,
+    /// `retry-max-interval`: the longest wait, the interval doubling up to it
+    pub retry_max_interval: Duration,
 }
 
 /// `[meta]`: where databases and retention policies are kept, and the meta group that
@@ -263,6 +327,28 @@ impl Config {
             .map(|h| h.join(".sluice"))
             .unwrap_or_else(|| PathBuf::from("/var/lib/sluice"));
         Config {
+            cluster: ClusterConfig {
+                dial_timeout: Duration::from_millis(limits::CLUSTER_DIAL_TIMEOUT_MS_DEFAULT),
+                shard_writer_timeout: Duration::from_millis(
+                    limits::CLUSTER_SHARD_WRITER_TIMEOUT_MS_DEFAULT,
+                ),
+                pool_max_connections: limits::CLUSTER_POOL_MAX_CONNECTIONS_DEFAULT,
+                max_peer_connections: limits::CLUSTER_MAX_PEER_CONNECTIONS_DEFAULT,
+                debug_node_id: 0,
+                debug_static_peers: String::new(),
+            },
+            hinted_handoff: HintedHandoffConfig {
+                enabled: true,
+                dir: base.join("hh"),
+                max_size: limits::HINTED_HANDOFF_MAX_SIZE_BYTES_DEFAULT,
+                max_age: Duration::from_millis(limits::HINTED_HANDOFF_MAX_AGE_MS_DEFAULT),
+                retry_interval: Duration::from_millis(
+                    limits::HINTED_HANDOFF_RETRY_INTERVAL_MS_DEFAULT,
+                ),
+                retry_max_interval: Duration::from_millis(
+                    limits::HINTED_HANDOFF_RETRY_MAX_INTERVAL_MS_DEFAULT,
+                ),
+            },
             backup: BackupConfig {
                 bind_address: limits::BACKUP_BIND_ADDRESS_DEFAULT.to_string(),
                 max_connections: limits::BACKUP_MAX_CONNECTIONS_DEFAULT,
@@ -547,6 +633,25 @@ impl Config {
         }
         if self.backup.max_connections == 0 {
             return Err("[backup] max-connections must be > 0".into());
+        }
+        if self.cluster.pool_max_connections == 0 {
+            return Err("[cluster] pool-max-connections must be > 0".into());
+        }
+        if self.cluster.dial_timeout.is_zero() || self.cluster.shard_writer_timeout.is_zero() {
+            return Err("[cluster] dial-timeout and shard-writer-timeout must be > 0".into());
+        }
+        self.cluster.static_peers()?;
+        let hh = &self.hinted_handoff;
+        if hh.max_size < limits::HINTED_HANDOFF_SEGMENT_MAX_BYTES {
+            return Err(format!(
+                "[hinted-handoff] max-size must be at least {} bytes (one segment)",
+                limits::HINTED_HANDOFF_SEGMENT_MAX_BYTES
+            ));
+        }
+        if hh.retry_interval.is_zero() || hh.retry_interval > hh.retry_max_interval {
+            return Err(
+                "[hinted-handoff] retry-interval must be > 0 and at most retry-max-interval".into(),
+            );
         }
         if self.data.wal_group_max_records == 0 {
             return Err("[data] wal-group-max-records must be > 0".into());
@@ -853,6 +958,30 @@ settings! {
         "host:port of the backup and restore service (sluice backup, sluice restore); it asks for no credentials, so keep it on loopback";
     ["backup"] "max-connections" => backup.max_connections,
         "backups and restores served at once; one more connection is refused with an error";
+    ["cluster"] "dial-timeout" => cluster.dial_timeout,
+        "connecting to a peer's data port (bind-address), handshake included";
+    ["cluster"] "shard-writer-timeout" => cluster.shard_writer_timeout,
+        "how long a write waits for each owner's acknowledgement";
+    ["cluster"] "pool-max-connections" => cluster.pool_max_connections,
+        "connections kept open to one peer at most; a write waits for a free one";
+    ["cluster"] "max-peer-connections" => cluster.max_peer_connections,
+        "threads of the data port serving peers' write sessions, besides [backup] max-connections";
+    ["cluster"] "debug-node-id" => cluster.debug_node_id,
+        "tests only, until meta is replicated: this node's id in a fixed cluster where every node owns every shard (0: off)";
+    ["cluster"] "debug-static-peers" => cluster.debug_static_peers,
+        "tests only: the other nodes of that fixed cluster, ID=HOST:PORT of their data ports, comma-separated";
+    ["hinted-handoff"] "enabled" => hinted_handoff.enabled,
+        "keep writes an owner could not take and deliver them when it returns";
+    ["hinted-handoff"] "dir" => hinted_handoff.dir,
+        "directory of the hinted-handoff queues, one directory per destination node";
+    ["hinted-handoff"] "max-size" => hinted_handoff.max_size,
+        "bytes kept per destination node; past it a hint is refused (the write counts as failed for that owner)";
+    ["hinted-handoff"] "max-age" => hinted_handoff.max_age,
+        "hints older than this are dropped instead of delivered";
+    ["hinted-handoff"] "retry-interval" => hinted_handoff.retry_interval,
+        "first wait after a failed delivery";
+    ["hinted-handoff"] "retry-max-interval" => hinted_handoff.retry_max_interval,
+        "longest wait between deliveries to a node that is down (the wait doubles up to it)";
     ["meta"] "dir" => meta.dir, "directory of the meta store (databases, retention policies)";
     ["meta"] "bind-address" => meta.bind_address,
         "host:port of the meta service (Raft, joins); loopback unless the node is in a cluster";

@@ -76,6 +76,8 @@ pub struct LargeWriteTarget {
     pub now_ns: i64,
     /// the body is gzip (`Content-Encoding: gzip`)
     pub gzip: bool,
+    /// the `consistency` parameter; it matters only when the write is replicated
+    pub consistency: crate::cluster::consistency::ConsistencyLevel,
 }
 
 /// A write handed to a large-write thread.
@@ -118,6 +120,10 @@ struct Job {
     deliver: DeliverAnswer,
 }
 
+/// Replicated writes (`cluster::replicate`), when this node is in a (test-only, static)
+/// cluster: every write is then a large write, written to every owner by this thread.
+pub type Replication = Option<Arc<crate::cluster::replicate::ReplicatedWrites>>;
+
 /// The large-write threads and their queue.
 pub struct LargeWrites {
     /// Taken by `shutdown`: the threads finish what is queued, then stop.
@@ -132,16 +138,18 @@ impl LargeWrites {
         queue_depth: usize,
         ingest: Arc<Ingest>,
         settings: LargeWriteSettings,
+        replication: Replication,
     ) -> std::io::Result<LargeWrites> {
         let (sender, receiver) = channel::bounded::<Job>(queue_depth);
         let mut handles = Vec::new();
         for index in 0..threads.max(1) {
             let jobs = receiver.clone();
             let ingest = Arc::clone(&ingest);
+            let replication = replication.clone();
             handles.push(
                 std::thread::Builder::new()
                     .name(format!("sluice-write-{index}"))
-                    .spawn(move || serve(&jobs, &ingest, settings))?,
+                    .spawn(move || serve(&jobs, &ingest, settings, &replication))?,
             );
         }
         Ok(LargeWrites {
@@ -190,11 +198,71 @@ impl LargeWrites {
 }
 
 /// A large-write thread: one write at a time, until the queue is closed and empty.
-fn serve(jobs: &Receiver<Job>, ingest: &Ingest, settings: LargeWriteSettings) {
+fn serve(
+    jobs: &Receiver<Job>,
+    ingest: &Ingest,
+    settings: LargeWriteSettings,
+    replication: &Replication,
+) {
     // Field types this thread has seen, as an event loop keeps them.
     let mut scratch = WriteScratch::default();
     while let Ok(job) = jobs.recv() {
-        run(job, ingest, &settings, &mut scratch);
+        match replication {
+            Some(replication) => {
+                let answer = run_replicated(&job.write, replication, &settings);
+                (job.deliver)(answer);
+            }
+            None => run(job, ingest, &settings, &mut scratch),
+        }
+    }
+}
+
+/// A write to every owner (`cluster::replicate`), answered by its consistency level: this
+/// node's parse errors and rejections first (as any write), then `timeout` / `partial
+/// write` / the owners' error as a 500 (InfluxDB Enterprise's status for them).
+fn run_replicated(
+    write: &LargeWrite,
+    replication: &crate::cluster::replicate::ReplicatedWrites,
+    settings: &LargeWriteSettings,
+) -> LargeWriteAnswer {
+    let answer = |response| LargeWriteAnswer {
+        response,
+        queue_timed_out: false,
+    };
+    let target = &write.target;
+    let mut inflated = Vec::new();
+    let lines: &[u8] = if target.gzip {
+        let mut stream = GunzipStream::new(&write.body, settings.max_inflated_body_bytes);
+        match stream.read_into(
+            &mut inflated,
+            settings.max_inflated_body_bytes.saturating_add(1),
+        ) {
+            Ok(true) => &inflated,
+            Ok(false) => return answer(gzip_refusal(GzipFailure::TooLarge)),
+            Err(failure) => return answer(gzip_refusal(failure)),
+        }
+    } else {
+        &write.body
+    };
+    let body = crate::cluster::replicate::BodyWrite {
+        database: &target.database,
+        retention_policy: &target.retention_policy,
+        precision: target.precision,
+        now_ns: target.now_ns,
+        lines,
+        level: target.consistency,
+    };
+    let outcome = replication.write(&body);
+    let local = match outcome.local {
+        Some(Ok(local)) => Some(local),
+        _ => None,
+    };
+    if let Some(local @ (WriteOutcome::Refused(_) | WriteOutcome::PointsRejected(_))) = &local {
+        return answer(render(local));
+    }
+    match outcome.consistency {
+        Err(error) => answer(Response::json_error(500, &error.to_string())),
+        Ok(()) => answer(render(&local.unwrap_or(WriteOutcome::Accepted))),
     }
 }
 

@@ -11,6 +11,7 @@
 
 use std::time::Duration;
 
+use crate::cluster::consistency::ConsistencyLevel;
 use crate::http::framing::Request;
 use crate::http::gzip::{self, GunzipStream, GzipFailure};
 use crate::http::large_write::LargeWriteTarget;
@@ -84,6 +85,8 @@ pub fn plan_write(
             precision,
             now_ns: context.now_ns,
             gzip: request.head.content_encoding_gzip,
+            consistency: ConsistencyLevel::parse(query_param(params, "consistency").unwrap_or(""))
+                .unwrap_or(ConsistencyLevel::One),
         })
     };
     let piece_bytes = http_context.write_piece_bytes;

@@ -204,7 +204,43 @@ pub const BACKUP_DATA_FRAME_BYTES: usize = 256 * 1024;
 /// A backup connection whose peer neither sends nor reads for this long is closed.
 pub const BACKUP_IO_TIMEOUT_MS: u64 = 60_000;
 
+/// Largest write one peer sends another in a shard-write frame (header and lines): it
+/// travels in one backup-protocol frame, and a hinted-handoff record holds one.
+pub const CLUSTER_SHARD_WRITE_MAX_BYTES: usize = 16 * 1024 * 1024;
+/// Default `[cluster] dial-timeout` (InfluxDB Enterprise's 1 s): connecting to a peer.
+pub const CLUSTER_DIAL_TIMEOUT_MS_DEFAULT: u64 = 1_000;
+/// Default `[cluster] shard-writer-timeout` (InfluxDB Enterprise's 5 s): how long a writer
+/// waits for an owner's acknowledgement of a shard write.
+pub const CLUSTER_SHARD_WRITER_TIMEOUT_MS_DEFAULT: u64 = 5_000;
+/// Default `[cluster] pool-max-connections`: connections a node keeps open to one peer (a
+/// write waits for a free one up to the shard-writer timeout).
+pub const CLUSTER_POOL_MAX_CONNECTIONS_DEFAULT: usize = 4;
+/// Default `[cluster] max-peer-connections`: threads of the data port serving peer
+/// sessions, beside `[backup] max-connections`.
+pub const CLUSTER_MAX_PEER_CONNECTIONS_DEFAULT: usize = 8;
+/// A peer session idle this long is closed by the server (the client pool reconnects).
+pub const CLUSTER_PEER_SESSION_IDLE_MS: u64 = 30_000;
+/// The client pool drops a connection idle this long, well before the server's close.
+pub const CLUSTER_POOL_IDLE_MS: u64 = 20_000;
+/// Default `[hinted-handoff] max-size` per destination node (InfluxDB Enterprise's 10 GiB).
+pub const HINTED_HANDOFF_MAX_SIZE_BYTES_DEFAULT: u64 = 10 * 1024 * 1024 * 1024;
+/// Default `[hinted-handoff] max-age` (InfluxDB Enterprise's 168 h): older hints are dropped.
+pub const HINTED_HANDOFF_MAX_AGE_MS_DEFAULT: u64 = 168 * 3_600_000;
+/// Default `[hinted-handoff] retry-interval` (1 s): the first wait after a failed delivery.
+pub const HINTED_HANDOFF_RETRY_INTERVAL_MS_DEFAULT: u64 = 1_000;
+/// Default `[hinted-handoff] retry-max-interval` (10 s): the longest wait (doubling).
+pub const HINTED_HANDOFF_RETRY_MAX_INTERVAL_MS_DEFAULT: u64 = 10_000;
+/// A hinted-handoff segment file is closed and a new one started past this size.
+pub const HINTED_HANDOFF_SEGMENT_MAX_BYTES: u64 = 16 * 1024 * 1024;
+/// Hints one delivery pass sends to one node before it looks at the others.
+pub const HINTED_HANDOFF_DELIVERY_BATCH_MAX: usize = 64;
+
 const _: () = assert!(BACKUP_RESTORE_CHUNK_BYTES <= BACKUP_FRAME_MAX_BYTES);
+const _: () = assert!(CLUSTER_SHARD_WRITE_MAX_BYTES + 4096 <= BACKUP_FRAME_MAX_BYTES);
+const _: () = assert!(CLUSTER_POOL_IDLE_MS < CLUSTER_PEER_SESSION_IDLE_MS);
+const _: () = assert!(
+    HINTED_HANDOFF_RETRY_INTERVAL_MS_DEFAULT <= HINTED_HANDOFF_RETRY_MAX_INTERVAL_MS_DEFAULT
+);
 const _: () = assert!(BACKUP_DATA_FRAME_BYTES <= BACKUP_FRAME_MAX_BYTES);
 const _: () = assert!(HTTP_MAX_BODY_SIZE_BYTES_DEFAULT < BACKUP_FRAME_MAX_BYTES);
 const _: () = assert!(INGEST_BATCH_MAX_BYTES < WAL_RECORD_MAX_BYTES);

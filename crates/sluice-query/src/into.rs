@@ -269,6 +269,36 @@ pub fn write_lines_durably(
     now_ns: i64,
     scratch: &mut WriteScratch,
 ) -> Result<WriteOutcome, String> {
+    let timed = TimedLines {
+        lines,
+        precision: Precision::Nanosecond,
+        now_ns,
+    };
+    write_timed_lines_durably(&timed, target, meta, writer, scratch)
+}
+
+/// Lines of line protocol with the unit of their timestamps and the time of those without.
+#[derive(Clone, Copy, Debug)]
+pub struct TimedLines<'a> {
+    /// whole lines
+    pub lines: &'a [u8],
+    /// the unit of their timestamps (`/write`'s `precision`)
+    pub precision: Precision,
+    /// the time of a line without a timestamp, and the retention cut-off
+    pub now_ns: i64,
+}
+
+/// As [`write_lines_durably`], for lines in any precision (a cluster peer's copy of a
+/// `/write` body, planned with the writer's precision and "now" so every owner stores the
+/// same points).
+pub fn write_timed_lines_durably(
+    timed: &TimedLines<'_>,
+    target: &Destination<'_>,
+    meta: &MetaData,
+    writer: &IntoWriter,
+    scratch: &mut WriteScratch,
+) -> Result<WriteOutcome, String> {
+    let (lines, now_ns) = (timed.lines, timed.now_ns);
     let context = WriteContext {
         meta,
         ingest: &writer.ingest,
@@ -277,7 +307,7 @@ pub fn write_lines_durably(
     };
     let planned = plan_lines(
         lines,
-        Precision::Nanosecond,
+        timed.precision,
         target.database,
         target.retention_policy,
         &context,
