@@ -184,7 +184,22 @@ pub fn run(config: Config) -> Result<(), String> {
     )
     .map_err(|e| format!("starting query threads: {e}"))?;
 
-    let backup = start_backup_service(&config, &meta, &store, &ingest)?;
+    let peer_view: Arc<dyn crate::cluster::view::ClusterView> = if config.cluster.debug_node_id != 0
+    {
+        // The fixed test-only cluster: always clustered, every node owns every group.
+        Arc::new(crate::cluster::view::StaticClusterView {
+            local: config.cluster.debug_node_id,
+            addresses: std::collections::BTreeMap::new(),
+            owners: Vec::new(),
+            shard_group_duration_ns: 1,
+        })
+    } else {
+        Arc::new(crate::cluster::view::MetaClusterView {
+            local: meta_service.group().node_id(),
+            meta: Arc::clone(&meta),
+        })
+    };
+    let backup = start_backup_service(&config, &meta, &store, &ingest, peer_view)?;
     let data_address = backup.local_address().to_string();
 
     let inputs = crate::inputs::build_services(&config.inputs)?;
@@ -234,10 +249,12 @@ pub fn run(config: Config) -> Result<(), String> {
             config.http.password_checks_per_second,
         )
     });
-    let (replication, hint_delivery) = start_replication(&config, &meta, &ingest)?;
+    let (replication, hint_delivery) =
+        start_replication(&config, &meta, &ingest, meta_service.group().node_id())?;
     let mut config = config;
-    if replication.is_some() {
-        // Every write goes to a large-write thread, which replicates it (never a loop).
+    if config.cluster.debug_node_id != 0 {
+        // Every write goes to a large-write thread, which replicates it (never a loop); a
+        // node of the replicated meta decides per write (`http_write_context`).
         config.http.write_piece_size = 0;
     }
     let large_writes = crate::http::large_write::LargeWrites::start(
@@ -366,12 +383,15 @@ pub fn run(config: Config) -> Result<(), String> {
     Ok(())
 }
 
-/// With the test-only `[cluster] debug-node-id`: the fixed cluster (every node owns every
-/// shard), the peer pool, the hinted-handoff queues and their delivery thread.
+/// The data half of the cluster: the view of owners (the replicated meta store's, or the
+/// fixed one of the test-only `[cluster] debug-node-id`), the peer pool, the hinted-handoff
+/// queues and their delivery thread. A node alone keeps the single-node write path: the
+/// view says it is not clustered until its meta state lists another node.
 fn start_replication(
     config: &Config,
     meta: &Arc<MetaStore>,
     ingest: &Arc<Ingest>,
+    local_node: u64,
 ) -> Result<
     (
         crate::http::large_write::Replication,
@@ -381,21 +401,28 @@ fn start_replication(
 > {
     use crate::cluster::{consistency, hinted_handoff, replicate, rpc, view};
     let cluster = &config.cluster;
-    if cluster.debug_node_id == 0 {
-        return Ok((None, None));
-    }
-    let addresses = cluster.static_peers()?;
-    let mut owners: Vec<u64> = addresses.keys().copied().collect();
-    owners.push(cluster.debug_node_id);
-    owners.sort_unstable();
-    let view: Arc<dyn view::ClusterView> = Arc::new(view::StaticClusterView {
-        local: cluster.debug_node_id,
-        addresses,
-        owners,
-        shard_group_duration_ns: 7 * 24 * 3_600 * 1_000_000_000,
-    });
+    let (view, local_node): (Arc<dyn view::ClusterView>, u64) = if cluster.debug_node_id != 0 {
+        let addresses = cluster.static_peers()?;
+        let mut owners: Vec<u64> = addresses.keys().copied().collect();
+        owners.push(cluster.debug_node_id);
+        owners.sort_unstable();
+        crate::log_info!("cluster", "static cluster (test-only configuration)"; node = cluster.debug_node_id, peers = cluster.debug_static_peers);
+        let view = Arc::new(view::StaticClusterView {
+            local: cluster.debug_node_id,
+            addresses,
+            owners,
+            shard_group_duration_ns: 7 * 24 * 3_600 * 1_000_000_000,
+        });
+        (view, cluster.debug_node_id)
+    } else {
+        let view = Arc::new(view::MetaClusterView {
+            local: local_node,
+            meta: Arc::clone(meta),
+        });
+        (view, local_node)
+    };
     let pool = Arc::new(rpc::PeerPool::new(rpc::PeerClientConfig {
-        local_node: cluster.debug_node_id,
+        local_node,
         dial_timeout: cluster.dial_timeout,
         max_connections_per_peer: cluster.pool_max_connections,
         shared_secret: config
@@ -420,7 +447,6 @@ fn start_replication(
     } else {
         (None, None)
     };
-    crate::log_info!("cluster", "static cluster (test-only configuration)"; node = cluster.debug_node_id, peers = cluster.debug_static_peers);
     let replicated = replicate::ReplicatedWrites {
         view,
         pool,
@@ -473,6 +499,7 @@ fn start_backup_service(
     meta: &Arc<MetaStore>,
     store: &Arc<Store>,
     ingest: &Arc<Ingest>,
+    peer_view: Arc<dyn crate::cluster::view::ClusterView>,
 ) -> Result<crate::backup::service::BackupService, String> {
     let address = net::listener::resolve_bind_address(&config.backup.bind_address)
         .map_err(|e| format!("bind-address: {e}"))?;
@@ -492,17 +519,15 @@ fn start_backup_service(
         } else {
             crate::cluster::rpc::PeerAuth::Open
         },
+        peer_view: Some(peer_view),
     });
     // Backups and restores, and the sessions of cluster peers, share one pool of threads;
-    // a node outside a cluster keeps exactly `[backup] max-connections` of them.
-    let peer_threads = if config.cluster.debug_node_id != 0 {
-        config.cluster.max_peer_connections
-    } else {
-        0
-    };
+    // a node outside a cluster keeps exactly `[backup] max-connections` of them (the peer
+    // threads start once the node is in one).
     let service = crate::backup::service::BackupService::start(
         listener,
-        config.backup.max_connections + peer_threads,
+        config.backup.max_connections,
+        config.cluster.max_peer_connections,
         context,
     )
     .map_err(|e| format!("starting the backup service: {e}"))?;

@@ -270,3 +270,104 @@ fn five_nodes_keep_working_without_two_of_them() {
             .all(|node| node.query("SHOW SERVERS").matches("127.0.0.1:").count() == 12)
     });
 }
+
+/// A node whose data half is on: its hinted-handoff queues in its own directory, retried
+/// fast so a returning owner gets its hints within the test's deadline.
+fn start_data_node(meta_port: u16, join: Option<u16>) -> Node {
+    let dir = fresh_dir("cluster-data");
+    let hints = dir.join("hh").display().to_string();
+    let env = node_env(
+        meta_port,
+        join,
+        &[
+            ("SLUICE_HINTED_HANDOFF_DIR", hints.as_str()),
+            ("SLUICE_HINTED_HANDOFF_RETRY_INTERVAL", "100ms"),
+            ("SLUICE_HINTED_HANDOFF_RETRY_MAX_INTERVAL", "200ms"),
+        ],
+    );
+    let borrowed: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    Node {
+        server: Server::start_in(dir, &borrowed),
+    }
+}
+
+/// The lines of `sluice export` of `node`'s directory for database `d` holding `needle`.
+fn exported_lines(node: &Node, needle: &str) -> usize {
+    node.server
+        .export(Some("d"))
+        .lines()
+        .filter(|line| line.contains(needle))
+        .count()
+}
+
+#[test]
+fn writes_reach_the_owners_the_replicated_meta_places_and_hints_catch_up_a_returning_owner() {
+    let ports = [free_port(), free_port(), free_port()];
+    let mut nodes = vec![start_data_node(ports[0], None)];
+    nodes.push(start_data_node(ports[1], Some(ports[0])));
+    nodes.push(start_data_node(ports[2], Some(ports[0])));
+    // Every node knows every node's data port (its record is updated once it has bound it).
+    wait_until(
+        "every node lists three servers with their addresses",
+        || {
+            nodes.iter().all(|node| {
+                let servers = node.query("SHOW SERVERS");
+                servers.matches("127.0.0.1:").count() >= 9 && !servers.contains("127.0.0.1:0\"")
+            })
+        },
+    );
+    assert_eq!(
+        nodes[0].query("CREATE DATABASE d WITH REPLICATION 2"),
+        "{\"results\":[{\"statement_id\":0}]}\n"
+    );
+    wait_until("every node has the database", || {
+        nodes.iter().all(|node| databases(node).contains("\"d\""))
+    });
+
+    // consistency=all: the 204 means both owners hold the points durably.
+    let body: String = (0..20)
+        .map(|i| format!("cpu,host=h{i} first={i}\n"))
+        .collect();
+    let written = nodes[0].server.write("db=d&consistency=all", &body);
+    assert_eq!(written.status, 204, "{}", written.text());
+    let holders: Vec<usize> = (0..3)
+        .filter(|&n| exported_lines(&nodes[n], "first=") > 0)
+        .collect();
+    assert_eq!(
+        holders.len(),
+        2,
+        "REPLICATION 2 places the group on two nodes"
+    );
+    for &n in &holders {
+        assert_eq!(exported_lines(&nodes[n], "first="), 20, "node {n}");
+    }
+
+    // One owner down (not the node written through): `all` fails, `one` is accepted and
+    // hinted for it.
+    let down = *holders
+        .iter()
+        .rev()
+        .find(|&&n| n != 0)
+        .expect("an owner other than node 0");
+    nodes[down].server.kill9();
+    let refused = nodes[0]
+        .server
+        .write("db=d&consistency=all", "cpu,host=x all_refused=1\n");
+    assert_eq!(refused.status, 500, "{}", refused.text());
+    let body: String = (0..20)
+        .map(|i| format!("cpu,host=h{i} second={i}\n"))
+        .collect();
+    let accepted = nodes[0].server.write("db=d&consistency=one", &body);
+    assert_eq!(accepted.status, 204, "{}", accepted.text());
+    let other = holders.iter().copied().find(|&n| n != down).expect("owner");
+    assert_eq!(exported_lines(&nodes[other], "second="), 20);
+
+    // Back on the same directory (and a new data port): the hints reach it.
+    nodes[down].server.restart();
+    wait_until("the returning owner has every hinted point", || {
+        exported_lines(&nodes[down], "second=") == 20
+    });
+    let non_owner = (0..3).find(|n| !holders.contains(n)).expect("non-owner");
+    assert_eq!(exported_lines(&nodes[non_owner], "first="), 0);
+    assert_eq!(exported_lines(&nodes[non_owner], "second="), 0);
+}

@@ -71,6 +71,10 @@ pub struct BackupContext {
     pub writer: IntoWriter,
     /// who may open a peer session (`cluster::rpc`) on this port
     pub peer_auth: crate::cluster::rpc::PeerAuth,
+    /// the cluster, for a node that may be in one: whether it is now (the peer threads
+    /// start then) and which shard groups this node owns (a peer's write to another is
+    /// refused)
+    pub peer_view: Option<Arc<dyn crate::cluster::view::ClusterView>>,
 }
 
 /// The connection each server thread is serving (a clone of its socket), so that `stop`
@@ -82,15 +86,20 @@ pub struct BackupService {
     address: SocketAddr,
     stopping: Arc<AtomicBool>,
     serving: ServingSlots,
-    acceptor: JoinHandle<()>,
+    /// answers the peer threads it started
+    acceptor: JoinHandle<Vec<JoinHandle<()>>>,
     servers: Vec<JoinHandle<()>>,
 }
 
 impl BackupService {
-    /// Starts the acceptor and `max_connections` server threads on `listener`.
+    /// Starts the acceptor and `max_connections` server threads on `listener`; once
+    /// `context.peer_view` says this node is in a cluster, the acceptor starts
+    /// `peer_threads` more (for peers' write sessions), so a node alone keeps exactly
+    /// `max_connections`.
     pub fn start(
         listener: TcpListener,
         max_connections: usize,
+        peer_threads: usize,
         context: Arc<BackupContext>,
     ) -> std::io::Result<BackupService> {
         let address = listener.local_addr()?;
@@ -98,36 +107,33 @@ impl BackupService {
         let stopping = Arc::new(AtomicBool::new(false));
         let (handoff, connections) = channel::bounded::<TcpStream>(0);
         let serving: ServingSlots = Arc::new(
-            (0..max_connections)
+            (0..max_connections + peer_threads)
                 .map(|_| std::sync::Mutex::new(None))
                 .collect(),
         );
+        let spawner = ServerSpawner {
+            connections,
+            context: Arc::clone(&context),
+            stopping: Arc::clone(&stopping),
+            serving: Arc::clone(&serving),
+        };
         let mut servers = Vec::with_capacity(max_connections);
         for index in 0..max_connections {
-            let connections = connections.clone();
-            let context = Arc::clone(&context);
-            let stopping = Arc::clone(&stopping);
-            let serving = Arc::clone(&serving);
-            servers.push(
-                std::thread::Builder::new()
-                    .name(format!("sluice-backup-{index}"))
-                    .spawn(move || {
-                        for stream in connections {
-                            set_serving(&serving, index, stream.try_clone().ok());
-                            // Stopped between the hand-off and now: `stop` did not see it.
-                            if !stopping.load(Ordering::Acquire) {
-                                serve(stream, &context, &stopping);
-                            }
-                            set_serving(&serving, index, None);
-                        }
-                    })?,
-            );
+            servers.push(spawner.spawn(index)?);
         }
         let acceptor = {
             let stopping = Arc::clone(&stopping);
+            let peers = PeerThreads {
+                first_index: max_connections,
+                count: peer_threads,
+                started: Vec::new(),
+                spawner,
+            };
             std::thread::Builder::new()
                 .name("sluice-backup".into())
-                .spawn(move || accept_loop(&listener, &handoff, max_connections, &stopping))?
+                .spawn(move || {
+                    accept_loop(&listener, &handoff, max_connections, peers, &stopping)
+                })?
         };
         Ok(BackupService {
             address,
@@ -147,7 +153,7 @@ impl BackupService {
     /// drops what it created). Returns once every thread has ended.
     pub fn stop(self) {
         self.stopping.store(true, Ordering::Release);
-        let _ = self.acceptor.join();
+        let peer_threads = self.acceptor.join().unwrap_or_default();
         // A thread blocked reading an idle client wakes with an error at once.
         for slot in self.serving.iter() {
             let guard = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -155,9 +161,78 @@ impl BackupService {
                 let _ = stream.shutdown(std::net::Shutdown::Both);
             }
         }
-        for server in self.servers {
+        for server in self.servers.into_iter().chain(peer_threads) {
             let _ = server.join();
         }
+    }
+}
+
+/// What starting one more server thread needs.
+struct ServerSpawner {
+    connections: channel::Receiver<TcpStream>,
+    context: Arc<BackupContext>,
+    stopping: Arc<AtomicBool>,
+    serving: ServingSlots,
+}
+
+impl ServerSpawner {
+    fn spawn(&self, index: usize) -> std::io::Result<JoinHandle<()>> {
+        let connections = self.connections.clone();
+        let context = Arc::clone(&self.context);
+        let stopping = Arc::clone(&self.stopping);
+        let serving = Arc::clone(&self.serving);
+        std::thread::Builder::new()
+            .name(format!("sluice-backup-{index}"))
+            .spawn(move || {
+                for stream in connections {
+                    set_serving(&serving, index, stream.try_clone().ok());
+                    // Stopped between the hand-off and now: `stop` did not see it.
+                    if !stopping.load(Ordering::Acquire) {
+                        serve(stream, &context, &stopping);
+                    }
+                    set_serving(&serving, index, None);
+                }
+            })
+    }
+}
+
+/// The threads for peers' sessions, started by the acceptor once the node is in a cluster.
+struct PeerThreads {
+    first_index: usize,
+    count: usize,
+    started: Vec<JoinHandle<()>>,
+    spawner: ServerSpawner,
+}
+
+impl PeerThreads {
+    /// Starts them if the node is now in a cluster and they are not running yet.
+    fn start_when_clustered(&mut self) {
+        if self.count == 0 || !self.started.is_empty() {
+            return;
+        }
+        let clustered = self
+            .spawner
+            .context
+            .peer_view
+            .as_ref()
+            .is_some_and(|view| view.clustered());
+        if !clustered {
+            return;
+        }
+        for index in self.first_index..self.first_index + self.count {
+            match self.spawner.spawn(index) {
+                Ok(thread) => self.started.push(thread),
+                Err(error) => {
+                    crate::log_warn!("backup", "starting a peer thread failed"; error = error);
+                    break;
+                }
+            }
+        }
+        // A failed spawn is not retried: the started ones serve (count stays as planned).
+        if self.started.is_empty() {
+            self.count = 0;
+        }
+        crate::log_info!("cluster", "peer threads started on the data port"; threads = self.started.len());
     }
 }
 
@@ -172,9 +247,11 @@ fn accept_loop(
     listener: &TcpListener,
     handoff: &channel::Sender<TcpStream>,
     max_connections: usize,
+    mut peers: PeerThreads,
     stopping: &AtomicBool,
-) {
+) -> Vec<JoinHandle<()>> {
     while !stopping.load(Ordering::Acquire) {
+        peers.start_when_clustered();
         if !wait_readable(listener, ACCEPT_POLL_MS) {
             continue;
         }
@@ -204,6 +281,7 @@ fn accept_loop(
             }
         }
     }
+    peers.started
 }
 
 /// Whether `listener` has a connection waiting, after at most `timeout_ms`.
@@ -325,6 +403,7 @@ fn serve_peer_session(
     let writer = crate::cluster::local::LocalShardWriter {
         meta: &context.meta,
         writer: &context.writer,
+        owner_check: context.peer_view.as_deref(),
     };
     let served = crate::cluster::rpc::serve_peer_session(
         stream,

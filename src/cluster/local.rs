@@ -4,6 +4,7 @@
 //! service thread for a peer's write, the writer's thread for its own), never an event loop.
 
 use super::rpc::{ShardWriteAck, ShardWriteHeader, ShardWriter};
+use super::view::ClusterView;
 use crate::ingest::plan::{WriteOutcome, WriteRefusal, WriteScratch};
 use crate::line_protocol::Precision;
 use crate::meta::MetaStore;
@@ -15,10 +16,33 @@ pub struct LocalShardWriter<'a> {
     pub meta: &'a MetaStore,
     /// the partitions
     pub writer: &'a IntoWriter,
+    /// for a peer's write: whether this node owns the write's shard group (`None`: this
+    /// node's own share, placed by itself)
+    pub owner_check: Option<&'a dyn ClusterView>,
 }
 
 impl ShardWriter for LocalShardWriter<'_> {
     fn write_shard(&self, header: &ShardWriteHeader, lines: &[u8]) -> ShardWriteAck {
+        if let Some(view) = self.owner_check {
+            if !view.owns(
+                &header.database,
+                &header.retention_policy,
+                header.shard_group_id,
+            ) {
+                return ShardWriteAck {
+                    write_id: 0,
+                    points: 0,
+                    error: Some(format!(
+                        "node {} does not own shard group {} of {}.{}",
+                        view.local_node(),
+                        header.shard_group_id,
+                        header.database,
+                        header.retention_policy
+                    )),
+                    retryable: false,
+                };
+            }
+        }
         let destination = Destination {
             database: &header.database,
             retention_policy: &header.retention_policy,

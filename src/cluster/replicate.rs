@@ -72,18 +72,21 @@ pub struct BodyWrite<'a> {
 impl ReplicatedWrites {
     /// Writes `body` to every owner of its shard and decides by its level.
     pub fn write(&self, body: &BodyWrite<'_>) -> ReplicatedOutcome {
-        let Some(placement) = self
+        let placement = match self
             .view
             .owners(body.database, body.retention_policy, body.now_ns)
-        else {
-            let refusal = ConsistencyError::WriteFailed {
-                last_error: Some(format!("database not found: {}", body.database)),
-            };
-            return ReplicatedOutcome {
-                local: None,
-                consistency: Err(refusal),
-                report: OwnerReport::default(),
-            };
+        {
+            Ok(placement) => placement,
+            Err(error) => {
+                let refusal = ConsistencyError::WriteFailed {
+                    last_error: Some(error),
+                };
+                return ReplicatedOutcome {
+                    local: None,
+                    consistency: Err(refusal),
+                    report: OwnerReport::default(),
+                };
+            }
         };
         let write = ShardWrite {
             database: body.database.to_string(),
@@ -96,6 +99,7 @@ impl ReplicatedWrites {
         let local_writer = LocalShardWriter {
             meta: &self.meta,
             writer: &self.writer,
+            owner_check: None,
         };
         let transport = KeepingLocalOutcome {
             inner: ClusterTransport {

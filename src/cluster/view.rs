@@ -1,13 +1,18 @@
 //! What the data layer needs to know of the cluster, as a trait: this node's id, the owners
 //! of the shard a point falls in, and where a node's data port is.
 //!
-//! The meta store (replicated by raft, with node records and `ShardGroup::owners`) will
-//! implement [`ClusterView`]; until then [`StaticClusterView`] answers from a fixed table,
-//! for tests and for a fixed test-only configuration. Invariant of every implementation:
+//! [`MetaClusterView`] answers from the replicated meta store: a shard group's owners are
+//! `ShardGroup::owners` (placed by the policy's `REPLICATION` over the nodes when the group
+//! is created, through the meta group as the write path creates groups), a node's data
+//! port is its node record's. [`StaticClusterView`] answers from a fixed table, for unit
+//! tests and the test-only `[cluster] debug-node-id`. Invariant of every implementation:
 //! `owners` never lists a node twice, and every node it lists has a `data_address` unless
 //! it was removed meanwhile (then its writes fail and are hinted like any down node's).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::meta::MetaStore;
 
 /// A node's id in the cluster (meta's node records).
 pub type NodeId = u64;
@@ -25,11 +30,99 @@ pub struct ShardOwners {
 pub trait ClusterView: Send + Sync {
     /// This node.
     fn local_node(&self) -> NodeId;
-    /// The owners of the shard of `database`.`retention_policy` holding `time_ns`; `None`
-    /// when the database or policy does not exist.
-    fn owners(&self, database: &str, retention_policy: &str, time_ns: i64) -> Option<ShardOwners>;
+    /// The owners of the shard of `database`.`retention_policy` holding `time_ns` (the
+    /// group created if there is none yet); an error says why there are none (no such
+    /// database or policy, or the group could not be created).
+    fn owners(
+        &self,
+        database: &str,
+        retention_policy: &str,
+        time_ns: i64,
+    ) -> Result<ShardOwners, String>;
     /// `host:port` of `node`'s data port (its top-level `bind-address`).
     fn data_address(&self, node: NodeId) -> Option<String>;
+    /// Whether this node is one of several now: a node alone keeps the single-node write
+    /// path.
+    fn clustered(&self) -> bool {
+        true
+    }
+    /// Whether this node owns shard group `shard_group_id` of `database`.`retention_policy`
+    /// (a peer's write to a group it does not own is refused); true when it cannot tell.
+    fn owns(&self, _database: &str, _retention_policy: &str, _shard_group_id: u64) -> bool {
+        true
+    }
+}
+
+/// The cluster as the replicated meta store describes it.
+pub struct MetaClusterView {
+    /// this node's id (its node record's)
+    pub local: NodeId,
+    /// the meta store, replicated by the meta group
+    pub meta: Arc<MetaStore>,
+}
+
+impl ClusterView for MetaClusterView {
+    fn local_node(&self) -> NodeId {
+        self.local
+    }
+
+    fn owners(
+        &self,
+        database: &str,
+        retention_policy: &str,
+        time_ns: i64,
+    ) -> Result<ShardOwners, String> {
+        let state = self.meta.snapshot();
+        let not_found = || format!("database not found: {database}");
+        let db = state.database(database).ok_or_else(not_found)?;
+        let policy = if retention_policy.is_empty() {
+            db.default_retention_policy.as_str()
+        } else {
+            retention_policy
+        };
+        if db.retention_policy(policy).is_none() {
+            return Err(format!("retention policy not found: {policy}"));
+        }
+        let group = self
+            .meta
+            .shard_group_for(db.id, policy, time_ns)
+            .map_err(|e| format!("creating the shard group: {e}"))?
+            .ok_or_else(not_found)?;
+        // A group created before this store had node records (a single node's, later
+        // joined by others) has no owners: it stays where it was written.
+        let owners = if group.owners.is_empty() {
+            vec![self.local]
+        } else {
+            group.owners
+        };
+        Ok(ShardOwners {
+            shard_group_id: group.id,
+            owners,
+        })
+    }
+
+    fn data_address(&self, node: NodeId) -> Option<String> {
+        let state = self.meta.snapshot();
+        let record = state.node(node)?;
+        Some(record.addresses.data.clone()).filter(|address| !address.is_empty())
+    }
+
+    fn clustered(&self) -> bool {
+        self.meta.snapshot().nodes.len() > 1
+    }
+
+    fn owns(&self, database: &str, retention_policy: &str, shard_group_id: u64) -> bool {
+        let state = self.meta.snapshot();
+        let Some(group) = state
+            .database(database)
+            .and_then(|db| db.retention_policy(retention_policy))
+            .and_then(|rp| rp.shard_groups.iter().find(|g| g.id == shard_group_id))
+        else {
+            // Not (yet) in this node's copy of meta: it may lag the writer's; accept.
+            return true;
+        };
+        group.owners.is_empty() || group.owners.contains(&self.local)
+    }
 }
 
 /// A fixed cluster: every shard of every database is owned by the same nodes, and shard
@@ -56,9 +149,9 @@ impl ClusterView for StaticClusterView {
         _database: &str,
         _retention_policy: &str,
         time_ns: i64,
-    ) -> Option<ShardOwners> {
+    ) -> Result<ShardOwners, String> {
         let duration = self.shard_group_duration_ns.max(1);
-        Some(ShardOwners {
+        Ok(ShardOwners {
             shard_group_id: time_ns.div_euclid(duration) as u64,
             owners: self.owners.clone(),
         })

@@ -208,11 +208,11 @@ fn serve(
     let mut scratch = WriteScratch::default();
     while let Ok(job) = jobs.recv() {
         match replication {
-            Some(replication) => {
+            Some(replication) if replication.view.clustered() => {
                 let answer = run_replicated(&job.write, replication, &settings);
                 (job.deliver)(answer);
             }
-            None => run(job, ingest, &settings, &mut scratch),
+            _ => run(job, ingest, &settings, &mut scratch),
         }
     }
 }

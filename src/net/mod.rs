@@ -124,7 +124,13 @@ impl Shared {
         crate::http::write::HttpWriteContext {
             planning: self.write_context(meta, now_ns),
             max_inflated_body_bytes: self.config.http.max_inflated_body_size,
-            write_piece_bytes: self.config.http.write_piece_size,
+            // A node of a cluster hands every write to a large-write thread, which writes
+            // it to every owner (never on a loop: it waits on peers); alone, as before.
+            write_piece_bytes: if meta.nodes.len() > 1 {
+                0
+            } else {
+                self.config.http.write_piece_size
+            },
         }
     }
 }
