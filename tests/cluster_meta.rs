@@ -370,4 +370,38 @@ fn writes_reach_the_owners_the_replicated_meta_places_and_hints_catch_up_a_retur
     let non_owner = (0..3).find(|n| !holders.contains(n)).expect("non-owner");
     assert_eq!(exported_lines(&nodes[non_owner], "first="), 0);
     assert_eq!(exported_lines(&nodes[non_owner], "second="), 0);
+
+    // One body over three shard groups (weekly ones): each point goes to its own group's
+    // two owners, placed in turn over the nodes, so together they use every node.
+    let week_ns: i64 = 7 * 24 * 3_600 * 1_000_000_000;
+    let now_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos() as i64;
+    let body: String = (1..=3)
+        .map(|weeks| {
+            format!(
+                "old,week=w{weeks} third={weeks} {}\n",
+                now_ns - weeks * week_ns
+            )
+        })
+        .collect();
+    let spread = nodes[non_owner].server.write("db=d&consistency=all", &body);
+    assert_eq!(spread.status, 204, "{}", spread.text());
+    for weeks in 1..=3 {
+        let needle = format!("third={weeks}");
+        let copies = (0..3)
+            .filter(|&n| exported_lines(&nodes[n], &needle) == 1)
+            .count();
+        assert_eq!(
+            copies, 2,
+            "the point {weeks} weeks old is on its group's two owners"
+        );
+    }
+    for node in &nodes {
+        assert!(
+            exported_lines(node, "third=") > 0,
+            "every node owns one of the groups"
+        );
+    }
 }

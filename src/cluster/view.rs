@@ -24,6 +24,17 @@ pub struct ShardOwners {
     pub shard_group_id: u64,
     /// the owners, each once, in placement order
     pub owners: Vec<NodeId>,
+    /// first nanosecond the group holds
+    pub start_ns: i64,
+    /// first nanosecond it no longer holds
+    pub end_ns: i64,
+}
+
+impl ShardOwners {
+    /// Whether the group holds `time_ns`.
+    pub fn contains_time(&self, time_ns: i64) -> bool {
+        self.start_ns <= time_ns && time_ns < self.end_ns
+    }
 }
 
 /// The cluster as the data layer sees it.
@@ -98,6 +109,8 @@ impl ClusterView for MetaClusterView {
         Ok(ShardOwners {
             shard_group_id: group.id,
             owners,
+            start_ns: group.start_ns,
+            end_ns: group.end_ns,
         })
     }
 
@@ -151,9 +164,12 @@ impl ClusterView for StaticClusterView {
         time_ns: i64,
     ) -> Result<ShardOwners, String> {
         let duration = self.shard_group_duration_ns.max(1);
+        let index = time_ns.div_euclid(duration);
         Ok(ShardOwners {
-            shard_group_id: time_ns.div_euclid(duration) as u64,
+            shard_group_id: index as u64,
             owners: self.owners.clone(),
+            start_ns: index.saturating_mul(duration),
+            end_ns: index.saturating_add(1).saturating_mul(duration),
         })
     }
 

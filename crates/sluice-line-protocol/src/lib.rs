@@ -415,6 +415,12 @@ impl<'a> Parser<'a> {
         self
     }
 
+    /// Index in the body of the next unread byte: after [`Parser::next_point`], the end
+    /// of the line it read (past its newline), so a caller can cut the body by point.
+    pub fn position(&self) -> usize {
+        self.position.min(self.body.len())
+    }
+
     /// The next point or error, skipping blank lines and comments; `None` at the end.
     pub fn next_point<'s>(
         &mut self,
