@@ -421,8 +421,15 @@ fn start_replication(
         });
         (view, local_node)
     };
+    // The static test-only cluster's nodes are each a meta group of their own: no check.
+    let cluster_id = if cluster.debug_node_id != 0 {
+        0
+    } else {
+        meta.snapshot().cluster_id
+    };
     let pool = Arc::new(rpc::PeerPool::new(rpc::PeerClientConfig {
         local_node,
+        cluster_id,
         dial_timeout: cluster.dial_timeout,
         max_connections_per_peer: cluster.pool_max_connections,
         shared_secret: config

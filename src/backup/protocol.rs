@@ -211,6 +211,10 @@ pub enum Request {
         /// with `[http] auth-enabled`: lowercase hex HMAC-SHA-256 under the shared secret
         /// of the server's nonce and `node_id` (`cluster::rpc::session_proof`)
         proof: Option<String>,
+        /// the sending node's cluster (its meta state's id; 0: unknown, as a node of the
+        /// test-only static cluster); a node of another cluster is refused
+        #[serde(default)]
+        cluster_id: u64,
     },
 }
 

@@ -364,7 +364,18 @@ fn serve(mut stream: TcpStream, context: &BackupContext, stopping: &AtomicBool) 
                 restore(&mut stream, context, &databases, &users, stopping)?;
                 Ok("restore")
             }
-            Request::PeerSession { node_id, proof } => {
+            Request::PeerSession {
+                node_id,
+                proof,
+                cluster_id,
+            } => {
+                let own_cluster = context.meta.snapshot().cluster_id;
+                if cluster_id != 0 && own_cluster != 0 && cluster_id != own_cluster {
+                    return Err(Failure::Refused(format!(
+                        "peer session refused: node {node_id} is of cluster {cluster_id:016x}, \
+                         this node of cluster {own_cluster:016x}"
+                    )));
+                }
                 serve_peer_session(
                     &mut stream,
                     context,

@@ -362,6 +362,8 @@ impl std::fmt::Display for PeerError {
 pub struct PeerClientConfig {
     /// this node, named in the session's `Hello`
     pub local_node: NodeId,
+    /// this node's cluster id, named in the session's `Hello` (0: none to check)
+    pub cluster_id: u64,
     /// `[cluster] dial-timeout`
     pub dial_timeout: Duration,
     /// `[cluster] pool-max-connections`: open connections per peer at most (> 0)
@@ -604,6 +606,7 @@ impl PeerPool {
             request: Request::PeerSession {
                 node_id: self.config.local_node,
                 proof,
+                cluster_id: self.config.cluster_id,
             },
         };
         write_json(&mut stream, FrameKind::Request, &hello).map_err(|e| refused(e.into()))?;

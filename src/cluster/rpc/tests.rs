@@ -46,7 +46,7 @@ fn serve(auth: PeerAuth, writer: Arc<RecordingWriter>, sessions: usize) -> Strin
             write_json(&mut stream, FrameKind::Ready, &greeting).unwrap();
             let mut payload = Vec::new();
             let hello: Hello = read_json(&mut stream, FrameKind::Request, &mut payload).unwrap();
-            let Request::PeerSession { node_id, proof } = hello.request else {
+            let Request::PeerSession { node_id, proof, .. } = hello.request else {
                 panic!("not a peer session");
             };
             let served = serve_peer_session(
@@ -69,6 +69,7 @@ fn serve(auth: PeerAuth, writer: Arc<RecordingWriter>, sessions: usize) -> Strin
 fn pool(secret: Option<&[u8]>, connections: usize) -> PeerPool {
     PeerPool::new(PeerClientConfig {
         local_node: 7,
+        cluster_id: 0,
         dial_timeout: Duration::from_secs(2),
         max_connections_per_peer: connections,
         shared_secret: secret.map(<[u8]>::to_vec),
