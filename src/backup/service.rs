@@ -2,7 +2,9 @@
 //! a fixed pool of threads that serve `sluice backup` and `sluice restore`.
 //!
 //! Threads: `sluice-backup` accepts; `sluice-backup-N` (`[backup] max-connections` of them,
-//! started with the server, never per connection) each serve one connection at a time with
+//! started with the server, never per connection; `[cluster] max-peer-connections` more,
+//! started by the acceptor once the node is in a cluster, for peers' write sessions, so a
+//! node alone keeps exactly the backup ones) each serve one connection at a time with
 //! blocking I/O, so a backup never runs on an event loop. The acceptor hands a connection to
 //! an idle server thread through a rendezvous channel; when none is idle, it answers the
 //! connection with an `Error` frame (`too many backup connections`) and closes it. Sockets
