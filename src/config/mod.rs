@@ -81,7 +81,7 @@ pub struct ClusterConfig {
     /// `max-peer-connections`: threads of the data port for peers' sessions (besides
     /// `[backup] max-connections`)
     pub max_peer_connections: usize,
-    /// `debug-node-id` (tests only, until the meta store is replicated): this node's id in
+    /// `debug-node-id` (tests only; the replicated meta places shards otherwise): this node's id in
     /// a fixed cluster where every node owns every shard; 0: not clustered
     pub debug_node_id: u64,
     /// `debug-static-peers` (tests only): the other nodes, `ID=HOST:PORT,…` (their data
@@ -967,7 +967,7 @@ settings! {
     ["cluster"] "max-peer-connections" => cluster.max_peer_connections,
         "threads of the data port serving peers' write sessions, besides [backup] max-connections";
     ["cluster"] "debug-node-id" => cluster.debug_node_id,
-        "tests only, until meta is replicated: this node's id in a fixed cluster where every node owns every shard (0: off)";
+        "tests only: this node's id in a fixed cluster where every node owns every shard, without the meta group's placement (0: off)";
     ["cluster"] "debug-static-peers" => cluster.debug_static_peers,
         "tests only: the other nodes of that fixed cluster, ID=HOST:PORT of their data ports, comma-separated";
     ["hinted-handoff"] "enabled" => hinted_handoff.enabled,
