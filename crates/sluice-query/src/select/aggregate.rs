@@ -24,6 +24,7 @@ use crate::result::Value;
 use sluice_influxql::ast::{Call, DataType, Expr, Field, Fill, Literal, VarRef};
 
 use super::eval::{self, RegexCache, Row};
+use super::merge_order::{self, Partial};
 use super::plan::{self, is_selector, is_transformation, TypedTransform};
 use super::raw::{ConditionRow, Cursor};
 use super::reduce::{self, Accumulator, CallArgs, EdgePick, Point, Transform};
@@ -47,12 +48,24 @@ pub(super) struct LeafPoint {
 }
 
 /// Windows keyed by start, with their accumulators.
+#[derive(Default)]
 struct WindowSet {
+    /// ascending, one per accumulator
     starts: Vec<i64>,
     accumulators: Vec<Accumulator>,
 }
 
 impl WindowSet {
+    /// The windows as partials, in the query's window order.
+    fn into_partials(self, ascending: bool) -> Vec<Partial<Accumulator>> {
+        let mut partials: Vec<Partial<Accumulator>> =
+            self.starts.into_iter().zip(self.accumulators).collect();
+        if !ascending {
+            partials.reverse();
+        }
+        partials
+    }
+
     fn slot(&mut self, start: i64, make: &dyn Fn() -> Accumulator) -> usize {
         match self.starts.binary_search(&start) {
             Ok(index) => index,
@@ -816,57 +829,56 @@ fn aggregate_leaf(
     let mut regexes = RegexCache::default();
     let per_point_condition = exec.condition.is_some() && !condition_fields.is_empty();
     let read = SeriesRead::for_call(exec, name, count_distinct);
+    // sum()/mean() fold their (shard, series) partials in 1.6.7's merge order (see
+    // [`merge_order`]); the other functions fold each as it ends.
+    let in_merge_order = make().folds_in_merge_order();
+    let mut shard_streams: Vec<Vec<Partial<Accumulator>>> = Vec::new();
     for shard in exec.shards(measurement) {
+        let mut series_streams: Vec<Vec<Partial<Accumulator>>> = Vec::new();
         for (index, series) in group.series.iter().enumerate() {
             exec.check_bounds()?;
-            let origin = index as u32;
-            if !per_point_condition {
-                // Every point counts: feed the column window by window.
-                let target = FeedTarget {
+            let feed = SeriesFeed {
+                shard: &shard,
+                series,
+                field: &field,
+                read: if per_point_condition {
+                    None
+                } else {
+                    Some(read)
+                },
+                condition_fields,
+                target: FeedTarget {
                     windows,
                     single_time,
                     make: &make,
-                    origin,
-                };
-                feed_whole_series(exec, &shard, series, &field, read, &target, &mut set)?;
+                    origin: index as u32,
+                },
+            };
+            if !in_merge_order {
+                feed_one_series(exec, &feed, &mut regexes, &mut set)?;
                 set.accumulators
                     .iter_mut()
                     .for_each(Accumulator::end_partial);
                 continue;
             }
-            let mut current: Option<(i64, i64, usize)> = None;
-            feed_series(
-                exec,
-                &shard,
-                series,
-                &field,
-                condition_fields,
-                &mut regexes,
-                &mut |time, value| {
-                    let slot = match (windows, current) {
-                        (None, _) => {
-                            if set.starts.is_empty() {
-                                set.slot(single_time, &make);
-                            }
-                            0
-                        }
-                        (Some(_), Some((start, end, slot))) if time >= start && time < end => slot,
-                        (Some(w), _) => {
-                            let start = w.start_of(time);
-                            let end = w.end_of(time);
-                            let slot = set.slot(start, &make);
-                            current = Some((start, end, slot));
-                            slot
-                        }
-                    };
-                    if let Some(accumulator) = set.accumulators.get_mut(slot) {
-                        accumulator.push(time, value, origin);
-                    }
-                },
-            )?;
-            set.accumulators
-                .iter_mut()
-                .for_each(Accumulator::end_partial);
+            let mut own = WindowSet::default();
+            feed_one_series(exec, &feed, &mut regexes, &mut own)?;
+            // 1.6.7 gives every series of the shard an iterator, empty or not, and splits
+            // them into its merge groups by that count.
+            if !own.starts.is_empty() || shard.holds_series(&series.key) {
+                series_streams.push(own.into_partials(exec.ascending));
+            }
+        }
+        if in_merge_order {
+            let parallelism = exec.context.limits.merge_parallelism;
+            let merged = merge_order::parallel_merge(series_streams, parallelism, exec.ascending);
+            shard_streams.push(merged);
+        }
+    }
+    for (start, partial) in merge_order::merge_shards(shard_streams, exec.ascending) {
+        let slot = set.slot(start, &make);
+        if let Some(accumulator) = set.accumulators.get_mut(slot) {
+            accumulator.absorb_partial(&partial);
         }
     }
     let point_time = matches!(name, "top" | "bottom" | "sample")
@@ -916,6 +928,60 @@ fn aggregate_leaf(
         return Ok(result);
     }
     fill(exec, call, result)
+}
+
+/// One (shard, series) column to feed to a leaf's windows.
+struct SeriesFeed<'a> {
+    shard: &'a Shard,
+    series: &'a super::SeriesInfo,
+    field: &'a str,
+    /// how to read when every point counts; None: a per-point condition decides
+    read: Option<SeriesRead>,
+    condition_fields: &'a [String],
+    target: FeedTarget<'a>,
+}
+
+/// Feeds the points of one (shard, series) to the windows of `set` (not ending the partial).
+fn feed_one_series(
+    exec: &Exec<'_>,
+    feed: &SeriesFeed<'_>,
+    regexes: &mut RegexCache,
+    set: &mut WindowSet,
+) -> Result<(), String> {
+    let target = &feed.target;
+    if let Some(read) = feed.read {
+        return feed_whole_series(exec, feed.shard, feed.series, feed.field, read, target, set);
+    }
+    let mut current: Option<(i64, i64, usize)> = None;
+    feed_series(
+        exec,
+        feed.shard,
+        feed.series,
+        feed.field,
+        feed.condition_fields,
+        regexes,
+        &mut |time, value| {
+            let slot = match (target.windows, current) {
+                (None, _) => {
+                    if set.starts.is_empty() {
+                        set.slot(target.single_time, target.make);
+                    }
+                    0
+                }
+                (Some(_), Some((start, end, slot))) if time >= start && time < end => slot,
+                (Some(w), _) => {
+                    let start = w.start_of(time);
+                    let end = w.end_of(time);
+                    let slot = set.slot(start, target.make);
+                    current = Some((start, end, slot));
+                    slot
+                }
+            };
+            if let Some(accumulator) = set.accumulators.get_mut(slot) {
+                accumulator.push(time, value, target.origin);
+            }
+        },
+    )
 }
 
 /// How `first`/`last` choose among series at equal times in this statement.

@@ -418,6 +418,55 @@ impl Accumulator {
         }
     }
 
+    /// Whether the answer depends on the order (shard, series) partials are folded in:
+    /// float sums round differently in another order (`sum` of floats, `mean` of any type).
+    pub fn folds_in_merge_order(&self) -> bool {
+        matches!(
+            self,
+            Accumulator::SumFloat { .. } | Accumulator::Mean { .. }
+        )
+    }
+
+    /// Folds the open partial of `series` (an accumulator of the same function fed one
+    /// (shard, series) and not ended) as [`Accumulator::end_partial`] would have folded it
+    /// here. Other kinds are left alone ([`Accumulator::folds_in_merge_order`] picks the
+    /// callers).
+    pub fn absorb_partial(&mut self, series: &Accumulator) {
+        match (&mut *self, series) {
+            (
+                Accumulator::SumFloat { partial, seen, .. },
+                Accumulator::SumFloat {
+                    partial: theirs,
+                    seen: their_seen,
+                    ..
+                },
+            ) => {
+                *partial = *theirs;
+                *seen |= *their_seen;
+            }
+            (
+                Accumulator::Mean {
+                    partial_sum,
+                    partial_integer,
+                    partial_count,
+                    ..
+                },
+                Accumulator::Mean {
+                    partial_sum: sum,
+                    partial_integer: integer,
+                    partial_count: count,
+                    ..
+                },
+            ) => {
+                *partial_sum = *sum;
+                *partial_integer = *integer;
+                *partial_count = *count;
+            }
+            _ => return,
+        }
+        self.end_partial();
+    }
+
     /// Whether any point was fed.
     pub fn is_empty(&self) -> bool {
         match self {

@@ -243,6 +243,22 @@ impl Shard {
             .and_then(|cache| read_lock(cache).read(series_key, field, min_time, max_time))
     }
 
+    /// Whether the shard holds any point of series `series_key` (any field, any time): the
+    /// series is in the shard's index, as 1.6.7 sees it when it builds one iterator per
+    /// series of the shard. The cache is looked at before the files, as [`Shard::read`] does.
+    pub fn holds_series(&self, series_key: &[u8]) -> bool {
+        let partition = self.partition_of(series_key);
+        let cached = self
+            .caches
+            .get(partition)
+            .is_some_and(|cache| read_lock(cache).holds_series(series_key));
+        cached
+            || self
+                .files()
+                .iter()
+                .any(|f| f.reader.holds_series(series_key))
+    }
+
     /// Every series key with data in the shard, sorted, with its fields (sorted) and types.
     /// The caches are listed before the files, for the reason [`Shard::read`] gives.
     pub fn series_fields(

@@ -366,6 +366,13 @@ impl FileReader {
         (entry.series_key == series_key && entry.field == field).then(|| column_entry(&entry))
     }
 
+    /// Whether the file holds any column of series `series_key`.
+    pub fn holds_series(&self, series_key: &[u8]) -> bool {
+        let ordinal = self.lower_bound(series_key, &[]);
+        self.entry(ordinal)
+            .is_some_and(|entry| entry.series_key == series_key)
+    }
+
     /// Every column, in key order: `(series key, field key, entry)`.
     pub fn columns(&self) -> ColumnIter<'_> {
         ColumnIter {
