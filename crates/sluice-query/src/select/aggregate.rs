@@ -862,7 +862,24 @@ fn aggregate_leaf(
                 continue;
             }
             let mut own = WindowSet::default();
-            feed_one_series(exec, &feed, &mut regexes, &mut own)?;
+            if exec.ascending {
+                feed_one_series(exec, &feed, &mut regexes, &mut own)?;
+            } else {
+                // ORDER BY time DESC: 1.6.7 reads each series latest first, and its float
+                // partial sums round in that order: collect, then add backwards.
+                let collect = || Accumulator::Collect(Vec::new());
+                let feed = SeriesFeed {
+                    target: FeedTarget {
+                        make: &collect,
+                        ..feed.target
+                    },
+                    ..feed
+                };
+                feed_one_series(exec, &feed, &mut regexes, &mut own)?;
+                for accumulator in &mut own.accumulators {
+                    *accumulator = latest_first(accumulator, &make);
+                }
+            }
             // 1.6.7 gives every series of the shard an iterator, empty or not, and splits
             // them into its merge groups by that count.
             if !own.starts.is_empty() || shard.holds_series(&series.key) {
@@ -870,9 +887,26 @@ fn aggregate_leaf(
             }
         }
         if in_merge_order {
+            // 1.6.7 reduces each shard's merged partials to one per window before the
+            // shards' are merged and reduced again.
             let parallelism = exec.context.limits.merge_parallelism;
+            if !exec.ascending {
+                // ORDER BY time DESC: 1.6.7 reverses the series of each tag set first
+                series_streams.reverse();
+            }
             let merged = merge_order::parallel_merge(series_streams, parallelism, exec.ascending);
-            shard_streams.push(merged);
+            let mut shard_set = WindowSet::default();
+            for (start, partial) in merged {
+                let slot = shard_set.slot(start, &make);
+                if let Some(accumulator) = shard_set.accumulators.get_mut(slot) {
+                    accumulator.absorb_partial(&partial);
+                }
+            }
+            shard_set
+                .accumulators
+                .iter_mut()
+                .for_each(Accumulator::reopen_as_partial);
+            shard_streams.push(shard_set.into_partials(exec.ascending));
         }
     }
     for (start, partial) in merge_order::merge_shards(shard_streams, exec.ascending) {
@@ -930,7 +964,20 @@ fn aggregate_leaf(
     fill(exec, call, result)
 }
 
+/// The accumulator `make` gives fed the points `collected` holds, latest first.
+fn latest_first(collected: &Accumulator, make: &dyn Fn() -> Accumulator) -> Accumulator {
+    let Accumulator::Collect(points) = collected else {
+        panic!("BUG: latest_first of an accumulator that does not collect");
+    };
+    let mut accumulator = make();
+    for point in points.iter().rev() {
+        accumulator.push(point.time, &point.value, point.origin);
+    }
+    accumulator
+}
+
 /// One (shard, series) column to feed to a leaf's windows.
+#[derive(Clone, Copy)]
 struct SeriesFeed<'a> {
     shard: &'a Shard,
     series: &'a super::SeriesInfo,
@@ -1045,6 +1092,7 @@ impl SeriesRead {
 }
 
 /// Where [`feed_whole_series`] puts the points of one series.
+#[derive(Clone, Copy)]
 struct FeedTarget<'a> {
     windows: Option<&'a Windows>,
     single_time: i64,

@@ -467,6 +467,33 @@ impl Accumulator {
         self.end_partial();
     }
 
+    /// Makes the folded state the open partial (and nothing folded): what 1.6.7's reducer
+    /// of one shard hands on to the reducer over shards, for [`Accumulator::absorb_partial`]
+    /// (`sum`: the total; `mean`: the weighted total and count, so that it is folded as the
+    /// shard's mean times its count).
+    pub fn reopen_as_partial(&mut self) {
+        match self {
+            Accumulator::SumFloat { total, partial, .. } => {
+                *partial = *total;
+                *total = 0.0;
+            }
+            Accumulator::Mean {
+                total,
+                count,
+                partial_sum,
+                partial_integer,
+                partial_count,
+            } => {
+                *partial_sum = *total;
+                *partial_integer = 0;
+                *partial_count = *count;
+                *total = 0.0;
+                *count = 0;
+            }
+            _ => {}
+        }
+    }
+
     /// Whether any point was fed.
     pub fn is_empty(&self) -> bool {
         match self {
