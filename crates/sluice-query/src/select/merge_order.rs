@@ -19,14 +19,22 @@
 //!                                window, then goes back on the heap
 //! ```
 //!
-//! then the shards' streams are heap-merged the same way (a shard gives all its points of
-//! the window at once). A merge with one input is that input. Equal windows come out in
-//! the order the heap's shape gives them, so the whole sequence is replayed
-//! ([`super::heap_merge`]), not just each window.
+//! then each shard's reducer folds its merged stream to one partial per window (the
+//! caller does that), and those per-shard partials are heap-merged the same way
+//! ([`merge_shards`]) and folded again. A merge with one input is that input. Equal windows
+//! come out in the order the heap's shape gives them, so the whole sequence is replayed
+//! ([`super::heap_merge`]), not just each window. Under ORDER BY time DESC the windows
+//! descend and the caller reverses the series of the group first, as 1.6.7 reverses a tag
+//! set's series.
+//!
+//! Checked against influxd 1.6.7 byte for byte by `tools/merge_order_diff.py` (windows
+//! inside and across shards, series missing from a shard, DESC, GROUP BY tag, P = 1..3) and
+//! the `merge/*` golden cases.
 //!
 //! Not replayed: the shard-level heap also holds the other groups' points (1.6.7 merges
 //! every tag set of a shard in one iterator), which can change the order of equal windows
-//! of *different shards*: only a window that spans a shard boundary has those.
+//! of *different shards*: only a window that spans a shard boundary has those, under
+//! GROUP BY a tag.
 
 use super::heap_merge;
 
