@@ -338,7 +338,8 @@ impl Shard {
         // so snapshots keep up with ingest and the caches are released sooner.
         let mut writer =
             FileWriter::create_in(Arc::clone(&self.file_system), &path, MAX_VALUES_PER_BLOCK)?
-                .with_fast_encoding();
+                .with_fast_encoding()
+                .with_time_aligned_blocks();
         let mut fields: Vec<&[u8]> = Vec::new();
         let mut holders: Vec<&CacheSeries> = Vec::new();
         let mut scratch = VisitScratch::default();
@@ -480,6 +481,11 @@ impl Shard {
         if level < FAST_ENCODING_BELOW_LEVEL {
             // Soon merged again: spend the CPU on the levels that stay.
             writer = writer.with_fast_encoding();
+        }
+        if level < FULL_COMPACTION_LEVEL {
+            // A hot shard's files, which dashboards read most: blocks whole in hour windows
+            // (the fully compacted file keeps long blocks, for their bytes).
+            writer = writer.with_time_aligned_blocks();
         }
         let mut cursors: Vec<_> = inputs
             .iter()
@@ -878,6 +884,7 @@ mod tests {
             count,
             offset: 0,
             size: 0,
+            stats: None,
         }
     }
 
