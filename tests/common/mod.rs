@@ -304,6 +304,15 @@ impl Server {
         self.launch();
     }
 
+    /// Starts the stopped server again with some `SLUICE_*` settings changed or added.
+    pub fn restart_with(&mut self, env: &[(&str, &str)]) {
+        for (k, v) in env {
+            self.env.retain(|(key, _)| key != k);
+            self.env.push((k.to_string(), v.to_string()));
+        }
+        self.launch();
+    }
+
     /// Keep the data directory after drop (for debugging).
     pub fn keep_dir(&mut self) {
         self.keep_dir = true;

@@ -33,7 +33,7 @@ use super::{column_value, heap_merge, holt_winters, technical};
 use super::{type_name, Exec, Group, GroupRows, Measurement, SelectContext};
 use sluice_ingest::record::FieldType;
 use sluice_storage::column::Column;
-use sluice_storage::engine::summary::Edge;
+use sluice_storage::engine::summary::{BlockSummary, Edge};
 use sluice_storage::engine::Shard;
 
 pub(super) const NANOS_PER_SECOND: i64 = 1_000_000_000;
@@ -1071,8 +1071,10 @@ fn top_bottom_points_limit(exec: &Exec<'_>, call: &Call) -> Option<usize> {
 enum SeriesRead {
     /// decoded, every point pushed
     Decode,
-    /// `count`: the blocks that lie wholly in one window are counted from their metadata
-    CountSummaries,
+    /// the blocks that lie wholly in one window and whose summary the accumulator takes
+    /// ([`Accumulator::takes_summary`]: `count`; `min`/`max` and integer `sum`/`mean` from
+    /// block statistics) are fed from their metadata, the rest decoded
+    Summaries,
     /// `first`/`last` without GROUP BY time(): only the series' edge point, decoded from
     /// that end ([`Shard::read_edge`]); only without `max-select-point`, which counts the
     /// points a full read would see
@@ -1083,7 +1085,11 @@ impl SeriesRead {
     fn for_call(exec: &Exec<'_>, name: &str, count_distinct: bool) -> SeriesRead {
         let edge_allowed = exec.windows.is_none() && exec.context.limits.max_select_point == 0;
         match name {
-            "count" if !count_distinct => SeriesRead::CountSummaries,
+            "count" if !count_distinct => SeriesRead::Summaries,
+            "min" | "max" => SeriesRead::Summaries,
+            // Under ORDER BY time DESC these collect each series' points to add them latest
+            // first (see `aggregate_leaf`), which a summary cannot feed.
+            "sum" | "mean" if exec.ascending => SeriesRead::Summaries,
             "first" if edge_allowed => SeriesRead::EdgePoint(Edge::First),
             "last" if edge_allowed => SeriesRead::EdgePoint(Edge::Last),
             _ => SeriesRead::Decode,
@@ -1115,10 +1121,14 @@ fn feed_whole_series(
     let column = match read {
         SeriesRead::Decode => exec.read(shard, series, field)?,
         SeriesRead::EdgePoint(edge) => shard.read_edge(&series.key, field.as_bytes(), range, edge),
-        SeriesRead::CountSummaries => {
+        SeriesRead::Summaries => {
             let windows = target.windows;
-            let one_window = |first: i64, last: i64| windows.is_none_or(|w| last < w.end_of(first));
-            let read = shard.read_summarized(&series.key, field.as_bytes(), range, &one_window);
+            let empty = (target.make)();
+            let takes = |summary: &BlockSummary| {
+                let (first, last) = (summary.min_time, summary.max_time);
+                windows.is_none_or(|w| last < w.end_of(first)) && empty.takes_summary(summary)
+            };
+            let read = shard.read_summarized(&series.key, field.as_bytes(), range, &takes);
             let summarized: u64 = read.summaries.iter().map(|s| s.count).sum();
             let decoded = read.decoded.as_ref().map_or(0, Column::len);
             exec.count_points(decoded + summarized as usize)?;
@@ -1128,7 +1138,7 @@ fn feed_whole_series(
                     .map_or(target.single_time, |w| w.start_of(summary.min_time));
                 let slot = set.slot(start, target.make);
                 if let Some(accumulator) = set.accumulators.get_mut(slot) {
-                    accumulator.push_count(summary.count);
+                    accumulator.push_summary(summary, target.origin);
                 }
             }
             read.decoded
