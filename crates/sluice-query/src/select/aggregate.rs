@@ -828,7 +828,7 @@ fn aggregate_leaf(
     };
     let mut regexes = RegexCache::default();
     let per_point_condition = exec.condition.is_some() && !condition_fields.is_empty();
-    let read = SeriesRead::for_call(exec, name, count_distinct);
+    let read = SeriesRead::for_call(exec, name, count_distinct, field_type);
     // sum()/mean() fold their (shard, series) partials in 1.6.7's merge order (see
     // [`merge_order`]); the other functions fold each as it ends.
     let in_merge_order = make().folds_in_merge_order();
@@ -1082,14 +1082,21 @@ enum SeriesRead {
 }
 
 impl SeriesRead {
-    fn for_call(exec: &Exec<'_>, name: &str, count_distinct: bool) -> SeriesRead {
+    fn for_call(
+        exec: &Exec<'_>,
+        name: &str,
+        count_distinct: bool,
+        field_type: FieldType,
+    ) -> SeriesRead {
         let edge_allowed = exec.windows.is_none() && exec.context.limits.max_select_point == 0;
+        let integers = matches!(field_type, FieldType::Integer | FieldType::Unsigned);
         match name {
             "count" if !count_distinct => SeriesRead::Summaries,
             "min" | "max" => SeriesRead::Summaries,
+            // Float sums are decoded whatever the blocks (their rounding depends on the order).
             // Under ORDER BY time DESC these collect each series' points to add them latest
             // first (see `aggregate_leaf`), which a summary cannot feed.
-            "sum" | "mean" if exec.ascending => SeriesRead::Summaries,
+            "sum" | "mean" if integers && exec.ascending => SeriesRead::Summaries,
             "first" if edge_allowed => SeriesRead::EdgePoint(Edge::First),
             "last" if edge_allowed => SeriesRead::EdgePoint(Edge::Last),
             _ => SeriesRead::Decode,
