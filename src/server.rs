@@ -137,7 +137,7 @@ pub fn run(config: Config) -> Result<(), String> {
             Arc::clone(&meta),
             Arc::clone(&ingest.field_types),
             Arc::clone(&store),
-            config.coordinator.clone(),
+            config.coordinator_resolved(),
         )
         .with_max_row_limit(config.http.max_row_limit)
         .with_statistics(Arc::clone(&statistics))

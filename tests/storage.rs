@@ -254,3 +254,90 @@ fn a_clean_stop_writes_the_caches_so_the_next_start_replays_nothing() {
     assert_eq!(status, 200);
     assert!(answer.contains("500"), "{answer}");
 }
+
+/// The statements of `aggregates_from_block_statistics_answer_as_decoding_does`.
+fn statistics_statements(start_s: i64) -> Vec<String> {
+    let at = |offset_s: i64| format!("{}000000000", start_s + offset_s);
+    let span = format!("time >= {} AND time < {}", at(0), at(3 * 3600));
+    vec![
+        format!("SELECT max(f), min(f), count(f) FROM m WHERE {span} GROUP BY time(1h), host"),
+        format!("SELECT max(i), min(i), sum(i), mean(i) FROM m WHERE {span} GROUP BY time(1h)"),
+        format!("SELECT sum(u), max(u), min(u), mean(u) FROM m WHERE {span} GROUP BY time(2h)"),
+        format!("SELECT mean(f), sum(f) FROM m WHERE {span} GROUP BY time(1h)"),
+        format!("SELECT max(f) FROM m WHERE {span} GROUP BY time(30m)"),
+        format!(
+            "SELECT max(f), min(i) FROM m WHERE time >= {} AND time < {} GROUP BY time(1h)",
+            at(600),
+            at(2 * 3600)
+        ),
+        "SELECT max(f) FROM m".to_string(),
+        "SELECT min(i), host FROM m".to_string(),
+        "SELECT sum(i), count(i) FROM m GROUP BY host".to_string(),
+    ]
+}
+
+#[test]
+fn aggregates_from_block_statistics_answer_as_decoding_does() {
+    // The same points in a cache (decoded), in snapshot files (hour-aligned blocks with
+    // statistics), and in the fully compacted file (long blocks with statistics).
+    let cached = [
+        ("SLUICE_DATA_CACHE_SNAPSHOT_MEMORY_SIZE", "1g"),
+        ("SLUICE_DATA_CACHE_SNAPSHOT_WRITE_COLD_DURATION", "1h"),
+        ("SLUICE_DATA_STORAGE_CHECK_INTERVAL", "10ms"),
+    ];
+    let snapshots = [
+        ("SLUICE_DATA_CACHE_SNAPSHOT_MEMORY_SIZE", "16k"),
+        ("SLUICE_DATA_CACHE_SNAPSHOT_WRITE_COLD_DURATION", "1h"),
+        ("SLUICE_DATA_STORAGE_CHECK_INTERVAL", "10ms"),
+    ];
+    let start_s = 1_600_000_000 - 1_600_000_000 % 3600;
+    let mut batches = Vec::new();
+    for host in 0..4i64 {
+        let mut body = String::new();
+        for k in 0..1080i64 {
+            // few distinct floats (equal maxima at several times), integers whose sums wrap
+            let f = ((k * 7919 + host * 31) % 101) as f64 / 4.0;
+            let i = (k % 13 - 6) * 1_400_000_000_000_000_000 + host;
+            let u = (k * 3 + host) % 17;
+            let time = start_s + k * 10;
+            body.push_str(&format!("m,host=h{host} f={f},i={i}i,u={u}u {time}\n"));
+        }
+        batches.push(body);
+    }
+    let statements = statistics_statements(start_s);
+    let load = |env: &[(&str, &str)]| {
+        let server = Server::start_with(env);
+        assert_eq!(server.query("CREATE DATABASE db").0, 200);
+        for body in &batches {
+            assert_eq!(server.write("db=db&precision=s", body).status, 204);
+        }
+        server
+    };
+    let answers = |server: &Server| -> Vec<String> {
+        statements
+            .iter()
+            .map(|q| {
+                let (status, body) = server.query(&q.replace("FROM m", "FROM db..m"));
+                assert_eq!(status, 200, "{q}: {body}");
+                body
+            })
+            .collect()
+    };
+    let mut server = load(&cached);
+    let decoded = answers(&server);
+    assert!(tsm_files(&server.dir).is_empty(), "all in the cache");
+    let files = load(&snapshots);
+    wait_until("snapshots", &files, || tsm_files(&files.dir).len() >= 2);
+    for ((q, want), got) in statements.iter().zip(&decoded).zip(answers(&files)) {
+        assert_eq!(&got, want, "snapshot files: {q}");
+    }
+    assert_eq!(server.stop(), Some(0));
+    server.restart_with(&[("SLUICE_DATA_CACHE_SNAPSHOT_WRITE_COLD_DURATION", "100ms")]);
+    wait_until("a full compaction", &server, || {
+        let files = tsm_files(&server.dir);
+        files.len() == 1 && files[0].ends_with("-l4.tsm")
+    });
+    for ((q, want), got) in statements.iter().zip(&decoded).zip(answers(&server)) {
+        assert_eq!(&got, want, "compacted file: {q}");
+    }
+}

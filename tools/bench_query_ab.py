@@ -27,7 +27,13 @@ QUERIES = [
     "SELECT last(f0) FROM m GROUP BY host",
     "SELECT count(*) FROM m",
     "SELECT max(f0) FROM m WHERE time >= '2020-09-13T12:26:40Z' AND time < '2020-09-14T12:26:40Z' GROUP BY time(1h), host",
+    "SELECT max(f0) FROM m WHERE time >= '2020-09-13T00:00:00Z' AND time < '2020-09-15T00:00:00Z' GROUP BY time(1d), host",
+    "SELECT min(f0), max(f0) FROM m GROUP BY host",
+    "SELECT mean(f0) FROM m WHERE region = 'r3' AND time >= '2020-09-13T18:00:00Z' AND time < '2020-09-14T00:00:00Z' GROUP BY time(5m)",
+    "SELECT mean(f0) FROM m WHERE time >= '2020-09-13T00:00:00Z' AND time < '2020-09-15T00:00:00Z' GROUP BY time(1d)",
 ]
+if os.environ.get("AB_QUERIES"):
+    QUERIES = [QUERIES[int(i)] for i in os.environ["AB_QUERIES"].split(",")]
 root = tempfile.mkdtemp(prefix="qstats-ab-", dir="/tmp")
 procs = []
 def start(i, binary):

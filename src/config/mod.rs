@@ -458,6 +458,7 @@ impl Config {
                 max_select_series: limits::MAX_SELECT_SERIES_DEFAULT,
                 max_select_buckets: limits::MAX_SELECT_BUCKETS_DEFAULT,
                 query_memory_limit: query_memory_limit_default(),
+                query_merge_parallelism: limits::QUERY_MERGE_PARALLELISM_DEFAULT,
             },
             logging: LoggingConfig { level: Level::Info },
             inputs: Vec::new(),
@@ -743,6 +744,16 @@ impl Config {
         } else {
             self.worker_count().max(limits::QUERY_THREADS_DEFAULT)
         }
+    }
+
+    /// `[coordinator]` with `query-merge-parallelism = 0` made the CPU count, taken here on
+    /// the starting thread: query threads may be pinned to one CPU, and would see one.
+    pub fn coordinator_resolved(&self) -> CoordinatorConfig {
+        let mut coordinator = self.coordinator.clone();
+        if coordinator.query_merge_parallelism == 0 {
+            coordinator.query_merge_parallelism = available_cores();
+        }
+        coordinator
     }
 }
 
@@ -1120,6 +1131,8 @@ settings! {
         "most GROUP BY time() buckets one SELECT may produce (0: unlimited)";
     ["coordinator"] "query-memory-limit" => coordinator.query_memory_limit,
         "most bytes one statement may hold while it runs (0: unlimited; default: a quarter of RAM)";
+    ["coordinator"] "query-merge-parallelism" => coordinator.query_merge_parallelism,
+        "groups a shard's series are merged in for sum()/mean(), as InfluxDB's GOMAXPROCS (0: CPU count)";
     ["logging"] "level" => logging.level, "lowest level logged: debug, info, warn, error";
 }
 

@@ -92,6 +92,12 @@ impl Server {
             ("SLUICE_DATA_WAL_PARTITIONS".into(), "2".into()),
             // As the golden influxd runs: no `_internal` unless a test asks for it.
             ("SLUICE_MONITOR_STORE_ENABLED".into(), "false".into()),
+            // The golden influxd ran with GOMAXPROCS 2 (a 2-CPU machine): sum()/mean() over
+            // several series fold in its merge order for 2 groups, whatever this CPU count.
+            (
+                "SLUICE_COORDINATOR_QUERY_MERGE_PARALLELISM".into(),
+                "2".into(),
+            ),
         ];
         for (k, v) in env {
             all.retain(|(key, _)| key != k);
@@ -297,6 +303,15 @@ impl Server {
 
     /// Starts the server again on the same directory (after `stop` or `kill9`).
     pub fn restart(&mut self) {
+        self.launch();
+    }
+
+    /// Starts the stopped server again with some `SLUICE_*` settings changed or added.
+    pub fn restart_with(&mut self, env: &[(&str, &str)]) {
+        for (k, v) in env {
+            self.env.retain(|(key, _)| key != k);
+            self.env.push((k.to_string(), v.to_string()));
+        }
         self.launch();
     }
 

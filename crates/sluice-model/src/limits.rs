@@ -161,6 +161,10 @@ pub const MAX_SELECT_POINT_DEFAULT: u64 = 0;
 pub const MAX_SELECT_SERIES_DEFAULT: u64 = 0;
 /// Default `[coordinator] max-select-buckets`: InfluxDB's 0 (unlimited).
 pub const MAX_SELECT_BUCKETS_DEFAULT: u64 = 0;
+/// Default `[coordinator] query-merge-parallelism`: 0, the CPU count (as InfluxDB's
+/// GOMAXPROCS by default). Not a resource bound: it picks the order `sum()`/`mean()` add
+/// their per-series partials in, so the last bits of their float answers.
+pub const QUERY_MERGE_PARALLELISM_DEFAULT: usize = 0;
 /// Share of physical memory one statement may hold by default (`query-memory-limit`): a
 /// quarter, so two heavy queries at once still leave the caches and the OS their room.
 pub const QUERY_MEMORY_LIMIT_RAM_DIVISOR: u64 = 4;

@@ -74,6 +74,10 @@ pub struct CoordinatorConfig {
     pub max_select_buckets: u64,
     /// `query-memory-limit`: most bytes one statement may hold while it runs (0: unlimited)
     pub query_memory_limit: u64,
+    /// `query-merge-parallelism`: the groups 1.6.7's parallel merge splits a shard's series
+    /// into (its GOMAXPROCS) when `sum()`/`mean()` fold their per-series partials; 0: the
+    /// CPU count, as Go's default. The last bits of those float answers depend on it.
+    pub query_merge_parallelism: usize,
 }
 
 /// A `/query` request, as the event loop hands it over.
@@ -661,6 +665,16 @@ fn warning_text(statement: &Statement, context: &StatementContext<'_>) -> String
     qualified.to_string()
 }
 
+/// `query-merge-parallelism` resolved: 0 is the CPU count (Go's default GOMAXPROCS). The
+/// server resolves 0 when it starts ([`CoordinatorConfig`] users that do not: the CPUs this
+/// thread may run on).
+fn merge_parallelism(configured: usize) -> usize {
+    if configured > 0 {
+        return configured;
+    }
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
 /// The context a SELECT (or EXPLAIN of one) runs in: the configured bounds, the deadline,
 /// the memory budget and the kill flag of the running query.
 fn select_context<'a>(
@@ -680,6 +694,7 @@ fn select_context<'a>(
             max_select_point: coordinator.max_select_point,
             max_select_series: coordinator.max_select_series,
             max_select_buckets: coordinator.max_select_buckets,
+            merge_parallelism: merge_parallelism(coordinator.query_merge_parallelism),
             deadline,
             memory: sluice_base::memory::MemoryBudget::starting_now(coordinator.query_memory_limit),
         },

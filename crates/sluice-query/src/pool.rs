@@ -302,6 +302,7 @@ mod tests {
             max_select_series: 0,
             max_select_buckets: 0,
             query_memory_limit: 0,
+            query_merge_parallelism: 0,
         };
         let context = QueryContext::new(meta, field_types, store, coordinator);
         (Arc::new(context), directory)

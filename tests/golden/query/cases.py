@@ -141,8 +141,42 @@ for k, values in enumerate([(1, 2, 0), (5, 9, 7), (3, 1, 2, 4), (2, 4, 1, 3, 5)]
 for s, (value, offset) in enumerate([(1, 20), (4, 10), (2, 10), (3, 10), (5, 20)]):
     CORNER_LINES.append("tiep,host=%s value=%s %d" % (chr(ord("a") + s), value, BASE_S + offset))
 
+# The order sum()/mean() add per-series partials in (1.6.7's parallel merge: per shard the
+# series in GOMAXPROCS groups, each shard reduced per window, then the shards): values whose
+# float sums round differently in another order, over one-hour shards. The recorder runs
+# influxd with GOMAXPROCS=2 and the test Sluice with query-merge-parallelism 2.
+MERGE_LINES = [
+    # a window over two shards: each shard's partials are reduced before the shards' are
+    "two,h=a f=1e16 %d" % BASE_S, "two,h=b f=1 %d" % BASE_S,
+    "two,h=a f=-1e16 %d" % (BASE_S + 3600), "two,h=b f=3 %d" % (BASE_S + 3600),
+    "three,h=a f=1e16 %d" % BASE_S, "three,h=b f=1 %d" % BASE_S, "three,h=c f=1 %d" % BASE_S,
+    "three,h=c f=-1e16 %d" % (BASE_S + 3600),
+]
+
+
+def merge_order_lines():
+    """12 series of many-digit floats and integers over two one-hour shards, one series
+    missing from the second (seeded; random's Mersenne Twister is stable across versions)."""
+    import random
+    rng = random.Random(17)
+    lines = []
+    for index in range(12):
+        for step in range(0, 7200 if index != 5 else 3600, 60):
+            f = rng.uniform(-1000, 1000) * 10 ** rng.randrange(-3, 4)
+            lines.append("mo,host=h%02d,region=r%d f=%r,i=%di %d" % (
+                index, index % 3, f, rng.randrange(-10 ** 12, 10 ** 12), BASE_S + step))
+    return lines
+
+
+MERGE_LINES += merge_order_lines()
+
 DATASETS = {
     "none": {},
+    "merge": {
+        "databases": [{"name": "qg_merge", "retention_policies": [
+            {"name": "hourly", "duration": "INF", "shard_duration": "1h", "default": True}]}],
+        "writes": [{"db": "qg_merge", "rp": "hourly", "precision": "s", "lines": MERGE_LINES}],
+    },
     "corner": {
         "databases": [{"name": "qg_corner"}],
         "writes": [{"db": "qg_corner", "precision": "s", "lines": CORNER_LINES}],
@@ -188,7 +222,7 @@ DATASETS = {
 
 CASES = []
 DATABASE_OF = {"cpu": "qg", "types": "qg_types", "math": "qg_math", "meta": "qg_meta",
-               "corner": "qg_corner", "none": None}
+               "corner": "qg_corner", "merge": "qg_merge", "none": None}
 
 
 def case(name, dataset, request, mutates=False, note=None):
@@ -1174,6 +1208,26 @@ q("select/star-then-field", "SELECT *, usage FROM cpu WHERE host = 'c' AND time 
 # Integers at the i64 extremes: sums wrap as 1.6.7's int64 arithmetic does.
 q("func/mean-int-extremes", "SELECT mean(v) FROM ext", dataset="corner")
 q("func/mean-int-extremes-per-series", "SELECT mean(v) FROM extser", dataset="corner")
+MERGE_SPAN = "time >= '2026-11-01T00:00:00Z' AND time < '2026-11-01T02:00:00Z'"
+q("merge/sum-two-shards", "SELECT sum(f) FROM two", dataset="merge")
+q("merge/sum-three-series-two-shards", "SELECT sum(f) FROM three", dataset="merge")
+for function in ("mean", "sum"):
+    for field in ("f", "i"):
+        call = "%s(%s)" % (function, field)
+        q("merge/%s-%s-whole" % (function, field), "SELECT %s FROM mo" % call, dataset="merge")
+        q("merge/%s-%s-5m" % (function, field),
+          "SELECT %s FROM mo WHERE %s GROUP BY time(5m)" % (call, MERGE_SPAN), dataset="merge")
+        q("merge/%s-%s-90m" % (function, field),
+          "SELECT %s FROM mo WHERE %s GROUP BY time(90m)" % (call, MERGE_SPAN), dataset="merge")
+        q("merge/%s-%s-7m-desc" % (function, field),
+          "SELECT %s FROM mo WHERE %s GROUP BY time(7m) ORDER BY time DESC"
+          % (call, MERGE_SPAN), dataset="merge")
+        q("merge/%s-%s-by-region" % (function, field),
+          "SELECT %s FROM mo WHERE %s GROUP BY time(20m), region" % (call, MERGE_SPAN),
+          dataset="merge")
+        q("merge/%s-%s-field-condition" % (function, field),
+          "SELECT %s FROM mo WHERE f > 0 AND %s GROUP BY time(10m)" % (call, MERGE_SPAN),
+          dataset="merge")
 q("func/mean-int-extremes-grouped", "SELECT mean(v) FROM ext WHERE time >= '%s' AND "
   "time < '%s' GROUP BY time(20s)" % (ts(0), ts(40)), dataset="corner")
 q("func/moving-average-int-extremes", "SELECT moving_average(v, 2) FROM ext", dataset="corner")

@@ -24,6 +24,7 @@ use crate::result::Value;
 use sluice_influxql::ast::{Call, DataType, Expr, Field, Fill, Literal, VarRef};
 
 use super::eval::{self, RegexCache, Row};
+use super::merge_order::{self, Partial};
 use super::plan::{self, is_selector, is_transformation, TypedTransform};
 use super::raw::{ConditionRow, Cursor};
 use super::reduce::{self, Accumulator, CallArgs, EdgePick, Point, Transform};
@@ -32,7 +33,7 @@ use super::{column_value, heap_merge, holt_winters, technical};
 use super::{type_name, Exec, Group, GroupRows, Measurement, SelectContext};
 use sluice_ingest::record::FieldType;
 use sluice_storage::column::Column;
-use sluice_storage::engine::summary::Edge;
+use sluice_storage::engine::summary::{BlockSummary, Edge};
 use sluice_storage::engine::Shard;
 
 pub(super) const NANOS_PER_SECOND: i64 = 1_000_000_000;
@@ -47,12 +48,24 @@ pub(super) struct LeafPoint {
 }
 
 /// Windows keyed by start, with their accumulators.
+#[derive(Default)]
 struct WindowSet {
+    /// ascending, one per accumulator
     starts: Vec<i64>,
     accumulators: Vec<Accumulator>,
 }
 
 impl WindowSet {
+    /// The windows as partials, in the query's window order.
+    fn into_partials(self, ascending: bool) -> Vec<Partial<Accumulator>> {
+        let mut partials: Vec<Partial<Accumulator>> =
+            self.starts.into_iter().zip(self.accumulators).collect();
+        if !ascending {
+            partials.reverse();
+        }
+        partials
+    }
+
     fn slot(&mut self, start: i64, make: &dyn Fn() -> Accumulator) -> usize {
         match self.starts.binary_search(&start) {
             Ok(index) => index,
@@ -815,58 +828,91 @@ fn aggregate_leaf(
     };
     let mut regexes = RegexCache::default();
     let per_point_condition = exec.condition.is_some() && !condition_fields.is_empty();
-    let read = SeriesRead::for_call(exec, name, count_distinct);
+    let read = SeriesRead::for_call(exec, name, count_distinct, field_type);
+    // sum()/mean() fold their (shard, series) partials in 1.6.7's merge order (see
+    // [`merge_order`]); the other functions fold each as it ends.
+    let in_merge_order = make().folds_in_merge_order();
+    let mut shard_streams: Vec<Vec<Partial<Accumulator>>> = Vec::new();
     for shard in exec.shards(measurement) {
+        let mut series_streams: Vec<Vec<Partial<Accumulator>>> = Vec::new();
         for (index, series) in group.series.iter().enumerate() {
             exec.check_bounds()?;
-            let origin = index as u32;
-            if !per_point_condition {
-                // Every point counts: feed the column window by window.
-                let target = FeedTarget {
+            let feed = SeriesFeed {
+                shard: &shard,
+                series,
+                field: &field,
+                read: if per_point_condition {
+                    None
+                } else {
+                    Some(read)
+                },
+                condition_fields,
+                target: FeedTarget {
                     windows,
                     single_time,
                     make: &make,
-                    origin,
-                };
-                feed_whole_series(exec, &shard, series, &field, read, &target, &mut set)?;
+                    origin: index as u32,
+                },
+            };
+            if !in_merge_order {
+                feed_one_series(exec, &feed, &mut regexes, &mut set)?;
                 set.accumulators
                     .iter_mut()
                     .for_each(Accumulator::end_partial);
                 continue;
             }
-            let mut current: Option<(i64, i64, usize)> = None;
-            feed_series(
-                exec,
-                &shard,
-                series,
-                &field,
-                condition_fields,
-                &mut regexes,
-                &mut |time, value| {
-                    let slot = match (windows, current) {
-                        (None, _) => {
-                            if set.starts.is_empty() {
-                                set.slot(single_time, &make);
-                            }
-                            0
-                        }
-                        (Some(_), Some((start, end, slot))) if time >= start && time < end => slot,
-                        (Some(w), _) => {
-                            let start = w.start_of(time);
-                            let end = w.end_of(time);
-                            let slot = set.slot(start, &make);
-                            current = Some((start, end, slot));
-                            slot
-                        }
-                    };
-                    if let Some(accumulator) = set.accumulators.get_mut(slot) {
-                        accumulator.push(time, value, origin);
-                    }
-                },
-            )?;
-            set.accumulators
+            let mut own = WindowSet::default();
+            if exec.ascending {
+                feed_one_series(exec, &feed, &mut regexes, &mut own)?;
+            } else {
+                // ORDER BY time DESC: 1.6.7 reads each series latest first, and its float
+                // partial sums round in that order: collect, then add backwards.
+                let collect = || Accumulator::Collect(Vec::new());
+                let feed = SeriesFeed {
+                    target: FeedTarget {
+                        make: &collect,
+                        ..feed.target
+                    },
+                    ..feed
+                };
+                feed_one_series(exec, &feed, &mut regexes, &mut own)?;
+                for accumulator in &mut own.accumulators {
+                    *accumulator = latest_first(accumulator, &make);
+                }
+            }
+            // 1.6.7 gives every series of the shard an iterator, empty or not, and splits
+            // them into its merge groups by that count.
+            if !own.starts.is_empty() || shard.holds_series(&series.key) {
+                series_streams.push(own.into_partials(exec.ascending));
+            }
+        }
+        if in_merge_order {
+            // 1.6.7 reduces each shard's merged partials to one per window before the
+            // shards' are merged and reduced again.
+            let parallelism = exec.context.limits.merge_parallelism;
+            if !exec.ascending {
+                // ORDER BY time DESC: 1.6.7 reverses the series of each tag set first
+                series_streams.reverse();
+            }
+            let merged = merge_order::parallel_merge(series_streams, parallelism, exec.ascending);
+            let mut shard_set = WindowSet::default();
+            for (start, partial) in merged {
+                let slot = shard_set.slot(start, &make);
+                if let Some(accumulator) = shard_set.accumulators.get_mut(slot) {
+                    accumulator.absorb_partial(&partial);
+                }
+            }
+            shard_set
+                .accumulators
                 .iter_mut()
-                .for_each(Accumulator::end_partial);
+                .for_each(Accumulator::reopen_as_partial);
+            shard_streams.push(shard_set.into_partials(exec.ascending));
+        }
+    }
+    for (start, partial) in merge_order::merge_shards(shard_streams, exec.ascending) {
+        let slot = set.slot(start, &make);
+        if let Some(accumulator) = set.accumulators.get_mut(slot) {
+            accumulator.absorb_partial(&partial);
         }
     }
     let point_time = matches!(name, "top" | "bottom" | "sample")
@@ -918,6 +964,73 @@ fn aggregate_leaf(
     fill(exec, call, result)
 }
 
+/// The accumulator `make` gives fed the points `collected` holds, latest first.
+fn latest_first(collected: &Accumulator, make: &dyn Fn() -> Accumulator) -> Accumulator {
+    let Accumulator::Collect(points) = collected else {
+        panic!("BUG: latest_first of an accumulator that does not collect");
+    };
+    let mut accumulator = make();
+    for point in points.iter().rev() {
+        accumulator.push(point.time, &point.value, point.origin);
+    }
+    accumulator
+}
+
+/// One (shard, series) column to feed to a leaf's windows.
+#[derive(Clone, Copy)]
+struct SeriesFeed<'a> {
+    shard: &'a Shard,
+    series: &'a super::SeriesInfo,
+    field: &'a str,
+    /// how to read when every point counts; None: a per-point condition decides
+    read: Option<SeriesRead>,
+    condition_fields: &'a [String],
+    target: FeedTarget<'a>,
+}
+
+/// Feeds the points of one (shard, series) to the windows of `set` (not ending the partial).
+fn feed_one_series(
+    exec: &Exec<'_>,
+    feed: &SeriesFeed<'_>,
+    regexes: &mut RegexCache,
+    set: &mut WindowSet,
+) -> Result<(), String> {
+    let target = &feed.target;
+    if let Some(read) = feed.read {
+        return feed_whole_series(exec, feed.shard, feed.series, feed.field, read, target, set);
+    }
+    let mut current: Option<(i64, i64, usize)> = None;
+    feed_series(
+        exec,
+        feed.shard,
+        feed.series,
+        feed.field,
+        feed.condition_fields,
+        regexes,
+        &mut |time, value| {
+            let slot = match (target.windows, current) {
+                (None, _) => {
+                    if set.starts.is_empty() {
+                        set.slot(target.single_time, target.make);
+                    }
+                    0
+                }
+                (Some(_), Some((start, end, slot))) if time >= start && time < end => slot,
+                (Some(w), _) => {
+                    let start = w.start_of(time);
+                    let end = w.end_of(time);
+                    let slot = set.slot(start, target.make);
+                    current = Some((start, end, slot));
+                    slot
+                }
+            };
+            if let Some(accumulator) = set.accumulators.get_mut(slot) {
+                accumulator.push(time, value, target.origin);
+            }
+        },
+    )
+}
+
 /// How `first`/`last` choose among series at equal times in this statement.
 fn edge_pick(exec: &Exec<'_>) -> EdgePick {
     if exec.windows.is_some() {
@@ -958,8 +1071,10 @@ fn top_bottom_points_limit(exec: &Exec<'_>, call: &Call) -> Option<usize> {
 enum SeriesRead {
     /// decoded, every point pushed
     Decode,
-    /// `count`: the blocks that lie wholly in one window are counted from their metadata
-    CountSummaries,
+    /// the blocks that lie wholly in one window and whose summary the accumulator takes
+    /// ([`Accumulator::takes_summary`]: `count`; `min`/`max` and integer `sum`/`mean` from
+    /// block statistics) are fed from their metadata, the rest decoded
+    Summaries,
     /// `first`/`last` without GROUP BY time(): only the series' edge point, decoded from
     /// that end ([`Shard::read_edge`]); only without `max-select-point`, which counts the
     /// points a full read would see
@@ -967,10 +1082,21 @@ enum SeriesRead {
 }
 
 impl SeriesRead {
-    fn for_call(exec: &Exec<'_>, name: &str, count_distinct: bool) -> SeriesRead {
+    fn for_call(
+        exec: &Exec<'_>,
+        name: &str,
+        count_distinct: bool,
+        field_type: FieldType,
+    ) -> SeriesRead {
         let edge_allowed = exec.windows.is_none() && exec.context.limits.max_select_point == 0;
+        let integers = matches!(field_type, FieldType::Integer | FieldType::Unsigned);
         match name {
-            "count" if !count_distinct => SeriesRead::CountSummaries,
+            "count" if !count_distinct => SeriesRead::Summaries,
+            "min" | "max" => SeriesRead::Summaries,
+            // Float sums are decoded whatever the blocks (their rounding depends on the order).
+            // Under ORDER BY time DESC these collect each series' points to add them latest
+            // first (see `aggregate_leaf`), which a summary cannot feed.
+            "sum" | "mean" if integers && exec.ascending => SeriesRead::Summaries,
             "first" if edge_allowed => SeriesRead::EdgePoint(Edge::First),
             "last" if edge_allowed => SeriesRead::EdgePoint(Edge::Last),
             _ => SeriesRead::Decode,
@@ -979,6 +1105,7 @@ impl SeriesRead {
 }
 
 /// Where [`feed_whole_series`] puts the points of one series.
+#[derive(Clone, Copy)]
 struct FeedTarget<'a> {
     windows: Option<&'a Windows>,
     single_time: i64,
@@ -1001,10 +1128,14 @@ fn feed_whole_series(
     let column = match read {
         SeriesRead::Decode => exec.read(shard, series, field)?,
         SeriesRead::EdgePoint(edge) => shard.read_edge(&series.key, field.as_bytes(), range, edge),
-        SeriesRead::CountSummaries => {
+        SeriesRead::Summaries => {
             let windows = target.windows;
-            let one_window = |first: i64, last: i64| windows.is_none_or(|w| last < w.end_of(first));
-            let read = shard.read_summarized(&series.key, field.as_bytes(), range, &one_window);
+            let empty = (target.make)();
+            let takes = |summary: &BlockSummary| {
+                let (first, last) = (summary.min_time, summary.max_time);
+                windows.is_none_or(|w| last < w.end_of(first)) && empty.takes_summary(summary)
+            };
+            let read = shard.read_summarized(&series.key, field.as_bytes(), range, &takes);
             let summarized: u64 = read.summaries.iter().map(|s| s.count).sum();
             let decoded = read.decoded.as_ref().map_or(0, Column::len);
             exec.count_points(decoded + summarized as usize)?;
@@ -1014,7 +1145,7 @@ fn feed_whole_series(
                     .map_or(target.single_time, |w| w.start_of(summary.min_time));
                 let slot = set.slot(start, target.make);
                 if let Some(accumulator) = set.accumulators.get_mut(slot) {
-                    accumulator.push_count(summary.count);
+                    accumulator.push_summary(summary, target.origin);
                 }
             }
             read.decoded

@@ -38,6 +38,7 @@ pub mod eval;
 pub mod explain;
 mod go_math;
 pub mod holt_winters;
+mod merge_order;
 pub mod plan;
 mod raw;
 pub mod reduce;
@@ -76,6 +77,8 @@ pub struct SelectLimits {
     pub max_select_series: u64,
     /// `max-select-buckets`: most GROUP BY time() buckets (0: unlimited)
     pub max_select_buckets: u64,
+    /// `query-merge-parallelism`, resolved (at least 1): see [`aggregate`]'s partial folds
+    pub merge_parallelism: usize,
     /// `query-timeout`: the statement is stopped after this instant (None: no timeout)
     pub deadline: Option<std::time::Instant>,
     /// `query-memory-limit`: what the statement may hold, counted on its thread

@@ -18,7 +18,9 @@ use std::ops::Range;
 
 use super::column_value;
 use crate::result::Value;
+use sluice_ingest::record::FieldType;
 use sluice_storage::column::{Column, ColumnValues};
+use sluice_storage::engine::summary::BlockSummary;
 
 /// A point fed to a reducer: its time, value and where it came from (for the other
 /// fields and tags of a selected point).
@@ -275,11 +277,70 @@ impl Accumulator {
         }
     }
 
-    /// Feeds `count` points to a `count` (a block counted from its metadata).
-    pub fn push_count(&mut self, points: u64) {
+    /// Whether [`Accumulator::push_summary`] of `summary` gives this accumulator the state
+    /// that pushing the block's points one by one would: `count` always; `min`/`max` from
+    /// the block's statistics; `sum`/`mean` from the statistics of integers (their wrapping
+    /// sums do not depend on the order; float sums do, so those blocks are decoded).
+    pub fn takes_summary(&self, summary: &BlockSummary) -> bool {
+        let stats = summary.stats.is_some();
         match self {
-            Accumulator::Count(count) => *count += points as i64,
-            other => panic!("BUG: a point count fed to {other:?}"),
+            Accumulator::Count(_) => true,
+            Accumulator::Selector(SelectorKind::Min | SelectorKind::Max, _) => stats,
+            Accumulator::SumInteger(_) | Accumulator::Mean { .. } => {
+                stats && summary.field_type == FieldType::Integer
+            }
+            Accumulator::SumUnsigned(_) => stats && summary.field_type == FieldType::Unsigned,
+            _ => false,
+        }
+    }
+
+    /// Feeds a block from its metadata, as pushing its points would (see
+    /// [`Accumulator::takes_summary`], which the caller has asked).
+    pub fn push_summary(&mut self, summary: &BlockSummary, origin: u32) {
+        let stats = summary.stats;
+        let integer_sum = stats.map_or(0, |s| s.sum_bits as i64);
+        match (self, stats) {
+            (Accumulator::Count(count), _) => *count += summary.count as i64,
+            (Accumulator::Selector(kind, best), Some(stats)) => {
+                let (bits, time) = match kind {
+                    SelectorKind::Min => (stats.min_bits, stats.min_at),
+                    _ => (stats.max_bits, stats.max_at),
+                };
+                let value = match summary.field_type {
+                    FieldType::Float => Value::Float(f64::from_bits(bits)),
+                    FieldType::Unsigned => Value::Unsigned(bits),
+                    _ => Value::Integer(bits as i64),
+                };
+                let candidate = Point {
+                    time,
+                    value,
+                    origin,
+                };
+                if best
+                    .as_ref()
+                    .is_none_or(|current| better(*kind, &candidate, current))
+                {
+                    *best = Some(candidate);
+                }
+            }
+            (Accumulator::SumInteger(sum), Some(_)) => {
+                *sum = Some(sum.unwrap_or(0).wrapping_add(integer_sum));
+            }
+            (Accumulator::SumUnsigned(sum), Some(stats)) => {
+                *sum = Some(sum.unwrap_or(0).wrapping_add(stats.sum_bits));
+            }
+            (
+                Accumulator::Mean {
+                    partial_integer,
+                    partial_count,
+                    ..
+                },
+                Some(_),
+            ) => {
+                *partial_integer = partial_integer.wrapping_add(integer_sum);
+                *partial_count += summary.count;
+            }
+            (other, _) => panic!("BUG: a block summary fed to {other:?}"),
         }
     }
 
@@ -413,6 +474,82 @@ impl Accumulator {
                 *partial_sum = 0.0;
                 *partial_integer = 0;
                 *partial_count = 0;
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether the answer depends on the order (shard, series) partials are folded in:
+    /// float sums round differently in another order (`sum` of floats, `mean` of any type).
+    pub fn folds_in_merge_order(&self) -> bool {
+        matches!(
+            self,
+            Accumulator::SumFloat { .. } | Accumulator::Mean { .. }
+        )
+    }
+
+    /// Folds the open partial of `series` (an accumulator of the same function fed one
+    /// (shard, series) and not ended) as [`Accumulator::end_partial`] would have folded it
+    /// here. Other kinds are left alone ([`Accumulator::folds_in_merge_order`] picks the
+    /// callers).
+    pub fn absorb_partial(&mut self, series: &Accumulator) {
+        match (&mut *self, series) {
+            (
+                Accumulator::SumFloat { partial, seen, .. },
+                Accumulator::SumFloat {
+                    partial: theirs,
+                    seen: their_seen,
+                    ..
+                },
+            ) => {
+                *partial = *theirs;
+                *seen |= *their_seen;
+            }
+            (
+                Accumulator::Mean {
+                    partial_sum,
+                    partial_integer,
+                    partial_count,
+                    ..
+                },
+                Accumulator::Mean {
+                    partial_sum: sum,
+                    partial_integer: integer,
+                    partial_count: count,
+                    ..
+                },
+            ) => {
+                *partial_sum = *sum;
+                *partial_integer = *integer;
+                *partial_count = *count;
+            }
+            _ => return,
+        }
+        self.end_partial();
+    }
+
+    /// Makes the folded state the open partial (and nothing folded): what 1.6.7's reducer
+    /// of one shard hands on to the reducer over shards, for [`Accumulator::absorb_partial`]
+    /// (`sum`: the total; `mean`: the weighted total and count, so that it is folded as the
+    /// shard's mean times its count).
+    pub fn reopen_as_partial(&mut self) {
+        match self {
+            Accumulator::SumFloat { total, partial, .. } => {
+                *partial = *total;
+                *total = 0.0;
+            }
+            Accumulator::Mean {
+                total,
+                count,
+                partial_sum,
+                partial_integer,
+                partial_count,
+            } => {
+                *partial_sum = *total;
+                *partial_integer = 0;
+                *partial_count = *count;
+                *total = 0.0;
+                *count = 0;
             }
             _ => {}
         }

@@ -1041,6 +1041,11 @@ impl PartitionCache {
         }
     }
 
+    /// Whether a frozen or the live map holds series `series_key`.
+    pub fn holds_series(&self, series_key: &[u8]) -> bool {
+        self.live.contains(series_key) || self.frozen.iter().any(|m| m.contains(series_key))
+    }
+
     /// Merged, normal copy of a column across frozen and live maps (newest wins).
     pub fn read(
         &self,

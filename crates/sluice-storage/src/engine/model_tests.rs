@@ -142,7 +142,8 @@ fn check_summaries(store: &Store, seed: u64, step: usize) -> usize {
             let full_times = full.as_ref().map(|c| c.times.clone()).unwrap_or_default();
             for window in [1i64, 16, 1 << 40] {
                 let one_window = |a: i64, b: i64| a.div_euclid(window) == b.div_euclid(window);
-                let read = shard.read_summarized(series, field, range, &one_window);
+                let accept = |s: &super::summary::BlockSummary| one_window(s.min_time, s.max_time);
+                let read = shard.read_summarized(series, field, range, &accept);
                 let mut times: Vec<i64> = read
                     .decoded
                     .as_ref()
@@ -171,6 +172,14 @@ fn check_summaries(store: &Store, seed: u64, step: usize) -> usize {
                     assert_eq!(inside.len() as u64, summary.count, "{}", context("count"));
                     assert_eq!(inside.first(), Some(&summary.min_time));
                     assert_eq!(inside.last(), Some(&summary.max_time));
+                    if let (Some(stats), Some(full)) = (summary.stats, &full) {
+                        // The statistics are those of the merged read's points.
+                        let start = full.times.partition_point(|t| *t < summary.min_time);
+                        let end = start + inside.len();
+                        let expected = crate::tsm::BlockStats::of(full.view(), start, end);
+                        assert_eq!(Some(stats), expected, "{}", context("stats"));
+                        assert_eq!(summary.field_type, full.field_type());
+                    }
                     times.extend(inside);
                 }
                 times.sort_unstable();
@@ -496,7 +505,7 @@ fn summarized_reads_keep_the_type_a_merged_read_keeps() {
     assert_eq!(shard.files().len(), 2);
     for range in [(i64::MIN, i64::MAX), (500, 2000)] {
         let full = shard.read(series, b"v", range.0, range.1);
-        let read = shard.read_summarized(series, b"v", range, &|_, _| true);
+        let read = shard.read_summarized(series, b"v", range, &|_| true);
         let counted = read.summaries.iter().map(|s| s.count).sum::<u64>()
             + read.decoded.as_ref().map_or(0, |c| c.len() as u64);
         assert_eq!(

@@ -243,6 +243,22 @@ impl Shard {
             .and_then(|cache| read_lock(cache).read(series_key, field, min_time, max_time))
     }
 
+    /// Whether the shard holds any point of series `series_key` (any field, any time): the
+    /// series is in the shard's index, as 1.6.7 sees it when it builds one iterator per
+    /// series of the shard. The cache is looked at before the files, as [`Shard::read`] does.
+    pub fn holds_series(&self, series_key: &[u8]) -> bool {
+        let partition = self.partition_of(series_key);
+        let cached = self
+            .caches
+            .get(partition)
+            .is_some_and(|cache| read_lock(cache).holds_series(series_key));
+        cached
+            || self
+                .files()
+                .iter()
+                .any(|f| f.reader.holds_series(series_key))
+    }
+
     /// Every series key with data in the shard, sorted, with its fields (sorted) and types.
     /// The caches are listed before the files, for the reason [`Shard::read`] gives.
     pub fn series_fields(
@@ -322,7 +338,8 @@ impl Shard {
         // so snapshots keep up with ingest and the caches are released sooner.
         let mut writer =
             FileWriter::create_in(Arc::clone(&self.file_system), &path, MAX_VALUES_PER_BLOCK)?
-                .with_fast_encoding();
+                .with_fast_encoding()
+                .with_time_aligned_blocks();
         let mut fields: Vec<&[u8]> = Vec::new();
         let mut holders: Vec<&CacheSeries> = Vec::new();
         let mut scratch = VisitScratch::default();
@@ -464,6 +481,11 @@ impl Shard {
         if level < FAST_ENCODING_BELOW_LEVEL {
             // Soon merged again: spend the CPU on the levels that stay.
             writer = writer.with_fast_encoding();
+        }
+        if level < FULL_COMPACTION_LEVEL {
+            // A hot shard's files, which dashboards read most: blocks whole in hour windows
+            // (the fully compacted file keeps long blocks, for their bytes).
+            writer = writer.with_time_aligned_blocks();
         }
         let mut cursors: Vec<_> = inputs
             .iter()
@@ -862,6 +884,7 @@ mod tests {
             count,
             offset: 0,
             size: 0,
+            stats: None,
         }
     }
 

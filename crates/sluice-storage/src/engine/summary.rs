@@ -20,10 +20,12 @@
 
 use super::shard::{merge_into, Shard};
 use crate::column::Column;
-use crate::tsm::BlockMeta;
+use crate::tsm::{BlockMeta, BlockStats};
+use sluice_model::record::FieldType;
 
 /// What a summarized block holds: `count` points, the first at `min_time`, the last at
-/// `max_time`, none of them in the decoded part of the same read.
+/// `max_time`, none of them in the decoded part of the same read; the statistics of their
+/// values when its file records them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BlockSummary {
     /// time of its first point
@@ -32,6 +34,10 @@ pub struct BlockSummary {
     pub max_time: i64,
     /// number of points
     pub count: u64,
+    /// type of its values (the type the merged column has)
+    pub field_type: FieldType,
+    /// min, max, sum of its values ([`BlockStats`]), if recorded
+    pub stats: Option<BlockStats>,
 }
 
 /// A column read as [`Shard::read_summarized`] returns it: the points of `decoded` and of
@@ -58,6 +64,7 @@ struct FileBlock {
     /// index of the file in the shard's file list
     file: usize,
     meta: BlockMeta,
+    field_type: FieldType,
     /// a tombstone applies to the series in its file, or the column has another type there
     /// than in the first file holding it (a merge keeps only that type's points)
     not_summarizable: bool,
@@ -65,14 +72,14 @@ struct FileBlock {
 
 impl Shard {
     /// The points of one column within `[min_time, max_time]`, with the blocks that may be
-    /// summarized (see the module doc) and for which `summarizable(min_time, max_time)` holds
-    /// returned as summaries instead of decoded.
+    /// summarized (see the module doc) and whose summary `summarizable` accepts returned as
+    /// summaries instead of decoded.
     pub fn read_summarized(
         &self,
         series_key: &[u8],
         field: &[u8],
         (min_time, max_time): (i64, i64),
-        summarizable: &dyn Fn(i64, i64) -> bool,
+        summarizable: &dyn Fn(&BlockSummary) -> bool,
     ) -> SummarizedColumn {
         let cached = self.read_cache(series_key, field, min_time, max_time);
         let tombstones = self.tombstones();
@@ -103,6 +110,7 @@ impl Shard {
                     .map(|meta| FileBlock {
                         file: index,
                         meta: *meta,
+                        field_type: entry.field_type,
                         not_summarizable,
                     }),
             );
@@ -115,16 +123,15 @@ impl Shard {
         for (block, alone) in blocks.iter().zip(alone) {
             let meta = &block.meta;
             let inside = min_time <= meta.min_time && meta.max_time <= max_time;
-            if alone
-                && inside
-                && !block.not_summarizable
-                && summarizable(meta.min_time, meta.max_time)
-            {
-                result.summaries.push(BlockSummary {
-                    min_time: meta.min_time,
-                    max_time: meta.max_time,
-                    count: u64::from(meta.count),
-                });
+            let summary = BlockSummary {
+                min_time: meta.min_time,
+                max_time: meta.max_time,
+                count: u64::from(meta.count),
+                field_type: block.field_type,
+                stats: meta.stats,
+            };
+            if alone && inside && !block.not_summarizable && summarizable(&summary) {
+                result.summaries.push(summary);
                 continue;
             }
             let (Some(file), Some(Some(column))) =

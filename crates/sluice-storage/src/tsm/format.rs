@@ -4,12 +4,14 @@
 
 use sluice_model::record::FieldType;
 
-use super::BlockMeta;
+use super::{BlockMeta, BlockStats};
 
 /// First 8 bytes of every file, and its last 8.
 pub const MAGIC: [u8; 8] = *b"SLUICETS";
-/// Format version written in the header; readers refuse any other.
-pub const FORMAT_VERSION: u32 = 1;
+/// Format version written in the header (2: index entries may carry block statistics).
+pub const FORMAT_VERSION: u32 = 2;
+/// The version before block statistics; still read.
+pub const FORMAT_VERSION_WITHOUT_BLOCK_STATS: u32 = 1;
 /// Header: magic (8) + version (4).
 pub const HEADER_SIZE_BYTES: usize = 12;
 /// Footer: index offset (8), index length (8), column count (8), value count (8), min time
@@ -18,6 +20,11 @@ pub const FOOTER_SIZE_BYTES: usize = 60;
 /// One block meta in an index entry: min time (8), max time (8), count (4), offset (8),
 /// size (4).
 pub const BLOCK_META_SIZE_BYTES: usize = 32;
+/// Block statistics after a block meta, in an entry whose stats flag is set: min (8), time
+/// of min (8), max (8), time of max (8), sum (8).
+pub const BLOCK_STATS_SIZE_BYTES: usize = 40;
+/// An entry's stats flag: its block metas are followed by their statistics.
+pub(super) const ENTRY_HAS_BLOCK_STATS: u8 = 1;
 /// One entry of the offset table: a u64 file offset.
 pub const OFFSET_SIZE_BYTES: usize = 8;
 /// The crc32 that ends every block.
@@ -117,35 +124,57 @@ impl Footer {
     }
 }
 
-/// Appends a block meta (32 bytes).
-pub(super) fn put_block_meta(dst: &mut Vec<u8>, meta: &BlockMeta) {
+/// Appends a block meta (32 bytes), and its statistics (40 more) when `with_stats` (the
+/// caller has checked that every block of the entry has them).
+pub(super) fn put_block_meta(dst: &mut Vec<u8>, meta: &BlockMeta, with_stats: bool) {
     dst.extend_from_slice(&meta.min_time.to_le_bytes());
     dst.extend_from_slice(&meta.max_time.to_le_bytes());
     dst.extend_from_slice(&meta.count.to_le_bytes());
     dst.extend_from_slice(&meta.offset.to_le_bytes());
     dst.extend_from_slice(&meta.size.to_le_bytes());
+    if let (true, Some(stats)) = (with_stats, &meta.stats) {
+        dst.extend_from_slice(&stats.min_bits.to_le_bytes());
+        dst.extend_from_slice(&stats.min_at.to_le_bytes());
+        dst.extend_from_slice(&stats.max_bits.to_le_bytes());
+        dst.extend_from_slice(&stats.max_at.to_le_bytes());
+        dst.extend_from_slice(&stats.sum_bits.to_le_bytes());
+    }
 }
 
-/// Decodes one block meta from exactly [`BLOCK_META_SIZE_BYTES`] or more bytes.
-pub(super) fn block_meta(bytes: &[u8]) -> Result<BlockMeta, &'static str> {
+/// Decodes one block meta from exactly [`BLOCK_META_SIZE_BYTES`] or more bytes, followed by
+/// its statistics when `with_stats`.
+pub(super) fn block_meta(bytes: &[u8], with_stats: bool) -> Result<BlockMeta, &'static str> {
     let mut cursor = Cursor::new(bytes);
-    Ok(BlockMeta {
+    let mut meta = BlockMeta {
         min_time: cursor.i64()?,
         max_time: cursor.i64()?,
         count: cursor.u32()?,
         offset: cursor.u64()?,
         size: cursor.u32()?,
-    })
+        stats: None,
+    };
+    if with_stats {
+        meta.stats = Some(BlockStats {
+            min_bits: cursor.u64()?,
+            min_at: cursor.i64()?,
+            max_bits: cursor.u64()?,
+            max_at: cursor.i64()?,
+            sum_bits: cursor.u64()?,
+        });
+    }
+    Ok(meta)
 }
 
-/// Appends the head of an index entry (keys, type, block count); the caller guarantees key
-/// lengths within u16 and then appends `block_count` block metas.
+/// Appends the head of an index entry (keys, type, block count, stats flag); the caller
+/// guarantees key lengths within u16 and then appends `block_count` block metas (with
+/// statistics when `with_stats`).
 pub(super) fn put_entry_head(
     dst: &mut Vec<u8>,
     series_key: &[u8],
     field: &[u8],
     field_type: FieldType,
     block_count: u32,
+    with_stats: bool,
 ) {
     for key in [series_key, field] {
         let length = u16::try_from(key.len()).unwrap_or(u16::MAX);
@@ -154,6 +183,7 @@ pub(super) fn put_entry_head(
     }
     dst.push(field_type_byte(field_type));
     dst.extend_from_slice(&block_count.to_le_bytes());
+    dst.push(if with_stats { ENTRY_HAS_BLOCK_STATS } else { 0 });
 }
 
 /// An index entry read in place: keys and block metas still borrowed from the file.
@@ -162,15 +192,19 @@ pub(super) struct RawEntry<'a> {
     pub series_key: &'a [u8],
     pub field: &'a [u8],
     pub field_type: FieldType,
-    /// `block count × BLOCK_META_SIZE_BYTES` bytes of block metas.
+    /// `block count × meta_size` bytes of block metas.
     pub block_metas: &'a [u8],
+    /// bytes of one block meta: [`BLOCK_META_SIZE_BYTES`], plus
+    /// [`BLOCK_STATS_SIZE_BYTES`] when the entry carries statistics
+    pub meta_size: usize,
     /// Bytes the entry takes.
     pub size_bytes: usize,
 }
 
 impl<'a> RawEntry<'a> {
-    /// Parses the entry at the front of `bytes` (which may go on past it).
-    pub fn parse(bytes: &'a [u8]) -> Result<RawEntry<'a>, &'static str> {
+    /// Parses the entry at the front of `bytes` (which may go on past it), of a file of
+    /// format `version` (1 or 2).
+    pub fn parse(bytes: &'a [u8], version: u32) -> Result<RawEntry<'a>, &'static str> {
         let mut cursor = Cursor::new(bytes);
         let series_key_length = cursor.u16()?;
         let series_key = cursor.take(usize::from(series_key_length))?;
@@ -178,9 +212,22 @@ impl<'a> RawEntry<'a> {
         let field = cursor.take(usize::from(field_length))?;
         let field_type = field_type_from_byte(cursor.u8()?).ok_or("unknown field type")?;
         let block_count = cursor.u32()? as usize;
+        let with_stats = match version {
+            FORMAT_VERSION_WITHOUT_BLOCK_STATS => false,
+            _ => match cursor.u8()? {
+                0 => false,
+                ENTRY_HAS_BLOCK_STATS => true,
+                _ => return Err("unknown entry flags"),
+            },
+        };
+        let meta_size = if with_stats {
+            BLOCK_META_SIZE_BYTES + BLOCK_STATS_SIZE_BYTES
+        } else {
+            BLOCK_META_SIZE_BYTES
+        };
         // Checked before any use: the count cannot claim more metas than bytes remain.
         let metas_length = block_count
-            .checked_mul(BLOCK_META_SIZE_BYTES)
+            .checked_mul(meta_size)
             .filter(|&length| length <= cursor.remaining())
             .ok_or("block count exceeds the index")?;
         let block_metas = cursor.take(metas_length)?;
@@ -189,20 +236,22 @@ impl<'a> RawEntry<'a> {
             field,
             field_type,
             block_metas,
+            meta_size,
             size_bytes: bytes.len() - cursor.remaining(),
         })
     }
 
     /// The block metas, decoded one by one.
     pub fn blocks(&self) -> impl Iterator<Item = BlockMeta> + 'a {
+        let with_stats = self.meta_size > BLOCK_META_SIZE_BYTES;
         self.block_metas
-            .chunks_exact(BLOCK_META_SIZE_BYTES)
-            .filter_map(|chunk| block_meta(chunk).ok())
+            .chunks_exact(self.meta_size)
+            .filter_map(move |chunk| block_meta(chunk, with_stats).ok())
     }
 
     /// Number of blocks.
     pub fn block_count(&self) -> usize {
-        self.block_metas.len() / BLOCK_META_SIZE_BYTES
+        self.block_metas.len() / self.meta_size
     }
 }
 

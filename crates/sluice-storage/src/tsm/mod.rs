@@ -57,11 +57,14 @@ use crate::codec::CodecError;
 use sluice_model::record::FieldType;
 
 pub use format::{
-    BLOCK_CRC_SIZE_BYTES, BLOCK_META_SIZE_BYTES, FOOTER_SIZE_BYTES, FORMAT_VERSION,
-    HEADER_SIZE_BYTES, MAGIC, OFFSET_SIZE_BYTES,
+    BLOCK_CRC_SIZE_BYTES, BLOCK_META_SIZE_BYTES, BLOCK_STATS_SIZE_BYTES, FOOTER_SIZE_BYTES,
+    FORMAT_VERSION, FORMAT_VERSION_WITHOUT_BLOCK_STATS, HEADER_SIZE_BYTES, MAGIC,
+    OFFSET_SIZE_BYTES,
 };
 pub use reader::{BadBlock, BlockTotals, ColumnIter, FileReader};
-pub use writer::FileWriter;
+pub use writer::{
+    FileWriter, BLOCK_ALIGNMENT_MIN_VALUES, BLOCK_STATS_MIN_MEAN_VALUES, BLOCK_TIME_ALIGNMENT_NS,
+};
 
 /// Values per block a writer uses unless told otherwise.
 pub const DEFAULT_MAX_VALUES_PER_BLOCK: usize = 1000;
@@ -84,6 +87,84 @@ pub struct BlockMeta {
     pub offset: u64,
     /// Bytes of the block, its trailing crc32 included.
     pub size: u32,
+    /// Its values' statistics, when the file records them (format version 2, numeric
+    /// columns; see [`BlockStats`]).
+    pub stats: Option<BlockStats>,
+}
+
+/// Statistics of one block's values, kept in the index so that a query over a block that
+/// lies wholly in one window needs not decode it. Values are the bits of the column's type
+/// (`f64::to_bits` of a float, an `i64` or `u64` as `u64`); floats never NaN (a column
+/// holding one gets no statistics).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockStats {
+    /// smallest value
+    pub min_bits: u64,
+    /// time of its first occurrence
+    pub min_at: i64,
+    /// largest value
+    pub max_bits: u64,
+    /// time of its first occurrence
+    pub max_at: i64,
+    /// sum in time order: floats `((0.0 + v0) + v1) + ...`, integers wrapping `i64`,
+    /// unsigned wrapping `u64`
+    pub sum_bits: u64,
+}
+
+impl BlockStats {
+    /// The statistics of `column`'s values `start..end` (non-empty, times ascending); None
+    /// for a type without them or a float run holding a NaN.
+    pub fn of(column: crate::column::ColumnView<'_>, start: usize, end: usize) -> Option<Self> {
+        let times = column.times.get(start..end)?;
+        match column.values {
+            crate::column::ValuesView::Float(values) => {
+                let values = values.get(start..end)?;
+                if values.iter().any(|v| v.is_nan()) {
+                    return None;
+                }
+                let sum = values.iter().fold(0.0f64, |sum, v| sum + v);
+                Self::from_extremes(times, values, |a, b| a < b, f64::to_bits, sum.to_bits())
+            }
+            crate::column::ValuesView::Integer(values) => {
+                let values = values.get(start..end)?;
+                let sum = values.iter().fold(0i64, |sum, v| sum.wrapping_add(*v));
+                Self::from_extremes(times, values, |a, b| a < b, |v| v as u64, sum as u64)
+            }
+            crate::column::ValuesView::Unsigned(values) => {
+                let values = values.get(start..end)?;
+                let sum = values.iter().fold(0u64, |sum, v| sum.wrapping_add(*v));
+                Self::from_extremes(times, values, |a, b| a < b, |v| v, sum)
+            }
+            _ => None,
+        }
+    }
+
+    fn from_extremes<T: Copy>(
+        times: &[i64],
+        values: &[T],
+        less: impl Fn(&T, &T) -> bool,
+        bits: impl Fn(T) -> u64,
+        sum_bits: u64,
+    ) -> Option<Self> {
+        let (mut min_index, mut max_index) = (0, 0);
+        let first = values.first()?;
+        let (mut min, mut max) = (first, first);
+        for (index, value) in values.iter().enumerate().skip(1) {
+            if less(value, min) {
+                (min, min_index) = (value, index);
+            }
+            if less(max, value) {
+                (max, max_index) = (value, index);
+            }
+        }
+        Some(BlockStats {
+            min_bits: bits(*min),
+            min_at: *times.get(min_index)?,
+            max_bits: bits(*max),
+            max_at: *times.get(max_index)?,
+            sum_bits,
+        })
+    }
 }
 
 impl BlockMeta {

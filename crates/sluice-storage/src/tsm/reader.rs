@@ -14,7 +14,8 @@ use crate::codec::MAX_VALUES_PER_BLOCK;
 use super::block;
 use super::format::{
     Footer, RawEntry, BLOCK_SIZE_MIN_BYTES, FOOTER_CHECKED_SIZE_BYTES, FOOTER_SIZE_BYTES,
-    FORMAT_VERSION, HEADER_SIZE_BYTES, MAGIC, OFFSET_SIZE_BYTES,
+    FORMAT_VERSION, FORMAT_VERSION_WITHOUT_BLOCK_STATS, HEADER_SIZE_BYTES, MAGIC,
+    OFFSET_SIZE_BYTES,
 };
 use super::mapping::Mapping;
 use super::{BlockMeta, Column, ColumnEntry, TsmError};
@@ -40,6 +41,8 @@ pub struct FileReader {
     value_count: u64,
     min_time: i64,
     max_time: i64,
+    /// format version of the file (1: no block statistics)
+    version: u32,
 }
 
 impl std::fmt::Debug for FileReader {
@@ -100,6 +103,7 @@ impl FileReader {
             value_count: 0,
             min_time: i64::MAX,
             max_time: i64::MIN,
+            version: FORMAT_VERSION,
         };
         let footer = reader.verify_envelope()?;
         reader.verify_index(&footer)?;
@@ -133,9 +137,10 @@ impl FileReader {
             .get(MAGIC.len()..)
             .and_then(|version| <[u8; 4]>::try_from(version).ok())
             .map(u32::from_le_bytes);
-        if version != Some(FORMAT_VERSION) {
-            return Err(self.corrupt(MAGIC.len(), format!("unsupported version {version:?}")));
-        }
+        let version = match version {
+            Some(known @ (FORMAT_VERSION_WITHOUT_BLOCK_STATS | FORMAT_VERSION)) => known,
+            _ => return Err(self.corrupt(MAGIC.len(), format!("unsupported version {version:?}"))),
+        };
         let footer_bytes = bytes
             .get(footer_offset..)
             .and_then(|footer| <&[u8; FOOTER_SIZE_BYTES]>::try_from(footer).ok())
@@ -168,6 +173,7 @@ impl FileReader {
             .and_then(|count| count.checked_mul(OFFSET_SIZE_BYTES))
             .filter(|&length| length <= index.len())
             .ok_or_else(|| self.corrupt(footer_offset, "column count exceeds the index"))?;
+        self.version = version;
         self.index_offset = index_offset;
         self.offset_table_offset = index_end - table_length;
         self.column_count = table_length / OFFSET_SIZE_BYTES;
@@ -252,6 +258,12 @@ impl FileReader {
         if previous_max_time.is_some_and(|previous| previous >= meta.min_time) {
             return Err("blocks of a column overlap or are out of time order");
         }
+        if let Some(stats) = &meta.stats {
+            let inside = |time: i64| meta.min_time <= time && time <= meta.max_time;
+            if !inside(stats.min_at) || !inside(stats.max_at) {
+                return Err("block statistics name times outside the block");
+            }
+        }
         Ok(())
     }
 
@@ -282,7 +294,7 @@ impl FileReader {
             .get(position..self.offset_table_offset)
             .filter(|entries| !entries.is_empty() && position >= self.index_offset)
             .ok_or("index entry offset out of bounds")?;
-        RawEntry::parse(entries)
+        RawEntry::parse(entries, self.version)
     }
 
     /// Entry `ordinal` (None only if the file changed after it was verified).
@@ -364,6 +376,13 @@ impl FileReader {
         let ordinal = self.lower_bound(series_key, field);
         let entry = self.entry(ordinal)?;
         (entry.series_key == series_key && entry.field == field).then(|| column_entry(&entry))
+    }
+
+    /// Whether the file holds any column of series `series_key`.
+    pub fn holds_series(&self, series_key: &[u8]) -> bool {
+        let ordinal = self.lower_bound(series_key, &[]);
+        self.entry(ordinal)
+            .is_some_and(|entry| entry.series_key == series_key)
     }
 
     /// Every column, in key order: `(series key, field key, entry)`.
@@ -460,7 +479,17 @@ impl FileReader {
                 column.retain_first(0);
                 totals.blocks += 1;
                 totals.values += u64::from(meta.count);
-                if let Err(error) = self.read_block_into(meta, &mut column) {
+                let read = self.read_block_into(meta, &mut column).and_then(|()| {
+                    let computed = super::BlockStats::of(column.view(), 0, column.len());
+                    match meta.stats {
+                        Some(stats) if Some(stats) != computed => Err(self.corrupt(
+                            meta.offset as usize,
+                            "block statistics differ from its values",
+                        )),
+                        _ => Ok(()),
+                    }
+                });
+                if let Err(error) = read {
                     totals.bad_blocks += 1;
                     on_bad_block(BadBlock {
                         series_key,

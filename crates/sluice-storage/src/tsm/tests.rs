@@ -836,3 +836,159 @@ fn a_spilled_index_writes_the_same_file() {
     );
     std::fs::remove_dir_all(&directory).unwrap();
 }
+
+/// Numeric columns long enough for statistics (more than `BLOCK_STATS_MIN_MEAN_VALUES` a
+/// block), over several aligned hours at 10 s, with extremes repeated (the first one counts).
+fn stats_columns() -> BTreeMap<Key, Column> {
+    let mut random = Random(0x5eed_57a7);
+    let times: Vec<i64> = (0..2_000i64)
+        .map(|i| 7_200_000_000_000 + i * 10_000_000_000)
+        .collect();
+    let key = |series: &str, field: &str| (series.as_bytes().to_vec(), field.as_bytes().to_vec());
+    let mut columns = BTreeMap::new();
+    let floats = (0..times.len())
+        .map(|_| (random.below(2_001) as f64 - 1_000.0) / 8.0)
+        .collect();
+    let integers = (0..times.len())
+        .map(|_| random.next_u64() as i64 >> random.below(60))
+        .collect();
+    let unsigned = (0..times.len()).map(|_| random.below(50)).collect();
+    let strings = (0..times.len())
+        .map(|i| vec![b'a' + (i % 7) as u8])
+        .collect();
+    for (field, values) in [
+        ("f", ColumnValues::Float(floats)),
+        ("i", ColumnValues::Integer(integers)),
+        ("s", ColumnValues::String(strings)),
+        ("u", ColumnValues::Unsigned(unsigned)),
+    ] {
+        let times = times.clone();
+        columns.insert(key("m,h=a", field), Column { times, values });
+    }
+    columns
+}
+
+#[test]
+fn block_stats_are_the_values_statistics() {
+    let directory = test_directory("stats");
+    let path = directory.join("stats.tsm");
+    let columns = stats_columns();
+    write_file(&path, &columns, DEFAULT_MAX_VALUES_PER_BLOCK);
+    let reader = FileReader::open(&path).unwrap();
+    for (series_key, field, entry) in reader.columns() {
+        for meta in &entry.blocks {
+            let block = reader.read_block(meta).unwrap();
+            let expected = BlockStats::of(block.view(), 0, block.len());
+            assert_eq!(meta.stats, expected, "{series_key:?} {field:?} {meta:?}");
+            assert_eq!(meta.stats.is_some(), entry.field_type != FieldType::String);
+        }
+    }
+    let totals = reader.check_blocks(|bad| panic!("bad block {bad:?}"));
+    assert_eq!(totals.bad_blocks, 0);
+    // By hand: floats sum in time order from 0.0, integers wrap, the first extreme counts.
+    let column = Column {
+        times: vec![10, 20, 30, 40],
+        values: ColumnValues::Integer(vec![i64::MAX, 5, i64::MAX, -3]),
+    };
+    let stats = BlockStats::of(column.view(), 0, 4).unwrap();
+    assert_eq!((stats.max_bits as i64, stats.max_at), (i64::MAX, 10));
+    assert_eq!((stats.min_bits as i64, stats.min_at), (-3, 40));
+    let sum = [5, i64::MAX, -3]
+        .iter()
+        .fold(i64::MAX, |s, v| s.wrapping_add(*v));
+    assert_eq!(stats.sum_bits as i64, sum);
+    let nan = Column {
+        times: vec![1, 2],
+        values: ColumnValues::Float(vec![1.0, f64::NAN]),
+    };
+    assert_eq!(BlockStats::of(nan.view(), 0, 2), None);
+    std::fs::remove_dir_all(&directory).unwrap();
+}
+
+#[test]
+fn aligned_blocks_end_at_the_hour_once_long_enough() {
+    let directory = test_directory("aligned");
+    let path = directory.join("aligned.tsm");
+    let columns = stats_columns();
+    let mut writer = FileWriter::create(&path, DEFAULT_MAX_VALUES_PER_BLOCK)
+        .unwrap()
+        .with_time_aligned_blocks();
+    for ((series_key, field), column) in &columns {
+        writer.write_column(series_key, field, column).unwrap();
+    }
+    writer.finish().unwrap();
+    let reader = FileReader::open(&path).unwrap();
+    let hour = |time: i64| time.div_euclid(BLOCK_TIME_ALIGNMENT_NS);
+    for ((series_key, field), column) in &columns {
+        let entry = reader.find(series_key, field).unwrap();
+        // 10 s points from an aligned hour: every block is one whole hour (360 values), the
+        // last what remains.
+        for meta in &entry.blocks {
+            assert_eq!(hour(meta.min_time), hour(meta.max_time), "{meta:?}");
+        }
+        assert_eq!(entry.blocks.len(), column.len().div_ceil(360));
+        assert_eq!(canonical(&read_all(&reader, &entry)), canonical(column));
+    }
+    std::fs::remove_dir_all(&directory).unwrap();
+}
+
+/// The bytes of `bytes` (a version-2 file) as version 1 wrote them: no entry flags, no
+/// statistics.
+fn as_version_1(bytes: &[u8]) -> Vec<u8> {
+    let reader = FileReader::from_bytes(bytes.to_vec(), Path::new("v2")).unwrap();
+    let footer_bytes: &[u8; FOOTER_SIZE_BYTES] =
+        bytes[bytes.len() - FOOTER_SIZE_BYTES..].try_into().unwrap();
+    let (footer, _) = format::Footer::decode(footer_bytes).unwrap();
+    let mut out = bytes[..footer.index_offset as usize].to_vec();
+    out[MAGIC.len()..HEADER_SIZE_BYTES].copy_from_slice(&1u32.to_le_bytes());
+    let mut index = Vec::new();
+    let mut offsets = Vec::new();
+    for (series_key, field, entry) in reader.columns() {
+        offsets.push(footer.index_offset + index.len() as u64);
+        for key in [series_key, field] {
+            index.extend_from_slice(&(key.len() as u16).to_le_bytes());
+            index.extend_from_slice(key);
+        }
+        index.push(entry.field_type as u8);
+        index.extend_from_slice(&(entry.blocks.len() as u32).to_le_bytes());
+        for meta in &entry.blocks {
+            format::put_block_meta(&mut index, meta, false);
+        }
+    }
+    for offset in offsets {
+        index.extend_from_slice(&offset.to_le_bytes());
+    }
+    let footer = format::Footer {
+        index_length: index.len() as u64,
+        ..footer
+    };
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&index);
+    hasher.update(&footer.checked_bytes());
+    out.extend_from_slice(&index);
+    out.extend_from_slice(&footer.encode(hasher.finalize()));
+    out
+}
+
+#[test]
+fn version_1_files_still_read() {
+    let directory = test_directory("v1");
+    let path = directory.join("v2.tsm");
+    let mut columns = stats_columns();
+    columns.extend(sample_columns());
+    write_file(&path, &columns, DEFAULT_MAX_VALUES_PER_BLOCK);
+    let version_1 = as_version_1(&std::fs::read(&path).unwrap());
+    assert_eq!(
+        &version_1[MAGIC.len()..HEADER_SIZE_BYTES],
+        &1u32.to_le_bytes()
+    );
+    let reader = FileReader::from_bytes(version_1, Path::new("v1")).unwrap();
+    assert_eq!(reader.column_count(), columns.len());
+    for ((series_key, field), column) in &columns {
+        let entry = reader.find(series_key, field).unwrap();
+        assert!(entry.blocks.iter().all(|meta| meta.stats.is_none()));
+        assert_eq!(canonical(&read_all(&reader, &entry)), canonical(column));
+    }
+    assert_eq!(reader.check_blocks(|bad| panic!("{bad:?}")).bad_blocks, 0);
+    std::fs::remove_dir_all(&directory).unwrap();
+}

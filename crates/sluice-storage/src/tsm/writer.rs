@@ -33,7 +33,7 @@ use super::format::{
     field_type_byte, header, put_block_meta, put_entry_head, Footer, BLOCK_CRC_SIZE_BYTES,
     BLOCK_SIZE_MIN_BYTES, OFFSET_SIZE_BYTES,
 };
-use super::{BlockMeta, Column, FileSummary, TsmError, KEY_LENGTH_MAX_BYTES};
+use super::{BlockMeta, BlockStats, Column, FileSummary, TsmError, KEY_LENGTH_MAX_BYTES};
 use crate::column::ColumnView;
 
 /// Suffix of the file being written, removed by the rename in `finish`.
@@ -50,6 +50,19 @@ const WRITE_BUFFER_SIZE_BYTES: usize = 1 << 20;
 const INDEX_SPILL_BYTES: usize = 2 << 20;
 /// Bytes of the offset table `finish` builds and writes at a time.
 const OFFSET_TABLE_PIECE_BYTES: usize = 1 << 20;
+/// A writer [`FileWriter::with_time_aligned_blocks`] ends blocks at multiples of this time
+/// (since the epoch) once they hold [`BLOCK_ALIGNMENT_MIN_VALUES`]: GROUP BY time() windows
+/// are aligned the same way, so a window of an hour or a multiple of it holds whole blocks,
+/// answered from their statistics. It costs bytes (at 10 s a point: blocks of 360 values
+/// instead of 1,000, ~12 % more), so the engine aligns only the files of hot shards.
+pub const BLOCK_TIME_ALIGNMENT_NS: i64 = 3_600_000_000_000;
+/// A block is not cut at an aligned time before it holds this many values (sparse series keep
+/// long blocks: a block's fixed costs are paid over enough values).
+pub const BLOCK_ALIGNMENT_MIN_VALUES: usize = 64;
+/// An entry records block statistics when its blocks hold at least this many values on
+/// average: 40 bytes a block are not worth it for a few points a series (1M series × 3
+/// points would add 40 MB of index).
+pub const BLOCK_STATS_MIN_MEAN_VALUES: u64 = 32;
 
 /// The column whose blocks are being written.
 struct PendingColumn {
@@ -68,6 +81,8 @@ pub struct FileWriter {
     /// where the file is written, synced and renamed
     file_system: Arc<dyn FileSystem>,
     max_values_per_block: usize,
+    /// blocks also end at multiples of [`BLOCK_TIME_ALIGNMENT_NS`]
+    time_aligned_blocks: bool,
     /// Bytes written so far (header and blocks).
     offset_bytes: u64,
     encoder: Encoder,
@@ -115,6 +130,12 @@ impl FileWriter {
         self.index_spill_threshold = bytes;
         // ... and writing its offset table in pieces of that size.
         self.offset_table_piece_bytes = bytes;
+        self
+    }
+
+    /// This writer ending blocks at aligned times too ([`BLOCK_TIME_ALIGNMENT_NS`]).
+    pub fn with_time_aligned_blocks(mut self) -> FileWriter {
+        self.time_aligned_blocks = true;
         self
     }
 
@@ -171,6 +192,7 @@ impl FileWriter {
             index_spill_path: PathBuf::from(spill_name),
             spilled_bytes: 0,
             index_spill_threshold: INDEX_SPILL_BYTES,
+            time_aligned_blocks: false,
             offset_table_piece_bytes: OFFSET_TABLE_PIECE_BYTES,
             index_hasher: crc32fast::Hasher::new(),
             pending: None,
@@ -216,7 +238,11 @@ impl FileWriter {
         self.spill_index_if_large()?;
         let mut start = 0;
         while start < column.len() {
-            let end = column.len().min(start + self.max_values_per_block);
+            let end = if self.time_aligned_blocks {
+                aligned_block_end(column.times, start, self.max_values_per_block)
+            } else {
+                column.len().min(start + self.max_values_per_block)
+            };
             self.block_buffer.clear();
             let encoded = block::encode(
                 &mut self.encoder,
@@ -236,6 +262,7 @@ impl FileWriter {
                 count: (end - start) as u32,
                 offset: self.offset_bytes,
                 size: 0,
+                stats: BlockStats::of(column, start, end),
             };
             let buffer = std::mem::take(&mut self.block_buffer);
             let result = self.append_block(meta, &buffer);
@@ -423,15 +450,19 @@ impl FileWriter {
         }
         self.entry_offsets
             .push(self.spilled_bytes + self.index_entries.len() as u64);
+        let values: u64 = pending.blocks.iter().map(|m| u64::from(m.count)).sum();
+        let with_stats = pending.blocks.iter().all(|m| m.stats.is_some())
+            && values >= BLOCK_STATS_MIN_MEAN_VALUES * pending.blocks.len() as u64;
         put_entry_head(
             &mut self.index_entries,
             &pending.series_key,
             &pending.field,
             pending.field_type,
             pending.blocks.len() as u32,
+            with_stats,
         );
         for meta in &pending.blocks {
-            put_block_meta(&mut self.index_entries, meta);
+            put_block_meta(&mut self.index_entries, meta, with_stats);
         }
         pending.blocks.clear();
     }
@@ -577,6 +608,22 @@ impl Drop for FileWriter {
 
 /// Checks a column handed to `write_column`: as many values as times, times
 /// strictly ascending.
+/// Where the block starting at `start` ends: after `max_values` values, or earlier at the
+/// first time past a multiple of [`BLOCK_TIME_ALIGNMENT_NS`] once it holds
+/// [`BLOCK_ALIGNMENT_MIN_VALUES`].
+fn aligned_block_end(times: &[i64], start: usize, max_values: usize) -> usize {
+    let end = times.len().min(start.saturating_add(max_values.max(1)));
+    let aligned_from = start + BLOCK_ALIGNMENT_MIN_VALUES;
+    let Some(window) = times.get(aligned_from.saturating_sub(1)..end) else {
+        return end;
+    };
+    let period = |time: i64| time.div_euclid(BLOCK_TIME_ALIGNMENT_NS);
+    window
+        .windows(2)
+        .position(|pair| period(pair[0]) != period(pair[1]))
+        .map_or(end, |index| aligned_from + index)
+}
+
 fn check_column(column: ColumnView<'_>) -> Result<(), TsmError> {
     if column.values.len() != column.times.len() {
         return Err(TsmError::InvalidColumn {
