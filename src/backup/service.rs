@@ -371,19 +371,17 @@ fn serve(mut stream: TcpStream, context: &BackupContext, stopping: &AtomicBool) 
                 proof,
                 cluster_id,
             } => {
-                let own_cluster = context.meta.snapshot().cluster_id;
-                if cluster_id != 0 && own_cluster != 0 && cluster_id != own_cluster {
-                    return Err(Failure::Refused(format!(
-                        "peer session refused: node {node_id} is of cluster {cluster_id:016x}, \
-                         this node of cluster {own_cluster:016x}"
-                    )));
-                }
+                let clusters = crate::cluster::rpc::ClusterIds {
+                    peer: cluster_id,
+                    own: context.meta.snapshot().cluster_id,
+                };
                 serve_peer_session(
                     &mut stream,
                     context,
                     &greeting.nonce,
                     node_id,
                     proof,
+                    clusters,
                     stopping,
                 )?;
                 Ok("peer session")
@@ -410,6 +408,7 @@ fn serve_peer_session(
     nonce: &str,
     node_id: u64,
     proof: Option<String>,
+    clusters: crate::cluster::rpc::ClusterIds,
     stopping: &AtomicBool,
 ) -> Result<(), Failure> {
     use crate::cluster::rpc::SessionEnd;
@@ -424,6 +423,7 @@ fn serve_peer_session(
         node_id,
         proof.as_deref(),
         &context.peer_auth,
+        clusters,
         &writer,
         stopping,
     );

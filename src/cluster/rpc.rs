@@ -249,6 +249,15 @@ impl From<std::io::Error> for SessionEnd {
     }
 }
 
+/// The cluster a peer says it is of and this node's (each 0 when unknown: not checked).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClusterIds {
+    /// from the peer's `Hello`
+    pub peer: u64,
+    /// this node's meta state's
+    pub own: u64,
+}
+
 /// Serves one peer session after its `Hello` (the caller sent the greeting with `nonce`):
 /// checks the proof, then answers shard writes until the client closes the connection, it is
 /// idle `CLUSTER_PEER_SESSION_IDLE_MS`, or `stopping` is set. Returns the writes served.
@@ -258,9 +267,16 @@ pub fn serve_peer_session(
     node_id: NodeId,
     proof: Option<&str>,
     auth: &PeerAuth,
+    clusters: ClusterIds,
     writer: &dyn ShardWriter,
     stopping: &AtomicBool,
 ) -> Result<u64, SessionEnd> {
+    if clusters.peer != 0 && clusters.own != 0 && clusters.peer != clusters.own {
+        return Err(SessionEnd::Refused(format!(
+            "peer session refused: node {node_id} is of another cluster ({:016x}; this node: {:016x})",
+            clusters.peer, clusters.own
+        )));
+    }
     if let PeerAuth::SharedSecret(secret) = auth {
         if secret.is_empty() {
             return Err(SessionEnd::Refused(

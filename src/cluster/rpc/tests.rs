@@ -29,6 +29,9 @@ impl ShardWriter for RecordingWriter {
     }
 }
 
+/// The cluster id of the test server's node.
+const SERVER_CLUSTER: u64 = 6;
+
 /// A server speaking the data port's side of a peer session, as `backup::service` does,
 /// for `sessions` connections; returns its address.
 fn serve(auth: PeerAuth, writer: Arc<RecordingWriter>, sessions: usize) -> String {
@@ -46,7 +49,12 @@ fn serve(auth: PeerAuth, writer: Arc<RecordingWriter>, sessions: usize) -> Strin
             write_json(&mut stream, FrameKind::Ready, &greeting).unwrap();
             let mut payload = Vec::new();
             let hello: Hello = read_json(&mut stream, FrameKind::Request, &mut payload).unwrap();
-            let Request::PeerSession { node_id, proof, .. } = hello.request else {
+            let Request::PeerSession {
+                node_id,
+                proof,
+                cluster_id,
+            } = hello.request
+            else {
                 panic!("not a peer session");
             };
             let served = serve_peer_session(
@@ -55,6 +63,10 @@ fn serve(auth: PeerAuth, writer: Arc<RecordingWriter>, sessions: usize) -> Strin
                 node_id,
                 proof.as_deref(),
                 &auth,
+                ClusterIds {
+                    peer: cluster_id,
+                    own: SERVER_CLUSTER,
+                },
                 writer.as_ref(),
                 &stopping,
             );
@@ -179,6 +191,29 @@ fn with_auth_only_the_shared_secret_opens_a_session() {
     assert!(matches!(missing, Err(PeerError::Unreachable(_))));
     let right = pool(Some(b"s3cret"), 1).write(&address, &shard_write("db", b"m v=1 1\n"), soon());
     assert_eq!(right, Ok(1));
+    assert_eq!(sluice_base::locks::lock(&writer.writes).len(), 1);
+}
+
+#[test]
+fn a_peer_of_another_cluster_is_refused() {
+    let writer = Arc::new(RecordingWriter::default());
+    let address = serve(PeerAuth::Open, Arc::clone(&writer), 2);
+    let of_cluster = |cluster_id| {
+        PeerPool::new(PeerClientConfig {
+            local_node: 7,
+            cluster_id,
+            dial_timeout: Duration::from_secs(2),
+            max_connections_per_peer: 1,
+            shared_secret: None,
+        })
+    };
+    let other = of_cluster(5).write(&address, &shard_write("db", b"m v=1 1\n"), soon());
+    assert!(
+        matches!(&other, Err(PeerError::Unreachable(text)) if text.contains("another cluster")),
+        "{other:?}"
+    );
+    let same = of_cluster(SERVER_CLUSTER).write(&address, &shard_write("db", b"m v=1 1\n"), soon());
+    assert_eq!(same, Ok(1));
     assert_eq!(sluice_base::locks::lock(&writer.writes).len(), 1);
 }
 
