@@ -417,13 +417,16 @@ fn serve_peer_session(
         writer: &context.writer,
         owner_check: context.peer_view.as_deref(),
     };
-    let served = crate::cluster::rpc::serve_peer_session(
-        stream,
+    let opening = crate::cluster::rpc::SessionOpening {
         nonce,
         node_id,
-        proof.as_deref(),
-        &context.peer_auth,
+        proof: proof.as_deref(),
         clusters,
+    };
+    let served = crate::cluster::rpc::serve_peer_session(
+        stream,
+        opening,
+        &context.peer_auth,
         &writer,
         stopping,
     );

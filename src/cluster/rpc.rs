@@ -249,6 +249,19 @@ impl From<std::io::Error> for SessionEnd {
     }
 }
 
+/// What opens a peer session: the server's greeting nonce and the peer's `Hello`.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionOpening<'a> {
+    /// the nonce the server's greeting carried
+    pub nonce: &'a str,
+    /// the peer's node id
+    pub node_id: NodeId,
+    /// its proof of the shared secret, if any
+    pub proof: Option<&'a str>,
+    /// its cluster and this node's
+    pub clusters: ClusterIds,
+}
+
 /// The cluster a peer says it is of and this node's (each 0 when unknown: not checked).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ClusterIds {
@@ -263,14 +276,17 @@ pub struct ClusterIds {
 /// idle `CLUSTER_PEER_SESSION_IDLE_MS`, or `stopping` is set. Returns the writes served.
 pub fn serve_peer_session(
     stream: &mut TcpStream,
-    nonce: &str,
-    node_id: NodeId,
-    proof: Option<&str>,
+    opening: SessionOpening<'_>,
     auth: &PeerAuth,
-    clusters: ClusterIds,
     writer: &dyn ShardWriter,
     stopping: &AtomicBool,
 ) -> Result<u64, SessionEnd> {
+    let SessionOpening {
+        nonce,
+        node_id,
+        proof,
+        clusters,
+    } = opening;
     if clusters.peer != 0 && clusters.own != 0 && clusters.peer != clusters.own {
         return Err(SessionEnd::Refused(format!(
             "peer session refused: node {node_id} is of another cluster ({:016x}; this node: {:016x})",

@@ -57,19 +57,17 @@ fn serve(auth: PeerAuth, writer: Arc<RecordingWriter>, sessions: usize) -> Strin
             else {
                 panic!("not a peer session");
             };
-            let served = serve_peer_session(
-                &mut stream,
-                &nonce,
+            let opening = SessionOpening {
+                nonce: &nonce,
                 node_id,
-                proof.as_deref(),
-                &auth,
-                ClusterIds {
+                proof: proof.as_deref(),
+                clusters: ClusterIds {
                     peer: cluster_id,
                     own: SERVER_CLUSTER,
                 },
-                writer.as_ref(),
-                &stopping,
-            );
+            };
+            let served =
+                serve_peer_session(&mut stream, opening, &auth, writer.as_ref(), &stopping);
             if let Err(SessionEnd::Refused(text)) = served {
                 let _ = write_frame(&mut stream, FrameKind::Error, text.as_bytes());
             }
