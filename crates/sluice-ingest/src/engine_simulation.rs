@@ -56,6 +56,8 @@ use crate::{partition_dir, replay_into_store, Ingest, IngestOptions, SeriesLimit
 /// Seeds run by default (CI), and steps per seed.
 const DEFAULT_SEEDS: u64 = 8;
 const DEFAULT_STEPS: u64 = 250;
+/// A fault armed for a delete or a drop fires after up to this many disk calls.
+const DEEP_FAULT_CALLS_MAX: u64 = 24;
 /// Segment size small enough that rotation happens every few commits.
 const SEGMENT_MAX_BYTES: u64 = 4096;
 const MEASUREMENTS: u64 = 4;
@@ -309,11 +311,22 @@ impl Simulation {
     /// Draws a fault for the next disk call of its kind (or none).
     /// Returns whether a fault was armed.
     fn arm_fault(&mut self, per_thousand: u64) -> bool {
+        self.arm_fault_after(per_thousand, 0)
+    }
+
+    /// [`Simulation::arm_fault`], firing after up to `calls_max` disk calls: deep inside a
+    /// delete (past its checkpoint and intent, at one shard's tombstones) as often as at
+    /// its start.
+    fn arm_fault_after(&mut self, per_thousand: u64, calls_max: u64) -> bool {
         if !self.random.chance(per_thousand) || !self.faults {
             return false;
         }
-        let mut faults = Faults::default();
-        match self.random.below(6) {
+        let mut faults = Faults {
+            after_calls: self.random.below(calls_max + 1),
+            ..Faults::default()
+        };
+        match self.random.below(7) {
+            6 => faults.sync_directory_eio = true,
             0 => faults.write_short = Some(self.random.below(4096)),
             1 => faults.write_eio = true,
             2 => faults.sync_eio = true,
@@ -324,7 +337,7 @@ impl Simulation {
                 faults.truncate_eio = true;
             }
         }
-        trace(|| "fault armed".to_string());
+        trace(|| format!("fault armed: {faults:?}"));
         self.file_system.inject(faults);
         true
     }
@@ -503,7 +516,7 @@ impl Simulation {
             let b = BASE_NS + self.random.below(TIME_SLOTS) as i64 * MINUTE_NS;
             (a.min(b), a.max(b))
         };
-        let _ = self.arm_fault(300);
+        let _ = self.arm_fault_after(300, DEEP_FAULT_CALLS_MAX);
         let result = if drop_series {
             life.store.drop_series(life.database_id, &ids)
         } else {
@@ -518,11 +531,11 @@ impl Simulation {
                 .collect();
             format!("delete {names:?} [{min_time}, {max_time}] drop {drop_series}: {result:?}")
         });
-        let marker = if result.is_ok() {
-            Entry::Deleted
-        } else {
-            Entry::DeleteFailed
-        };
+        // All or nothing: an error deleted nothing, now or after a crash.
+        if result.is_err() {
+            return;
+        }
+        let marker = Entry::Deleted;
         for ((series, _), times) in self.model.points.iter_mut() {
             if !keys.contains(series) {
                 continue;
@@ -536,23 +549,49 @@ impl Simulation {
     /// `DROP MEASUREMENT` of one measurement, maybe under a fault.
     fn drop_measurement(&mut self, life: &Life) {
         let measurement = format!("m{}", self.random.below(MEASUREMENTS));
-        let _ = self.arm_fault(300);
+        let _ = self.arm_fault_after(300, DEEP_FAULT_CALLS_MAX);
         let result = life
             .store
             .drop_measurement(life.database_id, measurement.as_bytes());
         self.file_system.clear_faults();
         trace(|| format!("drop measurement {measurement}: {result:?}"));
-        let marker = if result.is_ok() {
-            Entry::Deleted
-        } else {
-            Entry::DeleteFailed
-        };
+        if result.is_err() {
+            return; // nothing dropped
+        }
+        let marker = Entry::Deleted;
         let prefix = format!("{measurement},").into_bytes();
         for ((series, _), times) in self.model.points.iter_mut() {
             if series.starts_with(&prefix) {
                 for history in times.values_mut() {
                     history.push(marker.clone());
                 }
+            }
+        }
+    }
+
+    /// `DROP SHARD` of one shard of the database, maybe under a fault: every point of its
+    /// time range is gone (an error: none is), and no WAL replay brings one back.
+    fn drop_shard(&mut self, life: &Life) {
+        let shards = life
+            .store
+            .shards_for(life.database_id, "autogen", i64::MIN, i64::MAX);
+        if shards.is_empty() {
+            return;
+        }
+        let shard = &shards[self.random.below(shards.len() as u64) as usize];
+        let (shard_id, start_ns, end_ns) = (shard.id, shard.start_ns, shard.end_ns);
+        let _ = self.arm_fault_after(300, DEEP_FAULT_CALLS_MAX);
+        let result = life.store.drop_shard(shard_id);
+        self.file_system.clear_faults();
+        trace(|| format!("drop shard {shard_id} [{start_ns}, {end_ns}): {result:?}"));
+        match result {
+            Ok(true) => {}
+            Ok(false) => panic!("seed {}: shard {shard_id} was not in meta", self.seed),
+            Err(_) => return,
+        }
+        for times in self.model.points.values_mut() {
+            for (_, history) in times.range_mut(start_ns..end_ns) {
+                history.push(Entry::Deleted);
             }
         }
     }
@@ -849,6 +888,8 @@ fn run_seed(seed: u64, steps: u64, root: &Path) -> io::Result<()> {
             simulation.drop_measurement(&life);
         } else if action < 88 {
             simulation.expire(&life);
+        } else if action < 89 {
+            simulation.drop_shard(&life);
         } else if action < 95 {
             simulation.check(&life, step, false);
         } else {

@@ -87,7 +87,14 @@ impl Tombstones {
         }
     }
 
-    fn insert(&mut self, series_key: &[u8], tombstone: Tombstone) {
+    /// Whether `series_key` already has exactly `tombstone`.
+    pub fn contains(&self, series_key: &[u8], tombstone: &Tombstone) -> bool {
+        self.by_series
+            .get(series_key)
+            .is_some_and(|held| held.contains(tombstone))
+    }
+
+    pub(crate) fn insert(&mut self, series_key: &[u8], tombstone: Tombstone) {
         self.by_series
             .entry(series_key.to_vec())
             .or_default()
@@ -320,7 +327,22 @@ pub fn append(
     series_keys: &[Vec<u8>],
     tombstone: Tombstone,
 ) -> std::io::Result<()> {
-    std::fs::create_dir_all(shard_directory)?;
+    append_to_file(file_system, shard_directory, series_keys, tombstone)?;
+    for key in series_keys {
+        set.insert(key, tombstone);
+    }
+    Ok(())
+}
+
+/// Appends tombstones for `series_keys` to the file; fsyncs before returning. On error the
+/// file holds what it held before (a failed append is cut off) unless the cut failed too.
+pub fn append_to_file(
+    file_system: &dyn FileSystem,
+    shard_directory: &Path,
+    series_keys: &[Vec<u8>],
+    tombstone: Tombstone,
+) -> std::io::Result<()> {
+    sluice_base::fsio::create_directory_durably(file_system, shard_directory)?;
     let path = tombstone_path(shard_directory);
     let exists = path.exists();
     let mut bytes = if exists { Vec::new() } else { header() };
@@ -343,9 +365,6 @@ pub fn append(
     }
     if !exists {
         file_system.sync_directory(shard_directory)?;
-    }
-    for key in series_keys {
-        set.insert(key, tombstone);
     }
     Ok(())
 }
