@@ -463,6 +463,19 @@ impl SimFileSystem {
         lock(&self.disk).faults = faults;
     }
 
+    /// Whether an armed fault has not fired yet.
+    pub fn fault_pending(&self) -> bool {
+        let disk = lock(&self.disk);
+        let faults = &disk.faults;
+        faults.write_short.is_some()
+            || faults.write_eio
+            || faults.sync_eio
+            || faults.truncate_eio
+            || faults.create_enospc
+            || faults.rename_eio
+            || faults.sync_directory_eio
+    }
+
     /// Disarms every fault not yet fired.
     pub fn clear_faults(&self) {
         lock(&self.disk).faults = Faults::default();
@@ -590,5 +603,101 @@ impl Campaign {
             steps: number("STEPS", default_steps),
             root: base.join(format!("{label}-{}", std::process::id())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fsio::{create_directory_durably, remove_directory_durably};
+
+    fn temp_dir(label: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("sluice-simdisk-{label}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// Writes a synced file in `dir/sub` (made through `make`), crashes with `seed`, and
+    /// says whether the file survived.
+    fn synced_file_survives(
+        root: &Path,
+        seed: u64,
+        make: impl Fn(&SimFileSystem, &Path) -> io::Result<()>,
+    ) -> bool {
+        let disk = SimFileSystem::default();
+        let sub = root.join(format!("s{seed}")).join("sub");
+        make(&disk, &sub).unwrap();
+        let path = sub.join("file");
+        let mut file = disk.create_new(&path).unwrap();
+        file.write_all(b"data").unwrap();
+        file.sync_data().unwrap();
+        drop(file);
+        disk.sync_directory(&sub).unwrap();
+        disk.crash(&mut Random(seed)).unwrap();
+        std::fs::read(&path).is_ok_and(|bytes| bytes == b"data")
+    }
+
+    #[test]
+    fn a_directory_whose_entry_was_never_synced_may_vanish_at_a_crash() {
+        let root = temp_dir("create");
+        let lost = (0..32).any(|seed| {
+            !synced_file_survives(&root, seed, |disk, sub| disk.create_dir_all(sub))
+        });
+        assert!(lost, "no crash ever took an unsynced directory entry");
+        for seed in 0..32 {
+            assert!(
+                synced_file_survives(&root, 100 + seed, |disk, sub| {
+                    create_directory_durably(disk, sub)
+                }),
+                "seed {seed}: a durably created directory lost its synced file"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_directory_removal_is_undone_unless_its_parent_was_synced() {
+        let root = temp_dir("remove");
+        let removed_stays_removed = |seed: u64, durably: bool| {
+            let disk = SimFileSystem::default();
+            let sub = root.join(format!("r{seed}-{durably}"));
+            create_directory_durably(&disk, &sub).unwrap();
+            let mut file = disk.create_new(&sub.join("file")).unwrap();
+            file.write_all(b"old").unwrap();
+            file.sync_data().unwrap();
+            drop(file);
+            disk.sync_directory(&sub).unwrap();
+            if durably {
+                remove_directory_durably(&disk, &sub).unwrap();
+            } else {
+                disk.remove_dir_all(&sub).unwrap();
+            }
+            disk.crash(&mut Random(seed)).unwrap();
+            !sub.exists()
+        };
+        assert!(
+            (0..32).any(|seed| !removed_stays_removed(seed, false)),
+            "no crash ever undid an unsynced directory removal"
+        );
+        assert!((0..32).all(|seed| removed_stays_removed(seed, true)));
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_fault_armed_after_calls_fires_at_that_call() {
+        let root = temp_dir("after");
+        let disk = SimFileSystem::default();
+        disk.inject(Faults {
+            sync_eio: true,
+            after_calls: 2,
+            ..Faults::default()
+        });
+        let mut file = disk.create_new(&root.join("f")).unwrap();
+        file.write_all(b"x").unwrap();
+        assert!(disk.fault_pending());
+        assert!(file.sync_data().is_err(), "the third call fails");
+        assert!(!disk.fault_pending());
+        let _ = std::fs::remove_dir_all(&root);
     }
 }
