@@ -428,8 +428,8 @@ impl FileSystem for SimFileSystem {
 
     fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
         let mut disk = lock(&self.disk);
-        let durable = !in_unsynced_directory(&disk, path)
-            && disk.directories.get(path) != Some(&false);
+        let durable =
+            !in_unsynced_directory(&disk, path) && disk.directories.get(path) != Some(&false);
         let files = if durable {
             Some(durable_contents(&disk, path))
         } else {
@@ -437,8 +437,10 @@ impl FileSystem for SimFileSystem {
         };
         OsFileSystem.remove_dir_all(path)?;
         disk.files.retain(|file, _| !file.starts_with(path));
-        disk.directories.retain(|directory, _| !directory.starts_with(path));
-        disk.undoable.retain(|undoable| !undoable.path().starts_with(path));
+        disk.directories
+            .retain(|directory, _| !directory.starts_with(path));
+        disk.undoable
+            .retain(|undoable| !undoable.path().starts_with(path));
         if let Some(files) = files {
             disk.undoable.push(Undoable::DirectoryRemoval {
                 path: path.to_path_buf(),
@@ -612,7 +614,8 @@ mod tests {
     use crate::fsio::{create_directory_durably, remove_directory_durably};
 
     fn temp_dir(label: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("sluice-simdisk-{label}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("sluice-simdisk-{label}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
@@ -641,9 +644,8 @@ mod tests {
     #[test]
     fn a_directory_whose_entry_was_never_synced_may_vanish_at_a_crash() {
         let root = temp_dir("create");
-        let lost = (0..32).any(|seed| {
-            !synced_file_survives(&root, seed, |disk, sub| disk.create_dir_all(sub))
-        });
+        let lost = (0..32)
+            .any(|seed| !synced_file_survives(&root, seed, |disk, sub| disk.create_dir_all(sub)));
         assert!(lost, "no crash ever took an unsynced directory entry");
         for seed in 0..32 {
             assert!(

@@ -3,12 +3,13 @@
 //! [`PartitionCore`]s into the real WAL, applied to the real [`Store`] (caches, series index,
 //! field types, meta's shard groups), checkpoints by the real `maintenance::snapshot_with`
 //! (WAL rotation, level-0 files, WAL deletion), compactions, `DELETE` and `DROP SERIES` with
-//! time ranges, `DROP MEASUREMENT` (`Store::drop_measurement`) and retention expiry
-//! (`Store::enforce_retention`: meta first, then the shard's directory) on a simulated clock
-//! the store also applies records by, so replay judges "older than the policy" as the
-//! enforcement did; every file written through the simulated disk of
-//! `sluice_base::simulated_disk`. After a power cut the store is reopened from what the disk
-//! kept and the WAL replayed as at start-up (`replay_into_store`).
+//! time ranges, `DROP MEASUREMENT` (`Store::drop_measurement`), `DROP SHARD`
+//! (`Store::drop_shard`) and retention expiry (`Store::enforce_retention`: meta first, then
+//! the shard's directory) on a simulated clock the store also applies records by, so replay
+//! judges "older than the policy" as the enforcement did; every file and directory written,
+//! created or removed through the simulated disk of `sluice_base::simulated_disk`. After a
+//! power cut the store is reopened from what the disk kept and the WAL replayed as at
+//! start-up (`replay_into_store`).
 //!
 //! One thread plays every actor, one step at a time, each drawn from the seed. Points use
 //! every field type, 40 series over three shard groups, overwrites and times out of order;
@@ -17,12 +18,18 @@
 //!
 //! The model, per (series, field, time), is the history of what touched it: writes (with
 //! their request's state: acknowledged, failed, or undecided after a crash), deletes told
-//! done, and deletes that failed (after which what was below may or may not be there). A
+//! done, and expiries that failed (after which what was below may or may not be there). A
 //! read must show the newest value of a request that is present, and nothing under a delete
-//! told done. `DROP MEASUREMENT` is a delete of every time of the measurement's series; an
-//! expiry is a delete of every time before the shard groups it expired (told done when no
-//! fault was armed, as `enforce_retention` only logs a failure), after which writes go to
-//! later times only (older ones are beyond the policy and dropped by the planner). A request told failed shows nothing while the server runs; after a crash it
+//! told done. A `DELETE`, `DROP SERIES`, `DROP MEASUREMENT` or `DROP SHARD` told failed
+//! deleted nothing, in any shard, now or after a crash (all or nothing); their faults fire
+//! after up to `DEEP_FAULT_CALLS_MAX` disk calls, so they land past the checkpoint and the
+//! intent, on one shard's tombstones, as often as at the start. `DROP MEASUREMENT` is a
+//! delete of every time of the measurement's series, `DROP SHARD` of every time of the
+//! shard's range (which the WAL replay must not bring back); an expiry is a delete of every
+//! time before the shard groups it expired (told done when no fault was armed, as
+//! `enforce_retention` only logs a failure), after which writes go to later times only
+//! (older ones are beyond the policy and dropped by the planner). A request told failed
+//! shows nothing while the server runs; after a crash it
 //! may be back (a failed fsync says nothing of what reached the disk), but whole or not at
 //! all: a value read decides that its request is present, a value missing that it is
 //! absent, and deciding both for one request fails the seed. After a bit flip in a stored
@@ -127,7 +134,7 @@ enum Entry {
     },
     /// a delete told done: nothing below it may show
     Deleted,
-    /// a delete that failed: what is below may or may not show
+    /// an expiry that failed: what is below may or may not show
     DeleteFailed,
 }
 
@@ -1119,7 +1126,10 @@ fn a_delete_failing_at_any_disk_call_is_all_or_nothing_across_a_crash() {
         }
     }
     eprintln!("delete faults: {failed} failed, {succeeded} succeeded");
-    assert!(failed > 0 && succeeded > 0, "failed {failed}, succeeded {succeeded}");
+    assert!(
+        failed > 0 && succeeded > 0,
+        "failed {failed}, succeeded {succeeded}"
+    );
     let _ = std::fs::remove_dir_all(&root);
 }
 

@@ -104,7 +104,9 @@ pub fn drop_series(
         Err(error) => return context.error(error),
     };
     // One store call for every measurement: the statement is all or nothing.
-    let every_series = selected.iter().fold(RoaringBitmap::new(), |all, (_, series)| all | series);
+    let every_series = selected
+        .iter()
+        .fold(RoaringBitmap::new(), |all, (_, series)| all | series);
     if let Err(error) = context.query.store.drop_series(database.id, &every_series) {
         return context.error(error);
     }
@@ -143,7 +145,9 @@ pub fn delete(
     };
     // One store call for every measurement: the points go all or not at all.
     let store = &context.query.store;
-    let every_series = selected.iter().fold(RoaringBitmap::new(), |all, (_, series)| all | series);
+    let every_series = selected
+        .iter()
+        .fold(RoaringBitmap::new(), |all, (_, series)| all | series);
     if let Err(error) = store.delete_points(database.id, &every_series, min_time, max_time) {
         return context.error(error);
     }

@@ -268,11 +268,11 @@ impl Store {
             sequence
         };
         let file_system = self.file_system.as_ref();
-        let error = match delete_intent::write(file_system, &self.options.data_dir, sequence, intent)
-        {
-            Ok(recorded) => return Ok(recorded),
-            Err(error) => error,
-        };
+        let error =
+            match delete_intent::write(file_system, &self.options.data_dir, sequence, intent) {
+                Ok(recorded) => return Ok(recorded),
+                Err(error) => error,
+            };
         // A failed directory sync comes after the rename: the intent may be in place, and
         // a restart would apply it. Remove it, so that the error means "nothing deleted".
         let left = IntentFile {
@@ -335,11 +335,8 @@ impl Store {
     /// applies them in memory only).
     pub(super) fn recover_delete_intents(&self) {
         let read_only = self.options.read_only;
-        let found = delete_intent::load(
-            self.file_system.as_ref(),
-            &self.options.data_dir,
-            read_only,
-        );
+        let found =
+            delete_intent::load(self.file_system.as_ref(), &self.options.data_dir, read_only);
         let mut pending = Vec::new();
         for (recorded, intent) in found.intents {
             let mut unpersisted = false;
@@ -365,8 +362,7 @@ impl Store {
                 continue;
             }
             sluice_base::log_info!("storage", "completed a delete recorded before the restart"; path = recorded.path.display());
-            if unpersisted || delete_intent::remove(self.file_system.as_ref(), &recorded).is_err()
-            {
+            if unpersisted || delete_intent::remove(self.file_system.as_ref(), &recorded).is_err() {
                 pending.push(recorded);
             }
         }

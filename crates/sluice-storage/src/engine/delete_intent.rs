@@ -10,7 +10,9 @@
 //! ```text
 //! 1. per shard: generation mark = newest file's last generation (files present now)
 //! 2. intent file written atomically (temporary, fsync, rename, fsync directory)
-//!      fails ─▶ the delete fails; nothing was changed
+//!      fails ─▶ the delete fails; nothing was changed (an intent a failed directory
+//!               sync left in place is removed first; should that fail too, the
+//!               intent may be durable, so the delete goes on as if step 2 succeeded)
 //! 3. per shard: tombstones (and the cache's points) removed in memory ─▶ readers see it
 //! 4. per shard: tombstones appended to the shard's file and fsynced
 //!      all done ─▶ the intent file is removed (directory fsynced)
@@ -138,6 +140,12 @@ fn decode(bytes: &[u8]) -> Option<DeleteIntent> {
         shards,
         series_keys,
     })
+}
+
+/// Whether the intent file at `path` reads (for `sluice verify`: a start-up would log one
+/// that does not and leave it unapplied).
+pub fn check_file(path: &Path) -> std::io::Result<bool> {
+    Ok(decode(&std::fs::read(path)?).is_some())
 }
 
 /// An intent on disk.
