@@ -1026,11 +1026,17 @@ fn expired_points_do_not_come_back_from_the_wal() {
 /// Seeds that found bugs, kept as regressions: 100 (a shard group meta could not persist
 /// dropped acknowledged points) and 5252 (a snapshot that failed for one shard had written
 /// the others' files before the series index was synced; a damaged WAL then left points
-/// in a file whose series the index had lost; the index is now synced first).
+/// in a file whose series the index had lost; the index is now synced first); with
+/// directory faults and deep delete faults: 5 (a series log rewritten after a failed write
+/// skipped dropped ids, so replay cut every later series), 164 (`meta.db` renamed over twice
+/// without a directory sync vanished at the crash: the simulated disk's fault) and 270 (a
+/// snapshot whose directory sync failed after the rename left its file in place, unserved;
+/// a `DROP MEASUREMENT`'s tombstones were pruned by the files served, and the next start
+/// served the file: dropped points back).
 #[test]
 fn engine_simulation_regression_seeds() {
-    let root = std::env::temp_dir().join(format!("sluice-engine-seeds-{}", std::process::id()));
-    for seed in [100, 5252] {
+    let root = scratch_root("sluice-engine-seeds");
+    for seed in [100, 5252, 5, 164, 270] {
         run_seed(seed, DEFAULT_STEPS, &root).unwrap();
     }
     let _ = std::fs::remove_dir_all(&root);
