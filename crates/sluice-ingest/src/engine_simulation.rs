@@ -1034,12 +1034,22 @@ fn expired_points_do_not_come_back_from_the_wal() {
 /// without a directory sync vanished at the crash: the simulated disk's fault) and 270 (a
 /// snapshot whose directory sync failed after the rename left its file in place, unserved;
 /// a `DROP MEASUREMENT`'s tombstones were pruned by the files served, and the next start
-/// served the file: dropped points back).
+/// served the file: dropped points back) and 40904 (a shard's first tombstone append
+/// failed and was cut back to an empty file; the next delete appended behind it without a
+/// header, and the next start ignored the file: deleted points back).
 #[test]
 fn engine_simulation_regression_seeds() {
     let root = scratch_root("sluice-engine-seeds");
     // Each run a few steps past where it failed (CI time).
-    for (seed, steps) in [(100, 20), (5252, 40), (5, 245), (164, 100), (270, 60)] {
+    let seeds = [
+        (100, 20),
+        (5252, 40),
+        (5, 245),
+        (164, 100),
+        (270, 60),
+        (40904, 240),
+    ];
+    for (seed, steps) in seeds {
         run_seed(seed, steps, &root).unwrap();
     }
     let _ = std::fs::remove_dir_all(&root);
