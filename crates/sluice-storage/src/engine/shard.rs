@@ -92,6 +92,10 @@ pub struct Shard {
     pub(super) last_write_ns: AtomicU64,
     /// deleted ranges, applied to files older than each delete
     tombstones: RwLock<Arc<Tombstones>>,
+    /// an append to the tombstone file failed (and its cut-back may have too): its tail is
+    /// unknown, so the next write rewrites it whole from memory rather than append behind
+    /// what may be a torn record
+    tombstone_file_suspect: std::sync::atomic::AtomicBool,
     /// held by a compaction or a delete: both change the file set, and a delete must not
     /// see a compaction half-done
     maintenance: Mutex<()>,
@@ -161,6 +165,7 @@ impl Shard {
                 &directory,
                 read_only,
             ))),
+            tombstone_file_suspect: std::sync::atomic::AtomicBool::new(false),
             maintenance: Mutex::new(()),
             snapshotting: Mutex::new(()),
             directory,
@@ -576,6 +581,7 @@ impl Shard {
                 return;
             }
             *write_lock(&self.tombstones) = Arc::new(pruned);
+            self.tombstone_file_suspect.store(false, Ordering::Release);
         }
     }
 
@@ -670,25 +676,39 @@ impl Shard {
         if series_keys.is_empty() {
             return Ok(());
         }
-        tombstone::append_to_file(
+        if self.tombstone_file_suspect.load(Ordering::Acquire) {
+            // Memory holds these tombstones already: the rewrite writes them too.
+            return self.rewrite_tombstones_held();
+        }
+        let appended = tombstone::append_to_file(
             self.file_system.as_ref(),
             &self.directory,
             series_keys,
             tombstone,
+        );
+        appended.map_err(|e| {
+            self.tombstone_file_suspect.store(true, Ordering::Release);
+            ShardError(format!("writing tombstones: {e}"))
+        })
+    }
+
+    /// Rewrites the tombstone file from memory; the caller holds `maintenance`.
+    fn rewrite_tombstones_held(&self) -> Result<(), ShardError> {
+        tombstone::rewrite(
+            self.file_system.as_ref(),
+            &self.directory,
+            &self.tombstones(),
         )
-        .map_err(|e| ShardError(format!("writing tombstones: {e}")))
+        .map_err(|e| ShardError(format!("rewriting tombstones: {e}")))?;
+        self.tombstone_file_suspect.store(false, Ordering::Release);
+        Ok(())
     }
 
     /// Rewrites the tombstone file from memory (after an append failed), ordered against
     /// compactions and deletes.
     pub(super) fn rewrite_tombstones(&self) -> Result<(), ShardError> {
         let _maintenance = self.lock_maintenance();
-        tombstone::rewrite(
-            self.file_system.as_ref(),
-            &self.directory,
-            &self.tombstones(),
-        )
-        .map_err(|e| ShardError(format!("rewriting tombstones: {e}")))
+        self.rewrite_tombstones_held()
     }
 
     /// Heap bytes of the frozen maps.
