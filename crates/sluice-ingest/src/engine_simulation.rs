@@ -1036,7 +1036,9 @@ fn expired_points_do_not_come_back_from_the_wal() {
 /// a `DROP MEASUREMENT`'s tombstones were pruned by the files served, and the next start
 /// served the file: dropped points back) and 40904 (a shard's first tombstone append
 /// failed and was cut back to an empty file; the next delete appended behind it without a
-/// header, and the next start ignored the file: deleted points back).
+/// header, and the next start ignored the file: deleted points back) and 42086 (an append
+/// to a tombstone file failed and so did its cut-back; the next delete appended behind the
+/// torn record, and the next start lost it: the file is now rewritten whole instead).
 #[test]
 fn engine_simulation_regression_seeds() {
     let root = scratch_root("sluice-engine-seeds");
@@ -1048,6 +1050,7 @@ fn engine_simulation_regression_seeds() {
         (164, 100),
         (270, 60),
         (40904, 240),
+        (42086, 480),
     ];
     for (seed, steps) in seeds {
         run_seed(seed, steps, &root).unwrap();
