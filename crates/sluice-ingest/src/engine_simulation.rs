@@ -60,10 +60,10 @@ use crate::plan::{plan_lines, WriteContext, WriteOutcome, WriteScratch};
 use crate::request::{self, AckSink};
 use crate::{partition_dir, replay_into_store, Ingest, IngestOptions, SeriesLimits};
 
-/// Seeds run by default (CI), and steps per seed. Five, not eight as before the deletes
+/// Seeds run by default (CI), and steps per seed. Four, not eight as before the deletes
 /// were made atomic: the focused sweep of a delete's every disk call and the regression
 /// seeds took the rest of the engine simulation's share of CI time.
-const DEFAULT_SEEDS: u64 = 5;
+const DEFAULT_SEEDS: u64 = 4;
 const DEFAULT_STEPS: u64 = 250;
 /// A fault armed for a delete or a drop fires after up to this many disk calls.
 const DEEP_FAULT_CALLS_MAX: u64 = 24;
@@ -1111,7 +1111,10 @@ fn a_delete_failing_at_any_disk_call_is_all_or_nothing_across_a_crash() {
     ];
     let (mut failed, mut succeeded) = (0, 0);
     for (kind, faults) in kinds.iter().enumerate() {
-        for after_calls in 0.. {
+        // Every other call (CI time): a fault of a kind fires at the first call of that
+        // kind from there, so runs of one kind's calls are still reached but for their
+        // odd members; the campaign draws the rest.
+        for after_calls in (0..).step_by(2) {
             let (mut simulation, mut life) = with_points_in_every_shard(10 + kind as u64, &root);
             let shards = life
                 .store
