@@ -4,7 +4,8 @@
 //! Reads, never writes and never repairs: `meta.db`; every column file of every shard
 //! directory (header, footer, index checksum and structure at open, then every block:
 //! checksum, decoding, count and times against the index); every tombstone file; every
-//! database's series log and field types file; `PARTITIONS` and every WAL segment of every
+//! database's series log and field types file; every delete intent left in `_deletes/`;
+//! `PARTITIONS` and every WAL segment of every
 //! partition (each record's length and checksum, and that its payload decodes). It uses the
 //! readers the server uses (`FileReader`, `wal::scan_segment`, the tombstone and series log
 //! scanners), so it finds exactly what a start-up would refuse, skip or cut off.
@@ -33,6 +34,7 @@ use crate::meta::MetaStore;
 use crate::storage::engine::catalog::{
     check_field_types, field_types_path, FieldTypesCheck, CATALOG_ROOT,
 };
+use crate::storage::engine::delete_intent;
 use crate::storage::engine::tombstone::{self, ScanEnd};
 use crate::storage::series_index::{SeriesIndex, SERIES_LOG_FILE_NAME};
 use crate::storage::tsm::{FileReader, TsmError};
@@ -247,6 +249,35 @@ fn check_data_dir(data_dir: &Path, reporter: &mut Reporter<'_>) -> io::Result<()
     let catalog_root = data_dir.join(CATALOG_ROOT);
     if catalog_root.is_dir() {
         check_catalogs(&catalog_root, reporter)?;
+    }
+    let intents = delete_intent::intents_directory(data_dir);
+    if intents.is_dir() {
+        check_delete_intents(&intents, reporter)?;
+    }
+    Ok(())
+}
+
+/// `_deletes/`: intents of deletes a start-up has yet to finish (each must read).
+fn check_delete_intents(directory: &Path, reporter: &mut Reporter<'_>) -> io::Result<()> {
+    let Some(entries) = sorted_entries(directory, reporter)? else {
+        return Ok(());
+    };
+    for entry in &entries {
+        let path = entry.path();
+        if !path.to_string_lossy().ends_with(".intent") {
+            continue; // a `.tmp` a crash left: a start deletes it unread
+        }
+        match delete_intent::check_file(&path) {
+            Ok(true) => {}
+            Ok(false) => reporter.finding(
+                Finding::Corrupt,
+                &path,
+                None,
+                "delete intent fails its checks (magic, version, length or checksum); \
+                 a start leaves it unapplied",
+            )?,
+            Err(error) => reporter.finding(Finding::Unreadable, &path, None, &error.to_string())?,
+        }
     }
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! Durability: every write answered 204 survives `kill -9`; a torn WAL tail is cut, never
-//! fatal; dropped databases stay dropped across restarts.
+//! fatal; dropped databases and shards stay dropped across restarts.
 
 #![allow(clippy::unwrap_used)]
 
@@ -240,6 +240,40 @@ fn dropped_database_stays_dropped_and_can_be_recreated() {
     let stored = export_points(&server.export(Some("db")));
     assert!(!stored.contains("old v=1 1"), "{stored:?}");
     assert!(stored.contains("old v=\"now a string\" 2"), "{stored:?}");
+}
+
+/// `DROP SHARD` deleted the shard in meta and on disk but left its points in the WAL: the
+/// restart replayed them into a new shard group of the same time, and the dropped points
+/// were back. The drop now checkpoints first; a point written into the range afterwards
+/// (a new shard group) is kept.
+#[test]
+fn a_dropped_shard_stays_dropped_after_kill_nine() {
+    let mut server = Server::start();
+    server.query("CREATE DATABASE db");
+    let week_ns: i64 = 7 * 24 * 3_600_000_000_000;
+    let body = format!("m v=1 {}\nm v=2 {}", week_ns / 2, week_ns + week_ns / 2);
+    assert_eq!(server.write("db=db", &body).status, 204);
+    let (_, shards) = server.query("SHOW SHARDS");
+    let shards: serde_json::Value = serde_json::from_str(&shards).unwrap();
+    let rows = &shards["results"][0]["series"][0]["values"];
+    let first_week = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row[4] == "1969-12-29T00:00:00Z")
+        .unwrap_or_else(|| panic!("no shard of the first week: {shards}"));
+    let id = first_week[0].as_i64().unwrap();
+    assert_eq!(server.query(&format!("DROP SHARD {id}")).0, 200);
+    let later = format!("m v=3 {}", week_ns / 2 + 1);
+    assert_eq!(server.write("db=db", &later).status, 204);
+    server.kill9();
+    server.restart();
+    let (_, answer) = server.query("SELECT v FROM db..m");
+    assert!(
+        !answer.contains(",1]"),
+        "a dropped point came back: {answer}"
+    );
+    assert!(answer.contains(",2]") && answer.contains(",3]"), "{answer}");
 }
 
 /// A tmpfs of a fixed size mounted for one test, unmounted on drop (after the server in it

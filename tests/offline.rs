@@ -188,6 +188,18 @@ fn verify_passes_a_healthy_store_and_finds_flipped_bytes_in_column_files_and_sea
         )),
         "{stdout}"
     );
+
+    // A delete intent a start-up could not read (and so would not finish) is damage.
+    let intents = server.dir.join("data").join("_deletes");
+    std::fs::create_dir_all(&intents).unwrap();
+    let intent = intents.join("00000000000000000001.intent");
+    std::fs::write(&intent, b"SLUICEDI\x01\0\0\0garbage").unwrap();
+    let (code, stdout) = verify(&server.dir);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!("corrupt {}: ", intent.display())),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -11,8 +11,9 @@
 //! - a failed [`WritableFile::sync_data`] says nothing about which unsynced bytes reached the
 //!   disk, so a caller never trusts that file's unsynced tail again;
 //! - [`FileSystem::create_new`] never opens an existing file;
-//! - a rename, a new file and a removal are durable only once their directory is synced
-//!   ([`FileSystem::sync_directory`]); until then a crash may undo them.
+//! - a rename, a new file or directory and a removal (of a file or a whole directory) are
+//!   durable only once their parent directory is synced ([`FileSystem::sync_directory`]);
+//!   until then a crash may undo them.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -43,6 +44,12 @@ pub trait FileSystem: Send + Sync {
     fn remove_file(&self, path: &Path) -> io::Result<()>;
     /// Makes the directory's entries (created, renamed, removed files) durable.
     fn sync_directory(&self, directory: &Path) -> io::Result<()>;
+    /// Creates `path` and its missing parents (durable once each parent is synced: see
+    /// [`create_directory_durably`]).
+    fn create_dir_all(&self, path: &Path) -> io::Result<()>;
+    /// Removes the directory `path` and everything in it (durable once its parent is
+    /// synced).
+    fn remove_dir_all(&self, path: &Path) -> io::Result<()>;
 }
 
 /// The real file system.
@@ -97,6 +104,52 @@ impl FileSystem for OsFileSystem {
 
     fn sync_directory(&self, directory: &Path) -> io::Result<()> {
         sync_directory(directory)
+    }
+
+    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        fs::create_dir_all(path)
+    }
+
+    fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
+        fs::remove_dir_all(path)
+    }
+}
+
+/// Creates `directory` and its missing parents through `file_system`, and syncs the parent
+/// of each one created, so that a file made durable inside it is not lost with an entry a
+/// crash dropped. The parent of an existing `directory` is synced too: an earlier call may
+/// have created it and then failed to sync, and nothing tells that apart afterwards.
+pub fn create_directory_durably(file_system: &dyn FileSystem, directory: &Path) -> io::Result<()> {
+    let mut missing: Vec<&Path> = directory
+        .ancestors()
+        .take_while(|ancestor| !ancestor.as_os_str().is_empty() && !ancestor.is_dir())
+        .collect();
+    if !missing.is_empty() {
+        file_system.create_dir_all(directory)?;
+    }
+    if missing.is_empty() {
+        missing.push(directory);
+    }
+    // Outermost first: each entry is made durable in a parent that already is.
+    missing.reverse();
+    for created in missing {
+        if let Some(parent) = created.parent().filter(|p| !p.as_os_str().is_empty()) {
+            file_system.sync_directory(parent)?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes `directory` and everything in it through `file_system`, and syncs its parent so
+/// the removal is durable. A missing directory is not an error.
+pub fn remove_directory_durably(file_system: &dyn FileSystem, directory: &Path) -> io::Result<()> {
+    match file_system.remove_dir_all(directory) {
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+        result => result?,
+    }
+    match directory.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => file_system.sync_directory(parent),
+        None => Ok(()),
     }
 }
 

@@ -211,7 +211,7 @@ pub fn partition_count(wal_dir: &Path, fresh: usize) -> std::io::Result<usize> {
     if let Some(count) = recorded_partition_count(wal_dir)? {
         return Ok(count);
     }
-    std::fs::create_dir_all(wal_dir)?;
+    sluice_base::fsio::create_directory_durably(&sluice_base::fsio::OsFileSystem, wal_dir)?;
     sluice_base::fsio::write_file_atomically(
         &sluice_base::fsio::OsFileSystem,
         wal_dir,

@@ -110,7 +110,7 @@ impl WalWriter {
         segment_max_bytes: u64,
         file_system: Arc<dyn FileSystem>,
     ) -> io::Result<WalWriter> {
-        fs::create_dir_all(directory)?;
+        sluice_base::fsio::create_directory_durably(file_system.as_ref(), directory)?;
         let segments = list_segments(directory)?;
         let last = segments.last().map(|(number, _)| *number).unwrap_or(0);
         let older_segments_bytes = segments_bytes(&segments, u64::MAX);
@@ -795,6 +795,14 @@ mod tests {
 
         fn sync_directory(&self, directory: &Path) -> io::Result<()> {
             OsFileSystem.sync_directory(directory)
+        }
+
+        fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+            OsFileSystem.create_dir_all(path)
+        }
+
+        fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
+            OsFileSystem.remove_dir_all(path)
         }
     }
 

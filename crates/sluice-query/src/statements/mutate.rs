@@ -1,7 +1,8 @@
 //! DROP MEASUREMENT, DROP SERIES, DELETE.
 //!
-//! Series are chosen with the index ([`super::tag_condition`]); points go through
-//! `Store::delete_points` / `drop_series`. A DELETE that leaves a series without any point
+//! Series are chosen with the index ([`super::tag_condition`]); points go through one
+//! `Store::delete_points` / `drop_series` call per statement, which is all or nothing
+//! across shards and measurements (the store's delete intents). A DELETE that leaves a series without any point
 //! drops the series from the index too (as InfluxDB does), and a measurement left without
 //! series loses its field types. Whether points remain is decided per shard: a shard whose
 //! whole time range the DELETE covers keeps none; only in a partly covered shard are the
@@ -102,10 +103,14 @@ pub fn drop_series(
         Ok(selected) => selected,
         Err(error) => return context.error(error),
     };
-    for (measurement, series) in selected {
-        if let Err(error) = context.query.store.drop_series(database.id, &series) {
-            return context.error(error);
-        }
+    // One store call for every measurement: the statement is all or nothing.
+    let every_series = selected
+        .iter()
+        .fold(RoaringBitmap::new(), |all, (_, series)| all | series);
+    if let Err(error) = context.query.store.drop_series(database.id, &every_series) {
+        return context.error(error);
+    }
+    for (measurement, _) in selected {
         forget_if_empty(context, database, &index, &measurement);
     }
     context.empty()
@@ -138,11 +143,15 @@ pub fn delete(
         Ok(selected) => selected,
         Err(error) => return context.error(error),
     };
+    // One store call for every measurement: the points go all or not at all.
+    let store = &context.query.store;
+    let every_series = selected
+        .iter()
+        .fold(RoaringBitmap::new(), |all, (_, series)| all | series);
+    if let Err(error) = store.delete_points(database.id, &every_series, min_time, max_time) {
+        return context.error(error);
+    }
     for (measurement, series) in selected {
-        let store = &context.query.store;
-        if let Err(error) = store.delete_points(database.id, &series, min_time, max_time) {
-            return context.error(error);
-        }
         let emptied = series_without_points(context, database, &index, &series, min_time, max_time);
         if !emptied.is_empty() {
             if let Err(error) = store.drop_series(database.id, &emptied) {

@@ -99,17 +99,13 @@ pub fn show_shard_groups(context: &StatementContext<'_>) -> StatementResult {
 }
 
 /// `DROP SHARD id`: forgets the shard in meta, then deletes its data (a missing id is not
-/// an error).
+/// an error); `Store::drop_shard` has the order that keeps it dropped across a crash.
 pub fn drop_shard(
     statement: &DropShardStatement,
     context: &StatementContext<'_>,
 ) -> StatementResult {
-    match context.query.meta.drop_shard(statement.id) {
-        Ok(true) => {
-            context.query.store.remove_shard(statement.id);
-            context.empty()
-        }
-        Ok(false) => context.empty(),
-        Err(error) => context.error(error.to_string()),
+    match context.query.store.drop_shard(statement.id) {
+        Ok(_) => context.empty(),
+        Err(error) => context.error(error),
     }
 }

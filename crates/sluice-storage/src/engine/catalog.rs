@@ -10,10 +10,16 @@
 //! body: count u32 | count × (measurement u16 len + bytes | field u16 len + bytes | type u8)
 //! ```
 //! A damaged file is logged and ignored (the WAL still names the types of recent fields).
+//!
+//! Also home of the store's `DELETE`, `DROP SERIES` and `DROP MEASUREMENT`, made all or
+//! nothing across shards by delete intents (`delete_intent`).
 
 use std::path::{Path, PathBuf};
 
-use super::Store;
+use std::sync::Arc;
+
+use super::delete_intent::{self, DeleteIntent, IntentFile};
+use super::{read_lock, Shard, Store};
 use sluice_model::bytes::{put_bytes_u16, Reader};
 use sluice_model::record::FieldType;
 
@@ -50,7 +56,7 @@ pub(super) fn persist_field_types(store: &Store, database_id: u64) -> Result<(),
     file.extend_from_slice(&body);
     let directory = catalog_directory(&store.options.data_dir, database_id);
     let write = || -> std::io::Result<()> {
-        std::fs::create_dir_all(&directory)?;
+        sluice_base::fsio::create_directory_durably(store.file_system.as_ref(), &directory)?;
         sluice_base::fsio::write_file_atomically(
             store.file_system.as_ref(),
             &directory,
@@ -185,8 +191,13 @@ impl Store {
     }
 
     /// `DELETE`: deletes the points of the series with `min_time <= time <= max_time` in every
-    /// shard of the database (every retention policy). Series stay in the index. Runs a
-    /// checkpoint first, then writes (and fsyncs) tombstones for the files.
+    /// shard of the database (every retention policy). Series stay in the index.
+    ///
+    /// All or nothing across shards, a crash included (`delete_intent`): runs a checkpoint
+    /// (so no WAL segment holds a copy of a deleted point), holds every shard it touches
+    /// against snapshots and compactions, records the delete durably, then applies it.
+    /// An error means nothing was deleted (but for an intent a failed directory sync kept,
+    /// which a start-up then applies whole).
     pub fn delete_points(
         &self,
         database_id: u64,
@@ -204,21 +215,160 @@ impl Store {
         if keys.is_empty() {
             return Ok(());
         }
-        // Afterwards no WAL segment holds a copy of a point older than the delete: a restart
-        // cannot bring a deleted point back by replaying it.
         self.checkpoint()?;
-        for shard in self.shards() {
-            if shard.database_id != database_id
-                || shard.end_ns <= min_time
-                || shard.start_ns > max_time
-            {
-                continue;
+        // In id order, as every delete takes them: two deletes never wait on each other.
+        let shards: Vec<Arc<Shard>> = self
+            .shards()
+            .into_iter()
+            .filter(|shard| {
+                shard.database_id == database_id
+                    && shard.end_ns > min_time
+                    && shard.start_ns <= max_time
+            })
+            .collect();
+        let _held: Vec<_> = shards.iter().map(|shard| shard.lock_for_delete()).collect();
+        let marks: Vec<Option<u64>> = shards.iter().map(|shard| shard.generation_mark()).collect();
+        let intent = DeleteIntent {
+            database_id,
+            min_time,
+            max_time,
+            shards: shards
+                .iter()
+                .zip(&marks)
+                .filter_map(|(shard, mark)| mark.map(|mark| (shard.id, mark)))
+                .collect(),
+            series_keys: keys,
+        };
+        let recorded = if intent.shards.is_empty() {
+            None // only caches hold the points: nothing to persist
+        } else {
+            Some(self.record_delete_intent(&intent)?)
+        };
+        let mut unpersisted = false;
+        for (shard, mark) in shards.iter().zip(marks) {
+            let (added, tombstone) =
+                shard.delete_in_memory(&intent.series_keys, min_time, max_time, mark);
+            if let Err(error) = shard.persist_tombstones(&added, tombstone) {
+                sluice_base::log_error!("storage", "cannot write tombstones; the delete stays recorded and is retried"; shard = shard.id, error = error);
+                unpersisted = true;
             }
-            shard
-                .delete(&keys, min_time, max_time)
-                .map_err(|e| e.to_string())?;
+        }
+        if let Some(recorded) = recorded {
+            self.settle_intent(recorded, unpersisted);
         }
         Ok(())
+    }
+
+    /// Writes `intent` as the next numbered intent file.
+    fn record_delete_intent(&self, intent: &DeleteIntent) -> Result<IntentFile, String> {
+        let sequence = {
+            let mut intents = sluice_base::locks::lock(&self.delete_intents);
+            let sequence = intents.next_sequence.max(1);
+            intents.next_sequence = sequence + 1;
+            sequence
+        };
+        let file_system = self.file_system.as_ref();
+        let error =
+            match delete_intent::write(file_system, &self.options.data_dir, sequence, intent) {
+                Ok(recorded) => return Ok(recorded),
+                Err(error) => error,
+            };
+        // A failed directory sync comes after the rename: the intent may be in place, and
+        // a restart would apply it. Remove it, so that the error means "nothing deleted".
+        let left = IntentFile {
+            path: delete_intent::intent_path(&self.options.data_dir, sequence),
+            shard_ids: intent.shards.iter().map(|(id, _)| *id).collect(),
+        };
+        if left.path.exists() {
+            if let Err(remove_error) = delete_intent::remove(file_system, &left) {
+                // Both failed: it may be durable, so carry the delete out.
+                sluice_base::log_error!("storage", "cannot take back a delete intent; the delete goes on"; path = left.path.display(), error = remove_error);
+                return Ok(left);
+            }
+        }
+        Err(format!("recording the delete: {error}"))
+    }
+
+    /// Removes an intent whose tombstones are all in their files, or keeps it for the next
+    /// checkpoint.
+    fn settle_intent(&self, recorded: IntentFile, unpersisted: bool) {
+        if !unpersisted {
+            match delete_intent::remove(self.file_system.as_ref(), &recorded) {
+                Ok(()) => return,
+                Err(error) => {
+                    sluice_base::log_warn!("storage", "cannot remove a done delete intent; retried at the next checkpoint"; path = recorded.path.display(), error = error);
+                }
+            }
+        }
+        sluice_base::locks::lock(&self.delete_intents)
+            .pending
+            .push(recorded);
+    }
+
+    /// At a checkpoint: rewrites the tombstone files of the shards named by intents kept
+    /// since a failed append, and removes the intents that are then settled.
+    pub(super) fn settle_pending_intents(&self) {
+        let pending = std::mem::take(&mut sluice_base::locks::lock(&self.delete_intents).pending);
+        let mut kept = Vec::new();
+        for recorded in pending {
+            let rewritten = recorded.shard_ids.iter().all(|shard_id| {
+                let shard = read_lock(&self.shards).get(shard_id).cloned();
+                match shard.map(|shard| shard.rewrite_tombstones()) {
+                    Some(Err(error)) => {
+                        sluice_base::log_warn!("storage", "cannot rewrite tombstones of a recorded delete"; shard = shard_id, error = error);
+                        false
+                    }
+                    _ => true,
+                }
+            });
+            if !rewritten || delete_intent::remove(self.file_system.as_ref(), &recorded).is_err() {
+                kept.push(recorded);
+            }
+        }
+        sluice_base::locks::lock(&self.delete_intents)
+            .pending
+            .extend(kept);
+    }
+
+    /// At open, before WAL replay: applies every intent left by a delete that a crash or a
+    /// failed tombstone write interrupted, with the marks it recorded (a read-only store
+    /// applies them in memory only).
+    pub(super) fn recover_delete_intents(&self) {
+        let read_only = self.options.read_only;
+        let found =
+            delete_intent::load(self.file_system.as_ref(), &self.options.data_dir, read_only);
+        let mut pending = Vec::new();
+        for (recorded, intent) in found.intents {
+            let mut unpersisted = false;
+            for (shard_id, mark) in &intent.shards {
+                let Some(shard) = read_lock(&self.shards).get(shard_id).cloned() else {
+                    continue; // dropped or expired since: nothing of it is served
+                };
+                let _held = shard.lock_for_delete();
+                let (added, tombstone) = shard.delete_in_memory(
+                    &intent.series_keys,
+                    intent.min_time,
+                    intent.max_time,
+                    Some(*mark),
+                );
+                if !read_only {
+                    if let Err(error) = shard.persist_tombstones(&added, tombstone) {
+                        sluice_base::log_error!("storage", "cannot write tombstones of a recorded delete"; shard = shard_id, error = error);
+                        unpersisted = true;
+                    }
+                }
+            }
+            if read_only {
+                continue;
+            }
+            sluice_base::log_info!("storage", "completed a delete recorded before the restart"; path = recorded.path.display());
+            if unpersisted || delete_intent::remove(self.file_system.as_ref(), &recorded).is_err() {
+                pending.push(recorded);
+            }
+        }
+        let mut intents = sluice_base::locks::lock(&self.delete_intents);
+        intents.next_sequence = found.next_sequence;
+        intents.pending = pending;
     }
 }
 

@@ -30,6 +30,7 @@
 
 pub mod cache;
 pub mod catalog;
+pub mod delete_intent;
 pub mod shard;
 pub mod summary;
 pub mod tombstone;
@@ -130,6 +131,9 @@ pub struct Store {
     clock: std::sync::OnceLock<Clock>,
     /// one checkpoint at a time
     checkpoint_lock: std::sync::Mutex<()>,
+    /// delete intents (`delete_intent`) whose tombstones are not all in their files yet,
+    /// and the next intent's number
+    delete_intents: std::sync::Mutex<PendingIntents>,
     /// a token posted when the live caches reach the snapshot threshold, so the snapshot
     /// thread starts at once instead of at its next check (capacity 1: one pending token
     /// says it all)
@@ -139,6 +143,15 @@ pub struct Store {
     ),
     /// counters
     pub stats: StoreStats,
+}
+
+/// Delete intents left to settle.
+#[derive(Default)]
+struct PendingIntents {
+    /// the number the next intent file takes
+    next_sequence: u64,
+    /// intents kept because a shard's tombstone file could not be written
+    pending: Vec<delete_intent::IntentFile>,
 }
 
 /// A read guard under the panic policy ([`sluice_base::locks`]).
@@ -178,7 +191,7 @@ impl Store {
         file_system: Arc<dyn FileSystem>,
     ) -> std::io::Result<Arc<Store>> {
         if !options.read_only {
-            std::fs::create_dir_all(&options.data_dir)?;
+            sluice_base::fsio::create_directory_durably(file_system.as_ref(), &options.data_dir)?;
         }
         let store = Store {
             options,
@@ -193,6 +206,7 @@ impl Store {
             checkpointer: RwLock::new(None),
             clock: std::sync::OnceLock::new(),
             checkpoint_lock: std::sync::Mutex::new(()),
+            delete_intents: std::sync::Mutex::new(PendingIntents::default()),
             snapshot_wanted: crossbeam::channel::bounded(1),
             stats: StoreStats::default(),
         };
@@ -207,6 +221,8 @@ impl Store {
         if !store.options.read_only {
             store.remove_orphan_shard_directories();
         }
+        // Before the WAL is replayed: an intent's marks name the files of its time.
+        store.recover_delete_intents();
         for database in &snapshot.databases {
             catalog::load_field_types(&store, database.id);
             if !store.options.read_only {
@@ -263,7 +279,13 @@ impl Store {
             };
             if !known.contains(&id) && entry.path().is_dir() {
                 sluice_base::log_info!("storage", "deleting the directory of a dropped shard"; path = entry.path().display());
-                let _ = std::fs::remove_dir_all(entry.path());
+                let removed = sluice_base::fsio::remove_directory_durably(
+                    self.file_system.as_ref(),
+                    &entry.path(),
+                );
+                if let Err(error) = removed {
+                    sluice_base::log_error!("storage", "cannot delete the directory of a dropped shard"; path = entry.path().display(), error = error);
+                }
             }
         }
     }
@@ -537,6 +559,7 @@ impl Store {
             sluice_base::log_error!("storage", "cannot sync the series index; the WAL is kept"; error = error);
             return Err(error);
         }
+        self.settle_pending_intents();
         let mut first_error = None;
         for shard in self.shards() {
             match shard.snapshot() {
@@ -656,6 +679,20 @@ impl Store {
         }
     }
 
+    /// `DROP SHARD`: a checkpoint first, so that no WAL segment holds a point of the shard
+    /// (a restart would replay it into a new shard group of the same time: the dropped
+    /// points back), then meta, then the directory. Returns whether meta had the shard.
+    /// An error means nothing was dropped (the checkpoint or `meta.db` failed).
+    pub fn drop_shard(&self, shard_id: u64) -> Result<bool, String> {
+        if !read_lock(&self.shards).contains_key(&shard_id) {
+            return self.meta.drop_shard(shard_id).map_err(|e| e.to_string());
+        }
+        self.checkpoint()?;
+        let found = self.meta.drop_shard(shard_id).map_err(|e| e.to_string())?;
+        self.remove_shard(shard_id);
+        Ok(found)
+    }
+
     /// Forgets a shard and deletes its directory (after meta no longer lists it).
     pub fn remove_shard(&self, shard_id: u64) {
         let removed = write_lock(&self.shards).remove(&shard_id);
@@ -684,10 +721,11 @@ impl Store {
             return;
         }
         let directory = shard_directory(&self.options.data_dir, shard_id);
-        if let Err(error) = std::fs::remove_dir_all(&directory) {
-            if error.kind() != std::io::ErrorKind::NotFound {
-                sluice_base::log_error!("storage", "cannot delete a shard directory"; path = directory.display(), error = error);
-            }
+        // A removal a crash undoes leaves an orphan, which the next start deletes.
+        if let Err(error) =
+            sluice_base::fsio::remove_directory_durably(self.file_system.as_ref(), &directory)
+        {
+            sluice_base::log_error!("storage", "cannot delete a shard directory"; path = directory.display(), error = error);
         }
     }
 
@@ -698,10 +736,10 @@ impl Store {
         self.field_types.drop_database(database_id);
         if !self.options.read_only {
             let directory = catalog::catalog_directory(&self.options.data_dir, database_id);
-            if let Err(error) = std::fs::remove_dir_all(&directory) {
-                if error.kind() != std::io::ErrorKind::NotFound {
-                    sluice_base::log_error!("storage", "cannot delete a series index"; path = directory.display(), error = error);
-                }
+            if let Err(error) =
+                sluice_base::fsio::remove_directory_durably(self.file_system.as_ref(), &directory)
+            {
+                sluice_base::log_error!("storage", "cannot delete a series index"; path = directory.display(), error = error);
             }
         }
         let ids: Vec<u64> = read_lock(&self.shards)

@@ -92,6 +92,10 @@ pub struct Shard {
     pub(super) last_write_ns: AtomicU64,
     /// deleted ranges, applied to files older than each delete
     tombstones: RwLock<Arc<Tombstones>>,
+    /// an append to the tombstone file failed (and its cut-back may have too): its tail is
+    /// unknown, so the next write rewrites it whole from memory rather than append behind
+    /// what may be a torn record
+    tombstone_file_suspect: std::sync::atomic::AtomicBool,
     /// held by a compaction or a delete: both change the file set, and a delete must not
     /// see a compaction half-done
     maintenance: Mutex<()>,
@@ -161,6 +165,7 @@ impl Shard {
                 &directory,
                 read_only,
             ))),
+            tombstone_file_suspect: std::sync::atomic::AtomicBool::new(false),
             maintenance: Mutex::new(()),
             snapshotting: Mutex::new(()),
             directory,
@@ -331,7 +336,7 @@ impl Shard {
         series_keys.sort_unstable();
         series_keys.dedup();
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
-        std::fs::create_dir_all(&self.directory)
+        sluice_base::fsio::create_directory_durably(self.file_system.as_ref(), &self.directory)
             .map_err(|e| ShardError(format!("creating {}: {e}", self.directory.display())))?;
         let path = self.directory.join(file_name(generation, generation, 0));
         // Level 0 is short-lived (compacted, or fully compacted once cold): encode it fast,
@@ -598,48 +603,80 @@ impl Shard {
                 return;
             }
             *write_lock(&self.tombstones) = Arc::new(pruned);
+            self.tombstone_file_suspect.store(false, Ordering::Release);
         }
     }
 
-    /// Deletes the points of `series_keys` with `min_time <= time <= max_time`.
-    pub(super) fn delete(
+    /// Locks the shard against snapshots and compactions for a delete (snapshotting first,
+    /// as every taker does).
+    pub(super) fn lock_for_delete(&self) -> DeleteLocks<'_> {
+        let snapshotting = self.lock_snapshotting();
+        let maintenance = self.lock_maintenance();
+        DeleteLocks {
+            _snapshotting: snapshotting,
+            _maintenance: maintenance,
+        }
+    }
+
+    /// The generation mark a delete now would record: the newest file's last generation
+    /// (`None`: no file, only the caches hold points). Call under [`Shard::lock_for_delete`].
+    pub(super) fn generation_mark(&self) -> Option<u64> {
+        self.files().iter().map(|f| f.last_generation).max()
+    }
+
+    /// The keys of `series_keys` some file up to `generation_mark` holds in the range (the
+    /// ones a tombstone must name).
+    fn keys_in_files(
         &self,
         series_keys: &[Vec<u8>],
         min_time: i64,
         max_time: i64,
-    ) -> Result<(), ShardError> {
-        let _snapshotting = self.lock_snapshotting();
-        let _maintenance = self.lock_maintenance();
+        generation_mark: u64,
+    ) -> Vec<Vec<u8>> {
         let files = self.files();
-        if let Some(generation_mark) = files.iter().map(|f| f.last_generation).max() {
-            let touched: Vec<Vec<u8>> = series_keys
-                .iter()
-                .filter(|key| {
-                    files.iter().any(|f| {
-                        f.reader.max_time() >= min_time
-                            && f.reader.min_time() <= max_time
-                            && f.reader
-                                .columns_with_prefix(key)
-                                .any(|(k, _, _)| k == &key[..])
-                    })
+        series_keys
+            .iter()
+            .filter(|key| {
+                files.iter().any(|f| {
+                    f.last_generation <= generation_mark
+                        && f.reader.max_time() >= min_time
+                        && f.reader.min_time() <= max_time
+                        && f.reader
+                            .columns_with_prefix(key)
+                            .any(|(k, _, _)| k == &key[..])
                 })
-                .cloned()
-                .collect();
-            if !touched.is_empty() {
-                let mut next = (*self.tombstones()).clone();
-                let tombstone = Tombstone {
-                    min_time,
-                    max_time,
-                    generation_mark,
-                };
-                tombstone::append(
-                    self.file_system.as_ref(),
-                    &self.directory,
-                    &mut next,
-                    &touched,
-                    tombstone,
-                )
-                .map_err(|e| ShardError(format!("writing tombstones: {e}")))?;
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Deletes the points of `series_keys` with `min_time <= time <= max_time` in memory:
+    /// tombstones for the files up to `generation_mark` (if any), and the caches. Returns
+    /// the keys tombstoned, for [`Shard::persist_tombstones`]. Call under
+    /// [`Shard::lock_for_delete`]; a tombstone already held is not added again (an intent
+    /// redone at start-up).
+    pub(super) fn delete_in_memory(
+        &self,
+        series_keys: &[Vec<u8>],
+        min_time: i64,
+        max_time: i64,
+        generation_mark: Option<u64>,
+    ) -> (Vec<Vec<u8>>, Tombstone) {
+        let tombstone = Tombstone {
+            min_time,
+            max_time,
+            generation_mark: generation_mark.unwrap_or(0),
+        };
+        let mut added = Vec::new();
+        if let Some(mark) = generation_mark {
+            let current = self.tombstones();
+            added = self.keys_in_files(series_keys, min_time, max_time, mark);
+            added.retain(|key| !current.contains(key, &tombstone));
+            if !added.is_empty() {
+                let mut next = (*current).clone();
+                for key in &added {
+                    next.insert(key, tombstone);
+                }
                 *write_lock(&self.tombstones) = Arc::new(next);
             }
         }
@@ -649,7 +686,51 @@ impl Shard {
                 write_lock(cache).delete(key, min_time, max_time);
             }
         }
+        (added, tombstone)
+    }
+
+    /// Appends `tombstone` for `series_keys` to the shard's tombstone file (fsynced).
+    pub(super) fn persist_tombstones(
+        &self,
+        series_keys: &[Vec<u8>],
+        tombstone: Tombstone,
+    ) -> Result<(), ShardError> {
+        if series_keys.is_empty() {
+            return Ok(());
+        }
+        if self.tombstone_file_suspect.load(Ordering::Acquire) {
+            // Memory holds these tombstones already: the rewrite writes them too.
+            return self.rewrite_tombstones_held();
+        }
+        let appended = tombstone::append_to_file(
+            self.file_system.as_ref(),
+            &self.directory,
+            series_keys,
+            tombstone,
+        );
+        appended.map_err(|e| {
+            self.tombstone_file_suspect.store(true, Ordering::Release);
+            ShardError(format!("writing tombstones: {e}"))
+        })
+    }
+
+    /// Rewrites the tombstone file from memory; the caller holds `maintenance`.
+    fn rewrite_tombstones_held(&self) -> Result<(), ShardError> {
+        tombstone::rewrite(
+            self.file_system.as_ref(),
+            &self.directory,
+            &self.tombstones(),
+        )
+        .map_err(|e| ShardError(format!("rewriting tombstones: {e}")))?;
+        self.tombstone_file_suspect.store(false, Ordering::Release);
         Ok(())
+    }
+
+    /// Rewrites the tombstone file from memory (after an append failed), ordered against
+    /// compactions and deletes.
+    pub(super) fn rewrite_tombstones(&self) -> Result<(), ShardError> {
+        let _maintenance = self.lock_maintenance();
+        self.rewrite_tombstones_held()
     }
 
     /// Heap bytes of the frozen maps.
@@ -665,6 +746,12 @@ impl Shard {
             })
             .sum()
     }
+}
+
+/// A shard held still for a delete: no snapshot or compaction changes its files or caches.
+pub(super) struct DeleteLocks<'a> {
+    _snapshotting: MutexGuard<'a, ()>,
+    _maintenance: MutexGuard<'a, ()>,
 }
 
 /// Where a shard sits (from its shard group).

@@ -87,7 +87,14 @@ impl Tombstones {
         }
     }
 
-    fn insert(&mut self, series_key: &[u8], tombstone: Tombstone) {
+    /// Whether `series_key` already has exactly `tombstone`.
+    pub fn contains(&self, series_key: &[u8], tombstone: &Tombstone) -> bool {
+        self.by_series
+            .get(series_key)
+            .is_some_and(|held| held.contains(tombstone))
+    }
+
+    pub(crate) fn insert(&mut self, series_key: &[u8], tombstone: Tombstone) {
         self.by_series
             .entry(series_key.to_vec())
             .or_default()
@@ -149,6 +156,9 @@ pub fn load(file_system: &dyn FileSystem, shard_directory: &Path, read_only: boo
     let Ok(bytes) = std::fs::read(&path) else {
         return tombstones;
     };
+    if bytes.len() < HEADER_BYTES && header().starts_with(&bytes) {
+        return tombstones; // a first append cut back or torn: it never held a record
+    }
     let mut damaged = false;
     let mut start = 0;
     loop {
@@ -320,19 +330,42 @@ pub fn append(
     series_keys: &[Vec<u8>],
     tombstone: Tombstone,
 ) -> std::io::Result<()> {
-    std::fs::create_dir_all(shard_directory)?;
+    append_to_file(file_system, shard_directory, series_keys, tombstone)?;
+    for key in series_keys {
+        set.insert(key, tombstone);
+    }
+    Ok(())
+}
+
+/// Appends tombstones for `series_keys` to the file; fsyncs before returning. On error the
+/// file holds what it held before (a failed append is cut off) unless the cut failed too.
+pub fn append_to_file(
+    file_system: &dyn FileSystem,
+    shard_directory: &Path,
+    series_keys: &[Vec<u8>],
+    tombstone: Tombstone,
+) -> std::io::Result<()> {
+    sluice_base::fsio::create_directory_durably(file_system, shard_directory)?;
     let path = tombstone_path(shard_directory);
     let exists = path.exists();
-    let mut bytes = if exists { Vec::new() } else { header() };
-    for key in series_keys {
-        encode_record(key, &tombstone, &mut bytes);
-    }
-    let length_before = match std::fs::metadata(&path) {
+    let mut length_before = match std::fs::metadata(&path) {
         Ok(metadata) => metadata.len(),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => 0,
         Err(error) => return Err(error),
     };
     let mut file = file_system.open_append(&path)?;
+    // Shorter than its header: a first append that failed (cut back to nothing) or that a
+    // crash tore. Nothing in it reads, and records appended behind it never would: start
+    // it again with the header (found by the engine simulation, seed 40904).
+    let fresh = length_before < HEADER_BYTES as u64;
+    if fresh && length_before > 0 {
+        file.truncate_and_sync(0)?;
+        length_before = 0;
+    }
+    let mut bytes = if fresh { header() } else { Vec::new() };
+    for key in series_keys {
+        encode_record(key, &tombstone, &mut bytes);
+    }
     if let Err(error) = file.write_all(&bytes).and_then(|()| file.sync_data()) {
         // A failed append (full disk) may leave part of a record: cut it off, or the next
         // delete would land behind it, where no load reaches.
@@ -343,9 +376,6 @@ pub fn append(
     }
     if !exists {
         file_system.sync_directory(shard_directory)?;
-    }
-    for key in series_keys {
-        set.insert(key, tombstone);
     }
     Ok(())
 }
@@ -442,6 +472,41 @@ mod tests {
         let reloaded = load(&OsFileSystem, &dir, false);
         assert!(reloaded.touches(b"cpu", 1) && reloaded.touches(b"mem", 1));
         assert_eq!(check_file(&dir).unwrap().unwrap().end, ScanEnd::Clean);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Found by the engine simulation (seed 40904): the first append to a shard's tombstone
+    /// file failed its fsync and was cut back to nothing; the next delete saw the file and
+    /// appended its records without a header, so the next start ignored the whole file and
+    /// the deleted points came back. The same for a header a crash tore.
+    #[test]
+    fn a_delete_after_a_failed_first_append_survives_reload() {
+        use sluice_base::simulated_disk::{Faults, SimFileSystem};
+        let dir = std::env::temp_dir().join(format!("sluice-tomb-first-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let tombstone = Tombstone {
+            min_time: 1,
+            max_time: 2,
+            generation_mark: 3,
+        };
+        let disk = SimFileSystem::default();
+        disk.inject(Faults {
+            sync_eio: true,
+            ..Faults::default()
+        });
+        let mut set = Tombstones::default();
+        assert!(append(&disk, &dir, &mut set, &[b"cpu".to_vec()], tombstone).is_err());
+        append(&disk, &dir, &mut set, &[b"mem".to_vec()], tombstone).unwrap();
+        assert!(
+            load(&disk, &dir, false).touches(b"mem", 1),
+            "the second delete is lost"
+        );
+        std::fs::write(tombstone_path(&dir), &header()[..5]).unwrap();
+        append(&disk, &dir, &mut set, &[b"disk".to_vec()], tombstone).unwrap();
+        assert!(
+            load(&disk, &dir, false).touches(b"disk", 1),
+            "lost behind a torn header"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -498,7 +498,7 @@ impl MetaStore {
         directory: &Path,
         file_system: Arc<dyn FileSystem>,
     ) -> Result<MetaStore, MetaError> {
-        fs::create_dir_all(directory)?;
+        sluice_base::fsio::create_directory_durably(file_system.as_ref(), directory)?;
         let data = load(&directory.join(FILE_NAME))?.unwrap_or_else(MetaData::fresh);
         let applied_index = data.raft.applied_index;
         Ok(MetaStore {
@@ -878,7 +878,15 @@ impl MetaStore {
                 self.unpersisted
                     .store(true, std::sync::atomic::Ordering::Release);
             }
-            Err(error) => return Err(error),
+            Err(error) => {
+                // A failed directory sync comes after the rename: the refused change may
+                // be in place, and a restart would read it. Put back what is published.
+                if persist(self.file_system.as_ref(), directory, &self.snapshot()).is_ok() {
+                    self.unpersisted
+                        .store(false, std::sync::atomic::Ordering::Release);
+                }
+                return Err(error);
+            }
         }
         self.publish(next);
         Ok(applied)

@@ -76,6 +76,9 @@ use inverted::{InvertedIndex, Symbol};
 use series_key::{split_key, unescape_measurement, unescape_tag, KeyParts};
 use series_log::{HeaderCheck, LogScanner, Record};
 
+/// The key a rewritten log gives the ids of dropped series (a valid key; never indexed).
+const DROPPED_SERIES_PLACEHOLDER_KEY: &[u8] = b"_dropped";
+
 pub use series_key::InvalidKey;
 pub use series_log::{LogDamage, SERIES_LOG_FILE_NAME};
 
@@ -526,7 +529,8 @@ impl SeriesIndex {
         directory: &Path,
         file_system: Arc<dyn FileSystem>,
     ) -> Result<(SeriesIndex, ReplayReport), IndexError> {
-        fs::create_dir_all(directory).map_err(io_error("create directory", directory))?;
+        sluice_base::fsio::create_directory_durably(file_system.as_ref(), directory)
+            .map_err(io_error("create directory", directory))?;
         let path = directory.join(SERIES_LOG_FILE_NAME);
         let contents = match fs::read(&path) {
             Ok(contents) => contents,
@@ -701,11 +705,20 @@ impl SeriesIndex {
         // held only in this recovery, never on the normal path.
         let mut tables = self.write();
         let mut bytes = series_log::header().to_vec();
+        // Add records must carry every id in turn (replay refuses a gap), so a dropped
+        // series is written as an add of a placeholder key and deleted again; replay's
+        // second pass never builds it.
+        let mut dropped = Vec::new();
         for id in 0..tables.series.next_id() {
-            if let Some(key) = tables.series.get(id) {
-                series_log::append_add(&mut bytes, id, key);
+            match tables.series.get(id) {
+                Some(key) => series_log::append_add(&mut bytes, id, key),
+                None => {
+                    series_log::append_add(&mut bytes, id, DROPPED_SERIES_PLACEHOLDER_KEY);
+                    dropped.push(id);
+                }
             }
         }
+        series_log::append_deletes(&mut bytes, &dropped);
         let directory = file.path.parent().unwrap_or(Path::new("."));
         sluice_base::fsio::write_file_atomically(
             file.file_system.as_ref(),

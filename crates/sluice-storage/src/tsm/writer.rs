@@ -362,12 +362,20 @@ impl FileWriter {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
         };
-        self.file_system
-            .sync_directory(directory)
-            .map_err(|source| TsmError::Io {
+        let synced = self.file_system.sync_directory(directory);
+        if let Err(source) = synced {
+            // The caller takes this as a file never written and does not serve it, but the
+            // rename is done: left in place, the next start would serve it, outside what
+            // tombstones written meanwhile were pruned for. Take it back.
+            if self.file_system.remove_file(&self.final_path).is_ok() {
+                let _ = self.file_system.sync_directory(directory);
+            }
+            return Err(TsmError::Io {
                 path: directory.to_path_buf(),
                 source,
-            })
+            });
+        }
+        Ok(())
     }
 
     /// Checks that a block of `(series_key, field)` of `field_type` starting at `first_time`
