@@ -94,8 +94,17 @@ fn put_text(out: &mut Vec<u8>, text: &[u8]) {
     out.extend_from_slice(text);
 }
 
-/// Reads `[len|kind|payload]`; `Ok(None)` on a read timeout before any byte.
-fn read_frame(stream: &mut TcpStream) -> std::io::Result<Option<(u8, Vec<u8>)>> {
+/// Largest handshake frame (hello, welcome, join and its answer), bytes: these come before
+/// the peer has proved anything, so an unknown client cannot make the node allocate a full
+/// [`META_FRAME_BYTES_MAX`] frame per connection.
+pub const META_HANDSHAKE_FRAME_BYTES_MAX: usize = 64 << 10;
+
+/// Reads `[len|kind|payload]` of at most `frame_bytes_max` bytes; `Ok(None)` on a read
+/// timeout before any byte.
+fn read_frame(
+    stream: &mut TcpStream,
+    frame_bytes_max: usize,
+) -> std::io::Result<Option<(u8, Vec<u8>)>> {
     let mut length = [0u8; 4];
     match stream.read(&mut length[..1]) {
         Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
@@ -112,10 +121,10 @@ fn read_frame(stream: &mut TcpStream) -> std::io::Result<Option<(u8, Vec<u8>)>> 
     }
     stream.read_exact(&mut length[1..])?;
     let length = u32::from_le_bytes(length) as usize;
-    if length == 0 || length > META_FRAME_BYTES_MAX {
+    if length == 0 || length > frame_bytes_max {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
-            format!("meta frame of {length} bytes (at most {META_FRAME_BYTES_MAX})"),
+            format!("meta frame of {length} bytes (at most {frame_bytes_max})"),
         ));
     }
     let mut frame = vec![0u8; length];
@@ -125,10 +134,11 @@ fn read_frame(stream: &mut TcpStream) -> std::io::Result<Option<(u8, Vec<u8>)>> 
     Ok(Some((kind, frame)))
 }
 
-/// Reads one frame, waiting through read timeouts until `deadline`.
+/// Reads one handshake frame (at most [`META_HANDSHAKE_FRAME_BYTES_MAX`]), waiting through
+/// read timeouts until `deadline`.
 fn read_frame_until(stream: &mut TcpStream, deadline: Instant) -> std::io::Result<(u8, Vec<u8>)> {
     loop {
-        if let Some(frame) = read_frame(stream)? {
+        if let Some(frame) = read_frame(stream, META_HANDSHAKE_FRAME_BYTES_MAX)? {
             return Ok(frame);
         }
         if Instant::now() >= deadline {
@@ -425,7 +435,9 @@ fn serve_peer(
         }
     }
     while !stop.load(Ordering::Acquire) {
-        let Some((kind, payload)) = read_frame(&mut stream).map_err(|e| e.to_string())? else {
+        let Some((kind, payload)) =
+            read_frame(&mut stream, META_FRAME_BYTES_MAX).map_err(|e| e.to_string())?
+        else {
             continue;
         };
         match kind {
@@ -573,4 +585,39 @@ fn send_thread(
 /// cluster, a bad secret) or why the node could not be reached.
 pub fn check_peer(address: &str, credentials: &Credentials, from_node: u64) -> Result<(), String> {
     dial(address, credentials, from_node).map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A connected pair of loopback sockets.
+    fn socket_pair() -> (TcpStream, TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        (client, server)
+    }
+
+    #[test]
+    fn a_handshake_frame_past_its_bound_is_refused_before_any_allocation() {
+        let (mut client, mut server) = socket_pair();
+        // Declares a frame of the full Raft bound, as an unauthenticated hello.
+        let declared = META_FRAME_BYTES_MAX as u32;
+        client.write_all(&declared.to_le_bytes()).unwrap();
+        client.write_all(&[KIND_HELLO]).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let error = read_frame_until(&mut server, deadline).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+        assert!(error.to_string().contains("at most 65536"), "{error}");
+    }
+
+    #[test]
+    fn a_handshake_frame_within_its_bound_reads() {
+        let (mut client, mut server) = socket_pair();
+        write_frame(&mut client, KIND_HELLO, b"hello").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let (kind, payload) = read_frame_until(&mut server, deadline).unwrap();
+        assert_eq!((kind, payload.as_slice()), (KIND_HELLO, &b"hello"[..]));
+    }
 }
