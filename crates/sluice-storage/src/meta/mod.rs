@@ -1062,6 +1062,12 @@ fn encode(data: &MetaData) -> Vec<u8> {
     file
 }
 
+/// One length-prefixed UTF-8 text of a `meta.db` body.
+fn read_text(body: &mut Reader<'_>) -> Result<String, String> {
+    let bytes = body.bytes_u32().map_err(|_| "truncated".to_string())?;
+    String::from_utf8(bytes.to_vec()).map_err(|_| "name is not UTF-8".to_string())
+}
+
 fn decode(bytes: &[u8]) -> Result<MetaData, String> {
     let truncated = |_| "truncated".to_string();
     let mut reader = Reader::new(bytes);
@@ -1083,9 +1089,6 @@ fn decode(bytes: &[u8]) -> Result<MetaData, String> {
         return Err("checksum mismatch".into());
     }
     let mut body = Reader::new(body);
-    let text = |bytes: &[u8]| {
-        String::from_utf8(bytes.to_vec()).map_err(|_| "name is not UTF-8".to_string())
-    };
     let next_database_id = body.u64().map_err(truncated)?;
     let (next_shard_group_id, next_shard_id) = if has_shard_groups {
         (
@@ -1099,13 +1102,13 @@ fn decode(bytes: &[u8]) -> Result<MetaData, String> {
     let mut databases = Vec::new();
     for _ in 0..database_count {
         let id = body.u64().map_err(truncated)?;
-        let name = text(body.bytes_u32().map_err(truncated)?)?;
-        let default_retention_policy = text(body.bytes_u32().map_err(truncated)?)?;
+        let name = read_text(&mut body)?;
+        let default_retention_policy = read_text(&mut body)?;
         let rp_count = body.u32().map_err(truncated)?;
         let mut retention_policies = Vec::new();
         for _ in 0..rp_count {
             let mut policy = RetentionPolicy {
-                name: text(body.bytes_u32().map_err(truncated)?)?,
+                name: read_text(&mut body)?,
                 duration_ns: body.i64().map_err(truncated)?,
                 shard_group_duration_ns: body.i64().map_err(truncated)?,
                 replication: body.u32().map_err(truncated)?,
@@ -1196,9 +1199,6 @@ fn encode_cluster(body: &mut Vec<u8>, data: &MetaData) {
 /// Reads what [`encode_cluster`] wrote.
 fn decode_cluster(body: &mut Reader<'_>, data: &mut MetaData) -> Result<(), String> {
     let truncated = |_| "truncated".to_string();
-    let text = |bytes: &[u8]| {
-        String::from_utf8(bytes.to_vec()).map_err(|_| "name is not UTF-8".to_string())
-    };
     let ids = |body: &mut Reader<'_>| -> Result<Vec<u64>, String> {
         let count = body.u32().map_err(truncated)?;
         let mut ids = Vec::new();
@@ -1217,9 +1217,9 @@ fn decode_cluster(body: &mut Reader<'_>, data: &mut MetaData) -> Result<(), Stri
     for _ in 0..node_count {
         let id = body.u64().map_err(truncated)?;
         let addresses = NodeAddresses {
-            meta: text(body.bytes_u32().map_err(truncated)?)?,
-            http: text(body.bytes_u32().map_err(truncated)?)?,
-            data: text(body.bytes_u32().map_err(truncated)?)?,
+            meta: read_text(body)?,
+            http: read_text(body)?,
+            data: read_text(body)?,
         };
         data.nodes.push(NodeInfo { id, addresses });
     }
@@ -1236,19 +1236,16 @@ fn decode_cluster(body: &mut Reader<'_>, data: &mut MetaData) -> Result<(), Stri
 /// The users of a version-3 body (see the module doc).
 fn decode_users(body: &mut Reader<'_>) -> Result<Vec<UserInfo>, String> {
     let truncated = |_| "truncated".to_string();
-    let text = |bytes: &[u8]| {
-        String::from_utf8(bytes.to_vec()).map_err(|_| "name is not UTF-8".to_string())
-    };
     let user_count = body.u32().map_err(truncated)?;
     let mut users = Vec::new();
     for _ in 0..user_count {
-        let name = text(body.bytes_u32().map_err(truncated)?)?;
-        let password_hash = text(body.bytes_u32().map_err(truncated)?)?;
+        let name = read_text(body)?;
+        let password_hash = read_text(body)?;
         let admin = body.u8().map_err(truncated)? != 0;
         let privilege_count = body.u32().map_err(truncated)?;
         let mut privileges = Vec::new();
         for _ in 0..privilege_count {
-            let database = text(body.bytes_u32().map_err(truncated)?)?;
+            let database = read_text(body)?;
             let privilege = UserPrivilege::from_bits(body.u8().map_err(truncated)?);
             privileges.push((database, privilege));
         }
@@ -1265,15 +1262,12 @@ fn decode_users(body: &mut Reader<'_>) -> Result<Vec<UserInfo>, String> {
 /// One database's continuous queries in a version-4 body (see the module doc).
 fn decode_continuous_queries(body: &mut Reader<'_>) -> Result<Vec<ContinuousQueryInfo>, String> {
     let truncated = |_| "truncated".to_string();
-    let text = |bytes: &[u8]| {
-        String::from_utf8(bytes.to_vec()).map_err(|_| "name is not UTF-8".to_string())
-    };
     let count = body.u32().map_err(truncated)?;
     let mut queries = Vec::new();
     for _ in 0..count {
         queries.push(ContinuousQueryInfo {
-            name: text(body.bytes_u32().map_err(truncated)?)?,
-            query: text(body.bytes_u32().map_err(truncated)?)?,
+            name: read_text(body)?,
+            query: read_text(body)?,
         });
     }
     Ok(queries)
@@ -1282,19 +1276,16 @@ fn decode_continuous_queries(body: &mut Reader<'_>) -> Result<Vec<ContinuousQuer
 /// One database's subscriptions in a version-5 body (see the module doc).
 fn decode_subscriptions(body: &mut Reader<'_>) -> Result<Vec<SubscriptionInfo>, String> {
     let truncated = |_| "truncated".to_string();
-    let text = |bytes: &[u8]| {
-        String::from_utf8(bytes.to_vec()).map_err(|_| "name is not UTF-8".to_string())
-    };
     let count = body.u32().map_err(truncated)?;
     let mut subscriptions = Vec::new();
     for _ in 0..count {
-        let name = text(body.bytes_u32().map_err(truncated)?)?;
-        let retention_policy = text(body.bytes_u32().map_err(truncated)?)?;
+        let name = read_text(body)?;
+        let retention_policy = read_text(body)?;
         let mode_all = body.u8().map_err(truncated)? != 0;
         let destination_count = body.u32().map_err(truncated)?;
         let mut destinations = Vec::new();
         for _ in 0..destination_count {
-            destinations.push(text(body.bytes_u32().map_err(truncated)?)?);
+            destinations.push(read_text(body)?);
         }
         subscriptions.push(SubscriptionInfo {
             name,
